@@ -1,0 +1,52 @@
+/**
+ * `palisade` entry point: argument parsing and dispatch only. Each subcommand lives in
+ * commands/<name>.ts and exports `register(program)`; add yours to COMMANDS below.
+ *
+ * Exit codes (documented in --help): 0 ok, 1 "found something" (failed tests, matches for
+ * --fail-on), 2 usage error, 3 input unreadable, 70 internal error.
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode, UsageError, InputError } from '../core/errors.js';
+import { register as analyze } from './commands/analyze.js';
+
+type Registrar = (program: Command) => void;
+
+const COMMANDS: Registrar[] = [analyze];
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('palisade')
+    .description('Palisade: see, identify, tell good from bad, and mitigate L3/L4/L7 attacks.')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok; 1 a check failed (tests failed, alerts raised); 2 usage error;
+3 input unreadable (missing file, not a capture); 70 internal error.
+
+Examples:
+  palisade analyze capture.pcap
+  tcpdump -i eth0 -w - | palisade analyze -
+  palisade analyze attack.pcapng.gz --json > analysis.json`,
+    );
+  for (const reg of COMMANDS) reg(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.OK;
+      return ExitCode.USAGE;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`palisade: ${err.message}\n`);
+      return ExitCode.USAGE;
+    }
+    if (err instanceof InputError) {
+      process.stderr.write(`palisade: ${err.message}\n`);
+      return ExitCode.INPUT;
+    }
+    throw err;
+  }
+}
