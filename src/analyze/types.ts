@@ -1,0 +1,73 @@
+/** The `palisade analyze --json` record (DESIGN.md, "palisade analyze"). Schema: schema/analysis.schema.json. */
+import type { Attack } from '../detect/types.js';
+
+export interface TopAddress {
+  ip: string;
+  packets: number;
+  bytes: number;
+}
+
+export interface TopPort {
+  protocol: 'tcp' | 'udp';
+  port: number;
+  packets: number;
+}
+
+export interface Conversation {
+  a: string;
+  b: string;
+  packets: number;
+  bytes: number;
+}
+
+export interface NameCount {
+  name: string;
+  packets: number;
+}
+
+export interface Analysis {
+  capture: {
+    file: string;
+    format: 'pcap' | 'pcapng';
+    compressed: boolean;
+    link_types: string[];
+    packets: number;
+    bytes: number;
+    start: string | null;
+    end: string | null;
+    duration_s: number;
+    skipped: { truncated: number; malformed: number; unsupported: number };
+    anomalies: { caplen_over_snaplen: number; skipped_blocks: number };
+    /** Why reading stopped early (damaged file), or null. */
+    error: string | null;
+  };
+  traffic: {
+    protocols: {
+      ipv4: number;
+      ipv6: number;
+      tcp: number;
+      udp: number;
+      icmp: number;
+      icmpv6: number;
+      gre: number;
+      fragments: number;
+      other: number;
+    };
+    /** Bin width of the timeline in seconds (1 unless the capture spans too long to bin per second). */
+    timeline_bin_s: number;
+    timeline: Array<{ t: string; packets: number; bytes: number }>;
+    peak: { pps_1s: number; bps_1s: number; pps_100ms: number };
+    unique_sources: number;
+    unique_destinations: number;
+    top_sources: TopAddress[];
+    top_destinations: TopAddress[];
+    top_dst_ports: TopPort[];
+    top_conversations: Conversation[];
+    top_dns_names: NameCount[];
+    top_tls_sni: NameCount[];
+    top_ja4: NameCount[];
+    /** Names of the fields above that are estimates (sketches), not exact counts. */
+    estimated: string[];
+  };
+  attacks: Attack[];
+}

@@ -1,0 +1,39 @@
+/** `palisade analyze <capture|->`: summary of a capture, for a person or as JSON. */
+import type { Command } from 'commander';
+import { analyzeCapture } from '../../analyze/run.js';
+import { renderAnalysis } from '../../report/terminal.js';
+import { Progress } from '../progress.js';
+
+export function register(program: Command): void {
+  program
+    .command('analyze')
+    .description('Summarise a capture: protocols, timeline, top talkers, ports, conversations, DNS, TLS.')
+    .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed), or - for stdin')
+    .option('--json', 'print one JSON object (the contract in DESIGN.md) instead of tables')
+    .option('--top <n>', 'entries per top list', '10')
+    .option('--no-progress', 'no progress bar on stderr')
+    .addHelpText(
+      'after',
+      `
+Reads classic pcap (either byte order, µs or ns) and pcapng (any number of sections and
+interfaces), gzip-compressed or not, from a file or stdin. Memory stays bounded: top lists
+and distinct counts use sketches, marked "(estimate)" when a figure is approximate.
+
+Examples:
+  palisade analyze attack.pcap
+  palisade analyze capture.pcapng.gz --json | jq .traffic.top_sources
+  tcpdump -i eth0 -w - | palisade analyze -`,
+    )
+    .action(async (capture: string, opts: { json?: boolean; top: string; progress: boolean }) => {
+      const top = Number.parseInt(opts.top, 10);
+      const progress = new Progress('reading', opts.progress && process.stderr.isTTY === true);
+      const analysis = await analyzeCapture(capture, {
+        top: Number.isFinite(top) && top > 0 ? top : 10,
+        onProgress: (d, t) => progress.update(d, t),
+      });
+      progress.done();
+      if (opts.json) process.stdout.write(`${JSON.stringify(analysis, null, 2)}\n`);
+      else process.stdout.write(renderAnalysis(analysis, process.stdout.isTTY === true));
+      if (analysis.capture.error) process.stderr.write(`palisade: warning: ${capture}: ${analysis.capture.error}\n`);
+    });
+}

@@ -1,0 +1,48 @@
+/** IP address text forms (RFC 5952 for IPv6). Used when printing, never on the hot path. */
+
+export function formatIpv4(u: number): string {
+  return `${u >>> 24}.${(u >>> 16) & 255}.${(u >>> 8) & 255}.${u & 255}`;
+}
+
+export function formatIpv6(b: Uint8Array, off = 0): string {
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) words.push(((b[off + 2 * i] as number) << 8) | (b[off + 2 * i + 1] as number));
+  // IPv4-mapped ::ffff:a.b.c.d keeps the dotted tail, as inet_ntop does.
+  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) {
+    return `::ffff:${b[off + 12]}.${b[off + 13]}.${b[off + 14]}.${b[off + 15]}`;
+  }
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  const left = hex.slice(0, bestStart).join(':');
+  const right = hex.slice(bestStart + bestLen).join(':');
+  return `${left}::${right}`;
+}
+
+/** Parse an IPv4 dotted quad to uint32, or -1. */
+export function parseIpv4(s: string): number {
+  const parts = s.split('.');
+  if (parts.length !== 4) return -1;
+  let u = 0;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return -1;
+    const n = Number(p);
+    if (n > 255) return -1;
+    u = u * 256 + n;
+  }
+  return u;
+}
