@@ -82,9 +82,12 @@ export class Analyzer {
     if (ver === 4 || v.outerIpVersion === 4) this.ipv4++;
     if (ver === 6 || v.outerIpVersion === 6) this.ipv6++;
     if (v.tunnel & Tunnel.GRE) this.gre++;
+    // UDP-borne tunnels: the outer UDP header is a layer of this frame too (as tshark counts it).
+    const udpTunnel = (v.tunnel & (Tunnel.VXLAN | Tunnel.TEREDO)) !== 0;
+    if (udpTunnel && v.l4Proto !== 17) this.udp++;
     if (v.isFragment) this.fragments++;
-    const proto = v.ipProto;
-    if (v.fragOffset === 0 && v.ipHdrLen > 0) {
+    const proto = v.l4Proto;
+    {
       if (proto === 6) {
         this.tcp++;
         if (v.l4Off >= 0) this.tcpPorts[v.dstPort]++;

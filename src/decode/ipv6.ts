@@ -90,6 +90,13 @@ export function decodeIpv6(v: PacketView, off: number, end: number): void {
       hl = ((b[p + 1] as number) + 1) << 3;
     }
     const nh = b[p] as number;
+    if ((next === 0 || next === 60) && !optionsFit(b, p + 2, p + hl < dgramEnd ? p + hl : dgramEnd, p + hl)) {
+      // An option TLV that runs past its own header: the chain cannot be trusted beyond it.
+      v.ipProto = next;
+      v.ipHdrLen = p - off;
+      v.status |= Status.MALFORMED;
+      return;
+    }
     p += hl;
     next = nh;
     if (v.fragOffset !== 0) {
@@ -103,11 +110,26 @@ export function decodeIpv6(v: PacketView, off: number, end: number): void {
     if (p > dgramEnd) {
       v.ipProto = next;
       v.ipHdrLen = p - off;
-      v.status |= Status.TRUNCATED;
+      // Past the captured bytes is truncation; past the payload length the header lies.
+      v.status |= p > off + 40 + plen ? Status.MALFORMED : Status.TRUNCATED;
       return;
     }
   }
   v.status |= Status.MALFORMED;
+}
+
+/** Hop-by-Hop / Destination Options TLVs must end exactly within their header (RFC 8200 §4.2). */
+function optionsFit(b: Uint8Array, p: number, end: number, hdrEnd: number): boolean {
+  while (p < end) {
+    const t = b[p] as number;
+    if (t === 0) {
+      p++;
+      continue;
+    }
+    if (p + 1 >= end) return true; // a lone trailing type byte: tolerated, as Wireshark does
+    p += 2 + (b[p + 1] as number);
+  }
+  return p <= hdrEnd;
 }
 
 function finish(v: PacketView, proto: number, p: number, end: number, wireLen: number): void {

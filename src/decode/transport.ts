@@ -14,6 +14,7 @@ import { type PacketView, Status, Tunnel } from './view.js';
 const MAX_TUNNEL_DEPTH = 4;
 
 export function decodeTransport(v: PacketView, proto: number, off: number, end: number, wireLen: number): void {
+  v.l4Proto = proto;
   switch (proto) {
     case 6:
       decodeTcp(v, off, end, wireLen);

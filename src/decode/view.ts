@@ -159,6 +159,8 @@ export class PacketView {
   ip6FlowLabel = 0;
 
   // ---- layer 4 ------------------------------------------------------------------------------
+  /** Protocol number of the transport header decoding reached (0 = none: non-first fragment, cut-off IP). */
+  l4Proto = 0;
   /** Offset of the transport header, -1 when absent (non-first fragment, truncated, other). */
   l4Off = -1;
   srcPort = 0;
@@ -295,6 +297,7 @@ export class PacketView {
 
   /** Reset transport and application fields (also used when descending into a tunnel). */
   resetL4(): void {
+    this.l4Proto = 0;
     this.l4Off = -1;
     this.srcPort = 0;
     this.dstPort = 0;
