@@ -236,8 +236,8 @@ export function parseExpr(src: string, lists?: { has(name: string): boolean }): 
         pos += text.length;
         if (type === 'int') {
           const r = /^(.+?)\.\.(.+)$/.exec(text);
-          const lo = parseInt(r ? (r[1] as string) : text);
-          const hi = r ? parseInt(r[2] as string) : lo;
+          const lo = parseIntLit(r ? (r[1] as string) : text);
+          const hi = r ? parseIntLit(r[2] as string) : lo;
           if (lo === null || hi === null) return fail(`expected an Int or a range a..b, found "${text}"`, is, pos);
           if (lo > hi) return fail(`range ${text} is reversed`, is, pos);
           items.push({ t: 'int', lo, hi });
@@ -252,7 +252,7 @@ export function parseExpr(src: string, lists?: { has(name: string): boolean }): 
     if (op === 'band') {
       if (type !== 'int') return fail(`"&" applies to Int fields; ${t.s} is ${type}`, opStart, opStart + 1, 'type');
       const m = /^[^\s()]+/.exec(src.slice(pos));
-      const v = m ? parseInt(m[0]) : null;
+      const v = m ? parseIntLit(m[0]) : null;
       if (v === null) return fail('expected an Int literal after "&"', pos);
       pos += (m as RegExpExecArray)[0].length;
       return { k: 'band', field: t.s, mask: v, span: { start, end: pos }, litSpan: { start: litStart, end: pos } };
@@ -264,7 +264,7 @@ export function parseExpr(src: string, lists?: { has(name: string): boolean }): 
       const text = m ? m[0] : '';
       pos += text.length;
       if (type === 'int') {
-        const v = parseInt(text);
+        const v = parseIntLit(text);
         if (v === null) return fail(`expected an Int literal after "${opText}" on ${t.s} (Int), found "${text}"`, litStart, pos);
         lit = { t: 'int', v };
       } else {
@@ -276,7 +276,7 @@ export function parseExpr(src: string, lists?: { has(name: string): boolean }): 
     return { k: 'cmp', field: t.s, op: op as CmpOp, lit, span: { start, end: pos }, litSpan: { start: litStart, end: pos } };
   };
 
-  function parseInt(s: string): number | null {
+  function parseIntLit(s: string): number | null {
     let v: number;
     if (/^-?0x[0-9a-fA-F]+$/.test(s)) v = Number.parseInt(s.replace('0x', ''), 16) * (s.startsWith('-') ? -1 : 1);
     else if (/^-?0[0-7]+$/.test(s)) v = Number.parseInt(s, 8);

@@ -188,9 +188,9 @@ export function parseRuleset(text: string, file = '<ruleset>', opts: LoadOptions
   const baseDir = opts.baseDir ?? '.';
   const listEntries: [string, unknown, (string | number)[]][] = [];
   if (Array.isArray(listsRaw)) {
-    listsRaw.forEach((l, i) =>
-      listEntries.push([typeof l === 'object' && l !== null ? String((l as Record<string, unknown>).name ?? '') : '', l, ['lists', i]]),
-    );
+    for (const [i, l] of listsRaw.entries()) {
+      listEntries.push([typeof l === 'object' && l !== null ? String((l as Record<string, unknown>).name ?? '') : '', l, ['lists', i]]);
+    }
   } else if (listsRaw !== null && typeof listsRaw === 'object') {
     for (const [k, v] of Object.entries(listsRaw as Record<string, unknown>)) listEntries.push([k, v, ['lists', k]]);
   } else if (listsRaw !== undefined) problem(['lists'], 'lists must be a mapping of name to list');
