@@ -8,10 +8,11 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, UsageError, InputError } from '../core/errors.js';
 import { register as analyze } from './commands/analyze.js';
+import { register as mitigate } from './commands/mitigate.js';
 
 type Registrar = (program: Command) => void;
 
-const COMMANDS: Registrar[] = [analyze];
+const COMMANDS: Registrar[] = [analyze, mitigate];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('palisade')
