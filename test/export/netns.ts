@@ -33,7 +33,8 @@ export class VethPair {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
-  create(): void {
+  /** `v6OnB`: keep IPv6 enabled on b's interface (the IP stack, e.g. iptables, must see IPv6). */
+  create(opts: { v6OnB?: boolean } = {}): void {
     execFileSync('ip', ['netns', 'add', this.a]);
     this.created = true;
     execFileSync('ip', ['netns', 'add', this.b]);
@@ -59,8 +60,9 @@ export class VethPair {
       [this.a, this.ifA],
       [this.b, this.ifB],
     ] as const) {
-      // No IPv6 on the link: the kernel would otherwise send its own packets (DAD, RS) into the test.
-      execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${dev}.disable_ipv6=1`]);
+      // No IPv6 on the sending side: its kernel would otherwise send its own packets (DAD, RS) into the test.
+      const off = ns === this.a || !opts.v6OnB;
+      execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${dev}.disable_ipv6=${off ? 1 : 0}`]);
       execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.default.disable_ipv6=1']);
       execFileSync('ip', ['-n', ns, 'link', 'set', dev, 'up']);
       execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
