@@ -9,10 +9,11 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, UsageError, InputError } from '../core/errors.js';
 import { register as analyze } from './commands/analyze.js';
 import { register as mitigate } from './commands/mitigate.js';
+import { register as exportCmd } from './commands/export.js';
 
 type Registrar = (program: Command) => void;
 
-const COMMANDS: Registrar[] = [analyze, mitigate];
+const COMMANDS: Registrar[] = [analyze, mitigate, exportCmd];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('palisade')

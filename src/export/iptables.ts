@@ -61,7 +61,7 @@ type Alts = string[][];
 interface Ctx {
   fam: 4 | 6;
   rule: string;
-  sets: Map<string, { fam: 4 | 6; prefixes: Prefix[] }>;
+  sets: Map<string, { fam: 4 | 6; prefixes: Prefix[]; key: string }>;
   lists: Set<string>;
 }
 
@@ -111,10 +111,15 @@ function renderBranch(b: Branch, ctx: Ctx): Alts {
         const flag = x.dir === 'src' ? '-s' : '-d';
         if (ps.length === 1) mul([[...(x.neg ? ['!'] : []), flag, formatPrefix(ps[0] as Prefix)]]);
         else {
-          const name = `pal_${safeId(ctx.rule)
-            .replace(/[^A-Za-z0-9_]/g, '_')
-            .slice(0, 16)}_${ctx.sets.size}_v${fam}`;
-          ctx.sets.set(name, { fam, prefixes: ps });
+          // One ipset per distinct prefix set (branches of a rule often share one).
+          const key = `${fam}|${ps.map(formatPrefix).join(',')}`;
+          let name = [...ctx.sets.entries()].find(([, v]) => v.key === key)?.[0];
+          if (name === undefined) {
+            name = `pal_${safeId(ctx.rule)
+              .replace(/[^A-Za-z0-9_]/g, '_')
+              .slice(0, 16)}_${ctx.sets.size}_v${fam}`;
+            ctx.sets.set(name, { fam, prefixes: ps, key });
+          }
           mul([['-m', 'set', ...(x.neg ? ['!'] : []), '--match-set', name, x.dir]]);
         }
         break;
@@ -237,7 +242,7 @@ export function exportIptables(rs: Ruleset, opts: IptablesOptions = {}): Iptable
   const problems: Problem[] = [];
   const map: IptablesResult['map'] = [];
   const lines: Record<4 | 6, string[]> = { 4: [], 6: [] };
-  const sets = new Map<string, { fam: 4 | 6; prefixes: Prefix[] }>();
+  const sets = new Map<string, { fam: 4 | 6; prefixes: Prefix[]; key: string }>();
   const lists = new Set<string>();
   const add = (fam: 4 | 6, args: string[], tag: string, target: string[]): void => {
     lines[fam].push(
@@ -359,7 +364,7 @@ export function exportIptables(rs: Ruleset, opts: IptablesOptions = {}): Iptable
 function exportRule(
   rule: Rule,
   emit: (fam: 4 | 6, args: string[], tag: string, target: string[], counters: ('matched' | 'limited')[] | null) => void,
-  shared: { sets: Map<string, { fam: 4 | 6; prefixes: Prefix[] }>; lists: Set<string> },
+  shared: { sets: Map<string, { fam: 4 | 6; prefixes: Prefix[]; key: string }>; lists: Set<string> },
   limitName: () => string,
 ): void {
   const norm = normalize(rule.id, rule.node);

@@ -154,7 +154,7 @@ function renderAtom(x: Atom, fam: 4 | 6 | null, family: 'inet' | 'netdev'): stri
     case 'nonfirst':
       if (x.neg) throw new Skip('first-fragment tests are not exported', sp);
       if (fam === 4) return 'ip frag-off & 0x1fff != 0';
-      if (fam === 6) return 'exthdr frag frag-off != 0';
+      if (fam === 6) return 'frag frag-off != 0';
       throw new Skip('fragment test without a family', sp);
     case 'band': {
       if (x.field === 'ip.flags') {

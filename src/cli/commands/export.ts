@@ -1,0 +1,68 @@
+/** `palisade export --to TARGET RULESET`: a ruleset as nftables, iptables+ipset, Flowspec or Cloudflare JSON. */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors.js';
+import { TARGETS, type Target, exportRuleset, formatProblem } from '../../export/index.js';
+import { loadRuleset } from '../../mitigate/ruleset.js';
+
+interface Opts {
+  to?: string;
+  hook?: string;
+  device?: string;
+  table?: string;
+  phase?: string;
+  output?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description(
+      'Translate a ruleset for the kernel (nftables, iptables+ipset), an upstream router (BGP Flowspec via ExaBGP) or Cloudflare (Rulesets API JSON).',
+    )
+    .argument('<ruleset>', 'ruleset file (YAML or JSON)')
+    .option('-t, --to <target>', `one of ${TARGETS.join(', ')}`)
+    .option('--hook <hook>', 'nftables: prerouting (default), input, forward or ingress; iptables: built-in chain to jump from')
+    .option('--device <dev>', 'nftables ingress hook: the interface')
+    .option('--table <name>', 'nftables table name (default palisade); iptables table raw (default), mangle or filter')
+    .option('--phase <phase>', 'cloudflare: magic, waf or both (default both)', 'both')
+    .option('-o, --output <file>', 'write the output to a file instead of stdout')
+    .option('--json', 'print { target, text, problems } as JSON')
+    .addHelpText(
+      'after',
+      `
+Whatever a target cannot express is reported on stderr with the rule, the reason and a caret
+under the part of the expression; that rule is left out whole (never narrowed or widened), and
+the exit code is 1. Exit 0 means every enabled rule and list was exported.
+
+Examples:
+  palisade export --to nftables edge.yaml > edge.nft && nft -c -f edge.nft
+  palisade export --to nftables --hook ingress --device eth0 edge.yaml
+  palisade export --to iptables edge.yaml | sh
+  palisade export --to flowspec edge.yaml
+  palisade export --to cloudflare --phase magic edge.yaml --json`,
+    )
+    .action((file: string, opts: Opts) => {
+      if (!opts.to || !(TARGETS as readonly string[]).includes(opts.to)) throw new UsageError(`export: --to must be one of ${TARGETS.join(', ')}`);
+      const target = opts.to as Target;
+      const rs = loadRuleset(file);
+      const hook = opts.hook;
+      if (target === 'nftables' && hook && !['prerouting', 'input', 'forward', 'ingress'].includes(hook))
+        throw new UsageError('export: --hook for nftables is prerouting, input, forward or ingress');
+      if (target === 'nftables' && hook === 'ingress' && !opts.device) throw new UsageError('export: --hook ingress needs --device');
+      if (target === 'iptables' && opts.table && !['raw', 'mangle', 'filter'].includes(opts.table))
+        throw new UsageError('export: --table for iptables is raw, mangle or filter');
+      if (!['magic', 'waf', 'both'].includes(opts.phase ?? 'both')) throw new UsageError('export: --phase is magic, waf or both');
+      const out = exportRuleset(rs, target, {
+        nftables: { hook: hook as 'prerouting' | undefined, device: opts.device, table: opts.table },
+        iptables: { table: opts.table as 'raw' | undefined, hook: target === 'iptables' ? hook?.toUpperCase() : undefined },
+        cloudflare: { phases: opts.phase === 'both' || !opts.phase ? ['magic', 'waf'] : [opts.phase as 'magic' | 'waf'] },
+      });
+      const body = opts.json ? `${JSON.stringify({ target, text: out.text, problems: out.problems }, null, 2)}\n` : out.text;
+      if (opts.output) writeFileSync(opts.output, body);
+      else process.stdout.write(body);
+      for (const p of out.problems) process.stderr.write(`palisade: not exported: ${formatProblem(p, rs)}\n`);
+      if (out.problems.length > 0) process.exitCode = 1;
+    });
+}
