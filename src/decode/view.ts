@@ -225,6 +225,11 @@ export class PacketView {
 
   // SNMP: PDU tag low bits (0 get, 1 getnext, 2 response, 5 getbulk ...), -1 none
   snmpPdu = -1;
+  /** SNMP version field: 0 = v1, 1 = v2c, 3 = v3; -1 none. */
+  snmpVersion = -1;
+  /** v1/v2c community string: offset into buf (-1 none) and captured length. */
+  snmpCommunityOff = -1;
+  snmpCommunityLen = 0;
 
   // TLS ClientHello: offsets into buf; -1 when absent.
   /** Offset of the handshake message (type byte 0x01) and its captured length. */
@@ -339,6 +344,9 @@ export class PacketView {
     this.memcachedKind = 0;
     this.cldapOp = -1;
     this.snmpPdu = -1;
+    this.snmpVersion = -1;
+    this.snmpCommunityOff = -1;
+    this.snmpCommunityLen = 0;
     this.tlsHelloOff = -1;
     this.tlsHelloLen = 0;
     this.tlsVersion = 0;
