@@ -151,8 +151,9 @@ export class Analyzer {
   /** ClientHellos are rare next to packets: strings and hashes are fine here. */
   private addClientHello(v: PacketView, bytes: number): void {
     if (v.tlsSniOff >= 0 && v.tlsSniLen > 0) {
-      const slot = this.sni.add(hashBytes(v.buf, v.tlsSniOff, v.tlsSniLen), bytes);
-      if (slot >= 0) this.sni.setId(slot, v.buf, v.tlsSniOff, v.tlsSniLen);
+      // tlsBuf, not buf: a QUIC hello is decrypted into the view's scratch.
+      const slot = this.sni.add(hashBytes(v.tlsBuf, v.tlsSniOff, v.tlsSniLen), bytes);
+      if (slot >= 0) this.sni.setId(slot, v.tlsBuf, v.tlsSniOff, v.tlsSniLen);
     }
     const fp = ja4(v);
     if (fp) {

@@ -14,6 +14,7 @@ import { decodeDns, decodeDnsTcp } from './dns.js';
 import { decodeHttp } from './http.js';
 import { decodeMemcached } from './memcached.js';
 import { decodeNtp } from './ntp.js';
+import { decodeQuic } from './quic.js';
 import { decodeSnmp } from './snmp.js';
 import { decodeSsdp } from './ssdp.js';
 import { decodeTls } from './tls.js';
@@ -67,7 +68,9 @@ export function decodeApp(v: PacketView, proto: number, off: number, end: number
   const ks = UDP_PORTS[sp] as number;
   if (ks !== 0 && byPort(v, ks, false, true, off, end)) return;
   const kd = UDP_PORTS[dp] as number;
-  if (kd !== 0 && kd !== ks) byPort(v, kd, false, false, off, end);
+  if (kd !== 0 && kd !== ks && byPort(v, kd, false, false, off, end)) return;
+  // QUIC runs on 443 and on any other port: recognised by its long header, not by the port.
+  if (v.app === App.NONE && ((v.buf[off] as number) & 0xc0) === 0xc0) decodeQuic(v, off, end);
 }
 
 function byPort(v: PacketView, kind: number, tcp: boolean, fromSrc: boolean, off: number, end: number): boolean {

@@ -32,6 +32,7 @@ export function decodeTls(v: PacketView, off: number, end: number): boolean {
  */
 export function parseClientHello(v: PacketView, b: Uint8Array, hs: number, end: number): void {
   v.app = App.TLS_CLIENT_HELLO;
+  v.tlsBuf = b;
   v.tlsHelloOff = hs;
   const declared = hs + 4 + ((((b[hs + 1] as number) << 16) | ((b[hs + 2] as number) << 8) | (b[hs + 3] as number)) >>> 0);
   const stop = Math.min(declared, end);
@@ -99,9 +100,9 @@ function supportedVersions(v: PacketView, b: Uint8Array, p: number, end: number)
   v.tlsMaxVersion = max;
 }
 
-/** The buffer the tls* offsets index. */
+/** The buffer the tls* offsets index (the packet for TCP, the view's scratch for QUIC). */
 export function tlsBuf(v: PacketView): Uint8Array {
-  return v.buf;
+  return v.tlsBuf;
 }
 
 function text(b: Uint8Array, off: number, len: number): string {

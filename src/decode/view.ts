@@ -85,6 +85,8 @@ export const enum TcpOpt {
   OTHER = 64,
 }
 
+const EMPTY = new Uint8Array(0);
+
 export class PacketView {
   // ---- frame --------------------------------------------------------------------------------
   /** Buffer holding the frame; offsets below index into it. */
@@ -231,7 +233,7 @@ export class PacketView {
   snmpCommunityOff = -1;
   snmpCommunityLen = 0;
 
-  // TLS ClientHello: offsets into buf; -1 when absent.
+  // TLS ClientHello: offsets into tlsBuf (= buf except for QUIC); -1 when absent.
   /** Offset of the handshake message (type byte 0x01) and its captured length. */
   tlsHelloOff = -1;
   tlsHelloLen = 0;
@@ -245,6 +247,13 @@ export class PacketView {
   tlsAlpnLen = 0;
   /** True when the ClientHello came inside a QUIC Initial (JA4 'q' prefix). */
   tlsQuic = false;
+  /**
+   * The buffer the tls*Off fields index: `buf` for TLS over TCP; for QUIC, `tlsScratch`, which
+   * holds the decrypted, reassembled CRYPTO stream (the packet itself is left untouched).
+   */
+  tlsBuf: Uint8Array = EMPTY;
+  /** View-owned scratch for QUIC ClientHellos, allocated on first use and then reused. */
+  tlsScratch: Uint8Array = EMPTY;
 
   // HTTP/1.x request: offsets into buf; -1 when absent.
   httpMethodOff = -1;
@@ -356,6 +365,7 @@ export class PacketView {
     this.tlsAlpnOff = -1;
     this.tlsAlpnLen = 0;
     this.tlsQuic = false;
+    this.tlsBuf = EMPTY;
     this.httpMethodOff = -1;
     this.httpMethodLen = 0;
     this.httpUriOff = -1;

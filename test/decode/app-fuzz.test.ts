@@ -48,6 +48,8 @@ function corpusSeeds(): Seed[] {
   take('ddos/amp.dns.RRSIG.fragmented.pcap', 'tls.handshake.type == 1', 3);
   take('edge/wikipedia.pcap', 'http.request || http.response', 10);
   take('edge/http_get.pcap', 'http.request || http.response', 2);
+  take('edge/quic_chromium-115.0.5790.110-api-cirrus-com.pcap', 'frame.number == 1', 1);
+  take('edge/quic_firefox-102.13.0esr-blog-cloudflare-com.pcap', 'frame.number == 1', 1);
   return out;
 }
 
@@ -121,7 +123,7 @@ function snapshot(v: PacketView, off: number): string {
   const r = v as unknown as Record<string, number | boolean>;
   const keys = ['app', 'dnsId', 'dnsFlags', 'dnsQdCount', 'dnsAnCount', 'dnsNsCount', 'dnsArCount', 'dnsQtype', 'dnsQclass', 'dnsNameLen', 'ntpVersion', 'ntpMode', 'ntpReqCode', 'ntpResponse', 'ssdpKind', 'ssdpHasSt', 'memcachedKind', 'cldapOp', 'snmpPdu', 'snmpVersion', 'tlsVersion', 'tlsMaxVersion', 'tlsQuic', 'httpMinor', 'httpStatus'];
   let s = keys.map((k) => String(r[k])).join(',');
-  for (const [o, l] of PAIRS) s += `,${(r[o] as number) < 0 ? -1 : (r[o] as number) - off}:${r[l]}`;
+  for (const [o, l] of PAIRS) s += `,${(r[o] as number) < 0 ? -1 : (r[o] as number) - (v.tlsQuic && o.startsWith('tls') ? 0 : off)}:${r[l]}`;
   if (v.dnsNameLen > 0) s += `,${Buffer.from(v.dnsName.subarray(0, v.dnsNameLen)).toString('latin1')}`;
   return s;
 }
@@ -151,6 +153,7 @@ test(`fuzz: ${CASES} mutated payloads, no throw, offsets inside the payload, no 
       v.srcPort = sport;
       v.dstPort = dport;
       v.tcpFlags = flags;
+      v.tsSec = i; // QUIC's decryption budget is per capture second
       try {
         decodeApp(v, seed.proto, off, end);
       } catch (e) {
@@ -161,14 +164,18 @@ test(`fuzz: ${CASES} mutated payloads, no throw, offsets inside the payload, no 
         const at = r[o] as number;
         const len = r[l] as number;
         if (at === -1) continue;
-        assert.ok(at >= off && len >= 0 && at + len <= end && (len === 0 || at < end), `case ${i}: ${o}=${at} ${l}=${len} outside [${off},${end})`);
+        // A QUIC hello's offsets index the view's scratch (the decrypted CRYPTO stream).
+        const quic = v.tlsQuic && o.startsWith('tls');
+        const lo = quic ? 0 : off;
+        const hi = quic ? v.tlsBuf.length : end;
+        assert.ok(at >= lo && len >= 0 && at + len <= hi && (len === 0 || at < hi), `case ${i}: ${o}=${at} ${l}=${len} outside [${lo},${hi})`);
       }
       assert.ok(v.dnsNameLen <= 253, `case ${i}: dnsNameLen ${v.dnsNameLen}`);
       assert.equal(v.status, 0, `case ${i}: L7 decoders must not touch status`);
       if (v.tlsHelloOff >= 0) {
         hellos++;
         assert.match(ja3(v), /^[0-9a-f]{32}$/);
-        assert.match(ja4(v), /^t[0-9a-z]{2}[di]\d{4}[0-9a-zA-Z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$/);
+        assert.match(ja4(v), /^[tq][0-9a-z]{2}[di]\d{4}[0-9a-zA-Z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$/);
         ja4Raw(v);
       }
       apps.add(v.app);
