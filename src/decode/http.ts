@@ -110,6 +110,7 @@ export function decodeHttp(v: PacketView, off: number, end: number): boolean {
         v.httpUaLen = e - s;
       }
     }
+    if (v.httpHostOff >= 0 && v.httpUaOff >= 0) break; // the rest (cookies...) is not needed
     while (p < end && b[p] !== 0x0a) p++;
     p++;
   }

@@ -202,7 +202,12 @@ export function parseExpr(src: string, lists?: { has(name: string): boolean }): 
         pos = w.start;
         return null;
       })();
-    if (opText === null || opText === '&&') return fail(`${t.s} is not a Bool: compare it with an operator`, start, t.end, 'type');
+    if (opText === null || ['&&', 'and', 'or', 'xor', 'not'].includes(opText)) {
+      // A non-Bool value used as a condition is a type error; anything else here is a parse error.
+      const rest = src.slice(opStart);
+      if (opText !== null || rest === '' || /^(\)|\|\||\^\^)/.test(rest)) return fail(`${t.s} is not a Bool: compare it with an operator`, start, t.end, 'type');
+      return fail(`expected an operator after ${t.s}, found "${rest.slice(0, 10)}"`, opStart, opStart + 1);
+    }
     const op =
       ({ '==': 'eq', '!=': 'ne', '<': 'lt', '<=': 'le', '>': 'gt', '>=': 'ge', '&': 'band', bitwise_and: 'band' } as Record<string, string>)[opText] ?? opText;
     if (op === 'contains' || op === 'matches' || op === 'wildcard' || op === 'strict') {
@@ -210,10 +215,18 @@ export function parseExpr(src: string, lists?: { has(name: string): boolean }): 
     }
     ws();
     const litStart = pos;
+    {
+      // A valid literal of the wrong kind is a type error at the literal (spec §4).
+      const first = op === 'in' && src[pos] === '{' ? (src.slice(pos + 1).match(/^\s*(\S)/)?.[1] ?? '') : (src[pos] ?? '');
+      const at = op === 'in' && src[pos] === '{' ? pos + 1 + (src.slice(pos + 1).match(/^\s*/)?.[0].length ?? 0) : pos;
+      const isString = first === '"' || /^r#*"/.test(src.slice(at));
+      if (type !== 'bytes' && isString) return fail(`expected ${type === 'int' ? 'an Int' : 'an IP'} literal on ${t.s}, found a string`, at, at + 1, 'type');
+      if (type === 'bytes' && op !== 'in' && /^[0-9]/.test(first)) return fail(`expected a string literal on ${t.s}, found a number`, at, at + 1, 'type');
+    }
     if (op === 'in') {
       if (sym('$')) {
         const m = /^[a-z0-9_]+/.exec(src.slice(pos));
-        if (!m) return fail('expected a list name after "$"', pos);
+        if (!m || /^[A-Za-z0-9_]/.test(src.slice(pos + m[0].length))) return fail('a list name is $ followed by lowercase letters, digits and _', litStart, pos + 1);
         pos += m[0].length;
         if (type !== 'ip') return fail(`named lists hold IP addresses here; ${t.s} is ${type}`, litStart, pos, 'type');
         if (lists && !lists.has(m[0])) return fail(`no list named $${m[0]}`, litStart, pos, 'unknown_list');
@@ -251,7 +264,7 @@ export function parseExpr(src: string, lists?: { has(name: string): boolean }): 
     }
     if (op === 'band') {
       if (type !== 'int') return fail(`"&" applies to Int fields; ${t.s} is ${type}`, opStart, opStart + 1, 'type');
-      const m = /^[^\s()]+/.exec(src.slice(pos));
+      const m = /^-?[A-Za-z0-9_]+/.exec(src.slice(pos));
       const v = m ? parseIntLit(m[0]) : null;
       if (v === null) return fail('expected an Int literal after "&"', pos);
       pos += (m as RegExpExecArray)[0].length;
@@ -260,7 +273,7 @@ export function parseExpr(src: string, lists?: { has(name: string): boolean }): 
     let lit: Lit;
     if (type === 'bytes') lit = { t: 'bytes', v: readString() };
     else {
-      const m = /^[^\s()]+/.exec(src.slice(pos));
+      const m = (type === 'int' ? /^-?[A-Za-z0-9_]+/ : /^[0-9A-Za-z:._]+/).exec(src.slice(pos));
       const text = m ? m[0] : '';
       pos += text.length;
       if (type === 'int') {
@@ -282,7 +295,9 @@ export function parseExpr(src: string, lists?: { has(name: string): boolean }): 
     else if (/^-?0[0-7]+$/.test(s)) v = Number.parseInt(s, 8);
     else if (/^-?(0|[1-9][0-9]*)$/.test(s)) v = Number(s);
     else return null;
-    return Number.isSafeInteger(v) ? v : null;
+    // Int is signed 64-bit; values past 2^53 only ever meet small packet fields, so a double is exact enough.
+    const big = BigInt(s.startsWith('-') ? -1 : 1) * BigInt(s.replace(/^-/, '').replace(/^0x/, '0x').replace(/^0([0-7]+)$/, '0o$1'));
+    return big >= -(2n ** 63n) && big < 2n ** 63n ? v : null;
   }
 
   function readString(): string {
