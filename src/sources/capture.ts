@@ -207,12 +207,17 @@ export async function readCapture(
         if (opts.onProgress) opts.onProgress(raw, total);
       }
     } catch (e) {
-      if (packets === 0 && parser === null) throw new InputError(`${path}: ${(e as Error).message}`, 'E_READ');
-      const info = finish(total);
-      info.error = `read error: ${(e as Error).message}`;
-      return info;
+      return readFailed(e, total);
     }
     return finish(total);
+  }
+
+  /** A read error before anything parsed means the input is unreadable; after, keep what was read. */
+  function readFailed(e: unknown, total: number | undefined): CaptureInfo {
+    if (packets === 0 && parser === null) throw new InputError(`${path}: ${(e as Error).message}`, 'E_READ');
+    const info = finish(total);
+    info.error = `read error: ${(e as Error).message}`;
+    return info;
   }
 
   async function readRest(stream: Readable, total: number | undefined): Promise<CaptureInfo> {
@@ -221,10 +226,7 @@ export async function readCapture(
         if (!feed(chunk)) break;
       }
     } catch (e) {
-      if (packets === 0 && parser === null) throw new InputError(`${path}: ${(e as Error).message}`, 'E_READ');
-      const info = finish(total);
-      info.error = `read error: ${(e as Error).message}`;
-      return info;
+      return readFailed(e, total);
     }
     return finish(total);
   }
