@@ -10,10 +10,11 @@ import { ExitCode, UsageError, InputError } from '../core/errors.js';
 import { register as analyze } from './commands/analyze.js';
 import { register as mitigate } from './commands/mitigate.js';
 import { register as exportCmd } from './commands/export.js';
+import { register as report } from './commands/report.js';
 
 type Registrar = (program: Command) => void;
 
-const COMMANDS: Registrar[] = [analyze, mitigate, exportCmd];
+const COMMANDS: Registrar[] = [analyze, mitigate, exportCmd, report];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('palisade')

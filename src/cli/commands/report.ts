@@ -1,0 +1,48 @@
+/** `palisade report ANALYSIS.json -o report.html|report.md|report.pdf`: the attack report. */
+import type { Command } from 'commander';
+import { makeReport, readAnalysis } from '../../report/index.js';
+
+interface Opts {
+  output?: string;
+  format?: string;
+  tz?: string;
+  customer?: string;
+  capture?: string;
+  replay: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description('Write the attack report (HTML, Markdown or PDF) from an analysis made by "palisade analyze --json".')
+    .argument('<analysis>', 'analysis JSON file, or - for stdin')
+    .requiredOption('-o, --output <file>', 'report file: .html (self-contained page), .md (tickets, e-mail) or .pdf (needs chromium)')
+    .option('--format <fmt>', 'html, md or pdf (default: from the output file name)')
+    .option('--tz <zone>', "customer's IANA time zone, e.g. Europe/Paris (times are always also given in UTC)")
+    .option('--customer <name>', 'customer name shown on the report')
+    .option('--capture <file>', 'capture to replay for what-if figures (default: the capture named in the analysis, if present)')
+    .option('--no-replay', 'do not replay the capture; estimate effectiveness from the signatures')
+    .addHelpText(
+      'after',
+      `
+The HTML report is one file with inline styles and SVG charts: no scripts, no network requests,
+readable offline and printable. PDF output prints that page with Debian's chromium in headless
+mode; without chromium it fails with exit code 3.
+
+Examples:
+  palisade analyze attack.pcap --json > analysis.json
+  palisade report analysis.json -o report.html --tz Europe/Paris --customer "Example SA"
+  palisade report analysis.json -o report.md
+  palisade report analysis.json -o report.pdf`,
+    )
+    .action(async (file: string, opts: Opts) => {
+      const analysis = readAnalysis(file);
+      await makeReport(analysis, opts.output as string, {
+        format: opts.format,
+        tz: opts.tz,
+        customer: opts.customer,
+        capture: opts.replay ? opts.capture : false,
+      });
+      process.stderr.write(`palisade: report written to ${opts.output}\n`);
+    });
+}

@@ -1,0 +1,263 @@
+/**
+ * The attack report as Markdown for tickets and e-mail: the same facts as the HTML page in
+ * headings, lists and GFM tables, no HTML and no images. Strings from the analysis go through
+ * escapeMd (inline text) or mdCodeBlock (rules and signatures), so they stay text.
+ */
+import type { Attack } from '../detect/types.js';
+import {
+  fmtBits,
+  fmtBytes,
+  fmtDuration,
+  fmtInt,
+  fmtUtc,
+  fmtZoned,
+  isoSeconds,
+  escapeMd as m,
+  mdCodeBlock,
+  pct,
+  vectorName,
+  victimText,
+} from './format.js';
+import type { ReportData } from './model.js';
+import type { Effectiveness } from './replay.js';
+import { rulesText } from './rules.js';
+import { asText, type GeoRow } from './sources.js';
+
+function table(head: string[], rows: string[][], numeric: boolean[] = []): string {
+  if (rows.length === 0) return '_None in this capture._';
+  const sep = head.map((_, i) => (numeric[i] ? '---:' : '---'));
+  return [head, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+function when(d: ReportData, iso: string): string {
+  return d.tz ? `${m(fmtUtc(iso))} (${m(fmtZoned(iso, d.tz))})` : m(fmtUtc(iso));
+}
+
+/** Inline code for short values; escaped text when the value holds a backtick or a pipe. */
+function code(s: string): string {
+  return /[`|\r\n]/.test(s) ? m(s) : `\`${s}\``;
+}
+
+function geoTable(d: ReportData, rows: GeoRow[], withBytes: boolean): string {
+  const head = ['Address', 'Packets', ...(withBytes ? ['Bytes'] : []), ...(d.geo ? ['Country', 'AS'] : [])];
+  const numeric = [false, true, ...(withBytes ? [true] : []), ...(d.geo ? [false, false] : [])];
+  return table(
+    head,
+    rows.map((r) => [
+      code(r.ip),
+      fmtInt(r.packets),
+      ...(withBytes ? [fmtInt(r.bytes ?? 0)] : []),
+      ...(d.geo ? [m(r.country ?? ''), m(asText(r))] : []),
+    ]),
+    numeric,
+  );
+}
+
+function effect(x: Attack, ef: Effectiveness, d: ReportData): string {
+  const lines: string[] = [];
+  if (ef.method === 'replay') {
+    lines.push(
+      `- Attack traffic dropped: **${pct(ef.attack_dropped)}** (${fmtInt(ef.attack_dropped_packets ?? 0)} of ${fmtInt(ef.attack_packets ?? 0)} packets)`,
+    );
+    lines.push(
+      `- Legitimate traffic dropped: **${pct(ef.legit_dropped, 2)}** (${fmtInt(ef.legit_dropped_packets ?? 0)} of ${fmtInt(ef.legit_packets ?? 0)} packets)`,
+    );
+    lines.push(
+      '',
+      `Measured by replaying ${code(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine. Packets dropped inside the attack window count as attack traffic, up to the attack's ${fmtInt(x.packets)} packets; every other dropped packet counts as legitimate.`,
+    );
+  } else {
+    lines.push(`- Attack traffic dropped: **${pct(ef.attack_dropped)}** (estimated)`);
+    lines.push(`- Legitimate traffic dropped: **${pct(ef.legit_dropped, 2)}** (estimated)`);
+    lines.push(
+      '',
+      `Estimated from the signature's coverage and collateral, because ${m(ef.note ?? d.replayNote ?? 'the capture was not replayed')}.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function attack(d: ReportData, x: Attack, i: number): string {
+  const ef = d.effects[i] as Effectiveness;
+  const dur = Math.max(0, isoSeconds(x.end) - isoSeconds(x.start));
+  const out: string[] = [];
+  out.push(`### ${i + 1}. ${m(vectorName(x.vector))} against ${m(victimText(x.victim))}`);
+  out.push('');
+  out.push(
+    table(
+      ['', ''],
+      [
+        ['Attack id', code(x.id)],
+        ['Vector', `${m(vectorName(x.vector))} (${code(x.vector)})`],
+        ['Victim', m(victimText(x.victim))],
+        ['Start', when(d, x.start)],
+        ['End', when(d, x.end)],
+        ['Duration', fmtDuration(dur)],
+        ['Detected', when(d, x.detected_at)],
+        ['Packets', `${fmtInt(x.packets)} (${fmtBytes(x.bytes)})`],
+        ['Peak', `${fmtInt(x.peak_pps)} packets/s, ${fmtBits(x.peak_bps)}`],
+      ],
+    ),
+  );
+  out.push('', '#### Sources', '');
+  out.push(
+    `${fmtInt(x.sources.unique)} distinct source address${x.sources.unique === 1 ? '' : 'es'}, ${
+      x.sources.spoofed_likely
+        ? 'most likely spoofed (blocking by source address would not help).'
+        : 'apparently genuine (real hosts such as reflectors or bots).'
+    }`,
+  );
+  out.push('', geoTable(d, d.attackSources[i] ?? [], false));
+  if (!d.geo) out.push('', '_Country and AS not shown: no GeoIP/ASN database is installed._');
+  out.push('', '#### Signature', '', mdCodeBlock(x.signature.expression), '');
+  out.push(`Matches ${pct(x.signature.coverage)} of this attack's packets and ${pct(x.signature.collateral, 2)} of other packets.`);
+  out.push('', '#### Rules', '', 'Rules language (Palisade ruleset):', '', mdCodeBlock(rulesText(x), 'yaml'));
+  out.push('', 'nftables:', '', mdCodeBlock(x.mitigation.nftables || '(the signature cannot be expressed in nftables)'));
+  out.push('', 'iptables + ipset:', '', mdCodeBlock(x.mitigation.iptables || '(the signature cannot be expressed in iptables)'));
+  out.push('', '#### What the rules would do', '', effect(x, ef, d));
+  return out.join('\n');
+}
+
+function appendix(d: ReportData): string {
+  const a = d.analysis;
+  const t = a.traffic;
+  const cap = a.capture;
+  const est = new Set(t.estimated ?? []);
+  const mark = (k: string) => (est.has(k) ? ' (estimate)' : '');
+  const names = (rows: Array<{ name: string; packets: number }>, what: string) =>
+    table(
+      [what, 'Packets'],
+      rows.map((r) => [code(r.name), fmtInt(r.packets)]),
+      [false, true],
+    );
+  return [
+    '## Appendix: raw tables',
+    '',
+    '### Capture',
+    '',
+    table(
+      ['', ''],
+      [
+        ['File', code(cap.file)],
+        ['Format', m(`${cap.format}${cap.compressed ? ' (gzip)' : ''}, link ${cap.link_types.join(', ') || '-'}`)],
+        ['Packets', fmtInt(cap.packets)],
+        ['Bytes', fmtInt(cap.bytes)],
+        ['Start', cap.start ? when(d, cap.start) : '-'],
+        ['End', cap.end ? when(d, cap.end) : '-'],
+        ['Duration', fmtDuration(cap.duration_s)],
+        ['Peak (1 s)', `${fmtInt(t.peak.pps_1s)} packets/s, ${fmtBits(t.peak.bps_1s)}`],
+        ['Distinct addresses', `${fmtInt(t.unique_sources)} sources, ${fmtInt(t.unique_destinations)} destinations${mark('unique_sources')}`],
+        ['Skipped', `${cap.skipped.truncated} truncated, ${cap.skipped.malformed} malformed, ${cap.skipped.unsupported} unsupported`],
+        ...(cap.error ? [['Reading stopped', m(cap.error)]] : []),
+      ],
+    ),
+    '',
+    `### Top sources${mark('top_sources')}`,
+    '',
+    geoTable(d, d.topSources, true),
+    '',
+    `### Top destinations${mark('top_destinations')}`,
+    '',
+    geoTable(d, d.topDestinations, true),
+    '',
+    `### Top destination ports${mark('top_dst_ports')}`,
+    '',
+    table(
+      ['Protocol', 'Port', 'Packets'],
+      t.top_dst_ports.map((p) => [p.protocol.toUpperCase(), String(p.port), fmtInt(p.packets)]),
+      [false, true, true],
+    ),
+    '',
+    `### Top conversations${mark('top_conversations')}`,
+    '',
+    table(
+      ['Address A', 'Address B', 'Packets', 'Bytes'],
+      (t.top_conversations ?? []).map((c) => [code(c.a), code(c.b), fmtInt(c.packets), fmtInt(c.bytes)]),
+      [false, false, true, true],
+    ),
+    '',
+    `### DNS query names${mark('top_dns_names')}`,
+    '',
+    names(t.top_dns_names ?? [], 'Name'),
+    '',
+    `### TLS server names (SNI)${mark('top_tls_sni')}`,
+    '',
+    names(t.top_tls_sni ?? [], 'SNI'),
+    '',
+    `### TLS client fingerprints (JA4)${mark('top_ja4')}`,
+    '',
+    names(t.top_ja4 ?? [], 'JA4'),
+  ].join('\n');
+}
+
+const PROTOCOLS: Array<[keyof ReportData['analysis']['traffic']['protocols'], string]> = [
+  ['ipv4', 'IPv4'],
+  ['ipv6', 'IPv6'],
+  ['tcp', 'TCP'],
+  ['udp', 'UDP'],
+  ['icmp', 'ICMP'],
+  ['icmpv6', 'ICMPv6'],
+  ['gre', 'GRE'],
+  ['fragments', 'IP fragments'],
+  ['other', 'non-IP'],
+];
+
+export function renderMarkdown(d: ReportData): string {
+  const a = d.analysis;
+  const s = d.summary;
+  const out: string[] = [];
+  out.push(`# Attack report${d.customer ? ` for ${m(d.customer)}` : ''}${s.start ? `, ${s.start.slice(0, 10)}` : ''}`);
+  out.push('', `Capture ${code(a.capture.file)}. Generated ${fmtUtc(d.generated)} by Palisade.`);
+  out.push('', '## Summary', '', `**${m(s.what)}**`, '');
+  out.push(`- When (UTC): ${m(s.when_utc)}`);
+  if (s.when_local) out.push(`- When (${m(d.tz)}): ${m(s.when_local)}`);
+  out.push(`- Duration: ${fmtDuration(s.duration_s)}`);
+  out.push(`- Peak packet rate: ${fmtInt(s.peak_pps)} packets/s`);
+  out.push(`- Peak bit rate: ${fmtBits(s.peak_bps)} (${fmtInt(s.peak_bps)} bit/s)`);
+  if (s.attacks > 0)
+    out.push(`- Attack traffic: ${fmtInt(s.attack_packets)} packets, ${fmtBytes(s.attack_bytes)} (${pct(s.attack_share)} of all packets)`);
+  out.push('', m(s.effect), '', m(s.done));
+  out.push('', '## Traffic over time', '');
+  const tl = d.timeline;
+  const rows: string[][] = [];
+  // The busiest bins tell the story in a ticket; the HTML report has the full chart.
+  const order = tl.total
+    .map((n, i) => ({ n, i }))
+    .sort((x, y) => y.n - x.n || x.i - y.i)
+    .slice(0, 10)
+    .sort((x, y) => x.i - y.i);
+  for (const { i, n } of order) {
+    const t = new Date((tl.t0 + i * tl.bin_s) * 1000).toISOString();
+    rows.push([fmtUtc(t), fmtInt(n / tl.bin_s), ...tl.byAttack.map((b) => fmtInt((b[i] ?? 0) / tl.bin_s))]);
+  }
+  out.push(`Busiest ${rows.length} intervals of ${tl.bin_s} s, in packets/s:`, '');
+  out.push(
+    table(['Time', 'All traffic', ...a.attacks.slice(0, tl.byAttack.length).map((x, k) => `${k + 1}. ${m(vectorName(x.vector))}`)], rows, [
+      false,
+      true,
+      ...tl.byAttack.map(() => true),
+    ]),
+  );
+  if (a.attacks.length > 0) {
+    out.push('', '## Attacks');
+    a.attacks.forEach((x, i) => {
+      out.push('', attack(d, x, i));
+    });
+  }
+  out.push('', '## Protocols', '');
+  const total = Math.max(1, a.capture.packets);
+  out.push(
+    table(
+      ['Protocol', 'Packets', 'Share'],
+      PROTOCOLS.filter(([k]) => a.traffic.protocols[k] > 0).map(([k, label]) => [
+        label,
+        fmtInt(a.traffic.protocols[k]),
+        pct(a.traffic.protocols[k] / total),
+      ]),
+      [false, true, true],
+    ),
+  );
+  out.push('', appendix(d), '');
+  out.push("_Times come from the capture's own timestamps._", '');
+  return out.join('\n');
+}

@@ -1,0 +1,95 @@
+/**
+ * Everything a report shows, gathered once from an analysis (and, when the capture is at hand,
+ * one replay pass over it) so that the HTML, Markdown and PDF renderers print the same facts.
+ */
+import { existsSync } from 'node:fs';
+import type { Analysis } from '../analyze/types.js';
+import { checkTimeZone, isoSeconds } from './format.js';
+import { type Effectiveness, type Replay, replayAttacks, signatureEffect, type VectorTimeline } from './replay.js';
+import { type GeoRow, geoAvailable, withGeo } from './sources.js';
+import { type Summary, summarize } from './summary.js';
+
+export interface ReportOptions {
+  /** IANA time zone of the customer (times are also shown in UTC). */
+  tz?: string;
+  customer?: string;
+  /**
+   * Capture to replay for what-if figures and per-vector traffic. Default: the analysis's own
+   * capture.file when it exists; `false` never replays.
+   */
+  capture?: string | false;
+  /** When the report was made (injected so output can be reproduced). */
+  now?: Date;
+}
+
+export interface ReportData {
+  analysis: Analysis;
+  customer: string | null;
+  tz: string | null;
+  generated: string;
+  summary: Summary;
+  effects: Effectiveness[];
+  /** Traffic per bin; byAttack is empty when the capture was not replayed. */
+  timeline: VectorTimeline;
+  /** The capture that was replayed, or null; with the reason when a replay was not possible. */
+  replayed: string | null;
+  replayNote: string | null;
+  geo: boolean;
+  attackSources: GeoRow[][];
+  topSources: GeoRow[];
+  topDestinations: GeoRow[];
+}
+
+/** Dense bins from the analysis's own (sparse) timeline: empty seconds are zero, not skipped. */
+export function analysisTimeline(a: Analysis): VectorTimeline {
+  const bin = a.traffic.timeline_bin_s || 1;
+  const pts = a.traffic.timeline;
+  if (pts.length === 0)
+    return {
+      bin_s: bin,
+      t0: a.capture.start ? isoSeconds(a.capture.start) : 0,
+      total: [],
+      byAttack: [],
+    };
+  const t0 = isoSeconds((pts[0] as { t: string }).t);
+  const last = isoSeconds((pts[pts.length - 1] as { t: string }).t);
+  const n = Math.min(100_000, Math.round((last - t0) / bin) + 1);
+  const total = new Array<number>(n).fill(0);
+  for (const p of pts) {
+    const i = Math.min(n - 1, Math.max(0, Math.round((isoSeconds(p.t) - t0) / bin)));
+    total[i] = (total[i] as number) + p.packets;
+  }
+  return { bin_s: bin, t0, total, byAttack: [] };
+}
+
+export async function buildReport(analysis: Analysis, opts: ReportOptions = {}): Promise<ReportData> {
+  if (opts.tz) checkTimeZone(opts.tz);
+  let replay: Replay | null = null;
+  let replayNote: string | null = null;
+  const capture = opts.capture === false ? null : (opts.capture ?? analysis.capture.file);
+  if (analysis.attacks.length > 0) {
+    if (capture === null) replayNote = 'replay not requested';
+    else if (capture === '-' || !existsSync(capture)) replayNote = `the capture ${capture === '-' ? '(read from stdin)' : capture} is not available`;
+    else {
+      replay = await replayAttacks(capture, analysis);
+      if (replay.error) replayNote = `reading the capture stopped early: ${replay.error}`;
+    }
+  }
+  const effects = replay ? replay.effects : analysis.attacks.map(signatureEffect);
+  const geo = geoAvailable();
+  return {
+    analysis,
+    customer: opts.customer ?? null,
+    tz: opts.tz ?? null,
+    generated: (opts.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z'),
+    summary: summarize(analysis, effects, opts.tz),
+    effects,
+    timeline: replay ? replay.timeline : analysisTimeline(analysis),
+    replayed: replay ? (capture as string) : null,
+    replayNote,
+    geo,
+    attackSources: analysis.attacks.map((x) => withGeo(x.sources.top)),
+    topSources: withGeo(analysis.traffic.top_sources),
+    topDestinations: withGeo(analysis.traffic.top_destinations),
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * The HTML report in a real browser: `palisade report` writes it from an analysis of a real
+ * attack capture; headless Chromium (Debian's, driven by playwright-core) opens it with no
+ * network, and the test checks console errors, requests, chart geometry, and that the summary
+ * figures on the page equal the analysis JSON. A screenshot is kept in out/test-artifacts/.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { type Browser, chromium } from 'playwright-core';
+import type { Analysis } from '../../src/analyze/types.js';
+import type { Attack } from '../../src/detect/types.js';
+import { dnsAmpAnalysis, schemaErrors } from './fixture.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const ART = join(ROOT, 'out/test-artifacts');
+const CLI = join(ROOT, 'bin/palisade.js');
+
+let browser: Browser;
+let analysis: Analysis;
+let reportPath: string;
+
+before(async () => {
+  mkdirSync(ART, { recursive: true });
+  analysis = await dnsAmpAnalysis();
+  assert.equal(schemaErrors(analysis, 'analysis'), null);
+  const json = join(ART, 'report-analysis.json');
+  writeFileSync(json, JSON.stringify(analysis, null, 2));
+  reportPath = join(ART, 'report.html');
+  execFileSync(process.execPath, [CLI, 'report', json, '-o', reportPath, '--tz', 'Europe/Paris', '--customer', 'Example SA'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test('the report opens with no console errors and no request but the file itself', async () => {
+  const page = await browser.newPage({
+    viewport: { width: 1100, height: 900 },
+  });
+  const errors: string[] = [];
+  const requests: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('request', (r) => requests.push(r.url()));
+  const url = pathToFileURL(reportPath).href;
+  await page.goto(url, { waitUntil: 'load' });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(requests, [url]);
+  assert.equal(await page.evaluate(() => document.scripts.length), 0);
+
+  // Every chart carries data: filled or stroked shapes with real extent, not just axes.
+  const charts = await page.$$eval('figure[data-chart]', (figs) =>
+    figs.map((f) => {
+      const svg = f.querySelector('svg');
+      const shapes = svg ? [...svg.querySelectorAll('path, rect, polygon')] : [];
+      const boxes = shapes.map((s) => {
+        const b = (s as SVGGraphicsElement).getBBox();
+        const d = s.getAttribute('d') ?? '';
+        return {
+          w: b.width,
+          h: b.height,
+          fill: s.getAttribute('fill'),
+          stroke: s.getAttribute('stroke'),
+          segs: (d.match(/[LC]/g) ?? []).length,
+        };
+      });
+      return {
+        name: (f as HTMLElement).dataset.chart,
+        hasSvg: svg !== null,
+        boxes,
+      };
+    }),
+  );
+  assert.deepEqual(
+    charts.map((c) => c.name),
+    ['timeline', 'protocols'],
+  );
+  const timeline = charts[0]?.boxes ?? [];
+  // The traffic line: one path through the ~150 bins, spanning most of the plot, with height.
+  const lines = timeline.filter((b) => b.segs >= 50 && b.w > 500 && b.h > 50);
+  assert.ok(lines.length >= 2, `timeline has ${lines.length} data paths (all traffic + attack signature)`);
+  // The shaded attack window: a filled area wider than a sliver.
+  assert.ok(
+    timeline.some((b) => b.fill === 'rgb(213,94,0)' && b.w > 100 && b.h > 100),
+    'attack window shaded',
+  );
+  const nonzero = Object.values(analysis.traffic.protocols).filter((n) => n > 0).length;
+  const bars = (charts[1]?.boxes ?? []).filter((b) => b.fill && b.fill !== 'none' && b.w >= 1 && b.h >= 10 && b.h <= 40);
+  assert.ok(bars.length >= nonzero, `protocol chart has ${bars.length} bars for ${nonzero} protocols`);
+
+  await page.screenshot({ path: join(ART, 'report.png'), fullPage: true });
+  await page.close();
+});
+
+test('summary figures on the page equal the analysis JSON', async () => {
+  const page = await browser.newPage();
+  await page.goto(pathToFileURL(reportPath).href);
+  const facts = await page.$$eval('#summary [data-k]', (els) =>
+    Object.fromEntries(els.map((e) => [(e as HTMLElement).dataset.k, { v: (e as HTMLElement).dataset.v, text: e.textContent ?? '' }])),
+  );
+  const atk = analysis.attacks;
+  const a0 = atk[0] as Attack;
+  const peakPps = Math.max(...atk.map((x) => x.peak_pps));
+  const peakBps = Math.max(...atk.map((x) => x.peak_bps));
+  const packets = atk.reduce((n, x) => n + x.packets, 0);
+  const bytes = atk.reduce((n, x) => n + x.bytes, 0);
+  assert.equal(Number(facts.peak_pps?.v), peakPps);
+  assert.ok(facts.peak_pps?.text.includes(peakPps.toLocaleString('en-US')), facts.peak_pps?.text);
+  assert.equal(Number(facts.peak_bps?.v), peakBps);
+  assert.equal(Number(facts.attack_packets?.v), packets);
+  assert.ok(facts.attack_packets?.text.includes(packets.toLocaleString('en-US')));
+  assert.equal(Number(facts.attack_bytes?.v), bytes);
+  const start = Date.parse(a0.start);
+  const end = Date.parse(a0.end);
+  assert.ok(Math.abs(Number(facts.duration_s?.v) - (end - start) / 1000) < 0.002);
+  // UTC from the JSON's own times; Paris is UTC+2 in September (CEST).
+  assert.ok(
+    facts.when_utc?.text.includes(`${a0.start.slice(0, 10)} ${a0.start.slice(11, 19)}`),
+    facts.when_utc?.text,
+  );
+  const h = Number(a0.start.slice(11, 13));
+  assert.ok(
+    facts.when_local?.text.includes(`${String(h + 2).padStart(2, '0')}${a0.start.slice(13, 19)} CEST`),
+    facts.when_local?.text,
+  );
+  assert.equal(await page.locator('header [data-k="customer"]').textContent(), 'Example SA');
+  assert.ok(facts.what?.text.includes('DNS amplification against 10.10.10.10'));
+  // Per-attack figures equal the Attack record too.
+  const first = await page.$$eval('#attack-1 [data-k]', (els) =>
+    Object.fromEntries(els.map((e) => [(e as HTMLElement).dataset.k, (e as HTMLElement).dataset.v])),
+  );
+  assert.equal(Number(first.packets), atk[0]?.packets);
+  assert.equal(Number(first.sources_unique), atk[0]?.sources.unique);
+  assert.equal(Number(first.coverage), atk[0]?.signature.coverage);
+  assert.equal(first.effect_method, 'replay');
+  await page.close();
+});
+
+test('the report reads with JavaScript disabled', async () => {
+  const ctx = await browser.newContext({ javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await page.goto(pathToFileURL(reportPath).href);
+  const text = await page.locator('#summary').textContent();
+  assert.match(text, /DNS amplification against 10\.10\.10\.10/);
+  assert.equal(await page.locator('figure[data-chart] svg').count(), 2);
+  await ctx.close();
+});

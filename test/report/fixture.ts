@@ -1,0 +1,182 @@
+/**
+ * Report fixtures from real captures of the shared corpus: the analysis comes from
+ * analyzeCapture, and each Attack record is built from the corpus MANIFEST's ground truth (which
+ * packets are the attack), measured packet by packet here, independently of the detector that
+ * is being written. Records are validated against schema/attack.schema.json and
+ * schema/analysis.schema.json by the tests.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv from 'ajv';
+import { analyzeCapture } from '../../src/analyze/run.js';
+import type { Analysis } from '../../src/analyze/types.js';
+import { formatIpv4 } from '../../src/core/ip.js';
+import type { PacketView } from '../../src/decode/view.js';
+import type { Attack, Vector } from '../../src/detect/types.js';
+import { buildMitigation } from '../../src/export/mitigation.js';
+import { compileNode, parseExpr } from '../../src/mitigate/expr.js';
+import { readCapture } from '../../src/sources/capture.js';
+
+export const CORPUS = join(import.meta.dirname, '../../../shared/corpus/real');
+export const DNS_AMP = join(CORPUS, 'ddos/amp.dns.RRSIG.fragmented.pcap');
+export const SYN_FLOOD = join(CORPUS, 'ddos/ddosgrid.synflood.pcap');
+export const TLS = join(CORPUS, 'edge/tls_chrome-34-google.pcap');
+
+const ROOT = join(import.meta.dirname, '../..');
+const ajv = new Ajv({ allErrors: true });
+ajv.addSchema(JSON.parse(readFileSync(join(ROOT, 'schema/attack.schema.json'), 'utf8')));
+const validateAnalysis = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema/analysis.schema.json'), 'utf8')));
+const validateAttack = ajv.getSchema('https://palisade.dev/schema/attack.schema.json');
+
+export function schemaErrors(doc: unknown, kind: 'analysis' | 'attack'): string | null {
+  const v = kind === 'analysis' ? validateAnalysis : validateAttack;
+  if (!v) throw new Error('attack schema not loaded');
+  return v(doc) ? null : ajv.errorsText(v.errors);
+}
+
+interface Truth {
+  id: string;
+  vector: Vector;
+  victim: Attack['victim'];
+  /** The ground truth: is this packet part of the attack? */
+  isAttack: (v: PacketView) => boolean;
+  expression: string;
+  spoofed: boolean;
+}
+
+const iso = (ns: bigint) => {
+  const ms = ns / 1_000_000n;
+  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0').slice(0, 6);
+  return `${new Date(Number(ms)).toISOString().slice(0, 19)}.${frac}Z`;
+};
+
+/** Measure one attack over the capture: counts, window, 1 s peaks, sources, signature quality. */
+export async function attackFromTruth(capture: string, t: Truth): Promise<Attack> {
+  const match = compileNode(parseExpr(t.expression), null);
+  let packets = 0;
+  let bytes = 0;
+  let first = -1n;
+  let last = 0n;
+  const perSec = new Map<number, { p: number; b: number }>();
+  const sources = new Map<string, number>();
+  let matchedAttack = 0;
+  let matchedOther = 0;
+  let other = 0;
+  await readCapture(capture, (v) => {
+    const hit = match(v);
+    if (!t.isAttack(v)) {
+      other++;
+      if (hit) matchedOther++;
+      return;
+    }
+    if (hit) matchedAttack++;
+    const ns = BigInt(v.tsSec) * 1_000_000_000n + BigInt(v.tsNsec);
+    if (first < 0n) first = ns;
+    last = ns;
+    packets++;
+    bytes += v.wirelen;
+    const s = perSec.get(v.tsSec) ?? { p: 0, b: 0 };
+    s.p++;
+    s.b += v.wirelen;
+    perSec.set(v.tsSec, s);
+    if (v.ipVersion === 4) {
+      const ip = formatIpv4(v.src4);
+      sources.set(ip, (sources.get(ip) ?? 0) + 1);
+    }
+  });
+  let peakPps = 0;
+  let peakBps = 0;
+  for (const s of perSec.values()) {
+    peakPps = Math.max(peakPps, s.p);
+    peakBps = Math.max(peakBps, s.b * 8);
+  }
+  const top = [...sources.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 10)
+    .map(([ip, n]) => ({ ip, packets: n }));
+  const m = buildMitigation({
+    expression: t.expression,
+    id: t.id,
+    description: `${t.vector} against ${t.victim.ip ?? t.victim.prefix}`,
+  });
+  if (m.problems.length > 0) throw new Error(`fixture signature does not export: ${JSON.stringify(m.problems)}`);
+  return {
+    id: t.id,
+    vector: t.vector,
+    victim: t.victim,
+    start: iso(first),
+    end: iso(last),
+    detected_at: iso(first + 1_000_000_000n < last ? first + 1_000_000_000n : last),
+    packets,
+    bytes,
+    peak_pps: peakPps,
+    peak_bps: peakBps,
+    sources: { unique: sources.size, spoofed_likely: t.spoofed, top },
+    signature: {
+      expression: t.expression,
+      coverage: packets === 0 ? 0 : matchedAttack / packets,
+      collateral: other === 0 ? 0 : matchedOther / other,
+    },
+    mitigation: {
+      ruleset: m.ruleset,
+      nftables: m.nftables,
+      iptables: m.iptables,
+    },
+  };
+}
+
+const VICTIM = 0x0a0a0a0a; // 10.10.10.10, the publisher's anonymised victim
+
+/**
+ * amp.dns.RRSIG.fragmented.pcap (MANIFEST): RRSIG responses from port 53 to the victim's UDP
+ * port 22 plus the non-first fragments of those responses; the victim's own TCP traffic is the
+ * legitimate background.
+ */
+export async function dnsAmpAnalysis(): Promise<Analysis> {
+  const a = await analyzeCapture(DNS_AMP);
+  a.attacks.push(
+    await attackFromTruth(DNS_AMP, {
+      id: 'dns-amp-1',
+      vector: 'dns_amplification',
+      victim: { ip: '10.10.10.10', port: 22, protocol: 'udp' },
+      isAttack: (v) => v.ipVersion === 4 && v.dst4 === VICTIM && ((v.l4Proto === 17 && v.srcPort === 53) || (v.isFragment && v.fragOffset > 0)),
+      expression: 'ip.dst == 10.10.10.10 and udp.srcport == 53',
+      spoofed: false,
+    }),
+  );
+  return a;
+}
+
+/** ddosgrid.synflood.pcap (MANIFEST): hping3 SYNs from 10.0.1.2 with window 512; a real connection follows. */
+export async function synFloodAnalysis(): Promise<Analysis> {
+  const a = await analyzeCapture(SYN_FLOOD);
+  a.attacks.push(
+    await attackFromTruth(SYN_FLOOD, {
+      id: 'syn-1',
+      vector: 'tcp_syn_flood',
+      victim: { ip: '10.0.1.12', port: 12345, protocol: 'tcp' },
+      isAttack: (v) => v.l4Proto === 6 && v.tcpFlags === 0x02 && v.tcpWindow === 512,
+      expression: 'ip.src == 10.0.1.2 and ip.dst == 10.0.1.12 and tcp.dstport == 12345 and tcp.flags == 0x02',
+      spoofed: false,
+    }),
+  );
+  return a;
+}
+
+export const HOSTILE = {
+  sni: '<script>window.__pwned=1</script>',
+  dns: '**bold** [x](javascript:alert(1)) | cell `code` <img src=x onerror=alert(1)>',
+  ja4: '"><svg onload=alert(1)>',
+  customer: 'Evil <b>Corp</b> & "Co" | *',
+  file: '/tmp/<iframe src=//evil.example>.pcap',
+};
+
+/** A real TLS capture's analysis with hostile names planted where capture strings end up. */
+export async function hostileAnalysis(): Promise<Analysis> {
+  const a = await analyzeCapture(TLS);
+  a.capture.file = HOSTILE.file;
+  a.traffic.top_tls_sni.unshift({ name: HOSTILE.sni, packets: 7 });
+  a.traffic.top_dns_names.unshift({ name: HOSTILE.dns, packets: 3 });
+  a.traffic.top_ja4.unshift({ name: HOSTILE.ja4, packets: 2 });
+  return a;
+}
