@@ -1,0 +1,163 @@
+/**
+ * The WAF library API: `createWaf(options)` loads and compiles the Core Rule Set once;
+ * `waf.evaluate(request[, response])` runs the phases synchronously and returns the verdict.
+ */
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parseSecLang, type Directive } from './seclang.js';
+import { compileRules, type Rule, type CompiledRules } from './rules.js';
+import { Transaction, type WafRequest, type WafResponse, type MatchedRule, type PhaseLists } from './transaction.js';
+import { BASE_CONFIG } from './base-config.js';
+import './regex-guard.js';
+
+export type { WafRequest, WafResponse, MatchedRule } from './transaction.js';
+
+export interface WafExclusion {
+  /** rule id or inclusive id range */
+  id?: number | [number, number];
+  /** rule tag (exact) */
+  tag?: string;
+  /** variable to stop inspecting for those rules, e.g. `ARGS:password`; absent = remove the rules */
+  target?: string;
+}
+
+export interface WafOptions {
+  /** CRS directory (holding `rules/` and optionally `owasp-crs.load` / `crs-setup.conf`) */
+  crsPath?: string;
+  paranoia?: 1 | 2 | 3 | 4;
+  /** executing paranoia level (rules above `paranoia` up to this one log without scoring) */
+  executingParanoia?: 1 | 2 | 3 | 4;
+  thresholds?: { inbound?: number; outbound?: number };
+  exclusions?: WafExclusion[];
+  mode?: 'block' | 'detect';
+  /** further CRS `tx.` settings, e.g. `{ combined_file_sizes: 65535 }` */
+  setup?: Record<string, string | number>;
+  /** extra SecLang text loaded after the CRS (exclusions, custom rules) */
+  extraConfig?: string;
+}
+
+export interface WafVerdict {
+  action: 'pass' | 'block';
+  status: number;
+  matched: MatchedRule[];
+  anomaly: { inbound: number; outbound: number };
+}
+
+export interface Waf {
+  evaluate(request: WafRequest, response?: WafResponse): WafVerdict;
+  readonly warnings: string[];
+  readonly ruleCount: number;
+}
+
+const DEFAULT_CRS = '/usr/share/modsecurity-crs';
+
+function loadDirectives(opts: WafOptions): Directive[] {
+  const crs = opts.crsPath ?? DEFAULT_CRS;
+  const out: Directive[] = [];
+  parseSecLang(BASE_CONFIG, '<base>', out);
+  parseSecLang(`SecRuleEngine ${opts.mode === 'detect' ? 'DetectionOnly' : 'On'}\n`, '<options>', out);
+  const load = join(crs, 'owasp-crs.load');
+  const crsDirectives: Directive[] = [];
+  if (existsSync(load)) parseSecLang(`Include ${load}\n`, '<options>', crsDirectives);
+  else {
+    for (const setup of [join(crs, 'crs-setup.conf'), join(crs, 'crs-setup.conf.example')]) {
+      if (existsSync(setup)) {
+        parseSecLang(`Include ${setup}\n`, '<options>', crsDirectives);
+        break;
+      }
+    }
+    parseSecLang(`Include ${join(crs, 'rules')}/*.conf\n`, '<options>', crsDirectives);
+  }
+  // Our options go right before the CRS initialisation, after crs-setup.conf, so they win.
+  const sets: string[] = [];
+  if (opts.paranoia) sets.push(`tx.paranoia_level=${opts.paranoia}`);
+  if (opts.executingParanoia) sets.push(`tx.executing_paranoia_level=${opts.executingParanoia}`);
+  if (opts.thresholds?.inbound !== undefined) sets.push(`tx.inbound_anomaly_score_threshold=${opts.thresholds.inbound}`);
+  if (opts.thresholds?.outbound !== undefined) sets.push(`tx.outbound_anomaly_score_threshold=${opts.thresholds.outbound}`);
+  for (const [k, v] of Object.entries(opts.setup ?? {})) sets.push(`tx.${k}=${v}`);
+  const injected: Directive[] = [];
+  if (sets.length) {
+    parseSecLang(
+      `SecAction "id:900001,phase:1,pass,nolog,t:none,${sets.map((s) => `setvar:'${s}'`).join(',')}"\n`,
+      '<options>',
+      injected,
+    );
+  }
+  const at = crsDirectives.findIndex((d) => basename(d.file).startsWith('REQUEST-901'));
+  if (at < 0) crsDirectives.push(...injected);
+  else crsDirectives.splice(at, 0, ...injected);
+  out.push(...crsDirectives);
+  const excl: string[] = [];
+  for (const x of opts.exclusions ?? []) {
+    const ids = x.id === undefined ? null : Array.isArray(x.id) ? `${x.id[0]}-${x.id[1]}` : String(x.id);
+    if (x.target) {
+      if (ids) excl.push(`SecRuleUpdateTargetById ${ids} "!${x.target}"`);
+      if (x.tag) excl.push(`SecRuleUpdateTargetByTag "${x.tag}" "!${x.target}"`);
+    } else {
+      if (ids) excl.push(`SecRuleRemoveById ${ids}`);
+      if (x.tag) excl.push(`SecRuleRemoveByTag "${x.tag}"`);
+    }
+  }
+  if (excl.length) parseSecLang(`${excl.join('\n')}\n`, '<exclusions>', out);
+  if (opts.extraConfig) parseSecLang(opts.extraConfig, '<extraConfig>', out);
+  return out;
+}
+
+function phaseLists(c: CompiledRules): PhaseLists {
+  const phases: Rule[][] = [[], [], [], [], [], []];
+  for (const r of c.rules) {
+    if (r.marker !== null) for (let p = 1; p <= 5; p++) phases[p].push(r);
+    else if (r.phase >= 1 && r.phase <= 5) phases[r.phase].push(r);
+  }
+  // Markers are shared objects; skip targets are resolved per phase list into a copy of the rule.
+  for (let p = 1; p <= 5; p++) {
+    const list = phases[p];
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i];
+      if (r.marker !== null || r.skipAfter === null) continue;
+      let idx = list.length - 1;
+      for (let j = i + 1; j < list.length; j++) {
+        if (list[j].marker === r.skipAfter) {
+          idx = j;
+          break;
+        }
+      }
+      r.skipIndex = idx;
+    }
+  }
+  return { phases, settings: c.settings, tchains: c.tchains };
+}
+
+export function createWaf(opts: WafOptions = {}): Waf {
+  const compiled = compileRules(loadDirectives(opts));
+  const lists = phaseLists(compiled);
+  const presets: [string, string][] = [];
+  let ruleCount = 0;
+  for (const r of compiled.rules) if (r.marker === null) ruleCount++;
+  return {
+    warnings: compiled.warnings,
+    ruleCount,
+    evaluate(request: WafRequest, response?: WafResponse): WafVerdict {
+      const t = new Transaction(lists, request, response ?? null, presets);
+      t.runPhase(1);
+      if (!t.interrupted && !t.engineOff) {
+        t.processBody();
+        if (!t.interrupted) t.runPhase(2);
+      }
+      if (response && !t.interrupted && !t.engineOff) {
+        t.runPhase(3);
+        if (!t.interrupted) t.runPhase(4);
+      }
+      t.runPhase(5);
+      const inbound = Number(t.tx('anomaly_score') ?? t.tx('inbound_anomaly_score') ?? 0) || 0;
+      const outbound = Number(t.tx('outbound_anomaly_score') ?? 0) || 0;
+      const blocked = t.interrupted;
+      return {
+        action: blocked ? 'block' : 'pass',
+        status: blocked ? t.status : 200,
+        matched: t.matched,
+        anomaly: { inbound, outbound },
+      };
+    },
+  };
+}

@@ -1,0 +1,317 @@
+/**
+ * SecLang operators. Each compiles once per rule; `match` runs per (variable, value) with no
+ * allocation beyond what the regex engine does. Operators that support `capture` write into
+ * the caller's capture slots (TX:0..TX:9).
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, dirname } from 'node:path';
+import { AhoCorasick } from './aho.js';
+import { compilePcre } from './pcre.js';
+import { detectSqli } from './sqli.js';
+import { detectXss } from './xss.js';
+
+export interface OpContext {
+  /** capture slots TX:0..9 of the last match (undefined = not set) */
+  caps: (string | undefined)[];
+  /** expands %{...} macros in a dynamic parameter */
+  expand(param: string): string;
+}
+
+export interface Operator {
+  readonly name: string;
+  readonly param: string;
+  /** true when the operator itself matched (negation is applied by the caller) */
+  match(value: string, ctx: OpContext, capture: boolean): boolean;
+}
+
+export class OperatorError extends Error {
+  readonly code = 'WAF_OPERATOR';
+}
+
+function atoi(s: string): number {
+  const m = /^\s*([+-]?\d+)/.exec(s);
+  return m ? Number.parseInt(m[1], 10) : 0;
+}
+
+function setCaps(ctx: OpContext, m: RegExpExecArray | null, capture: boolean): void {
+  if (!capture || !m) return;
+  for (let k = 0; k < 10; k++) ctx.caps[k] = k < m.length ? (m[k] ?? '') : undefined;
+}
+
+const RX_CACHE_LIMIT = 256;
+
+function rxOperator(param: string): Operator {
+  const dynamic = param.includes('%{');
+  const re = dynamic ? null : compilePcre(param);
+  const cache = dynamic ? new Map<string, RegExp>() : null;
+  return {
+    name: 'rx',
+    param,
+    match(value, ctx, capture) {
+      let r = re;
+      if (r === null) {
+        const p = ctx.expand(param);
+        r = (cache as Map<string, RegExp>).get(p) ?? null;
+        if (r === null) {
+          r = compilePcre(p);
+          if ((cache as Map<string, RegExp>).size < RX_CACHE_LIMIT) (cache as Map<string, RegExp>).set(p, r);
+        }
+      }
+      if (!capture) return r.test(value);
+      const m = r.exec(value);
+      setCaps(ctx, m, capture);
+      return m !== null;
+    },
+  };
+}
+
+function readPhraseFile(file: string, ruleFile: string): string[] {
+  const path = isAbsolute(file) ? file : join(dirname(ruleFile), file);
+  const out: string[] = [];
+  for (const line of readFileSync(path, 'latin1').split(/\r?\n/)) {
+    const t = line.trim();
+    if (t === '' || t.startsWith('#')) continue;
+    out.push(t);
+  }
+  return out;
+}
+
+function pmOperator(name: string, phrases: string[], param: string): Operator {
+  const ac = new AhoCorasick(phrases);
+  return {
+    name,
+    param,
+    match(value, ctx, capture) {
+      const k = ac.search(value);
+      if (k < 0) return false;
+      if (capture) {
+        ctx.caps[0] = ac.phrases[k];
+        for (let j = 1; j < 10; j++) ctx.caps[j] = undefined;
+      }
+      return true;
+    },
+  };
+}
+
+/** Splits a @pm parameter into phrases (space separated; `"..."` groups words). */
+function splitPhrases(param: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|(\S+)/g;
+  for (let m = re.exec(param); m; m = re.exec(param)) out.push(m[1] ?? m[2]);
+  return out;
+}
+
+function parseIp(s: string): { v6: boolean; bytes: number[] } | null {
+  if (s.includes(':')) {
+    const parts = s.split('::');
+    if (parts.length > 2) return null;
+    const head = parts[0] ? parts[0].split(':') : [];
+    const tail = parts.length === 2 && parts[1] ? parts[1].split(':') : [];
+    const fill = 8 - head.length - tail.length;
+    if (fill < 0 || (parts.length === 1 && fill !== 0)) return null;
+    const groups = [...head, ...new Array(parts.length === 2 ? fill : 0).fill('0'), ...tail];
+    const bytes: number[] = [];
+    for (const g of groups) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+      const v = Number.parseInt(g, 16);
+      bytes.push(v >> 8, v & 255);
+    }
+    return { v6: true, bytes };
+  }
+  const p = s.split('.');
+  if (p.length !== 4 || p.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) return null;
+  return { v6: false, bytes: p.map(Number) };
+}
+
+function ipMatchOperator(param: string, list: string[]): Operator {
+  const nets: { v6: boolean; bytes: number[]; bits: number }[] = [];
+  for (const item of list) {
+    const [a, b] = item.trim().split('/');
+    const ip = parseIp(a);
+    if (!ip) throw new OperatorError(`@ipMatch: bad address ${item}`);
+    nets.push({ ...ip, bits: b === undefined ? ip.bytes.length * 8 : Number(b) });
+  }
+  return {
+    name: 'ipMatch',
+    param,
+    match(value) {
+      const ip = parseIp(value.trim());
+      if (!ip) return false;
+      for (const n of nets) {
+        if (n.v6 !== ip.v6) continue;
+        let bits = n.bits;
+        let ok = true;
+        for (let i = 0; i < n.bytes.length && bits > 0; i++, bits -= 8) {
+          const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+          if ((ip.bytes[i] & mask) !== (n.bytes[i] & mask)) {
+            ok = false;
+            break;
+          }
+        }
+        if (ok) return true;
+      }
+      return false;
+    },
+  };
+}
+
+function byteRangeOperator(param: string): Operator {
+  const allowed = new Uint8Array(256);
+  for (const part of param.split(',')) {
+    const t = part.trim();
+    if (t === '') continue;
+    const m = /^(\d+)(?:-(\d+))?$/.exec(t);
+    if (!m) throw new OperatorError(`@validateByteRange: bad range ${t}`);
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    for (let c = lo; c <= hi && c < 256; c++) allowed[c] = 1;
+  }
+  return {
+    name: 'validateByteRange',
+    param,
+    match(value) {
+      for (let i = 0; i < value.length; i++) if (!allowed[value.charCodeAt(i) & 0xff]) return true;
+      return false;
+    },
+  };
+}
+
+function isHexCode(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+/** true when the value is NOT a valid UTF-8 byte sequence (the operator "matches" on failure) */
+export function invalidUtf8(s: string): boolean {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    let len: number;
+    let min: number;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      min = 0x10000;
+    } else return true;
+    if (i + len > n) return true;
+    let cp = c & (len === 2 ? 0x1f : len === 3 ? 0x0f : 0x07);
+    for (let k = 1; k < len; k++) {
+      const d = s.charCodeAt(i + k);
+      if ((d & 0xc0) !== 0x80) return true;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return true;
+    i += len - 1;
+  }
+  return false;
+}
+
+function simple(name: string, param: string, fn: (v: string, p: string) => boolean): Operator {
+  const dynamic = param.includes('%{');
+  return {
+    name,
+    param,
+    match(value, ctx) {
+      return fn(value, dynamic ? ctx.expand(param) : param);
+    },
+  };
+}
+
+export function compileOperator(name: string, param: string, ruleFile: string): Operator {
+  switch (name.toLowerCase()) {
+    case 'rx':
+      return rxOperator(param);
+    case 'pm':
+      return pmOperator('pm', splitPhrases(param), param);
+    case 'pmf':
+    case 'pmfromfile': {
+      const phrases: string[] = [];
+      for (const f of param.split(/\s+/).filter(Boolean)) phrases.push(...readPhraseFile(f, ruleFile));
+      return pmOperator('pmFromFile', phrases, param);
+    }
+    case 'streq':
+      return simple('streq', param, (v, p) => v === p);
+    case 'contains':
+      return simple('contains', param, (v, p) => v.includes(p));
+    case 'containsword':
+      return simple('containsWord', param, (v, p) => {
+        if (p === '') return true;
+        for (let at = v.indexOf(p); at >= 0; at = v.indexOf(p, at + 1)) {
+          const b = at === 0 ? '' : v[at - 1];
+          const a = v[at + p.length] ?? '';
+          if (!/\w/.test(b) && !/\w/.test(a)) return true;
+        }
+        return false;
+      });
+    case 'beginswith':
+      return simple('beginsWith', param, (v, p) => v.startsWith(p));
+    case 'endswith':
+      return simple('endsWith', param, (v, p) => v.endsWith(p));
+    case 'within':
+      return simple('within', param, (v, p) => v.length === 0 || p.includes(v));
+    case 'strmatch':
+      return simple('strmatch', param, (v, p) => v.includes(p));
+    case 'eq':
+      return simple('eq', param, (v, p) => atoi(v) === atoi(p));
+    case 'ge':
+      return simple('ge', param, (v, p) => atoi(v) >= atoi(p));
+    case 'gt':
+      return simple('gt', param, (v, p) => atoi(v) > atoi(p));
+    case 'le':
+      return simple('le', param, (v, p) => atoi(v) <= atoi(p));
+    case 'lt':
+      return simple('lt', param, (v, p) => atoi(v) < atoi(p));
+    case 'unconditionalmatch':
+      return { name: 'unconditionalMatch', param, match: () => true };
+    case 'nomatch':
+      return { name: 'noMatch', param, match: () => false };
+    case 'ipmatch':
+      return ipMatchOperator(param, param.split(','));
+    case 'ipmatchfromfile':
+    case 'ipmatchf':
+      return ipMatchOperator(param, readPhraseFile(param, ruleFile));
+    case 'validatebyterange':
+      return byteRangeOperator(param);
+    case 'validateurlencoding':
+      return {
+        name: 'validateUrlEncoding',
+        param,
+        match(v) {
+          for (let i = 0; i < v.length; i++) {
+            if (v.charCodeAt(i) !== 37) continue;
+            if (i + 2 >= v.length) return true;
+            if (!isHexCode(v.charCodeAt(i + 1)) || !isHexCode(v.charCodeAt(i + 2))) return true;
+            i += 2;
+          }
+          return false;
+        },
+      };
+    case 'validateutf8encoding':
+      return { name: 'validateUtf8Encoding', param, match: (v) => invalidUtf8(v) };
+    case 'detectsqli':
+      return {
+        name: 'detectSQLi',
+        param,
+        match(v, ctx, capture) {
+          const fp = detectSqli(v);
+          if (fp === null) return false;
+          if (capture) ctx.caps[0] = fp;
+          return true;
+        },
+      };
+    case 'detectxss':
+      return { name: 'detectXSS', param, match: (v) => detectXss(v) };
+    case 'rbl':
+      // DNS block lists need network lookups, which a synchronous engine cannot make: never matches.
+      return { name: 'rbl', param, match: () => false };
+    case 'geolookup':
+      return { name: 'geoLookup', param, match: () => true };
+    default:
+      throw new OperatorError(`unsupported operator @${name}`);
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * `palisade waf serve`: a small HTTP/1.x origin that evaluates every request with the WAF and
+ * answers it itself (no upstream). It parses requests leniently from the raw bytes, so odd
+ * request lines and headers still reach the rules (as they do behind Apache), reports the
+ * matched rule ids in `x-waf-matched-rules`, keeps connections alive, and bounds header and
+ * body sizes so hostile input cannot exhaust memory.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Waf, WafVerdict } from './engine.js';
+import type { WafRequest } from './transaction.js';
+
+export interface ServeOptions {
+  maxHeaderBytes?: number;
+  maxBodyBytes?: number;
+  /** called for every evaluated request (e.g. to write a log line) */
+  onVerdict?: (req: WafRequest, v: WafVerdict) => void;
+}
+
+const REASONS: Record<number, string> = {
+  200: 'OK',
+  400: 'Bad Request',
+  403: 'Forbidden',
+  405: 'Method Not Allowed',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+};
+
+const OK_BODY = Buffer.from('ok\n');
+
+function respond(sock: Socket, status: number, rules: string, keepAlive: boolean, head: boolean): void {
+  const body = status === 200 ? OK_BODY : Buffer.from(`${status} ${REASONS[status] ?? 'Error'}\n`);
+  const hdr =
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
+    'Content-Type: text/plain\r\n' +
+    `Content-Length: ${body.length}\r\n` +
+    (rules ? `x-waf-matched-rules: ${rules}\r\n` : '') +
+    (keepAlive ? '' : 'Connection: close\r\n') +
+    '\r\n';
+  if (head) sock.write(hdr);
+  else sock.write(Buffer.concat([Buffer.from(hdr, 'latin1'), body]));
+}
+
+interface Parsed {
+  req: WafRequest;
+  consumed: number;
+  keepAlive: boolean;
+}
+
+type ParseResult = Parsed | { need: true } | { error: number };
+
+function findHeadEnd(buf: Buffer, from: number): number {
+  // end of headers: CRLFCRLF or LFLF
+  for (let i = from; i < buf.length - 1; i++) {
+    if (buf[i] === 10) {
+      if (buf[i + 1] === 10) return i + 2;
+      if (buf[i + 1] === 13 && buf[i + 2] === 10) return i + 3;
+    }
+  }
+  return -1;
+}
+
+function parseChunked(buf: Buffer, start: number, max: number): { body: Buffer; end: number } | 'need' | 'error' {
+  const parts: Buffer[] = [];
+  let p = start;
+  let total = 0;
+  for (;;) {
+    const nl = buf.indexOf(10, p);
+    if (nl < 0) return 'need';
+    const line = buf.toString('latin1', p, nl).replace(/\r$/, '');
+    const size = Number.parseInt(line.split(';')[0].trim(), 16);
+    if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]+/.test(line.trim())) return 'error';
+    p = nl + 1;
+    if (size === 0) {
+      // trailers until an empty line
+      for (;;) {
+        const e = buf.indexOf(10, p);
+        if (e < 0) return 'need';
+        const l = buf.toString('latin1', p, e).replace(/\r$/, '');
+        p = e + 1;
+        if (l === '') return { body: Buffer.concat(parts), end: p };
+      }
+    }
+    total += size;
+    if (total > max) return 'error';
+    if (buf.length < p + size + 1) return 'need';
+    parts.push(buf.subarray(p, p + size));
+    p += size;
+    if (buf[p] === 13) p++;
+    if (buf[p] !== 10) return buf.length <= p ? 'need' : 'error';
+    p++;
+  }
+}
+
+export function parseRequest(buf: Buffer, maxHeader: number, maxBody: number): ParseResult {
+  // tolerate empty lines before the request line
+  let start = 0;
+  while (start < buf.length && (buf[start] === 13 || buf[start] === 10)) start++;
+  const headEnd = findHeadEnd(buf, start);
+  if (headEnd < 0) {
+    if (buf.length - start > maxHeader) return { error: 431 };
+    // HTTP/0.9-style "GET /" line with no headers
+    return { need: true };
+  }
+  if (headEnd - start > maxHeader) return { error: 431 };
+  const head = buf.toString('latin1', start, headEnd);
+  const lines = head.split(/\r?\n/);
+  while (lines.length && lines[lines.length - 1] === '') lines.pop();
+  const requestLine = lines[0] ?? '';
+  const rl = requestLine.replace(/^[ \t]+|[ \t]+$/g, '');
+  const sp1 = rl.search(/[ \t]/);
+  if (sp1 <= 0) return { error: 400 };
+  const method = rl.slice(0, sp1);
+  let rest = rl.slice(sp1).replace(/^[ \t]+/, '');
+  let protocol = '';
+  const sp2 = Math.max(rest.lastIndexOf(' '), rest.lastIndexOf('\t'));
+  if (sp2 > 0 && /^[A-Za-z]+\/\S*$/.test(rest.slice(sp2 + 1))) {
+    protocol = rest.slice(sp2 + 1);
+    rest = rest.slice(0, sp2).replace(/[ \t]+$/, '');
+  }
+  const uri = rest;
+  const headers: [string, string][] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const l = lines[i];
+    if ((l[0] === ' ' || l[0] === '\t') && headers.length) {
+      headers[headers.length - 1][1] += ` ${l.trim()}`;
+      continue;
+    }
+    const c = l.indexOf(':');
+    if (c <= 0) return { error: 400 };
+    headers.push([l.slice(0, c).trim(), l.slice(c + 1).trim()]);
+    if (headers.length > 1000) return { error: 431 };
+  }
+  let cl: string | null = null;
+  let te: string | null = null;
+  let conn = '';
+  for (const [k, v] of headers) {
+    const lk = k.toLowerCase();
+    if (lk === 'content-length') cl = v;
+    else if (lk === 'transfer-encoding') te = v.toLowerCase();
+    else if (lk === 'connection') conn = v.toLowerCase();
+  }
+  let body: Buffer = Buffer.alloc(0);
+  let end = headEnd;
+  if (te !== null && te.includes('chunked')) {
+    const r = parseChunked(buf, headEnd, maxBody);
+    if (r === 'need') return { need: true };
+    if (r === 'error') return { error: 400 };
+    body = r.body;
+    end = r.end;
+  } else if (cl !== null) {
+    if (!/^\d+$/.test(cl)) return { error: 400 };
+    const n = Number(cl);
+    if (n > maxBody) return { error: 413 };
+    if (buf.length < headEnd + n) return { need: true };
+    body = buf.subarray(headEnd, headEnd + n);
+    end = headEnd + n;
+  }
+  const keepAlive = protocol === 'HTTP/1.1' ? conn !== 'close' : conn === 'keep-alive';
+  return {
+    req: { method, uri, protocol, headers, body, requestLine },
+    consumed: end,
+    keepAlive,
+  };
+}
+
+export function startServer(waf: Waf, host: string, port: number, opts: ServeOptions = {}): Promise<Server> {
+  const maxHeader = opts.maxHeaderBytes ?? 65536;
+  const maxBody = opts.maxBodyBytes ?? 13107200;
+  const server = createServer((sock) => {
+    let buf: Buffer = Buffer.alloc(0);
+    sock.setNoDelay(true);
+    const timer = setTimeout(() => sock.destroy(), 30000);
+    sock.on('data', (chunk: Buffer) => {
+      timer.refresh();
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      for (;;) {
+        if (buf.length === 0) return;
+        const r = parseRequest(buf, maxHeader, maxBody);
+        if ('need' in r) {
+          if (buf.length > maxHeader + maxBody + 65536) {
+            respond(sock, 413, '', false, false);
+            sock.end();
+          }
+          return;
+        }
+        if ('error' in r) {
+          respond(sock, r.error, '', false, false);
+          sock.end();
+          buf = Buffer.alloc(0);
+          return;
+        }
+        buf = buf.subarray(r.consumed);
+        const req = r.req;
+        req.remoteAddr = sock.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
+        req.remotePort = sock.remotePort ?? 0;
+        req.serverPort = port;
+        let status = 200;
+        let rules = '';
+        let isMarker = false;
+        for (const [k] of req.headers) if (k.length === 10 && k.toLowerCase() === 'x-crs-test') isMarker = true;
+        if (!isMarker) {
+          try {
+            const v = waf.evaluate(req, {
+              status: 200,
+              protocol: 'HTTP/1.1',
+              headers: [
+                ['Content-Type', 'text/plain'],
+                ['Content-Length', String(OK_BODY.length)],
+              ],
+              body: OK_BODY,
+            });
+            status = v.action === 'block' ? v.status : 200;
+            for (const m of v.matched) rules += rules ? ` ${m.id}` : String(m.id);
+            opts.onVerdict?.(req, v);
+          } catch (e) {
+            status = 500;
+            process.stderr.write(`waf: internal error: ${(e as Error).stack}\n`);
+          }
+        }
+        const keep = r.keepAlive && status < 500;
+        respond(sock, status, rules, keep, req.method === 'HEAD');
+        if (!keep) {
+          sock.end();
+          return;
+        }
+      }
+    });
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => clearTimeout(timer));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

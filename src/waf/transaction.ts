@@ -1,0 +1,676 @@
+/**
+ * One request's evaluation state: the variable collections ModSecurity exposes, the rule
+ * loop for a phase (chains, skipAfter, ctl, setvar, capture, disruptive actions) and the
+ * per-(value, transformation chain) cache that lets the many CRS rules sharing a `t:` chain
+ * transform each argument once.
+ */
+import type { Rule, Target, Macro, SetVar, EngineSettings } from './rules.js';
+import type { OpContext } from './operators.js';
+import {
+  parseUrlEncoded,
+  parseCookies,
+  parseMultipart,
+  multipartStrictError,
+  parseJson,
+  parseXml,
+  type Pair,
+} from './bodies.js';
+
+/** One value of a variable, with its transformation cache. */
+export class Entry {
+  cache: Map<number, string> | null = null;
+  constructor(
+    readonly coll: string,
+    readonly name: string,
+    readonly value: string,
+  ) {}
+  get key(): string {
+    return this.name === '' ? this.coll : `${this.coll}:${this.name}`;
+  }
+}
+
+export interface WafRequest {
+  method: string;
+  /** request target as sent, e.g. `/a/b.php?x=1` */
+  uri: string;
+  /** e.g. `HTTP/1.1` */
+  protocol: string;
+  /** header lines in order, names as sent; values as latin1 byte strings */
+  headers: [string, string][];
+  body?: Buffer | string | null;
+  remoteAddr?: string;
+  remotePort?: number;
+  serverPort?: number;
+  /** the raw request line, when the caller has it */
+  requestLine?: string;
+}
+
+export interface WafResponse {
+  status: number;
+  protocol?: string;
+  headers: [string, string][];
+  body?: Buffer | string | null;
+}
+
+export interface MatchedRule {
+  id: number;
+  msg: string;
+  data: string;
+  severity: string | null;
+}
+
+export interface PhaseLists {
+  /** rules per phase 1..5 (index 0 unused), markers included */
+  phases: Rule[][];
+  settings: EngineSettings;
+  tchains: number;
+}
+
+const MULTI = new Set([
+  'ARGS',
+  'ARGS_GET',
+  'ARGS_POST',
+  'ARGS_NAMES',
+  'ARGS_GET_NAMES',
+  'ARGS_POST_NAMES',
+  'REQUEST_HEADERS',
+  'REQUEST_HEADERS_NAMES',
+  'REQUEST_COOKIES',
+  'REQUEST_COOKIES_NAMES',
+  'FILES',
+  'FILES_NAMES',
+  'FILES_SIZES',
+  'FILES_TMPNAMES',
+  'MULTIPART_PART_HEADERS',
+  'RESPONSE_HEADERS',
+  'RESPONSE_HEADERS_NAMES',
+]);
+
+const STORE_COLLS = new Set(['TX', 'IP', 'SESSION', 'GLOBAL', 'RESOURCE', 'USER', 'ENV', 'GEO']);
+
+function latin1(b: Buffer | string | null | undefined): string {
+  if (b == null) return '';
+  return typeof b === 'string' ? b : b.toString('latin1');
+}
+
+let uniqueCounter = 0;
+
+export class Transaction implements OpContext {
+  caps: (string | undefined)[] = new Array(10).fill(undefined);
+  readonly matched: MatchedRule[] = [];
+  interrupted = false;
+  status = 200;
+  engineOff = false;
+  detectOnly: boolean;
+  allowAll = false;
+  allowRequest = false;
+  bodyProcessor: string | null = null;
+  forceBodyVar = false;
+
+  private readonly colls = new Map<string, Entry[]>();
+  private readonly scalars = new Map<string, Entry>();
+  private readonly stores = new Map<string, Map<string, Entry>>();
+  private removedIds: ((id: number) => boolean)[] = [];
+  private removedTags: RegExp[] = [];
+  private removedTargets: { id?: (id: number) => boolean; tag?: RegExp; coll: string; name: string | null }[] = [];
+  private matchedVar: Entry | null = null;
+  private matchedVars: Entry[] = [];
+  private currentRule: Rule | null = null;
+
+  constructor(
+    private readonly lists: PhaseLists,
+    readonly req: WafRequest,
+    private readonly resp: WafResponse | null,
+    presets: [string, string][],
+  ) {
+    this.detectOnly = lists.settings.ruleEngine === 'detectiononly';
+    if (lists.settings.ruleEngine === 'off') this.engineOff = true;
+    const tx = this.store('TX');
+    for (const [k, v] of presets) tx.set(k.toLowerCase(), new Entry('TX', k, v));
+    this.buildRequestVars();
+  }
+
+  // ------------------------------------------------------------------ variables
+
+  private store(coll: string): Map<string, Entry> {
+    let m = this.stores.get(coll);
+    if (!m) {
+      m = new Map();
+      this.stores.set(coll, m);
+    }
+    return m;
+  }
+
+  private setColl(name: string, pairs: Pair[]): void {
+    const entries = this.coll(name);
+    for (const [k, v] of pairs) entries.push(new Entry(name, k, v));
+    const namesColl = `${name}_NAMES`;
+    if (MULTI.has(namesColl)) {
+      const names = this.coll(namesColl);
+      for (const [k] of pairs) names.push(new Entry(namesColl, k, k));
+    }
+  }
+
+  private coll(name: string): Entry[] {
+    let c = this.colls.get(name);
+    if (!c) {
+      c = [];
+      this.colls.set(name, c);
+    }
+    return c;
+  }
+
+  setScalar(name: string, value: string): void {
+    this.scalars.set(name, new Entry(name, '', value));
+  }
+
+  private buildRequestVars(): void {
+    const r = this.req;
+    const uri = r.uri;
+    const q = uri.indexOf('?');
+    const path = q < 0 ? uri : uri.slice(0, q);
+    const query = q < 0 ? '' : uri.slice(q + 1);
+    let filename = path;
+    const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/]*/.exec(filename);
+    if (abs) filename = filename.slice(abs[0].length) || '/';
+    const slash = Math.max(filename.lastIndexOf('/'), filename.lastIndexOf('\\'));
+    this.setScalar('REQUEST_METHOD', r.method);
+    this.setScalar('REQUEST_PROTOCOL', r.protocol);
+    this.setScalar('REQUEST_URI', abs ? uri.slice(abs[0].length) : uri);
+    this.setScalar('REQUEST_URI_RAW', uri);
+    this.setScalar('REQUEST_FILENAME', filename);
+    this.setScalar('REQUEST_BASENAME', filename.slice(slash + 1));
+    this.setScalar('QUERY_STRING', query);
+    this.setScalar('REQUEST_LINE', r.requestLine ?? `${r.method} ${uri}${r.protocol ? ` ${r.protocol}` : ''}`);
+    this.setScalar('REMOTE_ADDR', r.remoteAddr ?? '127.0.0.1');
+    this.setScalar('REMOTE_PORT', String(r.remotePort ?? 0));
+    this.setScalar('SERVER_PORT', String(r.serverPort ?? 80));
+    this.setScalar('UNIQUE_ID', `${Date.now().toString(36)}${(uniqueCounter++).toString(36)}`);
+    this.setScalar('DURATION', '0');
+    this.setScalar('REQBODY_ERROR', '0');
+    this.setScalar('REQBODY_PROCESSOR_ERROR', '0');
+    this.setScalar('REQBODY_ERROR_MSG', '');
+    this.setScalar('INBOUND_DATA_ERROR', '0');
+    const args: Pair[] = [];
+    parseUrlEncoded(query, args, this.lists.settings.argumentsLimit);
+    this.setColl('ARGS_GET', args);
+    this.setColl('ARGS', args);
+    this.setColl('REQUEST_HEADERS', r.headers);
+    const cookies: Pair[] = [];
+    for (const [k, v] of r.headers) if (k.toLowerCase() === 'cookie') parseCookies(v, cookies);
+    this.setColl('REQUEST_COOKIES', cookies);
+    for (const e of this.coll('REQUEST_HEADERS')) if (e.name.toLowerCase() === 'host') this.setScalar('SERVER_NAME', e.value);
+    let argsLen = 0;
+    for (const [k, v] of args) argsLen += k.length + v.length;
+    this.setScalar('ARGS_COMBINED_SIZE', String(argsLen));
+    this.coll('ARGS_POST');
+    this.coll('ARGS_POST_NAMES');
+  }
+
+  header(name: string): string | null {
+    const ln = name.toLowerCase();
+    for (const e of this.coll('REQUEST_HEADERS')) if (e.name.toLowerCase() === ln) return e.value;
+    return null;
+  }
+
+  /** Parses the request body with the selected processor (called before phase 2). */
+  processBody(): void {
+    const s = this.lists.settings;
+    let body = latin1(this.req.body);
+    const ct = this.header('content-type') ?? '';
+    if (!s.requestBodyAccess) return;
+    if (body.length > s.requestBodyLimit) {
+      if (s.requestBodyLimitAction === 'reject' && !this.detectOnly) {
+        this.interrupted = true;
+        this.status = 413;
+        return;
+      }
+      body = body.slice(0, s.requestBodyLimit);
+      this.setScalar('INBOUND_DATA_ERROR', '1');
+    }
+    let proc = this.bodyProcessor;
+    if (proc === null) {
+      const lct = ct.toLowerCase();
+      if (lct.startsWith('application/x-www-form-urlencoded')) proc = 'URLENCODED';
+      else if (lct.startsWith('multipart/form-data')) proc = 'MULTIPART';
+    }
+    this.setScalar('REQBODY_PROCESSOR', proc ?? '');
+    this.setScalar('REQUEST_BODY_LENGTH', String(body.length));
+    const err = (msg: string): void => {
+      this.setScalar('REQBODY_ERROR', '1');
+      this.setScalar('REQBODY_PROCESSOR_ERROR', '1');
+      this.setScalar('REQBODY_ERROR_MSG', msg);
+      this.setScalar('REQBODY_PROCESSOR_ERROR_MSG', msg);
+    };
+    const post: Pair[] = [];
+    if (proc === 'URLENCODED') {
+      if (body.length > s.requestBodyNoFilesLimit && !this.detectOnly && s.requestBodyLimitAction === 'reject') {
+        this.interrupted = true;
+        this.status = 413;
+        return;
+      }
+      parseUrlEncoded(body, post, s.argumentsLimit);
+      this.setScalar('REQUEST_BODY', body);
+    } else if (proc === 'MULTIPART') {
+      const m = parseMultipart(body, ct);
+      post.push(...m.args);
+      this.setColl('FILES', m.files);
+      this.setColl('FILES_SIZES', m.fileSizes);
+      this.setColl('MULTIPART_PART_HEADERS', m.partHeaders);
+      this.setScalar('FILES_COMBINED_SIZE', String(m.combinedFileSize));
+      const f = m.flags;
+      this.setScalar('MULTIPART_BOUNDARY_QUOTED', String(f.boundaryQuoted));
+      this.setScalar('MULTIPART_BOUNDARY_WHITESPACE', String(f.boundaryWhitespace));
+      this.setScalar('MULTIPART_DATA_BEFORE', String(f.dataBefore));
+      this.setScalar('MULTIPART_DATA_AFTER', String(f.dataAfter));
+      this.setScalar('MULTIPART_HEADER_FOLDING', String(f.headerFolding));
+      this.setScalar('MULTIPART_LF_LINE', String(f.lfLine));
+      this.setScalar('MULTIPART_CRLF_LF_LINES', String(f.crlfLfLines));
+      this.setScalar('MULTIPART_MISSING_SEMICOLON', String(f.missingSemicolon));
+      this.setScalar('MULTIPART_INVALID_QUOTING', String(f.invalidQuoting));
+      this.setScalar('MULTIPART_INVALID_PART', String(f.invalidPart));
+      this.setScalar('MULTIPART_INVALID_HEADER_FOLDING', String(f.invalidHeaderFolding));
+      this.setScalar('MULTIPART_FILE_LIMIT_EXCEEDED', String(f.fileLimitExceeded));
+      this.setScalar('MULTIPART_UNMATCHED_BOUNDARY', String(f.unmatchedBoundary));
+      this.setScalar('MULTIPART_STRICT_ERROR', String(multipartStrictError(m)));
+      if (m.error) err(m.error);
+    } else if (proc === 'JSON') {
+      const e = parseJson(body, post, s.jsonDepthLimit, s.argumentsLimit);
+      if (e) err(e);
+    } else if (proc === 'XML') {
+      const x = parseXml(body);
+      if (x.error) err(x.error);
+      else {
+        this.coll('XML').push(new Entry('XML', '/*', x.text));
+        for (const a of x.attrs) this.coll('XML_ATTRS').push(new Entry('XML', '//@*', a));
+      }
+    }
+    if (this.forceBodyVar && proc !== 'URLENCODED') this.setScalar('REQUEST_BODY', body);
+    if (post.length) {
+      this.setColl('ARGS_POST', post);
+      const args = this.coll('ARGS');
+      const names = this.coll('ARGS_NAMES');
+      for (const [k, v] of post) {
+        args.push(new Entry('ARGS', k, v));
+        names.push(new Entry('ARGS_NAMES', k, k));
+      }
+      let len = 0;
+      for (const e of args) len += e.name.length + e.value.length;
+      this.setScalar('ARGS_COMBINED_SIZE', String(len));
+    }
+  }
+
+  private buildResponseVars(): void {
+    const r = this.resp;
+    if (!r) return;
+    this.setScalar('RESPONSE_STATUS', String(r.status));
+    this.setScalar('RESPONSE_PROTOCOL', r.protocol ?? 'HTTP/1.1');
+    this.setColl('RESPONSE_HEADERS', r.headers);
+    let ct = '';
+    for (const [k, v] of r.headers) if (k.toLowerCase() === 'content-type') ct = v;
+    this.setScalar('RESPONSE_CONTENT_TYPE', ct);
+    const body = latin1(r.body);
+    this.setScalar('RESPONSE_CONTENT_LENGTH', String(body.length));
+    const s = this.lists.settings;
+    const mime = ct.split(';')[0].trim().toLowerCase();
+    if (s.responseBodyAccess && s.responseBodyMimeTypes.includes(mime)) {
+      this.setScalar('RESPONSE_BODY', body.slice(0, s.responseBodyLimit));
+    }
+  }
+
+  /** Values of one target (before exclusions), appended to `out`. */
+  private collect(t: Target, out: Entry[]): void {
+    const c = t.coll;
+    if (STORE_COLLS.has(c)) {
+      const m = this.stores.get(c);
+      if (!m) return;
+      if (t.sel === null) for (const e of m.values()) out.push(e);
+      else if (t.sel.kind === 'name') {
+        const e = m.get(t.sel.name);
+        if (e) out.push(e);
+      } else {
+        const re = t.sel.re;
+        for (const e of m.values()) if (re.test(e.name)) out.push(e);
+      }
+      return;
+    }
+    if (c === 'XML') {
+      const src = t.sel && t.sel.kind === 'name' && t.sel.name.includes('@') ? 'XML_ATTRS' : 'XML';
+      const l = this.colls.get(src);
+      if (l) for (const e of l) out.push(e);
+      return;
+    }
+    if (c === 'MATCHED_VAR') {
+      if (this.matchedVar) out.push(new Entry('MATCHED_VAR', '', this.matchedVar.value));
+      return;
+    }
+    if (c === 'MATCHED_VAR_NAME') {
+      if (this.matchedVar) out.push(new Entry('MATCHED_VAR_NAME', '', this.matchedVar.key));
+      return;
+    }
+    if (c === 'MATCHED_VARS') {
+      for (const e of this.matchedVars) if (selects(t, e)) out.push(e);
+      return;
+    }
+    if (c === 'MATCHED_VARS_NAMES') {
+      for (const e of this.matchedVars) if (selects(t, e)) out.push(new Entry('MATCHED_VARS_NAMES', e.key, e.key));
+      return;
+    }
+    if (c === 'REQUEST_BODY' && !this.scalars.has('REQUEST_BODY')) return;
+    if (c === 'TIME_EPOCH') {
+      out.push(new Entry(c, '', String(Math.floor(Date.now() / 1000))));
+      return;
+    }
+    const l = this.colls.get(c);
+    if (l) {
+      if (t.sel === null) for (const e of l) out.push(e);
+      else if (t.sel.kind === 'name') {
+        const n = t.sel.name;
+        for (const e of l) if (e.name.length === n.length && e.name.toLowerCase() === n) out.push(e);
+      } else {
+        const re = t.sel.re;
+        for (const e of l) if (re.test(e.name)) out.push(e);
+      }
+      return;
+    }
+    const s = this.scalars.get(c);
+    if (s) out.push(s);
+  }
+
+  private targetsOf(rule: Rule, out: Entry[]): void {
+    const excl: Target[] = [];
+    for (const t of rule.targets) if (t.excl) excl.push(t);
+    const removed = this.removedTargets.length ? this.removedTargetsFor(rule) : null;
+    for (const t of rule.targets) {
+      if (t.excl) continue;
+      if (t.count) {
+        const tmp: Entry[] = [];
+        this.collect(t, tmp);
+        let n = 0;
+        for (const e of tmp) if (!excluded(e, excl, removed)) n++;
+        out.push(new Entry(t.coll, t.sel && t.sel.kind === 'name' ? t.sel.name : '', String(n)));
+        continue;
+      }
+      if (excl.length === 0 && removed === null) this.collect(t, out);
+      else {
+        const st = out.length;
+        this.collect(t, out);
+        let w = st;
+        for (let i = st; i < out.length; i++) if (!excluded(out[i], excl, removed)) out[w++] = out[i];
+        out.length = w;
+      }
+    }
+  }
+
+  private removedTargetsFor(rule: Rule): Target[] | null {
+    let out: Target[] | null = null;
+    for (const rt of this.removedTargets) {
+      if (rt.id ? rt.id(rule.id) : rt.tag ? rule.tags.some((t) => (rt.tag as RegExp).test(t)) : false) {
+        out ??= [];
+        out.push({ coll: rt.coll, sel: rt.name === null ? null : { kind: 'name', name: rt.name }, count: false, excl: true });
+      }
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ macros
+
+  /** First value of a variable reference, as used by %{...}. */
+  private lookup(coll: string, key: string | null): string {
+    if (coll === 'RULE') {
+      const r = this.currentRule;
+      if (!r) return '';
+      if (key === 'id') return String(r.id);
+      if (key === 'msg') return r.msg ? this.expandMacro(r.msg) : '';
+      if (key === 'severity') return r.severity ?? '';
+      if (key === 'logdata') return r.logdata ? this.expandMacro(r.logdata) : '';
+      return '';
+    }
+    if (coll === 'MATCHED_VAR') return this.matchedVar?.value ?? '';
+    if (coll === 'MATCHED_VAR_NAME') return this.matchedVar?.key ?? '';
+    if (STORE_COLLS.has(coll)) {
+      if (key === null) return '';
+      return this.stores.get(coll)?.get(key)?.value ?? '';
+    }
+    const tmp: Entry[] = [];
+    this.collect({ coll, sel: key === null ? null : { kind: 'name', name: key }, count: false, excl: false }, tmp);
+    return tmp.length ? tmp[0].value : '';
+  }
+
+  expandMacro(m: Macro): string {
+    if (m.length === 1 && typeof m[0] === 'string') return m[0];
+    let s = '';
+    for (const part of m) s += typeof part === 'string' ? part : this.lookup(part.coll, part.key);
+    return s;
+  }
+
+  expand(param: string): string {
+    return param.replace(/%\{([^}]+)\}/g, (_, ref: string) => {
+      const dot = ref.indexOf('.');
+      return dot < 0
+        ? this.lookup(ref.toUpperCase(), null)
+        : this.lookup(ref.slice(0, dot).toUpperCase(), ref.slice(dot + 1).toLowerCase());
+    });
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  private doSetVar(sv: SetVar): void {
+    const coll = sv.coll.toUpperCase();
+    const store = this.store(coll);
+    const name = this.expandMacro(sv.name);
+    const key = name.toLowerCase();
+    if (sv.op === 'del') {
+      store.delete(key);
+      return;
+    }
+    const val = this.expandMacro(sv.value);
+    if (sv.op === '=') {
+      store.set(key, new Entry(coll, name, val));
+      return;
+    }
+    const cur = Number.parseInt(store.get(key)?.value ?? '0', 10) || 0;
+    const delta = Number.parseInt(val, 10) || 0;
+    store.set(key, new Entry(coll, name, String(sv.op === '+' ? cur + delta : cur - delta)));
+  }
+
+  private doCtl(what: string, value: string): void {
+    switch (what) {
+      case 'ruleengine': {
+        const v = value.toLowerCase();
+        if (v === 'off') this.engineOff = true;
+        else if (v === 'detectiononly') this.detectOnly = true;
+        else if (v === 'on') this.detectOnly = false;
+        break;
+      }
+      case 'requestbodyprocessor':
+        this.bodyProcessor = value.toUpperCase();
+        break;
+      case 'forcerequestbodyvariable':
+        this.forceBodyVar = value.toLowerCase() === 'on';
+        break;
+      case 'ruleremovebyid':
+        this.removedIds.push(idMatch(value));
+        break;
+      case 'ruleremovebytag':
+        this.removedTags.push(new RegExp(value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i'));
+        break;
+      case 'ruleremovetargetbyid':
+      case 'ruleremovetargetbytag': {
+        const semi = value.indexOf(';');
+        if (semi < 0) break;
+        const who = value.slice(0, semi);
+        const tgt = value.slice(semi + 1);
+        const colon = tgt.indexOf(':');
+        const coll = (colon < 0 ? tgt : tgt.slice(0, colon)).toUpperCase();
+        const name = colon < 0 ? null : tgt.slice(colon + 1).toLowerCase();
+        if (what === 'ruleremovetargetbyid') this.removedTargets.push({ id: idMatch(who), coll, name });
+        else this.removedTargets.push({ tag: new RegExp(`^${who.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'i'), coll, name });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private isRemoved(r: Rule): boolean {
+    for (const f of this.removedIds) if (f(r.id)) return true;
+    if (this.removedTags.length) for (const re of this.removedTags) if (r.tags.some((t) => re.test(t))) return true;
+    return false;
+  }
+
+  // ------------------------------------------------------------------ rule loop
+
+  /** Runs phase 1..5. Body processing happens between phases 1 and 2. */
+  runPhase(phase: number): void {
+    if (phase === 3) this.buildResponseVars();
+    if (this.engineOff) return;
+    if (this.allowAll && phase !== 5) return;
+    if (this.allowRequest && phase <= 2) return;
+    const list = this.lists.phases[phase];
+    const scratch: Entry[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i];
+      if (r.marker !== null) continue;
+      if ((this.removedIds.length || this.removedTags.length) && this.isRemoved(r)) continue;
+      this.matchedVars.length = 0;
+      if (!this.evalRule(r, scratch, 0)) continue;
+      // whole chain matched
+      if (r.log) this.logMatch(r);
+      if (r.disruptive !== 'pass' && r.disruptive !== null && !this.detectOnly) {
+        if (r.disruptive === 'allow') {
+          if (r.allowScope === 'phase') return;
+          if (r.allowScope === 'request') this.allowRequest = true;
+          else this.allowAll = true;
+          return;
+        }
+        this.interrupted = true;
+        this.status = r.disruptive === 'redirect' ? 302 : r.status || 403;
+        return;
+      }
+      if (this.engineOff) return;
+      if (r.skipIndex >= 0) i = r.skipIndex;
+      else if (r.skip > 0) {
+        let k = r.skip;
+        while (k > 0 && i + 1 < list.length) {
+          i++;
+          if (list[i].marker === null) k--;
+        }
+      }
+    }
+  }
+
+  private logMatch(r: Rule): void {
+    this.currentRule = r;
+    this.matched.push({
+      id: r.id,
+      msg: r.msg ? this.expandMacro(r.msg) : '',
+      data: r.logdata ? this.expandMacro(r.logdata) : '',
+      severity: r.severity,
+    });
+    this.currentRule = null;
+  }
+
+  /** Evaluates one rule (and its chain). Returns true when the whole chain matched. */
+  private evalRule(r: Rule, scratch: Entry[], depth: number): boolean {
+    const base = scratch.length;
+    this.currentRule = r;
+    if (r.targets.length === 0) {
+      // SecAction-like: no variables
+      if (!r.negated === r.op.match('', this, r.capture)) this.onMatch(r, null);
+      else return false;
+    } else {
+      this.targetsOf(r, scratch);
+      let any = false;
+      for (let k = base; k < scratch.length; k++) {
+        const e = scratch[k];
+        if (this.test(r, e)) {
+          any = true;
+          this.onMatch(r, e);
+        }
+      }
+      scratch.length = base;
+      if (!any) return false;
+    }
+    if (r.chain) {
+      const ok = this.evalRule(r.chain, scratch, depth + 1);
+      this.currentRule = r;
+      return ok;
+    }
+    return true;
+  }
+
+  private test(r: Rule, e: Entry): boolean {
+    const op = r.op;
+    if (r.multiMatch) {
+      let v = e.value;
+      if (op.match(v, this, r.capture) !== r.negated) return true;
+      for (const t of r.transforms) {
+        const nv = t(v);
+        if (nv !== v) {
+          v = nv;
+          if (op.match(v, this, r.capture) !== r.negated) return true;
+        }
+      }
+      return false;
+    }
+    return op.match(this.transformed(r, e), this, r.capture) !== r.negated;
+  }
+
+  private transformed(r: Rule, e: Entry): string {
+    if (r.tchain === 0) return e.value;
+    let c = e.cache;
+    if (c === null) {
+      c = new Map();
+      e.cache = c;
+    } else {
+      const hit = c.get(r.tchain);
+      if (hit !== undefined) return hit;
+    }
+    let v = e.value;
+    for (const t of r.transforms) v = t(v);
+    c.set(r.tchain, v);
+    return v;
+  }
+
+  private onMatch(r: Rule, e: Entry | null): void {
+    if (e) {
+      this.matchedVar = e;
+      this.matchedVars.push(e);
+    }
+    if (r.capture) {
+      const tx = this.store('TX');
+      for (let k = 0; k < 10; k++) {
+        const v = this.caps[k];
+        if (v !== undefined) tx.set(String(k), new Entry('TX', String(k), v));
+      }
+    }
+    for (const c of r.ctls) this.doCtl(c.what, this.expand(c.value));
+    for (const sv of r.setvars) this.doSetVar(sv);
+  }
+
+  tx(name: string): string | undefined {
+    return this.stores.get('TX')?.get(name.toLowerCase())?.value;
+  }
+}
+
+function selects(t: Target, e: Entry): boolean {
+  if (t.sel === null) return true;
+  if (t.sel.kind === 'name') return e.key.toLowerCase() === t.sel.name || e.name.toLowerCase() === t.sel.name;
+  return t.sel.re.test(e.name);
+}
+
+function excluded(e: Entry, excl: Target[], removed: Target[] | null): boolean {
+  for (const x of excl) if (x.coll === e.coll && selects(x, e)) return true;
+  if (removed) for (const x of removed) if (x.coll === e.coll && selects(x, e)) return true;
+  return false;
+}
+
+function idMatch(v: string): (id: number) => boolean {
+  const ranges: [number, number][] = [];
+  for (const a of v.split(/[\s,]+/)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(a);
+    if (m) ranges.push([Number(m[1]), Number(m[2] ?? m[1])]);
+  }
+  return (id) => ranges.some(([a, b]) => id >= a && id <= b);
+}

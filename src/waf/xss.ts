@@ -1,0 +1,3 @@
+export function detectXss(_s: string): boolean {
+  return false;
+}
