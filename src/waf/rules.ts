@@ -153,7 +153,7 @@ export function parseTargets(spec: string): Target[] {
   let inRe = false;
   for (let i = 0; i < spec.length; i++) {
     const c = spec[i];
-    if (c === '/' && (cur.endsWith(':') || inRe)) {
+    if (c === '/' && ((cur.endsWith(':') && !/^[!&]*XML:$/i.test(cur)) || inRe)) {
       if (inRe && spec[i - 1] === '\\') {
         cur += c;
         continue;

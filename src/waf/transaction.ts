@@ -205,6 +205,14 @@ export class Transaction implements OpContext {
     this.setScalar('ARGS_COMBINED_SIZE', String(argsLen));
     this.coll('ARGS_POST');
     this.coll('ARGS_POST_NAMES');
+    this.setScalar('REQBODY_PROCESSOR', this.defaultProcessor() ?? '');
+  }
+
+  private defaultProcessor(): string | null {
+    const lct = (this.header('content-type') ?? '').toLowerCase();
+    if (lct.startsWith('application/x-www-form-urlencoded')) return 'URLENCODED';
+    if (lct.startsWith('multipart/form-data')) return 'MULTIPART';
+    return null;
   }
 
   header(name: string): string | null {
@@ -228,12 +236,7 @@ export class Transaction implements OpContext {
       body = body.slice(0, s.requestBodyLimit);
       this.setScalar('INBOUND_DATA_ERROR', '1');
     }
-    let proc = this.bodyProcessor;
-    if (proc === null) {
-      const lct = ct.toLowerCase();
-      if (lct.startsWith('application/x-www-form-urlencoded')) proc = 'URLENCODED';
-      else if (lct.startsWith('multipart/form-data')) proc = 'MULTIPART';
-    }
+    const proc = this.bodyProcessor ?? this.defaultProcessor();
     this.setScalar('REQBODY_PROCESSOR', proc ?? '');
     this.setScalar('REQUEST_BODY_LENGTH', String(body.length));
     const err = (msg: string): void => {
@@ -485,6 +488,7 @@ export class Transaction implements OpContext {
       }
       case 'requestbodyprocessor':
         this.bodyProcessor = value.toUpperCase();
+        this.setScalar('REQBODY_PROCESSOR', this.bodyProcessor);
         break;
       case 'forcerequestbodyvariable':
         this.forceBodyVar = value.toLowerCase() === 'on';
