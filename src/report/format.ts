@@ -28,16 +28,15 @@ export function escapeHtml(s: unknown): string {
 
 /**
  * Inline Markdown text (also safe inside a table cell): the characters CommonMark or GFM read as
- * inline markup, raw HTML, entities or cell separators are backslash-escaped, as is a leading
- * block marker; line breaks become spaces. Dots and colons stay, so addresses read plainly.
+ * inline markup, raw HTML, entities or cell separators are backslash-escaped and line breaks
+ * become spaces. Dots and colons stay, so addresses read plainly. For inline positions only: the
+ * renderer never starts a line with such text, so block markers (#, -, 1.) cannot take effect.
  */
 export function escapeMd(s: unknown): string {
   return String(s)
     .replace(/[\r\n]+/g, ' ')
     .replace(CONTROL, '\ufffd')
-    .replace(/[\\`*_{}[\]<>|~&]/g, '\\$&')
-    .replace(/^[#+=-]/, '\\$&')
-    .replace(/^(\d+)([.)])/, '$1\\$2');
+    .replace(/[\\`*_{}[\]<>|~&]/g, '\\$&');
 }
 
 /** A fenced code block whose fence is longer than any backtick run inside (CommonMark §4.5). */
@@ -101,7 +100,7 @@ export function fmtZoned(iso: string, tz: string): string {
     timeZoneName: 'short',
   }).formatToParts(d);
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')} ${get('timeZoneName')} (${tz})`;
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')} ${get('timeZoneName')}`;
 }
 
 const VECTOR_NAMES: Record<Vector, string> = {

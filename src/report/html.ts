@@ -64,7 +64,7 @@ function num(key: string, value: number, text: string): string {
 }
 
 function when(d: ReportData, iso: string): string {
-  return d.tz ? `${e(fmtUtc(iso))}<br><span class="note">${e(fmtZoned(iso, d.tz))}</span>` : e(fmtUtc(iso));
+  return d.tz ? `${e(fmtUtc(iso))}<br><span class="note">${e(`${fmtZoned(iso, d.tz)} (${d.tz})`)}</span>` : e(fmtUtc(iso));
 }
 
 function geoTable(d: ReportData, rows: GeoRow[], withBytes: boolean): string {

@@ -30,7 +30,7 @@ function table(head: string[], rows: string[][], numeric: boolean[] = []): strin
 }
 
 function when(d: ReportData, iso: string): string {
-  return d.tz ? `${m(fmtUtc(iso))} (${m(fmtZoned(iso, d.tz))})` : m(fmtUtc(iso));
+  return d.tz ? `${m(fmtUtc(iso))} (${m(`${fmtZoned(iso, d.tz)}, ${d.tz}`)})` : m(fmtUtc(iso));
 }
 
 /** Inline code for short values; escaped text when the value holds a backtick or a pipe. */

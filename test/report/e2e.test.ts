@@ -13,7 +13,8 @@ import { pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import type { Analysis } from '../../src/analyze/types.js';
 import type { Attack } from '../../src/detect/types.js';
-import { dnsAmpAnalysis, schemaErrors } from './fixture.js';
+import { buildReport, renderHtml } from '../../src/report/index.js';
+import { dnsAmpAnalysis, HOSTILE, hostileAnalysis, schemaErrors } from './fixture.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ART = join(ROOT, 'out/test-artifacts');
@@ -127,15 +128,9 @@ test('summary figures on the page equal the analysis JSON', async () => {
   const end = Date.parse(a0.end);
   assert.ok(Math.abs(Number(facts.duration_s?.v) - (end - start) / 1000) < 0.002);
   // UTC from the JSON's own times; Paris is UTC+2 in September (CEST).
-  assert.ok(
-    facts.when_utc?.text.includes(`${a0.start.slice(0, 10)} ${a0.start.slice(11, 19)}`),
-    facts.when_utc?.text,
-  );
+  assert.ok(facts.when_utc?.text.includes(`${a0.start.slice(0, 10)} ${a0.start.slice(11, 19)}`), facts.when_utc?.text);
   const h = Number(a0.start.slice(11, 13));
-  assert.ok(
-    facts.when_local?.text.includes(`${String(h + 2).padStart(2, '0')}${a0.start.slice(13, 19)} CEST`),
-    facts.when_local?.text,
-  );
+  assert.ok(facts.when_local?.text.includes(`${String(h + 2).padStart(2, '0')}${a0.start.slice(13, 19)} CEST`), facts.when_local?.text);
   assert.equal(await page.locator('header [data-k="customer"]').textContent(), 'Example SA');
   assert.ok(facts.what?.text.includes('DNS amplification against 10.10.10.10'));
   // Per-attack figures equal the Attack record too.
@@ -157,4 +152,37 @@ test('the report reads with JavaScript disabled', async () => {
   assert.match(text, /DNS amplification against 10\.10\.10\.10/);
   assert.equal(await page.locator('figure[data-chart] svg').count(), 2);
   await ctx.close();
+});
+
+test('hostile names from the capture show as text and run nothing', async () => {
+  const a = await hostileAnalysis();
+  assert.equal(schemaErrors(a, 'analysis'), null);
+  const file = join(ART, 'report-hostile.html');
+  writeFileSync(file, renderHtml(await buildReport(a, { customer: HOSTILE.customer })));
+  const page = await browser.newPage();
+  const requests: string[] = [];
+  const errors: string[] = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  const url = pathToFileURL(file).href;
+  await page.goto(url);
+  assert.deepEqual(requests, [url]);
+  assert.deepEqual(errors, []);
+  const found = await page.evaluate(() => ({
+    pwned: (window as unknown as { __pwned?: number }).__pwned,
+    scripts: document.scripts.length,
+    bad: document.querySelectorAll('main iframe, main img, main b, main svg[onload]').length,
+    codes: [...document.querySelectorAll('#appendix td code')].map((c) => c.textContent),
+    customer: document.querySelector('[data-k="customer"]')?.textContent,
+    file: document.querySelector('header code')?.textContent,
+  }));
+  assert.equal(found.pwned, undefined);
+  assert.equal(found.scripts, 0);
+  assert.equal(found.bad, 0);
+  assert.ok(found.codes.includes(HOSTILE.sni), 'the <script> SNI is shown as text');
+  assert.ok(found.codes.includes(HOSTILE.dns));
+  assert.ok(found.codes.includes(HOSTILE.ja4));
+  assert.equal(found.customer, HOSTILE.customer);
+  assert.equal(found.file, HOSTILE.file);
+  await page.close();
 });
