@@ -107,7 +107,7 @@ function newFlags(): MultipartResult['flags'] {
 
 /** Extracts and checks the boundary from a Content-Type value. */
 function boundaryOf(ct: string, r: MultipartResult): string | null {
-  const m = /boundary/i.exec(ct);
+  const m = /boundary(?=\s*=)/i.exec(ct);
   if (!m) return null;
   // "multipart/form-data boundary=..." without ';'
   const before = ct.slice(0, m.index);
@@ -133,7 +133,7 @@ function boundaryOf(ct: string, r: MultipartResult): string | null {
   if (b.length === 0 || b.length > 70) return null;
   if (/[^0-9A-Za-z'()+_,\-./:=? ]/.test(b)) return null;
   // a second boundary parameter is ambiguous
-  if (/boundary/i.test(ct.slice(m.index + m[0].length))) return null;
+  if ((ct.match(/(?:^|[;\s])boundary\s*=/gi) ?? []).length > 1) return null;
   return b;
 }
 

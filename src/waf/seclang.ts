@@ -6,8 +6,8 @@
  *   whitespace is dropped, as Apache does);
  * - `#` starts a comment only at the beginning of a (logical) line;
  * - arguments are separated by whitespace; a double-quoted argument keeps everything up to
- *   the closing quote, and only `\"` is unescaped inside it (other backslashes stay, which
- *   matters for regular expressions).
+ *   the closing quote; inside it `\"` and `\\` are unescaped as Apache's reader does (other
+ *   backslashes stay, which matters for regular expressions).
  * - `Include` / `IncludeOptional` are expanded with simple `*` globs in the last segment.
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
@@ -76,8 +76,8 @@ function splitArgs(s: string, file: string, line: number): string[] {
       p++;
       let w = '';
       while (p < n && s[p] !== q) {
-        if (s[p] === '\\' && s[p + 1] === q) {
-          w += q;
+        if (s[p] === '\\' && (s[p + 1] === q || s[p + 1] === '\\')) {
+          w += s[p + 1];
           p += 2;
           continue;
         }

@@ -48,7 +48,9 @@ interface Parsed {
   keepAlive: boolean;
 }
 
-type ParseResult = Parsed | { need: true } | { error: number };
+type ParseResult = Parsed | { need: true } | { error: number } | { simple: true; consumed: number };
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function findHeadEnd(buf: Buffer, from: number): number {
   // end of headers: CRLFCRLF or LFLF
@@ -108,18 +110,16 @@ export function parseRequest(buf: Buffer, maxHeader: number, maxBody: number): P
   const lines = head.split(/\r?\n/);
   while (lines.length && lines[lines.length - 1] === '') lines.pop();
   const requestLine = lines[0] ?? '';
-  const rl = requestLine.replace(/^[ \t]+|[ \t]+$/g, '');
-  const sp1 = rl.search(/[ \t]/);
-  if (sp1 <= 0) return { error: 400 };
-  const method = rl.slice(0, sp1);
-  let rest = rl.slice(sp1).replace(/^[ \t]+/, '');
-  let protocol = '';
-  const sp2 = Math.max(rest.lastIndexOf(' '), rest.lastIndexOf('\t'));
-  if (sp2 > 0 && /^[A-Za-z]+\/\S*$/.test(rest.slice(sp2 + 1))) {
-    protocol = rest.slice(sp2 + 1);
-    rest = rest.slice(0, sp2).replace(/[ \t]+$/, '');
-  }
-  const uri = rest;
+  // Request line: strict like Apache (the WAF never sees what the server itself refuses).
+  if (requestLine[0] === ' ' || requestLine[0] === '\t') return { error: 400 };
+  const parts = requestLine.split(' ');
+  if (parts.length === 2 && TOKEN.test(parts[0])) return { simple: true, consumed: buf.length };
+  if (parts.length !== 3) return { error: 400 };
+  const [method, uri, protocol] = parts;
+  if (!TOKEN.test(method) || !/^HTTP\/1\.[01]$/.test(protocol)) return { error: 400 };
+  if (uri.includes('#')) return { error: 400 };
+  if (method === 'CONNECT') return { error: /^[^/:]+:\d+$/.test(uri) ? 405 : 400 };
+  if (!(uri[0] === '/' || /^https?:\/\//i.test(uri) || (uri === '*' && method === 'OPTIONS'))) return { error: 400 };
   const headers: [string, string][] = [];
   for (let i = 1; i < lines.length; i++) {
     const l = lines[i];
@@ -128,7 +128,7 @@ export function parseRequest(buf: Buffer, maxHeader: number, maxBody: number): P
       continue;
     }
     const c = l.indexOf(':');
-    if (c <= 0) return { error: 400 };
+    if (c <= 0 || l.includes('\r') || !TOKEN.test(l.slice(0, c))) return { error: 400 };
     headers.push([l.slice(0, c).trim(), l.slice(c + 1).trim()]);
     if (headers.length > 1000) return { error: 431 };
   }
@@ -144,6 +144,8 @@ export function parseRequest(buf: Buffer, maxHeader: number, maxBody: number): P
   let body: Buffer = Buffer.alloc(0);
   let end = headEnd;
   if (te !== null && te.includes('chunked')) {
+    // Transfer-Encoding wins over Content-Length, which is dropped (RFC 9112 6.3, as Apache does)
+    for (let i = headers.length - 1; i >= 0; i--) if (headers[i][0].toLowerCase() === 'content-length') headers.splice(i, 1);
     const r = parseChunked(buf, headEnd, maxBody);
     if (r === 'need') return { need: true };
     if (r === 'error') return { error: 400 };
@@ -183,6 +185,12 @@ export function startServer(waf: Waf, host: string, port: number, opts: ServeOpt
             respond(sock, 413, '', false, false);
             sock.end();
           }
+          return;
+        }
+        if ('simple' in r) {
+          // HTTP/0.9 simple request: the answer is the bare body, no status line
+          sock.end(OK_BODY);
+          buf = Buffer.alloc(0);
           return;
         }
         if ('error' in r) {
