@@ -46,6 +46,8 @@ interface Parsed {
   req: WafRequest;
   consumed: number;
   keepAlive: boolean;
+  /** status the origin answers when the WAF lets the request through */
+  status: number;
 }
 
 type ParseResult = Parsed | { need: true } | { error: number } | { simple: true; consumed: number };
@@ -112,14 +114,20 @@ export function parseRequest(buf: Buffer, maxHeader: number, maxBody: number): P
   const requestLine = lines[0] ?? '';
   // Request line: strict like Apache (the WAF never sees what the server itself refuses).
   if (requestLine[0] === ' ' || requestLine[0] === '\t') return { error: 400 };
-  const parts = requestLine.split(' ');
+  const parts = requestLine.replace(/[ \t]+$/, '').split(' ');
   if (parts.length === 2 && TOKEN.test(parts[0])) return { simple: true, consumed: buf.length };
   if (parts.length !== 3) return { error: 400 };
   const [method, uri, protocol] = parts;
-  if (!TOKEN.test(method) || !/^HTTP\/1\.[01]$/.test(protocol)) return { error: 400 };
+  if (!TOKEN.test(method) || !/^HTTP\/[1-9]\.\d$/.test(protocol)) return { error: 400 };
   if (uri.includes('#')) return { error: 400 };
-  if (method === 'CONNECT') return { error: /^[^/:]+:\d+$/.test(uri) ? 405 : 400 };
-  if (!(uri[0] === '/' || /^https?:\/\//i.test(uri) || (uri === '*' && method === 'OPTIONS'))) return { error: 400 };
+  // we are an origin, not a proxy: CONNECT gets 405 (after the WAF has seen it)
+  let status = 200;
+  if (method === 'CONNECT') {
+    if (!/^[^/:]+:\d+$/.test(uri)) return { error: 400 };
+    status = 405;
+  } else if (!(uri[0] === '/' || uri[0] === '?' || /^https?:\/\//i.test(uri) || (uri === '*' && method === 'OPTIONS'))) {
+    return { error: 400 };
+  }
   const headers: [string, string][] = [];
   for (let i = 1; i < lines.length; i++) {
     const l = lines[i];
@@ -164,6 +172,7 @@ export function parseRequest(buf: Buffer, maxHeader: number, maxBody: number): P
     req: { method, uri, protocol, headers, body, requestLine },
     consumed: end,
     keepAlive,
+    status,
   };
 }
 
@@ -204,7 +213,7 @@ export function startServer(waf: Waf, host: string, port: number, opts: ServeOpt
         req.remoteAddr = sock.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
         req.remotePort = sock.remotePort ?? 0;
         req.serverPort = port;
-        let status = 200;
+        let status = r.status;
         let rules = '';
         let isMarker = false;
         for (const [k] of req.headers) if (k.length === 10 && k.toLowerCase() === 'x-crs-test') isMarker = true;
@@ -219,7 +228,7 @@ export function startServer(waf: Waf, host: string, port: number, opts: ServeOpt
               ],
               body: OK_BODY,
             });
-            status = v.action === 'block' ? v.status : 200;
+            if (v.action === 'block') status = v.status;
             for (const m of v.matched) rules += rules ? ` ${m.id}` : String(m.id);
             opts.onVerdict?.(req, v);
           } catch (e) {

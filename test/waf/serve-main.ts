@@ -1,6 +1,8 @@
-// Runs the CLI from source (through tsx) so tests exercise the current code without a build.
-import { main } from '../../src/cli/main.js';
+// Runs `palisade waf ...` from source (through tsx) so tests exercise the current code without a
+// build, and without loading the other CLI commands.
+import { Command } from 'commander';
+import { register } from '../../src/cli/commands/waf.js';
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+const program = new Command('palisade');
+register(program);
+await program.parseAsync(process.argv.slice(2), { from: 'user' });
