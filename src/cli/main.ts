@@ -11,10 +11,12 @@ import { register as analyze } from './commands/analyze.js';
 import { register as mitigate } from './commands/mitigate.js';
 import { register as exportCmd } from './commands/export.js';
 import { register as report } from './commands/report.js';
+import { register as rules } from './commands/rules.js';
+import { register as filter } from './commands/filter.js';
 
 type Registrar = (program: Command) => void;
 
-const COMMANDS: Registrar[] = [analyze, mitigate, exportCmd, report];
+const COMMANDS: Registrar[] = [analyze, mitigate, exportCmd, report, rules, filter];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('palisade')

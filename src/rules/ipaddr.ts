@@ -1,0 +1,27 @@
+/** IP literals of the Rules language (spec §4): any valid textual form, no leading zeros in IPv4 octets. */
+import { formatIpv4, formatIpv6 } from '../core/ip.js';
+import { parseAddr } from '../mitigate/prefix.js';
+import { IpValue } from './types.js';
+
+export function parseIpText(text: string): IpValue | null {
+  if (text === '' || !/^[0-9A-Fa-f:.]+$/.test(text)) return null;
+  const a = parseAddr(text);
+  if (a === null) return null;
+  if (a.family === 4) return IpValue.of4((((a.addr[0] as number) << 24) | ((a.addr[1] as number) << 16) | ((a.addr[2] as number) << 8) | (a.addr[3] as number)) >>> 0);
+  return IpValue.of6(a.addr);
+}
+
+/** Canonical text: dotted quad, or RFC 5952 compressed lowercase IPv6. */
+export function formatIp(ip: IpValue): string {
+  return ip.fam === 4 ? formatIpv4(ip.v4) : formatIpv6(ip.v6 as Uint8Array);
+}
+
+/** -1, 0, 1 within one family; null across families (never equal, never ordered). */
+export function compareIp(a: IpValue, b: IpValue): number | null {
+  if (a.fam !== b.fam) return null;
+  if (a.fam === 4) return a.v4 < b.v4 ? -1 : a.v4 > b.v4 ? 1 : 0;
+  const x = a.v6 as Uint8Array;
+  const y = b.v6 as Uint8Array;
+  for (let i = 0; i < 16; i++) if (x[i] !== y[i]) return (x[i] as number) < (y[i] as number) ? -1 : 1;
+  return 0;
+}

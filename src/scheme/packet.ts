@@ -1,0 +1,205 @@
+/**
+ * Packet scheme (spec §10.1): the Network Firewall / Magic Transit fields, read from one decoded
+ * PacketView. Int, Bool and Ip fields read the view's numbers directly (IPv4 as uint32, ports and
+ * flags as ints); Bytes fields point a Slice into the packet buffer; only `get` allocates.
+ *
+ * Missing (spec §9): IP fields when the packet has no IP layer, tcp.* unless a TCP header was
+ * decoded (non-first fragments have none), udp.* likewise, icmp.* for ICMP and ICMPv6 only,
+ * ip.id / ip.flags.* / ip.opt.type for IPv4 only, dns.* unless a DNS question was read on port 53.
+ */
+import { App, type PacketView } from '../decode/view.js';
+import { formatIpv4, formatIpv6 } from '../core/ip.js';
+import { geoDb } from '../core/geoip.js';
+import { BOOL, BYTES, INT, IP, IpValue, Slice, type Value, latin1 } from '../rules/types.js';
+import { type Field, type Scheme, makeScheme } from './types.js';
+
+/** Transport protocol names as Cloudflare writes them (lowercase IANA keywords). */
+export const PROTO_NAMES: Record<number, string> = {
+  0: 'hopopt',
+  1: 'icmp',
+  2: 'igmp',
+  4: 'ipip',
+  6: 'tcp',
+  17: 'udp',
+  41: 'ipv6',
+  43: 'ipv6-route',
+  44: 'ipv6-frag',
+  46: 'rsvp',
+  47: 'gre',
+  50: 'esp',
+  51: 'ah',
+  58: 'icmpv6',
+  59: 'ipv6-nonxt',
+  60: 'ipv6-opts',
+  88: 'eigrp',
+  89: 'ospf',
+  103: 'pim',
+  112: 'vrrp',
+  115: 'l2tp',
+  132: 'sctp',
+  136: 'udplite',
+};
+/** Name bytes per protocol number, built once so `ip.proto` never allocates. */
+const PROTO_BYTES: Uint8Array[] = Array.from({ length: 256 }, (_, i) => latin1(PROTO_NAMES[i] ?? String(i)));
+
+/** Sensor identity for cf.colo.name / cf.colo.region (missing until configured). */
+const sensor: { name: string | null; region: string | null } = { name: null, region: null };
+export function configureSensor(name: string | null, region: string | null): void {
+  sensor.name = name;
+  sensor.region = region;
+}
+
+type F = Field<PacketView>;
+
+const hasIp = (v: PacketView) => v.ipVersion !== 0;
+const isTcp = (v: PacketView) => v.l4Proto === 6 && v.l4Off >= 0;
+const isUdp = (v: PacketView) => v.l4Proto === 17 && v.l4Off >= 0;
+const isIcmp = (v: PacketView) => (v.l4Proto === 1 || v.l4Proto === 58) && v.l4Off >= 0;
+
+function intField(name: string, doc: string, int: (v: PacketView) => number): F {
+  return { name, type: INT, doc, int, get: (v) => { const x = int(v); return x === x ? x : undefined; } };
+}
+function boolField(name: string, doc: string, get: (v: PacketView) => boolean): F {
+  return { name, type: BOOL, doc, get };
+}
+function bytesField(name: string, doc: string, bytes: (v: PacketView, out: Slice) => boolean): F {
+  const s = new Slice();
+  return {
+    name,
+    type: BYTES,
+    doc,
+    bytes,
+    get: (v) => (bytes(v, s) ? s.buf.slice(s.off, s.off + s.len) : undefined),
+  };
+}
+function addrField(name: string, doc: string, dst: boolean): F {
+  return {
+    name,
+    type: IP,
+    doc,
+    ipFam: (v) => v.ipVersion,
+    ip4: dst ? (v) => v.dst4 >>> 0 : (v) => v.src4 >>> 0,
+    ip6: dst ? (v, out) => out.set(v.buf, v.dst6Off, 16) : (v, out) => out.set(v.buf, v.src6Off, 16),
+    get(v): Value | undefined {
+      if (v.ipVersion === 4) return IpValue.of4(dst ? v.dst4 : v.src4);
+      if (v.ipVersion === 6) {
+        const o = dst ? v.dst6Off : v.src6Off;
+        return IpValue.of6(v.buf.slice(o, o + 16));
+      }
+      return undefined;
+    },
+  };
+}
+
+/** GeoIP lookups cached per address (a flood repeats sources); bounded so memory stays flat. */
+class GeoCache {
+  private readonly m = new Map<string, { country?: string; asn?: number }>();
+  lookup(v: PacketView, dst: boolean): { country?: string; asn?: number } | null {
+    if (v.ipVersion === 0) return null;
+    const text = v.ipVersion === 4 ? formatIpv4(dst ? v.dst4 >>> 0 : v.src4 >>> 0) : formatIpv6(v.buf, dst ? v.dst6Off : v.src6Off);
+    let g = this.m.get(text);
+    if (g === undefined) {
+      if (this.m.size >= 65536) this.m.clear();
+      g = geoDb().lookup(text);
+      this.m.set(text, g);
+    }
+    return g;
+  }
+}
+const geo = new GeoCache();
+const countryBytes = new Map<string, Uint8Array>();
+function countryField(name: string, dst: boolean): F {
+  return bytesField(name, `ISO 3166-1 alpha-2 country of the ${dst ? 'destination' : 'source'} address (offline GeoIP)`, (v, out) => {
+    const c = geo.lookup(v, dst)?.country;
+    if (c === undefined) return false;
+    let b = countryBytes.get(c);
+    if (b === undefined) countryBytes.set(c, (b = latin1(c)));
+    return out.set(b, 0, b.length);
+  });
+}
+function asnField(name: string, dst: boolean): F {
+  return intField(name, `AS number of the ${dst ? 'destination' : 'source'} address (offline ASN table)`, (v) => geo.lookup(v, dst)?.asn ?? Number.NaN);
+}
+
+const SIP_START = /^(INVITE|REGISTER|ACK|BYE|CANCEL|OPTIONS|PRACK|SUBSCRIBE|NOTIFY|PUBLISH|INFO|REFER|MESSAGE|UPDATE) [^ \r\n]+ SIP\/2\.0\r?\n|^SIP\/2\.0 [1-6]\d\d /;
+/** A SIP message starts with a request line or a status line (RFC 3261 §7.1/§7.2). */
+function isSip(v: PacketView): boolean {
+  if (!isUdp(v) || v.payloadLen < 12) return false;
+  const n = Math.min(v.payloadLen, 256);
+  let s = '';
+  for (let i = 0; i < n; i++) s += String.fromCharCode(v.buf[v.payloadOff + i] as number);
+  return SIP_START.test(s);
+}
+
+function rawFrom(off: (v: PacketView) => number, ok: (v: PacketView) => boolean) {
+  return (v: PacketView, out: Slice): boolean => {
+    if (!ok(v)) return false;
+    const o = off(v);
+    return o >= 0 && o <= v.frameEnd ? out.set(v.buf, o, v.frameEnd - o) : false;
+  };
+}
+
+function isDns53(v: PacketView): boolean {
+  return v.app === App.DNS && v.dnsNameLen >= 0 && (v.srcPort === 53 || v.dstPort === 53);
+}
+
+const FLAG = (bit: number) => (v: PacketView) => isTcp(v) && (v.tcpFlags & bit) !== 0;
+
+export const PACKET_FIELDS: F[] = [
+  addrField('ip.src', 'source address', false),
+  addrField('ip.dst', 'destination address', true),
+  bytesField('ip.proto', 'transport protocol name, lowercase: tcp, udp, icmp, icmpv6, gre, esp, ...', (v, out) => {
+    if (!hasIp(v)) return false;
+    const b = PROTO_BYTES[v.ipProto & 255] as Uint8Array;
+    return out.set(b, 0, b.length);
+  }),
+  intField('ip.len', 'total packet length including the IP header (IPv6: payload length + 40)', (v) => (hasIp(v) ? v.ipLen : Number.NaN)),
+  intField('ip.hdr_len', 'IP header length in bytes (20 without options; IPv6: 40 + extension headers)', (v) => (hasIp(v) ? v.ipHdrLen : Number.NaN)),
+  intField('ip.ttl', 'TTL / IPv6 hop limit', (v) => (hasIp(v) ? v.ttl : Number.NaN)),
+  intField('ip.opt.type', 'first byte of IPv4 options; missing when none', (v) => (v.ipVersion === 4 && v.ipOptType >= 0 ? v.ipOptType : Number.NaN)),
+  countryField('ip.src.country', false),
+  countryField('ip.dst.country', true),
+  asnField('ip.src.asnum', false),
+  asnField('ip.dst.asnum', true),
+  bytesField('cf.colo.name', 'name of the sensor that saw the packet (configureSensor)', (_v, out) => (sensor.name === null ? false : (() => { const b = latin1(sensor.name); return out.set(b, 0, b.length); })())),
+  bytesField('cf.colo.region', 'region of the sensor that saw the packet (configureSensor)', (_v, out) => (sensor.region === null ? false : (() => { const b = latin1(sensor.region); return out.set(b, 0, b.length); })())),
+  intField('tcp.srcport', 'TCP source port', (v) => (isTcp(v) ? v.srcPort : Number.NaN)),
+  intField('tcp.dstport', 'TCP destination port', (v) => (isTcp(v) ? v.dstPort : Number.NaN)),
+  intField('tcp.flags', 'TCP flags byte (FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80)', (v) => (isTcp(v) ? v.tcpFlags : Number.NaN)),
+  boolField('tcp.flags.fin', 'TCP FIN', FLAG(0x01)),
+  boolField('tcp.flags.syn', 'TCP SYN', FLAG(0x02)),
+  boolField('tcp.flags.reset', 'TCP RST', FLAG(0x04)),
+  boolField('tcp.flags.push', 'TCP PSH', FLAG(0x08)),
+  boolField('tcp.flags.ack', 'TCP ACK', FLAG(0x10)),
+  boolField('tcp.flags.urg', 'TCP URG', FLAG(0x20)),
+  boolField('tcp.flags.ecn', 'TCP ECE', FLAG(0x40)),
+  boolField('tcp.flags.cwr', 'TCP CWR', FLAG(0x80)),
+  intField('udp.srcport', 'UDP source port', (v) => (isUdp(v) ? v.srcPort : Number.NaN)),
+  intField('udp.dstport', 'UDP destination port', (v) => (isUdp(v) ? v.dstPort : Number.NaN)),
+  intField('icmp.type', 'ICMP / ICMPv6 type', (v) => (isIcmp(v) ? v.icmpType : Number.NaN)),
+  intField('icmp.code', 'ICMP / ICMPv6 code', (v) => (isIcmp(v) ? v.icmpCode : Number.NaN)),
+  boolField('sip', 'the UDP payload is a SIP request or status line', isSip),
+  bytesField('ip', 'raw bytes from the IP header to the end of the captured frame', rawFrom((v) => v.ipOff, hasIp)),
+  bytesField('tcp', 'raw bytes from the TCP header to the end of the captured frame', rawFrom((v) => v.l4Off, isTcp)),
+  bytesField('udp', 'raw bytes from the UDP header to the end of the captured frame', rawFrom((v) => v.l4Off, isUdp)),
+  bytesField('icmp', 'raw bytes from the ICMP header to the end of the captured frame', rawFrom((v) => v.l4Off, isIcmp)),
+  intField('ip.version', 'IP version, 4 or 6 [PX]', (v) => (hasIp(v) ? v.ipVersion : Number.NaN)),
+  intField('ip.proto.num', 'IP protocol number / final IPv6 next header [PX]', (v) => (hasIp(v) ? v.ipProto : Number.NaN)),
+  intField('ip.id', 'IPv4 identification [PX]', (v) => (v.ipVersion === 4 ? v.ipId : Number.NaN)),
+  intField('ip.dscp', 'DSCP (6 bits) [PX]', (v) => (hasIp(v) ? v.ipDscp : Number.NaN)),
+  intField('ip.frag_offset', 'fragment offset in 8-byte units [PX]', (v) => (hasIp(v) ? v.fragOffset : Number.NaN)),
+  boolField('ip.flags.df', "IPv4 don't-fragment flag [PX]", (v) => v.ipVersion === 4 && (v.ipFlags & 2) !== 0),
+  boolField('ip.flags.mf', 'IPv4 more-fragments flag [PX]', (v) => v.ipVersion === 4 && (v.ipFlags & 1) !== 0),
+  boolField('ip.flags.rb', 'IPv4 reserved flag [PX]', (v) => v.ipVersion === 4 && (v.ipFlags & 4) !== 0),
+  intField('tcp.window', 'TCP window (unscaled) [PX]', (v) => (isTcp(v) ? v.tcpWindow : Number.NaN)),
+  intField('tcp.seq', 'TCP sequence number (absolute) [PX]', (v) => (isTcp(v) ? v.tcpSeq >>> 0 : Number.NaN)),
+  intField('tcp.ack', 'TCP acknowledgement number (absolute) [PX]', (v) => (isTcp(v) ? v.tcpAck >>> 0 : Number.NaN)),
+  intField('tcp.hdr_len', 'TCP header length in bytes [PX]', (v) => (isTcp(v) ? v.tcpHdrLen : Number.NaN)),
+  intField('udp.len', 'UDP length field [PX]', (v) => (isUdp(v) ? v.udpLen : Number.NaN)),
+  bytesField('payload', 'transport payload (captured bytes) [PX]', (v, out) => (v.payloadOff >= 0 ? out.set(v.buf, v.payloadOff, v.payloadLen) : false)),
+  intField('payload.len', 'transport payload length according to the headers [PX]', (v) => (v.payloadOff >= 0 ? v.payloadWireLen : Number.NaN)),
+  bytesField('dns.qname', 'first DNS question name on port 53, without trailing dot, as received [PX]', (v, out) => (isDns53(v) ? out.set(v.dnsName, 0, v.dnsNameLen) : false)),
+  intField('dns.qtype', 'first DNS question type on port 53 [PX]', (v) => (isDns53(v) ? v.dnsQtype : Number.NaN)),
+];
+
+export const packetScheme: Scheme<PacketView> = makeScheme('packet', PACKET_FIELDS);
