@@ -1,6 +1,8 @@
 /** `palisade analyze <capture|->`: summary of a capture, for a person or as JSON. */
 import type { Command } from 'commander';
 import { analyzeCapture } from '../../analyze/run.js';
+import { checkTimeZone } from '../../report/format.js';
+import { formatOf, makeReport } from '../../report/index.js';
 import { renderAnalysis } from '../../report/terminal.js';
 import { Progress } from '../progress.js';
 
@@ -12,6 +14,9 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object (the contract in DESIGN.md) instead of tables')
     .option('--top <n>', 'entries per top list', '10')
     .option('--no-progress', 'no progress bar on stderr')
+    .option('--report <file>', 'also write the attack report: .html, .md or .pdf (see palisade report --help)')
+    .option('--tz <zone>', "customer's IANA time zone for --report, e.g. Europe/Paris")
+    .option('--customer <name>', 'customer name for --report')
     .addHelpText(
       'after',
       `
@@ -22,9 +27,13 @@ and distinct counts use sketches, marked "(estimate)" when a figure is approxima
 Examples:
   palisade analyze attack.pcap
   palisade analyze capture.pcapng.gz --json | jq .traffic.top_sources
+  palisade analyze attack.pcap --report report.html --tz Europe/Paris
   tcpdump -i eth0 -w - | palisade analyze -`,
     )
-    .action(async (capture: string, opts: { json?: boolean; top: string; progress: boolean }) => {
+    .action(async (capture: string, opts: { json?: boolean; top: string; progress: boolean; report?: string; tz?: string; customer?: string }) => {
+      // Check the report's name before reading a possibly long capture.
+      if (opts.report) formatOf(opts.report);
+      if (opts.tz) checkTimeZone(opts.tz);
       const top = Number.parseInt(opts.top, 10);
       const progress = new Progress('reading', opts.progress && process.stderr.isTTY === true);
       const analysis = await analyzeCapture(capture, {
@@ -35,5 +44,9 @@ Examples:
       if (opts.json) process.stdout.write(`${JSON.stringify(analysis, null, 2)}\n`);
       else process.stdout.write(renderAnalysis(analysis, process.stdout.isTTY === true));
       if (analysis.capture.error) process.stderr.write(`palisade: warning: ${capture}: ${analysis.capture.error}\n`);
+      if (opts.report) {
+        await makeReport(analysis, opts.report, { tz: opts.tz, customer: opts.customer, capture });
+        process.stderr.write(`palisade: report written to ${opts.report}\n`);
+      }
     });
 }
