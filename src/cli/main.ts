@@ -10,6 +10,7 @@ import { ExitCode, UsageError, InputError } from '../core/errors.js';
 import { register as analyze } from './commands/analyze.js';
 import { register as mitigate } from './commands/mitigate.js';
 import { register as exportCmd } from './commands/export.js';
+import { register as generateCmd } from './commands/generate.js';
 import { register as report } from './commands/report.js';
 import { register as rules } from './commands/rules.js';
 import { register as filter } from './commands/filter.js';

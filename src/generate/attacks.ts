@@ -1,0 +1,514 @@
+/**
+ * Attack traffic for every L3/L4 vector of DESIGN.md. Each vector is a packet recipe with the
+ * traits real tools and real reflectors show (MANIFEST.md, "Lessons"): flood tools spoof random
+ * sources (or use a few bots) and stamp artefacts — fixed TTL sets, fixed windows, no options,
+ * fixed lengths; reflection comes from many real servers (ordinary TTLs and stacks) whose source
+ * port is the service and whose payload is the service's reply. Traits are drawn per attack from
+ * the rng, so scenarios vary in rate, spoofing, TTL, length and window.
+ */
+import type { Vector } from '../detect/types.js';
+import { formatAddr4, host4, NET4_TEXT, pool4, randomPublic4, randomPublic6 } from './addresses.js';
+import { ZONE } from './benign.js';
+import { Arrivals, type Component } from './component.js';
+import type { Addr, Emitter } from './emitter.js';
+import { PayloadBlob, put16, writeIp4, writeUdp } from './frames.js';
+import { chargen, cldapSearchResEntry, dnsQuery, dnsResponse, memcachedValue, ntpMonlistReply, QTYPE, snmpResponse, ssdpResponse } from './payloads.js';
+import type { Rng } from './prng.js';
+
+export interface Victim {
+  ip?: string;
+  prefix?: string;
+  port?: number;
+  protocol: string;
+}
+
+export interface AttackSpec {
+  vector: Vector;
+  victim: Victim;
+  /** Fill and emit one attack packet at time t (ns). */
+  fill(e: Emitter, t: number): void;
+  /** How the sources look, for the ground truth. */
+  sources: 'spoofed' | 'few' | 'reflectors';
+  sourceCount: number;
+}
+
+export interface AttackTarget {
+  /** IPv4 victim (ignored for carpet bombing) or an IPv6 victim. */
+  victim: Addr;
+  /** Spread over the protected /24 (carpet bombing). */
+  carpet?: boolean;
+  /** Force the source model of a flood vector. */
+  spoof?: 'spoofed' | 'few';
+}
+
+/** Vectors the generator can produce (every L3/L4 vector of DESIGN.md). */
+export const L34_VECTORS: Vector[] = [
+  'tcp_syn_flood',
+  'tcp_synack_flood',
+  'tcp_ack_flood',
+  'tcp_rst_flood',
+  'tcp_flag_anomaly',
+  'udp_flood',
+  'icmp_flood',
+  'ip_fragment_flood',
+  'gre_flood',
+  'ip_protocol_flood',
+  'dns_amplification',
+  'ntp_amplification',
+  'ssdp_amplification',
+  'memcached_amplification',
+  'cldap_amplification',
+  'chargen_amplification',
+  'snmp_amplification',
+  'udp_reflection',
+  'dns_random_subdomain',
+];
+
+export class AttackTraffic implements Component {
+  private readonly arr: Arrivals;
+
+  constructor(
+    rng: Rng,
+    readonly label: number,
+    readonly spec: AttackSpec,
+    pps: number,
+    t0: number,
+    t1: number,
+    rampS = 0,
+  ) {
+    this.arr = new Arrivals(rng, pps, t0, t1, rampS);
+  }
+
+  get next(): number {
+    return this.arr.next;
+  }
+
+  emit(e: Emitter): void {
+    this.spec.fill(e, this.arr.next);
+    this.arr.advance();
+  }
+}
+
+function ipText(a: Addr): string {
+  if (typeof a === 'number') return formatAddr4(a);
+  const w: string[] = [];
+  for (let i = 0; i < 16; i += 2) w.push((((a[i] as number) << 8) | (a[i + 1] as number)).toString(16));
+  // Compress the longest zero run (RFC 5952) so the text matches what tools print.
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (w[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && w[j] === '0') j++;
+    if (j - i > bestLen && j - i >= 2) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return w.join(':');
+  return `${w.slice(0, best).join(':')}::${w.slice(best + bestLen).join(':')}`;
+}
+
+/** TTL models of flood tools. */
+type TtlModel = (r: Rng) => number;
+function ttlModel(r: Rng): TtlModel {
+  switch (r.int(0, 3)) {
+    case 0: {
+      const a = r.pick([242, 244, 250, 255]);
+      return (x) => (x.chance(0.5) ? a : a - 2);
+    }
+    case 1:
+      return (x) => x.int(30, 255);
+    case 2: {
+      const base = r.pick([64, 128]) - r.int(6, 14);
+      return (x) => base - x.int(0, 3);
+    }
+    default: {
+      const t = r.int(40, 250);
+      return () => t;
+    }
+  }
+}
+
+function randomBlob(r: Rng, n: number): PayloadBlob {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = r.int(0, 255);
+  return new PayloadBlob(b);
+}
+
+/** A source picker: random spoofed addresses, or a handful of bots. */
+function sourcePicker(r: Rng, mode: 'spoofed' | 'few', v6: boolean): { pick: (x: Rng) => Addr; count: number } {
+  if (v6) {
+    if (mode === 'few') {
+      const bots: Uint8Array[] = [];
+      for (let i = 0; i < r.int(1, 6); i++) bots.push(randomPublic6(r));
+      return { pick: (x) => x.pick(bots), count: bots.length };
+    }
+    // Spoofed IPv6: a preallocated ring of random addresses, so a packet does not allocate.
+    const ring: Uint8Array[] = [];
+    for (let i = 0; i < 4096; i++) ring.push(randomPublic6(r));
+    return {
+      pick: (x) => ring[x.int(0, ring.length - 1)] as Uint8Array,
+      count: ring.length,
+    };
+  }
+  if (mode === 'few') {
+    const bots = pool4(r, r.int(1, 6));
+    return {
+      pick: (x) => bots[x.int(0, bots.length - 1)] as number,
+      count: bots.length,
+    };
+  }
+  return { pick: (x) => randomPublic4(x), count: -1 };
+}
+
+interface Reflector {
+  addr: Uint32Array;
+  ttl: Uint8Array;
+  win: Uint16Array;
+}
+
+/** Real servers: TTL = 64/128/255 minus their distance; windows from real stacks. */
+function reflectors(r: Rng, n: number): Reflector {
+  const addr = pool4(r, n);
+  const ttl = new Uint8Array(n);
+  const win = new Uint16Array(n);
+  for (let i = 0; i < n; i++) {
+    ttl[i] = r.pick([64, 64, 128, 255]) - r.int(5, 20);
+    win[i] = r.pick([29200, 8192, 14600, 64240, 65535]);
+  }
+  return { addr, ttl, win };
+}
+
+export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): AttackSpec {
+  const carpet = target.carpet === true;
+  const v6 = typeof target.victim !== 'number';
+  const fixedVictim = target.victim;
+  const dst = carpet ? (x: Rng): Addr => host4(x.int(1, 254)) : (): Addr => fixedVictim;
+  const victimBase = (protocol: string, port?: number): Victim => {
+    const v: Victim = carpet ? { prefix: NET4_TEXT, protocol } : { ip: ipText(target.victim), protocol };
+    if (port !== undefined) v.port = port;
+    return v;
+  };
+  const mode = target.spoof ?? (r.chance(0.75) ? 'spoofed' : 'few');
+  const ttl = ttlModel(r);
+
+  switch (vector) {
+    case 'tcp_syn_flood':
+    case 'tcp_ack_flood':
+    case 'tcp_rst_flood':
+    case 'tcp_flag_anomaly': {
+      const src = sourcePicker(r, mode, v6);
+      const port = r.pick([80, 443, 443, 25565, 22, 8080]);
+      // Tool-stamped windows; ACK/RST floods avoid 65535 because that is also an ordinary stack's.
+      const win = vector === 'tcp_syn_flood' ? r.pick([0, 512, 1024, 5840, 16384, 65535]) : r.pick([0, 512, 1024, 5840, 16384]);
+      let flagSet: number[];
+      if (vector === 'tcp_syn_flood') flagSet = r.chance(0.2) ? [0xc2] : [0x02];
+      else if (vector === 'tcp_ack_flood') flagSet = r.chance(0.3) ? [0x18] : [0x10];
+      else if (vector === 'tcp_rst_flood') flagSet = r.chance(0.5) ? [0x04] : [0x14];
+      else flagSet = r.pick([[0x29], [0x00], [0x03], [0x3f], [0x29, 0x00, 0x03]]);
+      const randomPort = vector === 'tcp_rst_flood' && r.chance(0.5);
+      const withOpts = vector === 'tcp_syn_flood' && r.chance(0.3) ? Uint8Array.from([2, 4, 0x05, 0xb4]) : null;
+      const payLen = vector === 'tcp_syn_flood' && r.chance(0.2) ? r.pick([100, 120, 512]) : vector === 'tcp_ack_flood' ? r.pick([0, 0, 20, 512, 1024]) : 0;
+      const blob = payLen > 0 ? randomBlob(r, payLen) : null;
+      return {
+        vector,
+        victim: victimBase('tcp', randomPort ? undefined : port),
+        sources: mode,
+        sourceCount: src.count,
+        fill(e, t) {
+          const p = e.p.reset();
+          p.src = src.pick(r);
+          p.dst = dst(r);
+          p.ttl = ttl(r);
+          p.ipId = r.int(0, 65535);
+          p.sport = r.int(1024, 65535);
+          p.dport = randomPort ? r.int(1, 65535) : port;
+          p.seq = vector === 'tcp_syn_flood' ? r.u32() & 0xffff0000 : r.u32();
+          p.ack = (flagSet[0] as number) & 0x10 ? r.u32() : 0;
+          p.flags = flagSet.length === 1 ? (flagSet[0] as number) : r.pick(flagSet);
+          p.win = win;
+          p.opts = withOpts;
+          if (blob) {
+            p.blob = blob;
+            p.payLen = payLen;
+          }
+          e.tcp(t);
+        },
+      };
+    }
+    case 'tcp_synack_flood': {
+      const refl = reflectors(r, r.int(2000, 6000));
+      const mss = Uint8Array.from([2, 4, 0x05, 0xb4]);
+      return {
+        vector,
+        victim: victimBase('tcp'),
+        sources: 'reflectors',
+        sourceCount: refl.addr.length,
+        fill(e, t) {
+          const p = e.p.reset();
+          const i = r.int(0, refl.addr.length - 1);
+          p.src = refl.addr[i] as number;
+          p.dst = dst(r);
+          p.ttl = refl.ttl[i] as number;
+          p.ipId = 0;
+          p.df = true;
+          p.sport = r.chance(0.88) ? 80 : 443;
+          p.dport = r.int(1024, 65535);
+          p.seq = r.u32();
+          p.ack = r.u32();
+          p.flags = 0x12;
+          p.win = refl.win[i] as number;
+          p.opts = mss;
+          e.tcp(t);
+        },
+      };
+    }
+    case 'udp_flood': {
+      const src = sourcePicker(r, mode, v6);
+      const fixedPort = r.chance(0.5) ? r.pick([53, 80, 443, 27015, 30120, 9987]) : -1;
+      const lenModel = r.int(0, 2);
+      const size = r.pick([0, 1, 32, 512, 1024, 1400]);
+      const blob = randomBlob(r, 1472);
+      return {
+        vector,
+        victim: victimBase('udp', fixedPort >= 0 ? fixedPort : undefined),
+        sources: mode,
+        sourceCount: src.count,
+        fill(e, t) {
+          const p = e.p.reset();
+          p.src = src.pick(r);
+          p.dst = dst(r);
+          p.ttl = ttl(r);
+          p.ipId = r.int(0, 65535);
+          p.sport = r.int(1024, 65535);
+          p.dport = fixedPort >= 0 ? fixedPort : r.int(1, 65535);
+          p.blob = blob;
+          p.payLen = lenModel === 0 ? size : lenModel === 1 ? r.int(64, 1400) : size + r.int(0, 8);
+          e.udp(t);
+        },
+      };
+    }
+    case 'icmp_flood': {
+      const src = sourcePicker(r, mode, v6);
+      const size = r.pick([56, 64, 512, 1024, 1472]);
+      const blob = randomBlob(r, 1472);
+      const echo = r.chance(0.8);
+      return {
+        vector,
+        victim: victimBase(v6 ? 'icmpv6' : 'icmp'),
+        sources: mode,
+        sourceCount: src.count,
+        fill(e, t) {
+          const p = e.p.reset();
+          p.src = src.pick(r);
+          p.dst = dst(r);
+          p.ttl = ttl(r);
+          p.ipId = r.int(0, 65535);
+          p.icmpType = v6 ? (echo ? 128 : 129) : echo ? 8 : 0;
+          p.icmpCode = 0;
+          p.icmpRest = r.u32();
+          p.blob = blob;
+          p.payLen = v6 ? Math.min(size, 1452) : size;
+          e.icmp(t);
+        },
+      };
+    }
+    case 'ip_fragment_flood': {
+      const src = sourcePicker(r, mode, false);
+      const blob = randomBlob(r, 1480);
+      const size = r.pick([1480, 1000, 504, 0]);
+      return {
+        vector,
+        victim: victimBase('udp'),
+        sources: mode,
+        sourceCount: src.count,
+        fill(e, t) {
+          const p = e.p.reset();
+          p.src = src.pick(r);
+          p.dst = dst(r);
+          p.ttl = ttl(r);
+          p.ipId = r.int(0, 65535);
+          p.proto = 17;
+          // Non-first fragments (offset > 0): no transport header, so no ports to filter on.
+          p.fragField = (r.chance(0.7) ? 0x2000 : 0) | r.int(1, 7000);
+          p.blob = blob;
+          p.payLen = size > 0 ? size : r.int(1, 185) * 8;
+          e.raw(t);
+        },
+      };
+    }
+    case 'gre_flood': {
+      const src = sourcePicker(r, mode, false);
+      const innerLen = r.pick([512, 64, 1024]);
+      const scratch = new Uint8Array(4 + 20 + 8 + 1400);
+      const innerPay = randomBlob(r, 1400);
+      const innerPort = r.int(1, 65535);
+      return {
+        vector,
+        victim: victimBase('gre'),
+        sources: mode,
+        sourceCount: src.count,
+        fill(e, t) {
+          const p = e.p.reset();
+          p.src = src.pick(r);
+          p.dst = dst(r);
+          p.ttl = ttl(r);
+          p.ipId = r.int(0, 65535);
+          p.proto = 47;
+          // GRE (RFC 2784) carrying IPv4/UDP to the same victim, as Mirai's greip does.
+          const b = scratch;
+          b[0] = 0;
+          b[1] = 0;
+          put16(b, 2, 0x0800);
+          const ulen = 8 + innerLen;
+          writeIp4(b, 4, 20 + ulen, r.int(0, 65535), 0, 64, 17, randomPublic4(r), p.dst as number);
+          writeUdp(b, 24, r.int(1024, 65535), innerPort, ulen);
+          b.set(innerPay.bytes.subarray(0, innerLen), 32);
+          p.pay = b;
+          p.payLen = 4 + 20 + ulen;
+          e.raw(t);
+        },
+      };
+    }
+    case 'ip_protocol_flood': {
+      const src = sourcePicker(r, mode, false);
+      const protos = r.chance(0.5) ? [r.int(143, 252)] : [0, 255, r.int(143, 252), r.int(143, 252)];
+      const blob = randomBlob(r, 1480);
+      const size = r.pick([20, 64, 512, 1024]);
+      return {
+        vector,
+        victim: victimBase(protos.length === 1 ? `ip-${protos[0]}` : 'ip'),
+        sources: mode,
+        sourceCount: src.count,
+        fill(e, t) {
+          const p = e.p.reset();
+          p.src = src.pick(r);
+          p.dst = dst(r);
+          p.ttl = ttl(r);
+          p.ipId = r.int(0, 65535);
+          p.proto = protos.length === 1 ? (protos[0] as number) : r.pick(protos);
+          p.blob = blob;
+          p.payLen = size;
+          e.raw(t);
+        },
+      };
+    }
+    case 'dns_random_subdomain': {
+      const resolvers = pool4(r, r.int(200, 2000));
+      const victim = target.victim;
+      const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+      return {
+        vector,
+        victim: victimBase('udp', 53),
+        sources: 'reflectors',
+        sourceCount: resolvers.length,
+        fill(e, t) {
+          const p = e.p.reset();
+          p.src = resolvers[r.int(0, resolvers.length - 1)] as number;
+          p.dst = victim;
+          p.ttl = r.pick([64, 128]) - r.int(6, 18);
+          p.ipId = r.int(0, 65535);
+          p.sport = r.int(1024, 65535);
+          p.dport = 53;
+          let label = '';
+          const n = r.int(10, 20);
+          for (let i = 0; i < n; i++) label += alphabet[r.int(0, alphabet.length - 1)];
+          const q = dnsQuery(r.int(0, 65535), `${label}.${ZONE}`, r.chance(0.7) ? QTYPE.A : QTYPE.AAAA, true, false);
+          p.pay = q;
+          p.payLen = q.length;
+          e.udp(t);
+        },
+      };
+    }
+    default:
+      return reflection(vector, r, dst, victimBase);
+  }
+}
+
+/** The amplification family: many reflectors answering spoofed requests from a service port. */
+function reflection(vector: Vector, r: Rng, dst: (x: Rng) => Addr, victimBase: (p: string, port?: number) => Victim): AttackSpec {
+  const refl = reflectors(r, r.int(300, 4000));
+  const variants: Uint8Array[] = [];
+  let sport = 0;
+  switch (vector) {
+    case 'dns_amplification': {
+      sport = 53;
+      const name = r.pick(['pizzaseo.com', 'anonsc.com', 'isc.org', 'cpsc.gov']);
+      for (let i = 0; i < 8; i++) {
+        const qt = r.pick([QTYPE.ANY, QTYPE.TXT, QTYPE.RRSIG]);
+        const answers = r.int(5, 12);
+        const rdlen = Math.floor(r.int(1100, 1380) / answers) - 12;
+        variants.push(dnsResponse(r, r.int(0, 65535), name, qt, answers, qt === QTYPE.TXT ? QTYPE.TXT : QTYPE.RRSIG, rdlen, true));
+      }
+      break;
+    }
+    case 'ntp_amplification':
+      sport = 123;
+      for (let i = 0; i < 8; i++) variants.push(ntpMonlistReply(r, i < 6 ? 6 : r.int(1, 5), i < 6, i));
+      break;
+    case 'ssdp_amplification':
+      sport = 1900;
+      for (let i = 0; i < 8; i++) variants.push(ssdpResponse(r));
+      break;
+    case 'memcached_amplification':
+      sport = 11211;
+      for (let i = 0; i < 4; i++) variants.push(memcachedValue(r, r.pick([1400, 1400, 1200, 900])));
+      break;
+    case 'cldap_amplification':
+      sport = 389;
+      for (let i = 0; i < 6; i++) variants.push(cldapSearchResEntry(r, r.int(900, 1400)));
+      break;
+    case 'chargen_amplification':
+      sport = 19;
+      for (let i = 0; i < 8; i++) variants.push(chargen(r.pick([74, 148, 1022, 1460, 370]), r.int(0, 94)));
+      break;
+    case 'snmp_amplification':
+      sport = 161;
+      for (let i = 0; i < 8; i++) variants.push(snmpResponse(r, 'public', r.int(1, 20), r.int(4, 60)));
+      break;
+    case 'udp_reflection': {
+      // Other reflected services: NAT-T/IKE, Dahua DHIP, BACnet, WS-Discovery, Ubiquiti.
+      const svc = r.pick([
+        { port: 4500, len: 204 },
+        { port: 37810, len: 760 },
+        { port: 47808, len: 96 },
+        { port: 3702, len: 640 },
+        { port: 10001, len: 168 },
+      ]);
+      sport = svc.port;
+      const b = new Uint8Array(svc.len);
+      for (let i = 0; i < b.length; i++) b[i] = r.int(0, 255);
+      variants.push(b);
+      break;
+    }
+    default:
+      throw new Error(`no generator for vector ${vector}`);
+  }
+  // Ephemeral ports above every service port, as the spoofed requests' source ports usually are.
+  const fixedPort = r.chance(0.4) ? r.int(32768, 65535) : -1;
+  return {
+    vector,
+    victim: victimBase('udp', fixedPort >= 0 ? fixedPort : undefined),
+    sources: 'reflectors',
+    sourceCount: refl.addr.length,
+    fill(e, t) {
+      const p = e.p.reset();
+      const i = r.int(0, refl.addr.length - 1);
+      p.src = refl.addr[i] as number;
+      p.dst = dst(r);
+      p.ttl = refl.ttl[i] as number;
+      p.ipId = r.int(0, 65535);
+      p.sport = sport;
+      p.dport = fixedPort >= 0 ? fixedPort : r.int(32768, 65535);
+      const v = variants[r.int(0, variants.length - 1)] as Uint8Array;
+      p.pay = v;
+      p.payLen = v.length;
+      e.udp(t);
+    },
+  };
+}
