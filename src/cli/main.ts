@@ -17,7 +17,7 @@ import { register as filter } from './commands/filter.js';
 
 type Registrar = (program: Command) => void;
 
-const COMMANDS: Registrar[] = [analyze, mitigate, exportCmd, report, rules, filter];
+const COMMANDS: Registrar[] = [analyze, mitigate, exportCmd, report, generateCmd, rules, filter];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('palisade')
