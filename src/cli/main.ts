@@ -14,10 +14,11 @@ import { register as generateCmd } from './commands/generate.js';
 import { register as report } from './commands/report.js';
 import { register as rules } from './commands/rules.js';
 import { register as filter } from './commands/filter.js';
+import { register as waf } from './commands/waf.js';
 
 type Registrar = (program: Command) => void;
 
-const COMMANDS: Registrar[] = [analyze, mitigate, exportCmd, report, generateCmd, rules, filter];
+const COMMANDS: Registrar[] = [analyze, mitigate, exportCmd, waf, report, generateCmd, rules, filter];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('palisade')

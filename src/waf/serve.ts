@@ -151,7 +151,7 @@ export function parseRequest(buf: Buffer, maxHeader: number, maxBody: number): P
   }
   let body: Buffer = Buffer.alloc(0);
   let end = headEnd;
-  if (te !== null && te.includes('chunked')) {
+  if (te?.includes('chunked')) {
     // Transfer-Encoding wins over Content-Length, which is dropped (RFC 9112 6.3, as Apache does)
     for (let i = headers.length - 1; i >= 0; i--) if (headers[i][0].toLowerCase() === 'content-length') headers.splice(i, 1);
     const r = parseChunked(buf, headEnd, maxBody);

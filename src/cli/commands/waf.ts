@@ -70,7 +70,9 @@ Examples:
       const w = createWaf(o);
       for (const warn of w.warnings) process.stderr.write(`waf: warning: ${warn}\n`);
       const server = await startServer(w, m[1], Number(m[2]));
-      process.stderr.write(`waf: ${w.ruleCount} rules, listening on ${m[1]}:${m[2]}\n`);
+      const addr = server.address();
+      const port = addr && typeof addr === 'object' ? addr.port : Number(m[2]);
+      process.stderr.write(`waf: ${w.ruleCount} rules, listening on ${m[1]}:${port}\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           server.close();
