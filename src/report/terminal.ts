@@ -125,7 +125,8 @@ function table(c: Colors, rows: string[][]): string {
       `  ${r
         .map((cell, i) => {
           const pad = (widths[i] as number) - strip(cell).length;
-          const numeric = i > 0 && /^[\d,.\s%]+[kMGT]?(B|bit\/s)?$/.test(strip(cell));
+          // One decimal point at most, so IPv4 addresses stay left-aligned like other names.
+          const numeric = i > 0 && /^[\d,]+(\.\d+)?\s?%?\s?[kMGT]?(B|bit\/s|pps)?$/.test(strip(cell));
           return numeric ? ' '.repeat(pad) + cell : i === 0 ? c.cyan(cell) + ' '.repeat(pad) : cell + ' '.repeat(pad);
         })
         .join('  ')}`.trimEnd(),
