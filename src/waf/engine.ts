@@ -125,7 +125,7 @@ function phaseLists(c: CompiledRules): PhaseLists {
       r.skipIndex = idx;
     }
   }
-  return { phases, settings: c.settings, tchains: c.tchains };
+  return { phases, settings: c.settings, chainParent: c.chainParent, chainFn: c.chainFn };
 }
 
 export function createWaf(opts: WafOptions = {}): Waf {

@@ -64,6 +64,10 @@ export interface Rule {
   chained: boolean; // this rule is a link (not the starter)
   paranoia: number; // paranoia-level tag, 0 when none
   skipIndex: number; // resolved skipAfter position in the phase list
+  /** chain ids of each prefix of the transformation list (for multiMatch) */
+  tprefix: number[];
+  /** key of the target list, for the per-request cache of resolved targets ('' = not cacheable) */
+  tsig: string;
 }
 
 export interface EngineSettings {
@@ -83,7 +87,9 @@ export interface CompiledRules {
   rules: Rule[]; // starters and markers in file order
   settings: EngineSettings;
   warnings: string[];
-  tchains: number;
+  /** transformation chains by id: parent chain (prefix) and the last function; id 0 = none */
+  chainParent: number[];
+  chainFn: (Transform | null)[];
 }
 
 const SEVERITIES = ['EMERGENCY', 'ALERT', 'CRITICAL', 'ERROR', 'WARNING', 'NOTICE', 'INFO', 'DEBUG'];
@@ -336,7 +342,37 @@ export function compileRules(directives: Directive[]): CompiledRules {
       warnings.push(`${where}: ${d.name}: ${(e as Error).message}; directive skipped`);
     }
   }
-  return { rules, settings, warnings, tchains: tchainIds.size + 1 };
+  const sig = (r: Rule): void => {
+    const volatile = r.targets.some((t) => /^(TX|IP|SESSION|GLOBAL|RESOURCE|USER|ENV|GEO|MATCHED_VARS?|MATCHED_VARS?_NAMES?|MATCHED_VAR_NAME|TIME.*|DURATION)$/.test(t.coll));
+    r.tsig = volatile
+      ? ''
+      : r.targets
+          .map((t) => `${t.excl ? '!' : ''}${t.count ? '&' : ''}${t.coll}:${t.sel === null ? '' : t.sel.kind === 'name' ? t.sel.name : `/${t.sel.re.source}/`}`)
+          .join('|');
+    if (r.chain) sig(r.chain);
+  };
+  for (const r of rules) sig(r);
+  // every prefix of a chain gets an id too, so chains sharing a prefix share its work
+  for (const key of [...tchainIds.keys()]) {
+    const parts = key.split(',');
+    for (let k = 1; k < parts.length; k++) {
+      const pre = parts.slice(0, k).join(',');
+      if (!tchainIds.has(pre)) tchainIds.set(pre, tchainIds.size + 1);
+    }
+  }
+  const prefixes = (r: Rule): void => {
+    r.tprefix = r.tnames.map((_, k) => tchainIds.get(r.tnames.slice(0, k + 1).join(',')) as number);
+    if (r.chain) prefixes(r.chain);
+  };
+  for (const r of rules) prefixes(r);
+  const chainParent: number[] = [0];
+  const chainFn: (Transform | null)[] = [null];
+  for (const [key, id] of tchainIds) {
+    const cut = key.lastIndexOf(',');
+    chainParent[id] = cut < 0 ? 0 : (tchainIds.get(key.slice(0, cut)) as number);
+    chainFn[id] = TRANSFORMS[key.slice(cut + 1)];
+  }
+  return { rules, settings, warnings, chainParent, chainFn };
 }
 
 function phaseNum(v: string): number {
@@ -384,6 +420,8 @@ function blankRule(file: string, line: number): Rule & { chainFlag: boolean } {
     chained: false,
     paranoia: 0,
     skipIndex: -1,
+    tsig: '',
+    tprefix: [],
     chainFlag: false,
   };
 }

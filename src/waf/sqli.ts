@@ -134,16 +134,25 @@ function isDigit(c: number): boolean {
 }
 
 /** Tokenizes `s`; with `quote` the input is taken to start inside a string closed by `quote`. */
-function tokenize(s: string, quote: number, out: Tok[]): void {
-  out.length = 0;
+const POOL: Tok[] = Array.from({ length: MAX_TOKENS + 1 }, () => ({ t: '', v: '' }));
+let ntok = 0;
+
+function push(t: string, v: string): void {
+  const k = POOL[ntok++];
+  k.t = t;
+  k.v = v;
+}
+
+function tokenize(s: string, quote: number): void {
+  ntok = 0;
   let i = 0;
   const n = s.length;
   if (quote) {
     const e = endOfString(s, 0, quote);
-    out.push({ t: 's', v: '' });
+    push('s', '');
     i = e;
   }
-  while (i < n && out.length < MAX_TOKENS) {
+  while (i < n && ntok < MAX_TOKENS) {
     const c = s.charCodeAt(i);
     if (isWs(c)) {
       i++;
@@ -158,7 +167,7 @@ function tokenize(s: string, quote: number, out: Tok[]): void {
         continue;
       }
       const e = s.indexOf('*/', i + 2);
-      out.push({ t: 'c', v: '' });
+      push('c', '');
       i = e < 0 ? n : e + 2;
       continue;
     }
@@ -169,19 +178,19 @@ function tokenize(s: string, quote: number, out: Tok[]): void {
     }
     if ((c === 45 && s.charCodeAt(i + 1) === 45) || c === 35) {
       const e = s.indexOf('\n', i);
-      out.push({ t: 'c', v: '' });
+      push('c', '');
       i = e < 0 ? n : e + 1;
       continue;
     }
     if (c === 39 || c === 34) {
-      out.push({ t: 's', v: '' });
+      push('s', '');
       i = endOfString(s, i + 1, c);
       continue;
     }
     if (c === 96) {
       // `identifier`
       const e = s.indexOf('`', i + 1);
-      out.push({ t: 'n', v: '' });
+      push('n', '');
       i = e < 0 ? n : e + 1;
       continue;
     }
@@ -201,7 +210,7 @@ function tokenize(s: string, quote: number, out: Tok[]): void {
           while (j < n && isDigit(s.charCodeAt(j))) j++;
         }
       }
-      out.push({ t: '1', v: '' });
+      push('1', '');
       i = j;
       continue;
     }
@@ -209,7 +218,7 @@ function tokenize(s: string, quote: number, out: Tok[]): void {
       let j = i + 1;
       if (s.charCodeAt(j) === 64) j++;
       while (j < n && isWord(s.charCodeAt(j))) j++;
-      out.push({ t: 'v', v: '' });
+      push('v', '');
       i = j;
       continue;
     }
@@ -221,27 +230,27 @@ function tokenize(s: string, quote: number, out: Tok[]): void {
       let k = i;
       while (k < n && isWs(s.charCodeAt(k))) k++;
       const call = s.charCodeAt(k) === 40;
-      out.push({ t: classifyWord(w, call), v: w });
+      push(classifyWord(w, call), w);
       continue;
     }
     // operators and punctuation
     const two = s.slice(i, i + 2);
     if (two === '&&' || two === '||') {
-      out.push({ t: '&', v: two });
+      push('&', two);
       i += 2;
       continue;
     }
     if (two === '<=' || two === '>=' || two === '<>' || two === '!=' || two === ':=' || two === '<<' || two === '>>') {
-      out.push({ t: 'o', v: two });
+      push('o', two);
       i += 2;
       continue;
     }
     const ch = s[i];
     i++;
-    if (ch === '(' || ch === ')' || ch === ',' || ch === ';') out.push({ t: ch, v: ch });
-    else if ('=<>+-*/%^|&~!:'.includes(ch)) out.push({ t: 'o', v: ch });
+    if (ch === '(' || ch === ')' || ch === ',' || ch === ';') push(ch, ch);
+    else if ('=<>+-*/%^|&~!:'.includes(ch)) push('o', ch);
     else if (ch === '.') continue;
-    else out.push({ t: 'X', v: ch });
+    else push('X', ch);
   }
 }
 
@@ -277,13 +286,14 @@ function endOfString(s: string, i: number, q: number): number {
 }
 
 /** Folds the token list into a fingerprint: unary signs join numbers, adjacent strings merge. */
-function fingerprint(toks: Tok[]): string {
+function fingerprint(): string {
+  const toks = POOL;
   let fp = '';
-  for (let i = 0; i < toks.length; i++) {
+  for (let i = 0; i < ntok; i++) {
     const t = toks[i];
     const prev = fp[fp.length - 1];
     if (t.t === 'o' && (t.v === '-' || t.v === '+' || t.v === '~' || t.v === '!') && (prev === undefined || prev === 'o' || prev === '(' || prev === '&' || prev === ',' || prev === 'k' || prev === 'E')) {
-      const nx = toks[i + 1];
+      const nx = i + 1 < ntok ? toks[i + 1] : null;
       if (nx && (nx.t === '1' || nx.t === 'n' || nx.t === 'v' || nx.t === 's' || nx.t === 'f' || nx.t === '(')) continue;
     }
     if (t.t === 's' && prev === 's') continue;
@@ -326,26 +336,37 @@ const BARE = new RegExp(
   ].join('|'),
 );
 
-const toks: Tok[] = [];
+// Without a quote, every BARE pattern needs one of these characters or words; values without
+// any (most benign ones) need no tokenizing.
+const BARE_HINT =
+  /[;(&|@]|\b(?:and|or|xor|union|select|insert|update|delete|drop|create|alter|truncate|exec|execute|declare|shutdown|waitfor|grant|revoke|handler|call|merge|rename|load)\b/i;
 
 export function detectSqli(s: string): string | null {
   if (s.length === 0) return null;
+  const sq = s.indexOf("'") >= 0;
+  const dq = s.indexOf('"') >= 0;
+  if (!sq && !dq && !BARE_HINT.test(s)) return null;
   // as it stands
-  tokenize(s, 0, toks);
-  let fp = fingerprint(toks);
-  if (BARE.test(fp) || dangerousCall(toks)) return fp;
-  for (const q of [39, 34]) {
-    if (s.indexOf(String.fromCharCode(q)) < 0) continue;
-    tokenize(s, q, toks);
-    fp = fingerprint(toks);
+  tokenize(s, 0);
+  let fp = fingerprint();
+  if (BARE.test(fp) || dangerousCall()) return fp;
+  if (sq) {
+    tokenize(s, 39);
+    fp = fingerprint();
+    if (AFTER_STRING.test(fp)) return fp;
+  }
+  if (dq) {
+    tokenize(s, 34);
+    fp = fingerprint();
     if (AFTER_STRING.test(fp)) return fp;
   }
   return null;
 }
 
 /** `sleep(5)`, `benchmark(...)`: a dangerous SQL function called at the start of the value. */
-function dangerousCall(t: Tok[]): boolean {
+function dangerousCall(): boolean {
+  const t = POOL;
   let i = 0;
-  while (i < t.length && (t[i].t === '(' || t[i].t === 'E')) i++;
-  return i < t.length && t[i].t === 'f' && DANGEROUS.has(t[i].v);
+  while (i < ntok && (t[i].t === '(' || t[i].t === 'E')) i++;
+  return i < ntok && t[i].t === 'f' && DANGEROUS.has(t[i].v);
 }

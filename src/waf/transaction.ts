@@ -18,12 +18,15 @@ import {
 
 /** One value of a variable, with its transformation cache. */
 export class Entry {
-  cache: Map<number, string> | null = null;
+  cache: (string | undefined)[] | null = null;
+  readonly lname: string;
   constructor(
     readonly coll: string,
     readonly name: string,
     readonly value: string,
-  ) {}
+  ) {
+    this.lname = name.toLowerCase();
+  }
   get key(): string {
     return this.name === '' ? this.coll : `${this.coll}:${this.name}`;
   }
@@ -63,7 +66,8 @@ export interface PhaseLists {
   /** rules per phase 1..5 (index 0 unused), markers included */
   phases: Rule[][];
   settings: EngineSettings;
-  tchains: number;
+  chainParent: number[];
+  chainFn: (((s: string) => string) | null)[];
 }
 
 const MULTI = new Set([
@@ -113,6 +117,7 @@ export class Transaction implements OpContext {
   private removedIds: ((id: number) => boolean)[] = [];
   private removedTags: RegExp[] = [];
   private removedTargets: { id?: (id: number) => boolean; tag?: RegExp; coll: string; name: string | null }[] = [];
+  private readonly targetCache = new Map<string, Entry[]>();
   private matchedVar: Entry | null = null;
   private matchedVars: Entry[] = [];
   private currentRule: Rule | null = null;
@@ -223,6 +228,7 @@ export class Transaction implements OpContext {
 
   /** Parses the request body with the selected processor (called before phase 2). */
   processBody(): void {
+    this.targetCache.clear();
     const s = this.lists.settings;
     let body = latin1(this.req.body);
     const ct = this.header('content-type') ?? '';
@@ -304,6 +310,7 @@ export class Transaction implements OpContext {
   }
 
   private buildResponseVars(): void {
+    this.targetCache.clear();
     const r = this.resp;
     if (!r) return;
     this.setScalar('RESPONSE_STATUS', String(r.status));
@@ -369,7 +376,7 @@ export class Transaction implements OpContext {
       if (t.sel === null) for (const e of l) out.push(e);
       else if (t.sel.kind === 'name') {
         const n = t.sel.name;
-        for (const e of l) if (e.name.length === n.length && e.name.toLowerCase() === n) out.push(e);
+        for (const e of l) if (e.lname === n) out.push(e);
       } else {
         const re = t.sel.re;
         for (const e of l) if (re.test(e.name)) out.push(e);
@@ -575,25 +582,40 @@ export class Transaction implements OpContext {
     this.currentRule = null;
   }
 
+  /** The values a rule inspects, from the per-request cache when the target list allows it. */
+  private resolve(r: Rule): Entry[] {
+    const key = r.tsig;
+    if (key !== '' && this.removedTargets.length === 0) {
+      let l = this.targetCache.get(key);
+      if (l === undefined) {
+        l = [];
+        this.targetsOf(r, l);
+        this.targetCache.set(key, l);
+      }
+      return l;
+    }
+    const l: Entry[] = [];
+    this.targetsOf(r, l);
+    return l;
+  }
+
   /** Evaluates one rule (and its chain). Returns true when the whole chain matched. */
   private evalRule(r: Rule, scratch: Entry[], depth: number): boolean {
-    const base = scratch.length;
     this.currentRule = r;
     if (r.targets.length === 0) {
       // SecAction-like: no variables
       if (!r.negated === r.op.match('', this, r.capture)) this.onMatch(r, null);
       else return false;
     } else {
-      this.targetsOf(r, scratch);
+      const list = this.resolve(r);
       let any = false;
-      for (let k = base; k < scratch.length; k++) {
-        const e = scratch[k];
+      for (let k = 0; k < list.length; k++) {
+        const e = list[k];
         if (this.test(r, e)) {
           any = true;
           this.onMatch(r, e);
         }
       }
-      scratch.length = base;
       if (!any) return false;
     }
     if (r.chain) {
@@ -607,10 +629,11 @@ export class Transaction implements OpContext {
   private test(r: Rule, e: Entry): boolean {
     const op = r.op;
     if (r.multiMatch) {
+      // the operator sees the value before and after each transformation that changed it
       let v = e.value;
       if (op.match(v, this, r.capture) !== r.negated) return true;
-      for (const t of r.transforms) {
-        const nv = t(v);
+      for (const id of r.tprefix) {
+        const nv = this.chainValue(e, id);
         if (nv !== v) {
           v = nv;
           if (op.match(v, this, r.capture) !== r.negated) return true;
@@ -622,18 +645,23 @@ export class Transaction implements OpContext {
   }
 
   private transformed(r: Rule, e: Entry): string {
-    if (r.tchain === 0) return e.value;
+    return r.tchain === 0 ? e.value : this.chainValue(e, r.tchain);
+  }
+
+  /** Value of `e` after transformation chain `id`, computed once per entry (prefixes shared). */
+  private chainValue(e: Entry, id: number): string {
     let c = e.cache;
     if (c === null) {
-      c = new Map();
+      c = [];
       e.cache = c;
     } else {
-      const hit = c.get(r.tchain);
+      const hit = c[id];
       if (hit !== undefined) return hit;
     }
-    let v = e.value;
-    for (const t of r.transforms) v = t(v);
-    c.set(r.tchain, v);
+    const parent = this.lists.chainParent[id];
+    const input = parent === 0 ? e.value : this.chainValue(e, parent);
+    const v = (this.lists.chainFn[id] as (s: string) => string)(input);
+    c[id] = v;
     return v;
   }
 
@@ -660,7 +688,7 @@ export class Transaction implements OpContext {
 
 function selects(t: Target, e: Entry): boolean {
   if (t.sel === null) return true;
-  if (t.sel.kind === 'name') return e.key.toLowerCase() === t.sel.name || e.name.toLowerCase() === t.sel.name;
+  if (t.sel.kind === 'name') return e.lname === t.sel.name || e.key.toLowerCase() === t.sel.name;
   return t.sel.re.test(e.name);
 }
 
