@@ -100,7 +100,7 @@ function effectHtml(x: Attack, ef: Effectiveness, d: ReportData): string {
   }
   const how =
     ef.method === 'replay'
-      ? `Measured by replaying ${e(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine. Packets dropped inside the attack window count as attack traffic, up to the attack's ${e(fmtInt(x.packets))} packets; every other dropped packet counts as legitimate.`
+      ? `Measured by replaying ${e(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine. A packet counts as this attack's when it falls inside the attack window and matches the signature (up to the attack's ${e(fmtInt(x.packets))} packets); packets that no detected attack accounts for count as legitimate.`
       : `Estimated from the signature's coverage (share of attack packets it matches) and collateral (share of other packets it matches), because ${e(ef.note ?? d.replayNote ?? 'the capture was not replayed')}.`;
   return `<dl class="facts">${lines.map(([k, v]) => `<dt>${e(k)}</dt><dd>${v}</dd>`).join('')}</dl><p class="note" data-k="effect_method" data-v="${ef.method}">${how}</p>`;
 }
@@ -199,9 +199,17 @@ export function renderHtml(d: ReportData): string {
   if (s.when_local) summaryFacts.push([`When (${d.tz})`, `<span data-k="when_local">${e(s.when_local)}</span>`]);
   summaryFacts.push(
     ['Duration', num('duration_s', s.duration_s, e(fmtDuration(s.duration_s)))],
-    ['Peak packet rate', num('peak_pps', s.peak_pps, `${e(fmtInt(s.peak_pps))} packets/s`)],
-    ['Peak bit rate', `${num('peak_bps', s.peak_bps, e(fmtBits(s.peak_bps)))} (${e(fmtInt(s.peak_bps))} bit/s)`],
+    [s.attacks > 0 ? 'Peak attack rate' : 'Peak packet rate', num('peak_pps', s.peak_pps, `${e(fmtInt(s.peak_pps))} packets/s`)],
+    [
+      s.attacks > 0 ? 'Peak attack bandwidth' : 'Peak bandwidth',
+      `${num('peak_bps', s.peak_bps, e(fmtBits(s.peak_bps)))} (${e(fmtInt(s.peak_bps))} bit/s)`,
+    ],
   );
+  if (s.attacks > 1)
+    summaryFacts.push([
+      'Peak of all traffic',
+      `${num('traffic_pps', a.traffic.peak.pps_1s, `${e(fmtInt(a.traffic.peak.pps_1s))} packets/s`)}, ${e(fmtBits(a.traffic.peak.bps_1s))} (over 1 s)`,
+    ]);
   if (s.attacks > 0)
     summaryFacts.push([
       'Attack traffic',

@@ -64,7 +64,7 @@ function effect(x: Attack, ef: Effectiveness, d: ReportData): string {
     );
     lines.push(
       '',
-      `Measured by replaying ${code(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine. Packets dropped inside the attack window count as attack traffic, up to the attack's ${fmtInt(x.packets)} packets; every other dropped packet counts as legitimate.`,
+      `Measured by replaying ${code(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine. A packet counts as this attack's when it falls inside the attack window and matches the signature (up to the attack's ${fmtInt(x.packets)} packets); packets that no detected attack accounts for count as legitimate.`,
     );
   } else {
     lines.push(`- Attack traffic dropped: **${pct(ef.attack_dropped)}** (estimated)`);
@@ -212,8 +212,9 @@ export function renderMarkdown(d: ReportData): string {
   out.push(`- When (UTC): ${m(s.when_utc)}`);
   if (s.when_local) out.push(`- When (${m(d.tz)}): ${m(s.when_local)}`);
   out.push(`- Duration: ${fmtDuration(s.duration_s)}`);
-  out.push(`- Peak packet rate: ${fmtInt(s.peak_pps)} packets/s`);
-  out.push(`- Peak bit rate: ${fmtBits(s.peak_bps)} (${fmtInt(s.peak_bps)} bit/s)`);
+  out.push(`- ${s.attacks > 0 ? 'Peak attack rate' : 'Peak packet rate'}: ${fmtInt(s.peak_pps)} packets/s`);
+  out.push(`- ${s.attacks > 0 ? 'Peak attack bandwidth' : 'Peak bandwidth'}: ${fmtBits(s.peak_bps)} (${fmtInt(s.peak_bps)} bit/s)`);
+  if (s.attacks > 1) out.push(`- Peak of all traffic: ${fmtInt(a.traffic.peak.pps_1s)} packets/s, ${fmtBits(a.traffic.peak.bps_1s)} (over 1 s)`);
   if (s.attacks > 0)
     out.push(`- Attack traffic: ${fmtInt(s.attack_packets)} packets, ${fmtBytes(s.attack_bytes)} (${pct(s.attack_share)} of all packets)`);
   out.push('', m(s.effect), '', m(s.done));

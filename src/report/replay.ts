@@ -14,8 +14,9 @@ import { isoSeconds } from './format.js';
 /** How well an attack's rules separate it from everything else. Shares are 0..1. */
 export interface Effectiveness {
   /**
-   * `replay`: the rules ran over the capture. Packets they dropped inside the attack window count
-   * as attack traffic up to the attack's packet count; the rest count as legitimate.
+   * `replay`: the rules ran over the capture. A packet counts as this attack's when it falls in
+   * the attack's window and matches its signature (up to the attack's packet count); packets no
+   * attack claims are legitimate, and other attacks' packets are in neither share.
    * `signature`: the capture was not available; the shares are the signature's coverage and
    * collateral from detection.
    */
@@ -69,8 +70,10 @@ interface Lane {
   match: Predicate | null;
   from: number;
   to: number;
-  inDropped: number;
-  outDropped: number;
+  /** Packets still to attribute to this attack (starts at its packet count). */
+  budget: number;
+  attackDropped: number;
+  legitDropped: number;
   bins: number[];
   note?: string;
 }
@@ -93,8 +96,9 @@ export async function replayAttacks(capture: string, analysis: Analysis): Promis
       match: null,
       from: isoSeconds(attack.start) - 1e-6,
       to: isoSeconds(attack.end) + 1e-6,
-      inDropped: 0,
-      outDropped: 0,
+      budget: attack.packets,
+      attackDropped: 0,
+      legitDropped: 0,
       bins: new Array<number>(nBins).fill(0),
     };
     try {
@@ -118,22 +122,32 @@ export async function replayAttacks(capture: string, analysis: Analysis): Promis
     if (i < 0) i = 0;
     else if (i >= nBins) i = nBins - 1;
     total[i] = (total[i] as number) + 1;
-    for (const l of lanes) {
-      if (l.engine === null) continue;
-      if (l.engine.process(v).verdict !== Verdict.PASS) {
-        if (t >= l.from && t <= l.to) l.inDropped++;
-        else l.outDropped++;
+    // Attribute the packet: to the first attack whose window holds it and whose signature
+    // matches it, while that attack has packets left to account for; otherwise it is legitimate.
+    let owner = -1;
+    for (let j = 0; j < lanes.length; j++) {
+      const l = lanes[j] as Lane;
+      if (l.match === null || !l.match(v)) continue;
+      l.bins[i] = (l.bins[i] as number) + 1;
+      if (owner < 0 && l.budget > 0 && t >= l.from && t <= l.to) {
+        owner = j;
+        l.budget--;
       }
-      if ((l.match as Predicate)(v)) l.bins[i] = (l.bins[i] as number) + 1;
+    }
+    for (let j = 0; j < lanes.length; j++) {
+      const l = lanes[j] as Lane;
+      if (l.engine === null || l.engine.process(v).verdict === Verdict.PASS) continue;
+      if (owner === j) l.attackDropped++;
+      else if (owner < 0) l.legitDropped++;
     }
   });
   const packets = info.packets;
+  const legitPackets = Math.max(0, packets - lanes.reduce((n, l) => n + l.attack.packets, 0));
   const effects = lanes.map((l): Effectiveness => {
     if (l.engine === null) return { ...signatureEffect(l.attack), note: l.note };
     const attackPackets = Math.min(l.attack.packets, packets);
-    const attackDropped = Math.min(l.inDropped, attackPackets);
-    const legitPackets = packets - attackPackets;
-    const legitDropped = l.outDropped + (l.inDropped - attackDropped);
+    const attackDropped = l.attackDropped;
+    const legitDropped = l.legitDropped;
     return {
       method: 'replay',
       attack_dropped: attackPackets === 0 ? 0 : attackDropped / attackPackets,

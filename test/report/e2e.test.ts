@@ -14,7 +14,7 @@ import { type Browser, chromium } from 'playwright-core';
 import type { Analysis } from '../../src/analyze/types.js';
 import type { Attack } from '../../src/detect/types.js';
 import { buildReport, renderHtml } from '../../src/report/index.js';
-import { dnsAmpAnalysis, HOSTILE, hostileAnalysis, schemaErrors } from './fixture.js';
+import { demoAnalysis, dnsAmpAnalysis, HOSTILE, hostileAnalysis, schemaErrors } from './fixture.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ART = join(ROOT, 'out/test-artifacts');
@@ -184,5 +184,45 @@ test('hostile names from the capture show as text and run nothing', async () => 
   assert.ok(found.codes.includes(HOSTILE.ja4));
   assert.equal(found.customer, HOSTILE.customer);
   assert.equal(found.file, HOSTILE.file);
+  await page.close();
+});
+
+test('two overlapping attacks (generate demo): a line per vector and a shaded window each', async () => {
+  const dir = join(ART, 'demo-e2e');
+  mkdirSync(dir, { recursive: true });
+  const demo = await demoAnalysis(dir);
+  const json = join(dir, 'analysis.json');
+  writeFileSync(json, JSON.stringify(demo.analysis));
+  const out = join(ART, 'report-demo.html');
+  execFileSync(process.execPath, [CLI, 'report', json, '-o', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
+  });
+  await page.goto(pathToFileURL(out).href);
+  assert.deepEqual(errors, []);
+  const shapes = await page.$$eval('figure[data-chart="timeline"] svg path, figure[data-chart="timeline"] svg polygon', (els) =>
+    els.map((s) => {
+      const b = (s as SVGGraphicsElement).getBBox();
+      return {
+        stroke: s.getAttribute('stroke'),
+        fill: s.getAttribute('fill'),
+        w: b.width,
+        h: b.height,
+        segs: ((s.getAttribute('d') ?? '').match(/L/g) ?? []).length,
+      };
+    }),
+  );
+  // Series colours from charts.ts: grey for all traffic, then one colour per attack.
+  for (const colour of ['#9aa0a6', '#D55E00', '#0072B2'])
+    assert.ok(
+      shapes.some((x) => x.stroke === colour && x.segs >= 50 && x.w > 500 && x.h > 50),
+      `a data line in ${colour}`,
+    );
+  assert.equal(shapes.filter((x) => x.fill === 'rgb(213,94,0)' && x.w > 100).length, 2, 'two shaded attack windows');
+  const articles = await page.locator('article.attack').count();
+  assert.equal(articles, 2);
+  await page.screenshot({ path: join(ART, 'report-demo.png'), fullPage: false });
   await page.close();
 });

@@ -5,6 +5,7 @@
  * is being written. Records are validated against schema/attack.schema.json and
  * schema/analysis.schema.json by the tests.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
@@ -179,4 +180,50 @@ export async function hostileAnalysis(): Promise<Analysis> {
   a.traffic.top_dns_names.unshift({ name: HOSTILE.dns, packets: 3 });
   a.traffic.top_ja4.unshift({ name: HOSTILE.ja4, packets: 2 });
   return a;
+}
+
+export interface Demo {
+  analysis: Analysis;
+  capture: string;
+  /** Ground-truth label of every packet: 0 benign, k = the k-th attack of the truth file. */
+  labels: Uint8Array;
+}
+
+const DEMO_SIGNATURES: Partial<Record<Vector, (v: Attack['victim']) => string>> = {
+  tcp_syn_flood: (v) => `ip.dst == ${v.ip} and tcp.dstport == ${v.port} and tcp.flags == 0x02`,
+  dns_amplification: (v) => `ip.dst == ${v.ip} and udp.srcport == 53`,
+};
+
+/**
+ * `palisade generate demo` (benign mix, a spoofed SYN flood and a DNS amplification) analysed,
+ * with Attack records measured from the generator's per-packet ground-truth labels.
+ */
+export async function demoAnalysis(dir: string): Promise<Demo> {
+  const capture = join(dir, 'demo.pcap');
+  execFileSync(process.execPath, [join(ROOT, 'bin/palisade.js'), 'generate', 'demo', '--packets', '20000', '--seed', '1', '-w', capture], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const truth = JSON.parse(readFileSync(join(dir, 'demo.truth.json'), 'utf8')) as {
+    attacks: Array<{ label: number; vector: Vector; victim: Attack['victim']; sources: { kind: string } }>;
+    labels: { encoding: string; data: string };
+  };
+  if (truth.labels.encoding !== 'base64-u8') throw new Error(`unexpected label encoding ${truth.labels.encoding}`);
+  const labels = new Uint8Array(Buffer.from(truth.labels.data, 'base64'));
+  const analysis = await analyzeCapture(capture);
+  for (const t of truth.attacks) {
+    const sig = DEMO_SIGNATURES[t.vector];
+    if (!sig) throw new Error(`no fixture signature for ${t.vector}`);
+    let k = 0;
+    analysis.attacks.push(
+      await attackFromTruth(capture, {
+        id: `demo-${t.label}`,
+        vector: t.vector,
+        victim: t.victim,
+        isAttack: () => labels[k++] === t.label,
+        expression: sig(t.victim),
+        spoofed: t.sources.kind === 'spoofed',
+      }),
+    );
+  }
+  return { analysis, capture, labels };
 }

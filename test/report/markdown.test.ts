@@ -29,8 +29,8 @@ before(async () => {
 
 test('summary and attack figures equal the analysis', () => {
   const a = dns.attacks[0] as Attack;
-  assert.match(md, new RegExp(`^- Peak packet rate: ${n(a.peak_pps)} packets/s$`, 'm'));
-  assert.match(md, new RegExp(`^- Peak bit rate: .*\\(${n(a.peak_bps)} bit/s\\)$`, 'm'));
+  assert.match(md, new RegExp(`^- Peak attack rate: ${n(a.peak_pps)} packets/s$`, 'm'));
+  assert.match(md, new RegExp(`^- Peak attack bandwidth: .*\\(${n(a.peak_bps)} bit/s\\)$`, 'm'));
   assert.match(md, new RegExp(`^- Attack traffic: ${n(a.packets)} packets`, 'm'));
   assert.match(md, /^- When \(UTC\): 2021-09-21 15:45:24\.430 UTC to 2021-09-21 15:45:52\.238 UTC$/m);
   assert.match(md, /^- When \(Europe\/Paris\): 2021-09-21 17:45:24 CEST to 2021-09-21 17:45:52 CEST$/m);
