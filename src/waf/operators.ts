@@ -28,9 +28,24 @@ export class OperatorError extends Error {
   readonly code = 'WAF_OPERATOR';
 }
 
+/** C atoi: leading whitespace, optional sign, digits; anything else ends the number (0 if none). */
 function atoi(s: string): number {
-  const m = /^\s*([+-]?\d+)/.exec(s);
-  return m ? Number.parseInt(m[1], 10) : 0;
+  let i = 0;
+  const n = s.length;
+  while (i < n && (s.charCodeAt(i) === 32 || (s.charCodeAt(i) >= 9 && s.charCodeAt(i) <= 13))) i++;
+  let neg = false;
+  if (s[i] === '-' || s[i] === '+') {
+    neg = s[i] === '-';
+    i++;
+  }
+  let v = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+    i++;
+  }
+  return neg ? -v : v;
 }
 
 function setCaps(ctx: OpContext, m: RegExpExecArray | null, capture: boolean): void {
@@ -222,6 +237,18 @@ function simple(name: string, param: string, fn: (v: string, p: string) => boole
   };
 }
 
+function numeric(name: string, param: string, cmp: (a: number, b: number) => boolean): Operator {
+  const dynamic = param.includes('%{');
+  const fixed = atoi(param);
+  return {
+    name,
+    param,
+    match(value, ctx) {
+      return cmp(atoi(value), dynamic ? atoi(ctx.expand(param)) : fixed);
+    },
+  };
+}
+
 export function compileOperator(name: string, param: string, ruleFile: string): Operator {
   switch (name.toLowerCase()) {
     case 'rx':
@@ -257,15 +284,15 @@ export function compileOperator(name: string, param: string, ruleFile: string): 
     case 'strmatch':
       return simple('strmatch', param, (v, p) => v.includes(p));
     case 'eq':
-      return simple('eq', param, (v, p) => atoi(v) === atoi(p));
+      return numeric('eq', param, (a, b) => a === b);
     case 'ge':
-      return simple('ge', param, (v, p) => atoi(v) >= atoi(p));
+      return numeric('ge', param, (a, b) => a >= b);
     case 'gt':
-      return simple('gt', param, (v, p) => atoi(v) > atoi(p));
+      return numeric('gt', param, (a, b) => a > b);
     case 'le':
-      return simple('le', param, (v, p) => atoi(v) <= atoi(p));
+      return numeric('le', param, (a, b) => a <= b);
     case 'lt':
-      return simple('lt', param, (v, p) => atoi(v) < atoi(p));
+      return numeric('lt', param, (a, b) => a < b);
     case 'unconditionalmatch':
       return { name: 'unconditionalMatch', param, match: () => true };
     case 'nomatch':

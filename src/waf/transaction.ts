@@ -4,7 +4,10 @@
  * per-(value, transformation chain) cache that lets the many CRS rules sharing a `t:` chain
  * transform each argument once.
  */
-import type { Rule, Target, Macro, SetVar, EngineSettings } from './rules.js';
+import { parseMacro, type Rule, type Target, type Macro, type SetVar, type EngineSettings } from './rules.js';
+
+/** operator parameters with macros, split once (they come from the rules, so the set is bounded) */
+const macroCache = new Map<string, Macro>();
 import type { OpContext } from './operators.js';
 import {
   parseUrlEncoded,
@@ -455,12 +458,12 @@ export class Transaction implements OpContext {
   }
 
   expand(param: string): string {
-    return param.replace(/%\{([^}]+)\}/g, (_, ref: string) => {
-      const dot = ref.indexOf('.');
-      return dot < 0
-        ? this.lookup(ref.toUpperCase(), null)
-        : this.lookup(ref.slice(0, dot).toUpperCase(), ref.slice(dot + 1).toLowerCase());
-    });
+    let m = macroCache.get(param);
+    if (m === undefined) {
+      m = parseMacro(param);
+      if (macroCache.size < 10000) macroCache.set(param, m);
+    }
+    return this.expandMacro(m);
   }
 
   // ------------------------------------------------------------------ actions

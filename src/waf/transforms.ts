@@ -233,6 +233,7 @@ function isWs(c: number): boolean {
 }
 
 export function removeWhitespace(s: string): string {
+  if (!/[\t-\r \xa0]/.test(s)) return s;
   let out = '';
   let changed = false;
   for (let i = 0; i < s.length; i++) {
@@ -242,7 +243,10 @@ export function removeWhitespace(s: string): string {
   return changed ? out : s;
 }
 
+const NEEDS_COMPRESS = /[\t\n\v\f\r\xa0]| {2}/;
+
 export function compressWhitespace(s: string): string {
+  if (!NEEDS_COMPRESS.test(s)) return s;
   let out = '';
   let inWs = false;
   for (let i = 0; i < s.length; i++) {
@@ -288,7 +292,10 @@ export function removeComments(s: string): string {
 }
 
 /** Windows/Unix command-line normalisation (the `cmdLine` transformation). */
+const CMDLINE_CHANGES = /[\\"'^,;A-Z\t-\r]|^ | {2}| $| [/(]/;
+
 export function cmdLine(s: string): string {
+  if (!CMDLINE_CHANGES.test(s)) return s;
   let out = '';
   let space = false;
   for (let i = 0; i < s.length; i++) {
@@ -337,7 +344,10 @@ export function normalizePathWin(s: string): string {
 }
 
 /** UTF-8 sequences become %uHHHH (so a later urlDecodeUni folds them). */
+const HIGH = /[\x80-\xff]/;
+
 export function utf8toUnicode(s: string): string {
+  if (!HIGH.test(s)) return s;
   let out = '';
   let changed = false;
   const n = s.length;
@@ -405,8 +415,10 @@ export function md5(s: string): string {
   return createHash('md5').update(Buffer.from(s, 'latin1')).digest().toString('latin1');
 }
 
+const UPPER = /[A-Z\xc0-\xde]/;
+
 export function lowercase(s: string): string {
-  return s.toLowerCase();
+  return UPPER.test(s) ? s.toLowerCase() : s;
 }
 
 export function uppercase(s: string): string {
