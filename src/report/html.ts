@@ -105,10 +105,17 @@ function effectHtml(x: Attack, ef: Effectiveness, d: ReportData): string {
   return `<dl class="facts">${lines.map(([k, v]) => `<dt>${e(k)}</dt><dd>${v}</dd>`).join('')}</dl><p class="note" data-k="effect_method" data-v="${ef.method}">${how}</p>`;
 }
 
+/** A warning when a target's rules leave part of the mitigation out (the exporter drops such rules whole). */
+function gapHtml(gaps: string[], target: string): string {
+  if (gaps.length === 0) return '';
+  return `<p class="bad" data-gap="${e(target)}">Not covered by these ${e(target)} rules, which leave out what ${e(target)} cannot express:</p><ul>${gaps.map((g) => `<li>${e(g)}</li>`).join('')}</ul>`;
+}
+
 function attackHtml(d: ReportData, x: Attack, i: number): string {
   const ef = d.effects[i] as Effectiveness;
   const src = d.attackSources[i] ?? [];
   const rules = rulesText(x);
+  const gaps = d.gaps[i] ?? { nftables: [], iptables: [] };
   const dur = Math.max(0, isoSeconds(x.end) - isoSeconds(x.start));
   const facts: Array<[string, string]> = [
     ['Vector', `${e(vectorName(x.vector))} <code>${e(x.vector)}</code>`],
@@ -137,8 +144,10 @@ ${d.geo ? '' : '<p class="note">Country and AS are not shown: no GeoIP/ASN datab
 <p class="note">Rules language (Palisade and Cloudflare rulesets):</p>
 <pre><code>${e(rules)}</code></pre>
 <p class="note">nftables:</p>
+${gapHtml(gaps.nftables, 'nftables')}
 <pre><code>${e(x.mitigation.nftables || '(no nftables rules: the signature cannot be expressed there)')}</code></pre>
 <p class="note">iptables + ipset:</p>
+${gapHtml(gaps.iptables, 'iptables')}
 <pre><code>${e(x.mitigation.iptables || '(no iptables rules: the signature cannot be expressed there)')}</code></pre>
 <h4>What the rules would do</h4>
 ${effectHtml(x, ef, d)}

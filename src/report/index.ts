@@ -2,10 +2,11 @@
  * Report facade: read an analysis, gather the report's facts once, and write it as HTML,
  * Markdown or PDF (chosen by the output file's extension unless given).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Analysis } from '../analyze/types.js';
-import { InputError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { renderHtml } from './html.js';
+import { parseAnalysis, readAnalysis } from './input.js';
 import { renderMarkdown } from './markdown.js';
 import { buildReport, type ReportData, type ReportOptions } from './model.js';
 import { htmlToPdf } from './pdf.js';
@@ -22,34 +23,6 @@ export function formatOf(path: string, given?: string): ReportFormat {
       ? `unknown report format "${given}" (html, md or pdf)`
       : `cannot tell the report format from "${path}": name it .html, .md or .pdf, or give --format`,
   );
-}
-
-/** Parse `palisade analyze --json` output, refusing anything else with a clear message. */
-export function parseAnalysis(text: string, name: string): Analysis {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`${name}: not JSON (${(err as Error).message}); expected the output of "palisade analyze --json"`, 'E_ANALYSIS');
-  }
-  const o = doc as Partial<Analysis> | null;
-  if (!o || typeof o !== 'object' || !o.capture || !o.traffic || !Array.isArray(o.attacks) || !Array.isArray(o.traffic.timeline))
-    throw new InputError(
-      `${name}: not an analysis (needs capture, traffic and attacks); expected the output of "palisade analyze --json"`,
-      'E_ANALYSIS',
-    );
-  return o as Analysis;
-}
-
-export function readAnalysis(path: string): Analysis {
-  let text: string;
-  try {
-    text = readFileSync(path === '-' ? 0 : path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'E_ANALYSIS');
-  }
-  return parseAnalysis(text, path);
 }
 
 export async function writeReport(data: ReportData, out: string, format: ReportFormat, chromium?: string): Promise<void> {
@@ -70,4 +43,4 @@ export async function makeReport(
 }
 
 export type { ReportData, ReportOptions };
-export { buildReport, renderHtml, renderMarkdown };
+export { buildReport, parseAnalysis, readAnalysis, renderHtml, renderMarkdown };

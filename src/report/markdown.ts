@@ -112,8 +112,25 @@ function attack(d: ReportData, x: Attack, i: number): string {
   out.push('', '#### Signature', '', mdCodeBlock(x.signature.expression), '');
   out.push(`Matches ${pct(x.signature.coverage)} of this attack's packets and ${pct(x.signature.collateral, 2)} of other packets.`);
   out.push('', '#### Rules', '', 'Rules language (Palisade ruleset):', '', mdCodeBlock(rulesText(x), 'yaml'));
-  out.push('', 'nftables:', '', mdCodeBlock(x.mitigation.nftables || '(the signature cannot be expressed in nftables)'));
-  out.push('', 'iptables + ipset:', '', mdCodeBlock(x.mitigation.iptables || '(the signature cannot be expressed in iptables)'));
+  const gaps = d.gaps[i] ?? { nftables: [], iptables: [] };
+  const gap = (list: string[], target: string) =>
+    list.length === 0
+      ? []
+      : [`**Not covered by these ${target} rules**, which leave out what ${target} cannot express:`, '', ...list.map((g) => `- ${m(g)}`), ''];
+  out.push(
+    '',
+    'nftables:',
+    '',
+    ...gap(gaps.nftables, 'nftables'),
+    mdCodeBlock(x.mitigation.nftables || '(the signature cannot be expressed in nftables)'),
+  );
+  out.push(
+    '',
+    'iptables + ipset:',
+    '',
+    ...gap(gaps.iptables, 'iptables'),
+    mdCodeBlock(x.mitigation.iptables || '(the signature cannot be expressed in iptables)'),
+  );
   out.push('', '#### What the rules would do', '', effect(x, ef, d));
   return out.join('\n');
 }
@@ -231,14 +248,16 @@ export function renderMarkdown(d: ReportData): string {
     const t = new Date((tl.t0 + i * tl.bin_s) * 1000).toISOString();
     rows.push([fmtUtc(t), fmtInt(n / tl.bin_s), ...tl.byAttack.map((b) => fmtInt((b[i] ?? 0) / tl.bin_s))]);
   }
-  out.push(`Busiest ${rows.length} intervals of ${tl.bin_s} s, in packets/s:`, '');
-  out.push(
-    table(['Time', 'All traffic', ...a.attacks.slice(0, tl.byAttack.length).map((x, k) => `${k + 1}. ${m(vectorName(x.vector))}`)], rows, [
-      false,
-      true,
-      ...tl.byAttack.map(() => true),
-    ]),
-  );
+  if (rows.length === 0) out.push('No traffic in this capture.');
+  else out.push(`Busiest ${rows.length} intervals of ${tl.bin_s} s, in packets/s:`, '');
+  if (rows.length > 0)
+    out.push(
+      table(['Time', 'All traffic', ...a.attacks.slice(0, tl.byAttack.length).map((x, k) => `${k + 1}. ${m(vectorName(x.vector))}`)], rows, [
+        false,
+        true,
+        ...tl.byAttack.map(() => true),
+      ]),
+    );
   if (a.attacks.length > 0) {
     out.push('', '## Attacks');
     a.attacks.forEach((x, i) => {

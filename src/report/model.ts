@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Analysis } from '../analyze/types.js';
 import { checkTimeZone, isoSeconds } from './format.js';
 import { type Effectiveness, type Replay, replayAttacks, signatureEffect, type VectorTimeline } from './replay.js';
+import { type RuleGaps, ruleGaps } from './rules.js';
 import { type GeoRow, geoAvailable, withGeo } from './sources.js';
 import { type Summary, summarize } from './summary.js';
 
@@ -36,6 +37,8 @@ export interface ReportData {
   replayNote: string | null;
   geo: boolean;
   attackSources: GeoRow[][];
+  /** Per attack: what the nftables and iptables rules leave out, and why. */
+  gaps: RuleGaps[];
   topSources: GeoRow[];
   topDestinations: GeoRow[];
 }
@@ -89,6 +92,7 @@ export async function buildReport(analysis: Analysis, opts: ReportOptions = {}):
     replayNote,
     geo,
     attackSources: analysis.attacks.map((x) => withGeo(x.sources.top)),
+    gaps: analysis.attacks.map(ruleGaps),
     topSources: withGeo(analysis.traffic.top_sources),
     topDestinations: withGeo(analysis.traffic.top_destinations),
   };

@@ -79,7 +79,9 @@ interface Lane {
 }
 
 function loadRules(a: Attack): Ruleset {
-  return parseRuleset(JSON.stringify(a.mitigation.ruleset), `<mitigation ${a.id}>`);
+  const rs = a.mitigation.ruleset;
+  // A ruleset is data (the JSON form) or, from other producers, the YAML/JSON text itself.
+  return parseRuleset(typeof rs === 'string' ? rs : JSON.stringify(rs), `<mitigation ${a.id}>`);
 }
 
 /** Run every attack's rules over the capture once. Throws InputError when the capture cannot be read. */

@@ -4,12 +4,14 @@
  * generator's per-packet ground truth.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
 import type { Attack } from '../../src/detect/types.js';
 import { RuleEngine, Verdict } from '../../src/mitigate/engine.js';
 import { parseRuleset } from '../../src/mitigate/ruleset.js';
+import type { Analysis } from '../../src/analyze/types.js';
 import { buildReport, type ReportData } from '../../src/report/index.js';
 import { readCapture } from '../../src/sources/capture.js';
 import { type Demo, demoAnalysis, schemaErrors } from './fixture.js';
@@ -70,6 +72,75 @@ test('the timeline has one series per attack and the summary spans both', () => 
   const s = data.summary;
   assert.equal(s.attacks, 2);
   assert.equal(s.peak_pps, Math.max(...demo.analysis.attacks.map((x) => x.peak_pps)));
-  assert.equal(s.attack_packets, demo.analysis.attacks.reduce((n, x) => n + x.packets, 0));
+  assert.equal(
+    s.attack_packets,
+    demo.analysis.attacks.reduce((n, x) => n + x.packets, 0),
+  );
   assert.match(s.what, /^2 attacks: TCP SYN flood against 203\.0\.113\.10 TCP port 443; DNS amplification against 203\.0\.113\.20 UDP\.$/);
+});
+
+/** The shares the truth labels give for one ruleset: attack packets of `label` dropped, benign dropped. */
+async function truthShares(capture: string, labels: Uint8Array, ruleset: unknown, label: number): Promise<{ attack: number; legit: number }> {
+  const engine = new RuleEngine(parseRuleset(typeof ruleset === 'string' ? ruleset : JSON.stringify(ruleset)));
+  let i = 0;
+  let a = 0;
+  let aDrop = 0;
+  let b = 0;
+  let bDrop = 0;
+  await readCapture(capture, (v) => {
+    const l = labels[i++] as number;
+    const drop = engine.process(v).verdict !== Verdict.PASS;
+    if (l === label) {
+      a++;
+      if (drop) aDrop++;
+    } else if (l === 0) {
+      b++;
+      if (drop) bDrop++;
+    }
+  });
+  return { attack: aDrop / a, legit: bDrop / b };
+}
+
+test('analyze --report on the real detection output: figures equal the JSON, what-if near the truth', async () => {
+  const out = join(ART, 'real.html');
+  const json = execFileSync(
+    process.execPath,
+    [resolve(import.meta.dirname, '../../bin/palisade.js'), 'analyze', demo.capture, '--json', '--report', out],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const real = JSON.parse(json) as Analysis;
+  assert.equal(schemaErrors(real, 'analysis'), null);
+  const html = readFileSync(out, 'utf8');
+  const figure = (scope: string, k: string) => {
+    const part = scope ? html.slice(html.indexOf(scope)) : html;
+    return Number(new RegExp(`data-k="${k}" data-v="([^"]*)"`).exec(part)?.[1]);
+  };
+  assert.equal((html.match(/<article class="attack"/g) ?? []).length, real.attacks.length);
+  const peak = real.attacks.length > 0 ? Math.max(...real.attacks.map((x) => x.peak_pps)) : real.traffic.peak.pps_1s;
+  assert.equal(figure('', 'peak_pps'), peak);
+  const truth = JSON.parse(readFileSync(join(ART, 'demo.truth.json'), 'utf8')) as {
+    attacks: Array<{ label: number; vector: string; victim: { ip?: string } }>;
+  };
+  for (const [k, x] of real.attacks.entries()) {
+    const scope = `id="attack-${k + 1}"`;
+    assert.equal(figure(scope, 'packets'), x.packets);
+    assert.equal(figure(scope, 'peak_pps'), x.peak_pps);
+    assert.equal(figure(scope, 'coverage'), x.signature.coverage);
+    // A detected attack that is one of the scenario's: its what-if shares are close to the truth.
+    const t = truth.attacks.find((y) => y.vector === x.vector && y.victim.ip === x.victim.ip);
+    if (!t) continue;
+    const exact = await truthShares(demo.capture, demo.labels, x.mitigation.ruleset, t.label);
+    assert.ok(
+      Math.abs(figure(scope, 'attack_dropped') - exact.attack) <= 0.01,
+      `${x.vector}: ${figure(scope, 'attack_dropped')} vs truth ${exact.attack}`,
+    );
+    assert.ok(
+      Math.abs(figure(scope, 'legit_dropped') - exact.legit) <= 0.005,
+      `${x.vector}: ${figure(scope, 'legit_dropped')} vs truth ${exact.legit}`,
+    );
+  }
 });

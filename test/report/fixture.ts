@@ -135,6 +135,8 @@ const VICTIM = 0x0a0a0a0a; // 10.10.10.10, the publisher's anonymised victim
  */
 export async function dnsAmpAnalysis(): Promise<Analysis> {
   const a = await analyzeCapture(DNS_AMP);
+  // The fixture's attacks are the ground truth alone, whatever detection finds.
+  a.attacks = [];
   a.attacks.push(
     await attackFromTruth(DNS_AMP, {
       id: 'dns-amp-1',
@@ -151,6 +153,7 @@ export async function dnsAmpAnalysis(): Promise<Analysis> {
 /** ddosgrid.synflood.pcap (MANIFEST): hping3 SYNs from 10.0.1.2 with window 512; a real connection follows. */
 export async function synFloodAnalysis(): Promise<Analysis> {
   const a = await analyzeCapture(SYN_FLOOD);
+  a.attacks = [];
   a.attacks.push(
     await attackFromTruth(SYN_FLOOD, {
       id: 'syn-1',
@@ -175,6 +178,7 @@ export const HOSTILE = {
 /** A real TLS capture's analysis with hostile names planted where capture strings end up. */
 export async function hostileAnalysis(): Promise<Analysis> {
   const a = await analyzeCapture(TLS);
+  a.attacks = [];
   a.capture.file = HOSTILE.file;
   a.traffic.top_tls_sni.unshift({ name: HOSTILE.sni, packets: 7 });
   a.traffic.top_dns_names.unshift({ name: HOSTILE.dns, packets: 3 });
@@ -210,6 +214,7 @@ export async function demoAnalysis(dir: string): Promise<Demo> {
   if (truth.labels.encoding !== 'base64-u8') throw new Error(`unexpected label encoding ${truth.labels.encoding}`);
   const labels = new Uint8Array(Buffer.from(truth.labels.data, 'base64'));
   const analysis = await analyzeCapture(capture);
+  analysis.attacks = [];
   for (const t of truth.attacks) {
     const sig = DEMO_SIGNATURES[t.vector];
     if (!sig) throw new Error(`no fixture signature for ${t.vector}`);
