@@ -30,7 +30,7 @@ table { border-collapse: collapse; width: 100%; margin: 8px 0 14px; font-size: 1
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
 th { background: var(--bg-soft); font-weight: 600; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-pre { background: var(--bg-soft); border: 1px solid var(--line); padding: 8px 10px; font-size: 12.5px; white-space: pre-wrap; overflow-wrap: anywhere; }
+pre { background: var(--bg-soft); border: 1px solid var(--line); padding: 8px 10px; font-size: 12.5px; white-space: pre-wrap; overflow-wrap: anywhere; tab-size: 4; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
 figure { margin: 8px 0 16px; }
 figure svg { display: block; max-width: 100%; height: auto; }
@@ -39,12 +39,15 @@ figcaption, .note { color: var(--muted); font-size: 13px; }
 .tag { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 12px; background: #fbe3d6; color: #7a2e00; }
 .ok { color: #0b6b3a; } .bad { color: #a3171b; }
 @media print {
-  @page { margin: 14mm 12mm; }
-  body { font-size: 11pt; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  @page { size: A4; margin: 12mm 12mm; }
+  body { font-size: 9.5pt; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   main { max-width: none; padding: 0; }
-  h2 { break-after: avoid; } h3, h4 { break-after: avoid; }
-  figure, table, pre, .facts { break-inside: avoid; }
-  .attack, #appendix { break-before: page; }
+  h1 { font-size: 18pt; } h2 { font-size: 13pt; margin-top: 16px; } h3 { font-size: 11.5pt; }
+  h2, h3, h4 { break-after: avoid; }
+  figure, pre, .facts, tr { break-inside: avoid; }
+  pre { font-size: 8pt; }
+  p.note, p.bad { break-after: avoid; }
+  #attacks, #appendix, .attack + .attack { break-before: page; }
 }
 `;
 
