@@ -51,9 +51,14 @@ export function compileRule<V>(expression: string, scheme: Scheme<V>, opts: Comp
   const lists = listMap(opts.lists);
   const kinds = new Map<string, ListKind>();
   for (const [k, v] of lists) kinds.set(k, v.kind);
-  const ast = parseExpression(expression, scheme as Scheme<unknown>, kinds);
-  const c = new Compiler<V>(scheme, lists);
-  return { expression, ast, test: c.bool(ast) };
+  try {
+    const ast = parseExpression(expression, scheme as Scheme<unknown>, kinds);
+    const c = new Compiler<V>(scheme, lists);
+    return { expression, ast, test: c.bool(ast) };
+  } catch (e) {
+    if (e instanceof RulesError) e.expression = expression;
+    throw e;
+  }
 }
 
 type Get<V> = (v: V) => Value | undefined;

@@ -9,6 +9,8 @@ export type ErrorClass = 'parse' | 'unknown_field' | 'unknown_function' | 'type'
 export const ERROR_CLASSES: readonly ErrorClass[] = ['parse', 'unknown_field', 'unknown_function', 'type', 'argument', 'pattern', 'unknown_list'];
 
 export class RulesError extends Error {
+  /** The expression the span refers to (set by compile()). */
+  expression?: string;
   constructor(
     readonly cls: ErrorClass,
     /** Code-point offset of the offending token. */

@@ -133,14 +133,15 @@ export function scanQuoted(s: Src, i: number): StrLit {
       const h1 = s.at(j + 2);
       const h2 = s.at(j + 3);
       if (!HEX.test(h1) || !HEX.test(h2)) {
-        if (j + 2 >= s.n) fail(i, s.n, 'unterminated string');
-        fail(j, j + 4, 'bad escape: \\x needs exactly two hex digits');
+        if (j + 3 >= s.n) fail(i, s.n, 'unterminated string');
+        fail(j, Math.min(j + 4, s.n), 'bad escape: \\x needs exactly two hex digits');
       }
       out.push(Number.parseInt(h1 + h2, 16));
       j += 4;
     } else if (OCT.test(n)) {
       const o = s.at(j + 1) + s.at(j + 2) + s.at(j + 3);
-      if (!/^[0-7]{3}$/.test(o)) fail(j, j + 4, 'bad escape: an octal escape is exactly three digits (\\000 to \\377)');
+      if (j + 3 >= s.n) fail(i, s.n, 'unterminated string');
+      if (!/^[0-7]{3}$/.test(o)) fail(j, Math.min(j + 4, s.n), 'bad escape: an octal escape is exactly three digits (\\000 to \\377)');
       const v = Number.parseInt(o, 8);
       if (v > 255) fail(j, j + 4, `bad escape: \\${o} is above \\377`);
       out.push(v);

@@ -600,7 +600,17 @@ export class Regex {
   private readonly mark: Uint32Array;
   private gen = 0;
   private readonly stack: Int32Array;
+  /**
+   * Thread steps taken by the last test() (states entered). At most (len + 1) × program size by
+   * construction; tests assert that bound instead of timing anything.
+   */
+  steps = 0;
   private readonly first: Uint8Array | null;
+
+  /** Program size (instructions): the per-byte work bound of a search. */
+  get size(): number {
+    return this.n;
+  }
 
   constructor(readonly source: Uint8Array) {
     const p = new Parser(source);
@@ -661,6 +671,7 @@ export class Regex {
       for (;;) {
         if (mark[pc] === g) break;
         mark[pc] = g;
+        this.steps++;
         const o = this.op[pc] as number;
         if (o === Op.JMP) {
           pc = this.a[pc] as number;
@@ -711,6 +722,7 @@ export class Regex {
     const tab = this.table;
     const cnt = this.cnt;
     const first = this.first;
+    this.steps = 0;
     this.bump();
     for (let i = off; ; i++) {
       if (nc === 0 && first !== null && !this.anchored) {

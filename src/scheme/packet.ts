@@ -51,7 +51,8 @@ export function configureSensor(name: string | null, region: string | null): voi
 
 type F = Field<PacketView>;
 
-const hasIp = (v: PacketView) => v.ipVersion !== 0;
+/** The IP header was captured whole (a header cut short gives no IP fields, as in tshark). */
+const hasIp = (v: PacketView) => v.ipVersion !== 0 && v.ipHdrLen > 0;
 const isTcp = (v: PacketView) => v.l4Proto === 6 && v.l4Off >= 0;
 const isUdp = (v: PacketView) => v.l4Proto === 17 && v.l4Off >= 0;
 const isIcmp = (v: PacketView) => (v.l4Proto === 1 || v.l4Proto === 58) && v.l4Off >= 0;
@@ -77,10 +78,11 @@ function addrField(name: string, doc: string, dst: boolean): F {
     name,
     type: IP,
     doc,
-    ipFam: (v) => v.ipVersion,
+    ipFam: (v) => (v.ipHdrLen > 0 ? v.ipVersion : 0),
     ip4: dst ? (v) => v.dst4 >>> 0 : (v) => v.src4 >>> 0,
     ip6: dst ? (v, out) => out.set(v.buf, v.dst6Off, 16) : (v, out) => out.set(v.buf, v.src6Off, 16),
     get(v): Value | undefined {
+      if (!hasIp(v)) return undefined;
       if (v.ipVersion === 4) return IpValue.of4(dst ? v.dst4 : v.src4);
       if (v.ipVersion === 6) {
         const o = dst ? v.dst6Off : v.src6Off;
@@ -95,7 +97,7 @@ function addrField(name: string, doc: string, dst: boolean): F {
 class GeoCache {
   private readonly m = new Map<string, { country?: string; asn?: number }>();
   lookup(v: PacketView, dst: boolean): { country?: string; asn?: number } | null {
-    if (v.ipVersion === 0) return null;
+    if (!hasIp(v)) return null;
     const text = v.ipVersion === 4 ? formatIpv4(dst ? v.dst4 >>> 0 : v.src4 >>> 0) : formatIpv6(v.buf, dst ? v.dst6Off : v.src6Off);
     let g = this.m.get(text);
     if (g === undefined) {
@@ -156,7 +158,7 @@ export const PACKET_FIELDS: F[] = [
   intField('ip.len', 'total packet length including the IP header (IPv6: payload length + 40)', (v) => (hasIp(v) ? v.ipLen : Number.NaN)),
   intField('ip.hdr_len', 'IP header length in bytes (20 without options; IPv6: 40 + extension headers)', (v) => (hasIp(v) ? v.ipHdrLen : Number.NaN)),
   intField('ip.ttl', 'TTL / IPv6 hop limit', (v) => (hasIp(v) ? v.ttl : Number.NaN)),
-  intField('ip.opt.type', 'first byte of IPv4 options; missing when none', (v) => (v.ipVersion === 4 && v.ipOptType >= 0 ? v.ipOptType : Number.NaN)),
+  intField('ip.opt.type', 'first byte of IPv4 options; missing when none', (v) => (v.ipVersion === 4 && v.ipHdrLen > 0 && v.ipOptType >= 0 ? v.ipOptType : Number.NaN)),
   countryField('ip.src.country', false),
   countryField('ip.dst.country', true),
   asnField('ip.src.asnum', false),
@@ -185,12 +187,12 @@ export const PACKET_FIELDS: F[] = [
   bytesField('icmp', 'raw bytes from the ICMP header to the end of the captured frame', rawFrom((v) => v.l4Off, isIcmp)),
   intField('ip.version', 'IP version, 4 or 6 [PX]', (v) => (hasIp(v) ? v.ipVersion : Number.NaN)),
   intField('ip.proto.num', 'IP protocol number / final IPv6 next header [PX]', (v) => (hasIp(v) ? v.ipProto : Number.NaN)),
-  intField('ip.id', 'IPv4 identification [PX]', (v) => (v.ipVersion === 4 ? v.ipId : Number.NaN)),
+  intField('ip.id', 'IPv4 identification [PX]', (v) => (v.ipVersion === 4 && v.ipHdrLen > 0 ? v.ipId : Number.NaN)),
   intField('ip.dscp', 'DSCP (6 bits) [PX]', (v) => (hasIp(v) ? v.ipDscp : Number.NaN)),
   intField('ip.frag_offset', 'fragment offset in 8-byte units [PX]', (v) => (hasIp(v) ? v.fragOffset : Number.NaN)),
-  boolField('ip.flags.df', "IPv4 don't-fragment flag [PX]", (v) => v.ipVersion === 4 && (v.ipFlags & 2) !== 0),
-  boolField('ip.flags.mf', 'IPv4 more-fragments flag [PX]', (v) => v.ipVersion === 4 && (v.ipFlags & 1) !== 0),
-  boolField('ip.flags.rb', 'IPv4 reserved flag [PX]', (v) => v.ipVersion === 4 && (v.ipFlags & 4) !== 0),
+  boolField('ip.flags.df', "IPv4 don't-fragment flag [PX]", (v) => v.ipVersion === 4 && v.ipHdrLen > 0 && (v.ipFlags & 2) !== 0),
+  boolField('ip.flags.mf', 'IPv4 more-fragments flag [PX]', (v) => v.ipVersion === 4 && v.ipHdrLen > 0 && (v.ipFlags & 1) !== 0),
+  boolField('ip.flags.rb', 'IPv4 reserved flag [PX]', (v) => v.ipVersion === 4 && v.ipHdrLen > 0 && (v.ipFlags & 4) !== 0),
   intField('tcp.window', 'TCP window (unscaled) [PX]', (v) => (isTcp(v) ? v.tcpWindow : Number.NaN)),
   intField('tcp.seq', 'TCP sequence number (absolute) [PX]', (v) => (isTcp(v) ? v.tcpSeq >>> 0 : Number.NaN)),
   intField('tcp.ack', 'TCP acknowledgement number (absolute) [PX]', (v) => (isTcp(v) ? v.tcpAck >>> 0 : Number.NaN)),

@@ -1,15 +1,12 @@
 /** `palisade filter -e EXPR CAPTURE [-w OUT.pcap] [--count]`: the packets of a capture that match a rule. */
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import type { PacketView } from '../../decode/view.js';
 import { PcapOut } from '../../mitigate/pcap-out.js';
-import { compile } from '../../rules/compile.js';
 import { RulesError, formatRulesError } from '../../rules/errors.js';
-import { packetScheme } from '../../scheme/packet.js';
-import { readCapture } from '../../sources/capture.js';
+import { filterCapture } from '../../rules/filter-capture.js';
 
 interface Opts {
-  expression?: string;
+  expression: string[];
   write?: string;
   count?: boolean;
 }
@@ -19,14 +16,19 @@ export function register(program: Command): void {
     .command('filter')
     .description('Select the packets of a capture that match a Rules-language expression (packet scheme): count them or write them as pcap.')
     .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed), or - for stdin')
-    .requiredOption('-e, --expression <expr>', "the rule, e.g. 'ip.proto == \"udp\" and udp.srcport == 53 and ip.len > 512'")
+    .requiredOption(
+      '-e, --expression <expr>',
+      "the rule, e.g. 'ip.proto == \"udp\" and udp.srcport == 53 and ip.len > 512'; repeat -e to count several rules in one pass",
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
     .option('-w, --write <out.pcap>', 'write the matching packets to a classic pcap file (- for stdout)')
     .option('-c, --count', 'print the number of matching packets')
     .addHelpText(
       'after',
       `
-Without -w, the count is printed. An invalid expression is reported with a caret under the
-offending part (exit 2). Fields: palisade rules fields --scheme packet.
+Without -w, the count is printed. With several -e (and no -w), one count per expression is
+printed, in order, from a single pass over the capture. An invalid expression is reported with
+a caret under the offending part (exit 2). Fields: palisade rules fields --scheme packet.
 
 Examples:
   palisade filter -e 'tcp.flags.syn and not tcp.flags.ack' attack.pcap --count
@@ -34,34 +36,24 @@ Examples:
   tcpdump -i eth0 -w - | palisade filter -e 'ip.src in {192.0.2.0/24}' - -w - | tcpdump -r -`,
     )
     .action(async (capture: string, opts: Opts) => {
-      const expr = opts.expression ?? '';
-      let pred: (v: PacketView) => boolean;
+      const exprs = opts.expression;
+      if (exprs.length > 1 && opts.write) throw new UsageError('filter: -w takes one expression');
+      const out = opts.write ? new PcapOut(opts.write === '-' ? '/dev/stdout' : opts.write) : null;
+      let result: Awaited<ReturnType<typeof filterCapture>>;
       try {
-        pred = compile(expr, packetScheme);
+        result = await filterCapture(capture, exprs, {
+          onMatch: out === null ? undefined : (v) => out.write(v.linkType, v.buf, v.frameOff, v.caplen, v.wirelen, v.tsSec, v.tsNsec),
+        });
       } catch (e) {
         if (!(e instanceof RulesError)) throw e;
-        throw new UsageError(`filter: invalid expression\n${formatRulesError(expr, e)}`);
+        throw new UsageError(`filter: invalid expression\n${formatRulesError(e.expression ?? '', e)}`);
       }
-      let matched = 0;
-      const out = opts.write ? new PcapOut(opts.write === '-' ? '/dev/stdout' : opts.write) : null;
-      const info = await readCapture(
-        capture,
-        out === null
-          ? (v) => {
-              if (pred(v)) matched++;
-            }
-          : (v) => {
-              if (!pred(v)) return;
-              matched++;
-              out.write(v.linkType, v.buf, v.frameOff, v.caplen, v.wirelen, v.tsSec, v.tsNsec);
-            },
-      );
       if (out !== null) {
         out.close();
         if (out.skipped > 0) process.stderr.write(`palisade: warning: ${out.skipped} matching packets had another link type than the first and were not written\n`);
       }
-      if (opts.count || out === null) process.stdout.write(`${matched}\n`);
-      else if (opts.write !== '-') process.stderr.write(`${matched} of ${info.packets} packets written to ${opts.write}\n`);
-      if (info.error) process.stderr.write(`palisade: warning: ${capture}: ${info.error}\n`);
+      if (opts.count || out === null) process.stdout.write(`${result.counts.join('\n')}\n`);
+      else if (opts.write !== '-') process.stderr.write(`${result.counts[0]} of ${result.info.packets} packets written to ${opts.write}\n`);
+      if (result.info.error) process.stderr.write(`palisade: warning: ${capture}: ${result.info.error}\n`);
     });
 }

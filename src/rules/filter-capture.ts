@@ -1,0 +1,44 @@
+/**
+ * Run packet-scheme rules over a capture in one pass: count the matches of each expression and,
+ * for one expression, hand matching packets to a sink (the pcap writer of `palisade filter -w`).
+ * The per-packet work is the decoders plus the compiled predicates; nothing else allocates.
+ */
+import type { PacketView } from '../decode/view.js';
+import { packetScheme } from '../scheme/packet.js';
+import { type CaptureInfo, readCapture } from '../sources/capture.js';
+import { type CompileOptions, compile } from './compile.js';
+
+export interface FilterResult {
+  /** Matches per expression, in the order given. */
+  counts: number[];
+  info: CaptureInfo;
+}
+
+/** Compiles every expression first (a RulesError stops before reading), then reads once. */
+export async function filterCapture(capture: string, exprs: string[], opts: CompileOptions & { onMatch?: (v: PacketView) => void } = {}): Promise<FilterResult> {
+  const preds = exprs.map((e) => compile(e, packetScheme, opts));
+  const onMatch = opts.onMatch;
+  if (preds.length === 1) {
+    const p = preds[0] as (v: PacketView) => boolean;
+    let n = 0;
+    const info = await readCapture(
+      capture,
+      onMatch
+        ? (v) => {
+            if (p(v)) {
+              n++;
+              onMatch(v);
+            }
+          }
+        : (v) => {
+            if (p(v)) n++;
+          },
+    );
+    return { counts: [n], info };
+  }
+  const counts = new Float64Array(preds.length);
+  const info = await readCapture(capture, (v) => {
+    for (let i = 0; i < preds.length; i++) if ((preds[i] as (v: PacketView) => boolean)(v)) counts[i]++;
+  });
+  return { counts: Array.from(counts), info };
+}
