@@ -88,7 +88,7 @@ function geoTable(d: ReportData, rows: GeoRow[], withBytes: boolean): string {
 function effectHtml(x: Attack, ef: Effectiveness, d: ReportData): string {
   const cls = (good: boolean) => (good ? 'ok' : 'bad');
   const lines: string[][] = [];
-  if (ef.method === 'replay') {
+  if (ef.method !== 'signature') {
     lines.push([
       'Attack traffic dropped',
       `<span class="${cls(ef.attack_dropped >= 0.9)}">${num('attack_dropped', ef.attack_dropped, e(pct(ef.attack_dropped)))}</span> (${e(fmtInt(ef.attack_dropped_packets ?? 0))} of ${e(fmtInt(ef.attack_packets ?? 0))} packets)`,
@@ -102,9 +102,11 @@ function effectHtml(x: Attack, ef: Effectiveness, d: ReportData): string {
     lines.push(['Legitimate traffic dropped', `${num('legit_dropped', ef.legit_dropped, e(pct(ef.legit_dropped, 2)))} (estimated)`]);
   }
   const how =
-    ef.method === 'replay'
-      ? `Measured by replaying ${e(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine. A packet counts as this attack's when it falls inside the attack window and matches the signature (up to the attack's ${e(fmtInt(x.packets))} packets); packets that no detected attack accounts for count as legitimate.`
-      : `Estimated from the signature's coverage (share of attack packets it matches) and collateral (share of other packets it matches), because ${e(ef.note ?? d.replayNote ?? 'the capture was not replayed')}.`;
+    ef.method === 'truth'
+      ? `Measured by replaying ${e(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine and scoring every packet against the scenario's ground truth (${e(d.truth ?? 'truth file')}): exact.`
+      : ef.method === 'replay'
+        ? `Measured by replaying ${e(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine. A packet counts as this attack's when it falls inside the attack window and matches the signature (up to the attack's ${e(fmtInt(x.packets))} packets); packets that no detected attack accounts for count as legitimate.`
+        : `Estimated from the signature's coverage (share of attack packets it matches) and collateral (share of other packets it matches), because ${e(ef.note ?? d.replayNote ?? 'the capture was not replayed')}.`;
   return `<dl class="facts">${lines.map(([k, v]) => `<dt>${e(k)}</dt><dd>${v}</dd>`).join('')}</dl><p class="note" data-k="effect_method" data-v="${ef.method}">${how}</p>`;
 }
 

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Analysis } from '../analyze/types.js';
 import { InputError } from '../core/errors.js';
+import type { GroundTruth } from './replay.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -153,4 +154,37 @@ export function readAnalysis(path: string): Analysis {
     throw new InputError(`${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'E_ANALYSIS');
   }
   return parseAnalysis(text, path);
+}
+
+/** The ground truth `palisade generate` writes beside a scenario capture (X.truth.json). */
+export function readGroundTruth(path: string): GroundTruth {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'E_TRUTH');
+  }
+  try {
+    const o = obj(doc, 'truth');
+    const l = obj(o.labels, 'labels');
+    if (l.encoding !== 'base64-u8') throw new Bad(`labels.encoding: expected "base64-u8"`);
+    const labels = new Uint8Array(Buffer.from(str(l.data, 'labels.data'), 'base64'));
+    const attacks = arr(o.attacks, 'attacks').map((x, i) => {
+      const a = obj(x, `attacks[${i}]`);
+      const v = obj(a.victim, `attacks[${i}].victim`);
+      return {
+        label: count(a.label, `attacks[${i}].label`),
+        vector: str(a.vector, `attacks[${i}].vector`),
+        victim: {
+          ip: v.ip === undefined ? undefined : str(v.ip, `attacks[${i}].victim.ip`),
+          prefix: v.prefix === undefined ? undefined : str(v.prefix, `attacks[${i}].victim.prefix`),
+        },
+      };
+    });
+    return { file: path, labels, attacks };
+  } catch (err) {
+    if (err instanceof Bad) throw new InputError(`${path}: not a palisade generate truth file: ${err.message}`, 'E_TRUTH');
+    throw err;
+  }
 }

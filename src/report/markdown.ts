@@ -55,7 +55,7 @@ function geoTable(d: ReportData, rows: GeoRow[], withBytes: boolean): string {
 
 function effect(x: Attack, ef: Effectiveness, d: ReportData): string {
   const lines: string[] = [];
-  if (ef.method === 'replay') {
+  if (ef.method !== 'signature') {
     lines.push(
       `- Attack traffic dropped: **${pct(ef.attack_dropped)}** (${fmtInt(ef.attack_dropped_packets ?? 0)} of ${fmtInt(ef.attack_packets ?? 0)} packets)`,
     );
@@ -64,7 +64,9 @@ function effect(x: Attack, ef: Effectiveness, d: ReportData): string {
     );
     lines.push(
       '',
-      `Measured by replaying ${code(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine. A packet counts as this attack's when it falls inside the attack window and matches the signature (up to the attack's ${fmtInt(x.packets)} packets); packets that no detected attack accounts for count as legitimate.`,
+      ef.method === 'truth'
+        ? `Measured by replaying ${code(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine and scoring every packet against the scenario's ground truth (${code(d.truth ?? 'truth file')}): exact.`
+        : `Measured by replaying ${code(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine. A packet counts as this attack's when it falls inside the attack window and matches the signature (up to the attack's ${fmtInt(x.packets)} packets); packets that no detected attack accounts for count as legitimate.`,
     );
   } else {
     lines.push(`- Attack traffic dropped: **${pct(ef.attack_dropped)}** (estimated)`);

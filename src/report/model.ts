@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { Analysis } from '../analyze/types.js';
 import { checkTimeZone, isoSeconds } from './format.js';
+import { readGroundTruth } from './input.js';
 import { type Effectiveness, type Replay, replayAttacks, signatureEffect, type VectorTimeline } from './replay.js';
 import { type RuleGaps, ruleGaps } from './rules.js';
 import { type GeoRow, geoAvailable, withGeo } from './sources.js';
@@ -19,6 +20,8 @@ export interface ReportOptions {
    * capture.file when it exists; `false` never replays.
    */
   capture?: string | false;
+  /** Ground truth of a generated scenario (X.truth.json): what-if scored packet by packet. */
+  truth?: string;
   /** When the report was made (injected so output can be reproduced). */
   now?: Date;
 }
@@ -35,6 +38,8 @@ export interface ReportData {
   /** The capture that was replayed, or null; with the reason when a replay was not possible. */
   replayed: string | null;
   replayNote: string | null;
+  /** The ground-truth file the what-if was scored against, or null. */
+  truth: string | null;
   geo: boolean;
   attackSources: GeoRow[][];
   /** Per attack: what the nftables and iptables rules leave out, and why. */
@@ -74,8 +79,9 @@ export async function buildReport(analysis: Analysis, opts: ReportOptions = {}):
     if (capture === null) replayNote = 'replay not requested';
     else if (capture === '-' || !existsSync(capture)) replayNote = `the capture ${capture === '-' ? '(read from stdin)' : capture} is not available`;
     else {
-      replay = await replayAttacks(capture, analysis);
+      replay = await replayAttacks(capture, analysis, opts.truth ? readGroundTruth(opts.truth) : undefined);
       if (replay.error) replayNote = `reading the capture stopped early: ${replay.error}`;
+      else if (replay.truthNote) replayNote = replay.truthNote;
     }
   }
   const effects = replay ? replay.effects : analysis.attacks.map(signatureEffect);
@@ -90,6 +96,7 @@ export async function buildReport(analysis: Analysis, opts: ReportOptions = {}):
     timeline: replay ? replay.timeline : analysisTimeline(analysis),
     replayed: replay ? (capture as string) : null,
     replayNote,
+    truth: replay && opts.truth && replay.truthNote === null ? opts.truth : null,
     geo,
     attackSources: analysis.attacks.map((x) => withGeo(x.sources.top)),
     gaps: analysis.attacks.map(ruleGaps),

@@ -19,8 +19,10 @@ export interface Effectiveness {
    * attack claims are legitimate, and other attacks' packets are in neither share.
    * `signature`: the capture was not available; the shares are the signature's coverage and
    * collateral from detection.
+   * `truth`: the rules ran over a generated capture and every packet was scored against the
+   * generator's per-packet labels: exact.
    */
-  method: 'replay' | 'signature';
+  method: 'replay' | 'signature' | 'truth';
   attack_dropped: number;
   legit_dropped: number;
   /** Packet counts behind the shares (replay only). */
@@ -41,8 +43,17 @@ export interface VectorTimeline {
   byAttack: number[][];
 }
 
+/** Ground truth of a generated scenario (`palisade generate`): one label per packet, 0 = benign. */
+export interface GroundTruth {
+  file: string;
+  labels: Uint8Array;
+  attacks: Array<{ label: number; vector: string; victim: { ip?: string; prefix?: string } }>;
+}
+
 export interface Replay {
   effects: Effectiveness[];
+  /** Why the ground truth could not be used, or null. */
+  truthNote: string | null;
   timeline: VectorTimeline;
   /** Why reading stopped early, or null. */
   error: string | null;
@@ -76,6 +87,10 @@ interface Lane {
   legitDropped: number;
   bins: number[];
   note?: string;
+  /** Label of this attack in the ground truth, -1 when there is none. */
+  label: number;
+  truthAttackDropped: number;
+  truthLegitDropped: number;
 }
 
 function loadRules(a: Attack): Ruleset {
@@ -85,7 +100,7 @@ function loadRules(a: Attack): Ruleset {
 }
 
 /** Run every attack's rules over the capture once. Throws InputError when the capture cannot be read. */
-export async function replayAttacks(capture: string, analysis: Analysis): Promise<Replay> {
+export async function replayAttacks(capture: string, analysis: Analysis, truth?: GroundTruth): Promise<Replay> {
   const start = analysis.capture.start ? isoSeconds(analysis.capture.start) : 0;
   const bin = niceBin(Math.max(analysis.capture.duration_s, 0.001));
   const nBins = Math.min(100_000, Math.floor(analysis.capture.duration_s / bin) + 1);
@@ -102,6 +117,11 @@ export async function replayAttacks(capture: string, analysis: Analysis): Promis
       attackDropped: 0,
       legitDropped: 0,
       bins: new Array<number>(nBins).fill(0),
+      label:
+        truth?.attacks.find((t) => t.vector === attack.vector && (t.victim.ip ?? t.victim.prefix) === (attack.victim.ip ?? attack.victim.prefix))
+          ?.label ?? -1,
+      truthAttackDropped: 0,
+      truthLegitDropped: 0,
     };
     try {
       const rs = loadRules(attack);
@@ -117,7 +137,13 @@ export async function replayAttacks(capture: string, analysis: Analysis): Promis
     return lane;
   });
   let t0 = -1;
+  const labels = truth?.labels ?? new Uint8Array(0);
+  const perLabel = new Float64Array(256);
+  let n = 0;
   const info = await readCapture(capture, (v) => {
+    const label = n < labels.length ? (labels[n] as number) : 0;
+    n++;
+    perLabel[label] = (perLabel[label] as number) + 1;
     const t = v.tsSec + v.tsNsec / 1e9;
     if (t0 < 0) t0 = Math.min(t, start || t);
     let i = Math.floor((t - t0) / bin);
@@ -141,12 +167,32 @@ export async function replayAttacks(capture: string, analysis: Analysis): Promis
       if (l.engine === null || l.engine.process(v).verdict === Verdict.PASS) continue;
       if (owner === j) l.attackDropped++;
       else if (owner < 0) l.legitDropped++;
+      if (l.label < 0) continue;
+      if (label === l.label) l.truthAttackDropped++;
+      else if (label === 0) l.truthLegitDropped++;
     }
   });
   const packets = info.packets;
   const legitPackets = Math.max(0, packets - lanes.reduce((n, l) => n + l.attack.packets, 0));
+  let truthNote: string | null = null;
+  if (truth && labels.length !== packets)
+    truthNote = `${truth.file} labels ${labels.length} packets but the capture holds ${packets}: not the same capture`;
+  const truthOk = truth !== undefined && truthNote === null;
   const effects = lanes.map((l): Effectiveness => {
     if (l.engine === null) return { ...signatureEffect(l.attack), note: l.note };
+    if (truthOk && l.label >= 0) {
+      const a = perLabel[l.label] as number;
+      const b = perLabel[0] as number;
+      return {
+        method: 'truth',
+        attack_dropped: a === 0 ? 0 : l.truthAttackDropped / a,
+        legit_dropped: b === 0 ? 0 : l.truthLegitDropped / b,
+        attack_packets: a,
+        attack_dropped_packets: l.truthAttackDropped,
+        legit_packets: b,
+        legit_dropped_packets: l.truthLegitDropped,
+      };
+    }
     const attackPackets = Math.min(l.attack.packets, packets);
     const attackDropped = l.attackDropped;
     const legitDropped = l.legitDropped;
@@ -160,8 +206,14 @@ export async function replayAttacks(capture: string, analysis: Analysis): Promis
       legit_dropped_packets: legitDropped,
     };
   });
+  if (truthOk && lanes.some((l) => l.label < 0))
+    truthNote = `${truth.file} has no attack matching ${lanes
+      .filter((l) => l.label < 0)
+      .map((l) => l.attack.id)
+      .join(', ')}`;
   return {
     effects,
+    truthNote,
     timeline: {
       bin_s: bin,
       t0: t0 < 0 ? start : t0,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
 import type { Attack } from '../../src/detect/types.js';
@@ -143,4 +143,34 @@ test('analyze --report on the real detection output: figures equal the JSON, wha
       `${x.vector}: ${figure(scope, 'legit_dropped')} vs truth ${exact.legit}`,
     );
   }
+});
+
+test('--truth scores the what-if packet by packet against the labels', async () => {
+  const CLI = resolve(import.meta.dirname, '../../bin/palisade.js');
+  const truthFile = join(ART, 'demo.truth.json');
+  const json = join(ART, 'fixture-analysis.json');
+  writeFileSync(json, JSON.stringify(demo.analysis));
+  const out = join(ART, 'truth.html');
+  execFileSync(process.execPath, [CLI, 'report', json, '-o', out, '--truth', truthFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const html = readFileSync(out, 'utf8');
+  for (const [k, x] of demo.analysis.attacks.entries()) {
+    const part = html.slice(html.indexOf(`id="attack-${k + 1}"`));
+    const fig = (name: string) => new RegExp(`data-k="${name}" data-v="([^"]*)"`).exec(part)?.[1];
+    assert.equal(fig('effect_method'), 'truth');
+    const exact = await truthShares(demo.capture, demo.labels, x.mitigation.ruleset, k + 1);
+    assert.equal(Number(fig('attack_dropped')), exact.attack);
+    assert.equal(Number(fig('legit_dropped')), exact.legit);
+  }
+  assert.ok(html.includes('scored against its ground truth'));
+  // Labels of another capture are refused: the what-if falls back to the window method, and says why.
+  const other = join(ART, 'other.truth.json');
+  const t = JSON.parse(readFileSync(truthFile, 'utf8')) as { labels: { data: string } };
+  t.labels.data = Buffer.from(new Uint8Array(10)).toString('base64');
+  writeFileSync(other, JSON.stringify(t));
+  const d = await buildReport(demo.analysis, { truth: other });
+  assert.deepEqual(
+    d.effects.map((e) => e.method),
+    ['replay', 'replay'],
+  );
+  assert.match(d.replayNote ?? '', /other\.truth\.json labels 10 packets but the capture holds 20000: not the same capture$/);
 });

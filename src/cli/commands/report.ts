@@ -8,6 +8,7 @@ interface Opts {
   tz?: string;
   customer?: string;
   capture?: string;
+  truth?: string;
   replay: boolean;
 }
 
@@ -21,6 +22,7 @@ export function register(program: Command): void {
     .option('--tz <zone>', "customer's IANA time zone, e.g. Europe/Paris (times are always also given in UTC)")
     .option('--customer <name>', 'customer name shown on the report')
     .option('--capture <file>', 'capture to replay for what-if figures (default: the capture named in the analysis, if present)')
+    .option('--truth <file>', 'ground truth of a generated scenario (X.truth.json): score the what-if packet by packet')
     .option('--no-replay', 'do not replay the capture; estimate effectiveness from the signatures')
     .addHelpText(
       'after',
@@ -33,7 +35,9 @@ Examples:
   palisade analyze attack.pcap --json > analysis.json
   palisade report analysis.json -o report.html --tz Europe/Paris --customer "Example SA"
   palisade report analysis.json -o report.md
-  palisade report analysis.json -o report.pdf`,
+  palisade report analysis.json -o report.pdf
+  palisade generate demo -w demo.pcap && palisade analyze demo.pcap --json > demo.json
+  palisade report demo.json -o demo.html --truth demo.truth.json`,
     )
     .action(async (file: string, opts: Opts) => {
       const analysis = readAnalysis(file);
@@ -42,6 +46,7 @@ Examples:
         tz: opts.tz,
         customer: opts.customer,
         capture: opts.replay ? opts.capture : false,
+        truth: opts.truth,
       });
       process.stderr.write(`palisade: report written to ${opts.output}\n`);
     });
