@@ -71,22 +71,23 @@ export function timelineChart(a: Analysis, tl: VectorTimeline, width = 920, heig
       data: xs.map((x, i) => [x, rate(tl.total[i] as number)]),
       markArea: {
         silent: true,
-        label: { color: '#7a2e00', fontSize: 11 },
+        // Window names would pile up on one another beyond a handful of attacks.
+        label: { show: a.attacks.length <= 8, color: '#7a2e00', fontSize: 11 },
         data: windows as never,
       },
     },
   ];
-  tl.byAttack.forEach((bins, k) => {
-    const x = a.attacks[k];
-    if (!x) return;
+  tl.byVector.forEach((g, k) => {
+    const first = a.attacks[g.attacks[0] as number];
+    const who = first ? (first.victim.ip ?? first.victim.prefix ?? '?') : '?';
     series.push({
-      name: `${vectorName(x.vector)} → ${x.victim.ip ?? x.victim.prefix ?? '?'}`,
+      name: g.attacks.length === 1 ? `${vectorName(g.vector)} → ${who}` : `${vectorName(g.vector)} (${g.attacks.length} attacks)`,
       type: 'line',
       step: 'end',
       symbol: 'none',
       color: PALETTE[k % PALETTE.length],
       lineStyle: { width: 2 },
-      data: xs.map((t, i) => [t, rate(bins[i] as number)]),
+      data: xs.map((t, i) => [t, rate(g.bins[i] as number)]),
     });
   });
   return render(

@@ -230,8 +230,8 @@ export function renderHtml(d: ReportData): string {
       `${num('attack_packets', s.attack_packets, e(fmtInt(s.attack_packets)))} packets, ${num('attack_bytes', s.attack_bytes, e(fmtBytes(s.attack_bytes)))} (${e(pct(s.attack_share))} of all packets)`,
     ]);
   const replayCaption =
-    d.timeline.byAttack.length > 0
-      ? `Coloured lines: packets matching each attack's signature (from replaying the capture). Shaded: attack windows. Bins of ${e(d.timeline.bin_s)} s.`
+    d.timeline.byVector.length > 0
+      ? `Coloured lines: packets matching the signatures of each attack vector (from replaying the capture). Shaded: attack windows. Bins of ${e(d.timeline.bin_s)} s.`
       : a.attacks.length > 0
         ? `Shaded: attack windows. Per-vector lines need the capture (${e(d.replayNote ?? 'not replayed')}). Bins of ${e(d.timeline.bin_s)} s.`
         : `Bins of ${e(d.timeline.bin_s)} s.`;

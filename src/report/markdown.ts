@@ -248,18 +248,12 @@ export function renderMarkdown(d: ReportData): string {
     .sort((x, y) => x.i - y.i);
   for (const { i, n } of order) {
     const t = new Date((tl.t0 + i * tl.bin_s) * 1000).toISOString();
-    rows.push([fmtUtc(t), fmtInt(n / tl.bin_s), ...tl.byAttack.map((b) => fmtInt((b[i] ?? 0) / tl.bin_s))]);
+    rows.push([fmtUtc(t), fmtInt(n / tl.bin_s), ...tl.byVector.map((g) => fmtInt((g.bins[i] ?? 0) / tl.bin_s))]);
   }
   if (rows.length === 0) out.push('No traffic in this capture.');
   else out.push(`Busiest ${rows.length} intervals of ${tl.bin_s} s, in packets/s:`, '');
   if (rows.length > 0)
-    out.push(
-      table(['Time', 'All traffic', ...a.attacks.slice(0, tl.byAttack.length).map((x, k) => `${k + 1}. ${m(vectorName(x.vector))}`)], rows, [
-        false,
-        true,
-        ...tl.byAttack.map(() => true),
-      ]),
-    );
+    out.push(table(['Time', 'All traffic', ...tl.byVector.map((g) => m(vectorName(g.vector)))], rows, [false, true, ...tl.byVector.map(() => true)]));
   if (a.attacks.length > 0) {
     out.push('', '## Attacks');
     a.attacks.forEach((x, i) => {

@@ -33,7 +33,7 @@ export interface ReportData {
   generated: string;
   summary: Summary;
   effects: Effectiveness[];
-  /** Traffic per bin; byAttack is empty when the capture was not replayed. */
+  /** Traffic per bin; byVector is empty when the capture was not replayed. */
   timeline: VectorTimeline;
   /** The capture that was replayed, or null; with the reason when a replay was not possible. */
   replayed: string | null;
@@ -57,7 +57,7 @@ export function analysisTimeline(a: Analysis): VectorTimeline {
       bin_s: bin,
       t0: a.capture.start ? isoSeconds(a.capture.start) : 0,
       total: [],
-      byAttack: [],
+      byVector: [],
     };
   const t0 = isoSeconds((pts[0] as { t: string }).t);
   const last = isoSeconds((pts[pts.length - 1] as { t: string }).t);
@@ -67,7 +67,7 @@ export function analysisTimeline(a: Analysis): VectorTimeline {
     const i = Math.min(n - 1, Math.max(0, Math.round((isoSeconds(p.t) - t0) / bin)));
     total[i] = (total[i] as number) + p.packets;
   }
-  return { bin_s: bin, t0, total, byAttack: [] };
+  return { bin_s: bin, t0, total, byVector: [] };
 }
 
 export async function buildReport(analysis: Analysis, opts: ReportOptions = {}): Promise<ReportData> {

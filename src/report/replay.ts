@@ -34,13 +34,21 @@ export interface Effectiveness {
   note?: string;
 }
 
-/** Packets per bin: all traffic and, per attack, the packets its signature matches. */
+/** The packets per bin that the signatures of one vector's attacks match (each packet once). */
+export interface VectorSeries {
+  vector: string;
+  /** Indexes into analysis.attacks. */
+  attacks: number[];
+  bins: number[];
+}
+
+/** Packets per bin: all traffic and, per attack vector, the packets its attacks' signatures match. */
 export interface VectorTimeline {
   bin_s: number;
   /** Start of bin 0, seconds since the epoch. */
   t0: number;
   total: number[];
-  byAttack: number[][];
+  byVector: VectorSeries[];
 }
 
 /** Ground truth of a generated scenario (`palisade generate`): one label per packet, 0 = benign. */
@@ -85,7 +93,8 @@ interface Lane {
   budget: number;
   attackDropped: number;
   legitDropped: number;
-  bins: number[];
+  /** Index of this attack's vector in byVector. */
+  group: number;
   note?: string;
   /** Label of this attack in the ground truth, -1 when there is none. */
   label: number;
@@ -116,7 +125,7 @@ export async function replayAttacks(capture: string, analysis: Analysis, truth?:
       budget: attack.packets,
       attackDropped: 0,
       legitDropped: 0,
-      bins: new Array<number>(nBins).fill(0),
+      group: 0,
       label:
         truth?.attacks.find((t) => t.vector === attack.vector && (t.victim.ip ?? t.victim.prefix) === (attack.victim.ip ?? attack.victim.prefix))
           ?.label ?? -1,
@@ -136,6 +145,16 @@ export async function replayAttacks(capture: string, analysis: Analysis, truth?:
     }
     return lane;
   });
+  const byVector: VectorSeries[] = [];
+  for (const [k, l] of lanes.entries()) {
+    let g = byVector.findIndex((x) => x.vector === l.attack.vector);
+    if (g < 0) g = byVector.push({ vector: l.attack.vector, attacks: [], bins: new Array<number>(nBins).fill(0) }) - 1;
+    (byVector[g] as VectorSeries).attacks.push(k);
+    l.group = g;
+  }
+  // Packet number that last counted in each vector's series: a packet two signatures of the
+  // same vector match counts once.
+  const counted = new Float64Array(byVector.length).fill(-1);
   let t0 = -1;
   const labels = truth?.labels ?? new Uint8Array(0);
   const perLabel = new Float64Array(256);
@@ -156,7 +175,11 @@ export async function replayAttacks(capture: string, analysis: Analysis, truth?:
     for (let j = 0; j < lanes.length; j++) {
       const l = lanes[j] as Lane;
       if (l.match === null || !l.match(v)) continue;
-      l.bins[i] = (l.bins[i] as number) + 1;
+      if (counted[l.group] !== n) {
+        counted[l.group] = n;
+        const bins = (byVector[l.group] as VectorSeries).bins;
+        bins[i] = (bins[i] as number) + 1;
+      }
       if (owner < 0 && l.budget > 0 && t >= l.from && t <= l.to) {
         owner = j;
         l.budget--;
@@ -218,7 +241,7 @@ export async function replayAttacks(capture: string, analysis: Analysis, truth?:
       bin_s: bin,
       t0: t0 < 0 ? start : t0,
       total,
-      byAttack: lanes.map((l) => l.bins),
+      byVector: byVector.filter((x) => x.attacks.some((k) => (lanes[k] as Lane).match !== null)),
     },
     error: info.error,
   };

@@ -12,7 +12,7 @@ import type { Attack } from '../../src/detect/types.js';
 import { RuleEngine, Verdict } from '../../src/mitigate/engine.js';
 import { parseRuleset } from '../../src/mitigate/ruleset.js';
 import type { Analysis } from '../../src/analyze/types.js';
-import { buildReport, type ReportData } from '../../src/report/index.js';
+import { buildReport, type ReportData, renderHtml } from '../../src/report/index.js';
 import { readCapture } from '../../src/sources/capture.js';
 import { type Demo, demoAnalysis, schemaErrors } from './fixture.js';
 
@@ -62,12 +62,18 @@ test('what-if shares agree with the ground truth labels', async () => {
 });
 
 test('the timeline has one series per attack and the summary spans both', () => {
-  assert.equal(data.timeline.byAttack.length, 2);
+  assert.deepEqual(
+    data.timeline.byVector.map((g) => [g.vector, g.attacks]),
+    [
+      ['tcp_syn_flood', [0]],
+      ['dns_amplification', [1]],
+    ],
+  );
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   assert.equal(sum(data.timeline.total), demo.analysis.capture.packets);
   demo.analysis.attacks.forEach((x, k) => {
     // Every attack packet the signature matches is in its series (plus benign matches).
-    assert.ok(sum(data.timeline.byAttack[k] as number[]) >= Math.round(x.packets * x.signature.coverage));
+    assert.ok(sum(data.timeline.byVector[k]?.bins as number[]) >= Math.round(x.packets * x.signature.coverage));
   });
   const s = data.summary;
   assert.equal(s.attacks, 2);
@@ -173,4 +179,21 @@ test('--truth scores the what-if packet by packet against the labels', async () 
     ['replay', 'replay'],
   );
   assert.match(d.replayNote ?? '', /other\.truth\.json labels 10 packets but the capture holds 20000: not the same capture$/);
+});
+
+test('attacks of one vector share a series and a packet counts once in it', async () => {
+  const a = JSON.parse(JSON.stringify(demo.analysis)) as Analysis;
+  const syn = a.attacks[0] as Attack;
+  a.attacks.push({ ...JSON.parse(JSON.stringify(syn)), id: 'demo-1-copy' });
+  const d = await buildReport(a);
+  assert.deepEqual(
+    d.timeline.byVector.map((g) => [g.vector, g.attacks]),
+    [
+      ['tcp_syn_flood', [0, 2]],
+      ['dns_amplification', [1]],
+    ],
+  );
+  const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+  assert.equal(sum(d.timeline.byVector[0]?.bins ?? []), sum(data.timeline.byVector[0]?.bins ?? []));
+  assert.match(renderHtml(d), /TCP SYN flood \(2 attacks\)/);
 });
