@@ -42,17 +42,18 @@ function utcLabel(ms: number, spanS: number): string {
  * Packets per second over time: all traffic, each attack's signature matches when the capture
  * was replayed, and every attack's window shaded and labelled with its vector.
  */
-export function timelineChart(a: Analysis, tl: VectorTimeline, width = 920, height = 340): string {
+export function timelineChart(a: Analysis, tl: VectorTimeline, width = 920, height = 370): string {
   const rate = (n: number) => Math.round((n / tl.bin_s) * 1000) / 1000;
   const xs = tl.total.map((_, i) => Math.round((tl.t0 + i * tl.bin_s) * 1000));
   const spanS = Math.max(tl.bin_s, tl.total.length * tl.bin_s);
-  const windows = a.attacks.map((x) => {
+  // Windows are numbered as the attacks are in the report: names of overlapping windows would collide.
+  const windows = a.attacks.map((x, k) => {
     // A window shorter than one bin would not show: widen it to a bin.
     const from = isoSeconds(x.start) * 1000;
     const to = Math.max(isoSeconds(x.end) * 1000, from + tl.bin_s * 1000);
     return [
       {
-        name: vectorName(x.vector),
+        name: `#${k + 1}`,
         xAxis: from,
         itemStyle: { color: 'rgba(213,94,0,0.12)' },
       },
@@ -71,8 +72,8 @@ export function timelineChart(a: Analysis, tl: VectorTimeline, width = 920, heig
       data: xs.map((x, i) => [x, rate(tl.total[i] as number)]),
       markArea: {
         silent: true,
-        // Window names would pile up on one another beyond a handful of attacks.
-        label: { show: a.attacks.length <= 8, color: '#7a2e00', fontSize: 11 },
+        // Numbers would pile up on one another beyond a dozen attacks.
+        label: { show: a.attacks.length <= 12, position: 'insideTopLeft', color: '#7a2e00', fontSize: 11, fontWeight: 'bold' },
         data: windows as never,
       },
     },
@@ -92,8 +93,8 @@ export function timelineChart(a: Analysis, tl: VectorTimeline, width = 920, heig
   });
   return render(
     {
-      grid: { left: 70, right: 24, top: 40, bottom: 56 },
-      legend: { top: 4, type: 'plain' },
+      grid: { left: 70, right: 24, top: 36, bottom: 84 },
+      legend: { bottom: 4, type: 'plain' },
       xAxis: {
         type: 'time',
         name: 'UTC',

@@ -133,9 +133,11 @@ export function vectorName(v: string): string {
   return (VECTOR_NAMES as Record<string, string>)[v] ?? v;
 }
 
+const PROTOCOL_NAMES: Record<string, string> = { icmpv6: 'ICMPv6', ipv6: 'IPv6', ipv4: 'IPv4' };
+
 /** `10.10.10.10 UDP port 22` or `192.0.2.0/24 (carpet bombing) TCP`. */
 export function victimText(v: { ip?: string; prefix?: string; port?: number; protocol: string }): string {
   const who = v.ip ?? (v.prefix ? `${v.prefix} (carpet bombing)` : 'unknown host');
-  const proto = v.protocol ? ` ${v.protocol.toUpperCase()}` : '';
+  const proto = v.protocol ? ` ${PROTOCOL_NAMES[v.protocol.toLowerCase()] ?? v.protocol.toUpperCase()}` : '';
   return `${who}${proto}${v.port !== undefined ? ` port ${v.port}` : ''}`;
 }

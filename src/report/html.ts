@@ -231,9 +231,9 @@ export function renderHtml(d: ReportData): string {
     ]);
   const replayCaption =
     d.timeline.byVector.length > 0
-      ? `Coloured lines: packets matching the signatures of each attack vector (from replaying the capture). Shaded: attack windows. Bins of ${e(d.timeline.bin_s)} s.`
+      ? `Coloured lines: packets matching the signatures of each attack vector (from replaying the capture). Shaded: attack windows, numbered as in Attacks below. Bins of ${e(d.timeline.bin_s)} s.`
       : a.attacks.length > 0
-        ? `Shaded: attack windows. Per-vector lines need the capture (${e(d.replayNote ?? 'not replayed')}). Bins of ${e(d.timeline.bin_s)} s.`
+        ? `Shaded: attack windows, numbered as in Attacks below. Per-vector lines need the capture (${e(d.replayNote ?? 'not replayed')}). Bins of ${e(d.timeline.bin_s)} s.`
         : `Bins of ${e(d.timeline.bin_s)} s.`;
   return `<!DOCTYPE html>
 <html lang="en">
