@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +14,7 @@ import { type Browser, chromium } from 'playwright-core';
 import type { Analysis } from '../../src/analyze/types.js';
 import type { Attack } from '../../src/detect/types.js';
 import { buildReport, renderHtml } from '../../src/report/index.js';
-import { demoAnalysis, dnsAmpAnalysis, HOSTILE, hostileAnalysis, schemaErrors } from './fixture.js';
+import { CORPUS, demoAnalysis, dnsAmpAnalysis, HOSTILE, hostileAnalysis, schemaErrors } from './fixture.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ART = join(ROOT, 'out/test-artifacts');
@@ -225,4 +225,67 @@ test('two overlapping attacks (generate demo): a line per vector and a shaded wi
   assert.equal(articles, 2);
   await page.screenshot({ path: join(ART, 'report-demo.png'), fullPage: false });
   await page.close();
+});
+
+/** A copy of a corpus capture with every occurrence of `from` replaced by `to` (same length). */
+function patched(src: string, from: string, to: string, out: string): string {
+  assert.equal(from.length, to.length);
+  const b = readFileSync(src);
+  let n = 0;
+  for (let i = b.indexOf(from); i >= 0; i = b.indexOf(from, i + 1)) {
+    b.write(to, i, 'latin1');
+    n++;
+  }
+  assert.ok(n > 0, `${from} not in ${src}`);
+  writeFileSync(out, b);
+  return out;
+}
+
+test('a capture with a <script> SNI and an <img> DNS name: analyze --report shows them as text', async () => {
+  const dir = join(ART, 'hostile-capture');
+  mkdirSync(dir, { recursive: true });
+  // Real TLS and DNS packets whose names were rewritten in place (same lengths, so every length
+  // field stays right): what an attacker can put on the wire.
+  const tls = patched(join(CORPUS, 'edge/tls_tls13-ech.pcap'), 'cloudflare-ech.com', '<script>x</script>', join(dir, 'tls.pcap'));
+  const dns = patched(join(CORPUS, 'edge/dns53.pcap'), 'distributed', '<img src=x>', join(dir, 'dns.pcap'));
+  const capture = join(dir, 'hostile.pcap');
+  execFileSync('mergecap', ['-F', 'pcap', '-w', capture, tls, dns]);
+  const out = join(dir, 'report.html');
+  const json = execFileSync(process.execPath, [CLI, 'analyze', capture, '--json', '--report', out], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const a = JSON.parse(json) as Analysis;
+  // The decoders pass the names through as they are on the wire.
+  assert.deepEqual(
+    a.traffic.top_tls_sni.map((x) => x.name),
+    ['<script>x</script>'],
+  );
+  assert.ok(a.traffic.top_dns_names.some((x) => x.name === 'us.v27.<img src=x>.net'));
+  const page = await browser.newPage();
+  const requests: string[] = [];
+  page.on('request', (r) => requests.push(r.url()));
+  const url = pathToFileURL(out).href;
+  await page.goto(url);
+  assert.deepEqual(requests, [url], 'no image request from the DNS name');
+  const seen = await page.evaluate(() => ({
+    scripts: document.scripts.length,
+    imgs: document.images.length,
+    codes: [...document.querySelectorAll('#appendix td code')].map((c) => c.textContent),
+  }));
+  assert.equal(seen.scripts, 0);
+  assert.equal(seen.imgs, 0);
+  assert.ok(seen.codes.includes('<script>x</script>'));
+  assert.ok(seen.codes.includes('us.v27.<img src=x>.net'));
+  await page.close();
+  // The Markdown of the same analysis, rendered by GitHub's cmark-gfm with raw HTML allowed.
+  const jsonFile = join(dir, 'analysis.json');
+  writeFileSync(jsonFile, json);
+  const md = join(dir, 'report.md');
+  execFileSync(process.execPath, [CLI, 'report', jsonFile, '-o', md], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const html = execFileSync('cmark-gfm', ['--unsafe', '-e', 'table', md], { encoding: 'utf8' });
+  assert.ok(!/<(script|img)[\s>]/i.test(html), 'no element from the names in the Markdown');
+  assert.ok(html.includes('&lt;script&gt;x&lt;/script&gt;'));
+  assert.ok(html.includes('us.v27.&lt;img src=x&gt;.net'));
 });
