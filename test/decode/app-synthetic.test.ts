@@ -10,7 +10,7 @@ import { httpHost, httpMethod, httpUri, httpUserAgent } from '../../src/decode/h
 import { ja3String } from '../../src/decode/ja3.js';
 import { ja4, ja4FromFields, ja4Raw } from '../../src/decode/ja4.js';
 import { snmpCommunity } from '../../src/decode/snmp.js';
-import { type ClientHelloFields, tlsAlpn, tlsSni } from '../../src/decode/tls.js';
+import { type ClientHelloFields, clientHelloFields, tlsAlpn, tlsSni } from '../../src/decode/tls.js';
 import { App } from '../../src/decode/view.js';
 import { bytes, decode } from './app-payloads.js';
 
@@ -64,7 +64,17 @@ test('JA4: the worked example of the FoxIO spec', () => {
 });
 
 test('JA4: no signature algorithms means no underscore; empty lists hash to zeros', () => {
-  const f: ClientHelloFields = { version: 0x0303, ciphers: SPEC_CIPHERS, extensions: SPEC_EXTS, groups: [], pointFormats: [], sigAlgs: [], versions: [0x0304], alpn: new Uint8Array(ascii('h2')), hasSni: true };
+  const f: ClientHelloFields = {
+    version: 0x0303,
+    ciphers: SPEC_CIPHERS,
+    extensions: SPEC_EXTS,
+    groups: [],
+    pointFormats: [],
+    sigAlgs: [],
+    versions: [0x0304],
+    alpn: new Uint8Array(ascii('h2')),
+    hasSni: true,
+  };
   assert.equal(ja4FromFields(f, false), 't13d1516h2_8daaf6152771_6d807ffa2a79'); // spec's value
   const empty: ClientHelloFields = { version: 0x0301, ciphers: [], extensions: [], groups: [], pointFormats: [], sigAlgs: [], versions: [], alpn: null, hasSni: false };
   assert.equal(ja4FromFields(empty, true), 'q10i000000_000000000000_000000000000');
@@ -72,7 +82,17 @@ test('JA4: no signature algorithms means no underscore; empty lists hash to zero
 
 test('JA4: ALPN characters, including the hex rule for non-alphanumeric bytes', () => {
   const a = (alpn: number[] | null) => {
-    const f: ClientHelloFields = { version: 0x0303, ciphers: [], extensions: [], groups: [], pointFormats: [], sigAlgs: [], versions: [], alpn: alpn === null ? null : new Uint8Array(alpn), hasSni: false };
+    const f: ClientHelloFields = {
+      version: 0x0303,
+      ciphers: [],
+      extensions: [],
+      groups: [],
+      pointFormats: [],
+      sigAlgs: [],
+      versions: [],
+      alpn: alpn === null ? null : new Uint8Array(alpn),
+      hasSni: false,
+    };
     return ja4FromFields(f, false).slice(8, 10);
   };
   assert.equal(a(ascii('http/1.1')), 'h1');
@@ -250,7 +270,16 @@ function tlv(tag: number, body: number[], long = false): number[] {
 
 test('CLDAP: searchRequest, searchResEntry, searchResDone, long-form lengths, RFC 1798 user DN', () => {
   // An "LDAP ping": searchRequest for the rootDSE, filter (objectClass=*), attribute netlogon.
-  const search = tlv(0x63, [...tlv(0x04, []), ...tlv(0x0a, [0]), ...tlv(0x0a, [0]), ...tlv(0x02, [0]), ...tlv(0x02, [0]), ...tlv(0x01, [0]), ...tlv(0x87, ascii('objectClass')), ...tlv(0x30, tlv(0x04, ascii('netlogon')))]);
+  const search = tlv(0x63, [
+    ...tlv(0x04, []),
+    ...tlv(0x0a, [0]),
+    ...tlv(0x0a, [0]),
+    ...tlv(0x02, [0]),
+    ...tlv(0x02, [0]),
+    ...tlv(0x01, [0]),
+    ...tlv(0x87, ascii('objectClass')),
+    ...tlv(0x30, tlv(0x04, ascii('netlogon'))),
+  ]);
   const req = udp(40000, 389, bytes(tlv(0x30, [...tlv(0x02, [1]), ...search])));
   assert.equal(req.app, App.CLDAP);
   assert.equal(req.cldapOp, 3);
@@ -280,7 +309,11 @@ test('CLDAP: searchRequest, searchResEntry, searchResDone, long-form lengths, RF
 
 test('SNMP: v2c GetBulk, v1 trap port, v3 scoped and encrypted PDUs', () => {
   const varbinds = tlv(0x30, tlv(0x30, [...tlv(0x06, [0x2b, 6, 1, 2, 1]), 0x05, 0x00]));
-  const bulk = udp(40000, 161, bytes(tlv(0x30, [...tlv(0x02, [1]), ...tlv(0x04, ascii('public')), ...tlv(0xa5, [...tlv(0x02, [1]), ...tlv(0x02, [0]), ...tlv(0x02, [100]), ...varbinds])])));
+  const bulk = udp(
+    40000,
+    161,
+    bytes(tlv(0x30, [...tlv(0x02, [1]), ...tlv(0x04, ascii('public')), ...tlv(0xa5, [...tlv(0x02, [1]), ...tlv(0x02, [0]), ...tlv(0x02, [100]), ...varbinds])])),
+  );
   assert.equal(bulk.app, App.SNMP);
   assert.equal(bulk.snmpVersion, 1);
   assert.equal(snmpCommunity(bulk), 'public');
@@ -340,4 +373,33 @@ test('HTTP: request line and headers with any case; responses; non-HTTP payloads
   for (const s of ['GETX / HTTP/1.1\r\n', 'get / HTTP/1.1\r\n', 'FOO / HTTP/1.1\r\n', 'GET', 'HTTP/2 200\r\n', 'SSH-2.0-OpenSSH_9.6\r\n']) {
     assert.equal(tcp(40000, 80, bytes(s)).app, App.NONE, s);
   }
+});
+
+test('JA4 memo: a shuffled or GREASE-varied hello gives the memoised fingerprint; a different stack does not', () => {
+  // Build the same client stack twice with the extensions in another order and other GREASE
+  // values (what Chrome does per connection), then a stack that differs in one cipher.
+  const hello = (exts: number[][], grease: number, ciphers: number[]): Uint8Array => {
+    const cs = [grease, ...ciphers];
+    const ext = exts.flatMap(([t, ...body]) => [((t as number) >> 8) & 0xff, (t as number) & 0xff, 0, body.length, ...body]);
+    const body = [3, 3, ...new Array(32).fill(7), 0, 0, cs.length * 2, ...cs.flatMap((c) => [c >> 8, c & 0xff]), 1, 0, ext.length >> 8, ext.length & 0xff, ...ext];
+    const hs = [1, 0, body.length >> 8, body.length & 0xff, ...body];
+    return new Uint8Array([22, 3, 1, hs.length >> 8, hs.length & 0xff, ...hs]);
+  };
+  const sni = [0x0000, 0, 0];
+  const alpn = [0x0010, 0, 3, 2, 0x68, 0x32];
+  const sig = [0x000d, 0, 4, 0x04, 0x03, 0x08, 0x04];
+  const vers = [0x002b, 4, 0x03, 0x04, 0x03, 0x03];
+  const fp = (payload: Uint8Array): string => {
+    const v = tcp(50000, 443, payload);
+    const direct = ja4FromFields(clientHelloFields(v) as NonNullable<ReturnType<typeof clientHelloFields>>, false);
+    const memoised = ja4(v);
+    assert.equal(memoised, direct);
+    return memoised;
+  };
+  const a = fp(hello([sni, alpn, sig, vers], 0x1a1a, [0x1301, 0x1302]));
+  const b = fp(hello([[0x7a7a, 0], vers, sig, alpn, sni], 0xeaea, [0x1301, 0x1302]));
+  assert.equal(a, b);
+  const c = fp(hello([sni, alpn, sig, vers], 0x1a1a, [0x1301, 0x1303]));
+  assert.notEqual(c, a);
+  assert.equal(fp(hello([sni, alpn, sig, vers], 0x1a1a, [0x1301, 0x1302])), a);
 });
