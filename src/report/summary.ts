@@ -91,17 +91,23 @@ export function summarize(a: Analysis, effects: Effectiveness[], tz?: string): S
     `Attack traffic was ${fmtInt(packets)} of the ${fmtInt(cap.packets)} packets captured (${pct(share)}), peaking at ` +
     `${fmtInt(peakPps)} packets/s and ${fmtBits(peakBps)}, from ${fmtInt(sources)} source address${sources === 1 ? '' : 'es'}` +
     (spoofed === atk.length ? ', most likely spoofed.' : spoofed > 0 ? ` (${spoofed} of the attacks from likely spoofed addresses).` : '.');
-  const replayed = effects.filter((e) => e.method !== 'signature');
+  const measured = effects.filter((e) => e.method !== 'signature');
+  const estimated = effects.filter((e) => e.method === 'signature');
+  const all = measured.length === effects.length;
   let done = `Palisade derived a traffic signature for ${atk.length === 1 ? 'the attack' : 'each attack'} and generated blocking rules (Rules language, nftables, iptables).`;
-  if (replayed.length === effects.length && effects.length > 0) {
-    const aTot = replayed.reduce((n, e) => n + (e.attack_packets ?? 0), 0);
-    const aDrop = replayed.reduce((n, e) => n + (e.attack_dropped_packets ?? 0), 0);
-    const worstLegit = Math.max(...replayed.map((e) => e.legit_dropped));
-    done += ` Replayed over this capture${effects.every((e) => e.method === 'truth') ? ' and scored against its ground truth' : ''}, the rules would drop ${pct(aTot === 0 ? 0 : aDrop / aTot)} of the attack packets and at most ${pct(worstLegit, 2)} of the legitimate packets.`;
-  } else {
-    const cov = Math.min(...effects.map((e) => e.attack_dropped));
-    const col = Math.max(...effects.map((e) => e.legit_dropped));
-    done += ` By their signatures the rules match at least ${pct(cov)} of the attack packets and at most ${pct(col, 2)} of other traffic (estimated: the capture was not replayed).`;
+  if (measured.length > 0) {
+    const aTot = measured.reduce((n, e) => n + (e.attack_packets ?? 0), 0);
+    const aDrop = measured.reduce((n, e) => n + (e.attack_dropped_packets ?? 0), 0);
+    const worstLegit = Math.max(...measured.map((e) => e.legit_dropped));
+    const scored = measured.every((e) => e.method === 'truth') ? ' and scored against its ground truth' : '';
+    const which = all ? 'the rules' : `the rules of ${measured.length} of the ${effects.length} attacks`;
+    done += ` Replayed over this capture${scored}, ${which} would drop ${pct(aTot === 0 ? 0 : aDrop / aTot)} of ${all ? 'the' : 'their'} attack packets and at most ${pct(worstLegit, 2)} of the legitimate packets.`;
+  }
+  if (estimated.length > 0) {
+    const cov = Math.min(...estimated.map((e) => e.attack_dropped));
+    const col = Math.max(...estimated.map((e) => e.legit_dropped));
+    const which = estimated.length === effects.length ? 'the rules' : `those of the other ${estimated.length}`;
+    done += ` By their signatures, ${which} match at least ${pct(cov)} of the attack packets and at most ${pct(col, 2)} of other traffic (an estimate: not measured on the capture).`;
   }
   return {
     attacks: atk.length,

@@ -197,3 +197,21 @@ test('attacks of one vector share a series and a packet counts once in it', asyn
   assert.equal(sum(d.timeline.byVector[0]?.bins ?? []), sum(data.timeline.byVector[0]?.bins ?? []));
   assert.match(renderHtml(d), /TCP SYN flood \(2 attacks\)/);
 });
+
+test('the summary says which attacks were measured and which estimated', async () => {
+  const a = JSON.parse(JSON.stringify(demo.analysis)) as Analysis;
+  (a.attacks[1] as Attack).mitigation.ruleset = { name: 'broken', rules: [{ id: 'x', expression: 'udp.srcport ==', action: 'block' }] };
+  const d = await buildReport(a);
+  assert.deepEqual(
+    d.effects.map((e) => e.method),
+    ['replay', 'signature'],
+  );
+  const dns = a.attacks[1] as Attack;
+  assert.match(d.summary.done, /Replayed over this capture, the rules of 1 of the 2 attacks would drop 100\.0% of their attack packets/);
+  assert.ok(
+    d.summary.done.includes(
+      `By their signatures, those of the other 1 match at least ${(dns.signature.coverage * 100).toFixed(1)}% of the attack packets and at most ${(dns.signature.collateral * 100).toFixed(2)}% of other traffic (an estimate: not measured on the capture).`,
+    ),
+    d.summary.done,
+  );
+});
