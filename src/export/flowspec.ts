@@ -8,7 +8,7 @@
  * as `rate-limit`. Allow rules and allow lists are reported (the exported discards would also hit
  * what they allow), as is every match component Flowspec cannot carry.
  */
-import type { Span } from '../mitigate/expr.js';
+import type { Span } from '../rules/packet-ir.js';
 import { type Prefix, formatPrefixCidr } from '../mitigate/prefix.js';
 import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
 import { type ExportMapEntry, coverPrefixes, safeId, splitFamilies } from './nftables.js';

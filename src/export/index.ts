@@ -4,7 +4,7 @@
  * cannot express. Nothing is silently dropped or widened: a rule with a problem is left out
  * whole and listed.
  */
-import { caret } from '../mitigate/expr.js';
+import { caret } from '../rules/packet-ir.js';
 import { type Ruleset, parseRuleset } from '../mitigate/ruleset.js';
 import { exportCloudflare } from './cloudflare.js';
 import { exportFlowspec } from './flowspec.js';

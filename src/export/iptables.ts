@@ -8,7 +8,7 @@
  * `hashlimit --hashlimit-above` rule that drops the excess (iptables' token bucket is
  * jiffies-based: figures can differ from nftables' near the limit).
  */
-import type { Span } from '../mitigate/expr.js';
+import type { Span } from '../rules/packet-ir.js';
 import { type Prefix, formatPrefix } from '../mitigate/prefix.js';
 import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
 import { coverPrefixes, type ExportMapEntry, safeId, splitFamilies } from './nftables.js';

@@ -3,7 +3,7 @@
  * signature expression, and that ruleset as nftables and iptables text. Problems (parts of the
  * signature a target cannot express) come back with spans in the expression.
  */
-import { ExprError, parseExpr } from '../mitigate/expr.js';
+import { ExprError, parseExpr } from '../rules/packet-ir.js';
 import { type Ruleset, parseRuleset } from '../mitigate/ruleset.js';
 import { type Exported, type Problem, exportRuleset } from './index.js';
 

@@ -8,7 +8,7 @@
  * conntrack and routing); `hook: 'ingress'` gives a `netdev` table on one device (sees every
  * frame, even those the IP stack would discard).
  */
-import type { Span } from '../mitigate/expr.js';
+import type { Span } from '../rules/packet-ir.js';
 import { fieldL4, type Atom, type Branch, FIELD_MAX, mayOverlap, normalize, type Problem } from './normalize.js';
 import type { Ruleset, Rule, RateLimit } from '../mitigate/ruleset.js';
 import { type Prefix, compareBytes, formatPrefix, maskBytes } from '../mitigate/prefix.js';

@@ -6,7 +6,7 @@
  * or TCP with another port". Branches that contradict themselves are removed; the rest are kept
  * exactly, never widened. Whatever cannot be normalised is a Problem with the span it came from.
  */
-import { type Node, PACKET_FIELDS, PROTO_NUMBERS, type SetItem, type Span, TCP_FLAG_BITS } from '../mitigate/expr.js';
+import { type Node, PACKET_FIELDS, PROTO_NUMBERS, type SetItem, type Span, TCP_FLAG_BITS } from '../rules/packet-ir.js';
 import { type Prefix, maskBytes, compareBytes } from '../mitigate/prefix.js';
 
 export interface Problem {

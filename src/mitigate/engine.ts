@@ -11,7 +11,7 @@
  * capacity = period × (rate + burst) / rate, len being the IP length. A bucket starts full.
  */
 import type { PacketView } from '../decode/view.js';
-import { compileNode, type Predicate } from './expr.js';
+import { compilePacketRule, type Predicate } from '../rules/packet-ir.js';
 import type { IpList } from './lists.js';
 import { type RateLimit, type Rule, type Ruleset, periodSeconds } from './ruleset.js';
 
@@ -312,7 +312,7 @@ export class RuleEngine {
     this.maxPoints = opts.maxPoints ?? 3600;
     this.compiled = ruleset.rules.map((rule) => ({
       rule,
-      match: compileNode(rule.node, ruleset.lists),
+      match: compilePacketRule(rule.expression, ruleset.lists),
       limiter: rule.rateLimit ? new RateLimiter(rule.rateLimit) : null,
       stats: {
         id: rule.id,

@@ -29,7 +29,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { LineCounter, isMap, isNode, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
 import { InputError } from '../core/errors.js';
-import { ExprError, type Node, PACKET_FIELDS, parseExpr } from './expr.js';
+import { ExprError, type Node, PACKET_FIELDS, parseExpr } from '../rules/packet-ir.js';
 import { type ImportOptions, IpList, type ListFormat, type ListKind, ListSet } from './lists.js';
 
 export type Action = 'block' | 'allow' | 'log' | 'rate_limit';

@@ -6,7 +6,7 @@
 import type { Analysis } from '../analyze/types.js';
 import type { Attack } from '../detect/types.js';
 import { RuleEngine, Verdict } from '../mitigate/engine.js';
-import { compileNode, type Predicate } from '../mitigate/expr.js';
+import { compilePacketRule, type Predicate } from '../rules/packet-ir.js';
 import { parseRuleset, type Ruleset } from '../mitigate/ruleset.js';
 import { readCapture } from '../sources/capture.js';
 import { isoSeconds } from './format.js';
@@ -109,7 +109,12 @@ function loadRules(a: Attack): Ruleset {
 }
 
 /** Run every attack's rules over the capture once. Throws InputError when the capture cannot be read. */
-export async function replayAttacks(capture: string, analysis: Analysis, truth?: GroundTruth): Promise<Replay> {
+export async function replayAttacks(
+  capture: string,
+  analysis: Analysis,
+  truth?: GroundTruth,
+  onProgress?: (done: number, total?: number) => void,
+): Promise<Replay> {
   const start = analysis.capture.start ? isoSeconds(analysis.capture.start) : 0;
   const bin = niceBin(Math.max(analysis.capture.duration_s, 0.001));
   const nBins = Math.min(100_000, Math.floor(analysis.capture.duration_s / bin) + 1);
@@ -135,7 +140,7 @@ export async function replayAttacks(capture: string, analysis: Analysis, truth?:
     try {
       const rs = loadRules(attack);
       lane.engine = new RuleEngine(rs);
-      const preds = rs.rules.filter((r) => r.enabled).map((r) => compileNode(r.node, rs.lists));
+      const preds = rs.rules.filter((r) => r.enabled).map((r) => compilePacketRule(r.expression, rs.lists));
       lane.match = (v) => {
         for (const p of preds) if (p(v)) return true;
         return false;
@@ -194,7 +199,7 @@ export async function replayAttacks(capture: string, analysis: Analysis, truth?:
       if (label === l.label) l.truthAttackDropped++;
       else if (label === 0) l.truthLegitDropped++;
     }
-  });
+  }, { onProgress });
   const packets = info.packets;
   const legitPackets = Math.max(0, packets - lanes.reduce((n, l) => n + l.attack.packets, 0));
   let truthNote: string | null = null;

@@ -22,6 +22,9 @@ import { lowerByte } from './wildcard.js';
 export interface NamedList {
   kind: ListKind;
   items: ReadonlyArray<string | number>;
+  /** IP lists kept elsewhere (e.g. a ruleset's tries) may answer lookups themselves instead of items. */
+  has4?: (addr: number) => boolean;
+  has6?: (buf: Uint8Array, off: number) => boolean;
 }
 export type Lists = ReadonlyMap<string, NamedList>;
 
@@ -467,7 +470,9 @@ class Compiler<V> {
     if (hit) return hit;
     const l = this.lists.get(name) as NamedList;
     let t: IntTest | ByteTest | IpTest;
-    if (l.kind === 'int') {
+    if (l.kind === 'ip' && l.has4 && l.has6) {
+      t = { v4: l.has4, v6: l.has6 };
+    } else if (l.kind === 'int') {
       const items: IntItem[] = l.items.map((x) => {
         if (typeof x === 'number') return { lo: x, hi: x };
         const m = /^(-?\d+)\.\.(-?\d+)$/.exec(String(x).trim());

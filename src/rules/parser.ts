@@ -39,7 +39,7 @@ import { Wildcard, WildcardError } from './wildcard.js';
 export type ListKind = 'ip' | 'int' | 'bytes';
 
 /** What the parser needs to know about named lists: their kinds. */
-export type ListKinds = ReadonlyMap<string, ListKind>;
+export type ListKinds = { get(name: string): ListKind | undefined };
 
 /** Nesting cap (parentheses, not, calls): the spec requires at least 128. */
 const MAX_DEPTH = 256;

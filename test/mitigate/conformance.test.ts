@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PacketView } from '../../src/decode/view.js';
-import { ExprError, PACKET_FIELDS, PROTO_NUMBERS, compileNode, parseExpr } from '../../src/mitigate/expr.js';
+import { ExprError, PACKET_FIELDS, PROTO_NUMBERS, compilePacketRule, parseExpr } from '../../src/rules/packet-ir.js';
 import { IpList, ListSet } from '../../src/mitigate/lists.js';
 import { parseAddr } from '../../src/mitigate/prefix.js';
 
@@ -115,9 +115,10 @@ describe('conformance (packet subset of the Rules language)', () => {
     for (const c of subset) {
       const lists = new ListSet();
       for (const [name, l] of Object.entries(c.lists ?? {})) lists.add(new IpList({ name }).addText(l.items.map((i) => String(i).replace('..', '-')).join('\n')));
-      let pred: ReturnType<typeof compileNode>;
+      let pred: ReturnType<typeof compilePacketRule>;
       try {
-        pred = compileNode(parseExpr(c.expr, { has: (n) => lists.get(n) !== undefined }), lists);
+        parseExpr(c.expr, { has: (n) => lists.get(n) !== undefined });
+        pred = compilePacketRule(c.expr, lists);
       } catch (e) {
         if (!(e instanceof ExprError)) throw e;
         if (c.error === undefined) failures.push(`${c.id}: refused (${e.cls} at ${e.start}: ${e.message}) but expected ${c.expect}`);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/core/errors.js';
-import { ExprError, parseExpr } from '../../src/mitigate/expr.js';
+import { ExprError, parseExpr } from '../../src/rules/packet-ir.js';
 import { parseList } from '../../src/mitigate/lists.js';
 import { RulesetError, parseRuleset } from '../../src/mitigate/ruleset.js';
 import { prng } from '../helpers/prng.js';

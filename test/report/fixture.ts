@@ -15,7 +15,7 @@ import { formatIpv4 } from '../../src/core/ip.js';
 import type { PacketView } from '../../src/decode/view.js';
 import type { Attack, Vector } from '../../src/detect/types.js';
 import { buildMitigation } from '../../src/export/mitigation.js';
-import { compileNode, parseExpr } from '../../src/mitigate/expr.js';
+import { compilePacketRule } from '../../src/rules/packet-ir.js';
 import { readCapture } from '../../src/sources/capture.js';
 
 export const CORPUS = join(import.meta.dirname, '../../../shared/corpus/real');
@@ -53,7 +53,7 @@ const iso = (ns: bigint) => {
 
 /** Measure one attack over the capture: counts, window, 1 s peaks, sources, signature quality. */
 export async function attackFromTruth(capture: string, t: Truth): Promise<Attack> {
-  const match = compileNode(parseExpr(t.expression), null);
+  const match = compilePacketRule(t.expression, null);
   let packets = 0;
   let bytes = 0;
   let first = -1n;
