@@ -22,6 +22,8 @@ export interface ReportOptions {
   capture?: string | false;
   /** Ground truth of a generated scenario (X.truth.json): what-if scored packet by packet. */
   truth?: string;
+  /** Progress of the replay (bytes read, total when known). */
+  onProgress?: (done: number, total?: number) => void;
   /** When the report was made (injected so output can be reproduced). */
   now?: Date;
 }
@@ -79,7 +81,7 @@ export async function buildReport(analysis: Analysis, opts: ReportOptions = {}):
     if (capture === null) replayNote = 'replay not requested';
     else if (capture === '-' || !existsSync(capture)) replayNote = `the capture ${capture === '-' ? '(read from stdin)' : capture} is not available`;
     else {
-      replay = await replayAttacks(capture, analysis, opts.truth ? readGroundTruth(opts.truth) : undefined);
+      replay = await replayAttacks(capture, analysis, opts.truth ? readGroundTruth(opts.truth) : undefined, opts.onProgress);
       if (replay.error) replayNote = `reading the capture stopped early: ${replay.error}`;
       else if (replay.truthNote) replayNote = replay.truthNote;
     }

@@ -164,42 +164,46 @@ export async function replayAttacks(
   const labels = truth?.labels ?? new Uint8Array(0);
   const perLabel = new Float64Array(256);
   let n = 0;
-  const info = await readCapture(capture, (v) => {
-    const label = n < labels.length ? (labels[n] as number) : 0;
-    n++;
-    perLabel[label] = (perLabel[label] as number) + 1;
-    const t = v.tsSec + v.tsNsec / 1e9;
-    if (t0 < 0) t0 = Math.min(t, start || t);
-    let i = Math.floor((t - t0) / bin);
-    if (i < 0) i = 0;
-    else if (i >= nBins) i = nBins - 1;
-    total[i] = (total[i] as number) + 1;
-    // Attribute the packet: to the first attack whose window holds it and whose signature
-    // matches it, while that attack has packets left to account for; otherwise it is legitimate.
-    let owner = -1;
-    for (let j = 0; j < lanes.length; j++) {
-      const l = lanes[j] as Lane;
-      if (l.match === null || !l.match(v)) continue;
-      if (counted[l.group] !== n) {
-        counted[l.group] = n;
-        const bins = (byVector[l.group] as VectorSeries).bins;
-        bins[i] = (bins[i] as number) + 1;
+  const info = await readCapture(
+    capture,
+    (v) => {
+      const label = n < labels.length ? (labels[n] as number) : 0;
+      n++;
+      perLabel[label] = (perLabel[label] as number) + 1;
+      const t = v.tsSec + v.tsNsec / 1e9;
+      if (t0 < 0) t0 = Math.min(t, start || t);
+      let i = Math.floor((t - t0) / bin);
+      if (i < 0) i = 0;
+      else if (i >= nBins) i = nBins - 1;
+      total[i] = (total[i] as number) + 1;
+      // Attribute the packet: to the first attack whose window holds it and whose signature
+      // matches it, while that attack has packets left to account for; otherwise it is legitimate.
+      let owner = -1;
+      for (let j = 0; j < lanes.length; j++) {
+        const l = lanes[j] as Lane;
+        if (l.match === null || !l.match(v)) continue;
+        if (counted[l.group] !== n) {
+          counted[l.group] = n;
+          const bins = (byVector[l.group] as VectorSeries).bins;
+          bins[i] = (bins[i] as number) + 1;
+        }
+        if (owner < 0 && l.budget > 0 && t >= l.from && t <= l.to) {
+          owner = j;
+          l.budget--;
+        }
       }
-      if (owner < 0 && l.budget > 0 && t >= l.from && t <= l.to) {
-        owner = j;
-        l.budget--;
+      for (let j = 0; j < lanes.length; j++) {
+        const l = lanes[j] as Lane;
+        if (l.engine === null || l.engine.process(v).verdict === Verdict.PASS) continue;
+        if (owner === j) l.attackDropped++;
+        else if (owner < 0) l.legitDropped++;
+        if (l.label < 0) continue;
+        if (label === l.label) l.truthAttackDropped++;
+        else if (label === 0) l.truthLegitDropped++;
       }
-    }
-    for (let j = 0; j < lanes.length; j++) {
-      const l = lanes[j] as Lane;
-      if (l.engine === null || l.engine.process(v).verdict === Verdict.PASS) continue;
-      if (owner === j) l.attackDropped++;
-      else if (owner < 0) l.legitDropped++;
-      if (l.label < 0) continue;
-      if (label === l.label) l.truthAttackDropped++;
-      else if (label === 0) l.truthLegitDropped++;
-    }
-  }, { onProgress });
+    },
+    { onProgress },
+  );
   const packets = info.packets;
   const legitPackets = Math.max(0, packets - lanes.reduce((n, l) => n + l.attack.packets, 0));
   let truthNote: string | null = null;

@@ -1,6 +1,7 @@
 /** `palisade report ANALYSIS.json -o report.html|report.md|report.pdf`: the attack report. */
 import type { Command } from 'commander';
 import { makeReport, readAnalysis } from '../../report/index.js';
+import { Progress } from '../progress.js';
 
 interface Opts {
   output?: string;
@@ -10,6 +11,7 @@ interface Opts {
   capture?: string;
   truth?: string;
   replay: boolean;
+  progress: boolean;
 }
 
 export function register(program: Command): void {
@@ -24,12 +26,14 @@ export function register(program: Command): void {
     .option('--capture <file>', 'capture to replay for what-if figures (default: the capture named in the analysis, if present)')
     .option('--truth <file>', 'ground truth of a generated scenario (X.truth.json): score the what-if packet by packet')
     .option('--no-replay', 'do not replay the capture; estimate effectiveness from the signatures')
+    .option('--no-progress', 'no progress bar on stderr')
     .addHelpText(
       'after',
       `
 The HTML report is one file with inline styles and SVG charts: no scripts, no network requests,
 readable offline and printable. PDF output prints that page with Debian's chromium in headless
-mode; without chromium it fails with exit code 3.
+mode (PALISADE_CHROMIUM=/path/to/chromium picks another binary); without chromium it fails
+with exit code 3.
 
 Examples:
   palisade analyze attack.pcap --json > analysis.json
@@ -41,13 +45,16 @@ Examples:
     )
     .action(async (file: string, opts: Opts) => {
       const analysis = readAnalysis(file);
+      const progress = new Progress('replaying', opts.progress && process.stderr.isTTY === true);
       await makeReport(analysis, opts.output as string, {
+        onProgress: (d, t) => progress.update(d, t),
         format: opts.format,
         tz: opts.tz,
         customer: opts.customer,
         capture: opts.replay ? opts.capture : false,
         truth: opts.truth,
       });
+      progress.done();
       process.stderr.write(`palisade: report written to ${opts.output}\n`);
     });
 }
