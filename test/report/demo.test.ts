@@ -14,6 +14,7 @@ import { parseRuleset } from '../../src/mitigate/ruleset.js';
 import type { Analysis } from '../../src/analyze/types.js';
 import { buildReport, type ReportData, renderHtml } from '../../src/report/index.js';
 import { readCapture } from '../../src/sources/capture.js';
+import { tsharkFields } from '../helpers/tshark.js';
 import { type Demo, demoAnalysis, schemaErrors } from './fixture.js';
 
 const ART = resolve(import.meta.dirname, '../../out/test-artifacts/demo');
@@ -214,4 +215,24 @@ test('the summary says which attacks were measured and which estimated', async (
     ),
     d.summary.done,
   );
+});
+
+test('traffic by vector equals tshark counting each signature per time bin', () => {
+  const tl = data.timeline;
+  const binOf = (t: number) => Math.min(tl.total.length - 1, Math.max(0, Math.floor((t - tl.t0) / tl.bin_s)));
+  const count = (times: number[]) => {
+    const bins = new Array<number>(tl.total.length).fill(0);
+    for (const t of times) bins[binOf(t)] = (bins[binOf(t)] as number) + 1;
+    return bins;
+  };
+  const all = tsharkFields(demo.capture, ['frame.time_epoch']).map((r) => Number(r[0]));
+  assert.deepEqual(tl.total, count(all));
+  for (const g of tl.byVector) {
+    const x = demo.analysis.attacks[g.attacks[0] as number] as Attack;
+    // The fixture's signatures use fields both languages spell the same.
+    const filter = x.signature.expression.replace(/ and /g, ' && ').replace('0x02', '0x002');
+    const times = tsharkFields(demo.capture, ['frame.time_epoch'], ['-Y', filter]).map((r) => Number(r[0]));
+    assert.ok(times.length > 1000, `${filter}: ${times.length}`);
+    assert.deepEqual(g.bins, count(times), g.vector);
+  }
 });
