@@ -19,7 +19,7 @@ import { packetScheme } from '../src/scheme/packet.js';
 import { readCapture } from '../src/sources/capture.js';
 import { prng } from '../test/helpers/prng.js';
 import { corpusFiles } from '../test/helpers/tshark.js';
-import { CLI, OUT, benchCapture, fmtRate, row, timed } from './common.js';
+import { benchCapture, CLI, fmtRate, OUT, row, timed } from './common.js';
 
 async function predecoded(limit: number): Promise<PacketView[]> {
   const views: PacketView[] = [];
@@ -86,7 +86,9 @@ export default async function run(): Promise<void> {
   for (const [label, expr, target, opts] of rules) {
     const p = compile(expr, packetScheme, opts);
     const { rate, hits } = evalsPerSecond(views, p);
-    console.log(`${label.padEnd(30)} ${fmtRate(rate).padStart(10)} evals/s${target ? `  (target ${fmtRate(target)})` : ''}  [${expr.length > 60 ? `${expr.slice(0, 57)}...` : expr}; ${hits} of the packets match]`);
+    console.log(
+      `${label.padEnd(30)} ${fmtRate(rate).padStart(10)} evals/s${target ? `  (target ${fmtRate(target)})` : ''}  [${expr.length > 60 ? `${expr.slice(0, 57)}...` : expr}; ${hits} of the packets match]`,
+    );
   }
 
   if (process.env.PALISADE_RULES_BENCH_EVAL_ONLY) return;
@@ -94,7 +96,14 @@ export default async function run(): Promise<void> {
   const expr = 'tcp.dstport == 80 and ip.ttl < 128';
   const display = 'tcp.dstport == 80 && ip.ttl < 128';
   const bpf = 'tcp dst port 80 and ip[8] < 128';
-  const info = JSON.parse(execFileSync(process.execPath, [CLI, 'filter', '--count', '-e', 'ip.version >= 0 or not ip.version >= 0', '-e', expr, file], { encoding: 'utf8' }).trim().split('\n').join(',').replace(/^/, '[').concat(']'));
+  const info = JSON.parse(
+    execFileSync(process.execPath, [CLI, 'filter', '--count', '-e', 'ip.version >= 0 or not ip.version >= 0', '-e', expr, file], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .join(',')
+      .replace(/^/, '[')
+      .concat(']'),
+  );
   const [packets, ourCount] = info as [number, number];
   console.log(`capture: ${file}: ${packets.toLocaleString('en-US')} packets; rule: ${expr}`);
   const ours = timed(process.execPath, [CLI, 'filter', '--count', '-e', expr, file]);
@@ -102,7 +111,21 @@ export default async function run(): Promise<void> {
   const tdOut = join(OUT, 'rules-tcpdump.pcap');
   // TCP sequence analysis and reassembly off: tshark's fastest settings for a per-frame filter,
   // and without them it holds several GB for 5 M packets.
-  const tshark = timed('tshark', ['-n', '-r', file, '-o', 'tcp.analyze_sequence_numbers:FALSE', '-o', 'tcp.desegment_tcp_streams:FALSE', '-o', 'ip.defragment:FALSE', '-Y', display, '-w', tsOut]);
+  const tshark = timed('tshark', [
+    '-n',
+    '-r',
+    file,
+    '-o',
+    'tcp.analyze_sequence_numbers:FALSE',
+    '-o',
+    'tcp.desegment_tcp_streams:FALSE',
+    '-o',
+    'ip.defragment:FALSE',
+    '-Y',
+    display,
+    '-w',
+    tsOut,
+  ]);
   const tcpdump = timed('tcpdump', ['-r', file, '-w', '/dev/null', bpf]);
   execFileSync('tcpdump', ['-r', file, '-w', tdOut, bpf], { stdio: 'ignore' });
   const tsCount = countOf(tsOut);
@@ -111,5 +134,7 @@ export default async function run(): Promise<void> {
   console.log(row('tshark -n -r F -o (no TCP analysis) -Y FILTER -w out', packets, tshark));
   console.log(row('tcpdump -r F -w /dev/null BPF', packets, tcpdump));
   console.log(`matches: palisade ${ourCount}, tshark ${tsCount}, tcpdump ${tdCount}${ourCount === tsCount && ourCount === tdCount ? ' (equal)' : ' (DIFFER)'}`);
-  console.log(`ratio: palisade is ${(tshark.seconds / ours.seconds).toFixed(1)}x tshark (target >= 20x); ${(ours.seconds / tcpdump.seconds).toFixed(2)}x tcpdump's time (target <= 2.5x)`);
+  console.log(
+    `ratio: palisade is ${(tshark.seconds / ours.seconds).toFixed(1)}x tshark (target >= 20x); ${(ours.seconds / tcpdump.seconds).toFixed(2)}x tcpdump's time (target <= 2.5x)`,
+  );
 }

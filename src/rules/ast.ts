@@ -2,8 +2,9 @@
  * Typed AST of the Rules language. Every node keeps the span of its source text (code-point
  * offsets) so later stages (exporters, the CLI) can point at what they cannot handle.
  */
-import type { IpValue, Type, Value } from './types.js';
+
 import type { Regex } from './regex.js';
+import type { IpValue, Type, Value } from './types.js';
 import type { Wildcard } from './wildcard.js';
 
 export interface Span {
@@ -17,10 +18,7 @@ export type ValueNode =
   | { k: 'call'; fn: string; args: Arg[]; type: Type; each: false; span: Span; nameSpan: Span }
   | { k: 'index'; base: ValueNode; index: number | string | '*'; type: Type; each: boolean; span: Span; bracket: number };
 
-export type Arg =
-  | { k: 'lit'; type: Type; value: Value; span: Span }
-  | { k: 'value'; v: ValueNode; span: Span }
-  | { k: 'cond'; e: Expr; span: Span };
+export type Arg = { k: 'lit'; type: Type; value: Value; span: Span } | { k: 'value'; v: ValueNode; span: Span } | { k: 'cond'; e: Expr; span: Span };
 
 export type CmpOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 

@@ -12,11 +12,9 @@ import { type Prefix, rangeToPrefixes } from '../mitigate/prefix.js';
 import type { Field, Scheme } from '../scheme/types.js';
 import type { Arg, Expr, IntItem, IpItem, Op, Rhs, ValueNode } from './ast.js';
 import { RulesError } from './errors.js';
-import { FUNCTIONS, bitSlice } from './functions.js';
-import { parseIpText } from './ipaddr.js';
+import { bitSlice, FUNCTIONS } from './functions.js';
 import { type ListKind, parseExpression, parseIpItem } from './parser.js';
-import { BOOL, BYTES, INT, IP, IpValue, Slice, type Value, bytesKey, utf8 } from './types.js';
-import { lowerByte } from './wildcard.js';
+import { BYTES, bytesKey, INT, IP, IpValue, Slice, utf8, type Value } from './types.js';
 
 /** A named list (spec §8): ip items are addresses, CIDRs or a..b ranges; int items numbers or "a..b". */
 export interface NamedList {
@@ -202,8 +200,15 @@ class Compiler<V> {
       case 'index': {
         const b = this.value(n.base);
         const ix = n.index;
-        if (typeof ix === 'number') return (v) => { const a = b(v); return Array.isArray(a) ? a[ix] : undefined; };
-        return (v) => { const m = b(v); return m instanceof Map ? m.get(ix as string) : undefined; };
+        if (typeof ix === 'number')
+          return (v) => {
+            const a = b(v);
+            return Array.isArray(a) ? a[ix] : undefined;
+          };
+        return (v) => {
+          const m = b(v);
+          return m instanceof Map ? m.get(ix as string) : undefined;
+        };
       }
     }
   }
@@ -374,7 +379,7 @@ class Compiler<V> {
       case 'eq':
         return (x) => x === k;
       case 'ne':
-        return (x) => x === x && x !== k;
+        return (x) => !Number.isNaN(x) && x !== k;
       case 'lt':
         return (x) => x < k;
       case 'le':
@@ -385,9 +390,9 @@ class Compiler<V> {
         return (x) => x >= k;
       case 'band':
         if (Number.isSafeInteger(k) && k >= -0x80000000 && k <= 0xffffffff) {
-          return (x) => (x >= -0x80000000 && x <= 0xffffffff ? (x & k) !== 0 : x === x && (BigInt(x) & BigInt(k)) !== 0n);
+          return (x) => (x >= -0x80000000 && x <= 0xffffffff ? (x & k) !== 0 : !Number.isNaN(x) && (BigInt(x) & BigInt(k)) !== 0n);
         }
-        return (x) => x === x && (BigInt(x) & BigInt(k)) !== 0n;
+        return (x) => !Number.isNaN(x) && (BigInt(x) & BigInt(k)) !== 0n;
       default:
         throw new Error(`internal: ${op} on Int`);
     }
@@ -510,7 +515,7 @@ function eqAt(b: Uint8Array, o: number, k: Uint8Array): boolean {
 
 /** Lexicographic by unsigned byte. */
 function cmpBytes(b: Uint8Array, o: number, n: number, k: Uint8Array): number {
-  const m = n < k.length ? n : k.length;
+  const m = Math.min(n, k.length);
   for (let i = 0; i < m; i++) {
     const d = (b[o + i] as number) - (k[i] as number);
     if (d !== 0) return d;
@@ -605,5 +610,3 @@ function ipSetTest(items: IpItem[]): IpTest {
     v6: n6 === 0 ? () => false : (b, o) => trie.lookup6(b, o) >= 0,
   };
 }
-
-export { parseIpText, lowerByte, BOOL };

@@ -7,7 +7,7 @@ import { httpScheme } from '../scheme/http.js';
 import { packetScheme } from '../scheme/packet.js';
 import { type RecordView, recordFromJson, recordScheme } from '../scheme/record.js';
 import type { Scheme } from '../scheme/types.js';
-import { type NamedList, compile } from './compile.js';
+import { compile, type NamedList } from './compile.js';
 import { RulesError } from './errors.js';
 
 export interface CaseOutcome {

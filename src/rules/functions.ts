@@ -8,10 +8,10 @@ import type { Scheme } from '../scheme/types.js';
 import type { Arg, Span } from './ast.js';
 import { RulesError } from './errors.js';
 import { formatIp } from './ipaddr.js';
-import { parseJson, type Json } from './json.js';
-import { RegexError, compileRegex, type Regex } from './regex.js';
-import { BOOL, BYTES, INT, IP, IpValue, type Type, type Value, arrayOf, bytesKey, elemOf, isArray, isMap, utf8 } from './types.js';
-import { Wildcard, WildcardError, lowerByte } from './wildcard.js';
+import { type Json, parseJson } from './json.js';
+import { compileRegex, type Regex, RegexError } from './regex.js';
+import { arrayOf, BOOL, BYTES, bytesKey, INT, IP, IpValue, isArray, type Type, utf8, type Value } from './types.js';
+import { lowerByte, Wildcard, WildcardError } from './wildcard.js';
 
 export type Impl = (a: Array<Value | undefined>) => Value | undefined;
 
@@ -217,7 +217,10 @@ export const FUNCTIONS: ReadonlyMap<string, FnDef> = new Map<string, FnDef>([
       min: 1,
       max: 1,
       check: ([a]) => (field(a as Arg, 'len', 1, (t) => t === BYTES || isArray(t), 'Bytes or an Array'), INT),
-      make: () => ([x]) => (x instanceof Uint8Array || Array.isArray(x) ? x.length : undefined),
+      make:
+        () =>
+        ([x]) =>
+          x instanceof Uint8Array || Array.isArray(x) ? x.length : undefined,
     },
   ],
   [
@@ -232,7 +235,8 @@ export const FUNCTIONS: ReadonlyMap<string, FnDef> = new Map<string, FnDef>([
         });
         const t0 = argType(args[0] as Arg);
         for (const a of args) {
-          if (argType(a) !== t0) throw new RulesError('argument', name.start, name.end, `concat(…) arguments must all be Bytes or all arrays of one type; found ${t0} and ${argType(a)}`);
+          if (argType(a) !== t0)
+            throw new RulesError('argument', name.start, name.end, `concat(…) arguments must all be Bytes or all arrays of one type; found ${t0} and ${argType(a)}`);
         }
         return t0;
       },
@@ -305,13 +309,15 @@ export const FUNCTIONS: ReadonlyMap<string, FnDef> = new Map<string, FnDef>([
       min: 1,
       max: 1,
       check: ([a]) => (field(a as Arg, 'to_string', 1, (t) => t === INT || t === BOOL || t === IP, 'Int, Bool or Ip'), BYTES),
-      make: () => ([x]) => {
-        if (x === undefined) return undefined;
-        if (typeof x === 'number') return utf8(String(x));
-        if (typeof x === 'boolean') return utf8(x ? 'true' : 'false');
-        if (x instanceof IpValue) return utf8(formatIp(x));
-        return undefined;
-      },
+      make:
+        () =>
+        ([x]) => {
+          if (x === undefined) return undefined;
+          if (typeof x === 'number') return utf8(String(x));
+          if (typeof x === 'boolean') return utf8(x ? 'true' : 'false');
+          if (x instanceof IpValue) return utf8(formatIp(x));
+          return undefined;
+        },
     },
   ],
   [
@@ -402,7 +408,7 @@ export const FUNCTIONS: ReadonlyMap<string, FnDef> = new Map<string, FnDef>([
       max: 64,
       check: (args) => {
         field(args[0] as Arg, fn, 1, isBytes, 'Bytes');
-        args.slice(1).forEach((a, i) => KEY_OK(a, fn, i + 2));
+        for (let i = 1; i < args.length; i++) KEY_OK(args[i] as Arg, fn, i + 1);
         return fn === 'lookup_json_string' ? BYTES : INT;
       },
       make: () => (xs) => {
@@ -441,7 +447,18 @@ export const FUNCTIONS: ReadonlyMap<string, FnDef> = new Map<string, FnDef>([
       },
     },
   ],
-  ['decode_base64', { min: 1, max: 1, check: ([a]) => (field(a as Arg, 'decode_base64', 1, isBytes, 'Bytes'), BYTES), make: () => ([x]) => (x instanceof Uint8Array ? decodeBase64(x) : undefined) }],
+  [
+    'decode_base64',
+    {
+      min: 1,
+      max: 1,
+      check: ([a]) => (field(a as Arg, 'decode_base64', 1, isBytes, 'Bytes'), BYTES),
+      make:
+        () =>
+        ([x]) =>
+          x instanceof Uint8Array ? decodeBase64(x) : undefined,
+    },
+  ],
   [
     'cidr',
     {
@@ -521,7 +538,11 @@ export const FUNCTIONS: ReadonlyMap<string, FnDef> = new Map<string, FnDef>([
           let start = 0;
           for (let i = 0; i + sep.length <= x.length && out.length < limit - 1; ) {
             let hit = true;
-            for (let k = 0; k < sep.length; k++) if (x[i + k] !== sep[k]) { hit = false; break; }
+            for (let k = 0; k < sep.length; k++)
+              if (x[i + k] !== sep[k]) {
+                hit = false;
+                break;
+              }
             if (hit) {
               out.push(x.slice(start, i));
               i += sep.length;
@@ -544,7 +565,8 @@ export const FUNCTIONS: ReadonlyMap<string, FnDef> = new Map<string, FnDef>([
         if (!['ip', 'tcp', 'udp', 'icmp'].includes(proto) || !scheme.fields.has(proto)) argErr(p as Arg, `bit_slice reads "ip", "tcp", "udp" or "icmp", found "${proto}"`);
         const start = litInt(s as Arg, 'bit_slice', 2, 0, 2039);
         const end = literal(e as Arg, 'bit_slice', 3, INT) as number;
-        if (end <= start || end > 2040 || end - start > 32) argErr(e as Arg, `bit_slice end must be above start, at most 2040 and at most 32 bits after start; found ${start}..${end}`);
+        if (end <= start || end > 2040 || end - start > 32)
+          argErr(e as Arg, `bit_slice end must be above start, at most 2040 and at most 32 bits after start; found ${start}..${end}`);
         return INT;
       },
       // Compiled specially (it reads a raw header field of the record): see compile.ts.
@@ -576,5 +598,3 @@ export function checkCall(name: string, args: Arg[], nameSpan: Span, scheme: Sch
   const a0 = args[0];
   return a0 !== undefined && a0.k === 'value' && a0.v.each ? arrayOf(t) : t;
 }
-
-export { elemOf, isMap };

@@ -17,7 +17,7 @@ import { packetScheme } from '../scheme/packet.js';
 import type { Expr, IpItem, Span } from './ast.js';
 import { compile, type NamedList } from './compile.js';
 import { type ErrorClass, RulesError } from './errors.js';
-import { type ListKind, type ListKinds, parseExpression } from './parser.js';
+import { type ListKind, parseExpression } from './parser.js';
 import { bytesKey } from './types.js';
 
 export type { Span };
@@ -73,7 +73,21 @@ export const TCP_FLAG_BITS: Record<string, number> = {
   'tcp.flags.cwr': 0x80,
 };
 
-const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 2: 'igmp', 4: 'ipip', 6: 'tcp', 17: 'udp', 41: 'ipv6', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'icmpv6', 89: 'ospf', 103: 'pim', 132: 'sctp' };
+const PROTO_NAMES: Record<number, string> = {
+  1: 'icmp',
+  2: 'igmp',
+  4: 'ipip',
+  6: 'tcp',
+  17: 'udp',
+  41: 'ipv6',
+  47: 'gre',
+  50: 'esp',
+  51: 'ah',
+  58: 'icmpv6',
+  89: 'ospf',
+  103: 'pim',
+  132: 'sctp',
+};
 /** Protocol names the exporters translate to numbers. */
 export const PROTO_NUMBERS: Record<string, number> = Object.fromEntries(Object.entries(PROTO_NAMES).map(([k, v]) => [v, Number(k)]));
 
@@ -130,13 +144,9 @@ function unsupported(span: Span, what: string): never {
   throw new ExprError(`${what} cannot be used in mitigation rules (nftables, iptables, Flowspec and Magic Firewall cannot express it)`, span.start, span.end, 'unsupported');
 }
 
-function u32Of(a: Uint8Array): Uint8Array {
-  return a;
-}
-
 function ipItemPrefixes(it: IpItem): Prefix[] {
   if ('lo' in it) return rangeToPrefixes(it.fam, it.lo, it.hi);
-  return [{ family: it.fam, addr: u32Of(it.addr), len: it.len }];
+  return [{ family: it.fam, addr: it.addr, len: it.len }];
 }
 
 function toIR(e: Expr): Node {
@@ -182,7 +192,11 @@ function toIR(e: Expr): Node {
           let lit: Lit;
           if (r.k === 'int') lit = { t: 'int', v: r.v };
           else if (r.k === 'bytes') lit = { t: 'bytes', v: bytesKey(r.v) };
-          else if (r.k === 'ip') lit = r.v.fam === 4 ? { t: 'ip', family: 4, addr: Uint8Array.of(r.v.v4 >>> 24, (r.v.v4 >>> 16) & 255, (r.v.v4 >>> 8) & 255, r.v.v4 & 255) } : { t: 'ip', family: 6, addr: r.v.v6 as Uint8Array };
+          else if (r.k === 'ip')
+            lit =
+              r.v.fam === 4
+                ? { t: 'ip', family: 4, addr: Uint8Array.of(r.v.v4 >>> 24, (r.v.v4 >>> 16) & 255, (r.v.v4 >>> 8) & 255, r.v.v4 & 255) }
+                : { t: 'ip', family: 6, addr: r.v.v6 as Uint8Array };
           else return unsupported(litSpan, 'this literal');
           return { k: 'cmp', field, op: e.op, lit, span, litSpan };
         }

@@ -10,19 +10,20 @@
 import type { Scheme } from '../scheme/types.js';
 import type { Arg, Expr, IntItem, IpItem, Op, Rhs, Span, ValueNode } from './ast.js';
 import { RulesError } from './errors.js';
-import { FUNCTIONS, checkCall } from './functions.js';
+import { checkCall, FUNCTIONS } from './functions.js';
+import { parseIpText } from './ipaddr.js';
 import {
+  fail,
   HEX_CHARS,
   INT_CHARS,
   IP_CHARS,
-  KEYWORDS,
-  SET_IP_CHARS,
-  Src,
-  fail,
   isRawStart,
   isWordChar,
+  KEYWORDS,
   parseHexBytes,
   parseIntText,
+  SET_IP_CHARS,
+  Src,
   scanIdent,
   scanQuoted,
   scanRaw,
@@ -31,9 +32,8 @@ import {
   scanWord,
   skipWs,
 } from './lexer.js';
-import { parseIpText } from './ipaddr.js';
-import { RegexError, compileRegex } from './regex.js';
-import { BOOL, BYTES, INT, IP, type Type, type Value, arrayOf, bytesKey, elemOf, isArray, isMap } from './types.js';
+import { compileRegex, RegexError } from './regex.js';
+import { arrayOf, BOOL, BYTES, bytesKey, elemOf, INT, IP, isArray, isMap, type Type, type Value } from './types.js';
 import { Wildcard, WildcardError } from './wildcard.js';
 
 export type ListKind = 'ip' | 'int' | 'bytes';
@@ -102,7 +102,12 @@ class Parser {
       const at = skipWs(this.s, this.pos);
       const e = this.cond(next());
       if (e.arr !== arr) {
-        throw new RulesError('type', at, at + 1, arr ? `"${kind}" mixes an Array<Bool> (from [*]) with a Bool` : `"${kind}" mixes a Bool with an Array<Bool> (from [*]): wrap it in any(…) or all(…)`);
+        throw new RulesError(
+          'type',
+          at,
+          at + 1,
+          arr ? `"${kind}" mixes an Array<Bool> (from [*]) with a Bool` : `"${kind}" mixes a Bool with an Array<Bool> (from [*]): wrap it in any(…) or all(…)`,
+        );
       }
       items.push(e);
       after = this.logicOp(skipWs(this.s, this.pos), kind, sym);
@@ -375,7 +380,8 @@ class Parser {
     const opSpan = { start: i, end: opEnd };
     const t = v.type;
     if (t === BOOL) throw new RulesError('type', i, opEnd, `${describe(v)} is a Bool: use it on its own (or with not), without "${s.slice(i, opEnd)}"`);
-    if (isArray(t) || isMap(t)) throw new RulesError('type', i, opEnd, `"${s.slice(i, opEnd)}" does not apply to ${describe(v)} (${t}): index it ([0], ["key"]) or use [*] inside any(…)/all(…)`);
+    if (isArray(t) || isMap(t))
+      throw new RulesError('type', i, opEnd, `"${s.slice(i, opEnd)}" does not apply to ${describe(v)} (${t}): index it ([0], ["key"]) or use [*] inside any(…)/all(…)`);
     const allowed: Record<string, Op[]> = {
       [INT]: ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'in', 'band'],
       [BYTES]: ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'in', 'contains', 'matches', 'wildcard', 'strict_wildcard'],

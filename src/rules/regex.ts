@@ -61,23 +61,61 @@ function rangeSet(ranges: Array<[number, number]>): Uint8Array {
   return s;
 }
 const DIGIT = rangeSet([[48, 57]]);
-const WORD = rangeSet([[48, 57], [65, 90], [97, 122], [95, 95]]);
-const SPACE = rangeSet([[9, 13], [32, 32]]);
+const WORD = rangeSet([
+  [48, 57],
+  [65, 90],
+  [97, 122],
+  [95, 95],
+]);
+const SPACE = rangeSet([
+  [9, 13],
+  [32, 32],
+]);
 const POSIX: Record<string, Array<[number, number]>> = {
-  alnum: [[48, 57], [65, 90], [97, 122]],
-  alpha: [[65, 90], [97, 122]],
+  alnum: [
+    [48, 57],
+    [65, 90],
+    [97, 122],
+  ],
+  alpha: [
+    [65, 90],
+    [97, 122],
+  ],
   ascii: [[0, 127]],
-  blank: [[9, 9], [32, 32]],
-  cntrl: [[0, 31], [127, 127]],
+  blank: [
+    [9, 9],
+    [32, 32],
+  ],
+  cntrl: [
+    [0, 31],
+    [127, 127],
+  ],
   digit: [[48, 57]],
   graph: [[33, 126]],
   lower: [[97, 122]],
   print: [[32, 126]],
-  punct: [[33, 47], [58, 64], [91, 96], [123, 126]],
-  space: [[9, 13], [32, 32]],
+  punct: [
+    [33, 47],
+    [58, 64],
+    [91, 96],
+    [123, 126],
+  ],
+  space: [
+    [9, 13],
+    [32, 32],
+  ],
   upper: [[65, 90]],
-  word: [[48, 57], [65, 90], [97, 122], [95, 95]],
-  xdigit: [[48, 57], [65, 70], [97, 102]],
+  word: [
+    [48, 57],
+    [65, 90],
+    [97, 122],
+    [95, 95],
+  ],
+  xdigit: [
+    [48, 57],
+    [65, 70],
+    [97, 102],
+  ],
 };
 
 function negate(s: Uint8Array): Uint8Array {
@@ -147,7 +185,6 @@ class Parser {
         const last = xs.pop();
         if (last === undefined || last.t === 'empty') this.err('repetition operator missing expression');
         if (last.t === 'rep') this.err('nested repetition operator (a repetition of a repetition) is not supported');
-        if (last.t === 'assert' && false) this.err('repetition of an assertion');
         xs.push(this.repeat(last, f));
         continue;
       }
@@ -447,7 +484,11 @@ class Parser {
         const e = this.escape(f, true) as Uint8Array;
         let count = 0;
         let only = -1;
-        for (let k = 0; k < 256; k++) if (e[k]) { count++; only = k; }
+        for (let k = 0; k < 256; k++)
+          if (e[k]) {
+            count++;
+            only = k;
+          }
         if (count !== 1) {
           or(cur, e);
           continue;
@@ -627,7 +668,7 @@ export class Regex {
     this.b = Int32Array.from(bld.b);
     this.sets = bld.sets;
     this.table = new Uint8Array(Math.max(1, bld.sets.length) * 256);
-    bld.sets.forEach((s, k) => this.table.set(s, k * 256));
+    for (let k = 0; k < bld.sets.length; k++) this.table.set(bld.sets[k] as Uint8Array, k * 256);
     this.anchored = startsAnchored(ast);
     this.cur = new Int32Array(this.n);
     this.nxt = new Int32Array(this.n);

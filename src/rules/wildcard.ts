@@ -24,7 +24,8 @@ export class Wildcard {
       const c = src[i] as number;
       if (c === 92) {
         const n = src[i + 1];
-        if (n !== 42 && n !== 92) throw new WildcardError(n === undefined ? 'a pattern cannot end with "\\"' : `bad escape "\\${String.fromCharCode(n)}" in wildcard: only \\* and \\\\`);
+        if (n !== 42 && n !== 92)
+          throw new WildcardError(n === undefined ? 'a pattern cannot end with "\\"' : `bad escape "\\${String.fromCharCode(n)}" in wildcard: only \\* and \\\\`);
         out.push(n);
         i++;
         prevStar = false;

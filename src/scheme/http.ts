@@ -9,8 +9,8 @@
 import { isIPv4 } from 'node:net';
 import { geoDb } from '../core/geoip.js';
 import { parseAddr } from '../mitigate/prefix.js';
-import { BOOL, BYTES, INT, IP, IpValue, type Value, arrayOf, latin1, mapOf } from '../rules/types.js';
-import { type Field, type Scheme, makeScheme } from './types.js';
+import { arrayOf, BOOL, BYTES, INT, IP, IpValue, latin1, mapOf, type Value } from '../rules/types.js';
+import { type Field, makeScheme, type Scheme } from './types.js';
 
 export interface HttpRequestView {
   /** Method as sent (normally uppercase). */
@@ -175,7 +175,9 @@ function ipValue(text: string | undefined): IpValue | undefined {
   if (text === undefined) return undefined;
   const a = parseAddr(isIPv4(text) || text.includes(':') ? text : '');
   if (a === null) return undefined;
-  return a.family === 4 ? IpValue.of4((((a.addr[0] as number) << 24) | ((a.addr[1] as number) << 16) | ((a.addr[2] as number) << 8) | (a.addr[3] as number)) >>> 0) : IpValue.of6(a.addr);
+  return a.family === 4
+    ? IpValue.of4((((a.addr[0] as number) << 24) | ((a.addr[1] as number) << 16) | ((a.addr[2] as number) << 8) | (a.addr[3] as number)) >>> 0)
+    : IpValue.of6(a.addr);
 }
 function extension(path: string): string {
   const seg = path.slice(path.lastIndexOf('/') + 1);

@@ -7,11 +7,12 @@
  * decoded (non-first fragments have none), udp.* likewise, icmp.* for ICMP and ICMPv6 only,
  * ip.id / ip.flags.* / ip.opt.type for IPv4 only, dns.* unless a DNS question was read on port 53.
  */
-import { App, type PacketView } from '../decode/view.js';
-import { formatIpv4, formatIpv6 } from '../core/ip.js';
+
 import { geoDb } from '../core/geoip.js';
-import { BOOL, BYTES, INT, IP, IpValue, Slice, type Value, latin1 } from '../rules/types.js';
-import { type Field, type Scheme, makeScheme } from './types.js';
+import { formatIpv4, formatIpv6 } from '../core/ip.js';
+import { App, type PacketView } from '../decode/view.js';
+import { BOOL, BYTES, INT, IP, IpValue, latin1, Slice, type Value } from '../rules/types.js';
+import { type Field, makeScheme, type Scheme } from './types.js';
 
 /** Transport protocol names as Cloudflare writes them (lowercase IANA keywords). */
 export const PROTO_NAMES: Record<number, string> = {
@@ -58,7 +59,16 @@ const isUdp = (v: PacketView) => v.l4Proto === 17 && v.l4Off >= 0;
 const isIcmp = (v: PacketView) => (v.l4Proto === 1 || v.l4Proto === 58) && v.l4Off >= 0;
 
 function intField(name: string, doc: string, int: (v: PacketView) => number): F {
-  return { name, type: INT, doc, int, get: (v) => { const x = int(v); return x === x ? x : undefined; } };
+  return {
+    name,
+    type: INT,
+    doc,
+    int,
+    get: (v) => {
+      const x = int(v);
+      return Number.isNaN(x) ? undefined : x;
+    },
+  };
 }
 function boolField(name: string, doc: string, get: (v: PacketView) => boolean): F {
   return { name, type: BOOL, doc, get };
@@ -163,8 +173,22 @@ export const PACKET_FIELDS: F[] = [
   countryField('ip.dst.country', true),
   asnField('ip.src.asnum', false),
   asnField('ip.dst.asnum', true),
-  bytesField('cf.colo.name', 'name of the sensor that saw the packet (configureSensor)', (_v, out) => (sensor.name === null ? false : (() => { const b = latin1(sensor.name); return out.set(b, 0, b.length); })())),
-  bytesField('cf.colo.region', 'region of the sensor that saw the packet (configureSensor)', (_v, out) => (sensor.region === null ? false : (() => { const b = latin1(sensor.region); return out.set(b, 0, b.length); })())),
+  bytesField('cf.colo.name', 'name of the sensor that saw the packet (configureSensor)', (_v, out) =>
+    sensor.name === null
+      ? false
+      : (() => {
+          const b = latin1(sensor.name);
+          return out.set(b, 0, b.length);
+        })(),
+  ),
+  bytesField('cf.colo.region', 'region of the sensor that saw the packet (configureSensor)', (_v, out) =>
+    sensor.region === null
+      ? false
+      : (() => {
+          const b = latin1(sensor.region);
+          return out.set(b, 0, b.length);
+        })(),
+  ),
   intField('tcp.srcport', 'TCP source port', (v) => (isTcp(v) ? v.srcPort : Number.NaN)),
   intField('tcp.dstport', 'TCP destination port', (v) => (isTcp(v) ? v.dstPort : Number.NaN)),
   intField('tcp.flags', 'TCP flags byte (FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80)', (v) => (isTcp(v) ? v.tcpFlags : Number.NaN)),
@@ -181,10 +205,26 @@ export const PACKET_FIELDS: F[] = [
   intField('icmp.type', 'ICMP / ICMPv6 type', (v) => (isIcmp(v) ? v.icmpType : Number.NaN)),
   intField('icmp.code', 'ICMP / ICMPv6 code', (v) => (isIcmp(v) ? v.icmpCode : Number.NaN)),
   boolField('sip', 'the UDP payload is a SIP request or status line', isSip),
-  bytesField('ip', 'raw bytes from the IP header to the end of the captured frame', rawFrom((v) => v.ipOff, hasIp)),
-  bytesField('tcp', 'raw bytes from the TCP header to the end of the captured frame', rawFrom((v) => v.l4Off, isTcp)),
-  bytesField('udp', 'raw bytes from the UDP header to the end of the captured frame', rawFrom((v) => v.l4Off, isUdp)),
-  bytesField('icmp', 'raw bytes from the ICMP header to the end of the captured frame', rawFrom((v) => v.l4Off, isIcmp)),
+  bytesField(
+    'ip',
+    'raw bytes from the IP header to the end of the captured frame',
+    rawFrom((v) => v.ipOff, hasIp),
+  ),
+  bytesField(
+    'tcp',
+    'raw bytes from the TCP header to the end of the captured frame',
+    rawFrom((v) => v.l4Off, isTcp),
+  ),
+  bytesField(
+    'udp',
+    'raw bytes from the UDP header to the end of the captured frame',
+    rawFrom((v) => v.l4Off, isUdp),
+  ),
+  bytesField(
+    'icmp',
+    'raw bytes from the ICMP header to the end of the captured frame',
+    rawFrom((v) => v.l4Off, isIcmp),
+  ),
   intField('ip.version', 'IP version, 4 or 6 [PX]', (v) => (hasIp(v) ? v.ipVersion : Number.NaN)),
   intField('ip.proto.num', 'IP protocol number / final IPv6 next header [PX]', (v) => (hasIp(v) ? v.ipProto : Number.NaN)),
   intField('ip.id', 'IPv4 identification [PX]', (v) => (v.ipVersion === 4 && v.ipHdrLen > 0 ? v.ipId : Number.NaN)),

@@ -4,8 +4,8 @@
  * evaluate expressions this way: the vectors define records by field values, not by packets.
  */
 import { parseAddr } from '../mitigate/prefix.js';
-import { BOOL, BYTES, INT, IP, IpValue, type Type, type Value, elemOf, isArray, isMap, utf8 } from '../rules/types.js';
-import { type Field, type Scheme, makeScheme } from './types.js';
+import { BOOL, BYTES, elemOf, INT, IP, IpValue, isArray, isMap, type Type, utf8, type Value } from '../rules/types.js';
+import { type Field, makeScheme, type Scheme } from './types.js';
 
 export type RecordView = Map<string, Value>;
 
@@ -18,7 +18,13 @@ export function recordScheme(base: Scheme<unknown>): Scheme<RecordView> {
       type: f.type,
       doc: f.doc,
       get: f.type === BOOL ? (r) => r.get(name) === true : (r) => r.get(name),
-      int: f.type === INT ? (r) => { const x = r.get(name); return typeof x === 'number' ? x : Number.NaN; } : undefined,
+      int:
+        f.type === INT
+          ? (r) => {
+              const x = r.get(name);
+              return typeof x === 'number' ? x : Number.NaN;
+            }
+          : undefined,
     });
   }
   return makeScheme(`${base.name}-record`, fields);
@@ -46,7 +52,9 @@ export function jsonToValue(t: Type, j: unknown): Value {
   if (t === IP) {
     const a = typeof j === 'string' ? parseAddr(j) : null;
     if (a === null) throw new TypeError('expected an IP address');
-    return a.family === 4 ? IpValue.of4((((a.addr[0] as number) << 24) | ((a.addr[1] as number) << 16) | ((a.addr[2] as number) << 8) | (a.addr[3] as number)) >>> 0) : IpValue.of6(a.addr);
+    return a.family === 4
+      ? IpValue.of4((((a.addr[0] as number) << 24) | ((a.addr[1] as number) << 16) | ((a.addr[2] as number) << 8) | (a.addr[3] as number)) >>> 0)
+      : IpValue.of6(a.addr);
   }
   if (isArray(t)) {
     if (!Array.isArray(j)) throw new TypeError('expected an array');

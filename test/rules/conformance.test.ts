@@ -16,7 +16,9 @@ const CASES = join(import.meta.dirname, '../../../shared/conformance/rules/cases
 before(() => ensureBuilt());
 
 test('palisade rules test passes 100% of the shared conformance cases', () => {
-  const total = readFileSync(CASES, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+  const total = readFileSync(CASES, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
   const r = spawnSync(process.execPath, [CLI, 'rules', 'test', CASES], { encoding: 'utf8' });
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.at(-1), `${total} passed, 0 failed`, r.stdout + r.stderr);

@@ -35,11 +35,7 @@ function udp6Frame(): Uint8Array {
   const dst = [0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
   const payload = [1, 2, 3, 4];
   const ulen = 8 + payload.length;
-  return Uint8Array.from([
-    ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x86, 0xdd],
-    0x60, 0, 0, 0, 0, ulen, 17, 255, ...src, ...dst,
-    0x30, 0x39, 0, 53, 0, ulen, 0, 0, ...payload,
-  ]);
+  return Uint8Array.from([...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x86, 0xdd], 0x60, 0, 0, 0, 0, ulen, 17, 255, ...src, ...dst, 0x30, 0x39, 0, 53, 0, ulen, 0, 0, ...payload]);
 }
 
 const dnsQuery = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, ...Buffer.from('www'), 7, ...Buffer.from('Example'), 3, ...Buffer.from('com'), 0, 0, 1, 0, 1];

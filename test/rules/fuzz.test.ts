@@ -75,16 +75,110 @@ function check(expr: string): void {
 }
 
 const FIELDS = [...new Set([...packetScheme.fields.keys(), ...httpScheme.fields.keys()])];
-const FUNCS = ['lower', 'upper', 'len', 'concat', 'starts_with', 'ends_with', 'url_decode', 'to_string', 'regex_replace', 'wildcard_replace', 'remove_bytes', 'lookup_json_string', 'lookup_json_integer', 'substring', 'decode_base64', 'cidr', 'cidr6', 'join', 'split', 'bit_slice', 'any', 'all'];
+const FUNCS = [
+  'lower',
+  'upper',
+  'len',
+  'concat',
+  'starts_with',
+  'ends_with',
+  'url_decode',
+  'to_string',
+  'regex_replace',
+  'wildcard_replace',
+  'remove_bytes',
+  'lookup_json_string',
+  'lookup_json_integer',
+  'substring',
+  'decode_base64',
+  'cidr',
+  'cidr6',
+  'join',
+  'split',
+  'bit_slice',
+  'any',
+  'all',
+];
 const OPS = ['==', '!=', '<', '<=', '>', '>=', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'contains', 'matches', '~', 'wildcard', 'strict wildcard', 'in', '&', 'bitwise_and'];
-const LITS = ['443', '-1', '0x1bb', '0443', '09', '9223372036854775808', '"a"', '""', '"\\x41"', '"\\777"', 'r"x"', 'r#"a"b"#', '61:62', '10.0.0.1', '2001:db8::1', '10.0.0.0/8', '{80 443}', '{1..9}', '{10.0.0.0/8 ::/0}', '{"a" "b"}', '{}', '$office', '$ports', '$hosts', '$nope', '"(a+)+$"', '"[a-"', '"*.x"', '"a**"'];
+const LITS = [
+  '443',
+  '-1',
+  '0x1bb',
+  '0443',
+  '09',
+  '9223372036854775808',
+  '"a"',
+  '""',
+  '"\\x41"',
+  '"\\777"',
+  'r"x"',
+  'r#"a"b"#',
+  '61:62',
+  '10.0.0.1',
+  '2001:db8::1',
+  '10.0.0.0/8',
+  '{80 443}',
+  '{1..9}',
+  '{10.0.0.0/8 ::/0}',
+  '{"a" "b"}',
+  '{}',
+  '$office',
+  '$ports',
+  '$hosts',
+  '$nope',
+  '"(a+)+$"',
+  '"[a-"',
+  '"*.x"',
+  '"a**"',
+];
 const TYPED: Record<string, [string[], string[]]> = {
-  Int: [['==', '!=', '<', '>=', 'in', '&'], ['443', '0x10', '0', '-3']],
-  Bytes: [['==', 'contains', 'matches', 'wildcard', 'strict wildcard', 'lt'], ['"a"', '""', 'r"(?i)^A.*[0-9]+$"', '"*.example.*"', '"\\x41b"']],
-  Ip: [['==', '!=', 'in', '>'], ['10.0.0.1', '2001:db8::1', '{10.0.0.0/8 2001:db8::/32}', '$office']],
+  Int: [
+    ['==', '!=', '<', '>=', 'in', '&'],
+    ['443', '0x10', '0', '-3'],
+  ],
+  Bytes: [
+    ['==', 'contains', 'matches', 'wildcard', 'strict wildcard', 'lt'],
+    ['"a"', '""', 'r"(?i)^A.*[0-9]+$"', '"*.example.*"', '"\\x41b"'],
+  ],
+  Ip: [
+    ['==', '!=', 'in', '>'],
+    ['10.0.0.1', '2001:db8::1', '{10.0.0.0/8 2001:db8::/32}', '$office'],
+  ],
 };
 const JOIN = [' and ', ' or ', ' xor ', ' && ', ' || ', ' ^^ '];
-const SOUP = ['(', ')', '[', ']', '{', '}', ',', '$', '*', '"', '\\', '#', 'r#"', '..', '.', ':', '/', '-', '!', 'not ', ' ', '\t', '\n', 'é', '🙂', '\u0000', ...OPS, ...JOIN, ...LITS, ...FIELDS.slice(0, 30), ...FUNCS];
+const SOUP = [
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '$',
+  '*',
+  '"',
+  '\\',
+  '#',
+  'r#"',
+  '..',
+  '.',
+  ':',
+  '/',
+  '-',
+  '!',
+  'not ',
+  ' ',
+  '\t',
+  '\n',
+  'é',
+  '🙂',
+  '\u0000',
+  ...OPS,
+  ...JOIN,
+  ...LITS,
+  ...FIELDS.slice(0, 30),
+  ...FUNCS,
+];
 
 function gen(r: () => number, depth: number): string {
   const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)] as T;
@@ -159,7 +253,13 @@ test('pathological inputs: deep nesting, long inputs, huge sets and raw-string h
     check(`${'any('.repeat(d)}x`);
   }
   // 128 levels of parentheses must compile (spec §2).
-  assert.equal(compile(`${'('.repeat(128)}ssl${')'.repeat(128)}`, httpScheme)({ method: 'GET', target: '/', host: 'h', version: 'HTTP/1.1', headers: [], clientIp: '192.0.2.1', ssl: true, timestampMs: 0 }), true);
+  assert.equal(
+    compile(
+      `${'('.repeat(128)}ssl${')'.repeat(128)}`,
+      httpScheme,
+    )({ method: 'GET', target: '/', host: 'h', version: 'HTTP/1.1', headers: [], clientIp: '192.0.2.1', ssl: true, timestampMs: 0 }),
+    true,
+  );
   check(`tcp.dstport in {${Array.from({ length: 50_000 }, (_, i) => i).join(' ')}}`);
   check(`ip.src in {${Array.from({ length: 20_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).join(' ')}}`);
   check(`http.host == r${'#'.repeat(300)}"x"${'#'.repeat(300)}`);

@@ -11,8 +11,8 @@ import { test } from 'node:test';
 import { compile } from '../../src/rules/compile.js';
 import { RulesError } from '../../src/rules/errors.js';
 import { compileRegex, RegexError } from '../../src/rules/regex.js';
-import { type RecordView, recordFromJson, recordScheme } from '../../src/scheme/record.js';
 import { httpScheme } from '../../src/scheme/http.js';
+import { type RecordView, recordFromJson, recordScheme } from '../../src/scheme/record.js';
 import type { Scheme } from '../../src/scheme/types.js';
 import { prng } from '../helpers/prng.js';
 

@@ -82,7 +82,12 @@ const totals = FILTER_PAIRS.map(() => 0);
 
 for (const file of corpusFiles()) {
   test(`filter counts match tshark -Y: ${basename(file)}`, async () => {
-    const ours = (await filterCapture(file, FILTER_PAIRS.map(([o]) => o))).counts;
+    const ours = (
+      await filterCapture(
+        file,
+        FILTER_PAIRS.map(([o]) => o),
+      )
+    ).counts;
     const theirs = tsharkCounts(file);
     ours.forEach((c, i) => {
       totals[i] = (totals[i] as number) + c;
@@ -92,7 +97,8 @@ for (const file of corpusFiles()) {
     FILTER_PAIRS.forEach(([o, t], i) => {
       const known = why[o];
       const [want, wantTs] = known ? [known[0], known[1]] : [theirs[i], theirs[i]];
-      if (ours[i] !== want || theirs[i] !== wantTs) diffs.push(`${o}  vs  ${t}: ours ${ours[i]}, tshark ${theirs[i]}${known ? ` (explained as ${known[0]}/${known[1]}: ${known[2]})` : ''}`);
+      if (ours[i] !== want || theirs[i] !== wantTs)
+        diffs.push(`${o}  vs  ${t}: ours ${ours[i]}, tshark ${theirs[i]}${known ? ` (explained as ${known[0]}/${known[1]}: ${known[2]})` : ''}`);
     });
     assert.deepEqual(diffs, []);
   });
@@ -108,7 +114,9 @@ test('every filter pair matches packets somewhere in the corpus (no vacuous 0 = 
 test('palisade filter --count (the CLI) prints the same counts as tshark on attack captures', () => {
   for (const name of ['ddos/ddosgrid.synflood.pcap', 'ddos/amp.UDP.snmp.src161.pcapng', 'edge/dns53.pcap']) {
     const file = join(CORPUS, name);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/rules/run-cli.ts', 'filter', '--count', ...FILTER_PAIRS.flatMap(([o]) => ['-e', o]), file], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/rules/run-cli.ts', 'filter', '--count', ...FILTER_PAIRS.flatMap(([o]) => ['-e', o]), file], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split('\n').map(Number), tsharkCounts(file), name);
   }
@@ -120,13 +128,22 @@ test('palisade filter -w writes a pcap that tshark reads back with exactly the m
   const expr = 'udp.srcport == 161 and ip.len > 1000';
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/rules/run-cli.ts', 'filter', '-e', expr, file, '-w', out], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const want = execFileSync('tshark', ['-r', file, ...NO_REASSEMBLY, '-Y', '!icmp && udp.srcport == 161 && ip.len#1 > 1000', '-T', 'fields', '-e', 'frame.len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const want = execFileSync('tshark', ['-r', file, ...NO_REASSEMBLY, '-Y', '!icmp && udp.srcport == 161 && ip.len#1 > 1000', '-T', 'fields', '-e', 'frame.len'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const back = spawnSync('tshark', ['-r', out, '-n', '-T', 'fields', '-e', 'frame.len', '-e', 'udp.srcport'], { encoding: 'utf8' });
   assert.equal(back.status, 0, back.stderr);
   const wantLens = want.split('\n').filter(Boolean);
-  const rows = back.stdout.split('\n').filter(Boolean).map((l) => l.split('\t'));
+  const rows = back.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t'));
   assert.ok(wantLens.length > 100, `only ${wantLens.length} frames selected`);
-  assert.deepEqual(rows.map((x) => x[0]), wantLens);
+  assert.deepEqual(
+    rows.map((x) => x[0]),
+    wantLens,
+  );
   assert.ok(rows.every((x) => x[1] === '161'));
   assert.match(r.stderr, new RegExp(`^${wantLens.length} of \\d+ packets written`));
 });

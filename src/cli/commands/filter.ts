@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { PcapOut } from '../../mitigate/pcap-out.js';
-import { RulesError, formatRulesError } from '../../rules/errors.js';
+import { formatRulesError, RulesError } from '../../rules/errors.js';
 import { filterCapture } from '../../rules/filter-capture.js';
 
 interface Opts {
@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed), or - for stdin')
     .requiredOption(
       '-e, --expression <expr>',
-      "the rule, e.g. 'ip.proto == \"udp\" and udp.srcport == 53 and ip.len > 512'; repeat -e to count several rules in one pass",
+      'the rule, e.g. \'ip.proto == "udp" and udp.srcport == 53 and ip.len > 512\'; repeat -e to count several rules in one pass',
       (v: string, acc: string[] = []) => [...acc, v],
     )
     .option('-w, --write <out.pcap>', 'write the matching packets to a classic pcap file (- for stdout)')

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { InputError, UsageError } from '../../core/errors.js';
 import { compile } from '../../rules/compile.js';
 import { runCases } from '../../rules/conformance.js';
-import { RulesError, formatRulesError } from '../../rules/errors.js';
+import { formatRulesError, RulesError } from '../../rules/errors.js';
 import { httpScheme } from '../../scheme/http.js';
 import { packetScheme } from '../../scheme/packet.js';
 import type { Scheme } from '../../scheme/types.js';
@@ -21,7 +21,7 @@ export function register(program: Command): void {
   rules
     .command('check')
     .description('Compile an expression: prints "ok", or the error with a caret under the offending part (exit 1).')
-    .argument('<expression>', 'the rule expression, e.g. \'tcp.dstport == 22 and not ip.src in {10.0.0.0/8}\'')
+    .argument('<expression>', "the rule expression, e.g. 'tcp.dstport == 22 and not ip.src in {10.0.0.0/8}'")
     .option('-s, --scheme <scheme>', 'field catalogue: packet or http', 'packet')
     .addHelpText(
       'after',
