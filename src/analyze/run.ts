@@ -1,4 +1,6 @@
-/** analyzeCapture: read a capture through the decoders into an Analyzer (library entry point). */
+/** analyzeCapture: read a capture through the decoders into an Analyzer and the L3/L4 detector (library entry point). */
+import { buildAttacks } from '../detect/attacks.js';
+import { type DetectOptions, Detector } from '../detect/detector.js';
 import { readCapture } from '../sources/capture.js';
 import { Analyzer } from './analyzer.js';
 import type { Analysis } from './types.js';
@@ -6,10 +8,28 @@ import type { Analysis } from './types.js';
 export interface AnalyzeOptions {
   top?: number;
   onProgress?: (done: number, total?: number) => void;
+  /** Run attack detection (default true). */
+  detect?: boolean;
+  detection?: DetectOptions;
 }
 
 export async function analyzeCapture(path: string, opts: AnalyzeOptions = {}): Promise<Analysis> {
   const analyzer = new Analyzer({ top: opts.top ?? 10 });
-  const info = await readCapture(path, (v) => analyzer.add(v), { onProgress: opts.onProgress });
-  return analyzer.result(info);
+  if (opts.detect === false) {
+    const info = await readCapture(path, (v) => analyzer.add(v), { onProgress: opts.onProgress });
+    return analyzer.result(info);
+  }
+  const detector = new Detector(opts.detection);
+  const info = await readCapture(
+    path,
+    (v) => {
+      analyzer.add(v);
+      detector.add(v);
+    },
+    { onProgress: opts.onProgress },
+  );
+  const analysis = analyzer.result(info);
+  // Signatures are measured by a second read of the file; stdin cannot be read twice.
+  analysis.attacks = await buildAttacks(detector, { path: path === '-' ? null : path });
+  return analysis;
 }

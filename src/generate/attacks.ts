@@ -377,7 +377,7 @@ export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): Attack
     }
     case 'ip_protocol_flood': {
       const src = sourcePicker(r, mode, false);
-      const protos = r.chance(0.5) ? [r.int(143, 252)] : [0, 255, r.int(143, 252), r.int(143, 252)];
+      const protos = r.chance(0.5) ? [r.int(143, 252)] : [255, r.int(143, 252), r.int(143, 252)];
       const blob = randomBlob(r, 1480);
       const size = r.pick([20, 64, 512, 1024]);
       return {

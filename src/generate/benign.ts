@@ -45,16 +45,7 @@ const STACKS: Stack[] = [
 
 const SNIS = ['www.example.com', 'shop.example.com', 'api.example.com', 'static.example.com', 'login.example.com'];
 const OUT_SNIS = ['www.wikipedia.org', 'github.com', 'fonts.gstatic.com', 'updates.example.org', 'cdn.jsdelivr.net', 'www.debian.org'];
-const LOOKUPS = [
-  'www.wikipedia.org',
-  'github.com',
-  'deb.debian.org',
-  'fonts.gstatic.com',
-  'mail.example.org',
-  'time.cloudflare.com',
-  'api.github.com',
-  'www.debian.org',
-];
+const LOOKUPS = ['www.wikipedia.org', 'github.com', 'deb.debian.org', 'fonts.gstatic.com', 'mail.example.org', 'time.cloudflare.com', 'api.github.com', 'www.debian.org'];
 export const ZONE = 'example.com';
 const ZONE_HOSTS = ['www', 'mail', 'api', 'shop', 'ns1', 'cdn'];
 
@@ -354,19 +345,7 @@ export class BenignTraffic implements Component {
       const https = r.chance(0.7);
       const req = https ? pop.hello(r, 'www.example.com') : pop.get(r, 'www.example.com');
       const body = r.int(300, 6000);
-      return new TcpSession(
-        r,
-        a,
-        this.flashTarget,
-        r.int(32768, 60999),
-        https ? 443 : 80,
-        ttl,
-        stack,
-        blob,
-        req,
-        https ? null : httpResponseHead(body),
-        body,
-      );
+      return new TcpSession(r, a, this.flashTarget, r.int(32768, 60999), https ? 443 : 80, ttl, stack, blob, req, https ? null : httpResponseHead(body), body);
     }
     const x = r.float();
     if (x < 0.4) {
@@ -385,39 +364,14 @@ export class BenignTraffic implements Component {
       const c = r.pick(pop.inside4);
       const stack = r.pick(STACKS);
       const s = pop.outServers[r.int(0, pop.outServers.length - 1)] as number;
-      const sess = new TcpSession(
-        r,
-        c,
-        s,
-        r.int(32768, 60999),
-        443,
-        stack.ttl,
-        stack,
-        blob,
-        pop.hello(r, r.pick(OUT_SNIS)),
-        null,
-        r.int(500, 12000),
-        r.int(44, 58),
-      );
+      const sess = new TcpSession(r, c, s, r.int(32768, 60999), 443, stack.ttl, stack, blob, pop.hello(r, r.pick(OUT_SNIS)), null, r.int(500, 12000), r.int(44, 58));
       return sess;
     }
     if (x < 0.68) {
       // IPv6 HTTPS.
       const c = r.pick(pop.clients6);
       const stack = r.pick(STACKS);
-      return new TcpSession(
-        r,
-        c,
-        pop.web6,
-        r.int(32768, 60999),
-        443,
-        stack.ttl - r.int(4, 16),
-        stack,
-        blob,
-        pop.hello(r, 'www.example.com'),
-        null,
-        r.int(300, 6000),
-      );
+      return new TcpSession(r, c, pop.web6, r.int(32768, 60999), 443, stack.ttl - r.int(4, 16), stack, blob, pop.hello(r, 'www.example.com'), null, r.int(300, 6000));
     }
     if (x < 0.8) {
       // A protected host resolving a name.

@@ -65,18 +65,7 @@ export function writeEth(b: Uint8Array, o: number, dstId: number, srcId: number,
  * IPv4 header without options. `fragField` is the 16-bit flags+offset word (0x4000 = DF,
  * 0x2000 = MF, low 13 bits = offset in 8-byte units).
  */
-export function writeIp4(
-  b: Uint8Array,
-  o: number,
-  totalLen: number,
-  id: number,
-  fragField: number,
-  ttl: number,
-  proto: number,
-  src: number,
-  dst: number,
-  tos = 0,
-): number {
+export function writeIp4(b: Uint8Array, o: number, totalLen: number, id: number, fragField: number, ttl: number, proto: number, src: number, dst: number, tos = 0): number {
   b[o] = 0x45;
   b[o + 1] = tos;
   put16(b, o + 2, totalLen);
@@ -112,17 +101,7 @@ export function pseudo6(src: Uint8Array, dst: Uint8Array, next: number, len: num
 }
 
 /** TCP header (checksum left zero); `opts` must be a multiple of 4 bytes. Returns header length. */
-export function writeTcp(
-  b: Uint8Array,
-  o: number,
-  sport: number,
-  dport: number,
-  seq: number,
-  ack: number,
-  flags: number,
-  win: number,
-  opts: Uint8Array | null,
-): number {
+export function writeTcp(b: Uint8Array, o: number, sport: number, dport: number, seq: number, ack: number, flags: number, win: number, opts: Uint8Array | null): number {
   const hl = 20 + (opts ? opts.length : 0);
   put16(b, o, sport);
   put16(b, o + 2, dport);

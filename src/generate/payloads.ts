@@ -59,18 +59,7 @@ export const QTYPE = {
 } as const;
 
 export function dnsQuery(id: number, name: string, qtype: number, edns = false, rd = true): Uint8Array {
-  const parts: number[] = [
-    ...u16(id),
-    rd ? 0x01 : 0x00,
-    0x00,
-    ...u16(1),
-    ...u16(0),
-    ...u16(0),
-    ...u16(edns ? 1 : 0),
-    ...dnsName(name),
-    ...u16(qtype),
-    ...u16(1),
-  ];
+  const parts: number[] = [...u16(id), rd ? 0x01 : 0x00, 0x00, ...u16(1), ...u16(0), ...u16(0), ...u16(edns ? 1 : 0), ...dnsName(name), ...u16(qtype), ...u16(1)];
   if (edns) parts.push(0, ...u16(41), ...u16(4096), 0, 0, 0, 0, ...u16(0));
   return Uint8Array.from(parts);
 }
@@ -152,12 +141,7 @@ export function ntpMonlistReply(rng: Rng, items: number, more: boolean, seq: num
 
 export function ssdpResponse(rng: Rng): Uint8Array {
   const uuid = `${rng.u32().toString(16).padStart(8, '0')}-${rng.int(0, 0xffff).toString(16).padStart(4, '0')}-11e0-${rng.int(0, 0xffff).toString(16).padStart(4, '0')}-${rng.u32().toString(16).padStart(8, '0')}0000`;
-  const st = rng.pick([
-    'upnp:rootdevice',
-    'urn:schemas-upnp-org:device:InternetGatewayDevice:1',
-    'urn:schemas-upnp-org:service:WANIPConnection:1',
-    `uuid:${uuid}`,
-  ]);
+  const st = rng.pick(['upnp:rootdevice', 'urn:schemas-upnp-org:device:InternetGatewayDevice:1', 'urn:schemas-upnp-org:service:WANIPConnection:1', `uuid:${uuid}`]);
   return ascii(
     `HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=${rng.pick([120, 1800, 3600])}\r\nDATE: Mon, 02 Mar 2026 10:00:00 GMT\r\nEXT:\r\nLOCATION: http://192.168.${rng.int(0, 10)}.1:${rng.pick([1900, 5000, 49152, 52869])}/rootDesc.xml\r\nSERVER: Linux/3.14 UPnP/1.0 miniupnpd/2.1\r\nST: ${st}\r\nUSN: uuid:${uuid}::${st}\r\n\r\n`,
   );
@@ -305,31 +289,16 @@ const UAS = [
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
   'curl/8.5.0',
 ];
-const PATHS = [
-  '/',
-  '/index.html',
-  '/about',
-  '/products?id=',
-  '/static/app.js',
-  '/static/style.css',
-  '/api/v1/items',
-  '/images/logo.png',
-  '/news/',
-  '/search?q=',
-];
+const PATHS = ['/', '/index.html', '/about', '/products?id=', '/static/app.js', '/static/style.css', '/api/v1/items', '/images/logo.png', '/news/', '/search?q='];
 
 export function httpGet(rng: Rng, host: string): Uint8Array {
   let path = rng.pick(PATHS);
   if (path.endsWith('=')) path += String(rng.int(1, 99999));
-  return ascii(
-    `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: ${rng.pick(UAS)}\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\n\r\n`,
-  );
+  return ascii(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: ${rng.pick(UAS)}\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\n\r\n`);
 }
 
 export function httpResponseHead(bodyLen: number): Uint8Array {
-  return ascii(
-    `HTTP/1.1 200 OK\r\nServer: nginx/1.24.0\r\nContent-Type: application/octet-stream\r\nContent-Length: ${bodyLen}\r\nConnection: keep-alive\r\n\r\n`,
-  );
+  return ascii(`HTTP/1.1 200 OK\r\nServer: nginx/1.24.0\r\nContent-Type: application/octet-stream\r\nContent-Length: ${bodyLen}\r\nConnection: keep-alive\r\n\r\n`);
 }
 
 export { concat };

@@ -14,6 +14,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object (the contract in DESIGN.md) instead of tables')
     .option('--top <n>', 'entries per top list', '10')
     .option('--no-progress', 'no progress bar on stderr')
+    .option('--no-detect', 'skip attack detection (traffic summary only)')
     .option('--report <file>', 'also write the attack report: .html, .md or .pdf (see palisade report --help)')
     .option('--tz <zone>', "customer's IANA time zone for --report, e.g. Europe/Paris")
     .option('--customer <name>', 'customer name for --report')
@@ -30,7 +31,7 @@ Examples:
   palisade analyze attack.pcap --report report.html --tz Europe/Paris
   tcpdump -i eth0 -w - | palisade analyze -`,
     )
-    .action(async (capture: string, opts: { json?: boolean; top: string; progress: boolean; report?: string; tz?: string; customer?: string }) => {
+    .action(async (capture: string, opts: { json?: boolean; top: string; progress: boolean; detect: boolean; report?: string; tz?: string; customer?: string }) => {
       // Check the report's name before reading a possibly long capture.
       if (opts.report) formatOf(opts.report);
       if (opts.tz) checkTimeZone(opts.tz);
@@ -38,6 +39,7 @@ Examples:
       const progress = new Progress('reading', opts.progress && process.stderr.isTTY === true);
       const analysis = await analyzeCapture(capture, {
         top: Number.isFinite(top) && top > 0 ? top : 10,
+        detect: opts.detect,
         onProgress: (d, t) => progress.update(d, t),
       });
       progress.done();

@@ -1,0 +1,151 @@
+/**
+ * Per-packet traffic classes for L3/L4 detection: each packet falls in exactly one class, chosen
+ * from its headers and (for the reflection family) its source port AND what the application
+ * decoder recognised in the payload — a DNS response, an NTP mode-7 reply, an SSDP `200 OK` with
+ * ST, a memcached VALUE/STAT reply, a CLDAP searchResEntry/Done, chargen, an SNMP Response.
+ * A packet from port 53 that is not a DNS response is plain UDP, not amplification.
+ *
+ * One function, no allocation: it runs on every packet.
+ */
+
+import { App, type PacketView, Tunnel } from '../decode/view.js';
+import type { Vector } from './types.js';
+
+export const enum Cls {
+  /** Established TCP with data or FIN, and anything else ordinary. */
+  OTHER = 0,
+  TCP_SYN = 1,
+  TCP_SYNACK = 2,
+  /** ACK or PSH-ACK without SYN/FIN/RST. */
+  TCP_ACK = 3,
+  TCP_RST = 4,
+  /** Flag combinations no stack sends: null, SYN+FIN, SYN+RST, FIN/PSH/URG without ACK (Xmas). */
+  TCP_ANOMALY = 5,
+  UDP = 6,
+  ICMP = 7,
+  /** Non-first IP fragments (no transport header). */
+  FRAG = 8,
+  GRE = 9,
+  /** IP protocols other than TCP, UDP, ICMP, GRE, ESP/AH, IPv6 encapsulation. */
+  IPPROTO = 10,
+  DNS_RESP = 11,
+  NTP_MONLIST = 12,
+  SSDP_RESP = 13,
+  MEMCACHED_RESP = 14,
+  CLDAP_RESP = 15,
+  CHARGEN = 16,
+  SNMP_RESP = 17,
+  /** UDP from another well-known reflector port (IKE, BACnet, DHIP, WS-Discovery, ...). */
+  UDP_REFL = 18,
+  /** DNS queries (to the server under a random-subdomain attack). */
+  DNS_QUERY = 19,
+}
+
+export const NCLS = 20;
+
+export const CLS_NAMES = [
+  'other',
+  'tcp_syn',
+  'tcp_synack',
+  'tcp_ack',
+  'tcp_rst',
+  'tcp_anomaly',
+  'udp',
+  'icmp',
+  'fragment',
+  'gre',
+  'ip_protocol',
+  'dns_response',
+  'ntp_monlist',
+  'ssdp_response',
+  'memcached_response',
+  'cldap_response',
+  'chargen',
+  'snmp_response',
+  'udp_reflection',
+  'dns_query',
+];
+
+/** The vector a class floods with (OTHER has none). */
+export const CLS_VECTOR: Array<Vector | null> = [
+  null,
+  'tcp_syn_flood',
+  'tcp_synack_flood',
+  'tcp_ack_flood',
+  'tcp_rst_flood',
+  'tcp_flag_anomaly',
+  'udp_flood',
+  'icmp_flood',
+  'ip_fragment_flood',
+  'gre_flood',
+  'ip_protocol_flood',
+  'dns_amplification',
+  'ntp_amplification',
+  'ssdp_amplification',
+  'memcached_amplification',
+  'cldap_amplification',
+  'chargen_amplification',
+  'snmp_amplification',
+  'udp_reflection',
+  'dns_random_subdomain',
+];
+
+/**
+ * Source ports of reflected UDP services without a decoder of their own: QOTD, IKE, NetBIOS,
+ * RIPv1, mDNS, NAT-T, STUN, CoAP, ARMS, WS-Discovery, Ubiquiti discovery, Dahua DHIP, BACnet,
+ * OpenVPN, Steam/Quake/TeamSpeak game queries, SLP, Plex, Jenkins, Citrix, TFTP, Portmap.
+ */
+const REFL_PORTS = new Uint8Array(65536);
+for (const p of [17, 69, 111, 137, 427, 500, 520, 1194, 3283, 3478, 3702, 4500, 5351, 5353, 5683, 10001, 10074, 27015, 27960, 32414, 33848, 37810, 47808, 1604, 9987, 6881, 2362])
+  REFL_PORTS[p] = 1;
+
+export function classify(v: PacketView): number {
+  if (v.ipVersion === 0) return Cls.OTHER;
+  if ((v.tunnel & Tunnel.GRE) !== 0) return Cls.GRE;
+  if (v.isFragment && v.fragOffset > 0) return Cls.FRAG;
+  const p = v.ipProto;
+  if (p === 6) {
+    if (v.l4Off < 0) return Cls.OTHER;
+    const f = v.tcpFlags & 0x3f;
+    if ((f & 0x06) === 0x06 || (f & 0x03) === 0x03 || f === 0 || ((f & 0x10) === 0 && (f & 0x29) !== 0)) return Cls.TCP_ANOMALY;
+    if (f & 0x04) return Cls.TCP_RST;
+    if (f & 0x02) return f & 0x10 ? Cls.TCP_SYNACK : Cls.TCP_SYN;
+    if (f & 0x01) return Cls.OTHER;
+    // ACK/PSH-ACK floods carry junk payloads too: data segments count as ACKs.
+    return f & 0x10 ? Cls.TCP_ACK : Cls.OTHER;
+  }
+  if (p === 17) {
+    if (v.l4Off < 0) return Cls.UDP;
+    const sp = v.srcPort;
+    switch (v.app) {
+      case App.DNS:
+        if (sp === 53 || sp === 5353) return (v.dnsFlags & 0x8000) !== 0 ? Cls.DNS_RESP : Cls.UDP;
+        if (v.dstPort === 53 && (v.dnsFlags & 0x8000) === 0) return Cls.DNS_QUERY;
+        return Cls.UDP;
+      case App.NTP:
+        return sp === 123 && v.ntpMode === 7 && v.ntpResponse ? Cls.NTP_MONLIST : Cls.UDP;
+      case App.SSDP:
+        return sp === 1900 && v.ssdpKind === 3 ? Cls.SSDP_RESP : Cls.UDP;
+      case App.MEMCACHED:
+        return sp === 11211 && v.memcachedKind >= 2 ? Cls.MEMCACHED_RESP : Cls.UDP;
+      case App.CLDAP:
+        return sp === 389 && (v.cldapOp === 4 || v.cldapOp === 5) ? Cls.CLDAP_RESP : Cls.UDP;
+      case App.CHARGEN:
+        return sp === 19 ? Cls.CHARGEN : Cls.UDP;
+      case App.SNMP:
+        return sp === 161 && v.snmpPdu === 2 ? Cls.SNMP_RESP : Cls.UDP;
+      default:
+        return REFL_PORTS[sp] === 1 && v.dstPort !== sp ? Cls.UDP_REFL : Cls.UDP;
+    }
+  }
+  if (p === 1 || p === 58) {
+    // ICMPv6 neighbour discovery and router messages are link plumbing, not a flood class.
+    if (p === 58 && v.icmpType >= 133 && v.icmpType <= 137) return Cls.OTHER;
+    return Cls.ICMP;
+  }
+  if (p === 47) return Cls.GRE;
+  if (v.isFragment) return Cls.FRAG;
+  // IPsec and IPv6 extension/no-next-header values are ordinary; IP-in-IP was decoded through.
+  if (p === 50 || p === 51 || p === 4 || p === 41 || p === 0 || p === 43 || p === 44 || p === 59 || p === 60) return Cls.OTHER;
+  return Cls.IPPROTO;
+}

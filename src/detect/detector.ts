@@ -1,0 +1,524 @@
+/**
+ * The L3/L4 detector: one-second windows per destination address and per destination prefix
+ * (IPv4 /24 and IPv6 /64 by default), per-class counters, distinct-source/port/name bitmaps, an
+ * EWMA baseline per destination and class, and attack lifecycles.
+ *
+ * Thresholds need no configuration (a user reading a stranger's capture has none): a class fires
+ * for a key when its rate clears an absolute floor, it dominates the key's traffic, and — once the
+ * key's baseline has warmed up — it is well above that baseline. Reflection classes instead need
+ * many distinct reflectors and large replies, because amplification is often low in packets but
+ * high in bytes. Optional static per-prefix thresholds (palisade.yaml `detection.thresholds`)
+ * override the floors, as FastNetMon's hostgroups do.
+ *
+ * Carpet bombing: a prefix whose class traffic fires while no single address in it takes half of
+ * it, over at least 16 addresses, is one attack on the prefix; its addresses are not reported
+ * one by one. An attack stays open while its class keeps a fraction of its peak and ends after a
+ * quiet period, so a bursty flood is one attack, not many.
+ *
+ * Per packet: one classification, two table probes, a few counter updates, and (for victims
+ * under attack) one reservoir-sample write. Nothing is allocated per packet.
+ */
+import type { PacketView } from '../decode/view.js';
+import { Tunnel } from '../decode/view.js';
+import { CLS_VECTOR, Cls, classify, NCLS } from './classify.js';
+import { VictimSample } from './sample.js';
+import { hashBytes, mix32 } from './sketch/hash.js';
+import { KeyTable } from './table.js';
+import type { Vector } from './types.js';
+
+export interface StaticThreshold {
+  /** CIDR the threshold applies to (IPv4 or IPv6). */
+  prefix: string;
+  pps?: number;
+  bps?: number;
+  /** Per-vector overrides. */
+  vectors?: Partial<Record<Vector, { pps?: number; bps?: number }>>;
+}
+
+export interface DetectOptions {
+  /** Carpet-bombing prefix lengths (default 24 and 64). */
+  prefix4?: number;
+  prefix6?: number;
+  /** Seconds without an active window before an attack ends (default 10). */
+  quietS?: number;
+  thresholds?: StaticThreshold[];
+  /** Destinations tracked per window (default 8192). */
+  capacity?: number;
+}
+
+/** Absolute floors in packets per second, per class (0: the class never fires on its own). */
+const FLOOR_PPS = new Float64Array(NCLS);
+FLOOR_PPS[Cls.TCP_SYN] = 300;
+FLOOR_PPS[Cls.TCP_SYNACK] = 300;
+FLOOR_PPS[Cls.TCP_ACK] = 500;
+FLOOR_PPS[Cls.TCP_RST] = 300;
+FLOOR_PPS[Cls.TCP_ANOMALY] = 100;
+FLOOR_PPS[Cls.UDP] = 500;
+FLOOR_PPS[Cls.ICMP] = 300;
+FLOOR_PPS[Cls.FRAG] = 200;
+FLOOR_PPS[Cls.GRE] = 200;
+FLOOR_PPS[Cls.IPPROTO] = 200;
+FLOOR_PPS[Cls.DNS_QUERY] = 300;
+for (let c = Cls.DNS_RESP; c <= Cls.UDP_REFL; c++) FLOOR_PPS[c] = 15;
+
+/** Share of the key's packets the class must have. */
+const DOMINANCE = new Float64Array(NCLS).fill(0.5);
+DOMINANCE[Cls.TCP_ACK] = 0.85;
+DOMINANCE[Cls.DNS_QUERY] = 0.3;
+for (let c = Cls.DNS_RESP; c <= Cls.UDP_REFL; c++) DOMINANCE[c] = 0.15;
+
+const REFLECTION_FIRST = Cls.DNS_RESP;
+const REFLECTION_LAST = Cls.UDP_REFL;
+const WARM_WINDOWS = 10;
+const MIN_HITS_CARPET = 16;
+const BASELINE_KEYS = 16384;
+
+export interface Track {
+  id: number;
+  key: string;
+  isPrefix: boolean;
+  fam: 4 | 6;
+  /** Address or prefix bytes (IPv4 in the first 4). */
+  addr: Uint8Array;
+  prefixLen: number;
+  cls: number;
+  vector: Vector;
+  /** Relative nanoseconds (from the detector's base second). */
+  start: number;
+  detected: number;
+  end: number;
+  lastActive: number;
+  peakPps: number;
+  peakBps: number;
+  windowPackets: number;
+  windowBytes: number;
+  /** Windows in which the attack was active. */
+  windows: number;
+  /** The class's learnt rate for this victim before the attack (pps; 0 when none). */
+  baseRate: number;
+  sampler: VictimSample;
+}
+
+interface Parsed {
+  fam: 4 | 6;
+  bytes: Uint8Array;
+  len: number;
+  th: StaticThreshold;
+}
+
+export class Detector {
+  private base = -1;
+  private cur = -1;
+  private lastT = 0;
+  private readonly dst: KeyTable;
+  private readonly pfx: KeyTable;
+  private readonly p4: number;
+  private readonly p6: number;
+  private readonly quietNs: number;
+  private readonly statics: Parsed[];
+  private readonly baseline = new Map<string, Float64Array>();
+  private readonly active = new Map<string, Track>();
+  private readonly done: Track[] = [];
+  private readonly samplers = new Map<string, VictimSample>();
+  /** Victims under attack → index in samplerList, looked up once per key per window. */
+  private readonly victims4 = new Map<number, number>();
+  private readonly victimsStr = new Map<string, number>();
+  private readonly samplerList: VictimSample[] = [];
+  private onsetPrev = new Map<string, number>();
+  private onsetCur = new Map<string, number>();
+  private readonly pmax: Float64Array;
+  /** Uniform samples of the current and previous windows' packets, to seed a new victim's sample. */
+  private winCur = new VictimSample(0x1234567);
+  private winPrev = new VictimSample(0x7654321);
+  private nextId = 1;
+  packets = 0;
+
+  constructor(opts: DetectOptions = {}) {
+    const cap = opts.capacity ?? 8192;
+    this.dst = new KeyTable(cap);
+    this.pfx = new KeyTable(Math.max(256, cap >> 2));
+    this.p4 = opts.prefix4 ?? 24;
+    this.p6 = opts.prefix6 ?? 64;
+    this.quietNs = (opts.quietS ?? 10) * 1e9;
+    this.statics = (opts.thresholds ?? []).map(parseThreshold);
+    this.pmax = new Float64Array(this.pfx.cap * 2 * NCLS);
+  }
+
+  /** Relative time of a packet in ns from the first packet's second. */
+  private rel(v: PacketView): number {
+    return (v.tsSec - this.base) * 1e9 + v.tsNsec;
+  }
+
+  add(v: PacketView): void {
+    if (v.ipVersion === 0) return;
+    if (this.base < 0) {
+      this.base = v.tsSec;
+      this.cur = v.tsSec;
+    }
+    if (v.tsSec !== this.cur) {
+      // Time goes forward by whole windows; packets slightly out of order stay in the current one.
+      if (v.tsSec > this.cur) {
+        this.closeWindow((this.cur + 1 - this.base) * 1e9);
+        this.cur = v.tsSec;
+      }
+    }
+    this.packets++;
+    const t = this.rel(v);
+    if (t > this.lastT) this.lastT = t;
+    const c = classify(v);
+    this.winCur.add(v, c, t);
+    const dt = this.dst;
+    const pt = this.pfx;
+    let i: number;
+    let p: number;
+    const gre = (v.tunnel & Tunnel.GRE) !== 0;
+    const fam = gre ? v.outerIpVersion : v.ipVersion;
+    if (fam === 4) {
+      const a = gre ? v.outerDst4 : v.dst4;
+      i = dt.slot4(a, mix32(a));
+      if (i >= 0 && dt.isNew) this.attach4(i, a);
+      const pa = this.p4 === 0 ? 0 : (a & (0xffffffff << (32 - this.p4))) >>> 0;
+      p = pt.slot4(pa, mix32(pa ^ 0x7f4a7c15));
+      if (p >= 0 && pt.isNew) this.attachPrefix(p);
+      if (p >= 0) pt.setHit(p, a & 255);
+    } else {
+      const off = gre ? v.outerDst6Off : v.dst6Off;
+      if (off < 0) return;
+      const h = hashBytes(v.buf, off, 16);
+      i = dt.slot6(v.buf, off, 16, h);
+      if (i >= 0 && dt.isNew) dt.sampler[i] = this.victimsStr.get(slotKey(dt, i, false, 0)) ?? -1;
+      const pl = this.p6 >>> 3;
+      p = pt.slot6(v.buf, off, pl, hashBytes(v.buf, off, pl, 0x2545f491));
+      if (p >= 0 && pt.isNew) this.attachPrefix(p);
+      if (p >= 0) pt.setHit(p, (v.buf[off + 15] as number) ^ (v.buf[off + 14] as number));
+    }
+    const wl = v.wirelen;
+    if (i >= 0) {
+      dt.add(i, c, wl, t);
+      if (p >= 0) dt.parent[i] = p;
+      if (c !== Cls.OTHER && c !== Cls.TCP_ACK) {
+        const sh = v.ipVersion === 4 ? mix32(v.src4) : v.src6Off >= 0 ? hashBytes(v.buf, v.src6Off, 16) : 0;
+        dt.setBit(dt.srcBits, i, sh);
+        if (p >= 0) pt.setBit(pt.srcBits, p, sh);
+        if (c === Cls.TCP_SYN || c === Cls.UDP) dt.setBit(dt.portBits, i, mix32(v.dstPort));
+        else if (c === Cls.DNS_QUERY && v.dnsNameLen > 0) dt.setBit(dt.nameBits, i, hashBytes(v.dnsName, 0, v.dnsNameLen));
+      }
+      const si = dt.sampler[i] as number;
+      if (si >= 0) (this.samplerList[si] as VictimSample).add(v, c, t);
+    }
+    if (p >= 0) {
+      pt.add(p, c, wl, t);
+      const si = pt.sampler[p] as number;
+      if (si >= 0) (this.samplerList[si] as VictimSample).add(v, c, t);
+    }
+  }
+
+  private attach4(i: number, a: number): void {
+    this.dst.sampler[i] = this.victims4.get(a) ?? -1;
+  }
+
+  private attachPrefix(p: number): void {
+    const t = this.pfx;
+    t.sampler[p] = this.victimsStr.get(slotKey(t, p, true, t.fam[p] === 4 ? this.p4 : this.p6)) ?? -1;
+  }
+
+  /** Decide one class of one key for the window that just ended. */
+  private fires(t: KeyTable, i: number, c: number, key: string, isPrefix: boolean): boolean {
+    const j = i * NCLS + c;
+    const n = t.cnt[j] as number;
+    const bytes = t.bytes[j] as number;
+    const st = this.staticFor(t, i);
+    if (st) {
+      const vt = st.vectors?.[CLS_VECTOR[c] as Vector];
+      const pps = vt?.pps ?? st.pps;
+      const bps = vt?.bps ?? st.bps;
+      if ((pps !== undefined && n >= pps) || (bps !== undefined && bytes * 8 >= bps)) return this.shapeOk(t, i, c, n, bytes);
+      if (pps !== undefined || bps !== undefined) return false;
+    }
+    const floor = FLOOR_PPS[c] as number;
+    if (floor === 0 || n < floor) return false;
+    if (n / (t.total[i] as number) < (DOMINANCE[c] as number)) return false;
+    if (!isPrefix) {
+      const b = this.baseline.get(key);
+      if (b && (b[0] as number) >= WARM_WINDOWS && n < 3 * this.rate(key, c) + floor / 2) return false;
+    }
+    return this.shapeOk(t, i, c, n, bytes);
+  }
+
+  /** Class-specific shape tests that tell an attack from a legitimate burst of the same class. */
+  private shapeOk(t: KeyTable, i: number, c: number, n: number, bytes: number): boolean {
+    if (c >= REFLECTION_FIRST && c <= REFLECTION_LAST) {
+      const uniq = t.distinct(t.srcBits, i);
+      // Many reflectors, and either large replies or a high rate: a client's own lookups come from
+      // a few resolvers with small answers.
+      return uniq >= 8 && (bytes / n >= 400 || n >= 200);
+    }
+    if (c === Cls.TCP_SYN || c === Cls.UDP) {
+      // One or two sources sweeping many ports is a scan, not a flood.
+      const uniq = t.distinct(t.srcBits, i);
+      if (uniq < 4 && t.distinct(t.portBits, i) >= 64) return false;
+    }
+    if (c === Cls.DNS_QUERY) {
+      // Random subdomains: most names are new (a legitimate surge repeats popular names).
+      return t.distinct(t.nameBits, i) >= 0.5 * Math.min(n, 5000);
+    }
+    return true;
+  }
+
+  private staticFor(t: KeyTable, i: number): StaticThreshold | null {
+    if (this.statics.length === 0) return null;
+    const fam = t.fam[i];
+    const o = i * 16;
+    for (const s of this.statics) {
+      if (s.fam !== fam) continue;
+      if (prefixContains(s.bytes, s.len, t.addr, o)) return s.th;
+    }
+    return null;
+  }
+
+  private closeWindow(endT: number): void {
+    const dt = this.dst;
+    const pt = this.pfx;
+    const pmax = this.pmax;
+    const carpet = new Set<number>();
+    // 1) Prefixes first: a carpet attack suppresses per-address reports of its class.
+    for (let u = 0; u < pt.nUsed; u++) {
+      const p = pt.used[u] as number;
+      pmax.fill(0, p * NCLS, p * NCLS + NCLS);
+    }
+    for (let u = 0; u < dt.nUsed; u++) {
+      const i = dt.used[u] as number;
+      const p = dt.parent[i] as number;
+      if (p < 0) continue;
+      for (let c = 1; c < NCLS; c++) {
+        const n = dt.cnt[i * NCLS + c] as number;
+        if (n > (pmax[p * NCLS + c] as number)) pmax[p * NCLS + c] = n;
+      }
+    }
+    for (let u = 0; u < pt.nUsed; u++) {
+      const p = pt.used[u] as number;
+      const plen = pt.fam[p] === 4 ? this.p4 : this.p6;
+      let key = '';
+      for (let c = 1; c < NCLS; c++) {
+        const n = pt.cnt[p * NCLS + c] as number;
+        if (n === 0) continue;
+        if (key === '') key = slotKey(pt, p, true, plen);
+        const tk = `${key}|${c}`;
+        const spread = pt.hits(p) >= MIN_HITS_CARPET && (pmax[p * NCLS + c] as number) < 0.5 * n;
+        const tr = this.active.get(tk);
+        if ((spread && this.fires(pt, p, c, key, true)) || (tr && this.holds(tr, pt, p, c))) {
+          this.fire(tk, key, pt, p, c, true, plen, endT);
+          carpet.add(p * NCLS + c);
+        } else if (n >= 0.1 * (FLOOR_PPS[c] as number)) this.onsetCur.set(tk, pt.first[p * NCLS + c] as number);
+      }
+      if (key !== '') this.learn(key, pt, p);
+    }
+    // 2) Addresses.
+    for (let u = 0; u < dt.nUsed; u++) {
+      const i = dt.used[u] as number;
+      const key = slotKey(dt, i, false, 0);
+      const par = dt.parent[i] as number;
+      for (let c = 1; c < NCLS; c++) {
+        const j = i * NCLS + c;
+        const n = dt.cnt[j] as number;
+        if (n === 0) continue;
+        if (par >= 0 && carpet.has(par * NCLS + c)) continue;
+        const tk = `${key}|${c}`;
+        const tr = this.active.get(tk);
+        if (this.fires(dt, i, c, key, false) || (tr && this.holds(tr, dt, i, c))) this.fire(tk, key, dt, i, c, false, 0, endT);
+        else if (n >= 0.1 * (FLOOR_PPS[c] as number)) this.onsetCur.set(tk, dt.first[j] as number);
+      }
+      this.learn(key, dt, i);
+    }
+    // 3) Close attacks that have been quiet long enough.
+    for (const [k, tr] of this.active) {
+      if (endT - tr.lastActive > this.quietNs) {
+        this.active.delete(k);
+        this.done.push(tr);
+      }
+    }
+    const ws = this.winPrev;
+    this.winPrev = this.winCur;
+    this.winCur = ws;
+    ws.reset();
+    const swap = this.onsetPrev;
+    this.onsetPrev = this.onsetCur;
+    this.onsetCur = swap;
+    this.onsetCur.clear();
+    dt.clear();
+    pt.clear();
+  }
+
+  /** Hysteresis: an open attack continues while its class stays clearly above the victim's normal rate. */
+  private holds(tr: Track, t: KeyTable, i: number, c: number): boolean {
+    const n = t.cnt[i * NCLS + c] as number;
+    if (c >= REFLECTION_FIRST && c <= REFLECTION_LAST) return n >= Math.max(2, 0.01 * tr.peakPps, 2 * tr.baseRate + 5) && t.distinct(t.srcBits, i) >= 2;
+    // A flood's tail (a trickle after the burst) is still the flood; the victim's ordinary rate
+    // of the class is not.
+    return n >= Math.max(5, 0.002 * tr.peakPps, 2 * tr.baseRate + 5);
+  }
+
+  private fire(tk: string, key: string, t: KeyTable, i: number, c: number, isPrefix: boolean, plen: number, endT: number): void {
+    const j = i * NCLS + c;
+    const n = t.cnt[j] as number;
+    const bytes = t.bytes[j] as number;
+    let tr = this.active.get(tk);
+    if (!tr) {
+      const onset = this.onsetPrev.get(tk);
+      const sampler = this.samplerFor(key, t, i, isPrefix);
+      tr = {
+        id: this.nextId++,
+        key,
+        isPrefix,
+        fam: t.fam[i] === 6 ? 6 : 4,
+        addr: t.addr.slice(i * 16, i * 16 + 16),
+        prefixLen: plen,
+        cls: c,
+        vector: CLS_VECTOR[c] as Vector,
+        start: onset ?? (t.first[j] as number),
+        detected: Math.min(endT, this.lastT),
+        end: t.last[j] as number,
+        lastActive: endT,
+        peakPps: 0,
+        peakBps: 0,
+        windowPackets: 0,
+        windowBytes: 0,
+        windows: 0,
+        baseRate: this.rate(key, c),
+        sampler,
+      };
+      this.active.set(tk, tr);
+    }
+    tr.end = t.last[j] as number;
+    tr.lastActive = endT;
+    tr.windowPackets += n;
+    tr.windowBytes += bytes;
+    tr.windows++;
+    if (n > tr.peakPps) tr.peakPps = n;
+    if (bytes * 8 > tr.peakBps) tr.peakBps = bytes * 8;
+  }
+
+  /** Start sampling what a victim receives (from the next packet on). */
+  private samplerFor(key: string, t: KeyTable, i: number, isPrefix: boolean): VictimSample {
+    let s = this.samplers.get(key);
+    if (s) return s;
+    s = new VictimSample(0x9e3779b9 ^ this.samplers.size);
+    this.samplers.set(key, s);
+    // What the victim received before detection: from the window reservoirs (a short burst may
+    // be over by the time it is detected).
+    const probe = {
+      fam: t.fam[i] === 6 ? 6 : 4,
+      addr: t.addr.subarray(i * 16, i * 16 + 16),
+      isPrefix,
+      prefixLen: isPrefix ? (t.fam[i] === 4 ? this.p4 : this.p6) : 0,
+    } as const;
+    for (const w of [this.winPrev, this.winCur]) for (let r = 0; r < w.rows; r++) if (rowToVictim(w, r, probe)) s.copyRow(w, r);
+    const idx = this.samplerList.length;
+    this.samplerList.push(s);
+    if (!isPrefix && t.fam[i] === 4) this.victims4.set(t.v4[i] as number, idx);
+    else this.victimsStr.set(key, idx);
+    return s;
+  }
+
+  /** The learnt rate of a class for a key, bias-corrected for the first windows (EWMA starts at 0). */
+  private rate(key: string, c: number): number {
+    const b = this.baseline.get(key);
+    if (!b || (b[0] as number) === 0) return 0;
+    return (b[c + 1] as number) / (1 - 0.9 ** (b[0] as number));
+  }
+
+  /** EWMA of each class's rate for one destination, learnt from windows that did not fire. */
+  private learn(key: string, t: KeyTable, i: number): void {
+    let b = this.baseline.get(key);
+    if (!b) {
+      if (this.baseline.size >= BASELINE_KEYS || (t.total[i] as number) < 5) return;
+      b = new Float64Array(NCLS + 1);
+      this.baseline.set(key, b);
+    }
+    const alpha = 0.1;
+    for (let c = 1; c < NCLS; c++) {
+      if (this.active.has(`${key}|${c}`)) continue;
+      const n = t.cnt[i * NCLS + c] as number;
+      b[c + 1] = (b[c + 1] as number) + alpha * (n - (b[c + 1] as number));
+    }
+    b[0] = (b[0] as number) + 1;
+  }
+
+  /** End of input: close the last window and every open attack. */
+  finish(): Track[] {
+    if (this.base >= 0) this.closeWindow(Math.min((this.cur + 1 - this.base) * 1e9, this.lastT + 1));
+    for (const tr of this.active.values()) this.done.push(tr);
+    this.active.clear();
+    this.done.sort((a, b) => a.start - b.start || a.id - b.id);
+    return this.done;
+  }
+
+  /** Base second of relative times (first packet's second). */
+  get baseSecond(): number {
+    return this.base;
+  }
+}
+
+function rowToVictim(w: VictimSample, r: number, p: { fam: 4 | 6; addr: Uint8Array; isPrefix: boolean; prefixLen: number }): boolean {
+  if (w.fam[r] !== p.fam) return false;
+  const bits = p.isPrefix ? p.prefixLen : p.fam === 4 ? 32 : 128;
+  if (p.fam === 4) {
+    const d = w.dst4[r] as number;
+    const a = p.addr;
+    const want = (((a[0] as number) << 24) | ((a[1] as number) << 16) | ((a[2] as number) << 8) | (a[3] as number)) >>> 0;
+    const m = bits === 0 ? 0 : bits === 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
+    return (d & m) >>> 0 === (want & m) >>> 0;
+  }
+  for (let k = 0; k < 16 && k * 8 < bits; k++) {
+    const left = bits - k * 8;
+    const m = left >= 8 ? 0xff : (0xff << (8 - left)) & 0xff;
+    if (((w.dst6[r * 16 + k] as number) & m) !== ((p.addr[k] as number) & m)) return false;
+  }
+  return true;
+}
+
+function slotKey(t: KeyTable, i: number, isPrefix: boolean, plen: number): string {
+  const o = i * 16;
+  const a = t.addr;
+  let s: string;
+  if (t.fam[i] === 4) s = `${a[o]}.${a[o + 1]}.${a[o + 2]}.${a[o + 3]}`;
+  else {
+    const w: string[] = [];
+    for (let k = 0; k < 16; k += 2) w.push((((a[o + k] as number) << 8) | (a[o + k + 1] as number)).toString(16));
+    s = w.join(':');
+  }
+  return isPrefix ? `${s}/${plen}` : s;
+}
+
+function parseThreshold(th: StaticThreshold): Parsed {
+  const [addr, lenText] = th.prefix.split('/');
+  const bytes = new Uint8Array(16);
+  if ((addr ?? '').includes(':')) {
+    const full = expand6(addr as string);
+    for (let k = 0; k < 8; k++) {
+      bytes[2 * k] = (full[k] as number) >> 8;
+      bytes[2 * k + 1] = (full[k] as number) & 255;
+    }
+    return { fam: 6, bytes, len: Number(lenText ?? 128), th };
+  }
+  const parts = (addr ?? '').split('.').map(Number);
+  for (let k = 0; k < 4; k++) bytes[k] = parts[k] ?? 0;
+  return { fam: 4, bytes, len: Number(lenText ?? 32), th };
+}
+
+function expand6(s: string): number[] {
+  const [l, r] = s.split('::');
+  const left = l ? l.split(':').map((x) => Number.parseInt(x, 16)) : [];
+  const right = r !== undefined && r !== '' ? r.split(':').map((x) => Number.parseInt(x, 16)) : [];
+  if (r === undefined) return left;
+  return [...left, ...new Array(8 - left.length - right.length).fill(0), ...right];
+}
+
+function prefixContains(net: Uint8Array, len: number, addr: Uint8Array, o: number): boolean {
+  let bits = len;
+  for (let k = 0; bits > 0; k++, bits -= 8) {
+    const m = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if (((addr[o + k] as number) & m) !== ((net[k] as number) & m)) return false;
+  }
+  return true;
+}

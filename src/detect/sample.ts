@@ -1,0 +1,113 @@
+/**
+ * A reservoir sample of the packets sent to one victim (an address or a prefix) while it is under
+ * attack: the header fields signature search works on, one row per packet, in typed columns.
+ * Uniform over everything the victim received since sampling started (Vitter's algorithm R), so
+ * attack and non-attack packets keep their proportions. Fixed size; nothing allocated per packet.
+ */
+import type { PacketView } from '../decode/view.js';
+
+export const SAMPLE_ROWS = 16384;
+
+export class VictimSample {
+  readonly cls = new Uint8Array(SAMPLE_ROWS);
+  readonly src4 = new Uint32Array(SAMPLE_ROWS);
+  /** IPv6 sources (16 bytes per row), all zero for IPv4 rows. */
+  readonly src6 = new Uint8Array(SAMPLE_ROWS * 16);
+  readonly fam = new Uint8Array(SAMPLE_ROWS);
+  readonly dst4 = new Uint32Array(SAMPLE_ROWS);
+  /** IPv6 destinations (16 bytes per row). */
+  readonly dst6 = new Uint8Array(SAMPLE_ROWS * 16);
+  readonly proto = new Uint8Array(SAMPLE_ROWS);
+  readonly l4 = new Uint8Array(SAMPLE_ROWS);
+  readonly sport = new Uint16Array(SAMPLE_ROWS);
+  readonly dport = new Uint16Array(SAMPLE_ROWS);
+  readonly ipLen = new Uint16Array(SAMPLE_ROWS);
+  readonly ttl = new Uint8Array(SAMPLE_ROWS);
+  readonly win = new Uint16Array(SAMPLE_ROWS);
+  readonly flags = new Uint8Array(SAMPLE_ROWS);
+  readonly tcpHdr = new Uint8Array(SAMPLE_ROWS);
+  readonly udpLen = new Uint16Array(SAMPLE_ROWS);
+  readonly icmpType = new Uint8Array(SAMPLE_ROWS);
+  readonly frag = new Uint16Array(SAMPLE_ROWS);
+  readonly t = new Float64Array(SAMPLE_ROWS);
+  rows = 0;
+  seen = 0;
+  private rnd: number;
+
+  constructor(seed: number) {
+    this.rnd = seed | 1;
+  }
+
+  /** Forget everything (the window reservoir is reused every second). */
+  reset(): void {
+    this.rows = 0;
+    this.seen = 0;
+  }
+
+  /** Copy row r of another sample (seeding a victim's sample from the window reservoir). */
+  copyRow(o: VictimSample, r: number): void {
+    const w = this.rows < SAMPLE_ROWS ? this.rows++ : Math.floor(((this.seen * 2654435761) >>> 0) % SAMPLE_ROWS);
+    this.seen++;
+    this.cls[w] = o.cls[r] as number;
+    this.fam[w] = o.fam[r] as number;
+    this.src4[w] = o.src4[r] as number;
+    this.dst4[w] = o.dst4[r] as number;
+    for (let k = 0; k < 16; k++) {
+      this.src6[w * 16 + k] = o.src6[r * 16 + k] as number;
+      this.dst6[w * 16 + k] = o.dst6[r * 16 + k] as number;
+    }
+    this.proto[w] = o.proto[r] as number;
+    this.l4[w] = o.l4[r] as number;
+    this.sport[w] = o.sport[r] as number;
+    this.dport[w] = o.dport[r] as number;
+    this.ipLen[w] = o.ipLen[r] as number;
+    this.ttl[w] = o.ttl[r] as number;
+    this.win[w] = o.win[r] as number;
+    this.flags[w] = o.flags[r] as number;
+    this.tcpHdr[w] = o.tcpHdr[r] as number;
+    this.udpLen[w] = o.udpLen[r] as number;
+    this.icmpType[w] = o.icmpType[r] as number;
+    this.frag[w] = o.frag[r] as number;
+    this.t[w] = o.t[r] as number;
+  }
+
+  add(v: PacketView, c: number, t: number): void {
+    const n = this.seen++;
+    let r: number;
+    if (n < SAMPLE_ROWS) r = n;
+    else {
+      // xorshift32: a reservoir index without Math.random (reproducible runs).
+      let x = this.rnd;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      this.rnd = x;
+      const j = Math.floor(((x >>> 0) / 4294967296) * (n + 1));
+      if (j >= SAMPLE_ROWS) return;
+      r = j;
+    }
+    if (this.rows < SAMPLE_ROWS && r === this.rows) this.rows++;
+    this.cls[r] = c;
+    this.fam[r] = v.ipVersion;
+    this.src4[r] = v.src4;
+    this.dst4[r] = v.dst4;
+    const o = r * 16;
+    if (v.ipVersion === 6 && v.src6Off >= 0) {
+      for (let k = 0; k < 16; k++) this.src6[o + k] = v.buf[v.src6Off + k] as number;
+      if (v.dst6Off >= 0) for (let k = 0; k < 16; k++) this.dst6[o + k] = v.buf[v.dst6Off + k] as number;
+    }
+    this.proto[r] = v.ipProto;
+    this.l4[r] = v.l4Off >= 0 ? v.l4Proto : 0;
+    this.sport[r] = v.srcPort;
+    this.dport[r] = v.dstPort;
+    this.ipLen[r] = v.ipLen;
+    this.ttl[r] = v.ttl;
+    this.win[r] = v.tcpWindow;
+    this.flags[r] = v.tcpFlags;
+    this.tcpHdr[r] = v.tcpHdrLen;
+    this.udpLen[r] = v.udpLen;
+    this.icmpType[r] = v.icmpType;
+    this.frag[r] = v.fragOffset;
+    this.t[r] = t;
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * Signature search: from the reservoir sample of what a victim received, find a conjunction of
+ * packet-field constraints that keeps (almost) every attack packet and drops as many of the
+ * victim's other packets as possible, and write it in the Rules language.
+ *
+ * Greedy set cover: start from the destination and the class's defining constraint (flags, a
+ * protocol, a reflector source port, ...), then repeatedly add the candidate — one value, a small
+ * set of values, or a quantile range of one field — that removes the most remaining non-attack
+ * packets while losing at most 0.2% of the attack's. Fields with one value across the attack
+ * (destination port, window) are added last: they cost nothing and make the rule narrower.
+ * The result is checked for real later, by compiling it and running it over the capture.
+ */
+import { formatIpv4, formatIpv6 } from '../core/ip.js';
+import { Cls } from './classify.js';
+import type { Track } from './detector.js';
+import type { VictimSample } from './sample.js';
+
+interface Field {
+  name: string;
+  hex?: boolean;
+  /** Value of the field in sample row r, NaN when the field is missing for that packet. */
+  get(s: VictimSample, r: number): number;
+  /** Natural domain (a range covering it is no constraint). */
+  min: number;
+  max: number;
+  /** Only as a single-value or small-set constraint. */
+  setOnly?: boolean;
+}
+
+const tcp = (s: VictimSample, r: number) => s.l4[r] === 6;
+const udp = (s: VictimSample, r: number) => s.l4[r] === 17;
+
+const FIELDS: Field[] = [
+  { name: 'tcp.dstport', get: (s, r) => (tcp(s, r) ? (s.dport[r] as number) : Number.NaN), min: 0, max: 65535 },
+  { name: 'udp.dstport', get: (s, r) => (udp(s, r) ? (s.dport[r] as number) : Number.NaN), min: 0, max: 65535 },
+  { name: 'udp.srcport', get: (s, r) => (udp(s, r) ? (s.sport[r] as number) : Number.NaN), min: 0, max: 65535 },
+  { name: 'tcp.srcport', get: (s, r) => (tcp(s, r) ? (s.sport[r] as number) : Number.NaN), min: 0, max: 65535 },
+  { name: 'tcp.window', get: (s, r) => (tcp(s, r) ? (s.win[r] as number) : Number.NaN), min: 0, max: 65535 },
+  { name: 'tcp.hdr_len', get: (s, r) => (tcp(s, r) ? (s.tcpHdr[r] as number) : Number.NaN), min: 20, max: 60 },
+  { name: 'tcp.flags', hex: true, setOnly: true, get: (s, r) => (tcp(s, r) ? (s.flags[r] as number) : Number.NaN), min: 0, max: 255 },
+  { name: 'udp.len', get: (s, r) => (udp(s, r) ? (s.udpLen[r] as number) : Number.NaN), min: 8, max: 65535 },
+  { name: 'ip.ttl', get: (s, r) => s.ttl[r] as number, min: 0, max: 255 },
+  { name: 'ip.len', get: (s, r) => s.ipLen[r] as number, min: 20, max: 65535 },
+  { name: 'ip.proto.num', setOnly: true, get: (s, r) => s.proto[r] as number, min: 0, max: 255 },
+  {
+    name: 'icmp.type',
+    setOnly: true,
+    get: (s, r) => (s.l4[r] === 1 || s.l4[r] === 58 ? (s.icmpType[r] as number) : Number.NaN),
+    min: 0,
+    max: 255,
+  },
+];
+
+type Constraint = { field: Field; kind: 'set'; values: number[] } | { field: Field; kind: 'notset'; values: number[] } | { field: Field; kind: 'range'; lo: number; hi: number };
+
+function matches(c: Constraint, s: VictimSample, r: number): boolean {
+  const x = c.field.get(s, r);
+  if (Number.isNaN(x)) return false;
+  if (c.kind === 'set') return c.values.includes(x);
+  if (c.kind === 'notset') return !c.values.includes(x);
+  return x >= c.lo && x <= c.hi;
+}
+
+function text(c: Constraint): string {
+  const f = c.field;
+  const fmt = (x: number) => (f.hex ? `0x${x.toString(16).padStart(2, '0')}` : String(x));
+  if (c.kind === 'set') return c.values.length === 1 ? `${f.name} == ${fmt(c.values[0] as number)}` : `${f.name} in {${c.values.map(fmt).join(' ')}}`;
+  if (c.kind === 'notset') return c.values.length === 1 ? `${f.name} != ${fmt(c.values[0] as number)}` : `not ${f.name} in {${c.values.map(fmt).join(' ')}}`;
+  return c.lo === c.hi ? `${f.name} == ${fmt(c.lo)}` : `${f.name} in {${c.lo}..${c.hi}}`;
+}
+
+export interface Signature {
+  expression: string;
+  /** The destination constraint and the other top-level conjuncts, as Rules-language text. */
+  dst: string;
+  parts: string[];
+  /** `(parts) or ip.frag_offset > 0`: the reflection's non-first fragments are included. */
+  fragAlt: boolean;
+  /** Traffic classes whose packets to the victim form the attack. */
+  classes: number[];
+  /** The victim port when the attack aims at one. */
+  port?: number;
+  /** Distinct sources in the sample's attack rows and whether a few of them carry it all. */
+  fewSources: string[] | null;
+}
+
+const LOSS_STEP = 0.004;
+const LOSS_TOTAL = 0.008;
+const SET_SHARE = 0.997;
+
+export function victimText(tr: Track): string {
+  if (tr.fam === 4) {
+    const a = tr.addr;
+    const u = (((a[0] as number) << 24) | ((a[1] as number) << 16) | ((a[2] as number) << 8) | (a[3] as number)) >>> 0;
+    return formatIpv4(u);
+  }
+  return formatIpv6(tr.addr);
+}
+
+export function victimExpr(tr: Track): string {
+  return tr.isPrefix ? `ip.dst in {${victimText(tr)}/${tr.prefixLen}}` : `ip.dst == ${victimText(tr)}`;
+}
+
+/** Constraints that define the class itself. */
+function classBase(cls: number, A: number[], s: VictimSample, share: number): { text: string; test: (r: number) => boolean; extra: Constraint[] } {
+  const flagsField = FIELDS.find((f) => f.name === 'tcp.flags') as Field;
+  switch (cls) {
+    case Cls.TCP_SYN:
+    case Cls.TCP_SYNACK:
+    case Cls.TCP_ACK:
+    case Cls.TCP_RST:
+    case Cls.TCP_ANOMALY: {
+      const vals = topValues(A, s, flagsField, 8, Math.min(share + 0.001, 0.998));
+      const c: Constraint = { field: flagsField, kind: 'set', values: vals ?? [] };
+      return { text: '', test: () => true, extra: vals ? [c] : [] };
+    }
+    case Cls.UDP:
+      return { text: 'ip.proto == "udp"', test: (r) => s.proto[r] === 17, extra: [] };
+    case Cls.ICMP: {
+      const v6 = A.length > 0 && s.proto[A[0] as number] === 58;
+      return { text: `ip.proto == "${v6 ? 'icmpv6' : 'icmp'}"`, test: (r) => s.proto[r] === (v6 ? 58 : 1), extra: [] };
+    }
+    case Cls.FRAG:
+      return { text: 'ip.frag_offset > 0', test: (r) => (s.frag[r] as number) > 0, extra: [] };
+    case Cls.DNS_QUERY:
+      return { text: 'udp.dstport == 53', test: (r) => udp(s, r) && s.dport[r] === 53, extra: [] };
+    case Cls.GRE:
+      return { text: '', test: () => true, extra: [] };
+    case Cls.IPPROTO: {
+      const f = FIELDS.find((x) => x.name === 'ip.proto.num') as Field;
+      const vals = topValues(A, s, f, 8, 0.99);
+      return { text: '', test: () => true, extra: vals ? [{ field: f, kind: 'set', values: vals }] : [] };
+    }
+    default: {
+      // Reflection: the service's source port(s).
+      const sp: Field = { name: 'udp.srcport', get: (x, r) => (udp(x, r) ? (x.sport[r] as number) : Number.NaN), min: 0, max: 65535 };
+      const vals = topValues(A, s, sp, 4, 0.99);
+      return { text: '', test: () => true, extra: vals ? [{ field: sp, kind: 'set', values: vals }] : [] };
+    }
+  }
+}
+
+/** The fewest most common values of a field covering `share` of rows, or null if more than `max`. */
+function topValues(rows: number[], s: VictimSample, f: Field, max: number, share: number): number[] | null {
+  const h = new Map<number, number>();
+  for (const r of rows) {
+    const x = f.get(s, r);
+    if (Number.isNaN(x)) continue;
+    h.set(x, (h.get(x) ?? 0) + 1);
+  }
+  const e = [...h.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  const out: number[] = [];
+  let cum = 0;
+  for (const [x, n] of e) {
+    if (cum >= share * rows.length) break;
+    if (out.length >= max) return null;
+    out.push(x);
+    cum += n;
+  }
+  if (cum < share * rows.length) return null;
+  return out.sort((a, b) => a - b);
+}
+
+export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number): Signature {
+  const s = tr.sampler;
+  // A UDP flood's random source ports sometimes land on a reflector's port: same attack.
+  const classes = tr.cls === Cls.UDP ? [Cls.UDP, Cls.UDP_REFL] : extraFrag ? [tr.cls, Cls.FRAG] : [tr.cls];
+  const A: number[] = [];
+  const B: number[] = [];
+  for (let r = 0; r < s.rows; r++) {
+    const t = s.t[r] as number;
+    const inTime = t >= tr.start && t <= tr.end;
+    const c = s.cls[r] as number;
+    if (inTime && (c === tr.cls || (tr.cls === Cls.UDP && c === Cls.UDP_REFL))) A.push(r);
+    else if (!(inTime && extraFrag && c === Cls.FRAG)) B.push(r);
+  }
+  // The victim's ordinary traffic of the same class (ACKs of its real connections, ...) is mixed
+  // into the attack rows at the rate learnt before the attack: that share may be left out.
+  const meanPps = tr.windows > 0 ? tr.windowPackets / tr.windows : 0;
+  const fb = meanPps > 0 ? Math.min(0.3, tr.baseRate / meanPps) : 0;
+  const lossStep = LOSS_STEP + fb;
+  const lossTotal = LOSS_TOTAL + fb;
+  const setShare = SET_SHARE - fb;
+  const base = classBase(tr.cls, A, s, setShare);
+  const cons: Constraint[] = [...base.extra];
+  let aliveB = B.filter((r) => base.test(r) && cons.every((c) => matches(c, s, r)));
+  let aliveA = A.filter((r) => base.test(r) && cons.every((c) => matches(c, s, r)));
+  const nA = Math.max(A.length, 1);
+  let lost = A.length - aliveA.length;
+  // Each sample row stands for seen/rows packets; stop once what still matches is negligible
+  // against everything else in the capture (a stray packet is not worth a constraint).
+  const scale = s.rows > 0 ? s.seen / s.rows : 1;
+  const negligible = () => (aliveB.length * scale) / Math.max(otherTotal, 1) < 0.0001;
+  for (let step = 0; step < 6 && aliveB.length > 0 && !negligible(); step++) {
+    let best: { c: Constraint; keepB: number; keepA: number[] } | null = null;
+    for (const f of FIELDS) {
+      if (cons.some((c) => c.field.name === f.name)) continue;
+      const cands: Constraint[] = [];
+      const set = topValues(aliveA, s, f, 8, setShare);
+      if (set) cands.push({ field: f, kind: 'set', values: set });
+      if (!f.setOnly) {
+        const vals: number[] = [];
+        for (const r of aliveA) {
+          const x = f.get(s, r);
+          if (!Number.isNaN(x)) vals.push(x);
+        }
+        if (vals.length >= 0.998 * aliveA.length && vals.length > 0) {
+          vals.sort((a, b) => a - b);
+          const q = 0.0005 + fb / 2;
+          const lo = vals[Math.floor(vals.length * q)] as number;
+          const hi = vals[Math.ceil(vals.length * (1 - q)) - 1] as number;
+          if (lo > f.min || hi < f.max) cands.push({ field: f, kind: 'range', lo, hi });
+        }
+      }
+      // Exclusions: the values most common among the remaining other packets, if the attack
+      // hardly uses them (a random-port flood next to the victim's DNS and NTP).
+      const hb = new Map<number, number>();
+      for (const r of aliveB) {
+        const x = f.get(s, r);
+        if (!Number.isNaN(x)) hb.set(x, (hb.get(x) ?? 0) + 1);
+      }
+      const topB = [...hb.entries()]
+        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+        .slice(0, 4)
+        .map((e) => e[0]);
+      if (topB.length > 0 && !f.hex) cands.push({ field: f, kind: 'notset', values: topB.sort((a, b) => a - b) });
+      for (const c of cands) {
+        const keepA = aliveA.filter((r) => matches(c, s, r));
+        const loss = (aliveA.length - keepA.length) / nA;
+        if (loss > lossStep || (lost + aliveA.length - keepA.length) / nA > lossTotal) continue;
+        let keepB = 0;
+        for (const r of aliveB) if (matches(c, s, r)) keepB++;
+        if (keepB >= aliveB.length) continue;
+        const better =
+          !best ||
+          keepB < best.keepB ||
+          (keepB === best.keepB && keepA.length > best.keepA.length) ||
+          (keepB === best.keepB && keepA.length === best.keepA.length && c.kind === 'set' && best.c.kind === 'range');
+        if (better) best = { c, keepB, keepA };
+      }
+    }
+    if (!best) break;
+    cons.push(best.c);
+    lost += aliveA.length - best.keepA.length;
+    aliveA = best.keepA;
+    aliveB = aliveB.filter((r) => matches(best.c, s, r));
+  }
+  // A small separate cluster of lengths among the attack rows is the victim's own traffic of the
+  // same class (solicited DNS answers next to amplified ones, ...): cut it off at the gap.
+  if (!cons.some((c) => c.field.name === 'ip.len') && aliveA.length >= 100) {
+    const f = FIELDS.find((x) => x.name === 'ip.len') as Field;
+    const vals = aliveA.map((r) => f.get(s, r)).sort((a, b) => a - b);
+    const span = (vals[vals.length - 1] as number) - (vals[0] as number);
+    const edge = Math.floor(vals.length * Math.max(lossStep, 0.02));
+    let lo = vals[0] as number;
+    let hi = vals[vals.length - 1] as number;
+    for (let k = 1; k <= edge; k++) {
+      if ((vals[k] as number) - (vals[k - 1] as number) >= 0.2 * span) lo = vals[k] as number;
+      const j = vals.length - k;
+      if ((vals[j] as number) - (vals[j - 1] as number) >= 0.2 * span) hi = vals[j - 1] as number;
+    }
+    if (lo > (vals[0] as number) || hi < (vals[vals.length - 1] as number)) {
+      const c: Constraint = { field: f, kind: 'range', lo, hi };
+      cons.push(c);
+      aliveA = aliveA.filter((r) => matches(c, s, r));
+    }
+  }
+  // Free narrowing: a single value across the whole attack (a targeted port, a tool's window).
+  let port: number | undefined;
+  for (const name of ['tcp.dstport', 'udp.dstport', 'tcp.window']) {
+    if (base.text.includes(name)) continue;
+    const f = FIELDS.find((x) => x.name === name) as Field;
+    // A destination port shared by 99% of the attack rows is the target (the rest: the victim's
+    // own traffic of the class); other fields must be near-unanimous.
+    const one = topValues(aliveA, s, f, 1, name === 'tcp.window' ? 0.999 - fb : 0.99 - fb);
+    if (one && aliveA.length >= 20) {
+      if (name !== 'tcp.window') port = one[0];
+      if (!cons.some((c) => c.field.name === name)) cons.push({ field: f, kind: 'set', values: one });
+    }
+  }
+  // A handful of sources carrying it all (unspoofed bots, a lab attacker): name them.
+  let fewSources: string[] | null = null;
+  if (tr.fam === 4 && aliveA.length >= 20) {
+    const srcField: Field = { name: 'ip.src', get: (x, r) => x.src4[r] as number, min: 0, max: 0xffffffff };
+    const few = topValues(aliveA, s, srcField, 4, 0.999 - fb);
+    if (few) fewSources = few.map((u) => formatIpv4(u >>> 0));
+  }
+  const parts = [base.text, ...cons.map(text)].filter((x) => x !== '');
+  if (fewSources) parts.unshift(fewSources.length === 1 ? `ip.src == ${fewSources[0]}` : `ip.src in {${fewSources.join(' ')}}`);
+  if (tr.cls === Cls.DNS_QUERY) port = 53;
+  const sig: Signature = { expression: signatureText(victimExpr(tr), parts, extraFrag), dst: victimExpr(tr), parts, fragAlt: extraFrag, classes, fewSources };
+  if (port !== undefined) sig.port = port;
+  return sig;
+}
+
+/** `dst and p1 and p2 ...`, or `dst and ((p1 and ...) or ip.frag_offset > 0)`. */
+export function signatureText(dst: string, parts: string[], fragAlt: boolean): string {
+  let inner = parts.join(' and ');
+  if (fragAlt) inner = inner === '' ? 'ip.frag_offset > 0' : `(${inner}) or ip.frag_offset > 0`;
+  return inner === '' ? dst : `${dst} and ${fragAlt ? `(${inner})` : inner}`;
+}

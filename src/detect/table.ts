@@ -1,0 +1,195 @@
+/**
+ * One-second window state for a set of keys (destination addresses, or destination prefixes):
+ * an open-addressing table of at most `capacity` keys whose per-key counters live in flat typed
+ * arrays — packets and bytes per traffic class, first/last packet time per class, and small
+ * linear-counting bitmaps for distinct sources, destination ports, DNS names and (for prefixes)
+ * addresses hit. Cleared slot by slot at the end of each window, so memory is fixed whatever the
+ * traffic: keys beyond capacity in one window are counted in `overflow`, never stored.
+ */
+import { NCLS } from './classify.js';
+
+/** Bits per linear-counting bitmap (1,024 bits: accurate to a few thousand distinct values). */
+const BITS = 1024;
+const WORDS = BITS >>> 5;
+
+export class KeyTable {
+  readonly cap: number;
+  private readonly mask: number;
+  /** Slot → key hash, or 0 when empty (hash 0 is remapped). */
+  readonly hash: Int32Array;
+  /** 4 or 6 per slot; the address (or prefix) bytes are in `addr` (16 bytes per slot, IPv4 in the first 4). */
+  readonly fam: Uint8Array;
+  readonly addr: Uint8Array;
+  readonly v4: Uint32Array;
+  readonly total: Float64Array;
+  readonly totalBytes: Float64Array;
+  readonly cnt: Float64Array;
+  readonly bytes: Float64Array;
+  readonly first: Float64Array;
+  readonly last: Float64Array;
+  readonly srcBits: Int32Array;
+  readonly portBits: Int32Array;
+  readonly nameBits: Int32Array;
+  readonly hitBits: Int32Array;
+  /** Per slot: index into the detector's victim samplers, -1 none. */
+  readonly sampler: Int32Array;
+  /** For destination slots: the prefix slot they belong to. */
+  readonly parent: Int32Array;
+  readonly used: Int32Array;
+  nUsed = 0;
+  overflow = 0;
+
+  constructor(capacity: number) {
+    this.cap = capacity;
+    this.mask = capacity * 2 - 1;
+    const n = capacity * 2;
+    this.hash = new Int32Array(n);
+    this.fam = new Uint8Array(n);
+    this.addr = new Uint8Array(n * 16);
+    this.v4 = new Uint32Array(n);
+    this.total = new Float64Array(n);
+    this.totalBytes = new Float64Array(n);
+    this.cnt = new Float64Array(n * NCLS);
+    this.bytes = new Float64Array(n * NCLS);
+    this.first = new Float64Array(n * NCLS);
+    this.last = new Float64Array(n * NCLS);
+    this.srcBits = new Int32Array(n * WORDS);
+    this.portBits = new Int32Array(n * WORDS);
+    this.nameBits = new Int32Array(n * WORDS);
+    this.hitBits = new Int32Array(n * 8);
+    this.sampler = new Int32Array(n).fill(-1);
+    this.parent = new Int32Array(n).fill(-1);
+    this.used = new Int32Array(capacity);
+  }
+
+  /**
+   * The slot of a key (IPv4: `v4` with fam 4; IPv6: 16 bytes at buf[off]), inserting it if new.
+   * Returns -1 when the window already holds `capacity` keys. `isNew` tells the caller to
+   * initialise what it attaches to the slot.
+   */
+  isNew = false;
+
+  slot4(a: number, h: number): number {
+    const hh = h === 0 ? 1 : h;
+    let i = hh & this.mask;
+    for (;;) {
+      const x = this.hash[i] as number;
+      if (x === 0) break;
+      if (x === hh && this.fam[i] === 4 && this.v4[i] === a) {
+        this.isNew = false;
+        return i;
+      }
+      i = (i + 1) & this.mask;
+    }
+    if (this.nUsed >= this.cap) {
+      this.overflow++;
+      return -1;
+    }
+    this.hash[i] = hh;
+    this.fam[i] = 4;
+    this.v4[i] = a;
+    const o = i * 16;
+    this.addr[o] = a >>> 24;
+    this.addr[o + 1] = (a >>> 16) & 255;
+    this.addr[o + 2] = (a >>> 8) & 255;
+    this.addr[o + 3] = a & 255;
+    this.used[this.nUsed++] = i;
+    this.isNew = true;
+    return i;
+  }
+
+  slot6(buf: Uint8Array, off: number, len: number, h: number): number {
+    const hh = h === 0 ? 1 : h;
+    let i = hh & this.mask;
+    for (;;) {
+      const x = this.hash[i] as number;
+      if (x === 0) break;
+      if (x === hh && this.fam[i] === 6 && this.same(i, buf, off, len)) {
+        this.isNew = false;
+        return i;
+      }
+      i = (i + 1) & this.mask;
+    }
+    if (this.nUsed >= this.cap) {
+      this.overflow++;
+      return -1;
+    }
+    this.hash[i] = hh;
+    this.fam[i] = 6;
+    const o = i * 16;
+    for (let k = 0; k < 16; k++) this.addr[o + k] = k < len ? (buf[off + k] as number) : 0;
+    this.used[this.nUsed++] = i;
+    this.isNew = true;
+    return i;
+  }
+
+  private same(i: number, buf: Uint8Array, off: number, len: number): boolean {
+    const o = i * 16;
+    for (let k = 0; k < len; k++) if (this.addr[o + k] !== buf[off + k]) return false;
+    return true;
+  }
+
+  /** Count one packet of class c at relative time t (ns). */
+  add(i: number, c: number, wirelen: number, t: number): void {
+    const j = i * NCLS + c;
+    this.total[i]++;
+    this.totalBytes[i] += wirelen;
+    if (this.cnt[j] === 0) this.first[j] = t;
+    this.cnt[j]++;
+    this.bytes[j] += wirelen;
+    this.last[j] = t;
+  }
+
+  setBit(bits: Int32Array, i: number, h: number): void {
+    const b = h & (BITS - 1);
+    bits[i * WORDS + (b >>> 5)] |= 1 << (b & 31);
+  }
+
+  setHit(i: number, octet: number): void {
+    this.hitBits[i * 8 + (octet >>> 5)] |= 1 << (octet & 31);
+  }
+
+  /** Linear-counting estimate of the distinct values set in a slot's bitmap. */
+  distinct(bits: Int32Array, i: number): number {
+    let zeros = 0;
+    const o = i * WORDS;
+    for (let w = 0; w < WORDS; w++) zeros += 32 - popcount(bits[o + w] as number);
+    if (zeros === 0) return Math.round(BITS * Math.log(BITS));
+    return Math.round(-BITS * Math.log(zeros / BITS));
+  }
+
+  hits(i: number): number {
+    let n = 0;
+    for (let w = 0; w < 8; w++) n += popcount(this.hitBits[i * 8 + w] as number);
+    return n;
+  }
+
+  /** Empty the table for the next window (only the slots that were used). */
+  clear(): void {
+    for (let u = 0; u < this.nUsed; u++) {
+      const i = this.used[u] as number;
+      this.hash[i] = 0;
+      this.total[i] = 0;
+      this.totalBytes[i] = 0;
+      this.cnt.fill(0, i * NCLS, i * NCLS + NCLS);
+      this.bytes.fill(0, i * NCLS, i * NCLS + NCLS);
+      this.srcBits.fill(0, i * WORDS, i * WORDS + WORDS);
+      this.portBits.fill(0, i * WORDS, i * WORDS + WORDS);
+      this.nameBits.fill(0, i * WORDS, i * WORDS + WORDS);
+      this.hitBits.fill(0, i * 8, i * 8 + 8);
+      this.sampler[i] = -1;
+      this.parent[i] = -1;
+    }
+    // Open addressing needs the probe chains gone too: every used slot was zeroed above, and
+    // unused slots were never written.
+    this.nUsed = 0;
+    this.overflow = 0;
+  }
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
