@@ -120,3 +120,16 @@ test('rules a target cannot express are flagged, not shown as protection', async
   assert.ok(!html.includes('data-gap="nftables"'));
   assert.match(renderMarkdown(d), /^- rule syn-1: tcp\.window cannot be expressed in iptables$/m);
 });
+
+test('country and AS: shown where the database answers, blank for private addresses, absent without a database', async () => {
+  const d = await buildReport(syn, { capture: false });
+  assert.equal(d.geo, true, 'the npm databases are installed in this project');
+  // 10.0.1.2 is private: no country and no AS, and nothing made up.
+  assert.deepEqual(d.attackSources[0], [{ ip: '10.0.1.2', packets: (syn.attacks[0] as Attack).sources.top[0]?.packets }]);
+  const withGeo = renderHtml(d);
+  assert.match(withGeo, /<th>Country<\/th><th>AS<\/th>/);
+  const without = renderHtml({ ...d, geo: false, attackSources: d.attackSources.map((rows) => rows.map(({ ip, packets }) => ({ ip, packets }))) });
+  assert.ok(!without.includes('<th>Country</th>'));
+  assert.match(without, /Country and AS are not shown: no GeoIP\/ASN database is installed\./);
+  assert.ok(!renderMarkdown({ ...d, geo: false }).includes('| Country |'));
+});
