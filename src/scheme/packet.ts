@@ -44,10 +44,10 @@ export const PROTO_NAMES: Record<number, string> = {
 const PROTO_BYTES: Uint8Array[] = Array.from({ length: 256 }, (_, i) => latin1(PROTO_NAMES[i] ?? String(i)));
 
 /** Sensor identity for cf.colo.name / cf.colo.region (missing until configured). */
-const sensor: { name: string | null; region: string | null } = { name: null, region: null };
+const sensor: { name: Uint8Array | null; region: Uint8Array | null } = { name: null, region: null };
 export function configureSensor(name: string | null, region: string | null): void {
-  sensor.name = name;
-  sensor.region = region;
+  sensor.name = name === null ? null : latin1(name);
+  sensor.region = region === null ? null : latin1(region);
 }
 
 type F = Field<PacketView>;
@@ -173,21 +173,11 @@ export const PACKET_FIELDS: F[] = [
   countryField('ip.dst.country', true),
   asnField('ip.src.asnum', false),
   asnField('ip.dst.asnum', true),
-  bytesField('cf.colo.name', 'name of the sensor that saw the packet (configureSensor)', (_v, out) =>
-    sensor.name === null
-      ? false
-      : (() => {
-          const b = latin1(sensor.name);
-          return out.set(b, 0, b.length);
-        })(),
-  ),
-  bytesField('cf.colo.region', 'region of the sensor that saw the packet (configureSensor)', (_v, out) =>
-    sensor.region === null
-      ? false
-      : (() => {
-          const b = latin1(sensor.region);
-          return out.set(b, 0, b.length);
-        })(),
+  bytesField('cf.colo.name', 'name of the sensor that saw the packet (configureSensor)', (_v, out) => sensor.name !== null && out.set(sensor.name, 0, sensor.name.length)),
+  bytesField(
+    'cf.colo.region',
+    'region of the sensor that saw the packet (configureSensor)',
+    (_v, out) => sensor.region !== null && out.set(sensor.region, 0, sensor.region.length),
   ),
   intField('tcp.srcport', 'TCP source port', (v) => (isTcp(v) ? v.srcPort : Number.NaN)),
   intField('tcp.dstport', 'TCP destination port', (v) => (isTcp(v) ? v.dstPort : Number.NaN)),

@@ -13,7 +13,7 @@ import { PacketView } from '../../src/decode/view.js';
 import { compile, compileRule } from '../../src/rules/compile.js';
 import { RulesError } from '../../src/rules/errors.js';
 import { type HttpRequestView, httpScheme } from '../../src/scheme/http.js';
-import { packetScheme } from '../../src/scheme/packet.js';
+import { configureSensor, packetScheme } from '../../src/scheme/packet.js';
 import { synFrame, udpFrame } from '../helpers/build.js';
 
 function view(frame: Uint8Array): PacketView {
@@ -139,6 +139,30 @@ describe('http scheme over a request view', () => {
     assert.equal(t('http.request.headers.order == "host,user-agent,cookie,accept-language,content-type,x-forwarded-for"'), true);
     assert.equal(t('cf.bot_management.score < 30'), false, 'missing score');
   });
+});
+
+test('error positions are code-point offsets of the original expression (spec §1)', () => {
+  for (const [expr, at] of [
+    ['http.host == "🙂é" and foo', 22],
+    ['\t http.host == "x" or bar', 22],
+    ['http.user_agent contains "🙂🙂" and http.host == 42', 47],
+  ] as const) {
+    assert.throws(
+      () => compile(expr, httpScheme),
+      (e: unknown) => e instanceof RulesError && e.start === at,
+      expr,
+    );
+  }
+});
+
+test('cf.colo.name is missing until the sensor is configured', () => {
+  assert.equal(compile('cf.colo.name == "fra1"', packetScheme)(UDP), false);
+  configureSensor('fra1', 'eu');
+  try {
+    assert.equal(compile('cf.colo.name == "fra1" and cf.colo.region == "eu"', packetScheme)(UDP), true);
+  } finally {
+    configureSensor(null, null);
+  }
 });
 
 test('named lists of every kind, compiled once per rule', () => {
