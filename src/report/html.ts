@@ -51,6 +51,11 @@ figcaption, .note { color: var(--muted); font-size: 13px; }
 }
 `;
 
+/** Screen readers announce a chart as one image with a name, not as hundreds of shapes. */
+function labelled(svg: string, label: string): string {
+  return svg.replace(/^<svg /, `<svg role="img" aria-label="${e(label)}" `);
+}
+
 function row(cells: string[], numeric: boolean[] = []): string {
   return `<tr>${cells.map((c, i) => (numeric[i] ? `<td class="n">${c}</td>` : `<td>${c}</td>`)).join('')}</tr>`;
 }
@@ -260,12 +265,12 @@ export function renderHtml(d: ReportData): string {
 </section>
 <section id="timeline">
 <h2>Traffic over time</h2>
-<figure class="chart" data-chart="timeline">${timelineChart(a, d.timeline)}<figcaption>${replayCaption}</figcaption></figure>
+<figure class="chart" data-chart="timeline">${labelled(timelineChart(a, d.timeline), 'Packets per second over time, by attack vector, with attack windows shaded')}<figcaption>${replayCaption}</figcaption></figure>
 </section>
 ${a.attacks.length > 0 ? `<section id="attacks"><h2>Attacks</h2>${a.attacks.map((x, i) => attackHtml(d, x, i)).join('\n')}</section>` : ''}
 <section id="protocols">
 <h2>Protocols</h2>
-<figure class="chart" data-chart="protocols">${protocolChart(a)}<figcaption>Packets containing each protocol at any layer (a packet counts once per protocol it carries).</figcaption></figure>
+<figure class="chart" data-chart="protocols">${labelled(protocolChart(a), 'Packets per protocol')}<figcaption>Packets containing each protocol at any layer (a packet counts once per protocol it carries).</figcaption></figure>
 </section>
 ${appendix(d)}
 <footer><p class="note">Times come from the capture's own timestamps. Country data: DB-IP (CC BY 4.0) where installed; AS data: ip-location-db where installed.</p></footer>
