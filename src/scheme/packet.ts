@@ -105,15 +105,27 @@ function addrField(name: string, doc: string, dst: boolean): F {
 
 /** GeoIP lookups cached per address (a flood repeats sources); bounded so memory stays flat. */
 class GeoCache {
-  private readonly m = new Map<string, { country?: string; asn?: number }>();
+  /** IPv4 keyed by the uint32 itself, so a cache hit allocates nothing. */
+  private readonly m4 = new Map<number, { country?: string; asn?: number }>();
+  private readonly m6 = new Map<string, { country?: string; asn?: number }>();
   lookup(v: PacketView, dst: boolean): { country?: string; asn?: number } | null {
     if (!hasIp(v)) return null;
-    const text = v.ipVersion === 4 ? formatIpv4(dst ? v.dst4 >>> 0 : v.src4 >>> 0) : formatIpv6(v.buf, dst ? v.dst6Off : v.src6Off);
-    let g = this.m.get(text);
+    if (v.ipVersion === 4) {
+      const u = (dst ? v.dst4 : v.src4) >>> 0;
+      let g = this.m4.get(u);
+      if (g === undefined) {
+        if (this.m4.size >= 65536) this.m4.clear();
+        g = geoDb().lookup(formatIpv4(u));
+        this.m4.set(u, g);
+      }
+      return g;
+    }
+    const text = formatIpv6(v.buf, dst ? v.dst6Off : v.src6Off);
+    let g = this.m6.get(text);
     if (g === undefined) {
-      if (this.m.size >= 65536) this.m.clear();
+      if (this.m6.size >= 65536) this.m6.clear();
       g = geoDb().lookup(text);
-      this.m.set(text, g);
+      this.m6.set(text, g);
     }
     return g;
   }
