@@ -2,7 +2,9 @@
  * Report facade: read an analysis, gather the report's facts once, and write it as HTML,
  * Markdown or PDF (chosen by the output file's extension unless given).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Analysis } from '../analyze/types.js';
 import { UsageError } from '../core/errors.js';
 import { renderHtml } from './html.js';
@@ -21,14 +23,28 @@ export function formatOf(path: string, given?: string): ReportFormat {
   throw new UsageError(
     given
       ? `unknown report format "${given}" (html, md or pdf)`
-      : `cannot tell the report format from "${path}": name it .html, .md or .pdf, or give --format`,
+      : path === '-'
+        ? 'writing the report to stdout (-o -) needs --format html, md or pdf'
+        : `cannot tell the report format from "${path}": name it .html, .md or .pdf, or give --format`,
   );
 }
 
+/** Write the report to a file, or to stdout when `out` is `-` (to pipe Markdown into a ticket tool). */
 export async function writeReport(data: ReportData, out: string, format: ReportFormat, chromium?: string): Promise<void> {
-  if (format === 'html') writeFileSync(out, renderHtml(data));
-  else if (format === 'md') writeFileSync(out, renderMarkdown(data));
-  else await htmlToPdf(renderHtml(data), out, { chromium });
+  if (format === 'pdf') {
+    if (out !== '-') return htmlToPdf(renderHtml(data), out, { chromium });
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-report-'));
+    try {
+      await htmlToPdf(renderHtml(data), join(dir, 'report.pdf'), { chromium });
+      process.stdout.write(readFileSync(join(dir, 'report.pdf')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
+  const text = format === 'html' ? renderHtml(data) : renderMarkdown(data);
+  if (out === '-') process.stdout.write(text);
+  else writeFileSync(out, text);
 }
 
 export async function makeReport(

@@ -102,6 +102,16 @@ test('analysis from stdin, Markdown by extension, --format overrides', () => {
   assert.match(md, /^### 1\. TCP SYN flood against 10\.0\.1\.12 TCP port 12345$/m);
 });
 
+test('-o - writes the report to stdout, with --format', () => {
+  const r = run(['report', synJson, '-o', '-', '--format', 'md']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^# Attack report, 2020-01-04\n/);
+  assert.equal(r.stderr, '');
+  const bad = run(['report', synJson, '-o', '-']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /writing the report to stdout \(-o -\) needs --format html, md or pdf/);
+});
+
 test('bad input and bad options: exit 3 and 2 with one clear line', () => {
   const notJson = join(ART, 'not.json');
   writeFileSync(notJson, 'pcap?');

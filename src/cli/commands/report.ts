@@ -19,7 +19,10 @@ export function register(program: Command): void {
     .command('report')
     .description('Write the attack report (HTML, Markdown or PDF) from an analysis made by "palisade analyze --json".')
     .argument('<analysis>', 'analysis JSON file, or - for stdin')
-    .requiredOption('-o, --output <file>', 'report file: .html (self-contained page), .md (tickets, e-mail) or .pdf (needs chromium)')
+    .requiredOption(
+      '-o, --output <file>',
+      'report file: .html (self-contained page), .md (tickets, e-mail) or .pdf (needs chromium); - for stdout with --format',
+    )
     .option('--format <fmt>', 'html, md or pdf (default: from the output file name)')
     .option('--tz <zone>', "customer's IANA time zone, e.g. Europe/Paris (times are always also given in UTC)")
     .option('--customer <name>', 'customer name shown on the report')
@@ -45,6 +48,12 @@ Examples:
     )
     .action(async (file: string, opts: Opts) => {
       const analysis = readAnalysis(file);
+      // A reader that stops early (| head) closes the pipe: nobody wants the rest, not an error.
+      if (opts.output === '-')
+        process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EPIPE') throw err;
+          process.exit(0);
+        });
       const progress = new Progress('replaying', opts.progress && process.stderr.isTTY === true);
       await makeReport(analysis, opts.output as string, {
         onProgress: (d, t) => progress.update(d, t),
@@ -55,6 +64,6 @@ Examples:
         truth: opts.truth,
       });
       progress.done();
-      process.stderr.write(`palisade: report written to ${opts.output}\n`);
+      if (opts.output !== '-') process.stderr.write(`palisade: report written to ${opts.output}\n`);
     });
 }
