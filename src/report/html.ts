@@ -9,7 +9,7 @@ import { protocolChart, timelineChart } from './charts.js';
 import { escapeHtml as e, fmtBits, fmtBytes, fmtDuration, fmtInt, fmtUtc, fmtZoned, isoSeconds, pct, vectorName, victimText } from './format.js';
 import type { ReportData } from './model.js';
 import type { Effectiveness } from './replay.js';
-import { rulesText } from './rules.js';
+import { rulesText, type TargetGap } from './rules.js';
 import { asText, type GeoRow } from './sources.js';
 
 const CSS = `
@@ -115,17 +115,21 @@ function effectHtml(x: Attack, ef: Effectiveness, d: ReportData): string {
   return `<dl class="facts">${lines.map(([k, v]) => `<dt>${e(k)}</dt><dd>${v}</dd>`).join('')}</dl><p class="note" data-k="effect_method" data-v="${ef.method}">${how}</p>`;
 }
 
-/** A warning when a target's rules leave part of the mitigation out (the exporter drops such rules whole). */
-function gapHtml(gaps: string[], target: string): string {
-  if (gaps.length === 0) return '';
-  return `<p class="bad" data-gap="${e(target)}">Not covered by these ${e(target)} rules, which leave out what ${e(target)} cannot express:</p><ul>${gaps.map((g) => `<li>${e(g)}</li>`).join('')}</ul>`;
+/** A warning when a target's rules do not carry the whole signature. */
+function gapHtml(gap: TargetGap | null, target: string): string {
+  if (gap === null) return '';
+  const head =
+    gap.kind === 'left-out'
+      ? `Not covered by these ${e(target)} rules, which leave out what ${e(target)} cannot express:`
+      : `These ${e(target)} rules are broader than the signature (they may also drop traffic it spares; the figures below are for the full signature), because ${e(target)} cannot express:`;
+  return `<p class="bad" data-gap="${e(target)}" data-gap-kind="${gap.kind}">${head}</p><ul>${gap.reasons.map((g) => `<li>${e(g)}</li>`).join('')}</ul>`;
 }
 
 function attackHtml(d: ReportData, x: Attack, i: number): string {
   const ef = d.effects[i] as Effectiveness;
   const src = d.attackSources[i] ?? [];
   const rules = rulesText(x);
-  const gaps = d.gaps[i] ?? { nftables: [], iptables: [] };
+  const gaps = d.gaps[i] ?? { nftables: null, iptables: null };
   const dur = Math.max(0, isoSeconds(x.end) - isoSeconds(x.start));
   const facts: Array<[string, string]> = [
     ['Vector', `${e(vectorName(x.vector))} <code>${e(x.vector)}</code>`],

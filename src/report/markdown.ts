@@ -20,7 +20,7 @@ import {
 } from './format.js';
 import type { ReportData } from './model.js';
 import type { Effectiveness } from './replay.js';
-import { rulesText } from './rules.js';
+import { rulesText, type TargetGap } from './rules.js';
 import { asText, type GeoRow } from './sources.js';
 
 function table(head: string[], rows: string[][], numeric: boolean[] = []): string {
@@ -114,11 +114,15 @@ function attack(d: ReportData, x: Attack, i: number): string {
   out.push('', '#### Signature', '', mdCodeBlock(x.signature.expression), '');
   out.push(`Matches ${pct(x.signature.coverage)} of this attack's packets and ${pct(x.signature.collateral, 2)} of other packets.`);
   out.push('', '#### Rules', '', 'Rules language (Palisade ruleset):', '', mdCodeBlock(rulesText(x), 'yaml'));
-  const gaps = d.gaps[i] ?? { nftables: [], iptables: [] };
-  const gap = (list: string[], target: string) =>
-    list.length === 0
-      ? []
-      : [`**Not covered by these ${target} rules**, which leave out what ${target} cannot express:`, '', ...list.map((g) => `- ${m(g)}`), ''];
+  const gaps = d.gaps[i] ?? { nftables: null, iptables: null };
+  const gap = (g: TargetGap | null, target: string) => {
+    if (g === null) return [];
+    const head =
+      g.kind === 'left-out'
+        ? `**Not covered by these ${target} rules**, which leave out what ${target} cannot express:`
+        : `**These ${target} rules are broader than the signature** (they may also drop traffic it spares; the figures below are for the full signature), because ${target} cannot express:`;
+    return [head, '', ...g.reasons.map((r) => `- ${m(r)}`), ''];
+  };
   out.push(
     '',
     'nftables:',

@@ -16,14 +16,25 @@ export function rulesText(x: Attack): string {
   return stringify(rs, { lineWidth: 0 }).replace(/\n+$/, '');
 }
 
-export interface RuleGaps {
-  nftables: string[];
-  iptables: string[];
+export interface TargetGap {
+  /** What the target cannot express (`rule r1: tcp.window cannot be expressed in iptables`). */
+  reasons: string[];
+  /**
+   * `left-out`: the attack's rules are the exporter's, which drops such a rule whole.
+   * `broadened`: the producer wrote its own rules for the target (detection drops the
+   * inexpressible conditions), so they match more than the signature.
+   */
+  kind: 'left-out' | 'broadened';
 }
 
-/** Why each target's rules leave something out (`rule r1: tcp.window cannot be expressed in iptables`). */
+export interface RuleGaps {
+  nftables: TargetGap | null;
+  iptables: TargetGap | null;
+}
+
+/** What each target's rules leave out of the signature, and how (see TargetGap). */
 export function ruleGaps(x: Attack): RuleGaps {
-  const out: RuleGaps = { nftables: [], iptables: [] };
+  const out: RuleGaps = { nftables: null, iptables: null };
   const raw = x.mitigation.ruleset;
   let rs: ReturnType<typeof parseRuleset>;
   try {
@@ -32,11 +43,18 @@ export function ruleGaps(x: Attack): RuleGaps {
     return out;
   }
   for (const target of ['nftables', 'iptables'] as const) {
+    let reasons: string[];
+    let text: string;
     try {
-      for (const p of exportRuleset(rs, target).problems) out[target].push(`rule ${p.rule}: ${p.reason}`);
+      const ex = exportRuleset(rs, target);
+      reasons = ex.problems.map((p) => `rule ${p.rule}: ${p.reason}`);
+      text = ex.text;
     } catch (e) {
-      out[target].push((e as Error).message);
+      reasons = [(e as Error).message];
+      text = '';
     }
+    if (reasons.length === 0) continue;
+    out[target] = { reasons, kind: text.trim() === x.mitigation[target].trim() ? 'left-out' : 'broadened' };
   }
   return out;
 }

@@ -114,11 +114,17 @@ test('rules a target cannot express are flagged, not shown as protection', async
   );
   x.mitigation = { ruleset: m.ruleset, nftables: m.nftables, iptables: m.iptables };
   const d = await buildReport(a, { capture: false });
-  assert.deepEqual(d.gaps[0], { nftables: [], iptables: [`rule syn-1: ${m.problems[0]?.problem.reason}`] });
+  assert.deepEqual(d.gaps[0], { nftables: null, iptables: { reasons: [`rule syn-1: ${m.problems[0]?.problem.reason}`], kind: 'left-out' } });
   const html = renderHtml(d);
-  assert.match(html, /<p class="bad" data-gap="iptables">Not covered by these iptables rules/);
+  assert.match(html, /<p class="bad" data-gap="iptables" data-gap-kind="left-out">Not covered by these iptables rules/);
   assert.ok(!html.includes('data-gap="nftables"'));
   assert.match(renderMarkdown(d), /^- rule syn-1: tcp\.window cannot be expressed in iptables$/m);
+  // Detection writes its own, broader iptables rules without the inexpressible condition: said so.
+  x.mitigation.iptables = buildMitigation({ expression: x.signature.expression, id: 'syn-1' }).iptables;
+  const b = await buildReport(a, { capture: false });
+  assert.equal(b.gaps[0]?.iptables?.kind, 'broadened');
+  assert.match(renderHtml(b), /data-gap-kind="broadened">These iptables rules are broader than the signature/);
+  assert.match(renderMarkdown(b), /\*\*These iptables rules are broader than the signature\*\*/);
 });
 
 test('country and AS: shown where the database answers, blank for private addresses, absent without a database', async () => {
