@@ -67,6 +67,13 @@ DOMINANCE[Cls.TCP_ACK] = 0.85;
 DOMINANCE[Cls.DNS_QUERY] = 0.3;
 for (let c = Cls.DNS_RESP; c <= Cls.UDP_REFL; c++) DOMINANCE[c] = 0.15;
 
+/** Class count from which a window that did not fire may still be an attack's first (partial) second. */
+const ONSET = new Float64Array(NCLS);
+for (let c = 1; c < NCLS; c++) ONSET[c] = Math.max(2, 0.1 * (FLOOR_PPS[c] as number));
+for (let c = Cls.DNS_RESP; c <= Cls.UDP_REFL; c++) ONSET[c] = 5;
+/** Packets per window from which a destination's baseline is learnt. */
+const LEARN_MIN = 20;
+
 const REFLECTION_FIRST = Cls.DNS_RESP;
 const REFLECTION_LAST = Cls.UDP_REFL;
 const WARM_WINDOWS = 10;
@@ -118,11 +125,15 @@ export class Detector {
   private readonly statics: Parsed[];
   private readonly baseline = new Map<string, Float64Array>();
   private readonly active = new Map<string, Track>();
+  /** Victim key → bit mask of the classes with an open attack. */
+  private readonly activeCls = new Map<string, number>();
   private readonly done: Track[] = [];
   private readonly samplers = new Map<string, VictimSample>();
   /** Victims under attack → index in samplerList, looked up once per key per window. */
   private readonly victims4 = new Map<number, number>();
   private readonly victimsStr = new Map<string, number>();
+  /** IPv4 prefixes under attack (network address → sampler index). */
+  private readonly victimsP4 = new Map<number, number>();
   private readonly samplerList: VictimSample[] = [];
   private onsetPrev = new Map<string, number>();
   private onsetCur = new Map<string, number>();
@@ -168,58 +179,46 @@ export class Detector {
     const c = classify(v);
     this.winCur.add(v, c, t);
     const dt = this.dst;
-    const pt = this.pfx;
     let i: number;
-    let p: number;
     const gre = (v.tunnel & Tunnel.GRE) !== 0;
     const fam = gre ? v.outerIpVersion : v.ipVersion;
     if (fam === 4) {
       const a = gre ? v.outerDst4 : v.dst4;
       i = dt.slot4(a, mix32(a));
       if (i >= 0 && dt.isNew) this.attach4(i, a);
-      const pa = this.p4 === 0 ? 0 : (a & (0xffffffff << (32 - this.p4))) >>> 0;
-      p = pt.slot4(pa, mix32(pa ^ 0x7f4a7c15));
-      if (p >= 0 && pt.isNew) this.attachPrefix(p);
-      if (p >= 0) pt.setHit(p, a & 255);
     } else {
       const off = gre ? v.outerDst6Off : v.dst6Off;
       if (off < 0) return;
-      const h = hashBytes(v.buf, off, 16);
-      i = dt.slot6(v.buf, off, 16, h);
-      if (i >= 0 && dt.isNew) dt.sampler[i] = this.victimsStr.get(slotKey(dt, i, false, 0)) ?? -1;
-      const pl = this.p6 >>> 3;
-      p = pt.slot6(v.buf, off, pl, hashBytes(v.buf, off, pl, 0x2545f491));
-      if (p >= 0 && pt.isNew) this.attachPrefix(p);
-      if (p >= 0) pt.setHit(p, (v.buf[off + 15] as number) ^ (v.buf[off + 14] as number));
+      i = dt.slot6(v.buf, off, 16, hashBytes(v.buf, off, 16));
+      if (i >= 0 && dt.isNew) this.attach6(i);
     }
-    const wl = v.wirelen;
-    if (i >= 0) {
-      dt.add(i, c, wl, t);
-      if (p >= 0) dt.parent[i] = p;
-      if (c !== Cls.OTHER && c !== Cls.TCP_ACK) {
-        const sh = v.ipVersion === 4 ? mix32(v.src4) : v.src6Off >= 0 ? hashBytes(v.buf, v.src6Off, 16) : 0;
-        dt.setBit(dt.srcBits, i, sh);
-        if (p >= 0) pt.setBit(pt.srcBits, p, sh);
-        if (c === Cls.TCP_SYN || c === Cls.UDP) dt.setBit(dt.portBits, i, mix32(v.dstPort));
-        else if (c === Cls.DNS_QUERY && v.dnsNameLen > 0) dt.setBit(dt.nameBits, i, hashBytes(v.dnsName, 0, v.dnsNameLen));
-      }
-      const si = dt.sampler[i] as number;
-      if (si >= 0) (this.samplerList[si] as VictimSample).add(v, c, t);
+    if (i < 0) return;
+    dt.add(i, c, v.wirelen, t);
+    if (c !== Cls.OTHER && c !== Cls.TCP_ACK) {
+      dt.setBit(dt.srcBits, i, v.ipVersion === 4 ? mix32(v.src4) : v.src6Off >= 0 ? hashBytes(v.buf, v.src6Off, 16) : 0);
+      if (c === Cls.TCP_SYN || c === Cls.UDP) dt.setBit(dt.portBits, i, mix32(v.dstPort));
+      else if (c === Cls.DNS_QUERY && v.dnsNameLen > 0) dt.setBit(dt.nameBits, i, hashBytes(v.dnsName, 0, v.dnsNameLen));
     }
-    if (p >= 0) {
-      pt.add(p, c, wl, t);
-      const si = pt.sampler[p] as number;
-      if (si >= 0) (this.samplerList[si] as VictimSample).add(v, c, t);
-    }
+    const si = dt.sampler[i] as number;
+    if (si >= 0) (this.samplerList[si] as VictimSample).add(v, c, t);
+    const pi = dt.psampler[i] as number;
+    if (pi >= 0) (this.samplerList[pi] as VictimSample).add(v, c, t);
   }
 
+  /** A new destination in this window: does it (or its prefix) have a victim sample to feed? */
   private attach4(i: number, a: number): void {
-    this.dst.sampler[i] = this.victims4.get(a) ?? -1;
+    const dt = this.dst;
+    dt.sampler[i] = this.victims4.get(a) ?? -1;
+    if (this.victimsP4.size > 0) {
+      const pa = this.p4 === 0 ? 0 : (a & (0xffffffff << (32 - this.p4))) >>> 0;
+      dt.psampler[i] = this.victimsP4.get(pa) ?? -1;
+    }
   }
 
-  private attachPrefix(p: number): void {
-    const t = this.pfx;
-    t.sampler[p] = this.victimsStr.get(slotKey(t, p, true, t.fam[p] === 4 ? this.p4 : this.p6)) ?? -1;
+  private attach6(i: number): void {
+    const dt = this.dst;
+    dt.sampler[i] = this.victimsStr.get(slotKey(dt, i, false, 0)) ?? -1;
+    if (this.victimsStr.size > 0) dt.psampler[i] = this.victimsStr.get(prefixKey6(dt.addr, i * 16, this.p6)) ?? -1;
   }
 
   /** Decide one class of one key for the window that just ended. */
@@ -282,14 +281,24 @@ export class Detector {
     const pmax = this.pmax;
     const carpet = new Set<number>();
     // 1) Prefixes first: a carpet attack suppresses per-address reports of its class.
-    for (let u = 0; u < pt.nUsed; u++) {
-      const p = pt.used[u] as number;
-      pmax.fill(0, p * NCLS, p * NCLS + NCLS);
-    }
+    // Prefix counters are the sum of their addresses' (one table probe per address per window,
+    // not per packet).
     for (let u = 0; u < dt.nUsed; u++) {
       const i = dt.used[u] as number;
-      const p = dt.parent[i] as number;
+      let p: number;
+      const o = i * 16;
+      if (dt.fam[i] === 4) {
+        const a = dt.v4[i] as number;
+        const pa = this.p4 === 0 ? 0 : (a & (0xffffffff << (32 - this.p4))) >>> 0;
+        p = pt.slot4(pa, mix32(pa ^ 0x7f4a7c15));
+      } else {
+        const pl = this.p6 >>> 3;
+        p = pt.slot6(dt.addr, o, pl, hashBytes(dt.addr, o, pl, 0x2545f491));
+      }
       if (p < 0) continue;
+      if (pt.isNew) pmax.fill(0, p * NCLS, p * NCLS + NCLS);
+      dt.parent[i] = p;
+      pt.merge(p, dt, i, dt.fam[i] === 4 ? (dt.addr[o + 3] as number) : (dt.addr[o + 15] as number) ^ (dt.addr[o + 14] as number));
       for (let c = 1; c < NCLS; c++) {
         const n = dt.cnt[i * NCLS + c] as number;
         if (n > (pmax[p * NCLS + c] as number)) pmax[p * NCLS + c] = n;
@@ -309,31 +318,40 @@ export class Detector {
         if ((spread && this.fires(pt, p, c, key, true)) || (tr && this.holds(tr, pt, p, c))) {
           this.fire(tk, key, pt, p, c, true, plen, endT);
           carpet.add(p * NCLS + c);
-        } else if (n >= 0.1 * (FLOOR_PPS[c] as number)) this.onsetCur.set(tk, pt.first[p * NCLS + c] as number);
+        } else if (n >= (ONSET[c] as number)) this.onsetCur.set(tk, pt.first[p * NCLS + c] as number);
       }
       if (key !== '') this.learn(key, pt, p);
     }
-    // 2) Addresses.
+    // 2) Addresses. Most keys are ordinary (a client receiving its replies): skip them before
+    // building any string.
     for (let u = 0; u < dt.nUsed; u++) {
       const i = dt.used[u] as number;
+      const total = dt.total[i] as number;
+      let interesting = (dt.sampler[i] as number) >= 0 || total >= LEARN_MIN;
+      for (let c = 1; !interesting && c < NCLS; c++) interesting = (dt.cnt[i * NCLS + c] as number) >= (ONSET[c] as number);
+      if (!interesting) continue;
       const key = slotKey(dt, i, false, 0);
       const par = dt.parent[i] as number;
+      const act = this.activeCls.get(key) ?? 0;
       for (let c = 1; c < NCLS; c++) {
         const j = i * NCLS + c;
         const n = dt.cnt[j] as number;
         if (n === 0) continue;
         if (par >= 0 && carpet.has(par * NCLS + c)) continue;
+        const isActive = (act & (1 << c)) !== 0;
+        if (!isActive && n < (ONSET[c] as number) && n < (FLOOR_PPS[c] as number)) continue;
         const tk = `${key}|${c}`;
-        const tr = this.active.get(tk);
+        const tr = isActive ? this.active.get(tk) : undefined;
         if (this.fires(dt, i, c, key, false) || (tr && this.holds(tr, dt, i, c))) this.fire(tk, key, dt, i, c, false, 0, endT);
-        else if (n >= 0.1 * (FLOOR_PPS[c] as number)) this.onsetCur.set(tk, dt.first[j] as number);
+        else if (n >= (ONSET[c] as number)) this.onsetCur.set(tk, dt.first[j] as number);
       }
-      this.learn(key, dt, i);
+      if (total >= LEARN_MIN || this.baseline.has(key)) this.learn(key, dt, i);
     }
     // 3) Close attacks that have been quiet long enough.
     for (const [k, tr] of this.active) {
       if (endT - tr.lastActive > this.quietNs) {
         this.active.delete(k);
+        this.activeCls.set(tr.key, (this.activeCls.get(tr.key) ?? 0) & ~(1 << tr.cls));
         this.done.push(tr);
       }
     }
@@ -355,7 +373,7 @@ export class Detector {
     if (c >= REFLECTION_FIRST && c <= REFLECTION_LAST) return n >= Math.max(2, 0.01 * tr.peakPps, 2 * tr.baseRate + 5) && t.distinct(t.srcBits, i) >= 2;
     // A flood's tail (a trickle after the burst) is still the flood; the victim's ordinary rate
     // of the class is not.
-    return n >= Math.max(5, 0.002 * tr.peakPps, 2 * tr.baseRate + 5);
+    return n >= Math.max(5, 0.002 * tr.peakPps, 2 * tr.baseRate + 5) && n >= 0.3 * (t.total[i] as number);
   }
 
   private fire(tk: string, key: string, t: KeyTable, i: number, c: number, isPrefix: boolean, plen: number, endT: number): void {
@@ -388,6 +406,7 @@ export class Detector {
         sampler,
       };
       this.active.set(tk, tr);
+      this.activeCls.set(key, (this.activeCls.get(key) ?? 0) | (1 << c));
     }
     tr.end = t.last[j] as number;
     tr.lastActive = endT;
@@ -416,6 +435,7 @@ export class Detector {
     const idx = this.samplerList.length;
     this.samplerList.push(s);
     if (!isPrefix && t.fam[i] === 4) this.victims4.set(t.v4[i] as number, idx);
+    else if (isPrefix && t.fam[i] === 4) this.victimsP4.set(t.v4[i] as number, idx);
     else this.victimsStr.set(key, idx);
     return s;
   }
@@ -431,13 +451,14 @@ export class Detector {
   private learn(key: string, t: KeyTable, i: number): void {
     let b = this.baseline.get(key);
     if (!b) {
-      if (this.baseline.size >= BASELINE_KEYS || (t.total[i] as number) < 5) return;
+      if (this.baseline.size >= BASELINE_KEYS || (t.total[i] as number) < LEARN_MIN) return;
       b = new Float64Array(NCLS + 1);
       this.baseline.set(key, b);
     }
     const alpha = 0.1;
+    const act = this.activeCls.get(key) ?? 0;
     for (let c = 1; c < NCLS; c++) {
-      if (this.active.has(`${key}|${c}`)) continue;
+      if (act & (1 << c)) continue;
       const n = t.cnt[i * NCLS + c] as number;
       b[c + 1] = (b[c + 1] as number) + alpha * (n - (b[c + 1] as number));
     }
@@ -521,4 +542,14 @@ function prefixContains(net: Uint8Array, len: number, addr: Uint8Array, o: numbe
     if (((addr[o + k] as number) & m) !== ((net[k] as number) & m)) return false;
   }
   return true;
+}
+
+function prefixKey6(a: Uint8Array, o: number, plen: number): string {
+  const w: string[] = [];
+  for (let k = 0; k < 16; k += 2) {
+    const bits = plen - k * 8;
+    const m = bits >= 16 ? 0xffff : bits <= 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
+    w.push(((((a[o + k] as number) << 8) | (a[o + k + 1] as number)) & m).toString(16));
+  }
+  return `${w.join(':')}/${plen}`;
 }

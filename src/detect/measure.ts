@@ -16,7 +16,6 @@ import { packetScheme } from '../scheme/packet.js';
 import { readCapture } from '../sources/capture.js';
 import { classify } from './classify.js';
 import type { Track } from './detector.js';
-import { FrequentItems } from './sketch/frequent.js';
 import { hashBytes, mix32 } from './sketch/hash.js';
 import { HyperLogLog } from './sketch/hll.js';
 
@@ -52,7 +51,6 @@ interface Live {
   mask: number;
   m: Measured;
   hll: HyperLogLog;
-  top: FrequentItems;
   binSec: number;
   binPk: number;
   binBy: number;
@@ -98,7 +96,6 @@ export async function measure(path: string, plans: MeasurePlan[], baseSec: numbe
       mask,
       m: newMeasured(),
       hll: new HyperLogLog(12),
-      top: new FrequentItems(1024, 16),
       binSec: -1,
       binPk: 0,
       binBy: 0,
@@ -183,15 +180,9 @@ export async function measure(path: string, plans: MeasurePlan[], baseSec: numbe
           if ((gre ? v.outerIpVersion : v.ipVersion) === 4) {
             const s = gre ? v.outerSrc4 : v.src4;
             L.hll.add(mix32(s));
-            L.top.add(s | 0, v.wirelen);
           } else {
             const so = gre ? v.outerSrc6Off : v.src6Off;
-            if (so >= 0) {
-              const h = hashBytes(v.buf, so, 16);
-              L.hll.add(h);
-              const slot = L.top.add(h, v.wirelen);
-              if (slot >= 0) L.top.setId(slot, v.buf, so, 16);
-            }
+            if (so >= 0) L.hll.add(hashBytes(v.buf, so, 16));
           }
         } else if (hit) L.m.matchedOther++;
       }
@@ -204,10 +195,31 @@ export async function measure(path: string, plans: MeasurePlan[], baseSec: numbe
     if (L.binPk > m.peakPps) m.peakPps = L.binPk;
     if (L.binBy * 8 > m.peakBps) m.peakBps = L.binBy * 8;
     m.uniqueSources = L.hll.estimate();
-    m.top = L.top.top(5).map((e) => ({
-      ip: e.id && e.id.length === 16 ? formatIpv6(e.id) : formatIpv4(e.key >>> 0),
-      packets: e.count,
-    }));
+    m.top = topSources(L.plan, m.packets);
   }
   return { attacks: lives.map((l) => l.m), nonAttack: total - inAttack, total };
+}
+
+/**
+ * Top sources of an attack, from the victim's sample (the attack rows, scaled to the attack's
+ * packet count): counting every packet's source in a frequent-items table would cost more than
+ * the rest of this pass under a spoofed flood.
+ */
+function topSources(plan: MeasurePlan, packets: number): Array<{ ip: string; packets: number }> {
+  const tr = plan.track;
+  const s = tr.sampler;
+  const counts = new Map<string, number>();
+  let rows = 0;
+  for (let r = 0; r < s.rows; r++) {
+    const t = s.t[r] as number;
+    if (t < tr.start || t > tr.end || !plan.classes.includes(s.cls[r] as number)) continue;
+    rows++;
+    const ip = s.fam[r] === 6 ? formatIpv6(s.src6.subarray(r * 16, r * 16 + 16)) : formatIpv4(s.src4[r] as number);
+    counts.set(ip, (counts.get(ip) ?? 0) + 1);
+  }
+  if (rows === 0) return [];
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 5)
+    .map(([ip, n]) => ({ ip, packets: Math.round((n * packets) / rows) }));
 }

@@ -42,12 +42,19 @@ export class VictimSample {
   reset(): void {
     this.rows = 0;
     this.seen = 0;
+    this.next = 0;
   }
 
   /** Copy row r of another sample (seeding a victim's sample from the window reservoir). */
   copyRow(o: VictimSample, r: number): void {
-    const w = this.rows < SAMPLE_ROWS ? this.rows++ : Math.floor(((this.seen * 2654435761) >>> 0) % SAMPLE_ROWS);
+    if (this.rows >= SAMPLE_ROWS) return;
+    const w = this.rows++;
     this.seen++;
+    if (this.rows === SAMPLE_ROWS) {
+      this.w = 1;
+      this.next = this.seen - 1;
+      this.skip();
+    }
     this.cls[w] = o.cls[r] as number;
     this.fam[w] = o.fam[r] as number;
     this.src4[w] = o.src4[r] as number;
@@ -71,22 +78,42 @@ export class VictimSample {
     this.t[w] = o.t[r] as number;
   }
 
+  /** Index of the next packet to keep once the reservoir is full (Li's algorithm L). */
+  private next = 0;
+  private w = 0;
+
+  private uniform(): number {
+    // xorshift32: reproducible runs, no Math.random.
+    let x = this.rnd;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rnd = x;
+    return ((x >>> 0) + 1) / 4294967297;
+  }
+
+  /** Algorithm L: jump straight to the next packet that enters the reservoir (O(1) per skipped packet). */
+  private skip(): void {
+    this.w *= Math.exp(Math.log(this.uniform()) / SAMPLE_ROWS);
+    this.next += Math.floor(Math.log(this.uniform()) / Math.log(1 - this.w)) + 1;
+  }
+
   add(v: PacketView, c: number, t: number): void {
     const n = this.seen++;
     let r: number;
-    if (n < SAMPLE_ROWS) r = n;
-    else {
-      // xorshift32: a reservoir index without Math.random (reproducible runs).
-      let x = this.rnd;
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      this.rnd = x;
-      const j = Math.floor(((x >>> 0) / 4294967296) * (n + 1));
-      if (j >= SAMPLE_ROWS) return;
-      r = j;
+    if (n < SAMPLE_ROWS) {
+      r = n;
+      this.rows = n + 1;
+      if (this.rows === SAMPLE_ROWS) {
+        this.w = 1;
+        this.next = n;
+        this.skip();
+      }
+    } else {
+      if (n !== this.next) return;
+      r = Math.floor(this.uniform() * SAMPLE_ROWS) % SAMPLE_ROWS;
+      this.skip();
     }
-    if (this.rows < SAMPLE_ROWS && r === this.rows) this.rows++;
     this.cls[r] = c;
     this.fam[r] = v.ipVersion;
     this.src4[r] = v.src4;

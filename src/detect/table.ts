@@ -33,8 +33,10 @@ export class KeyTable {
   readonly hitBits: Int32Array;
   /** Per slot: index into the detector's victim samplers, -1 none. */
   readonly sampler: Int32Array;
-  /** For destination slots: the prefix slot they belong to. */
+  /** For destination slots: the prefix slot they belong to (set when the window closes). */
   readonly parent: Int32Array;
+  /** For destination slots: the sampler of their prefix when the prefix is under attack, -1 none. */
+  readonly psampler: Int32Array;
   readonly used: Int32Array;
   nUsed = 0;
   overflow = 0;
@@ -59,6 +61,7 @@ export class KeyTable {
     this.hitBits = new Int32Array(n * 8);
     this.sampler = new Int32Array(n).fill(-1);
     this.parent = new Int32Array(n).fill(-1);
+    this.psampler = new Int32Array(n).fill(-1);
     this.used = new Int32Array(capacity);
   }
 
@@ -140,6 +143,24 @@ export class KeyTable {
     this.last[j] = t;
   }
 
+  /** Add destination slot i of `o` into prefix slot p of this table (window close). */
+  merge(p: number, o: KeyTable, i: number, lastOctet: number): void {
+    this.total[p] += o.total[i] as number;
+    this.totalBytes[p] += o.totalBytes[i] as number;
+    for (let c = 0; c < NCLS; c++) {
+      const jo = i * NCLS + c;
+      const n = o.cnt[jo] as number;
+      if (n === 0) continue;
+      const j = p * NCLS + c;
+      if (this.cnt[j] === 0 || (o.first[jo] as number) < (this.first[j] as number)) this.first[j] = o.first[jo] as number;
+      if ((o.last[jo] as number) > (this.last[j] as number)) this.last[j] = o.last[jo] as number;
+      this.cnt[j] += n;
+      this.bytes[j] += o.bytes[jo] as number;
+    }
+    for (let w = 0; w < WORDS; w++) this.srcBits[p * WORDS + w] |= o.srcBits[i * WORDS + w] as number;
+    this.setHit(p, lastOctet);
+  }
+
   setBit(bits: Int32Array, i: number, h: number): void {
     const b = h & (BITS - 1);
     bits[i * WORDS + (b >>> 5)] |= 1 << (b & 31);
@@ -179,6 +200,7 @@ export class KeyTable {
       this.hitBits.fill(0, i * 8, i * 8 + 8);
       this.sampler[i] = -1;
       this.parent[i] = -1;
+      this.psampler[i] = -1;
     }
     // Open addressing needs the probe chains gone too: every used slot was zeroed above, and
     // unused slots were never written.
