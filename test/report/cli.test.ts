@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
 import type { Analysis } from '../../src/analyze/types.js';
@@ -91,6 +91,20 @@ test('--no-replay and a missing capture fall back to the signature, and say so',
   const html = join(ART, 'moved.html');
   assert.equal(run(['report', json, '-o', html, '--capture', SYN_FLOOD]).status, 0);
   assert.equal(figures(readFileSync(html, 'utf8'), 'id="attack-1"').effect_method, 'replay');
+});
+
+test('a relative capture path is also looked up beside the analysis file', () => {
+  const dir = join(ART, 'rel');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(SYN_FLOOD, join(dir, 'syn.pcap'));
+  const rel = JSON.parse(JSON.stringify(syn)) as Analysis;
+  rel.capture.file = 'syn.pcap';
+  const json = join(dir, 'analysis.json');
+  writeFileSync(json, JSON.stringify(rel));
+  const out = join(dir, 'report.html');
+  const r = run(['report', json, '-o', out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(figures(readFileSync(out, 'utf8'), 'id="attack-1"').effect_method, 'replay');
 });
 
 test('analysis from stdin, Markdown by extension, --format overrides', () => {

@@ -1,4 +1,6 @@
 /** `palisade report ANALYSIS.json -o report.html|report.md|report.pdf`: the attack report. */
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
 import { makeReport, readAnalysis } from '../../report/index.js';
 import { Progress } from '../progress.js';
@@ -60,10 +62,21 @@ Examples:
         format: opts.format,
         tz: opts.tz,
         customer: opts.customer,
-        capture: opts.replay ? opts.capture : false,
+        capture: opts.replay ? (opts.capture ?? besideAnalysis(file, analysis.capture.file)) : false,
         truth: opts.truth,
       });
       progress.done();
       if (opts.output !== '-') process.stderr.write(`palisade: report written to ${opts.output}\n`);
     });
+}
+
+/**
+ * The analysed capture when its relative path works from the analysis file's folder but not from
+ * here (the JSON was written next to the capture and the report is made elsewhere); else undefined
+ * (the model then tries the path as it is).
+ */
+function besideAnalysis(json: string, capture: string): string | undefined {
+  if (json === '-' || capture === '-' || isAbsolute(capture) || existsSync(capture)) return undefined;
+  const there = join(dirname(json), capture);
+  return existsSync(there) ? there : undefined;
 }
