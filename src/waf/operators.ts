@@ -55,6 +55,15 @@ function setCaps(ctx: OpContext, m: RegExpExecArray | null, capture: boolean): v
 
 const RX_CACHE_LIMIT = 256;
 
+/**
+ * @rx inspects at most this many bytes of a value. Some CRS patterns (back-references, large
+ * counted repetitions) cannot use V8's linear-time fallback, and even the linear engine costs
+ * O(length x pattern size); bounding the subject keeps every rule's worst case bounded, as
+ * ModSecurity's PCRE match limits do. Values are rarely this long; the rest of the value is
+ * still seen by @pm, @detectSQLi/@detectXSS and the length checks.
+ */
+export const RX_SUBJECT_LIMIT = 16384;
+
 function rxOperator(param: string): Operator {
   const dynamic = param.includes('%{');
   const re = dynamic ? null : compilePcre(param);
@@ -63,6 +72,7 @@ function rxOperator(param: string): Operator {
     name: 'rx',
     param,
     match(value, ctx, capture) {
+      if (value.length > RX_SUBJECT_LIMIT) value = value.slice(0, RX_SUBJECT_LIMIT);
       let r = re;
       if (r === null) {
         const p = ctx.expand(param);

@@ -65,19 +65,16 @@ function escapeLiteral(ch: string, ci: boolean): string {
 
 /** Translates one PCRE pattern. Throws PcreError with a reason when it cannot. */
 export function translatePcre(pattern: string): Translated {
-  let p = pattern;
-  let globalCi = false;
+  const p = pattern;
   // A leading (?i) (possibly with s/m) covers the whole pattern: use the flag.
-  const lead = /^\(\?([imsx]+)\)/.exec(p);
-  if (lead && !/[mx]/.test(lead[1])) {
-    if (lead[1].includes('i')) globalCi = true;
-    p = p.slice(lead[0].length);
-  }
+  // Case-insensitivity is always expanded by hand ([aA]) rather than given as the `i` flag:
+  // V8's linear-time engine, our guard against runaway backtracking, rejects the `i` flag.
+  const globalCi = false;
   let out = '';
   let i = 0;
   const n = p.length;
   const stack: boolean[] = [];
-  let ci = false; // case folding to expand by hand (only when !globalCi)
+  let ci = false; // case folding to expand by hand
   let afterQuant = false;
 
   // Reads one class atom at p[i]: a single character (code) or a whole sub-class (text).

@@ -112,6 +112,8 @@ export class Transaction implements OpContext {
   allowAll = false;
   allowRequest = false;
   bodyProcessor: string | null = null;
+  /** when set, milliseconds spent in each rule (by id) are added here */
+  timings: Map<number, number> | null = null;
   forceBodyVar = false;
 
   private readonly colls = new Map<string, Entry[]>();
@@ -255,12 +257,17 @@ export class Transaction implements OpContext {
       this.setScalar('REQBODY_PROCESSOR_ERROR_MSG', msg);
     };
     const post: Pair[] = [];
-    if (proc === 'URLENCODED') {
-      if (body.length > s.requestBodyNoFilesLimit && !this.detectOnly && s.requestBodyLimitAction === 'reject') {
+    if (proc !== 'MULTIPART' && body.length > s.requestBodyNoFilesLimit) {
+      // bodies without files have the lower limit; detection-only inspects the first part
+      if (!this.detectOnly && s.requestBodyLimitAction === 'reject') {
         this.interrupted = true;
         this.status = 413;
         return;
       }
+      body = body.slice(0, s.requestBodyNoFilesLimit);
+      this.setScalar('INBOUND_DATA_ERROR', '1');
+    }
+    if (proc === 'URLENCODED') {
       parseUrlEncoded(body, post, s.argumentsLimit);
       this.setScalar('REQUEST_BODY', body);
     } else if (proc === 'MULTIPART') {
@@ -548,7 +555,14 @@ export class Transaction implements OpContext {
       if (r.marker !== null) continue;
       if ((this.removedIds.length || this.removedTags.length) && this.isRemoved(r)) continue;
       this.matchedVars.length = 0;
-      if (!this.evalRule(r, scratch, 0)) continue;
+      let hit: boolean;
+      if (this.timings === null) hit = this.evalRule(r, scratch, 0);
+      else {
+        const t0 = performance.now();
+        hit = this.evalRule(r, scratch, 0);
+        this.timings.set(r.id, (this.timings.get(r.id) ?? 0) + performance.now() - t0);
+      }
+      if (!hit) continue;
       // whole chain matched
       if (r.log) this.logMatch(r);
       if (r.disruptive !== 'pass' && r.disruptive !== null && !this.detectOnly) {
