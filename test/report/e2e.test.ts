@@ -148,7 +148,7 @@ test('the report reads with JavaScript disabled', async () => {
   const ctx = await browser.newContext({ javaScriptEnabled: false });
   const page = await ctx.newPage();
   await page.goto(pathToFileURL(reportPath).href);
-  const text = await page.locator('#summary').textContent();
+  const text = (await page.locator('#summary').textContent()) ?? '';
   assert.match(text, /DNS amplification against 10\.10\.10\.10/);
   assert.equal(await page.locator('figure[data-chart] svg').count(), 2);
   await ctx.close();
