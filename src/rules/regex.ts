@@ -275,6 +275,10 @@ class Parser {
       case 41:
         this.err('unopened group');
         break;
+      case 123:
+        // As in regex-syntax: a '{' that does not open a valid counted repetition is an error.
+        this.err('"{" does not start a valid repetition {n}, {n,} or {n,m}; write \\{ for a brace');
+        break;
       case 125:
       case 93:
         return this.lit(c, f);
