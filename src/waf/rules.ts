@@ -21,7 +21,10 @@ export interface Target {
 export type Macro = (string | { coll: string; key: string | null })[];
 
 export interface SetVar {
-  coll: string; // lower-case collection (tx, ip, ...)
+  coll: string; // upper-case collection (TX, IP, ...)
+  /** the variable name when it has no macro, and its lower-case key */
+  staticName: string | null;
+  staticKey: string | null;
   name: Macro;
   op: '=' | '+' | '-' | 'del';
   value: Macro;
@@ -66,6 +69,10 @@ export interface Rule {
   skipIndex: number; // resolved skipAfter position in the phase list
   /** chain ids of each prefix of the transformation list (for multiMatch) */
   tprefix: number[];
+  /** 1: one named variable of a store collection (TX:foo); 2: its count (&TX:foo); 0: general */
+  fast: number;
+  fastColl: string;
+  fastKey: string;
   /** key of the target list, for the per-request cache of resolved targets ('' = not cacheable) */
   tsig: string;
 }
@@ -349,6 +356,12 @@ export function compileRules(directives: Directive[]): CompiledRules {
       : r.targets
           .map((t) => `${t.excl ? '!' : ''}${t.count ? '&' : ''}${t.coll}:${t.sel === null ? '' : t.sel.kind === 'name' ? t.sel.name : `/${t.sel.re.source}/`}`)
           .join('|');
+    const t = r.targets[0];
+    if (r.targets.length === 1 && !t.excl && t.sel?.kind === 'name' && /^(TX|IP|SESSION|GLOBAL|RESOURCE|USER|GEO)$/.test(t.coll)) {
+      r.fast = t.count ? 2 : 1;
+      r.fastColl = t.coll;
+      r.fastKey = t.sel.name;
+    }
     if (r.chain) sig(r.chain);
   };
   for (const r of rules) sig(r);
@@ -421,6 +434,9 @@ function blankRule(file: string, line: number): Rule & { chainFlag: boolean } {
     paranoia: 0,
     skipIndex: -1,
     tsig: '',
+    fast: 0,
+    fastColl: '',
+    fastKey: '',
     tprefix: [],
     chainFlag: false,
   };
@@ -597,9 +613,14 @@ function applyActions(
 
 function parseSetVar(v: string): SetVar {
   let s = v.trim();
+  const mk = (coll: string, nameText: string, op: SetVar['op'], value: Macro): SetVar => {
+    const name = parseMacro(nameText);
+    const staticName = name.length === 1 && typeof name[0] === 'string' ? name[0] : null;
+    return { coll: coll.toUpperCase(), staticName, staticKey: staticName?.toLowerCase() ?? null, name, op, value };
+  };
   if (s.startsWith('!')) {
     const dot = s.indexOf('.');
-    return { coll: s.slice(1, dot).toLowerCase(), name: parseMacro(s.slice(dot + 1)), op: 'del', value: [] };
+    return mk(s.slice(1, dot), s.slice(dot + 1), 'del', []);
   }
   const eq = s.indexOf('=');
   const lhs = eq < 0 ? s : s.slice(0, eq);
@@ -613,5 +634,5 @@ function parseSetVar(v: string): SetVar {
     op = '-';
     s = s.slice(1);
   }
-  return { coll: lhs.slice(0, dot).toLowerCase(), name: parseMacro(lhs.slice(dot + 1)), op, value: parseMacro(s) };
+  return mk(lhs.slice(0, dot), lhs.slice(dot + 1), op, parseMacro(s));
 }

@@ -27,8 +27,9 @@ export class Entry {
     readonly coll: string,
     readonly name: string,
     readonly value: string,
+    lname?: string,
   ) {
-    this.lname = name.toLowerCase();
+    this.lname = lname ?? name.toLowerCase();
   }
   get key(): string {
     return this.name === '' ? this.coll : `${this.coll}:${this.name}`;
@@ -476,22 +477,22 @@ export class Transaction implements OpContext {
   // ------------------------------------------------------------------ actions
 
   private doSetVar(sv: SetVar): void {
-    const coll = sv.coll.toUpperCase();
+    const coll = sv.coll;
     const store = this.store(coll);
-    const name = this.expandMacro(sv.name);
-    const key = name.toLowerCase();
+    const name = sv.staticName ?? this.expandMacro(sv.name);
+    const key = sv.staticKey ?? name.toLowerCase();
     if (sv.op === 'del') {
       store.delete(key);
       return;
     }
     const val = this.expandMacro(sv.value);
     if (sv.op === '=') {
-      store.set(key, new Entry(coll, name, val));
+      store.set(key, new Entry(coll, name, val, key));
       return;
     }
     const cur = Number.parseInt(store.get(key)?.value ?? '0', 10) || 0;
     const delta = Number.parseInt(val, 10) || 0;
-    store.set(key, new Entry(coll, name, String(sv.op === '+' ? cur + delta : cur - delta)));
+    store.set(key, new Entry(coll, name, String(sv.op === '+' ? cur + delta : cur - delta), key));
   }
 
   private doCtl(what: string, value: string): void {
@@ -623,6 +624,17 @@ export class Transaction implements OpContext {
       // SecAction-like: no variables
       if (!r.negated === r.op.match('', this, r.capture)) this.onMatch(r, null);
       else return false;
+    } else if (r.fast !== 0 && this.removedTargets.length === 0) {
+      // one named variable of a collection such as TX: no list to build
+      const e = this.stores.get(r.fastColl)?.get(r.fastKey);
+      if (r.fast === 1) {
+        if (e === undefined || !this.test(r, e)) return false;
+        this.onMatch(r, e);
+      } else {
+        const c = new Entry(r.fastColl, r.fastKey, e === undefined ? '0' : '1', r.fastKey);
+        if (!this.test(r, c)) return false;
+        this.onMatch(r, c);
+      }
     } else {
       const list = this.resolve(r);
       let any = false;

@@ -318,8 +318,10 @@ export function cmdLine(s: string): string {
   return out;
 }
 
+const PATH_CHANGES = /\/\/|(?:^|\/)\.\.?(?:\/|$)/;
+
 export function normalizePath(s: string): string {
-  if (s.indexOf('/') < 0 && s.indexOf('.') < 0) return s;
+  if (!PATH_CHANGES.test(s)) return s;
   const abs = s.startsWith('/');
   const trailing = s.endsWith('/') || s.endsWith('/.') || s.endsWith('/..') || s === '.' || s === '..';
   const parts = s.split('/');
