@@ -30,6 +30,6 @@ export async function analyzeCapture(path: string, opts: AnalyzeOptions = {}): P
   );
   const analysis = analyzer.result(info);
   // Signatures are measured by a second read of the file; stdin cannot be read twice.
-  analysis.attacks = await buildAttacks(detector, { path: path === '-' ? null : path });
+  analysis.attacks = await buildAttacks(detector, { path: path === '-' ? null : path, totalPackets: info.packets });
   return analysis;
 }

@@ -2,13 +2,15 @@
  * From detector tracks to Attack records (DESIGN.md "Attack"): merge what belongs together,
  * derive each signature, measure it over the capture, and attach the mitigation rules.
  */
+import { formatIpv4, formatIpv6 } from '../core/ip.js';
 import { isoTime } from '../core/time.js';
 import { buildMitigation } from '../export/mitigation.js';
 import { PROTO_NAMES } from '../scheme/packet.js';
 import { CLS_VECTOR, Cls } from './classify.js';
 import type { Detector, Track } from './detector.js';
-import { type MeasurePlan, type MeasureResult, measure } from './measure.js';
-import { findSignature, type Signature, signatureText, victimText } from './signature.js';
+import type { Measurement } from './live.js';
+import { catchUp } from './measure.js';
+import { isReflection, type Signature, signatureText, victimText } from './signature.js';
 import type { Attack } from './types.js';
 
 function protocolOf(tr: Track): string {
@@ -29,91 +31,87 @@ function protocolOf(tr: Track): string {
   return 'udp';
 }
 
-function isReflection(c: number): boolean {
-  return c >= Cls.DNS_RESP && c <= Cls.UDP_REFL;
-}
-
-/** Fragments of a reflection's large replies go to the same victim at the same time: one attack. */
-function fragShare(tr: Track): number {
-  const s = tr.sampler;
-  let main = 0;
-  let frag = 0;
-  for (let r = 0; r < s.rows; r++) {
-    const t = s.t[r] as number;
-    if (t < tr.start || t > tr.end) continue;
-    if (s.cls[r] === tr.cls) main++;
-    else if (s.cls[r] === Cls.FRAG) frag++;
-  }
-  return main === 0 ? 0 : frag / main;
-}
-
 export interface BuildOptions {
-  /** The capture path for the measurement pass; null (stdin) measures on the samples instead. */
+  /** The capture path for the catch-up pass; null (stdin) leaves what the live pass measured. */
   path: string | null;
+  /** Every packet of the capture (the collateral denominator counts non-IP frames too). */
+  totalPackets: number;
 }
 
 export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<Attack[]> {
   const tracks = det.finish();
   if (tracks.length === 0) return [];
   const base = det.baseSecond;
-  // A fragment "flood" riding along a reflection on the same victim is that reflection's tail.
-  const keep: Track[] = [];
-  const withFrag = new Set<Track>();
-  for (const tr of tracks) {
-    if (tr.cls === Cls.FRAG) {
-      const host = tracks.find((o) => o !== tr && isReflection(o.cls) && o.key === tr.key && o.start <= tr.end && tr.start <= o.end);
-      if (host) {
-        withFrag.add(host);
-        host.start = Math.min(host.start, tr.start);
-        host.end = Math.max(host.end, tr.end);
-        continue;
-      }
-    }
-    keep.push(tr);
-  }
+  if (opts.path !== null) await catchUp(opts.path, tracks, base);
+  // A fragment flood riding along a reflection whose signature took its fragments in is that
+  // reflection's tail, not an attack of its own.
+  const keep = tracks.filter(
+    (tr) => !(tr.cls === Cls.FRAG && tracks.some((o) => o !== tr && o.sig?.fragAlt === true && o.key === tr.key && o.start <= tr.end && tr.start <= o.end)),
+  );
   let inAttacks = 0;
-  for (const tr of keep) inAttacks += tr.windowPackets;
-  const others = Math.max(det.packets - inAttacks, 1);
-  const sigs: Signature[] = keep.map((tr) => findSignature(tr, withFrag.has(tr) || (isReflection(tr.cls) && fragShare(tr) >= 0.2), others));
-  const plans: MeasurePlan[] = keep.map((tr, k) => ({ track: tr, expression: (sigs[k] as Signature).expression, classes: (sigs[k] as Signature).classes }));
-  let measured: MeasureResult | null = null;
-  if (opts.path !== null) measured = await measure(opts.path, plans, base);
+  for (const tr of keep) inAttacks += tr.m ? tr.m.packets : 0;
+  const nonAttack = Math.max(opts.totalPackets - inAttacks, 0);
   const iso = (rel: number) => {
     const sec = Math.floor(rel / 1e9);
     return isoTime(base + sec, Math.round(rel - sec * 1e9));
   };
   return keep.map((tr, k): Attack => {
-    const sig = sigs[k] as Signature;
-    const m = measured?.attacks[k];
+    const sig = tr.sig as Signature;
+    const m = tr.m as Measurement;
     const vector = CLS_VECTOR[tr.cls] as Attack['vector'];
     const id = `attack-${k + 1}`;
     const victim: Attack['victim'] = tr.isPrefix ? { prefix: `${victimText(tr)}/${tr.prefixLen}`, protocol: protocolOf(tr) } : { ip: victimText(tr), protocol: protocolOf(tr) };
     if (sig.port !== undefined) victim.port = sig.port;
     const mit = mitigationFor(sig, id, `${vector} on ${victim.ip ?? victim.prefix}`);
-    const packets = m ? m.packets : tr.windowPackets;
-    const unique = m ? m.uniqueSources : 0;
-    const coverage = m ? (m.packets === 0 ? 0 : m.matchedAttack / m.packets) : 1;
-    const collateral = m && measured ? (measured.nonAttack === 0 ? 0 : m.matchedOther / measured.nonAttack) : 0;
+    const packets = m.packets;
+    const unique = m.sources.estimate();
     return {
       id,
       vector,
       victim,
-      start: iso(m && m.first >= 0 ? m.first : tr.start),
-      end: iso(m && m.last >= 0 ? m.last : tr.end),
+      start: iso(m.first >= 0 ? m.first : tr.start),
+      end: iso(m.last >= 0 ? m.last : tr.end),
       detected_at: iso(tr.detected),
       packets,
-      bytes: m ? m.bytes : tr.windowBytes,
-      peak_pps: m ? m.peakPps : tr.peakPps,
-      peak_bps: m ? m.peakBps : tr.peakBps,
+      bytes: m.bytes,
+      peak_pps: tr.peakPps,
+      peak_bps: tr.peakBps,
       sources: {
         unique,
         spoofed_likely: !isReflection(tr.cls) && tr.cls !== Cls.TCP_SYNACK && tr.cls !== Cls.DNS_QUERY && unique >= 1000 && unique >= 0.2 * packets,
-        top: m ? m.top : [],
+        top: topSources(tr, sig.classes, packets),
       },
-      signature: { expression: sig.expression, coverage: round6(coverage), collateral: round6(collateral) },
+      signature: {
+        expression: sig.expression,
+        coverage: round6(packets === 0 ? 0 : m.matchedAttack / packets),
+        collateral: round6(nonAttack === 0 ? 0 : m.matchedOther / nonAttack),
+      },
       mitigation: mit,
     };
   });
+}
+
+/**
+ * Top sources of an attack, from the victim's sample (its attack rows, scaled to the attack's
+ * packet count): a frequent-items table over every packet would cost more than detection itself
+ * under a spoofed flood.
+ */
+function topSources(tr: Track, classes: number[], packets: number): Array<{ ip: string; packets: number }> {
+  const s = tr.sampler;
+  const counts = new Map<string, number>();
+  let rows = 0;
+  for (let r = 0; r < s.rows; r++) {
+    const t = s.t[r] as number;
+    if (t < tr.start || t > tr.end || !classes.includes(s.cls[r] as number)) continue;
+    rows++;
+    const ip = s.fam[r] === 6 ? formatIpv6(s.src6.subarray(r * 16, r * 16 + 16)) : formatIpv4(s.src4[r] as number);
+    counts.set(ip, (counts.get(ip) ?? 0) + 1);
+  }
+  if (rows === 0) return [];
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 5)
+    .map(([ip, n]) => ({ ip, packets: Math.round((n * packets) / rows) }));
 }
 
 /**

@@ -21,7 +21,9 @@
 import type { PacketView } from '../decode/view.js';
 import { Tunnel } from '../decode/view.js';
 import { CLS_VECTOR, Cls, classify, NCLS } from './classify.js';
+import { Measurement } from './live.js';
 import { VictimSample } from './sample.js';
+import { findSignature, fragShare, isReflection, type Signature } from './signature.js';
 import { hashBytes, mix32 } from './sketch/hash.js';
 import { KeyTable } from './table.js';
 import type { Vector } from './types.js';
@@ -77,6 +79,10 @@ const LEARN_MIN = 20;
 const REFLECTION_FIRST = Cls.DNS_RESP;
 const REFLECTION_LAST = Cls.UDP_REFL;
 const WARM_WINDOWS = 10;
+/** Windows an attack must last before its signature is fixed and measured live. */
+const LOCK_WINDOWS = 3;
+/** Rows of the per-window reservoir that seeds a new victim's sample (small: it sees every packet). */
+const WINDOW_ROWS = 2048;
 const MIN_HITS_CARPET = 16;
 const BASELINE_KEYS = 16384;
 
@@ -104,6 +110,13 @@ export interface Track {
   /** The class's learnt rate for this victim before the attack (pps; 0 when none). */
   baseRate: number;
   sampler: VictimSample;
+  /** Windows (seconds from the base second) in which the attack was active. */
+  activeWins: Set<number>;
+  /** The signature, fixed once the attack has lasted LOCK_WINDOWS windows (or at the end). */
+  sig: Signature | null;
+  m: Measurement | null;
+  /** Absolute second from which `m` measured the packets live (Infinity: none). */
+  lockSec: number;
 }
 
 interface Parsed {
@@ -127,6 +140,10 @@ export class Detector {
   private readonly active = new Map<string, Track>();
   /** Victim key → bit mask of the classes with an open attack. */
   private readonly activeCls = new Map<string, number>();
+  /** Measurements running live (signatures already fixed). */
+  private readonly live: Measurement[] = [];
+  /** Every track ever opened (for the measurement pass). */
+  private readonly all: Track[] = [];
   private readonly done: Track[] = [];
   private readonly samplers = new Map<string, VictimSample>();
   /** Victims under attack → index in samplerList, looked up once per key per window. */
@@ -139,8 +156,8 @@ export class Detector {
   private onsetCur = new Map<string, number>();
   private readonly pmax: Float64Array;
   /** Uniform samples of the current and previous windows' packets, to seed a new victim's sample. */
-  private winCur = new VictimSample(0x1234567);
-  private winPrev = new VictimSample(0x7654321);
+  private winCur = new VictimSample(0x1234567, WINDOW_ROWS);
+  private winPrev = new VictimSample(0x7654321, WINDOW_ROWS);
   private nextId = 1;
   packets = 0;
 
@@ -178,6 +195,11 @@ export class Detector {
     if (t > this.lastT) this.lastT = t;
     const c = classify(v);
     this.winCur.add(v, c, t);
+    const live = this.live;
+    for (let k = 0; k < live.length; k++) {
+      const m = live[k] as Measurement;
+      if (m.toVictim(v)) m.see(v, c, t, null);
+    }
     const dt = this.dst;
     let i: number;
     const gre = (v.tunnel & Tunnel.GRE) !== 0;
@@ -195,9 +217,9 @@ export class Detector {
     if (i < 0) return;
     dt.add(i, c, v.wirelen, t);
     if (c !== Cls.OTHER && c !== Cls.TCP_ACK) {
-      dt.setBit(dt.srcBits, i, v.ipVersion === 4 ? mix32(v.src4) : v.src6Off >= 0 ? hashBytes(v.buf, v.src6Off, 16) : 0);
-      if (c === Cls.TCP_SYN || c === Cls.UDP) dt.setBit(dt.portBits, i, mix32(v.dstPort));
-      else if (c === Cls.DNS_QUERY && v.dnsNameLen > 0) dt.setBit(dt.nameBits, i, hashBytes(v.dnsName, 0, v.dnsNameLen));
+      dt.setSrc(i, v.ipVersion === 4 ? mix32(v.src4) : v.src6Off >= 0 ? hashBytes(v.buf, v.src6Off, 16) : 0);
+      if (c === Cls.TCP_SYN || c === Cls.UDP) dt.setPort(i, mix32(v.dstPort));
+      else if (c === Cls.DNS_QUERY && v.dnsNameLen > 0) dt.setName(i, hashBytes(v.dnsName, 0, v.dnsNameLen));
     }
     const si = dt.sampler[i] as number;
     if (si >= 0) (this.samplerList[si] as VictimSample).add(v, c, t);
@@ -347,6 +369,10 @@ export class Detector {
       }
       if (total >= LEARN_MIN || this.baseline.has(key)) this.learn(key, dt, i);
     }
+    // Live measurements: this window's class packets were attack packets if the attack was active.
+    for (const m of this.live) m.endWindow(m.track.lastActive === endT);
+    // Fix the signature of attacks that have lasted long enough; measure live from the next window.
+    for (const tr of this.active.values()) if (tr.m === null && tr.windows >= LOCK_WINDOWS) this.lock(tr, this.cur + 1);
     // 3) Close attacks that have been quiet long enough.
     for (const [k, tr] of this.active) {
       if (endT - tr.lastActive > this.quietNs) {
@@ -404,8 +430,13 @@ export class Detector {
         windows: 0,
         baseRate: this.rate(key, c),
         sampler,
+        activeWins: new Set<number>(),
+        sig: null,
+        m: null,
+        lockSec: Number.POSITIVE_INFINITY,
       };
       this.active.set(tk, tr);
+      this.all.push(tr);
       this.activeCls.set(key, (this.activeCls.get(key) ?? 0) | (1 << c));
     }
     tr.end = t.last[j] as number;
@@ -413,6 +444,7 @@ export class Detector {
     tr.windowPackets += n;
     tr.windowBytes += bytes;
     tr.windows++;
+    tr.activeWins.add(this.cur - this.base);
     if (n > tr.peakPps) tr.peakPps = n;
     if (bytes * 8 > tr.peakBps) tr.peakBps = bytes * 8;
   }
@@ -465,11 +497,25 @@ export class Detector {
     b[0] = (b[0] as number) + 1;
   }
 
+  /** Derive the attack's signature from its sample so far and start measuring it. */
+  private lock(tr: Track, fromSec: number): void {
+    let inAttacks = 0;
+    for (const o of this.all) inAttacks += o.windowPackets;
+    const others = Math.max(this.packets - inAttacks, 1);
+    const sig = findSignature(tr, isReflection(tr.cls) && fragShare(tr) >= 0.2, others);
+    tr.sig = sig;
+    tr.m = new Measurement(tr, sig.expression, sig.classes);
+    tr.lockSec = fromSec;
+    if (fromSec !== Number.POSITIVE_INFINITY) this.live.push(tr.m);
+  }
+
   /** End of input: close the last window and every open attack. */
   finish(): Track[] {
     if (this.base >= 0) this.closeWindow(Math.min((this.cur + 1 - this.base) * 1e9, this.lastT + 1));
     for (const tr of this.active.values()) this.done.push(tr);
     this.active.clear();
+    // Attacks too short to have their signature fixed live are measured entirely by the catch-up pass.
+    for (const tr of this.done) if (tr.m === null) this.lock(tr, Number.POSITIVE_INFINITY);
     this.done.sort((a, b) => a.start - b.start || a.id - b.id);
     return this.done;
   }

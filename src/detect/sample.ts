@@ -6,6 +6,7 @@
  */
 import type { PacketView } from '../decode/view.js';
 
+/** Rows of a victim's sample. */
 export const SAMPLE_ROWS = 16384;
 
 export class VictimSample {
@@ -34,7 +35,10 @@ export class VictimSample {
   seen = 0;
   private rnd: number;
 
-  constructor(seed: number) {
+  constructor(
+    seed: number,
+    readonly cap = SAMPLE_ROWS,
+  ) {
     this.rnd = seed | 1;
   }
 
@@ -47,10 +51,10 @@ export class VictimSample {
 
   /** Copy row r of another sample (seeding a victim's sample from the window reservoir). */
   copyRow(o: VictimSample, r: number): void {
-    if (this.rows >= SAMPLE_ROWS) return;
+    if (this.rows >= this.cap) return;
     const w = this.rows++;
     this.seen++;
-    if (this.rows === SAMPLE_ROWS) {
+    if (this.rows === this.cap) {
       this.w = 1;
       this.next = this.seen - 1;
       this.skip();
@@ -94,24 +98,24 @@ export class VictimSample {
 
   /** Algorithm L: jump straight to the next packet that enters the reservoir (O(1) per skipped packet). */
   private skip(): void {
-    this.w *= Math.exp(Math.log(this.uniform()) / SAMPLE_ROWS);
+    this.w *= Math.exp(Math.log(this.uniform()) / this.cap);
     this.next += Math.floor(Math.log(this.uniform()) / Math.log(1 - this.w)) + 1;
   }
 
   add(v: PacketView, c: number, t: number): void {
     const n = this.seen++;
     let r: number;
-    if (n < SAMPLE_ROWS) {
+    if (n < this.cap) {
       r = n;
       this.rows = n + 1;
-      if (this.rows === SAMPLE_ROWS) {
+      if (this.rows === this.cap) {
         this.w = 1;
         this.next = n;
         this.skip();
       }
     } else {
       if (n !== this.next) return;
-      r = Math.floor(this.uniform() * SAMPLE_ROWS) % SAMPLE_ROWS;
+      r = Math.floor(this.uniform() * this.cap) % this.cap;
       this.skip();
     }
     this.cls[r] = c;

@@ -299,3 +299,21 @@ export function signatureText(dst: string, parts: string[], fragAlt: boolean): s
   if (fragAlt) inner = inner === '' ? 'ip.frag_offset > 0' : `(${inner}) or ip.frag_offset > 0`;
   return inner === '' ? dst : `${dst} and ${fragAlt ? `(${inner})` : inner}`;
 }
+
+export function isReflection(c: number): boolean {
+  return c >= Cls.DNS_RESP && c <= Cls.UDP_REFL;
+}
+
+/** Non-first fragments per reflected reply in the victim's sample during the attack. */
+export function fragShare(tr: Track): number {
+  const s = tr.sampler;
+  let main = 0;
+  let frag = 0;
+  for (let r = 0; r < s.rows; r++) {
+    const t = s.t[r] as number;
+    if (t < tr.start || t > tr.end) continue;
+    if (s.cls[r] === tr.cls) main++;
+    else if (s.cls[r] === Cls.FRAG) frag++;
+  }
+  return main === 0 ? 0 : frag / main;
+}

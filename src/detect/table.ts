@@ -31,6 +31,8 @@ export class KeyTable {
   readonly portBits: Int32Array;
   readonly nameBits: Int32Array;
   readonly hitBits: Int32Array;
+  /** Per slot: which bitmaps were written this window (1 src, 2 port, 4 name, 8 hits), so only those are cleared. */
+  readonly touched: Uint8Array;
   /** Per slot: index into the detector's victim samplers, -1 none. */
   readonly sampler: Int32Array;
   /** For destination slots: the prefix slot they belong to (set when the window closes). */
@@ -59,6 +61,7 @@ export class KeyTable {
     this.portBits = new Int32Array(n * WORDS);
     this.nameBits = new Int32Array(n * WORDS);
     this.hitBits = new Int32Array(n * 8);
+    this.touched = new Uint8Array(n);
     this.sampler = new Int32Array(n).fill(-1);
     this.parent = new Int32Array(n).fill(-1);
     this.psampler = new Int32Array(n).fill(-1);
@@ -137,9 +140,12 @@ export class KeyTable {
     const j = i * NCLS + c;
     this.total[i]++;
     this.totalBytes[i] += wirelen;
-    if (this.cnt[j] === 0) this.first[j] = t;
+    // bytes/first/last are not cleared between windows: the first packet of a class sets them.
+    if (this.cnt[j] === 0) {
+      this.first[j] = t;
+      this.bytes[j] = wirelen;
+    } else this.bytes[j] += wirelen;
     this.cnt[j]++;
-    this.bytes[j] += wirelen;
     this.last[j] = t;
   }
 
@@ -152,22 +158,45 @@ export class KeyTable {
       const n = o.cnt[jo] as number;
       if (n === 0) continue;
       const j = p * NCLS + c;
-      if (this.cnt[j] === 0 || (o.first[jo] as number) < (this.first[j] as number)) this.first[j] = o.first[jo] as number;
-      if ((o.last[jo] as number) > (this.last[j] as number)) this.last[j] = o.last[jo] as number;
+      if (this.cnt[j] === 0) {
+        this.first[j] = o.first[jo] as number;
+        this.last[j] = o.last[jo] as number;
+        this.bytes[j] = o.bytes[jo] as number;
+      } else {
+        if ((o.first[jo] as number) < (this.first[j] as number)) this.first[j] = o.first[jo] as number;
+        if ((o.last[jo] as number) > (this.last[j] as number)) this.last[j] = o.last[jo] as number;
+        this.bytes[j] += o.bytes[jo] as number;
+      }
       this.cnt[j] += n;
-      this.bytes[j] += o.bytes[jo] as number;
     }
-    for (let w = 0; w < WORDS; w++) this.srcBits[p * WORDS + w] |= o.srcBits[i * WORDS + w] as number;
+    if ((o.touched[i] as number) & 1) {
+      for (let w = 0; w < WORDS; w++) this.srcBits[p * WORDS + w] |= o.srcBits[i * WORDS + w] as number;
+      this.touched[p] |= 1;
+    }
     this.setHit(p, lastOctet);
   }
 
-  setBit(bits: Int32Array, i: number, h: number): void {
+  setSrc(i: number, h: number): void {
     const b = h & (BITS - 1);
-    bits[i * WORDS + (b >>> 5)] |= 1 << (b & 31);
+    this.srcBits[i * WORDS + (b >>> 5)] |= 1 << (b & 31);
+    this.touched[i] |= 1;
+  }
+
+  setPort(i: number, h: number): void {
+    const b = h & (BITS - 1);
+    this.portBits[i * WORDS + (b >>> 5)] |= 1 << (b & 31);
+    this.touched[i] |= 2;
+  }
+
+  setName(i: number, h: number): void {
+    const b = h & (BITS - 1);
+    this.nameBits[i * WORDS + (b >>> 5)] |= 1 << (b & 31);
+    this.touched[i] |= 4;
   }
 
   setHit(i: number, octet: number): void {
     this.hitBits[i * 8 + (octet >>> 5)] |= 1 << (octet & 31);
+    this.touched[i] |= 8;
   }
 
   /** Linear-counting estimate of the distinct values set in a slot's bitmap. */
@@ -192,12 +221,16 @@ export class KeyTable {
       this.hash[i] = 0;
       this.total[i] = 0;
       this.totalBytes[i] = 0;
-      this.cnt.fill(0, i * NCLS, i * NCLS + NCLS);
-      this.bytes.fill(0, i * NCLS, i * NCLS + NCLS);
-      this.srcBits.fill(0, i * WORDS, i * WORDS + WORDS);
-      this.portBits.fill(0, i * WORDS, i * WORDS + WORDS);
-      this.nameBits.fill(0, i * WORDS, i * WORDS + WORDS);
-      this.hitBits.fill(0, i * 8, i * 8 + 8);
+      const o = i * NCLS;
+      for (let c = 0; c < NCLS; c++) this.cnt[o + c] = 0;
+      const tf = this.touched[i] as number;
+      if (tf !== 0) {
+        if (tf & 1) this.srcBits.fill(0, i * WORDS, i * WORDS + WORDS);
+        if (tf & 2) this.portBits.fill(0, i * WORDS, i * WORDS + WORDS);
+        if (tf & 4) this.nameBits.fill(0, i * WORDS, i * WORDS + WORDS);
+        if (tf & 8) this.hitBits.fill(0, i * 8, i * 8 + 8);
+        this.touched[i] = 0;
+      }
       this.sampler[i] = -1;
       this.parent[i] = -1;
       this.psampler[i] = -1;

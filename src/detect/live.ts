@@ -1,0 +1,131 @@
+/**
+ * Signature measurement for one attack: run its compiled signature over packets and count the
+ * attack's packets it matches (coverage) and the other packets it matches (collateral).
+ *
+ * An attack's packets are its classes' packets sent to its victim in the windows where the
+ * attack was active. Live (during the detection pass, from the moment the signature is fixed)
+ * a window's counts wait in `win*` until the window closes and says whether it was active; in the
+ * catch-up pass over the start of the capture the active windows are already known.
+ */
+import type { PacketView } from '../decode/view.js';
+import { Tunnel } from '../decode/view.js';
+import { compile } from '../rules/compile.js';
+import { packetScheme } from '../scheme/packet.js';
+import type { Track } from './detector.js';
+import { hashBytes, mix32 } from './sketch/hash.js';
+import { HyperLogLog } from './sketch/hll.js';
+
+export class Measurement {
+  readonly test: (v: PacketView) => boolean;
+  readonly mask: number;
+  /** Attack packets and bytes, how many of them matched, and matched non-attack packets. */
+  packets = 0;
+  bytes = 0;
+  matchedAttack = 0;
+  matchedOther = 0;
+  /** Relative ns of the first and last attack packet seen (-1 none). */
+  first = -1;
+  last = -1;
+  readonly sources = new HyperLogLog(12);
+  private winPackets = 0;
+  private winBytes = 0;
+  private winHit = 0;
+  private winFirst = -1;
+  private winLast = -1;
+  private readonly want4: number;
+  private readonly mask4: number;
+
+  constructor(
+    readonly track: Track,
+    readonly expression: string,
+    readonly classes: number[],
+  ) {
+    this.test = compile(expression, packetScheme);
+    let m = 0;
+    for (const c of classes) m |= 1 << c;
+    this.mask = m;
+    const a = track.addr;
+    this.want4 = (((a[0] as number) << 24) | ((a[1] as number) << 16) | ((a[2] as number) << 8) | (a[3] as number)) >>> 0;
+    const bits = track.isPrefix ? track.prefixLen : 32;
+    this.mask4 = bits === 0 ? 0 : bits === 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
+  }
+
+  /** Is the packet bound for this attack's victim (the outer destination of a GRE packet)? */
+  toVictim(v: PacketView): boolean {
+    const tr = this.track;
+    const gre = (v.tunnel & Tunnel.GRE) !== 0;
+    const fam = gre ? v.outerIpVersion : v.ipVersion;
+    if (fam !== tr.fam) return false;
+    if (fam === 4) return ((gre ? v.outerDst4 : v.dst4) & this.mask4) >>> 0 === (this.want4 & this.mask4) >>> 0;
+    const off = gre ? v.outerDst6Off : v.dst6Off;
+    if (off < 0) return false;
+    const bits = tr.isPrefix ? tr.prefixLen : 128;
+    const b = v.buf;
+    const a = tr.addr;
+    for (let k = 0; k < 16 && k * 8 < bits; k++) {
+      const left = bits - k * 8;
+      const m = left >= 8 ? 0xff : (0xff << (8 - left)) & 0xff;
+      if (((b[off + k] as number) & m) !== ((a[k] as number) & m)) return false;
+    }
+    return true;
+  }
+
+  private source(v: PacketView): void {
+    const gre = (v.tunnel & Tunnel.GRE) !== 0;
+    if ((gre ? v.outerIpVersion : v.ipVersion) === 4) this.sources.add(mix32(gre ? v.outerSrc4 : v.src4));
+    else {
+      const so = gre ? v.outerSrc6Off : v.src6Off;
+      if (so >= 0) this.sources.add(hashBytes(v.buf, so, 16));
+    }
+  }
+
+  /**
+   * One packet already known to go to the victim, of class c at relative time t. `active` is
+   * whether its window was an active window of the attack, or null when that is not known yet
+   * (live: decided by endWindow).
+   */
+  see(v: PacketView, c: number, t: number, active: boolean | null): void {
+    const hit = this.test(v);
+    if ((this.mask & (1 << c)) === 0) {
+      if (hit) this.matchedOther++;
+      return;
+    }
+    if (active === null) {
+      this.winPackets++;
+      this.winBytes += v.wirelen;
+      if (hit) this.winHit++;
+      if (this.winFirst < 0) this.winFirst = t;
+      this.winLast = t;
+      this.source(v);
+      return;
+    }
+    if (!active) {
+      if (hit) this.matchedOther++;
+      return;
+    }
+    this.packets++;
+    this.bytes += v.wirelen;
+    if (hit) this.matchedAttack++;
+    if (this.first < 0 || t < this.first) this.first = t;
+    if (t > this.last) this.last = t;
+    this.source(v);
+  }
+
+  /** Live: the window closed; its class packets were the attack's if the attack was active in it. */
+  endWindow(active: boolean): void {
+    if (this.winPackets > 0) {
+      if (active) {
+        this.packets += this.winPackets;
+        this.bytes += this.winBytes;
+        this.matchedAttack += this.winHit;
+        if (this.first < 0 || this.winFirst < this.first) this.first = this.winFirst;
+        if (this.winLast > this.last) this.last = this.winLast;
+      } else this.matchedOther += this.winHit;
+    }
+    this.winPackets = 0;
+    this.winBytes = 0;
+    this.winHit = 0;
+    this.winFirst = -1;
+    this.winLast = -1;
+  }
+}
