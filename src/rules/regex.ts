@@ -679,6 +679,27 @@ export class Regex {
     this.mark = new Uint32Array(this.n);
     this.stack = new Int32Array(this.n * 2 + 2);
     this.first = this.firstBytes();
+    let dfaOk = true;
+    for (let pc = 0; pc < this.n; pc++) {
+      if (this.op[pc] === Op.ASSERT && this.a[pc] !== As.START_TEXT && this.a[pc] !== As.END_TEXT) dfaOk = false;
+    }
+    this.dfa = dfaOk ? new LazyDfa(this.n, this.op, this.a, this.b, this.table, this.anchored, this.first) : null;
+  }
+
+  private readonly dfa: LazyDfa | null;
+
+  /**
+   * Does the pattern occur in buf[off, off+len)? A lazy DFA (one table step per byte) when the
+   * pattern has no line or word assertions and its state cache suffices, else the Pike VM.
+   * Both are linear; neither allocates once the DFA states an input needs exist.
+   */
+  test(buf: Uint8Array, off: number, len: number): boolean {
+    if (this.dfa !== null) {
+      const r = this.dfa.run(buf, off, len);
+      this.steps = this.dfa.steps;
+      if (r >= 0) return r === 1;
+    }
+    return this.pikeTest(buf, off, len);
   }
 
   private assert(k: number, buf: Uint8Array, off: number, end: number, i: number): boolean {
@@ -758,8 +779,8 @@ export class Regex {
     }
   }
 
-  /** Does the pattern occur in buf[off, off+len)? Linear time, no allocation. */
-  test(buf: Uint8Array, off: number, len: number): boolean {
+  /** Does the pattern occur in buf[off, off+len)? The Pike VM: linear time, no allocation. */
+  pikeTest(buf: Uint8Array, off: number, len: number): boolean {
     const end = off + len;
     let cur = this.cur;
     let nxt = this.nxt;
@@ -887,6 +908,187 @@ export class Regex {
       }
       clist = nlist;
     }
+  }
+}
+
+/**
+ * Lazy DFA over the NFA program (subset construction on demand, as RE2 and Rust's hybrid engine
+ * do). A state is the set of CLASS instructions live after a byte, plus two flags: MATCH reached,
+ * and MATCH reached through `$`/`\z` (a match only if the input ends here). `^`/`\A` hold only
+ * in the start state at the first position. Unanchored search adds the start closure to every
+ * state. The cache is bounded: past MAX_STATES the caller falls back to the Pike VM.
+ */
+const MAX_STATES = 2048;
+
+class LazyDfa {
+  private readonly keys = new Map<string, number>();
+  private sets: Int32Array[] = [];
+  private flags: number[] = [];
+  private trans: Int32Array = new Int32Array(64 * 256).fill(-1);
+  private readonly mark: Uint32Array;
+  private gen = 0;
+  private readonly list: Int32Array;
+  private readonly stack: Int32Array;
+  private start0 = -1;
+  /** States entered and bytes stepped by the last run (the linear-work counter tests assert). */
+  steps = 0;
+
+  constructor(
+    private readonly n: number,
+    private readonly op: Int32Array,
+    private readonly a: Int32Array,
+    private readonly b: Int32Array,
+    private readonly table: Uint8Array,
+    private readonly anchored: boolean,
+    /** Bytes that can start a match (null: any), to skip input while no thread is live. */
+    private readonly first: Uint8Array | null,
+  ) {
+    this.mark = new Uint32Array(2 * n);
+    this.list = new Int32Array(n);
+    this.stack = new Int32Array(4 * n + 4);
+  }
+
+  /** Closure of pc into list[cnt…]; returns the new count and ORs MATCH flags into this.f. */
+  private f = 0;
+  private closure(pc0: number, cnt: number, atStart: boolean): number {
+    const st = this.stack;
+    const g = this.gen;
+    let sp = 0;
+    // Entries carry an "after end assertion" bit in the low bit.
+    st[sp++] = pc0 << 1;
+    let c = cnt;
+    while (sp > 0) {
+      const e = st[--sp] as number;
+      let pc = e >> 1;
+      let atEnd = (e & 1) === 1;
+      for (;;) {
+        // Threads past an end assertion are tracked apart (they can only reach MATCH).
+        const key = atEnd ? pc + this.n : pc;
+        if (this.mark[key] === g) break;
+        this.mark[key] = g;
+        this.steps++;
+        const o = this.op[pc] as number;
+        if (o === Op.JMP) {
+          pc = this.a[pc] as number;
+          continue;
+        }
+        if (o === Op.SPLIT) {
+          st[sp++] = ((this.b[pc] as number) << 1) | (atEnd ? 1 : 0);
+          pc = this.a[pc] as number;
+          continue;
+        }
+        if (o === Op.SAVE) {
+          pc++;
+          continue;
+        }
+        if (o === Op.ASSERT) {
+          const k = this.a[pc] as number;
+          if (k === As.START_TEXT && !atStart) break;
+          if (k === As.END_TEXT) atEnd = true;
+          pc++;
+          continue;
+        }
+        if (o === Op.MATCH) {
+          this.f |= atEnd ? 2 : 1;
+          break;
+        }
+        if (!atEnd) this.list[c++] = pc;
+        break;
+      }
+    }
+    return c;
+  }
+
+  private bump(): void {
+    this.gen = (this.gen + 1) >>> 0;
+    if (this.gen === 0) {
+      this.mark.fill(0);
+      this.gen = 1;
+    }
+  }
+
+  /** Intern the state in list[0, cnt) with flags f: its id, or -2 when the cache is full. */
+  private intern(cnt: number, f: number): number {
+    const pcs = this.list.slice(0, cnt).sort();
+    const key = `${f}:${pcs.join(',')}`;
+    const hit = this.keys.get(key);
+    if (hit !== undefined) return hit;
+    if (this.sets.length >= MAX_STATES) return -2;
+    const id = this.sets.length;
+    this.sets.push(pcs);
+    this.flags.push(f);
+    this.keys.set(key, id);
+    if ((id + 1) * 256 > this.trans.length) {
+      const t = new Int32Array(this.trans.length * 2).fill(-1);
+      t.set(this.trans);
+      this.trans = t;
+    }
+    return id;
+  }
+
+  /** The unanchored state with nothing live but the start closure (-1: not built yet). */
+  private idle = -1;
+
+  private idleState(): number {
+    if (this.idle >= 0 || this.anchored) return this.idle;
+    this.bump();
+    this.f = 0;
+    const c = this.closure(0, 0, false);
+    this.idle = this.intern(c, this.f);
+    return this.idle;
+  }
+
+  private startState(): number {
+    if (this.start0 >= 0) return this.start0;
+    this.bump();
+    this.f = 0;
+    const c = this.closure(0, 0, true);
+    this.start0 = this.intern(c, this.f);
+    return this.start0;
+  }
+
+  private step(s: number, byte: number): number {
+    this.bump();
+    this.f = 0;
+    let c = 0;
+    const pcs = this.sets[s] as Int32Array;
+    for (let k = 0; k < pcs.length; k++) {
+      const pc = pcs[k] as number;
+      if (this.table[(this.a[pc] as number) * 256 + byte] === 1) c = this.closure(pc + 1, c, false);
+    }
+    if (!this.anchored) c = this.closure(0, c, false);
+    const t = this.intern(c, this.f);
+    if (t >= 0) this.trans[s * 256 + byte] = t;
+    return t;
+  }
+
+  /** 1 match, 0 no match, -1 cache full (use the Pike VM). */
+  run(buf: Uint8Array, off: number, len: number): number {
+    this.steps = 0;
+    let s = this.startState();
+    if (s < 0) return -1;
+    const end = off + len;
+    const first = this.first;
+    const idle = first === null ? -1 : this.idleState();
+    for (let i = off; i < end; i++) {
+      if ((this.flags[s] as number) & 1) return 1;
+      if (s === idle) {
+        // Nothing live: jump to the next byte that can start a match.
+        const f = first as Uint8Array;
+        while (i < end && f[buf[i] as number] === 0) i++;
+        if (i >= end) break;
+      }
+      if (this.anchored && (this.sets[s] as Int32Array).length === 0) return 0;
+      const byte = buf[i] as number;
+      let t = this.trans[s * 256 + byte] as number;
+      this.steps++;
+      if (t < 0) {
+        t = this.step(s, byte);
+        if (t < 0) return -1;
+      }
+      s = t;
+    }
+    return (this.flags[s] as number) !== 0 ? 1 : 0;
   }
 }
 
