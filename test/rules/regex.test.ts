@@ -164,3 +164,15 @@ test('quantified groups: leftmost-first spans and last-iteration captures (Rust/
   assert.deepEqual(ex('x(\\d{2,3})+?y', 'x123y'), ['x123y', '123']);
   assert.deepEqual(ex('x(\\d{2,3})+?y', 'x12345y'), ['x12345y', '45']);
 });
+
+test('a pattern whose DFA outgrows the state cache falls back to the Pike VM and stays correct', () => {
+  // (a|b)*a(a|b){11}: the DFA needs 2^12 states to remember the last 12 bytes.
+  const r = re('(a|b)*a(a|b){11}$');
+  const rand = prng(11);
+  for (let k = 0; k < 20; k++) {
+    const s = Array.from({ length: 3000 }, () => (rand() < 0.5 ? 'a' : 'b')).join('');
+    const b = bytes(s);
+    assert.equal(r.test(b, 0, b.length), s[s.length - 12] === 'a', `input ${k}`);
+    assert.equal(r.pikeTest(b, 0, b.length), s[s.length - 12] === 'a');
+  }
+});
