@@ -75,7 +75,7 @@ const CASES: Case[] = [
   {
     name: 'SQL-injection GET',
     method: 'GET',
-    path: "/search?q=1%27%20UNION%20SELECT%20username%2Cpassword%20FROM%20users--",
+    path: '/search?q=1%27%20UNION%20SELECT%20username%2Cpassword%20FROM%20users--',
     headers: BROWSER_HEADERS,
     expect: 403,
   },
@@ -222,7 +222,9 @@ export default async function bench(): Promise<void> {
     process.stdout.write(
       `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, loopback; palisade waf serve (1 Node process) vs nginx 1 worker + libmodsecurity3 + CRS 3.3.4, both PL1 blocking\n\n`,
     );
-    process.stdout.write(`${'request'.padEnd(22)} ${'palisade req/s'.padStart(15)} ${'p99'.padStart(9)} ${'modsec req/s'.padStart(13)} ${'p99'.padStart(9)} ${'ratio'.padStart(7)}\n`);
+    process.stdout.write(
+      `${'request'.padEnd(22)} ${'palisade req/s'.padStart(15)} ${'p99'.padStart(9)} ${'modsec req/s'.padStart(13)} ${'p99'.padStart(9)} ${'ratio'.padStart(7)}\n`,
+    );
     for (const c of CASES) {
       const script = join(dir, `${c.name.replace(/\W+/g, '-')}.lua`);
       wrkScript(c, script);

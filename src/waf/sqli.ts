@@ -297,7 +297,8 @@ function fingerprint(): string {
       if (nx && (nx.t === '1' || nx.t === 'n' || nx.t === 'v' || nx.t === 's' || nx.t === 'f' || nx.t === '(')) continue;
     }
     if (t.t === 's' && prev === 's') continue;
-    if (t.t === 'c' && prev === 'c') continue;
+    // comments inside the SQL are just separators (1/**/union); one at the end cuts the rest off
+    if (t.t === 'c' && (prev === 'c' || i < ntok - 1)) continue;
     fp += t.t;
   }
   return fp;
@@ -318,6 +319,7 @@ const AFTER_STRING = new RegExp(
     '^sE[n1o(fv*]', // ' select 1
     '^sc$', // admin'--
     '^s[kE]s', // ') waitfor delay '...
+    '^sk[k1nsfv(]', // ' having 1=1 / ' group by 1 / ' order by 2
   ].join('|'),
 );
 const BARE = new RegExp(
@@ -350,6 +352,8 @@ export function detectSqli(s: string): string | null {
   tokenize(s, 0);
   let fp = fingerprint();
   if (BARE.test(fp) || dangerousCall()) return fp;
+  // a leading path separator or stray character before the SQL (/1 or 1=1, =1 union select)
+  if ((fp[0] === 'o' || fp[0] === 'X') && BARE.test(fp.slice(1))) return fp;
   if (sq) {
     tokenize(s, 39);
     fp = fingerprint();

@@ -8,6 +8,8 @@
  * formaction), or a URL attribute value using the javascript:, vbscript: or data: scheme.
  */
 
+import { htmlEntityDecode } from './transforms.js';
+
 const BLACK_TAGS = new Set([
   'script',
   'iframe',
@@ -48,7 +50,9 @@ function isAlpha(c: number): boolean {
 }
 
 /** True when a URL-ish attribute value starts with a script-capable scheme (ignoring noise). */
-function badUrl(v: string): boolean {
+function badUrl(raw: string): boolean {
+  // browsers decode character references in attribute values before reading the URL
+  const v = raw.indexOf('&') >= 0 ? htmlEntityDecode(raw) : raw;
   let clean = '';
   for (let i = 0; i < v.length && clean.length < 12; i++) {
     const c = v.charCodeAt(i);
