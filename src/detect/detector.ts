@@ -349,7 +349,9 @@ export class Detector {
     for (let u = 0; u < dt.nUsed; u++) {
       const i = dt.used[u] as number;
       const total = dt.total[i] as number;
-      let interesting = (dt.sampler[i] as number) >= 0 || total >= LEARN_MIN;
+      // Addresses with static thresholds are always evaluated (their limits may be below the floors).
+      const hasStatic = this.statics.length > 0 && this.staticFor(dt, i) !== null;
+      let interesting = hasStatic || (dt.sampler[i] as number) >= 0 || total >= LEARN_MIN;
       for (let c = 1; !interesting && c < NCLS; c++) interesting = (dt.cnt[i * NCLS + c] as number) >= (ONSET[c] as number);
       if (!interesting) continue;
       const key = slotKey(dt, i, false, 0);
@@ -361,7 +363,7 @@ export class Detector {
         if (n === 0) continue;
         if (par >= 0 && carpet.has(par * NCLS + c)) continue;
         const isActive = (act & (1 << c)) !== 0;
-        if (!isActive && n < (ONSET[c] as number) && n < (FLOOR_PPS[c] as number)) continue;
+        if (!isActive && !hasStatic && n < (ONSET[c] as number) && n < (FLOOR_PPS[c] as number)) continue;
         const tk = `${key}|${c}`;
         const tr = isActive ? this.active.get(tk) : undefined;
         if (this.fires(dt, i, c, key, false) || (tr && this.holds(tr, dt, i, c))) this.fire(tk, key, dt, i, c, false, 0, endT);

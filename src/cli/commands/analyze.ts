@@ -1,10 +1,14 @@
 /** `palisade analyze <capture|->`: summary of a capture, for a person or as JSON. */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { analyzeCapture } from '../../analyze/run.js';
+import { loadDetectConfig } from '../../detect/config.js';
 import { checkTimeZone } from '../../report/format.js';
 import { formatOf, makeReport } from '../../report/index.js';
 import { renderAnalysis } from '../../report/terminal.js';
 import { Progress } from '../progress.js';
+
+type Opts = { json?: boolean; top: string; progress: boolean; detect: boolean; config?: string; report?: string; tz?: string; customer?: string };
 
 export function register(program: Command): void {
   program
@@ -15,6 +19,7 @@ export function register(program: Command): void {
     .option('--top <n>', 'entries per top list', '10')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--no-detect', 'skip attack detection (traffic summary only)')
+    .option('--config <file>', 'palisade.yaml with detection settings (default: ./palisade.yaml when present)')
     .option('--report <file>', 'also write the attack report: .html, .md or .pdf (see palisade report --help)')
     .option('--tz <zone>', "customer's IANA time zone for --report, e.g. Europe/Paris")
     .option('--customer <name>', 'customer name for --report')
@@ -31,15 +36,18 @@ Examples:
   palisade analyze attack.pcap --report report.html --tz Europe/Paris
   tcpdump -i eth0 -w - | palisade analyze -`,
     )
-    .action(async (capture: string, opts: { json?: boolean; top: string; progress: boolean; detect: boolean; report?: string; tz?: string; customer?: string }) => {
+    .action(async (capture: string, opts: Opts) => {
       // Check the report's name before reading a possibly long capture.
       if (opts.report) formatOf(opts.report);
       if (opts.tz) checkTimeZone(opts.tz);
       const top = Number.parseInt(opts.top, 10);
+      const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
+      const detection = configFile && opts.detect ? loadDetectConfig(configFile) : undefined;
       const progress = new Progress('reading', opts.progress && process.stderr.isTTY === true);
       const analysis = await analyzeCapture(capture, {
         top: Number.isFinite(top) && top > 0 ? top : 10,
         detect: opts.detect,
+        detection,
         onProgress: (d, t) => progress.update(d, t),
       });
       progress.done();
