@@ -11,6 +11,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { CLI, OUT } from './common.js';
 
@@ -104,8 +105,17 @@ function parseLatency(v: string, unit: string): number {
   return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : n;
 }
 
+/** Servers run on CPU 0 and wrk on CPU 1 (when there are two), so the load generator does not
+ * take CPU from the server under test; both servers get the same treatment. */
+const PIN = spawnSync('which', ['taskset']).status === 0 && (availableParallelism?.() ?? 1) >= 2;
+
+function pinned(cpu: number, cmd: string, args: string[]): [string, string[]] {
+  return PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+}
+
 function runWrk(port: number, script: string): WrkResult {
-  const r = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', '-s', script, `http://127.0.0.1:${port}`], { encoding: 'utf8' });
+  const [cmd, args] = pinned(1, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', '-s', script, `http://127.0.0.1:${port}`]);
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
   const out = r.stdout ?? '';
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const p = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
@@ -215,12 +225,12 @@ export default async function bench(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const ourPort = 18590;
   const ngxPort = 18591;
-  const ours = spawn(process.execPath, [CLI, 'waf', 'serve', '--listen', `127.0.0.1:${ourPort}`, '--paranoia', '1', '--mode', 'block'], { stdio: 'ignore' });
-  const ngx = spawn('/usr/sbin/nginx', ['-c', nginxConfig(dir, ngxPort), '-e', join(dir, 'error.log')], { stdio: 'ignore' });
+  const ours = spawn(...pinned(0, process.execPath, [CLI, 'waf', 'serve', '--listen', `127.0.0.1:${ourPort}`, '--paranoia', '1', '--mode', 'block']), { stdio: 'ignore' });
+  const ngx = spawn(...pinned(0, '/usr/sbin/nginx', ['-c', nginxConfig(dir, ngxPort), '-e', join(dir, 'error.log')]), { stdio: 'ignore' });
   try {
     await Promise.all([waitPort(ourPort), waitPort(ngxPort)]);
     process.stdout.write(
-      `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, loopback; palisade waf serve (1 Node process) vs nginx 1 worker + libmodsecurity3 + CRS 3.3.4, both PL1 blocking\n\n`,
+      `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, loopback${PIN ? ', servers on CPU 0 and wrk on CPU 1' : ''}; palisade waf serve (1 Node process) vs nginx 1 worker + libmodsecurity3 + CRS 3.3.4, both PL1 blocking\n\n`,
     );
     process.stdout.write(
       `${'request'.padEnd(22)} ${'palisade req/s'.padStart(15)} ${'p99'.padStart(9)} ${'modsec req/s'.padStart(13)} ${'p99'.padStart(9)} ${'ratio'.padStart(7)}\n`,

@@ -418,7 +418,7 @@ export class Transaction implements OpContext {
         this.collect(t, out);
         let w = st;
         for (let i = st; i < out.length; i++) if (!excluded(out[i], excl, removed)) out[w++] = out[i];
-        out.length = w;
+        if (w !== out.length) out.length = w;
       }
     }
   }
@@ -555,7 +555,7 @@ export class Transaction implements OpContext {
       const r = list[i];
       if (r.marker !== null) continue;
       if ((this.removedIds.length || this.removedTags.length) && this.isRemoved(r)) continue;
-      this.matchedVars.length = 0;
+      if (this.matchedVars.length !== 0) this.matchedVars.length = 0;
       let hit: boolean;
       if (this.timings === null) hit = this.evalRule(r, scratch, 0);
       else {
