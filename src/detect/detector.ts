@@ -321,7 +321,10 @@ export class Detector {
       if (pt.isNew) pmax.fill(0, p * NCLS, p * NCLS + NCLS);
       dt.parent[i] = p;
       pt.merge(p, dt, i, dt.fam[i] === 4 ? (dt.addr[o + 3] as number) : (dt.addr[o + 15] as number) ^ (dt.addr[o + 14] as number));
-      for (let c = 1; c < NCLS; c++) {
+      let mask = (dt.clsMask[i] as number) & ~1;
+      while (mask !== 0) {
+        const c = 31 - Math.clz32(mask);
+        mask &= ~(1 << c);
         const n = dt.cnt[i * NCLS + c] as number;
         if (n > (pmax[p * NCLS + c] as number)) pmax[p * NCLS + c] = n;
       }
@@ -352,7 +355,11 @@ export class Detector {
       // Addresses with static thresholds are always evaluated (their limits may be below the floors).
       const hasStatic = this.statics.length > 0 && this.staticFor(dt, i) !== null;
       let interesting = hasStatic || (dt.sampler[i] as number) >= 0 || total >= LEARN_MIN;
-      for (let c = 1; !interesting && c < NCLS; c++) interesting = (dt.cnt[i * NCLS + c] as number) >= (ONSET[c] as number);
+      for (let mask = (dt.clsMask[i] as number) & ~1; !interesting && mask !== 0; ) {
+        const c = 31 - Math.clz32(mask);
+        mask &= ~(1 << c);
+        interesting = (dt.cnt[i * NCLS + c] as number) >= (ONSET[c] as number);
+      }
       if (!interesting) continue;
       const key = slotKey(dt, i, false, 0);
       const par = dt.parent[i] as number;

@@ -33,6 +33,8 @@ export class KeyTable {
   readonly hitBits: Int32Array;
   /** Per slot: which bitmaps were written this window (1 src, 2 port, 4 name, 8 hits), so only those are cleared. */
   readonly touched: Uint8Array;
+  /** Per slot: bit c set when class c has packets this window (merge and clear visit only those). */
+  readonly clsMask: Int32Array;
   /** Per slot: index into the detector's victim samplers, -1 none. */
   readonly sampler: Int32Array;
   /** For destination slots: the prefix slot they belong to (set when the window closes). */
@@ -62,6 +64,7 @@ export class KeyTable {
     this.nameBits = new Int32Array(n * WORDS);
     this.hitBits = new Int32Array(n * 8);
     this.touched = new Uint8Array(n);
+    this.clsMask = new Int32Array(n);
     this.sampler = new Int32Array(n).fill(-1);
     this.parent = new Int32Array(n).fill(-1);
     this.psampler = new Int32Array(n).fill(-1);
@@ -144,6 +147,7 @@ export class KeyTable {
     if (this.cnt[j] === 0) {
       this.first[j] = t;
       this.bytes[j] = wirelen;
+      this.clsMask[i] |= 1 << c;
     } else this.bytes[j] += wirelen;
     this.cnt[j]++;
     this.last[j] = t;
@@ -153,10 +157,13 @@ export class KeyTable {
   merge(p: number, o: KeyTable, i: number, lastOctet: number): void {
     this.total[p] += o.total[i] as number;
     this.totalBytes[p] += o.totalBytes[i] as number;
-    for (let c = 0; c < NCLS; c++) {
+    let mask = o.clsMask[i] as number;
+    this.clsMask[p] |= mask;
+    while (mask !== 0) {
+      const c = 31 - Math.clz32(mask);
+      mask &= ~(1 << c);
       const jo = i * NCLS + c;
       const n = o.cnt[jo] as number;
-      if (n === 0) continue;
       const j = p * NCLS + c;
       if (this.cnt[j] === 0) {
         this.first[j] = o.first[jo] as number;
@@ -222,7 +229,13 @@ export class KeyTable {
       this.total[i] = 0;
       this.totalBytes[i] = 0;
       const o = i * NCLS;
-      for (let c = 0; c < NCLS; c++) this.cnt[o + c] = 0;
+      let mask = this.clsMask[i] as number;
+      while (mask !== 0) {
+        const c = 31 - Math.clz32(mask);
+        mask &= ~(1 << c);
+        this.cnt[o + c] = 0;
+      }
+      this.clsMask[i] = 0;
       const tf = this.touched[i] as number;
       if (tf !== 0) {
         if (tf & 1) this.srcBits.fill(0, i * WORDS, i * WORDS + WORDS);
