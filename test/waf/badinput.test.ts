@@ -36,17 +36,17 @@ function randomBytes(n: number): string {
   return s;
 }
 
-const K64 = 32768;
+const K32 = 32768;
 const HOSTILE_VALUES: [string, string][] = [
-  ['a*64k', 'a'.repeat(K64)],
-  ['<*64k', '<'.repeat(K64)],
-  ["'*64k", "'".repeat(K64)],
-  ['"*32k', '"'.repeat(K64 / 2)],
+  ['a*32k', 'a'.repeat(K32)],
+  ['<*32k', '<'.repeat(K32)],
+  ["'*32k", "'".repeat(K32)],
+  ['"*16k', '"'.repeat(K32 / 2)],
   ['%41*20k', '%41'.repeat(20000)],
-  ['%*64k', '%'.repeat(K64)],
-  ['\\*64k', '\\'.repeat(K64)],
-  ['space*64k', ' '.repeat(K64)],
-  ['(*64k', '('.repeat(K64)],
+  ['%*32k', '%'.repeat(K32)],
+  ['\\*32k', '\\'.repeat(K32)],
+  ['space*32k', ' '.repeat(K32)],
+  ['(*32k', '('.repeat(K32)],
   ['select *', 'select '.repeat(8000)],
   ['/* */', '/*'.repeat(20000)],
   ['&#*', '&#'.repeat(20000)],
@@ -54,8 +54,8 @@ const HOSTILE_VALUES: [string, string][] = [
   ['<a b=*', '<a b='.repeat(10000)],
   ["' or 1=1 *", "' or 1=1 ".repeat(5000)],
   ['../*', '../'.repeat(20000)],
-  ['random bytes', randomBytes(K64)],
-  ['NUL*', '\0'.repeat(K64)],
+  ['random bytes', randomBytes(K32)],
+  ['NUL*', '\0'.repeat(K32)],
   ['mixed ws', ' \t\n\r\v\f'.repeat(8000)],
   ['${{', '${{'.repeat(15000)],
 ];
