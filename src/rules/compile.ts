@@ -26,6 +26,11 @@ export interface NamedList {
 }
 export type Lists = ReadonlyMap<string, NamedList>;
 
+/** A named list whose definition (not the expression) is malformed. */
+export class ListError extends Error {
+  override name = 'ListError';
+}
+
 export interface CompileOptions {
   lists?: Lists | Record<string, NamedList>;
 }
@@ -484,7 +489,7 @@ class Compiler<V> {
         const n = Number(x);
         if (m) return { lo: Number(m[1]), hi: Number(m[2]) };
         if (Number.isInteger(n)) return { lo: n, hi: n };
-        throw new RulesError('unknown_list', 0, 0, `list $${name}: "${x}" is not an integer or a..b range`);
+        throw new ListError(`list $${name}: "${x}" is not an integer or a..b range`);
       });
       t = intSetTest(items);
     } else if (l.kind === 'bytes') {
@@ -492,7 +497,7 @@ class Compiler<V> {
     } else {
       const items = l.items.map((x) => {
         const it = parseIpItem(String(x).trim());
-        if (typeof it === 'string') throw new RulesError('unknown_list', 0, 0, `list $${name}: "${x}": ${it}`);
+        if (typeof it === 'string') throw new ListError(`list $${name}: "${x}": ${it}`);
         return it;
       });
       t = ipSetTest(items);

@@ -7,7 +7,7 @@ import { httpScheme } from '../scheme/http.js';
 import { packetScheme } from '../scheme/packet.js';
 import { type RecordView, recordFromJson, recordScheme } from '../scheme/record.js';
 import type { Scheme } from '../scheme/types.js';
-import { compile, type NamedList } from './compile.js';
+import { compile, ListError, type NamedList } from './compile.js';
 import { RulesError } from './errors.js';
 
 export interface CaseOutcome {
@@ -47,6 +47,7 @@ export function runCase(c: Case, line: number): CaseOutcome {
   try {
     pred = compile(c.expr, scheme, { lists: c.lists ?? {} });
   } catch (e) {
+    if (e instanceof ListError) return out(false, `bad list: ${e.message}`);
     if (!(e instanceof RulesError)) return out(false, `internal error while compiling: ${(e as Error).stack ?? e}`);
     err = e;
   }

@@ -10,7 +10,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { decodeFrame } from '../../src/decode/frame.js';
 import { PacketView } from '../../src/decode/view.js';
-import { compile, compileRule } from '../../src/rules/compile.js';
+import { compile, compileRule, ListError } from '../../src/rules/compile.js';
 import { RulesError } from '../../src/rules/errors.js';
 import { type HttpRequestView, httpScheme } from '../../src/scheme/http.js';
 import { configureSensor, packetScheme } from '../../src/scheme/packet.js';
@@ -179,6 +179,8 @@ test('named lists of every kind, compiled once per rule', () => {
     () => compile('tcp.dstport in $nets', packetScheme, { lists }),
     (e: unknown) => e instanceof RulesError && e.cls === 'type' && e.start === 15 && e.expression === 'tcp.dstport in $nets',
   );
+  assert.throws(() => compile('ip.src in $bad', packetScheme, { lists: { bad: { kind: 'ip', items: ['10.0.0.1/8'] } } }), ListError);
+  assert.throws(() => compile('tcp.dstport in $bad', packetScheme, { lists: { bad: { kind: 'int', items: ['80-90'] } } }), ListError);
   const r = compileRule('not ip.src in $nets', packetScheme, { lists });
   assert.equal(r.ast.k, 'not');
 });
