@@ -19,7 +19,8 @@ export async function analyzeCapture(path: string, opts: AnalyzeOptions = {}): P
     const info = await readCapture(path, (v) => analyzer.add(v), { onProgress: opts.onProgress });
     return analyzer.result(info);
   }
-  const detector = new Detector(opts.detection);
+  // stdin cannot be read twice: fix signatures at the first detection window and measure live.
+  const detector = new Detector(path === '-' ? { ...opts.detection, lockWindows: 1 } : opts.detection);
   const info = await readCapture(
     path,
     (v) => {

@@ -63,8 +63,13 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<A
     const victim: Attack['victim'] = tr.isPrefix ? { prefix: `${victimText(tr)}/${tr.prefixLen}`, protocol: protocolOf(tr) } : { ip: victimText(tr), protocol: protocolOf(tr) };
     if (sig.port !== undefined) victim.port = sig.port;
     const mit = mitigationFor(sig, id, `${vector} on ${victim.ip ?? victim.prefix}`);
-    const packets = m.packets;
+    // Nothing measured (stdin, and the attack was over before its signature was fixed): the
+    // detector's window counts and the signature's figures on the victim's sample.
+    const estimated = m.packets === 0;
+    const packets = estimated ? tr.windowPackets : m.packets;
     const unique = m.sources.estimate();
+    const coverage = estimated ? sig.sampleCoverage : m.matchedAttack / packets;
+    const collateral = estimated ? sig.sampleOther / Math.max(opts.totalPackets - packets, 1) : nonAttack === 0 ? 0 : m.matchedOther / nonAttack;
     return {
       id,
       vector,
@@ -73,7 +78,7 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<A
       end: iso(m.last >= 0 ? m.last : tr.end),
       detected_at: iso(tr.detected),
       packets,
-      bytes: m.bytes,
+      bytes: estimated ? tr.windowBytes : m.bytes,
       peak_pps: tr.peakPps,
       peak_bps: tr.peakBps,
       sources: {
@@ -83,8 +88,8 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<A
       },
       signature: {
         expression: sig.expression,
-        coverage: round6(packets === 0 ? 0 : m.matchedAttack / packets),
-        collateral: round6(nonAttack === 0 ? 0 : m.matchedOther / nonAttack),
+        coverage: round6(Math.min(1, coverage)),
+        collateral: round6(Math.min(1, collateral)),
       },
       mitigation: mit,
     };

@@ -46,6 +46,8 @@ export interface DetectOptions {
   thresholds?: StaticThreshold[];
   /** Destinations tracked per window (default 8192). */
   capacity?: number;
+  /** Windows an attack lasts before its signature is fixed and measured live (default 3; 1 for stdin, which cannot be re-read). */
+  lockWindows?: number;
 }
 
 /** Absolute floors in packets per second, per class (0: the class never fires on its own). */
@@ -159,6 +161,7 @@ export class Detector {
   private winCur = new VictimSample(0x1234567, WINDOW_ROWS);
   private winPrev = new VictimSample(0x7654321, WINDOW_ROWS);
   private nextId = 1;
+  private readonly lockWindows: number;
   packets = 0;
 
   constructor(opts: DetectOptions = {}) {
@@ -168,6 +171,7 @@ export class Detector {
     this.p4 = opts.prefix4 ?? 24;
     this.p6 = opts.prefix6 ?? 64;
     this.quietNs = (opts.quietS ?? 10) * 1e9;
+    this.lockWindows = opts.lockWindows ?? LOCK_WINDOWS;
     this.statics = (opts.thresholds ?? []).map(parseThreshold);
     this.pmax = new Float64Array(this.pfx.cap * 2 * NCLS);
   }
@@ -381,7 +385,7 @@ export class Detector {
     // Live measurements: this window's class packets were attack packets if the attack was active.
     for (const m of this.live) m.endWindow(m.track.lastActive === endT);
     // Fix the signature of attacks that have lasted long enough; measure live from the next window.
-    for (const tr of this.active.values()) if (tr.m === null && tr.windows >= LOCK_WINDOWS) this.lock(tr, this.cur + 1);
+    for (const tr of this.active.values()) if (tr.m === null && tr.windows >= this.lockWindows) this.lock(tr, this.cur + 1);
     // 3) Close attacks that have been quiet long enough.
     for (const [k, tr] of this.active) {
       if (endT - tr.lastActive > this.quietNs) {

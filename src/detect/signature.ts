@@ -82,6 +82,9 @@ export interface Signature {
   port?: number;
   /** Distinct sources in the sample's attack rows and whether a few of them carry it all. */
   fewSources: string[] | null;
+  /** On the sample: share of attack rows kept, and estimated non-attack packets matched (stdin fallback). */
+  sampleCoverage: number;
+  sampleOther: number;
 }
 
 const LOSS_STEP = 0.004;
@@ -219,7 +222,10 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
         const x = f.get(s, r);
         if (!Number.isNaN(x)) hb.set(x, (hb.get(x) ?? 0) + 1);
       }
+      // Only values that recur among them (a service port), not one-off ephemeral ports.
+      const minRows = Math.max(3, 0.05 * aliveB.length);
       const topB = [...hb.entries()]
+        .filter((e) => e[1] >= minRows)
         .sort((a, b) => b[1] - a[1] || a[0] - b[0])
         .slice(0, 4)
         .map((e) => e[0]);
@@ -288,7 +294,16 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
   const parts = [base.text, ...cons.map(text)].filter((x) => x !== '');
   if (fewSources) parts.unshift(fewSources.length === 1 ? `ip.src == ${fewSources[0]}` : `ip.src in {${fewSources.join(' ')}}`);
   if (tr.cls === Cls.DNS_QUERY) port = 53;
-  const sig: Signature = { expression: signatureText(victimExpr(tr), parts, extraFrag), dst: victimExpr(tr), parts, fragAlt: extraFrag, classes, fewSources };
+  const sig: Signature = {
+    expression: signatureText(victimExpr(tr), parts, extraFrag),
+    dst: victimExpr(tr),
+    parts,
+    fragAlt: extraFrag,
+    classes,
+    fewSources,
+    sampleCoverage: A.length === 0 ? 0 : aliveA.length / A.length,
+    sampleOther: aliveB.length * scale,
+  };
   if (port !== undefined) sig.port = port;
   return sig;
 }

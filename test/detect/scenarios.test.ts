@@ -7,6 +7,7 @@
  * `analyze --json` output is validated against the schema on the way.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,4 +72,16 @@ test('a flash crowd and benign-only traffic raise no attack', async () => {
       name,
     );
   }
+});
+
+test('stdin (read once): the same attacks, signatures measured from detection on', () => {
+  const f = join(dir, 'stdin-demo.pcap');
+  makeScenario('demo', f, PACKETS, SEED);
+  const viaFile = JSON.parse(execFileSync(process.execPath, ['bin/palisade.js', 'analyze', '--json', '--no-progress', f], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+  const viaStdin = JSON.parse(
+    execFileSync(process.execPath, ['bin/palisade.js', 'analyze', '--json', '--no-progress', '-'], { input: readFileSync(f), encoding: 'utf8', maxBuffer: 1 << 26 }),
+  );
+  const key = (a: { vector: string; victim: { ip?: string } }) => `${a.vector}@${a.victim.ip}`;
+  assert.deepEqual(viaStdin.attacks.map(key), viaFile.attacks.map(key));
+  for (const a of viaStdin.attacks) assert.ok(a.signature.coverage >= 0.99, `${key(a)}: ${a.signature.coverage}`);
 });
