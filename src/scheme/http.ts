@@ -168,11 +168,17 @@ function languages(r: HttpRequestView): string[] {
     .map((x) => x.tag);
 }
 function clientGeo(r: HttpRequestView) {
-  const g = geoDb().lookup(r.clientIp);
+  const g = geoDb().lookup(unmap(r.clientIp));
   return { country: r.geo?.country ?? g.country, continent: r.geo?.continent, city: r.geo?.city, regionCode: r.geo?.regionCode, asn: r.geo?.asn ?? g.asn, eu: r.geo?.eu };
 }
-function ipValue(text: string | undefined): IpValue | undefined {
-  if (text === undefined) return undefined;
+/** Node reports IPv4 clients of a dual-stack socket as ::ffff:a.b.c.d; rules see the IPv4 address. */
+function unmap(text: string): string {
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(text) ? text.slice(7) : text;
+}
+
+function ipValue(raw: string | undefined): IpValue | undefined {
+  if (raw === undefined) return undefined;
+  const text = unmap(raw);
   const a = parseAddr(isIPv4(text) || text.includes(':') ? text : '');
   if (a === null) return undefined;
   return a.family === 4

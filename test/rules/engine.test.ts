@@ -138,6 +138,8 @@ describe('http scheme over a request view', () => {
     assert.equal(t('http.x_forwarded_for == "192.0.2.9"'), true);
     assert.equal(t('http.request.headers.order == "host,user-agent,cookie,accept-language,content-type,x-forwarded-for"'), true);
     assert.equal(t('cf.bot_management.score < 30'), false, 'missing score');
+    const mapped = compile('ip.src == 203.0.113.50 and ip.src in {203.0.113.0/24}', httpScheme);
+    assert.equal(mapped({ ...req, clientIp: '::ffff:203.0.113.50' }), true, 'IPv4-mapped client address (dual-stack socket) is the IPv4 address');
   });
 });
 
