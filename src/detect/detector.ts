@@ -186,6 +186,10 @@ export class Detector {
     if (this.base < 0) {
       this.base = v.tsSec;
       this.cur = v.tsSec;
+      this.dst.base = this.base;
+      this.pfx.base = this.base;
+      this.winCur.base = this.base;
+      this.winPrev.base = this.base;
     }
     if (v.tsSec !== this.cur) {
       // Time goes forward by whole windows; packets slightly out of order stay in the current one.
@@ -198,18 +202,20 @@ export class Detector {
     const t = this.rel(v);
     if (t > this.lastT) this.lastT = t;
     const c = classify(v);
-    this.winCur.add(v, c, t);
+    // Times go to callees as the view's two integer fields, never as a double argument (a double
+    // crossing a call that is not inlined is boxed: one allocation per packet).
+    this.winCur.add(v, c);
     const live = this.live;
     for (let k = 0; k < live.length; k++) {
       const m = live[k] as Measurement;
-      if (m.toVictim(v)) m.see(v, c, t, null);
+      if (m.toVictim(v)) m.see(v, c, null);
     }
     const dt = this.dst;
     let i: number;
     const gre = (v.tunnel & Tunnel.GRE) !== 0;
     const fam = gre ? v.outerIpVersion : v.ipVersion;
     if (fam === 4) {
-      const a = gre ? v.outerDst4 : v.dst4;
+      const a = (gre ? v.outerDst4 : v.dst4) | 0;
       i = dt.slot4(a, mix32(a));
       if (i >= 0 && dt.isNew) this.attach4(i, a);
     } else {
@@ -219,16 +225,16 @@ export class Detector {
       if (i >= 0 && dt.isNew) this.attach6(i);
     }
     if (i < 0) return;
-    dt.add(i, c, v.wirelen, t);
+    dt.add(i, c, v.wirelen, v.tsSec, v.tsNsec);
     if (c !== Cls.OTHER && c !== Cls.TCP_ACK) {
-      dt.setSrc(i, v.ipVersion === 4 ? mix32(v.src4) : v.src6Off >= 0 ? hashBytes(v.buf, v.src6Off, 16) : 0);
+      dt.setSrc(i, v.ipVersion === 4 ? mix32(v.src4 | 0) : v.src6Off >= 0 ? hashBytes(v.buf, v.src6Off, 16) : 0);
       if (c === Cls.TCP_SYN || c === Cls.UDP) dt.setPort(i, mix32(v.dstPort));
       else if (c === Cls.DNS_QUERY && v.dnsNameLen > 0) dt.setName(i, hashBytes(v.dnsName, 0, v.dnsNameLen));
     }
     const si = dt.sampler[i] as number;
-    if (si >= 0) (this.samplerList[si] as VictimSample).add(v, c, t);
+    if (si >= 0) (this.samplerList[si] as VictimSample).add(v, c);
     const pi = dt.psampler[i] as number;
-    if (pi >= 0) (this.samplerList[pi] as VictimSample).add(v, c, t);
+    if (pi >= 0) (this.samplerList[pi] as VictimSample).add(v, c);
   }
 
   /** A new destination in this window: does it (or its prefix) have a victim sample to feed? */
@@ -236,7 +242,7 @@ export class Detector {
     const dt = this.dst;
     dt.sampler[i] = this.victims4.get(a) ?? -1;
     if (this.victimsP4.size > 0) {
-      const pa = this.p4 === 0 ? 0 : (a & (0xffffffff << (32 - this.p4))) >>> 0;
+      const pa = this.p4 === 0 ? 0 : a & (0xffffffff << (32 - this.p4));
       dt.psampler[i] = this.victimsP4.get(pa) ?? -1;
     }
   }
@@ -315,7 +321,7 @@ export class Detector {
       const o = i * 16;
       if (dt.fam[i] === 4) {
         const a = dt.v4[i] as number;
-        const pa = this.p4 === 0 ? 0 : (a & (0xffffffff << (32 - this.p4))) >>> 0;
+        const pa = this.p4 === 0 ? 0 : a & (0xffffffff << (32 - this.p4));
         p = pt.slot4(pa, mix32(pa ^ 0x7f4a7c15));
       } else {
         const pl = this.p6 >>> 3;
@@ -467,6 +473,7 @@ export class Detector {
     let s = this.samplers.get(key);
     if (s) return s;
     s = new VictimSample(0x9e3779b9 ^ this.samplers.size);
+    s.base = this.base;
     this.samplers.set(key, s);
     // What the victim received before detection: from the window reservoirs (a short burst may
     // be over by the time it is detected).
@@ -517,7 +524,7 @@ export class Detector {
     const others = Math.max(this.packets - inAttacks, 1);
     const sig = findSignature(tr, isReflection(tr.cls) && fragShare(tr) >= 0.2, others);
     tr.sig = sig;
-    tr.m = new Measurement(tr, sig.expression, sig.classes);
+    tr.m = new Measurement(tr, sig.expression, sig.classes, this.base);
     tr.lockSec = fromSec;
     if (fromSec !== Number.POSITIVE_INFINITY) this.live.push(tr.m);
   }

@@ -39,6 +39,8 @@ export class Measurement {
     readonly track: Track,
     readonly expression: string,
     readonly classes: number[],
+    /** Base second of relative times. */
+    readonly base: number,
   ) {
     this.test = compile(expression, packetScheme);
     let m = 0;
@@ -80,12 +82,13 @@ export class Measurement {
   }
 
   /**
-   * One packet already known to go to the victim, of class c at relative time t. `active` is
+   * One packet already known to go to the victim, of class c. `active` is
    * whether its window was an active window of the attack, or null when that is not known yet
    * (live: decided by endWindow).
    */
-  see(v: PacketView, c: number, t: number, active: boolean | null): void {
+  see(v: PacketView, c: number, active: boolean | null): void {
     const hit = this.test(v);
+    const t = (v.tsSec - this.base) * 1e9 + v.tsNsec;
     if ((this.mask & (1 << c)) === 0) {
       if (hit) this.matchedOther++;
       return;

@@ -71,14 +71,13 @@ export async function catchUp(path: string, tracks: Track[], baseSec: number): P
         decodeFrame(v);
         if (v.ipVersion === 0) return;
         const w = v.tsSec - baseSec;
-        const t = w * 1e9 + v.tsNsec;
         let c = -1;
         for (let k = 0; k < n; k++) {
           const m = ms[k] as Measurement;
           const tr = m.track;
           if (v.tsSec >= tr.lockSec || !m.toVictim(v)) continue;
           if (c < 0) c = classify(v);
-          m.see(v, c, t, tr.activeWins.has(w));
+          m.see(v, c, tr.activeWins.has(w));
         }
       },
       { decode: false },

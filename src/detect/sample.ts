@@ -33,6 +33,8 @@ export class VictimSample {
   readonly t = new Float64Array(SAMPLE_ROWS);
   rows = 0;
   seen = 0;
+  /** Base second of relative times (set by the detector). */
+  base = 0;
   private rnd: number;
 
   constructor(
@@ -102,7 +104,7 @@ export class VictimSample {
     this.next += Math.floor(Math.log(this.uniform()) / Math.log(1 - this.w)) + 1;
   }
 
-  add(v: PacketView, c: number, t: number): void {
+  add(v: PacketView, c: number): void {
     const n = this.seen++;
     let r: number;
     if (n < this.cap) {
@@ -139,6 +141,6 @@ export class VictimSample {
     this.udpLen[r] = v.udpLen;
     this.icmpType[r] = v.icmpType;
     this.frag[r] = v.fragOffset;
-    this.t[r] = t;
+    this.t[r] = (v.tsSec - this.base) * 1e9 + v.tsNsec;
   }
 }

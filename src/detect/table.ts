@@ -20,7 +20,10 @@ export class KeyTable {
   /** 4 or 6 per slot; the address (or prefix) bytes are in `addr` (16 bytes per slot, IPv4 in the first 4). */
   readonly fam: Uint8Array;
   readonly addr: Uint8Array;
-  readonly v4: Uint32Array;
+  /** IPv4 key as int32 (`a | 0`): int32 values stay small integers in V8, uint32 ones get boxed. */
+  readonly v4: Int32Array;
+  /** Base second of relative times (set by the detector). */
+  base = 0;
   readonly total: Float64Array;
   readonly totalBytes: Float64Array;
   readonly cnt: Float64Array;
@@ -52,7 +55,7 @@ export class KeyTable {
     this.hash = new Int32Array(n);
     this.fam = new Uint8Array(n);
     this.addr = new Uint8Array(n * 16);
-    this.v4 = new Uint32Array(n);
+    this.v4 = new Int32Array(n);
     this.total = new Float64Array(n);
     this.totalBytes = new Float64Array(n);
     this.cnt = new Float64Array(n * NCLS);
@@ -138,8 +141,9 @@ export class KeyTable {
     return true;
   }
 
-  /** Count one packet of class c at relative time t (ns). */
-  add(i: number, c: number, wirelen: number, t: number): void {
+  /** Count one packet of class c at capture time sec.nsec (kept as two small integers: no boxing). */
+  add(i: number, c: number, wirelen: number, sec: number, nsec: number): void {
+    const t = (sec - this.base) * 1e9 + nsec;
     const j = i * NCLS + c;
     this.total[i]++;
     this.totalBytes[i] += wirelen;
