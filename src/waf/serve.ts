@@ -50,9 +50,16 @@ interface Parsed {
   status: number;
 }
 
-type ParseResult = Parsed | { need: true } | { error: number } | { simple: true; consumed: number };
+/** `need`: more bytes are needed; `until` is the total length that completes the request when
+ * known, `chunked` says the request ends with a blank line (so parsing can wait for one). */
+type ParseResult = Parsed | { need: true; until?: number; chunked?: boolean } | { error: number } | { simple: true; consumed: number };
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function endsWithBlankLine(b: Buffer): boolean {
+  const n = b.length;
+  return n >= 2 && b[n - 1] === 10 && (b[n - 2] === 10 || (n >= 4 && b[n - 2] === 13 && b[n - 3] === 10));
+}
 
 function findHeadEnd(buf: Buffer, from: number): number {
   // end of headers: CRLFCRLF or LFLF
@@ -155,7 +162,7 @@ export function parseRequest(buf: Buffer, maxHeader: number, maxBody: number): P
     // Transfer-Encoding wins over Content-Length, which is dropped (RFC 9112 6.3, as Apache does)
     for (let i = headers.length - 1; i >= 0; i--) if (headers[i][0].toLowerCase() === 'content-length') headers.splice(i, 1);
     const r = parseChunked(buf, headEnd, maxBody);
-    if (r === 'need') return { need: true };
+    if (r === 'need') return { need: true, chunked: true };
     if (r === 'error') return { error: 400 };
     body = r.body;
     end = r.end;
@@ -163,7 +170,7 @@ export function parseRequest(buf: Buffer, maxHeader: number, maxBody: number): P
     if (!/^\d+$/.test(cl)) return { error: 400 };
     const n = Number(cl);
     if (n > maxBody) return { error: 413 };
-    if (buf.length < headEnd + n) return { need: true };
+    if (buf.length < headEnd + n) return { need: true, until: headEnd + n };
     body = buf.subarray(headEnd, headEnd + n);
     end = headEnd + n;
   }
@@ -180,32 +187,50 @@ export function startServer(waf: Waf, host: string, port: number, opts: ServeOpt
   const maxHeader = opts.maxHeaderBytes ?? 65536;
   const maxBody = opts.maxBodyBytes ?? 13107200;
   const server = createServer((sock) => {
-    let buf: Buffer = Buffer.alloc(0);
+    // Chunks are kept apart and joined only when a request can be complete, so a large body
+    // arriving in many pieces costs linear, not quadratic, copying.
+    let chunks: Buffer[] = [];
+    let total = 0;
+    let until = 0;
+    let waitBlankLine = false;
     sock.setNoDelay(true);
     const timer = setTimeout(() => sock.destroy(), 30000);
     sock.on('data', (chunk: Buffer) => {
       timer.refresh();
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total > maxHeader + maxBody + 65536) {
+        respond(sock, 413, '', false, false);
+        sock.end();
+        chunks = [];
+        total = 0;
+        return;
+      }
+      if (total < until) return;
+      if (waitBlankLine && chunk.length >= 4 && !endsWithBlankLine(chunk)) return;
+      let buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
       for (;;) {
+        chunks = buf.length ? [buf] : [];
+        total = buf.length;
+        until = 0;
+        waitBlankLine = false;
         if (buf.length === 0) return;
         const r = parseRequest(buf, maxHeader, maxBody);
         if ('need' in r) {
-          if (buf.length > maxHeader + maxBody + 65536) {
-            respond(sock, 413, '', false, false);
-            sock.end();
-          }
+          until = r.until ?? 0;
+          waitBlankLine = r.chunked === true;
           return;
         }
         if ('simple' in r) {
           // HTTP/0.9 simple request: the answer is the bare body, no status line
           sock.end(OK_BODY);
-          buf = Buffer.alloc(0);
+          chunks = [];
           return;
         }
         if ('error' in r) {
           respond(sock, r.error, '', false, false);
           sock.end();
-          buf = Buffer.alloc(0);
+          chunks = [];
           return;
         }
         buf = buf.subarray(r.consumed);

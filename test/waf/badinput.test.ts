@@ -162,7 +162,7 @@ test('huge and many headers: refused by the HTTP parser, survivable by the engin
   assert.deepEqual(parseRequest(Buffer.from('GET / HTTP/1.1\r\nBad Header\r\n\r\n'), 65536, 1 << 20), { error: 400 });
   assert.deepEqual(parseRequest(Buffer.from('POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n'), 65536, 1 << 20), { error: 413 });
   assert.deepEqual(parseRequest(Buffer.from('POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'), 65536, 1 << 20), { error: 400 });
-  assert.deepEqual(parseRequest(Buffer.from('POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab'), 65536, 1 << 20), { need: true });
+  assert.deepEqual(parseRequest(Buffer.from('POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab'), 65536, 1 << 20), { need: true, until: 43 });
 });
 
 test('random request bytes never throw in the HTTP parser or the engine', () => {
@@ -174,5 +174,41 @@ test('random request bytes never throw in the HTTP parser or the engine', () => 
     s += ' HTTP/1.1\r\nHost: x\r\n\r\n';
     const p = parseRequest(Buffer.from(s, 'latin1'), 65536, 1 << 20);
     if ('req' in p) pl4.evaluate(p.req);
+  }
+});
+
+test('the server reassembles bodies sent in many small pieces (Content-Length and chunked)', async () => {
+  const { startServer } = await import('../../src/waf/serve.js');
+  const { connect } = await import('node:net');
+  const server = await startServer(pl1, '127.0.0.1', 0);
+  const port = (server.address() as { port: number }).port;
+  const send = (pieces: Buffer[]): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      let out = '';
+      s.on('data', (d) => {
+        out += d.toString('latin1');
+      });
+      s.on('end', () => resolve(out));
+      s.on('error', reject);
+      s.on('connect', async () => {
+        for (const p of pieces) {
+          s.write(p);
+          await new Promise((r) => setImmediate(r));
+        }
+      });
+    });
+  try {
+    const body = Buffer.from(`q=${'a'.repeat(100_000)}`);
+    const head = Buffer.from(`POST / HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\nAccept: */*\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`);
+    const pieces = [head];
+    for (let i = 0; i < body.length; i += 997) pieces.push(body.subarray(i, i + 997));
+    assert.match(await send(pieces), /^HTTP\/1\.1 200 /);
+    const ch = ['POST / HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\nAccept: */*\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n'];
+    for (let i = 0; i < 200; i++) ch.push('5\r\naaaaa\r\n');
+    ch.push('0\r', '\n', '\r', '\n');
+    assert.match(await send(ch.map((x) => Buffer.from(x))), /^HTTP\/1\.1 200 /);
+  } finally {
+    server.close();
   }
 });
