@@ -8,8 +8,8 @@
  * Needs the Debian packages nginx, libnginx-mod-http-modsecurity, modsecurity-crs and wrk.
  * PALISADE_BENCH_WAF_SECONDS sets the duration of each wrk run (default 10).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';

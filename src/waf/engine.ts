@@ -2,15 +2,16 @@
  * The WAF library API: `createWaf(options)` loads and compiles the Core Rule Set once;
  * `waf.evaluate(request[, response])` runs the phases synchronously and returns the verdict.
  */
+// First: V8 regex flags must be set before any pattern is compiled.
+import './regex-guard.js';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseSecLang, type Directive } from './seclang.js';
-import { compileRules, type Rule, type CompiledRules } from './rules.js';
-import { Transaction, type WafRequest, type WafResponse, type MatchedRule, type PhaseLists } from './transaction.js';
 import { BASE_CONFIG } from './base-config.js';
-import './regex-guard.js';
+import { type CompiledRules, compileRules, type Rule } from './rules.js';
+import { type Directive, parseSecLang } from './seclang.js';
+import { type MatchedRule, type PhaseLists, Transaction, type WafRequest, type WafResponse } from './transaction.js';
 
-export type { WafRequest, WafResponse, MatchedRule } from './transaction.js';
+export type { MatchedRule, WafRequest, WafResponse } from './transaction.js';
 
 export interface WafExclusion {
   /** rule id or inclusive id range */
@@ -78,11 +79,7 @@ function loadDirectives(opts: WafOptions): Directive[] {
   for (const [k, v] of Object.entries(opts.setup ?? {})) sets.push(`tx.${k}=${v}`);
   const injected: Directive[] = [];
   if (sets.length) {
-    parseSecLang(
-      `SecAction "id:900001,phase:1,pass,nolog,t:none,${sets.map((s) => `setvar:'${s}'`).join(',')}"\n`,
-      '<options>',
-      injected,
-    );
+    parseSecLang(`SecAction "id:900001,phase:1,pass,nolog,t:none,${sets.map((s) => `setvar:'${s}'`).join(',')}"\n`, '<options>', injected);
   }
   const at = crsDirectives.findIndex((d) => basename(d.file).startsWith('REQUEST-901'));
   if (at < 0) crsDirectives.push(...injected);

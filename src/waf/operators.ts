@@ -4,7 +4,7 @@
  * the caller's capture slots (TX:0..TX:9).
  */
 import { readFileSync } from 'node:fs';
-import { isAbsolute, join, dirname } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { AhoCorasick } from './aho.js';
 import { compilePcre } from './pcre.js';
 import { detectSqli } from './sqli.js';

@@ -3,10 +3,11 @@
  * actions (with macros pre-split), chains and markers. Also applies the configuration-time
  * directives (SecDefaultAction, SecRuleRemove*, SecRuleUpdate*, engine settings).
  */
-import { type Directive, parseActions, type ActionSpec } from './seclang.js';
+
 import { compileOperator, type Operator } from './operators.js';
-import { TRANSFORMS, type Transform } from './transforms.js';
 import { compilePcre } from './pcre.js';
+import { type ActionSpec, type Directive, parseActions } from './seclang.js';
+import { TRANSFORMS, type Transform } from './transforms.js';
 
 export type Selector = null | { kind: 'name'; name: string } | { kind: 'regex'; re: RegExp };
 
@@ -332,8 +333,14 @@ export function compileRules(directives: Directive[]): CompiledRules {
           const extra = parseTargets(d.args[1] ?? '');
           const sel =
             name === 'secruleupdatetargetbyid'
-              ? ((m) => (r: Rule) => m(r.id))(idMatcher([d.args[0] ?? '']))
-              : ((re) => (r: Rule) => r.tags.some((t) => re.test(t)))(compilePcre(d.args[0] ?? ''));
+              ? (
+                  (m) => (r: Rule) =>
+                    m(r.id)
+                )(idMatcher([d.args[0] ?? '']))
+              : (
+                  (re) => (r: Rule) =>
+                    r.tags.some((t) => re.test(t))
+                )(compilePcre(d.args[0] ?? ''));
           for (const r of rules) if (sel(r)) r.targets.push(...extra);
           break;
         }
@@ -353,9 +360,7 @@ export function compileRules(directives: Directive[]): CompiledRules {
     const volatile = r.targets.some((t) => /^(TX|IP|SESSION|GLOBAL|RESOURCE|USER|ENV|GEO|MATCHED_VARS?|MATCHED_VARS?_NAMES?|MATCHED_VAR_NAME|TIME.*|DURATION)$/.test(t.coll));
     r.tsig = volatile
       ? ''
-      : r.targets
-          .map((t) => `${t.excl ? '!' : ''}${t.count ? '&' : ''}${t.coll}:${t.sel === null ? '' : t.sel.kind === 'name' ? t.sel.name : `/${t.sel.re.source}/`}`)
-          .join('|');
+      : r.targets.map((t) => `${t.excl ? '!' : ''}${t.count ? '&' : ''}${t.coll}:${t.sel === null ? '' : t.sel.kind === 'name' ? t.sel.name : `/${t.sel.re.source}/`}`).join('|');
     const t = r.targets[0];
     if (r.targets.length === 1 && !t.excl && t.sel?.kind === 'name' && /^(TX|IP|SESSION|GLOBAL|RESOURCE|USER|GEO)$/.test(t.coll)) {
       r.fast = t.count ? 2 : 1;
@@ -486,13 +491,7 @@ function buildRule(
   return r;
 }
 
-function applyActions(
-  r: Rule & { chainFlag?: boolean },
-  actions: ActionSpec[],
-  tchainIds: Map<string, number>,
-  warnings: string[],
-  where: string,
-): void {
+function applyActions(r: Rule & { chainFlag?: boolean }, actions: ActionSpec[], tchainIds: Map<string, number>, warnings: string[], where: string): void {
   for (const a of actions) {
     const v = a.value ?? '';
     switch (a.name) {

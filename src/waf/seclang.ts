@@ -10,8 +10,8 @@
  *   backslashes stay, which matters for regular expressions).
  * - `Include` / `IncludeOptional` are expanded with simple `*` globs in the last segment.
  */
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, basename } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 
 export interface Directive {
   name: string;

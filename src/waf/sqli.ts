@@ -292,7 +292,11 @@ function fingerprint(): string {
   for (let i = 0; i < ntok; i++) {
     const t = toks[i];
     const prev = fp[fp.length - 1];
-    if (t.t === 'o' && (t.v === '-' || t.v === '+' || t.v === '~' || t.v === '!') && (prev === undefined || prev === 'o' || prev === '(' || prev === '&' || prev === ',' || prev === 'k' || prev === 'E')) {
+    if (
+      t.t === 'o' &&
+      (t.v === '-' || t.v === '+' || t.v === '~' || t.v === '!') &&
+      (prev === undefined || prev === 'o' || prev === '(' || prev === '&' || prev === ',' || prev === 'k' || prev === 'E')
+    ) {
       const nx = i + 1 < ntok ? toks[i + 1] : null;
       if (nx && (nx.t === '1' || nx.t === 'n' || nx.t === 'v' || nx.t === 's' || nx.t === 'f' || nx.t === '(')) continue;
     }

@@ -4,20 +4,13 @@
  * per-(value, transformation chain) cache that lets the many CRS rules sharing a `t:` chain
  * transform each argument once.
  */
-import { parseMacro, type Rule, type Target, type Macro, type SetVar, type EngineSettings } from './rules.js';
+import { type EngineSettings, type Macro, parseMacro, type Rule, type SetVar, type Target } from './rules.js';
 
 /** operator parameters with macros, split once (they come from the rules, so the set is bounded) */
 const macroCache = new Map<string, Macro>();
+
+import { multipartStrictError, type Pair, parseCookies, parseJson, parseMultipart, parseUrlEncoded, parseXml } from './bodies.js';
 import type { OpContext } from './operators.js';
-import {
-  parseUrlEncoded,
-  parseCookies,
-  parseMultipart,
-  multipartStrictError,
-  parseJson,
-  parseXml,
-  type Pair,
-} from './bodies.js';
 
 /** One value of a variable, with its transformation cache. */
 export class Entry {

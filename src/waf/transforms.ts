@@ -108,7 +108,7 @@ export function htmlEntityDecode(s: string): string {
       continue;
     }
     const st = j;
-    while (j < n && j - st < 8 && ((s.charCodeAt(j) | 32) >= 97 && (s.charCodeAt(j) | 32) <= 122)) j++;
+    while (j < n && j - st < 8 && (s.charCodeAt(j) | 32) >= 97 && (s.charCodeAt(j) | 32) <= 122) j++;
     const name = s.slice(st, j).toLowerCase();
     const v = ENTITIES[name];
     if (v === undefined) {

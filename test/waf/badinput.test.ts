@@ -5,8 +5,9 @@
  * spend more than a bound on any one of these inputs (every rule runs: paranoia 4). The bound
  * is generous — it exists to catch runaway (super-linear) regexes, not to measure speed.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { createWaf, type WafRequest } from '../../src/waf/engine.js';
 import { parseRequest } from '../../src/waf/serve.js';
 import { prng } from '../helpers/prng.js';
@@ -64,10 +65,7 @@ test('regex-hostile argument values: no rule runs away (paranoia 4, every rule)'
   const slow: string[] = [];
   let worst = { ms: 0, id: 0, name: '' };
   for (const [name, value] of HOSTILE_VALUES) {
-    for (const r of [
-      req({ body: `q=${value}`, ct: 'application/x-www-form-urlencoded' }),
-      req({ headers: [['X-Test', value.replace(/[\r\n]/g, ' ')]] }),
-    ]) {
+    for (const r of [req({ body: `q=${value}`, ct: 'application/x-www-form-urlencoded' }), req({ headers: [['X-Test', value.replace(/[\r\n]/g, ' ')]] })]) {
       const timings = new Map<number, number>();
       const v = pl4.evaluate(r, undefined, timings);
       assert.ok(Array.isArray(v.matched));
@@ -147,7 +145,16 @@ test('invalid encodings and NUL bytes give CRS outcomes', () => {
   assert.ok(ids(utf.evaluate(req({ uri: '/?a=%c0%af' }))).includes(920250));
   // NUL and high bytes in header names and values, method and URI do not throw
   for (const s of ['\0', '\xff\xfe', '%u', '%uD800', '%u12', '\\x', '&#x;', '&#99999999999;']) {
-    pl4.evaluate(req({ uri: `/${s}?${s}=${s}`, method: `G${s}T`, headers: [[`X-${s}`, s], ['Cookie', `${s}=${s}`]] }));
+    pl4.evaluate(
+      req({
+        uri: `/${s}?${s}=${s}`,
+        method: `G${s}T`,
+        headers: [
+          [`X-${s}`, s],
+          ['Cookie', `${s}=${s}`],
+        ],
+      }),
+    );
   }
 });
 
@@ -200,11 +207,15 @@ test('the server reassembles bodies sent in many small pieces (Content-Length an
     });
   try {
     const body = Buffer.from(`q=${'a'.repeat(100_000)}`);
-    const head = Buffer.from(`POST / HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\nAccept: */*\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`);
+    const head = Buffer.from(
+      `POST / HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\nAccept: */*\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
     const pieces = [head];
     for (let i = 0; i < body.length; i += 997) pieces.push(body.subarray(i, i + 997));
     assert.match(await send(pieces), /^HTTP\/1\.1 200 /);
-    const ch = ['POST / HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\nAccept: */*\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n'];
+    const ch = [
+      'POST / HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\nAccept: */*\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n',
+    ];
     for (let i = 0; i < 200; i++) ch.push('5\r\naaaaa\r\n');
     ch.push('0\r', '\n', '\r', '\n');
     assert.match(await send(ch.map((x) => Buffer.from(x))), /^HTTP\/1\.1 200 /);

@@ -3,14 +3,15 @@
  * under it: the SecLang reader, transformations (values from ModSecurity's reference manual
  * definitions), and the SQLi/XSS detectors on attacks and on everyday benign text.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { createWaf, type WafRequest } from '../../src/waf/engine.js';
-import { parseSecLang, parseActions } from '../../src/waf/seclang.js';
-import * as T from '../../src/waf/transforms.js';
-import { detectSqli } from '../../src/waf/sqli.js';
-import { detectXss } from '../../src/waf/xss.js';
+import { test } from 'node:test';
 import { AhoCorasick } from '../../src/waf/aho.js';
+import { createWaf, type WafRequest } from '../../src/waf/engine.js';
+import { parseActions, parseSecLang } from '../../src/waf/seclang.js';
+import { detectSqli } from '../../src/waf/sqli.js';
+import * as T from '../../src/waf/transforms.js';
+import { detectXss } from '../../src/waf/xss.js';
 
 const BROWSER: [string, string][] = [
   ['Host', 'shop.example.com'],
@@ -42,7 +43,13 @@ test('benign browser requests pass with no rule matched', () => {
     assert.equal(v.anomaly.inbound, 0);
   }
   const body = 'first_name=Jane&last_name=Doe&email=jane.doe%40example.com&notes=Leave+it+at+the+door.';
-  const v = waf.evaluate({ method: 'POST', uri: '/checkout', protocol: 'HTTP/1.1', headers: [...BROWSER, ['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', String(body.length)]], body });
+  const v = waf.evaluate({
+    method: 'POST',
+    uri: '/checkout',
+    protocol: 'HTTP/1.1',
+    headers: [...BROWSER, ['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', String(body.length)]],
+    body,
+  });
   assert.deepEqual(ids(v), []);
 });
 
@@ -159,7 +166,14 @@ test('SQLi detector: attacks found, everyday text left alone', () => {
 });
 
 test('XSS detector: attacks found, everyday text left alone', () => {
-  const attacks = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', '<a href="javascript:alert(1)">x</a>', '<svg/onload=alert(1)>', '" onmouseover="alert(1)', '<x:script xmlns:x="http://www.w3.org/1999/xhtml">'];
+  const attacks = [
+    '<script>alert(1)</script>',
+    '"><img src=x onerror=alert(1)>',
+    '<a href="javascript:alert(1)">x</a>',
+    '<svg/onload=alert(1)>',
+    '" onmouseover="alert(1)',
+    '<x:script xmlns:x="http://www.w3.org/1999/xhtml">',
+  ];
   const benign = ['a < b and c > d', '<b>bold</b>', "O'Reilly online", 'the "one" on top', 'x=1 onion', "don't style it"];
   for (const a of attacks) assert.ok(detectXss(a), `missed ${a}`);
   for (const b of benign) assert.ok(!detectXss(b), `false positive on ${b}`);

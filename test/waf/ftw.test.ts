@@ -5,12 +5,13 @@
  * Every test we do not pass is listed with its reason in ftw-skip.txt; the test fails on any
  * other failure and if the pass rate counting the skipped ones as failures drops below 97.2 %.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -42,7 +43,19 @@ test('CRS regression tests: >= 97.2 % pass, every failure listed in ftw-skip.txt
     const out = join(dir, 'ftw.json');
     const r = await run(
       process.execPath,
-      [join(crs, 'run-ftw.mjs'), '--target', `127.0.0.1:${port}`, '--rules-from', 'header', '--skip', join(root, 'test/waf/ftw-skip.txt'), '--json', out, '--quiet', join(crs, 'tests')],
+      [
+        join(crs, 'run-ftw.mjs'),
+        '--target',
+        `127.0.0.1:${port}`,
+        '--rules-from',
+        'header',
+        '--skip',
+        join(root, 'test/waf/ftw-skip.txt'),
+        '--json',
+        out,
+        '--quiet',
+        join(crs, 'tests'),
+      ],
       { maxBuffer: 1 << 24 },
     ).catch((e: { stdout: string; code: number }) => e);
     const s = JSON.parse(readFileSync(out, 'utf8')) as Summary;

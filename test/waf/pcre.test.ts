@@ -4,13 +4,14 @@
  * the same sample lines — payloads taken from the shared CRS regression tests plus benign
  * strings — and requires identical match sets.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { translatePcre, compilePcre, PcreError } from '../../src/waf/pcre.js';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { compilePcre, PcreError, translatePcre } from '../../src/waf/pcre.js';
 import { parseSecLang } from '../../src/waf/seclang.js';
 import { urlDecodeUni } from '../../src/waf/transforms.js';
 
@@ -91,7 +92,12 @@ test('every CRS @rx pattern matches like PCRE (grep -P) on the regression-test p
       const re = compilePcre(pat);
       const r = spawnSync('grep', ['-P', '-n', '-a', '--', pat, file], { env: { ...process.env, LC_ALL: 'C' }, encoding: 'latin1' });
       assert.ok(r.status === 0 || r.status === 1, `grep -P failed on ${pat}: ${r.stderr}`);
-      const want = new Set((r.stdout ?? '').split('\n').filter(Boolean).map((l) => Number(l.slice(0, l.indexOf(':'))) - 1));
+      const want = new Set(
+        (r.stdout ?? '')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => Number(l.slice(0, l.indexOf(':'))) - 1),
+      );
       for (let i = 0; i < lines.length; i++) {
         if (re.test(lines[i]) !== want.has(i)) mismatches.push(`${pat.slice(0, 80)} on ${JSON.stringify(lines[i].slice(0, 80))}: grep ${want.has(i)}`);
       }
