@@ -4,9 +4,9 @@
  * matches (tshark with reassembly and defragmentation off, so counts are per frame). The pairs
  * and the two differences of model written into them are in tshark-filters.ts.
  *
- * Counts come from one tshark pass per capture (`-z io,stat,0,F1,F2,…`; `-Y` per filter when the
- * capture spans no time, where io,stat prints no row) and one pass of `filterCapture`, the
- * function behind `palisade filter --count`; the CLI itself is checked on a few captures.
+ * Counts come from one tshark pass per capture (`-z io,stat,0,F1,F2,…`, the same display-filter
+ * engine as `-Y`, all filters at once) and one pass of `filterCapture`, the function behind
+ * `palisade filter --count`; the CLI itself is checked on a few captures, and against `-Y` directly.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -58,20 +58,32 @@ const EXPLAINED: Record<string, Record<string, [number, number, string]>> = {
   },
 };
 
-function tsharkCounts(file: string): number[] {
+function ioStat(file: string): number[] | null {
   const out = execFileSync('tshark', ['-r', file, ...NO_REASSEMBLY, '-q', '-z', `io,stat,0,${FILTER_PAIRS.map(([, t]) => t).join(',')}`], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'ignore'],
     maxBuffer: 1 << 24,
   });
   const rows = out.split('\n').filter((l) => /^\|\s*[\d.]+\s*<>/.test(l));
-  if (rows.length > 0) return FILTER_PAIRS.map((_, i) => rows.reduce((a, r) => a + Number(r.split('|').slice(2, -1)[2 * i]?.trim()), 0));
-  return FILTER_PAIRS.map(
-    ([, t]) =>
-      execFileSync('tshark', ['-r', file, ...NO_REASSEMBLY, '-Y', t, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-        .split('\n')
-        .filter(Boolean).length,
-  );
+  if (rows.length === 0) return null;
+  return FILTER_PAIRS.map((_, i) => rows.reduce((a, r) => a + Number(r.split('|').slice(2, -1)[2 * i]?.trim()), 0));
+}
+
+/**
+ * Frames each Wireshark filter matches. io,stat prints no row for a capture that spans no time
+ * (one packet, or all at one timestamp): then the capture is counted twice over, once as is and
+ * once shifted 10 s later (editcap -t, mergecap -a), and the counts halved.
+ */
+function tsharkCounts(file: string): number[] {
+  const direct = ioStat(file);
+  if (direct !== null) return direct;
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-io-'));
+  execFileSync('editcap', ['-t', '10', file, join(dir, 'later.pcapng')], { stdio: 'ignore' });
+  execFileSync('mergecap', ['-a', '-w', join(dir, 'twice.pcapng'), file, join(dir, 'later.pcapng')], { stdio: 'ignore' });
+  const twice = ioStat(join(dir, 'twice.pcapng'));
+  if (twice === null) return FILTER_PAIRS.map(() => 0); // no packets at all
+  for (const n of twice) assert.equal(n % 2, 0, `doubled capture gave an odd count for ${basename(file)}`);
+  return twice.map((n) => n / 2);
 }
 
 test(`${FILTER_PAIRS.length} filters exist in both languages`, () => {
@@ -146,4 +158,26 @@ test('palisade filter -w writes a pcap that tshark reads back with exactly the m
   );
   assert.ok(rows.every((x) => x[1] === '161'));
   assert.match(r.stderr, new RegExp(`^${wantLens.length} of \\d+ packets written`));
+});
+
+test('io,stat counts are -Y counts: five filters checked with tshark -Y directly', async () => {
+  const file = join(CORPUS, 'ddos/amp.TCP.reflection.SYNACK.pcap');
+  const pairs = FILTER_PAIRS.filter(([o]) =>
+    ['tcp.flags == 0x12', 'tcp.dstport in {1..1023}', 'ip.version == 4 and ip.ttl >= 128', 'ip.proto == "icmp"', 'udp.len > 500'].includes(o),
+  );
+  assert.equal(pairs.length, 5);
+  const ours = (
+    await filterCapture(
+      file,
+      pairs.map(([o]) => o),
+    )
+  ).counts;
+  const y = pairs.map(
+    ([, t]) =>
+      execFileSync('tshark', ['-r', file, ...NO_REASSEMBLY, '-Y', t, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .split('\n')
+        .filter(Boolean).length,
+  );
+  assert.deepEqual(ours, y);
+  assert.ok(y.every((n) => n > 0));
 });
