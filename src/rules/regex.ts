@@ -686,7 +686,7 @@ export class Regex {
     this.dfa = dfaOk ? new LazyDfa(this.n, this.op, this.a, this.b, this.table, this.anchored, this.first) : null;
   }
 
-  private readonly dfa: LazyDfa | null;
+  private dfa: LazyDfa | null;
 
   /**
    * Does the pattern occur in buf[off, off+len)? A lazy DFA (one table step per byte) when the
@@ -698,9 +698,13 @@ export class Regex {
       const r = this.dfa.run(buf, off, len);
       this.steps = this.dfa.steps;
       if (r >= 0) return r === 1;
+      // Inputs keep needing states the cache cannot hold: stop trying the DFA for this pattern.
+      if (++this.dfaMisses > 16) this.dfa = null;
     }
     return this.pikeTest(buf, off, len);
   }
+
+  private dfaMisses = 0;
 
   private assert(k: number, buf: Uint8Array, off: number, end: number, i: number): boolean {
     switch (k) {
@@ -916,15 +920,16 @@ export class Regex {
  * do). A state is the set of CLASS instructions live after a byte, plus two flags: MATCH reached,
  * and MATCH reached through `$`/`\z` (a match only if the input ends here). `^`/`\A` hold only
  * in the start state at the first position. Unanchored search adds the start closure to every
- * state. The cache is bounded: past MAX_STATES the caller falls back to the Pike VM.
+ * state. The cache is bounded (512 states, at most 512 KB of transitions per pattern, grown on
+ * demand from 8 KB): past it the caller falls back to the Pike VM.
  */
-const MAX_STATES = 2048;
+const MAX_STATES = 512;
 
 class LazyDfa {
   private readonly keys = new Map<string, number>();
   private sets: Int32Array[] = [];
   private flags: number[] = [];
-  private trans: Int32Array = new Int32Array(64 * 256).fill(-1);
+  private trans: Int32Array = new Int32Array(8 * 256).fill(-1);
   private readonly mark: Uint32Array;
   private gen = 0;
   private readonly list: Int32Array;

@@ -166,7 +166,7 @@ test('quantified groups: leftmost-first spans and last-iteration captures (Rust/
 });
 
 test('a pattern whose DFA outgrows the state cache falls back to the Pike VM and stays correct', () => {
-  // (a|b)*a(a|b){11}: the DFA needs 2^12 states to remember the last 12 bytes.
+  // (a|b)*a(a|b){11}: the DFA needs 2^12 states to remember the last 12 bytes (cache: 512).
   const r = re('(a|b)*a(a|b){11}$');
   const rand = prng(11);
   for (let k = 0; k < 20; k++) {
