@@ -128,7 +128,8 @@ function mitigationFor(sig: Signature, id: string, description: string): Attack[
   const full = buildMitigation({ expression: sig.expression, id, description });
   const out = { ruleset: full.ruleset, nftables: full.nftables, iptables: full.iptables };
   for (const target of ['nftables', 'iptables'] as const) {
-    const bad = full.problems.filter((p) => p.target === target);
+    // A 'ruleset' problem (a function the exporters' subset does not read) affects both firewalls.
+    const bad = full.problems.filter((p) => p.target === target || p.target === 'ruleset');
     if (bad.length === 0) continue;
     let parts = sig.parts;
     let fragAlt = sig.fragAlt;
@@ -136,7 +137,7 @@ function mitigationFor(sig: Signature, id: string, description: string): Attack[
     for (let attempt = 0; attempt < 8; attempt++) {
       const expr = signatureText(sig.dst, parts, fragAlt);
       const m = buildMitigation({ expression: expr, id, description });
-      const probs = m.problems.filter((p) => p.target === target);
+      const probs = m.problems.filter((p) => p.target === target || p.target === 'ruleset');
       if (probs.length === 0) {
         const note = `# broadened for ${target}: ${dropped.join('; ')} cannot be expressed there\n`;
         const text = m[target];

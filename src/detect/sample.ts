@@ -33,6 +33,9 @@ export class VictimSample {
   readonly t = new Float64Array(SAMPLE_ROWS);
   rows = 0;
   seen = 0;
+  /** Zones (last two labels) of the first DNS questions seen, for a random-subdomain signature. */
+  readonly zones = new Map<string, number>();
+  zoneSamples = 0;
   /** Base second of relative times (set by the detector). */
   base = 0;
   private rnd: number;
@@ -142,5 +145,22 @@ export class VictimSample {
     this.icmpType[r] = v.icmpType;
     this.frag[r] = v.fragOffset;
     this.t[r] = (v.tsSec - this.base) * 1e9 + v.tsNsec;
+    if (v.dnsNameLen > 0 && this.zoneSamples < 2000) this.addZone(v);
+  }
+
+  /** Bounded: at most 2,000 names are looked at per victim. */
+  private addZone(v: PacketView): void {
+    this.zoneSamples++;
+    const name = v.dnsName;
+    let dots = 0;
+    let p = v.dnsNameLen - 1;
+    for (; p >= 0; p--) if (name[p] === 0x2e && ++dots === 2) break;
+    if (p < 0) return;
+    let z = '';
+    for (let k = p; k < v.dnsNameLen; k++) {
+      const ch = name[k] as number;
+      z += String.fromCharCode(ch >= 0x41 && ch <= 0x5a ? ch | 0x20 : ch);
+    }
+    this.zones.set(z, (this.zones.get(z) ?? 0) + 1);
   }
 }

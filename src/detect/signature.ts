@@ -293,7 +293,22 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
   }
   const parts = [base.text, ...cons.map(text)].filter((x) => x !== '');
   if (fewSources) parts.unshift(fewSources.length === 1 ? `ip.src == ${fewSources[0]}` : `ip.src in {${fewSources.join(' ')}}`);
-  if (tr.cls === Cls.DNS_QUERY) port = 53;
+  if (tr.cls === Cls.DNS_QUERY) {
+    port = 53;
+    // The zone under attack: random labels, one suffix (compared lower-cased: resolvers and
+    // tools randomise letter case).
+    let best = '';
+    let bestN = 0;
+    let all = 0;
+    for (const [z, n] of s.zones) {
+      all += n;
+      if (n > bestN) {
+        best = z;
+        bestN = n;
+      }
+    }
+    if (all > 0 && bestN >= 0.9 * all && /^\.[a-z0-9_.-]+$/.test(best)) parts.push(`ends_with(lower(dns.qname), "${best}")`);
+  }
   const sig: Signature = {
     expression: signatureText(victimExpr(tr), parts, extraFrag),
     dst: victimExpr(tr),
