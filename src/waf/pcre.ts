@@ -298,6 +298,8 @@ export function translatePcre(pattern: string): Translated {
         const rest = p.slice(i + 2);
         const flagOnly = /^([a-zA-Z]*)(?:-([a-zA-Z]*))?\)/.exec(rest);
         const flagGroup = /^([a-zA-Z]*)(?:-([a-zA-Z]*))?:/.exec(rest);
+        if (/^(?:R|[+-]?\d|&|P>)/.test(rest)) throw new PcreError('recursion and subroutine calls are not supported');
+        if (rest[0] === '(') throw new PcreError('conditional groups are not supported');
         if (rest[0] === '#') {
           const end = p.indexOf(')', i);
           i = end < 0 ? n : end + 1;

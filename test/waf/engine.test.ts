@@ -178,3 +178,14 @@ test('XSS detector: attacks found, everyday text left alone', () => {
   for (const a of attacks) assert.ok(detectXss(a), `missed ${a}`);
   for (const b of benign) assert.ok(!detectXss(b), `false positive on ${b}`);
 });
+
+test('unknown directives, operators and bad patterns are warnings naming file and line', () => {
+  const w = createWaf({
+    paranoia: 1,
+    extraConfig: 'SecFooBar On\nSecRule ARGS "@noSuchOp x" "id:1,phase:2,pass"\nSecRule ARGS "@rx (?R)" "id:2,phase:2,pass"\n',
+  });
+  assert.equal(w.warnings.length, 3, w.warnings.join('\n'));
+  assert.match(w.warnings[0], /<extraConfig>:1: unknown directive SecFooBar/);
+  assert.match(w.warnings[1], /<extraConfig>:2: .*unsupported operator @noSuchOp/);
+  assert.match(w.warnings[2], /<extraConfig>:3: .*recursion/);
+});
