@@ -44,6 +44,7 @@ test('10 million spoofed sources: bounded heap, the SYN flood is still detected'
   global.gc?.();
   const grown = process.memoryUsage().heapUsed - before;
   assert.ok(grown < 96 * 1024 * 1024, `heap grew by ${(grown / 1048576).toFixed(0)} MB`);
+  if (process.env.PALISADE_VERBOSE) console.log(`heap growth ${(grown / 1048576).toFixed(1)} MB`);
   const syn = tracks.filter((t) => t.vector === 'tcp_syn_flood' && !t.isPrefix && t.addr[3] === 10);
   assert.equal(syn.length, 1, tracks.map((t) => `${t.vector}@${t.key}`).join(', '));
   assert.equal(syn[0]?.key, '203.0.113.10');
