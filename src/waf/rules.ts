@@ -76,6 +76,8 @@ export interface Rule {
   fastKey: string;
   /** key of the target list, for the per-request cache of resolved targets ('' = not cacheable) */
   tsig: string;
+  /** small integer naming `tsig` (0 = not cacheable), the index of the per-request cache */
+  tid: number;
 }
 
 export interface EngineSettings {
@@ -356,11 +358,20 @@ export function compileRules(directives: Directive[]): CompiledRules {
       warnings.push(`${where}: ${d.name}: ${(e as Error).message}; directive skipped`);
     }
   }
+  const sigIds = new Map<string, number>();
   const sig = (r: Rule): void => {
     const volatile = r.targets.some((t) => /^(TX|IP|SESSION|GLOBAL|RESOURCE|USER|ENV|GEO|MATCHED_VARS?|MATCHED_VARS?_NAMES?|MATCHED_VAR_NAME|TIME.*|DURATION)$/.test(t.coll));
     r.tsig = volatile
       ? ''
       : r.targets.map((t) => `${t.excl ? '!' : ''}${t.count ? '&' : ''}${t.coll}:${t.sel === null ? '' : t.sel.kind === 'name' ? t.sel.name : `/${t.sel.re.source}/`}`).join('|');
+    if (r.tsig !== '') {
+      let id = sigIds.get(r.tsig);
+      if (id === undefined) {
+        id = sigIds.size + 1;
+        sigIds.set(r.tsig, id);
+      }
+      r.tid = id;
+    }
     const t = r.targets[0];
     if (r.targets.length === 1 && !t.excl && t.sel?.kind === 'name' && /^(TX|IP|SESSION|GLOBAL|RESOURCE|USER|GEO)$/.test(t.coll)) {
       r.fast = t.count ? 2 : 1;
@@ -439,6 +450,7 @@ function blankRule(file: string, line: number): Rule & { chainFlag: boolean } {
     paranoia: 0,
     skipIndex: -1,
     tsig: '',
+    tid: 0,
     fast: 0,
     fastColl: '',
     fastKey: '',

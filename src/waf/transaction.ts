@@ -116,7 +116,7 @@ export class Transaction implements OpContext {
   private removedIds: ((id: number) => boolean)[] = [];
   private removedTags: RegExp[] = [];
   private removedTargets: { id?: (id: number) => boolean; tag?: RegExp; coll: string; name: string | null }[] = [];
-  private readonly targetCache = new Map<string, Entry[]>();
+  private targetCache: (Entry[] | undefined)[] = [];
   private matchedVar: Entry | null = null;
   private matchedVars: Entry[] = [];
   private currentRule: Rule | null = null;
@@ -227,7 +227,7 @@ export class Transaction implements OpContext {
 
   /** Parses the request body with the selected processor (called before phase 2). */
   processBody(): void {
-    this.targetCache.clear();
+    this.targetCache = [];
     const s = this.lists.settings;
     let body = latin1(this.req.body);
     const ct = this.header('content-type') ?? '';
@@ -314,7 +314,7 @@ export class Transaction implements OpContext {
   }
 
   private buildResponseVars(): void {
-    this.targetCache.clear();
+    this.targetCache = [];
     const r = this.resp;
     if (!r) return;
     this.setScalar('RESPONSE_STATUS', String(r.status));
@@ -595,13 +595,13 @@ export class Transaction implements OpContext {
 
   /** The values a rule inspects, from the per-request cache when the target list allows it. */
   private resolve(r: Rule): Entry[] {
-    const key = r.tsig;
-    if (key !== '' && this.removedTargets.length === 0) {
-      let l = this.targetCache.get(key);
+    const id = r.tid;
+    if (id !== 0 && this.removedTargets.length === 0) {
+      let l = this.targetCache[id];
       if (l === undefined) {
         l = [];
         this.targetsOf(r, l);
-        this.targetCache.set(key, l);
+        this.targetCache[id] = l;
       }
       return l;
     }
