@@ -19,7 +19,7 @@ lists:
   scanners: { entries: [203.0.113.0/24] }
 rules:
   - id: r1
-    expression: ip.src in $scanners and tcp.flags == 0x02
+    expression: ip.src in $scanners and tcp.flags.syn and not tcp.flags.ack
     action: block
   - id: r2
     expression: udp.dstport in {53 123 1900 11211} and ip.len >= 512 and ip.ttl > 10
@@ -88,8 +88,25 @@ describe('exporters: every output is accepted by the real tools', () => {
     }
     assert.match(parts.iptables, /-m hashlimit --hashlimit-above 5\/minute --hashlimit-burst 10 --hashlimit-mode srcip,dstport/);
     assert.match(parts.iptables, /-p icmp .*-m icmp --icmp-type 8\/0/);
+    assert.match(parts.iptables, /--tcp-flags SYN,ACK SYN .*palisade:r1:0/);
     assert.match(parts.ip6tables, /-p ipv6-icmp .*-m icmp6 --icmpv6-type 8\/0/);
     assert.equal((parts.ipset.match(/^create pal_r3_/gm) ?? []).length, 1);
+  });
+
+  it('iptables: an exact TCP flags value reads the whole flags byte (the tcp match has no ECE/CWR)', () => {
+    const ecn = parseRuleset('rules:\n  - id: ecn\n    expression: ip.dst == 192.0.2.77 and tcp.flags == 0xc2\n    action: block\n', 'ecn.yaml');
+    const out = exportRuleset(ecn, 'iptables');
+    assert.deepEqual(out.problems, []);
+    const parts = out.parts as { iptables: string };
+    assert.match(parts.iptables, /-p tcp ! -f -m u32 --u32 "0>>22&0x3C@12>>16&0xff=0xc2" -d 192\.0\.2\.77/);
+    assert.doesNotMatch(parts.iptables, /--tcp-flags ALL/);
+    const ns = new VethPair('ecn');
+    try {
+      ns.create();
+      ns.run('b', 'iptables-restore', ['--test', '--noflush'], parts.iptables);
+    } finally {
+      ns.destroy();
+    }
   });
 
   it('reports what a target cannot express, with the span, and leaves that rule out whole', () => {
@@ -112,6 +129,9 @@ describe('exporters: every output is accepted by the real tools', () => {
     action: block
   - id: frag6
     expression: ip.dst == 2001:db8::5 and not tcp.dstport == 80
+    action: block
+  - id: flags6
+    expression: ip.dst == 2001:db8::5 and tcp.flags == 0x02
     action: block
 `,
       'bad.yaml',
@@ -143,8 +163,11 @@ describe('exporters: every output is accepted by the real tools', () => {
         ['overlap', 0],
         ['window', 0],
         ['frag6', 0],
+        ['flags6', 26],
       ],
     );
+    // ip6tables' tcp match cannot see ECE/CWR: an exact flags value would be widened, so it is reported.
+    assert.match(ipt.problems[5]?.reason ?? '', /ECE\/CWR/);
     assert.equal(
       formatProblem(nft.problems[0] as never, bad),
       'bad.yaml:5: rule paylen: payload.len cannot be expressed in nftables\n    tcp.dstport == 80 and payload.len > 1000\n                          ^^^^^^^^^^^^^^^^^^',
