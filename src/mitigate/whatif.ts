@@ -63,6 +63,8 @@ export function readTruth(path: string): Truth {
     throw new InputError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'E_TRUTH');
   }
   const o = (doc ?? {}) as Record<string, unknown>;
+  const gen = o.labels as { encoding?: unknown; data?: unknown } | undefined;
+  if (gen && !Array.isArray(gen) && typeof gen === 'object') return generatorTruth(path, gen, o.attacks);
   const rle = o.labels_rle;
   if (!Array.isArray(rle)) throw new InputError(`${path}: no labels_rle array (not a palisade generate truth file)`, 'E_TRUTH');
   const names: string[] = Array.isArray(o.labels) ? o.labels.map(String) : Array.isArray(o.classes) ? o.classes.map(String) : [];
@@ -88,9 +90,33 @@ export function readTruth(path: string): Truth {
       label = ro.label ?? ro.l ?? ro.class;
       count = ro.count ?? ro.n ?? ro.run;
     }
-    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0)
-      throw new InputError(`${path}: bad run in labels_rle: ${JSON.stringify(r)}`, 'E_TRUTH');
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) throw new InputError(`${path}: bad run in labels_rle: ${JSON.stringify(r)}`, 'E_TRUTH');
     runs.push({ label: labelOf(label), count });
+  }
+  return { labels: names, runs };
+}
+
+/**
+ * `palisade generate`'s own form: one byte per packet, base64 (`labels.encoding: "base64-u8"`),
+ * 0 for benign traffic and k for the k-th entry of `attacks`.
+ */
+function generatorTruth(path: string, labels: { encoding?: unknown; data?: unknown }, attacks: unknown): Truth {
+  if (labels.encoding !== 'base64-u8' || typeof labels.data !== 'string')
+    throw new InputError(`${path}: labels: expected { encoding: "base64-u8", data } (a palisade generate truth file)`, 'E_TRUTH');
+  const bytes = Buffer.from(labels.data, 'base64');
+  const names = ['benign'];
+  const list = Array.isArray(attacks) ? attacks : [];
+  const runs: Truth['runs'] = [];
+  for (let i = 0; i < bytes.length; ) {
+    const label = bytes[i] as number;
+    let j = i + 1;
+    while (j < bytes.length && bytes[j] === label) j++;
+    while (names.length <= label) {
+      const a = list[names.length - 1] as { vector?: unknown } | undefined;
+      names.push(`attack-${names.length}${typeof a?.vector === 'string' ? `:${a.vector}` : ''}`);
+    }
+    runs.push({ label, count: j - i });
+    i = j;
   }
   return { labels: names, runs };
 }
@@ -201,13 +227,9 @@ export function renderWhatIf(r: WhatIfReport, color: boolean): string {
   );
   if (r.lists.length > 0) {
     out.push('', bold('Lists'));
-    for (const l of r.lists)
-      out.push(`  ${`$${l.name}`.padEnd(24)} ${l.kind.padEnd(6)} ${n(l.matched.packets).padStart(12)} pkts ${n(l.matched.bytes).padStart(14)} bytes`);
+    for (const l of r.lists) out.push(`  ${`$${l.name}`.padEnd(24)} ${l.kind.padEnd(6)} ${n(l.matched.packets).padStart(12)} pkts ${n(l.matched.bytes).padStart(14)} bytes`);
   }
-  out.push(
-    '',
-    bold(`${'Rule'.padEnd(26)} ${'action'.padEnd(10)} ${'matched pkts'.padStart(13)} ${'matched bytes'.padStart(15)} ${'decided pkts'.padStart(13)}`),
-  );
+  out.push('', bold(`${'Rule'.padEnd(26)} ${'action'.padEnd(10)} ${'matched pkts'.padStart(13)} ${'matched bytes'.padStart(15)} ${'decided pkts'.padStart(13)}`));
   for (const s of r.rules) {
     const decided = s.action === 'block' ? s.dropped.packets : s.action === 'allow' ? s.passed.packets : s.action === 'rate_limit' ? s.rate_limited.packets : 0;
     const line = `  ${s.id.padEnd(24)} ${s.action.padEnd(10)} ${n(s.matched.packets).padStart(13)} ${n(s.matched.bytes).padStart(15)} ${(s.action === 'log' ? '-' : n(decided)).padStart(13)}${s.enabled ? '' : '  (disabled)'}`;

@@ -107,6 +107,30 @@ describe('palisade mitigate (what-if)', () => {
     assert.equal(rep.outputs.dropped.packets, 261);
   });
 
+  it('scores against the truth file palisade generate writes (per-packet labels, base64)', () => {
+    const pcap = join(dir, 'gen.pcap');
+    const g = cli('generate', 'tcp_syn_flood', '--packets', '6000', '--seed', '2', '-w', pcap);
+    assert.equal(g.status, 0, g.stderr);
+    const t = JSON.parse(readFileSync(join(dir, 'gen.truth.json'), 'utf8'));
+    const atk = t.attacks[0];
+    const rs = join(dir, 'gen.yaml');
+    // Block exactly the victim's SYNs; the flood's packets are the attack, the rest benign.
+    writeFileSync(rs, `rules:\n  - id: syn\n    expression: ip.dst == ${atk.victim.ip} and tcp.flags.syn and not tcp.flags.ack\n    action: block\n`);
+    const r = cli('mitigate', '--ruleset', rs, pcap, '--truth', join(dir, 'gen.truth.json'), '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const rep = JSON.parse(r.stdout);
+    assert.equal(rep.truth.attack.packets, atk.packets);
+    assert.equal(rep.truth.benign.packets, t.benign.packets);
+    assert.equal(rep.truth.attack.packets + rep.truth.benign.packets, t.packets);
+    assert.equal(rep.truth.attack.passed, 0);
+    assert.ok(rep.truth.benign.dropped < rep.truth.benign.packets * 0.05, JSON.stringify(rep.truth.benign));
+    // Not a truth file of ours: a clear error, exit 3.
+    writeFileSync(join(dir, 'bad.truth.json'), JSON.stringify({ labels: { encoding: 'hex', data: '00' } }));
+    const bad = cli('mitigate', '--ruleset', rs, pcap, '--truth', join(dir, 'bad.truth.json'));
+    assert.equal(bad.status, 3);
+    assert.match(bad.stderr, /base64-u8/);
+  });
+
   it('prints a table for a person', () => {
     const r = cli('mitigate', '-r', rules, cap, '--truth', truth);
     assert.equal(r.status, 0, r.stderr);

@@ -37,8 +37,8 @@ Rate limits use the capture's timestamps and nftables' token-bucket arithmetic.
 Examples:
   palisade mitigate --ruleset edge.yaml attack.pcap
   palisade mitigate -r edge.yaml attack.pcap --dropped dropped.pcap --passed passed.pcap
-  palisade generate syn_flood --packets 100000 --seed 1 -w s.pcap
-  palisade mitigate -r edge.yaml s.pcap --truth s.pcap.truth.json --json`,
+  palisade generate tcp_syn_flood --packets 100000 --seed 1 -w s.pcap
+  palisade mitigate -r edge.yaml s.pcap --truth s.truth.json --json`,
     )
     .action(async (capture: string, opts: Opts) => {
       if (!opts.ruleset) throw new UsageError('mitigate: --ruleset FILE is required');
