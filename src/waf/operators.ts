@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { AhoCorasick } from './aho.js';
-import { compilePcre } from './pcre.js';
+import { compilePcre, translatePcre } from './pcre.js';
+import { canMatchPlain } from './prefilter.js';
 import { detectSqli } from './sqli.js';
 import { detectXss } from './xss.js';
 
@@ -20,6 +21,8 @@ export interface OpContext {
 export interface Operator {
   readonly name: string;
   readonly param: string;
+  /** the operator cannot match a value made only of letters, digits, `_ . -` (see prefilter.ts) */
+  readonly plainImpossible?: boolean;
   /** true when the operator itself matched (negation is applied by the caller) */
   match(value: string, ctx: OpContext, capture: boolean): boolean;
 }
@@ -71,6 +74,7 @@ function rxOperator(param: string): Operator {
   return {
     name: 'rx',
     param,
+    plainImpossible: !dynamic && !canMatchPlain(translatePcre(param).source),
     match(value, ctx, capture) {
       if (value.length > RX_SUBJECT_LIMIT) value = value.slice(0, RX_SUBJECT_LIMIT);
       let r = re;

@@ -11,10 +11,13 @@ const macroCache = new Map<string, Macro>();
 
 import { multipartStrictError, type Pair, parseCookies, parseJson, parseMultipart, parseUrlEncoded, parseXml } from './bodies.js';
 import type { OpContext } from './operators.js';
+import { isPlain } from './prefilter.js';
 
 /** One value of a variable, with its transformation cache. */
 export class Entry {
   cache: (string | undefined)[] | null = null;
+  /** per chain id: 1 when the transformed value is made only of PLAIN bytes (prefilter.ts), 0 if not */
+  plain: (number | undefined)[] | null = null;
   readonly lname: string;
   constructor(
     readonly coll: string,
@@ -652,18 +655,34 @@ export class Transaction implements OpContext {
     const op = r.op;
     if (r.multiMatch) {
       // the operator sees the value before and after each transformation that changed it
+      const skipPlain = op.plainImpossible === true;
       let v = e.value;
-      if (op.match(v, this, r.capture) !== r.negated) return true;
+      if ((skipPlain && isPlain(v) ? false : op.match(v, this, r.capture)) !== r.negated) return true;
       for (const id of r.tprefix) {
         const nv = this.chainValue(e, id);
         if (nv !== v) {
           v = nv;
-          if (op.match(v, this, r.capture) !== r.negated) return true;
+          if ((skipPlain && isPlain(v) ? false : op.match(v, this, r.capture)) !== r.negated) return true;
         }
       }
       return false;
     }
-    return op.match(this.transformed(r, e), this, r.capture) !== r.negated;
+    const v = this.transformed(r, e);
+    if (op.plainImpossible === true) {
+      let pl = e.plain;
+      if (pl === null) {
+        pl = [];
+        e.plain = pl;
+      }
+      let k = pl[r.tchain];
+      if (k === undefined) {
+        k = isPlain(v) ? 1 : 0;
+        pl[r.tchain] = k;
+      }
+      // a pattern that needs a non-plain byte cannot match a plain value
+      if (k === 1) return r.negated;
+    }
+    return op.match(v, this, r.capture) !== r.negated;
   }
 
   private transformed(r: Rule, e: Entry): string {
