@@ -53,12 +53,20 @@ export interface Waf {
 
 const DEFAULT_CRS = '/usr/share/modsecurity-crs';
 
+/** The rule set cannot be found or read. */
+export class WafConfigError extends Error {
+  readonly code = 'WAF_CRS_NOT_FOUND';
+}
+
 function loadDirectives(opts: WafOptions): Directive[] {
   const crs = opts.crsPath ?? DEFAULT_CRS;
   const out: Directive[] = [];
   parseSecLang(BASE_CONFIG, '<base>', out);
   parseSecLang(`SecRuleEngine ${opts.mode === 'detect' ? 'DetectionOnly' : 'On'}\n`, '<options>', out);
   const load = join(crs, 'owasp-crs.load');
+  if (!existsSync(load) && !existsSync(join(crs, 'rules'))) {
+    throw new WafConfigError(`no Core Rule Set in ${crs} (expected owasp-crs.load or a rules/ directory)`);
+  }
   const crsDirectives: Directive[] = [];
   if (existsSync(load)) parseSecLang(`Include ${load}\n`, '<options>', crsDirectives);
   else {

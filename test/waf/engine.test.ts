@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AhoCorasick } from '../../src/waf/aho.js';
-import { createWaf, type WafRequest } from '../../src/waf/engine.js';
+import { createWaf, WafConfigError, type WafRequest } from '../../src/waf/engine.js';
 import { parseActions, parseSecLang } from '../../src/waf/seclang.js';
 import { detectSqli } from '../../src/waf/sqli.js';
 import * as T from '../../src/waf/transforms.js';
@@ -188,4 +188,8 @@ test('unknown directives, operators and bad patterns are warnings naming file an
   assert.match(w.warnings[0], /<extraConfig>:1: unknown directive SecFooBar/);
   assert.match(w.warnings[1], /<extraConfig>:2: .*unsupported operator @noSuchOp/);
   assert.match(w.warnings[2], /<extraConfig>:3: .*recursion/);
+});
+
+test('a missing rule set is a clear error', () => {
+  assert.throws(() => createWaf({ crsPath: '/nonexistent/crs' }), WafConfigError);
 });

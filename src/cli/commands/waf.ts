@@ -1,7 +1,7 @@
 /** `palisade waf serve`: run the CRS-based WAF as a small HTTP origin that answers every request itself. */
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors.js';
-import { createWaf, type WafOptions } from '../../waf/engine.js';
+import { InputError, UsageError } from '../../core/errors.js';
+import { createWaf, WafConfigError, type WafOptions } from '../../waf/engine.js';
 import { startServer } from '../../waf/serve.js';
 
 interface ServeOpts {
@@ -67,7 +67,13 @@ Examples:
         if (eq <= 0) throw new UsageError(`waf serve: --set expects name=value, got ${s}`);
         (o.setup as Record<string, string>)[s.slice(0, eq)] = s.slice(eq + 1);
       }
-      const w = createWaf(o);
+      let w: ReturnType<typeof createWaf>;
+      try {
+        w = createWaf(o);
+      } catch (e) {
+        if (e instanceof WafConfigError) throw new InputError(`waf serve: ${e.message}`);
+        throw e;
+      }
       for (const warn of w.warnings) process.stderr.write(`waf: warning: ${warn}\n`);
       const server = await startServer(w, m[1], Number(m[2]));
       const addr = server.address();
