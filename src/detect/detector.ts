@@ -91,6 +91,8 @@ const BASELINE_KEYS = 16384;
 export interface Track {
   id: number;
   key: string;
+  /** The key as the detector's maps know it (see Kid). */
+  kid: Kid;
   isPrefix: boolean;
   fam: 4 | 6;
   /** Address or prefix bytes (IPv4 in the first 4). */
@@ -121,6 +123,18 @@ export interface Track {
   lockSec: number;
 }
 
+/**
+ * A victim key in the detector's maps: an IPv4 address is its int32 value, an IPv4 prefix
+ * PFX4 + its int32 network address, anything else (IPv6) its key string. A (key, class) pair
+ * is kid * 32 + class for numbers (exact below 2^53), `${key}|${class}` for strings.
+ */
+type Kid = string | number;
+const PFX4 = 2 ** 33;
+
+function classKid(kid: Kid, c: number): Kid {
+  return typeof kid === 'number' ? kid * 32 + c : `${kid}|${c}`;
+}
+
 interface Parsed {
   fam: 4 | 6;
   bytes: Uint8Array;
@@ -138,10 +152,11 @@ export class Detector {
   private readonly p6: number;
   private readonly quietNs: number;
   private readonly statics: Parsed[];
-  private readonly baseline = new Map<string, Float64Array>();
-  private readonly active = new Map<string, Track>();
+  /** Per-window maps are keyed by `Kid`s (numbers for IPv4: no string is built per key and window). */
+  private readonly baseline = new Map<Kid, Float64Array>();
+  private readonly active = new Map<Kid, Track>();
   /** Victim key → bit mask of the classes with an open attack. */
-  private readonly activeCls = new Map<string, number>();
+  private readonly activeCls = new Map<Kid, number>();
   /** Measurements running live (signatures already fixed). */
   private readonly live: Measurement[] = [];
   /** Every track ever opened (for the measurement pass). */
@@ -154,8 +169,8 @@ export class Detector {
   /** IPv4 prefixes under attack (network address → sampler index). */
   private readonly victimsP4 = new Map<number, number>();
   private readonly samplerList: VictimSample[] = [];
-  private onsetPrev = new Map<string, number>();
-  private onsetCur = new Map<string, number>();
+  private onsetPrev = new Map<Kid, number>();
+  private onsetCur = new Map<Kid, number>();
   private readonly pmax: Float64Array;
   /** Uniform samples of the current and previous windows' packets, to seed a new victim's sample. */
   private winCur = new VictimSample(0x1234567, WINDOW_ROWS);
@@ -204,12 +219,10 @@ export class Detector {
     const c = classify(v);
     // Times go to callees as the view's two integer fields, never as a double argument (a double
     // crossing a call that is not inlined is boxed: one allocation per packet).
-    this.winCur.add(v, c);
+    const w = this.winCur;
+    if (w.seen >= w.cap && w.seen !== w.next) w.seen++;
+    else w.add(v, c);
     const live = this.live;
-    for (let k = 0; k < live.length; k++) {
-      const m = live[k] as Measurement;
-      if (m.toVictim(v)) m.see(v, c, null);
-    }
     const dt = this.dst;
     let i: number;
     const gre = (v.tunnel & Tunnel.GRE) !== 0;
@@ -224,7 +237,16 @@ export class Detector {
       i = dt.slot6(v.buf, off, 16, hashBytes(v.buf, off, 16));
       if (i >= 0 && dt.isNew) this.attach6(i);
     }
-    if (i < 0) return;
+    // Live measurements see only packets whose destination slot was flagged when it was created
+    // (the set of live measurements changes only between windows); a packet that found no slot
+    // (table full) is checked against each.
+    if (i < 0 || dt.live[i] !== 0) {
+      for (let k = 0; k < live.length; k++) {
+        const m = live[k] as Measurement;
+        if (m.toVictim(v)) m.see(v, c, null);
+      }
+      if (i < 0) return;
+    }
     dt.add(i, c, v.wirelen, v.tsSec, v.tsNsec);
     if (c !== Cls.OTHER && c !== Cls.TCP_ACK) {
       dt.setSrc(i, v.ipVersion === 4 ? mix32(v.src4 | 0) : v.src6Off >= 0 ? hashBytes(v.buf, v.src6Off, 16) : 0);
@@ -232,9 +254,17 @@ export class Detector {
       else if (c === Cls.DNS_QUERY && v.dnsNameLen > 0) dt.setName(i, hashBytes(v.dnsName, 0, v.dnsNameLen));
     }
     const si = dt.sampler[i] as number;
-    if (si >= 0) (this.samplerList[si] as VictimSample).add(v, c);
+    if (si >= 0) {
+      const s = this.samplerList[si] as VictimSample;
+      if (s.seen >= s.cap && s.seen !== s.next) s.seen++;
+      else s.add(v, c);
+    }
     const pi = dt.psampler[i] as number;
-    if (pi >= 0) (this.samplerList[pi] as VictimSample).add(v, c);
+    if (pi >= 0) {
+      const s = this.samplerList[pi] as VictimSample;
+      if (s.seen >= s.cap && s.seen !== s.next) s.seen++;
+      else s.add(v, c);
+    }
   }
 
   /** A new destination in this window: does it (or its prefix) have a victim sample to feed? */
@@ -245,16 +275,30 @@ export class Detector {
       const pa = this.p4 === 0 ? 0 : a & (0xffffffff << (32 - this.p4));
       dt.psampler[i] = this.victimsP4.get(pa) ?? -1;
     }
+    const live = this.live;
+    for (let k = 0; k < live.length; k++) {
+      if ((live[k] as Measurement).matches4(a)) {
+        dt.live[i] = 1;
+        break;
+      }
+    }
   }
 
   private attach6(i: number): void {
     const dt = this.dst;
     dt.sampler[i] = this.victimsStr.get(slotKey(dt, i, false, 0)) ?? -1;
     if (this.victimsStr.size > 0) dt.psampler[i] = this.victimsStr.get(prefixKey6(dt.addr, i * 16, this.p6)) ?? -1;
+    const live = this.live;
+    for (let k = 0; k < live.length; k++) {
+      if ((live[k] as Measurement).matches6(dt.addr, i * 16)) {
+        dt.live[i] = 1;
+        break;
+      }
+    }
   }
 
   /** Decide one class of one key for the window that just ended. */
-  private fires(t: KeyTable, i: number, c: number, key: string, isPrefix: boolean): boolean {
+  private fires(t: KeyTable, i: number, c: number, key: Kid, isPrefix: boolean): boolean {
     const j = i * NCLS + c;
     const n = t.cnt[j] as number;
     const bytes = t.bytes[j] as number;
@@ -341,21 +385,31 @@ export class Detector {
     }
     for (let u = 0; u < pt.nUsed; u++) {
       const p = pt.used[u] as number;
+      let mask = (pt.clsMask[p] as number) & ~1;
+      if (mask === 0) continue;
       const plen = pt.fam[p] === 4 ? this.p4 : this.p6;
-      let key = '';
-      for (let c = 1; c < NCLS; c++) {
+      // The key string is built only when an attack fires; IPv4 prefixes are looked up by number.
+      let key = pt.fam[p] === 4 ? '' : slotKey(pt, p, true, plen);
+      const kid: Kid = pt.fam[p] === 4 ? PFX4 + (pt.v4[p] as number) : key;
+      const act = this.activeCls.size === 0 ? 0 : (this.activeCls.get(kid) ?? 0);
+      const wide = pt.hits(p) >= MIN_HITS_CARPET;
+      // Classes in increasing order (attack ids follow it).
+      while (mask !== 0) {
+        const c = 31 - Math.clz32(mask & -mask);
+        mask &= mask - 1;
         const n = pt.cnt[p * NCLS + c] as number;
-        if (n === 0) continue;
-        if (key === '') key = slotKey(pt, p, true, plen);
-        const tk = `${key}|${c}`;
-        const spread = pt.hits(p) >= MIN_HITS_CARPET && (pmax[p * NCLS + c] as number) < 0.5 * n;
-        const tr = this.active.get(tk);
-        if ((spread && this.fires(pt, p, c, key, true)) || (tr && this.holds(tr, pt, p, c))) {
-          this.fire(tk, key, pt, p, c, true, plen, endT);
+        const spread = wide && (pmax[p * NCLS + c] as number) < 0.5 * n;
+        const isActive = (act & (1 << c)) !== 0;
+        if (!spread && !isActive && n < (ONSET[c] as number)) continue;
+        const tk = classKid(kid, c);
+        const tr = isActive ? this.active.get(tk) : undefined;
+        if ((spread && this.fires(pt, p, c, kid, true)) || (tr && this.holds(tr, pt, p, c))) {
+          if (key === '') key = slotKey(pt, p, true, plen);
+          this.fire(tk, key, kid, pt, p, c, true, plen, endT);
           carpet.add(p * NCLS + c);
         } else if (n >= (ONSET[c] as number)) this.onsetCur.set(tk, pt.first[p * NCLS + c] as number);
       }
-      if (key !== '') this.learn(key, pt, p);
+      this.learn(kid, pt, p);
     }
     // 2) Addresses. Most keys are ordinary (a client receiving its replies): skip them before
     // building any string.
@@ -371,22 +425,28 @@ export class Detector {
         interesting = (dt.cnt[i * NCLS + c] as number) >= (ONSET[c] as number);
       }
       if (!interesting) continue;
-      const key = slotKey(dt, i, false, 0);
+      let key = dt.fam[i] === 4 ? '' : slotKey(dt, i, false, 0);
+      const kid: Kid = dt.fam[i] === 4 ? (dt.v4[i] as number) : key;
       const par = dt.parent[i] as number;
-      const act = this.activeCls.get(key) ?? 0;
-      for (let c = 1; c < NCLS; c++) {
+      const act = this.activeCls.size === 0 ? 0 : (this.activeCls.get(kid) ?? 0);
+      // Classes in increasing order (attack ids follow it).
+      for (let mask = (dt.clsMask[i] as number) & ~1; mask !== 0; ) {
+        const c = 31 - Math.clz32(mask & -mask);
+        mask &= mask - 1;
         const j = i * NCLS + c;
         const n = dt.cnt[j] as number;
-        if (n === 0) continue;
         if (par >= 0 && carpet.has(par * NCLS + c)) continue;
         const isActive = (act & (1 << c)) !== 0;
         if (!isActive && !hasStatic && n < (ONSET[c] as number) && n < (FLOOR_PPS[c] as number)) continue;
-        const tk = `${key}|${c}`;
+        const tk = classKid(kid, c);
         const tr = isActive ? this.active.get(tk) : undefined;
-        if (this.fires(dt, i, c, key, false) || (tr && this.holds(tr, dt, i, c))) this.fire(tk, key, dt, i, c, false, 0, endT);
-        else if (n >= (ONSET[c] as number)) this.onsetCur.set(tk, dt.first[j] as number);
+        if (this.fires(dt, i, c, kid, false) || (tr && this.holds(tr, dt, i, c))) {
+          if (key === '') key = slotKey(dt, i, false, 0);
+          this.fire(tk, key, kid, dt, i, c, false, 0, endT);
+        } else if (n >= (ONSET[c] as number)) this.onsetCur.set(tk, dt.first[j] as number);
       }
-      if (total >= LEARN_MIN || this.baseline.has(key)) this.learn(key, dt, i);
+      // learn() keeps a baseline only from LEARN_MIN packets on, or once it has one.
+      this.learn(kid, dt, i);
     }
     // Live measurements: this window's class packets were attack packets if the attack was active.
     for (const m of this.live) m.endWindow(m.track.lastActive === endT);
@@ -396,7 +456,7 @@ export class Detector {
     for (const [k, tr] of this.active) {
       if (endT - tr.lastActive > this.quietNs) {
         this.active.delete(k);
-        this.activeCls.set(tr.key, (this.activeCls.get(tr.key) ?? 0) & ~(1 << tr.cls));
+        this.activeCls.set(tr.kid, (this.activeCls.get(tr.kid) ?? 0) & ~(1 << tr.cls));
         this.done.push(tr);
       }
     }
@@ -421,7 +481,7 @@ export class Detector {
     return n >= Math.max(5, 0.002 * tr.peakPps, 2 * tr.baseRate + 5) && n >= 0.3 * (t.total[i] as number);
   }
 
-  private fire(tk: string, key: string, t: KeyTable, i: number, c: number, isPrefix: boolean, plen: number, endT: number): void {
+  private fire(tk: Kid, key: string, kid: Kid, t: KeyTable, i: number, c: number, isPrefix: boolean, plen: number, endT: number): void {
     const j = i * NCLS + c;
     const n = t.cnt[j] as number;
     const bytes = t.bytes[j] as number;
@@ -432,6 +492,7 @@ export class Detector {
       tr = {
         id: this.nextId++,
         key,
+        kid,
         isPrefix,
         fam: t.fam[i] === 6 ? 6 : 4,
         addr: t.addr.slice(i * 16, i * 16 + 16),
@@ -447,7 +508,7 @@ export class Detector {
         windowPackets: 0,
         windowBytes: 0,
         windows: 0,
-        baseRate: this.rate(key, c),
+        baseRate: this.rate(kid, c),
         sampler,
         activeWins: new Set<number>(),
         sig: null,
@@ -456,7 +517,7 @@ export class Detector {
       };
       this.active.set(tk, tr);
       this.all.push(tr);
-      this.activeCls.set(key, (this.activeCls.get(key) ?? 0) | (1 << c));
+      this.activeCls.set(kid, (this.activeCls.get(kid) ?? 0) | (1 << c));
     }
     tr.end = t.last[j] as number;
     tr.lastActive = endT;
@@ -493,14 +554,14 @@ export class Detector {
   }
 
   /** The learnt rate of a class for a key, bias-corrected for the first windows (EWMA starts at 0). */
-  private rate(key: string, c: number): number {
+  private rate(key: Kid, c: number): number {
     const b = this.baseline.get(key);
     if (!b || (b[0] as number) === 0) return 0;
     return (b[c + 1] as number) / (1 - 0.9 ** (b[0] as number));
   }
 
   /** EWMA of each class's rate for one destination, learnt from windows that did not fire. */
-  private learn(key: string, t: KeyTable, i: number): void {
+  private learn(key: Kid, t: KeyTable, i: number): void {
     let b = this.baseline.get(key);
     if (!b) {
       if (this.baseline.size >= BASELINE_KEYS || (t.total[i] as number) < LEARN_MIN) return;

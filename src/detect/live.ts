@@ -54,15 +54,25 @@ export class Measurement {
 
   /** Is the packet bound for this attack's victim (the outer destination of a GRE packet)? */
   toVictim(v: PacketView): boolean {
-    const tr = this.track;
     const gre = (v.tunnel & Tunnel.GRE) !== 0;
     const fam = gre ? v.outerIpVersion : v.ipVersion;
-    if (fam !== tr.fam) return false;
-    if (fam === 4) return ((gre ? v.outerDst4 : v.dst4) & this.mask4) >>> 0 === (this.want4 & this.mask4) >>> 0;
+    if (fam === 4) return this.matches4(gre ? v.outerDst4 : v.dst4);
+    if (fam !== 6) return false;
     const off = gre ? v.outerDst6Off : v.dst6Off;
     if (off < 0) return false;
+    return this.matches6(v.buf, off);
+  }
+
+  /** Is IPv4 destination `d` (int32 or uint32) this attack's victim? */
+  matches4(d: number): boolean {
+    return this.track.fam === 4 && (d & this.mask4) >>> 0 === (this.want4 & this.mask4) >>> 0;
+  }
+
+  /** Is the IPv6 destination at b[off..off+16) this attack's victim? */
+  matches6(b: Uint8Array, off: number): boolean {
+    const tr = this.track;
+    if (tr.fam !== 6) return false;
     const bits = tr.isPrefix ? tr.prefixLen : 128;
-    const b = v.buf;
     const a = tr.addr;
     for (let k = 0; k < 16 && k * 8 < bits; k++) {
       const left = bits - k * 8;

@@ -87,8 +87,12 @@ export class VictimSample {
     this.t[w] = o.t[r] as number;
   }
 
-  /** Index of the next packet to keep once the reservoir is full (Li's algorithm L). */
-  private next = 0;
+  /**
+   * Index of the next packet to keep once the reservoir is full (Li's algorithm L). Callers on
+   * the per-packet path test `seen >= cap && seen !== next` themselves and only count the packet
+   * (`seen++`) then, without a call.
+   */
+  next = 0;
   private w = 0;
 
   private uniform(): number {

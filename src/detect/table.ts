@@ -44,6 +44,8 @@ export class KeyTable {
   readonly parent: Int32Array;
   /** For destination slots: the sampler of their prefix when the prefix is under attack, -1 none. */
   readonly psampler: Int32Array;
+  /** For destination slots: 1 when a live measurement's victim is (or contains) the address. */
+  readonly live: Uint8Array;
   readonly used: Int32Array;
   nUsed = 0;
   overflow = 0;
@@ -71,6 +73,7 @@ export class KeyTable {
     this.sampler = new Int32Array(n).fill(-1);
     this.parent = new Int32Array(n).fill(-1);
     this.psampler = new Int32Array(n).fill(-1);
+    this.live = new Uint8Array(n);
     this.used = new Int32Array(capacity);
   }
 
@@ -251,6 +254,7 @@ export class KeyTable {
       this.sampler[i] = -1;
       this.parent[i] = -1;
       this.psampler[i] = -1;
+      this.live[i] = 0;
     }
     // Open addressing needs the probe chains gone too: every used slot was zeroed above, and
     // unused slots were never written.
