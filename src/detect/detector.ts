@@ -188,7 +188,7 @@ export class Detector {
     this.quietNs = (opts.quietS ?? 10) * 1e9;
     this.lockWindows = opts.lockWindows ?? LOCK_WINDOWS;
     this.statics = (opts.thresholds ?? []).map(parseThreshold);
-    this.pmax = new Float64Array(this.pfx.cap * 2 * NCLS);
+    this.pmax = new Float64Array(this.pfx.cap * NCLS);
   }
 
   /** Relative time of a packet in ns from the first packet's second. */

@@ -5,6 +5,10 @@
  * linear-counting bitmaps for distinct sources, destination ports, DNS names and (for prefixes)
  * addresses hit. Cleared slot by slot at the end of each window, so memory is fixed whatever the
  * traffic: keys beyond capacity in one window are counted in `overflow`, never stored.
+ *
+ * Slots are dense: the open-addressing index (`hash`, `index`, twice the capacity) maps a key to
+ * a slot number given in insertion order, so the slots a window uses are the first `nUsed` of
+ * every per-slot array (a few cache lines per packet, sequential at window close).
  */
 import { NCLS } from './classify.js';
 
@@ -15,8 +19,12 @@ const WORDS = BITS >>> 5;
 export class KeyTable {
   readonly cap: number;
   private readonly mask: number;
-  /** Slot → key hash, or 0 when empty (hash 0 is remapped). */
-  readonly hash: Int32Array;
+  /** Index position → key hash, or 0 when empty (hash 0 is remapped). */
+  private readonly hash: Int32Array;
+  /** Index position → slot. */
+  private readonly index: Int32Array;
+  /** Slot → its index position (to empty the index at window close). */
+  private readonly pos: Int32Array;
   /** 4 or 6 per slot; the address (or prefix) bytes are in `addr` (16 bytes per slot, IPv4 in the first 4). */
   readonly fam: Uint8Array;
   readonly addr: Uint8Array;
@@ -53,8 +61,10 @@ export class KeyTable {
   constructor(capacity: number) {
     this.cap = capacity;
     this.mask = capacity * 2 - 1;
-    const n = capacity * 2;
-    this.hash = new Int32Array(n);
+    this.hash = new Int32Array(capacity * 2);
+    this.index = new Int32Array(capacity * 2);
+    this.pos = new Int32Array(capacity);
+    const n = capacity;
     this.fam = new Uint8Array(n);
     this.addr = new Uint8Array(n * 16);
     this.v4 = new Int32Array(n);
@@ -86,21 +96,27 @@ export class KeyTable {
 
   slot4(a: number, h: number): number {
     const hh = h === 0 ? 1 : h;
-    let i = hh & this.mask;
+    let q = hh & this.mask;
     for (;;) {
-      const x = this.hash[i] as number;
+      const x = this.hash[q] as number;
       if (x === 0) break;
-      if (x === hh && this.fam[i] === 4 && this.v4[i] === a) {
-        this.isNew = false;
-        return i;
+      if (x === hh) {
+        const i = this.index[q] as number;
+        if (this.fam[i] === 4 && this.v4[i] === a) {
+          this.isNew = false;
+          return i;
+        }
       }
-      i = (i + 1) & this.mask;
+      q = (q + 1) & this.mask;
     }
     if (this.nUsed >= this.cap) {
       this.overflow++;
       return -1;
     }
-    this.hash[i] = hh;
+    const i = this.nUsed++;
+    this.hash[q] = hh;
+    this.index[q] = i;
+    this.pos[i] = q;
     this.fam[i] = 4;
     this.v4[i] = a;
     const o = i * 16;
@@ -108,32 +124,38 @@ export class KeyTable {
     this.addr[o + 1] = (a >>> 16) & 255;
     this.addr[o + 2] = (a >>> 8) & 255;
     this.addr[o + 3] = a & 255;
-    this.used[this.nUsed++] = i;
+    this.used[i] = i;
     this.isNew = true;
     return i;
   }
 
   slot6(buf: Uint8Array, off: number, len: number, h: number): number {
     const hh = h === 0 ? 1 : h;
-    let i = hh & this.mask;
+    let q = hh & this.mask;
     for (;;) {
-      const x = this.hash[i] as number;
+      const x = this.hash[q] as number;
       if (x === 0) break;
-      if (x === hh && this.fam[i] === 6 && this.same(i, buf, off, len)) {
-        this.isNew = false;
-        return i;
+      if (x === hh) {
+        const i = this.index[q] as number;
+        if (this.fam[i] === 6 && this.same(i, buf, off, len)) {
+          this.isNew = false;
+          return i;
+        }
       }
-      i = (i + 1) & this.mask;
+      q = (q + 1) & this.mask;
     }
     if (this.nUsed >= this.cap) {
       this.overflow++;
       return -1;
     }
-    this.hash[i] = hh;
+    const i = this.nUsed++;
+    this.hash[q] = hh;
+    this.index[q] = i;
+    this.pos[i] = q;
     this.fam[i] = 6;
     const o = i * 16;
     for (let k = 0; k < 16; k++) this.addr[o + k] = k < len ? (buf[off + k] as number) : 0;
-    this.used[this.nUsed++] = i;
+    this.used[i] = i;
     this.isNew = true;
     return i;
   }
@@ -232,7 +254,7 @@ export class KeyTable {
   clear(): void {
     for (let u = 0; u < this.nUsed; u++) {
       const i = this.used[u] as number;
-      this.hash[i] = 0;
+      this.hash[this.pos[i] as number] = 0;
       this.total[i] = 0;
       this.totalBytes[i] = 0;
       const o = i * NCLS;
