@@ -41,9 +41,7 @@ export default async function run(): Promise<void> {
   console.log(row(`tshark -q -z io,stat,${bin},<${filters.length} signatures>`, packets, tshark));
   const replayCpu = Math.max(html.cpuSeconds - noReplay.cpuSeconds, 1e-3);
   console.log(`replay alone (html - no-replay): ${replayCpu.toFixed(2)} s cpu, ${(packets / replayCpu / 1e6).toFixed(2)} M pkt/s`);
-  console.log(
-    `ratio: palisade report is ${(tshark.seconds / html.seconds).toFixed(1)}x tshark io,stat (wall), ${(tshark.cpuSeconds / html.cpuSeconds).toFixed(1)}x (cpu)`,
-  );
+  console.log(`ratio: palisade report is ${(tshark.seconds / html.seconds).toFixed(1)}x tshark io,stat (wall), ${(tshark.cpuSeconds / html.cpuSeconds).toFixed(1)}x (cpu)`);
   const size = readFileSync(join(OUT, 'report.html')).length;
   console.log(`report.html: ${(size / 1024).toFixed(0)} KB, self-contained`);
 }

@@ -87,17 +87,15 @@ export class Analyzer {
     if (udpTunnel && v.l4Proto !== 17) this.udp++;
     if (v.isFragment) this.fragments++;
     const proto = v.l4Proto;
-    {
-      if (proto === 6) {
-        this.tcp++;
-        if (v.l4Off >= 0) this.tcpPorts[v.dstPort]++;
-      } else if (proto === 17) {
-        this.udp++;
-        if (v.l4Off >= 0) this.udpPorts[v.dstPort]++;
-      } else if (proto === 1) this.icmp++;
-      else if (proto === 58) this.icmpv6++;
-      else if (proto === 47 && (v.tunnel & Tunnel.GRE) === 0) this.gre++;
-    }
+    if (proto === 6) {
+      this.tcp++;
+      if (v.l4Off >= 0) this.tcpPorts[v.dstPort]++;
+    } else if (proto === 17) {
+      this.udp++;
+      if (v.l4Off >= 0) this.udpPorts[v.dstPort]++;
+    } else if (proto === 1) this.icmp++;
+    else if (proto === 58) this.icmpv6++;
+    else if (proto === 47 && (v.tunnel & Tunnel.GRE) === 0) this.gre++;
     const b = v.buf;
     if (ver === 4) {
       const s = v.src4;

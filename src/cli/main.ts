@@ -6,14 +6,14 @@
  * --fail-on), 2 usage error, 3 input unreadable, 70 internal error.
  */
 import { Command, CommanderError } from 'commander';
-import { ExitCode, UsageError, InputError } from '../core/errors.js';
+import { ExitCode, InputError, UsageError } from '../core/errors.js';
 import { register as analyze } from './commands/analyze.js';
-import { register as mitigate } from './commands/mitigate.js';
 import { register as exportCmd } from './commands/export.js';
+import { register as filter } from './commands/filter.js';
 import { register as generateCmd } from './commands/generate.js';
+import { register as mitigate } from './commands/mitigate.js';
 import { register as report } from './commands/report.js';
 import { register as rules } from './commands/rules.js';
-import { register as filter } from './commands/filter.js';
 import { register as waf } from './commands/waf.js';
 
 type Registrar = (program: Command) => void;

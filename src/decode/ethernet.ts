@@ -3,7 +3,7 @@
  * 802.1Q / 802.1ad / QinQ (any depth, VID 0 priority tags included), MPLS label stacks and
  * PPPoE sessions. Hands off to IP by ethertype.
  */
-import { decodeIpv4, decodeIpv6, decodeIpByVersion } from './ip.js';
+import { decodeIpByVersion, decodeIpv4, decodeIpv6 } from './ip.js';
 import { type PacketView, Status } from './view.js';
 
 const MAX_TAGS = 8;

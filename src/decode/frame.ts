@@ -4,9 +4,9 @@
  */
 import { decodeEthernet } from './ethernet.js';
 import { decodeIpByVersion, decodeIpv4, decodeIpv6 } from './ip.js';
-import { decodeLinuxSll, decodeLinuxSll2 } from './sll.js';
 import { decodeNflog } from './nflog.js';
 import { decodeRadiotap } from './radiotap.js';
+import { decodeLinuxSll, decodeLinuxSll2 } from './sll.js';
 import { Link, type PacketView, Status } from './view.js';
 
 export function decodeFrame(v: PacketView): void {

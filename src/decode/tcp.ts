@@ -21,8 +21,8 @@ export function decodeTcp(v: PacketView, off: number, end: number, wireLen: numb
   v.l4Off = off;
   v.srcPort = ((b[off] as number) << 8) | (b[off + 1] as number);
   v.dstPort = ((b[off + 2] as number) << 8) | (b[off + 3] as number);
-  v.tcpSeq = ((((b[off + 4] as number) << 24) | ((b[off + 5] as number) << 16) | ((b[off + 6] as number) << 8) | (b[off + 7] as number)) >>> 0);
-  v.tcpAck = ((((b[off + 8] as number) << 24) | ((b[off + 9] as number) << 16) | ((b[off + 10] as number) << 8) | (b[off + 11] as number)) >>> 0);
+  v.tcpSeq = (((b[off + 4] as number) << 24) | ((b[off + 5] as number) << 16) | ((b[off + 6] as number) << 8) | (b[off + 7] as number)) >>> 0;
+  v.tcpAck = (((b[off + 8] as number) << 24) | ((b[off + 9] as number) << 16) | ((b[off + 10] as number) << 8) | (b[off + 11] as number)) >>> 0;
   const hlen = ((b[off + 12] as number) >> 4) << 2;
   v.tcpHdrLen = hlen;
   v.tcpFlags = b[off + 13] as number;

@@ -9,9 +9,10 @@
  * reported with their span. Actions: block → `block`, allow → `skip` (rest of the ruleset),
  * log → `log`; rate limits have no packet-level equivalent there and are reported.
  */
-import type { Node, Span } from '../rules/packet-ir.js';
+
 import { formatPrefixCidr } from '../mitigate/prefix.js';
 import type { Rule, Ruleset } from '../mitigate/ruleset.js';
+import type { Node, Span } from '../rules/packet-ir.js';
 import type { ExportMapEntry } from './nftables.js';
 import type { Problem } from './normalize.js';
 

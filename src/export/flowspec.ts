@@ -8,10 +8,11 @@
  * as `rate-limit`. Allow rules and allow lists are reported (the exported discards would also hit
  * what they allow), as is every match component Flowspec cannot carry.
  */
-import type { Span } from '../rules/packet-ir.js';
-import { type Prefix, formatPrefixCidr } from '../mitigate/prefix.js';
+
+import { formatPrefixCidr, type Prefix } from '../mitigate/prefix.js';
 import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
-import { type ExportMapEntry, coverPrefixes, safeId, splitFamilies } from './nftables.js';
+import type { Span } from '../rules/packet-ir.js';
+import { coverPrefixes, type ExportMapEntry, safeId, splitFamilies } from './nftables.js';
 import { type Atom, type Branch, fieldL4, mayOverlap, normalize, type Problem } from './normalize.js';
 
 export interface FlowspecOptions {
@@ -66,8 +67,7 @@ function routes(b: Branch, lists: Ruleset['lists'], maxRoutes: number): Route[] 
   if (l4.length === 1) mul([[`protocol [ =${l4[0] === 'tcp' ? 6 : l4[0] === 'udp' ? 17 : fam === 4 ? 1 : 58} ]`]]);
   let flagsSet = 0;
   let flagsClear = 0;
-  const prefixAlts = (dir: 'src' | 'dst', ps: Prefix[]): string[][] =>
-    coverPrefixes(ps).map((p) => [`${dir === 'src' ? 'source' : 'destination'} ${formatPrefixCidr(p)}`]);
+  const prefixAlts = (dir: 'src' | 'dst', ps: Prefix[]): string[][] => coverPrefixes(ps).map((p) => [`${dir === 'src' ? 'source' : 'destination'} ${formatPrefixCidr(p)}`]);
   for (const x of b.atoms as Atom[]) {
     switch (x.a) {
       case 'family':
@@ -122,10 +122,7 @@ function routes(b: Branch, lists: Ruleset['lists'], maxRoutes: number): Route[] 
     }
   }
   if (flagsSet || flagsClear) {
-    const parts = [
-      ...FLAG_NAMES.filter((_, i) => flagsSet & (1 << i)).map((n) => `=${n}`),
-      ...FLAG_NAMES.filter((_, i) => flagsClear & (1 << i)).map((n) => `!${n}`),
-    ];
+    const parts = [...FLAG_NAMES.filter((_, i) => flagsSet & (1 << i)).map((n) => `=${n}`), ...FLAG_NAMES.filter((_, i) => flagsClear & (1 << i)).map((n) => `!${n}`)];
     mul([[`tcp-flags [ ${parts.join('&')} ]`]]);
   }
   return out;
@@ -224,8 +221,7 @@ export function exportFlowspec(rs: Ruleset, opts: FlowspecOptions = {}): Flowspe
 }
 
 function exportRule(rule: Rule, rs: Ruleset, maxRoutes: number): string[] {
-  if (rule.action === 'allow')
-    throw new Skip('allow rules are not exported: Flowspec routes have no order, so other routes would still hit this traffic', rule.node.span);
+  if (rule.action === 'allow') throw new Skip('allow rules are not exported: Flowspec routes have no order, so other routes would still hit this traffic', rule.node.span);
   if (rule.action === 'log') throw new Skip('Flowspec has no log action', rule.node.span);
   const then = rule.action === 'block' ? 'discard;' : `rate-limit ${rateBytesPerSecond(rule.rateLimit as RateLimit, rule.node.span)};`;
   const norm = normalize(rule.id, rule.node);
@@ -241,8 +237,7 @@ function exportRule(rule: Rule, rs: Ruleset, maxRoutes: number): string[] {
   for (const b of branches) {
     for (const r of routes(b, rs.lists, maxRoutes)) {
       if (b.family === 6 && !r.match.some((m) => m.startsWith('source ') || m.startsWith('destination '))) r.match.unshift('destination ::/0');
-      if (r.match.length === 0)
-        throw new Skip('the rule matches every packet of a family; refusing to announce a Flowspec route without match components', rule.node.span);
+      if (r.match.length === 0) throw new Skip('the rule matches every packet of a family; refusing to announce a Flowspec route without match components', rule.node.span);
       out.push(`announce flow route { match { ${r.match.join('; ')}; } then { ${then} } }`);
       if (out.length > maxRoutes) throw new Skip(`would need more than ${maxRoutes} Flowspec routes`, rule.node.span);
     }

@@ -4,12 +4,13 @@
  * cannot express. Nothing is silently dropped or widened: a rule with a problem is left out
  * whole and listed.
  */
+
+import { parseRuleset, type Ruleset } from '../mitigate/ruleset.js';
 import { caret } from '../rules/packet-ir.js';
-import { type Ruleset, parseRuleset } from '../mitigate/ruleset.js';
 import { exportCloudflare } from './cloudflare.js';
 import { exportFlowspec } from './flowspec.js';
 import { exportIptables } from './iptables.js';
-import { type ExportMapEntry, type NftOptions, exportNftables } from './nftables.js';
+import { type ExportMapEntry, exportNftables, type NftOptions } from './nftables.js';
 import type { Problem } from './normalize.js';
 
 export type { Problem } from './normalize.js';

@@ -8,9 +8,10 @@
  * `hashlimit --hashlimit-above` rule that drops the excess (iptables' token bucket is
  * jiffies-based: figures can differ from nftables' near the limit).
  */
-import type { Span } from '../rules/packet-ir.js';
-import { type Prefix, formatPrefix } from '../mitigate/prefix.js';
+
+import { formatPrefix, type Prefix } from '../mitigate/prefix.js';
 import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
+import type { Span } from '../rules/packet-ir.js';
 import { coverPrefixes, type ExportMapEntry, safeId, splitFamilies } from './nftables.js';
 import { type Branch, fieldL4, mayOverlap, normalize, type Problem } from './normalize.js';
 

@@ -3,9 +3,10 @@
  * signature expression, and that ruleset as nftables and iptables text. Problems (parts of the
  * signature a target cannot express) come back with spans in the expression.
  */
+
+import { parseRuleset, type Ruleset } from '../mitigate/ruleset.js';
 import { ExprError, parseExpr } from '../rules/packet-ir.js';
-import { type Ruleset, parseRuleset } from '../mitigate/ruleset.js';
-import { type Exported, type Problem, exportRuleset } from './index.js';
+import { type Exported, exportRuleset, type Problem } from './index.js';
 
 export interface MitigationInput {
   /** Signature expression (packet scheme). */

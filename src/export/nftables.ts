@@ -8,10 +8,11 @@
  * conntrack and routing); `hook: 'ingress'` gives a `netdev` table on one device (sees every
  * frame, even those the IP stack would discard).
  */
+
+import { compareBytes, formatPrefix, maskBytes, type Prefix } from '../mitigate/prefix.js';
+import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
 import type { Span } from '../rules/packet-ir.js';
-import { fieldL4, type Atom, type Branch, FIELD_MAX, mayOverlap, normalize, type Problem } from './normalize.js';
-import type { Ruleset, Rule, RateLimit } from '../mitigate/ruleset.js';
-import { type Prefix, compareBytes, formatPrefix, maskBytes } from '../mitigate/prefix.js';
+import { type Atom, type Branch, FIELD_MAX, fieldL4, mayOverlap, normalize, type Problem } from './normalize.js';
 
 export interface NftOptions {
   table?: string;

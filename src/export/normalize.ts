@@ -6,8 +6,9 @@
  * or TCP with another port". Branches that contradict themselves are removed; the rest are kept
  * exactly, never widened. Whatever cannot be normalised is a Problem with the span it came from.
  */
+
+import { compareBytes, maskBytes, type Prefix } from '../mitigate/prefix.js';
 import { type Node, PACKET_FIELDS, PROTO_NUMBERS, type SetItem, type Span, TCP_FLAG_BITS } from '../rules/packet-ir.js';
-import { type Prefix, maskBytes, compareBytes } from '../mitigate/prefix.js';
 
 export interface Problem {
   /** Rule id (or list name) the problem belongs to. */
@@ -460,12 +461,7 @@ export function normalize(rule: string, node: Node): Normalized {
 /** Do two branches overlap (could one packet match both)? Conservative: true unless provably disjoint. */
 export function mayOverlap(a: Branch, b: Branch): boolean {
   if (a.family !== null && b.family !== null && a.family !== b.family) return false;
-  const merged = simplify([
-    ...a.atoms,
-    ...b.atoms,
-    ...(a.family ? [{ a: 'family', v: a.family } as Atom] : []),
-    ...(b.family ? [{ a: 'family', v: b.family } as Atom] : []),
-  ]);
+  const merged = simplify([...a.atoms, ...b.atoms, ...(a.family ? [{ a: 'family', v: a.family } as Atom] : []), ...(b.family ? [{ a: 'family', v: b.family } as Atom] : [])]);
   if (merged === null) return false;
   // Same single-valued field with disjoint ranges.
   for (const x of a.atoms) {

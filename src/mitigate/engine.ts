@@ -13,7 +13,7 @@
 import type { PacketView } from '../decode/view.js';
 import { compilePacketRule, type Predicate } from '../rules/packet-ir.js';
 import type { IpList } from './lists.js';
-import { type RateLimit, type Rule, type Ruleset, periodSeconds } from './ruleset.js';
+import { periodSeconds, type RateLimit, type Rule, type Ruleset } from './ruleset.js';
 
 export const enum Verdict {
   PASS = 0,
@@ -473,8 +473,6 @@ export class RuleEngine {
 
   /** Keys currently tracked and evicted, per rate-limit rule. */
   limiterStats(): { id: string; keys: number; evictions: number }[] {
-    return this.compiled
-      .filter((c) => c.limiter)
-      .map((c) => ({ id: c.rule.id, keys: (c.limiter as RateLimiter).size, evictions: (c.limiter as RateLimiter).evictions }));
+    return this.compiled.filter((c) => c.limiter).map((c) => ({ id: c.rule.id, keys: (c.limiter as RateLimiter).size, evictions: (c.limiter as RateLimiter).evictions }));
   }
 }

@@ -200,12 +200,7 @@ function splitCsv(line: string, delim: string): string[] {
   return out;
 }
 
-function parseCsv(
-  text: string,
-  opts: ImportOptions,
-  take: (token: string, line: number, extra?: { weight?: number; note?: string }) => void,
-  problems: ListProblem[],
-): void {
+function parseCsv(text: string, opts: ImportOptions, take: (token: string, line: number, extra?: { weight?: number; note?: string }) => void, problems: ListProblem[]): void {
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   let first = 0;
   while (first < lines.length && ((lines[first] as string).trim() === '' || (lines[first] as string).trimStart().startsWith('#'))) first++;
@@ -216,10 +211,7 @@ function parseCsv(
   const headerCells = splitCsv(firstLine, delim);
   let header = opts.header;
   if (header === undefined) {
-    header =
-      typeof col === 'string' ||
-      typeof opts.weightColumn === 'string' ||
-      typeof parsePrefixes(headerCells[typeof col === 'number' ? col : 0] ?? '') === 'string';
+    header = typeof col === 'string' || typeof opts.weightColumn === 'string' || typeof parsePrefixes(headerCells[typeof col === 'number' ? col : 0] ?? '') === 'string';
   }
   const resolve = (c: number | string, what: string): number => {
     if (typeof c === 'number') return c;
@@ -260,12 +252,7 @@ function parseCsv(
   }
 }
 
-function parseJson(
-  text: string,
-  opts: ImportOptions,
-  take: (token: string, line: number, extra?: { weight?: number; note?: string }) => void,
-  problems: ListProblem[],
-): void {
+function parseJson(text: string, opts: ImportOptions, take: (token: string, line: number, extra?: { weight?: number; note?: string }) => void, problems: ListProblem[]): void {
   const lineAt = makeLineAt(text);
   // Items are located in the text by searching forward for their string, for line numbers.
   let cursor = 0;
@@ -410,8 +397,7 @@ export class IpList {
   readonly sources: string[] = [];
 
   constructor(spec: ListSpec) {
-    if (!/^[a-z0-9_]+$/.test(spec.name))
-      throw new InputError(`list name "${spec.name}": use lowercase letters, digits and _ (it is written $${spec.name} in rules)`, 'E_LIST');
+    if (!/^[a-z0-9_]+$/.test(spec.name)) throw new InputError(`list name "${spec.name}": use lowercase letters, digits and _ (it is written $${spec.name} in rules)`, 'E_LIST');
     this.name = spec.name;
     this.kind = spec.kind ?? 'named';
     this.weight = spec.weight ?? (this.kind === 'reputation' ? 100 : 0);

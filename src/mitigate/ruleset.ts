@@ -27,7 +27,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { LineCounter, isMap, isNode, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { InputError } from '../core/errors.js';
 import { ExprError, type Node, PACKET_FIELDS, parseExpr } from '../rules/packet-ir.js';
 import { type ImportOptions, IpList, type ListFormat, type ListKind, ListSet } from './lists.js';
@@ -170,8 +170,7 @@ export function parseRuleset(text: string, file = '<ruleset>', opts: LoadOptions
     rulesPath = [];
   } else if (root !== null && typeof root === 'object') {
     const o = root as Record<string, unknown>;
-    for (const k of Object.keys(o))
-      if (!['name', 'description', 'rules', 'lists'].includes(k)) keyProblem([k], `unknown key "${k}" (expected name, description, lists, rules)`);
+    for (const k of Object.keys(o)) if (!['name', 'description', 'rules', 'lists'].includes(k)) keyProblem([k], `unknown key "${k}" (expected name, description, lists, rules)`);
     rulesRaw = o.rules;
     listsRaw = o.lists;
     if (o.name !== undefined) {
@@ -232,14 +231,12 @@ export function parseRuleset(text: string, file = '<ruleset>', opts: LoadOptions
       if (typeof l.file === 'string') {
         const f = isAbsolute(l.file) ? l.file : join(baseDir, l.file);
         list.addFile(f, iopts);
-        for (const p of list.problems.filter((p) => p.severity === 'error').slice(0, 5))
-          problem([...path, 'file'], `list ${lname}: ${f}:${p.line}: ${p.message}`);
+        for (const p of list.problems.filter((p) => p.severity === 'error').slice(0, 5)) problem([...path, 'file'], `list ${lname}: ${f}:${p.line}: ${p.message}`);
       } else if (l.file !== undefined) problem([...path, 'file'], `list ${lname}: file must be a path`);
       if (Array.isArray(l.entries)) {
         const before = list.problems.length;
         list.addText(l.entries.map(String).join('\n'), { format: 'plain' }, 'entries');
-        for (const p of list.problems.slice(before).filter((p) => p.severity === 'error'))
-          problem([...path, 'entries', p.line - 1], `list ${lname}: ${p.message}`);
+        for (const p of list.problems.slice(before).filter((p) => p.severity === 'error')) problem([...path, 'entries', p.line - 1], `list ${lname}: ${p.message}`);
       } else if (l.entries !== undefined) problem([...path, 'entries'], `list ${lname}: entries must be a list of addresses/prefixes`);
     } catch (e) {
       problem(path, (e as Error).message);
@@ -296,12 +293,7 @@ export function parseRuleset(text: string, file = '<ruleset>', opts: LoadOptions
       node = parseExpr(r.expression, { has: (n) => lists.get(n) !== undefined });
     } catch (e) {
       if (e instanceof ExprError) {
-        const oneLine =
-          !r.expression.slice(0, e.start).includes('\n') &&
-          exprNode &&
-          'type' in exprNode &&
-          exprNode.type !== 'BLOCK_LITERAL' &&
-          exprNode.type !== 'BLOCK_FOLDED';
+        const oneLine = !r.expression.slice(0, e.start).includes('\n') && exprNode && 'type' in exprNode && exprNode.type !== 'BLOCK_LITERAL' && exprNode.type !== 'BLOCK_FOLDED';
         problems.push({
           line: exprPos.line,
           column: oneLine ? exprPos.column + quoted + e.start : exprPos.column,

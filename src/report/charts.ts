@@ -13,6 +13,7 @@ function lib(): typeof Echarts {
   echartsLib ??= require('echarts') as typeof Echarts;
   return echartsLib;
 }
+
 import type { Analysis } from '../analyze/types.js';
 import { isoSeconds, vectorName } from './format.js';
 import type { VectorTimeline } from './replay.js';

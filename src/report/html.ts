@@ -80,12 +80,7 @@ function geoTable(d: ReportData, rows: GeoRow[], withBytes: boolean): string {
   const numeric = [false, true, ...(withBytes ? [true] : []), ...(d.geo ? [false, false] : [])];
   return table(
     head,
-    rows.map((r) => [
-      `<code>${e(r.ip)}</code>`,
-      e(fmtInt(r.packets)),
-      ...(withBytes ? [e(fmtInt(r.bytes ?? 0))] : []),
-      ...(d.geo ? [e(r.country ?? ''), e(asText(r))] : []),
-    ]),
+    rows.map((r) => [`<code>${e(r.ip)}</code>`, e(fmtInt(r.packets)), ...(withBytes ? [e(fmtInt(r.bytes ?? 0))] : []), ...(d.geo ? [e(r.country ?? ''), e(asText(r))] : [])]),
     numeric,
   );
 }
@@ -223,10 +218,7 @@ export function renderHtml(d: ReportData): string {
   summaryFacts.push(
     ['Duration', num('duration_s', s.duration_s, e(fmtDuration(s.duration_s)))],
     [s.attacks > 0 ? 'Peak attack rate' : 'Peak packet rate', num('peak_pps', s.peak_pps, `${e(fmtInt(s.peak_pps))} packets/s`)],
-    [
-      s.attacks > 0 ? 'Peak attack bandwidth' : 'Peak bandwidth',
-      `${num('peak_bps', s.peak_bps, e(fmtBits(s.peak_bps)))} (${e(fmtInt(s.peak_bps))} bit/s)`,
-    ],
+    [s.attacks > 0 ? 'Peak attack bandwidth' : 'Peak bandwidth', `${num('peak_bps', s.peak_bps, e(fmtBits(s.peak_bps)))} (${e(fmtInt(s.peak_bps))} bit/s)`],
   );
   if (s.attacks > 1)
     summaryFacts.push([

@@ -47,11 +47,7 @@ export async function writeReport(data: ReportData, out: string, format: ReportF
   else writeFileSync(out, text);
 }
 
-export async function makeReport(
-  analysis: Analysis,
-  out: string,
-  opts: ReportOptions & { format?: string; chromium?: string } = {},
-): Promise<ReportData> {
+export async function makeReport(analysis: Analysis, out: string, opts: ReportOptions & { format?: string; chromium?: string } = {}): Promise<ReportData> {
   const format = formatOf(out, opts.format);
   const data = await buildReport(analysis, opts);
   await writeReport(data, out, format, opts.chromium);

@@ -133,10 +133,7 @@ export function parseAnalysis(text: string, name: string): Analysis {
   }
   const o = doc as Obj | null;
   if (o === null || typeof o !== 'object' || Array.isArray(o) || !('capture' in o) || !('traffic' in o) || !('attacks' in o))
-    throw new InputError(
-      `${name}: not an analysis (needs capture, traffic and attacks); expected the output of "palisade analyze --json"`,
-      'E_ANALYSIS',
-    );
+    throw new InputError(`${name}: not an analysis (needs capture, traffic and attacks); expected the output of "palisade analyze --json"`, 'E_ANALYSIS');
   try {
     return check(o);
   } catch (err) {

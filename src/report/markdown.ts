@@ -4,20 +4,7 @@
  * escapeMd (inline text) or mdCodeBlock (rules and signatures), so they stay text.
  */
 import type { Attack } from '../detect/types.js';
-import {
-  fmtBits,
-  fmtBytes,
-  fmtDuration,
-  fmtInt,
-  fmtUtc,
-  fmtZoned,
-  isoSeconds,
-  escapeMd as m,
-  mdCodeBlock,
-  pct,
-  vectorName,
-  victimText,
-} from './format.js';
+import { fmtBits, fmtBytes, fmtDuration, fmtInt, fmtUtc, fmtZoned, isoSeconds, escapeMd as m, mdCodeBlock, pct, vectorName, victimText } from './format.js';
 import type { ReportData } from './model.js';
 import type { Effectiveness } from './replay.js';
 import { rulesText, type TargetGap } from './rules.js';
@@ -43,12 +30,7 @@ function geoTable(d: ReportData, rows: GeoRow[], withBytes: boolean): string {
   const numeric = [false, true, ...(withBytes ? [true] : []), ...(d.geo ? [false, false] : [])];
   return table(
     head,
-    rows.map((r) => [
-      code(r.ip),
-      fmtInt(r.packets),
-      ...(withBytes ? [fmtInt(r.bytes ?? 0)] : []),
-      ...(d.geo ? [m(r.country ?? ''), m(asText(r))] : []),
-    ]),
+    rows.map((r) => [code(r.ip), fmtInt(r.packets), ...(withBytes ? [fmtInt(r.bytes ?? 0)] : []), ...(d.geo ? [m(r.country ?? ''), m(asText(r))] : [])]),
     numeric,
   );
 }
@@ -56,12 +38,8 @@ function geoTable(d: ReportData, rows: GeoRow[], withBytes: boolean): string {
 function effect(x: Attack, ef: Effectiveness, d: ReportData): string {
   const lines: string[] = [];
   if (ef.method !== 'signature') {
-    lines.push(
-      `- Attack traffic dropped: **${pct(ef.attack_dropped)}** (${fmtInt(ef.attack_dropped_packets ?? 0)} of ${fmtInt(ef.attack_packets ?? 0)} packets)`,
-    );
-    lines.push(
-      `- Legitimate traffic dropped: **${pct(ef.legit_dropped, 2)}** (${fmtInt(ef.legit_dropped_packets ?? 0)} of ${fmtInt(ef.legit_packets ?? 0)} packets)`,
-    );
+    lines.push(`- Attack traffic dropped: **${pct(ef.attack_dropped)}** (${fmtInt(ef.attack_dropped_packets ?? 0)} of ${fmtInt(ef.attack_packets ?? 0)} packets)`);
+    lines.push(`- Legitimate traffic dropped: **${pct(ef.legit_dropped, 2)}** (${fmtInt(ef.legit_dropped_packets ?? 0)} of ${fmtInt(ef.legit_packets ?? 0)} packets)`);
     lines.push(
       '',
       ef.method === 'truth'
@@ -71,10 +49,7 @@ function effect(x: Attack, ef: Effectiveness, d: ReportData): string {
   } else {
     lines.push(`- Attack traffic dropped: **${pct(ef.attack_dropped)}** (estimated)`);
     lines.push(`- Legitimate traffic dropped: **${pct(ef.legit_dropped, 2)}** (estimated)`);
-    lines.push(
-      '',
-      `Estimated from the signature's coverage and collateral, because ${m(ef.note ?? d.replayNote ?? 'the capture was not replayed')}.`,
-    );
+    lines.push('', `Estimated from the signature's coverage and collateral, because ${m(ef.note ?? d.replayNote ?? 'the capture was not replayed')}.`);
   }
   return lines.join('\n');
 }
@@ -104,9 +79,7 @@ function attack(d: ReportData, x: Attack, i: number): string {
   out.push('', '#### Sources', '');
   out.push(
     `${fmtInt(x.sources.unique)} distinct source address${x.sources.unique === 1 ? '' : 'es'}, ${
-      x.sources.spoofed_likely
-        ? 'most likely spoofed (blocking by source address would not help).'
-        : 'apparently genuine (real hosts such as reflectors or bots).'
+      x.sources.spoofed_likely ? 'most likely spoofed (blocking by source address would not help).' : 'apparently genuine (real hosts such as reflectors or bots).'
     }`,
   );
   out.push('', geoTable(d, d.attackSources[i] ?? [], false));
@@ -123,20 +96,8 @@ function attack(d: ReportData, x: Attack, i: number): string {
         : `**These ${target} rules are broader than the signature** (they may also drop traffic it spares; the figures below are for the full signature), because ${target} cannot express:`;
     return [head, '', ...g.reasons.map((r) => `- ${m(r)}`), ''];
   };
-  out.push(
-    '',
-    'nftables:',
-    '',
-    ...gap(gaps.nftables, 'nftables'),
-    mdCodeBlock(x.mitigation.nftables || '(the signature cannot be expressed in nftables)'),
-  );
-  out.push(
-    '',
-    'iptables + ipset:',
-    '',
-    ...gap(gaps.iptables, 'iptables'),
-    mdCodeBlock(x.mitigation.iptables || '(the signature cannot be expressed in iptables)'),
-  );
+  out.push('', 'nftables:', '', ...gap(gaps.nftables, 'nftables'), mdCodeBlock(x.mitigation.nftables || '(the signature cannot be expressed in nftables)'));
+  out.push('', 'iptables + ipset:', '', ...gap(gaps.iptables, 'iptables'), mdCodeBlock(x.mitigation.iptables || '(the signature cannot be expressed in iptables)'));
   out.push('', '#### What the rules would do', '', effect(x, ef, d));
   return out.join('\n');
 }
@@ -238,8 +199,7 @@ export function renderMarkdown(d: ReportData): string {
   out.push(`- ${s.attacks > 0 ? 'Peak attack rate' : 'Peak packet rate'}: ${fmtInt(s.peak_pps)} packets/s`);
   out.push(`- ${s.attacks > 0 ? 'Peak attack bandwidth' : 'Peak bandwidth'}: ${fmtBits(s.peak_bps)} (${fmtInt(s.peak_bps)} bit/s)`);
   if (s.attacks > 1) out.push(`- Peak of all traffic: ${fmtInt(a.traffic.peak.pps_1s)} packets/s, ${fmtBits(a.traffic.peak.bps_1s)} (over 1 s)`);
-  if (s.attacks > 0)
-    out.push(`- Attack traffic: ${fmtInt(s.attack_packets)} packets, ${fmtBytes(s.attack_bytes)} (${pct(s.attack_share)} of all packets)`);
+  if (s.attacks > 0) out.push(`- Attack traffic: ${fmtInt(s.attack_packets)} packets, ${fmtBytes(s.attack_bytes)} (${pct(s.attack_share)} of all packets)`);
   out.push('', m(s.effect), '', m(s.done));
   out.push('', '## Traffic over time', '');
   const tl = d.timeline;
@@ -256,8 +216,7 @@ export function renderMarkdown(d: ReportData): string {
   }
   if (rows.length === 0) out.push('No traffic in this capture.');
   else out.push(`Busiest ${rows.length} intervals of ${tl.bin_s} s, in packets/s:`, '');
-  if (rows.length > 0)
-    out.push(table(['Time', 'All traffic', ...tl.byVector.map((g) => m(vectorName(g.vector)))], rows, [false, true, ...tl.byVector.map(() => true)]));
+  if (rows.length > 0) out.push(table(['Time', 'All traffic', ...tl.byVector.map((g) => m(vectorName(g.vector)))], rows, [false, true, ...tl.byVector.map(() => true)]));
   if (a.attacks.length > 0) {
     out.push('', '## Attacks');
     a.attacks.forEach((x, i) => {
@@ -269,11 +228,7 @@ export function renderMarkdown(d: ReportData): string {
   out.push(
     table(
       ['Protocol', 'Packets', 'Share'],
-      PROTOCOLS.filter(([k]) => a.traffic.protocols[k] > 0).map(([k, label]) => [
-        label,
-        fmtInt(a.traffic.protocols[k]),
-        pct(a.traffic.protocols[k] / total),
-      ]),
+      PROTOCOLS.filter(([k]) => a.traffic.protocols[k] > 0).map(([k, label]) => [label, fmtInt(a.traffic.protocols[k]), pct(a.traffic.protocols[k] / total)]),
       [false, true, true],
     ),
   );

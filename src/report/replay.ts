@@ -6,8 +6,8 @@
 import type { Analysis } from '../analyze/types.js';
 import type { Attack } from '../detect/types.js';
 import { RuleEngine, Verdict } from '../mitigate/engine.js';
-import { compilePacketRule, type Predicate } from '../rules/packet-ir.js';
 import { parseRuleset, type Ruleset } from '../mitigate/ruleset.js';
+import { compilePacketRule, type Predicate } from '../rules/packet-ir.js';
 import { readCapture } from '../sources/capture.js';
 import { isoSeconds } from './format.js';
 
@@ -109,12 +109,7 @@ function loadRules(a: Attack): Ruleset {
 }
 
 /** Run every attack's rules over the capture once. Throws InputError when the capture cannot be read. */
-export async function replayAttacks(
-  capture: string,
-  analysis: Analysis,
-  truth?: GroundTruth,
-  onProgress?: (done: number, total?: number) => void,
-): Promise<Replay> {
+export async function replayAttacks(capture: string, analysis: Analysis, truth?: GroundTruth, onProgress?: (done: number, total?: number) => void): Promise<Replay> {
   const start = analysis.capture.start ? isoSeconds(analysis.capture.start) : 0;
   const bin = niceBin(Math.max(analysis.capture.duration_s, 0.001));
   const nBins = Math.min(100_000, Math.floor(analysis.capture.duration_s / bin) + 1);
@@ -131,9 +126,7 @@ export async function replayAttacks(
       attackDropped: 0,
       legitDropped: 0,
       group: 0,
-      label:
-        truth?.attacks.find((t) => t.vector === attack.vector && (t.victim.ip ?? t.victim.prefix) === (attack.victim.ip ?? attack.victim.prefix))
-          ?.label ?? -1,
+      label: truth?.attacks.find((t) => t.vector === attack.vector && (t.victim.ip ?? t.victim.prefix) === (attack.victim.ip ?? attack.victim.prefix))?.label ?? -1,
       truthAttackDropped: 0,
       truthLegitDropped: 0,
     };
@@ -207,8 +200,7 @@ export async function replayAttacks(
   const packets = info.packets;
   const legitPackets = Math.max(0, packets - lanes.reduce((n, l) => n + l.attack.packets, 0));
   let truthNote: string | null = null;
-  if (truth && labels.length !== packets)
-    truthNote = `${truth.file} labels ${labels.length} packets but the capture holds ${packets}: not the same capture`;
+  if (truth && labels.length !== packets) truthNote = `${truth.file} labels ${labels.length} packets but the capture holds ${packets}: not the same capture`;
   const truthOk = truth !== undefined && truthNote === null;
   const effects = lanes.map((l): Effectiveness => {
     if (l.engine === null) return { ...signatureEffect(l.attack), note: l.note };

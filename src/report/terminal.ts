@@ -21,15 +21,9 @@ export function renderAnalysis(a: Analysis, color: boolean, width = 78): string 
       ['format', `${cap.format}${cap.compressed ? ' (gzip)' : ''}, link ${cap.link_types.join(', ') || '-'}`],
       ['packets', `${fmtInt(cap.packets)} (${fmtBytes(cap.bytes)})`],
       ['time', cap.start ? `${cap.start} → ${cap.end} (${fmtDur(cap.duration_s)})` : '-'],
-      [
-        'peak',
-        `${fmtInt(t.peak.pps_1s)} pps, ${fmtBits(t.peak.bps_1s)} over 1 s; ${fmtInt(t.peak.pps_100ms)} pps over 100 ms`,
-      ],
+      ['peak', `${fmtInt(t.peak.pps_1s)} pps, ${fmtBits(t.peak.bps_1s)} over 1 s; ${fmtInt(t.peak.pps_100ms)} pps over 100 ms`],
       ['distinct', `${fmtInt(t.unique_sources)} sources, ${fmtInt(t.unique_destinations)} destinations${mark('unique_sources')}`],
-      [
-        'skipped',
-        `${cap.skipped.truncated} truncated, ${cap.skipped.malformed} malformed, ${cap.skipped.unsupported} unsupported link/encapsulation`,
-      ],
+      ['skipped', `${cap.skipped.truncated} truncated, ${cap.skipped.malformed} malformed, ${cap.skipped.unsupported} unsupported link/encapsulation`],
     ]),
   );
   if (cap.error) out.push(c.yellow(`warning: ${cap.error}`));
@@ -60,7 +54,14 @@ export function renderAnalysis(a: Analysis, color: boolean, width = 78): string 
 
   if (t.timeline.length > 1) {
     out.push('', c.bold(`Packets per ${t.timeline_bin_s === 1 ? 'second' : `${t.timeline_bin_s} s`}${mark('timeline')}`));
-    out.push(chart(t.timeline.map((e) => e.packets), width - 12, 6, c));
+    out.push(
+      chart(
+        t.timeline.map((e) => e.packets),
+        width - 12,
+        6,
+        c,
+      ),
+    );
     out.push(c.dim(`${' '.repeat(10)}${t.timeline[0]?.t ?? ''} … ${t.timeline[t.timeline.length - 1]?.t ?? ''}`));
   }
 
@@ -69,13 +70,48 @@ export function renderAnalysis(a: Analysis, color: boolean, width = 78): string 
     out.push('', c.bold(title) + mark(field));
     out.push(table(c, [head.map((h) => c.dim(h)), ...rows]));
   };
-  section('Top sources', 'top_sources', ['address', 'packets', 'bytes'], t.top_sources.map((e) => [e.ip, fmtInt(e.packets), fmtBytes(e.bytes)]));
-  section('Top destinations', 'top_destinations', ['address', 'packets', 'bytes'], t.top_destinations.map((e) => [e.ip, fmtInt(e.packets), fmtBytes(e.bytes)]));
-  section('Top destination ports', 'top_dst_ports', ['port', 'packets'], t.top_dst_ports.map((e) => [`${e.port}/${e.protocol}`, fmtInt(e.packets)]));
-  section('Top conversations', 'top_conversations', ['A', 'B', 'packets', 'bytes'], t.top_conversations.map((e) => [e.a, e.b, fmtInt(e.packets), fmtBytes(e.bytes)]));
-  section('Top DNS names', 'top_dns_names', ['name', 'packets'], t.top_dns_names.map((e) => [e.name, fmtInt(e.packets)]));
-  section('Top TLS SNI', 'top_tls_sni', ['server name', 'hellos'], t.top_tls_sni.map((e) => [e.name, fmtInt(e.packets)]));
-  section('Top JA4', 'top_ja4', ['fingerprint', 'hellos'], t.top_ja4.map((e) => [e.name, fmtInt(e.packets)]));
+  section(
+    'Top sources',
+    'top_sources',
+    ['address', 'packets', 'bytes'],
+    t.top_sources.map((e) => [e.ip, fmtInt(e.packets), fmtBytes(e.bytes)]),
+  );
+  section(
+    'Top destinations',
+    'top_destinations',
+    ['address', 'packets', 'bytes'],
+    t.top_destinations.map((e) => [e.ip, fmtInt(e.packets), fmtBytes(e.bytes)]),
+  );
+  section(
+    'Top destination ports',
+    'top_dst_ports',
+    ['port', 'packets'],
+    t.top_dst_ports.map((e) => [`${e.port}/${e.protocol}`, fmtInt(e.packets)]),
+  );
+  section(
+    'Top conversations',
+    'top_conversations',
+    ['A', 'B', 'packets', 'bytes'],
+    t.top_conversations.map((e) => [e.a, e.b, fmtInt(e.packets), fmtBytes(e.bytes)]),
+  );
+  section(
+    'Top DNS names',
+    'top_dns_names',
+    ['name', 'packets'],
+    t.top_dns_names.map((e) => [e.name, fmtInt(e.packets)]),
+  );
+  section(
+    'Top TLS SNI',
+    'top_tls_sni',
+    ['server name', 'hellos'],
+    t.top_tls_sni.map((e) => [e.name, fmtInt(e.packets)]),
+  );
+  section(
+    'Top JA4',
+    'top_ja4',
+    ['fingerprint', 'hellos'],
+    t.top_ja4.map((e) => [e.name, fmtInt(e.packets)]),
+  );
 
   out.push('');
   if (a.attacks.length === 0) out.push(c.green('No attack detected.'));
@@ -119,7 +155,11 @@ function indent(s: string, pad: string): string {
 function table(c: Colors, rows: string[][]): string {
   const strip = (s: string): string => s.replace(/\x1b\[[0-9;]*m/g, '');
   const widths: number[] = [];
-  for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, strip(cell).length)));
+  for (const r of rows) {
+    r.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, strip(cell).length);
+    });
+  }
   return rows
     .map((r) =>
       `  ${r

@@ -7,16 +7,15 @@
  * same kind of buffer. Memory stays constant: one buffer, grown only for a record that does not
  * fit (bounded by MAX_RECORD / the pcapng block limit).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { InputError } from '../core/errors.js';
 import { decodeFrame } from '../decode/frame.js';
 import { PacketView, Status } from '../decode/view.js';
-import { PcapParser, PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap.js';
-import { PcapngParser } from './pcapng.js';
 import { ParserStats, type RecordParser } from './parser.js';
+import { PCAP_MAGIC_NS, PCAP_MAGIC_US, PcapParser } from './pcap.js';
+import { PcapngParser } from './pcapng.js';
 
 export interface CaptureInfo {
   file: string;
@@ -43,11 +42,7 @@ export interface ReadOptions {
 
 const CHUNK = 4 * 1024 * 1024;
 
-export async function readCapture(
-  path: string,
-  onPacket: (v: PacketView) => void,
-  opts: ReadOptions = {},
-): Promise<CaptureInfo> {
+export async function readCapture(path: string, onPacket: (v: PacketView) => void, opts: ReadOptions = {}): Promise<CaptureInfo> {
   const decode = opts.decode !== false;
   const view = new PacketView();
   const stats = new ParserStats();

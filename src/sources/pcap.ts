@@ -6,7 +6,7 @@
  * copies packet bytes: the view points into the driver's buffer.
  */
 import type { PacketView } from '../decode/view.js';
-import type { RecordParser, ParserStats } from './parser.js';
+import type { ParserStats, RecordParser } from './parser.js';
 import { MAX_RECORD } from './parser.js';
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;

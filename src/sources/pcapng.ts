@@ -8,7 +8,7 @@
  */
 import type { PacketView } from '../decode/view.js';
 import type { RecordParser } from './parser.js';
-import { MAX_RECORD, ParserStats } from './parser.js';
+import { MAX_RECORD, type ParserStats } from './parser.js';
 
 const SHB = 0x0a0d0d0a;
 const BOM = 0x1a2b3c4d;

@@ -16,7 +16,17 @@ type Proto = 'ipv4' | 'ipv6' | 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'gre' | 'frag
 const EXPLAINED: Record<string, Partial<Record<Proto, [number, number, string]>>> = {};
 
 function expected(file: string) {
-  const rows = tsharkFields(file, ['frame.time_epoch', 'frame.len', 'frame.protocols', 'ip.src', 'ipv6.src', 'ip.flags.mf', 'ip.frag_offset', 'ipv6.fraghdr.offset', 'ipv6.fraghdr.more']);
+  const rows = tsharkFields(file, [
+    'frame.time_epoch',
+    'frame.len',
+    'frame.protocols',
+    'ip.src',
+    'ipv6.src',
+    'ip.flags.mf',
+    'ip.frag_offset',
+    'ipv6.fraghdr.offset',
+    'ipv6.fraghdr.more',
+  ]);
   const protocols: Record<Proto, number> = { ipv4: 0, ipv6: 0, tcp: 0, udp: 0, icmp: 0, icmpv6: 0, gre: 0, fragments: 0, other: 0 };
   const timeline = new Map<number, { packets: number; bytes: number }>();
   const sources = new Map<string, number>();
@@ -42,7 +52,11 @@ function expected(file: string) {
     if (has('icmpv6')) protocols.icmpv6++;
     if (has('gre')) protocols.gre++;
     if (!has('ip') && !has('ipv6')) protocols.other++;
-    const frag = mf.split(',').some((x) => x === '1' || x === 'True') || fo.split(',').some((x) => Number(x) > 0) || f6o.split(',').some((x) => Number(x) > 0) || f6m.split(',').some((x) => x === '1' || x === 'True');
+    const frag =
+      mf.split(',').some((x) => x === '1' || x === 'True') ||
+      fo.split(',').some((x) => Number(x) > 0) ||
+      f6o.split(',').some((x) => Number(x) > 0) ||
+      f6m.split(',').some((x) => x === '1' || x === 'True');
     if (frag) protocols.fragments++;
     // Top sources: the innermost address that is not inside an ICMP quote.
     const ownIps = own.filter((l) => l === 'ip' || l === 'ipv6');

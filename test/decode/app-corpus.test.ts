@@ -19,7 +19,17 @@ test('DNS: header counts and first question match tshark', () => {
   let checked = 0;
   for (const f of DNS_FILES) {
     // ICMP errors quote DNS too; our decoder (like any L7 decoder) does not look inside them.
-    for (const s of samples(f, 'dns && !icmp && !icmpv6', ['dns.id', 'dns.flags', 'dns.count.queries', 'dns.count.answers', 'dns.count.auth_rr', 'dns.count.add_rr', 'dns.qry.name', 'dns.qry.type', 'dns.qry.class'])) {
+    for (const s of samples(f, 'dns && !icmp && !icmpv6', [
+      'dns.id',
+      'dns.flags',
+      'dns.count.queries',
+      'dns.count.answers',
+      'dns.count.auth_rr',
+      'dns.count.add_rr',
+      'dns.qry.name',
+      'dns.qry.type',
+      'dns.qry.class',
+    ])) {
       const v = decode(s);
       const where = `${f} frame ${s.frame}`;
       assert.equal(v.app, App.DNS, where);
@@ -96,7 +106,14 @@ test('TLS ClientHello: SNI, first ALPN and JA3 (string and MD5) match tshark', (
   const files = ['edge/tls_chrome-34-google.pcap', 'edge/tls_tls13-ech.pcap', 'ddos/amp.dns.RRSIG.fragmented.pcap'];
   let n = 0;
   for (const f of files) {
-    for (const s of samples(f, 'tls.handshake.type == 1', ['tls.handshake.extensions_server_name', 'tls.handshake.extensions_alpn_str', 'tls.handshake.ja3', 'tls.handshake.ja3_full', 'tls.handshake.version', 'tls.handshake.extensions.supported_version'])) {
+    for (const s of samples(f, 'tls.handshake.type == 1', [
+      'tls.handshake.extensions_server_name',
+      'tls.handshake.extensions_alpn_str',
+      'tls.handshake.ja3',
+      'tls.handshake.ja3_full',
+      'tls.handshake.version',
+      'tls.handshake.extensions.supported_version',
+    ])) {
       const v = decode(s);
       const where = `${f} frame ${s.frame}`;
       const [sniName, alpn, ja3md5, ja3full, version] = s.fields;
@@ -134,7 +151,15 @@ test('HTTP: method, URI, version, Host, User-Agent and status match tshark', () 
   let req = 0;
   let resp = 0;
   for (const f of ['edge/http_get.pcap', 'edge/wikipedia.pcap', 'edge/workshop_2011_browse.pcap', 'edge/http-vlan-0.pcap', 'edge/ipv6-http-atomic-frag.pcap']) {
-    for (const s of samples(f, 'http.request || http.response', ['http.request.method', 'http.request.uri', 'http.request.version', 'http.host', 'http.user_agent', 'http.response.code', 'http.response.version'])) {
+    for (const s of samples(f, 'http.request || http.response', [
+      'http.request.method',
+      'http.request.uri',
+      'http.request.version',
+      'http.host',
+      'http.user_agent',
+      'http.response.code',
+      'http.response.version',
+    ])) {
       const v = decode(s);
       const where = `${f} frame ${s.frame}`;
       const [method, uri, version, host, ua, code, rversion] = s.fields;

@@ -30,7 +30,25 @@ const BASE = ['frame.number', 'udp.srcport', 'udp.dstport', 'udp.payload', 'tcp.
  */
 export function samples(file: string, filter: string, fields: string[] = []): Sample[] {
   const path = join(CORPUS, file);
-  const args = ['-r', path, '-n', '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-o', 'tcp.desegment_tcp_streams:FALSE', '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f', '-Y', filter];
+  const args = [
+    '-r',
+    path,
+    '-n',
+    '-o',
+    'ip.defragment:FALSE',
+    '-o',
+    'ipv6.defragment:FALSE',
+    '-o',
+    'tcp.desegment_tcp_streams:FALSE',
+    '-T',
+    'fields',
+    '-E',
+    'separator=\t',
+    '-E',
+    'occurrence=f',
+    '-Y',
+    filter,
+  ];
   for (const f of [...BASE, ...fields]) args.push('-e', f);
   const text = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
   const out: Sample[] = [];

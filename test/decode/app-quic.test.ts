@@ -24,7 +24,8 @@ test('QUIC: SNI, ALPN and JA3 of the corpus Initials match tshark; JA4 q-prefix 
   const ja4s: string[] = [];
   for (const f of ['edge/quic_chromium-115.0.5790.110-api-cirrus-com.pcap', 'edge/quic_firefox-102.13.0esr-blog-cloudflare-com.pcap']) {
     const hellos = new Map<number, string[]>();
-    for (const s of samples(f, 'tls.handshake.type == 1', ['tls.handshake.extensions_server_name', 'tls.handshake.extensions_alpn_str', 'tls.handshake.ja3'])) hellos.set(s.frame, s.fields);
+    for (const s of samples(f, 'tls.handshake.type == 1', ['tls.handshake.extensions_server_name', 'tls.handshake.extensions_alpn_str', 'tls.handshake.ja3']))
+      hellos.set(s.frame, s.fields);
     assert.equal(hellos.size, 1, f);
     let found = 0;
     for (const s of samples(f, 'udp')) {

@@ -3,7 +3,9 @@
  * no exception, no hang, and every offset the decoders write stays inside the frame.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Analyzer } from '../../src/analyze/analyzer.js';
 import { InputError } from '../../src/core/errors.js';
@@ -12,9 +14,6 @@ import { PacketView } from '../../src/decode/view.js';
 import { readCapture } from '../../src/sources/capture.js';
 import { prng } from '../helpers/prng.js';
 import { corpusFiles } from '../helpers/tshark.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 const CASES = Number(process.env.PALISADE_FUZZ_CASES ?? 150_000);
 

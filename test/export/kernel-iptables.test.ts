@@ -72,9 +72,7 @@ describe('iptables + ipset export, proven in the kernel', () => {
 
     const report = await runWhatIf(pcap, rs);
     const sum = (id: string, kind: 'rule' | 'list', counter: 'matched' | 'limited'): number =>
-      out.map
-        .filter((m) => m.id === id && m.kind === kind && m.counters[0] === counter)
-        .reduce((s, m) => s + ((m.family === 4 ? c4 : c6).get(m.tag) ?? Number.NaN), 0);
+      out.map.filter((m) => m.id === id && m.kind === kind && m.counters[0] === counter).reduce((s, m) => s + ((m.family === 4 ? c4 : c6).get(m.tag) ?? Number.NaN), 0);
     const want: Record<string, [number, number]> = {};
     const got: Record<string, [number, number]> = {};
     for (const r of report.rules) {

@@ -65,12 +65,7 @@ describe('nftables export, proven in the kernel', () => {
     pair.run('b', 'nft', ['-c', '-f', f]);
     pair.run('b', 'nft', ['-f', f]);
     // An independent counter of everything that arrives, ahead of our table.
-    pair.run(
-      'b',
-      'nft',
-      ['-f', '-'],
-      `table netdev arrivals { chain c { type filter hook ingress device "${pair.ifB}" priority -500; policy accept;\n counter\n }\n}\n`,
-    );
+    pair.run('b', 'nft', ['-f', '-'], `table netdev arrivals { chain c { type filter hook ingress device "${pair.ifB}" priority -500; policy accept;\n counter\n }\n}\n`);
 
     pair.replay(pcap);
 

@@ -38,24 +38,7 @@ export class VethPair {
     execFileSync('ip', ['netns', 'add', this.a]);
     this.created = true;
     execFileSync('ip', ['netns', 'add', this.b]);
-    execFileSync('ip', [
-      '-n',
-      this.a,
-      'link',
-      'add',
-      this.ifA,
-      'address',
-      SEND_MAC,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      this.ifB,
-      'netns',
-      this.b,
-      'address',
-      RECV_MAC,
-    ]);
+    execFileSync('ip', ['-n', this.a, 'link', 'add', this.ifA, 'address', SEND_MAC, 'type', 'veth', 'peer', 'name', this.ifB, 'netns', this.b, 'address', RECV_MAC]);
     for (const [ns, dev] of [
       [this.a, this.ifA],
       [this.b, this.ifB],

@@ -3,7 +3,7 @@
  * SYN floods from a few sources, ICMP floods, odd TCP flags, low TTL, blocked and watched
  * sources) mixed with benign web and DNS traffic, IPv4 and IPv6, about one second long.
  */
-import { type PacketSpec, frame } from '../mitigate/packets.js';
+import { frame, type PacketSpec } from '../mitigate/packets.js';
 
 export const KERNEL_RULESET = `name: kernel-proof
 lists:

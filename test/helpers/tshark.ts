@@ -19,7 +19,25 @@ export function corpusFiles(): string[] {
  * tshark, like us, reports every frame (first fragments keep their UDP/TCP header).
  */
 export function tsharkFields(file: string, fields: string[], extra: string[] = []): string[][] {
-  const args = ['-r', file, '-n', '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-o', 'tcp.desegment_tcp_streams:FALSE', '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+  const args = [
+    '-r',
+    file,
+    '-n',
+    '-o',
+    'ip.defragment:FALSE',
+    '-o',
+    'ipv6.defragment:FALSE',
+    '-o',
+    'tcp.desegment_tcp_streams:FALSE',
+    '-T',
+    'fields',
+    '-E',
+    'separator=\t',
+    '-E',
+    'occurrence=a',
+    '-E',
+    'aggregator=,',
+  ];
   for (const f of fields) args.push('-e', f);
   args.push(...extra);
   const text = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });

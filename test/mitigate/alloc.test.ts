@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { describe, it } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { describe, it } from 'node:test';
 import { RuleEngine } from '../../src/mitigate/engine.js';
 import { IpTrie } from '../../src/mitigate/iptrie.js';
 import { parseRuleset } from '../../src/mitigate/ruleset.js';

@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PacketView } from '../../src/decode/view.js';
-import { ExprError, PACKET_FIELDS, PROTO_NUMBERS, compilePacketRule, parseExpr } from '../../src/rules/packet-ir.js';
 import { IpList, ListSet } from '../../src/mitigate/lists.js';
 import { parseAddr } from '../../src/mitigate/prefix.js';
+import { compilePacketRule, ExprError, PACKET_FIELDS, PROTO_NUMBERS, parseExpr } from '../../src/rules/packet-ir.js';
 
 interface Case {
   id: string;

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/core/errors.js';
-import { ExprError, parseExpr } from '../../src/rules/packet-ir.js';
 import { parseList } from '../../src/mitigate/lists.js';
-import { RulesetError, parseRuleset } from '../../src/mitigate/ruleset.js';
+import { parseRuleset, RulesetError } from '../../src/mitigate/ruleset.js';
+import { ExprError, parseExpr } from '../../src/rules/packet-ir.js';
 import { prng } from '../helpers/prng.js';
 
 const ALPHABET = [

@@ -59,8 +59,7 @@ describe('list importers', () => {
   });
 
   it('Spamhaus DROP / EDROP: prefix ; SBL id, comment lines', () => {
-    const text =
-      '; Spamhaus DROP List 2024/01/01 - (c) 2024 The Spamhaus Project\n; Last-Modified: Mon, 01 Jan 2024\n1.10.16.0/20 ; SBL256894\n2.56.192.0/22 ; SBL459831\n';
+    const text = '; Spamhaus DROP List 2024/01/01 - (c) 2024 The Spamhaus Project\n; Last-Modified: Mon, 01 Jan 2024\n1.10.16.0/20 ; SBL256894\n2.56.192.0/22 ; SBL459831\n';
     assert.equal(detectFormat(text), 'spamhaus');
     const r = parseList(text);
     assert.equal(r.format, 'spamhaus');
@@ -113,10 +112,7 @@ describe('list importers', () => {
 
   it('JSON: array of strings, objects with a known field, wrapped arrays, NDJSON (Spamhaus drop_v4.json)', () => {
     assert.deepEqual(prefixes('["192.0.2.0/24", "2001:db8::/48"]'), ['192.0.2.0/24', '2001:db8::/48']);
-    assert.deepEqual(prefixes('{"prefixes":[{"ip_prefix":"3.5.140.0/22"}],"ipv6_prefixes":[{"ipv6_prefix":"2600:1f14::/35"}]}'), [
-      '3.5.140.0/22',
-      '2600:1f14::/35',
-    ]);
+    assert.deepEqual(prefixes('{"prefixes":[{"ip_prefix":"3.5.140.0/22"}],"ipv6_prefixes":[{"ipv6_prefix":"2600:1f14::/35"}]}'), ['3.5.140.0/22', '2600:1f14::/35']);
     const nd =
       '{"cidr":"1.10.16.0/20","sblid":"SBL256894","rir":"apnic"}\n{"cidr":"2.56.192.0/22","sblid":"SBL459831","rir":"ripencc"}\n{"type":"metadata","timestamp":1700000000,"size":2}\n';
     const r = parseList(nd, {}, 'drop_v4.json');

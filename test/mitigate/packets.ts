@@ -82,9 +82,7 @@ export function frame(p: PacketSpec, dstMac = DST_MAC, srcMac = SRC_MAC): Uint8A
     l4 = [0, 0, 0x08, 0x00, ...payload];
   }
   // L4 checksum over the pseudo-header.
-  const pseudo = v6
-    ? [...src, ...dst, 0, 0, l4.length >> 8, l4.length & 255, 0, 0, 0, protoNum]
-    : [...src, ...dst, 0, protoNum, l4.length >> 8, l4.length & 255];
+  const pseudo = v6 ? [...src, ...dst, 0, 0, l4.length >> 8, l4.length & 255, 0, 0, 0, protoNum] : [...src, ...dst, 0, protoNum, l4.length >> 8, l4.length & 255];
   const ck = p.proto === 'icmp' && !v6 ? csum(l4) : p.proto === 'gre' ? -1 : csum(l4, sum16(pseudo));
   const at = p.proto === 'tcp' ? 16 : p.proto === 'udp' ? 6 : 2;
   if (ck >= 0) {

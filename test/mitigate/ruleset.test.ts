@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RateLimiter, RuleEngine, Verdict } from '../../src/mitigate/engine.js';
-import { ExprError, compilePacketRule, parseExpr } from '../../src/rules/packet-ir.js';
-import { RulesetError, parseRuleset } from '../../src/mitigate/ruleset.js';
+import { parseRuleset, RulesetError } from '../../src/mitigate/ruleset.js';
+import { compilePacketRule, ExprError, parseExpr } from '../../src/rules/packet-ir.js';
 import { decode, frame } from './packets.js';
 
 function problems(text: string): string[] {

@@ -83,10 +83,7 @@ test('--no-replay and a missing capture fall back to the signature, and say so',
   writeFileSync(json, JSON.stringify(moved));
   const md = join(ART, 'moved.md');
   assert.equal(run(['report', json, '-o', md]).status, 0);
-  assert.match(
-    readFileSync(md, 'utf8'),
-    /Estimated from the signature's coverage and collateral, because the capture \/nonexistent\/capture\.pcap is not available\./,
-  );
+  assert.match(readFileSync(md, 'utf8'), /Estimated from the signature's coverage and collateral, because the capture \/nonexistent\/capture\.pcap is not available\./);
   // --capture points at it again.
   const html = join(ART, 'moved.html');
   assert.equal(run(['report', json, '-o', html, '--capture', SYN_FLOOD]).status, 0);

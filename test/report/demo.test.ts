@@ -8,10 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
+import type { Analysis } from '../../src/analyze/types.js';
 import type { Attack } from '../../src/detect/types.js';
 import { RuleEngine, Verdict } from '../../src/mitigate/engine.js';
 import { parseRuleset } from '../../src/mitigate/ruleset.js';
-import type { Analysis } from '../../src/analyze/types.js';
 import { buildReport, type ReportData, renderHtml } from '../../src/report/index.js';
 import { readCapture } from '../../src/sources/capture.js';
 import { tsharkFields } from '../helpers/tshark.js';
@@ -110,15 +110,11 @@ async function truthShares(capture: string, labels: Uint8Array, ruleset: unknown
 
 test('analyze --report on the real detection output: figures equal the JSON, what-if near the truth', async () => {
   const out = join(ART, 'real.html');
-  const json = execFileSync(
-    process.execPath,
-    [resolve(import.meta.dirname, '../../bin/palisade.js'), 'analyze', demo.capture, '--json', '--report', out],
-    {
-      encoding: 'utf8',
-      maxBuffer: 1 << 26,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const json = execFileSync(process.execPath, [resolve(import.meta.dirname, '../../bin/palisade.js'), 'analyze', demo.capture, '--json', '--report', out], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const real = JSON.parse(json) as Analysis;
   assert.equal(schemaErrors(real, 'analysis'), null);
   const html = readFileSync(out, 'utf8');
@@ -141,14 +137,8 @@ test('analyze --report on the real detection output: figures equal the JSON, wha
     const t = truth.attacks.find((y) => y.vector === x.vector && y.victim.ip === x.victim.ip);
     if (!t) continue;
     const exact = await truthShares(demo.capture, demo.labels, x.mitigation.ruleset, t.label);
-    assert.ok(
-      Math.abs(figure(scope, 'attack_dropped') - exact.attack) <= 0.01,
-      `${x.vector}: ${figure(scope, 'attack_dropped')} vs truth ${exact.attack}`,
-    );
-    assert.ok(
-      Math.abs(figure(scope, 'legit_dropped') - exact.legit) <= 0.005,
-      `${x.vector}: ${figure(scope, 'legit_dropped')} vs truth ${exact.legit}`,
-    );
+    assert.ok(Math.abs(figure(scope, 'attack_dropped') - exact.attack) <= 0.01, `${x.vector}: ${figure(scope, 'attack_dropped')} vs truth ${exact.attack}`);
+    assert.ok(Math.abs(figure(scope, 'legit_dropped') - exact.legit) <= 0.005, `${x.vector}: ${figure(scope, 'legit_dropped')} vs truth ${exact.legit}`);
   }
 });
 

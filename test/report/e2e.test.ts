@@ -134,9 +134,7 @@ test('summary figures on the page equal the analysis JSON', async () => {
   assert.equal(await page.locator('header [data-k="customer"]').textContent(), 'Example SA');
   assert.ok(facts.what?.text.includes('DNS amplification against 10.10.10.10'));
   // Per-attack figures equal the Attack record too.
-  const first = await page.$$eval('#attack-1 [data-k]', (els) =>
-    Object.fromEntries(els.map((e) => [(e as HTMLElement).dataset.k, (e as HTMLElement).dataset.v])),
-  );
+  const first = await page.$$eval('#attack-1 [data-k]', (els) => Object.fromEntries(els.map((e) => [(e as HTMLElement).dataset.k, (e as HTMLElement).dataset.v])));
   assert.equal(Number(first.packets), atk[0]?.packets);
   assert.equal(Number(first.sources_unique), atk[0]?.sources.unique);
   assert.equal(Number(first.coverage), atk[0]?.signature.coverage);

@@ -42,8 +42,7 @@ test('summary and attack figures equal the analysis', () => {
   const p = dns.traffic.protocols;
   assert.match(md, new RegExp(`^\\| TCP \\| ${n(p.tcp)} \\|`, 'm'));
   assert.match(md, new RegExp(`^\\| IP fragments \\| ${n(p.fragments)} \\|`, 'm'));
-  for (const s of dns.traffic.top_sources)
-    assert.match(md, new RegExp(`^\\| \`${s.ip.replace(/\./g, '\\.')}\` \\| ${n(s.packets)} \\| ${n(s.bytes)} \\|`, 'm'));
+  for (const s of dns.traffic.top_sources) assert.match(md, new RegExp(`^\\| \`${s.ip.replace(/\./g, '\\.')}\` \\| ${n(s.packets)} \\| ${n(s.bytes)} \\|`, 'm'));
 });
 
 test('GFM renders every table with a consistent number of cells', () => {

@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { InputError } from '../../src/core/errors.js';
 import type { PacketView } from '../../src/decode/view.js';
 import { readCapture } from '../../src/sources/capture.js';
-import { epb, idb, option, pcapFile, shb, spb, synFrame, udpFrame, block } from '../helpers/build.js';
+import { block, epb, idb, option, pcapFile, shb, spb, synFrame, udpFrame } from '../helpers/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-readers-'));
 let n = 0;
@@ -47,7 +47,17 @@ for (const le of [true, false]) {
   for (const nano of [false, true]) {
     test(`classic pcap ${le ? 'little' : 'big'}-endian, ${nano ? 'ns' : 'µs'}`, async () => {
       const frac = nano ? 123456789 : 123456;
-      const { info, seen } = await read(file(pcapFile([{ sec: 1700000000, frac, data: A }, { sec: 1700000001, frac: 0, data: B }], { le, nano })));
+      const { info, seen } = await read(
+        file(
+          pcapFile(
+            [
+              { sec: 1700000000, frac, data: A },
+              { sec: 1700000001, frac: 0, data: B },
+            ],
+            { le, nano },
+          ),
+        ),
+      );
       assert.equal(info.format, 'pcap');
       assert.equal(info.packets, 2);
       assert.deepEqual(info.linkTypes, [1]);
@@ -89,7 +99,10 @@ for (const le of [true, false]) {
     const { info, seen } = await read(file(bytes, '.pcapng'));
     assert.equal(info.format, 'pcapng');
     assert.equal(info.packets, 4);
-    assert.deepEqual(info.linkTypes.sort((x, y) => x - y), [1, 101]);
+    assert.deepEqual(
+      info.linkTypes.sort((x, y) => x - y),
+      [1, 101],
+    );
     assert.equal(info.anomalies.skipped_blocks, 2);
     // 395812 * 2^32 + 2000000005 µs
     const us = 395812n * 4294967296n + 2000000005n;
@@ -108,7 +121,17 @@ for (const le of [true, false]) {
 }
 
 test('gzip-compressed capture', async () => {
-  const { info, seen } = await read(file(gzipSync(pcapFile([{ sec: 5, frac: 0, data: A }, { sec: 6, frac: 0, data: B }])), '.pcap.gz'));
+  const { info, seen } = await read(
+    file(
+      gzipSync(
+        pcapFile([
+          { sec: 5, frac: 0, data: A },
+          { sec: 6, frac: 0, data: B },
+        ]),
+      ),
+      '.pcap.gz',
+    ),
+  );
   assert.equal(info.compressed, true);
   assert.equal(info.packets, 2);
   assert.equal(seen[1]?.dport, 443);
@@ -128,7 +151,10 @@ test('stdin stream (also gzip on stdin), read through the CLI', () => {
 });
 
 test('file cut in the middle of a record: packets before it are kept, the cut counted', async () => {
-  const whole = pcapFile([{ sec: 1, frac: 0, data: A }, { sec: 2, frac: 0, data: B }]);
+  const whole = pcapFile([
+    { sec: 1, frac: 0, data: A },
+    { sec: 2, frac: 0, data: B },
+  ]);
   const { info } = await read(file(whole.subarray(0, whole.length - 10)));
   assert.equal(info.packets, 1);
   assert.equal(info.skipped.truncated, 1);
@@ -136,16 +162,28 @@ test('file cut in the middle of a record: packets before it are kept, the cut co
 });
 
 test('wrong magic and garbage: a clear one-line InputError', async () => {
-  await assert.rejects(readCapture(file(Buffer.from('GET / HTTP/1.1\r\n\r\nnot a capture')), () => {}), (e: unknown) => e instanceof InputError && /not a pcap or pcapng/.test((e as Error).message));
-  await assert.rejects(readCapture(file([]), () => {}), (e: unknown) => e instanceof InputError && /empty/.test((e as Error).message));
-  await assert.rejects(readCapture(join(dir, 'does-not-exist.pcap'), () => {}), (e: unknown) => e instanceof InputError && /no such file/.test((e as Error).message));
+  await assert.rejects(
+    readCapture(file(Buffer.from('GET / HTTP/1.1\r\n\r\nnot a capture')), () => {}),
+    (e: unknown) => e instanceof InputError && /not a pcap or pcapng/.test((e as Error).message),
+  );
+  await assert.rejects(
+    readCapture(file([]), () => {}),
+    (e: unknown) => e instanceof InputError && /empty/.test((e as Error).message),
+  );
+  await assert.rejects(
+    readCapture(join(dir, 'does-not-exist.pcap'), () => {}),
+    (e: unknown) => e instanceof InputError && /no such file/.test((e as Error).message),
+  );
   const r = spawnSync(process.execPath, ['bin/palisade.js', 'analyze', join(dir, 'nope.pcap')], { encoding: 'utf8' });
   assert.equal(r.status, 3);
   assert.equal(r.stderr.trim().split('\n').length, 1);
 });
 
 test('record header with an absurd caplen stops reading with a counted error, not a hang', async () => {
-  const bad = pcapFile([{ sec: 1, frac: 0, data: A }, { sec: 2, frac: 0, data: B, caplen: 0x7fffffff }]);
+  const bad = pcapFile([
+    { sec: 1, frac: 0, data: A },
+    { sec: 2, frac: 0, data: B, caplen: 0x7fffffff },
+  ]);
   const { info } = await read(file(bad));
   assert.equal(info.packets, 1);
   assert.equal(info.skipped.malformed, 1);
@@ -153,7 +191,17 @@ test('record header with an absurd caplen stops reading with a counted error, no
 });
 
 test('caplen larger than snaplen is decoded and reported; zero-length packets are counted', async () => {
-  const { info, seen } = await read(file(pcapFile([{ sec: 1, frac: 0, data: A }, { sec: 2, frac: 0, data: new Uint8Array(0) }], { snaplen: 20 })));
+  const { info, seen } = await read(
+    file(
+      pcapFile(
+        [
+          { sec: 1, frac: 0, data: A },
+          { sec: 2, frac: 0, data: new Uint8Array(0) },
+        ],
+        { snaplen: 20 },
+      ),
+    ),
+  );
   assert.equal(info.packets, 2);
   assert.equal(info.anomalies.caplen_over_snaplen, 1);
   assert.equal(seen[0]?.dport, 53);

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { TARGETS, type Target, exportRuleset, formatProblem } from '../../export/index.js';
+import { exportRuleset, formatProblem, TARGETS, type Target } from '../../export/index.js';
 import { loadRuleset } from '../../mitigate/ruleset.js';
 
 interface Opts {
@@ -18,9 +18,7 @@ interface Opts {
 export function register(program: Command): void {
   program
     .command('export')
-    .description(
-      'Translate a ruleset for the kernel (nftables, iptables+ipset), an upstream router (BGP Flowspec via ExaBGP) or Cloudflare (Rulesets API JSON).',
-    )
+    .description('Translate a ruleset for the kernel (nftables, iptables+ipset), an upstream router (BGP Flowspec via ExaBGP) or Cloudflare (Rulesets API JSON).')
     .argument('<ruleset>', 'ruleset file (YAML or JSON)')
     .option('-t, --to <target>', `one of ${TARGETS.join(', ')}`)
     .option('--hook <hook>', 'nftables: prerouting (default), input, forward or ingress; iptables: built-in chain to jump from')
@@ -51,8 +49,7 @@ Examples:
       if (target === 'nftables' && hook && !['prerouting', 'input', 'forward', 'ingress'].includes(hook))
         throw new UsageError('export: --hook for nftables is prerouting, input, forward or ingress');
       if (target === 'nftables' && hook === 'ingress' && !opts.device) throw new UsageError('export: --hook ingress needs --device');
-      if (target === 'iptables' && opts.table && !['raw', 'mangle', 'filter'].includes(opts.table))
-        throw new UsageError('export: --table for iptables is raw, mangle or filter');
+      if (target === 'iptables' && opts.table && !['raw', 'mangle', 'filter'].includes(opts.table)) throw new UsageError('export: --table for iptables is raw, mangle or filter');
       if (!['magic', 'waf', 'both'].includes(opts.phase ?? 'both')) throw new UsageError('export: --phase is magic, waf or both');
       const out = exportRuleset(rs, target, {
         nftables: { hook: hook as 'prerouting' | undefined, device: opts.device, table: opts.table },

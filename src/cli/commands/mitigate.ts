@@ -43,8 +43,7 @@ Examples:
     .action(async (capture: string, opts: Opts) => {
       if (!opts.ruleset) throw new UsageError('mitigate: --ruleset FILE is required');
       const interval = Number(opts.interval);
-      if (!Number.isFinite(interval) || interval <= 0)
-        throw new UsageError(`mitigate: --interval must be a positive number of seconds, not "${opts.interval}"`);
+      if (!Number.isFinite(interval) || interval <= 0) throw new UsageError(`mitigate: --interval must be a positive number of seconds, not "${opts.interval}"`);
       const ruleset = loadRuleset(opts.ruleset);
       for (const l of ruleset.lists.all()) {
         const bad = l.problems.filter((p) => p.severity === 'error').length;

@@ -21,10 +21,7 @@ export function register(program: Command): void {
     .command('report')
     .description('Write the attack report (HTML, Markdown or PDF) from an analysis made by "palisade analyze --json".')
     .argument('<analysis>', 'analysis JSON file, or - for stdin')
-    .requiredOption(
-      '-o, --output <file>',
-      'report file: .html (self-contained page), .md (tickets, e-mail) or .pdf (needs chromium); - for stdout with --format',
-    )
+    .requiredOption('-o, --output <file>', 'report file: .html (self-contained page), .md (tickets, e-mail) or .pdf (needs chromium); - for stdout with --format')
     .option('--format <fmt>', 'html, md or pdf (default: from the output file name)')
     .option('--tz <zone>', "customer's IANA time zone, e.g. Europe/Paris (times are always also given in UTC)")
     .option('--customer <name>', 'customer name shown on the report')
