@@ -237,15 +237,26 @@ export class Detector {
       i = dt.slot6(v.buf, off, 16, hashBytes(v.buf, off, 16));
       if (i >= 0 && dt.isNew) this.attach6(i);
     }
-    // Live measurements see only packets whose destination slot was flagged when it was created
-    // (the set of live measurements changes only between windows); a packet that found no slot
-    // (table full) is checked against each.
-    if (i < 0 || dt.live[i] !== 0) {
+    // Live measurements see only packets whose destination slot names them (bit k: measurement
+    // k, bit 31: one of those from the 32nd on), set when the slot was created (the set of live
+    // measurements changes only between windows); a packet that found no slot (table full) is
+    // checked against each.
+    if (i < 0) {
       for (let k = 0; k < live.length; k++) {
         const m = live[k] as Measurement;
         if (m.toVictim(v)) m.see(v, c, null);
       }
-      if (i < 0) return;
+      return;
+    }
+    const lm = dt.live[i] as number;
+    if (lm !== 0) {
+      for (let k = 0; k < 31 && k < live.length; k++) if ((lm & (1 << k)) !== 0) (live[k] as Measurement).see(v, c, null);
+      if (lm < 0) {
+        for (let k = 31; k < live.length; k++) {
+          const m = live[k] as Measurement;
+          if (m.toVictim(v)) m.see(v, c, null);
+        }
+      }
     }
     dt.add(i, c, v.wirelen, v.tsSec, v.tsNsec);
     if (c !== Cls.OTHER && c !== Cls.TCP_ACK) {
@@ -276,12 +287,9 @@ export class Detector {
       dt.psampler[i] = this.victimsP4.get(pa) ?? -1;
     }
     const live = this.live;
-    for (let k = 0; k < live.length; k++) {
-      if ((live[k] as Measurement).matches4(a)) {
-        dt.live[i] = 1;
-        break;
-      }
-    }
+    let lm = 0;
+    for (let k = 0; k < live.length; k++) if ((live[k] as Measurement).matches4(a)) lm |= 1 << (k < 31 ? k : 31);
+    dt.live[i] = lm;
   }
 
   private attach6(i: number): void {
@@ -289,12 +297,9 @@ export class Detector {
     dt.sampler[i] = this.victimsStr.get(slotKey(dt, i, false, 0)) ?? -1;
     if (this.victimsStr.size > 0) dt.psampler[i] = this.victimsStr.get(prefixKey6(dt.addr, i * 16, this.p6)) ?? -1;
     const live = this.live;
-    for (let k = 0; k < live.length; k++) {
-      if ((live[k] as Measurement).matches6(dt.addr, i * 16)) {
-        dt.live[i] = 1;
-        break;
-      }
-    }
+    let lm = 0;
+    for (let k = 0; k < live.length; k++) if ((live[k] as Measurement).matches6(dt.addr, i * 16)) lm |= 1 << (k < 31 ? k : 31);
+    dt.live[i] = lm;
   }
 
   /** Decide one class of one key for the window that just ended. */

@@ -42,6 +42,11 @@ export async function catchUp(path: string, tracks: Track[], baseSec: number): P
       prefixes.push({ net: (u & mask) >>> 0, mask });
     } else exact.add(u);
   }
+  // Destinations as int32 (a uint32 above 2^31 is a heap number: one allocation per packet).
+  const ex = Int32Array.from(exact, (u) => u | 0);
+  const few = ex.length <= 16;
+  const pNet = Int32Array.from(prefixes, (p) => p.net | 0);
+  const pMask = Int32Array.from(prefixes, (p) => p.mask | 0);
   const n = ms.length;
   try {
     await readCapture(
@@ -53,12 +58,11 @@ export async function catchUp(path: string, tracks: Track[], baseSec: number): P
         // Plain Ethernet + IPv4 that is no tunnel: decide by the destination bytes.
         if (v.linkType === 1 && v.caplen >= 34 && b[o + 12] === 0x08 && b[o + 13] === 0x00 && ((b[o + 14] as number) & 0xf0) === 0x40) {
           const proto = b[o + 23] as number;
-          const d = (((b[o + 30] as number) << 24) | ((b[o + 31] as number) << 16) | ((b[o + 32] as number) << 8) | (b[o + 33] as number)) >>> 0;
-          let hit = exact.has(d);
-          for (let k = 0; !hit && k < prefixes.length; k++) {
-            const p = prefixes[k] as { net: number; mask: number };
-            hit = (d & p.mask) >>> 0 === p.net;
-          }
+          const d = ((b[o + 30] as number) << 24) | ((b[o + 31] as number) << 16) | ((b[o + 32] as number) << 8) | (b[o + 33] as number);
+          let hit = false;
+          if (few) for (let k = 0; !hit && k < ex.length; k++) hit = ex[k] === d;
+          else hit = exact.has(d >>> 0);
+          for (let k = 0; !hit && k < pNet.length; k++) hit = (d & (pMask[k] as number)) === pNet[k];
           if (!hit && proto !== 47 && proto !== 4 && proto !== 41) {
             if (proto !== 17 || anyV6) return;
             // UDP may be VXLAN or Teredo carrying a victim's packet: only then decode.

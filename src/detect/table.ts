@@ -52,8 +52,8 @@ export class KeyTable {
   readonly parent: Int32Array;
   /** For destination slots: the sampler of their prefix when the prefix is under attack, -1 none. */
   readonly psampler: Int32Array;
-  /** For destination slots: 1 when a live measurement's victim is (or contains) the address. */
-  readonly live: Uint8Array;
+  /** For destination slots: which live measurements' victims are (or contain) the address (detector.ts). */
+  readonly live: Int32Array;
   readonly used: Int32Array;
   nUsed = 0;
   overflow = 0;
@@ -83,7 +83,7 @@ export class KeyTable {
     this.sampler = new Int32Array(n).fill(-1);
     this.parent = new Int32Array(n).fill(-1);
     this.psampler = new Int32Array(n).fill(-1);
-    this.live = new Uint8Array(n);
+    this.live = new Int32Array(n);
     this.used = new Int32Array(capacity);
   }
 
