@@ -141,7 +141,12 @@ function randomBlob(r: Rng, n: number): PayloadBlob {
 }
 
 /** A source picker: random spoofed addresses, or a handful of bots. */
-function sourcePicker(r: Rng, mode: 'spoofed' | 'few', v6: boolean): { pick: (x: Rng) => Addr; count: number } {
+interface SourcePicker {
+  pick: (x: Rng) => Addr;
+  count: number;
+}
+
+function sourcePicker(r: Rng, mode: 'spoofed' | 'few', v6: boolean): SourcePicker {
   if (v6) {
     if (mode === 'few') {
       const bots: Uint8Array[] = [];
@@ -196,6 +201,24 @@ export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): Attack
   };
   const mode = target.spoof ?? (r.chance(0.75) ? 'spoofed' : 'few');
   const ttl = ttlModel(r);
+  /**
+   * A flood from spoofed or few sources: every such vector starts its packets the same way
+   * (source, destination, TTL, IP id, in that rng order), then sets its own fields.
+   */
+  const flood = (victim: Victim, src: SourcePicker, rest: (p: Emitter['p'], e: Emitter, t: number) => void): AttackSpec => ({
+    vector,
+    victim,
+    sources: mode,
+    sourceCount: src.count,
+    fill(e, t) {
+      const p = e.p.reset();
+      p.src = src.pick(r);
+      p.dst = dst(r);
+      p.ttl = ttl(r);
+      p.ipId = r.int(0, 65535);
+      rest(p, e, t);
+    },
+  });
 
   switch (vector) {
     case 'tcp_syn_flood':
@@ -215,31 +238,20 @@ export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): Attack
       const withOpts = vector === 'tcp_syn_flood' && r.chance(0.3) ? Uint8Array.from([2, 4, 0x05, 0xb4]) : null;
       const payLen = vector === 'tcp_syn_flood' && r.chance(0.2) ? r.pick([100, 120, 512]) : vector === 'tcp_ack_flood' ? r.pick([0, 0, 20, 512, 1024]) : 0;
       const blob = payLen > 0 ? randomBlob(r, payLen) : null;
-      return {
-        vector,
-        victim: victimBase('tcp', randomPort ? undefined : port),
-        sources: mode,
-        sourceCount: src.count,
-        fill(e, t) {
-          const p = e.p.reset();
-          p.src = src.pick(r);
-          p.dst = dst(r);
-          p.ttl = ttl(r);
-          p.ipId = r.int(0, 65535);
-          p.sport = r.int(1024, 65535);
-          p.dport = randomPort ? r.int(1, 65535) : port;
-          p.seq = vector === 'tcp_syn_flood' ? r.u32() & 0xffff0000 : r.u32();
-          p.ack = (flagSet[0] as number) & 0x10 ? r.u32() : 0;
-          p.flags = flagSet.length === 1 ? (flagSet[0] as number) : r.pick(flagSet);
-          p.win = win;
-          p.opts = withOpts;
-          if (blob) {
-            p.blob = blob;
-            p.payLen = payLen;
-          }
-          e.tcp(t);
-        },
-      };
+      return flood(victimBase('tcp', randomPort ? undefined : port), src, (p, e, t) => {
+        p.sport = r.int(1024, 65535);
+        p.dport = randomPort ? r.int(1, 65535) : port;
+        p.seq = vector === 'tcp_syn_flood' ? r.u32() & 0xffff0000 : r.u32();
+        p.ack = (flagSet[0] as number) & 0x10 ? r.u32() : 0;
+        p.flags = flagSet.length === 1 ? (flagSet[0] as number) : r.pick(flagSet);
+        p.win = win;
+        p.opts = withOpts;
+        if (blob) {
+          p.blob = blob;
+          p.payLen = payLen;
+        }
+        e.tcp(t);
+      });
     }
     case 'tcp_synack_flood': {
       const refl = reflectors(r, r.int(2000, 6000));
@@ -274,73 +286,40 @@ export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): Attack
       const lenModel = r.int(0, 2);
       const size = r.pick([0, 1, 32, 512, 1024, 1400]);
       const blob = randomBlob(r, 1472);
-      return {
-        vector,
-        victim: victimBase('udp', fixedPort >= 0 ? fixedPort : undefined),
-        sources: mode,
-        sourceCount: src.count,
-        fill(e, t) {
-          const p = e.p.reset();
-          p.src = src.pick(r);
-          p.dst = dst(r);
-          p.ttl = ttl(r);
-          p.ipId = r.int(0, 65535);
-          p.sport = r.int(1024, 65535);
-          p.dport = fixedPort >= 0 ? fixedPort : r.int(1, 65535);
-          p.blob = blob;
-          p.payLen = lenModel === 0 ? size : lenModel === 1 ? r.int(64, 1400) : size + r.int(0, 8);
-          e.udp(t);
-        },
-      };
+      return flood(victimBase('udp', fixedPort >= 0 ? fixedPort : undefined), src, (p, e, t) => {
+        p.sport = r.int(1024, 65535);
+        p.dport = fixedPort >= 0 ? fixedPort : r.int(1, 65535);
+        p.blob = blob;
+        p.payLen = lenModel === 0 ? size : lenModel === 1 ? r.int(64, 1400) : size + r.int(0, 8);
+        e.udp(t);
+      });
     }
     case 'icmp_flood': {
       const src = sourcePicker(r, mode, v6);
       const size = r.pick([56, 64, 512, 1024, 1472]);
       const blob = randomBlob(r, 1472);
       const echo = r.chance(0.8);
-      return {
-        vector,
-        victim: victimBase(v6 ? 'icmpv6' : 'icmp'),
-        sources: mode,
-        sourceCount: src.count,
-        fill(e, t) {
-          const p = e.p.reset();
-          p.src = src.pick(r);
-          p.dst = dst(r);
-          p.ttl = ttl(r);
-          p.ipId = r.int(0, 65535);
-          p.icmpType = v6 ? (echo ? 128 : 129) : echo ? 8 : 0;
-          p.icmpCode = 0;
-          p.icmpRest = r.u32();
-          p.blob = blob;
-          p.payLen = v6 ? Math.min(size, 1452) : size;
-          e.icmp(t);
-        },
-      };
+      return flood(victimBase(v6 ? 'icmpv6' : 'icmp'), src, (p, e, t) => {
+        p.icmpType = v6 ? (echo ? 128 : 129) : echo ? 8 : 0;
+        p.icmpCode = 0;
+        p.icmpRest = r.u32();
+        p.blob = blob;
+        p.payLen = v6 ? Math.min(size, 1452) : size;
+        e.icmp(t);
+      });
     }
     case 'ip_fragment_flood': {
       const src = sourcePicker(r, mode, false);
       const blob = randomBlob(r, 1480);
       const size = r.pick([1480, 1000, 504, 0]);
-      return {
-        vector,
-        victim: victimBase('udp'),
-        sources: mode,
-        sourceCount: src.count,
-        fill(e, t) {
-          const p = e.p.reset();
-          p.src = src.pick(r);
-          p.dst = dst(r);
-          p.ttl = ttl(r);
-          p.ipId = r.int(0, 65535);
-          p.proto = 17;
-          // Non-first fragments (offset > 0): no transport header, so no ports to filter on.
-          p.fragField = (r.chance(0.7) ? 0x2000 : 0) | r.int(1, 7000);
-          p.blob = blob;
-          p.payLen = size > 0 ? size : r.int(1, 185) * 8;
-          e.raw(t);
-        },
-      };
+      return flood(victimBase('udp'), src, (p, e, t) => {
+        p.proto = 17;
+        // Non-first fragments (offset > 0): no transport header, so no ports to filter on.
+        p.fragField = (r.chance(0.7) ? 0x2000 : 0) | r.int(1, 7000);
+        p.blob = blob;
+        p.payLen = size > 0 ? size : r.int(1, 185) * 8;
+        e.raw(t);
+      });
     }
     case 'gre_flood': {
       const src = sourcePicker(r, mode, false);
@@ -348,55 +327,33 @@ export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): Attack
       const scratch = new Uint8Array(4 + 20 + 8 + 1400);
       const innerPay = randomBlob(r, 1400);
       const innerPort = r.int(1, 65535);
-      return {
-        vector,
-        victim: victimBase('gre'),
-        sources: mode,
-        sourceCount: src.count,
-        fill(e, t) {
-          const p = e.p.reset();
-          p.src = src.pick(r);
-          p.dst = dst(r);
-          p.ttl = ttl(r);
-          p.ipId = r.int(0, 65535);
-          p.proto = 47;
-          // GRE (RFC 2784) carrying IPv4/UDP to the same victim, as Mirai's greip does.
-          const b = scratch;
-          b[0] = 0;
-          b[1] = 0;
-          put16(b, 2, 0x0800);
-          const ulen = 8 + innerLen;
-          writeIp4(b, 4, 20 + ulen, r.int(0, 65535), 0, 64, 17, randomPublic4(r), p.dst as number);
-          writeUdp(b, 24, r.int(1024, 65535), innerPort, ulen);
-          b.set(innerPay.bytes.subarray(0, innerLen), 32);
-          p.pay = b;
-          p.payLen = 4 + 20 + ulen;
-          e.raw(t);
-        },
-      };
+      return flood(victimBase('gre'), src, (p, e, t) => {
+        p.proto = 47;
+        // GRE (RFC 2784) carrying IPv4/UDP to the same victim, as Mirai's greip does.
+        const b = scratch;
+        b[0] = 0;
+        b[1] = 0;
+        put16(b, 2, 0x0800);
+        const ulen = 8 + innerLen;
+        writeIp4(b, 4, 20 + ulen, r.int(0, 65535), 0, 64, 17, randomPublic4(r), p.dst as number);
+        writeUdp(b, 24, r.int(1024, 65535), innerPort, ulen);
+        b.set(innerPay.bytes.subarray(0, innerLen), 32);
+        p.pay = b;
+        p.payLen = 4 + 20 + ulen;
+        e.raw(t);
+      });
     }
     case 'ip_protocol_flood': {
       const src = sourcePicker(r, mode, false);
       const protos = r.chance(0.5) ? [r.int(143, 252)] : [255, r.int(143, 252), r.int(143, 252)];
       const blob = randomBlob(r, 1480);
       const size = r.pick([20, 64, 512, 1024]);
-      return {
-        vector,
-        victim: victimBase(protos.length === 1 ? `ip-${protos[0]}` : 'ip'),
-        sources: mode,
-        sourceCount: src.count,
-        fill(e, t) {
-          const p = e.p.reset();
-          p.src = src.pick(r);
-          p.dst = dst(r);
-          p.ttl = ttl(r);
-          p.ipId = r.int(0, 65535);
-          p.proto = protos.length === 1 ? (protos[0] as number) : r.pick(protos);
-          p.blob = blob;
-          p.payLen = size;
-          e.raw(t);
-        },
-      };
+      return flood(victimBase(protos.length === 1 ? `ip-${protos[0]}` : 'ip'), src, (p, e, t) => {
+        p.proto = protos.length === 1 ? (protos[0] as number) : r.pick(protos);
+        p.blob = blob;
+        p.payLen = size;
+        e.raw(t);
+      });
     }
     case 'dns_random_subdomain': {
       const resolvers = pool4(r, r.int(200, 2000));
