@@ -273,7 +273,7 @@ announce flow route { match { protocol [ =17 ]; destination-port [ =53 ]; destin
 describe('palisade export (CLI)', () => {
   const file = join(dir, 'wide.yaml');
   writeFileSync(file, WIDE);
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'test/mitigate/run-cli.ts', ...args], { encoding: 'utf8' });
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/run-cli.ts', ...args], { encoding: 'utf8' });
 
   it('prints the target text; exit 0 when everything was exported', () => {
     const r = cli('export', '--to', 'nftables', file);

@@ -11,7 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), 'palisade-whatif-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'test/mitigate/run-cli.ts', ...args], { encoding: 'utf8' });
+  return spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/run-cli.ts', ...args], { encoding: 'utf8' });
 }
 
 // 3 s of traffic: benign web + DNS, an NTP reflection burst, a SYN flood from one source.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CORPUS } from '../helpers/tshark.js';
 
-const RUN = `${process.execPath} --import tsx test/rules/run-cli.ts`;
+const RUN = `${process.execPath} --import tsx test/helpers/run-cli.ts`;
 const SNMP = join(CORPUS, 'ddos/amp.UDP.snmp.src161.pcapng');
 
 test('tcpdump -w - | palisade filter - -w - | tcpdump -r -: the pipe carries exactly the matching packets', () => {

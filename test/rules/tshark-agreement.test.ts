@@ -126,7 +126,7 @@ test('every filter pair matches packets somewhere in the corpus (no vacuous 0 = 
 test('palisade filter --count (the CLI) prints the same counts as tshark on attack captures', () => {
   for (const name of ['ddos/ddosgrid.synflood.pcap', 'ddos/amp.UDP.snmp.src161.pcapng', 'edge/dns53.pcap']) {
     const file = join(CORPUS, name);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/rules/run-cli.ts', 'filter', '--count', ...FILTER_PAIRS.flatMap(([o]) => ['-e', o]), file], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/run-cli.ts', 'filter', '--count', ...FILTER_PAIRS.flatMap(([o]) => ['-e', o]), file], {
       encoding: 'utf8',
     });
     assert.equal(r.status, 0, r.stderr);
@@ -138,7 +138,7 @@ test('palisade filter -w writes a pcap that tshark reads back with exactly the m
   const file = join(CORPUS, 'ddos/amp.UDP.snmp.src161.pcapng');
   const out = join(mkdtempSync(join(tmpdir(), 'palisade-filter-')), 'out.pcap');
   const expr = 'udp.srcport == 161 and ip.len > 1000';
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/rules/run-cli.ts', 'filter', '-e', expr, file, '-w', out], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/run-cli.ts', 'filter', '-e', expr, file, '-w', out], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const want = execFileSync('tshark', ['-r', file, ...NO_REASSEMBLY, '-Y', '!icmp && udp.srcport == 161 && ip.len#1 > 1000', '-T', 'fields', '-e', 'frame.len'], {
     encoding: 'utf8',
