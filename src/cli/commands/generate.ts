@@ -16,7 +16,7 @@ function int(name: string, s: string, min: number): number {
 export function register(program: Command): void {
   program
     .command('generate')
-    .description('write a deterministic, labelled scenario capture (pcap) and its ground truth (.truth.json)')
+    .description('Write a deterministic, labelled scenario capture (pcap) and its ground truth (.truth.json).')
     .argument('[scenario]', 'scenario name (see --list)')
     .option('--list', 'list the scenarios')
     .option('-n, --packets <n>', 'number of packets', '20000')
