@@ -305,8 +305,8 @@ export class Detector {
   /** Decide one class of one key for the window that just ended. */
   private fires(t: KeyTable, i: number, c: number, key: Kid, isPrefix: boolean): boolean {
     const j = i * NCLS + c;
-    const n = t.cnt[j] as number;
-    const bytes = t.bytes[j] as number;
+    const n = t.rec[j * 4] as number;
+    const bytes = t.rec[j * 4 + 1] as number;
     const st = this.staticFor(t, i);
     if (st) {
       const vt = st.vectors?.[CLS_VECTOR[c] as Vector];
@@ -384,7 +384,7 @@ export class Detector {
       while (mask !== 0) {
         const c = 31 - Math.clz32(mask);
         mask &= ~(1 << c);
-        const n = dt.cnt[i * NCLS + c] as number;
+        const n = dt.rec[(i * NCLS + c) * 4] as number;
         if (n > (pmax[p * NCLS + c] as number)) pmax[p * NCLS + c] = n;
       }
     }
@@ -402,7 +402,7 @@ export class Detector {
       while (mask !== 0) {
         const c = 31 - Math.clz32(mask & -mask);
         mask &= mask - 1;
-        const n = pt.cnt[p * NCLS + c] as number;
+        const n = pt.rec[(p * NCLS + c) * 4] as number;
         const spread = wide && (pmax[p * NCLS + c] as number) < 0.5 * n;
         const isActive = (act & (1 << c)) !== 0;
         if (!spread && !isActive && n < (ONSET[c] as number)) continue;
@@ -412,7 +412,7 @@ export class Detector {
           if (key === '') key = slotKey(pt, p, true, plen);
           this.fire(tk, key, kid, pt, p, c, true, plen, endT);
           carpet.add(p * NCLS + c);
-        } else if (n >= (ONSET[c] as number)) this.onsetCur.set(tk, pt.first[p * NCLS + c] as number);
+        } else if (n >= (ONSET[c] as number)) this.onsetCur.set(tk, pt.rec[(p * NCLS + c) * 4 + 2] as number);
       }
       this.learn(kid, pt, p);
     }
@@ -427,7 +427,7 @@ export class Detector {
       for (let mask = (dt.clsMask[i] as number) & ~1; !interesting && mask !== 0; ) {
         const c = 31 - Math.clz32(mask);
         mask &= ~(1 << c);
-        interesting = (dt.cnt[i * NCLS + c] as number) >= (ONSET[c] as number);
+        interesting = (dt.rec[(i * NCLS + c) * 4] as number) >= (ONSET[c] as number);
       }
       if (!interesting) continue;
       let key = dt.fam[i] === 4 ? '' : slotKey(dt, i, false, 0);
@@ -439,7 +439,7 @@ export class Detector {
         const c = 31 - Math.clz32(mask & -mask);
         mask &= mask - 1;
         const j = i * NCLS + c;
-        const n = dt.cnt[j] as number;
+        const n = dt.rec[j * 4] as number;
         if (par >= 0 && carpet.has(par * NCLS + c)) continue;
         const isActive = (act & (1 << c)) !== 0;
         if (!isActive && !hasStatic && n < (ONSET[c] as number) && n < (FLOOR_PPS[c] as number)) continue;
@@ -448,7 +448,7 @@ export class Detector {
         if (this.fires(dt, i, c, kid, false) || (tr && this.holds(tr, dt, i, c))) {
           if (key === '') key = slotKey(dt, i, false, 0);
           this.fire(tk, key, kid, dt, i, c, false, 0, endT);
-        } else if (n >= (ONSET[c] as number)) this.onsetCur.set(tk, dt.first[j] as number);
+        } else if (n >= (ONSET[c] as number)) this.onsetCur.set(tk, dt.rec[j * 4 + 2] as number);
       }
       // learn() keeps a baseline only from LEARN_MIN packets on, or once it has one.
       this.learn(kid, dt, i);
@@ -479,7 +479,7 @@ export class Detector {
 
   /** Hysteresis: an open attack continues while its class stays clearly above the victim's normal rate. */
   private holds(tr: Track, t: KeyTable, i: number, c: number): boolean {
-    const n = t.cnt[i * NCLS + c] as number;
+    const n = t.rec[(i * NCLS + c) * 4] as number;
     if (c >= REFLECTION_FIRST && c <= REFLECTION_LAST) return n >= Math.max(2, 0.01 * tr.peakPps, 2 * tr.baseRate + 5) && t.distinct(t.srcBits, i) >= 2;
     // A flood's tail (a trickle after the burst) is still the flood; the victim's ordinary rate
     // of the class is not.
@@ -488,8 +488,8 @@ export class Detector {
 
   private fire(tk: Kid, key: string, kid: Kid, t: KeyTable, i: number, c: number, isPrefix: boolean, plen: number, endT: number): void {
     const j = i * NCLS + c;
-    const n = t.cnt[j] as number;
-    const bytes = t.bytes[j] as number;
+    const n = t.rec[j * 4] as number;
+    const bytes = t.rec[j * 4 + 1] as number;
     let tr = this.active.get(tk);
     if (!tr) {
       const onset = this.onsetPrev.get(tk);
@@ -504,9 +504,9 @@ export class Detector {
         prefixLen: plen,
         cls: c,
         vector: CLS_VECTOR[c] as Vector,
-        start: onset ?? (t.first[j] as number),
+        start: onset ?? (t.rec[j * 4 + 2] as number),
         detected: Math.min(endT, this.lastT),
-        end: t.last[j] as number,
+        end: t.rec[j * 4 + 3] as number,
         lastActive: endT,
         peakPps: 0,
         peakBps: 0,
@@ -524,7 +524,7 @@ export class Detector {
       this.all.push(tr);
       this.activeCls.set(kid, (this.activeCls.get(kid) ?? 0) | (1 << c));
     }
-    tr.end = t.last[j] as number;
+    tr.end = t.rec[j * 4 + 3] as number;
     tr.lastActive = endT;
     tr.windowPackets += n;
     tr.windowBytes += bytes;
@@ -577,7 +577,7 @@ export class Detector {
     const act = this.activeCls.get(key) ?? 0;
     for (let c = 1; c < NCLS; c++) {
       if (act & (1 << c)) continue;
-      const n = t.cnt[i * NCLS + c] as number;
+      const n = t.rec[(i * NCLS + c) * 4] as number;
       b[c + 1] = (b[c + 1] as number) + alpha * (n - (b[c + 1] as number));
     }
     b[0] = (b[0] as number) + 1;

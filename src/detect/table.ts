@@ -34,10 +34,11 @@ export class KeyTable {
   base = 0;
   readonly total: Float64Array;
   readonly totalBytes: Float64Array;
-  readonly cnt: Float64Array;
-  readonly bytes: Float64Array;
-  readonly first: Float64Array;
-  readonly last: Float64Array;
+  /**
+   * Per slot and class (index (slot * NCLS + class) * 4): packets, bytes, first and last packet
+   * time, side by side so that counting a packet touches one cache line.
+   */
+  readonly rec: Float64Array;
   readonly srcBits: Int32Array;
   readonly portBits: Int32Array;
   readonly nameBits: Int32Array;
@@ -70,10 +71,7 @@ export class KeyTable {
     this.v4 = new Int32Array(n);
     this.total = new Float64Array(n);
     this.totalBytes = new Float64Array(n);
-    this.cnt = new Float64Array(n * NCLS);
-    this.bytes = new Float64Array(n * NCLS);
-    this.first = new Float64Array(n * NCLS);
-    this.last = new Float64Array(n * NCLS);
+    this.rec = new Float64Array(n * NCLS * 4);
     this.srcBits = new Int32Array(n * WORDS);
     this.portBits = new Int32Array(n * WORDS);
     this.nameBits = new Int32Array(n * WORDS);
@@ -173,13 +171,13 @@ export class KeyTable {
     this.total[i]++;
     this.totalBytes[i] += wirelen;
     // bytes/first/last are not cleared between windows: the first packet of a class sets them.
-    if (this.cnt[j] === 0) {
-      this.first[j] = t;
-      this.bytes[j] = wirelen;
+    if (this.rec[j * 4] === 0) {
+      this.rec[j * 4 + 2] = t;
+      this.rec[j * 4 + 1] = wirelen;
       this.clsMask[i] |= 1 << c;
-    } else this.bytes[j] += wirelen;
-    this.cnt[j]++;
-    this.last[j] = t;
+    } else this.rec[j * 4 + 1] += wirelen;
+    this.rec[j * 4]++;
+    this.rec[j * 4 + 3] = t;
   }
 
   /** Add destination slot i of `o` into prefix slot p of this table (window close). */
@@ -192,18 +190,18 @@ export class KeyTable {
       const c = 31 - Math.clz32(mask);
       mask &= ~(1 << c);
       const jo = i * NCLS + c;
-      const n = o.cnt[jo] as number;
+      const n = o.rec[jo * 4] as number;
       const j = p * NCLS + c;
-      if (this.cnt[j] === 0) {
-        this.first[j] = o.first[jo] as number;
-        this.last[j] = o.last[jo] as number;
-        this.bytes[j] = o.bytes[jo] as number;
+      if (this.rec[j * 4] === 0) {
+        this.rec[j * 4 + 2] = o.rec[jo * 4 + 2] as number;
+        this.rec[j * 4 + 3] = o.rec[jo * 4 + 3] as number;
+        this.rec[j * 4 + 1] = o.rec[jo * 4 + 1] as number;
       } else {
-        if ((o.first[jo] as number) < (this.first[j] as number)) this.first[j] = o.first[jo] as number;
-        if ((o.last[jo] as number) > (this.last[j] as number)) this.last[j] = o.last[jo] as number;
-        this.bytes[j] += o.bytes[jo] as number;
+        if ((o.rec[jo * 4 + 2] as number) < (this.rec[j * 4 + 2] as number)) this.rec[j * 4 + 2] = o.rec[jo * 4 + 2] as number;
+        if ((o.rec[jo * 4 + 3] as number) > (this.rec[j * 4 + 3] as number)) this.rec[j * 4 + 3] = o.rec[jo * 4 + 3] as number;
+        this.rec[j * 4 + 1] += o.rec[jo * 4 + 1] as number;
       }
-      this.cnt[j] += n;
+      this.rec[j * 4] += n;
     }
     if ((o.touched[i] as number) & 1) {
       for (let w = 0; w < WORDS; w++) this.srcBits[p * WORDS + w] |= o.srcBits[i * WORDS + w] as number;
@@ -262,7 +260,7 @@ export class KeyTable {
       while (mask !== 0) {
         const c = 31 - Math.clz32(mask);
         mask &= ~(1 << c);
-        this.cnt[o + c] = 0;
+        this.rec[(o + c) * 4] = 0;
       }
       this.clsMask[i] = 0;
       const tf = this.touched[i] as number;
