@@ -26,8 +26,10 @@ export async function catchUp(path: string, tracks: Track[], baseSec: number): P
     if (tr.lockSec > until) until = tr.lockSec;
   }
   if (ms.length === 0) return;
-  const exact = new Set<number>();
-  const prefixes: Array<{ net: number; mask: number }> = [];
+  // Victim → the last second still to measure for it (its latest-fixed signature's lock second):
+  // a packet to a victim whose signatures are all fixed by its time was measured live.
+  const exact = new Map<number, number>();
+  const prefixes: Array<{ net: number; mask: number; until: number }> = [];
   let anyV6 = false;
   for (const m of ms) {
     const tr = m.track;
@@ -39,14 +41,16 @@ export async function catchUp(path: string, tracks: Track[], baseSec: number): P
     const u = (((a[0] as number) << 24) | ((a[1] as number) << 16) | ((a[2] as number) << 8) | (a[3] as number)) >>> 0;
     if (tr.isPrefix) {
       const mask = tr.prefixLen === 0 ? 0 : (0xffffffff << (32 - tr.prefixLen)) >>> 0;
-      prefixes.push({ net: (u & mask) >>> 0, mask });
-    } else exact.add(u);
+      prefixes.push({ net: (u & mask) >>> 0, mask, until: tr.lockSec });
+    } else exact.set(u, Math.max(exact.get(u) ?? Number.NEGATIVE_INFINITY, tr.lockSec));
   }
   // Destinations as int32 (a uint32 above 2^31 is a heap number: one allocation per packet).
-  const ex = Int32Array.from(exact, (u) => u | 0);
+  const ex = Int32Array.from(exact.keys(), (u) => u | 0);
+  const exUntil = Float64Array.from(exact.values());
   const few = ex.length <= 16;
   const pNet = Int32Array.from(prefixes, (p) => p.net | 0);
   const pMask = Int32Array.from(prefixes, (p) => p.mask | 0);
+  const pUntil = Float64Array.from(prefixes, (p) => p.until);
   const n = ms.length;
   try {
     await readCapture(
@@ -59,10 +63,11 @@ export async function catchUp(path: string, tracks: Track[], baseSec: number): P
         if (v.linkType === 1 && v.caplen >= 34 && b[o + 12] === 0x08 && b[o + 13] === 0x00 && ((b[o + 14] as number) & 0xf0) === 0x40) {
           const proto = b[o + 23] as number;
           const d = ((b[o + 30] as number) << 24) | ((b[o + 31] as number) << 16) | ((b[o + 32] as number) << 8) | (b[o + 33] as number);
+          const sec = v.tsSec;
           let hit = false;
-          if (few) for (let k = 0; !hit && k < ex.length; k++) hit = ex[k] === d;
-          else hit = exact.has(d >>> 0);
-          for (let k = 0; !hit && k < pNet.length; k++) hit = (d & (pMask[k] as number)) === pNet[k];
+          if (few) for (let k = 0; !hit && k < ex.length; k++) hit = ex[k] === d && sec < (exUntil[k] as number);
+          else hit = sec < (exact.get(d >>> 0) ?? Number.NEGATIVE_INFINITY);
+          for (let k = 0; !hit && k < pNet.length; k++) hit = (d & (pMask[k] as number)) === pNet[k] && sec < (pUntil[k] as number);
           if (!hit && proto !== 47 && proto !== 4 && proto !== 41) {
             if (proto !== 17 || anyV6) return;
             // UDP may be VXLAN or Teredo carrying a victim's packet: only then decode.
