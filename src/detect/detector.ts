@@ -281,7 +281,7 @@ export class Detector {
   /** A new destination in this window: does it (or its prefix) have a victim sample to feed? */
   private attach4(i: number, a: number): void {
     const dt = this.dst;
-    dt.sampler[i] = this.victims4.get(a) ?? -1;
+    if (this.victims4.size > 0) dt.sampler[i] = this.victims4.get(a) ?? -1;
     if (this.victimsP4.size > 0) {
       const pa = this.p4 === 0 ? 0 : a & (0xffffffff << (32 - this.p4));
       dt.psampler[i] = this.victimsP4.get(pa) ?? -1;
@@ -294,8 +294,11 @@ export class Detector {
 
   private attach6(i: number): void {
     const dt = this.dst;
-    dt.sampler[i] = this.victimsStr.get(slotKey(dt, i, false, 0)) ?? -1;
-    if (this.victimsStr.size > 0) dt.psampler[i] = this.victimsStr.get(prefixKey6(dt.addr, i * 16, this.p6)) ?? -1;
+    // No key string unless some IPv6 victim is being sampled.
+    if (this.victimsStr.size > 0) {
+      dt.sampler[i] = this.victimsStr.get(slotKey(dt, i, false, 0)) ?? -1;
+      dt.psampler[i] = this.victimsStr.get(prefixKey6(dt.addr, i * 16, this.p6)) ?? -1;
+    }
     const live = this.live;
     let lm = 0;
     for (let k = 0; k < live.length; k++) if ((live[k] as Measurement).matches6(dt.addr, i * 16)) lm |= 1 << (k < 31 ? k : 31);
