@@ -137,6 +137,7 @@ function phaseLists(c: CompiledRules): PhaseLists {
 export function createWaf(opts: WafOptions = {}): Waf {
   const compiled = compileRules(loadDirectives(opts));
   const lists = phaseLists(compiled);
+  Transaction.precomputePhase1(lists);
   const presets: [string, string][] = [];
   let ruleCount = 0;
   for (const r of compiled.rules) if (r.marker === null) ruleCount++;

@@ -68,6 +68,10 @@ export interface PhaseLists {
   settings: EngineSettings;
   chainParent: number[];
   chainFn: (((s: string) => string) | null)[];
+  /** TX after the request-independent phase-1 rules, computed once by `precomputePhase1` */
+  txInit?: Map<string, Entry> | null;
+  /** per phase-1 list index: 1 when the rule's effect is already in `txInit` (or it can never run) */
+  p1skip?: Uint8Array | null;
 }
 
 const MULTI = new Set([
@@ -132,7 +136,9 @@ export class Transaction implements OpContext {
   ) {
     this.detectOnly = lists.settings.ruleEngine === 'detectiononly';
     if (lists.settings.ruleEngine === 'off') this.engineOff = true;
-    const tx = this.store('TX');
+    const init = lists.txInit;
+    const tx = init ? new Map(init) : new Map<string, Entry>();
+    this.stores.set('TX', tx);
     for (const [k, v] of presets) tx.set(k.toLowerCase(), new Entry('TX', k, v));
     this.buildRequestVars();
   }
@@ -547,9 +553,11 @@ export class Transaction implements OpContext {
     if (this.allowRequest && phase <= 2) return;
     const list = this.lists.phases[phase];
     const scratch: Entry[] = [];
+    const pre = phase === 1 ? (this.lists.p1skip ?? null) : null;
     for (let i = 0; i < list.length; i++) {
       const r = list[i];
       if (r.marker !== null) continue;
+      if (pre !== null && pre[i] === 1) continue;
       if ((this.removedIds.length || this.removedTags.length) && this.isRemoved(r)) continue;
       if (this.matchedVars.length !== 0) this.matchedVars.length = 0;
       let hit: boolean;
@@ -722,6 +730,71 @@ export class Transaction implements OpContext {
     for (const sv of r.setvars) this.doSetVar(sv);
   }
 
+  /**
+   * Runs, once, the phase-1 rules whose outcome cannot depend on the request (the CRS
+   * initialisation: `&TX:x "@eq 0"` defaults, SecActions setting scores, paranoia skips) and
+   * stores the resulting TX collection in `lists.txInit`; those rules are then skipped per
+   * request. A rule qualifies when it reads and writes only named TX variables that no earlier
+   * per-request rule writes, and later per-request rules have not read what it writes; the walk
+   * stops at the first per-request rule that could change the control flow (skips, disruptive
+   * actions, ctl other than body-processor settings, reads of every TX variable).
+   */
+  static precomputePhase1(lists: PhaseLists): void {
+    lists.txInit = null;
+    lists.p1skip = null;
+    if (lists.settings.ruleEngine === 'off') return;
+    const list = lists.phases[1];
+    const skip = new Uint8Array(list.length);
+    const t = new Transaction(lists, { method: 'GET', uri: '/', protocol: 'HTTP/1.1', headers: [] }, null, []);
+    let tx = new Map<string, Entry>();
+    const tainted = new Set<string>();
+    const readRt = new Set<string>();
+    const scratch: Entry[] = [];
+    let any = false;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i];
+      if (r.marker !== null) continue;
+      const ef = effects(r);
+      if (ef.stop) break;
+      if (ef.pure && ef.reads !== null && ef.writes !== null && disjoint(ef.reads, tainted) && disjoint(ef.writes, tainted) && disjoint(ef.writes, readRt)) {
+        const trial = new Map(tx);
+        t.stores.set('TX', trial);
+        t.engineOff = false;
+        t.interrupted = false;
+        const hit = t.evalRule(r, scratch, 0);
+        const disrupts = r.disruptive !== 'pass' && r.disruptive !== null;
+        if (!t.engineOff && !(hit && (r.log || disrupts))) {
+          tx = trial;
+          skip[i] = 1;
+          any = true;
+          if (hit) {
+            if (r.skipIndex >= 0) {
+              for (let k = i + 1; k <= r.skipIndex; k++) skip[k] = 1;
+              i = r.skipIndex;
+            } else if (r.skip > 0) {
+              let k = r.skip;
+              while (k > 0 && i + 1 < list.length) {
+                i++;
+                skip[i] = 1;
+                if (list[i].marker === null) k--;
+              }
+            }
+          }
+          continue;
+        }
+      }
+      // this rule runs per request: later precomputed rules must not depend on or race with it
+      if (ef.reads === null || ef.writes === null || r.skipAfter !== null || r.skip > 0 || (r.disruptive !== 'pass' && r.disruptive !== null)) break;
+      for (const k of ef.reads) readRt.add(k);
+      for (const k of ef.writes) tainted.add(k);
+      // when it turns the engine off, later rules do not run: they must leave the scores alone
+      if (ef.engineOff) for (const k of VERDICT_KEYS) readRt.add(k);
+    }
+    if (!any) return;
+    lists.txInit = tx;
+    lists.p1skip = skip;
+  }
+
   tx(name: string): string | undefined {
     return this.stores.get('TX')?.get(name.toLowerCase())?.value;
   }
@@ -746,4 +819,83 @@ function idMatch(v: string): (id: number) => boolean {
     if (m) ranges.push([Number(m[1]), Number(m[2] ?? m[1])]);
   }
   return (id) => ranges.some(([a, b]) => id >= a && id <= b);
+}
+
+/** What a rule (with its chain links) reads and writes, for `Transaction.precomputePhase1`. */
+interface Effects {
+  /** reads and writes only named TX variables (and is not a capture or ctl rule) */
+  pure: boolean;
+  /** TX variables read or written; null = any */
+  reads: Set<string> | null;
+  writes: Set<string> | null;
+  /** the rule could change what later rules see in ways not tracked here */
+  stop: boolean;
+  /** the rule can turn the rule engine off */
+  engineOff: boolean;
+}
+
+/** TX variables the verdict reads after the rule engine has been turned off */
+const VERDICT_KEYS = ['anomaly_score', 'inbound_anomaly_score', 'outbound_anomaly_score'];
+
+const BENIGN_CTL = new Set(['requestbodyprocessor', 'forcerequestbodyvariable', 'auditengine', 'auditlogparts']);
+
+function effects(r: Rule): Effects {
+  const ef: Effects = { pure: true, reads: new Set(), writes: new Set(), stop: false, engineOff: false };
+  // msg and logdata are expanded only when a match is logged, which a precomputed rule never is
+  const read = (m: Macro | null, noTargets: boolean, logOnly = false): void => {
+    if (m === null) return;
+    for (const part of m) {
+      if (typeof part === 'string') continue;
+      if (part.coll === 'TX') {
+        if (part.key === null) ef.reads = null;
+        else ef.reads?.add(part.key);
+      } else if (!logOnly) {
+        ef.pure = false;
+        if (noTargets && part.coll.startsWith('MATCHED_VAR')) ef.stop = true;
+      }
+    }
+  };
+  for (let l: Rule | null = r; l !== null; l = l.chain) {
+    const noTargets = l.targets.length === 0;
+    for (const t of l.targets) {
+      if (t.coll === 'TX') {
+        if (t.sel !== null && t.sel.kind === 'name') ef.reads?.add(t.sel.name);
+        else ef.reads = null;
+      } else {
+        ef.pure = false;
+        if (l === r && t.coll.startsWith('MATCHED_VAR')) ef.stop = true;
+      }
+    }
+    if (l.op.param.includes('%{')) read(parseMacro(l.op.param), noTargets);
+    for (const sv of l.setvars) {
+      if (sv.coll !== 'TX') ef.pure = false;
+      read(sv.name, noTargets);
+      read(sv.value, noTargets);
+      if (sv.coll === 'TX') {
+        if (sv.staticKey === null) ef.writes = null;
+        else ef.writes?.add(sv.staticKey);
+      }
+    }
+    for (const c of l.ctls) {
+      ef.pure = false;
+      if (c.what === 'ruleengine' && !c.value.includes('%{')) {
+        // once the engine is off no rule runs: only the verdict's scores are still observed
+        if (c.value.toLowerCase() === 'off') ef.engineOff = true;
+      } else if (!BENIGN_CTL.has(c.what)) ef.stop = true;
+      if (c.value.includes('%{')) read(parseMacro(c.value), noTargets);
+    }
+    if (l.capture) {
+      ef.pure = false;
+      for (let k = 0; k < 10; k++) ef.writes?.add(String(k));
+    }
+    read(l.msg, false, true);
+    read(l.logdata, false, true);
+  }
+  return ef;
+}
+
+function disjoint(a: Set<string>, b: Set<string>): boolean {
+  if (b.size === 0) return true;
+  for (const k of a) if (b.has(k)) return false;
+  return true;
 }
