@@ -7,7 +7,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Waf, WafVerdict } from './engine.js';
-import type { WafRequest } from './transaction.js';
+import type { WafRequest, WafResponse } from './transaction.js';
 
 export interface ServeOptions {
   maxHeaderBytes?: number;
@@ -29,17 +29,35 @@ const REASONS: Record<number, string> = {
 
 const OK_BODY = Buffer.from('ok\n');
 
+/** what the origin answers, as the WAF sees it (the same for every request) */
+const ORIGIN_RESPONSE: WafResponse = {
+  status: 200,
+  protocol: 'HTTP/1.1',
+  headers: [
+    ['Content-Type', 'text/plain'],
+    ['Content-Length', String(OK_BODY.length)],
+  ],
+  body: OK_BODY,
+};
+
+/** the common answer, a 200 with no matched rules on a kept-alive connection, built once */
+const OK_KEEPALIVE = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${OK_BODY.length}\r\n\r\nok\n`, 'latin1');
+
 function respond(sock: Socket, status: number, rules: string, keepAlive: boolean, head: boolean): void {
-  const body = status === 200 ? OK_BODY : Buffer.from(`${status} ${REASONS[status] ?? 'Error'}\n`);
+  if (status === 200 && rules === '' && keepAlive && !head) {
+    sock.write(OK_KEEPALIVE);
+    return;
+  }
+  const reason = REASONS[status] ?? 'Error';
+  const body = status === 200 ? 'ok\n' : `${status} ${reason}\n`;
   const hdr =
-    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\n` +
     'Content-Type: text/plain\r\n' +
     `Content-Length: ${body.length}\r\n` +
     (rules ? `x-waf-matched-rules: ${rules}\r\n` : '') +
     (keepAlive ? '' : 'Connection: close\r\n') +
     '\r\n';
-  if (head) sock.write(hdr);
-  else sock.write(Buffer.concat([Buffer.from(hdr, 'latin1'), body]));
+  sock.write(head ? hdr : hdr + body, 'latin1');
 }
 
 interface Parsed {
@@ -194,6 +212,8 @@ export function startServer(waf: Waf, host: string, port: number, opts: ServeOpt
     let until = 0;
     let waitBlankLine = false;
     sock.setNoDelay(true);
+    const remoteAddr = sock.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
+    const remotePort = sock.remotePort ?? 0;
     const timer = setTimeout(() => sock.destroy(), 30000);
     sock.on('data', (chunk: Buffer) => {
       timer.refresh();
@@ -235,8 +255,8 @@ export function startServer(waf: Waf, host: string, port: number, opts: ServeOpt
         }
         buf = buf.subarray(r.consumed);
         const req = r.req;
-        req.remoteAddr = sock.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
-        req.remotePort = sock.remotePort ?? 0;
+        req.remoteAddr = remoteAddr;
+        req.remotePort = remotePort;
         req.serverPort = port;
         let status = r.status;
         let rules = '';
@@ -244,15 +264,7 @@ export function startServer(waf: Waf, host: string, port: number, opts: ServeOpt
         for (const [k] of req.headers) if (k.length === 10 && k.toLowerCase() === 'x-crs-test') isMarker = true;
         if (!isMarker) {
           try {
-            const v = waf.evaluate(req, {
-              status: 200,
-              protocol: 'HTTP/1.1',
-              headers: [
-                ['Content-Type', 'text/plain'],
-                ['Content-Length', String(OK_BODY.length)],
-              ],
-              body: OK_BODY,
-            });
+            const v = waf.evaluate(req, ORIGIN_RESPONSE);
             if (v.action === 'block') status = v.status;
             for (const m of v.matched) rules += rules ? ` ${m.id}` : String(m.id);
             opts.onVerdict?.(req, v);

@@ -70,8 +70,9 @@ export interface PhaseLists {
   chainFn: (((s: string) => string) | null)[];
   /** TX after the request-independent phase-1 rules, computed once by `precomputePhase1` */
   txInit?: Map<string, Entry> | null;
-  /** per phase-1 list index: 1 when the rule's effect is already in `txInit` (or it can never run) */
-  p1skip?: Uint8Array | null;
+  /** per phase, per list index: 1 when the rule's effect is already in `txInit` or its outcome is
+   * the same for every request and changes nothing (or it can never run) */
+  skips?: (Uint8Array | null)[];
 }
 
 const MULTI = new Set([
@@ -553,7 +554,7 @@ export class Transaction implements OpContext {
     if (this.allowRequest && phase <= 2) return;
     const list = this.lists.phases[phase];
     const scratch: Entry[] = [];
-    const pre = phase === 1 ? (this.lists.p1skip ?? null) : null;
+    const pre = this.lists.skips?.[phase] ?? null;
     for (let i = 0; i < list.length; i++) {
       const r = list[i];
       if (r.marker !== null) continue;
@@ -741,14 +742,15 @@ export class Transaction implements OpContext {
    */
   static precomputePhase1(lists: PhaseLists): void {
     lists.txInit = null;
-    lists.p1skip = null;
+    lists.skips = undefined;
     if (lists.settings.ruleEngine === 'off') return;
     const list = lists.phases[1];
     const skip = new Uint8Array(list.length);
     const t = new Transaction(lists, { method: 'GET', uri: '/', protocol: 'HTTP/1.1', headers: [] }, null, []);
     let tx = new Map<string, Entry>();
-    const tainted = new Set<string>();
-    const readRt = new Set<string>();
+    // written by per-request rules so far / read by them (a later precomputed write would race)
+    const tainted = new Taint();
+    const readRt = new Taint();
     const scratch: Entry[] = [];
     let any = false;
     for (let i = 0; i < list.length; i++) {
@@ -756,7 +758,15 @@ export class Transaction implements OpContext {
       if (r.marker !== null) continue;
       const ef = effects(r);
       if (ef.stop) break;
-      if (ef.pure && ef.reads !== null && ef.writes !== null && disjoint(ef.reads, tainted) && disjoint(ef.writes, tainted) && disjoint(ef.writes, readRt)) {
+      if (
+        ef.pure &&
+        ef.reads !== null &&
+        ef.writes !== null &&
+        ef.writePrefixes.length === 0 &&
+        tainted.clear(ef.reads, NO_PREFIXES) &&
+        tainted.clear(ef.writes, NO_PREFIXES) &&
+        readRt.clear(ef.writes, NO_PREFIXES)
+      ) {
         const trial = new Map(tx);
         t.stores.set('TX', trial);
         t.engineOff = false;
@@ -785,14 +795,61 @@ export class Transaction implements OpContext {
       }
       // this rule runs per request: later precomputed rules must not depend on or race with it
       if (ef.reads === null || ef.writes === null || r.skipAfter !== null || r.skip > 0 || (r.disruptive !== 'pass' && r.disruptive !== null)) break;
-      for (const k of ef.reads) readRt.add(k);
-      for (const k of ef.writes) tainted.add(k);
+      for (const k of ef.reads) readRt.names.add(k);
+      tainted.add(ef);
       // when it turns the engine off, later rules do not run: they must leave the scores alone
-      if (ef.engineOff) for (const k of VERDICT_KEYS) readRt.add(k);
+      if (ef.engineOff) for (const k of VERDICT_KEYS) readRt.names.add(k);
     }
-    if (!any) return;
-    lists.txInit = tx;
-    lists.p1skip = skip;
+    if (any) lists.txInit = tx;
+    const skips: (Uint8Array | null)[] = [null, skip];
+    for (let p = 2; p <= 5; p++) skips.push(new Uint8Array(lists.phases[p].length));
+    lists.skips = skips;
+    Transaction.foldConstantRules(lists, t);
+  }
+
+  /**
+   * In every phase, a rule that writes nothing and reads only TX variables no per-request rule
+   * writes (the paranoia-level checks guarding each file) has the same outcome for every request:
+   * it is decided here, and when it skips, the rules it skips are marked too.
+   */
+  private static foldConstantRules(lists: PhaseLists, t: Transaction): void {
+    const skips = lists.skips as Uint8Array[];
+    const init = lists.txInit ?? new Map<string, Entry>();
+    const tainted = new Taint();
+    const scratch: Entry[] = [];
+    for (let p = 1; p <= 5; p++) {
+      const list = lists.phases[p];
+      const skip = skips[p];
+      for (let i = 0; i < list.length; i++) {
+        const r = list[i];
+        if (r.marker !== null || skip[i] === 1) continue;
+        const ef = effects(r);
+        if (ef.stop || ef.writes === null) return;
+        if (p >= 2 && ef.pure && ef.reads !== null && ef.writes.size === 0 && ef.writePrefixes.length === 0 && tainted.clear(ef.reads, NO_PREFIXES)) {
+          t.stores.set('TX', new Map(init));
+          t.engineOff = false;
+          const hit = t.evalRule(r, scratch, 0);
+          if (!t.engineOff && !(hit && (r.log || (r.disruptive !== 'pass' && r.disruptive !== null)))) {
+            skip[i] = 1;
+            if (hit) {
+              if (r.skipIndex >= 0) {
+                for (let k = i + 1; k <= r.skipIndex; k++) skip[k] = 1;
+                i = r.skipIndex;
+              } else if (r.skip > 0) {
+                let k = r.skip;
+                while (k > 0 && i + 1 < list.length) {
+                  i++;
+                  skip[i] = 1;
+                  if (list[i].marker === null) k--;
+                }
+              }
+            }
+            continue;
+          }
+        }
+        tainted.add(ef);
+      }
+    }
   }
 
   tx(name: string): string | undefined {
@@ -828,11 +885,15 @@ interface Effects {
   /** TX variables read or written; null = any */
   reads: Set<string> | null;
   writes: Set<string> | null;
+  /** beginnings of TX variable names written with a macro in the name (`tx.header_name_%{tx.0}`) */
+  writePrefixes: string[];
   /** the rule could change what later rules see in ways not tracked here */
   stop: boolean;
   /** the rule can turn the rule engine off */
   engineOff: boolean;
 }
+
+const NO_PREFIXES: string[] = [];
 
 /** TX variables the verdict reads after the rule engine has been turned off */
 const VERDICT_KEYS = ['anomaly_score', 'inbound_anomaly_score', 'outbound_anomaly_score'];
@@ -840,7 +901,7 @@ const VERDICT_KEYS = ['anomaly_score', 'inbound_anomaly_score', 'outbound_anomal
 const BENIGN_CTL = new Set(['requestbodyprocessor', 'forcerequestbodyvariable', 'auditengine', 'auditlogparts']);
 
 function effects(r: Rule): Effects {
-  const ef: Effects = { pure: true, reads: new Set(), writes: new Set(), stop: false, engineOff: false };
+  const ef: Effects = { pure: true, reads: new Set(), writes: new Set(), writePrefixes: [], stop: false, engineOff: false };
   // msg and logdata are expanded only when a match is logged, which a precomputed rule never is
   const read = (m: Macro | null, noTargets: boolean, logOnly = false): void => {
     if (m === null) return;
@@ -872,8 +933,9 @@ function effects(r: Rule): Effects {
       read(sv.name, noTargets);
       read(sv.value, noTargets);
       if (sv.coll === 'TX') {
-        if (sv.staticKey === null) ef.writes = null;
-        else ef.writes?.add(sv.staticKey);
+        if (sv.staticKey !== null) ef.writes?.add(sv.staticKey);
+        else if (typeof sv.name[0] === 'string' && sv.name[0] !== '') ef.writePrefixes.push(sv.name[0].toLowerCase());
+        else ef.writes = null;
       }
     }
     for (const c of l.ctls) {
@@ -894,8 +956,24 @@ function effects(r: Rule): Effects {
   return ef;
 }
 
-function disjoint(a: Set<string>, b: Set<string>): boolean {
-  if (b.size === 0) return true;
-  for (const k of a) if (b.has(k)) return false;
-  return true;
+/** TX variable names written by per-request rules: exact names and name beginnings */
+class Taint {
+  readonly names = new Set<string>();
+  readonly prefixes: string[] = [];
+  add(ef: Effects): void {
+    for (const k of ef.writes ?? []) this.names.add(k);
+    for (const k of ef.writePrefixes) this.prefixes.push(k);
+  }
+  /** none of `keys` (nor any name a prefix in `prefixes` begins) is tainted */
+  clear(keys: Set<string>, prefixes: string[]): boolean {
+    for (const k of keys) {
+      if (this.names.has(k)) return false;
+      for (const p of this.prefixes) if (k.startsWith(p)) return false;
+    }
+    for (const p of prefixes) {
+      for (const k of this.names) if (k.startsWith(p)) return false;
+      for (const q of this.prefixes) if (q.startsWith(p) || p.startsWith(q)) return false;
+    }
+    return true;
+  }
 }
