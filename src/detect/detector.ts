@@ -222,7 +222,6 @@ export class Detector {
     const w = this.winCur;
     if (w.seen >= w.cap && w.seen !== w.next) w.seen++;
     else w.add(v, c);
-    const live = this.live;
     const dt = this.dst;
     let i: number;
     const gre = (v.tunnel & Tunnel.GRE) !== 0;
@@ -237,17 +236,41 @@ export class Detector {
       i = dt.slot6(v.buf, off, 16, hashBytes(v.buf, off, 16));
       if (i >= 0 && dt.isNew) this.attach6(i);
     }
-    // Live measurements see only packets whose destination slot names them (bit k: measurement
-    // k, bit 31: one of those from the 32nd on), set when the slot was created (the set of live
-    // measurements changes only between windows); a packet that found no slot (table full) is
-    // checked against each.
     if (i < 0) {
-      for (let k = 0; k < live.length; k++) {
-        const m = live[k] as Measurement;
-        if (m.toVictim(v)) m.see(v, c, null);
-      }
+      this.noSlot(v, c);
       return;
     }
+    dt.add(i, c, v.wirelen, v.tsSec, v.tsNsec);
+    if (c !== Cls.OTHER && c !== Cls.TCP_ACK) this.distinct(i, c, v);
+    // Victims (being sampled or measured live) are flagged when their slot is created.
+    if (dt.victim[i] !== 0) this.feed(i, c, v);
+  }
+
+  /** A packet that found no slot (the window's table is full): checked against each live measurement. */
+  private noSlot(v: PacketView, c: number): void {
+    const live = this.live;
+    for (let k = 0; k < live.length; k++) {
+      const m = live[k] as Measurement;
+      if (m.toVictim(v)) m.see(v, c, null);
+    }
+  }
+
+  /** Distinct sources, destination ports and DNS names of a destination's flood classes. */
+  private distinct(i: number, c: number, v: PacketView): void {
+    const dt = this.dst;
+    dt.setSrc(i, v.ipVersion === 4 ? mix32(v.src4 | 0) : v.src6Off >= 0 ? hashBytes(v.buf, v.src6Off, 16) : 0);
+    if (c === Cls.TCP_SYN || c === Cls.UDP) dt.setPort(i, mix32(v.dstPort));
+    else if (c === Cls.DNS_QUERY && v.dnsNameLen > 0) dt.setName(i, hashBytes(v.dnsName, 0, v.dnsNameLen));
+  }
+
+  /**
+   * A packet to a victim: live measurements see it if its destination slot names them (bit k:
+   * measurement k, bit 31: one of those from the 32nd on; the set of live measurements changes
+   * only between windows), and the victim's (and its prefix's) sample gets it.
+   */
+  private feed(i: number, c: number, v: PacketView): void {
+    const dt = this.dst;
+    const live = this.live;
     const lm = dt.live[i] as number;
     if (lm !== 0) {
       for (let k = 0; k < 31 && k < live.length; k++) if ((lm & (1 << k)) !== 0) (live[k] as Measurement).see(v, c, null);
@@ -257,12 +280,6 @@ export class Detector {
           if (m.toVictim(v)) m.see(v, c, null);
         }
       }
-    }
-    dt.add(i, c, v.wirelen, v.tsSec, v.tsNsec);
-    if (c !== Cls.OTHER && c !== Cls.TCP_ACK) {
-      dt.setSrc(i, v.ipVersion === 4 ? mix32(v.src4 | 0) : v.src6Off >= 0 ? hashBytes(v.buf, v.src6Off, 16) : 0);
-      if (c === Cls.TCP_SYN || c === Cls.UDP) dt.setPort(i, mix32(v.dstPort));
-      else if (c === Cls.DNS_QUERY && v.dnsNameLen > 0) dt.setName(i, hashBytes(v.dnsName, 0, v.dnsNameLen));
     }
     const si = dt.sampler[i] as number;
     if (si >= 0) {
@@ -290,6 +307,7 @@ export class Detector {
     let lm = 0;
     for (let k = 0; k < live.length; k++) if ((live[k] as Measurement).matches4(a)) lm |= 1 << (k < 31 ? k : 31);
     dt.live[i] = lm;
+    dt.victim[i] = lm !== 0 || (dt.sampler[i] as number) >= 0 || (dt.psampler[i] as number) >= 0 ? 1 : 0;
   }
 
   private attach6(i: number): void {
@@ -303,6 +321,7 @@ export class Detector {
     let lm = 0;
     for (let k = 0; k < live.length; k++) if ((live[k] as Measurement).matches6(dt.addr, i * 16)) lm |= 1 << (k < 31 ? k : 31);
     dt.live[i] = lm;
+    dt.victim[i] = lm !== 0 || (dt.sampler[i] as number) >= 0 || (dt.psampler[i] as number) >= 0 ? 1 : 0;
   }
 
   /** Decide one class of one key for the window that just ended. */

@@ -55,6 +55,8 @@ export class KeyTable {
   readonly psampler: Int32Array;
   /** For destination slots: which live measurements' victims are (or contain) the address (detector.ts). */
   readonly live: Int32Array;
+  /** For destination slots: 1 when live, sampler or psampler names something. */
+  readonly victim: Uint8Array;
   readonly used: Int32Array;
   nUsed = 0;
   overflow = 0;
@@ -82,6 +84,7 @@ export class KeyTable {
     this.parent = new Int32Array(n).fill(-1);
     this.psampler = new Int32Array(n).fill(-1);
     this.live = new Int32Array(n);
+    this.victim = new Uint8Array(n);
     this.used = new Int32Array(capacity);
   }
 
@@ -275,6 +278,7 @@ export class KeyTable {
       this.parent[i] = -1;
       this.psampler[i] = -1;
       this.live[i] = 0;
+      this.victim[i] = 0;
     }
     // Open addressing needs the probe chains gone too: every used slot was zeroed above, and
     // unused slots were never written.
