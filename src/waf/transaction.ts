@@ -104,6 +104,8 @@ function latin1(b: Buffer | string | null | undefined): string {
 
 let uniqueCounter = 0;
 
+const CAP_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
 export class Transaction implements OpContext {
   caps: (string | undefined)[] = new Array(10).fill(undefined);
   readonly matched: MatchedRule[] = [];
@@ -643,11 +645,54 @@ export class Transaction implements OpContext {
     } else {
       const list = this.resolve(r);
       let any = false;
-      for (let k = 0; k < list.length; k++) {
-        const e = list[k];
-        if (this.test(r, e)) {
-          any = true;
-          this.onMatch(r, e);
+      if (r.multiMatch) {
+        for (let k = 0; k < list.length; k++) {
+          const e = list[k];
+          if (this.test(r, e)) {
+            any = true;
+            this.onMatch(r, e);
+          }
+        }
+      } else {
+        // the common case, inlined: one transformation chain, cached per value
+        const op = r.op;
+        const tchain = r.tchain;
+        const negated = r.negated;
+        const capture = r.capture;
+        const plainImpossible = op.plainImpossible === true;
+        for (let k = 0; k < list.length; k++) {
+          const e = list[k];
+          let v: string | undefined;
+          if (tchain === 0) v = e.value;
+          else {
+            const c = e.cache;
+            if (c !== null) v = c[tchain];
+            if (v === undefined) v = this.chainValue(e, tchain);
+          }
+          if (plainImpossible) {
+            let pl = e.plain;
+            if (pl === null) {
+              pl = [];
+              e.plain = pl;
+            }
+            let pk = pl[tchain];
+            if (pk === undefined) {
+              pk = isPlain(v) ? 1 : 0;
+              pl[tchain] = pk;
+            }
+            // a pattern that needs a non-plain byte cannot match a plain value
+            if (pk === 1) {
+              if (negated) {
+                any = true;
+                this.onMatch(r, e);
+              }
+              continue;
+            }
+          }
+          if (op.match(v, this, capture) !== negated) {
+            any = true;
+            this.onMatch(r, e);
+          }
         }
       }
       if (!any) return false;
@@ -724,7 +769,10 @@ export class Transaction implements OpContext {
       const tx = this.store('TX');
       for (let k = 0; k < 10; k++) {
         const v = this.caps[k];
-        if (v !== undefined) tx.set(String(k), new Entry('TX', String(k), v));
+        if (v === undefined) continue;
+        const key = CAP_KEYS[k];
+        const cur = tx.get(key);
+        if (cur === undefined || cur.value !== v) tx.set(key, new Entry('TX', key, v, key));
       }
     }
     for (const c of r.ctls) this.doCtl(c.what, this.expand(c.value));
@@ -859,7 +907,11 @@ export class Transaction implements OpContext {
 
 function selects(t: Target, e: Entry): boolean {
   if (t.sel === null) return true;
-  if (t.sel.kind === 'name') return e.lname === t.sel.name || e.key.toLowerCase() === t.sel.name;
+  if (t.sel.kind === 'name') {
+    const n = t.sel.name;
+    // `COLL:name` (as MATCHED_VARS selections may be written) needs the full key
+    return e.lname === n || (n.indexOf(':') >= 0 && e.key.toLowerCase() === n);
+  }
   return t.sel.re.test(e.name);
 }
 
