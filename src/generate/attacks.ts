@@ -363,6 +363,38 @@ export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): Attack
         },
       };
     }
+    case 'scanner': {
+      // A TCP SYN port scan (nmap -sS style): one or two real hosts (their own addresses, an
+      // ordinary TTL), one source port per scanner, window 1024 with only an MSS option, and
+      // destination ports swept in a shuffled order over the whole port range.
+      const scanners = Array.from({ length: r.int(1, 2) }, () => ({ addr: randomPublic4(r), sport: r.int(32768, 65535), ttl: r.pick([64, 128]) - r.int(5, 20) }));
+      const mss = Uint8Array.from([2, 4, 0x05, 0xb4]);
+      const stride = 40503; // odd, so i * stride mod 65535 visits every port once
+      const first = r.int(0, 65534);
+      let i = 0;
+      return {
+        vector,
+        victim: victimBase('tcp'),
+        sources: 'few',
+        sourceCount: scanners.length,
+        fill(e, t) {
+          const p = e.p.reset();
+          const sc = scanners[i % scanners.length] as (typeof scanners)[number];
+          p.src = sc.addr;
+          p.dst = dst(r);
+          p.ttl = sc.ttl;
+          p.ipId = r.int(0, 65535);
+          p.sport = sc.sport;
+          p.dport = 1 + ((first + i * stride) % 65535);
+          i++;
+          p.seq = r.u32();
+          p.flags = 0x02;
+          p.win = 1024;
+          p.opts = mss;
+          e.tcp(t);
+        },
+      };
+    }
     default:
       return reflection(vector, r, dst, victimBase);
   }

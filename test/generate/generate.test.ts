@@ -43,6 +43,7 @@ const PROTO: Record<string, string> = {
   snmp_amplification: 'snmp',
   udp_reflection: 'udp',
   dns_random_subdomain: 'dns',
+  scanner: 'tcp',
 };
 
 test('same seed gives byte-identical files; another seed does not', () => {
