@@ -78,6 +78,9 @@ export interface Rule {
   tsig: string;
   /** small integer naming `tsig` (0 = not cacheable), the index of the per-request cache */
   tid: number;
+  /** per target: id of its values after this rule's exclusions, shared by every rule that selects
+   * the same values from a collection (0 = not cached), the index of a per-request cache */
+  cids: number[];
 }
 
 export interface EngineSettings {
@@ -101,6 +104,28 @@ export interface CompiledRules {
   chainParent: number[];
   chainFn: (Transform | null)[];
 }
+
+/** collections only request parsing, body processing and the response change (never a rule), so
+ * their selected values can be shared between rules within a phase */
+const CACHED_COLLS = new Set([
+  'ARGS',
+  'ARGS_GET',
+  'ARGS_POST',
+  'ARGS_NAMES',
+  'ARGS_GET_NAMES',
+  'ARGS_POST_NAMES',
+  'REQUEST_HEADERS',
+  'REQUEST_HEADERS_NAMES',
+  'REQUEST_COOKIES',
+  'REQUEST_COOKIES_NAMES',
+  'FILES',
+  'FILES_NAMES',
+  'FILES_SIZES',
+  'MULTIPART_PART_HEADERS',
+  'RESPONSE_HEADERS',
+  'RESPONSE_HEADERS_NAMES',
+  'XML',
+]);
 
 const SEVERITIES = ['EMERGENCY', 'ALERT', 'CRITICAL', 'ERROR', 'WARNING', 'NOTICE', 'INFO', 'DEBUG'];
 
@@ -359,6 +384,8 @@ export function compileRules(directives: Directive[]): CompiledRules {
     }
   }
   const sigIds = new Map<string, number>();
+  const compIds = new Map<string, number>();
+  const tsigOf = (t: Target): string => `${t.excl ? '!' : ''}${t.count ? '&' : ''}${t.coll}:${t.sel === null ? '' : t.sel.kind === 'name' ? t.sel.name : `/${t.sel.re.source}/`}`;
   const sig = (r: Rule): void => {
     const volatile = r.targets.some((t) => /^(TX|IP|SESSION|GLOBAL|RESOURCE|USER|ENV|GEO|MATCHED_VARS?|MATCHED_VARS?_NAMES?|MATCHED_VAR_NAME|TIME.*|DURATION)$/.test(t.coll));
     r.tsig = volatile
@@ -371,6 +398,21 @@ export function compileRules(directives: Directive[]): CompiledRules {
         sigIds.set(r.tsig, id);
       }
       r.tid = id;
+      r.cids = r.targets.map((t) => {
+        if (t.excl || t.count || !CACHED_COLLS.has(t.coll)) return 0;
+        const ex = r.targets
+          .filter((x) => x.excl && x.coll === t.coll)
+          .map(tsigOf)
+          .sort()
+          .join('|');
+        const key = `${tsigOf(t)}#${ex}`;
+        let cid = compIds.get(key);
+        if (cid === undefined) {
+          cid = compIds.size + 1;
+          compIds.set(key, cid);
+        }
+        return cid;
+      });
     }
     const t = r.targets[0];
     if (r.targets.length === 1 && !t.excl && t.sel?.kind === 'name' && /^(TX|IP|SESSION|GLOBAL|RESOURCE|USER|GEO)$/.test(t.coll)) {
@@ -451,6 +493,7 @@ function blankRule(file: string, line: number): Rule & { chainFlag: boolean } {
     skipIndex: -1,
     tsig: '',
     tid: 0,
+    cids: [],
     fast: 0,
     fastColl: '',
     fastKey: '',

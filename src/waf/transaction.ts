@@ -127,6 +127,8 @@ export class Transaction implements OpContext {
   private removedTags: RegExp[] = [];
   private removedTargets: { id?: (id: number) => boolean; tag?: RegExp; coll: string; name: string | null }[] = [];
   private targetCache: (Entry[] | undefined)[] = [];
+  /** values of one collection selection after exclusions, by `Rule.cids` id */
+  private compCache: (Entry[] | undefined)[] = [];
   private matchedVar: Entry | null = null;
   private matchedVars: Entry[] = [];
   private currentRule: Rule | null = null;
@@ -240,6 +242,7 @@ export class Transaction implements OpContext {
   /** Parses the request body with the selected processor (called before phase 2). */
   processBody(): void {
     this.targetCache = [];
+    this.compCache = [];
     const s = this.lists.settings;
     let body = latin1(this.req.body);
     const ct = this.header('content-type') ?? '';
@@ -327,6 +330,7 @@ export class Transaction implements OpContext {
 
   private buildResponseVars(): void {
     this.targetCache = [];
+    this.compCache = [];
     const r = this.resp;
     if (!r) return;
     this.setScalar('RESPONSE_STATUS', String(r.status));
@@ -407,8 +411,27 @@ export class Transaction implements OpContext {
     const excl: Target[] = [];
     for (const t of rule.targets) if (t.excl) excl.push(t);
     const removed = this.removedTargets.length ? this.removedTargetsFor(rule) : null;
-    for (const t of rule.targets) {
+    const cids = removed === null ? rule.cids : null;
+    for (let ti = 0; ti < rule.targets.length; ti++) {
+      const t = rule.targets[ti];
       if (t.excl) continue;
+      const cid = cids !== null && ti < cids.length ? cids[ti] : 0;
+      if (cid !== 0) {
+        // the same selection (with the same exclusions) as an earlier rule's: shared
+        let c = this.compCache[cid];
+        if (c === undefined) {
+          c = [];
+          this.collect(t, c);
+          if (excl.length !== 0) {
+            let w = 0;
+            for (let i = 0; i < c.length; i++) if (!excluded(c[i], excl, null)) c[w++] = c[i];
+            c.length = w;
+          }
+          this.compCache[cid] = c;
+        }
+        for (let i = 0; i < c.length; i++) out.push(c[i]);
+        continue;
+      }
       if (t.count) {
         const tmp: Entry[] = [];
         this.collect(t, tmp);
