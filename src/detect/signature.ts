@@ -145,13 +145,7 @@ function classBase(cls: number, A: number[], s: VictimSample, share: number): { 
 
 /** The fewest most common values of a field covering `share` of rows, or null if more than `max`. */
 function topValues(rows: number[], s: VictimSample, f: Field, max: number, share: number): number[] | null {
-  const h = new Map<number, number>();
-  for (const r of rows) {
-    const x = f.get(s, r);
-    if (Number.isNaN(x)) continue;
-    h.set(x, (h.get(x) ?? 0) + 1);
-  }
-  const e = [...h.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  const e = histogram(rows, s, f).sort((a, b) => b[1] - a[1] || a[0] - b[0]);
   const out: number[] = [];
   let cum = 0;
   for (const [x, n] of e) {
@@ -162,6 +156,43 @@ function topValues(rows: number[], s: VictimSample, f: Field, max: number, share
   }
   if (cum < share * rows.length) return null;
   return out.sort((a, b) => a - b);
+}
+
+/** Counts of small integer values (most fields), reused between calls; zero between calls. */
+const SMALL = new Int32Array(65536);
+const seenSmall = new Int32Array(65536);
+
+/** [value, rows] for each value of a field among rows (NaN: no value): in a typed array when every value is a small integer. */
+function histogram(rows: number[], s: VictimSample, f: Field): Array<[number, number]> {
+  let n = 0;
+  let small = true;
+  for (const r of rows) {
+    const x = f.get(s, r);
+    if (Number.isNaN(x)) continue;
+    if (!(x >= 0 && x <= 65535 && x === Math.floor(x) && !Object.is(x, -0))) {
+      small = false;
+      break;
+    }
+    if ((SMALL[x] as number) === 0) seenSmall[n++] = x;
+    SMALL[x] = (SMALL[x] as number) + 1;
+  }
+  const out: Array<[number, number]> = [];
+  if (small) {
+    for (let k = 0; k < n; k++) {
+      const x = seenSmall[k] as number;
+      out.push([x, SMALL[x] as number]);
+      SMALL[x] = 0;
+    }
+    return out;
+  }
+  for (let k = 0; k < n; k++) SMALL[seenSmall[k] as number] = 0;
+  const h = new Map<number, number>();
+  for (const r of rows) {
+    const x = f.get(s, r);
+    if (Number.isNaN(x)) continue;
+    h.set(x, (h.get(x) ?? 0) + 1);
+  }
+  return [...h.entries()];
 }
 
 export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number): Signature {
@@ -217,14 +248,9 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
       }
       // Exclusions: the values most common among the remaining other packets, if the attack
       // hardly uses them (a random-port flood next to the victim's DNS and NTP).
-      const hb = new Map<number, number>();
-      for (const r of aliveB) {
-        const x = f.get(s, r);
-        if (!Number.isNaN(x)) hb.set(x, (hb.get(x) ?? 0) + 1);
-      }
       // Only values that recur among them (a service port), not one-off ephemeral ports.
       const minRows = Math.max(3, 0.05 * aliveB.length);
-      const topB = [...hb.entries()]
+      const topB = histogram(aliveB, s, f)
         .filter((e) => e[1] >= minRows)
         .sort((a, b) => b[1] - a[1] || a[0] - b[0])
         .slice(0, 4)
