@@ -418,7 +418,7 @@ export class Detector {
       // The key string is built only when an attack fires; IPv4 prefixes are looked up by number.
       let key = pt.fam[p] === 4 ? '' : slotKey(pt, p, true, plen);
       const kid: Kid = pt.fam[p] === 4 ? PFX4 + (pt.v4[p] as number) : key;
-      const act = this.activeCls.size === 0 ? 0 : (this.activeCls.get(kid) ?? 0);
+      let act = this.activeCls.size === 0 ? 0 : (this.activeCls.get(kid) ?? 0);
       const wide = pt.hits(p) >= MIN_HITS_CARPET;
       // Classes in increasing order (attack ids follow it).
       while (mask !== 0) {
@@ -433,10 +433,11 @@ export class Detector {
         if ((spread && this.fires(pt, p, c, kid, true)) || (tr && this.holds(tr, pt, p, c))) {
           if (key === '') key = slotKey(pt, p, true, plen);
           this.fire(tk, key, kid, pt, p, c, true, plen, endT);
+          act |= 1 << c;
           carpet.add(p * NCLS + c);
         } else if (n >= (ONSET[c] as number)) this.onsetCur.set(tk, pt.rec[(p * NCLS + c) * 4 + 2] as number);
       }
-      this.learn(kid, pt, p);
+      this.learn(kid, pt, p, act);
     }
     // 2) Addresses. Most keys are ordinary (a client receiving its replies): skip them before
     // building any string.
@@ -455,7 +456,7 @@ export class Detector {
       let key = dt.fam[i] === 4 ? '' : slotKey(dt, i, false, 0);
       const kid: Kid = dt.fam[i] === 4 ? (dt.v4[i] as number) : key;
       const par = dt.parent[i] as number;
-      const act = this.activeCls.size === 0 ? 0 : (this.activeCls.get(kid) ?? 0);
+      let act = this.activeCls.size === 0 ? 0 : (this.activeCls.get(kid) ?? 0);
       // Classes in increasing order (attack ids follow it).
       for (let mask = (dt.clsMask[i] as number) & ~1; mask !== 0; ) {
         const c = 31 - Math.clz32(mask & -mask);
@@ -470,10 +471,11 @@ export class Detector {
         if (this.fires(dt, i, c, kid, false) || (tr && this.holds(tr, dt, i, c))) {
           if (key === '') key = slotKey(dt, i, false, 0);
           this.fire(tk, key, kid, dt, i, c, false, 0, endT);
+          act |= 1 << c;
         } else if (n >= (ONSET[c] as number)) this.onsetCur.set(tk, dt.rec[j * 4 + 2] as number);
       }
       // learn() keeps a baseline only from LEARN_MIN packets on, or once it has one.
-      this.learn(kid, dt, i);
+      this.learn(kid, dt, i, act);
     }
     // Live measurements: this window's class packets were attack packets if the attack was active.
     for (const m of this.live) m.endWindow(m.track.lastActive === endT);
@@ -588,7 +590,8 @@ export class Detector {
   }
 
   /** EWMA of each class's rate for one destination, learnt from windows that did not fire. */
-  private learn(key: Kid, t: KeyTable, i: number): void {
+  /** `act`: the key's classes with an open attack (activeCls, as fire() left it). */
+  private learn(key: Kid, t: KeyTable, i: number, act: number): void {
     let b = this.baseline.get(key);
     if (!b) {
       if (this.baseline.size >= BASELINE_KEYS || (t.total[i] as number) < LEARN_MIN) return;
@@ -596,7 +599,6 @@ export class Detector {
       this.baseline.set(key, b);
     }
     const alpha = 0.1;
-    const act = this.activeCls.get(key) ?? 0;
     for (let c = 1; c < NCLS; c++) {
       if (act & (1 << c)) continue;
       const n = t.rec[(i * NCLS + c) * 4] as number;
