@@ -9,7 +9,9 @@ import { compilePcre } from './pcre.js';
 import { type ActionSpec, type Directive, parseActions } from './seclang.js';
 import { TRANSFORMS, type Transform } from './transforms.js';
 
-export type Selector = null | { kind: 'name'; name: string } | { kind: 'regex'; re: RegExp };
+/** `prefix`: the regex is `^` and plain lower-case letters, digits or `_` (matched case-insensitively
+ * against a lower-case name with startsWith) */
+export type Selector = null | { kind: 'name'; name: string } | { kind: 'regex'; re: RegExp; prefix?: string };
 
 export interface Target {
   coll: string; // upper-case variable/collection name
@@ -231,7 +233,9 @@ export function parseTargets(spec: string): Target[] {
       let s = part.slice(colon + 1);
       if (s.startsWith("'") && s.endsWith("'")) s = s.slice(1, -1);
       if (s.length > 1 && s.startsWith('/') && s.endsWith('/') && coll !== 'XML') {
-        sel = { kind: 'regex', re: compilePcre(s.slice(1, -1), 'i') };
+        const src = s.slice(1, -1);
+        sel = { kind: 'regex', re: compilePcre(src, 'i') };
+        if (/^\^[A-Za-z0-9_]+$/.test(src)) sel.prefix = src.slice(1).toLowerCase();
       } else sel = { kind: 'name', name: s.toLowerCase() };
     }
     out.push({ coll, sel, count, excl });

@@ -215,9 +215,9 @@ export class Transaction implements OpContext {
     this.setColl('ARGS', args);
     this.setColl('REQUEST_HEADERS', r.headers);
     const cookies: Pair[] = [];
-    for (const [k, v] of r.headers) if (k.toLowerCase() === 'cookie') parseCookies(v, cookies);
+    for (const [k, v] of r.headers) if (k.length === 6 && k.toLowerCase() === 'cookie') parseCookies(v, cookies);
     this.setColl('REQUEST_COOKIES', cookies);
-    for (const e of this.coll('REQUEST_HEADERS')) if (e.name.toLowerCase() === 'host') this.setScalar('SERVER_NAME', e.value);
+    for (const e of this.coll('REQUEST_HEADERS')) if (e.lname === 'host') this.setScalar('SERVER_NAME', e.value);
     let argsLen = 0;
     for (const [k, v] of args) argsLen += k.length + v.length;
     this.setScalar('ARGS_COMBINED_SIZE', String(argsLen));
@@ -235,7 +235,7 @@ export class Transaction implements OpContext {
 
   header(name: string): string | null {
     const ln = name.toLowerCase();
-    for (const e of this.coll('REQUEST_HEADERS')) if (e.name.toLowerCase() === ln) return e.value;
+    for (const e of this.coll('REQUEST_HEADERS')) if (e.lname === ln) return e.value;
     return null;
   }
 
@@ -358,6 +358,10 @@ export class Transaction implements OpContext {
       else if (t.sel.kind === 'name') {
         const e = m.get(t.sel.name);
         if (e) out.push(e);
+      } else if (t.sel.prefix !== undefined) {
+        // names of stored variables are kept lower-case in `lname`
+        const pre = t.sel.prefix;
+        for (const e of m.values()) if (e.lname.startsWith(pre)) out.push(e);
       } else {
         const re = t.sel.re;
         for (const e of m.values()) if (re.test(e.name)) out.push(e);

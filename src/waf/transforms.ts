@@ -388,9 +388,31 @@ export function utf8toUnicode(s: string): string {
   return changed ? out : s;
 }
 
+const B64 = new Int8Array(256).fill(-1);
+for (let i = 0; i < 64; i++) B64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
+let b64out = Buffer.allocUnsafe(1024);
+
+/** Decodes the leading run of base64 characters (a partial last group gives what bytes it
+ * completes), as Buffer.from(run, 'base64') does, without the intermediate strings. */
 export function base64Decode(s: string): string {
-  const m = /^[A-Za-z0-9+/]*={0,2}/.exec(s);
-  return Buffer.from(m ? m[0] : '', 'base64').toString('latin1');
+  const n = s.length;
+  if (b64out.length < n) b64out = Buffer.allocUnsafe(n * 2);
+  const out = b64out;
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 256 ? B64[c] : -1;
+    if (v < 0) break;
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out.toString('latin1', 0, o);
 }
 
 export function base64DecodeExt(s: string): string {
