@@ -80,12 +80,10 @@ function endsWithBlankLine(b: Buffer): boolean {
 }
 
 function findHeadEnd(buf: Buffer, from: number): number {
-  // end of headers: CRLFCRLF or LFLF
-  for (let i = from; i < buf.length - 1; i++) {
-    if (buf[i] === 10) {
-      if (buf[i + 1] === 10) return i + 2;
-      if (buf[i + 1] === 13 && buf[i + 2] === 10) return i + 3;
-    }
+  // end of headers: CRLFCRLF or LFLF (line feeds found natively)
+  for (let i = buf.indexOf(10, from); i >= 0 && i < buf.length - 1; i = buf.indexOf(10, i + 1)) {
+    if (buf[i + 1] === 10) return i + 2;
+    if (buf[i + 1] === 13 && buf[i + 2] === 10) return i + 3;
   }
   return -1;
 }
@@ -134,7 +132,11 @@ export function parseRequest(buf: Buffer, maxHeader: number, maxBody: number): P
   }
   if (headEnd - start > maxHeader) return { error: 431 };
   const head = buf.toString('latin1', start, headEnd);
-  const lines = head.split(/\r?\n/);
+  const lines = head.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1);
+  }
   while (lines.length && lines[lines.length - 1] === '') lines.pop();
   const requestLine = lines[0] ?? '';
   // Request line: strict like Apache (the WAF never sees what the server itself refuses).
