@@ -58,7 +58,7 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<A
   return keep.map((tr, k): Attack => {
     const sig = tr.sig as Signature;
     const m = tr.m as Measurement;
-    const vector = CLS_VECTOR[tr.cls] as Attack['vector'];
+    const vector = tr.vector;
     const id = `attack-${k + 1}`;
     const victim: Attack['victim'] = tr.isPrefix ? { prefix: `${victimText(tr)}/${tr.prefixLen}`, protocol: protocolOf(tr) } : { ip: victimText(tr), protocol: protocolOf(tr) };
     if (sig.port !== undefined) victim.port = sig.port;

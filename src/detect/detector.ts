@@ -86,6 +86,8 @@ const LOCK_WINDOWS = 3;
 /** Rows of the per-window reservoir that seeds a new victim's sample (small: it sees every packet). */
 const WINDOW_ROWS = 2048;
 const MIN_HITS_CARPET = 16;
+/** Distinct destination ports (and packets) in one window from which few sources are a port scan. */
+const SCAN_PORTS = 64;
 const BASELINE_KEYS = 16384;
 
 export interface Track {
@@ -329,6 +331,9 @@ export class Detector {
     const j = i * NCLS + c;
     const n = t.rec[j * 4] as number;
     const bytes = t.rec[j * 4 + 1] as number;
+    // A port scan fires on its shape, whatever its rate (scanners are slow next to floods); it is
+    // an address's, never a prefix's (a prefix sums many hosts' ordinary ports).
+    if (this.isScan(t, i, c, n)) return !isPrefix;
     const st = this.staticFor(t, i);
     if (st) {
       const vt = st.vectors?.[CLS_VECTOR[c] as Vector];
@@ -345,6 +350,17 @@ export class Detector {
       if (b && (b[0] as number) >= WARM_WINDOWS && n < 3 * this.rate(key, c) + floor / 2) return false;
     }
     return this.shapeOk(t, i, c, n, bytes);
+  }
+
+  /**
+   * A TCP SYN port scan of one destination in this window: many distinct ports, most SYNs to a
+   * port of their own, and few sources next to the ports (the victim's ordinary clients may be
+   * there too; a spoofed random-port flood has about as many sources as ports).
+   */
+  private isScan(t: KeyTable, i: number, c: number, n: number): boolean {
+    if (c !== Cls.TCP_SYN || n < SCAN_PORTS) return false;
+    const ports = t.distinct(t.portBits, i);
+    return ports >= SCAN_PORTS && ports >= 0.5 * n && t.distinct(t.srcBits, i) * 8 <= ports;
   }
 
   /** Class-specific shape tests that tell an attack from a legitimate burst of the same class. */
@@ -527,7 +543,7 @@ export class Detector {
         addr: t.addr.slice(i * 16, i * 16 + 16),
         prefixLen: plen,
         cls: c,
-        vector: CLS_VECTOR[c] as Vector,
+        vector: !isPrefix && this.isScan(t, i, c, n) ? 'scanner' : (CLS_VECTOR[c] as Vector),
         start: onset ?? (t.rec[j * 4 + 2] as number),
         detected: Math.min(endT, this.lastT),
         end: t.rec[j * 4 + 3] as number,

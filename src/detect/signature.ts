@@ -229,6 +229,8 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
     let best: { c: Constraint; keepB: number; keepA: number[] } | null = null;
     for (const f of FIELDS) {
       if (cons.some((c) => c.field.name === f.name)) continue;
+      // A scan's ports are a sweep: the ones sampled so far say nothing of the next probes.
+      if (tr.vector === 'scanner' && (f.name === 'tcp.dstport' || f.name === 'udp.dstport')) continue;
       const cands: Constraint[] = [];
       const set = topValues(aliveA, s, f, 8, setShare);
       if (set) cands.push({ field: f, kind: 'set', values: set });

@@ -44,8 +44,8 @@ const DDOS: Record<string, Expect[]> = {
       minCoverage: 0.99,
     },
   ],
-  // A port scan (one source, ~5,000 ports) is not an L3/L4 flood.
-  'ddosgrid.portscan.pcap': [],
+  // MANIFEST: a port scan (one source, ~5,000 ports): `scanner` from 10.0.1.2, not a flood.
+  'ddosgrid.portscan.pcap': [{ vector: 'scanner', ip: '10.0.1.12', has: ['ip.src == 10.0.1.2', 'tcp.flags == 0x02'], minCoverage: 0.99 }],
 };
 
 test('every ddos/ capture: the MANIFEST ground truth', async () => {
