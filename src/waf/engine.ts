@@ -146,19 +146,25 @@ export function createWaf(opts: WafOptions = {}): Waf {
     ruleCount,
     evaluate(request: WafRequest, response?: WafResponse, timings?: Map<number, number>): WafVerdict {
       const t = new Transaction(lists, request, response ?? null, presets);
-      if (timings) t.timings = timings;
-      t.runPhase(1);
-      if (!t.interrupted && !t.engineOff) {
-        t.processBody();
-        if (!t.interrupted) t.runPhase(2);
+      let inbound: number;
+      let outbound: number;
+      try {
+        if (timings) t.timings = timings;
+        t.runPhase(1);
+        if (!t.interrupted && !t.engineOff) {
+          t.processBody();
+          if (!t.interrupted) t.runPhase(2);
+        }
+        if (response && !t.interrupted && !t.engineOff) {
+          t.runPhase(3);
+          if (!t.interrupted) t.runPhase(4);
+        }
+        t.runPhase(5);
+        inbound = Number(t.tx('anomaly_score') ?? t.tx('inbound_anomaly_score') ?? 0) || 0;
+        outbound = Number(t.tx('outbound_anomaly_score') ?? 0) || 0;
+      } finally {
+        t.release();
       }
-      if (response && !t.interrupted && !t.engineOff) {
-        t.runPhase(3);
-        if (!t.interrupted) t.runPhase(4);
-      }
-      t.runPhase(5);
-      const inbound = Number(t.tx('anomaly_score') ?? t.tx('inbound_anomaly_score') ?? 0) || 0;
-      const outbound = Number(t.tx('outbound_anomaly_score') ?? 0) || 0;
       const blocked = t.interrupted;
       return {
         action: blocked ? 'block' : 'pass',

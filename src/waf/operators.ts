@@ -71,12 +71,21 @@ function rxOperator(param: string): Operator {
   const dynamic = param.includes('%{');
   const re = dynamic ? null : compilePcre(param);
   const cache = dynamic ? new Map<string, RegExp>() : null;
+  // `^.*$` (dot-all, as every translated pattern is) matches any whole value: no regex needed
+  const whole = re !== null && re.source === '^.*$' && re.flags.includes('s') && !re.flags.includes('m');
   return {
     name: 'rx',
     param,
     plainImpossible: !dynamic && !canMatchPlain(translatePcre(param).source),
     match(value, ctx, capture) {
       if (value.length > RX_SUBJECT_LIMIT) value = value.slice(0, RX_SUBJECT_LIMIT);
+      if (whole) {
+        if (capture) {
+          ctx.caps[0] = value;
+          for (let k = 1; k < 10; k++) ctx.caps[k] = undefined;
+        }
+        return true;
+      }
       let r = re;
       if (r === null) {
         const p = ctx.expand(param);
@@ -131,6 +140,26 @@ function splitPhrases(param: string): string[] {
 }
 
 function parseIp(s: string): { v6: boolean; bytes: number[] } | null {
+  if (!s.includes(':')) {
+    // dotted quad, parsed by hand: four groups of 1-3 digits, each at most 255
+    const bytes: number[] = [0, 0, 0, 0];
+    let g = 0;
+    let digits = 0;
+    let v = 0;
+    for (let i = 0; i <= s.length; i++) {
+      const c = i < s.length ? s.charCodeAt(i) : 46;
+      if (c >= 48 && c <= 57) {
+        if (++digits > 3) return null;
+        v = v * 10 + (c - 48);
+      } else if (c === 46) {
+        if (digits === 0 || v > 255 || g > 3) return null;
+        bytes[g++] = v;
+        digits = 0;
+        v = 0;
+      } else return null;
+    }
+    return g === 4 ? { v6: false, bytes } : null;
+  }
   if (s.includes(':')) {
     const parts = s.split('::');
     if (parts.length > 2) return null;

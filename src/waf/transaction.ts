@@ -70,6 +70,8 @@ export interface PhaseLists {
   chainFn: (((s: string) => string) | null)[];
   /** TX after the request-independent phase-1 rules, computed once by `precomputePhase1` */
   txInit?: Map<string, Entry> | null;
+  /** a copy of `txInit` that one transaction at a time uses in place and puts back */
+  txShared?: SharedTx | null;
   /** per phase, per list index: 1 when the rule's effect is already in `txInit` or its outcome is
    * the same for every request and changes nothing (or it can never run) */
   skips?: (Uint8Array | null)[];
@@ -130,6 +132,8 @@ export class Transaction implements OpContext {
   /** values of one collection selection after exclusions, by `Rule.cids` id */
   private compCache: (Entry[] | undefined)[] = [];
   private matchedVar: Entry | null = null;
+  /** the waf's shared initial TX while this transaction uses it */
+  private shared: SharedTx | null = null;
   private matchedVars: Entry[] = [];
   private currentRule: Rule | null = null;
 
@@ -142,13 +146,53 @@ export class Transaction implements OpContext {
     this.detectOnly = lists.settings.ruleEngine === 'detectiononly';
     if (lists.settings.ruleEngine === 'off') this.engineOff = true;
     const init = lists.txInit;
-    const tx = init ? new Map(init) : new Map<string, Entry>();
+    let tx: Map<string, Entry>;
+    if (init && lists.txShared && !lists.txShared.busy) {
+      // the shared copy of the initial TX, put back by `release` (no per-request copy)
+      lists.txShared.busy = true;
+      this.shared = lists.txShared;
+      tx = lists.txShared.map;
+    } else tx = init ? new Map(init) : new Map<string, Entry>();
     this.stores.set('TX', tx);
-    for (const [k, v] of presets) tx.set(k.toLowerCase(), new Entry('TX', k, v));
+    for (const [k, v] of presets) {
+      if (this.shared !== null) this.undo(k.toLowerCase());
+      tx.set(k.toLowerCase(), new Entry('TX', k, v));
+    }
     this.buildRequestVars();
   }
 
   // ------------------------------------------------------------------ variables
+
+  /** Before TX variable `key` of the shared initial TX changes: remember what to put back. */
+  private undo(key: string): void {
+    const sh = this.shared as SharedTx;
+    if (sh.undoKeys.indexOf(key) >= 0) return;
+    sh.undoKeys.push(key);
+    sh.undoPrev.push(sh.map.get(key));
+  }
+
+  /** Ends the transaction: puts the shared initial TX back as it was. */
+  release(): void {
+    const sh = this.shared;
+    if (sh === null) return;
+    this.shared = null;
+    const m = sh.map;
+    if (sh.reordered) {
+      // a variable of the initial TX was deleted: rebuild (iteration order matters)
+      m.clear();
+      for (const [k, e] of sh.init) m.set(k, e);
+      sh.reordered = false;
+    } else {
+      for (let i = sh.undoKeys.length - 1; i >= 0; i--) {
+        const prev = sh.undoPrev[i];
+        if (prev === undefined) m.delete(sh.undoKeys[i]);
+        else m.set(sh.undoKeys[i], prev);
+      }
+    }
+    sh.undoKeys.length = 0;
+    sh.undoPrev.length = 0;
+    sh.busy = false;
+  }
 
   private store(coll: string): Map<string, Entry> {
     let m = this.stores.get(coll);
@@ -513,6 +557,10 @@ export class Transaction implements OpContext {
     const store = this.store(coll);
     const name = sv.staticName ?? this.expandMacro(sv.name);
     const key = sv.staticKey ?? name.toLowerCase();
+    if (this.shared !== null && store === this.shared.map) {
+      this.undo(key);
+      if (sv.op === 'del' && this.shared.init.has(key)) this.shared.reordered = true;
+    }
     if (sv.op === 'del') {
       store.delete(key);
       return;
@@ -799,7 +847,10 @@ export class Transaction implements OpContext {
         if (v === undefined) continue;
         const key = CAP_KEYS[k];
         const cur = tx.get(key);
-        if (cur === undefined || cur.value !== v) tx.set(key, new Entry('TX', key, v, key));
+        if (cur === undefined || cur.value !== v) {
+          if (this.shared !== null && tx === this.shared.map) this.undo(key);
+          tx.set(key, new Entry('TX', key, v, key));
+        }
       }
     }
     for (const c of r.ctls) this.doCtl(c.what, this.expand(c.value));
@@ -817,6 +868,7 @@ export class Transaction implements OpContext {
    */
   static precomputePhase1(lists: PhaseLists): void {
     lists.txInit = null;
+    lists.txShared = null;
     lists.skips = undefined;
     if (lists.settings.ruleEngine === 'off') return;
     const list = lists.phases[1];
@@ -875,7 +927,10 @@ export class Transaction implements OpContext {
       // when it turns the engine off, later rules do not run: they must leave the scores alone
       if (ef.engineOff) for (const k of VERDICT_KEYS) readRt.names.add(k);
     }
-    if (any) lists.txInit = tx;
+    if (any) {
+      lists.txInit = tx;
+      lists.txShared = { init: tx, map: new Map(tx), busy: false, undoKeys: [], undoPrev: [], reordered: false };
+    }
     const skips: (Uint8Array | null)[] = [null, skip];
     for (let p = 2; p <= 5; p++) skips.push(new Uint8Array(lists.phases[p].length));
     lists.skips = skips;
@@ -955,6 +1010,17 @@ function idMatch(v: string): (id: number) => boolean {
     if (m) ranges.push([Number(m[1]), Number(m[2] ?? m[1])]);
   }
   return (id) => ranges.some(([a, b]) => id >= a && id <= b);
+}
+
+export interface SharedTx {
+  init: Map<string, Entry>;
+  map: Map<string, Entry>;
+  busy: boolean;
+  /** TX variables changed by the transaction using `map`, and their previous entries */
+  undoKeys: string[];
+  undoPrev: (Entry | undefined)[];
+  /** a variable of `init` was deleted, so putting it back would change the order */
+  reordered: boolean;
 }
 
 /** What a rule (with its chain links) reads and writes, for `Transaction.precomputePhase1`. */
