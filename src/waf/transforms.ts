@@ -20,9 +20,36 @@ function isHex(c: number): boolean {
 
 const fromCode = String.fromCharCode;
 
+/** Output buffer reused by the byte-at-a-time transformations (their output is never longer
+ * than their input); read back with toString('latin1', 0, n). */
+let scratch = Buffer.allocUnsafe(4096);
+function scratchFor(n: number): Buffer {
+  if (scratch.length < n) scratch = Buffer.allocUnsafe(n * 2);
+  return scratch;
+}
+
+/** true when every character is a byte (the buffer paths need that; others use strings) */
+function bytesOnly(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 255) return false;
+  return true;
+}
+
 /** %XX and `+`; invalid escapes are kept as they are. */
 export function urlDecode(s: string): string {
   if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
+  if (bytesOnly(s)) {
+    const n = s.length;
+    const out = scratchFor(n);
+    let o = 0;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 37 && i + 2 < n && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2))) {
+        out[o++] = hexVal(s.charCodeAt(i + 1)) * 16 + hexVal(s.charCodeAt(i + 2));
+        i += 2;
+      } else out[o++] = c === 43 ? 32 : c;
+    }
+    return out.toString('latin1', 0, o);
+  }
   let out = '';
   const n = s.length;
   for (let i = 0; i < n; i++) {
@@ -45,6 +72,35 @@ function uniByte(hi: number, lo: number): number {
 /** urlDecode plus IIS-style %uHHHH. */
 export function urlDecodeUni(s: string): string {
   if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
+  if (bytesOnly(s)) {
+    const n = s.length;
+    const out = scratchFor(n);
+    let o = 0;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 37) {
+        const c1 = s.charCodeAt(i + 1);
+        if ((c1 === 117 || c1 === 85) && i + 5 < n) {
+          const h0 = hexVal(s.charCodeAt(i + 2));
+          const h1 = hexVal(s.charCodeAt(i + 3));
+          const h2 = hexVal(s.charCodeAt(i + 4));
+          const h3 = hexVal(s.charCodeAt(i + 5));
+          if (h0 >= 0 && h1 >= 0 && h2 >= 0 && h3 >= 0) {
+            out[o++] = uniByte(h0 * 16 + h1, h2 * 16 + h3);
+            i += 5;
+            continue;
+          }
+        }
+        if (i + 2 < n && isHex(c1) && isHex(s.charCodeAt(i + 2))) {
+          out[o++] = hexVal(c1) * 16 + hexVal(s.charCodeAt(i + 2));
+          i += 2;
+          continue;
+        }
+        out[o++] = 37;
+      } else out[o++] = c === 43 ? 32 : c;
+    }
+    return out.toString('latin1', 0, o);
+  }
   let out = '';
   const n = s.length;
   for (let i = 0; i < n; i++) {
@@ -296,6 +352,26 @@ const CMDLINE_CHANGES = /[\\"'^,;A-Z\t-\r]|^ | {2}| $| [/(]/;
 
 export function cmdLine(s: string): string {
   if (!CMDLINE_CHANGES.test(s)) return s;
+  if (bytesOnly(s)) {
+    const n = s.length;
+    const out = scratchFor(n);
+    let o = 0;
+    let space = false;
+    for (let i = 0; i < n; i++) {
+      let c = s.charCodeAt(i);
+      if (c === 92 || c === 34 || c === 39 || c === 94) continue;
+      if (c === 44 || c === 59) c = 32;
+      if (c === 32 || (c >= 9 && c <= 13)) {
+        space = true;
+        continue;
+      }
+      if (c === 47 || c === 40) space = false;
+      else if (space && o > 0) out[o++] = 32;
+      space = false;
+      out[o++] = c >= 65 && c <= 90 ? c + 32 : c;
+    }
+    return out.toString('latin1', 0, o);
+  }
   let out = '';
   let space = false;
   for (let i = 0; i < s.length; i++) {
