@@ -83,6 +83,8 @@ export interface Rule {
   /** per target: id of its values after this rule's exclusions, shared by every rule that selects
    * the same values from a collection (0 = not cached), the index of a per-request cache */
   cids: number[];
+  /** the excluded (`!`) targets, listed on first use */
+  excls: Target[] | null;
 }
 
 export interface EngineSettings {
@@ -498,6 +500,7 @@ function blankRule(file: string, line: number): Rule & { chainFlag: boolean } {
     tsig: '',
     tid: 0,
     cids: [],
+    excls: null,
     fast: 0,
     fastColl: '',
     fastKey: '',

@@ -166,7 +166,7 @@ export class Transaction implements OpContext {
   /** Before TX variable `key` of the shared initial TX changes: remember what to put back. */
   private undo(key: string): void {
     const sh = this.shared as SharedTx;
-    if (sh.undoKeys.indexOf(key) >= 0) return;
+    // repeats are harmless: `release` puts entries back newest first, so the oldest wins
     sh.undoKeys.push(key);
     sh.undoPrev.push(sh.map.get(key));
   }
@@ -456,8 +456,12 @@ export class Transaction implements OpContext {
   }
 
   private targetsOf(rule: Rule, out: Entry[]): void {
-    const excl: Target[] = [];
-    for (const t of rule.targets) if (t.excl) excl.push(t);
+    let excl = rule.excls;
+    if (excl === null) {
+      excl = [];
+      for (const t of rule.targets) if (t.excl) excl.push(t);
+      rule.excls = excl;
+    }
     const removed = this.removedTargets.length ? this.removedTargetsFor(rule) : null;
     const cids = removed === null ? rule.cids : null;
     for (let ti = 0; ti < rule.targets.length; ti++) {
