@@ -939,6 +939,38 @@ export class Transaction implements OpContext {
     for (let p = 2; p <= 5; p++) skips.push(new Uint8Array(lists.phases[p].length));
     lists.skips = skips;
     Transaction.foldConstantRules(lists, t);
+    Transaction.compact(lists);
+  }
+
+  /** Drops the decided and dead rules from each phase list (markers stay, skip targets are
+   * resolved again), so requests do not walk past them. A phase with a `skip:n` rule keeps its
+   * list, since n counts rules. */
+  private static compact(lists: PhaseLists): void {
+    const skips = lists.skips as (Uint8Array | null)[];
+    for (let p = 1; p <= 5; p++) {
+      const list = lists.phases[p];
+      const skip = skips[p];
+      if (skip === null) continue;
+      let counted = false;
+      for (let i = 0; i < list.length; i++) if (list[i].marker === null && skip[i] !== 1 && list[i].skip > 0) counted = true;
+      if (counted) continue;
+      const out: Rule[] = [];
+      for (let i = 0; i < list.length; i++) if (list[i].marker !== null || skip[i] !== 1) out.push(list[i]);
+      for (let i = 0; i < out.length; i++) {
+        const r = out[i];
+        if (r.marker !== null || r.skipAfter === null) continue;
+        let idx = out.length - 1;
+        for (let j = i + 1; j < out.length; j++) {
+          if (out[j].marker === r.skipAfter) {
+            idx = j;
+            break;
+          }
+        }
+        r.skipIndex = idx;
+      }
+      lists.phases[p] = out;
+      skips[p] = null;
+    }
   }
 
   /**
