@@ -132,6 +132,8 @@ export class Transaction implements OpContext {
   /** values of one collection selection after exclusions, by `Rule.cids` id */
   private compCache: (Entry[] | undefined)[] = [];
   private matchedVar: Entry | null = null;
+  /** the TX collection (also in `stores`), for the many look-ups of TX variables */
+  private txMap: Map<string, Entry> = new Map();
   /** the waf's shared initial TX while this transaction uses it */
   private shared: SharedTx | null = null;
   private matchedVars: Entry[] = [];
@@ -154,6 +156,7 @@ export class Transaction implements OpContext {
       tx = lists.txShared.map;
     } else tx = init ? new Map(init) : new Map<string, Entry>();
     this.stores.set('TX', tx);
+    this.txMap = tx;
     for (const [k, v] of presets) {
       if (this.shared !== null) this.undo(k.toLowerCase());
       tx.set(k.toLowerCase(), new Entry('TX', k, v));
@@ -529,6 +532,7 @@ export class Transaction implements OpContext {
     }
     if (coll === 'MATCHED_VAR') return this.matchedVar?.value ?? '';
     if (coll === 'MATCHED_VAR_NAME') return this.matchedVar?.key ?? '';
+    if (coll === 'TX') return key === null ? '' : (this.txMap.get(key)?.value ?? '');
     if (STORE_COLLS.has(coll)) {
       if (key === null) return '';
       return this.stores.get(coll)?.get(key)?.value ?? '';
@@ -712,7 +716,7 @@ export class Transaction implements OpContext {
       else return false;
     } else if (r.fast !== 0 && this.removedTargets.length === 0) {
       // one named variable of a collection such as TX: no list to build
-      const e = this.stores.get(r.fastColl)?.get(r.fastKey);
+      const e = (r.fastColl === 'TX' ? this.txMap : this.stores.get(r.fastColl))?.get(r.fastKey);
       if (r.fast === 1) {
         if (e === undefined || !this.test(r, e)) return false;
         this.onMatch(r, e);
@@ -900,6 +904,7 @@ export class Transaction implements OpContext {
       ) {
         const trial = new Map(tx);
         t.stores.set('TX', trial);
+        t.txMap = trial;
         t.engineOff = false;
         t.interrupted = false;
         const hit = t.evalRule(r, scratch, 0);
@@ -992,7 +997,9 @@ export class Transaction implements OpContext {
         const ef = effects(r);
         if (ef.stop || ef.writes === null) return;
         if (p >= 2 && ef.pure && ef.reads !== null && ef.writes.size === 0 && ef.writePrefixes.length === 0 && tainted.clear(ef.reads, NO_PREFIXES)) {
-          t.stores.set('TX', new Map(init));
+          const fresh = new Map(init);
+          t.stores.set('TX', fresh);
+          t.txMap = fresh;
           t.engineOff = false;
           const hit = t.evalRule(r, scratch, 0);
           if (!t.engineOff && !(hit && (r.log || (r.disruptive !== 'pass' && r.disruptive !== null)))) {
