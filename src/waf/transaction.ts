@@ -132,6 +132,8 @@ export class Transaction implements OpContext {
   /** values of one collection selection after exclusions, by `Rule.cids` id */
   private compCache: (Entry[] | undefined)[] = [];
   private matchedVar: Entry | null = null;
+  private readonly chainParent: number[];
+  private readonly chainFn: (((s: string) => string) | null)[];
   /** the TX collection (also in `stores`), for the many look-ups of TX variables */
   private txMap: Map<string, Entry> = new Map();
   /** the waf's shared initial TX while this transaction uses it */
@@ -145,6 +147,8 @@ export class Transaction implements OpContext {
     private readonly resp: WafResponse | null,
     presets: [string, string][],
   ) {
+    this.chainParent = lists.chainParent;
+    this.chainFn = lists.chainFn;
     this.detectOnly = lists.settings.ruleEngine === 'detectiononly';
     if (lists.settings.ruleEngine === 'off') this.engineOff = true;
     const init = lists.txInit;
@@ -398,6 +402,12 @@ export class Transaction implements OpContext {
   /** Values of one target (before exclusions), appended to `out`. */
   private collect(t: Target, out: Entry[]): void {
     const c = t.coll;
+    // single-valued variables first (no name is both a scalar and a collection)
+    const sc = this.scalars.get(c);
+    if (sc !== undefined) {
+      out.push(sc);
+      return;
+    }
     if (STORE_COLLS.has(c)) {
       const m = this.stores.get(c);
       if (!m) return;
@@ -836,9 +846,9 @@ export class Transaction implements OpContext {
       const hit = c[id];
       if (hit !== undefined) return hit;
     }
-    const parent = this.lists.chainParent[id];
+    const parent = this.chainParent[id];
     const input = parent === 0 ? e.value : this.chainValue(e, parent);
-    const v = (this.lists.chainFn[id] as (s: string) => string)(input);
+    const v = (this.chainFn[id] as (s: string) => string)(input);
     c[id] = v;
     return v;
   }
