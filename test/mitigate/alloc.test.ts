@@ -4,38 +4,13 @@
  * optimised and numbers are unboxed).
  */
 import assert from 'node:assert/strict';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { RuleEngine } from '../../src/mitigate/engine.js';
 import { IpTrie } from '../../src/mitigate/iptrie.js';
 import { parseRuleset } from '../../src/mitigate/ruleset.js';
+import { gcsDuring } from '../helpers/gc.js';
 import { prng } from '../helpers/prng.js';
 import { decode, frame } from './packets.js';
-
-v8.setFlagsFromString('--expose-gc');
-const collect = vm.runInNewContext('gc') as () => void;
-
-/**
- * Garbage collections that started while fn ran (the observer reports them asynchronously).
- * A full collection first empties the young generation, so any collection inside the window
- * means fn itself allocated at least a semi-space's worth.
- */
-async function gcsDuring(fn: () => void): Promise<number> {
-  const starts: number[] = [];
-  const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) starts.push(e.startTime);
-  });
-  obs.observe({ entryTypes: ['gc'] });
-  collect();
-  const t0 = performance.now();
-  fn();
-  const t1 = performance.now();
-  await new Promise((r) => setTimeout(r, 50));
-  obs.disconnect();
-  return starts.filter((t) => t >= t0 && t <= t1).length;
-}
 
 describe('no allocation on the hot path', () => {
   it('IpTrie lookups (IPv4 and IPv6)', async () => {

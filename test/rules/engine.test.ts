@@ -4,10 +4,7 @@
  * and the no-allocation promise for simple rules (a million evaluations without one GC).
  */
 import assert from 'node:assert/strict';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { describe, it, test } from 'node:test';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { decodeFrame } from '../../src/decode/frame.js';
 import { PacketView } from '../../src/decode/view.js';
 import { compile, compileRule, ListError } from '../../src/rules/compile.js';
@@ -15,6 +12,7 @@ import { RulesError } from '../../src/rules/errors.js';
 import { type HttpRequestView, httpScheme } from '../../src/scheme/http.js';
 import { configureSensor, packetScheme } from '../../src/scheme/packet.js';
 import { synFrame, udpFrame } from '../helpers/build.js';
+import { gcsDuring } from '../helpers/gc.js';
 
 function view(frame: Uint8Array): PacketView {
   const v = new PacketView();
@@ -186,24 +184,6 @@ test('named lists of every kind, compiled once per rule', () => {
   const r = compileRule('not ip.src in $nets', packetScheme, { lists });
   assert.equal(r.ast.k, 'not');
 });
-
-v8.setFlagsFromString('--expose-gc');
-const collect = vm.runInNewContext('gc') as () => void;
-
-async function gcsDuring(fn: () => void): Promise<number> {
-  const starts: number[] = [];
-  const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) starts.push(e.startTime);
-  });
-  obs.observe({ entryTypes: ['gc'] });
-  collect();
-  const t0 = performance.now();
-  fn();
-  const t1 = performance.now();
-  await new Promise((r) => setTimeout(r, 50));
-  obs.disconnect();
-  return starts.filter((t) => t >= t0 && t <= t1).length;
-}
 
 describe('no allocation per evaluation on simple rules', () => {
   const prefixes = Array.from({ length: 10_000 }, (_, i) => `${10 + (i >> 8)}.${i & 255}.0.0/16`).join(' ');
