@@ -48,10 +48,20 @@ export function buildMitigation(input: MitigationInput): Mitigation {
     return out;
   }
   const nft: Exported = exportRuleset(rs, 'nftables');
-  const ipt: Exported = exportRuleset(rs, 'iptables');
+  // A chain of its own per attack, so each attack's script can be applied beside the others'.
+  const ipt: Exported = exportRuleset(rs, 'iptables', { iptables: { chain: iptablesChain(id) } });
   out.nftables = nft.text;
   out.iptables = ipt.text;
   for (const p of nft.problems) out.problems.push({ target: 'nftables', problem: p });
   for (const p of ipt.problems) out.problems.push({ target: 'iptables', problem: p });
   return out;
+}
+
+/** iptables chain names are at most 28 characters: PAL- and the id, shortened with a hash if long. */
+export function iptablesChain(id: string): string {
+  const name = `PAL-${id}`;
+  if (name.length <= 28) return name;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return `PAL-${id.slice(0, 15)}-${(h >>> 0).toString(16).padStart(8, '0')}`;
 }

@@ -46,7 +46,9 @@ export function ruleGaps(x: Attack): RuleGaps {
     let reasons: string[];
     let text: string;
     try {
-      const ex = exportRuleset(rs, target);
+      // Export as the attack's own text was (same iptables chain), so equal text means "ours, as is".
+      const chain = target === 'iptables' ? /^:(\S+) - \[0:0\]$/m.exec(x.mitigation.iptables)?.[1] : undefined;
+      const ex = exportRuleset(rs, target, chain ? { iptables: { chain } } : {});
       reasons = ex.problems.map((p) => `rule ${p.rule}: ${p.reason}`);
       text = ex.text;
     } catch (e) {

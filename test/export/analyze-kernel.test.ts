@@ -82,8 +82,8 @@ describe('analyze mitigation rules, proven in the kernel against the analysed ca
   });
 
   it('iptables + ipset: each script analyze wrote, run in the namespace, counts the same (or more where broadened)', () => {
-    // Each script declares the PALISADE chain, which iptables-restore empties even with
-    // --noflush: the scripts are applied one at a time, each against its own what-if.
+    // One script at a time, each against its own what-if (applied together, an earlier
+    // attack's broadened rule may take packets a later one would have counted).
     for (const a of attacks) {
       pair.run('b', 'iptables-restore', [], '*raw\nCOMMIT\n');
       pair.run('b', 'sh', ['-s'], a.mitigation.iptables);
@@ -98,6 +98,17 @@ describe('analyze mitigation rules, proven in the kernel against the analysed ca
       assert.ok(w > 0, `${id} matches the capture`);
       if (a.mitigation.iptables.includes('# broadened for iptables')) assert.ok(g >= w, `${id}: kernel ${g} >= what-if ${w}`);
       else assert.equal(g, w, `${id}: kernel ${g} vs what-if ${w}`);
+    }
+  });
+
+  it('iptables: the scripts compose and can be run again (a chain each, one jump each)', () => {
+    pair.run('b', 'iptables-restore', [], '*raw\nCOMMIT\n');
+    for (let round = 0; round < 2; round++) for (const a of attacks) pair.run('b', 'sh', ['-s'], a.mitigation.iptables);
+    const rules = pair.run('b', 'iptables', ['-t', 'raw', '-S']);
+    for (const a of attacks) {
+      const id = a.mitigation.ruleset.rules[0]?.id as string;
+      assert.equal(rules.split('\n').filter((l) => l === `-A PREROUTING -j PAL-${id}`).length, 1, `${id}: one jump\n${rules}`);
+      assert.equal(rules.split('\n').filter((l) => l.includes(`palisade:${id}:`)).length, 1, `${id}: its rule once\n${rules}`);
     }
   });
 });
