@@ -43,6 +43,8 @@ Examples:
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
   } catch (err) {
     if (err instanceof CommanderError) {
+      // No command at all: the help goes to stderr and it is a usage error (scripts notice).
+      if (err.code === 'commander.help' && argv.length === 0) return ExitCode.USAGE;
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.OK;
       return ExitCode.USAGE;
     }

@@ -39,6 +39,12 @@ test('--help teaches: options and examples are printed', () => {
 test('exit codes: usage error 2, unreadable input 3', () => {
   assert.equal(spawnSync(process.execPath, [CLI, 'analyze'], { encoding: 'utf8' }).status, 2);
   assert.equal(spawnSync(process.execPath, [CLI, 'frobnicate'], { encoding: 'utf8' }).status, 2);
+  // No command: the help, on stderr, and a usage error; asking for help is not an error.
+  const bare = spawnSync(process.execPath, [CLI], { encoding: 'utf8' });
+  assert.equal(bare.status, 2);
+  assert.equal(bare.stdout, '');
+  assert.match(bare.stderr, /Commands:/);
+  assert.equal(spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }).status, 0);
   const r = spawnSync(process.execPath, [CLI, 'analyze', 'README.md'], { encoding: 'utf8' });
   assert.equal(r.status, 3);
   assert.match(r.stderr, /README\.md: not a pcap or pcapng capture/);
