@@ -62,7 +62,7 @@ export class VictimSample {
     if (this.rows === this.cap) {
       this.w = 1;
       this.next = this.seen - 1;
-      this.skip();
+      this.drawNext();
     }
     this.cls[w] = o.cls[r] as number;
     this.fam[w] = o.fam[r] as number;
@@ -106,7 +106,7 @@ export class VictimSample {
   }
 
   /** Algorithm L: jump straight to the next packet that enters the reservoir (O(1) per skipped packet). */
-  private skip(): void {
+  private drawNext(): void {
     this.w *= Math.exp(Math.log(this.uniform()) / this.cap);
     this.next += Math.floor(Math.log(this.uniform()) / Math.log(1 - this.w)) + 1;
   }
@@ -120,12 +120,12 @@ export class VictimSample {
       if (this.rows === this.cap) {
         this.w = 1;
         this.next = n;
-        this.skip();
+        this.drawNext();
       }
     } else {
       if (n !== this.next) return;
       r = Math.floor(this.uniform() * this.cap) % this.cap;
-      this.skip();
+      this.drawNext();
     }
     this.cls[r] = c;
     this.fam[r] = v.ipVersion;

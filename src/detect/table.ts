@@ -110,6 +110,19 @@ export class KeyTable {
       }
       q = (q + 1) & this.mask;
     }
+    const i = this.claim(q, hh, 4);
+    if (i < 0) return -1;
+    this.v4[i] = a;
+    const o = i * 16;
+    this.addr[o] = a >>> 24;
+    this.addr[o + 1] = (a >>> 16) & 255;
+    this.addr[o + 2] = (a >>> 8) & 255;
+    this.addr[o + 3] = a & 255;
+    return i;
+  }
+
+  /** Take the next dense slot for a new key at hash position q (-1 when the window's table is full). */
+  private claim(q: number, hh: number, fam: 4 | 6): number {
     if (this.nUsed >= this.cap) {
       this.overflow++;
       return -1;
@@ -118,13 +131,7 @@ export class KeyTable {
     this.hash[q] = hh;
     this.index[q] = i;
     this.pos[i] = q;
-    this.fam[i] = 4;
-    this.v4[i] = a;
-    const o = i * 16;
-    this.addr[o] = a >>> 24;
-    this.addr[o + 1] = (a >>> 16) & 255;
-    this.addr[o + 2] = (a >>> 8) & 255;
-    this.addr[o + 3] = a & 255;
+    this.fam[i] = fam;
     this.used[i] = i;
     this.isNew = true;
     return i;
@@ -145,19 +152,10 @@ export class KeyTable {
       }
       q = (q + 1) & this.mask;
     }
-    if (this.nUsed >= this.cap) {
-      this.overflow++;
-      return -1;
-    }
-    const i = this.nUsed++;
-    this.hash[q] = hh;
-    this.index[q] = i;
-    this.pos[i] = q;
-    this.fam[i] = 6;
+    const i = this.claim(q, hh, 6);
+    if (i < 0) return -1;
     const o = i * 16;
     for (let k = 0; k < 16; k++) this.addr[o + k] = k < len ? (buf[off + k] as number) : 0;
-    this.used[i] = i;
-    this.isNew = true;
     return i;
   }
 

@@ -77,6 +77,24 @@ export interface PhaseLists {
   skips?: (Uint8Array | null)[];
 }
 
+/**
+ * A rule decided once at start-up matched and skips ahead (skipAfter, or skip:N counting rules,
+ * not markers): mark what it jumps over as skipped too. Returns the index to continue after.
+ */
+function skipOver(list: Rule[], skip: Uint8Array, i: number, r: Rule): number {
+  if (r.skipIndex >= 0) {
+    for (let k = i + 1; k <= r.skipIndex; k++) skip[k] = 1;
+    return r.skipIndex;
+  }
+  let k = r.skip;
+  while (k > 0 && i + 1 < list.length) {
+    i++;
+    skip[i] = 1;
+    if ((list[i] as Rule).marker === null) k--;
+  }
+  return i;
+}
+
 const MULTI = new Set([
   'ARGS',
   'ARGS_GET',
@@ -923,19 +941,7 @@ export class Transaction implements OpContext {
           tx = trial;
           skip[i] = 1;
           any = true;
-          if (hit) {
-            if (r.skipIndex >= 0) {
-              for (let k = i + 1; k <= r.skipIndex; k++) skip[k] = 1;
-              i = r.skipIndex;
-            } else if (r.skip > 0) {
-              let k = r.skip;
-              while (k > 0 && i + 1 < list.length) {
-                i++;
-                skip[i] = 1;
-                if (list[i].marker === null) k--;
-              }
-            }
-          }
+          if (hit) i = skipOver(list, skip, i, r);
           continue;
         }
       }
@@ -1014,19 +1020,7 @@ export class Transaction implements OpContext {
           const hit = t.evalRule(r, scratch, 0);
           if (!t.engineOff && !(hit && (r.log || (r.disruptive !== 'pass' && r.disruptive !== null)))) {
             skip[i] = 1;
-            if (hit) {
-              if (r.skipIndex >= 0) {
-                for (let k = i + 1; k <= r.skipIndex; k++) skip[k] = 1;
-                i = r.skipIndex;
-              } else if (r.skip > 0) {
-                let k = r.skip;
-                while (k > 0 && i + 1 < list.length) {
-                  i++;
-                  skip[i] = 1;
-                  if (list[i].marker === null) k--;
-                }
-              }
-            }
+            if (hit) i = skipOver(list, skip, i, r);
             continue;
           }
         }
