@@ -3,12 +3,10 @@
  * tshark (an independent dissector) together with tshark's own field values for the same
  * frames, and a fresh PacketView whose buf is just the payload.
  */
-import { execFileSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { decodeApp } from '../../src/decode/app.js';
 import { PacketView } from '../../src/decode/view.js';
-
-export const CORPUS = join(resolve(process.cwd(), '../shared'), 'corpus/real');
+import { CORPUS, tsharkFields } from '../helpers/tshark.js';
 
 export interface Sample {
   file: string;
@@ -30,31 +28,9 @@ const BASE = ['frame.number', 'udp.srcport', 'udp.dstport', 'udp.payload', 'tcp.
  */
 export function samples(file: string, filter: string, fields: string[] = []): Sample[] {
   const path = join(CORPUS, file);
-  const args = [
-    '-r',
-    path,
-    '-n',
-    '-o',
-    'ip.defragment:FALSE',
-    '-o',
-    'ipv6.defragment:FALSE',
-    '-o',
-    'tcp.desegment_tcp_streams:FALSE',
-    '-T',
-    'fields',
-    '-E',
-    'separator=\t',
-    '-E',
-    'occurrence=f',
-    '-Y',
-    filter,
-  ];
-  for (const f of [...BASE, ...fields]) args.push('-e', f);
-  const text = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
+  const rows = tsharkFields(path, [...BASE, ...fields], ['-Y', filter], 'f');
   const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line.length === 0) continue;
-    const c = line.split('\t');
+  for (const c of rows) {
     const udp = (c[3] ?? '') !== '';
     const hex = udp ? (c[3] as string) : (c[7] ?? '');
     if (hex === '') continue;

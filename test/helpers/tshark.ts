@@ -16,9 +16,10 @@ export function corpusFiles(): string[] {
 
 /**
  * One tshark pass: each row is the requested fields of one frame. Reassembly is turned off so
- * tshark, like us, reports every frame (first fragments keep their UDP/TCP header).
+ * tshark, like us, reports every frame (first fragments keep their UDP/TCP header). Repeated
+ * fields (headers quoted in ICMP errors, tunnels) come comma-joined, or only the first with 'f'.
  */
-export function tsharkFields(file: string, fields: string[], extra: string[] = []): string[][] {
+export function tsharkFields(file: string, fields: string[], extra: string[] = [], occurrence: 'a' | 'f' = 'a'): string[][] {
   const args = [
     '-r',
     file,
@@ -34,7 +35,7 @@ export function tsharkFields(file: string, fields: string[], extra: string[] = [
     '-E',
     'separator=\t',
     '-E',
-    'occurrence=a',
+    `occurrence=${occurrence}`,
     '-E',
     'aggregator=,',
   ];
