@@ -1,6 +1,7 @@
 /** analyzeCapture: read a capture through the decoders into an Analyzer and the L3/L4 detector (library entry point). */
 import { buildAttacks } from '../detect/attacks.js';
 import { type DetectOptions, Detector } from '../detect/detector.js';
+import { startDetection } from '../detect/thread.js';
 import { readCapture } from '../sources/capture.js';
 import { Analyzer } from './analyzer.js';
 import type { Analysis } from './types.js';
@@ -11,6 +12,11 @@ export interface AnalyzeOptions {
   /** Run attack detection (default true). */
   detect?: boolean;
   detection?: DetectOptions;
+  /**
+   * Detect on a second thread that reads the file itself (default true; stdin is always read
+   * once, on this thread). The attacks are the same either way.
+   */
+  parallel?: boolean;
 }
 
 export async function analyzeCapture(path: string, opts: AnalyzeOptions = {}): Promise<Analysis> {
@@ -18,6 +24,18 @@ export async function analyzeCapture(path: string, opts: AnalyzeOptions = {}): P
   if (opts.detect === false) {
     const info = await readCapture(path, (v) => analyzer.add(v), { onProgress: opts.onProgress });
     return analyzer.result(info);
+  }
+  if (path !== '-' && opts.parallel !== false) {
+    const job = startDetection(path, opts.detection);
+    let analysis: Analysis;
+    try {
+      analysis = analyzer.result(await readCapture(path, (v) => analyzer.add(v), { onProgress: opts.onProgress }));
+    } catch (e) {
+      job.cancel();
+      throw e;
+    }
+    analysis.attacks = await job.result;
+    return analysis;
   }
   // stdin cannot be read twice: fix signatures at the first detection window and measure live.
   const detector = new Detector(path === '-' ? { ...opts.detection, lockWindows: 1 } : opts.detection);

@@ -8,7 +8,7 @@ import { formatOf, makeReport } from '../../report/index.js';
 import { renderAnalysis } from '../../report/terminal.js';
 import { Progress } from '../progress.js';
 
-type Opts = { json?: boolean; top: string; progress: boolean; detect: boolean; config?: string; report?: string; tz?: string; customer?: string };
+type Opts = { json?: boolean; top: string; progress: boolean; detect: boolean; parallel: boolean; config?: string; report?: string; tz?: string; customer?: string };
 
 export function register(program: Command): void {
   program
@@ -19,6 +19,7 @@ export function register(program: Command): void {
     .option('--top <n>', 'entries per top list', '10')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--no-detect', 'skip attack detection (traffic summary only)')
+    .option('--no-parallel', 'detect on the main thread (default for a file: a second thread reads it alongside)')
     .option('--config <file>', 'palisade.yaml with detection settings (default: ./palisade.yaml when present)')
     .option('--report <file>', 'also write the attack report: .html, .md or .pdf (see palisade report --help)')
     .option('--tz <zone>', "customer's IANA time zone for --report, e.g. Europe/Paris")
@@ -48,6 +49,7 @@ Examples:
         top: Number.isFinite(top) && top > 0 ? top : 10,
         detect: opts.detect,
         detection,
+        parallel: opts.parallel,
         onProgress: (d, t) => progress.update(d, t),
       });
       progress.done();
