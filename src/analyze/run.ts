@@ -1,4 +1,5 @@
 /** analyzeCapture: read a capture through the decoders into an Analyzer and the L3/L4 detector (library entry point). */
+import { statSync } from 'node:fs';
 import { buildAttacks } from '../detect/attacks.js';
 import { type DetectOptions, Detector } from '../detect/detector.js';
 import { startDetection } from '../detect/thread.js';
@@ -13,10 +14,24 @@ export interface AnalyzeOptions {
   detect?: boolean;
   detection?: DetectOptions;
   /**
-   * Detect on a second thread that reads the file itself (default true; stdin is always read
-   * once, on this thread). The attacks are the same either way.
+   * Detect on a second thread that reads the file itself: true, false, or (default) for files of
+   * PARALLEL_MIN_BYTES and more, where it pays for the thread's start-up. stdin is always read
+   * once, on this thread. The attacks are the same either way.
    */
   parallel?: boolean;
+}
+
+/** Below this size a capture is analysed in well under a second; a second thread would not pay. */
+const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
+
+function wantsThread(path: string, parallel: boolean | undefined): boolean {
+  if (path === '-' || parallel === false) return false;
+  if (parallel === true) return true;
+  try {
+    return statSync(path).size >= PARALLEL_MIN_BYTES;
+  } catch {
+    return false; // the reader reports why the file cannot be read
+  }
 }
 
 export async function analyzeCapture(path: string, opts: AnalyzeOptions = {}): Promise<Analysis> {
@@ -25,7 +40,7 @@ export async function analyzeCapture(path: string, opts: AnalyzeOptions = {}): P
     const info = await readCapture(path, (v) => analyzer.add(v), { onProgress: opts.onProgress });
     return analyzer.result(info);
   }
-  if (path !== '-' && opts.parallel !== false) {
+  if (wantsThread(path, opts.parallel)) {
     const job = startDetection(path, opts.detection);
     let analysis: Analysis;
     try {

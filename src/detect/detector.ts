@@ -178,6 +178,9 @@ export class Detector {
   private winCur = new VictimSample(0x1234567, WINDOW_ROWS);
   private winPrev = new VictimSample(0x7654321, WINDOW_ROWS);
   private nextId = 1;
+  /** The last IPv4 destination and its slot in this window (-1: none; reset when the window closes). */
+  private lastDst4 = 0;
+  private lastSlot4 = -1;
   private readonly lockWindows: number;
   packets = 0;
 
@@ -230,8 +233,14 @@ export class Detector {
     const fam = gre ? v.outerIpVersion : v.ipVersion;
     if (fam === 4) {
       const a = (gre ? v.outerDst4 : v.dst4) | 0;
-      i = dt.slot4(a, mix32(a));
-      if (i >= 0 && dt.isNew) this.attach4(i, a);
+      // Floods send runs of packets to one address: remember the last IPv4 slot of this window.
+      if (a === this.lastDst4 && this.lastSlot4 >= 0) i = this.lastSlot4;
+      else {
+        i = dt.slot4(a, mix32(a));
+        if (i >= 0 && dt.isNew) this.attach4(i, a);
+        this.lastDst4 = a;
+        this.lastSlot4 = i;
+      }
     } else {
       const off = gre ? v.outerDst6Off : v.dst6Off;
       if (off < 0) return;
@@ -353,12 +362,13 @@ export class Detector {
   }
 
   /**
-   * A TCP SYN port scan of one destination in this window: many distinct ports, most SYNs to a
-   * port of their own, and few sources next to the ports (the victim's ordinary clients may be
-   * there too; a spoofed random-port flood has about as many sources as ports).
+   * A port scan of one destination in this window (TCP SYN, or UDP probes as nmap -sU sends):
+   * many distinct ports, most probes to a port of their own, and few sources next to the ports
+   * (the victim's ordinary clients may be there too; a spoofed random-port flood has about as
+   * many sources as ports).
    */
   private isScan(t: KeyTable, i: number, c: number, n: number): boolean {
-    if (c !== Cls.TCP_SYN || n < SCAN_PORTS) return false;
+    if ((c !== Cls.TCP_SYN && c !== Cls.UDP) || n < SCAN_PORTS) return false;
     const ports = t.distinct(t.portBits, i);
     return ports >= SCAN_PORTS && ports >= 0.5 * n && t.distinct(t.srcBits, i) * 8 <= ports;
   }
@@ -515,6 +525,7 @@ export class Detector {
     this.onsetCur.clear();
     dt.clear();
     pt.clear();
+    this.lastSlot4 = -1;
   }
 
   /** Hysteresis: an open attack continues while its class stays clearly above the victim's normal rate. */

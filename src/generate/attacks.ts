@@ -40,6 +40,8 @@ export interface AttackTarget {
   carpet?: boolean;
   /** Force the source model of a flood vector. */
   spoof?: 'spoofed' | 'few';
+  /** What a `scanner` sweeps: TCP SYN probes (default) or empty UDP datagrams (nmap -sU). */
+  scan?: 'tcp' | 'udp';
 }
 
 /** Vectors the generator can produce: every L3/L4 vector of DESIGN.md, i.e. every vector the detector's classes flood with. */
@@ -367,14 +369,16 @@ export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): Attack
       // A TCP SYN port scan (nmap -sS style): one or two real hosts (their own addresses, an
       // ordinary TTL), one source port per scanner, window 1024 with only an MSS option, and
       // destination ports swept in a shuffled order over the whole port range.
+      // A UDP scan (nmap -sU) sends empty datagrams the same way.
       const scanners = Array.from({ length: r.int(1, 2) }, () => ({ addr: randomPublic4(r), sport: r.int(32768, 65535), ttl: r.pick([64, 128]) - r.int(5, 20) }));
       const mss = Uint8Array.from([2, 4, 0x05, 0xb4]);
       const stride = 40503; // odd, so i * stride mod 65535 visits every port once
       const first = r.int(0, 65534);
+      const udp = target.scan === 'udp';
       let i = 0;
       return {
         vector,
-        victim: victimBase('tcp'),
+        victim: victimBase(udp ? 'udp' : 'tcp'),
         sources: 'few',
         sourceCount: scanners.length,
         fill(e, t) {
@@ -387,6 +391,10 @@ export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): Attack
           p.sport = sc.sport;
           p.dport = 1 + ((first + i * stride) % 65535);
           i++;
+          if (udp) {
+            e.udp(t);
+            return;
+          }
           p.seq = r.u32();
           p.flags = 0x02;
           p.win = 1024;

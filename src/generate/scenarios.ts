@@ -186,6 +186,17 @@ const BASE: Scenario[] = [
     }),
   },
   {
+    name: 'scanner_udp',
+    description: 'benign traffic with a UDP port scan of one server (empty datagrams to every port, one or two scanning hosts)',
+    plan: () => ({
+      duration: 30,
+      parts: [
+        { kind: 'benign', weight: 1, t0: 0, t1: 30 },
+        { kind: 'attack', weight: 2, t0: 8, t1: 20, vector: 'scanner', target: { victim: host4(25), scan: 'udp' } },
+      ],
+    }),
+  },
+  {
     name: 'concurrent',
     description: 'three overlapping attacks on different victims and vectors (one over IPv6)',
     plan: () => ({

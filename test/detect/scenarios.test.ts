@@ -61,7 +61,7 @@ async function check(name: string): Promise<void> {
 }
 
 for (const v of L34_VECTORS) test(`vector scenario: ${v}`, () => check(v));
-for (const s of ['demo', 'concurrent', 'carpet', 'scanner']) test(`scenario: ${s}`, () => check(s));
+for (const s of ['demo', 'concurrent', 'carpet', 'scanner', 'scanner_udp']) test(`scenario: ${s}`, () => check(s));
 
 test('a flash crowd and benign-only traffic raise no attack', async () => {
   for (const name of ['flash-crowd', 'benign']) {

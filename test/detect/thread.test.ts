@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'palisade-thread-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function both(file: string): Promise<[string, string]> {
-  const threaded = JSON.stringify(await analyzeCapture(file));
+  const threaded = JSON.stringify(await analyzeCapture(file, { parallel: true }));
   const single = JSON.stringify(await analyzeCapture(file, { parallel: false }));
   return [threaded, single];
 }
@@ -44,8 +44,8 @@ test('same attacks on a second thread: concurrent generated attacks, and a captu
 });
 
 test('an unreadable file fails with the reader error, on either path', async () => {
-  await assert.rejects(analyzeCapture(join(dir, 'missing.pcap')), /no such file/);
+  await assert.rejects(analyzeCapture(join(dir, 'missing.pcap'), { parallel: true }), /no such file/);
   writeFileSync(join(dir, 'junk.pcap'), 'not a capture at all');
-  await assert.rejects(analyzeCapture(join(dir, 'junk.pcap')), /not a pcap or pcapng/);
+  await assert.rejects(analyzeCapture(join(dir, 'junk.pcap'), { parallel: true }), /not a pcap or pcapng/);
   await assert.rejects(analyzeCapture(join(dir, 'junk.pcap'), { parallel: false }), /not a pcap or pcapng/);
 });

@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .option('--top <n>', 'entries per top list', '10')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--no-detect', 'skip attack detection (traffic summary only)')
-    .option('--no-parallel', 'detect on the main thread (default for a file: a second thread reads it alongside)')
+    .option('--no-parallel', 'detect on the main thread (by default a second thread reads a file of 16 MB or more alongside)')
     .option('--config <file>', 'palisade.yaml with detection settings (default: ./palisade.yaml when present)')
     .option('--report <file>', 'also write the attack report: .html, .md or .pdf (see palisade report --help)')
     .option('--tz <zone>', "customer's IANA time zone for --report, e.g. Europe/Paris")
@@ -49,7 +49,8 @@ Examples:
         top: Number.isFinite(top) && top > 0 ? top : 10,
         detect: opts.detect,
         detection,
-        parallel: opts.parallel,
+        // --no-parallel forces one thread; otherwise the size decides (analyzeCapture).
+        parallel: opts.parallel ? undefined : false,
         onProgress: (d, t) => progress.update(d, t),
       });
       progress.done();
