@@ -174,6 +174,8 @@ export class Detector {
   private onsetPrev = new Map<Kid, number>();
   private onsetCur = new Map<Kid, number>();
   private readonly pmax: Float64Array;
+  /** Per prefix slot, this window: the classes a carpet attack on the prefix covers (its addresses are not reported one by one). */
+  private readonly carpet: Int32Array;
   /** Uniform samples of the current and previous windows' packets, to seed a new victim's sample. */
   private winCur = new VictimSample(0x1234567, WINDOW_ROWS);
   private winPrev = new VictimSample(0x7654321, WINDOW_ROWS);
@@ -194,6 +196,7 @@ export class Detector {
     this.lockWindows = opts.lockWindows ?? LOCK_WINDOWS;
     this.statics = (opts.thresholds ?? []).map(parseThreshold);
     this.pmax = new Float64Array(this.pfx.cap * NCLS);
+    this.carpet = new Int32Array(this.pfx.cap);
   }
 
   /** Relative time of a packet in ns from the first packet's second. */
@@ -404,14 +407,29 @@ export class Detector {
     return null;
   }
 
+  /**
+   * The window that ends at relative time endT is over: decide it, then empty the tables. Each
+   * step is a method of its own: this runs once a second, so V8 optimises its loops by
+   * on-stack replacement, and a step that meets a new case (the first attack, the first IPv6
+   * key) is deoptimised alone instead of sending the whole close back to the interpreter.
+   */
   private closeWindow(endT: number): void {
+    // 1) Prefixes first: a carpet attack suppresses per-address reports of its class.
+    this.sumPrefixes();
+    this.decidePrefixes(endT);
+    // 2) Addresses.
+    this.decideAddresses(endT);
+    this.endWindow(endT);
+  }
+
+  /**
+   * Prefix counters are the sum of their addresses' (one table probe per address per window, not
+   * per packet); pmax keeps each prefix's largest single-address count per class.
+   */
+  private sumPrefixes(): void {
     const dt = this.dst;
     const pt = this.pfx;
     const pmax = this.pmax;
-    const carpet = new Set<number>();
-    // 1) Prefixes first: a carpet attack suppresses per-address reports of its class.
-    // Prefix counters are the sum of their addresses' (one table probe per address per window,
-    // not per packet).
     for (let u = 0; u < dt.nUsed; u++) {
       const i = dt.used[u] as number;
       let p: number;
@@ -436,8 +454,16 @@ export class Detector {
         if (n > (pmax[p * NCLS + c] as number)) pmax[p * NCLS + c] = n;
       }
     }
+  }
+
+  /** Carpet bombing and open prefix attacks; marks in `carpet` (per prefix slot, a class bit mask) what they cover. */
+  private decidePrefixes(endT: number): void {
+    const pt = this.pfx;
+    const pmax = this.pmax;
+    const carpet = this.carpet;
     for (let u = 0; u < pt.nUsed; u++) {
       const p = pt.used[u] as number;
+      carpet[p] = 0;
       let mask = (pt.clsMask[p] as number) & ~1;
       if (mask === 0) continue;
       const plen = pt.fam[p] === 4 ? this.p4 : this.p6;
@@ -460,13 +486,17 @@ export class Detector {
           if (key === '') key = slotKey(pt, p, true, plen);
           this.fire(tk, key, kid, pt, p, c, true, plen, endT);
           act |= 1 << c;
-          carpet.add(p * NCLS + c);
+          carpet[p] = (carpet[p] as number) | (1 << c);
         } else if (n >= (ONSET[c] as number)) this.onsetCur.set(tk, pt.rec[(p * NCLS + c) * 4 + 2] as number);
       }
       this.learn(kid, pt, p, act);
     }
-    // 2) Addresses. Most keys are ordinary (a client receiving its replies): skip them before
-    // building any string.
+  }
+
+  /** Per-address attacks. Most keys are ordinary (a client receiving its replies): skip them before building any string. */
+  private decideAddresses(endT: number): void {
+    const dt = this.dst;
+    const carpet = this.carpet;
     for (let u = 0; u < dt.nUsed; u++) {
       const i = dt.used[u] as number;
       const total = dt.total[i] as number;
@@ -482,6 +512,7 @@ export class Detector {
       let key = dt.fam[i] === 4 ? '' : slotKey(dt, i, false, 0);
       const kid: Kid = dt.fam[i] === 4 ? (dt.v4[i] as number) : key;
       const par = dt.parent[i] as number;
+      const covered = par >= 0 ? (carpet[par] as number) : 0;
       let act = this.activeCls.size === 0 ? 0 : (this.activeCls.get(kid) ?? 0);
       // Classes in increasing order (attack ids follow it).
       for (let mask = (dt.clsMask[i] as number) & ~1; mask !== 0; ) {
@@ -489,7 +520,7 @@ export class Detector {
         mask &= mask - 1;
         const j = i * NCLS + c;
         const n = dt.rec[j * 4] as number;
-        if (par >= 0 && carpet.has(par * NCLS + c)) continue;
+        if ((covered & (1 << c)) !== 0) continue;
         const isActive = (act & (1 << c)) !== 0;
         if (!isActive && !hasStatic && n < (ONSET[c] as number) && n < (FLOOR_PPS[c] as number)) continue;
         const tk = classKid(kid, c);
@@ -503,6 +534,10 @@ export class Detector {
       // learn() keeps a baseline only from LEARN_MIN packets on, or once it has one.
       this.learn(kid, dt, i, act);
     }
+  }
+
+  /** Live measurements, signatures to fix, attacks that have ended; then empty the window's state. */
+  private endWindow(endT: number): void {
     // Live measurements: this window's class packets were attack packets if the attack was active.
     for (const m of this.live) m.endWindow(m.track.lastActive === endT);
     // Fix the signature of attacks that have lasted long enough; measure live from the next window.
@@ -523,8 +558,8 @@ export class Detector {
     this.onsetPrev = this.onsetCur;
     this.onsetCur = swap;
     this.onsetCur.clear();
-    dt.clear();
-    pt.clear();
+    this.dst.clear();
+    this.pfx.clear();
     this.lastSlot4 = -1;
   }
 
