@@ -201,6 +201,7 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
   const classes = tr.cls === Cls.UDP ? [Cls.UDP, Cls.UDP_REFL] : extraFrag ? [tr.cls, Cls.FRAG] : [tr.cls];
   const A: number[] = [];
   const B: number[] = [];
+  const scratch = new Float64Array(s.rows);
   for (let r = 0; r < s.rows; r++) {
     const t = s.t[r] as number;
     const inTime = t >= tr.start && t <= tr.end;
@@ -235,13 +236,14 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
       const set = topValues(aliveA, s, f, 8, setShare);
       if (set) cands.push({ field: f, kind: 'set', values: set });
       if (!f.setOnly) {
-        const vals: number[] = [];
+        // A typed array sorts numerically in native code (this runs per field and step).
+        let nv = 0;
         for (const r of aliveA) {
           const x = f.get(s, r);
-          if (!Number.isNaN(x)) vals.push(x);
+          if (!Number.isNaN(x)) scratch[nv++] = x;
         }
-        if (vals.length >= 0.998 * aliveA.length && vals.length > 0) {
-          vals.sort((a, b) => a - b);
+        if (nv >= 0.998 * aliveA.length && nv > 0) {
+          const vals = scratch.subarray(0, nv).sort();
           const q = 0.0005 + fb / 2;
           const lo = vals[Math.floor(vals.length * q)] as number;
           const hi = vals[Math.ceil(vals.length * (1 - q)) - 1] as number;
