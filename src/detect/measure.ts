@@ -52,30 +52,32 @@ export async function catchUp(path: string, tracks: Track[], baseSec: number): P
   const pMask = Int32Array.from(prefixes, (p) => p.mask | 0);
   const pUntil = Float64Array.from(prefixes, (p) => p.until);
   const n = ms.length;
+  /**
+   * Can the frame at b[o..] be a victim's packet before its signature was fixed? Plain Ethernet
+   * IPv4 that is no tunnel is decided by its destination bytes; anything else is decoded.
+   */
+  const candidate = (b: Uint8Array, o: number, caplen: number, linkType: number, sec: number): boolean => {
+    if (sec >= until) throw new Stop();
+    if (linkType !== 1 || caplen < 34 || b[o + 12] !== 0x08 || b[o + 13] !== 0x00 || ((b[o + 14] as number) & 0xf0) !== 0x40) return true;
+    const proto = b[o + 23] as number;
+    const d = ((b[o + 30] as number) << 24) | ((b[o + 31] as number) << 16) | ((b[o + 32] as number) << 8) | (b[o + 33] as number);
+    let hit = false;
+    if (few) for (let k = 0; !hit && k < ex.length; k++) hit = ex[k] === d && sec < (exUntil[k] as number);
+    else hit = sec < (exact.get(d >>> 0) ?? Number.NEGATIVE_INFINITY);
+    for (let k = 0; !hit && k < pNet.length; k++) hit = (d & (pMask[k] as number)) === pNet[k] && sec < (pUntil[k] as number);
+    if (hit || proto === 47 || proto === 4 || proto === 41) return true;
+    if (proto !== 17) return false;
+    // UDP may be VXLAN (any inner packet) or Teredo (inner IPv6) carrying a victim's packet: only then decode.
+    const ihl = ((b[o + 14] as number) & 15) * 4;
+    const dp = caplen >= 14 + ihl + 4 ? ((b[o + 14 + ihl + 2] as number) << 8) | (b[o + 14 + ihl + 3] as number) : 0;
+    return dp === 4789 || (dp === 3544 && anyV6);
+  };
   try {
     await readCapture(
       path,
       (v) => {
-        if (v.tsSec >= until) throw new Stop();
-        const b = v.buf;
-        const o = v.frameOff;
-        // Plain Ethernet + IPv4 that is no tunnel: decide by the destination bytes.
-        if (v.linkType === 1 && v.caplen >= 34 && b[o + 12] === 0x08 && b[o + 13] === 0x00 && ((b[o + 14] as number) & 0xf0) === 0x40) {
-          const proto = b[o + 23] as number;
-          const d = ((b[o + 30] as number) << 24) | ((b[o + 31] as number) << 16) | ((b[o + 32] as number) << 8) | (b[o + 33] as number);
-          const sec = v.tsSec;
-          let hit = false;
-          if (few) for (let k = 0; !hit && k < ex.length; k++) hit = ex[k] === d && sec < (exUntil[k] as number);
-          else hit = sec < (exact.get(d >>> 0) ?? Number.NEGATIVE_INFINITY);
-          for (let k = 0; !hit && k < pNet.length; k++) hit = (d & (pMask[k] as number)) === pNet[k] && sec < (pUntil[k] as number);
-          if (!hit && proto !== 47 && proto !== 4 && proto !== 41) {
-            if (proto !== 17 || anyV6) return;
-            // UDP may be VXLAN or Teredo carrying a victim's packet: only then decode.
-            const ihl = ((b[o + 14] as number) & 15) * 4;
-            const dp = v.caplen >= 14 + ihl + 4 ? ((b[o + 14 + ihl + 2] as number) << 8) | (b[o + 14 + ihl + 3] as number) : 0;
-            if (dp !== 4789 && dp !== 3544) return;
-          }
-        }
+        // pcap records were prefiltered by the reader; pcapng ones are filtered here.
+        if (!candidate(v.buf, v.frameOff, v.caplen, v.linkType, v.tsSec)) return;
         v.reset();
         decodeFrame(v);
         if (v.ipVersion === 0) return;
@@ -89,7 +91,7 @@ export async function catchUp(path: string, tracks: Track[], baseSec: number): P
           m.see(v, c, tr.activeWins.has(w));
         }
       },
-      { decode: false },
+      { decode: false, prefilter: candidate },
     );
   } catch (e) {
     if (!(e instanceof Stop)) throw e;

@@ -38,6 +38,13 @@ export interface ReadOptions {
   decode?: boolean;
   /** Called after each chunk: bytes consumed so far and the total when known. */
   onProgress?: (done: number, total?: number) => void;
+  /**
+   * Classic pcap only (other formats pass every record on): a cheap look at a record's frame
+   * bytes before anything else is done with it; records it refuses are neither decoded, nor
+   * passed on, nor counted. For passes that want a few records of a large file (detection's
+   * catch-up measurement).
+   */
+  prefilter?: (buf: Uint8Array, frameOff: number, caplen: number, linkType: number, tsSec: number) => boolean;
 }
 
 const CHUNK = 4 * 1024 * 1024;
@@ -79,7 +86,9 @@ export async function readCapture(path: string, onPacket: (v: PacketView) => voi
     const le = dv.getUint32(0, true);
     const be = dv.getUint32(0, false);
     if (le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS || be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS) {
-      parser = new PcapParser(view, emit, stats);
+      const pp = new PcapParser(view, emit, stats);
+      pp.prefilter = opts.prefilter ?? null;
+      parser = pp;
     } else if (le === 0x0a0d0d0a) {
       parser = new PcapngParser(view, emit, stats);
     } else {

@@ -22,6 +22,8 @@ export class PcapParser implements RecordParser {
   readonly linkTypes: number[] = [];
   /** Set when the stream cannot be parsed further (bogus record header). */
   fatal: string | null = null;
+  /** ReadOptions.prefilter: records it refuses are skipped before the view is filled. */
+  prefilter: ((buf: Uint8Array, frameOff: number, caplen: number, linkType: number, tsSec: number) => boolean) | null = null;
 
   constructor(
     private readonly view: PacketView,
@@ -68,6 +70,10 @@ export class PcapParser implements RecordParser {
         return end;
       }
       if (end - p - 16 < caplen) break; // incomplete: wait for more bytes
+      if (this.prefilter !== null && !this.prefilter(buf, p + 16, caplen, this.linkType, sec)) {
+        p += 16 + caplen;
+        continue;
+      }
       if (caplen > snap) this.stats.caplenOverSnaplen++;
       v.buf = buf;
       v.frameOff = p + 16;

@@ -223,3 +223,29 @@ test('pcapng with a block whose trailing length disagrees is reported as damaged
   assert.equal(info.skipped.malformed, 1);
   assert.match(info.error ?? '', /corrupt pcapng block/);
 });
+
+test('pcap prefilter: refused records are skipped before decoding and not counted; the rest arrive whole', async () => {
+  const path = file(
+    pcapFile([
+      { sec: 1700000000, frac: 1, data: A },
+      { sec: 1700000001, frac: 2, data: B },
+      { sec: 1700000002, frac: 3, data: A },
+    ]),
+  );
+  const looked: Array<[number, number, number]> = [];
+  const seen: Array<[number, number]> = [];
+  const info = await readCapture(path, (v) => seen.push([v.tsSec, v.dstPort]), {
+    prefilter: (buf, off, caplen, link, sec) => {
+      looked.push([sec, caplen, link]);
+      return buf[off + 23] === 6; // the IPv4 protocol byte of an Ethernet frame: TCP only
+    },
+  });
+  assert.deepEqual(looked, [
+    [1700000000, A.length, 1],
+    [1700000001, B.length, 1],
+    [1700000002, A.length, 1],
+  ]);
+  assert.deepEqual(seen, [[1700000001, 443]]);
+  assert.equal(info.packets, 1);
+  assert.equal(info.error, null);
+});
