@@ -22,13 +22,19 @@ export interface Operator {
   readonly name: string;
   readonly param: string;
   /** the operator cannot match a value made only of letters, digits, `_ . -` (see prefilter.ts) */
-  readonly plainImpossible?: boolean;
+  readonly plainImpossible: boolean;
   /** true when the operator itself matched (negation is applied by the caller) */
   match(value: string, ctx: OpContext, capture: boolean): boolean;
 }
 
 export class OperatorError extends Error {
   readonly code = 'WAF_OPERATOR';
+}
+
+/** Every operator is built here, so all share one object shape and the rule loop's reads of
+ * `match` and `plainImpossible` stay monomorphic. */
+export function makeOperator(name: string, param: string, match: Operator['match'], plainImpossible = false): Operator {
+  return { name, param, plainImpossible, match };
 }
 
 /** C atoi: leading whitespace, optional sign, digits; anything else ends the number (0 if none). */
@@ -73,11 +79,11 @@ function rxOperator(param: string): Operator {
   const cache = dynamic ? new Map<string, RegExp>() : null;
   // `^.*$` (dot-all, as every translated pattern is) matches any whole value: no regex needed
   const whole = re !== null && re.source === '^.*$' && re.flags.includes('s') && !re.flags.includes('m');
-  return {
-    name: 'rx',
+  const plainImpossible = !dynamic && !canMatchPlain(translatePcre(param).source);
+  return makeOperator(
+    'rx',
     param,
-    plainImpossible: !dynamic && !canMatchPlain(translatePcre(param).source),
-    match(value, ctx, capture) {
+    (value, ctx, capture) => {
       if (value.length > RX_SUBJECT_LIMIT) value = value.slice(0, RX_SUBJECT_LIMIT);
       if (whole) {
         if (capture) {
@@ -100,7 +106,8 @@ function rxOperator(param: string): Operator {
       setCaps(ctx, m, capture);
       return m !== null;
     },
-  };
+    plainImpossible,
+  );
 }
 
 function readPhraseFile(file: string, ruleFile: string): string[] {
@@ -116,19 +123,15 @@ function readPhraseFile(file: string, ruleFile: string): string[] {
 
 function pmOperator(name: string, phrases: string[], param: string): Operator {
   const ac = new AhoCorasick(phrases);
-  return {
-    name,
-    param,
-    match(value, ctx, capture) {
-      const k = ac.search(value);
-      if (k < 0) return false;
-      if (capture) {
-        ctx.caps[0] = ac.phrases[k];
-        for (let j = 1; j < 10; j++) ctx.caps[j] = undefined;
-      }
-      return true;
-    },
-  };
+  return makeOperator(name, param, (value, ctx, capture) => {
+    const k = ac.search(value);
+    if (k < 0) return false;
+    if (capture) {
+      ctx.caps[0] = ac.phrases[k];
+      for (let j = 1; j < 10; j++) ctx.caps[j] = undefined;
+    }
+    return true;
+  });
 }
 
 /** Splits a @pm parameter into phrases (space separated; `"..."` groups words). */
@@ -189,28 +192,24 @@ function ipMatchOperator(param: string, list: string[]): Operator {
     if (!ip) throw new OperatorError(`@ipMatch: bad address ${item}`);
     nets.push({ ...ip, bits: b === undefined ? ip.bytes.length * 8 : Number(b) });
   }
-  return {
-    name: 'ipMatch',
-    param,
-    match(value) {
-      const ip = parseIp(value.trim());
-      if (!ip) return false;
-      for (const n of nets) {
-        if (n.v6 !== ip.v6) continue;
-        let bits = n.bits;
-        let ok = true;
-        for (let i = 0; i < n.bytes.length && bits > 0; i++, bits -= 8) {
-          const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-          if ((ip.bytes[i] & mask) !== (n.bytes[i] & mask)) {
-            ok = false;
-            break;
-          }
+  return makeOperator('ipMatch', param, (value) => {
+    const ip = parseIp(value.trim());
+    if (!ip) return false;
+    for (const n of nets) {
+      if (n.v6 !== ip.v6) continue;
+      let bits = n.bits;
+      let ok = true;
+      for (let i = 0; i < n.bytes.length && bits > 0; i++, bits -= 8) {
+        const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+        if ((ip.bytes[i] & mask) !== (n.bytes[i] & mask)) {
+          ok = false;
+          break;
         }
-        if (ok) return true;
       }
-      return false;
-    },
-  };
+      if (ok) return true;
+    }
+    return false;
+  });
 }
 
 function byteRangeOperator(param: string): Operator {
@@ -224,14 +223,10 @@ function byteRangeOperator(param: string): Operator {
     const hi = m[2] === undefined ? lo : Number(m[2]);
     for (let c = lo; c <= hi && c < 256; c++) allowed[c] = 1;
   }
-  return {
-    name: 'validateByteRange',
-    param,
-    match(value) {
-      for (let i = 0; i < value.length; i++) if (!allowed[value.charCodeAt(i) & 0xff]) return true;
-      return false;
-    },
-  };
+  return makeOperator('validateByteRange', param, (value) => {
+    for (let i = 0; i < value.length; i++) if (!allowed[value.charCodeAt(i) & 0xff]) return true;
+    return false;
+  });
 }
 
 function isHexCode(c: number): boolean {
@@ -271,25 +266,17 @@ export function invalidUtf8(s: string): boolean {
 
 function simple(name: string, param: string, fn: (v: string, p: string) => boolean): Operator {
   const dynamic = param.includes('%{');
-  return {
-    name,
-    param,
-    match(value, ctx) {
-      return fn(value, dynamic ? ctx.expand(param) : param);
-    },
-  };
+  return makeOperator(name, param, (value, ctx) => {
+    return fn(value, dynamic ? ctx.expand(param) : param);
+  });
 }
 
 function numeric(name: string, param: string, cmp: (a: number, b: number) => boolean): Operator {
   const dynamic = param.includes('%{');
   const fixed = atoi(param);
-  return {
-    name,
-    param,
-    match(value, ctx) {
-      return cmp(atoi(value), dynamic ? atoi(ctx.expand(param)) : fixed);
-    },
-  };
+  return makeOperator(name, param, (value, ctx) => {
+    return cmp(atoi(value), dynamic ? atoi(ctx.expand(param)) : fixed);
+  });
 }
 
 export function compileOperator(name: string, param: string, ruleFile: string): Operator {
@@ -337,9 +324,9 @@ export function compileOperator(name: string, param: string, ruleFile: string): 
     case 'lt':
       return numeric('lt', param, (a, b) => a < b);
     case 'unconditionalmatch':
-      return { name: 'unconditionalMatch', param, match: () => true };
+      return makeOperator('unconditionalMatch', param, () => true);
     case 'nomatch':
-      return { name: 'noMatch', param, match: () => false };
+      return makeOperator('noMatch', param, () => false);
     case 'ipmatch':
       return ipMatchOperator(param, param.split(','));
     case 'ipmatchfromfile':
@@ -348,39 +335,31 @@ export function compileOperator(name: string, param: string, ruleFile: string): 
     case 'validatebyterange':
       return byteRangeOperator(param);
     case 'validateurlencoding':
-      return {
-        name: 'validateUrlEncoding',
-        param,
-        match(v) {
-          for (let i = 0; i < v.length; i++) {
-            if (v.charCodeAt(i) !== 37) continue;
-            if (i + 2 >= v.length) return true;
-            if (!isHexCode(v.charCodeAt(i + 1)) || !isHexCode(v.charCodeAt(i + 2))) return true;
-            i += 2;
-          }
-          return false;
-        },
-      };
+      return makeOperator('validateUrlEncoding', param, (v) => {
+        for (let i = 0; i < v.length; i++) {
+          if (v.charCodeAt(i) !== 37) continue;
+          if (i + 2 >= v.length) return true;
+          if (!isHexCode(v.charCodeAt(i + 1)) || !isHexCode(v.charCodeAt(i + 2))) return true;
+          i += 2;
+        }
+        return false;
+      });
     case 'validateutf8encoding':
-      return { name: 'validateUtf8Encoding', param, match: (v) => invalidUtf8(v) };
+      return makeOperator('validateUtf8Encoding', param, (v) => invalidUtf8(v));
     case 'detectsqli':
-      return {
-        name: 'detectSQLi',
-        param,
-        match(v, ctx, capture) {
-          const fp = detectSqli(v);
-          if (fp === null) return false;
-          if (capture) ctx.caps[0] = fp;
-          return true;
-        },
-      };
+      return makeOperator('detectSQLi', param, (v, ctx, capture) => {
+        const fp = detectSqli(v);
+        if (fp === null) return false;
+        if (capture) ctx.caps[0] = fp;
+        return true;
+      });
     case 'detectxss':
-      return { name: 'detectXSS', param, match: (v) => detectXss(v) };
+      return makeOperator('detectXSS', param, (v) => detectXss(v));
     case 'rbl':
       // DNS block lists need network lookups, which a synchronous engine cannot make: never matches.
-      return { name: 'rbl', param, match: () => false };
+      return makeOperator('rbl', param, () => false);
     case 'geolookup':
-      return { name: 'geoLookup', param, match: () => true };
+      return makeOperator('geoLookup', param, () => true);
     default:
       throw new OperatorError(`unsupported operator @${name}`);
   }

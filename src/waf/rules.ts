@@ -4,7 +4,7 @@
  * directives (SecDefaultAction, SecRuleRemove*, SecRuleUpdate*, engine settings).
  */
 
-import { compileOperator, type Operator } from './operators.js';
+import { compileOperator, makeOperator, type Operator } from './operators.js';
 import { compilePcre } from './pcre.js';
 import { type ActionSpec, type Directive, parseActions } from './seclang.js';
 import { TRANSFORMS, type Transform } from './transforms.js';
@@ -166,6 +166,15 @@ const IGNORED = new Set(
   ].map((s) => s.toLowerCase()),
 );
 
+/**
+ * The engine's copy of a name: V8 keeps one instance of each string used as a property key, so
+ * names from rules become the same objects as those in the code and in each other, and Map
+ * look-ups and comparisons between them stop at the pointer instead of comparing characters.
+ */
+export function intern(s: string): string {
+  return Object.keys({ [s]: 0 })[0];
+}
+
 export function parseMacro(s: string): Macro {
   const out: Macro = [];
   let p = 0;
@@ -183,8 +192,8 @@ export function parseMacro(s: string): Macro {
     if (st > p) out.push(s.slice(p, st));
     const ref = s.slice(st + 2, en);
     const dot = ref.indexOf('.');
-    if (dot < 0) out.push({ coll: ref.toUpperCase(), key: null });
-    else out.push({ coll: ref.slice(0, dot).toUpperCase(), key: ref.slice(dot + 1).toLowerCase() });
+    if (dot < 0) out.push({ coll: intern(ref.toUpperCase()), key: null });
+    else out.push({ coll: intern(ref.slice(0, dot).toUpperCase()), key: intern(ref.slice(dot + 1).toLowerCase()) });
     p = en + 1;
   }
   return out;
@@ -229,7 +238,7 @@ export function parseTargets(spec: string): Target[] {
       part = part.slice(1);
     }
     const colon = part.indexOf(':');
-    const coll = (colon < 0 ? part : part.slice(0, colon)).toUpperCase();
+    const coll = intern((colon < 0 ? part : part.slice(0, colon)).toUpperCase());
     let sel: Selector = null;
     if (colon >= 0) {
       let s = part.slice(colon + 1);
@@ -238,7 +247,7 @@ export function parseTargets(spec: string): Target[] {
         const src = s.slice(1, -1);
         sel = { kind: 'regex', re: compilePcre(src, 'i') };
         if (/^\^[A-Za-z0-9_]+$/.test(src)) sel.prefix = src.slice(1).toLowerCase();
-      } else sel = { kind: 'name', name: s.toLowerCase() };
+      } else sel = { kind: 'name', name: intern(s.toLowerCase()) };
     }
     out.push({ coll, sel, count, excl });
   }
@@ -474,7 +483,7 @@ function blankRule(file: string, line: number): Rule & { chainFlag: boolean } {
     line,
     marker: null,
     targets: [],
-    op: { name: 'unconditionalMatch', param: '', match: () => true },
+    op: makeOperator('unconditionalMatch', '', () => true),
     negated: false,
     transforms: [],
     tnames: [],
@@ -609,7 +618,7 @@ function applyActions(r: Rule & { chainFlag?: boolean }, actions: ActionSpec[], 
         break;
       case 'ctl': {
         const eq = v.indexOf('=');
-        r.ctls.push({ what: v.slice(0, eq).trim().toLowerCase(), value: v.slice(eq + 1).trim() });
+        r.ctls.push({ what: intern(v.slice(0, eq).trim().toLowerCase()), value: v.slice(eq + 1).trim() });
         break;
       }
       case 'pass':
@@ -677,7 +686,7 @@ function parseSetVar(v: string): SetVar {
   const mk = (coll: string, nameText: string, op: SetVar['op'], value: Macro): SetVar => {
     const name = parseMacro(nameText);
     const staticName = name.length === 1 && typeof name[0] === 'string' ? name[0] : null;
-    return { coll: coll.toUpperCase(), staticName, staticKey: staticName?.toLowerCase() ?? null, name, op, value };
+    return { coll: intern(coll.toUpperCase()), staticName, staticKey: staticName === null ? null : intern(staticName.toLowerCase()), name, op, value };
   };
   if (s.startsWith('!')) {
     const dot = s.indexOf('.');

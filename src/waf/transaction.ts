@@ -13,11 +13,12 @@ import { multipartStrictError, type Pair, parseCookies, parseJson, parseMultipar
 import type { OpContext } from './operators.js';
 import { isPlain } from './prefilter.js';
 
-/** One value of a variable, with its transformation cache. */
+/** One value of a variable. */
 export class Entry {
-  cache: (string | undefined)[] | null = null;
-  /** per chain id: 1 when the transformed value is made only of PLAIN bytes (prefilter.ts), 0 if not */
-  plain: (number | undefined)[] | null = null;
+  /** the transaction (`Transaction.gen`) that gave this value its row in the `ValueCache` */
+  gen = 0;
+  /** offset of that row */
+  row = 0;
   readonly lname: string;
   constructor(
     readonly coll: string,
@@ -31,6 +32,61 @@ export class Entry {
     return this.name === '' ? this.coll : `${this.coll}:${this.name}`;
   }
 }
+
+/**
+ * The transformed values of one transaction and whether each is PLAIN (prefilter.ts): a row per
+ * value, a column per transformation chain id. The engine keeps one and each transaction uses
+ * it in turn (rows are handed out per request and the cells written are emptied again when the
+ * transaction ends), so caching a transformation allocates nothing beyond the result.
+ */
+export class ValueCache {
+  vals: (string | undefined)[] = [];
+  /** 0 = not known yet, 1 = the value is made only of PLAIN bytes, 2 = it is not */
+  plain = new Uint8Array(0);
+  private rows = 0;
+  /** cells written, emptied by `reset` */
+  private readonly dirty: number[] = [];
+  busy = false;
+  constructor(readonly width: number) {}
+
+  /** offset of a fresh row */
+  row(): number {
+    const at = this.rows * this.width;
+    this.rows++;
+    const need = at + this.width;
+    if (need > this.vals.length) {
+      const cap = Math.max(need, this.vals.length * 2);
+      for (let i = this.vals.length; i < cap; i++) this.vals.push(undefined);
+      const p = new Uint8Array(cap);
+      p.set(this.plain);
+      this.plain = p;
+    }
+    return at;
+  }
+
+  setVal(cell: number, v: string): void {
+    this.vals[cell] = v;
+    this.dirty.push(cell);
+  }
+
+  setPlain(cell: number, k: number): void {
+    this.plain[cell] = k;
+    this.dirty.push(cell);
+  }
+
+  reset(): void {
+    const d = this.dirty;
+    for (let i = 0; i < d.length; i++) {
+      this.vals[d[i]] = undefined;
+      this.plain[d[i]] = 0;
+    }
+    d.length = 0;
+    this.rows = 0;
+  }
+}
+
+/** numbers transactions, so an Entry kept between requests (the initial TX) gets a new row */
+let generation = 0;
 
 export interface WafRequest {
   method: string;
@@ -68,6 +124,8 @@ export interface PhaseLists {
   settings: EngineSettings;
   chainParent: number[];
   chainFn: (((s: string) => string) | null)[];
+  /** the transformation cache transactions take turns to use (set up by `precomputePhase1`) */
+  valueCache?: ValueCache | null;
   /** TX after the request-independent phase-1 rules, computed once by `precomputePhase1` */
   txInit?: Map<string, Entry> | null;
   /** a copy of `txInit` that one transaction at a time uses in place and puts back */
@@ -158,6 +216,8 @@ export class Transaction implements OpContext {
   private shared: SharedTx | null = null;
   private matchedVars: Entry[] = [];
   private currentRule: Rule | null = null;
+  private readonly gen = ++generation;
+  private readonly vc: ValueCache;
 
   constructor(
     private readonly lists: PhaseLists,
@@ -167,6 +227,11 @@ export class Transaction implements OpContext {
   ) {
     this.chainParent = lists.chainParent;
     this.chainFn = lists.chainFn;
+    const vc = lists.valueCache;
+    if (vc && !vc.busy) {
+      vc.busy = true;
+      this.vc = vc;
+    } else this.vc = new ValueCache(lists.chainParent.length);
     this.detectOnly = lists.settings.ruleEngine === 'detectiononly';
     if (lists.settings.ruleEngine === 'off') this.engineOff = true;
     const init = lists.txInit;
@@ -198,6 +263,10 @@ export class Transaction implements OpContext {
 
   /** Ends the transaction: puts the shared initial TX back as it was. */
   release(): void {
+    if (this.vc === this.lists.valueCache && this.vc.busy) {
+      this.vc.reset();
+      this.vc.busy = false;
+    }
     const sh = this.shared;
     if (sh === null) return;
     this.shared = null;
@@ -771,25 +840,24 @@ export class Transaction implements OpContext {
         const negated = r.negated;
         const capture = r.capture;
         const plainImpossible = op.plainImpossible === true;
+        const vc = this.vc;
+        const vals = vc.vals;
+        const gen = this.gen;
         for (let k = 0; k < list.length; k++) {
           const e = list[k];
+          if (e.gen !== gen) this.giveRow(e);
+          const cell = e.row + tchain;
           let v: string | undefined;
           if (tchain === 0) v = e.value;
           else {
-            const c = e.cache;
-            if (c !== null) v = c[tchain];
+            v = vals[cell];
             if (v === undefined) v = this.chainValue(e, tchain);
           }
           if (plainImpossible) {
-            let pl = e.plain;
-            if (pl === null) {
-              pl = [];
-              e.plain = pl;
-            }
-            let pk = pl[tchain];
-            if (pk === undefined) {
-              pk = isPlain(v) ? 1 : 0;
-              pl[tchain] = pk;
+            let pk = vc.plain[cell];
+            if (pk === 0) {
+              pk = isPlain(v) ? 1 : 2;
+              vc.setPlain(cell, pk);
             }
             // a pattern that needs a non-plain byte cannot match a plain value
             if (pk === 1) {
@@ -834,15 +902,12 @@ export class Transaction implements OpContext {
     }
     const v = this.transformed(r, e);
     if (op.plainImpossible === true) {
-      let pl = e.plain;
-      if (pl === null) {
-        pl = [];
-        e.plain = pl;
-      }
-      let k = pl[r.tchain];
-      if (k === undefined) {
-        k = isPlain(v) ? 1 : 0;
-        pl[r.tchain] = k;
+      if (e.gen !== this.gen) this.giveRow(e);
+      const cell = e.row + r.tchain;
+      let k = this.vc.plain[cell];
+      if (k === 0) {
+        k = isPlain(v) ? 1 : 2;
+        this.vc.setPlain(cell, k);
       }
       // a pattern that needs a non-plain byte cannot match a plain value
       if (k === 1) return r.negated;
@@ -854,20 +919,22 @@ export class Transaction implements OpContext {
     return r.tchain === 0 ? e.value : this.chainValue(e, r.tchain);
   }
 
+  /** Gives `e` its row of the transformation cache for this transaction. */
+  private giveRow(e: Entry): void {
+    e.gen = this.gen;
+    e.row = this.vc.row();
+  }
+
   /** Value of `e` after transformation chain `id`, computed once per entry (prefixes shared). */
   private chainValue(e: Entry, id: number): string {
-    let c = e.cache;
-    if (c === null) {
-      c = [];
-      e.cache = c;
-    } else {
-      const hit = c[id];
-      if (hit !== undefined) return hit;
-    }
+    if (e.gen !== this.gen) this.giveRow(e);
+    const cell = e.row + id;
+    const hit = this.vc.vals[cell];
+    if (hit !== undefined) return hit;
     const parent = this.chainParent[id];
     const input = parent === 0 ? e.value : this.chainValue(e, parent);
     const v = (this.chainFn[id] as (s: string) => string)(input);
-    c[id] = v;
+    this.vc.setVal(cell, v);
     return v;
   }
 
@@ -906,7 +973,12 @@ export class Transaction implements OpContext {
     lists.txInit = null;
     lists.txShared = null;
     lists.skips = undefined;
-    if (lists.settings.ruleEngine === 'off') return;
+    // created after the start-up transaction below, which never releases it
+    lists.valueCache = null;
+    if (lists.settings.ruleEngine === 'off') {
+      lists.valueCache = new ValueCache(lists.chainParent.length);
+      return;
+    }
     const list = lists.phases[1];
     const skip = new Uint8Array(list.length);
     const t = new Transaction(lists, { method: 'GET', uri: '/', protocol: 'HTTP/1.1', headers: [] }, null, []);
@@ -961,6 +1033,7 @@ export class Transaction implements OpContext {
     lists.skips = skips;
     Transaction.foldConstantRules(lists, t);
     Transaction.compact(lists);
+    lists.valueCache = new ValueCache(lists.chainParent.length);
   }
 
   /** Drops the decided and dead rules from each phase list (markers stay, skip targets are
