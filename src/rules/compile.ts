@@ -33,6 +33,8 @@ export class ListError extends Error {
 
 export interface CompileOptions {
   lists?: Lists | Record<string, NamedList>;
+  /** Fuse conditions into one generated function (default true; false keeps the closure tree, which the tests compare it with). */
+  fuse?: boolean;
 }
 
 export type Predicate<V> = (view: V) => boolean;
@@ -60,7 +62,7 @@ export function compileRule<V>(expression: string, scheme: Scheme<V>, opts: Comp
   try {
     const ast = parseExpression(expression, scheme as Scheme<unknown>, kinds);
     const c = new Compiler<V>(scheme, lists);
-    return { expression, ast, test: c.bool(ast) };
+    return { expression, ast, test: opts.fuse === false ? c.bool(ast) : c.top(ast) };
   } catch (e) {
     if (e instanceof RulesError) e.expression = expression;
     throw e;
@@ -78,12 +80,87 @@ interface IpTest {
 
 const EMPTY: Value[] = [];
 
+/** Beyond these a rule keeps its closure tree (V8 does not optimise very large functions). */
+const MAX_FUSED_ARGS = 512;
+const MAX_FUSED_SOURCE = 32_768;
+
+/** The arguments of a fused predicate's generated function, and its temporaries. */
+class Fused {
+  readonly names: string[] = [];
+  readonly args: unknown[] = [];
+  temps = 0;
+  arg(x: unknown, prefix: string): string {
+    const name = `${prefix}${this.args.length}`;
+    this.names.push(name);
+    this.args.push(x);
+    return name;
+  }
+}
+
 class Compiler<V> {
   private readonly listCache = new Map<string, IntTest | ByteTest | IpTest>();
   constructor(
     private readonly scheme: Scheme<V>,
     private readonly lists: Lists,
   ) {}
+
+  // ---- fused predicates -------------------------------------------------------------------
+
+  /**
+   * The rule's predicate. A rule that combines conditions (and/or/not over comparisons) is fused
+   * into one generated function whose body reads the field accessors and compares them with the
+   * literals itself: every call site in it has one target, so V8 inlines the accessors, where a
+   * tree of closures shares its call sites with every other rule and stays megamorphic. Only
+   * accessor functions and integers validated as such go into the generated source; the parts it
+   * does not fuse (functions, bytes, sets of strings, ...) are the closures below, called from it.
+   */
+  top(e: Expr): Predicate<V> {
+    if (e.k !== 'and' && e.k !== 'or' && e.k !== 'not') return this.bool(e);
+    const g = new Fused();
+    const body = this.gen(e, g);
+    if (g.args.length > MAX_FUSED_ARGS || body.length > MAX_FUSED_SOURCE) return this.bool(e);
+    const temps = g.temps > 0 ? `let ${Array.from({ length: g.temps }, (_, i) => `t${i}`).join(', ')}; ` : '';
+    const make = new Function(...g.names, `'use strict'; return function rule(v) { ${temps}return ${body}; };`) as (...a: unknown[]) => Predicate<V>;
+    return make(...g.args);
+  }
+
+  /** Source of one fused condition (an expression over `v`, the temps t0.. and the arguments in g). */
+  private gen(e: Expr, g: Fused): string {
+    switch (e.k) {
+      case 'and':
+        return `(${e.items.map((x) => this.gen(x, g)).join(' && ')})`;
+      case 'or':
+        return `(${e.items.map((x) => this.gen(x, g)).join(' || ')})`;
+      case 'not':
+        return `!${this.gen(e.item, g)}`;
+      case 'cmp': {
+        const { lhs, op, rhs } = e;
+        if (lhs.k === 'field') {
+          const f = this.field(lhs.name);
+          if (lhs.type === INT && f.int) {
+            const get = g.arg(f.int, 'g');
+            if (op === 'eq' && rhs.k === 'int' && Number.isSafeInteger(rhs.v)) return `(${get}(v) === ${String(rhs.v)})`;
+            return `${g.arg(this.intTest(op, rhs), 'm')}(${get}(v))`;
+          }
+          if (lhs.type === IP && f.ipFam && f.ip4 && f.ip6) {
+            // As cmp() does: IPv4 as a number, IPv6 through a reused slice, neither: false.
+            const m = this.ipTest(op, rhs);
+            const fam = g.arg(f.ipFam, 'f');
+            const g4 = g.arg(f.ip4, 'g');
+            const g6 = g.arg(f.ip6, 'g');
+            const m4 = g.arg(m.v4, 'm');
+            const m6 = g.arg(m.v6, 'm');
+            const sl = g.arg(new Slice(), 's');
+            const t = `t${g.temps++}`;
+            return `((${t} = ${fam}(v)) === 4 ? ${m4}(${g4}(v)) : ${t} === 6 ? ${g6}(v, ${sl}) && ${m6}(${sl}.buf, ${sl}.off) : false)`;
+          }
+        }
+        return `${g.arg(this.cmp(lhs, op, rhs), 'c')}(v)`;
+      }
+      default:
+        return `${g.arg(this.bool(e), 'c')}(v)`;
+    }
+  }
 
   // ---- conditions ------------------------------------------------------------------------
 

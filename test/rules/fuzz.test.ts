@@ -59,8 +59,15 @@ function check(expr: string): void {
   ] as Array<[Scheme<RecordView>, RecordView]>) {
     try {
       const p = compile(expr, scheme, { lists: LISTS });
-      assert.equal(typeof p(rec), 'boolean');
-      if (scheme === pktRec) assert.equal(typeof compile(expr, packetScheme, { lists: LISTS })(view), 'boolean');
+      const got = p(rec);
+      assert.equal(typeof got, 'boolean');
+      // The fused predicate (one generated function) and the closure tree agree.
+      assert.equal(compile(expr, scheme, { lists: LISTS, fuse: false })(rec), got, `fused vs closures: ${JSON.stringify(expr)}`);
+      if (scheme === pktRec) {
+        const onView = compile(expr, packetScheme, { lists: LISTS })(view);
+        assert.equal(typeof onView, 'boolean');
+        assert.equal(compile(expr, packetScheme, { lists: LISTS, fuse: false })(view), onView, `fused vs closures: ${JSON.stringify(expr)}`);
+      }
       stats.ok++;
     } catch (e) {
       if (!(e instanceof RulesError)) {
