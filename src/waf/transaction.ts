@@ -35,7 +35,10 @@ export class Entry {
 
 /**
  * The transformed values of one transaction and whether each is PLAIN (prefilter.ts): a row per
- * value, a column per transformation chain id. The engine keeps one and each transaction uses
+ * value, a column per transformation chain id, then a column per transformation function for
+ * that function applied to the untransformed value. Chains differ in their first steps, but most
+ * steps leave a value as it is, so many chains apply the same function to the original string:
+ * those columns let them share the result. The engine keeps one cache and each transaction uses
  * it in turn (rows are handed out per request and the cells written are emptied again when the
  * transaction ends), so caching a transformation allocates nothing beyond the result.
  */
@@ -47,7 +50,25 @@ export class ValueCache {
   /** cells written, emptied by `reset` */
   private readonly dirty: number[] = [];
   busy = false;
-  constructor(readonly width: number) {}
+  /** chain id -> column of its last function applied to the untransformed value */
+  readonly rawColumn: Int32Array;
+  readonly width: number;
+
+  constructor(chainFn: (((s: string) => string) | null)[]) {
+    this.rawColumn = new Int32Array(chainFn.length);
+    const cols = new Map<(s: string) => string, number>();
+    for (let id = 1; id < chainFn.length; id++) {
+      const f = chainFn[id];
+      if (f === null) continue;
+      let col = cols.get(f);
+      if (col === undefined) {
+        col = chainFn.length + cols.size;
+        cols.set(f, col);
+      }
+      this.rawColumn[id] = col;
+    }
+    this.width = chainFn.length + cols.size;
+  }
 
   /** offset of a fresh row */
   row(): number {
@@ -231,7 +252,7 @@ export class Transaction implements OpContext {
     if (vc && !vc.busy) {
       vc.busy = true;
       this.vc = vc;
-    } else this.vc = new ValueCache(lists.chainParent.length);
+    } else this.vc = new ValueCache(lists.chainFn);
     this.detectOnly = lists.settings.ruleEngine === 'detectiononly';
     if (lists.settings.ruleEngine === 'off') this.engineOff = true;
     const init = lists.txInit;
@@ -933,7 +954,17 @@ export class Transaction implements OpContext {
     if (hit !== undefined) return hit;
     const parent = this.chainParent[id];
     const input = parent === 0 ? e.value : this.chainValue(e, parent);
-    const v = (this.chainFn[id] as (s: string) => string)(input);
+    let v: string;
+    if (input === e.value) {
+      // the steps before left the value as it was: share the function's result with other chains
+      const raw = e.row + this.vc.rawColumn[id];
+      const hit = this.vc.vals[raw];
+      if (hit !== undefined) v = hit;
+      else {
+        v = (this.chainFn[id] as (s: string) => string)(input);
+        this.vc.setVal(raw, v);
+      }
+    } else v = (this.chainFn[id] as (s: string) => string)(input);
     this.vc.setVal(cell, v);
     return v;
   }
@@ -976,7 +1007,7 @@ export class Transaction implements OpContext {
     // created after the start-up transaction below, which never releases it
     lists.valueCache = null;
     if (lists.settings.ruleEngine === 'off') {
-      lists.valueCache = new ValueCache(lists.chainParent.length);
+      lists.valueCache = new ValueCache(lists.chainFn);
       return;
     }
     const list = lists.phases[1];
@@ -1033,7 +1064,7 @@ export class Transaction implements OpContext {
     lists.skips = skips;
     Transaction.foldConstantRules(lists, t);
     Transaction.compact(lists);
-    lists.valueCache = new ValueCache(lists.chainParent.length);
+    lists.valueCache = new ValueCache(lists.chainFn);
   }
 
   /** Drops the decided and dead rules from each phase list (markers stay, skip targets are
