@@ -443,7 +443,7 @@ export class Detector {
         p = pt.slot6(dt.addr, o, pl, hashBytes(dt.addr, o, pl, 0x2545f491));
       }
       if (p < 0) continue;
-      if (pt.isNew) pmax.fill(0, p * NCLS, p * NCLS + NCLS);
+      if (pt.isNew) for (let c = 0; c < NCLS; c++) pmax[p * NCLS + c] = 0;
       dt.parent[i] = p;
       pt.merge(p, dt, i, dt.fam[i] === 4 ? (dt.addr[o + 3] as number) : (dt.addr[o + 15] as number) ^ (dt.addr[o + 14] as number));
       let mask = (dt.clsMask[i] as number) & ~1;
