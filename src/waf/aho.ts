@@ -2,11 +2,16 @@
  * Case-insensitive Aho–Corasick automaton for @pm / @pmFromFile, compiled to a DFA over a
  * reduced alphabet (only the byte values that occur in the phrases get their own column),
  * so matching is one table lookup per input byte with no allocation.
+ *
+ * The CRS phrase files make tables of up to a few megabytes, larger than the CPU caches, while
+ * benign input keeps the automaton near the root: states are numbered breadth-first, so the
+ * shallow states that do nearly all the work share a few kilobytes, and entries are 16 bits
+ * when the state count allows (it does for every CRS file).
  */
 export class AhoCorasick {
   private readonly cls = new Uint8Array(256); // byte -> alphabet column (0 = "other")
   private readonly width: number;
-  private readonly next: Int32Array; // node * width + col -> node
+  private readonly next: Uint16Array | Int32Array; // node * width + col -> node
   private readonly out: Int32Array; // node -> index of the longest phrase ending here (or -1)
   readonly phrases: string[];
 
@@ -68,9 +73,17 @@ export class AhoCorasick {
         }
       }
     }
-    this.next = new Int32Array(trie.length * cols);
-    for (let i = 0; i < trie.length; i++) this.next.set(trie[i], i * cols);
-    this.out = Int32Array.from(outs);
+    // breadth-first numbering: the root, then states in the order the BFS reached them
+    const order = [0, ...queue];
+    const renum = new Int32Array(trie.length);
+    for (let k = 0; k < order.length; k++) renum[order[k]] = k;
+    this.next = trie.length <= 0xffff ? new Uint16Array(trie.length * cols) : new Int32Array(trie.length * cols);
+    this.out = new Int32Array(trie.length);
+    for (let k = 0; k < order.length; k++) {
+      const row = trie[order[k]];
+      for (let c = 0; c < cols; c++) this.next[k * cols + c] = renum[row[c]];
+      this.out[k] = outs[order[k]];
+    }
   }
 
   /** Index of the first phrase found (in input order), or -1. */
