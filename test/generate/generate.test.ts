@@ -115,7 +115,8 @@ test('every scenario: tshark reads it with no expert errors, same packet count, 
         const dst = (dst4.split(',')[0] || dst6.split(',')[0]) as string;
         if (a.victim.ip) assert.equal(dst, a.victim.ip, `${name} frame ${i + 1}`);
         else assert.match(dst, /^203\.0\.113\.\d+$/, `${name} frame ${i + 1}`);
-        const want = a.vector === 'icmp_flood' && a.victim.protocol === 'icmpv6' ? 'icmpv6' : (PROTO[a.vector] as string);
+        // A scan sweeps TCP or UDP ports (scanner, scanner_udp): the victim's protocol says which.
+        const want = (a.vector === 'icmp_flood' && a.victim.protocol === 'icmpv6') || a.vector === 'scanner' ? a.victim.protocol : (PROTO[a.vector] as string);
         assert.ok(protos.split(':').includes(want), `${name} frame ${i + 1}: ${protos} lacks ${want}`);
       }
       assert.equal(seen, a.packets, `${name}: labels vs packets of ${a.vector}`);
