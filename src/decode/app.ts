@@ -54,6 +54,7 @@ export function decodeApp(v: PacketView, proto: number, off: number, end: number
   const sp = v.srcPort;
   const dp = v.dstPort;
   if (proto === 6) {
+    if (!v.streamApps) return;
     // SYN payloads (hping floods, TFO) are not application data a server would parse: a port
     // guess there would turn a flood into fake DNS or HTTP (MANIFEST, ddosgrid.synflood).
     if ((v.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN) return;
@@ -70,7 +71,7 @@ export function decodeApp(v: PacketView, proto: number, off: number, end: number
   const kd = UDP_PORTS[dp] as number;
   if (kd !== 0 && kd !== ks && byPort(v, kd, false, false, off, end)) return;
   // QUIC runs on 443 and on any other port: recognised by its long header, not by the port.
-  if (v.app === App.NONE && ((v.buf[off] as number) & 0xc0) === 0xc0) decodeQuic(v, off, end);
+  if (v.app === App.NONE && v.streamApps && ((v.buf[off] as number) & 0xc0) === 0xc0) decodeQuic(v, off, end);
 }
 
 function byPort(v: PacketView, kind: number, tcp: boolean, fromSrc: boolean, off: number, end: number): boolean {

@@ -270,6 +270,13 @@ export class PacketView {
   httpStatus = 0;
 
   /** Reset every decoded field before a new packet; frame fields are set by the reader. */
+  /**
+   * Decode TCP application data and QUIC (TLS, HTTP, DNS over TCP, QUIC Initials)? A reader
+   * setting, not reset per packet: detection's own pass reads only what classifies a packet
+   * (UDP services by port and content) and turns the rest off.
+   */
+  streamApps = true;
+
   reset(): void {
     this.status = 0;
     this.etherType = 0;

@@ -91,7 +91,7 @@ export async function catchUp(path: string, tracks: Track[], baseSec: number): P
           m.see(v, c, tr.activeWins.has(w));
         }
       },
-      { decode: false, prefilter: candidate },
+      { decode: false, prefilter: candidate, streamApps: false },
     );
   } catch (e) {
     if (!(e instanceof Stop)) throw e;

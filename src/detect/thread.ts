@@ -18,7 +18,8 @@ import type { Attack } from './types.js';
 /** Read a capture file and return its attacks (what the worker runs). */
 export async function detectFile(path: string, opts: DetectOptions | undefined): Promise<Attack[]> {
   const detector = new Detector(opts);
-  const info = await readCapture(path, (v) => detector.add(v));
+  // Classification and signatures use no TCP application data or QUIC: not decoded here.
+  const info = await readCapture(path, (v) => detector.add(v), { streamApps: false });
   return buildAttacks(detector, { path, totalPackets: info.packets });
 }
 

@@ -45,6 +45,8 @@ export interface ReadOptions {
    * catch-up measurement).
    */
   prefilter?: (buf: Uint8Array, frameOff: number, caplen: number, linkType: number, tsSec: number) => boolean;
+  /** Decode TCP application data and QUIC (default true; see PacketView.streamApps). */
+  streamApps?: boolean;
 }
 
 const CHUNK = 4 * 1024 * 1024;
@@ -52,6 +54,7 @@ const CHUNK = 4 * 1024 * 1024;
 export async function readCapture(path: string, onPacket: (v: PacketView) => void, opts: ReadOptions = {}): Promise<CaptureInfo> {
   const decode = opts.decode !== false;
   const view = new PacketView();
+  view.streamApps = opts.streamApps !== false;
   const stats = new ParserStats();
   let packets = 0;
   let bytes = 0;

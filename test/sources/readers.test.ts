@@ -13,6 +13,7 @@ import { InputError } from '../../src/core/errors.js';
 import type { PacketView } from '../../src/decode/view.js';
 import { readCapture } from '../../src/sources/capture.js';
 import { block, epb, idb, option, pcapFile, shb, spb, synFrame, udpFrame } from '../helpers/build.js';
+import { CORPUS } from '../helpers/tshark.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-readers-'));
 let n = 0;
@@ -248,4 +249,25 @@ test('pcap prefilter: refused records are skipped before decoding and not counte
   assert.deepEqual(seen, [[1700000001, 443]]);
   assert.equal(info.packets, 1);
   assert.equal(info.error, null);
+});
+
+test('streamApps false: TCP application data and QUIC are left undecoded, everything below them is the same', async () => {
+  const fields = (v: PacketView) => [v.ipVersion, v.src4, v.dst4, v.ipProto, v.ipLen, v.ttl, v.srcPort, v.dstPort, v.tcpFlags, v.tcpWindow, v.udpLen, v.status].join(',');
+  for (const f of ['edge/tls_chrome-34-google.pcap', 'edge/http_get.pcap', 'edge/quic_firefox-102.13.0esr-blog-cloudflare-com.pcap', 'edge/dns53.pcap']) {
+    const full: Array<[string, number]> = [];
+    const lean: Array<[string, number]> = [];
+    await readCapture(join(CORPUS, f), (v) => full.push([fields(v), v.app]));
+    await readCapture(join(CORPUS, f), (v) => lean.push([fields(v), v.app]), { streamApps: false });
+    assert.deepEqual(
+      lean.map((x) => x[0]),
+      full.map((x) => x[0]),
+      f,
+    );
+    const decodedFull = full.filter((x) => x[1] !== 0).length;
+    const decodedLean = lean.filter((x) => x[1] !== 0).length;
+    assert.ok(decodedFull > 0, `${f}: something decoded`);
+    // DNS over UDP is still decoded (detection classifies by it); TLS, HTTP and QUIC are not.
+    if (f.includes('dns53')) assert.equal(decodedLean, decodedFull, f);
+    else assert.equal(decodedLean, 0, f);
+  }
 });
