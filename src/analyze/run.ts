@@ -49,7 +49,7 @@ export async function analyzeCapture(path: string, opts: AnalyzeOptions = {}): P
       job.cancel();
       throw e;
     }
-    analysis.attacks = await job.result;
+    analysis.attacks = await job.finish();
     return analysis;
   }
   // stdin cannot be read twice: fix signatures at the first detection window and measure live.

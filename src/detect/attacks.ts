@@ -8,7 +8,7 @@ import { buildMitigation } from '../export/mitigation.js';
 import { PROTO_NAMES } from '../scheme/packet.js';
 import { CLS_VECTOR, Cls } from './classify.js';
 import type { Detector, Track } from './detector.js';
-import type { Measurement } from './live.js';
+import type { MeasureCounts, Measurement } from './live.js';
 import { catchUp } from './measure.js';
 import { isReflection, type Signature, signatureText, victimText } from './signature.js';
 import type { Attack } from './types.js';
@@ -36,13 +36,27 @@ export interface BuildOptions {
   path: string | null;
   /** Every packet of the capture (the collateral denominator counts non-IP frames too). */
   totalPackets: number;
+  /**
+   * The catch-up counts another thread took for some tracks (by track id), so this pass skips
+   * them (thread.ts); called once the detector has finished.
+   */
+  caughtUp?: () => Promise<Map<number, MeasureCounts>>;
 }
 
 export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<Attack[]> {
   const tracks = det.finish();
   if (tracks.length === 0) return [];
   const base = det.baseSecond;
-  if (opts.path !== null) await catchUp(opts.path, tracks, base);
+  if (opts.path !== null) {
+    const done = opts.caughtUp ? await opts.caughtUp() : null;
+    const rest = tracks.filter((tr) => {
+      const c = done?.get(tr.id);
+      if (c === undefined || tr.m === null) return true;
+      tr.m.absorb(c);
+      return false;
+    });
+    await catchUp(opts.path, rest, base);
+  }
   // A fragment flood riding along a reflection whose signature took its fragments in is that
   // reflection's tail, not an attack of its own.
   const keep = tracks.filter(

@@ -120,7 +120,7 @@ export interface Track {
   activeWins: Set<number>;
   /** The signature, fixed once the attack has lasted LOCK_WINDOWS windows (or at the end). */
   sig: Signature | null;
-  m: Measurement | null;
+  m: Measurement<Track> | null;
   /** Absolute second from which `m` measured the packets live (Infinity: none). */
   lockSec: number;
 }
@@ -160,7 +160,9 @@ export class Detector {
   /** Victim key → bit mask of the classes with an open attack. */
   private readonly activeCls = new Map<Kid, number>();
   /** Measurements running live (signatures already fixed). */
-  private readonly live: Measurement[] = [];
+  private readonly live: Measurement<Track>[] = [];
+  /** Called when a signature is fixed during the pass (its catch-up may then run elsewhere: thread.ts). */
+  onLock: ((tr: Track) => void) | null = null;
   /** Every track ever opened (for the measurement pass). */
   private readonly all: Track[] = [];
   private readonly done: Track[] = [];
@@ -264,7 +266,7 @@ export class Detector {
   private noSlot(v: PacketView, c: number): void {
     const live = this.live;
     for (let k = 0; k < live.length; k++) {
-      const m = live[k] as Measurement;
+      const m = live[k] as Measurement<Track>;
       if (m.toVictim(v)) m.see(v, c, null);
     }
   }
@@ -290,7 +292,7 @@ export class Detector {
       for (let k = 0; k < 31 && k < live.length; k++) if ((lm & (1 << k)) !== 0) (live[k] as Measurement).see(v, c, null);
       if (lm < 0) {
         for (let k = 31; k < live.length; k++) {
-          const m = live[k] as Measurement;
+          const m = live[k] as Measurement<Track>;
           if (m.toVictim(v)) m.see(v, c, null);
         }
       }
@@ -678,7 +680,10 @@ export class Detector {
     tr.sig = sig;
     tr.m = new Measurement(tr, sig.expression, sig.classes, this.base);
     tr.lockSec = fromSec;
-    if (fromSec !== Number.POSITIVE_INFINITY) this.live.push(tr.m);
+    if (fromSec !== Number.POSITIVE_INFINITY) {
+      this.live.push(tr.m);
+      this.onLock?.(tr);
+    }
   }
 
   /** End of input: close the last window and every open attack. */

@@ -11,11 +11,34 @@ import type { PacketView } from '../decode/view.js';
 import { Tunnel } from '../decode/view.js';
 import { compile } from '../rules/compile.js';
 import { packetScheme } from '../scheme/packet.js';
-import type { Track } from './detector.js';
 import { hashBytes, mix32 } from './sketch/hash.js';
 import { HyperLogLog } from './sketch/hll.js';
 
-export class Measurement {
+/** What a measurement needs of its attack (a detector Track, or its copy on another thread). */
+export interface MeasuredTrack {
+  fam: 4 | 6;
+  /** Address or prefix bytes (IPv4 in the first 4). */
+  addr: Uint8Array;
+  isPrefix: boolean;
+  prefixLen: number;
+  /** Absolute second from which the packets were measured live (Infinity: none). */
+  lockSec: number;
+  /** Windows (seconds from the base second) in which the attack was active. */
+  activeWins: Set<number>;
+}
+
+/** A measurement's counters, to move between threads and add up. */
+export interface MeasureCounts {
+  packets: number;
+  bytes: number;
+  matchedAttack: number;
+  matchedOther: number;
+  first: number;
+  last: number;
+  sources: Uint8Array;
+}
+
+export class Measurement<T extends MeasuredTrack = MeasuredTrack> {
   readonly test: (v: PacketView) => boolean;
   readonly mask: number;
   /** Attack packets and bytes, how many of them matched, and matched non-attack packets. */
@@ -36,7 +59,7 @@ export class Measurement {
   private readonly mask4: number;
 
   constructor(
-    readonly track: Track,
+    readonly track: T,
     readonly expression: string,
     readonly classes: number[],
     /** Base second of relative times. */
@@ -122,6 +145,22 @@ export class Measurement {
     if (this.first < 0 || t < this.first) this.first = t;
     if (t > this.last) this.last = t;
     this.source(v);
+  }
+
+  counts(): MeasureCounts {
+    const { packets, bytes, matchedAttack, matchedOther, first, last } = this;
+    return { packets, bytes, matchedAttack, matchedOther, first, last, sources: this.sources.registers };
+  }
+
+  /** Add what another measurement of the same signature counted over other packets. */
+  absorb(c: MeasureCounts): void {
+    this.packets += c.packets;
+    this.bytes += c.bytes;
+    this.matchedAttack += c.matchedAttack;
+    this.matchedOther += c.matchedOther;
+    if (c.first >= 0 && (this.first < 0 || c.first < this.first)) this.first = c.first;
+    if (c.last > this.last) this.last = c.last;
+    this.sources.mergeRegisters(c.sources);
   }
 
   /** Live: the window closed; its class packets were the attack's if the attack was active in it. */

@@ -19,12 +19,14 @@ class Stop extends Error {}
 
 export async function catchUp(path: string, tracks: Track[], baseSec: number): Promise<void> {
   const ms: Measurement[] = [];
+  for (const tr of tracks) if (tr.m) ms.push(tr.m);
+  await catchUpMeasurements(path, ms, baseSec);
+}
+
+/** The catch-up pass for some measurements (their tracks' lockSec and activeWins are final). */
+export async function catchUpMeasurements(path: string, ms: Measurement[], baseSec: number): Promise<void> {
   let until = 0;
-  for (const tr of tracks) {
-    if (!tr.m) continue;
-    ms.push(tr.m);
-    if (tr.lockSec > until) until = tr.lockSec;
-  }
+  for (const m of ms) if (m.track.lockSec > until) until = m.track.lockSec;
   if (ms.length === 0) return;
   // Victim → the last second still to measure for it (its latest-fixed signature's lock second):
   // a packet to a victim whose signatures are all fixed by its time was measured live.

@@ -1,12 +1,24 @@
 /** Worker entry for thread.ts: detect the attacks of one capture file and post them back. */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DetectOptions } from './detector.js';
-import { detectFile } from './thread.js';
+import type { MeasureCounts } from './live.js';
+import { detectFile, type Handoff } from './thread.js';
 
 const { path, opts } = workerData as { path: string; opts: DetectOptions | undefined };
+const port = parentPort;
+const handoff: Handoff | undefined = port
+  ? {
+      locked: (lock) => port.postMessage({ lock }),
+      // The main thread answers once its own pass is over (messages wait in the port till then).
+      caught: () =>
+        new Promise((resolve) => {
+          port.once('message', (m: { caught: Array<{ id: number; counts: MeasureCounts }> }) => resolve(new Map(m.caught.map((c) => [c.id, c.counts]))));
+        }),
+    }
+  : undefined;
 try {
-  parentPort?.postMessage({ attacks: await detectFile(path, opts) });
+  port?.postMessage({ attacks: await detectFile(path, opts, handoff) });
 } catch (e) {
   const err = e as Error & { code?: string };
-  parentPort?.postMessage({ error: { message: err.message, name: err.name, code: err.code } });
+  port?.postMessage({ error: { message: err.message, name: err.name, code: err.code } });
 }

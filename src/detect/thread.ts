@@ -12,22 +12,89 @@
 import { Worker } from 'node:worker_threads';
 import { readCapture } from '../sources/capture.js';
 import { buildAttacks } from './attacks.js';
-import { type DetectOptions, Detector } from './detector.js';
+import { type DetectOptions, Detector, type Track } from './detector.js';
+import { type MeasureCounts, type MeasuredTrack, Measurement } from './live.js';
+import { catchUpMeasurements } from './measure.js';
 import type { Attack } from './types.js';
 
+/** A fixed signature, as the detection thread sends it: enough to run its catch-up pass elsewhere. */
+export interface LockedSignature {
+  id: number;
+  expression: string;
+  classes: number[];
+  base: number;
+  fam: 4 | 6;
+  addr: Uint8Array;
+  isPrefix: boolean;
+  prefixLen: number;
+  lockSec: number;
+  activeWins: number[];
+}
+
+/** How the detection thread hands catch-up work to the main thread (absent: it does it all). */
+export interface Handoff {
+  /** A signature was fixed during the pass. */
+  locked(sig: LockedSignature): void;
+  /** The catch-up counts the main thread took, by track id (awaited after the pass). */
+  caught(): Promise<Map<number, MeasureCounts>>;
+}
+
 /** Read a capture file and return its attacks (what the worker runs). */
-export async function detectFile(path: string, opts: DetectOptions | undefined): Promise<Attack[]> {
+export async function detectFile(path: string, opts: DetectOptions | undefined, handoff?: Handoff): Promise<Attack[]> {
   const detector = new Detector(opts);
+  if (handoff) {
+    detector.onLock = (tr: Track) => {
+      const m = tr.m as Measurement<Track>;
+      handoff.locked({
+        id: tr.id,
+        expression: m.expression,
+        classes: m.classes,
+        base: m.base,
+        fam: tr.fam,
+        addr: tr.addr,
+        isPrefix: tr.isPrefix,
+        prefixLen: tr.prefixLen,
+        lockSec: tr.lockSec,
+        activeWins: [...tr.activeWins],
+      });
+    };
+  }
   // Classification and signatures use no TCP application data or QUIC: not decoded here.
   const info = await readCapture(path, (v) => detector.add(v), { streamApps: false });
-  return buildAttacks(detector, { path, totalPackets: info.packets });
+  return buildAttacks(detector, { path, totalPackets: info.packets, caughtUp: handoff?.caught });
+}
+
+/**
+ * The catch-up pass of signatures fixed on the detection thread, run here while that thread is
+ * still reading: the main thread is free once its own pass is over.
+ */
+async function catchUpLocked(path: string, locked: LockedSignature[]): Promise<Array<{ id: number; counts: MeasureCounts }>> {
+  if (locked.length === 0) return [];
+  const ms = locked.map((l) => {
+    const tr: MeasuredTrack = { fam: l.fam, addr: l.addr, isPrefix: l.isPrefix, prefixLen: l.prefixLen, lockSec: l.lockSec, activeWins: new Set(l.activeWins) };
+    return { id: l.id, m: new Measurement(tr, l.expression, l.classes, l.base) };
+  });
+  // Every signature of one capture shares the detector's base second.
+  await catchUpMeasurements(
+    path,
+    ms.map((x) => x.m),
+    (locked[0] as LockedSignature).base,
+  );
+  return ms.map((x) => ({ id: x.id, counts: x.m.counts() }));
 }
 
 export interface DetectionJob {
-  /** Resolves with the attacks, or rejects with the worker's error. */
-  result: Promise<Attack[]>;
+  /**
+   * Call once this thread's own pass over the file is done: takes over the catch-up of the
+   * signatures fixed so far, then resolves with the attacks (or rejects with the worker's error).
+   */
+  finish(): Promise<Attack[]>;
   /** Stop the worker (the caller failed and no longer needs the result). */
   cancel(): void;
+  /** Signatures whose catch-up this thread took over (after finish(); for tests and benches). */
+  readonly caughtHere: number;
+  /** Signatures fixed so far whose catch-up this thread would take over (delivered while it awaits). */
+  readonly pending: number;
 }
 
 /**
@@ -46,9 +113,15 @@ function workerEntry(): URL {
 /** Start detecting the attacks of a capture file on a worker thread. */
 export function startDetection(path: string, opts: DetectOptions | undefined): DetectionJob {
   const worker = new Worker(workerEntry(), { workerData: { path, opts } });
+  const locked: LockedSignature[] = [];
+  let settled = false;
+  let caughtHere = 0;
   const result = new Promise<Attack[]>((resolve, reject) => {
-    let settled = false;
-    worker.once('message', (m: { attacks?: Attack[]; error?: { message: string; name: string; code?: string } }) => {
+    worker.on('message', (m: { lock?: LockedSignature; attacks?: Attack[]; error?: { message: string; name: string; code?: string } }) => {
+      if (m.lock) {
+        locked.push(m.lock);
+        return;
+      }
       settled = true;
       if (m.attacks) resolve(m.attacks);
       else reject(Object.assign(new Error(m.error?.message ?? 'detection failed'), { name: m.error?.name ?? 'Error', code: m.error?.code }));
@@ -63,5 +136,27 @@ export function startDetection(path: string, opts: DetectOptions | undefined): D
   });
   // The caller may never await a cancelled job; keep its rejection from being unhandled.
   result.catch(() => {});
-  return { result, cancel: () => void worker.terminate() };
+  return {
+    async finish() {
+      // The lock messages sent while this thread was busy are delivered on the next turns.
+      for (let k = 0; k < 2; k++) await new Promise((r) => setImmediate(r));
+      const mine = locked.splice(0);
+      let caught: Array<{ id: number; counts: MeasureCounts }> = [];
+      try {
+        caught = await catchUpLocked(path, mine);
+      } catch {
+        caught = []; // the detection thread measures them itself (and reports any read error)
+      }
+      if (!settled) worker.postMessage({ caught });
+      caughtHere = caught.length;
+      return result;
+    },
+    cancel: () => void worker.terminate(),
+    get caughtHere() {
+      return caughtHere;
+    },
+    get pending() {
+      return locked.length;
+    },
+  };
 }

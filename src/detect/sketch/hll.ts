@@ -39,6 +39,16 @@ export class HyperLogLog {
     return Math.round(e);
   }
 
+  /** The registers (to send a sketch to another thread). */
+  get registers(): Uint8Array {
+    return this.regs;
+  }
+
+  /** Union with a sketch of the same precision given by its registers. */
+  mergeRegisters(regs: Uint8Array): void {
+    for (let i = 0; i < this.m; i++) if ((regs[i] as number) > (this.regs[i] as number)) this.regs[i] = regs[i] as number;
+  }
+
   merge(other: HyperLogLog): void {
     for (let i = 0; i < this.m; i++) if ((other.regs[i] as number) > (this.regs[i] as number)) this.regs[i] = other.regs[i] as number;
   }
