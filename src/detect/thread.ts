@@ -6,8 +6,13 @@
  * detection costs little of analyze's wall time. Decoding twice is cheaper than shipping decoded
  * packets between threads (a structured clone per packet would cost more than the decode).
  *
- * The worker runs exactly the code the single-thread path runs (detectFile), so the attacks are
- * identical either way; stdin, which can be read only once, always takes the single-thread path.
+ * The worker runs the code the single-thread path runs (detectFile), so the attacks are identical
+ * either way; stdin, which can be read only once, always takes the single-thread path. One piece
+ * of work moves: a signature's catch-up pass (the packets before it was fixed, re-read from the
+ * start of the file) is final once the signature is fixed, so the worker sends each fixed
+ * signature to the main thread, which runs those passes once its own pass is over and sends the
+ * counts back to be added (DetectionJob.finish). Protocol, worker → main: { lock } per fixed
+ * signature, then { attacks } or { error }; main → worker: one { caught } after its pass.
  */
 import { Worker } from 'node:worker_threads';
 import { readCapture } from '../sources/capture.js';
