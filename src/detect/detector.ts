@@ -375,7 +375,11 @@ export class Detector {
   private isScan(t: KeyTable, i: number, c: number, n: number): boolean {
     if ((c !== Cls.TCP_SYN && c !== Cls.UDP) || n < SCAN_PORTS) return false;
     const ports = t.distinct(t.portBits, i);
-    return ports >= SCAN_PORTS && ports >= 0.5 * n && t.distinct(t.srcBits, i) * 8 <= ports;
+    if (ports < SCAN_PORTS || ports < 0.5 * n) return false;
+    const sources = t.distinct(t.srcBits, i);
+    // A random-port UDP flood from a few dozen bots passes the ratio test (seen with generated
+    // floods); a UDP scan is one to three hosts, as nmap -sU or masscan run it.
+    return c === Cls.TCP_SYN ? sources * 8 <= ports : sources < 4;
   }
 
   /** Class-specific shape tests that tell an attack from a legitimate burst of the same class. */
