@@ -1,8 +1,7 @@
 /** Worker entry for thread.ts: detect the attacks of one capture file and post them back. */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DetectOptions } from './detector.js';
-import type { MeasureCounts } from './live.js';
-import { detectFile, type Handoff } from './thread.js';
+import { type Caught, detectFile, type Handoff } from './thread.js';
 
 const { path, opts } = workerData as { path: string; opts: DetectOptions | undefined };
 const port = parentPort;
@@ -12,7 +11,7 @@ const handoff: Handoff | undefined = port
       // The main thread answers once its own pass is over (messages wait in the port till then).
       caught: () =>
         new Promise((resolve) => {
-          port.once('message', (m: { caught: Array<{ id: number; counts: MeasureCounts }> }) => resolve(new Map(m.caught.map((c) => [c.id, c.counts]))));
+          port.once('message', (m: { caught: Caught }) => resolve(new Map(m.caught.map((c) => [c.id, c.counts]))));
         }),
     }
   : undefined;

@@ -36,6 +36,9 @@ export interface LockedSignature {
   activeWins: number[];
 }
 
+/** The main thread's answer: the catch-up counts it took, by track id. */
+export type Caught = Array<{ id: number; counts: MeasureCounts }>;
+
 /** How the detection thread hands catch-up work to the main thread (absent: it does it all). */
 export interface Handoff {
   /** A signature was fixed during the pass. */
@@ -73,7 +76,7 @@ export async function detectFile(path: string, opts: DetectOptions | undefined, 
  * The catch-up pass of signatures fixed on the detection thread, run here while that thread is
  * still reading: the main thread is free once its own pass is over.
  */
-async function catchUpLocked(path: string, locked: LockedSignature[]): Promise<Array<{ id: number; counts: MeasureCounts }>> {
+async function catchUpLocked(path: string, locked: LockedSignature[]): Promise<Caught> {
   if (locked.length === 0) return [];
   const ms = locked.map((l) => {
     const tr: MeasuredTrack = { fam: l.fam, addr: l.addr, isPrefix: l.isPrefix, prefixLen: l.prefixLen, lockSec: l.lockSec, activeWins: new Set(l.activeWins) };
@@ -146,7 +149,7 @@ export function startDetection(path: string, opts: DetectOptions | undefined): D
       // The lock messages sent while this thread was busy are delivered on the next turns.
       for (let k = 0; k < 2; k++) await new Promise((r) => setImmediate(r));
       const mine = locked.splice(0);
-      let caught: Array<{ id: number; counts: MeasureCounts }> = [];
+      let caught: Caught = [];
       try {
         caught = await catchUpLocked(path, mine);
       } catch {

@@ -50,7 +50,7 @@ export class HyperLogLog {
   }
 
   merge(other: HyperLogLog): void {
-    for (let i = 0; i < this.m; i++) if ((other.regs[i] as number) > (this.regs[i] as number)) this.regs[i] = other.regs[i] as number;
+    this.mergeRegisters(other.regs);
   }
 
   clear(): void {
