@@ -78,8 +78,7 @@ export async function catchUpMeasurements(path: string, ms: Measurement[], baseS
     await readCapture(
       path,
       (v) => {
-        // pcap records were prefiltered by the reader; pcapng ones are filtered here.
-        if (!candidate(v.buf, v.frameOff, v.caplen, v.linkType, v.tsSec)) return;
+        // Only candidates get here (the reader's prefilter).
         v.reset();
         decodeFrame(v);
         if (v.ipVersion === 0) return;

@@ -13,7 +13,7 @@ import { createGunzip } from 'node:zlib';
 import { InputError } from '../core/errors.js';
 import { decodeFrame } from '../decode/frame.js';
 import { PacketView, Status } from '../decode/view.js';
-import { ParserStats, type RecordParser } from './parser.js';
+import { ParserStats, type Prefilter, type RecordParser } from './parser.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US, PcapParser } from './pcap.js';
 import { PcapngParser } from './pcapng.js';
 
@@ -39,12 +39,11 @@ export interface ReadOptions {
   /** Called after each chunk: bytes consumed so far and the total when known. */
   onProgress?: (done: number, total?: number) => void;
   /**
-   * Classic pcap only (other formats pass every record on): a cheap look at a record's frame
-   * bytes before anything else is done with it; records it refuses are neither decoded, nor
-   * passed on, nor counted. For passes that want a few records of a large file (detection's
-   * catch-up measurement).
+   * A cheap look at a record's frame bytes before anything else is done with it; records it
+   * refuses are neither decoded, nor passed on, nor counted. For passes that want a few records
+   * of a large file (detection's catch-up measurement).
    */
-  prefilter?: (buf: Uint8Array, frameOff: number, caplen: number, linkType: number, tsSec: number) => boolean;
+  prefilter?: Prefilter;
   /** Decode TCP application data and QUIC (default true; see PacketView.streamApps). */
   streamApps?: boolean;
 }
@@ -88,15 +87,12 @@ export async function readCapture(path: string, onPacket: (v: PacketView) => voi
     const dv = new DataView(buf.buffer, buf.byteOffset, 4);
     const le = dv.getUint32(0, true);
     const be = dv.getUint32(0, false);
-    if (le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS || be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS) {
-      const pp = new PcapParser(view, emit, stats);
-      pp.prefilter = opts.prefilter ?? null;
-      parser = pp;
-    } else if (le === 0x0a0d0d0a) {
-      parser = new PcapngParser(view, emit, stats);
-    } else {
-      throw new InputError(`${path}: not a pcap or pcapng capture (magic 0x${be.toString(16).padStart(8, '0')})`, 'E_FORMAT');
-    }
+    let p: RecordParser;
+    if (le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS || be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS) p = new PcapParser(view, emit, stats);
+    else if (le === 0x0a0d0d0a) p = new PcapngParser(view, emit, stats);
+    else throw new InputError(`${path}: not a pcap or pcapng capture (magic 0x${be.toString(16).padStart(8, '0')})`, 'E_FORMAT');
+    p.prefilter = opts.prefilter ?? null;
+    parser = p;
     return true;
   };
 

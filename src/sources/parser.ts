@@ -10,7 +10,12 @@ export interface RecordParser {
   fatal: string | null;
   /** Emit every complete record in [start, end); return the offset of the first incomplete one. */
   parse(buf: Uint8Array, start: number, end: number): number;
+  /** ReadOptions.prefilter: records it refuses are skipped before the view is filled. */
+  prefilter: Prefilter | null;
 }
+
+/** A look at a record's frame bytes before anything else is done with it (true: go on). */
+export type Prefilter = (buf: Uint8Array, frameOff: number, caplen: number, linkType: number, tsSec: number) => boolean;
 
 /** Counters the parsers and decoders fill; capture.ts turns them into CaptureInfo. */
 export class ParserStats {

@@ -6,7 +6,7 @@
  * copies packet bytes: the view points into the driver's buffer.
  */
 import type { PacketView } from '../decode/view.js';
-import type { ParserStats, RecordParser } from './parser.js';
+import type { ParserStats, Prefilter, RecordParser } from './parser.js';
 import { MAX_RECORD } from './parser.js';
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -22,8 +22,7 @@ export class PcapParser implements RecordParser {
   readonly linkTypes: number[] = [];
   /** Set when the stream cannot be parsed further (bogus record header). */
   fatal: string | null = null;
-  /** ReadOptions.prefilter: records it refuses are skipped before the view is filled. */
-  prefilter: ((buf: Uint8Array, frameOff: number, caplen: number, linkType: number, tsSec: number) => boolean) | null = null;
+  prefilter: Prefilter | null = null;
 
   constructor(
     private readonly view: PacketView,

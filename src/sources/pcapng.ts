@@ -7,7 +7,7 @@
  * its length field. A block whose length fields disagree is damage we cannot step over.
  */
 import type { PacketView } from '../decode/view.js';
-import type { RecordParser } from './parser.js';
+import type { Prefilter, RecordParser } from './parser.js';
 import { MAX_RECORD, type ParserStats } from './parser.js';
 
 const SHB = 0x0a0d0d0a;
@@ -36,6 +36,7 @@ export class PcapngParser implements RecordParser {
   readonly format = 'pcapng' as const;
   readonly linkTypes: number[] = [];
   fatal: string | null = null;
+  prefilter: Prefilter | null = null;
   private le = true;
   private inSection = false;
   private ifaces: Iface[] = [];
@@ -201,6 +202,7 @@ export class PcapngParser implements RecordParser {
 
   private emitFrame(buf: Uint8Array, off: number, caplen: number, wirelen: number, iface: Iface, ifId: number): void {
     const v = this.view;
+    if (this.prefilter !== null && !this.prefilter(buf, off, caplen, iface.linkType, v.tsSec)) return;
     v.buf = buf;
     v.frameOff = off;
     v.caplen = caplen;

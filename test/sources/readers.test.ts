@@ -225,31 +225,46 @@ test('pcapng with a block whose trailing length disagrees is reported as damaged
   assert.match(info.error ?? '', /corrupt pcapng block/);
 });
 
-test('pcap prefilter: refused records are skipped before decoding and not counted; the rest arrive whole', async () => {
-  const path = file(
-    pcapFile([
-      { sec: 1700000000, frac: 1, data: A },
-      { sec: 1700000001, frac: 2, data: B },
-      { sec: 1700000002, frac: 3, data: A },
-    ]),
-  );
-  const looked: Array<[number, number, number]> = [];
-  const seen: Array<[number, number]> = [];
-  const info = await readCapture(path, (v) => seen.push([v.tsSec, v.dstPort]), {
-    prefilter: (buf, off, caplen, link, sec) => {
-      looked.push([sec, caplen, link]);
-      return buf[off + 23] === 6; // the IPv4 protocol byte of an Ethernet frame: TCP only
-    },
+for (const format of ['pcap', 'pcapng']) {
+  test(`${format} prefilter: refused records are skipped before decoding and not counted; the rest arrive whole`, async () => {
+    const path =
+      format === 'pcap'
+        ? file(
+            pcapFile([
+              { sec: 1700000000, frac: 1, data: A },
+              { sec: 1700000001, frac: 2, data: B },
+              { sec: 1700000002, frac: 3, data: A },
+            ]),
+          )
+        : file(
+            [
+              ...shb(true),
+              ...idb(true, 1, 9),
+              ...[A, B, A].flatMap((d, k) => {
+                const ns = BigInt(1700000000 + k) * 1_000_000_000n + BigInt(k + 1);
+                return epb(true, 0, Number(ns >> 32n), Number(ns & 0xffffffffn), d);
+              }),
+            ],
+            '.pcapng',
+          );
+    const looked: Array<[number, number, number]> = [];
+    const seen: Array<[number, number]> = [];
+    const info = await readCapture(path, (v) => seen.push([v.tsSec, v.dstPort]), {
+      prefilter: (buf, off, caplen, link, sec) => {
+        looked.push([sec, caplen, link]);
+        return buf[off + 23] === 6; // the IPv4 protocol byte of an Ethernet frame: TCP only
+      },
+    });
+    assert.deepEqual(looked, [
+      [1700000000, A.length, 1],
+      [1700000001, B.length, 1],
+      [1700000002, A.length, 1],
+    ]);
+    assert.deepEqual(seen, [[1700000001, 443]]);
+    assert.equal(info.packets, 1);
+    assert.equal(info.error, null);
   });
-  assert.deepEqual(looked, [
-    [1700000000, A.length, 1],
-    [1700000001, B.length, 1],
-    [1700000002, A.length, 1],
-  ]);
-  assert.deepEqual(seen, [[1700000001, 443]]);
-  assert.equal(info.packets, 1);
-  assert.equal(info.error, null);
-});
+}
 
 test('streamApps false: TCP application data and QUIC are left undecoded, everything below them is the same', async () => {
   const fields = (v: PacketView) => [v.ipVersion, v.src4, v.dst4, v.ipProto, v.ipLen, v.ttl, v.srcPort, v.dstPort, v.tcpFlags, v.tcpWindow, v.udpLen, v.status].join(',');
