@@ -5,27 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
-import { decodeFrame } from '../../src/decode/frame.js';
-import { PacketView } from '../../src/decode/view.js';
+import type { PacketView } from '../../src/decode/view.js';
 import { compile, compileRule, ListError } from '../../src/rules/compile.js';
 import { RulesError } from '../../src/rules/errors.js';
 import { type HttpRequestView, httpScheme } from '../../src/scheme/http.js';
 import { configureSensor, packetScheme } from '../../src/scheme/packet.js';
 import { synFrame, udpFrame } from '../helpers/build.js';
 import { gcsDuring } from '../helpers/gc.js';
+import { decode } from '../mitigate/packets.js';
 
-function view(frame: Uint8Array): PacketView {
-  const v = new PacketView();
-  v.buf = frame;
-  v.frameOff = 0;
-  v.frameEnd = frame.length;
-  v.caplen = frame.length;
-  v.wirelen = frame.length;
-  v.linkType = 1;
-  v.reset();
-  decodeFrame(v);
-  return v;
-}
 
 /** Ethernet + IPv6 + UDP, hop limit 255. */
 function udp6Frame(): Uint8Array {
@@ -37,9 +25,9 @@ function udp6Frame(): Uint8Array {
 }
 
 const dnsQuery = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, ...Buffer.from('www'), 7, ...Buffer.from('Example'), 3, ...Buffer.from('com'), 0, 0, 1, 0, 1];
-const UDP = view(udpFrame([198, 51, 100, 7], [203, 0, 113, 10], 40000, 53, dnsQuery));
-const SYN = view(synFrame([192, 0, 2, 1], [10, 1, 2, 3], 51334, 443));
-const V6 = view(udp6Frame());
+const UDP = decode(udpFrame([198, 51, 100, 7], [203, 0, 113, 10], 40000, 53, dnsQuery));
+const SYN = decode(synFrame([192, 0, 2, 1], [10, 1, 2, 3], 51334, 443));
+const V6 = decode(udp6Frame());
 
 describe('packet scheme over decoded frames', () => {
   const t = (expr: string, v: PacketView) => compile(expr, packetScheme)(v);
@@ -86,7 +74,7 @@ describe('packet scheme over decoded frames', () => {
   });
   it('GeoIP and ASN fields come from the offline databases', () => {
     // 8.8.8.8 is in AS15169 and geolocated to the US in both shipped databases.
-    const g = view(udpFrame([8, 8, 8, 8], [10, 0, 0, 1], 53, 40000, dnsQuery));
+    const g = decode(udpFrame([8, 8, 8, 8], [10, 0, 0, 1], 53, 40000, dnsQuery));
     assert.equal(t('ip.src.asnum == 15169', g), true);
     assert.equal(t('ip.src.country == "US"', g), true);
     assert.equal(t('ip.dst.asnum == 15169', g), false);

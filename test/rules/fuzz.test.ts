@@ -10,8 +10,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { decodeFrame } from '../../src/decode/frame.js';
-import { PacketView } from '../../src/decode/view.js';
 import { compile } from '../../src/rules/compile.js';
 import { ERROR_CLASSES, RulesError } from '../../src/rules/errors.js';
 import { httpScheme } from '../../src/scheme/http.js';
@@ -20,6 +18,7 @@ import { type RecordView, recordFromJson, recordScheme } from '../../src/scheme/
 import type { Scheme } from '../../src/scheme/types.js';
 import { udpFrame } from '../helpers/build.js';
 import { prng } from '../helpers/prng.js';
+import { decode } from '../mitigate/packets.js';
 
 const CASES = join(import.meta.dirname, '../../../shared/conformance/rules/cases.jsonl');
 const cases = readFileSync(CASES, 'utf8')
@@ -37,16 +36,7 @@ const LISTS = {
   hosts: { kind: 'bytes' as const, items: ['a.example', 'b.example'] },
 };
 
-const view = new PacketView();
-const frame = udpFrame([198, 51, 100, 7], [203, 0, 113, 10], 53, 31337, [0x17, 0xfe, 0xfd, 0, 0x41, 0x42, 0x43, 0x0a]);
-view.buf = frame;
-view.frameOff = 0;
-view.frameEnd = frame.length;
-view.caplen = frame.length;
-view.wirelen = frame.length;
-view.linkType = 1;
-view.reset();
-decodeFrame(view);
+const view = decode(udpFrame([198, 51, 100, 7], [203, 0, 113, 10], 53, 31337, [0x17, 0xfe, 0xfd, 0, 0x41, 0x42, 0x43, 0x0a]));
 
 const stats = { total: 0, ok: 0, byClass: new Map<string, number>() };
 
