@@ -14,7 +14,6 @@ import { synFrame, udpFrame } from '../helpers/build.js';
 import { gcsDuring } from '../helpers/gc.js';
 import { decode } from '../mitigate/packets.js';
 
-
 /** Ethernet + IPv6 + UDP, hop limit 255. */
 function udp6Frame(): Uint8Array {
   const src = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7];
