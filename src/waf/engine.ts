@@ -131,7 +131,7 @@ function phaseLists(c: CompiledRules): PhaseLists {
       r.skipIndex = idx;
     }
   }
-  return { phases, settings: c.settings, chainParent: c.chainParent, chainFn: c.chainFn };
+  return { phases, settings: c.settings, chainParent: c.chainParent, chainFn: c.chainFn, chainMask: c.chainMask, pairs: c.pairs, ruleCount: c.ruleCount };
 }
 
 export function createWaf(opts: WafOptions = {}): Waf {

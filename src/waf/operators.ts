@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { AhoCorasick } from './aho.js';
 import { compilePcre, translatePcre } from './pcre.js';
-import { canMatchPlain } from './prefilter.js';
+import { C, outsideNeed, patternGrams, patternNeed, phrasesGrams, phrasesNeed } from './prefilter.js';
 import { detectSqli } from './sqli.js';
 import { detectXss } from './xss.js';
 
@@ -21,8 +21,13 @@ export interface OpContext {
 export interface Operator {
   readonly name: string;
   readonly param: string;
-  /** the operator cannot match a value made only of letters, digits, `_ . -` (see prefilter.ts) */
-  readonly plainImpossible: boolean;
+  /** classes a value must have for the operator to match (prefilter.ts); 0 = always run it */
+  readonly need: number;
+  /** pair filters of literal factors, one of which a matching value contains (prefilter.ts) */
+  readonly grams: Int32Array | null;
+  /** the outcome depends on the value alone (no macro in the parameter, no outside state), so
+   * a value's verdict can be kept */
+  readonly pure: boolean;
   /** true when the operator itself matched (negation is applied by the caller) */
   match(value: string, ctx: OpContext, capture: boolean): boolean;
 }
@@ -32,9 +37,9 @@ export class OperatorError extends Error {
 }
 
 /** Every operator is built here, so all share one object shape and the rule loop's reads of
- * `match` and `plainImpossible` stay monomorphic. */
-export function makeOperator(name: string, param: string, match: Operator['match'], plainImpossible = false): Operator {
-  return { name, param, plainImpossible, match };
+ * `match` and `need` stay monomorphic. */
+export function makeOperator(name: string, param: string, match: Operator['match'], o: { need?: number; grams?: Int32Array | null; pure?: boolean } = {}): Operator {
+  return { name, param, need: o.need ?? 0, grams: o.grams ?? null, pure: o.pure ?? false, match };
 }
 
 /** C atoi: leading whitespace, optional sign, digits; anything else ends the number (0 if none). */
@@ -79,7 +84,9 @@ function rxOperator(param: string): Operator {
   const cache = dynamic ? new Map<string, RegExp>() : null;
   // `^.*$` (dot-all, as every translated pattern is) matches any whole value: no regex needed
   const whole = re !== null && re.source === '^.*$' && re.flags.includes('s') && !re.flags.includes('m');
-  const plainImpossible = !dynamic && !canMatchPlain(translatePcre(param).source);
+  const source = dynamic || whole ? null : translatePcre(param).source;
+  const need = source === null ? 0 : patternNeed(source);
+  const grams = source === null ? null : patternGrams(source);
   return makeOperator(
     'rx',
     param,
@@ -106,7 +113,7 @@ function rxOperator(param: string): Operator {
       setCaps(ctx, m, capture);
       return m !== null;
     },
-    plainImpossible,
+    { need, grams, pure: !dynamic },
   );
 }
 
@@ -123,15 +130,20 @@ function readPhraseFile(file: string, ruleFile: string): string[] {
 
 function pmOperator(name: string, phrases: string[], param: string): Operator {
   const ac = new AhoCorasick(phrases);
-  return makeOperator(name, param, (value, ctx, capture) => {
-    const k = ac.search(value);
-    if (k < 0) return false;
-    if (capture) {
-      ctx.caps[0] = ac.phrases[k];
-      for (let j = 1; j < 10; j++) ctx.caps[j] = undefined;
-    }
-    return true;
-  });
+  return makeOperator(
+    name,
+    param,
+    (value, ctx, capture) => {
+      const k = ac.search(value);
+      if (k < 0) return false;
+      if (capture) {
+        ctx.caps[0] = ac.phrases[k];
+        for (let j = 1; j < 10; j++) ctx.caps[j] = undefined;
+      }
+      return true;
+    },
+    { need: phrasesNeed(ac.phrases), grams: phrasesGrams(ac.phrases), pure: true },
+  );
 }
 
 /** Splits a @pm parameter into phrases (space separated; `"..."` groups words). */
@@ -192,24 +204,29 @@ function ipMatchOperator(param: string, list: string[]): Operator {
     if (!ip) throw new OperatorError(`@ipMatch: bad address ${item}`);
     nets.push({ ...ip, bits: b === undefined ? ip.bytes.length * 8 : Number(b) });
   }
-  return makeOperator('ipMatch', param, (value) => {
-    const ip = parseIp(value.trim());
-    if (!ip) return false;
-    for (const n of nets) {
-      if (n.v6 !== ip.v6) continue;
-      let bits = n.bits;
-      let ok = true;
-      for (let i = 0; i < n.bytes.length && bits > 0; i++, bits -= 8) {
-        const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-        if ((ip.bytes[i] & mask) !== (n.bytes[i] & mask)) {
-          ok = false;
-          break;
+  return makeOperator(
+    'ipMatch',
+    param,
+    (value) => {
+      const ip = parseIp(value.trim());
+      if (!ip) return false;
+      for (const n of nets) {
+        if (n.v6 !== ip.v6) continue;
+        let bits = n.bits;
+        let ok = true;
+        for (let i = 0; i < n.bytes.length && bits > 0; i++, bits -= 8) {
+          const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+          if ((ip.bytes[i] & mask) !== (n.bytes[i] & mask)) {
+            ok = false;
+            break;
+          }
         }
+        if (ok) return true;
       }
-      if (ok) return true;
-    }
-    return false;
-  });
+      return false;
+    },
+    { pure: true },
+  );
 }
 
 function byteRangeOperator(param: string): Operator {
@@ -223,10 +240,15 @@ function byteRangeOperator(param: string): Operator {
     const hi = m[2] === undefined ? lo : Number(m[2]);
     for (let c = lo; c <= hi && c < 256; c++) allowed[c] = 1;
   }
-  return makeOperator('validateByteRange', param, (value) => {
-    for (let i = 0; i < value.length; i++) if (!allowed[value.charCodeAt(i) & 0xff]) return true;
-    return false;
-  });
+  return makeOperator(
+    'validateByteRange',
+    param,
+    (value) => {
+      for (let i = 0; i < value.length; i++) if (!allowed[value.charCodeAt(i) & 0xff]) return true;
+      return false;
+    },
+    { need: outsideNeed(allowed), pure: true },
+  );
 }
 
 function isHexCode(c: number): boolean {
@@ -266,17 +288,13 @@ export function invalidUtf8(s: string): boolean {
 
 function simple(name: string, param: string, fn: (v: string, p: string) => boolean): Operator {
   const dynamic = param.includes('%{');
-  return makeOperator(name, param, (value, ctx) => {
-    return fn(value, dynamic ? ctx.expand(param) : param);
-  });
+  return makeOperator(name, param, (value, ctx) => fn(value, dynamic ? ctx.expand(param) : param), { pure: !dynamic });
 }
 
 function numeric(name: string, param: string, cmp: (a: number, b: number) => boolean): Operator {
   const dynamic = param.includes('%{');
   const fixed = atoi(param);
-  return makeOperator(name, param, (value, ctx) => {
-    return cmp(atoi(value), dynamic ? atoi(ctx.expand(param)) : fixed);
-  });
+  return makeOperator(name, param, (value, ctx) => cmp(atoi(value), dynamic ? atoi(ctx.expand(param)) : fixed), { pure: !dynamic });
 }
 
 export function compileOperator(name: string, param: string, ruleFile: string): Operator {
@@ -335,26 +353,39 @@ export function compileOperator(name: string, param: string, ruleFile: string): 
     case 'validatebyterange':
       return byteRangeOperator(param);
     case 'validateurlencoding':
-      return makeOperator('validateUrlEncoding', param, (v) => {
-        for (let i = 0; i < v.length; i++) {
-          if (v.charCodeAt(i) !== 37) continue;
-          if (i + 2 >= v.length) return true;
-          if (!isHexCode(v.charCodeAt(i + 1)) || !isHexCode(v.charCodeAt(i + 2))) return true;
-          i += 2;
-        }
-        return false;
-      });
+      return makeOperator(
+        'validateUrlEncoding',
+        param,
+        (v) => {
+          for (let i = 0; i < v.length; i++) {
+            if (v.charCodeAt(i) !== 37) continue;
+            if (i + 2 >= v.length) return true;
+            if (!isHexCode(v.charCodeAt(i + 1)) || !isHexCode(v.charCodeAt(i + 2))) return true;
+            i += 2;
+          }
+          return false;
+        },
+        // only a `%` can be a bad escape
+        { need: C.percent, pure: true },
+      );
     case 'validateutf8encoding':
-      return makeOperator('validateUtf8Encoding', param, (v) => invalidUtf8(v));
+      // only bytes above 0x7f can be bad UTF-8
+      return makeOperator('validateUtf8Encoding', param, (v) => invalidUtf8(v), { need: C.high, pure: true });
     case 'detectsqli':
-      return makeOperator('detectSQLi', param, (v, ctx, capture) => {
-        const fp = detectSqli(v);
-        if (fp === null) return false;
-        if (capture) ctx.caps[0] = fp;
-        return true;
-      });
+      return makeOperator(
+        'detectSQLi',
+        param,
+        (v, ctx, capture) => {
+          const fp = detectSqli(v);
+          if (fp === null) return false;
+          if (capture) ctx.caps[0] = fp;
+          return true;
+        },
+        { pure: true },
+      );
     case 'detectxss':
-      return makeOperator('detectXSS', param, (v) => detectXss(v));
+      // every finding is a tag (`<`) or an attribute with a value (`=`)
+      return makeOperator('detectXSS', param, (v) => detectXss(v), { need: C.lt | C.eq, pure: true });
     case 'rbl':
       // DNS block lists need network lookups, which a synchronous engine cannot make: never matches.
       return makeOperator('rbl', param, () => false);

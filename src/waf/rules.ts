@@ -6,6 +6,7 @@
 
 import { compileOperator, makeOperator, type Operator } from './operators.js';
 import { compilePcre } from './pcre.js';
+import { transferOf } from './prefilter.js';
 import { type ActionSpec, type Directive, parseActions } from './seclang.js';
 import { TRANSFORMS, type Transform } from './transforms.js';
 
@@ -85,6 +86,12 @@ export interface Rule {
   cids: number[];
   /** the excluded (`!`) targets, listed on first use */
   excls: Target[] | null;
+  /** small integer naming this rule's target list (`tid`) with its transformation chain (or,
+   * for multiMatch, every prefix of it), the index of the per-request classes of those values
+   * (0 = not cacheable) */
+  pair: number;
+  /** small integer naming this rule object (starter or chain link), its column of verdicts */
+  vid: number;
 }
 
 export interface EngineSettings {
@@ -107,6 +114,12 @@ export interface CompiledRules {
   /** transformation chains by id: parent chain (prefix) and the last function; id 0 = none */
   chainParent: number[];
   chainFn: (Transform | null)[];
+  /** per chain id: the classes its last function's output can have, given its input's */
+  chainMask: ((m: number) => number)[];
+  /** how many `Rule.pair` ids there are */
+  pairs: number;
+  /** how many `Rule.vid` ids there are */
+  ruleCount: number;
 }
 
 /** collections only request parsing, body processing and the response change (never a rule), so
@@ -403,9 +416,7 @@ export function compileRules(directives: Directive[]): CompiledRules {
   const tsigOf = (t: Target): string => `${t.excl ? '!' : ''}${t.count ? '&' : ''}${t.coll}:${t.sel === null ? '' : t.sel.kind === 'name' ? t.sel.name : `/${t.sel.re.source}/`}`;
   const sig = (r: Rule): void => {
     const volatile = r.targets.some((t) => /^(TX|IP|SESSION|GLOBAL|RESOURCE|USER|ENV|GEO|MATCHED_VARS?|MATCHED_VARS?_NAMES?|MATCHED_VAR_NAME|TIME.*|DURATION)$/.test(t.coll));
-    r.tsig = volatile
-      ? ''
-      : r.targets.map((t) => `${t.excl ? '!' : ''}${t.count ? '&' : ''}${t.coll}:${t.sel === null ? '' : t.sel.kind === 'name' ? t.sel.name : `/${t.sel.re.source}/`}`).join('|');
+    r.tsig = volatile ? '' : r.targets.map(tsigOf).join('|');
     if (r.tsig !== '') {
       let id = sigIds.get(r.tsig);
       if (id === undefined) {
@@ -446,19 +457,33 @@ export function compileRules(directives: Directive[]): CompiledRules {
       if (!tchainIds.has(pre)) tchainIds.set(pre, tchainIds.size + 1);
     }
   }
+  const pairIds = new Map<string, number>();
+  let vids = 0;
   const prefixes = (r: Rule): void => {
+    r.vid = vids++;
     r.tprefix = r.tnames.map((_, k) => tchainIds.get(r.tnames.slice(0, k + 1).join(',')) as number);
+    if (r.tid !== 0) {
+      const key = `${r.tid}/${r.multiMatch ? `m${r.tprefix.join(',')}` : r.tchain}`;
+      let id = pairIds.get(key);
+      if (id === undefined) {
+        id = pairIds.size + 1;
+        pairIds.set(key, id);
+      }
+      r.pair = id;
+    }
     if (r.chain) prefixes(r.chain);
   };
   for (const r of rules) prefixes(r);
   const chainParent: number[] = [0];
   const chainFn: (Transform | null)[] = [null];
+  const chainMask: ((m: number) => number)[] = [(m) => m];
   for (const [key, id] of tchainIds) {
     const cut = key.lastIndexOf(',');
     chainParent[id] = cut < 0 ? 0 : (tchainIds.get(key.slice(0, cut)) as number);
     chainFn[id] = TRANSFORMS[key.slice(cut + 1)];
+    chainMask[id] = transferOf(key.slice(cut + 1));
   }
-  return { rules, settings, warnings, chainParent, chainFn };
+  return { rules, settings, warnings, chainParent, chainFn, chainMask, pairs: pairIds.size, ruleCount: vids };
 }
 
 function phaseNum(v: string): number {
@@ -509,6 +534,8 @@ function blankRule(file: string, line: number): Rule & { chainFlag: boolean } {
     tsig: '',
     tid: 0,
     cids: [],
+    pair: 0,
+    vid: 0,
     excls: null,
     fast: 0,
     fastColl: '',

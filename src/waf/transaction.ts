@@ -10,8 +10,8 @@ import { type EngineSettings, type Macro, parseMacro, type Rule, type SetVar, ty
 const macroCache = new Map<string, Macro>();
 
 import { multipartStrictError, type Pair, parseCookies, parseJson, parseMultipart, parseUrlEncoded, parseXml } from './bodies.js';
-import type { OpContext } from './operators.js';
-import { isPlain } from './prefilter.js';
+import type { OpContext, Operator } from './operators.js';
+import { classMask, gramsMiss, gramsOf, KNOWN } from './prefilter.js';
 
 /** One value of a variable. */
 export class Entry {
@@ -19,6 +19,8 @@ export class Entry {
   gen = 0;
   /** offset of that row */
   row = 0;
+  /** offset of its verdicts */
+  vrow = 0;
   readonly lname: string;
   constructor(
     readonly coll: string,
@@ -33,28 +35,53 @@ export class Entry {
   }
 }
 
+/** Bounds of the value cache: distinct values, and characters of those values. */
+const CACHE_ROWS = 4096;
+const CACHE_CHARS = 4 << 20;
+
 /**
- * The transformed values of one transaction and whether each is PLAIN (prefilter.ts): a row per
- * value, a column per transformation chain id, then a column per transformation function for
- * that function applied to the untransformed value. Chains differ in their first steps, but most
- * steps leave a value as it is, so many chains apply the same function to the original string:
- * those columns let them share the result. The engine keeps one cache and each transaction uses
- * it in turn (rows are handed out per request and the cells written are emptied again when the
- * transaction ends), so caching a transformation allocates nothing beyond the result.
+ * What the engine has worked out about each distinct value it has seen, kept across requests:
+ * a row per value with a column per transformation chain id (the transformed value, its
+ * character classes, the bound on those classes, its pair filter), then a column per
+ * transformation function for that function applied to the untransformed value, and a verdict
+ * per rule: 1 when the rule's operator is known not to match the value (after the rule's
+ * transformations).
+ *
+ * All of it depends on the value alone (transformations are pure, and verdicts are kept only
+ * for operators whose outcome depends on nothing else: `Operator.pure`). Header values, cookie
+ * and argument names, paths and many argument values repeat from request to request, so most
+ * of a benign request's work is done once. The cache is bounded in rows and characters and
+ * emptied when it outgrows them (between transactions: rows are never taken from one in
+ * progress). Transactions use it in turn; one that finds it busy gets a cache of its own.
  */
 export class ValueCache {
   vals: (string | undefined)[] = [];
-  /** 0 = not known yet, 1 = the value is made only of PLAIN bytes, 2 = it is not */
-  plain = new Uint8Array(0);
+  /** classes of the cell's value | KNOWN (0 = not computed yet); column 0 is the raw value */
+  mask = new Int32Array(0);
+  /** classes the cell's value can have, bounded from the raw value's without transforming | KNOWN */
+  est = new Int32Array(0);
+  /** pair filter of the cell's value (two ints per cell), valid where `gramsKnown` is 1 */
+  grams = new Int32Array(0);
+  gramsKnown = new Uint8Array(0);
+  /** row index * `ruleCount` + `Rule.vid`: 1 when that rule's operator does not match the value */
+  verdicts = new Uint8Array(0);
+  /** by `Rule.pair`: classes any value of those targets can have after that chain | KNOWN (per
+   * transaction) */
+  readonly unions: Int32Array;
+  private readonly rowOf = new Map<string, number>();
   private rows = 0;
-  /** cells written, emptied by `reset` */
-  private readonly dirty: number[] = [];
+  private chars = 0;
   busy = false;
   /** chain id -> column of its last function applied to the untransformed value */
   readonly rawColumn: Int32Array;
   readonly width: number;
 
-  constructor(chainFn: (((s: string) => string) | null)[]) {
+  constructor(
+    chainFn: (((s: string) => string) | null)[],
+    pairs: number,
+    readonly ruleCount: number,
+  ) {
+    this.unions = new Int32Array(pairs + 1);
     this.rawColumn = new Int32Array(chainFn.length);
     const cols = new Map<(s: string) => string, number>();
     for (let id = 1; id < chainFn.length; id++) {
@@ -70,40 +97,88 @@ export class ValueCache {
     this.width = chainFn.length + cols.size;
   }
 
+  /** Gives `e` the row of its value (a new one for a value not seen yet). */
+  place(e: Entry, gen: number): void {
+    e.gen = gen;
+    let at = this.rowOf.get(e.value);
+    if (at === undefined) {
+      at = this.row();
+      this.rowOf.set(e.value, at);
+      this.chars += e.value.length;
+    }
+    e.row = at;
+    e.vrow = (at / this.width) * this.ruleCount;
+  }
+
   /** offset of a fresh row */
-  row(): number {
+  private row(): number {
     const at = this.rows * this.width;
     this.rows++;
     const need = at + this.width;
     if (need > this.vals.length) {
       const cap = Math.max(need, this.vals.length * 2);
       for (let i = this.vals.length; i < cap; i++) this.vals.push(undefined);
-      const p = new Uint8Array(cap);
-      p.set(this.plain);
-      this.plain = p;
+      this.mask = grow(this.mask, cap);
+      this.est = grow(this.est, cap);
+      this.grams = grow(this.grams, cap * 2);
+      this.gramsKnown = grow(this.gramsKnown, cap);
+      this.verdicts = grow(this.verdicts, (cap / this.width) * this.ruleCount);
     }
     return at;
   }
 
   setVal(cell: number, v: string): void {
     this.vals[cell] = v;
-    this.dirty.push(cell);
   }
 
-  setPlain(cell: number, k: number): void {
-    this.plain[cell] = k;
-    this.dirty.push(cell);
+  setMask(cell: number, m: number): void {
+    this.mask[cell] = m;
   }
 
-  reset(): void {
-    const d = this.dirty;
-    for (let i = 0; i < d.length; i++) {
-      this.vals[d[i]] = undefined;
-      this.plain[d[i]] = 0;
+  setEst(cell: number, m: number): void {
+    this.est[cell] = m;
+  }
+
+  /** Does the pair filter of `v`, the value of `cell`, rule out every factor in `g`? */
+  gramsMissAt(cell: number, v: string, g: Int32Array): boolean {
+    if (this.gramsKnown[cell] === 0) {
+      gramsOf(v, this.grams, cell * 2);
+      this.gramsKnown[cell] = 1;
     }
-    d.length = 0;
-    this.rows = 0;
+    return gramsMiss(g, this.grams[cell * 2], this.grams[cell * 2 + 1]);
   }
+
+  /** Start of a transaction: per-transaction state cleared, everything forgotten when the cache
+   * has outgrown its bounds (the arrays are kept for the next values unless one transaction made
+   * them much larger). */
+  begin(): void {
+    this.unions.fill(0);
+    if (this.rows < CACHE_ROWS && this.chars < CACHE_CHARS) return;
+    this.rowOf.clear();
+    if (this.rows > CACHE_ROWS * 2) {
+      this.vals = [];
+      this.mask = new Int32Array(0);
+      this.est = new Int32Array(0);
+      this.grams = new Int32Array(0);
+      this.gramsKnown = new Uint8Array(0);
+      this.verdicts = new Uint8Array(0);
+    } else {
+      const cells = this.rows * this.width;
+      this.vals.fill(undefined, 0, cells);
+      this.mask.fill(0, 0, cells);
+      this.est.fill(0, 0, cells);
+      this.gramsKnown.fill(0, 0, cells);
+      this.verdicts.fill(0, 0, this.rows * this.ruleCount);
+    }
+    this.rows = 0;
+    this.chars = 0;
+  }
+}
+
+function grow<T extends Int32Array | Uint8Array>(a: T, n: number): T {
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  return b;
 }
 
 /** numbers transactions, so an Entry kept between requests (the initial TX) gets a new row */
@@ -145,6 +220,12 @@ export interface PhaseLists {
   settings: EngineSettings;
   chainParent: number[];
   chainFn: (((s: string) => string) | null)[];
+  /** per chain id: the classes its last function's output can have, given its input's */
+  chainMask: ((m: number) => number)[];
+  /** how many `Rule.pair` ids there are */
+  pairs: number;
+  /** how many `Rule.vid` ids there are */
+  ruleCount: number;
   /** the transformation cache transactions take turns to use (set up by `precomputePhase1`) */
   valueCache?: ValueCache | null;
   /** TX after the request-independent phase-1 rules, computed once by `precomputePhase1` */
@@ -231,6 +312,7 @@ export class Transaction implements OpContext {
   private matchedVar: Entry | null = null;
   private readonly chainParent: number[];
   private readonly chainFn: (((s: string) => string) | null)[];
+  private readonly chainMask: ((m: number) => number)[];
   /** the TX collection (also in `stores`), for the many look-ups of TX variables */
   private txMap: Map<string, Entry> = new Map();
   /** the waf's shared initial TX while this transaction uses it */
@@ -248,11 +330,13 @@ export class Transaction implements OpContext {
   ) {
     this.chainParent = lists.chainParent;
     this.chainFn = lists.chainFn;
+    this.chainMask = lists.chainMask;
     const vc = lists.valueCache;
     if (vc && !vc.busy) {
       vc.busy = true;
+      vc.begin();
       this.vc = vc;
-    } else this.vc = new ValueCache(lists.chainFn);
+    } else this.vc = new ValueCache(lists.chainFn, lists.pairs, lists.ruleCount);
     this.detectOnly = lists.settings.ruleEngine === 'detectiononly';
     if (lists.settings.ruleEngine === 'off') this.engineOff = true;
     const init = lists.txInit;
@@ -284,10 +368,7 @@ export class Transaction implements OpContext {
 
   /** Ends the transaction: puts the shared initial TX back as it was. */
   release(): void {
-    if (this.vc === this.lists.valueCache && this.vc.busy) {
-      this.vc.reset();
-      this.vc.busy = false;
-    }
+    if (this.vc === this.lists.valueCache && this.vc.busy) this.vc.busy = false;
     const sh = this.shared;
     if (sh === null) return;
     this.shared = null;
@@ -402,6 +483,7 @@ export class Transaction implements OpContext {
   processBody(): void {
     this.targetCache = [];
     this.compCache = [];
+    this.vc.unions.fill(0);
     const s = this.lists.settings;
     let body = latin1(this.req.body);
     const ct = this.header('content-type') ?? '';
@@ -490,6 +572,7 @@ export class Transaction implements OpContext {
   private buildResponseVars(): void {
     this.targetCache = [];
     this.compCache = [];
+    this.vc.unions.fill(0);
     const r = this.resp;
     if (!r) return;
     this.setScalar('RESPONSE_STATUS', String(r.status));
@@ -844,6 +927,13 @@ export class Transaction implements OpContext {
         this.onMatch(r, c);
       }
     } else {
+      const need = r.op.need;
+      if (r.pair !== 0 && need !== 0 && !r.negated && this.removedTargets.length === 0) {
+        // no value of these targets can have a class the operator needs: the rule cannot match
+        let u = this.vc.unions[r.pair];
+        if (u === 0) u = this.unionOf(r, this.resolve(r));
+        if ((u & need) === 0) return false;
+      }
       const list = this.resolve(r);
       let any = false;
       if (r.multiMatch) {
@@ -860,36 +950,47 @@ export class Transaction implements OpContext {
         const tchain = r.tchain;
         const negated = r.negated;
         const capture = r.capture;
-        const plainImpossible = op.plainImpossible === true;
+        const grams = op.grams;
+        const pure = op.pure;
+        const vid = r.vid;
         const vc = this.vc;
         const vals = vc.vals;
         const gen = this.gen;
         for (let k = 0; k < list.length; k++) {
           const e = list[k];
           if (e.gen !== gen) this.giveRow(e);
-          const cell = e.row + tchain;
-          let v: string | undefined;
-          if (tchain === 0) v = e.value;
-          else {
-            v = vals[cell];
-            if (v === undefined) v = this.chainValue(e, tchain);
-          }
-          if (plainImpossible) {
-            let pk = vc.plain[cell];
-            if (pk === 0) {
-              pk = isPlain(v) ? 1 : 2;
-              vc.setPlain(cell, pk);
+          const vi = e.vrow + vid;
+          let hit = false;
+          // (a verdict is only ever kept for a pure operator)
+          if (vc.verdicts[vi] === 0) {
+            const cell = e.row + tchain;
+            hit = true;
+            if (need !== 0) {
+              // the value cannot have a class the operator needs: no transformation, no operator
+              let m = vc.est[cell];
+              if (m === 0) m = this.estMask(e, tchain);
+              if ((m & need) === 0) hit = false;
             }
-            // a pattern that needs a non-plain byte cannot match a plain value
-            if (pk === 1) {
-              if (negated) {
-                any = true;
-                this.onMatch(r, e);
+            if (hit) {
+              let v: string | undefined;
+              if (tchain === 0) v = e.value;
+              else {
+                v = vals[cell];
+                if (v === undefined) v = this.chainValue(e, tchain);
+                if (need !== 0) {
+                  // the transformed value's own classes, when the bound was not enough
+                  let m = vc.mask[cell];
+                  if (m === 0) m = this.exactMask(e, tchain, v);
+                  if ((m & need) === 0) hit = false;
+                }
               }
-              continue;
+              // none of the operator's literal factors can be in the value
+              if (hit && grams !== null && vc.gramsMissAt(cell, v, grams)) hit = false;
+              if (hit) hit = op.match(v, this, capture);
             }
+            if (!hit && pure) vc.verdicts[vi] = 1;
           }
-          if (op.match(v, this, capture) !== negated) {
+          if (hit !== negated) {
             any = true;
             this.onMatch(r, e);
           }
@@ -907,33 +1008,115 @@ export class Transaction implements OpContext {
 
   private test(r: Rule, e: Entry): boolean {
     const op = r.op;
-    if (r.multiMatch) {
-      // the operator sees the value before and after each transformation that changed it
-      const skipPlain = op.plainImpossible === true;
-      let v = e.value;
-      if ((skipPlain && isPlain(v) ? false : op.match(v, this, r.capture)) !== r.negated) return true;
-      for (const id of r.tprefix) {
-        const nv = this.chainValue(e, id);
-        if (nv !== v) {
-          v = nv;
-          if ((skipPlain && isPlain(v) ? false : op.match(v, this, r.capture)) !== r.negated) return true;
-        }
-      }
-      return false;
+    if (e.gen !== this.gen) this.giveRow(e);
+    const vc = this.vc;
+    const vi = e.vrow + r.vid;
+    if (r.multiMatch && r.negated) return this.negatedMulti(r, e);
+    if (vc.verdicts[vi] === 1) return r.negated;
+    let hit: boolean;
+    if (r.multiMatch) hit = this.anyStepMatches(r, e);
+    else {
+      const v = this.transformed(r, e);
+      hit = this.canMatch(op, e, r.tchain, v) && op.match(v, this, r.capture);
     }
-    const v = this.transformed(r, e);
-    if (op.plainImpossible === true) {
+    if (!hit && op.pure) vc.verdicts[vi] = 1;
+    return hit !== r.negated;
+  }
+
+  /** multiMatch: the operator sees the value before and after each transformation that changed
+   * it; true when it matched one of them */
+  private anyStepMatches(r: Rule, e: Entry): boolean {
+    const op = r.op;
+    if (op.need !== 0) {
+      let u = this.rawMask(e);
+      for (const id of r.tprefix) u |= this.estMask(e, id);
+      if ((u & op.need) === 0) return false;
+    }
+    let v = e.value;
+    if (this.canMatch(op, e, 0, v) && op.match(v, this, r.capture)) return true;
+    for (const id of r.tprefix) {
+      const nv = this.chainValue(e, id);
+      if (nv !== v) {
+        v = nv;
+        if (this.canMatch(op, e, id, v) && op.match(v, this, r.capture)) return true;
+      }
+    }
+    return false;
+  }
+
+  /** negated multiMatch: true when the operator fails on one of the steps */
+  private negatedMulti(r: Rule, e: Entry): boolean {
+    const op = r.op;
+    let v = e.value;
+    if (!(this.canMatch(op, e, 0, v) && op.match(v, this, r.capture))) return true;
+    for (const id of r.tprefix) {
+      const nv = this.chainValue(e, id);
+      if (nv !== v) {
+        v = nv;
+        if (!(this.canMatch(op, e, id, v) && op.match(v, this, r.capture))) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Classes the values of `r`'s targets can have after its transformations, kept for the
+   * rules with the same `pair`. */
+  private unionOf(r: Rule, list: Entry[]): number {
+    let u = KNOWN;
+    for (let k = 0; k < list.length; k++) {
+      const e = list[k];
       if (e.gen !== this.gen) this.giveRow(e);
-      const cell = e.row + r.tchain;
-      let k = this.vc.plain[cell];
-      if (k === 0) {
-        k = isPlain(v) ? 1 : 2;
-        this.vc.setPlain(cell, k);
-      }
-      // a pattern that needs a non-plain byte cannot match a plain value
-      if (k === 1) return r.negated;
+      if (r.multiMatch) {
+        u |= this.rawMask(e);
+        for (const id of r.tprefix) u |= this.estMask(e, id);
+      } else u |= this.estMask(e, r.tchain);
     }
-    return op.match(v, this, r.capture) !== r.negated;
+    this.vc.unions[r.pair] = u;
+    return u;
+  }
+
+  /** False when the prefilters rule out a match of `op` on `v`, the value of `e` after chain
+   * `id` (`e` has its row). */
+  private canMatch(op: Operator, e: Entry, id: number, v: string): boolean {
+    if (op.need !== 0 && (this.exactMask(e, id, v) & op.need) === 0) return false;
+    return op.grams === null || !this.vc.gramsMissAt(e.row + id, v, op.grams);
+  }
+
+  /** Classes of `e`'s untransformed value (`e` has its row). */
+  private rawMask(e: Entry): number {
+    const m = this.vc.mask[e.row];
+    if (m !== 0) return m;
+    const k = classMask(e.value) | KNOWN;
+    this.vc.setMask(e.row, k);
+    return k;
+  }
+
+  /** Classes of `v`, the value of `e` after chain `id` (`e` has its row). */
+  private exactMask(e: Entry, id: number, v: string): number {
+    if (id === 0) return this.rawMask(e);
+    const cell = e.row + id;
+    let m = this.vc.mask[cell];
+    if (m !== 0) return m;
+    m = v === e.value ? this.rawMask(e) : classMask(v) | KNOWN;
+    this.vc.setMask(cell, m);
+    return m;
+  }
+
+  /** Classes `e`'s value can have after chain `id`, bounded from its raw classes without running
+   * the transformations (`e` has its row). */
+  private estMask(e: Entry, id: number): number {
+    const cell = e.row + id;
+    let m = this.vc.est[cell];
+    if (m !== 0) return m;
+    if (id === 0) {
+      m = this.rawMask(e);
+      this.vc.setEst(cell, m);
+      return m;
+    }
+    const parent = this.chainParent[id];
+    m = this.chainMask[id](parent === 0 ? this.rawMask(e) : this.estMask(e, parent)) | KNOWN;
+    this.vc.setEst(cell, m);
+    return m;
   }
 
   private transformed(r: Rule, e: Entry): string {
@@ -942,8 +1125,7 @@ export class Transaction implements OpContext {
 
   /** Gives `e` its row of the transformation cache for this transaction. */
   private giveRow(e: Entry): void {
-    e.gen = this.gen;
-    e.row = this.vc.row();
+    this.vc.place(e, this.gen);
   }
 
   /** Value of `e` after transformation chain `id`, computed once per entry (prefixes shared). */
@@ -1007,7 +1189,7 @@ export class Transaction implements OpContext {
     // created after the start-up transaction below, which never releases it
     lists.valueCache = null;
     if (lists.settings.ruleEngine === 'off') {
-      lists.valueCache = new ValueCache(lists.chainFn);
+      lists.valueCache = new ValueCache(lists.chainFn, lists.pairs, lists.ruleCount);
       return;
     }
     const list = lists.phases[1];
@@ -1064,7 +1246,7 @@ export class Transaction implements OpContext {
     lists.skips = skips;
     Transaction.foldConstantRules(lists, t);
     Transaction.compact(lists);
-    lists.valueCache = new ValueCache(lists.chainFn);
+    lists.valueCache = new ValueCache(lists.chainFn, lists.pairs, lists.ruleCount);
   }
 
   /** Drops the decided and dead rules from each phase list (markers stay, skip targets are

@@ -12,13 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { compilePcre, PcreError, translatePcre } from '../../src/waf/pcre.js';
-import { canMatchPlain, isPlain } from '../../src/waf/prefilter.js';
-import { parseSecLang } from '../../src/waf/seclang.js';
-import { urlDecodeUni } from '../../src/waf/transforms.js';
-import { prng } from '../helpers/prng.js';
-
-const CRS_RULES = '/usr/share/modsecurity-crs/rules';
-const TESTS = join(import.meta.dirname, '../../../shared/conformance/crs/tests');
+import { crsPatterns, samples } from '../helpers/crs.js';
 
 test('constructs JavaScript lacks are rewritten', () => {
   const cases: [string, string, boolean][] = [
@@ -53,38 +47,6 @@ test('unsupported PCRE is rejected with a reason', () => {
   }
 });
 
-function crsPatterns(): Set<string> {
-  const patterns = new Set<string>();
-  for (const f of readdirSync(CRS_RULES).filter((n) => n.endsWith('.conf'))) {
-    for (const d of parseSecLang(readFileSync(join(CRS_RULES, f), 'latin1'), join(CRS_RULES, f))) {
-      if (d.name !== 'SecRule') continue;
-      const op = (d.args[1] ?? '').replace(/^!/, '');
-      if (op.startsWith('@rx ')) patterns.add(op.slice(4));
-      else if (!op.startsWith('@')) patterns.add(op);
-    }
-  }
-  return patterns;
-}
-
-function samples(): string[] {
-  const out = new Set<string>();
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.yaml')) {
-        for (const m of readFileSync(p, 'utf8').matchAll(/^\s*(?:uri|data|User-Agent|Referer|Cookie):\s*["']?(.*?)["']?\s*$/gm)) {
-          const v = urlDecodeUni(m[1]);
-          if (v && !/[\n\r\0]/.test(v) && v.length < 2000) out.add(v);
-        }
-      }
-    }
-  };
-  walk(TESTS);
-  for (const b of ['Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36', 'text/html,application/xhtml+xml;q=0.9', 'hello world', '/index.php', '']) out.add(b);
-  return [...out].filter((s) => s.length > 0);
-}
-
 test('every CRS @rx pattern matches like PCRE (grep -P) on the regression-test payloads', { timeout: 120_000 }, () => {
   const lines = samples();
   const dir = mkdtempSync(join(tmpdir(), 'palisade-pcre-'));
@@ -113,29 +75,4 @@ test('every CRS @rx pattern matches like PCRE (grep -P) on the regression-test p
     rmSync(dir, { recursive: true, force: true });
   }
   assert.deepEqual(mismatches.slice(0, 20), []);
-});
-
-test('patterns judged unable to match plain values never match one (prefilter soundness)', () => {
-  const plain = samples().filter(isPlain);
-  const r = prng(3);
-  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-';
-  for (let i = 0; i < 2000; i++) {
-    let s = '';
-    const n = 1 + Math.floor(r() * 40);
-    for (let k = 0; k < n; k++) s += alphabet[Math.floor(r() * alphabet.length)];
-    plain.push(s);
-  }
-  for (const w of ['select', 'union', 'script', 'javascript', 'etc', 'passwd', 'cmd.exe', 'system32', 'sleep', 'benchmark', 'x--', '..', 'a.b-c_d']) plain.push(w);
-  let judged = 0;
-  const wrong: string[] = [];
-  for (const pat of crsPatterns()) {
-    if (pat.includes('%{')) continue;
-    const src = translatePcre(pat).source;
-    if (canMatchPlain(src)) continue;
-    judged++;
-    const re = compilePcre(pat);
-    for (const s of plain) if (re.test(s)) wrong.push(`${pat.slice(0, 60)} matched ${s}`);
-  }
-  assert.ok(judged > 100, `${judged} patterns judged`);
-  assert.deepEqual(wrong, []);
 });
