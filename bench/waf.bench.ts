@@ -5,6 +5,12 @@
  * loopback, measured side by side with wrk for three requests: a benign browser GET, a 2 KB
  * urlencoded form POST and an SQL-injection GET (blocked by both).
  *
+ * Like traffic from many users of one site, the values that identify a user or an item change
+ * from request to request (item ids, session and analytics cookies, the form's names, addresses,
+ * tokens and notes, the injected number), drawn by wrk's Lua per request, while the browser's
+ * header lines and the parameter names stay the same: a server that remembers what it has seen
+ * gains only where real traffic repeats. Both servers get the same stream.
+ *
  * Needs the Debian packages nginx, libnginx-mod-http-modsecurity, modsecurity-crs and wrk.
  * Each side runs twice per request in ABBA order; req/s is the mean, p99 the worse of the two.
  * PALISADE_BENCH_WAF_SECONDS sets the duration of each wrk run (default 10).
@@ -57,15 +63,47 @@ function formBody(): string {
 
 interface Case {
   name: string;
+  /** one example of the request (sent once to check both servers' answers) */
   method: string;
   path: string;
   headers: Record<string, string>;
   body?: string;
   expect: number;
+  /** Lua for wrk's `request()`: builds each request with fresh values (helpers in LUA_PRELUDE) */
+  lua: string;
 }
 
+/** Lua helpers: random hex and digit strings, a pick from a list, form encoding, the browser's
+ * header lines, and a fresh set of cookies */
+const LUA_PRELUDE = `
+local hexd = "0123456789abcdef"
+local function hex(n) local t = {} for i = 1, n do local k = math.random(1, 16) t[i] = hexd:sub(k, k) end return table.concat(t) end
+local function num(n) local t = { tostring(math.random(1, 9)) } for i = 2, n do t[i] = tostring(math.random(0, 9)) end return table.concat(t) end
+local function pick(a) return a[math.random(1, #a)] end
+local function enc(s) return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end)) end
+local headers = {}
+${Object.entries(BROWSER_HEADERS)
+  .filter(([k]) => k !== 'Cookie')
+  .map(([k, v]) => `headers[${luaString(k)}] = ${luaString(v)}`)
+  .join('\n')}
+-- the form's free-text note is made of these (already form-encoded)
+local sentences = {}
+for i, t in ipairs({ "Please leave the parcel with the neighbour at number twelve if nobody answers the door. ", "Ring the bell twice and wait, the intercom is slow. ", "Deliver after six in the evening on weekdays, please. ", "The side gate is open; leave it by the garage. " }) do sentences[i] = enc(t) end
+local function cookies()
+  headers["Cookie"] = "session=" .. hex(16) .. "; theme=" .. pick({ "dark", "light" }) .. "; _ga=GA1.2." .. num(9) .. "." .. num(10)
+end
+`;
+
 const CASES: Case[] = [
-  { name: 'benign browser GET', method: 'GET', path: '/products/view?id=1234&category=shoes&sort=price_asc', headers: BROWSER_HEADERS, expect: 200 },
+  {
+    name: 'benign browser GET',
+    method: 'GET',
+    path: '/products/view?id=1234&category=shoes&sort=price_asc',
+    headers: BROWSER_HEADERS,
+    expect: 200,
+    lua: `cookies()
+  return wrk.format("GET", "/products/view?id=" .. num(4) .. "&category=" .. pick({ "shoes", "shirts", "bags", "hats" }) .. "&sort=" .. pick({ "price_asc", "price_desc", "newest" }), headers)`,
+  },
   {
     name: '2 KB form POST',
     method: 'POST',
@@ -73,6 +111,27 @@ const CASES: Case[] = [
     headers: { ...BROWSER_HEADERS, 'Content-Type': 'application/x-www-form-urlencoded' },
     body: formBody(),
     expect: 200,
+    lua: `cookies()
+  headers["Content-Type"] = "application/x-www-form-urlencoded"
+  local f, l = pick({ "Jane", "John", "Maria", "Wei", "Ahmed", "Olga", "Carlos", "Aiko" }), pick({ "Doe", "Smith", "Garcia", "Chen", "Khan", "Ivanova", "Silva", "Tanaka" })
+  local fields = {
+    { "first_name", f }, { "last_name", l }, { "email", f:lower() .. "." .. l:lower() .. num(3) .. "@example.com" },
+    { "phone", "+1 555 " .. num(4) .. " " .. num(4) }, { "address_line1", num(4) .. " " .. pick({ "Main Street", "Oak Avenue", "Elm Road", "Park Lane" }) },
+    { "address_line2", "Apartment " .. num(2) .. pick({ "A", "B", "C" }) }, { "city", pick({ "Springfield", "Riverside", "Franklin", "Madison" }) },
+    { "state", pick({ "IL", "CA", "NY", "TX" }) }, { "postal_code", num(5) }, { "country", "US" }, { "shipping_method", pick({ "standard", "express" }) },
+    { "card_holder", f .. " " .. l }, { "newsletter", pick({ "yes", "no" }) }, { "csrf_token", hex(40) },
+  }
+  local parts = {}
+  for i, kv in ipairs(fields) do parts[i] = kv[1] .. "=" .. enc(kv[2]) end
+  local head = table.concat(parts, "&")
+  local note, n = {}, #head + 7
+  while true do
+    local e = pick(sentences)
+    if n + #e >= 2000 then break end
+    note[#note + 1] = e
+    n = n + #e
+  end
+  return wrk.format("POST", "/checkout", headers, head .. "&notes=" .. table.concat(note))`,
   },
   {
     name: 'SQL-injection GET',
@@ -80,6 +139,8 @@ const CASES: Case[] = [
     path: '/search?q=1%27%20UNION%20SELECT%20username%2Cpassword%20FROM%20users--',
     headers: BROWSER_HEADERS,
     expect: 403,
+    lua: `cookies()
+  return wrk.format("GET", "/search?q=" .. num(2) .. "%27%20UNION%20SELECT%20username%2Cpassword%20FROM%20users--", headers)`,
   },
 ];
 
@@ -88,10 +149,7 @@ function luaString(s: string): string {
 }
 
 function wrkScript(c: Case, file: string): void {
-  const lines = [`wrk.method = ${luaString(c.method)}`, `wrk.path = ${luaString(c.path)}`];
-  for (const [k, v] of Object.entries(c.headers)) lines.push(`wrk.headers[${luaString(k)}] = ${luaString(v)}`);
-  if (c.body !== undefined) lines.push(`wrk.body = ${luaString(c.body)}`);
-  writeFileSync(file, `${lines.join('\n')}\n`);
+  writeFileSync(file, `${LUA_PRELUDE}\nrequest = function()\n  ${c.lua}\nend\n`);
 }
 
 interface WrkResult {
