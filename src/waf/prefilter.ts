@@ -563,12 +563,19 @@ function gramBit(a: number, b: number): number {
   return Math.imul((a << 8) | b, 0x9e3779b1) >>> 26;
 }
 
+/** Values longer than this have most pairs, so most bits of the filter set: they are not
+ * scanned and pass every pair test. */
+const GRAMS_MAX_LENGTH = 256;
+
 /** The pair filter of `s` as [low 32 bits, high 32 bits]. */
 export function gramsOf(s: string, out: Int32Array, at: number): void {
   let lo = 0;
   let hi = 0;
   const n = s.length;
-  if (n > 1) {
+  if (n > GRAMS_MAX_LENGTH) {
+    lo = -1;
+    hi = -1;
+  } else if (n > 1) {
     let prev = sym(s.charCodeAt(0));
     for (let i = 1; i < n; i++) {
       const c = sym(s.charCodeAt(i));
