@@ -13,6 +13,8 @@ import { multipartStrictError, type Pair, parseCookies, parseJson, parseMultipar
 import type { OpContext, Operator } from './operators.js';
 import { classMask, gramsMiss, gramsOf, KNOWN } from './prefilter.js';
 
+const NO_EST = new Int32Array(0);
+
 /** One value of a variable. */
 export class Entry {
   /** the transaction (`Transaction.gen`) that gave this value its row in the `ValueCache` */
@@ -21,6 +23,8 @@ export class Entry {
   row = 0;
   /** offset of its verdicts */
   vrow = 0;
+  /** per chain id, the classes the value can have after it (`ValueCache.place`) */
+  est: Int32Array = NO_EST;
   readonly lname: string;
   constructor(
     readonly coll: string,
@@ -58,8 +62,6 @@ export class ValueCache {
   vals: (string | undefined)[] = [];
   /** classes of the cell's value | KNOWN (0 = not computed yet); column 0 is the raw value */
   mask = new Int32Array(0);
-  /** classes the cell's value can have, bounded from the raw value's without transforming | KNOWN */
-  est = new Int32Array(0);
   /** pair filter of the cell's value (two ints per cell), valid where `gramsKnown` is 1 */
   grams = new Int32Array(0);
   gramsKnown = new Uint8Array(0);
@@ -76,8 +78,13 @@ export class ValueCache {
   readonly rawColumn: Int32Array;
   readonly width: number;
 
+  /** raw classes -> per chain id, the classes the value can have after that chain | KNOWN */
+  private readonly estTables = new Map<number, Int32Array>();
+
   constructor(
     chainFn: (((s: string) => string) | null)[],
+    private readonly chainParent: number[],
+    private readonly chainMask: ((m: number) => number)[],
     pairs: number,
     readonly ruleCount: number,
   ) {
@@ -105,9 +112,30 @@ export class ValueCache {
       at = this.row();
       this.rowOf.set(e.value, at);
       this.chars += e.value.length;
+      this.mask[at] = classMask(e.value) | KNOWN;
     }
     e.row = at;
     e.vrow = (at / this.width) * this.ruleCount;
+    e.est = this.estTable(this.mask[at]);
+  }
+
+  /** The bounds after each chain for a value with `raw` classes (they depend on nothing else,
+   * and values share few distinct class sets). */
+  estTable(raw: number): Int32Array {
+    const known = this.estTables.get(raw);
+    if (known !== undefined) return known;
+    const table = new Int32Array(this.chainParent.length);
+    table[0] = raw;
+    const fill = (id: number): number => {
+      if (table[id] !== 0) return table[id];
+      const p = this.chainParent[id];
+      table[id] = this.chainMask[id](p === 0 ? raw : fill(p)) | KNOWN;
+      return table[id];
+    };
+    for (let id = 1; id < table.length; id++) fill(id);
+    if (this.estTables.size >= 4096) this.estTables.clear();
+    this.estTables.set(raw, table);
+    return table;
   }
 
   /** offset of a fresh row */
@@ -119,7 +147,6 @@ export class ValueCache {
       const cap = Math.max(need, this.vals.length * 2);
       for (let i = this.vals.length; i < cap; i++) this.vals.push(undefined);
       this.mask = grow(this.mask, cap);
-      this.est = grow(this.est, cap);
       this.grams = grow(this.grams, cap * 2);
       this.gramsKnown = grow(this.gramsKnown, cap);
       this.verdicts = grow(this.verdicts, (cap / this.width) * this.ruleCount);
@@ -133,10 +160,6 @@ export class ValueCache {
 
   setMask(cell: number, m: number): void {
     this.mask[cell] = m;
-  }
-
-  setEst(cell: number, m: number): void {
-    this.est[cell] = m;
   }
 
   /** Does the pair filter of `v`, the value of `cell`, rule out every factor in `g`? */
@@ -158,7 +181,6 @@ export class ValueCache {
     if (this.rows > CACHE_ROWS * 2) {
       this.vals = [];
       this.mask = new Int32Array(0);
-      this.est = new Int32Array(0);
       this.grams = new Int32Array(0);
       this.gramsKnown = new Uint8Array(0);
       this.verdicts = new Uint8Array(0);
@@ -166,7 +188,6 @@ export class ValueCache {
       const cells = this.rows * this.width;
       this.vals.fill(undefined, 0, cells);
       this.mask.fill(0, 0, cells);
-      this.est.fill(0, 0, cells);
       this.gramsKnown.fill(0, 0, cells);
       this.verdicts.fill(0, 0, this.rows * this.ruleCount);
     }
@@ -336,7 +357,7 @@ export class Transaction implements OpContext {
       vc.busy = true;
       vc.begin();
       this.vc = vc;
-    } else this.vc = new ValueCache(lists.chainFn, lists.pairs, lists.ruleCount);
+    } else this.vc = new ValueCache(lists.chainFn, lists.chainParent, lists.chainMask, lists.pairs, lists.ruleCount);
     this.detectOnly = lists.settings.ruleEngine === 'detectiononly';
     if (lists.settings.ruleEngine === 'off') this.engineOff = true;
     const init = lists.txInit;
@@ -967,9 +988,7 @@ export class Transaction implements OpContext {
             hit = true;
             if (need !== 0) {
               // the value cannot have a class the operator needs: no transformation, no operator
-              let m = vc.est[cell];
-              if (m === 0) m = this.estMask(e, tchain);
-              if ((m & need) === 0) hit = false;
+              if ((e.est[tchain] & need) === 0) hit = false;
             }
             if (hit) {
               let v: string | undefined;
@@ -1028,8 +1047,8 @@ export class Transaction implements OpContext {
   private anyStepMatches(r: Rule, e: Entry): boolean {
     const op = r.op;
     if (op.need !== 0) {
-      let u = this.rawMask(e);
-      for (const id of r.tprefix) u |= this.estMask(e, id);
+      let u = e.est[0];
+      for (const id of r.tprefix) u |= e.est[id];
       if ((u & op.need) === 0) return false;
     }
     let v = e.value;
@@ -1067,9 +1086,9 @@ export class Transaction implements OpContext {
       const e = list[k];
       if (e.gen !== this.gen) this.giveRow(e);
       if (r.multiMatch) {
-        u |= this.rawMask(e);
-        for (const id of r.tprefix) u |= this.estMask(e, id);
-      } else u |= this.estMask(e, r.tchain);
+        u |= e.est[0];
+        for (const id of r.tprefix) u |= e.est[id];
+      } else u |= e.est[r.tchain];
     }
     this.vc.unions[r.pair] = u;
     return u;
@@ -1082,40 +1101,14 @@ export class Transaction implements OpContext {
     return op.grams === null || !this.vc.gramsMissAt(e.row + id, v, op.grams);
   }
 
-  /** Classes of `e`'s untransformed value (`e` has its row). */
-  private rawMask(e: Entry): number {
-    const m = this.vc.mask[e.row];
-    if (m !== 0) return m;
-    const k = classMask(e.value) | KNOWN;
-    this.vc.setMask(e.row, k);
-    return k;
-  }
-
   /** Classes of `v`, the value of `e` after chain `id` (`e` has its row). */
   private exactMask(e: Entry, id: number, v: string): number {
-    if (id === 0) return this.rawMask(e);
+    if (id === 0) return e.est[0];
     const cell = e.row + id;
     let m = this.vc.mask[cell];
     if (m !== 0) return m;
-    m = v === e.value ? this.rawMask(e) : classMask(v) | KNOWN;
+    m = v === e.value ? e.est[0] : classMask(v) | KNOWN;
     this.vc.setMask(cell, m);
-    return m;
-  }
-
-  /** Classes `e`'s value can have after chain `id`, bounded from its raw classes without running
-   * the transformations (`e` has its row). */
-  private estMask(e: Entry, id: number): number {
-    const cell = e.row + id;
-    let m = this.vc.est[cell];
-    if (m !== 0) return m;
-    if (id === 0) {
-      m = this.rawMask(e);
-      this.vc.setEst(cell, m);
-      return m;
-    }
-    const parent = this.chainParent[id];
-    m = this.chainMask[id](parent === 0 ? this.rawMask(e) : this.estMask(e, parent)) | KNOWN;
-    this.vc.setEst(cell, m);
     return m;
   }
 
@@ -1189,7 +1182,7 @@ export class Transaction implements OpContext {
     // created after the start-up transaction below, which never releases it
     lists.valueCache = null;
     if (lists.settings.ruleEngine === 'off') {
-      lists.valueCache = new ValueCache(lists.chainFn, lists.pairs, lists.ruleCount);
+      lists.valueCache = new ValueCache(lists.chainFn, lists.chainParent, lists.chainMask, lists.pairs, lists.ruleCount);
       return;
     }
     const list = lists.phases[1];
@@ -1246,7 +1239,7 @@ export class Transaction implements OpContext {
     lists.skips = skips;
     Transaction.foldConstantRules(lists, t);
     Transaction.compact(lists);
-    lists.valueCache = new ValueCache(lists.chainFn, lists.pairs, lists.ruleCount);
+    lists.valueCache = new ValueCache(lists.chainFn, lists.chainParent, lists.chainMask, lists.pairs, lists.ruleCount);
   }
 
   /** Drops the decided and dead rules from each phase list (markers stay, skip targets are
