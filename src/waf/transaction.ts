@@ -25,6 +25,9 @@ export class Entry {
   vrow = 0;
   /** per chain id, the classes the value can have after it (`ValueCache.place`) */
   est: Int32Array = NO_EST;
+  /** the cache, and its epoch, that gave the row */
+  cache: ValueCache | null = null;
+  epoch = 0;
   readonly lname: string;
   constructor(
     readonly coll: string,
@@ -71,6 +74,8 @@ export class ValueCache {
    * transaction) */
   readonly unions: Int32Array;
   private readonly rowOf = new Map<string, number>();
+  /** counts the times the cache was emptied (rows handed out before are void) */
+  epoch = 0;
   private rows = 0;
   private chars = 0;
   busy = false;
@@ -107,6 +112,10 @@ export class ValueCache {
   /** Gives `e` the row of its value (a new one for a value not seen yet). */
   place(e: Entry, gen: number): void {
     e.gen = gen;
+    // an entry kept between transactions (the initial TX) still knows its row
+    if (e.cache === this && e.epoch === this.epoch) return;
+    e.cache = this;
+    e.epoch = this.epoch;
     let at = this.rowOf.get(e.value);
     if (at === undefined) {
       at = this.row();
@@ -178,6 +187,7 @@ export class ValueCache {
     this.unions.fill(0);
     if (this.rows < CACHE_ROWS && this.chars < CACHE_CHARS) return;
     this.rowOf.clear();
+    this.epoch++;
     if (this.rows > CACHE_ROWS * 2) {
       this.vals = [];
       this.mask = new Int32Array(0);
@@ -422,11 +432,12 @@ export class Transaction implements OpContext {
 
   private setColl(name: string, pairs: Pair[]): void {
     const entries = this.coll(name);
-    for (const [k, v] of pairs) entries.push(new Entry(name, k, v));
     const namesColl = `${name}_NAMES`;
-    if (MULTI.has(namesColl)) {
-      const names = this.coll(namesColl);
-      for (const [k] of pairs) names.push(new Entry(namesColl, k, k));
+    const names = MULTI.has(namesColl) ? this.coll(namesColl) : null;
+    for (const [k, v] of pairs) {
+      const lk = k.toLowerCase();
+      entries.push(new Entry(name, k, v, lk));
+      names?.push(new Entry(namesColl, k, k, lk));
     }
   }
 
@@ -464,7 +475,6 @@ export class Transaction implements OpContext {
     this.setScalar('REMOTE_ADDR', r.remoteAddr ?? '127.0.0.1');
     this.setScalar('REMOTE_PORT', String(r.remotePort ?? 0));
     this.setScalar('SERVER_PORT', String(r.serverPort ?? 80));
-    this.setScalar('UNIQUE_ID', `${Date.now().toString(36)}${(uniqueCounter++).toString(36)}`);
     this.setScalar('DURATION', '0');
     this.setScalar('REQBODY_ERROR', '0');
     this.setScalar('REQBODY_PROCESSOR_ERROR', '0');
@@ -674,6 +684,13 @@ export class Transaction implements OpContext {
         const re = t.sel.re;
         for (const e of l) if (re.test(e.name)) out.push(e);
       }
+      return;
+    }
+    if (c === 'UNIQUE_ID') {
+      // made on first use: only the CRS sampling rules read it, and the clock costs
+      const id = new Entry(c, '', `${Date.now().toString(36)}${(uniqueCounter++).toString(36)}`);
+      this.scalars.set(c, id);
+      out.push(id);
       return;
     }
     const s = this.scalars.get(c);
