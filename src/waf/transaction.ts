@@ -23,7 +23,8 @@ export class Entry {
   row = 0;
   /** offset of its verdicts */
   vrow = 0;
-  /** per chain id, the classes the value can have after it (`ValueCache.place`) */
+  /** per chain id, the classes the value can have after it (`Transaction.estOf`; it depends on
+   * the value alone, so it stays valid) */
   est: Int32Array = NO_EST;
   /** the cache, and its epoch, that gave the row */
   cache: ValueCache | null = null;
@@ -121,11 +122,9 @@ export class ValueCache {
       at = this.row();
       this.rowOf.set(e.value, at);
       this.chars += e.value.length;
-      this.mask[at] = classMask(e.value) | KNOWN;
     }
     e.row = at;
     e.vrow = (at / this.width) * this.ruleCount;
-    e.est = this.estTable(this.mask[at]);
   }
 
   /** The bounds after each chain for a value with `raw` classes (they depend on nothing else,
@@ -996,34 +995,37 @@ export class Transaction implements OpContext {
         const gen = this.gen;
         for (let k = 0; k < list.length; k++) {
           const e = list[k];
+          let hit = false;
+          // the value cannot have a class the operator needs: no transformation, no operator,
+          // not even a look-up of the value's row
+          if (need !== 0 && ((e.est === NO_EST ? this.estOf(e) : e.est)[tchain] & need) === 0) {
+            if (negated) {
+              any = true;
+              this.onMatch(r, e);
+            }
+            continue;
+          }
           if (e.gen !== gen) this.giveRow(e);
           const vi = e.vrow + vid;
-          let hit = false;
           // (a verdict is only ever kept for a pure operator)
           if (vc.verdicts[vi] === 0) {
             const cell = e.row + tchain;
             hit = true;
-            if (need !== 0) {
-              // the value cannot have a class the operator needs: no transformation, no operator
-              if ((e.est[tchain] & need) === 0) hit = false;
-            }
-            if (hit) {
-              let v: string | undefined;
-              if (tchain === 0) v = e.value;
-              else {
-                v = vals[cell];
-                if (v === undefined) v = this.chainValue(e, tchain);
-                if (need !== 0) {
-                  // the transformed value's own classes, when the bound was not enough
-                  let m = vc.mask[cell];
-                  if (m === 0) m = this.exactMask(e, tchain, v);
-                  if ((m & need) === 0) hit = false;
-                }
+            let v: string | undefined;
+            if (tchain === 0) v = e.value;
+            else {
+              v = vals[cell];
+              if (v === undefined) v = this.chainValue(e, tchain);
+              if (need !== 0) {
+                // the transformed value's own classes, when the bound was not enough
+                let m = vc.mask[cell];
+                if (m === 0) m = this.exactMask(e, tchain, v);
+                if ((m & need) === 0) hit = false;
               }
-              // none of the operator's literal factors can be in the value
-              if (hit && grams !== null && vc.gramsMissAt(cell, v, grams)) hit = false;
-              if (hit) hit = op.match(v, this, capture);
             }
+            // none of the operator's literal factors can be in the value
+            if (hit && grams !== null && vc.gramsMissAt(cell, v, grams)) hit = false;
+            if (hit) hit = op.match(v, this, capture);
             if (!hit && pure) vc.verdicts[vi] = 1;
           }
           if (hit !== negated) {
@@ -1044,6 +1046,7 @@ export class Transaction implements OpContext {
 
   private test(r: Rule, e: Entry): boolean {
     const op = r.op;
+    if (!r.multiMatch && op.need !== 0 && (this.estOf(e)[r.tchain] & op.need) === 0) return r.negated;
     if (e.gen !== this.gen) this.giveRow(e);
     const vc = this.vc;
     const vi = e.vrow + r.vid;
@@ -1064,8 +1067,9 @@ export class Transaction implements OpContext {
   private anyStepMatches(r: Rule, e: Entry): boolean {
     const op = r.op;
     if (op.need !== 0) {
-      let u = e.est[0];
-      for (const id of r.tprefix) u |= e.est[id];
+      const est = this.estOf(e);
+      let u = est[0];
+      for (const id of r.tprefix) u |= est[id];
       if ((u & op.need) === 0) return false;
     }
     let v = e.value;
@@ -1101,14 +1105,20 @@ export class Transaction implements OpContext {
     let u = KNOWN;
     for (let k = 0; k < list.length; k++) {
       const e = list[k];
-      if (e.gen !== this.gen) this.giveRow(e);
+      const est = e.est === NO_EST ? this.estOf(e) : e.est;
       if (r.multiMatch) {
-        u |= e.est[0];
-        for (const id of r.tprefix) u |= e.est[id];
-      } else u |= e.est[r.tchain];
+        u |= est[0];
+        for (const id of r.tprefix) u |= est[id];
+      } else u |= est[r.tchain];
     }
     this.vc.unions[r.pair] = u;
     return u;
+  }
+
+  /** The bounds on `e`'s classes after each chain (index 0: its raw classes). */
+  private estOf(e: Entry): Int32Array {
+    if (e.est === NO_EST) e.est = this.vc.estTable(classMask(e.value) | KNOWN);
+    return e.est;
   }
 
   /** False when the prefilters rule out a match of `op` on `v`, the value of `e` after chain
@@ -1120,11 +1130,11 @@ export class Transaction implements OpContext {
 
   /** Classes of `v`, the value of `e` after chain `id` (`e` has its row). */
   private exactMask(e: Entry, id: number, v: string): number {
-    if (id === 0) return e.est[0];
+    if (id === 0) return this.estOf(e)[0];
     const cell = e.row + id;
     let m = this.vc.mask[cell];
     if (m !== 0) return m;
-    m = v === e.value ? e.est[0] : classMask(v) | KNOWN;
+    m = v === e.value ? this.estOf(e)[0] : classMask(v) | KNOWN;
     this.vc.setMask(cell, m);
     return m;
   }
