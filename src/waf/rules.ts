@@ -6,13 +6,13 @@
 
 import { compileOperator, makeOperator, type Operator } from './operators.js';
 import { compilePcre } from './pcre.js';
-import { transferOf } from './prefilter.js';
+import { patternFactors, transferOf } from './prefilter.js';
 import { type ActionSpec, type Directive, parseActions } from './seclang.js';
 import { TRANSFORMS, type Transform } from './transforms.js';
 
 /** `prefix`: the regex is `^` and plain lower-case letters, digits or `_` (matched case-insensitively
  * against a lower-case name with startsWith) */
-export type Selector = null | { kind: 'name'; name: string } | { kind: 'regex'; re: RegExp; prefix?: string };
+export type Selector = null | { kind: 'name'; name: string } | { kind: 'regex'; re: RegExp; prefix?: string; factors?: string[] };
 
 export interface Target {
   coll: string; // upper-case variable/collection name
@@ -260,6 +260,12 @@ export function parseTargets(spec: string): Target[] {
         const src = s.slice(1, -1);
         sel = { kind: 'regex', re: compilePcre(src, 'i') };
         if (/^\^[A-Za-z0-9_]+$/.test(src)) sel.prefix = src.slice(1).toLowerCase();
+        else {
+          // names the regex can match contain one of these (lower-case ASCII): most names are
+          // ruled out without running it
+          const f = patternFactors(sel.re.source);
+          if (f !== null && f.every((x) => /^[\x00-\x7f]+$/.test(x))) sel.factors = f;
+        }
       } else sel = { kind: 'name', name: intern(s.toLowerCase()) };
     }
     out.push({ coll, sel, count, excl });

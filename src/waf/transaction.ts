@@ -642,7 +642,8 @@ export class Transaction implements OpContext {
         for (const e of m.values()) if (e.lname.startsWith(pre)) out.push(e);
       } else {
         const re = t.sel.re;
-        for (const e of m.values()) if (re.test(e.name)) out.push(e);
+        const f = t.sel.factors;
+        for (const e of m.values()) if ((f === undefined || hasFactor(e.lname, f)) && re.test(e.name)) out.push(e);
       }
       return;
     }
@@ -1338,6 +1339,12 @@ export class Transaction implements OpContext {
   tx(name: string): string | undefined {
     return this.stores.get('TX')?.get(name.toLowerCase())?.value;
   }
+}
+
+/** `name` (lower-case) contains one of `factors` */
+function hasFactor(name: string, factors: string[]): boolean {
+  for (let i = 0; i < factors.length; i++) if (name.includes(factors[i])) return true;
+  return false;
 }
 
 function selects(t: Target, e: Entry): boolean {
