@@ -17,7 +17,7 @@ const NO_EST = new Int32Array(0);
 
 /** One value of a variable. */
 export class Entry {
-  /** the transaction (`Transaction.gen`) that gave this value its row in the `ValueCache` */
+  /** the transaction (`Transaction.gen`) that last looked up this value's row in the `ValueCache` */
   gen = 0;
   /** offset of that row */
   row = 0;
@@ -64,7 +64,8 @@ const CACHE_CHARS = 4 << 20;
  */
 export class ValueCache {
   vals: (string | undefined)[] = [];
-  /** classes of the cell's value | KNOWN (0 = not computed yet); column 0 is the raw value */
+  /** classes of the cell's (transformed) value | KNOWN (0 = not computed yet); a raw value's
+   * are on its entry (`Entry.est[0]`) */
   mask = new Int32Array(0);
   /** pair filter of the cell's value (two ints per cell), valid where `gramsKnown` is 1 */
   grams = new Int32Array(0);
@@ -211,7 +212,7 @@ function grow<T extends Int32Array | Uint8Array>(a: T, n: number): T {
   return b;
 }
 
-/** numbers transactions, so an Entry kept between requests (the initial TX) gets a new row */
+/** numbers transactions: an entry is placed in the value cache once per transaction */
 let generation = 0;
 
 export interface WafRequest {
