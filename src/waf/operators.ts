@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { AhoCorasick } from './aho.js';
+import { patternGrams, phrasesGrams } from './factors.js';
 import { compilePcre, translatePcre } from './pcre.js';
-import { C, outsideNeed, patternGrams, patternNeed, phrasesGrams, phrasesNeed } from './prefilter.js';
+import { C, outsideNeed, patternNeed, phrasesNeed } from './prefilter.js';
 import { detectSqli } from './sqli.js';
 import { detectXss } from './xss.js';
 

@@ -4,9 +4,10 @@
  * directives (SecDefaultAction, SecRuleRemove*, SecRuleUpdate*, engine settings).
  */
 
+import { patternFactors } from './factors.js';
 import { compileOperator, makeOperator, type Operator } from './operators.js';
 import { compilePcre } from './pcre.js';
-import { patternFactors, transferOf } from './prefilter.js';
+import { transferOf } from './prefilter.js';
 import { type ActionSpec, type Directive, parseActions } from './seclang.js';
 import { TRANSFORMS, type Transform } from './transforms.js';
 

@@ -10,8 +10,9 @@ import { type EngineSettings, type Macro, parseMacro, type Rule, type SetVar, ty
 const macroCache = new Map<string, Macro>();
 
 import { multipartStrictError, type Pair, parseCookies, parseJson, parseMultipart, parseUrlEncoded, parseXml } from './bodies.js';
+import { gramsMiss, gramsOf } from './factors.js';
 import type { OpContext, Operator } from './operators.js';
-import { classMask, gramsMiss, gramsOf, KNOWN } from './prefilter.js';
+import { classMask, KNOWN } from './prefilter.js';
 
 const NO_EST = new Int32Array(0);
 
