@@ -24,7 +24,7 @@ export interface Operator {
   readonly param: string;
   /** classes a value must have for the operator to match (prefilter.ts); 0 = always run it */
   readonly need: number;
-  /** pair filters of literal factors, one of which a matching value contains (prefilter.ts) */
+  /** pair filters of literal factors, one of which a matching value contains (factors.ts) */
   readonly grams: Int32Array | null;
   /** the outcome depends on the value alone (no macro in the parameter, no outside state), so
    * a value's verdict can be kept */

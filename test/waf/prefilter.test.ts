@@ -1,9 +1,9 @@
 /**
- * The operator prefilters (src/waf/prefilter.ts) must never skip a value an operator matches:
- * every operator of the installed CRS is run on the regression-test payloads, benign values,
- * random strings and transformed variants, and wherever the prefilter says "cannot match" the
- * operator must indeed not match. Transformation bounds and literal factors are checked the
- * same way, and the engine's verdicts must not depend on what its value cache holds.
+ * The operator prefilters (src/waf/prefilter.ts, src/waf/factors.ts) must never skip a value an
+ * operator matches: every operator of the installed CRS is run on the regression-test payloads,
+ * benign values, random strings and transformed variants, and wherever a prefilter says "cannot
+ * match" the operator must indeed not match. Transformation bounds and literal factors are
+ * checked the same way, and the engine's verdicts must not depend on what its value cache holds.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
