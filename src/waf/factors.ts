@@ -8,7 +8,7 @@
  * character above 0x7f to one symbol, so case-insensitive patterns and case folding in V8 need
  * no special care.
  */
-import { classBytesAt, escapeAt, UnknownPattern } from './prefilter.js';
+import { classBytesAt, escapeAt, groupAt, quantifierAt, UnknownPattern } from './prefilter.js';
 
 /** the symbol a character stands for in the pair filter */
 function sym(c: number): number {
@@ -182,22 +182,10 @@ class Factors {
   }
 
   private quantified(a: Info): Info {
-    const p = this.p;
-    const c = p[this.i];
-    let min = 1;
-    let max = 1;
-    if (c === '*' || c === '?' || c === '+') {
-      min = c === '+' ? 1 : 0;
-      max = c === '?' ? 1 : Number.POSITIVE_INFINITY;
-      this.i++;
-    } else if (c === '{') {
-      const m = /^\{(\d+)(,(\d*))?\}/.exec(p.slice(this.i, this.i + 24));
-      if (!m) return a;
-      min = Number(m[1]);
-      max = m[2] === undefined ? min : m[3] === '' ? Number.POSITIVE_INFINITY : Number(m[3]);
-      this.i += m[0].length;
-    } else return a;
-    if (p[this.i] === '?' || p[this.i] === '+') this.i++;
+    const q = quantifierAt(this.p, this.i);
+    if (q === null) return a;
+    this.i = q.end;
+    const { min, max } = q;
     if (min === 1 && max === 1) return a;
     if (min === 0) {
       if (max === 1 && a.exact !== null && a.exact.length < MAX_EXACT) return { exact: uniq(['', ...a.exact]), factors: null };
@@ -211,23 +199,8 @@ class Factors {
     const p = this.p;
     const c = p[this.i];
     if (c === '(') {
-      this.i++;
-      let zeroWidth = false;
-      if (p[this.i] === '?') {
-        const rest = p.slice(this.i, this.i + 3);
-        if (rest.startsWith('?:')) this.i += 2;
-        else if (rest.startsWith('?=') || rest.startsWith('?!')) {
-          this.i += 2;
-          zeroWidth = true;
-        } else if (rest.startsWith('?<=') || rest.startsWith('?<!')) {
-          this.i += 3;
-          zeroWidth = true;
-        } else if (rest.startsWith('?<')) {
-          const e = p.indexOf('>', this.i);
-          if (e < 0) throw new UnknownPattern();
-          this.i = e + 1;
-        } else throw new UnknownPattern();
-      }
+      const [zeroWidth, body] = groupAt(p, this.i);
+      this.i = body;
       const r = this.alt();
       if (p[this.i] !== ')') throw new UnknownPattern();
       this.i++;

@@ -236,21 +236,10 @@ class Analyzer {
   }
 
   private quant(): number {
-    const p = this.p;
-    const c = p[this.i];
-    let min = 1;
-    if (c === '*' || c === '?') {
-      min = 0;
-      this.i++;
-    } else if (c === '+') this.i++;
-    else if (c === '{') {
-      const m = /^\{(\d+)(,\d*)?\}/.exec(p.slice(this.i, this.i + 24));
-      if (!m) return 1;
-      min = Number(m[1]);
-      this.i += m[0].length;
-    } else return 1;
-    if (p[this.i] === '?') this.i++;
-    return min;
+    const q = quantifierAt(this.p, this.i);
+    if (q === null) return 1;
+    this.i = q.end;
+    return q.min;
   }
 
   /** can the atom match (a non-empty string, or nothing when zero-width) within `allowed`? */
@@ -258,23 +247,8 @@ class Analyzer {
     const p = this.p;
     const c = p[this.i];
     if (c === '(') {
-      this.i++;
-      let zeroWidth = false;
-      if (p[this.i] === '?') {
-        const rest = p.slice(this.i, this.i + 3);
-        if (rest.startsWith('?:')) this.i += 2;
-        else if (rest.startsWith('?=') || rest.startsWith('?!')) {
-          this.i += 2;
-          zeroWidth = true;
-        } else if (rest.startsWith('?<=') || rest.startsWith('?<!')) {
-          this.i += 3;
-          zeroWidth = true;
-        } else if (rest.startsWith('?<')) {
-          const e = p.indexOf('>', this.i);
-          if (e < 0) throw new UnknownPattern();
-          this.i = e + 1;
-        } else throw new UnknownPattern();
-      }
+      const [zeroWidth, body] = groupAt(p, this.i);
+      this.i = body;
       const r = this.alt();
       if (p[this.i] !== ')') throw new UnknownPattern();
       this.i++;
@@ -543,4 +517,42 @@ export function classBytesAt(p: string, i: number): [Uint8Array | null, number] 
   a.i = i;
   const { set, above, neg } = a.classSet();
   return [neg || above ? null : set, a.i];
+}
+
+/** The group opening at `p[i]` (`(`, `(?:`, a look-around, a named group): whether it is
+ * zero-width (a look-around) and the position of its body. */
+export function groupAt(p: string, i: number): [boolean, number] {
+  i++;
+  if (p[i] !== '?') return [false, i];
+  const rest = p.slice(i, i + 3);
+  if (rest.startsWith('?:')) return [false, i + 2];
+  if (rest.startsWith('?=') || rest.startsWith('?!')) return [true, i + 2];
+  if (rest.startsWith('?<=') || rest.startsWith('?<!')) return [true, i + 3];
+  if (rest.startsWith('?<')) {
+    const e = p.indexOf('>', i);
+    if (e < 0) throw new UnknownPattern();
+    return [false, e + 1];
+  }
+  throw new UnknownPattern();
+}
+
+/** The quantifier at `p[i]` (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`, then a lazy `?` or a
+ * possessive `+`): its bounds and the position after it; null when there is none. */
+export function quantifierAt(p: string, i: number): { min: number; max: number; end: number } | null {
+  const c = p[i];
+  let min: number;
+  let max: number;
+  if (c === '*' || c === '?' || c === '+') {
+    min = c === '+' ? 1 : 0;
+    max = c === '?' ? 1 : Number.POSITIVE_INFINITY;
+    i++;
+  } else if (c === '{') {
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(p.slice(i, i + 24));
+    if (!m) return null;
+    min = Number(m[1]);
+    max = m[2] === undefined ? min : m[3] === '' ? Number.POSITIVE_INFINITY : Number(m[3]);
+    i += m[0].length;
+  } else return null;
+  if (p[i] === '?' || p[i] === '+') i++;
+  return { min, max, end: i };
 }

@@ -164,14 +164,6 @@ export class ValueCache {
     return at;
   }
 
-  setVal(cell: number, v: string): void {
-    this.vals[cell] = v;
-  }
-
-  setMask(cell: number, m: number): void {
-    this.mask[cell] = m;
-  }
-
   /** Does the pair filter of `v`, the value of `cell`, rule out every factor in `g`? */
   gramsMissAt(cell: number, v: string, g: Int32Array): boolean {
     if (this.gramsKnown[cell] === 0) {
@@ -1138,7 +1130,7 @@ export class Transaction implements OpContext {
     let m = this.vc.mask[cell];
     if (m !== 0) return m;
     m = v === e.value ? this.estOf(e)[0] : classMask(v) | KNOWN;
-    this.vc.setMask(cell, m);
+    this.vc.mask[cell] = m;
     return m;
   }
 
@@ -1167,10 +1159,10 @@ export class Transaction implements OpContext {
       if (hit !== undefined) v = hit;
       else {
         v = (this.chainFn[id] as (s: string) => string)(input);
-        this.vc.setVal(raw, v);
+        this.vc.vals[raw] = v;
       }
     } else v = (this.chainFn[id] as (s: string) => string)(input);
-    this.vc.setVal(cell, v);
+    this.vc.vals[cell] = v;
     return v;
   }
 
