@@ -968,65 +968,11 @@ export class Transaction implements OpContext {
       }
       const list = this.resolve(r);
       let any = false;
-      if (r.multiMatch) {
-        for (let k = 0; k < list.length; k++) {
-          const e = list[k];
-          if (this.test(r, e)) {
-            any = true;
-            this.onMatch(r, e);
-          }
-        }
-      } else {
-        // the common case, inlined: one transformation chain, cached per value
-        const op = r.op;
-        const tchain = r.tchain;
-        const negated = r.negated;
-        const capture = r.capture;
-        const grams = op.grams;
-        const pure = op.pure;
-        const vid = r.vid;
-        const vc = this.vc;
-        const vals = vc.vals;
-        const gen = this.gen;
-        for (let k = 0; k < list.length; k++) {
-          const e = list[k];
-          let hit = false;
-          // the value cannot have a class the operator needs: no transformation, no operator,
-          // not even a look-up of the value's row
-          if (need !== 0 && ((e.est === NO_EST ? this.estOf(e) : e.est)[tchain] & need) === 0) {
-            if (negated) {
-              any = true;
-              this.onMatch(r, e);
-            }
-            continue;
-          }
-          if (e.gen !== gen) this.giveRow(e);
-          const vi = e.vrow + vid;
-          // (a verdict is only ever kept for a pure operator)
-          if (vc.verdicts[vi] === 0) {
-            const cell = e.row + tchain;
-            hit = true;
-            let v: string | undefined;
-            if (tchain === 0) v = e.value;
-            else {
-              v = vals[cell];
-              if (v === undefined) v = this.chainValue(e, tchain);
-              if (need !== 0) {
-                // the transformed value's own classes, when the bound was not enough
-                let m = vc.mask[cell];
-                if (m === 0) m = this.exactMask(e, tchain, v);
-                if ((m & need) === 0) hit = false;
-              }
-            }
-            // none of the operator's literal factors can be in the value
-            if (hit && grams !== null && vc.gramsMissAt(cell, v, grams)) hit = false;
-            if (hit) hit = op.match(v, this, capture);
-            if (!hit && pure) vc.verdicts[vi] = 1;
-          }
-          if (hit !== negated) {
-            any = true;
-            this.onMatch(r, e);
-          }
+      for (let k = 0; k < list.length; k++) {
+        const e = list[k];
+        if (this.test(r, e)) {
+          any = true;
+          this.onMatch(r, e);
         }
       }
       if (!any) return false;
@@ -1039,22 +985,57 @@ export class Transaction implements OpContext {
     return true;
   }
 
-  private test(r: Rule, e: Entry): boolean {
-    const op = r.op;
-    if (!r.multiMatch && op.need !== 0 && (this.estOf(e)[r.tchain] & op.need) === 0) return r.negated;
+  /** Does `r`'s operator match `e`'s value after `r`'s single transformation chain? (negation
+   * not applied) Verdicts are kept per value for pure operators; the class bound on the
+   * transformed value and the literal factors rule out most values before the operator runs. */
+  private matchValue(r: Rule, e: Entry): boolean {
     if (e.gen !== this.gen) this.giveRow(e);
     const vc = this.vc;
     const vi = e.vrow + r.vid;
-    if (r.multiMatch && r.negated) return this.negatedMulti(r, e);
-    if (vc.verdicts[vi] === 1) return r.negated;
-    let hit: boolean;
-    if (r.multiMatch) hit = this.anyStepMatches(r, e);
+    // (a verdict is only ever kept for a pure operator)
+    if (vc.verdicts[vi] === 1) return false;
+    const op = r.op;
+    const tchain = r.tchain;
+    const cell = e.row + tchain;
+    let hit = true;
+    let v: string | undefined;
+    if (tchain === 0) v = e.value;
     else {
-      const v = this.transformed(r, e);
-      hit = this.canMatch(op, e, r.tchain, v) && op.match(v, this, r.capture);
+      v = vc.vals[cell];
+      if (v === undefined) v = this.chainValue(e, tchain);
+      if (op.need !== 0) {
+        // the transformed value's own classes, when the bound was not enough
+        let m = vc.mask[cell];
+        if (m === 0) m = this.exactMask(e, tchain, v);
+        if ((m & op.need) === 0) hit = false;
+      }
     }
+    // none of the operator's literal factors can be in the value
+    if (hit && op.grams !== null && vc.gramsMissAt(cell, v, op.grams)) hit = false;
+    if (hit) hit = op.match(v, this, r.capture);
     if (!hit && op.pure) vc.verdicts[vi] = 1;
+    return hit;
+  }
+
+  /** Does `r` (its operator, negation applied) match value `e`? */
+  private test(r: Rule, e: Entry): boolean {
+    if (r.multiMatch) return this.testSteps(r, e);
+    const need = r.op.need;
+    // a value without a class the operator needs is not even looked up in the cache
+    const hit = (need === 0 || ((e.est === NO_EST ? this.estOf(e) : e.est)[r.tchain] & need) !== 0) && this.matchValue(r, e);
     return hit !== r.negated;
+  }
+
+  /** `test` for a multiMatch rule */
+  private testSteps(r: Rule, e: Entry): boolean {
+    if (e.gen !== this.gen) this.giveRow(e);
+    if (r.negated) return this.negatedMulti(r, e);
+    const vc = this.vc;
+    const vi = e.vrow + r.vid;
+    if (vc.verdicts[vi] === 1) return false;
+    const hit = this.anyStepMatches(r, e);
+    if (!hit && r.op.pure) vc.verdicts[vi] = 1;
+    return hit;
   }
 
   /** multiMatch: the operator sees the value before and after each transformation that changed
@@ -1132,10 +1113,6 @@ export class Transaction implements OpContext {
     m = v === e.value ? this.estOf(e)[0] : classMask(v) | KNOWN;
     this.vc.mask[cell] = m;
     return m;
-  }
-
-  private transformed(r: Rule, e: Entry): string {
-    return r.tchain === 0 ? e.value : this.chainValue(e, r.tchain);
   }
 
   /** Gives `e` its row of the transformation cache for this transaction. */
