@@ -503,11 +503,16 @@ export class Transaction implements OpContext {
     return null;
   }
 
-  /** Parses the request body with the selected processor (called before phase 2). */
-  processBody(): void {
+  /** The body or the response adds values: what was worked out about the targets' values goes. */
+  private forgetTargets(): void {
     this.targetCache = [];
     this.compCache = [];
     this.vc.unions.fill(0);
+  }
+
+  /** Parses the request body with the selected processor (called before phase 2). */
+  processBody(): void {
+    this.forgetTargets();
     const s = this.lists.settings;
     let body = latin1(this.req.body);
     const ct = this.header('content-type') ?? '';
@@ -594,9 +599,7 @@ export class Transaction implements OpContext {
   }
 
   private buildResponseVars(): void {
-    this.targetCache = [];
-    this.compCache = [];
-    this.vc.unions.fill(0);
+    this.forgetTargets();
     const r = this.resp;
     if (!r) return;
     this.setScalar('RESPONSE_STATUS', String(r.status));
