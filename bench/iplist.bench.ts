@@ -8,7 +8,7 @@
  * so every probe misses the caches: there, dependent DRAM latency on this VM, ~150 ns per
  * miss, bounds any table of this size).
  */
-import { IpTrie } from '../src/mitigate/iptrie.js';
+import { IpTrie } from '../src/core/net/trie.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

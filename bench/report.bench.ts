@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Analysis } from '../src/analyze/types.js';
+import type { Analysis } from '../src/model/analysis.js';
 import { niceBin } from '../src/report/replay.js';
 import { benchCapture, CLI, OUT, ROW_HEAD, row, timed } from './common.js';
 

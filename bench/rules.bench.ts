@@ -16,7 +16,7 @@ import { decodeFrame } from '../src/decode/frame.js';
 import { PacketView } from '../src/decode/view.js';
 import { compile } from '../src/rules/compile.js';
 import { packetScheme } from '../src/scheme/packet.js';
-import { readCapture } from '../src/sources/capture.js';
+import { readCapture } from '../src/sources/capture/capture.js';
 import { prng } from '../test/helpers/prng.js';
 import { corpusFiles } from '../test/helpers/tshark.js';
 import { benchCapture, CLI, fmtRate, OUT, row, timed } from './common.js';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
 import { Reader, type Response } from 'maxmind';
-import { parseIpv4 } from './ip.js';
+import { parseIpv4 } from './net/ip.js';
 
 export interface GeoInfo {
   country?: string;

@@ -2,7 +2,7 @@
  * From detector tracks to Attack records (DESIGN.md "Attack"): merge what belongs together,
  * derive each signature, measure it over the capture, and attach the mitigation rules.
  */
-import { formatIpv4, formatIpv6 } from '../core/ip.js';
+import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
 import { isoTime } from '../core/time.js';
 import { buildMitigation } from '../export/mitigation.js';
 import { PROTO_NAMES } from '../scheme/packet.js';
@@ -11,7 +11,7 @@ import type { Detector, Track } from './detector.js';
 import type { MeasureCounts, Measurement } from './live.js';
 import { catchUp } from './measure.js';
 import { isReflection, type Signature, signatureText, victimText } from './signature.js';
-import type { Attack } from './types.js';
+import type { Attack } from '../model/attack.js';
 
 function protocolOf(tr: Track): string {
   const c = tr.cls;

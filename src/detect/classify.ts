@@ -9,7 +9,7 @@
  */
 
 import { App, type PacketView, Tunnel } from '../decode/view.js';
-import type { Vector } from './types.js';
+import type { Vector } from '../model/attack.js';
 
 export const enum Cls {
   /** Established TCP with data or FIN, and anything else ordinary. */

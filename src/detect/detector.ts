@@ -26,7 +26,7 @@ import { VictimSample } from './sample.js';
 import { findSignature, fragShare, isReflection, type Signature } from './signature.js';
 import { hashBytes, mix32 } from './sketch/hash.js';
 import { KeyTable } from './table.js';
-import type { Vector } from './types.js';
+import type { Vector } from '../model/attack.js';
 
 export interface StaticThreshold {
   /** CIDR the threshold applies to (IPv4 or IPv6). */

@@ -10,7 +10,7 @@
  * without decoding.
  */
 import { decodeFrame } from '../decode/frame.js';
-import { readCapture } from '../sources/capture.js';
+import { readCapture } from '../sources/capture/capture.js';
 import { classify } from './classify.js';
 import type { Track } from './detector.js';
 import type { Measurement } from './live.js';

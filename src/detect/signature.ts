@@ -10,7 +10,7 @@
  * (destination port, window) are added last: they cost nothing and make the rule narrower.
  * The result is checked for real later, by compiling it and running it over the capture.
  */
-import { formatIpv4, formatIpv6 } from '../core/ip.js';
+import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
 import { Cls } from './classify.js';
 import type { Track } from './detector.js';
 import type { VictimSample } from './sample.js';

@@ -10,7 +10,7 @@
  * log → `log`; rate limits have no packet-level equivalent there and are reported.
  */
 
-import { formatPrefixCidr } from '../mitigate/prefix.js';
+import { formatPrefixCidr } from '../core/net/prefix.js';
 import type { Rule, Ruleset } from '../mitigate/ruleset.js';
 import type { Node, Span } from '../rules/packet-ir.js';
 import type { ExportMapEntry } from './nftables.js';

@@ -9,7 +9,7 @@
  * what they allow), as is every match component Flowspec cannot carry.
  */
 
-import { formatPrefixCidr, type Prefix } from '../mitigate/prefix.js';
+import { formatPrefixCidr, type Prefix } from '../core/net/prefix.js';
 import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
 import type { Span } from '../rules/packet-ir.js';
 import { coverPrefixes, type ExportMapEntry, safeId, splitFamilies } from './nftables.js';

@@ -9,7 +9,7 @@
  * jiffies-based: figures can differ from nftables' near the limit).
  */
 
-import { formatPrefix, type Prefix } from '../mitigate/prefix.js';
+import { formatPrefix, type Prefix } from '../core/net/prefix.js';
 import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
 import type { Span } from '../rules/packet-ir.js';
 import { coverPrefixes, type ExportMapEntry, safeId, splitFamilies } from './nftables.js';

@@ -9,7 +9,7 @@
  * frame, even those the IP stack would discard).
  */
 
-import { compareBytes, formatPrefix, maskBytes, type Prefix } from '../mitigate/prefix.js';
+import { compareBytes, formatPrefix, maskBytes, type Prefix } from '../core/net/prefix.js';
 import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
 import type { Span } from '../rules/packet-ir.js';
 import { type Atom, type Branch, FIELD_MAX, fieldL4, mayOverlap, normalize, type Problem } from './normalize.js';

@@ -7,7 +7,7 @@
  * exactly, never widened. Whatever cannot be normalised is a Problem with the span it came from.
  */
 
-import { compareBytes, maskBytes, type Prefix } from '../mitigate/prefix.js';
+import { compareBytes, maskBytes, type Prefix } from '../core/net/prefix.js';
 import { type Node, PACKET_FIELDS, PROTO_NUMBERS, type SetItem, type Span, TCP_FLAG_BITS } from '../rules/packet-ir.js';
 
 export interface Problem {

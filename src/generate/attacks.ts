@@ -7,7 +7,7 @@
  * the rng, so scenarios vary in rate, spoofing, TTL, length and window.
  */
 import { CLS_VECTOR } from '../detect/classify.js';
-import type { Vector } from '../detect/types.js';
+import type { Vector } from '../model/attack.js';
 import { formatAddr4, host4, NET4_TEXT, pool4, randomPublic4, randomPublic6 } from './addresses.js';
 import { ZONE } from './benign.js';
 import { Arrivals, type Component } from './component.js';

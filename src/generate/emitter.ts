@@ -6,7 +6,7 @@
  * arrays (IPv6). Payloads are either bytes (checksummed here) or a prefix of a PayloadBlob (sum
  * precomputed).
  */
-import type { PcapWriter } from '../sources/pcap-writer.js';
+import type { PcapWriter } from '../sources/capture/pcap-writer.js';
 import {
   ETH_LEN,
   ETHERTYPE_IPV4,

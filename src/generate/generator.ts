@@ -7,8 +7,8 @@
  * order — exact, and small next to the capture.
  */
 import { writeFileSync } from 'node:fs';
-import type { Vector } from '../detect/types.js';
-import { PcapWriter } from '../sources/pcap-writer.js';
+import type { Vector } from '../model/attack.js';
+import { PcapWriter } from '../sources/capture/pcap-writer.js';
 import { AttackTraffic, makeAttack, type Victim } from './attacks.js';
 import { BenignTraffic, Population } from './benign.js';
 import type { Component } from './component.js';

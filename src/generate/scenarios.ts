@@ -3,7 +3,7 @@
  * attacks), each with a relative rate `weight` and an interval in seconds; the generator scales
  * the weights so the whole file holds the requested number of packets.
  */
-import type { Vector } from '../detect/types.js';
+import type { Vector } from '../model/attack.js';
 import { host4, host6 } from './addresses.js';
 import { type AttackTarget, L34_VECTORS } from './attacks.js';
 import type { Rng } from './prng.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
-import { readCapture } from '../sources/capture.js';
+import { readCapture } from '../sources/capture/capture.js';
 import { type Counter, type ListStats, RuleEngine, type RuleStats, type TimelinePoint, Verdict } from './engine.js';
 import { PcapOut } from './pcap-out.js';
 import type { Ruleset } from './ruleset.js';

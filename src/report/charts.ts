@@ -14,7 +14,7 @@ function lib(): typeof Echarts {
   return echartsLib;
 }
 
-import type { Analysis } from '../analyze/types.js';
+import type { Analysis } from '../model/analysis.js';
 import { isoSeconds, vectorName } from './format.js';
 import type { VectorTimeline } from './replay.js';
 

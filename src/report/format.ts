@@ -4,7 +4,7 @@
  * and in the customer's time zone, and the plain names of attack vectors.
  */
 import { UsageError } from '../core/errors.js';
-import type { Vector } from '../detect/types.js';
+import type { Vector } from '../model/attack.js';
 
 export { fmtBits, fmtBytes, fmtInt } from './terminal.js';
 

@@ -4,7 +4,7 @@
  * anything, so the file can be mailed, archived and printed as it is. Every string that came
  * from the analysis passes through escapeHtml.
  */
-import type { Attack } from '../detect/types.js';
+import type { Attack } from '../model/attack.js';
 import { protocolChart, timelineChart } from './charts.js';
 import { escapeHtml as e, fmtBits, fmtBytes, fmtDuration, fmtInt, fmtUtc, fmtZoned, isoSeconds, pct, vectorName, victimText } from './format.js';
 import type { ReportData } from './model.js';

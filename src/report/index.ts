@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Analysis } from '../analyze/types.js';
+import type { Analysis } from '../model/analysis.js';
 import { UsageError } from '../core/errors.js';
 import { renderHtml } from './html.js';
 import { parseAnalysis, readAnalysis } from './input.js';

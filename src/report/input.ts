@@ -5,7 +5,7 @@
  * Lists the report can do without (DNS names, SNI, JA4, conversations) default to empty.
  */
 import { readFileSync } from 'node:fs';
-import type { Analysis } from '../analyze/types.js';
+import type { Analysis } from '../model/analysis.js';
 import { InputError } from '../core/errors.js';
 import type { GroundTruth } from './replay.js';
 

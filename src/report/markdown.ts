@@ -3,7 +3,7 @@
  * headings, lists and GFM tables, no HTML and no images. Strings from the analysis go through
  * escapeMd (inline text) or mdCodeBlock (rules and signatures), so they stay text.
  */
-import type { Attack } from '../detect/types.js';
+import type { Attack } from '../model/attack.js';
 import { fmtBits, fmtBytes, fmtDuration, fmtInt, fmtUtc, fmtZoned, isoSeconds, escapeMd as m, mdCodeBlock, pct, vectorName, victimText } from './format.js';
 import type { ReportData } from './model.js';
 import type { Effectiveness } from './replay.js';

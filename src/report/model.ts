@@ -3,7 +3,7 @@
  * one replay pass over it) so that the HTML, Markdown and PDF renderers print the same facts.
  */
 import { existsSync } from 'node:fs';
-import type { Analysis } from '../analyze/types.js';
+import type { Analysis } from '../model/analysis.js';
 import { checkTimeZone, isoSeconds } from './format.js';
 import { readGroundTruth } from './input.js';
 import { type Effectiveness, type Replay, replayAttacks, signatureEffect, type VectorTimeline } from './replay.js';

@@ -5,7 +5,7 @@
  * must say so rather than present an empty chain as protection.
  */
 import { stringify } from 'yaml';
-import type { Attack } from '../detect/types.js';
+import type { Attack } from '../model/attack.js';
 import { exportRuleset } from '../export/index.js';
 import { parseRuleset } from '../mitigate/ruleset.js';
 

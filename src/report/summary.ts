@@ -4,7 +4,7 @@
  * what Palisade produced against it. Numbers are kept raw beside the sentences so renderers can
  * show both and tests can compare them with the analysis.
  */
-import type { Analysis } from '../analyze/types.js';
+import type { Analysis } from '../model/analysis.js';
 import { fmtBits, fmtInt, fmtUtc, fmtZoned, isoSeconds, pct, vectorName, victimText } from './format.js';
 import type { Effectiveness } from './replay.js';
 

@@ -3,7 +3,7 @@
  * of block characters, colour only when the output is a TTY.
  */
 import { createColors } from 'picocolors';
-import type { Analysis } from '../analyze/types.js';
+import type { Analysis } from '../model/analysis.js';
 
 type Colors = ReturnType<typeof createColors>;
 

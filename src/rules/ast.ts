@@ -4,7 +4,7 @@
  */
 
 import type { Regex } from './regex.js';
-import type { IpValue, Type, Value } from './types.js';
+import type { IpValue, Type, Value } from '../scheme/values.js';
 import type { Wildcard } from './wildcard.js';
 
 export interface Span {

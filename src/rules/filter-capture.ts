@@ -5,7 +5,7 @@
  */
 import type { PacketView } from '../decode/view.js';
 import { packetScheme } from '../scheme/packet.js';
-import { type CaptureInfo, readCapture } from '../sources/capture.js';
+import { type CaptureInfo, readCapture } from '../sources/capture/capture.js';
 import { type CompileOptions, compile } from './compile.js';
 
 export interface FilterResult {

@@ -1,7 +1,7 @@
 /** IP literals of the Rules language (spec §4): any valid textual form, no leading zeros in IPv4 octets. */
-import { formatIpv4, formatIpv6 } from '../core/ip.js';
-import { parseAddr } from '../mitigate/prefix.js';
-import { IpValue } from './types.js';
+import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
+import { parseAddr } from '../core/net/prefix.js';
+import { IpValue } from '../scheme/values.js';
 
 export function parseIpText(text: string): IpValue | null {
   if (text === '' || !/^[0-9A-Fa-f:.]+$/.test(text)) return null;

@@ -5,7 +5,7 @@
  * stopped; malformed input raises a `parse` RulesError at the spec's position.
  */
 import { RulesError } from './errors.js';
-import { utf8 } from './types.js';
+import { utf8 } from '../scheme/values.js';
 
 export const KEYWORDS = new Set(['and', 'or', 'xor', 'not', 'in', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'contains', 'matches', 'wildcard', 'strict', 'bitwise_and']);
 

@@ -12,13 +12,13 @@
  */
 import type { PacketView } from '../decode/view.js';
 import type { ListSet } from '../mitigate/lists.js';
-import { type Prefix, rangeToPrefixes } from '../mitigate/prefix.js';
+import { type Prefix, rangeToPrefixes } from '../core/net/prefix.js';
 import { packetScheme } from '../scheme/packet.js';
 import type { Expr, IpItem, Span } from './ast.js';
 import { compile, type NamedList } from './compile.js';
 import { type ErrorClass, RulesError } from './errors.js';
 import { type ListKind, parseExpression } from './parser.js';
-import { bytesKey } from './types.js';
+import { bytesKey } from '../scheme/values.js';
 
 export type { Span };
 

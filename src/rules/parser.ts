@@ -33,7 +33,7 @@ import {
   skipWs,
 } from './lexer.js';
 import { compileRegex, RegexError } from './regex.js';
-import { arrayOf, BOOL, BYTES, bytesKey, elemOf, INT, IP, isArray, isMap, type Type, type Value } from './types.js';
+import { arrayOf, BOOL, BYTES, bytesKey, elemOf, INT, IP, isArray, isMap, type Type, type Value } from '../scheme/values.js';
 import { Wildcard, WildcardError } from './wildcard.js';
 
 export type ListKind = 'ip' | 'int' | 'bytes';

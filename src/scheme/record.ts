@@ -3,8 +3,8 @@
  * given directly (one Map per record). Conformance vectors, tests and the `rules test` command
  * evaluate expressions this way: the vectors define records by field values, not by packets.
  */
-import { parseAddr } from '../mitigate/prefix.js';
-import { BOOL, BYTES, elemOf, INT, IP, IpValue, isArray, isMap, type Type, utf8, type Value } from '../rules/types.js';
+import { parseAddr } from '../core/net/prefix.js';
+import { BOOL, BYTES, elemOf, INT, IP, IpValue, isArray, isMap, type Type, utf8, type Value } from './values.js';
 import { type Field, makeScheme, type Scheme } from './types.js';
 
 export type RecordView = Map<string, Value>;

@@ -8,7 +8,7 @@
  * - `bytes(view, out)`: points `out` at the bytes, false when missing;
  * - `ipFam(view)` (0 when missing, else 4 or 6), `ip4(view)` (uint32), `ip6(view, out)` (16 bytes).
  */
-import type { Slice, Type, Value } from '../rules/types.js';
+import type { Slice, Type, Value } from './values.js';
 
 export interface Field<V> {
   readonly name: string;

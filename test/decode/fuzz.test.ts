@@ -11,7 +11,7 @@ import { Analyzer } from '../../src/analyze/analyzer.js';
 import { InputError } from '../../src/core/errors.js';
 import { decodeFrame } from '../../src/decode/frame.js';
 import { PacketView } from '../../src/decode/view.js';
-import { readCapture } from '../../src/sources/capture.js';
+import { readCapture } from '../../src/sources/capture/capture.js';
 import { prng } from '../helpers/prng.js';
 import { corpusFiles } from '../helpers/tshark.js';
 

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { analyzeCapture } from '../../src/analyze/run.js';
 import { startDetection } from '../../src/detect/thread.js';
 import { generate } from '../../src/generate/generator.js';
-import { readCapture } from '../../src/sources/capture.js';
+import { readCapture } from '../../src/sources/capture/capture.js';
 import { CORPUS } from '../helpers/tshark.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-thread-'));

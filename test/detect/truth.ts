@@ -5,11 +5,11 @@
 
 import { readFileSync } from 'node:fs';
 import { analyzeCapture } from '../../src/analyze/run.js';
-import type { Attack } from '../../src/detect/types.js';
+import type { Attack } from '../../src/model/attack.js';
 import { generate, type Truth, truthLabels } from '../../src/generate/generator.js';
 import { compile } from '../../src/rules/compile.js';
 import { packetScheme } from '../../src/scheme/packet.js';
-import { readCapture } from '../../src/sources/capture.js';
+import { readCapture } from '../../src/sources/capture/capture.js';
 
 export interface Score {
   coverage: number;

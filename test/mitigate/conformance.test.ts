@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PacketView } from '../../src/decode/view.js';
 import { IpList, ListSet } from '../../src/mitigate/lists.js';
-import { parseAddr } from '../../src/mitigate/prefix.js';
+import { parseAddr } from '../../src/core/net/prefix.js';
 import { compilePacketRule, ExprError, PACKET_FIELDS, PROTO_NUMBERS, parseExpr } from '../../src/rules/packet-ir.js';
 
 interface Case {

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { decodeFrame } from '../../src/decode/frame.js';
 import { PacketView } from '../../src/decode/view.js';
-import { parseV4Bytes, parseV6Bytes } from '../../src/mitigate/prefix.js';
+import { parseV4Bytes, parseV6Bytes } from '../../src/core/net/prefix.js';
 import { pcapFile } from '../helpers/build.js';
 
 export interface PacketSpec {

@@ -8,12 +8,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
-import type { Analysis } from '../../src/analyze/types.js';
-import type { Attack } from '../../src/detect/types.js';
+import type { Analysis } from '../../src/model/analysis.js';
+import type { Attack } from '../../src/model/attack.js';
 import { RuleEngine, Verdict } from '../../src/mitigate/engine.js';
 import { parseRuleset } from '../../src/mitigate/ruleset.js';
 import { buildReport, type ReportData, renderHtml } from '../../src/report/index.js';
-import { readCapture } from '../../src/sources/capture.js';
+import { readCapture } from '../../src/sources/capture/capture.js';
 import { tsharkFields } from '../helpers/tshark.js';
 import { type Demo, demoAnalysis, schemaErrors } from './fixture.js';
 

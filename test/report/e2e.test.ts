@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
-import type { Analysis } from '../../src/analyze/types.js';
-import type { Attack } from '../../src/detect/types.js';
+import type { Analysis } from '../../src/model/analysis.js';
+import type { Attack } from '../../src/model/attack.js';
 import { buildReport, renderHtml } from '../../src/report/index.js';
 import { CORPUS, demoAnalysis, dnsAmpAnalysis, HOSTILE, hostileAnalysis, schemaErrors } from './fixture.js';
 

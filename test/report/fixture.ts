@@ -10,13 +10,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import { analyzeCapture } from '../../src/analyze/run.js';
-import type { Analysis } from '../../src/analyze/types.js';
-import { formatIpv4 } from '../../src/core/ip.js';
+import type { Analysis } from '../../src/model/analysis.js';
+import { formatIpv4 } from '../../src/core/net/ip.js';
 import type { PacketView } from '../../src/decode/view.js';
-import type { Attack, Vector } from '../../src/detect/types.js';
+import type { Attack, Vector } from '../../src/model/attack.js';
 import { buildMitigation } from '../../src/export/mitigation.js';
 import { compilePacketRule } from '../../src/rules/packet-ir.js';
-import { readCapture } from '../../src/sources/capture.js';
+import { readCapture } from '../../src/sources/capture/capture.js';
 
 export const CORPUS = join(import.meta.dirname, '../../../shared/corpus/real');
 export const DNS_AMP = join(CORPUS, 'ddos/amp.dns.RRSIG.fragmented.pcap');

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, test } from 'node:test';
-import type { Analysis } from '../../src/analyze/types.js';
-import type { Attack } from '../../src/detect/types.js';
+import type { Analysis } from '../../src/model/analysis.js';
+import type { Attack } from '../../src/model/attack.js';
 import { escapeMd, mdCodeBlock } from '../../src/report/format.js';
 import { buildReport, renderMarkdown } from '../../src/report/index.js';
 import { dnsAmpAnalysis, HOSTILE, hostileAnalysis, schemaErrors } from './fixture.js';

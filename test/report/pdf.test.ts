@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import type { Attack } from '../../src/detect/types.js';
+import type { Attack } from '../../src/model/attack.js';
 import { buildReport, renderHtml } from '../../src/report/index.js';
 import { htmlToPdf } from '../../src/report/pdf.js';
 import { dnsAmpAnalysis } from './fixture.js';

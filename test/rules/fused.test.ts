@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import type { PacketView } from '../../src/decode/view.js';
 import { compile } from '../../src/rules/compile.js';
 import { packetScheme } from '../../src/scheme/packet.js';
-import { readCapture } from '../../src/sources/capture.js';
+import { readCapture } from '../../src/sources/capture/capture.js';
 import { CORPUS } from '../helpers/tshark.js';
 import { FILTER_PAIRS } from './tshark-filters.js';
 

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { InputError } from '../../src/core/errors.js';
 import type { PacketView } from '../../src/decode/view.js';
-import { readCapture } from '../../src/sources/capture.js';
+import { readCapture } from '../../src/sources/capture/capture.js';
 import { block, epb, idb, option, pcapFile, shb, spb, synFrame, udpFrame } from '../helpers/build.js';
 import { CORPUS } from '../helpers/tshark.js';
 

@@ -5,7 +5,7 @@
  * it emits every complete record and returns where the first incomplete one begins. It never
  * copies packet bytes: the view points into the driver's buffer.
  */
-import type { PacketView } from '../decode/view.js';
+import type { PacketView } from '../../decode/view.js';
 import type { ParserStats, Prefilter, RecordParser } from './parser.js';
 import { MAX_RECORD } from './parser.js';
 

@@ -1,5 +1,5 @@
 /** The `palisade analyze --json` record (DESIGN.md, "palisade analyze"). Schema: schema/analysis.schema.json. */
-import type { Attack } from '../detect/types.js';
+import type { Attack } from './attack.js';
 
 export interface TopAddress {
   ip: string;

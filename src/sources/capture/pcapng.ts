@@ -6,7 +6,7 @@
  * obsolete Packet Blocks. Every other block type, and every option we do not need, is skipped by
  * its length field. A block whose length fields disagree is damage we cannot step over.
  */
-import type { PacketView } from '../decode/view.js';
+import type { PacketView } from '../../decode/view.js';
 import type { Prefilter, RecordParser } from './parser.js';
 import { MAX_RECORD, type ParserStats } from './parser.js';
 

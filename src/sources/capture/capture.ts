@@ -10,9 +10,9 @@
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { InputError } from '../core/errors.js';
-import { decodeFrame } from '../decode/frame.js';
-import { PacketView, Status } from '../decode/view.js';
+import { InputError } from '../../core/errors.js';
+import { decodeFrame } from '../../decode/frame.js';
+import { PacketView, Status } from '../../decode/view.js';
 import { ParserStats, type Prefilter, type RecordParser } from './parser.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US, PcapParser } from './pcap.js';
 import { PcapngParser } from './pcapng.js';
