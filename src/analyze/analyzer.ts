@@ -6,16 +6,17 @@
  * and name tables are Misra–Gries frequent-item tables, distinct counts are HyperLogLog, and the
  * timeline widens its bins rather than grow past MAX_BINS. `estimated` lists what is approximate.
  */
-import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
+
 import { linkTypeName } from '../core/linktypes.js';
+import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
 import { isoTime } from '../core/time.js';
 import { ja4 } from '../decode/ja4.js';
 import { type PacketView, Tunnel } from '../decode/view.js';
 import { FrequentItems } from '../detect/sketch/frequent.js';
 import { hash2, hashBytes, mix32 } from '../detect/sketch/hash.js';
 import { HyperLogLog } from '../detect/sketch/hll.js';
-import type { CaptureInfo } from '../sources/capture/capture.js';
 import type { Analysis, Conversation, NameCount, TopAddress, TopPort } from '../model/analysis.js';
+import type { CaptureInfo } from '../sources/capture/capture.js';
 
 const MAX_BINS = 100_000;
 const TOP = 10;

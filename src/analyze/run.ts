@@ -3,9 +3,9 @@ import { statSync } from 'node:fs';
 import { buildAttacks } from '../detect/attacks.js';
 import { type DetectOptions, Detector } from '../detect/detector.js';
 import { startDetection } from '../detect/thread.js';
+import type { Analysis } from '../model/analysis.js';
 import { readCapture } from '../sources/capture/capture.js';
 import { Analyzer } from './analyzer.js';
-import type { Analysis } from '../model/analysis.js';
 
 export interface AnalyzeOptions {
   top?: number;

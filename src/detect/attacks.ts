@@ -5,13 +5,13 @@
 import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
 import { isoTime } from '../core/time.js';
 import { buildMitigation } from '../export/mitigation.js';
+import type { Attack } from '../model/attack.js';
 import { PROTO_NAMES } from '../scheme/packet.js';
 import { CLS_VECTOR, Cls } from './classify.js';
 import type { Detector, Track } from './detector.js';
 import type { MeasureCounts, Measurement } from './live.js';
 import { catchUp } from './measure.js';
 import { isReflection, type Signature, signatureText, victimText } from './signature.js';
-import type { Attack } from '../model/attack.js';
 
 function protocolOf(tr: Track): string {
   const c = tr.cls;

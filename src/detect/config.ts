@@ -17,9 +17,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { UsageError } from '../core/errors.js';
+import type { Vector } from '../model/attack.js';
 import { CLS_VECTOR } from './classify.js';
 import type { DetectOptions, StaticThreshold } from './detector.js';
-import type { Vector } from '../model/attack.js';
 
 const VECTORS = new Set(CLS_VECTOR.filter((v): v is Vector => v !== null));
 

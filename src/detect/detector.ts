@@ -20,13 +20,13 @@
  */
 import type { PacketView } from '../decode/view.js';
 import { Tunnel } from '../decode/view.js';
+import type { Vector } from '../model/attack.js';
 import { CLS_VECTOR, Cls, classify, NCLS } from './classify.js';
 import { Measurement } from './live.js';
 import { VictimSample } from './sample.js';
 import { findSignature, fragShare, isReflection, type Signature } from './signature.js';
 import { hashBytes, mix32 } from './sketch/hash.js';
 import { KeyTable } from './table.js';
-import type { Vector } from '../model/attack.js';
 
 export interface StaticThreshold {
   /** CIDR the threshold applies to (IPv4 or IPv6). */

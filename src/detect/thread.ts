@@ -15,12 +15,12 @@
  * signature, then { attacks } or { error }; main → worker: one { caught } after its pass.
  */
 import { Worker } from 'node:worker_threads';
+import type { Attack } from '../model/attack.js';
 import { readCapture } from '../sources/capture/capture.js';
 import { buildAttacks } from './attacks.js';
 import { type DetectOptions, Detector, type Track } from './detector.js';
 import { type MeasureCounts, type MeasuredTrack, Measurement } from './live.js';
 import { catchUpMeasurements } from './measure.js';
-import type { Attack } from '../model/attack.js';
 
 /** A fixed signature, as the detection thread sends it: enough to run its catch-up pass elsewhere. */
 export interface LockedSignature {

@@ -16,9 +16,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
-import type { PacketView } from '../decode/view.js';
-import { IpTrie } from '../core/net/trie.js';
 import { compareBytes, formatPrefix, maskBytes, type Prefix, parsePrefixes } from '../core/net/prefix.js';
+import { IpTrie } from '../core/net/trie.js';
+import type { PacketView } from '../decode/view.js';
 
 export type ListFormat = 'plain' | 'spamhaus' | 'firehol' | 'csv' | 'json';
 export type ListKind = 'block' | 'allow' | 'reputation' | 'named';

@@ -5,8 +5,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Analysis } from '../model/analysis.js';
 import { UsageError } from '../core/errors.js';
+import type { Analysis } from '../model/analysis.js';
 import { renderHtml } from './html.js';
 import { parseAnalysis, readAnalysis } from './input.js';
 import { renderMarkdown } from './markdown.js';

@@ -5,8 +5,8 @@
  * Lists the report can do without (DNS names, SNI, JA4, conversations) default to empty.
  */
 import { readFileSync } from 'node:fs';
-import type { Analysis } from '../model/analysis.js';
 import { InputError } from '../core/errors.js';
+import type { Analysis } from '../model/analysis.js';
 import type { GroundTruth } from './replay.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;

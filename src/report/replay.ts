@@ -3,10 +3,11 @@
  * what-if rule engine (src/mitigate) to measure what it would have dropped, and each attack's
  * signature is counted per time bin to draw traffic by vector. All attacks share the pass.
  */
-import type { Analysis } from '../model/analysis.js';
-import type { Attack } from '../model/attack.js';
+
 import { RuleEngine, Verdict } from '../mitigate/engine.js';
 import { parseRuleset, type Ruleset } from '../mitigate/ruleset.js';
+import type { Analysis } from '../model/analysis.js';
+import type { Attack } from '../model/attack.js';
 import { compilePacketRule, type Predicate } from '../rules/packet-ir.js';
 import { readCapture } from '../sources/capture/capture.js';
 import { isoSeconds } from './format.js';

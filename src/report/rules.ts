@@ -5,9 +5,9 @@
  * must say so rather than present an empty chain as protection.
  */
 import { stringify } from 'yaml';
-import type { Attack } from '../model/attack.js';
 import { exportRuleset } from '../export/index.js';
 import { parseRuleset } from '../mitigate/ruleset.js';
+import type { Attack } from '../model/attack.js';
 
 export function rulesText(x: Attack): string {
   const rs = x.mitigation.ruleset;

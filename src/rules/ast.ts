@@ -3,8 +3,8 @@
  * offsets) so later stages (exporters, the CLI) can point at what they cannot handle.
  */
 
-import type { Regex } from './regex.js';
 import type { IpValue, Type, Value } from '../scheme/values.js';
+import type { Regex } from './regex.js';
 import type { Wildcard } from './wildcard.js';
 
 export interface Span {

@@ -7,14 +7,15 @@
  * and lists up in an interval trie; Bytes fields point a reused Slice into the packet. Those
  * paths do not allocate per evaluation. Functions, indexes and `[*]` go through generic values.
  */
-import { IpTrie } from '../core/net/trie.js';
+
 import { type Prefix, rangeToPrefixes } from '../core/net/prefix.js';
+import { IpTrie } from '../core/net/trie.js';
 import type { Field, Scheme } from '../scheme/types.js';
+import { BYTES, bytesKey, INT, IP, IpValue, Slice, utf8, type Value } from '../scheme/values.js';
 import type { Arg, Expr, IntItem, IpItem, Op, Rhs, ValueNode } from './ast.js';
 import { RulesError } from './errors.js';
 import { bitSlice, FUNCTIONS } from './functions.js';
 import { type ListKind, parseExpression, parseIpItem } from './parser.js';
-import { BYTES, bytesKey, INT, IP, IpValue, Slice, utf8, type Value } from '../scheme/values.js';
 
 /** A named list (spec §8): ip items are addresses, CIDRs or a..b ranges; int items numbers or "a..b". */
 export interface NamedList {

@@ -5,12 +5,12 @@
  * value, except concat (skips missing arguments) and starts_with/ends_with (false).
  */
 import type { Scheme } from '../scheme/types.js';
+import { arrayOf, BOOL, BYTES, bytesKey, INT, IP, IpValue, isArray, type Type, utf8, type Value } from '../scheme/values.js';
 import type { Arg, Span } from './ast.js';
 import { RulesError } from './errors.js';
 import { formatIp } from './ipaddr.js';
 import { type Json, parseJson } from './json.js';
 import { compileRegex, type Regex, RegexError } from './regex.js';
-import { arrayOf, BOOL, BYTES, bytesKey, INT, IP, IpValue, isArray, type Type, utf8, type Value } from '../scheme/values.js';
 import { lowerByte, Wildcard, WildcardError } from './wildcard.js';
 
 export type Impl = (a: Array<Value | undefined>) => Value | undefined;

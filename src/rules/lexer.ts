@@ -4,8 +4,9 @@
  * calls these at a position rather than consuming a token stream. Every function returns where it
  * stopped; malformed input raises a `parse` RulesError at the spec's position.
  */
-import { RulesError } from './errors.js';
+
 import { utf8 } from '../scheme/values.js';
+import { RulesError } from './errors.js';
 
 export const KEYWORDS = new Set(['and', 'or', 'xor', 'not', 'in', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'contains', 'matches', 'wildcard', 'strict', 'bitwise_and']);
 

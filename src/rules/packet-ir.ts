@@ -10,15 +10,16 @@
  * construct. Evaluation goes through the Rules compiler (compilePacketRule), never a second
  * evaluator.
  */
+
+import { type Prefix, rangeToPrefixes } from '../core/net/prefix.js';
 import type { PacketView } from '../decode/view.js';
 import type { ListSet } from '../mitigate/lists.js';
-import { type Prefix, rangeToPrefixes } from '../core/net/prefix.js';
 import { packetScheme } from '../scheme/packet.js';
+import { bytesKey } from '../scheme/values.js';
 import type { Expr, IpItem, Span } from './ast.js';
 import { compile, type NamedList } from './compile.js';
 import { type ErrorClass, RulesError } from './errors.js';
 import { type ListKind, parseExpression } from './parser.js';
-import { bytesKey } from '../scheme/values.js';
 
 export type { Span };
 

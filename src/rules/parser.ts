@@ -8,6 +8,7 @@
  * functions.ts. The result is a typed AST (ast.ts); compile.ts turns it into a predicate.
  */
 import type { Scheme } from '../scheme/types.js';
+import { arrayOf, BOOL, BYTES, bytesKey, elemOf, INT, IP, isArray, isMap, type Type, type Value } from '../scheme/values.js';
 import type { Arg, Expr, IntItem, IpItem, Op, Rhs, Span, ValueNode } from './ast.js';
 import { RulesError } from './errors.js';
 import { checkCall, FUNCTIONS } from './functions.js';
@@ -33,7 +34,6 @@ import {
   skipWs,
 } from './lexer.js';
 import { compileRegex, RegexError } from './regex.js';
-import { arrayOf, BOOL, BYTES, bytesKey, elemOf, INT, IP, isArray, isMap, type Type, type Value } from '../scheme/values.js';
 import { Wildcard, WildcardError } from './wildcard.js';
 
 export type ListKind = 'ip' | 'int' | 'bytes';

@@ -9,8 +9,8 @@
 import { isIPv4 } from 'node:net';
 import { geoDb } from '../core/geoip.js';
 import { parseAddr } from '../core/net/prefix.js';
-import { arrayOf, BOOL, BYTES, INT, IP, IpValue, latin1, mapOf, type Value } from './values.js';
 import { type Field, makeScheme, type Scheme } from './types.js';
+import { arrayOf, BOOL, BYTES, INT, IP, IpValue, latin1, mapOf, type Value } from './values.js';
 
 export interface HttpRequestView {
   /** Method as sent (normally uppercase). */

@@ -11,8 +11,8 @@
 import { geoDb } from '../core/geoip.js';
 import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
 import { App, type PacketView } from '../decode/view.js';
-import { BOOL, BYTES, INT, IP, IpValue, latin1, Slice, type Value } from './values.js';
 import { type Field, makeScheme, type Scheme } from './types.js';
+import { BOOL, BYTES, INT, IP, IpValue, latin1, Slice, type Value } from './values.js';
 
 /** Transport protocol names as Cloudflare writes them (lowercase IANA keywords). */
 export const PROTO_NAMES: Record<number, string> = {

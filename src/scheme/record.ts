@@ -4,8 +4,8 @@
  * evaluate expressions this way: the vectors define records by field values, not by packets.
  */
 import { parseAddr } from '../core/net/prefix.js';
-import { BOOL, BYTES, elemOf, INT, IP, IpValue, isArray, isMap, type Type, utf8, type Value } from './values.js';
 import { type Field, makeScheme, type Scheme } from './types.js';
+import { BOOL, BYTES, elemOf, INT, IP, IpValue, isArray, isMap, type Type, utf8, type Value } from './values.js';
 
 export type RecordView = Map<string, Value>;
 

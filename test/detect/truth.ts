@@ -5,8 +5,8 @@
 
 import { readFileSync } from 'node:fs';
 import { analyzeCapture } from '../../src/analyze/run.js';
-import type { Attack } from '../../src/model/attack.js';
 import { generate, type Truth, truthLabels } from '../../src/generate/generator.js';
+import type { Attack } from '../../src/model/attack.js';
 import { compile } from '../../src/rules/compile.js';
 import { packetScheme } from '../../src/scheme/packet.js';
 import { readCapture } from '../../src/sources/capture/capture.js';

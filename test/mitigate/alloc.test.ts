@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RuleEngine } from '../../src/mitigate/engine.js';
 import { IpTrie } from '../../src/core/net/trie.js';
+import { RuleEngine } from '../../src/mitigate/engine.js';
 import { parseRuleset } from '../../src/mitigate/ruleset.js';
 import { gcsDuring } from '../helpers/gc.js';
 import { prng } from '../helpers/prng.js';

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parseAddr } from '../../src/core/net/prefix.js';
 import { PacketView } from '../../src/decode/view.js';
 import { IpList, ListSet } from '../../src/mitigate/lists.js';
-import { parseAddr } from '../../src/core/net/prefix.js';
 import { compilePacketRule, ExprError, PACKET_FIELDS, PROTO_NUMBERS, parseExpr } from '../../src/rules/packet-ir.js';
 
 interface Case {

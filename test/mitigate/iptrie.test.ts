@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IpTrie } from '../../src/core/net/trie.js';
 import { formatAddr, formatPrefix, parsePrefixes, parseV4Bytes, parseV6Bytes, rangeToPrefixes } from '../../src/core/net/prefix.js';
+import { IpTrie } from '../../src/core/net/trie.js';
 import { prng } from '../helpers/prng.js';
 
 function v4(s: string): number {

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { formatPrefix, parseV4Bytes, parseV6Bytes } from '../../src/core/net/prefix.js';
 import { PacketView } from '../../src/decode/view.js';
 import { detectFormat, IpList, ListSet, ListVerdict, parseList } from '../../src/mitigate/lists.js';
-import { formatPrefix, parseV4Bytes, parseV6Bytes } from '../../src/core/net/prefix.js';
 
 function v4(s: string): number {
   const b = parseV4Bytes(s) as Uint8Array;

@@ -3,9 +3,9 @@
  * checksums), decoded into PacketViews, and written to pcap files for tcpreplay.
  */
 import { writeFileSync } from 'node:fs';
+import { parseV4Bytes, parseV6Bytes } from '../../src/core/net/prefix.js';
 import { decodeFrame } from '../../src/decode/frame.js';
 import { PacketView } from '../../src/decode/view.js';
-import { parseV4Bytes, parseV6Bytes } from '../../src/core/net/prefix.js';
 import { pcapFile } from '../helpers/build.js';
 
 export interface PacketSpec {

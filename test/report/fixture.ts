@@ -10,11 +10,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import { analyzeCapture } from '../../src/analyze/run.js';
-import type { Analysis } from '../../src/model/analysis.js';
 import { formatIpv4 } from '../../src/core/net/ip.js';
 import type { PacketView } from '../../src/decode/view.js';
-import type { Attack, Vector } from '../../src/model/attack.js';
 import { buildMitigation } from '../../src/export/mitigation.js';
+import type { Analysis } from '../../src/model/analysis.js';
+import type { Attack, Vector } from '../../src/model/attack.js';
 import { compilePacketRule } from '../../src/rules/packet-ir.js';
 import { readCapture } from '../../src/sources/capture/capture.js';
 
