@@ -215,9 +215,9 @@ function parseCsv(text: string, opts: ImportOptions, take: (token: string, line:
   }
   const resolve = (c: number | string, what: string): number => {
     if (typeof c === 'number') return c;
-    if (!header) throw new InputError(`CSV ${what} "${c}" is a name but the file has no header line`, 'E_LIST');
+    if (!header) throw new InputError(`CSV ${what} "${c}" is a name but the file has no header line`, 'E_INPUT');
     const k = headerCells.findIndex((h) => h.toLowerCase() === c.toLowerCase());
-    if (k < 0) throw new InputError(`CSV ${what} "${c}" is not in the header (${headerCells.join(', ')})`, 'E_LIST');
+    if (k < 0) throw new InputError(`CSV ${what} "${c}" is not in the header (${headerCells.join(', ')})`, 'E_INPUT');
     return k;
   };
   const ci = resolve(col, 'column');
@@ -397,7 +397,7 @@ export class IpList {
   readonly sources: string[] = [];
 
   constructor(spec: ListSpec) {
-    if (!/^[a-z0-9_]+$/.test(spec.name)) throw new InputError(`list name "${spec.name}": use lowercase letters, digits and _ (it is written $${spec.name} in rules)`, 'E_LIST');
+    if (!/^[a-z0-9_]+$/.test(spec.name)) throw new InputError(`list name "${spec.name}": use lowercase letters, digits and _ (it is written $${spec.name} in rules)`, 'E_INPUT');
     this.name = spec.name;
     this.kind = spec.kind ?? 'named';
     this.weight = spec.weight ?? (this.kind === 'reputation' ? 100 : 0);
@@ -425,7 +425,7 @@ export class IpList {
       text = readFileSync(path, 'utf8');
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new InputError(`list ${this.name}: ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, 'E_LIST');
+      throw new InputError(`list ${this.name}: ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, 'E_INPUT');
     }
     return this.addText(text, opts, path);
   }
@@ -510,7 +510,7 @@ export class ListSet {
   private reputation: IpList[] = [];
 
   add(list: IpList): this {
-    if (this.byName.has(list.name)) throw new InputError(`list "${list.name}" is defined twice`, 'E_LIST');
+    if (this.byName.has(list.name)) throw new InputError(`list "${list.name}" is defined twice`, 'E_INPUT');
     this.byName.set(list.name, list);
     if (list.kind === 'allow') this.allow.push(list);
     else if (list.kind === 'block') this.block.push(list);

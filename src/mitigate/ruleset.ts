@@ -92,7 +92,7 @@ export class RulesetError extends InputError {
     readonly file: string,
     readonly problems: RulesetProblem[],
   ) {
-    super(problems.map((p) => `${file}:${p.line}:${p.column}: ${p.message}`).join('\n'), 'E_RULESET');
+    super(problems.map((p) => `${file}:${p.line}:${p.column}: ${p.message}`).join('\n'), 'E_FORMAT');
   }
 }
 
@@ -112,7 +112,7 @@ export function loadRuleset(path: string, opts: LoadOptions = {}): Ruleset {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new InputError(`${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, 'E_OPEN');
+    throw new InputError(`${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, 'E_INPUT');
   }
   return parseRuleset(text, path, { baseDir: opts.baseDir ?? dirname(path) });
 }

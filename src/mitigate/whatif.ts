@@ -60,13 +60,13 @@ export function readTruth(path: string): Truth {
   try {
     doc = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new InputError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'E_TRUTH');
+    throw new InputError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'E_FORMAT');
   }
   const o = (doc ?? {}) as Record<string, unknown>;
   const gen = o.labels as { encoding?: unknown; data?: unknown } | undefined;
   if (gen && !Array.isArray(gen) && typeof gen === 'object') return generatorTruth(path, gen, o.attacks);
   const rle = o.labels_rle;
-  if (!Array.isArray(rle)) throw new InputError(`${path}: no labels_rle array (not a palisade generate truth file)`, 'E_TRUTH');
+  if (!Array.isArray(rle)) throw new InputError(`${path}: no labels_rle array (not a palisade generate truth file)`, 'E_FORMAT');
   const names: string[] = Array.isArray(o.labels) ? o.labels.map(String) : Array.isArray(o.classes) ? o.classes.map(String) : [];
   const index = new Map<string, number>(names.map((n, i) => [n, i]));
   const labelOf = (x: unknown): number => {
@@ -90,7 +90,7 @@ export function readTruth(path: string): Truth {
       label = ro.label ?? ro.l ?? ro.class;
       count = ro.count ?? ro.n ?? ro.run;
     }
-    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) throw new InputError(`${path}: bad run in labels_rle: ${JSON.stringify(r)}`, 'E_TRUTH');
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) throw new InputError(`${path}: bad run in labels_rle: ${JSON.stringify(r)}`, 'E_FORMAT');
     runs.push({ label: labelOf(label), count });
   }
   return { labels: names, runs };
@@ -102,7 +102,7 @@ export function readTruth(path: string): Truth {
  */
 function generatorTruth(path: string, labels: { encoding?: unknown; data?: unknown }, attacks: unknown): Truth {
   if (labels.encoding !== 'base64-u8' || typeof labels.data !== 'string')
-    throw new InputError(`${path}: labels: expected { encoding: "base64-u8", data } (a palisade generate truth file)`, 'E_TRUTH');
+    throw new InputError(`${path}: labels: expected { encoding: "base64-u8", data } (a palisade generate truth file)`, 'E_FORMAT');
   const bytes = Buffer.from(labels.data, 'base64');
   const names = ['benign'];
   const list = Array.isArray(attacks) ? attacks : [];

@@ -129,15 +129,15 @@ export function parseAnalysis(text: string, name: string): Analysis {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new InputError(`${name}: not JSON (${(err as Error).message}); expected the output of "palisade analyze --json"`, 'E_ANALYSIS');
+    throw new InputError(`${name}: not JSON (${(err as Error).message}); expected the output of "palisade analyze --json"`, 'E_FORMAT');
   }
   const o = doc as Obj | null;
   if (o === null || typeof o !== 'object' || Array.isArray(o) || !('capture' in o) || !('traffic' in o) || !('attacks' in o))
-    throw new InputError(`${name}: not an analysis (needs capture, traffic and attacks); expected the output of "palisade analyze --json"`, 'E_ANALYSIS');
+    throw new InputError(`${name}: not an analysis (needs capture, traffic and attacks); expected the output of "palisade analyze --json"`, 'E_FORMAT');
   try {
     return check(o);
   } catch (err) {
-    if (err instanceof Bad) throw new InputError(`${name}: ${err.message}`, 'E_ANALYSIS');
+    if (err instanceof Bad) throw new InputError(`${name}: ${err.message}`, 'E_FORMAT');
     throw err;
   }
 }
@@ -148,7 +148,7 @@ export function readAnalysis(path: string): Analysis {
     text = readFileSync(path === '-' ? 0 : path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'E_ANALYSIS');
+    throw new InputError(`${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'E_FORMAT');
   }
   return parseAnalysis(text, path);
 }
@@ -160,7 +160,7 @@ export function readGroundTruth(path: string): GroundTruth {
     doc = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'E_TRUTH');
+    throw new InputError(`${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'E_FORMAT');
   }
   try {
     const o = obj(doc, 'truth');
@@ -181,7 +181,7 @@ export function readGroundTruth(path: string): GroundTruth {
     });
     return { file: path, labels, attacks };
   } catch (err) {
-    if (err instanceof Bad) throw new InputError(`${path}: not a palisade generate truth file: ${err.message}`, 'E_TRUTH');
+    if (err instanceof Bad) throw new InputError(`${path}: not a palisade generate truth file: ${err.message}`, 'E_FORMAT');
     throw err;
   }
 }

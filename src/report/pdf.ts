@@ -42,7 +42,7 @@ export async function htmlToPdf(html: string, out: string, opts: PdfOptions = {}
     throw new InputError(
       `PDF output needs Chromium, which is not installed${(opts.chromium ?? process.env.PALISADE_CHROMIUM) ? ` at ${opts.chromium ?? process.env.PALISADE_CHROMIUM}` : ''}. ` +
         'Install it (Debian: apt-get install chromium) or write .html or .md instead.',
-      'E_NO_CHROMIUM',
+      'E_DEPENDENCY',
     );
   const dir = mkdtempSync(join(tmpdir(), 'palisade-pdf-'));
   const target = resolve(out);
@@ -75,7 +75,7 @@ export async function htmlToPdf(html: string, out: string, opts: PdfOptions = {}
         .filter((l) => l.trim() && !l.includes('[:'))
         .slice(-3)
         .join(' | ');
-      throw new InputError(`Chromium (${bin}) did not produce a PDF (exit ${code})${why ? `: ${why}` : ''}`, 'E_PDF');
+      throw new InputError(`Chromium (${bin}) did not produce a PDF (exit ${code})${why ? `: ${why}` : ''}`, 'E_DEPENDENCY');
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -93,7 +93,7 @@ function run(bin: string, args: string[], timeoutMs: number): Promise<{ code: nu
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
-      fail(new InputError(`cannot run Chromium (${bin}): ${err.message}`, 'E_NO_CHROMIUM'));
+      fail(new InputError(`cannot run Chromium (${bin}): ${err.message}`, 'E_DEPENDENCY'));
     });
     child.on('close', (code) => {
       clearTimeout(timer);

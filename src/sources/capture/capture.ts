@@ -119,7 +119,7 @@ export async function readCapture(path: string, onPacket: (v: PacketView) => voi
   const finish = (total?: number): CaptureInfo => {
     const p = parser as RecordParser | null;
     if (p === null) {
-      if (len === 0) throw new InputError(`${path}: empty input (not a capture)`, 'E_EMPTY');
+      if (len === 0) throw new InputError(`${path}: empty input (not a capture)`, 'E_FORMAT');
       throw new InputError(`${path}: too short to be a capture (${len} bytes)`, 'E_FORMAT');
     }
     let error = p.fatal;
@@ -159,7 +159,7 @@ export async function readCapture(path: string, onPacket: (v: PacketView) => voi
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message;
-    throw new InputError(`${path}: ${why}`, 'E_OPEN');
+    throw new InputError(`${path}: ${why}`, 'E_INPUT');
   }
   const total = fstatSync(fd).size;
   const head = new Uint8Array(2);
@@ -217,7 +217,7 @@ export async function readCapture(path: string, onPacket: (v: PacketView) => voi
 
   /** A read error before anything parsed means the input is unreadable; after, keep what was read. */
   function readFailed(e: unknown, total: number | undefined): CaptureInfo {
-    if (packets === 0 && parser === null) throw new InputError(`${path}: ${(e as Error).message}`, 'E_READ');
+    if (packets === 0 && parser === null) throw new InputError(`${path}: ${(e as Error).message}`, 'E_INPUT');
     const info = finish(total);
     info.error = `read error: ${(e as Error).message}`;
     return info;
