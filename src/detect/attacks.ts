@@ -3,10 +3,10 @@
  * derive each signature, measure it over the capture, and attach the mitigation rules.
  */
 import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
+import { PROTO_NAMES } from '../core/net/protocols.js';
 import { isoTime } from '../core/time.js';
 import { buildMitigation } from '../export/mitigation.js';
 import type { Attack } from '../model/attack.js';
-import { PROTO_NAMES } from '../scheme/packet.js';
 import { CLS_VECTOR, Cls } from './classify.js';
 import type { Detector, Track } from './detector.js';
 import type { MeasureCounts, Measurement } from './live.js';

@@ -13,34 +13,17 @@
 import { formatPrefixCidr } from '../core/net/prefix.js';
 import type { Rule, Ruleset } from '../mitigate/ruleset.js';
 import type { Node, Span } from '../rules/packet-ir.js';
+import { packetScheme } from '../scheme/packet.js';
+import { fieldsWith } from '../scheme/types.js';
 import type { ExportMapEntry } from './nftables.js';
 import type { Problem } from './normalize.js';
 
-/** Packet fields Cloudflare's Magic Firewall knows (spec §10.1, rows marked [CF]). */
-const CF_PACKET_FIELDS = new Set([
-  'ip.src',
-  'ip.dst',
-  'ip.proto',
-  'ip.len',
-  'ip.hdr_len',
-  'ip.ttl',
-  'ip.opt.type',
-  'tcp.srcport',
-  'tcp.dstport',
-  'tcp.flags',
-  'tcp.flags.fin',
-  'tcp.flags.syn',
-  'tcp.flags.reset',
-  'tcp.flags.push',
-  'tcp.flags.ack',
-  'tcp.flags.urg',
-  'tcp.flags.ecn',
-  'tcp.flags.cwr',
-  'udp.srcport',
-  'udp.dstport',
-  'icmp.type',
-  'icmp.code',
-]);
+/** Packet fields Cloudflare's Magic Firewall knows (spec §10.1, rows marked [CF]): the catalogue's fields whose targets name it. */
+const CF_PACKET_FIELDS: ReadonlySet<string> = new Set(
+  fieldsWith(packetScheme, 'targets')
+    .filter((f) => f.caps.targets.includes('cloudflare'))
+    .map((f) => f.name),
+);
 /** Fields of packet rules that also exist on HTTP requests (WAF custom rules). */
 const CF_HTTP_FIELDS = new Set(['ip.src']);
 

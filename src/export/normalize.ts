@@ -8,7 +8,10 @@
  */
 
 import { compareBytes, maskBytes, type Prefix } from '../core/net/prefix.js';
-import { type Node, PACKET_FIELDS, PROTO_NUMBERS, type SetItem, type Span, TCP_FLAG_BITS } from '../rules/packet-ir.js';
+import { PROTO_NUMBERS } from '../core/net/protocols.js';
+import { type Node, PACKET_FIELDS, type SetItem, type Span, TCP_FLAG_BITS } from '../rules/packet-ir.js';
+import { packetScheme } from '../scheme/packet.js';
+import { fieldsWith } from '../scheme/types.js';
 
 export interface Problem {
   /** Rule id (or list name) the problem belongs to. */
@@ -41,29 +44,8 @@ export interface Branch {
   atoms: Atom[];
 }
 
-/** Largest value of each Int field (for turning < > into ranges and complements). */
-export const FIELD_MAX: Record<string, number> = {
-  'ip.proto.num': 255,
-  'ip.len': 65535,
-  'ip.hdr_len': 65535,
-  'ip.ttl': 255,
-  'ip.version': 15,
-  'ip.id': 65535,
-  'ip.dscp': 63,
-  'ip.frag_offset': 8191,
-  'ip.opt.type': 255,
-  'tcp.srcport': 65535,
-  'tcp.dstport': 65535,
-  'tcp.flags': 255,
-  'tcp.window': 65535,
-  'tcp.hdr_len': 60,
-  'udp.srcport': 65535,
-  'udp.dstport': 65535,
-  'udp.len': 65535,
-  'icmp.type': 255,
-  'icmp.code': 255,
-  'payload.len': 65535,
-};
+/** Largest value of each Int field (for turning < > into ranges and complements): the catalogue's `max`. */
+export const FIELD_MAX: Readonly<Record<string, number>> = Object.fromEntries(fieldsWith(packetScheme, 'max').map((f) => [f.name, f.caps.max]));
 
 /** The L4 header an Int/Bool field lives in, or null for IP-level fields. */
 export function fieldL4(field: string): L4 | null {

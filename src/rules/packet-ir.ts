@@ -11,10 +11,12 @@
  * evaluator.
  */
 
+import { PalisadeError } from '../core/errors.js';
 import { type Prefix, rangeToPrefixes } from '../core/net/prefix.js';
 import type { PacketView } from '../decode/view.js';
 import type { ListSet } from '../mitigate/lists.js';
 import { packetScheme } from '../scheme/packet.js';
+import { type FieldCaps, fieldsWith } from '../scheme/types.js';
 import { bytesKey } from '../scheme/values.js';
 import type { Expr, IpItem, Span } from './ast.js';
 import { compile, type NamedList } from './compile.js';
@@ -23,45 +25,10 @@ import { type ListKind, parseExpression } from './parser.js';
 
 export type { Span };
 
-export type FieldType = 'int' | 'ip' | 'bytes' | 'bool';
+export type FieldType = NonNullable<FieldCaps['ir']>;
 
-/** Packet fields the mitigation engine and exporters can express (spec §10.1). */
-export const PACKET_FIELDS: Record<string, FieldType> = {
-  'ip.src': 'ip',
-  'ip.dst': 'ip',
-  'ip.proto': 'bytes',
-  'ip.proto.num': 'int',
-  'ip.len': 'int',
-  'ip.hdr_len': 'int',
-  'ip.ttl': 'int',
-  'ip.version': 'int',
-  'ip.id': 'int',
-  'ip.dscp': 'int',
-  'ip.frag_offset': 'int',
-  'ip.opt.type': 'int',
-  'ip.flags.df': 'bool',
-  'ip.flags.mf': 'bool',
-  'ip.flags.rb': 'bool',
-  'tcp.srcport': 'int',
-  'tcp.dstport': 'int',
-  'tcp.flags': 'int',
-  'tcp.flags.fin': 'bool',
-  'tcp.flags.syn': 'bool',
-  'tcp.flags.reset': 'bool',
-  'tcp.flags.push': 'bool',
-  'tcp.flags.ack': 'bool',
-  'tcp.flags.urg': 'bool',
-  'tcp.flags.ecn': 'bool',
-  'tcp.flags.cwr': 'bool',
-  'tcp.window': 'int',
-  'tcp.hdr_len': 'int',
-  'udp.srcport': 'int',
-  'udp.dstport': 'int',
-  'udp.len': 'int',
-  'icmp.type': 'int',
-  'icmp.code': 'int',
-  'payload.len': 'int',
-};
+/** Packet fields the mitigation engine and exporters can express (spec §10.1): the catalogue's fields with an IR kind. */
+export const PACKET_FIELDS: Readonly<Record<string, FieldType>> = Object.fromEntries(fieldsWith(packetScheme, 'ir').map((f) => [f.name, f.caps.ir]));
 
 export const TCP_FLAG_BITS: Record<string, number> = {
   'tcp.flags.fin': 0x01,
@@ -73,24 +40,6 @@ export const TCP_FLAG_BITS: Record<string, number> = {
   'tcp.flags.ecn': 0x40,
   'tcp.flags.cwr': 0x80,
 };
-
-const PROTO_NAMES: Record<number, string> = {
-  1: 'icmp',
-  2: 'igmp',
-  4: 'ipip',
-  6: 'tcp',
-  17: 'udp',
-  41: 'ipv6',
-  47: 'gre',
-  50: 'esp',
-  51: 'ah',
-  58: 'icmpv6',
-  89: 'ospf',
-  103: 'pim',
-  132: 'sctp',
-};
-/** Protocol names the exporters translate to numbers. */
-export const PROTO_NUMBERS: Record<string, number> = Object.fromEntries(Object.entries(PROTO_NAMES).map(([k, v]) => [v, Number(k)]));
 
 export type CmpOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 
@@ -109,15 +58,21 @@ export type Node =
   | { k: 'list'; field: string; list: string; span: Span; litSpan: Span }
   | { k: 'band'; field: string; mask: number; span: Span; litSpan: Span };
 
-/** An expression error: a Rules-language error class, or `unsupported` for what the IR cannot express. */
-export class ExprError extends Error {
+/**
+ * An expression error: a Rules-language error class (code E_RULE), or `unsupported` (code
+ * E_UNSUPPORTED) for what the IR cannot express. The span is in `start`/`end` and `span`.
+ */
+export class ExprError extends PalisadeError {
   constructor(
     message: string,
     readonly start: number,
     readonly end: number,
     readonly cls: ErrorClass | 'unsupported' = 'parse',
+    /** The expression the span refers to, when the thrower has it. */
+    source?: string,
   ) {
-    super(message);
+    super(cls === 'unsupported' ? 'E_UNSUPPORTED' : 'E_RULE', message, { start, end }, source);
+    this.name = 'ExprError';
   }
 }
 
@@ -223,8 +178,5 @@ export function compilePacketRule(expression: string, lists: ListSet | null): Pr
   }
 }
 
-/** Render a caret line under a span, as the CLI prints expression errors. */
-export function caret(src: string, start: number, end: number): string {
-  const width = Math.max(1, end - start);
-  return `${src}\n${' '.repeat(start)}${'^'.repeat(width)}`;
-}
+/** The one caret renderer (code points), re-exported for the exporters' problem lines. */
+export { caret } from '../core/caret.js';

@@ -10,36 +10,11 @@
 
 import { geoDb } from '../core/geoip.js';
 import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
+import { PROTO_NAMES } from '../core/net/protocols.js';
 import { App, type PacketView } from '../decode/view.js';
-import { type Field, makeScheme, type Scheme } from './types.js';
+import { type ExportTarget, type Field, type FieldCaps, makeScheme, type Scheme } from './types.js';
 import { BOOL, BYTES, INT, IP, IpValue, latin1, Slice, type Value } from './values.js';
 
-/** Transport protocol names as Cloudflare writes them (lowercase IANA keywords). */
-export const PROTO_NAMES: Record<number, string> = {
-  0: 'hopopt',
-  1: 'icmp',
-  2: 'igmp',
-  4: 'ipip',
-  6: 'tcp',
-  17: 'udp',
-  41: 'ipv6',
-  43: 'ipv6-route',
-  44: 'ipv6-frag',
-  46: 'rsvp',
-  47: 'gre',
-  50: 'esp',
-  51: 'ah',
-  58: 'icmpv6',
-  59: 'ipv6-nonxt',
-  60: 'ipv6-opts',
-  88: 'eigrp',
-  89: 'ospf',
-  103: 'pim',
-  112: 'vrrp',
-  115: 'l2tp',
-  132: 'sctp',
-  136: 'udplite',
-};
 /** Name bytes per protocol number, built once so `ip.proto` never allocates. */
 const PROTO_BYTES: Uint8Array[] = Array.from({ length: 256 }, (_, i) => latin1(PROTO_NAMES[i] ?? String(i)));
 
@@ -58,11 +33,12 @@ const isTcp = (v: PacketView) => v.l4Proto === 6 && v.l4Off >= 0;
 const isUdp = (v: PacketView) => v.l4Proto === 17 && v.l4Off >= 0;
 const isIcmp = (v: PacketView) => (v.l4Proto === 1 || v.l4Proto === 58) && v.l4Off >= 0;
 
-function intField(name: string, doc: string, int: (v: PacketView) => number): F {
+function intField(name: string, doc: string, int: (v: PacketView) => number, caps?: FieldCaps): F {
   return {
     name,
     type: INT,
     doc,
+    ...(caps && { caps }),
     int,
     get: (v) => {
       const x = int(v);
@@ -70,24 +46,26 @@ function intField(name: string, doc: string, int: (v: PacketView) => number): F 
     },
   };
 }
-function boolField(name: string, doc: string, get: (v: PacketView) => boolean): F {
-  return { name, type: BOOL, doc, get };
+function boolField(name: string, doc: string, get: (v: PacketView) => boolean, caps?: FieldCaps): F {
+  return { name, type: BOOL, doc, ...(caps && { caps }), get };
 }
-function bytesField(name: string, doc: string, bytes: (v: PacketView, out: Slice) => boolean): F {
+function bytesField(name: string, doc: string, bytes: (v: PacketView, out: Slice) => boolean, caps?: FieldCaps): F {
   const s = new Slice();
   return {
     name,
     type: BYTES,
     doc,
+    ...(caps && { caps }),
     bytes,
     get: (v) => (bytes(v, s) ? s.buf.slice(s.off, s.off + s.len) : undefined),
   };
 }
-function addrField(name: string, doc: string, dst: boolean): F {
+function addrField(name: string, doc: string, dst: boolean, caps?: FieldCaps): F {
   return {
     name,
     type: IP,
     doc,
+    ...(caps && { caps }),
     ipFam: (v) => (v.ipHdrLen > 0 ? v.ipVersion : 0),
     ip4: dst ? (v) => v.dst4 >>> 0 : (v) => v.src4 >>> 0,
     ip6: dst ? (v, out) => out.set(v.buf, v.dst6Off, 16) : (v, out) => out.set(v.buf, v.src6Off, 16),
@@ -167,20 +145,52 @@ function isDns53(v: PacketView): boolean {
   return v.app === App.DNS && v.dnsNameLen >= 0 && (v.srcPort === 53 || v.dstPort === 53);
 }
 
+// Capabilities (scheme/types.ts FieldCaps): which exporters express a field is measured by
+// test/scheme/capabilities.test.ts, so these lists cannot drift from what the exporters do.
+const EVERY_TARGET: ExportTarget[] = ['nftables', 'iptables', 'flowspec', 'cloudflare'];
+const NFT_IPT_FS: ExportTarget[] = ['nftables', 'iptables', 'flowspec'];
+const NFT_ONLY: ExportTarget[] = ['nftables'];
+const port = (rank: number, targets = EVERY_TARGET): FieldCaps => ({ ir: 'int', max: 65535, targets, signature: { rank, min: 0, max: 65535 } });
+const flagCaps: FieldCaps = { ir: 'bool', targets: EVERY_TARGET };
+const v4FlagCaps: FieldCaps = { ir: 'bool', targets: NFT_ONLY };
+
 const FLAG = (bit: number) => (v: PacketView) => isTcp(v) && (v.tcpFlags & bit) !== 0;
 
 export const PACKET_FIELDS: F[] = [
-  addrField('ip.src', 'source address', false),
-  addrField('ip.dst', 'destination address', true),
-  bytesField('ip.proto', 'transport protocol name, lowercase: tcp, udp, icmp, icmpv6, gre, esp, ...', (v, out) => {
-    if (!hasIp(v)) return false;
-    const b = PROTO_BYTES[v.ipProto & 255] as Uint8Array;
-    return out.set(b, 0, b.length);
+  addrField('ip.src', 'source address', false, { ir: 'ip', targets: EVERY_TARGET }),
+  addrField('ip.dst', 'destination address', true, { ir: 'ip', targets: EVERY_TARGET }),
+  bytesField(
+    'ip.proto',
+    'transport protocol name, lowercase: tcp, udp, icmp, icmpv6, gre, esp, ...',
+    (v, out) => {
+      if (!hasIp(v)) return false;
+      const b = PROTO_BYTES[v.ipProto & 255] as Uint8Array;
+      return out.set(b, 0, b.length);
+    },
+    { ir: 'bytes', targets: EVERY_TARGET },
+  ),
+  intField('ip.len', 'total packet length including the IP header (IPv6: payload length + 40)', (v) => (hasIp(v) ? v.ipLen : Number.NaN), {
+    ir: 'int',
+    max: 65535,
+    targets: EVERY_TARGET,
+    signature: { rank: 9, min: 20, max: 65535 },
   }),
-  intField('ip.len', 'total packet length including the IP header (IPv6: payload length + 40)', (v) => (hasIp(v) ? v.ipLen : Number.NaN)),
-  intField('ip.hdr_len', 'IP header length in bytes (20 without options; IPv6: 40 + extension headers)', (v) => (hasIp(v) ? v.ipHdrLen : Number.NaN)),
-  intField('ip.ttl', 'TTL / IPv6 hop limit', (v) => (hasIp(v) ? v.ttl : Number.NaN)),
-  intField('ip.opt.type', 'first byte of IPv4 options; missing when none', (v) => (v.ipVersion === 4 && v.ipHdrLen > 0 && v.ipOptType >= 0 ? v.ipOptType : Number.NaN)),
+  intField('ip.hdr_len', 'IP header length in bytes (20 without options; IPv6: 40 + extension headers)', (v) => (hasIp(v) ? v.ipHdrLen : Number.NaN), {
+    ir: 'int',
+    max: 65535,
+    targets: ['nftables', 'cloudflare'],
+  }),
+  intField('ip.ttl', 'TTL / IPv6 hop limit', (v) => (hasIp(v) ? v.ttl : Number.NaN), {
+    ir: 'int',
+    max: 255,
+    targets: ['nftables', 'iptables', 'cloudflare'],
+    signature: { rank: 8, min: 0, max: 255 },
+  }),
+  intField('ip.opt.type', 'first byte of IPv4 options; missing when none', (v) => (v.ipVersion === 4 && v.ipHdrLen > 0 && v.ipOptType >= 0 ? v.ipOptType : Number.NaN), {
+    ir: 'int',
+    max: 255,
+    targets: ['cloudflare'],
+  }),
   countryField('ip.src.country', false),
   countryField('ip.dst.country', true),
   asnField('ip.src.asnum', false),
@@ -191,21 +201,31 @@ export const PACKET_FIELDS: F[] = [
     'region of the sensor that saw the packet (configureSensor)',
     (_v, out) => sensor.region !== null && out.set(sensor.region, 0, sensor.region.length),
   ),
-  intField('tcp.srcport', 'TCP source port', (v) => (isTcp(v) ? v.srcPort : Number.NaN)),
-  intField('tcp.dstport', 'TCP destination port', (v) => (isTcp(v) ? v.dstPort : Number.NaN)),
-  intField('tcp.flags', 'TCP flags byte (FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80)', (v) => (isTcp(v) ? v.tcpFlags : Number.NaN)),
-  boolField('tcp.flags.fin', 'TCP FIN', FLAG(0x01)),
-  boolField('tcp.flags.syn', 'TCP SYN', FLAG(0x02)),
-  boolField('tcp.flags.reset', 'TCP RST', FLAG(0x04)),
-  boolField('tcp.flags.push', 'TCP PSH', FLAG(0x08)),
-  boolField('tcp.flags.ack', 'TCP ACK', FLAG(0x10)),
-  boolField('tcp.flags.urg', 'TCP URG', FLAG(0x20)),
-  boolField('tcp.flags.ecn', 'TCP ECE', FLAG(0x40)),
-  boolField('tcp.flags.cwr', 'TCP CWR', FLAG(0x80)),
-  intField('udp.srcport', 'UDP source port', (v) => (isUdp(v) ? v.srcPort : Number.NaN)),
-  intField('udp.dstport', 'UDP destination port', (v) => (isUdp(v) ? v.dstPort : Number.NaN)),
-  intField('icmp.type', 'ICMP / ICMPv6 type', (v) => (isIcmp(v) ? v.icmpType : Number.NaN)),
-  intField('icmp.code', 'ICMP / ICMPv6 code', (v) => (isIcmp(v) ? v.icmpCode : Number.NaN)),
+  intField('tcp.srcport', 'TCP source port', (v) => (isTcp(v) ? v.srcPort : Number.NaN), port(3)),
+  intField('tcp.dstport', 'TCP destination port', (v) => (isTcp(v) ? v.dstPort : Number.NaN), port(0)),
+  intField('tcp.flags', 'TCP flags byte (FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80)', (v) => (isTcp(v) ? v.tcpFlags : Number.NaN), {
+    ir: 'int',
+    max: 255,
+    targets: ['nftables', 'iptables', 'cloudflare'],
+    signature: { rank: 6, min: 0, max: 255, hex: true, setOnly: true },
+  }),
+  boolField('tcp.flags.fin', 'TCP FIN', FLAG(0x01), flagCaps),
+  boolField('tcp.flags.syn', 'TCP SYN', FLAG(0x02), flagCaps),
+  boolField('tcp.flags.reset', 'TCP RST', FLAG(0x04), flagCaps),
+  boolField('tcp.flags.push', 'TCP PSH', FLAG(0x08), flagCaps),
+  boolField('tcp.flags.ack', 'TCP ACK', FLAG(0x10), flagCaps),
+  boolField('tcp.flags.urg', 'TCP URG', FLAG(0x20), flagCaps),
+  boolField('tcp.flags.ecn', 'TCP ECE', FLAG(0x40), flagCaps),
+  boolField('tcp.flags.cwr', 'TCP CWR', FLAG(0x80), flagCaps),
+  intField('udp.srcport', 'UDP source port', (v) => (isUdp(v) ? v.srcPort : Number.NaN), port(2)),
+  intField('udp.dstport', 'UDP destination port', (v) => (isUdp(v) ? v.dstPort : Number.NaN), port(1)),
+  intField('icmp.type', 'ICMP / ICMPv6 type', (v) => (isIcmp(v) ? v.icmpType : Number.NaN), {
+    ir: 'int',
+    max: 255,
+    targets: EVERY_TARGET,
+    signature: { rank: 11, min: 0, max: 255, setOnly: true },
+  }),
+  intField('icmp.code', 'ICMP / ICMPv6 code', (v) => (isIcmp(v) ? v.icmpCode : Number.NaN), { ir: 'int', max: 255, targets: EVERY_TARGET }),
   boolField('sip', 'the UDP payload is a SIP request or status line', isSip),
   bytesField(
     'ip',
@@ -227,21 +247,40 @@ export const PACKET_FIELDS: F[] = [
     'raw bytes from the ICMP header to the end of the captured frame',
     rawFrom((v) => v.l4Off, isIcmp),
   ),
-  intField('ip.version', 'IP version, 4 or 6 [PX]', (v) => (hasIp(v) ? v.ipVersion : Number.NaN)),
-  intField('ip.proto.num', 'IP protocol number / final IPv6 next header [PX]', (v) => (hasIp(v) ? v.ipProto : Number.NaN)),
-  intField('ip.id', 'IPv4 identification [PX]', (v) => (v.ipVersion === 4 && v.ipHdrLen > 0 ? v.ipId : Number.NaN)),
-  intField('ip.dscp', 'DSCP (6 bits) [PX]', (v) => (hasIp(v) ? v.ipDscp : Number.NaN)),
-  intField('ip.frag_offset', 'fragment offset in 8-byte units [PX]', (v) => (hasIp(v) ? v.fragOffset : Number.NaN)),
-  boolField('ip.flags.df', "IPv4 don't-fragment flag [PX]", (v) => v.ipVersion === 4 && v.ipHdrLen > 0 && (v.ipFlags & 2) !== 0),
-  boolField('ip.flags.mf', 'IPv4 more-fragments flag [PX]', (v) => v.ipVersion === 4 && v.ipHdrLen > 0 && (v.ipFlags & 1) !== 0),
-  boolField('ip.flags.rb', 'IPv4 reserved flag [PX]', (v) => v.ipVersion === 4 && v.ipHdrLen > 0 && (v.ipFlags & 4) !== 0),
-  intField('tcp.window', 'TCP window (unscaled) [PX]', (v) => (isTcp(v) ? v.tcpWindow : Number.NaN)),
+  intField('ip.version', 'IP version, 4 or 6 [PX]', (v) => (hasIp(v) ? v.ipVersion : Number.NaN), { ir: 'int', max: 15, targets: NFT_IPT_FS }),
+  intField('ip.proto.num', 'IP protocol number / final IPv6 next header [PX]', (v) => (hasIp(v) ? v.ipProto : Number.NaN), {
+    ir: 'int',
+    max: 255,
+    targets: NFT_IPT_FS,
+    signature: { rank: 10, min: 0, max: 255, setOnly: true },
+  }),
+  intField('ip.id', 'IPv4 identification [PX]', (v) => (v.ipVersion === 4 && v.ipHdrLen > 0 ? v.ipId : Number.NaN), { ir: 'int', max: 65535, targets: NFT_ONLY }),
+  intField('ip.dscp', 'DSCP (6 bits) [PX]', (v) => (hasIp(v) ? v.ipDscp : Number.NaN), { ir: 'int', max: 63, targets: NFT_IPT_FS }),
+  intField('ip.frag_offset', 'fragment offset in 8-byte units [PX]', (v) => (hasIp(v) ? v.fragOffset : Number.NaN), { ir: 'int', max: 8191, targets: [] }),
+  boolField('ip.flags.df', "IPv4 don't-fragment flag [PX]", (v) => v.ipVersion === 4 && v.ipHdrLen > 0 && (v.ipFlags & 2) !== 0, v4FlagCaps),
+  boolField('ip.flags.mf', 'IPv4 more-fragments flag [PX]', (v) => v.ipVersion === 4 && v.ipHdrLen > 0 && (v.ipFlags & 1) !== 0, v4FlagCaps),
+  boolField('ip.flags.rb', 'IPv4 reserved flag [PX]', (v) => v.ipVersion === 4 && v.ipHdrLen > 0 && (v.ipFlags & 4) !== 0, v4FlagCaps),
+  intField('tcp.window', 'TCP window (unscaled) [PX]', (v) => (isTcp(v) ? v.tcpWindow : Number.NaN), {
+    ir: 'int',
+    max: 65535,
+    targets: NFT_ONLY,
+    signature: { rank: 4, min: 0, max: 65535 },
+  }),
   intField('tcp.seq', 'TCP sequence number (absolute) [PX]', (v) => (isTcp(v) ? v.tcpSeq >>> 0 : Number.NaN)),
   intField('tcp.ack', 'TCP acknowledgement number (absolute) [PX]', (v) => (isTcp(v) ? v.tcpAck >>> 0 : Number.NaN)),
-  intField('tcp.hdr_len', 'TCP header length in bytes [PX]', (v) => (isTcp(v) ? v.tcpHdrLen : Number.NaN)),
-  intField('udp.len', 'UDP length field [PX]', (v) => (isUdp(v) ? v.udpLen : Number.NaN)),
+  intField('tcp.hdr_len', 'TCP header length in bytes [PX]', (v) => (isTcp(v) ? v.tcpHdrLen : Number.NaN), {
+    ir: 'int',
+    max: 60,
+    targets: NFT_ONLY,
+    signature: { rank: 5, min: 20, max: 60 },
+  }),
+  intField('udp.len', 'UDP length field [PX]', (v) => (isUdp(v) ? v.udpLen : Number.NaN), { ir: 'int', max: 65535, targets: NFT_ONLY, signature: { rank: 7, min: 8, max: 65535 } }),
   bytesField('payload', 'transport payload (captured bytes) [PX]', (v, out) => (v.payloadOff >= 0 ? out.set(v.buf, v.payloadOff, v.payloadLen) : false)),
-  intField('payload.len', 'transport payload length according to the headers [PX]', (v) => (v.payloadOff >= 0 ? v.payloadWireLen : Number.NaN)),
+  intField('payload.len', 'transport payload length according to the headers [PX]', (v) => (v.payloadOff >= 0 ? v.payloadWireLen : Number.NaN), {
+    ir: 'int',
+    max: 65535,
+    targets: [],
+  }),
   bytesField('dns.qname', 'first DNS question name on port 53, without trailing dot, as received [PX]', (v, out) => (isDns53(v) ? out.set(v.dnsName, 0, v.dnsNameLen) : false)),
   intField('dns.qtype', 'first DNS question type on port 53 [PX]', (v) => (isDns53(v) ? v.dnsQtype : Number.NaN)),
 ];

@@ -9,9 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAddr } from '../../src/core/net/prefix.js';
+import { PROTO_NUMBERS } from '../../src/core/net/protocols.js';
 import { PacketView } from '../../src/decode/view.js';
 import { IpList, ListSet } from '../../src/mitigate/lists.js';
-import { compilePacketRule, ExprError, PACKET_FIELDS, PROTO_NUMBERS, parseExpr } from '../../src/rules/packet-ir.js';
+import { compilePacketRule, ExprError, PACKET_FIELDS, parseExpr } from '../../src/rules/packet-ir.js';
 
 interface Case {
   id: string;
