@@ -53,8 +53,12 @@ export class PalisadeError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly span?: Span,
-    /** What the span refers to: a file name, or the expression itself. */
-    readonly source?: string,
+    /**
+     * What the span refers to: a file name, or the expression itself. Not readonly: the code that
+     * raises an error deep in a parser may not hold the whole text, and the caller that does fills
+     * it in (compile() for Rules errors).
+     */
+    public source?: string,
   ) {
     super(message);
     this.name = 'PalisadeError';

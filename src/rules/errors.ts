@@ -3,14 +3,15 @@
  * the span it concerns (0-based code-point offsets into the original expression) and a message
  * that names what was expected and what was found. Line/caret rendering happens only when shown.
  */
+import { caret } from '../core/caret.js';
+import { PalisadeError } from '../core/errors.js';
 
 export type ErrorClass = 'parse' | 'unknown_field' | 'unknown_function' | 'type' | 'argument' | 'pattern' | 'unknown_list';
 
 export const ERROR_CLASSES: readonly ErrorClass[] = ['parse', 'unknown_field', 'unknown_function', 'type', 'argument', 'pattern', 'unknown_list'];
 
-export class RulesError extends Error {
-  /** The expression the span refers to (set by compile()). */
-  expression?: string;
+/** A failed compile: code E_RULE, the spec's class in `cls`, the span in `start`/`end` (and `span`). */
+export class RulesError extends PalisadeError {
   constructor(
     readonly cls: ErrorClass,
     /** Code-point offset of the offending token. */
@@ -19,22 +20,25 @@ export class RulesError extends Error {
     readonly end: number,
     message: string,
   ) {
-    super(message);
+    super('E_RULE', message, { start, end });
     this.name = 'RulesError';
+  }
+
+  /** The expression the span refers to (set by compile(), which knows the whole text). */
+  get expression(): string | undefined {
+    return this.source;
+  }
+  set expression(text: string | undefined) {
+    this.source = text;
   }
 }
 
-/**
- * The expression with a caret line under [start, end), as wirefilter prints parse errors. Long
- * expressions are shown on one line anyway; newlines inside are shown as spaces so the caret lines up.
- */
-export function caretLines(expr: string, start: number, end: number): string {
-  const cps = Array.from(expr.replace(/[\r\n\t]/g, ' '));
-  const width = Math.max(1, Math.min(end, cps.length + 1) - start);
-  return `${cps.join('')}\n${' '.repeat(start)}${'^'.repeat(width)}`;
+/** The head line the CLI prints for a Rules error: "error[class] at offset: message". */
+export function rulesErrorLine(e: RulesError): string {
+  return `error[${e.cls}] at ${e.start}: ${e.message}`;
 }
 
-/** One-block rendering used by the CLI: "error[class]: message" then the caret lines. */
+/** One-block rendering used by the CLI: "error[class] at offset: message" then the caret lines. */
 export function formatRulesError(expr: string, e: RulesError): string {
-  return `error[${e.cls}] at ${e.start}: ${e.message}\n${caretLines(expr, e.start, e.end)}`;
+  return `${rulesErrorLine(e)}\n${caret(expr, e.start, e.end)}`;
 }
