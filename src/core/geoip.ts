@@ -6,9 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isIPv4, isIPv6 } from 'node:net';
 import { Reader, type Response } from 'maxmind';
-import { parseIpv4 } from './net/ip.js';
+import { parseAddr } from './net/prefix.js';
 
 export interface GeoInfo {
   country?: string;
@@ -122,21 +121,10 @@ function loadAsn(): AsnTable | null {
   return new AsnTable(s4.subarray(0, k), e4.subarray(0, k), a4.subarray(0, k), o4, s6, e6, Uint32Array.from(a6), o6);
 }
 
-function ipv6ToBigInt(ip: string): bigint {
-  const [head = '', tail] = ip.split('::');
-  const parse = (s: string) => (s ? s.split(':') : []);
-  let h = parse(head);
-  let t = tail === undefined ? [] : parse(tail);
-  const last = (tail === undefined ? h : t).at(-1);
-  if (last?.includes('.')) {
-    const u = parseIpv4(last);
-    const words = [(u >>> 16).toString(16), (u & 0xffff).toString(16)];
-    if (tail === undefined) h = [...h.slice(0, -1), ...words];
-    else t = [...t.slice(0, -1), ...words];
-  }
-  const fill = tail === undefined ? [] : new Array(8 - h.length - t.length).fill('0');
+/** The 128-bit value of 16 address bytes, for the ASN table's IPv6 ranges. */
+function bytesToBigInt(b: Uint8Array): bigint {
   let x = 0n;
-  for (const w of [...h, ...fill, ...t]) x = (x << 16n) | BigInt(Number.parseInt(w || '0', 16));
+  for (const byte of b) x = (x << 8n) | BigInt(byte);
   return x;
 }
 
@@ -168,7 +156,8 @@ export class GeoDb {
 
   lookup(ip: string): GeoInfo {
     const out: GeoInfo = {};
-    if (!isIPv4(ip) && !isIPv6(ip)) return out;
+    const addr = parseAddr(ip);
+    if (addr === null) return out;
     const c = this.countryDb();
     if (c) {
       const rec = c.get(ip);
@@ -176,7 +165,9 @@ export class GeoDb {
     }
     const a = this.asnDb();
     if (a) {
-      const hit = isIPv4(ip) ? a.lookup4(parseIpv4(ip)) : a.lookup6(ipv6ToBigInt(ip));
+      const b = addr.addr;
+      const hit =
+        addr.family === 4 ? a.lookup4(((b[0] as number) * 16777216 + ((b[1] as number) << 16) + ((b[2] as number) << 8) + (b[3] as number)) >>> 0) : a.lookup6(bytesToBigInt(b));
       if (hit) {
         out.asn = hit.asn;
         out.as_org = hit.org;

@@ -7,7 +7,6 @@ import type { Rng } from './prng.js';
 
 export const NET4 = 0xcb007100; // 203.0.113.0
 export const NET4_TEXT = '203.0.113.0/24';
-export const NET6_TEXT = '2001:db8:1::/64';
 
 export function host4(last: number): number {
   return (NET4 | (last & 255)) >>> 0;

@@ -1,4 +1,4 @@
-/** IP address text forms (RFC 5952 for IPv6). Used when printing, never on the hot path. */
+/** IP address text forms (RFC 5952 for IPv6). Used when printing, never on the hot path; parsing is prefix.ts. */
 
 export function formatIpv4(u: number): string {
   return `${u >>> 24}.${(u >>> 16) & 255}.${(u >>> 8) & 255}.${u & 255}`;
@@ -31,18 +31,4 @@ export function formatIpv6(b: Uint8Array, off = 0): string {
   const left = hex.slice(0, bestStart).join(':');
   const right = hex.slice(bestStart + bestLen).join(':');
   return `${left}::${right}`;
-}
-
-/** Parse an IPv4 dotted quad to uint32, or -1. */
-export function parseIpv4(s: string): number {
-  const parts = s.split('.');
-  if (parts.length !== 4) return -1;
-  let u = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return -1;
-    const n = Number(p);
-    if (n > 255) return -1;
-    u = u * 256 + n;
-  }
-  return u;
 }

@@ -194,9 +194,3 @@ export function formatAddr(family: 4 | 6, b: Uint8Array): string {
   if (bestS < 0) return hex.join(':');
   return `${hex.slice(0, bestS).join(':')}::${hex.slice(bestS + bestL).join(':')}`;
 }
-
-/** uint32 of an IPv4 prefix's network address. */
-export function v4Uint(p: Prefix): number {
-  const a = p.addr;
-  return (((a[0] as number) << 24) | ((a[1] as number) << 16) | ((a[2] as number) << 8) | (a[3] as number)) >>> 0;
-}
