@@ -16,12 +16,3 @@ export function formatIp(ip: IpValue): string {
   return ip.fam === 4 ? formatIpv4(ip.v4) : formatIpv6(ip.v6 as Uint8Array);
 }
 
-/** -1, 0, 1 within one family; null across families (never equal, never ordered). */
-export function compareIp(a: IpValue, b: IpValue): number | null {
-  if (a.fam !== b.fam) return null;
-  if (a.fam === 4) return a.v4 < b.v4 ? -1 : a.v4 > b.v4 ? 1 : 0;
-  const x = a.v6 as Uint8Array;
-  const y = b.v6 as Uint8Array;
-  for (let i = 0; i < 16; i++) if (x[i] !== y[i]) return (x[i] as number) < (y[i] as number) ? -1 : 1;
-  return 0;
-}

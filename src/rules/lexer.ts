@@ -131,20 +131,11 @@ export function scanQuoted(s: Src, i: number): StrLit {
       out.push(n.charCodeAt(0));
       j += 2;
     } else if (n === 'x') {
-      const h1 = s.at(j + 2);
-      const h2 = s.at(j + 3);
-      if (!HEX.test(h1) || !HEX.test(h2)) {
-        if (j + 3 >= s.n) fail(i, s.n, 'unterminated string');
-        fail(j, Math.min(j + 4, s.n), 'bad escape: \\x needs exactly two hex digits');
-      }
-      out.push(Number.parseInt(h1 + h2, 16));
+      out.push(escapeDigits(s, i, j, 2, HEX, 16, 'bad escape: \\x needs exactly two hex digits'));
       j += 4;
     } else if (OCT.test(n)) {
-      const o = s.at(j + 1) + s.at(j + 2) + s.at(j + 3);
-      if (j + 3 >= s.n) fail(i, s.n, 'unterminated string');
-      if (!/^[0-7]{3}$/.test(o)) fail(j, Math.min(j + 4, s.n), 'bad escape: an octal escape is exactly three digits (\\000 to \\377)');
-      const v = Number.parseInt(o, 8);
-      if (v > 255) fail(j, j + 4, `bad escape: \\${o} is above \\377`);
+      const v = escapeDigits(s, i, j, 3, OCT, 8, 'bad escape: an octal escape is exactly three digits (\\000 to \\377)', 1);
+      if (v > 255) fail(j, j + 4, `bad escape: \\${s.slice(j + 1, j + 4)} is above \\377`);
       out.push(v);
       j += 4;
     } else if (n === '') {
@@ -154,6 +145,23 @@ export function scanQuoted(s: Src, i: number): StrLit {
     }
   }
   return fail(i, s.n, 'unterminated string: expected a closing "');
+}
+
+/**
+ * The value of the `count` digits of an escape whose backslash is at j (`\xHH`: digits from j+2;
+ * `\OOO`: from j+1, `skip` = 1). A non-digit is a bad escape at the backslash, covering the escape
+ * up to and including that character (not a closing quote). Only when the input ends among the
+ * digits is the string unterminated, at its opening quote i: `"\x"` is a bad escape, `"\x4` is
+ * unterminated.
+ */
+function escapeDigits(s: Src, i: number, j: number, count: number, digit: RegExp, radix: number, bad: string, skip = 2): number {
+  const from = j + skip;
+  for (let k = from; k < from + count; k++) {
+    const c = s.at(k);
+    if (c === '') fail(i, s.n, 'unterminated string: expected a closing "');
+    if (!digit.test(c)) fail(j, c === '"' ? k : k + 1, bad);
+  }
+  return Number.parseInt(s.slice(from, from + count), radix);
 }
 
 /**

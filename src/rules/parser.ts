@@ -62,13 +62,24 @@ class Parser {
   ) {}
 
   top(): Expr {
+    try {
+      return this.expression();
+    } catch (e) {
+      // An error at the end of the input (unterminated, missing ")") has no token to cover: its
+      // span is empty at the end rather than one past it.
+      if (e instanceof RulesError && e.end > this.s.n) throw new RulesError(e.cls, e.start, Math.max(e.start, this.s.n), e.message);
+      throw e;
+    }
+  }
+
+  private expression(): Expr {
     const first = skipWs(this.s, 0);
     if (first >= this.s.n) fail(this.s.n, this.s.n, 'empty expression: expected a condition');
     const item = this.parseOr();
     const e = this.cond(item);
     const p = skipWs(this.s, this.pos);
     if (p < this.s.n) fail(p, p + 1, `unexpected ${this.s.quote(p)}: expected "and", "or", "xor" or the end`);
-    if (e.arr) throw new RulesError('type', first, first + 1, 'the expression is an Array<Bool> (it uses [*]): wrap it in any(…) or all(…)');
+    if (e.arr) throw new RulesError('type', first, this.pos, 'the expression is an Array<Bool> (it uses [*]): wrap it in any(…) or all(…)');
     return e;
   }
 
@@ -105,7 +116,7 @@ class Parser {
         throw new RulesError(
           'type',
           at,
-          at + 1,
+          this.pos,
           arr ? `"${kind}" mixes an Array<Bool> (from [*]) with a Bool` : `"${kind}" mixes a Bool with an Array<Bool> (from [*]): wrap it in any(…) or all(…)`,
         );
       }
@@ -172,9 +183,10 @@ class Parser {
       this.checkContinuation();
       return inner.k === 'raw' ? { ...inner, span: { start: p, end: this.pos } } : inner;
     }
+    // A raw string r"…" starts like an identifier, so literals are recognised before names.
+    if (c === '"' || isRawStart(s, p) || c === "'") fail(p, p + 1, 'a literal cannot start a condition: the field or function goes on the left');
     const q = scanIdent(s, p);
     if (q === p) {
-      if (c === '"' || isRawStart(s, p) || c === "'") fail(p, p + 1, 'a literal cannot start a condition: the field or function goes on the left');
       fail(p, p + 1, `unexpected ${s.quote(p)}: expected a field, a function or "("`);
     }
     const name = s.slice(p, q);
@@ -190,6 +202,7 @@ class Parser {
     this.pos = paren + 1;
     const at = skipWs(s, this.pos);
     const item = this.parseOr();
+    const argEnd = this.pos;
     const close = skipWs(s, this.pos);
     if (s.at(close) !== ')') fail(close, close + 1, `expected ")" to close ${q}(…), found ${s.quote(close)}`);
     this.pos = close + 1;
@@ -198,10 +211,10 @@ class Parser {
     try {
       e = this.cond(item);
     } catch (err) {
-      if (err instanceof RulesError && err.cls === 'type') throw new RulesError('type', at, at + 1, `${q}(…) takes an Array<Bool> (a comparison on [*]); ${err.message}`);
+      if (err instanceof RulesError && err.cls === 'type') throw new RulesError('type', at, argEnd, `${q}(…) takes an Array<Bool> (a comparison on [*]); ${err.message}`);
       throw err;
     }
-    if (!e.arr) throw new RulesError('type', at, at + 1, `${q}(…) takes an Array<Bool> (a comparison whose left side uses [*]), found a Bool`);
+    if (!e.arr) throw new RulesError('type', at, argEnd, `${q}(…) takes an Array<Bool> (a comparison whose left side uses [*]), found a Bool`);
     this.checkContinuation();
     return { k: q, item: e, arr: false, span: { start, end: this.pos } };
   }
@@ -404,7 +417,7 @@ class Parser {
     }
     if (op === 'matches') {
       const c = s.at(j);
-      if (c !== '"' && !isRawStart(s, j)) return this.wrongLiteral(t, j, 'a regular expression string');
+      if (c !== '"' && !isRawStart(s, j)) return this.notPattern(t, j, 'a regular expression');
       const lit = c === '"' ? scanRegexQuoted(s, j) : scanRaw(s, j);
       this.pos = lit.end;
       try {
@@ -416,7 +429,7 @@ class Parser {
     }
     if (op === 'wildcard' || op === 'strict_wildcard') {
       const c = s.at(j);
-      if (c !== '"' && !isRawStart(s, j)) return this.wrongLiteral(t, j, 'a wildcard pattern string');
+      if (c !== '"' && !isRawStart(s, j)) return this.notPattern(t, j, 'a wildcard pattern');
       const lit = c === '"' ? scanQuoted(s, j) : scanRaw(s, j);
       this.pos = lit.end;
       try {
@@ -433,25 +446,47 @@ class Parser {
     return { k: 'ip', v: value as never };
   }
 
-  /** Text at j is no literal of type t: a type error if it is a literal of another kind, else a parse error. */
-  private wrongLiteral(t: Type, j: number, want: string): never {
+  /**
+   * Text at j is no literal of type t (spec §4): a valid literal of another kind is a type error
+   * covering that literal; anything else is a parse error. With `token` (where the caller's bare
+   * token ends), the other literal counts only when it is the whole token: after a Bytes field
+   * `61:6` is a malformed hex string, not the integer 61 followed by junk.
+   */
+  private wrongLiteral(t: Type, j: number, want: string, token?: number, malformed?: string): never {
     const s = this.s;
-    const kind = this.literalKind(j);
-    if (kind !== null && kind !== t) throw new RulesError('type', j, j + 1, `expected ${want} for ${t}, found ${kindName(kind)}`);
-    return fail(j, j + 1, `expected ${want}, found ${s.quote(j)}`);
+    const found = this.literalAt(j);
+    if (found !== null && found.type !== t && (token === undefined || found.end >= token)) {
+      throw new RulesError('type', j, found.end, `expected ${want} for ${t}, found ${kindName(found.type)}`);
+    }
+    return fail(j, Math.max(token ?? j + 1, j + 1), malformed ?? `expected ${want}, found ${s.quote(j)}`);
   }
 
-  /** Which kind of valid literal starts at j (for type errors), or null. */
-  private literalKind(j: number): Type | null {
+  /**
+   * The valid literal of any kind at j (for type errors): its type and end, or null. A string
+   * that does not scan (bad escape, unterminated) raises its own parse error: it is no literal.
+   */
+  private literalAt(j: number): { type: Type; end: number } | null {
     const s = this.s;
     const c = s.at(j);
-    if (c === '"' || isRawStart(s, j)) return BYTES;
+    if (c === '"') return { type: BYTES, end: scanQuoted(s, j).end };
+    if (isRawStart(s, j)) return { type: BYTES, end: scanRaw(s, j).end };
     const ie = scanRun(s, c === '-' ? j + 1 : j, INT_CHARS);
     const ipe = scanRun(s, j, IP_CHARS);
-    if (ipe > ie && parseIpText(s.slice(j, ipe)) !== null) return IP;
-    if (ie > j && parseIntText(s.slice(j, ie)) !== null) return INT;
-    if (parseIpText(s.slice(j, ipe)) !== null) return IP;
+    if (ipe > ie && parseIpText(s.slice(j, ipe)) !== null) return { type: IP, end: ipe };
+    if (ie > j && parseIntText(s.slice(j, ie)) !== null) return { type: INT, end: ie };
+    if (parseIpText(s.slice(j, ipe)) !== null) return { type: IP, end: ipe };
     return null;
+  }
+
+  /**
+   * A pattern (spec §5.1, §5.2) that is not a quoted or raw string. Hex bytes are a Bytes literal
+   * but not a pattern form, so they are a parse error rather than a literal of another kind.
+   */
+  private notPattern(t: Type, j: number, what: string): never {
+    const s = this.s;
+    const token = scanRun(s, j, HEX_CHARS);
+    if (parseHexBytes(s.slice(j, token)) !== null) fail(j, token, `${what} must be a quoted or raw string; hex bytes (${s.slice(j, token)}) are not a pattern`);
+    return this.wrongLiteral(t, j, `${what} string`, token > j ? token : undefined);
   }
 
   /** One literal of type t at j; returns [value, end]. */
@@ -470,28 +505,46 @@ class Parser {
       const e = scanRun(s, j, HEX_CHARS);
       const hex = parseHexBytes(s.slice(j, e));
       if (hex !== null) return [hex, e];
-      return this.wrongLiteral(t, j, 'a string');
+      const found = e > j ? `"${s.slice(j, e)}"` : s.quote(j);
+      const hint = 'a string ("…", r"…") or hex bytes (two hex digits per byte, separated by ":", "-" or ".")';
+      return this.wrongLiteral(t, j, 'a string', e > j ? e : undefined, `malformed literal ${found}: expected ${hint}`);
     }
     if (t === INT) {
       if (c === '"' || isRawStart(s, j)) return this.wrongLiteral(t, j, 'an integer');
       const e = scanRun(s, c === '-' ? j + 1 : j, INT_CHARS);
       const ipe = scanRun(s, j, IP_CHARS);
       const n = e > j ? parseIntText(s.slice(j, e)) : null;
-      if (ipe > e && !inSet && parseIpText(s.slice(j, ipe)) !== null) throw new RulesError('type', j, ipe, 'expected an integer, found an IP address');
+      if (ipe > e && parseIpText(s.slice(j, ipe)) !== null) throw new RulesError('type', j, ipe, 'expected an integer, found an IP address');
       if (n === null) {
         if (e > j && /^-?[0-9]/.test(s.slice(j, e))) fail(j, e, `malformed integer ${s.quote(j)}`);
-        return this.wrongLiteral(t, j, 'an integer');
+        return this.wrongLiteral(t, j, 'an integer', e > j ? e : undefined);
       }
       return [n, e];
     }
     // Ip
     if (c === '"' || isRawStart(s, j)) return this.wrongLiteral(t, j, 'an IP address');
     const e = scanRun(s, j, IP_CHARS);
+    if (!inSet) this.singleAddressOnly(j, e);
     const ip = parseIpText(s.slice(j, e));
     if (ip !== null) return [ip, e];
     const ie = scanRun(s, c === '-' ? j + 1 : j, INT_CHARS);
     if (ie === e && ie > j && parseIntText(s.slice(j, ie)) !== null) throw new RulesError('type', j, ie, 'expected an IP address, found an integer');
     return fail(j, Math.max(e, j + 1), `malformed IP address ${s.quote(j)}`);
+  }
+
+  /**
+   * Outside sets an Ip literal is one address (spec §4): CIDRs and a..b ranges are parse errors
+   * at the start of the literal, covering all of it (`ip.src == 10.0.0.0/8`), not at the "/".
+   */
+  private singleAddressOnly(j: number, addrEnd: number): void {
+    const s = this.s;
+    const end = scanRun(s, j, SET_IP_CHARS);
+    const text = s.slice(j, end);
+    if (end === addrEnd && !text.includes('..')) return;
+    const item = parseIpItem(text);
+    if (typeof item === 'string') fail(j, end, `${item}: "${text}"`);
+    const form = 'len' in item ? 'a CIDR' : 'an address range';
+    fail(j, end, `${form} (${text}) is allowed only in a set {…} or a list; this operator takes a single address`);
   }
 
   private set(t: Type, open: number): Rhs {
@@ -512,6 +565,12 @@ class Parser {
       if (t === INT) {
         const [lo, e] = this.literal(t, i, true);
         if (s.startsWith('..', e)) {
+          // A range lacking its high bound (`1..`, `1.. 5`, `1...5`) is one malformed literal: reported at its start.
+          const b = s.at(e + 2);
+          if (!(b >= '0' && b <= '9') && b !== '-') {
+            const bad = Math.max(scanRun(s, e + 2, IP_CHARS), e + 2);
+            fail(i, bad, `malformed range "${s.slice(i, bad)}": expected low..high, with no space around ".."`);
+          }
           const [hi, e2] = this.literal(t, e + 2, true);
           if ((hi as number) < (lo as number)) fail(i, e2, `range ${s.slice(i, e2)} is reversed`);
           ints.push({ lo: lo as number, hi: hi as number });
@@ -530,8 +589,8 @@ class Parser {
         if (e === i) this.literal(t, i, true); // raises the right error
         const item = parseIpItem(text);
         if (typeof item === 'string') {
-          if (this.literalKind(i) === INT && !text.includes('.') && !text.includes(':')) throw new RulesError('type', i, e, 'expected an IP address, found an integer');
-          fail(i, e, `${item}: ${s.quote(i)}`);
+          if (this.literalAt(i)?.type === INT && !text.includes('.') && !text.includes(':')) throw new RulesError('type', i, e, 'expected an IP address, found an integer');
+          fail(i, e, `${item}: "${text}"`);
         }
         ips.push(item);
         i = e;
