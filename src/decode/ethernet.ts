@@ -102,21 +102,15 @@ function decodeMpls(v: PacketView, off: number, end: number): void {
       const nib = (b[off] as number) >> 4;
       if (nib === 4 || nib === 6) decodeIpByVersion(v, off, end);
       else if (nib === 0) {
-        // Pseudowire control word then an Ethernet frame (RFC 4385).
-        if (end - off >= 4 + 14) {
-          decodeEtherTypeFromEthernet(v, off + 4, end);
-        }
+        // Pseudowire control word then an Ethernet frame (RFC 4385). A frame cut inside either is
+        // TRUNCATED like any other cut header (decodeEthernet reports a short Ethernet header).
+        if (end - off < 4) v.status |= Status.TRUNCATED;
+        else decodeEthernet(v, off + 4, end);
       }
       return;
     }
   }
   v.status |= Status.MALFORMED;
-}
-
-function decodeEtherTypeFromEthernet(v: PacketView, off: number, end: number): void {
-  const b = v.buf;
-  const type = ((b[off + 12] as number) << 8) | (b[off + 13] as number);
-  if (type >= 0x0600) decodeEtherType(v, type, off + 14, end);
 }
 
 function decodePppoeSession(v: PacketView, off: number, end: number): void {

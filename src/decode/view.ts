@@ -385,6 +385,3 @@ export class PacketView {
     this.httpStatus = 0;
   }
 }
-
-/** An application decoder: inspects [off, end) of view.buf (the captured transport payload). */
-export type AppDecoder = (v: PacketView, off: number, end: number) => void;

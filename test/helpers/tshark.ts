@@ -59,14 +59,14 @@ export function tsharkFields(file: string, fields: string[], extra: string[] = [
  * start per test file keeps the suite fast) and row i is frame i. 'frame.number' is always
  * requested first, so a frame whose other fields are all empty still has a row.
  */
-export function tsharkOnFrames(frames: TestFrame[], fields: string[], linkType = 1): Map<string, string>[] {
+export function tsharkOnFrames(frames: TestFrame[], fields: string[], linkType = 1, extra: string[] = []): Map<string, string>[] {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-frames-'));
   const file = join(dir, 'frames.pcap');
   try {
     const recs = frames.map((f, i) => ({ sec: 1_700_000_000 + i, frac: 0, data: f.data, wirelen: f.wirelen ?? f.data.length }));
     writeFileSync(file, pcapFile(recs, { linkType }));
     // Sequence analysis off: each frame is read on its own, whatever the neighbouring cases hold.
-    const rows = tsharkFields(file, ['frame.number', ...fields], ['-o', 'tcp.analyze_sequence_numbers:FALSE']);
+    const rows = tsharkFields(file, ['frame.number', ...fields], ['-o', 'tcp.analyze_sequence_numbers:FALSE', ...extra]);
     if (rows.length !== frames.length) throw new Error(`tshark returned ${rows.length} rows for ${frames.length} frames`);
     return rows.map((r) => new Map(fields.map((f, i) => [f, r[i + 1] ?? ''])));
   } finally {
@@ -100,7 +100,8 @@ export type Agreement = Record<string, ((v: PacketView) => string) | { view: (v:
  * fields against the literal tshark line; then, for every tshark field with an agreement rule,
  * the view against tshark (unless the case lists the field in `differs`).
  */
-export function decodeCases(title: string, cases: DecodeCase[], agree: Agreement, linkType = 1): void {
+export function decodeCases(title: string, cases: DecodeCase[], agree: Agreement, opts: { linkType?: number; tsharkArgs?: string[] } = {}): void {
+  const linkType = opts.linkType ?? 1;
   describe(title, () => {
     let rows: Map<string, string>[] = [];
     before(() => {
@@ -109,6 +110,7 @@ export function decodeCases(title: string, cases: DecodeCase[], agree: Agreement
         cases.map((c) => c.frame),
         fields,
         linkType,
+        opts.tsharkArgs,
       );
     });
     cases.forEach((c, i) => {
