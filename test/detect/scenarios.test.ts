@@ -12,16 +12,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import Ajv from 'ajv';
 import { L34_VECTORS } from '../../src/generate/attacks.js';
+import { schemaErrors } from '../../src/model/validate.js';
 import { analyzeJson, makeScenario, ms, score } from './truth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-detect-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const ajv = new Ajv({ allErrors: true });
-ajv.addSchema(JSON.parse(readFileSync('schema/attack.schema.json', 'utf8')));
-const validate = ajv.compile(JSON.parse(readFileSync('schema/analysis.schema.json', 'utf8')));
 
 /** PALISADE_DETECT_SEED tries other seeds (CI uses the default). */
 const SEED = Number(process.env.PALISADE_DETECT_SEED ?? 1);
@@ -31,7 +27,8 @@ async function check(name: string): Promise<void> {
   const f = join(dir, `${name}.pcap`);
   const truth = makeScenario(name, f, PACKETS, SEED);
   const out = await analyzeJson(f);
-  assert.ok(validate(out), `${name}: ${ajv.errorsText(validate.errors)}`);
+  const errors = schemaErrors(out, 'analysis');
+  assert.equal(errors, null, `${name}: ${errors}`);
   assert.equal(out.attacks.length, truth.attacks.length, `${name}: ${out.attacks.map((a) => `${a.vector}@${a.victim.ip ?? a.victim.prefix}`).join(', ')}`);
   for (const t of truth.attacks) {
     const victim = t.victim.ip ?? t.victim.prefix;

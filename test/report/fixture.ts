@@ -8,7 +8,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv from 'ajv';
 import { analyzeCapture } from '../../src/analyze/run.js';
 import { formatIpv4 } from '../../src/core/net/ip.js';
 import type { PacketView } from '../../src/decode/view.js';
@@ -23,17 +22,8 @@ export const DNS_AMP = join(CORPUS, 'ddos/amp.dns.RRSIG.fragmented.pcap');
 export const SYN_FLOOD = join(CORPUS, 'ddos/ddosgrid.synflood.pcap');
 export const TLS = join(CORPUS, 'edge/tls_chrome-34-google.pcap');
 
-const ROOT = join(import.meta.dirname, '../..');
-const ajv = new Ajv({ allErrors: true });
-ajv.addSchema(JSON.parse(readFileSync(join(ROOT, 'schema/attack.schema.json'), 'utf8')));
-const validateAnalysis = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema/analysis.schema.json'), 'utf8')));
-const validateAttack = ajv.getSchema('https://palisade.dev/schema/attack.schema.json');
-
-export function schemaErrors(doc: unknown, kind: 'analysis' | 'attack'): string | null {
-  const v = kind === 'analysis' ? validateAnalysis : validateAttack;
-  if (!v) throw new Error('attack schema not loaded');
-  return v(doc) ? null : ajv.errorsText(v.errors);
-}
+/** Records are checked with the one validator the report uses (src/model/validate.ts). */
+export { schemaErrors } from '../../src/model/validate.js';
 
 interface Truth {
   id: string;

@@ -1,0 +1,92 @@
+/**
+ * The records of src/model checked against their JSON Schemas (schema/). One Ajv instance serves
+ * the report (which reads analyses written elsewhere) and the tests (which check what every stage
+ * emits), so the schema is the contract and there is no second, hand-written validator.
+ *
+ * The schemas carry an `expected` annotation on their shared definitions ("a number ≥ 0", "an
+ * ISO-8601 UTC time", …) so a refusal names the bad field and what it should be, in words.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+
+export type SchemaName = 'analysis' | 'attack';
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+let validators: Record<SchemaName, ValidateFunction> | null = null;
+
+/** Compiled on first use: `palisade analyze` never pays for it. */
+function load(): Record<SchemaName, ValidateFunction> {
+  if (validators !== null) return validators;
+  const ajv = new Ajv({ allErrors: false, verbose: true });
+  ajv.addKeyword({ keyword: 'expected', schemaType: 'string' });
+  ajv.addFormat('iso-utc', { type: 'string', validate: (s: string) => ISO_UTC.test(s) && !Number.isNaN(Date.parse(s)) });
+  const read = (name: string) => JSON.parse(readFileSync(new URL(`../../schema/${name}.schema.json`, import.meta.url), 'utf8')) as object;
+  ajv.addSchema(read('attack'));
+  const analysis = ajv.compile(read('analysis'));
+  const attack = ajv.getSchema('https://palisade.dev/schema/attack.schema.json') as ValidateFunction;
+  validators = { analysis, attack };
+  return validators;
+}
+
+/** `/attacks/0/start` → `attacks[0].start`, prefixed by the record's own name at the top. */
+function fieldPath(root: string, pointer: string, child?: string): string {
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (child !== undefined) parts.push(child);
+  if (parts.length === 0) return root;
+  return parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  object: 'an object',
+  array: 'an array',
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'true or false',
+  null: 'null',
+};
+
+function expectedOf(e: ErrorObject): string {
+  const annotated = (e.parentSchema as { expected?: string } | undefined)?.expected;
+  if (annotated !== undefined) return annotated;
+  switch (e.keyword) {
+    case 'type': {
+      const t = (e.params as { type: string | string[] }).type;
+      return (Array.isArray(t) ? t : [t]).map((x) => TYPE_WORDS[x] ?? x).join(' or ');
+    }
+    case 'enum':
+      return `one of ${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'minimum':
+      return `a number ≥ ${(e.params as { limit: number }).limit}`;
+    case 'maximum':
+      return `a number ≤ ${(e.params as { limit: number }).limit}`;
+    default:
+      return e.message ?? 'a valid value';
+  }
+}
+
+/** The first way `doc` breaks the schema, as `path: expected …`, or null when it conforms. */
+export function schemaProblem(doc: unknown, schema: SchemaName): string | null {
+  const validate = load()[schema];
+  if (validate(doc)) return null;
+  const e = (validate.errors ?? [])[0];
+  if (e === undefined) return `${schema}: invalid`;
+  if (e.keyword === 'required') {
+    const missing = (e.params as { missingProperty: string }).missingProperty;
+    const sub = (e.parentSchema as { properties?: Record<string, { expected?: string; $ref?: string }> }).properties?.[missing];
+    return `${fieldPath(schema, e.instancePath, missing)}: missing${sub?.expected ? `; expected ${sub.expected}` : ''}`;
+  }
+  if (e.keyword === 'additionalProperties') return `${fieldPath(schema, e.instancePath, (e.params as { additionalProperty: string }).additionalProperty)}: unexpected field`;
+  return `${fieldPath(schema, e.instancePath)}: expected ${expectedOf(e)}`;
+}
+
+/** Every error, in Ajv's words (for tests that want to see them all). */
+export function schemaErrors(doc: unknown, schema: SchemaName): string | null {
+  const validate = load()[schema];
+  if (validate(doc)) return null;
+  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+}
