@@ -14,7 +14,6 @@
 import { PalisadeError } from '../core/errors.js';
 import { type Prefix, rangeToPrefixes } from '../core/net/prefix.js';
 import type { PacketView } from '../decode/view.js';
-import type { ListSet } from '../mitigate/lists.js';
 import { packetScheme } from '../scheme/packet.js';
 import { type FieldCaps, fieldsWith } from '../scheme/types.js';
 import { bytesKey } from '../scheme/values.js';
@@ -167,7 +166,12 @@ export type Predicate = (v: PacketView) => boolean;
  * Compile a packet rule with the Rules compiler; named lists are the ruleset's IP lists, looked
  * up in their tries.
  */
-export function compilePacketRule(expression: string, lists: ListSet | null): Predicate {
+/** The IP lists a packet rule may name (`ip.src in $name`): mitigate/lists.ts's ListSet is one. */
+export interface IpListLookup {
+  all(): Iterable<{ readonly name: string; has4(addr: number): boolean; has6(buf: Uint8Array, off: number): boolean }>;
+}
+
+export function compilePacketRule(expression: string, lists: IpListLookup | null): Predicate {
   const named = new Map<string, NamedList>();
   for (const l of lists?.all() ?? []) named.set(l.name, { kind: 'ip', items: [], has4: (u) => l.has4(u), has6: (b, o) => l.has6(b, o) });
   try {
