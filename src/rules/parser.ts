@@ -610,7 +610,7 @@ class Parser {
     const s = this.s;
     let e = j + 1;
     while (e < s.n && /^[a-z0-9_]$/.test(s.at(e))) e++;
-    if (e === j + 1 || isWordChar(s.at(e))) fail(j, Math.max(e, j + 1), 'a list name is $ followed by lowercase letters, digits and _');
+    if (e === j + 1 || isWordChar(s.at(e))) fail(j, Math.max(scanWord(s, j + 1), j + 1), 'a list name is $ followed by lowercase letters, digits and _');
     const name = s.slice(j + 1, e);
     const kind = this.lists.get(name);
     if (kind === undefined) throw new RulesError('unknown_list', j, e, `no list named $${name}`);
