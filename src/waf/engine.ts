@@ -1,16 +1,21 @@
 /**
  * The WAF library API: `createWaf(options)` loads and compiles the Core Rule Set once;
  * `waf.evaluate(request[, response])` runs the phases synchronously and returns the verdict.
+ * Importing it has no process-wide effect: an application that runs the WAF on untrusted
+ * input calls `enableRegexBacktrackFallback()` first (regex-guard.ts says why).
  */
-// First: V8 regex flags must be set before any pattern is compiled.
-import './regex-guard.js';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BASE_CONFIG } from './base-config.js';
-import { type CompiledRules, compileRules, type Rule } from './rules.js';
+import { InitialTx } from './initial-tx.js';
+import { Phase } from './phase.js';
+import { buildPlan } from './plan.js';
+import { compileRules } from './rules.js';
 import { type Directive, parseSecLang } from './seclang.js';
-import { type MatchedRule, type PhaseLists, Transaction, type WafRequest, type WafResponse } from './transaction.js';
+import { type MatchedRule, type Reusables, Transaction, type WafRequest, type WafResponse } from './transaction.js';
+import { ValueCache } from './value-cache.js';
 
+export { enableRegexBacktrackFallback } from './regex-guard.js';
 export type { MatchedRule, WafRequest, WafResponse } from './transaction.js';
 
 export interface WafExclusion {
@@ -109,35 +114,13 @@ function loadDirectives(opts: WafOptions): Directive[] {
   return out;
 }
 
-function phaseLists(c: CompiledRules): PhaseLists {
-  const phases: Rule[][] = [[], [], [], [], [], []];
-  for (const r of c.rules) {
-    if (r.marker !== null) for (let p = 1; p <= 5; p++) phases[p].push(r);
-    else if (r.phase >= 1 && r.phase <= 5) phases[r.phase].push(r);
-  }
-  // Markers are shared objects; skip targets are resolved per phase list into a copy of the rule.
-  for (let p = 1; p <= 5; p++) {
-    const list = phases[p];
-    for (let i = 0; i < list.length; i++) {
-      const r = list[i];
-      if (r.marker !== null || r.skipAfter === null) continue;
-      let idx = list.length - 1;
-      for (let j = i + 1; j < list.length; j++) {
-        if (list[j].marker === r.skipAfter) {
-          idx = j;
-          break;
-        }
-      }
-      r.skipIndex = idx;
-    }
-  }
-  return { phases, settings: c.settings, chainParent: c.chainParent, chainFn: c.chainFn, chainMask: c.chainMask, pairs: c.pairs, ruleCount: c.ruleCount };
-}
-
 export function createWaf(opts: WafOptions = {}): Waf {
   const compiled = compileRules(loadDirectives(opts));
-  const lists = phaseLists(compiled);
-  Transaction.precomputePhase1(lists);
+  const plan = buildPlan(compiled);
+  const reusables: Reusables = {
+    valueCache: new ValueCache(plan.chains, plan.unionSlots, plan.verdictColumns),
+    initialTx: plan.initialTx === null ? null : new InitialTx(plan.initialTx),
+  };
   const presets: [string, string][] = [];
   let ruleCount = 0;
   for (const r of compiled.rules) if (r.marker === null) ruleCount++;
@@ -145,21 +128,21 @@ export function createWaf(opts: WafOptions = {}): Waf {
     warnings: compiled.warnings,
     ruleCount,
     evaluate(request: WafRequest, response?: WafResponse, timings?: Map<number, number>): WafVerdict {
-      const t = new Transaction(lists, request, response ?? null, presets);
+      const t = new Transaction(plan, reusables, request, response ?? null, presets);
       let inbound: number;
       let outbound: number;
       try {
         if (timings) t.timings = timings;
-        t.runPhase(1);
+        t.runPhase(Phase.REQUEST_HEADERS);
         if (!t.interrupted && !t.engineOff) {
           t.processBody();
-          if (!t.interrupted) t.runPhase(2);
+          if (!t.interrupted) t.runPhase(Phase.REQUEST_BODY);
         }
         if (response && !t.interrupted && !t.engineOff) {
-          t.runPhase(3);
-          if (!t.interrupted) t.runPhase(4);
+          t.runPhase(Phase.RESPONSE_HEADERS);
+          if (!t.interrupted) t.runPhase(Phase.RESPONSE_BODY);
         }
-        t.runPhase(5);
+        t.runPhase(Phase.LOGGING);
         inbound = Number(t.tx('anomaly_score') ?? t.tx('inbound_anomaly_score') ?? 0) || 0;
         outbound = Number(t.tx('outbound_anomaly_score') ?? 0) || 0;
       } finally {

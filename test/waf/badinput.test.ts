@@ -8,11 +8,14 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createWaf, type WafRequest } from '../../src/waf/engine.js';
+import { createWaf, enableRegexBacktrackFallback, type WafRequest } from '../../src/waf/engine.js';
 import { parseRequest } from '../../src/waf/serve.js';
 import { prng } from '../helpers/prng.js';
 
 const RULE_BOUND_MS = 2000; // a runaway (exponential) pattern takes minutes here; the slowest bounded one takes ~0.5 s
+
+// as `palisade waf serve` does: the bound below assumes V8's linear-time fallback for runaway regexes
+enableRegexBacktrackFallback();
 
 const pl4 = createWaf({ paranoia: 4, mode: 'detect', thresholds: { inbound: 5, outbound: 4 } });
 const pl1 = createWaf({ paranoia: 1, mode: 'block' });

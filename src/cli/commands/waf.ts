@@ -1,7 +1,7 @@
 /** `palisade waf serve`: run the CRS-based WAF as a small HTTP origin that answers every request itself. */
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../core/errors.js';
-import { createWaf, WafConfigError, type WafOptions } from '../../waf/engine.js';
+import { createWaf, enableRegexBacktrackFallback, WafConfigError, type WafOptions } from '../../waf/engine.js';
 import { startServer } from '../../waf/serve.js';
 
 interface ServeOpts {
@@ -43,6 +43,9 @@ Examples:
   palisade waf serve --listen 127.0.0.1:18480 --profile test`,
     )
     .action(async (opts: ServeOpts) => {
+      // The server is this process's whole job, so it may set V8's process-wide regex fallback
+      // (the library leaves that to its host); first, before any CRS pattern is compiled.
+      enableRegexBacktrackFallback();
       const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(opts.listen);
       if (!m) throw new UsageError('waf serve: --listen must be HOST:PORT');
       const o: WafOptions = { crsPath: opts.crs, setup: {} };
