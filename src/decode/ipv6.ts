@@ -67,6 +67,8 @@ export function decodeIpv6(v: PacketView, off: number, end: number): void {
         v.ip6Ext |= Ip6Ext.FRAGMENT;
         break;
       default:
+        // ESP ends the readable chain; it is still an extension header the packet carried.
+        if (next === 50) v.ip6Ext |= Ip6Ext.ESP;
         finish(v, next, p, dgramEnd, off + 40 + plen - p);
         return;
     }

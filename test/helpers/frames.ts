@@ -262,12 +262,10 @@ export const ipv6Option = {
   raw: (type: number, len: number, data: readonly number[] = []): number[] => [type, len, ...data],
 };
 
-/** Routing header with addresses (type 3 RPL uncompressed-ish, or 4 SRH); here the generic layout. */
-export function routing(next: number, r: { type: number; segmentsLeft: number; addresses: string[] }, payload: Part = EMPTY): Uint8Array {
-  const addrs = r.addresses.flatMap(ipv6Addr);
-  // Type-specific 4 bytes (reserved) then the addresses: the layout of type 0 and type 2.
-  const body = [r.type, r.segmentsLeft, 0, 0, 0, 0, ...addrs];
-  return bytes(next, (2 + body.length) / 8 - 1, body, payload);
+/** Routing header with the layout of types 0 and 2: 4 reserved bytes, then the addresses. */
+export function routing(next: number, r: { type: number; segmentsLeft: number; addresses: string[]; len?: number }, payload: Part = EMPTY): Uint8Array {
+  const body = [r.type, r.segmentsLeft, 0, 0, 0, 0, ...r.addresses.flatMap(ipv6Addr)];
+  return bytes(next, r.len ?? (2 + body.length) / 8 - 1, body, payload);
 }
 
 export function fragment6(next: number, f: { offset: number; more: boolean; id: number }, payload: Part = EMPTY): Uint8Array {
