@@ -29,28 +29,37 @@ export function formatOf(path: string, given?: string): ReportFormat {
   );
 }
 
-/** Write the report to a file, or to stdout when `out` is `-` (to pipe Markdown into a ticket tool). */
-export async function writeReport(data: ReportData, out: string, format: ReportFormat, chromium?: string): Promise<void> {
+/** Where `-o -` sends the report: the caller's stream (the CLI passes stdout; the library never touches it). */
+export type ReportSink = (chunk: string | Uint8Array) => void;
+
+function sinkFor(_out: string, sink: ReportSink | undefined): ReportSink {
+  if (sink === undefined) throw new UsageError('writing the report to "-" needs a sink (the CLI passes stdout)');
+  return sink;
+}
+
+/** Write the report to a file, or to `sink` when `out` is `-` (to pipe Markdown into a ticket tool). */
+export async function writeReport(data: ReportData, out: string, format: ReportFormat, chromium?: string, sink?: ReportSink): Promise<void> {
   if (format === 'pdf') {
     if (out !== '-') return htmlToPdf(renderHtml(data), out, { chromium });
+    const write = sinkFor(out, sink);
     const dir = mkdtempSync(join(tmpdir(), 'palisade-report-'));
     try {
       await htmlToPdf(renderHtml(data), join(dir, 'report.pdf'), { chromium });
-      process.stdout.write(readFileSync(join(dir, 'report.pdf')));
+      write(readFileSync(join(dir, 'report.pdf')));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
     return;
   }
   const text = format === 'html' ? renderHtml(data) : renderMarkdown(data);
-  if (out === '-') process.stdout.write(text);
+  if (out === '-') sinkFor(out, sink)(text);
   else writeFileSync(out, text);
 }
 
-export async function makeReport(analysis: Analysis, out: string, opts: ReportOptions & { format?: string; chromium?: string } = {}): Promise<ReportData> {
+export async function makeReport(analysis: Analysis, out: string, opts: ReportOptions & { format?: string; chromium?: string; sink?: ReportSink } = {}): Promise<ReportData> {
   const format = formatOf(out, opts.format);
   const data = await buildReport(analysis, opts);
-  await writeReport(data, out, format, opts.chromium);
+  await writeReport(data, out, format, opts.chromium, opts.sink);
   return data;
 }
 
