@@ -16,6 +16,7 @@ import {
   type Ipv6Header,
   ipv6,
   ipv6Option,
+  type Part,
   routing,
   TcpFlag,
   tcp,
@@ -27,7 +28,7 @@ const SRC = '2001:db8::1';
 const DST = '2001:db8:0:1::2';
 const datagram = udp({ sport: 40000, dport: 49153 }, [1, 2, 3, 4]);
 const eth = (ip: Uint8Array) => ethernet(EtherType.IPV6, ip);
-const v6 = (next: number, payload: Uint8Array, h: Partial<Ipv6Header> = {}) => eth(ipv6({ src: SRC, dst: DST, next, ...h }, payload));
+const v6 = (next: number, payload: Part, h: Partial<Ipv6Header> = {}) => eth(ipv6({ src: SRC, dst: DST, next, ...h }, payload));
 /** 24 bytes standing for the middle of a fragmented datagram. */
 const middle = new Array<number>(24).fill(0x5a);
 
