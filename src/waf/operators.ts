@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import { maskBytes, type Prefix, parseAddr } from '../core/net/prefix.js';
+import { IpTrie } from '../core/net/trie.js';
 import { AhoCorasick } from './aho.js';
 import { patternGrams, phrasesGrams } from './factors.js';
 import { compilePcre, translatePcre } from './pcre.js';
@@ -155,76 +157,46 @@ function splitPhrases(param: string): string[] {
   return out;
 }
 
-function parseIp(s: string): { v6: boolean; bytes: number[] } | null {
-  if (!s.includes(':')) {
-    // dotted quad, parsed by hand: four groups of 1-3 digits, each at most 255
-    const bytes: number[] = [0, 0, 0, 0];
-    let g = 0;
-    let digits = 0;
-    let v = 0;
-    for (let i = 0; i <= s.length; i++) {
-      const c = i < s.length ? s.charCodeAt(i) : 46;
-      if (c >= 48 && c <= 57) {
-        if (++digits > 3) return null;
-        v = v * 10 + (c - 48);
-      } else if (c === 46) {
-        if (digits === 0 || v > 255 || g > 3) return null;
-        bytes[g++] = v;
-        digits = 0;
-        v = 0;
-      } else return null;
-    }
-    return g === 4 ? { v6: false, bytes } : null;
-  }
-  if (s.includes(':')) {
-    const parts = s.split('::');
-    if (parts.length > 2) return null;
-    const head = parts[0] ? parts[0].split(':') : [];
-    const tail = parts.length === 2 && parts[1] ? parts[1].split(':') : [];
-    const fill = 8 - head.length - tail.length;
-    if (fill < 0 || (parts.length === 1 && fill !== 0)) return null;
-    const groups = [...head, ...new Array(parts.length === 2 ? fill : 0).fill('0'), ...tail];
-    const bytes: number[] = [];
-    for (const g of groups) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-      const v = Number.parseInt(g, 16);
-      bytes.push(v >> 8, v & 255);
-    }
-    return { v6: true, bytes };
-  }
-  const p = s.split('.');
-  if (p.length !== 4 || p.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) return null;
-  return { v6: false, bytes: p.map(Number) };
+/**
+ * One @ipMatch entry as ModSecurity reads it (`inet_pton` plus its own netmask check): an IPv4
+ * or IPv6 address, optionally `/len` with 1 <= len <= 32 (128); host bits are cleared. Unlike
+ * ModSecurity, surrounding whitespace is allowed (`a, b` lists).
+ */
+function parseIpMatchEntry(text: string): Prefix | null {
+  const s = text.trim();
+  const slash = s.indexOf('/');
+  const a = parseAddr(slash < 0 ? s : s.slice(0, slash));
+  if (a === null) return null;
+  const max = a.family === 4 ? 32 : 128;
+  if (slash < 0) return { family: a.family, addr: a.addr, len: max };
+  const lenText = s.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(lenText)) return null;
+  const len = Number(lenText);
+  // ModSecurity refuses /0 (its netmask check reads 0 as "invalid")
+  if (len < 1 || len > max) return null;
+  return { family: a.family, addr: maskBytes(a.addr, len), len };
 }
 
+/** `list`: entries as written (empty ones are skipped, as ModSecurity's strtok does). */
 function ipMatchOperator(param: string, list: string[]): Operator {
-  const nets: { v6: boolean; bytes: number[]; bits: number }[] = [];
+  const trie = new IpTrie();
   for (const item of list) {
-    const [a, b] = item.trim().split('/');
-    const ip = parseIp(a);
-    if (!ip) throw new OperatorError(`@ipMatch: bad address ${item}`);
-    nets.push({ ...ip, bits: b === undefined ? ip.bytes.length * 8 : Number(b) });
+    if (item.trim() === '') continue;
+    const p = parseIpMatchEntry(item);
+    if (p === null) throw new OperatorError(`@ipMatch: bad address ${item}`);
+    trie.insert(p, true);
   }
+  // compiled now, so a request never changes the operator
+  trie.compile();
   return makeOperator(
     'ipMatch',
     param,
     (value) => {
-      const ip = parseIp(value.trim());
-      if (!ip) return false;
-      for (const n of nets) {
-        if (n.v6 !== ip.v6) continue;
-        let bits = n.bits;
-        let ok = true;
-        for (let i = 0; i < n.bytes.length && bits > 0; i++, bits -= 8) {
-          const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-          if ((ip.bytes[i] & mask) !== (n.bytes[i] & mask)) {
-            ok = false;
-            break;
-          }
-        }
-        if (ok) return true;
-      }
-      return false;
+      const ip = parseAddr(value.trim());
+      if (ip === null) return false;
+      const a = ip.addr;
+      if (ip.family === 4) return trie.lookup4(((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]) >>> 0) >= 0;
+      return trie.lookup6(a, 0) >= 0;
     },
     { pure: true },
   );
