@@ -328,7 +328,7 @@ class Parser {
         this.pos = e;
         return { k: 'lit', type: IP, value: ip, span: { start: j, end: e } };
       }
-      fail(j, e, `malformed literal ${s.quote(j)}: expected an integer, an address or a string`);
+      fail(j, e, `malformed literal "${text}": expected an integer, an address or a string`);
     }
     this.pos = j;
     const item = this.parseOr();
