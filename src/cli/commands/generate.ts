@@ -5,13 +5,10 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { generate, truthPath } from '../../generate/generator.js';
 import { SCENARIOS } from '../../generate/scenarios.js';
+import { intOption } from '../options.js';
 
-function int(name: string, s: string, min: number): number {
-  if (!/^\d+$/.test(s)) throw new UsageError(`${name} must be a whole number, got "${s}"`);
-  const n = Number(s);
-  if (n < min) throw new UsageError(`${name} must be at least ${min}`);
-  return n;
-}
+/** The generator's PRNG takes a 32-bit seed: a larger one would give the file of a smaller one. */
+const SEED_MAX = 0xffffffff;
 
 export function register(program: Command): void {
   program
@@ -19,8 +16,8 @@ export function register(program: Command): void {
     .description('Write a deterministic, labelled scenario capture (pcap) and its ground truth (.truth.json).')
     .argument('[scenario]', 'scenario name (see --list)')
     .option('--list', 'list the scenarios')
-    .option('-n, --packets <n>', 'number of packets', '20000')
-    .option('-s, --seed <n>', 'seed: the same seed gives a byte-identical file', '1')
+    .option('-n, --packets <n>', 'number of packets', intOption('--packets', { min: 1 }), 20000)
+    .option('-s, --seed <n>', 'seed: the same seed gives a byte-identical file', intOption('--seed', { min: 0, max: SEED_MAX }), 1)
     .option('-w, --write <file>', 'output capture (classic pcap)')
     .option('--micro', 'microsecond timestamps (default: nanosecond)')
     .option('--no-truth', 'do not write the .truth.json file')
@@ -30,8 +27,8 @@ export function register(program: Command): void {
         scenario: string | undefined,
         o: {
           list?: boolean;
-          packets: string;
-          seed: string;
+          packets: number;
+          seed: number;
           write?: string;
           micro?: boolean;
           truth: boolean;
@@ -45,12 +42,10 @@ export function register(program: Command): void {
         if (!scenario) throw new UsageError('generate: missing scenario (palisade generate --list shows them)');
         if (!SCENARIOS.some((s) => s.name === scenario)) throw new UsageError(`generate: unknown scenario "${scenario}" (palisade generate --list shows them)`);
         if (!o.write) throw new UsageError('generate: missing -w OUT.pcap');
-        const packets = int('--packets', o.packets, 1);
-        const seed = int('--seed', o.seed, 0);
         mkdirSync(dirname(o.write), { recursive: true });
         const truth = generate(scenario, o.write, {
-          packets,
-          seed,
+          packets: o.packets,
+          seed: o.seed,
           micro: o.micro === true,
           noTruth: !o.truth,
         });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { loadRuleset } from '../../mitigate/ruleset.js';
 import { renderWhatIf, runWhatIf } from '../../mitigate/whatif.js';
+import { numberOption } from '../options.js';
 import { Progress } from '../progress.js';
 
 interface Opts {
@@ -10,7 +11,7 @@ interface Opts {
   dropped?: string;
   passed?: string;
   truth?: string;
-  interval: string;
+  interval: number;
   json?: boolean;
   progress: boolean;
 }
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     .option('--dropped <file.pcap>', 'write the packets the ruleset drops or rate-limits')
     .option('--passed <file.pcap>', 'write the packets the ruleset lets through')
     .option('--truth <file.json>', 'ground truth of a generated scenario: score attack passed / legitimate dropped')
-    .option('--interval <seconds>', 'timeline resolution', '1')
+    .option('--interval <seconds>', 'timeline resolution', numberOption('--interval', { above: 0 }), 1)
     .option('--json', 'print one JSON object')
     .option('--no-progress', 'no progress bar on stderr')
     .addHelpText(
@@ -42,8 +43,6 @@ Examples:
     )
     .action(async (capture: string, opts: Opts) => {
       if (!opts.ruleset) throw new UsageError('mitigate: --ruleset FILE is required');
-      const interval = Number(opts.interval);
-      if (!Number.isFinite(interval) || interval <= 0) throw new UsageError(`mitigate: --interval must be a positive number of seconds, not "${opts.interval}"`);
       const ruleset = loadRuleset(opts.ruleset);
       for (const l of ruleset.lists.all()) {
         const bad = l.problems.filter((p) => p.severity === 'error').length;
@@ -54,7 +53,7 @@ Examples:
         dropped: opts.dropped,
         passed: opts.passed,
         truth: opts.truth,
-        interval,
+        interval: opts.interval,
         onProgress: (d, t) => progress.update(d, t),
       });
       progress.done();

@@ -3,14 +3,15 @@ import type { Command } from 'commander';
 import { InputError, UsageError } from '../../core/errors.js';
 import { createWaf, enableRegexBacktrackFallback, WafConfigError, type WafOptions } from '../../waf/engine.js';
 import { startServer } from '../../waf/serve.js';
+import { intOption, parseIntArg } from '../options.js';
 
 interface ServeOpts {
   listen: string;
-  paranoia?: string;
+  paranoia?: number;
   mode: string;
   crs?: string;
-  inbound?: string;
-  outbound?: string;
+  inbound?: number;
+  outbound?: number;
   set: string[];
   profile?: string;
 }
@@ -25,11 +26,11 @@ export function register(program: Command): void {
     .command('serve')
     .description('Evaluate every request with the WAF and answer it directly (test and benchmark origin).')
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
-    .option('--paranoia <n>', 'CRS paranoia level 1-4 (default 1)')
+    .option('--paranoia <n>', 'CRS paranoia level 1-4 (default 1)', intOption('--paranoia', { min: 1, max: 4 }))
     .option('--mode <mode>', 'block (deny over the anomaly threshold) or detect (log only)', 'block')
     .option('--crs <dir>', 'CRS directory (default /usr/share/modsecurity-crs)')
-    .option('--inbound <n>', 'inbound anomaly score threshold (CRS default 5)')
-    .option('--outbound <n>', 'outbound anomaly score threshold (CRS default 4)')
+    .option('--inbound <n>', 'inbound anomaly score threshold (CRS default 5)', intOption('--inbound', { min: 1 }))
+    .option('--outbound <n>', 'outbound anomaly score threshold (CRS default 4)', intOption('--outbound', { min: 1 }))
     .option('--set <name=value>', 'set a CRS tx variable, e.g. combined_file_sizes=65535 (repeatable)', collect, [])
     .option('--profile <name>', 'test: the CRS regression-test profile (detect, paranoia 4, thresholds 5/4, combined_file_sizes=65535)')
     .addHelpText(
@@ -48,22 +49,19 @@ Examples:
       enableRegexBacktrackFallback();
       const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(opts.listen);
       if (!m) throw new UsageError('waf serve: --listen must be HOST:PORT');
+      const listenPort = parseIntArg('--listen port', m[2] as string, { min: 0, max: 65535 });
       const o: WafOptions = { crsPath: opts.crs, setup: {} };
       if (opts.profile === 'test') {
         Object.assign(o, { paranoia: 4, mode: 'detect', thresholds: { inbound: 5, outbound: 4 }, setup: { combined_file_sizes: 65535 } });
       } else if (opts.profile !== undefined) throw new UsageError('waf serve: --profile must be test');
-      if (opts.paranoia !== undefined) {
-        const p = Number(opts.paranoia);
-        if (![1, 2, 3, 4].includes(p)) throw new UsageError('waf serve: --paranoia must be 1, 2, 3 or 4');
-        o.paranoia = p as 1;
-      }
+      if (opts.paranoia !== undefined) o.paranoia = opts.paranoia as 1;
       if (opts.profile === undefined || opts.mode !== 'block') {
         if (opts.mode !== 'block' && opts.mode !== 'detect') throw new UsageError('waf serve: --mode must be block or detect');
         if (opts.profile === undefined) o.mode = opts.mode;
       }
       const th = { ...(o.thresholds ?? {}) };
-      if (opts.inbound !== undefined) th.inbound = Number(opts.inbound);
-      if (opts.outbound !== undefined) th.outbound = Number(opts.outbound);
+      if (opts.inbound !== undefined) th.inbound = opts.inbound;
+      if (opts.outbound !== undefined) th.outbound = opts.outbound;
       o.thresholds = th;
       for (const s of opts.set) {
         const eq = s.indexOf('=');
@@ -78,9 +76,9 @@ Examples:
         throw e;
       }
       for (const warn of w.warnings) process.stderr.write(`waf: warning: ${warn}\n`);
-      const server = await startServer(w, m[1], Number(m[2]));
+      const server = await startServer(w, m[1], listenPort);
       const addr = server.address();
-      const port = addr && typeof addr === 'object' ? addr.port : Number(m[2]);
+      const port = addr && typeof addr === 'object' ? addr.port : listenPort;
       process.stderr.write(`waf: ${w.ruleCount} rules, listening on ${m[1]}:${port}\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
