@@ -1,8 +1,8 @@
 /** `palisade filter -e EXPR CAPTURE [-w OUT.pcap] [--count]`: the packets of a capture that match a rule. */
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors.js';
+import { PalisadeError, UsageError } from '../../core/errors.js';
 import { PcapOut } from '../../mitigate/pcap-out.js';
-import { formatRulesError, RulesError } from '../../rules/errors.js';
+import { RulesError, rulesErrorLine } from '../../rules/errors.js';
 import { filterCapture } from '../../rules/filter-capture.js';
 
 interface Opts {
@@ -46,7 +46,8 @@ Examples:
         });
       } catch (e) {
         if (!(e instanceof RulesError)) throw e;
-        throw new UsageError(`filter: invalid expression\n${formatRulesError(e.expression ?? '', e)}`);
+        // The CLI prints the expression with a caret under the span after this message.
+        throw new PalisadeError('E_RULE', `filter: invalid expression\n${rulesErrorLine(e)}`, e.span, e.expression ?? '');
       }
       if (out !== null) {
         out.close();

@@ -47,12 +47,6 @@ Examples:
     )
     .action(async (file: string, opts: Opts) => {
       const analysis = readAnalysis(file);
-      // A reader that stops early (| head) closes the pipe: nobody wants the rest, not an error.
-      if (opts.output === '-')
-        process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-          if (err.code !== 'EPIPE') throw err;
-          process.exit(0);
-        });
       const progress = new Progress('replaying', opts.progress && process.stderr.isTTY === true);
       await makeReport(analysis, opts.output as string, {
         onProgress: (d, t) => progress.update(d, t),
