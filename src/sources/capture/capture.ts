@@ -188,23 +188,22 @@ export async function readCapture(path: string, onPacket: (v: PacketView) => voi
   return finish(total);
 
   async function readStream(stream: Readable, total: number | undefined): Promise<CaptureInfo> {
-    let sawGzip = false;
-    let source: Readable = stream;
-    let first = true;
     let raw = 0;
     try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        if (first && path === '-' && chunk.length >= 2 && chunk[0] === 0x1f && chunk[1] === 0x8b && !sawGzip) {
-          // gzip on stdin: restart through a gunzip stage, feeding it this first chunk.
-          sawGzip = true;
+      if (path === '-') {
+        // gzip on stdin: look at the first chunk, put it back, and read through a gunzip stage.
+        // (Leaving a for-await loop to switch streams destroys stdin on Node 22+ before the pipe
+        // has carried the rest, so the stream is never iterated before the choice is made.)
+        const head = await firstChunk(stream);
+        if (head !== null) stream.unshift(head);
+        if (head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
           compressed = true;
           const gunzip = createGunzip();
-          gunzip.write(chunk);
-          source.pipe(gunzip);
-          source = gunzip;
-          return await readRest(gunzip, total);
+          stream.on('error', (e) => gunzip.destroy(e));
+          return await readRest(stream.pipe(gunzip), total);
         }
-        first = false;
+      }
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
         raw += chunk.length;
         if (!feed(chunk)) break;
         if (opts.onProgress) opts.onProgress(raw, total);
@@ -217,6 +216,7 @@ export async function readCapture(path: string, onPacket: (v: PacketView) => voi
 
   /** A read error before anything parsed means the input is unreadable; after, keep what was read. */
   function readFailed(e: unknown, total: number | undefined): CaptureInfo {
+    if (e instanceof InputError) throw e;
     if (packets === 0 && parser === null) throw new InputError(`${path}: ${(e as Error).message}`, 'E_INPUT');
     const info = finish(total);
     info.error = `read error: ${(e as Error).message}`;
@@ -251,5 +251,31 @@ export async function readCapture(path: string, onPacket: (v: PacketView) => voi
       }
     }
     return true;
+  }
+}
+
+/** The first chunk a stream delivers, or null when it ends empty; nothing is lost (the caller unshifts it). */
+async function firstChunk(stream: Readable): Promise<Buffer | null> {
+  for (;;) {
+    const chunk = stream.read() as Buffer | null;
+    if (chunk !== null) return chunk;
+    if (stream.readableEnded || stream.destroyed) return null;
+    await new Promise<void>((resolve, reject) => {
+      const settle = () => {
+        stream.off('readable', settle);
+        stream.off('end', settle);
+        stream.off('error', fail);
+        resolve();
+      };
+      const fail = (e: Error) => {
+        stream.off('readable', settle);
+        stream.off('end', settle);
+        stream.off('error', fail);
+        reject(e);
+      };
+      stream.on('readable', settle);
+      stream.on('end', settle);
+      stream.on('error', fail);
+    });
   }
 }
