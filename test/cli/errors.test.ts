@@ -9,9 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { run } from '../../src/cli/main.js';
+import { CommanderError } from 'commander';
+import { reportError, run } from '../../src/cli/main.js';
 import { caret } from '../../src/core/caret.js';
-import { ERROR_CODES, ERROR_EXIT, type ErrorCode, ExitCode, exitCodeOf, PalisadeError } from '../../src/core/errors.js';
+import { ConfigError, ERROR_CODES, ERROR_EXIT, type ErrorCode, ExitCode, exitCodeOf, PalisadeError, UsageError } from '../../src/core/errors.js';
 import { compile } from '../../src/rules/compile.js';
 import { RulesError } from '../../src/rules/errors.js';
 import { ExprError, parseExpr } from '../../src/rules/packet-ir.js';
@@ -147,6 +148,87 @@ describe('ERROR_EXIT: the closed set and the README exit codes', () => {
     assert.equal(unknown.status, ERROR_EXIT.E_USAGE);
     assert.match(unknown.stderr, /^error: unknown command 'frobnicate'\n$/);
     assert.equal(cli(['analyze']).status, ERROR_EXIT.E_USAGE);
+  });
+});
+
+describe('reportError: the one place that prints an error and picks the exit code', () => {
+  /** What `f` writes on stderr, and what it returns. */
+  function stderrOf<T>(f: () => T): [T, string] {
+    const write = process.stderr.write;
+    let out = '';
+    process.stderr.write = ((s: string) => {
+      out += s;
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      return [f(), out];
+    } finally {
+      process.stderr.write = write;
+    }
+  }
+
+  test('a PalisadeError: one "palisade:" line and ERROR_EXIT\'s code', () => {
+    assert.deepEqual(
+      stderrOf(() => reportError(new UsageError('export: --to must be one of x'))),
+      [2, 'palisade: export: --to must be one of x\n'],
+    );
+    assert.deepEqual(
+      stderrOf(() => reportError(new PalisadeError('E_DEPENDENCY', 'no chromium'))),
+      [3, 'palisade: no chromium\n'],
+    );
+  });
+
+  test('an expression error with its source: the expression and a caret under the span follow', () => {
+    const e = new PalisadeError('E_UNSUPPORTED', 'len(…) cannot be used in mitigation rules', { start: 7, end: 10 }, 'a 😀 or len(x)');
+    assert.deepEqual(
+      stderrOf(() => reportError(e)),
+      [2, 'palisade: len(…) cannot be used in mitigation rules\na 😀 or len(x)\n        ^^^\n'],
+    );
+    // Without the text there is nothing to point into: the message alone.
+    assert.deepEqual(
+      stderrOf(() => reportError(new PalisadeError('E_RULE', 'bad', { start: 1, end: 2 }))),
+      [2, 'palisade: bad\n'],
+    );
+  });
+
+  test('a span into a file (ConfigError) is in the message as file:line:column, no caret', () => {
+    assert.deepEqual(
+      stderrOf(() => reportError(new ConfigError('quiet_s must be a number', 'p.yaml', 2, 12))),
+      [2, 'palisade: p.yaml:2:12: quiet_s must be a number\n'],
+    );
+  });
+
+  test('anything else is internal: 70, with the stack', () => {
+    const [code, out] = stderrOf(() => reportError(new TypeError('x is undefined')));
+    assert.equal(code, ExitCode.INTERNAL);
+    assert.match(out, /^palisade: internal error: TypeError: x is undefined\n\s+at /);
+  });
+
+  test('a closed pipe (EPIPE) is not an error: 0, nothing printed', () => {
+    assert.deepEqual(
+      stderrOf(() => reportError(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))),
+      [0, ''],
+    );
+  });
+
+  test('commander has printed its own message: 2 for a usage error, 0 for --help and --version, 2 for no command at all', () => {
+    const ce = (code: string) => new CommanderError(1, code, 'm');
+    assert.deepEqual(
+      stderrOf(() => reportError(ce('commander.unknownCommand'), ['frob'])),
+      [2, ''],
+    );
+    assert.deepEqual(
+      stderrOf(() => reportError(ce('commander.helpDisplayed'), ['--help'])),
+      [0, ''],
+    );
+    assert.deepEqual(
+      stderrOf(() => reportError(ce('commander.version'), ['--version'])),
+      [0, ''],
+    );
+    assert.deepEqual(
+      stderrOf(() => reportError(ce('commander.help'), [])),
+      [2, ''],
+    );
   });
 });
 

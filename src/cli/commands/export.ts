@@ -1,7 +1,7 @@
 /** `palisade export --to TARGET RULESET`: a ruleset as nftables, iptables+ipset, Flowspec or Cloudflare JSON. */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
 import { exportRuleset, formatProblem, TARGETS, type Target } from '../../export/index.js';
 import { loadRuleset } from '../../mitigate/ruleset.js';
 
@@ -60,6 +60,6 @@ Examples:
       if (opts.output) writeFileSync(opts.output, body);
       else process.stdout.write(body);
       for (const p of out.problems) process.stderr.write(`palisade: not exported: ${formatProblem(p, rs)}\n`);
-      if (out.problems.length > 0) process.exitCode = 1;
+      if (out.problems.length > 0) process.exitCode = ExitCode.FOUND;
     });
 }

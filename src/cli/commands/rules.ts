@@ -1,7 +1,7 @@
 /** `palisade rules check|test|fields`: the Rules language from the command line. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InputError, UsageError } from '../../core/errors.js';
+import { ExitCode, InputError, UsageError } from '../../core/errors.js';
 import { compile } from '../../rules/compile.js';
 import { runCases } from '../../rules/conformance.js';
 import { formatRulesError, RulesError } from '../../rules/errors.js';
@@ -38,7 +38,7 @@ Examples:
       } catch (e) {
         if (!(e instanceof RulesError)) throw e;
         process.stderr.write(`${formatRulesError(expr, e)}\n`);
-        process.exitCode = 1;
+        process.exitCode = ExitCode.FOUND;
       }
     });
 
@@ -61,7 +61,7 @@ Examples:
         process.stdout.write(`FAIL ${r.id} (line ${r.line}): ${r.detail}\n`);
       }
       process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
-      if (failed > 0) process.exitCode = 1;
+      if (failed > 0) process.exitCode = ExitCode.FOUND;
     });
 
   rules
