@@ -12,9 +12,9 @@ import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
 import { isoTime } from '../core/time.js';
 import { ja4 } from '../decode/ja4.js';
 import { type PacketView, Tunnel } from '../decode/view.js';
-import { FrequentItems } from '../detect/sketch/frequent.js';
-import { hash2, hashBytes, mix32 } from '../detect/sketch/hash.js';
-import { HyperLogLog } from '../detect/sketch/hll.js';
+import { FrequentItems } from '../detect/core/sketch/frequent.js';
+import { hash2, hashBytes, mix32 } from '../detect/core/sketch/hash.js';
+import { HyperLogLog } from '../detect/core/sketch/hll.js';
 import type { Analysis, Conversation, NameCount, TopAddress, TopPort } from '../model/analysis.js';
 import type { CaptureInfo } from '../sources/capture/capture.js';
 

@@ -1,11 +1,15 @@
-/** analyzeCapture: read a capture through the decoders into an Analyzer and the L3/L4 detector (library entry point). */
+/**
+ * analyzeCapture: read a packet source through the decoders into an Analyzer and the L3/L4
+ * detector, then attach each attack's mitigation (library entry point).
+ */
 import { statSync } from 'node:fs';
-import { buildAttacks } from '../detect/attacks.js';
-import { type DetectOptions, Detector } from '../detect/detector.js';
-import { startDetection } from '../detect/thread.js';
+import { buildAttacks, type Detection } from '../detect/l34/attacks.js';
+import { type DetectOptions, Detector } from '../detect/l34/detector.js';
+import { startDetection } from '../detect/l34/thread.js';
 import type { Analysis } from '../model/analysis.js';
-import { readCapture } from '../sources/capture/capture.js';
+import { captureSource, type PacketSource } from '../sources/capture/source.js';
 import { Analyzer } from './analyzer.js';
+import { withMitigation } from './mitigation.js';
 
 export interface AnalyzeOptions {
   top?: number;
@@ -14,9 +18,9 @@ export interface AnalyzeOptions {
   detect?: boolean;
   detection?: DetectOptions;
   /**
-   * Detect on a second thread that reads the file itself: true, false, or (default) for files of
-   * PARALLEL_MIN_BYTES and more, where it pays for the thread's start-up. stdin is always read
-   * once, on this thread. The attacks are the same either way.
+   * Detect on a second thread that reads the source itself: true, false, or (default) for files of
+   * PARALLEL_MIN_BYTES and more, where it pays for the thread's start-up. A source that cannot be
+   * read twice (stdin) is always read once, on this thread. The attacks are the same either way.
    */
   parallel?: boolean;
 }
@@ -24,46 +28,49 @@ export interface AnalyzeOptions {
 /** Below this size a capture is analysed in well under a second; a second thread would not pay. */
 const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
 
-function wantsThread(path: string, parallel: boolean | undefined): boolean {
-  if (path === '-' || parallel === false) return false;
+function wantsThread(source: PacketSource, parallel: boolean | undefined): boolean {
+  if (source.location === null || !source.replayable || parallel === false) return false;
   if (parallel === true) return true;
   try {
-    return statSync(path).size >= PARALLEL_MIN_BYTES;
+    return statSync(source.location).size >= PARALLEL_MIN_BYTES;
   } catch {
     return false; // the reader reports why the file cannot be read
   }
 }
 
-export async function analyzeCapture(path: string, opts: AnalyzeOptions = {}): Promise<Analysis> {
+/** A capture path (`-`: stdin) or a packet source. */
+export async function analyzeCapture(input: string | PacketSource, opts: AnalyzeOptions = {}): Promise<Analysis> {
+  const source = typeof input === 'string' ? captureSource(input) : input;
   const analyzer = new Analyzer({ top: opts.top ?? 10 });
   if (opts.detect === false) {
-    const info = await readCapture(path, (v) => analyzer.add(v), { onProgress: opts.onProgress });
+    const info = await source.read((v) => analyzer.add(v), { onProgress: opts.onProgress });
     return analyzer.result(info);
   }
-  if (wantsThread(path, opts.parallel)) {
-    const job = startDetection(path, opts.detection);
-    let analysis: Analysis;
+  let detections: Detection[];
+  let analysis: Analysis;
+  if (wantsThread(source, opts.parallel)) {
+    const job = startDetection(source, opts.detection);
     try {
-      analysis = analyzer.result(await readCapture(path, (v) => analyzer.add(v), { onProgress: opts.onProgress }));
+      analysis = analyzer.result(await source.read((v) => analyzer.add(v), { onProgress: opts.onProgress }));
     } catch (e) {
       job.cancel();
       throw e;
     }
-    analysis.attacks = await job.finish();
-    return analysis;
+    detections = await job.finish();
+  } else {
+    // A source read once (stdin): fix signatures at the first detection window and measure live.
+    const detector = new Detector(source.replayable ? opts.detection : { ...opts.detection, lockWindows: 1 });
+    const info = await source.read(
+      (v) => {
+        analyzer.add(v);
+        detector.add(v);
+      },
+      { onProgress: opts.onProgress },
+    );
+    analysis = analyzer.result(info);
+    // Signatures are measured by a second read of the source, when it can be read again.
+    detections = await buildAttacks(detector, { replay: source.replayable ? source : null, totalPackets: info.packets });
   }
-  // stdin cannot be read twice: fix signatures at the first detection window and measure live.
-  const detector = new Detector(path === '-' ? { ...opts.detection, lockWindows: 1 } : opts.detection);
-  const info = await readCapture(
-    path,
-    (v) => {
-      analyzer.add(v);
-      detector.add(v);
-    },
-    { onProgress: opts.onProgress },
-  );
-  const analysis = analyzer.result(info);
-  // Signatures are measured by a second read of the file; stdin cannot be read twice.
-  analysis.attacks = await buildAttacks(detector, { path: path === '-' ? null : path, totalPackets: info.packets });
+  analysis.attacks = detections.map(withMitigation);
   return analysis;
 }

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FrequentItems } from '../../src/detect/sketch/frequent.js';
+import { FrequentItems } from '../../src/detect/core/sketch/frequent.js';
 import { prng } from '../helpers/prng.js';
 
 function truth(pairs: Array<[number, number]>): Map<number, { count: number; bytes: number }> {

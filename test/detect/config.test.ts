@@ -9,8 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { analyzeCapture } from '../../src/analyze/run.js';
-import { loadDetectConfig } from '../../src/detect/config.js';
+import { loadConfig } from '../../src/config/index.js';
+import type { DetectOptions } from '../../src/detect/l34/detector.js';
 import { CORPUS } from '../helpers/tshark.js';
+
+const loadDetectConfig = (file: string): DetectOptions => loadConfig(file).detection;
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-detcfg-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

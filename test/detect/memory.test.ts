@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PacketView } from '../../src/decode/view.js';
-import { Detector } from '../../src/detect/detector.js';
+import { Detector } from '../../src/detect/l34/detector.js';
 import { prng } from '../helpers/prng.js';
 
 test('10 million spoofed sources: bounded heap, the SYN flood is still detected', () => {

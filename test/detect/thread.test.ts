@@ -8,10 +8,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { withMitigation } from '../../src/analyze/mitigation.js';
 import { analyzeCapture } from '../../src/analyze/run.js';
-import { startDetection } from '../../src/detect/thread.js';
+import { startDetection } from '../../src/detect/l34/thread.js';
 import { generate } from '../../src/generate/generator.js';
 import { readCapture } from '../../src/sources/capture/capture.js';
+import { captureSource } from '../../src/sources/capture/source.js';
 import { CORPUS } from '../helpers/tshark.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-thread-'));
@@ -48,13 +50,13 @@ test('same attacks on a second thread: concurrent generated attacks, and a captu
 test('the main thread takes over the catch-up of signatures fixed during the pass: same attacks', async () => {
   const file = join(dir, 'handoff.pcap');
   generate('concurrent', file, { packets: 60_000, seed: 3 });
-  const job = startDetection(file, undefined);
+  const job = startDetection(captureSource(file), undefined);
   // This thread's own pass (as analyze's summary would be); then wait until the detection thread
   // has fixed both attacks' signatures (its messages arrive while this thread awaits).
   await readCapture(file, () => {});
   const deadline = Date.now() + 120_000;
   while (job.pending < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  const attacks = await job.finish();
+  const attacks = (await job.finish()).map(withMitigation);
   assert.ok(job.caughtHere >= 2, `${job.caughtHere} signatures caught up here`);
   const single = (await analyzeCapture(file, { parallel: false })).attacks;
   assert.equal(JSON.stringify(attacks), JSON.stringify(single));

@@ -9,15 +9,28 @@
  * Slots are dense: the open-addressing index (`hash`, `index`, twice the capacity) maps a key to
  * a slot number given in insertion order, so the slots a window uses are the first `nUsed` of
  * every per-slot array (a few cache lines per packet, sequential at window close).
+ *
+ * Generic over record kinds: the caller says how many traffic classes its records fall in.
  */
-import { NCLS } from './classify.js';
 
 /** Bits per linear-counting bitmap (1,024 bits: accurate to a few thousand distinct values). */
 const BITS = 1024;
 const WORDS = BITS >>> 5;
 
+/** The counters of one (slot, class) pair in `rec`: REC_STRIDE numbers side by side. */
+export const enum Rec {
+  PACKETS = 0,
+  BYTES = 1,
+  /** Relative time (ns) of the class's first and last packet in the window. */
+  FIRST = 2,
+  LAST = 3,
+  STRIDE = 4,
+}
+
 export class KeyTable {
   readonly cap: number;
+  /** Traffic classes per slot. */
+  readonly classes: number;
   private readonly mask: number;
   /** Index position → key hash, or 0 when empty (hash 0 is remapped). */
   private readonly hash: Int32Array;
@@ -35,8 +48,9 @@ export class KeyTable {
   readonly total: Float64Array;
   readonly totalBytes: Float64Array;
   /**
-   * Per slot and class (index (slot * NCLS + class) * 4): packets, bytes, first and last packet
-   * time, side by side so that counting a packet touches one cache line.
+   * Per slot and class (index (slot * classes + class) * Rec.STRIDE): packets, bytes, first and
+   * last packet time (Rec), side by side so that counting a packet touches one cache line. Read
+   * through packets(), bytes(), firstTime() and lastTime().
    */
   readonly rec: Float64Array;
   readonly srcBits: Int32Array;
@@ -61,8 +75,9 @@ export class KeyTable {
   nUsed = 0;
   overflow = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, classes: number) {
     this.cap = capacity;
+    this.classes = classes;
     this.mask = capacity * 2 - 1;
     this.hash = new Int32Array(capacity * 2);
     this.index = new Int32Array(capacity * 2);
@@ -73,7 +88,7 @@ export class KeyTable {
     this.v4 = new Int32Array(n);
     this.total = new Float64Array(n);
     this.totalBytes = new Float64Array(n);
-    this.rec = new Float64Array(n * NCLS * 4);
+    this.rec = new Float64Array(n * classes * Rec.STRIDE);
     this.srcBits = new Int32Array(n * WORDS);
     this.portBits = new Int32Array(n * WORDS);
     this.nameBits = new Int32Array(n * WORDS);
@@ -168,17 +183,37 @@ export class KeyTable {
   /** Count one packet of class c at capture time sec.nsec (kept as two small integers: no boxing). */
   add(i: number, c: number, wirelen: number, sec: number, nsec: number): void {
     const t = (sec - this.base) * 1e9 + nsec;
-    const j = i * NCLS + c;
+    const r = (i * this.classes + c) * Rec.STRIDE;
     this.total[i]++;
     this.totalBytes[i] += wirelen;
     // bytes/first/last are not cleared between windows: the first packet of a class sets them.
-    if (this.rec[j * 4] === 0) {
-      this.rec[j * 4 + 2] = t;
-      this.rec[j * 4 + 1] = wirelen;
+    if (this.rec[r + Rec.PACKETS] === 0) {
+      this.rec[r + Rec.FIRST] = t;
+      this.rec[r + Rec.BYTES] = wirelen;
       this.clsMask[i] |= 1 << c;
-    } else this.rec[j * 4 + 1] += wirelen;
-    this.rec[j * 4]++;
-    this.rec[j * 4 + 3] = t;
+    } else this.rec[r + Rec.BYTES] += wirelen;
+    this.rec[r + Rec.PACKETS]++;
+    this.rec[r + Rec.LAST] = t;
+  }
+
+  /** Packets of class c in slot i this window. */
+  packets(i: number, c: number): number {
+    return this.rec[(i * this.classes + c) * Rec.STRIDE + Rec.PACKETS] as number;
+  }
+
+  /** Bytes of class c in slot i this window (valid when packets(i, c) > 0). */
+  bytes(i: number, c: number): number {
+    return this.rec[(i * this.classes + c) * Rec.STRIDE + Rec.BYTES] as number;
+  }
+
+  /** Relative time (ns) of the first packet of class c in slot i this window (valid when packets(i, c) > 0). */
+  firstTime(i: number, c: number): number {
+    return this.rec[(i * this.classes + c) * Rec.STRIDE + Rec.FIRST] as number;
+  }
+
+  /** Relative time (ns) of the last packet of class c in slot i this window (valid when packets(i, c) > 0). */
+  lastTime(i: number, c: number): number {
+    return this.rec[(i * this.classes + c) * Rec.STRIDE + Rec.LAST] as number;
   }
 
   /** Add destination slot i of `o` into prefix slot p of this table (window close). */
@@ -190,19 +225,19 @@ export class KeyTable {
     while (mask !== 0) {
       const c = 31 - Math.clz32(mask);
       mask &= ~(1 << c);
-      const jo = i * NCLS + c;
-      const n = o.rec[jo * 4] as number;
-      const j = p * NCLS + c;
-      if (this.rec[j * 4] === 0) {
-        this.rec[j * 4 + 2] = o.rec[jo * 4 + 2] as number;
-        this.rec[j * 4 + 3] = o.rec[jo * 4 + 3] as number;
-        this.rec[j * 4 + 1] = o.rec[jo * 4 + 1] as number;
+      const from = (i * o.classes + c) * Rec.STRIDE;
+      const to = (p * this.classes + c) * Rec.STRIDE;
+      const n = o.rec[from + Rec.PACKETS] as number;
+      if (this.rec[to + Rec.PACKETS] === 0) {
+        this.rec[to + Rec.FIRST] = o.rec[from + Rec.FIRST] as number;
+        this.rec[to + Rec.LAST] = o.rec[from + Rec.LAST] as number;
+        this.rec[to + Rec.BYTES] = o.rec[from + Rec.BYTES] as number;
       } else {
-        if ((o.rec[jo * 4 + 2] as number) < (this.rec[j * 4 + 2] as number)) this.rec[j * 4 + 2] = o.rec[jo * 4 + 2] as number;
-        if ((o.rec[jo * 4 + 3] as number) > (this.rec[j * 4 + 3] as number)) this.rec[j * 4 + 3] = o.rec[jo * 4 + 3] as number;
-        this.rec[j * 4 + 1] += o.rec[jo * 4 + 1] as number;
+        if ((o.rec[from + Rec.FIRST] as number) < (this.rec[to + Rec.FIRST] as number)) this.rec[to + Rec.FIRST] = o.rec[from + Rec.FIRST] as number;
+        if ((o.rec[from + Rec.LAST] as number) > (this.rec[to + Rec.LAST] as number)) this.rec[to + Rec.LAST] = o.rec[from + Rec.LAST] as number;
+        this.rec[to + Rec.BYTES] += o.rec[from + Rec.BYTES] as number;
       }
-      this.rec[j * 4] += n;
+      this.rec[to + Rec.PACKETS] += n;
     }
     if ((o.touched[i] as number) & 1) {
       for (let w = 0; w < WORDS; w++) this.srcBits[p * WORDS + w] |= o.srcBits[i * WORDS + w] as number;
@@ -256,12 +291,12 @@ export class KeyTable {
       this.hash[this.pos[i] as number] = 0;
       this.total[i] = 0;
       this.totalBytes[i] = 0;
-      const o = i * NCLS;
+      const o = i * this.classes;
       let mask = this.clsMask[i] as number;
       while (mask !== 0) {
         const c = 31 - Math.clz32(mask);
         mask &= ~(1 << c);
-        this.rec[(o + c) * 4] = 0;
+        this.rec[(o + c) * Rec.STRIDE + Rec.PACKETS] = 0;
       }
       this.clsMask[i] = 0;
       const tf = this.touched[i] as number;

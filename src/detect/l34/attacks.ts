@@ -1,17 +1,37 @@
 /**
  * From detector tracks to Attack records (DESIGN.md "Attack"): merge what belongs together,
- * derive each signature, measure it over the capture, and attach the mitigation rules.
+ * derive each signature and measure it over the capture. The mitigation rules are not
+ * detection's: the orchestrator (analyze/) attaches them from each signature's parts.
  */
-import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
-import { PROTO_NAMES } from '../core/net/protocols.js';
-import { isoTime } from '../core/time.js';
-import { buildMitigation } from '../export/mitigation.js';
-import type { Attack } from '../model/attack.js';
-import { CLS_VECTOR, Cls } from './classify.js';
-import type { Detector, Track } from './detector.js';
-import type { MeasureCounts, Measurement } from './live.js';
-import { catchUp } from './measure.js';
-import { isReflection, type Signature, signatureText, victimText } from './signature.js';
+import { formatIpv4, formatIpv6 } from '../../core/net/ip.js';
+import { PROTO_NAMES } from '../../core/net/protocols.js';
+import { isoTime } from '../../core/time.js';
+import type { Attack } from '../../model/attack.js';
+import type { PacketSource } from '../../sources/capture/source.js';
+import { catchUp } from './catch-up.js';
+import { Cls } from './classify.js';
+import type { Detector } from './detector.js';
+import type { MeasureCounts, Measurement } from './measurement.js';
+import { isReflection, type Signature, victimText } from './signature.js';
+import type { Track } from './track.js';
+
+/** An attack as detection reports it: everything but the mitigation rules. */
+export type DetectedAttack = Omit<Attack, 'mitigation'>;
+
+/** A signature's pieces, for rules that must leave out what a target cannot express (signature.ts signatureText). */
+export interface SignatureParts {
+  /** The destination constraint. */
+  dst: string;
+  /** The other top-level conjuncts. */
+  parts: string[];
+  /** `(parts) or ip.frag_offset > 0`. */
+  fragAlt: boolean;
+}
+
+export interface Detection {
+  attack: DetectedAttack;
+  signature: SignatureParts;
+}
 
 function protocolOf(tr: Track): string {
   const c = tr.cls;
@@ -32,8 +52,8 @@ function protocolOf(tr: Track): string {
 }
 
 export interface BuildOptions {
-  /** The capture path for the catch-up pass; null (stdin) leaves what the live pass measured. */
-  path: string | null;
+  /** The source to read again for the catch-up pass; null (stdin: not replayable) leaves what the live pass measured. */
+  replay: PacketSource | null;
   /** Every packet of the capture (the collateral denominator counts non-IP frames too). */
   totalPackets: number;
   /**
@@ -43,40 +63,39 @@ export interface BuildOptions {
   caughtUp?: () => Promise<Map<number, MeasureCounts>>;
 }
 
-export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<Attack[]> {
+export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<Detection[]> {
   const tracks = det.finish();
   if (tracks.length === 0) return [];
   const base = det.baseSecond;
-  if (opts.path !== null) {
+  if (opts.replay !== null) {
     const done = opts.caughtUp ? await opts.caughtUp() : null;
     const rest = tracks.filter((tr) => {
       const c = done?.get(tr.id);
-      if (c === undefined || tr.m === null) return true;
-      tr.m.absorb(c);
+      if (c === undefined || tr.measurement === null) return true;
+      tr.measurement.absorb(c);
       return false;
     });
-    await catchUp(opts.path, rest, base);
+    await catchUp(opts.replay, rest, base);
   }
   // A fragment flood riding along a reflection whose signature took its fragments in is that
   // reflection's tail, not an attack of its own.
   const keep = tracks.filter(
-    (tr) => !(tr.cls === Cls.FRAG && tracks.some((o) => o !== tr && o.sig?.fragAlt === true && o.key === tr.key && o.start <= tr.end && tr.start <= o.end)),
+    (tr) => !(tr.cls === Cls.FRAG && tracks.some((o) => o !== tr && o.signature?.fragAlt === true && o.key === tr.key && o.start <= tr.end && tr.start <= o.end)),
   );
   let inAttacks = 0;
-  for (const tr of keep) inAttacks += tr.m ? tr.m.packets : 0;
+  for (const tr of keep) inAttacks += tr.measurement ? tr.measurement.packets : 0;
   const nonAttack = Math.max(opts.totalPackets - inAttacks, 0);
   const iso = (rel: number) => {
     const sec = Math.floor(rel / 1e9);
     return isoTime(base + sec, Math.round(rel - sec * 1e9));
   };
-  return keep.map((tr, k): Attack => {
-    const sig = tr.sig as Signature;
-    const m = tr.m as Measurement;
+  return keep.map((tr, k): Detection => {
+    const sig = tr.signature as Signature;
+    const m = tr.measurement as Measurement;
     const vector = tr.vector;
     const id = `attack-${k + 1}`;
     const victim: Attack['victim'] = tr.isPrefix ? { prefix: `${victimText(tr)}/${tr.prefixLen}`, protocol: protocolOf(tr) } : { ip: victimText(tr), protocol: protocolOf(tr) };
     if (sig.port !== undefined) victim.port = sig.port;
-    const mit = mitigationFor(sig, id, `${vector} on ${victim.ip ?? victim.prefix}`);
     // Nothing measured (stdin, and the attack was over before its signature was fixed): the
     // detector's window counts and the signature's figures on the victim's sample.
     const estimated = m.packets === 0;
@@ -84,7 +103,7 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<A
     const unique = m.sources.estimate();
     const coverage = estimated ? sig.sampleCoverage : m.matchedAttack / packets;
     const collateral = estimated ? sig.sampleOther / Math.max(opts.totalPackets - packets, 1) : nonAttack === 0 ? 0 : m.matchedOther / nonAttack;
-    return {
+    const attack: DetectedAttack = {
       id,
       vector,
       victim,
@@ -105,8 +124,8 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<A
         coverage: round6(Math.min(1, coverage)),
         collateral: round6(Math.min(1, collateral)),
       },
-      mitigation: mit,
     };
+    return { attack, signature: { dst: sig.dst, parts: sig.parts, fragAlt: sig.fragAlt } };
   });
 }
 
@@ -131,48 +150,6 @@ function topSources(tr: Track, classes: number[], packets: number): Array<{ ip: 
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .slice(0, 5)
     .map(([ip, n]) => ({ ip, packets: Math.round((n * packets) / rows) }));
-}
-
-/**
- * The ruleset carries the whole signature; each firewall gets the signature minus the
- * constraints it cannot express (iptables has no TCP-window or UDP-length match, ...), which is a
- * broader rule, said so in a comment at its top.
- */
-function mitigationFor(sig: Signature, id: string, description: string): Attack['mitigation'] {
-  const full = buildMitigation({ expression: sig.expression, id, description });
-  const out = { ruleset: full.ruleset, nftables: full.nftables, iptables: full.iptables };
-  for (const target of ['nftables', 'iptables'] as const) {
-    // A 'ruleset' problem (a function the exporters' subset does not read) affects both firewalls.
-    const bad = full.problems.filter((p) => p.target === target || p.target === 'ruleset');
-    if (bad.length === 0) continue;
-    let parts = sig.parts;
-    let fragAlt = sig.fragAlt;
-    const dropped: string[] = [];
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const expr = signatureText(sig.dst, parts, fragAlt);
-      const m = buildMitigation({ expression: expr, id, description });
-      const probs = m.problems.filter((p) => p.target === target || p.target === 'ruleset');
-      if (probs.length === 0) {
-        const note = `# broadened for ${target}: ${dropped.join('; ')} cannot be expressed there\n`;
-        const text = m[target];
-        // Keep a shebang on the first line.
-        const nl = text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
-        out[target] = text.slice(0, nl) + note + text.slice(nl);
-        break;
-      }
-      const bad0 = probs[0]?.problem.span;
-      const at = bad0 ? bad0.start : -1;
-      const hit = parts.find((p) => at >= 0 && expr.indexOf(p) <= at && at < expr.indexOf(p) + p.length);
-      if (hit) {
-        dropped.push(hit);
-        parts = parts.filter((p) => p !== hit);
-      } else if (fragAlt) {
-        dropped.push('ip.frag_offset > 0');
-        fragAlt = false;
-      } else break;
-    }
-  }
-  return out;
 }
 
 function round6(x: number): number {

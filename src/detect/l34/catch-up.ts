@@ -1,6 +1,6 @@
 /**
  * Catch-up measurement pass: each signature is fixed a few seconds into its attack and measured
- * live from then on (live.ts); this pass re-reads the capture from the start up to that point
+ * live from then on (measurement.ts); this pass re-reads the source (a replayable one) from the start up to that point
  * and measures the packets the live pass could not, so coverage and collateral are counted over
  * the whole capture by running the compiled signature, never estimated. The read stops at the
  * last signature's fix time.
@@ -9,22 +9,22 @@
  * elsewhere matches none: plain Ethernet/IPv4 frames whose destination is no victim are skipped
  * without decoding.
  */
-import { decodeFrame } from '../decode/frame.js';
-import { readCapture } from '../sources/capture/capture.js';
+import { decodeFrame } from '../../decode/frame.js';
+import type { PacketSource } from '../../sources/capture/source.js';
 import { classify } from './classify.js';
-import type { Track } from './detector.js';
-import type { Measurement } from './live.js';
+import type { Measurement } from './measurement.js';
+import type { Track } from './track.js';
 
 class Stop extends Error {}
 
-export async function catchUp(path: string, tracks: Track[], baseSec: number): Promise<void> {
+export async function catchUp(source: PacketSource, tracks: Track[], baseSec: number): Promise<void> {
   const ms: Measurement[] = [];
-  for (const tr of tracks) if (tr.m) ms.push(tr.m);
-  await catchUpMeasurements(path, ms, baseSec);
+  for (const tr of tracks) if (tr.measurement) ms.push(tr.measurement);
+  await catchUpMeasurements(source, ms, baseSec);
 }
 
 /** The catch-up pass for some measurements (their tracks' lockSec and activeWins are final). */
-export async function catchUpMeasurements(path: string, ms: Measurement[], baseSec: number): Promise<void> {
+export async function catchUpMeasurements(source: PacketSource, ms: Measurement[], baseSec: number): Promise<void> {
   let until = 0;
   for (const m of ms) if (m.track.lockSec > until) until = m.track.lockSec;
   if (ms.length === 0) return;
@@ -75,8 +75,7 @@ export async function catchUpMeasurements(path: string, ms: Measurement[], baseS
     return dp === 4789 || (dp === 3544 && anyV6);
   };
   try {
-    await readCapture(
-      path,
+    await source.read(
       (v) => {
         // Only candidates get here (the reader's prefilter).
         v.reset();

@@ -8,8 +8,8 @@
  * One function, no allocation: it runs on every packet.
  */
 
-import { App, type PacketView, Tunnel } from '../decode/view.js';
-import type { Vector } from '../model/attack.js';
+import { App, type PacketView, Tunnel } from '../../decode/view.js';
+import type { Vector } from '../../model/attack.js';
 
 export const enum Cls {
   /** Established TCP with data or FIN, and anything else ordinary. */
@@ -89,6 +89,9 @@ export const CLS_VECTOR: Array<Vector | null> = [
   'udp_reflection',
   'dns_random_subdomain',
 ];
+
+/** The L3/L4 vectors the classes flood with (every vector detection reports but `scanner`). */
+export const L34_VECTOR_NAMES: readonly Vector[] = CLS_VECTOR.filter((v): v is Vector => v !== null);
 
 /**
  * Source ports of reflected UDP services without a decoder of their own: QOTD, IKE, NetBIOS,

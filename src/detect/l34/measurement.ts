@@ -7,12 +7,12 @@
  * a window's counts wait in `win*` until the window closes and says whether it was active; in the
  * catch-up pass over the start of the capture the active windows are already known.
  */
-import type { PacketView } from '../decode/view.js';
-import { Tunnel } from '../decode/view.js';
-import { compile } from '../rules/compile.js';
-import { packetScheme } from '../scheme/packet.js';
-import { hashBytes, mix32 } from './sketch/hash.js';
-import { HyperLogLog } from './sketch/hll.js';
+import type { PacketView } from '../../decode/view.js';
+import { Tunnel } from '../../decode/view.js';
+import { compile } from '../../rules/compile.js';
+import { packetScheme } from '../../scheme/packet.js';
+import { hashBytes, mix32 } from '../core/sketch/hash.js';
+import { HyperLogLog } from '../core/sketch/hll.js';
 
 /** What a measurement needs of its attack (a detector Track, or its copy on another thread). */
 export interface MeasuredTrack {

@@ -4,7 +4,7 @@
  * Uniform over everything the victim received since sampling started (Vitter's algorithm R), so
  * attack and non-attack packets keep their proportions. Fixed size; nothing allocated per packet.
  */
-import type { PacketView } from '../decode/view.js';
+import type { PacketView } from '../../decode/view.js';
 
 /** Rows of a victim's sample. */
 export const SAMPLE_ROWS = 16384;

@@ -10,46 +10,15 @@
  * (destination port, window) are added last: they cost nothing and make the rule narrower.
  * The result is checked for real later, by compiling it and running it over the capture.
  */
-import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
+import { formatIpv4, formatIpv6 } from '../../core/net/ip.js';
 import { Cls } from './classify.js';
-import type { Track } from './detector.js';
 import type { VictimSample } from './sample.js';
+import { SAMPLE_COLUMNS, SEARCH_FIELDS, type SearchField, searchField } from './signature-fields.js';
+import type { Track } from './track.js';
 
-interface Field {
-  name: string;
-  hex?: boolean;
-  /** Value of the field in sample row r, NaN when the field is missing for that packet. */
-  get(s: VictimSample, r: number): number;
-  /** Natural domain (a range covering it is no constraint). */
-  min: number;
-  max: number;
-  /** Only as a single-value or small-set constraint. */
-  setOnly?: boolean;
-}
+type Field = SearchField;
 
-const tcp = (s: VictimSample, r: number) => s.l4[r] === 6;
 const udp = (s: VictimSample, r: number) => s.l4[r] === 17;
-
-const FIELDS: Field[] = [
-  { name: 'tcp.dstport', get: (s, r) => (tcp(s, r) ? (s.dport[r] as number) : Number.NaN), min: 0, max: 65535 },
-  { name: 'udp.dstport', get: (s, r) => (udp(s, r) ? (s.dport[r] as number) : Number.NaN), min: 0, max: 65535 },
-  { name: 'udp.srcport', get: (s, r) => (udp(s, r) ? (s.sport[r] as number) : Number.NaN), min: 0, max: 65535 },
-  { name: 'tcp.srcport', get: (s, r) => (tcp(s, r) ? (s.sport[r] as number) : Number.NaN), min: 0, max: 65535 },
-  { name: 'tcp.window', get: (s, r) => (tcp(s, r) ? (s.win[r] as number) : Number.NaN), min: 0, max: 65535 },
-  { name: 'tcp.hdr_len', get: (s, r) => (tcp(s, r) ? (s.tcpHdr[r] as number) : Number.NaN), min: 20, max: 60 },
-  { name: 'tcp.flags', hex: true, setOnly: true, get: (s, r) => (tcp(s, r) ? (s.flags[r] as number) : Number.NaN), min: 0, max: 255 },
-  { name: 'udp.len', get: (s, r) => (udp(s, r) ? (s.udpLen[r] as number) : Number.NaN), min: 8, max: 65535 },
-  { name: 'ip.ttl', get: (s, r) => s.ttl[r] as number, min: 0, max: 255 },
-  { name: 'ip.len', get: (s, r) => s.ipLen[r] as number, min: 20, max: 65535 },
-  { name: 'ip.proto.num', setOnly: true, get: (s, r) => s.proto[r] as number, min: 0, max: 255 },
-  {
-    name: 'icmp.type',
-    setOnly: true,
-    get: (s, r) => (s.l4[r] === 1 || s.l4[r] === 58 ? (s.icmpType[r] as number) : Number.NaN),
-    min: 0,
-    max: 255,
-  },
-];
 
 type Constraint = { field: Field; kind: 'set'; values: number[] } | { field: Field; kind: 'notset'; values: number[] } | { field: Field; kind: 'range'; lo: number; hi: number };
 
@@ -106,7 +75,7 @@ export function victimExpr(tr: Track): string {
 
 /** Constraints that define the class itself. */
 function classBase(cls: number, A: number[], s: VictimSample, share: number): { text: string; test: (r: number) => boolean; extra: Constraint[] } {
-  const flagsField = FIELDS.find((f) => f.name === 'tcp.flags') as Field;
+  const flagsField = searchField('tcp.flags');
   switch (cls) {
     case Cls.TCP_SYN:
     case Cls.TCP_SYNACK:
@@ -130,13 +99,13 @@ function classBase(cls: number, A: number[], s: VictimSample, share: number): { 
     case Cls.GRE:
       return { text: '', test: () => true, extra: [] };
     case Cls.IPPROTO: {
-      const f = FIELDS.find((x) => x.name === 'ip.proto.num') as Field;
+      const f = searchField('ip.proto.num');
       const vals = topValues(A, s, f, 8, 0.99);
       return { text: '', test: () => true, extra: vals ? [{ field: f, kind: 'set', values: vals }] : [] };
     }
     default: {
       // Reflection: the service's source port(s).
-      const sp: Field = { name: 'udp.srcport', get: (x, r) => (udp(x, r) ? (x.sport[r] as number) : Number.NaN), min: 0, max: 65535 };
+      const sp = searchField('udp.srcport');
       const vals = topValues(A, s, sp, 4, 0.99);
       return { text: '', test: () => true, extra: vals ? [{ field: sp, kind: 'set', values: vals }] : [] };
     }
@@ -228,7 +197,7 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
   const negligible = () => (aliveB.length * scale) / Math.max(otherTotal, 1) < 0.0001;
   for (let step = 0; step < 6 && aliveB.length > 0 && !negligible(); step++) {
     let best: { c: Constraint; keepB: number; keepA: number[] } | null = null;
-    for (const f of FIELDS) {
+    for (const f of SEARCH_FIELDS) {
       if (cons.some((c) => c.field.name === f.name)) continue;
       // A scan's ports are a sweep: the ones sampled so far say nothing of the next probes.
       if (tr.vector === 'scanner' && (f.name === 'tcp.dstport' || f.name === 'udp.dstport')) continue;
@@ -284,7 +253,7 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
   // A small separate cluster of lengths among the attack rows is the victim's own traffic of the
   // same class (solicited DNS answers next to amplified ones, ...): cut it off at the gap.
   if (!cons.some((c) => c.field.name === 'ip.len') && aliveA.length >= 100) {
-    const f = FIELDS.find((x) => x.name === 'ip.len') as Field;
+    const f = searchField('ip.len');
     const vals = aliveA.map((r) => f.get(s, r)).sort((a, b) => a - b);
     const span = (vals[vals.length - 1] as number) - (vals[0] as number);
     const edge = Math.floor(vals.length * Math.max(lossStep, 0.02));
@@ -305,7 +274,7 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
   let port: number | undefined;
   for (const name of ['tcp.dstport', 'udp.dstport', 'tcp.window']) {
     if (base.text.includes(name)) continue;
-    const f = FIELDS.find((x) => x.name === name) as Field;
+    const f = searchField(name);
     // A destination port shared by 99% of the attack rows is the target (the rest: the victim's
     // own traffic of the class); other fields must be near-unanimous.
     const one = topValues(aliveA, s, f, 1, name === 'tcp.window' ? 0.999 - fb : 0.99 - fb);
@@ -317,7 +286,7 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
   // A handful of sources carrying it all (unspoofed bots, a lab attacker): name them.
   let fewSources: string[] | null = null;
   if (tr.fam === 4 && aliveA.length >= 20) {
-    const srcField: Field = { name: 'ip.src', get: (x, r) => x.src4[r] as number, min: 0, max: 0xffffffff };
+    const srcField: Field = { name: 'ip.src', get: SAMPLE_COLUMNS['ip.src'] as SearchField['get'], min: 0, max: 0xffffffff };
     const few = topValues(aliveA, s, srcField, 4, 0.999 - fb);
     if (few) fewSources = few.map((u) => formatIpv4(u >>> 0));
   }

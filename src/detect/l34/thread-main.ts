@@ -1,9 +1,10 @@
-/** Worker entry for thread.ts: detect the attacks of one capture file and post them back. */
+/** Worker entry for thread.ts: open the source at a location, detect its attacks and post them back. */
 import { parentPort, workerData } from 'node:worker_threads';
+import { captureSource } from '../../sources/capture/source.js';
 import type { DetectOptions } from './detector.js';
-import { type Caught, detectFile, type Handoff } from './thread.js';
+import { type Caught, detectSource, type Handoff } from './thread.js';
 
-const { path, opts } = workerData as { path: string; opts: DetectOptions | undefined };
+const { location, opts } = workerData as { location: string; opts: DetectOptions | undefined };
 const port = parentPort;
 const handoff: Handoff | undefined = port
   ? {
@@ -16,7 +17,7 @@ const handoff: Handoff | undefined = port
     }
   : undefined;
 try {
-  port?.postMessage({ attacks: await detectFile(path, opts, handoff) });
+  port?.postMessage({ attacks: await detectSource(captureSource(location), opts, handoff) });
 } catch (e) {
   const err = e as Error & { code?: string };
   port?.postMessage({ error: { message: err.message, name: err.name, code: err.code } });

@@ -6,7 +6,8 @@
  * detection costs little of analyze's wall time. Decoding twice is cheaper than shipping decoded
  * packets between threads (a structured clone per packet would cost more than the decode).
  *
- * The worker runs the code the single-thread path runs (detectFile), so the attacks are identical
+ * The worker opens the source's `location` itself and runs the code the single-thread path runs
+ * (detectSource), so the attacks are identical
  * either way; stdin, which can be read only once, always takes the single-thread path. One piece
  * of work moves: a signature's catch-up pass (the packets before it was fixed, re-read from the
  * start of the file) is final once the signature is fixed, so the worker sends each fixed
@@ -15,12 +16,12 @@
  * signature, then { attacks } or { error }; main → worker: one { caught } after its pass.
  */
 import { Worker } from 'node:worker_threads';
-import type { Attack } from '../model/attack.js';
-import { readCapture } from '../sources/capture/capture.js';
-import { buildAttacks } from './attacks.js';
-import { type DetectOptions, Detector, type Track } from './detector.js';
-import { type MeasureCounts, type MeasuredTrack, Measurement } from './live.js';
-import { catchUpMeasurements } from './measure.js';
+import type { PacketSource } from '../../sources/capture/source.js';
+import { buildAttacks, type Detection } from './attacks.js';
+import { catchUpMeasurements } from './catch-up.js';
+import { type DetectOptions, Detector } from './detector.js';
+import { type MeasureCounts, type MeasuredTrack, Measurement } from './measurement.js';
+import type { Track } from './track.js';
 
 /** A fixed signature, as the detection thread sends it: enough to run its catch-up pass elsewhere. */
 export interface LockedSignature {
@@ -47,12 +48,15 @@ export interface Handoff {
   caught(): Promise<Map<number, MeasureCounts>>;
 }
 
-/** Read a capture file and return its attacks (what the worker runs). */
-export async function detectFile(path: string, opts: DetectOptions | undefined, handoff?: Handoff): Promise<Attack[]> {
+/**
+ * Read a source and return its attacks (what the worker runs). A source that cannot be read again
+ * gets no catch-up pass: its signatures should be fixed early (DetectOptions.lockWindows).
+ */
+export async function detectSource(source: PacketSource, opts: DetectOptions | undefined, handoff?: Handoff): Promise<Detection[]> {
   const detector = new Detector(opts);
   if (handoff) {
     detector.onLock = (tr: Track) => {
-      const m = tr.m as Measurement<Track>;
+      const m = tr.measurement as Measurement<Track>;
       handoff.locked({
         id: tr.id,
         expression: m.expression,
@@ -68,15 +72,15 @@ export async function detectFile(path: string, opts: DetectOptions | undefined, 
     };
   }
   // Classification and signatures use no TCP application data or QUIC: not decoded here.
-  const info = await readCapture(path, (v) => detector.add(v), { streamApps: false });
-  return buildAttacks(detector, { path, totalPackets: info.packets, caughtUp: handoff?.caught });
+  const info = await source.read((v) => detector.add(v), { streamApps: false });
+  return buildAttacks(detector, { replay: source.replayable ? source : null, totalPackets: info.packets, caughtUp: handoff?.caught });
 }
 
 /**
  * The catch-up pass of signatures fixed on the detection thread, run here while that thread is
  * still reading: the main thread is free once its own pass is over.
  */
-async function catchUpLocked(path: string, locked: LockedSignature[]): Promise<Caught> {
+async function catchUpLocked(source: PacketSource, locked: LockedSignature[]): Promise<Caught> {
   if (locked.length === 0) return [];
   const ms = locked.map((l) => {
     const tr: MeasuredTrack = { fam: l.fam, addr: l.addr, isPrefix: l.isPrefix, prefixLen: l.prefixLen, lockSec: l.lockSec, activeWins: new Set(l.activeWins) };
@@ -84,7 +88,7 @@ async function catchUpLocked(path: string, locked: LockedSignature[]): Promise<C
   });
   // Every signature of one capture shares the detector's base second.
   await catchUpMeasurements(
-    path,
+    source,
     ms.map((x) => x.m),
     (locked[0] as LockedSignature).base,
   );
@@ -96,7 +100,7 @@ export interface DetectionJob {
    * Call once this thread's own pass over the file is done: takes over the catch-up of the
    * signatures fixed so far, then resolves with the attacks (or rejects with the worker's error).
    */
-  finish(): Promise<Attack[]>;
+  finish(): Promise<Detection[]>;
   /** Stop the worker (the caller failed and no longer needs the result). */
   cancel(): void;
   /** Signatures whose catch-up this thread took over (after finish(); for tests and benches). */
@@ -118,14 +122,19 @@ function workerEntry(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }
 
-/** Start detecting the attacks of a capture file on a worker thread. */
-export function startDetection(path: string, opts: DetectOptions | undefined): DetectionJob {
-  const worker = new Worker(workerEntry(), { workerData: { path, opts } });
+/**
+ * Start detecting the attacks of a source on a worker thread, which opens the source's location
+ * itself. The source must have a location and be replayable (the catch-up pass here reads it).
+ */
+export function startDetection(source: PacketSource, opts: DetectOptions | undefined): DetectionJob {
+  const location = source.location;
+  if (location === null || !source.replayable) throw new Error(`detection thread: ${source.name} cannot be opened by another thread`);
+  const worker = new Worker(workerEntry(), { workerData: { location, opts } });
   const locked: LockedSignature[] = [];
   let settled = false;
   let caughtHere = 0;
-  const result = new Promise<Attack[]>((resolve, reject) => {
-    worker.on('message', (m: { lock?: LockedSignature; attacks?: Attack[]; error?: { message: string; name: string; code?: string } }) => {
+  const result = new Promise<Detection[]>((resolve, reject) => {
+    worker.on('message', (m: { lock?: LockedSignature; attacks?: Detection[]; error?: { message: string; name: string; code?: string } }) => {
       if (m.lock) {
         locked.push(m.lock);
         return;
@@ -151,7 +160,7 @@ export function startDetection(path: string, opts: DetectOptions | undefined): D
       const mine = locked.splice(0);
       let caught: Caught = [];
       try {
-        caught = await catchUpLocked(path, mine);
+        caught = await catchUpLocked(source, mine);
       } catch {
         caught = []; // the detection thread measures them itself (and reports any read error)
       }

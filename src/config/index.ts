@@ -1,0 +1,53 @@
+/**
+ * palisade.yaml (DESIGN.md "Configuration"): one loader that validates the whole file and gives
+ * each layer its typed section. Every error is a ConfigError naming the file, line and column.
+ * Layers never read the file: they take the section (detection: DetectOptions).
+ */
+import { readFileSync } from 'node:fs';
+import type { Node } from 'yaml';
+import { UsageError } from '../core/errors.js';
+import type { DetectOptions } from '../detect/l34/detector.js';
+import { readDetection } from './detection.js';
+import { ConfigReader } from './yaml.js';
+
+export interface PalisadeConfig {
+  /** The file read (null: none, every section at its defaults). */
+  file: string | null;
+  detection: DetectOptions;
+}
+
+/** The top-level sections and their readers. */
+const SECTIONS = ['detection'] as const;
+
+export function loadConfig(file: string): PalisadeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`${file}: no such configuration file`);
+    throw new UsageError(`${file}: ${(e as Error).message}`);
+  }
+  return parseConfig(text, file);
+}
+
+/** Validate configuration text (`file` names it in errors). */
+export function parseConfig(text: string, file: string): PalisadeConfig {
+  const cfg = new ConfigReader(file, text);
+  const out: PalisadeConfig = { file, detection: {} };
+  const root = cfg.root;
+  if (root === null || (root as { value?: unknown }).value === null) return out;
+  const top = cfg.map(root, 'the top of palisade.yaml');
+  for (const item of top.items) {
+    const key = cfg.keyOf(item);
+    const val = item.value as Node | null;
+    switch (key) {
+      case 'detection':
+        // An empty section (`detection:`) is every default.
+        if (val !== null && (val as { value?: unknown }).value !== null) out.detection = readDetection(cfg, val, item.key as Node);
+        break;
+      default:
+        throw cfg.error(item.key as Node, `unknown section ${key} (${SECTIONS.join(', ')})`);
+    }
+  }
+  return out;
+}
