@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
-import { readCapture } from '../sources/capture/capture.js';
+import { captureSource, type PacketSource } from '../sources/capture/source.js';
 import { type Counter, type ListStats, RuleEngine, type RuleStats, type TimelinePoint, Verdict } from './engine.js';
 import { PcapOut } from './pcap-out.js';
 import type { Ruleset } from './ruleset.js';
@@ -125,7 +125,9 @@ export function isBenignLabel(label: string): boolean {
   return BENIGN.has(label.toLowerCase());
 }
 
-export async function runWhatIf(capture: string, ruleset: Ruleset, opts: WhatIfOptions = {}): Promise<WhatIfReport> {
+/** Run the ruleset over a packet source (or a capture path, opened once here). */
+export async function runWhatIf(capture: string | PacketSource, ruleset: Ruleset, opts: WhatIfOptions = {}): Promise<WhatIfReport> {
+  const source = typeof capture === 'string' ? captureSource(capture) : capture;
   const engine = new RuleEngine(ruleset, { interval: opts.interval ?? 1 });
   const dropped = opts.dropped ? new PcapOut(opts.dropped) : null;
   const passed = opts.passed ? new PcapOut(opts.passed) : null;
@@ -142,8 +144,7 @@ export async function runWhatIf(capture: string, ruleset: Ruleset, opts: WhatIfO
   let firstNsec = 0;
   let lastSec = 0;
   let lastNsec = 0;
-  const info = await readCapture(
-    capture,
+  const info = await source.read(
     (v) => {
       if (firstSec < 0) {
         firstSec = v.tsSec;
@@ -176,7 +177,7 @@ export async function runWhatIf(capture: string, ruleset: Ruleset, opts: WhatIfO
   const report: WhatIfReport = {
     ruleset: { name: ruleset.name, file: ruleset.file, rules: ruleset.rules.length, lists: ruleset.listDefs.length },
     capture: {
-      file: capture,
+      file: source.name,
       packets: info.packets,
       bytes: info.bytes,
       start: firstSec < 0 ? null : iso(firstSec, firstNsec),

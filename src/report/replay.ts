@@ -9,7 +9,7 @@ import { parseRuleset, type Ruleset } from '../mitigate/ruleset.js';
 import type { Analysis } from '../model/analysis.js';
 import type { Attack } from '../model/attack.js';
 import { compilePacketRule, type Predicate } from '../rules/packet-ir.js';
-import { readCapture } from '../sources/capture/capture.js';
+import { captureSource, type PacketSource } from '../sources/capture/source.js';
 import { isoSeconds } from './format.js';
 
 /** How well an attack's rules separate it from everything else. Shares are 0..1. */
@@ -109,8 +109,8 @@ function loadRules(a: Attack): Ruleset {
   return parseRuleset(typeof rs === 'string' ? rs : JSON.stringify(rs), `<mitigation ${a.id}>`);
 }
 
-/** Run every attack's rules over the capture once. Throws InputError when the capture cannot be read. */
-export async function replayAttacks(capture: string, analysis: Analysis, truth?: GroundTruth, onProgress?: (done: number, total?: number) => void): Promise<Replay> {
+/** Run every attack's rules over the capture (a source, or a path opened once here) once. Throws InputError when it cannot be read. */
+export async function replayAttacks(capture: string | PacketSource, analysis: Analysis, truth?: GroundTruth, onProgress?: (done: number, total?: number) => void): Promise<Replay> {
   const start = analysis.capture.start ? isoSeconds(analysis.capture.start) : 0;
   const bin = niceBin(Math.max(analysis.capture.duration_s, 0.001));
   const nBins = Math.min(100_000, Math.floor(analysis.capture.duration_s / bin) + 1);
@@ -158,8 +158,8 @@ export async function replayAttacks(capture: string, analysis: Analysis, truth?:
   const labels = truth?.labels ?? new Uint8Array(0);
   const perLabel = new Float64Array(256);
   let n = 0;
-  const info = await readCapture(
-    capture,
+  const source = typeof capture === 'string' ? captureSource(capture) : capture;
+  const info = await source.read(
     (v) => {
       const label = n < labels.length ? (labels[n] as number) : 0;
       n++;

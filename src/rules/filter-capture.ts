@@ -5,7 +5,8 @@
  */
 import type { PacketView } from '../decode/view.js';
 import { packetScheme } from '../scheme/packet.js';
-import { type CaptureInfo, readCapture } from '../sources/capture/capture.js';
+import type { CaptureInfo } from '../sources/capture/capture.js';
+import { captureSource, type PacketSource } from '../sources/capture/source.js';
 import { type CompileOptions, compile } from './compile.js';
 
 export interface FilterResult {
@@ -14,15 +15,15 @@ export interface FilterResult {
   info: CaptureInfo;
 }
 
-/** Compiles every expression first (a RulesError stops before reading), then reads once. */
-export async function filterCapture(capture: string, exprs: string[], opts: CompileOptions & { onMatch?: (v: PacketView) => void } = {}): Promise<FilterResult> {
+/** Compiles every expression first (a RulesError stops before reading), then reads the source (or the capture at a path) once. */
+export async function filterCapture(capture: string | PacketSource, exprs: string[], opts: CompileOptions & { onMatch?: (v: PacketView) => void } = {}): Promise<FilterResult> {
   const preds = exprs.map((e) => compile(e, packetScheme, opts));
   const onMatch = opts.onMatch;
+  const source = typeof capture === 'string' ? captureSource(capture) : capture;
   if (preds.length === 1) {
     const p = preds[0] as (v: PacketView) => boolean;
     let n = 0;
-    const info = await readCapture(
-      capture,
+    const info = await source.read(
       onMatch
         ? (v) => {
             if (p(v)) {
@@ -37,7 +38,7 @@ export async function filterCapture(capture: string, exprs: string[], opts: Comp
     return { counts: [n], info };
   }
   const counts = new Float64Array(preds.length);
-  const info = await readCapture(capture, (v) => {
+  const info = await source.read((v) => {
     for (let i = 0; i < preds.length; i++) if ((preds[i] as (v: PacketView) => boolean)(v)) counts[i]++;
   });
   return { counts: Array.from(counts), info };
