@@ -22,6 +22,8 @@ export const DNS_AMP = join(CORPUS, 'ddos/amp.dns.RRSIG.fragmented.pcap');
 export const SYN_FLOOD = join(CORPUS, 'ddos/ddosgrid.synflood.pcap');
 export const TLS = join(CORPUS, 'edge/tls_chrome-34-google.pcap');
 
+const ROOT = join(import.meta.dirname, '../..');
+
 /** Records are checked with the one validator the report uses (src/model/validate.ts). */
 export { schemaErrors } from '../../src/model/validate.js';
 

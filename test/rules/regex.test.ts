@@ -138,8 +138,8 @@ test('agrees with V8 RegExp on 20,000 random patterns and inputs (small, ASCII, 
       // and Rust do not: groups are compared when no group is nested in another.
       const nested = /\([^)]*\(/.test(p);
       for (let g = 1; g < (nested ? 1 : m.length); g++) {
-        const want = m[g] === undefined ? null : m[g];
-        const got = (e[2 * g] as number) < 0 ? null : s.slice(e[2 * g], e[2 * g + 1]);
+        const want: string | null = m[g] === undefined ? null : m[g];
+        const got: string | null = (e[2 * g] as number) < 0 ? null : s.slice(e[2 * g], e[2 * g + 1]);
         // ECMAScript rejects an empty iteration of a quantified group (so (a??)? leaves group 1
         // undefined); Rust keeps the empty capture. That one difference is tolerated.
         if (want === null && got === '') continue;
