@@ -6,9 +6,10 @@ import { loadConfig } from '../../config/index.js';
 import { checkTimeZone } from '../../report/format.js';
 import { formatOf, makeReport } from '../../report/index.js';
 import { renderAnalysis } from '../../report/terminal.js';
+import { intOption } from '../options.js';
 import { Progress } from '../progress.js';
 
-type Opts = { json?: boolean; top: string; progress: boolean; detect: boolean; parallel: boolean; config?: string; report?: string; tz?: string; customer?: string };
+type Opts = { json?: boolean; top: number; progress: boolean; detect: boolean; parallel: boolean; config?: string; report?: string; tz?: string; customer?: string };
 
 export function register(program: Command): void {
   program
@@ -16,7 +17,7 @@ export function register(program: Command): void {
     .description('Summarise a capture: protocols, timeline, top talkers, ports, conversations, DNS, TLS.')
     .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed), or - for stdin')
     .option('--json', 'print one JSON object (the contract in DESIGN.md) instead of tables')
-    .option('--top <n>', 'entries per top list', '10')
+    .option('--top <n>', 'entries per top list', intOption('--top', { min: 1 }), 10)
     .option('--no-progress', 'no progress bar on stderr')
     .option('--no-detect', 'skip attack detection (traffic summary only)')
     .option('--no-parallel', 'detect on the main thread (by default a second thread reads a file of 16 MB or more alongside)')
@@ -41,12 +42,11 @@ Examples:
       // Check the report's name before reading a possibly long capture.
       if (opts.report) formatOf(opts.report);
       if (opts.tz) checkTimeZone(opts.tz);
-      const top = Number.parseInt(opts.top, 10);
       const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
       const detection = configFile && opts.detect ? loadConfig(configFile).detection : undefined;
       const progress = new Progress('reading', opts.progress && process.stderr.isTTY === true);
       const analysis = await analyzeCapture(capture, {
-        top: Number.isFinite(top) && top > 0 ? top : 10,
+        top: opts.top,
         detect: opts.detect,
         detection,
         // --no-parallel forces one thread; otherwise the size decides (analyzeCapture).
