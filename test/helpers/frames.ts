@@ -83,12 +83,6 @@ export function ipv6Addr(text: string): number[] {
   return all.flatMap(u16);
 }
 
-/** The view's uint32 form of a dotted IPv4 address. */
-export function ipv4Number(dotted: string): number {
-  const [a, b, c, d] = ipv4Addr(dotted) as [number, number, number, number];
-  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
-}
-
 // ---- layer 2 -------------------------------------------------------------------------------
 
 export const MAC_A = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
@@ -257,7 +251,6 @@ export function destOptions(next: number, options: readonly number[], payload: P
 export const ipv6Option = {
   /** Router Alert (RFC 2711), value 0 = MLD. */
   routerAlert: (value = 0): number[] => [0x05, 2, ...u16(value)],
-  padN: (n: number): number[] => [1, n, ...new Array<number>(n).fill(0)],
   /** Any TLV; `len` may lie about the data that follows. */
   raw: (type: number, len: number, data: readonly number[] = []): number[] => [type, len, ...data],
 };
