@@ -14,6 +14,7 @@ import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
 import type { Span } from '../rules/packet-ir.js';
 import { coverPrefixes, type ExportMapEntry, safeId, splitFamilies } from './nftables.js';
 import { type Atom, type Branch, fieldL4, mayOverlap, normalize, type Problem } from './normalize.js';
+import { Unsupported } from './unsupported.js';
 
 export interface FlowspecOptions {
   /** Refuse to expand a list or prefix set into more routes than this (default 1000). */
@@ -25,15 +26,6 @@ export interface FlowspecResult {
   text: string;
   problems: Problem[];
   map: ExportMapEntry[];
-}
-
-class Skip extends Error {
-  constructor(
-    message: string,
-    readonly span: Span | null = null,
-  ) {
-    super(message);
-  }
 }
 
 const FLAG_NAMES = ['fin', 'syn', 'rst', 'push', 'ack', 'urgent', 'ece', 'cwr'];
@@ -60,7 +52,7 @@ function routes(b: Branch, lists: Ruleset['lists'], maxRoutes: number): Route[] 
   const mul = (alts: string[][]): void => {
     const next: Route[] = [];
     for (const r of out) for (const a of alts) next.push({ match: [...r.match, ...a] });
-    if (next.length > maxRoutes) throw new Skip(`would need ${next.length} Flowspec routes (limit ${maxRoutes})`);
+    if (next.length > maxRoutes) throw new Unsupported(`would need ${next.length} Flowspec routes (limit ${maxRoutes})`);
     out = next;
   };
   const l4 = [...new Set(b.atoms.flatMap((x) => ((x.a === 'int' || x.a === 'band') && fieldL4(x.field) ? [fieldL4(x.field)] : [])))];
@@ -73,11 +65,11 @@ function routes(b: Branch, lists: Ruleset['lists'], maxRoutes: number): Route[] 
       case 'family':
         break;
       case 'addr':
-        if (x.neg) throw new Skip('Flowspec cannot match "not this prefix"', x.span);
+        if (x.neg) throw new Unsupported('Flowspec cannot match "not this prefix"', x.span);
         mul(prefixAlts(x.dir, x.prefixes));
         break;
       case 'list': {
-        if (x.neg) throw new Skip('Flowspec cannot match "not in a list"', x.span);
+        if (x.neg) throw new Unsupported('Flowspec cannot match "not in a list"', x.span);
         const l = lists.get(x.name);
         const c = l ? l.cover() : { v4: [], v6: [] };
         const ps = x.family === 4 ? c.v4 : c.v6;
@@ -95,9 +87,9 @@ function routes(b: Branch, lists: Ruleset['lists'], maxRoutes: number): Route[] 
         break;
       }
       case 'nonfirst':
-        throw new Skip('Flowspec cannot select non-first fragments exactly', null);
+        throw new Unsupported('Flowspec cannot select non-first fragments exactly', null);
       case 'band':
-        if (x.field !== 'tcp.flags') throw new Skip(`"&" on ${x.field} cannot be expressed in Flowspec`, x.span);
+        if (x.field !== 'tcp.flags') throw new Unsupported(`"&" on ${x.field} cannot be expressed in Flowspec`, x.span);
         if (x.neg) flagsClear |= x.mask;
         else if ((x.mask & (x.mask - 1)) === 0) flagsSet |= x.mask;
         else mul([[`tcp-flags [ ${FLAG_NAMES.filter((_, i) => x.mask & (1 << i)).join(' ')} ]`]]);
@@ -115,7 +107,7 @@ function routes(b: Branch, lists: Ruleset['lists'], maxRoutes: number): Route[] 
           'ip.len': 'packet-length',
         };
         const name = comp[f];
-        if (name === undefined) throw new Skip(`${f} cannot be expressed in Flowspec`, x.span);
+        if (name === undefined) throw new Unsupported(`${f} cannot be expressed in Flowspec`, x.span);
         mul([[`${name} ${numeric(x.ranges, f === 'ip.len' && fam === 6 ? 40 : 0)}`]]);
         break;
       }
@@ -135,10 +127,10 @@ function overlapsAllowed(rule: Rule, allowed: { what: string; b: Branch }[]): st
 }
 
 function rateBytesPerSecond(rl: RateLimit, span: Span): number {
-  if (rl.key.length > 0) throw new Skip('Flowspec rate-limit is one aggregate per route; it cannot limit per source or per key', span);
-  if (rl.unit !== 'bytes') throw new Skip('Flowspec rate-limit is in bytes per second; express the limit in bytes', span);
+  if (rl.key.length > 0) throw new Unsupported('Flowspec rate-limit is one aggregate per route; it cannot limit per source or per key', span);
+  if (rl.unit !== 'bytes') throw new Unsupported('Flowspec rate-limit is in bytes per second; express the limit in bytes', span);
   const period = { second: 1, minute: 60, hour: 3600, day: 86400 }[rl.period];
-  if (rl.rate % period !== 0) throw new Skip(`${rl.rate} bytes per ${rl.period} is not a whole number of bytes per second`, span);
+  if (rl.rate % period !== 0) throw new Unsupported(`${rl.rate} bytes per ${rl.period} is not a whole number of bytes per second`, span);
   return rl.rate / period;
 }
 
@@ -213,7 +205,7 @@ export function exportFlowspec(rs: Ruleset, opts: FlowspecOptions = {}): Flowspe
         map.push({ tag: `palisade:${safeId(rule.id)}:${i}`, kind: 'rule', id: rule.id, counters: ['matched'] });
       }
     } catch (e) {
-      if (!(e instanceof Skip)) throw e;
+      if (!(e instanceof Unsupported)) throw e;
       problems.push({ rule: rule.id, span: e.span ?? rule.node.span, reason: e.message });
     }
   }
@@ -221,25 +213,25 @@ export function exportFlowspec(rs: Ruleset, opts: FlowspecOptions = {}): Flowspe
 }
 
 function exportRule(rule: Rule, rs: Ruleset, maxRoutes: number): string[] {
-  if (rule.action === 'allow') throw new Skip('allow rules are not exported: Flowspec routes have no order, so other routes would still hit this traffic', rule.node.span);
-  if (rule.action === 'log') throw new Skip('Flowspec has no log action', rule.node.span);
+  if (rule.action === 'allow') throw new Unsupported('allow rules are not exported: Flowspec routes have no order, so other routes would still hit this traffic', rule.node.span);
+  if (rule.action === 'log') throw new Unsupported('Flowspec has no log action', rule.node.span);
   const then = rule.action === 'block' ? 'discard;' : `rate-limit ${rateBytesPerSecond(rule.rateLimit as RateLimit, rule.node.span)};`;
   const norm = normalize(rule.id, rule.node);
   if (norm.problems.length > 0) {
     const p = norm.problems[0] as Problem;
-    throw new Skip(p.reason, p.span);
+    throw new Unsupported(p.reason, p.span);
   }
   const branches = splitFamilies(norm.branches, () => true);
   if (rule.action === 'rate_limit' && branches.length > 1) {
-    throw new Skip('a Flowspec rate-limit applies per route; this rule needs several routes, which would each get the full rate', rule.node.span);
+    throw new Unsupported('a Flowspec rate-limit applies per route; this rule needs several routes, which would each get the full rate', rule.node.span);
   }
   const out: string[] = [];
   for (const b of branches) {
     for (const r of routes(b, rs.lists, maxRoutes)) {
       if (b.family === 6 && !r.match.some((m) => m.startsWith('source ') || m.startsWith('destination '))) r.match.unshift('destination ::/0');
-      if (r.match.length === 0) throw new Skip('the rule matches every packet of a family; refusing to announce a Flowspec route without match components', rule.node.span);
+      if (r.match.length === 0) throw new Unsupported('the rule matches every packet of a family; refusing to announce a Flowspec route without match components', rule.node.span);
       out.push(`announce flow route { match { ${r.match.join('; ')}; } then { ${then} } }`);
-      if (out.length > maxRoutes) throw new Skip(`would need more than ${maxRoutes} Flowspec routes`, rule.node.span);
+      if (out.length > maxRoutes) throw new Unsupported(`would need more than ${maxRoutes} Flowspec routes`, rule.node.span);
     }
   }
   return out;

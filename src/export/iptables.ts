@@ -14,6 +14,7 @@ import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
 import type { Span } from '../rules/packet-ir.js';
 import { coverPrefixes, type ExportMapEntry, safeId, splitFamilies } from './nftables.js';
 import { type Branch, fieldL4, mayOverlap, normalize, type Problem } from './normalize.js';
+import { Unsupported } from './unsupported.js';
 
 export interface IptablesOptions {
   table?: 'raw' | 'mangle' | 'filter';
@@ -34,15 +35,6 @@ export interface IptablesResult {
   map: (ExportMapEntry & { family: 4 | 6 })[];
 }
 
-class Skip extends Error {
-  constructor(
-    message: string,
-    readonly span: Span | null = null,
-  ) {
-    super(message);
-  }
-}
-
 const FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
 /** The bits iptables' tcp match can test: its ALL is FIN..URG, it has no ECE or CWR. */
 const TCP_MATCH_BITS = 0x3f;
@@ -56,7 +48,7 @@ const TCP_MATCH_BITS = 0x3f;
  */
 function flagsMatch(fam: 4 | 6, mask: number, value: number, span: Span | null): string[] {
   if ((mask & ~TCP_MATCH_BITS) === 0) return ['-m', 'tcp', '--tcp-flags', flagList(mask), flagList(value)];
-  if (fam === 6) throw new Skip('ip6tables cannot test the ECE/CWR TCP flags, so an exact tcp.flags value cannot be expressed', span);
+  if (fam === 6) throw new Unsupported('ip6tables cannot test the ECE/CWR TCP flags, so an exact tcp.flags value cannot be expressed', span);
   return ['!', '-f', '-m', 'u32', '--u32', `0>>22&0x3C@12>>16&0x${mask.toString(16)}=0x${value.toString(16)}`];
 }
 function flagList(mask: number): string {
@@ -96,7 +88,7 @@ function rangeArg(a: number, b: number, sep = ':'): string {
 function expandValues(rs: [number, number][], cap: number, span: Span, what: string): number[] {
   const out: number[] = [];
   for (const [a, b] of rs) for (let x = a; x <= b; x++) out.push(x);
-  if (out.length > cap) throw new Skip(`${what}: ${out.length} values would need as many iptables rules (limit ${cap})`, span);
+  if (out.length > cap) throw new Unsupported(`${what}: ${out.length} values would need as many iptables rules (limit ${cap})`, span);
   return out;
 }
 
@@ -149,7 +141,7 @@ function renderBranch(b: Branch, ctx: Ctx): Alts {
         const ps = x.protos.filter((p) => !((p === 1 && fam === 6) || (p === 58 && fam === 4)));
         if (x.neg) {
           if (ps.length === 0) break;
-          if (ps.length > 1) throw new Skip('"not one of several protocols" cannot be one iptables rule', x.span);
+          if (ps.length > 1) throw new Unsupported('"not one of several protocols" cannot be one iptables rule', x.span);
           mul([['!', '-p', protoArg(ps[0] as number, fam)]]);
         } else {
           if (ps.length === 0) return [];
@@ -158,11 +150,11 @@ function renderBranch(b: Branch, ctx: Ctx): Alts {
         break;
       }
       case 'nonfirst':
-        if (x.neg || fam === 6) throw new Skip('IPv6 non-first fragments cannot be selected in ip6tables', null);
+        if (x.neg || fam === 6) throw new Unsupported('IPv6 non-first fragments cannot be selected in ip6tables', null);
         mul([['-f']]);
         break;
       case 'band': {
-        if (x.field !== 'tcp.flags') throw new Skip(`"&" on ${x.field} cannot be expressed in iptables`, x.span);
+        if (x.field !== 'tcp.flags') throw new Unsupported(`"&" on ${x.field} cannot be expressed in iptables`, x.span);
         flagSpan ??= x.span;
         if (x.neg) clearBits |= x.mask;
         else if ((x.mask & (x.mask - 1)) === 0) setBits |= x.mask;
@@ -213,15 +205,15 @@ function renderBranch(b: Branch, ctx: Ctx): Alts {
           icmpType = expandValues(x.ranges, 32, x.span, 'icmp.type');
         } else if (f === 'icmp.code') {
           if (x.ranges.length !== 1 || (x.ranges[0] as [number, number])[0] !== (x.ranges[0] as [number, number])[1])
-            throw new Skip('icmp.code ranges cannot be expressed in iptables', x.span);
+            throw new Unsupported('icmp.code ranges cannot be expressed in iptables', x.span);
           icmpCode = (x.ranges[0] as [number, number])[0];
-        } else throw new Skip(`${f} cannot be expressed in iptables`, x.span);
+        } else throw new Unsupported(`${f} cannot be expressed in iptables`, x.span);
         break;
       }
     }
   }
   if (setBits !== 0 || clearBits !== 0) mul([flagsMatch(fam, setBits | clearBits, setBits, flagSpan)]);
-  if (icmpCode !== null && icmpType === null) throw new Skip('icmp.code needs icmp.type == N in iptables', null);
+  if (icmpCode !== null && icmpType === null) throw new Unsupported('icmp.code needs icmp.type == N in iptables', null);
   if (icmpType !== null) {
     const opt = fam === 4 ? '--icmp-type' : '--icmpv6-type';
     const m = fam === 4 ? 'icmp' : 'icmp6';
@@ -244,9 +236,9 @@ const HASH_MODE: Record<string, string> = {
 };
 
 function hashlimit(rl: RateLimit, name: string, span: Span): string[] {
-  if (rl.unit === 'bytes') throw new Skip('byte rate limits are not exported to iptables (hashlimit byte mode has other arithmetic); use nftables', span);
+  if (rl.unit === 'bytes') throw new Unsupported('byte rate limits are not exported to iptables (hashlimit byte mode has other arithmetic); use nftables', span);
   const modes = [...new Set(rl.key.map((k) => HASH_MODE[k]))];
-  if (modes.some((m) => m === undefined)) throw new Skip(`hashlimit cannot key on ${rl.key.join(', ')}`, span);
+  if (modes.some((m) => m === undefined)) throw new Unsupported(`hashlimit cannot key on ${rl.key.join(', ')}`, span);
   const out = ['-m', 'hashlimit', '--hashlimit-above', `${rl.rate}/${rl.period}`, '--hashlimit-burst', String(rl.burst)];
   if (modes.length > 0) out.push('--hashlimit-mode', modes.join(','));
   out.push('--hashlimit-name', name, '--hashlimit-htable-max', String(rl.maxKeys));
@@ -299,7 +291,7 @@ export function exportIptables(rs: Ruleset, opts: IptablesOptions = {}): Iptable
             .slice(0, 9)}`,
       );
     } catch (e) {
-      if (!(e instanceof Skip)) throw e;
+      if (!(e instanceof Unsupported)) throw e;
       problems.push({ rule: rule.id, span: e.span ?? rule.node.span, reason: e.message });
       // Roll back whatever part of this rule was emitted: a rule is exported whole or not at all.
       lines[4].length = before[4];
@@ -392,19 +384,25 @@ function exportRule(
   const norm = normalize(rule.id, rule.node);
   if (norm.problems.length > 0) {
     const p = norm.problems[0] as Problem;
-    throw new Skip(p.reason, p.span);
+    throw new Unsupported(p.reason, p.span);
   }
   // Every branch goes to one family (iptables or ip6tables).
   const branches = splitFamilies(norm.branches, () => true);
-  if (branches.length === 0) throw new Skip('the expression can never match; nothing exported', rule.node.span);
+  if (branches.length === 0) throw new Unsupported('the expression can never match; nothing exported', rule.node.span);
   if ((rule.action === 'log' || rule.action === 'rate_limit') && branches.length > 1) {
     for (let i = 0; i < branches.length; i++)
       for (let j = i + 1; j < branches.length; j++)
         if (mayOverlap(branches[i] as Branch, branches[j] as Branch))
-          throw new Skip(`${rule.action} rule splits into overlapping firewall rules, so a packet could be counted or limited twice; split it into separate rules`, rule.node.span);
+          throw new Unsupported(
+            `${rule.action} rule splits into overlapping firewall rules, so a packet could be counted or limited twice; split it into separate rules`,
+            rule.node.span,
+          );
   }
   if (rule.action === 'rate_limit' && (rule.rateLimit as RateLimit).key.length === 0 && new Set(branches.map((b) => b.family)).size > 1) {
-    throw new Skip('a rate limit without a key that spans IPv4 and IPv6 would get one bucket per family in iptables; key it or split the rule by ip.version', rule.node.span);
+    throw new Unsupported(
+      'a rate limit without a key that spans IPv4 and IPv6 would get one bucket per family in iptables; key it or split the rule by ip.version',
+      rule.node.span,
+    );
   }
   let n = 0;
   const hl = rule.action === 'rate_limit' ? hashlimit(rule.rateLimit as RateLimit, limitName(), rule.node.span) : null;

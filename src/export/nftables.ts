@@ -13,6 +13,7 @@ import { compareBytes, formatPrefix, maskBytes, type Prefix } from '../core/net/
 import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
 import type { Span } from '../rules/packet-ir.js';
 import { type Atom, type Branch, FIELD_MAX, fieldL4, mayOverlap, normalize, type Problem } from './normalize.js';
+import { Unsupported } from './unsupported.js';
 
 export interface NftOptions {
   table?: string;
@@ -128,15 +129,6 @@ export function setName(list: string, fam: 4 | 6): string {
   return `l_${list}_v${fam}`;
 }
 
-class Skip extends Error {
-  constructor(
-    message: string,
-    readonly span: Span | null = null,
-  ) {
-    super(message);
-  }
-}
-
 function renderAtom(x: Atom, fam: 4 | 6 | null, family: 'inet' | 'netdev'): string | null {
   const sp = 'span' in x ? x.span : null;
   const ipk = (f: 4 | 6) => (f === 4 ? 'ip' : 'ip6');
@@ -153,10 +145,10 @@ function renderAtom(x: Atom, fam: 4 | 6 | null, family: 'inet' | 'netdev'): stri
     case 'proto':
       return `meta l4proto ${x.neg ? '!= ' : ''}${x.protos.length === 1 ? x.protos[0] : `{ ${x.protos.join(', ')} }`}`;
     case 'nonfirst':
-      if (x.neg) throw new Skip('first-fragment tests are not exported', sp);
+      if (x.neg) throw new Unsupported('first-fragment tests are not exported', sp);
       if (fam === 4) return 'ip frag-off & 0x1fff != 0';
       if (fam === 6) return 'frag frag-off != 0';
-      throw new Skip('fragment test without a family', sp);
+      throw new Unsupported('fragment test without a family', sp);
     case 'band': {
       if (x.field === 'ip.flags') {
         const bit = x.mask === 2 ? 0x4000 : x.mask === 1 ? 0x2000 : 0x8000;
@@ -165,25 +157,25 @@ function renderAtom(x: Atom, fam: 4 | 6 | null, family: 'inet' | 'netdev'): stri
       const f = NFT_FIELD[x.field];
       if (f === undefined || typeof f === 'object') {
         const e = typeof f === 'object' && fam !== null ? (fam === 4 ? f.v4 : f.v6) : '';
-        if (!e || f === undefined || (typeof f === 'object' && (f.scale || f.offset6))) throw new Skip(`"&" on ${x.field} cannot be expressed in nftables`, sp);
+        if (!e || f === undefined || (typeof f === 'object' && (f.scale || f.offset6))) throw new Unsupported(`"&" on ${x.field} cannot be expressed in nftables`, sp);
         return `${e} & 0x${x.mask.toString(16)} ${x.neg ? '==' : '!='} 0`;
       }
       return `${f} & 0x${x.mask.toString(16)} ${x.neg ? '==' : '!='} 0`;
     }
     case 'int': {
       const f = NFT_FIELD[x.field];
-      if (f === undefined) throw new Skip(`${x.field} cannot be expressed in nftables`, sp);
+      if (f === undefined) throw new Unsupported(`${x.field} cannot be expressed in nftables`, sp);
       let expr: string;
       let scale = 1;
       let offset = 0;
       if (typeof f === 'string') expr = f;
       else {
-        if (fam === null) throw new Skip(`${x.field} needs a family`, sp);
+        if (fam === null) throw new Unsupported(`${x.field} needs a family`, sp);
         expr = fam === 4 ? f.v4 : f.v6;
-        if (!expr) throw new Skip(`${x.field} has no IPv${fam} equivalent in nftables`, sp);
+        if (!expr) throw new Unsupported(`${x.field} has no IPv${fam} equivalent in nftables`, sp);
         scale = f.scale ?? 1;
         offset = fam === 6 ? (f.offset6 ?? 0) : 0;
-        if (scale > 1 && fam === 6) throw new Skip(`${x.field} cannot be expressed for IPv6`, sp);
+        if (scale > 1 && fam === 6) throw new Unsupported(`${x.field} cannot be expressed for IPv6`, sp);
       }
       void family;
       const max = FIELD_MAX[x.field] ?? 0xffffffff;
@@ -197,7 +189,7 @@ function renderAtom(x: Atom, fam: 4 | 6 | null, family: 'inet' | 'netdev'): stri
         return `${expr} >= 0`;
       }
       const r = ranges(x.ranges, scale, offset);
-      if (r === null) throw new Skip('empty range', sp);
+      if (r === null) throw new Unsupported('empty range', sp);
       return `${expr} ${r}`;
     }
   }
@@ -382,7 +374,7 @@ function exportRule(rule: Rule, family: 'inet' | 'netdev', problems: Problem[]):
       }
     }
   } catch (e) {
-    if (e instanceof Skip) {
+    if (e instanceof Unsupported) {
       problems.push({ rule: rule.id, span: e.span ?? rule.node.span, reason: e.message });
       return null;
     }

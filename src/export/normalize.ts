@@ -12,6 +12,7 @@ import { PROTO_NUMBERS } from '../core/net/protocols.js';
 import { type Node, PACKET_FIELDS, type SetItem, type Span, TCP_FLAG_BITS } from '../rules/packet-ir.js';
 import { packetScheme } from '../scheme/packet.js';
 import { fieldsWith } from '../scheme/types.js';
+import { Unsupported } from './unsupported.js';
 
 export interface Problem {
   /** Rule id (or list name) the problem belongs to. */
@@ -59,15 +60,6 @@ export function fieldL4(field: string): L4 | null {
 const V4_ONLY = new Set(['ip.id', 'ip.opt.type', 'ip.flags.df', 'ip.flags.mf', 'ip.flags.rb']);
 
 const MAX_BRANCHES = 256;
-
-class Unsupported extends Error {
-  constructor(
-    readonly span: Span | null,
-    reason: string,
-  ) {
-    super(reason);
-  }
-}
 
 type Lit = { atom: Atom; pos: boolean };
 type Dnf = Atom[][];
@@ -136,7 +128,7 @@ function leaf(n: Node): Dnf {
             { a: 'band', field: 'ip.flags', mask: m, neg: false, span: n.span },
           ],
         ];
-      throw new Unsupported(n.span, `field ${n.field} cannot be exported`);
+      throw new Unsupported(`field ${n.field} cannot be exported`, n.span);
     }
     case 'band':
       return [[...presence(n.field), { a: 'band', field: n.field, mask: n.mask, neg: false, span: n.span }]];
@@ -160,7 +152,7 @@ function leaf(n: Node): Dnf {
         const protos: number[] = [];
         for (const i of n.items) {
           const p = i.t === 'bytes' ? PROTO_NUMBERS[i.v] : undefined;
-          if (p === undefined) throw new Unsupported(n.litSpan, `unknown protocol name ${i.t === 'bytes' ? JSON.stringify(i.v) : ''}`);
+          if (p === undefined) throw new Unsupported(`unknown protocol name ${i.t === 'bytes' ? JSON.stringify(i.v) : ''}`, n.litSpan);
           protos.push(p);
         }
         return protos.length === 0 ? [] : [[{ a: 'proto', protos, neg: false, span: n.span }]];
@@ -183,17 +175,17 @@ function leaf(n: Node): Dnf {
             // The other family compares unequal too (spec §5).
             return [[{ a: 'addr', dir, family: fam, prefixes: [one], neg: true, span: n.span }], other];
           default:
-            throw new Unsupported(n.span, `ordering comparisons (${n.op}) on addresses cannot be exported; use a range in a set`);
+            throw new Unsupported(`ordering comparisons (${n.op}) on addresses cannot be exported; use a range in a set`, n.span);
         }
       }
       if (type === 'bytes' && n.lit.t === 'bytes') {
         const p = PROTO_NUMBERS[n.lit.v];
-        if (p === undefined) throw new Unsupported(n.litSpan, `unknown protocol name ${JSON.stringify(n.lit.v)}`);
+        if (p === undefined) throw new Unsupported(`unknown protocol name ${JSON.stringify(n.lit.v)}`, n.litSpan);
         if (n.op === 'eq') return [[{ a: 'proto', protos: [p], neg: false, span: n.span }]];
         if (n.op === 'ne') return [[{ a: 'proto', protos: [p], neg: true, span: n.span }]];
-        throw new Unsupported(n.span, `ordering comparisons on ${n.field} cannot be exported`);
+        throw new Unsupported(`ordering comparisons on ${n.field} cannot be exported`, n.span);
       }
-      if (n.lit.t !== 'int') throw new Unsupported(n.span, 'unsupported comparison');
+      if (n.lit.t !== 'int') throw new Unsupported('unsupported comparison', n.span);
       const v = n.lit.v;
       const max = FIELD_MAX[n.field] ?? 0xffffffff;
       const r: [number, number][] =
@@ -211,7 +203,7 @@ function leaf(n: Node): Dnf {
       return intLeaf(n.field, normRanges(r.map(([a, b]) => [Math.max(0, a), Math.min(max, b)] as [number, number])), n.span);
     }
     default:
-      throw new Unsupported(n.span, 'unexpected node');
+      throw new Unsupported('unexpected node', n.span);
   }
 }
 
@@ -230,7 +222,7 @@ function intLeaf(field: string, ranges: [number, number][], span: Span): Dnf {
 function expand(ranges: [number, number][], span: Span): number[] {
   const out: number[] = [];
   for (const [a, b] of ranges) {
-    if (b - a > 255) throw new Unsupported(span, 'range too wide');
+    if (b - a > 255) throw new Unsupported('range too wide', span);
     for (let x = a; x <= b; x++) out.push(x);
   }
   return out;
@@ -251,7 +243,7 @@ function negLeaf(n: Node): Dnf {
             { a: 'band', field: 'ip.flags', mask: m, neg: true, span: n.span },
           ],
         ];
-      throw new Unsupported(n.span, `field ${n.field} cannot be exported`);
+      throw new Unsupported(`field ${n.field} cannot be exported`, n.span);
     }
     case 'band':
       return [...absent(n.field), [...presence(n.field), { a: 'band', field: n.field, mask: n.mask, neg: true, span: n.span }]];
@@ -298,7 +290,7 @@ function negLeaf(n: Node): Dnf {
         const fams = new Set(pos.map((b) => (b[0] as Extract<Atom, { a: 'family' }>).v));
         return ([4, 6] as const).filter((f) => !fams.has(f)).map((f) => [{ a: 'family', v: f } as Atom]);
       }
-      throw new Unsupported(n.span, 'this negation cannot be exported');
+      throw new Unsupported('this negation cannot be exported', n.span);
     }
   }
 }
@@ -306,7 +298,7 @@ function negLeaf(n: Node): Dnf {
 function and(a: Dnf, b: Dnf, span: Span): Dnf {
   const out: Dnf = [];
   for (const x of a) for (const y of b) out.push([...x, ...y]);
-  if (out.length > MAX_BRANCHES) throw new Unsupported(span, `expression expands to more than ${MAX_BRANCHES} firewall rules; simplify it or use a named list`);
+  if (out.length > MAX_BRANCHES) throw new Unsupported(`expression expands to more than ${MAX_BRANCHES} firewall rules; simplify it or use a named list`, span);
   return out;
 }
 
@@ -435,7 +427,7 @@ export function normalize(rule: string, node: Node): Normalized {
     }
     return { branches, problems: [] };
   } catch (e) {
-    if (e instanceof Unsupported) return { branches: [], problems: [{ rule, span: e.span, reason: e.message }] };
+    if (e instanceof Unsupported) return { branches: [], problems: [{ rule, span: e.span ?? null, reason: e.message }] };
     throw e;
   }
 }
