@@ -71,7 +71,6 @@ const ROWS: Record<ErrorCode, Row> = {
   E_CONFIG: {
     args: () => ['analyze', '--config', badConfig, SMALL],
     stderr: /^palisade: \S*bad\.yaml:2:12: [^\n]*quiet_s[^\n]*\n$/,
-    todo: 'detect/config.ts reports an invalid palisade.yaml as a UsageError (E_USAGE, same exit 2); it should throw ConfigError',
   },
   E_RULE: {
     args: () => ['filter', '-e', 'udp', SMALL],
