@@ -15,7 +15,7 @@ function lib(): typeof Echarts {
 }
 
 import type { Analysis } from '../model/analysis.js';
-import { isoSeconds, vectorName } from './format.js';
+import { isoSeconds, PROTOCOL_LABELS, vectorName } from './format.js';
 import type { VectorTimeline } from './replay.js';
 
 // Colour-blind-safe palette (Okabe–Ito), all traffic in grey underneath.
@@ -131,21 +131,9 @@ export function timelineChart(a: Analysis, tl: VectorTimeline, width = 920, heig
   );
 }
 
-const PROTOCOLS: Array<[keyof Analysis['traffic']['protocols'], string]> = [
-  ['ipv4', 'IPv4'],
-  ['ipv6', 'IPv6'],
-  ['tcp', 'TCP'],
-  ['udp', 'UDP'],
-  ['icmp', 'ICMP'],
-  ['icmpv6', 'ICMPv6'],
-  ['gre', 'GRE'],
-  ['fragments', 'IP fragments'],
-  ['other', 'non-IP'],
-];
-
 /** Packets per protocol (frames containing it at any layer), largest first. */
 export function protocolChart(a: Analysis, width = 920, height = 300): string {
-  const rows = PROTOCOLS.map(([k, label]) => ({
+  const rows = PROTOCOL_LABELS.map(([k, label]) => ({
     label,
     n: a.traffic.protocols[k],
   }))

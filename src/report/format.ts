@@ -4,6 +4,7 @@
  * and in the customer's time zone, and the plain names of attack vectors.
  */
 import { UsageError } from '../core/errors.js';
+import type { Analysis } from '../model/analysis.js';
 import type { Vector } from '../model/attack.js';
 
 export { fmtBits, fmtBytes, fmtInt } from './terminal.js';
@@ -133,6 +134,19 @@ export function vectorName(v: string): string {
   return (VECTOR_NAMES as Record<string, string>)[v] ?? v;
 }
 
+/** The analysis's protocol counters as a report names them, in the order reports list them. */
+export const PROTOCOL_LABELS: ReadonlyArray<readonly [keyof Analysis['traffic']['protocols'], string]> = [
+  ['ipv4', 'IPv4'],
+  ['ipv6', 'IPv6'],
+  ['tcp', 'TCP'],
+  ['udp', 'UDP'],
+  ['icmp', 'ICMP'],
+  ['icmpv6', 'ICMPv6'],
+  ['gre', 'GRE'],
+  ['fragments', 'IP fragments'],
+  ['other', 'non-IP'],
+];
+/** Protocol names whose usual spelling is not all capitals. */
 const PROTOCOL_NAMES: Record<string, string> = { icmpv6: 'ICMPv6', ipv6: 'IPv6', ipv4: 'IPv4' };
 
 /** `10.10.10.10 UDP port 22` or `192.0.2.0/24 (carpet bombing) TCP`. */

@@ -4,7 +4,7 @@
  * escapeMd (inline text) or mdCodeBlock (rules and signatures), so they stay text.
  */
 import type { Attack } from '../model/attack.js';
-import { fmtBits, fmtBytes, fmtDuration, fmtInt, fmtUtc, fmtZoned, isoSeconds, escapeMd as m, mdCodeBlock, pct, vectorName, victimText } from './format.js';
+import { fmtBits, fmtBytes, fmtDuration, fmtInt, fmtUtc, fmtZoned, isoSeconds, escapeMd as m, mdCodeBlock, PROTOCOL_LABELS, pct, vectorName, victimText } from './format.js';
 import type { ReportData } from './model.js';
 import type { Effectiveness } from './replay.js';
 import { rulesText, type TargetGap } from './rules.js';
@@ -174,18 +174,6 @@ function appendix(d: ReportData): string {
   ].join('\n');
 }
 
-const PROTOCOLS: Array<[keyof ReportData['analysis']['traffic']['protocols'], string]> = [
-  ['ipv4', 'IPv4'],
-  ['ipv6', 'IPv6'],
-  ['tcp', 'TCP'],
-  ['udp', 'UDP'],
-  ['icmp', 'ICMP'],
-  ['icmpv6', 'ICMPv6'],
-  ['gre', 'GRE'],
-  ['fragments', 'IP fragments'],
-  ['other', 'non-IP'],
-];
-
 export function renderMarkdown(d: ReportData): string {
   const a = d.analysis;
   const s = d.summary;
@@ -228,7 +216,7 @@ export function renderMarkdown(d: ReportData): string {
   out.push(
     table(
       ['Protocol', 'Packets', 'Share'],
-      PROTOCOLS.filter(([k]) => a.traffic.protocols[k] > 0).map(([k, label]) => [label, fmtInt(a.traffic.protocols[k]), pct(a.traffic.protocols[k] / total)]),
+      PROTOCOL_LABELS.filter(([k]) => a.traffic.protocols[k] > 0).map(([k, label]) => [label, fmtInt(a.traffic.protocols[k]), pct(a.traffic.protocols[k] / total)]),
       [false, true, true],
     ),
   );
