@@ -4,6 +4,8 @@
  * rules, never on the per-packet path.
  */
 
+import { formatIpv6 } from './ip.js';
+
 /** One prefix: family, network address (big-endian bytes: 4 or 16) and length. */
 export interface Prefix {
   family: 4 | 6;
@@ -172,25 +174,5 @@ export function formatPrefixCidr(p: Prefix): string {
 }
 
 export function formatAddr(family: 4 | 6, b: Uint8Array): string {
-  if (family === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push(((b[2 * i] as number) << 8) | (b[2 * i + 1] as number));
-  let bestS = -1;
-  let bestL = 0;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestL && j - i >= 2) {
-      bestS = i;
-      bestL = j - i;
-    }
-    i = j;
-  }
-  const hex = w.map((x) => x.toString(16));
-  if (bestS < 0) return hex.join(':');
-  return `${hex.slice(0, bestS).join(':')}::${hex.slice(bestS + bestL).join(':')}`;
+  return family === 4 ? `${b[0]}.${b[1]}.${b[2]}.${b[3]}` : formatIpv6(b, 0, false);
 }
