@@ -58,7 +58,7 @@ Examples:
       else process.stdout.write(renderAnalysis(analysis, process.stdout.isTTY === true));
       if (analysis.capture.error) process.stderr.write(`palisade: warning: ${capture}: ${analysis.capture.error}\n`);
       if (opts.report) {
-        await makeReport(analysis, opts.report, { tz: opts.tz, customer: opts.customer, capture });
+        await makeReport(analysis, opts.report, { tz: opts.tz, customer: opts.customer, capture, sink: (c) => process.stdout.write(c) });
         process.stderr.write(`palisade: report written to ${opts.report}\n`);
       }
     });

@@ -49,6 +49,7 @@ Examples:
       const analysis = readAnalysis(file);
       const progress = new Progress('replaying', opts.progress && process.stderr.isTTY === true);
       await makeReport(analysis, opts.output as string, {
+        sink: (c) => process.stdout.write(c),
         onProgress: (d, t) => progress.update(d, t),
         format: opts.format,
         tz: opts.tz,
