@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { PalisadeError } from '../core/errors.js';
 import { BASE_CONFIG } from './base-config.js';
 import { InitialTx } from './initial-tx.js';
 import { Phase } from './phase.js';
@@ -59,8 +60,12 @@ export interface Waf {
 const DEFAULT_CRS = '/usr/share/modsecurity-crs';
 
 /** The rule set cannot be found or read. */
-export class WafConfigError extends Error {
-  readonly code = 'WAF_CRS_NOT_FOUND';
+/** The Core Rule Set is not where the options say (E_DEPENDENCY: install modsecurity-crs or pass crsPath). */
+export class WafConfigError extends PalisadeError {
+  constructor(message: string) {
+    super('E_DEPENDENCY', message);
+    this.name = 'WafConfigError';
+  }
 }
 
 function loadDirectives(opts: WafOptions): Directive[] {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import { PalisadeError } from '../core/errors.js';
 import { maskBytes, type Prefix, parseAddr } from '../core/net/prefix.js';
 import { IpTrie } from '../core/net/trie.js';
 import { AhoCorasick } from './aho.js';
@@ -35,8 +36,12 @@ export interface Operator {
   match(value: string, ctx: OpContext, capture: boolean): boolean;
 }
 
-export class OperatorError extends Error {
-  readonly code = 'WAF_OPERATOR';
+/** An operator with a bad or unknown parameter: the ruleset's content is at fault (E_FORMAT). */
+export class OperatorError extends PalisadeError {
+  constructor(message: string) {
+    super('E_FORMAT', message);
+    this.name = 'OperatorError';
+  }
 }
 
 /** Every operator is built here, so all share one object shape and the rule loop's reads of

@@ -18,14 +18,19 @@
  * Anything else we cannot represent (recursion, conditionals, `\G`, extended mode) is
  * rejected with a reason, never silently changed.
  */
+import { PalisadeError } from '../core/errors.js';
 
 export interface Translated {
   source: string;
   flags: string;
 }
 
-export class PcreError extends Error {
-  readonly code = 'WAF_PCRE';
+/** A rule's PCRE that cannot be translated: the ruleset's content is at fault (E_FORMAT). */
+export class PcreError extends PalisadeError {
+  constructor(message: string) {
+    super('E_FORMAT', message);
+    this.name = 'PcreError';
+  }
 }
 
 const POSIX: Record<string, string> = {

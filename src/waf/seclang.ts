@@ -12,6 +12,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
+import { PalisadeError } from '../core/errors.js';
 
 export interface Directive {
   name: string;
@@ -20,14 +21,15 @@ export interface Directive {
   line: number;
 }
 
-export class SecLangError extends Error {
-  readonly code = 'WAF_CONFIG';
+/** SecLang that does not parse: names the file and line (E_CONFIG). */
+export class SecLangError extends PalisadeError {
   constructor(
     message: string,
     readonly file: string,
     readonly line: number,
   ) {
-    super(`${file}:${line}: ${message}`);
+    super('E_CONFIG', `${file}:${line}: ${message}`, { start: 0, end: 0, line }, file);
+    this.name = 'SecLangError';
   }
 }
 
