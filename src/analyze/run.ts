@@ -7,7 +7,7 @@ import { buildAttacks, type Detection } from '../detect/l34/attacks.js';
 import { type DetectOptions, Detector } from '../detect/l34/detector.js';
 import { startDetection } from '../detect/l34/thread.js';
 import type { Analysis } from '../model/analysis.js';
-import { captureSource, type PacketSource } from '../sources/capture/source.js';
+import { asPacketSource, type PacketSource } from '../sources/capture/source.js';
 import { Analyzer } from './analyzer.js';
 import { withMitigation } from './mitigation.js';
 
@@ -40,7 +40,7 @@ function wantsThread(source: PacketSource, parallel: boolean | undefined): boole
 
 /** A capture path (`-`: stdin) or a packet source. */
 export async function analyzeCapture(input: string | PacketSource, opts: AnalyzeOptions = {}): Promise<Analysis> {
-  const source = typeof input === 'string' ? captureSource(input) : input;
+  const source = asPacketSource(input);
   const analyzer = new Analyzer({ top: opts.top ?? 10 });
   if (opts.detect === false) {
     const info = await source.read((v) => analyzer.add(v), { onProgress: opts.onProgress });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
-import { captureSource, type PacketSource } from '../sources/capture/source.js';
+import { asPacketSource, type PacketSource } from '../sources/capture/source.js';
 import { type Counter, type ListStats, RuleEngine, type RuleStats, type TimelinePoint, Verdict } from './engine.js';
 import { PcapOut } from './pcap-out.js';
 import type { Ruleset } from './ruleset.js';
@@ -127,7 +127,7 @@ export function isBenignLabel(label: string): boolean {
 
 /** Run the ruleset over a packet source (or a capture path, opened once here). */
 export async function runWhatIf(capture: string | PacketSource, ruleset: Ruleset, opts: WhatIfOptions = {}): Promise<WhatIfReport> {
-  const source = typeof capture === 'string' ? captureSource(capture) : capture;
+  const source = asPacketSource(capture);
   const engine = new RuleEngine(ruleset, { interval: opts.interval ?? 1 });
   const dropped = opts.dropped ? new PcapOut(opts.dropped) : null;
   const passed = opts.passed ? new PcapOut(opts.passed) : null;

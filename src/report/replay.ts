@@ -9,7 +9,7 @@ import { parseRuleset, type Ruleset } from '../mitigate/ruleset.js';
 import type { Analysis } from '../model/analysis.js';
 import type { Attack } from '../model/attack.js';
 import { compilePacketRule, type Predicate } from '../rules/packet-ir.js';
-import { captureSource, type PacketSource } from '../sources/capture/source.js';
+import { asPacketSource, type PacketSource } from '../sources/capture/source.js';
 import { isoSeconds } from './format.js';
 
 /** How well an attack's rules separate it from everything else. Shares are 0..1. */
@@ -158,7 +158,7 @@ export async function replayAttacks(capture: string | PacketSource, analysis: An
   const labels = truth?.labels ?? new Uint8Array(0);
   const perLabel = new Float64Array(256);
   let n = 0;
-  const source = typeof capture === 'string' ? captureSource(capture) : capture;
+  const source = asPacketSource(capture);
   const info = await source.read(
     (v) => {
       const label = n < labels.length ? (labels[n] as number) : 0;

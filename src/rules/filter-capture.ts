@@ -6,7 +6,7 @@
 import type { PacketView } from '../decode/view.js';
 import { packetScheme } from '../scheme/packet.js';
 import type { CaptureInfo } from '../sources/capture/capture.js';
-import { captureSource, type PacketSource } from '../sources/capture/source.js';
+import { asPacketSource, type PacketSource } from '../sources/capture/source.js';
 import { type CompileOptions, compile } from './compile.js';
 
 export interface FilterResult {
@@ -19,7 +19,7 @@ export interface FilterResult {
 export async function filterCapture(capture: string | PacketSource, exprs: string[], opts: CompileOptions & { onMatch?: (v: PacketView) => void } = {}): Promise<FilterResult> {
   const preds = exprs.map((e) => compile(e, packetScheme, opts));
   const onMatch = opts.onMatch;
-  const source = typeof capture === 'string' ? captureSource(capture) : capture;
+  const source = asPacketSource(capture);
   if (preds.length === 1) {
     const p = preds[0] as (v: PacketView) => boolean;
     let n = 0;

@@ -46,13 +46,15 @@ export interface ReadOptions {
   prefilter?: Prefilter;
   /** Decode TCP application data and QUIC (default true; see PacketView.streamApps). */
   streamApps?: boolean;
+  /** The view to fill (a source keeps one so its clock can read the latest record's time); a new one by default. */
+  view?: PacketView;
 }
 
 const CHUNK = 4 * 1024 * 1024;
 
 export async function readCapture(path: string, onPacket: (v: PacketView) => void, opts: ReadOptions = {}): Promise<CaptureInfo> {
   const decode = opts.decode !== false;
-  const view = new PacketView();
+  const view = opts.view ?? new PacketView();
   view.streamApps = opts.streamApps !== false;
   const stats = new ParserStats();
   let packets = 0;
