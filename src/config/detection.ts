@@ -16,12 +16,11 @@
  */
 import type { Node, Pair } from 'yaml';
 import { parsePrefixes } from '../core/net/prefix.js';
-import { L34_VECTOR_NAMES } from '../detect/l34/classify.js';
 import type { DetectOptions, StaticThreshold } from '../detect/l34/detector.js';
-import type { Vector } from '../model/attack.js';
+import { L34_VECTORS, type Vector } from '../model/attack.js';
 import type { ConfigReader } from './yaml.js';
 
-const VECTORS = new Set<string>(L34_VECTOR_NAMES);
+const VECTORS = new Set<string>(L34_VECTORS);
 
 export function readDetection(cfg: ConfigReader, node: Node, keyNode: Node): DetectOptions {
   const det = cfg.map(node, 'detection', keyNode);

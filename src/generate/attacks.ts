@@ -43,31 +43,8 @@ export interface AttackTarget {
   scan?: 'tcp' | 'udp';
 }
 
-/**
- * Vectors the generator can produce: every L3/L4 vector of DESIGN.md (the generator's own list: its
- * ground truth must not depend on the detector's classifier). The order is the scenarios' order.
- */
-export const L34_VECTORS: readonly Vector[] = [
-  'tcp_syn_flood',
-  'tcp_synack_flood',
-  'tcp_ack_flood',
-  'tcp_rst_flood',
-  'tcp_flag_anomaly',
-  'udp_flood',
-  'icmp_flood',
-  'ip_fragment_flood',
-  'gre_flood',
-  'ip_protocol_flood',
-  'dns_amplification',
-  'ntp_amplification',
-  'ssdp_amplification',
-  'memcached_amplification',
-  'cldap_amplification',
-  'chargen_amplification',
-  'snmp_amplification',
-  'udp_reflection',
-  'dns_random_subdomain',
-];
+/** Vectors the generator can produce: every L3/L4 vector of the model, in the scenarios' order. */
+export { L34_VECTORS } from '../model/attack.js';
 
 export class AttackTraffic implements Component {
   private readonly arr: Arrivals;

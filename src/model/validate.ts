@@ -14,6 +14,8 @@ export type SchemaName = 'analysis' | 'attack';
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 let validators: Record<SchemaName, ValidateFunction> | null = null;
+/** `expected` of each shared definition, by name: a missing field says what it should have been. */
+const definitionWords = new Map<string, string>();
 
 /** Compiled on first use: `palisade analyze` never pays for it. */
 function load(): Record<SchemaName, ValidateFunction> {
@@ -21,7 +23,11 @@ function load(): Record<SchemaName, ValidateFunction> {
   const ajv = new Ajv({ allErrors: false, verbose: true });
   ajv.addKeyword({ keyword: 'expected', schemaType: 'string' });
   ajv.addFormat('iso-utc', { type: 'string', validate: (s: string) => ISO_UTC.test(s) && !Number.isNaN(Date.parse(s)) });
-  const read = (name: string) => JSON.parse(readFileSync(new URL(`../../schema/${name}.schema.json`, import.meta.url), 'utf8')) as object;
+  const read = (name: string) => {
+    const schema = JSON.parse(readFileSync(new URL(`../../schema/${name}.schema.json`, import.meta.url), 'utf8')) as { definitions?: Record<string, { expected?: string }> };
+    for (const [def, body] of Object.entries(schema.definitions ?? {})) if (body.expected) definitionWords.set(def, body.expected);
+    return schema;
+  };
   ajv.addSchema(read('attack'));
   const analysis = ajv.compile(read('analysis'));
   const attack = ajv.getSchema('https://palisade.dev/schema/attack.schema.json') as ValidateFunction;
@@ -78,7 +84,8 @@ export function schemaProblem(doc: unknown, schema: SchemaName): string | null {
   if (e.keyword === 'required') {
     const missing = (e.params as { missingProperty: string }).missingProperty;
     const sub = (e.parentSchema as { properties?: Record<string, { expected?: string; $ref?: string }> }).properties?.[missing];
-    return `${fieldPath(schema, e.instancePath, missing)}: missing${sub?.expected ? `; expected ${sub.expected}` : ''}`;
+    const words = sub?.expected ?? (sub?.$ref ? definitionWords.get(sub.$ref.slice(sub.$ref.lastIndexOf('/') + 1)) : undefined);
+    return `${fieldPath(schema, e.instancePath, missing)}: missing${words ? `; expected ${words}` : ''}`;
   }
   if (e.keyword === 'additionalProperties') return `${fieldPath(schema, e.instancePath, (e.params as { additionalProperty: string }).additionalProperty)}: unexpected field`;
   return `${fieldPath(schema, e.instancePath)}: expected ${expectedOf(e)}`;

@@ -9,7 +9,7 @@
  */
 
 import { App, type PacketView, Tunnel } from '../../decode/view.js';
-import type { Vector } from '../../model/attack.js';
+import { L34_VECTORS, type Vector } from '../../model/attack.js';
 
 export const enum Cls {
   /** Established TCP with data or FIN, and anything else ordinary. */
@@ -66,32 +66,8 @@ export const CLS_NAMES = [
   'dns_query',
 ];
 
-/** The vector a class floods with (OTHER has none). */
-export const CLS_VECTOR: Array<Vector | null> = [
-  null,
-  'tcp_syn_flood',
-  'tcp_synack_flood',
-  'tcp_ack_flood',
-  'tcp_rst_flood',
-  'tcp_flag_anomaly',
-  'udp_flood',
-  'icmp_flood',
-  'ip_fragment_flood',
-  'gre_flood',
-  'ip_protocol_flood',
-  'dns_amplification',
-  'ntp_amplification',
-  'ssdp_amplification',
-  'memcached_amplification',
-  'cldap_amplification',
-  'chargen_amplification',
-  'snmp_amplification',
-  'udp_reflection',
-  'dns_random_subdomain',
-];
-
-/** The L3/L4 vectors the classes flood with (every vector detection reports but `scanner`). */
-export const L34_VECTOR_NAMES: readonly Vector[] = CLS_VECTOR.filter((v): v is Vector => v !== null);
+/** The vector a class floods with (OTHER has none): the classes follow the model's L3/L4 vectors one for one. */
+export const CLS_VECTOR: ReadonlyArray<Vector | null> = [null, ...L34_VECTORS];
 
 /**
  * Source ports of reflected UDP services without a decoder of their own: QOTD, IKE, NetBIOS,
