@@ -15,4 +15,3 @@ export function parseIpText(text: string): IpValue | null {
 export function formatIp(ip: IpValue): string {
   return ip.fam === 4 ? formatIpv4(ip.v4) : formatIpv6(ip.v6 as Uint8Array);
 }
-
