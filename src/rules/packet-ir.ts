@@ -89,10 +89,16 @@ export function parseExpr(src: string, lists?: { has(name: string): boolean }): 
   try {
     ast = parseExpression(src, packetScheme as never, listKinds(lists));
   } catch (e) {
-    if (e instanceof RulesError) throw new ExprError(e.message, e.start, e.end, e.cls);
+    if (e instanceof RulesError) throw new ExprError(e.message, e.start, e.end, e.cls, src);
     throw e;
   }
-  return toIR(ast);
+  try {
+    return toIR(ast);
+  } catch (e) {
+    // toIR knows spans, not the text: give the error its expression so it can be shown with a caret.
+    if (e instanceof ExprError && e.source === undefined) throw new ExprError(e.message, e.start, e.end, e.cls, src);
+    throw e;
+  }
 }
 
 function unsupported(span: Span, what: string): never {
@@ -177,7 +183,7 @@ export function compilePacketRule(expression: string, lists: IpListLookup | null
   try {
     return compile(expression, packetScheme, { lists: named });
   } catch (e) {
-    if (e instanceof RulesError) throw new ExprError(e.message, e.start, e.end, e.cls);
+    if (e instanceof RulesError) throw new ExprError(e.message, e.start, e.end, e.cls, expression);
     throw e;
   }
 }
