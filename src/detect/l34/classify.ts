@@ -43,29 +43,6 @@ export const enum Cls {
 
 export const NCLS = 20;
 
-export const CLS_NAMES = [
-  'other',
-  'tcp_syn',
-  'tcp_synack',
-  'tcp_ack',
-  'tcp_rst',
-  'tcp_anomaly',
-  'udp',
-  'icmp',
-  'fragment',
-  'gre',
-  'ip_protocol',
-  'dns_response',
-  'ntp_monlist',
-  'ssdp_response',
-  'memcached_response',
-  'cldap_response',
-  'chargen',
-  'snmp_response',
-  'udp_reflection',
-  'dns_query',
-];
-
 /** The vector a class floods with (OTHER has none): the classes follow the model's L3/L4 vectors one for one. */
 export const CLS_VECTOR: ReadonlyArray<Vector | null> = [null, ...L34_VECTORS];
 
