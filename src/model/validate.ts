@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
-export type SchemaName = 'analysis' | 'attack';
+export type SchemaName = 'analysis' | 'attack' | 'flow-record' | 'http-request';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -31,7 +31,7 @@ function load(): Record<SchemaName, ValidateFunction> {
   ajv.addSchema(read('attack'));
   const analysis = ajv.compile(read('analysis'));
   const attack = ajv.getSchema('https://palisade.dev/schema/attack.schema.json') as ValidateFunction;
-  validators = { analysis, attack };
+  validators = { analysis, attack, 'flow-record': ajv.compile(read('flow-record')), 'http-request': ajv.compile(read('http-request')) };
   return validators;
 }
 

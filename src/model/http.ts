@@ -1,0 +1,33 @@
+/**
+ * The HttpRequest (DESIGN.md "HttpRequest"): one request, parsed from an access log, decoded from
+ * a capture or seen by the edge proxy; the edge's JSON access log writes exactly this record and
+ * the log readers read it back. Its fields are the Rules language's HTTP scheme.
+ * Schema: schema/http-request.schema.json.
+ */
+export interface HttpRequest {
+  /** When the request was received, ISO-8601 UTC. */
+  time: string;
+  /** The client, and the hop it came through when a proxy forwarded it. */
+  client: { ip: string; port?: number; via?: string };
+  method: string;
+  host: string;
+  path: string;
+  /** Without `?`; empty when none. */
+  query: string;
+  version: 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2' | 'HTTP/3';
+  /** Header names in the order received (original case), values where known. */
+  headers: Array<{ name: string; value?: string }>;
+  cookies?: Record<string, string>;
+  user_agent?: string;
+  referer?: string;
+  body_size: number;
+  /** Filled once the response is known (logs, the edge). */
+  status?: number;
+  response_size?: number;
+  /** Milliseconds: whole request, and waiting for the origin. */
+  duration_ms?: number;
+  origin_ms?: number;
+  tls?: { ja3?: string; ja4?: string; sni?: string; alpn?: string };
+  challenge?: 'none' | 'issued' | 'passed' | 'failed';
+  enrichment?: { asn?: number; country?: string; prefix?: string };
+}
