@@ -7,7 +7,12 @@
  * ISO-8601 UTC time", …) so a refusal names the bad field and what it should be, in words.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+
+// Ajv is loaded on first use: every command imports this module through the report, and only
+// `palisade report` and the tests validate anything (Ajv's code weighs some MB of heap).
+const require = createRequire(import.meta.url);
 
 export type SchemaName = 'analysis' | 'attack' | 'flow-record' | 'http-request';
 
@@ -20,6 +25,7 @@ const definitionWords = new Map<string, string>();
 /** Compiled on first use: `palisade analyze` never pays for it. */
 function load(): Record<SchemaName, ValidateFunction> {
   if (validators !== null) return validators;
+  const { Ajv } = require('ajv') as typeof import('ajv');
   const ajv = new Ajv({ allErrors: false, verbose: true });
   ajv.addKeyword({ keyword: 'expected', schemaType: 'string' });
   ajv.addFormat('iso-utc', { type: 'string', validate: (s: string) => ISO_UTC.test(s) && !Number.isNaN(Date.parse(s)) });
