@@ -20,10 +20,9 @@ export class RuleRemovals {
   private readonly tags: RegExp[] = [];
   private readonly targets: RemovedTarget[] = [];
 
-  /** a target was removed for some rules: per-request target caches do not apply */
-  get removesTargets(): boolean {
-    return this.targets.length !== 0;
-  }
+  /** a target was removed for some rules: per-request target caches do not apply (a field, not
+   * a getter: the rule loop reads it for every rule) */
+  removesTargets = false;
 
   removeById(value: string): void {
     this.ids.push(idMatch(value));
@@ -44,6 +43,7 @@ export class RuleRemovals {
     const name = colon < 0 ? null : tgt.slice(colon + 1).toLowerCase();
     if (byId) this.targets.push({ id: idMatch(who), coll, name });
     else this.targets.push({ tag: new RegExp(`^${who.replace(REGEX_SPECIALS, '\\$&')}$`, 'i'), coll, name });
+    this.removesTargets = true;
   }
 
   /** Is rule `r` removed for the rest of the transaction? */

@@ -25,18 +25,24 @@ export class TargetValues {
   /** The values `r` inspects, from the per-request cache when the target list allows it.
    * `removals`: the transaction's, when a ctl removed rules or targets. */
   resolve(r: Rule, removals: RuleRemovals | null): Entry[] {
-    const id = r.targetListId;
-    if (id !== 0 && (removals === null || !removals.removesTargets)) {
-      let l = this.byTargetList[id];
-      if (l === undefined) {
-        l = [];
-        this.targetsOf(r, null, l);
-        this.byTargetList[id] = l;
-      }
+    // (kept small: it is inlined into the rule loop)
+    if (removals === null || !removals.removesTargets) {
+      const l = this.byTargetList[r.targetListId];
+      if (l !== undefined) return l;
+    }
+    return this.resolveAnew(r, removals);
+  }
+
+  /** `resolve` when the per-request cache has no list for `r` (or cannot be used). */
+  private resolveAnew(r: Rule, removals: RuleRemovals | null): Entry[] {
+    const l: Entry[] = [];
+    if (removals?.removesTargets) {
+      this.targetsOf(r, removals.targetsRemovedFor(r), l);
       return l;
     }
-    const l: Entry[] = [];
-    this.targetsOf(r, removals?.removesTargets ? removals.targetsRemovedFor(r) : null, l);
+    this.targetsOf(r, null, l);
+    const id = r.targetListId;
+    if (id !== 0) this.byTargetList[id] = l;
     return l;
   }
 

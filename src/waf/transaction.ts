@@ -24,6 +24,27 @@ import { ValueCache } from './value-cache.js';
 /** numbers transactions: an entry is placed in the value cache once per transaction */
 let generation = 0;
 
+/** A phase's lists as the rule loop walks them: plain copies of the frozen `PhasePlan` arrays.
+ * (V8 in Node 20 reads the elements of a frozen array several times slower than a plain
+ * array's, so the rule loop must not index the plan's arrays.) */
+interface PhaseWalk {
+  readonly rules: Rule[];
+  readonly skipTo: Int32Array;
+  readonly decided: Uint8Array | null;
+}
+
+/** per plan, by `Phase` (made on its first transaction) */
+const walks = new WeakMap<Plan, PhaseWalk[]>();
+
+function phaseWalks(plan: Plan): PhaseWalk[] {
+  let w = walks.get(plan);
+  if (w === undefined) {
+    w = plan.phases.map((p) => ({ rules: [...p.rules], skipTo: Int32Array.from(p.skipTo), decided: p.decided === null ? null : Uint8Array.from(p.decided) }));
+    walks.set(plan, w);
+  }
+  return w;
+}
+
 export interface WafRequest {
   method: string;
   /** request target as sent, e.g. `/a/b.php?x=1` */
@@ -88,6 +109,7 @@ export class Transaction implements OpContext, ActionContext {
   private readonly chainFn: readonly (Transform | null)[];
   private readonly generation = ++generation;
   private readonly valueCache: ValueCache;
+  private readonly phases: PhaseWalk[];
 
   /** `reusables`: the engine's; null for a transaction that must not take them (the plan's
    * start-up trials). `presets`: TX variables set before the rules run. */
@@ -100,6 +122,7 @@ export class Transaction implements OpContext, ActionContext {
   ) {
     this.chainParent = plan.chains.parent;
     this.chainFn = plan.chains.fn;
+    this.phases = phaseWalks(plan);
     const vc = reusables?.valueCache;
     if (vc && !vc.busy) {
       vc.busy = true;
@@ -181,7 +204,7 @@ export class Transaction implements OpContext, ActionContext {
     if (this.engineOff) return;
     if (this.allowAll && phase !== Phase.LOGGING) return;
     if (this.allowRequest && phase <= Phase.REQUEST_BODY) return;
-    const { rules: list, skipTo, decided } = this.plan.phases[phase];
+    const { rules: list, skipTo, decided } = this.phases[phase];
     const matchedVars = this.vars.matchedVars;
     for (let i = 0; i < list.length; i++) {
       const r = list[i];
@@ -233,19 +256,21 @@ export class Transaction implements OpContext, ActionContext {
     this.currentRule = null;
   }
 
-  /** no ctl has removed a target: per-request target lists and class unions apply */
-  private targetsIntact(): boolean {
-    return this.removals === null || !this.removals.removesTargets;
+  /** The transaction's removals when a ctl has removed a target (per-request target lists and
+   * class unions do not apply then); null while the targets are intact. */
+  private targetRemovals(): RuleRemovals | null {
+    return this.removals?.removesTargets ? this.removals : null;
   }
 
   /** Evaluates one rule (and its chain). Returns true when the whole chain matched. */
   private evalRule(r: Rule): boolean {
     this.currentRule = r;
+    const removed = this.targetRemovals();
     if (r.targets.length === 0) {
       // SecAction-like: no variables
       if (!r.negated === r.op.match('', this, r.capture)) this.onMatch(r, null);
       else return false;
-    } else if (r.singleVar !== SingleVar.NONE && this.targetsIntact()) {
+    } else if (r.singleVar !== SingleVar.NONE && removed === null) {
       // one named variable of a collection such as TX: no list to build
       const e = (r.singleVarColl === 'TX' ? this.vars.tx : this.vars.stores.get(r.singleVarColl))?.get(r.singleVarKey);
       if (r.singleVar === SingleVar.VALUE) {
@@ -258,13 +283,13 @@ export class Transaction implements OpContext, ActionContext {
       }
     } else {
       const need = r.op.need;
-      if (r.unionSlot !== 0 && need !== 0 && !r.negated && this.targetsIntact()) {
+      if (r.unionSlot !== 0 && need !== 0 && !r.negated && removed === null) {
         // no value of these targets can have a class the operator needs: the rule cannot match
         let u = this.valueCache.classUnions[r.unionSlot];
-        if (u === 0) u = this.unionOf(r, this.targets.resolve(r, this.removals));
+        if (u === 0) u = this.unionOf(r, this.targets.resolve(r, null));
         if ((u & need) === 0) return false;
       }
-      const list = this.targets.resolve(r, this.removals);
+      const list = this.targets.resolve(r, removed);
       let any = false;
       for (let k = 0; k < list.length; k++) {
         const e = list[k];
