@@ -1,13 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm run build` (tsc).
+// Thin launcher: the CLI is compiled to dist/ by `npm run build` (tsc). main() never rejects: it
+// prints whatever a command throws and returns the exit code (src/cli/main.ts reportError).
 import { main } from '../dist/cli/main.js';
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`palisade: internal error: ${err?.stack ?? err}\n`);
-    process.exitCode = 70;
-  },
-);
+process.exitCode = await main(process.argv.slice(2));

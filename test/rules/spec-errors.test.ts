@@ -96,7 +96,7 @@ describe('§11 unknown names', () => {
   test('§11 unknown_function: an unknown identifier directly followed by "(", at the name', () => {
     rejects('LOWER(http.host) == "a"', 'unknown_function', 0, 5);
     rejects('ssl or trim (http.host) == "a"', 'unknown_function', 7, 11);
-    rejects('encode_base64(http.host) == "a"', 'unknown_function', 0, 13); // §7: reserved, not implemented
+    rejects('encode_base64(http.host) == "a"', 'unknown_function', 0, 13); // §7: a reserved name is unknown_function
   });
 });
 

@@ -255,20 +255,7 @@ export class IpTrie<T = true> {
     order.sort((a, b) => (s[a] as number) - (s[b] as number) || (l[a] as number) - (l[b] as number) || a - b);
     const outS: number[] = [];
     const outI: number[] = [];
-    const emit = (from: number, id: number): void => {
-      const m = outI.length;
-      if (m > 0 && outS[m - 1] === from) {
-        outI[m - 1] = id;
-        if (m > 1 && outI[m - 2] === id) {
-          outS.pop();
-          outI.pop();
-        }
-        return;
-      }
-      if (m > 0 && outI[m - 1] === id) return;
-      outS.push(from);
-      outI.push(id);
-    };
+    const emit = intervalEmitter(outS, outI);
     emit(0, -1);
     const stackEnd: number[] = [];
     const stackId: number[] = [];
@@ -330,20 +317,7 @@ export class IpTrie<T = true> {
     const MAX = (1n << 128n) - 1n;
     const outS: bigint[] = [];
     const outI: number[] = [];
-    const emit = (from: bigint, id: number): void => {
-      const m = outI.length;
-      if (m > 0 && outS[m - 1] === from) {
-        outI[m - 1] = id;
-        if (m > 1 && outI[m - 2] === id) {
-          outS.pop();
-          outI.pop();
-        }
-        return;
-      }
-      if (m > 0 && outI[m - 1] === id) return;
-      outS.push(from);
-      outI.push(id);
-    };
+    const emit = intervalEmitter(outS, outI);
     emit(0n, -1);
     const stackEnd: bigint[] = [];
     const stackId: number[] = [];
@@ -447,4 +421,27 @@ function growI32(a: Int32Array): Int32Array {
   const b = new Int32Array(a.length * 2);
   b.set(a);
   return b;
+}
+
+/**
+ * Appends interval starts and their owner ids (an id per start, -1 for none) while compiling the
+ * sorted prefixes, merging as it goes: a start equal to the previous one replaces its id, and an
+ * interval with the same id as the one before is no new interval. Shared by IPv4 (numbers) and
+ * IPv6 (bigints).
+ */
+function intervalEmitter<T extends number | bigint>(starts: T[], ids: number[]): (from: T, id: number) => void {
+  return (from, id) => {
+    const m = ids.length;
+    if (m > 0 && starts[m - 1] === from) {
+      ids[m - 1] = id;
+      if (m > 1 && ids[m - 2] === id) {
+        starts.pop();
+        ids.pop();
+      }
+      return;
+    }
+    if (m > 0 && ids[m - 1] === id) return;
+    starts.push(from);
+    ids.push(id);
+  };
 }
