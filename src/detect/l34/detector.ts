@@ -20,6 +20,7 @@ import { classKey, Lifecycles, type VictimKey } from '../core/lifecycle.js';
 import { hashBytes, mix32 } from '../core/sketch/hash.js';
 import { KeyTable } from '../core/table.js';
 import { CLS_VECTOR, Cls, classify, NCLS } from './classify.js';
+import { ConnState, stateClass } from './conn-state.js';
 import { Measurement } from './measurement.js';
 import { VictimSample } from './sample.js';
 import { findSignature, fragShare, isReflection } from './signature.js';
@@ -85,6 +86,8 @@ export class Detector {
   private lastDst4 = 0;
   private lastSlot4 = -1;
   private readonly lockWindows: number;
+  /** Conversations seen, so that a flood class is judged by connection state (conn-state.ts). */
+  readonly conns = new ConnState();
   packets = 0;
 
   constructor(opts: DetectOptions = {}) {
@@ -125,7 +128,7 @@ export class Detector {
     this.packets++;
     const t = this.rel(v);
     if (t > this.lastT) this.lastT = t;
-    const c = classify(v);
+    const c = stateClass(this.conns, v, classify(v), v.tsSec - this.base);
     // Times go to callees as the view's two integer fields, never as a double argument (a double
     // crossing a call that is not inlined is boxed: one allocation per packet).
     const w = this.winCur;
