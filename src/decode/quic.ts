@@ -9,12 +9,51 @@
  * then header protection is removed (AES-128-ECB of a 16-byte sample), the payload is opened
  * with AES-128-GCM, and the CRYPTO frames are put back in stream order in a view-owned scratch.
  *
- * Non-QUIC packets cost a few byte compares and allocate nothing. Opening an Initial does
- * allocate (node:crypto objects): the cheap checks first keep that to real client Initials
- * (long header, type Initial, version 1, padded to >= 1200 bytes as RFC 9000 section 14.1
- * requires of a client), and a per-second budget bounds the cost of an Initial flood.
+ * What an Initial costs, and what an attacker can make it cost. Anyone can send UDP datagrams
+ * of >= 1200 bytes that start like a QUIC v1 Initial, each with a new DCID, and every one needs
+ * its own key schedule. So, in this order:
+ *  1. Non-QUIC packets cost a few byte compares (looksLikeQuicInitial).
+ *  2. Once per connection: a bounded table remembers the DCIDs of the Initials already tried
+ *     (opened or not). A later Initial with a known DCID is a repeat and is not decrypted: a
+ *     client's retransmission, the second Initial of a ClientHello too long for one packet, the
+ *     client's Initials after the server's first answer (the DCID is then the server's choice
+ *     but the keys are still the first DCID's, so they never open), the server's own Initials
+ *     (server keys) and a replayed-packet flood all cost one table probe. The table holds
+ *     SEEN_SLOTS DCIDs (2-way sets, the older one evicted): with at most QUIC_BUDGET_PER_SECOND
+ *     insertions a second, a DCID is remembered for at least a couple of seconds of capture time.
+ *     It is keyed by the DCID alone, not the 4-tuple: spoofed addresses must not turn a replayed
+ *     Initial into new work, and a client's DCID is at least 8 unpredictable bytes (RFC 9000
+ *     section 7.2), so two clients sharing one is not a case to serve.
+ *     Reading the same capture twice in one process (analysis, then a report or a replay) must
+ *     give the same result both times, so a "repeat" is a later packet: one whose capture time is
+ *     not after the time stored with its DCID is tried again (the same packet seen again, or a
+ *     capture whose records are out of order).
+ *  3. A per-second budget (QUIC_BUDGET_PER_SECOND tries per second of capture time) is the hard
+ *     bound on what remains: a flood of distinct DCIDs.
+ *  4. A try derives the keys and removes header protection with quic-crypto.ts (HMAC-SHA-256 and
+ *     one AES block in plain TypeScript over preallocated arrays: no node:crypto objects, no
+ *     allocation, several times cheaper than createHmac/createCipheriv), then decrypts the first
+ *     payload byte alone (AES-GCM is counter mode: keystream block inc32(J0) = AES(key, nonce ||
+ *     2)). Unless that byte is a frame type the frame walk below continues on (PADDING, PING,
+ *     ACK, CRYPTO) the packet cannot yield a ClientHello whatever its tag, so about 250 of 256
+ *     junk packets stop here, before the native AES-GCM (the only node:crypto object, created
+ *     for packets that pass).
+ * What each step decided is counted in quicStats (analyze reports it as capture.quic).
+ *
+ * Deviation from tshark, by design: tshark decrypts every Initial; we do not decrypt repeats and
+ * what is over budget. Neither corpus capture has a second client Initial under a DCID that
+ * opens (tshark 4.0: Chromium 115 sends one client Initial, with packet number 1; Firefox 102
+ * one under DCID c5a5...3a, then one under the server's DCID that does not open with that DCID's
+ * keys; both servers' Initials repeat their DCID), so the per-frame comparison with tshark
+ * (test/decode/app-quic.test.ts) is unchanged. What is lost: the hello of a retransmitted first
+ * Initial when the original was captured too (the original already gave it), and of a valid
+ * Initial whose DCID was first seen in a packet that did not open (a corrupted first copy, or a
+ * forged packet that guessed a client's random DCID). Note that skipping Initials whose packet
+ * number is not 0 would not be safe: Chromium starts at 1, and a client's Initial after a Retry
+ * (new DCID, a full ClientHello) continues the packet number space.
  */
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { createDecipheriv } from 'node:crypto';
+import { Aes128, HmacKey, hmacSha256 } from './quic-crypto.js';
 import { parseClientHello } from './tls.js';
 import type { PacketView } from './view.js';
 
@@ -22,28 +61,90 @@ const INITIAL_SALT_V1 = Buffer.from('38762cf7f55934b34d179ae6a4c80cadccbb7f0a', 
 const MIN_CLIENT_INITIAL = 1200;
 const SCRATCH = 16384;
 /**
- * Initials opened per second of capture time (per process). A flood of Initials (a real attack
- * vector) past this is still counted by L3/L4, just not decrypted.
+ * Initials tried (decrypted or found unreadable) per second of capture time (per process). A
+ * flood of Initials past this is still counted by L3/L4, just not decrypted.
  */
 export const QUIC_BUDGET_PER_SECOND = 2000;
 
-/** HKDF-Expand-Label (RFC 8446 section 7.1) with an empty context, for lengths <= 32. */
-function expandLabel(secret: Buffer, label: string, length: number): Buffer {
-  const full = `tls13 ${label}`;
-  const info = Buffer.alloc(2 + 1 + full.length + 1 + 1);
-  info.writeUInt16BE(length, 0);
-  info[2] = full.length;
-  info.write(full, 3, 'latin1');
-  info[3 + full.length] = 0; // context length
-  info[4 + full.length] = 1; // HKDF-Expand block counter T(1)
-  return createHmac('sha256', secret).update(info).digest().subarray(0, length);
+/**
+ * What the decoder did with packets that look like a client Initial (long header, type
+ * Initial, version 1, >= 1200 bytes), since the last resetQuic(). Every such packet is counted
+ * once in `initials` and once in exactly one of the other four.
+ */
+export const quicStats = {
+  initials: 0,
+  /** Decrypted and authenticated (whether or not a ClientHello was in it). */
+  opened: 0,
+  /** Not decrypted: its DCID was tried before. */
+  repeats: 0,
+  /** Not decrypted: past QUIC_BUDGET_PER_SECOND in its second. */
+  overBudget: 0,
+  /** Tried, and not readable: bad header, wrong keys (server Initials, junk), failed tag. */
+  unreadable: 0,
+};
+
+/** Forget the remembered DCIDs, the budget and the counters (a fresh process, as far as QUIC goes). */
+export function resetQuic(): void {
+  quicStats.initials = 0;
+  quicStats.opened = 0;
+  quicStats.repeats = 0;
+  quicStats.overBudget = 0;
+  quicStats.unreadable = 0;
+  seenLen.fill(0);
+  seenVictim.fill(0);
+  budgetSec = -1;
+  budgetLeft = 0;
 }
 
-/** Client Initial protection keys for a Destination Connection ID (exported for tests). */
+// --- key schedule (allocation-free) --------------------------------------------------------
+
+/** HKDF-Expand-Label info (RFC 8446 section 7.1), empty context, plus HKDF-Expand's counter byte T(1). */
+function labelInfo(label: string, length: number): Uint8Array {
+  const full = `tls13 ${label}`;
+  const info = new Uint8Array(2 + 1 + full.length + 1 + 1);
+  info[0] = length >> 8;
+  info[1] = length & 0xff;
+  info[2] = full.length;
+  for (let i = 0; i < full.length; i++) info[3 + i] = full.charCodeAt(i);
+  info[3 + full.length] = 0; // context length
+  info[4 + full.length] = 1; // HKDF-Expand block counter T(1)
+  return info;
+}
+const CLIENT_IN = labelInfo('client in', 32);
+const QUIC_KEY = labelInfo('quic key', 16);
+const QUIC_IV = labelInfo('quic iv', 12);
+const QUIC_HP = labelInfo('quic hp', 16);
+
+const saltKey = new HmacKey().set(INITIAL_SALT_V1, 0, INITIAL_SALT_V1.length);
+const secretKey = new HmacKey();
+const secret = new Uint8Array(32);
+/** Expand output: key [0,16), iv [32,44), hp [64,80) (each HMAC writes 32 bytes). */
+const derived = new Uint8Array(96);
+const KEY = 0;
+const IVO = 32;
+const HP = 64;
+const hpAes = new Aes128();
+const keyAes = new Aes128();
+
+/** Key secretKey with the client Initial secret of the DCID at b[off, off + len). */
+function clientSecret(b: Uint8Array, off: number, len: number): void {
+  hmacSha256(saltKey, b, off, len, secret, 0); // HKDF-Extract
+  secretKey.set(secret, 0, 32);
+  hmacSha256(secretKey, CLIENT_IN, 0, CLIENT_IN.length, secret, 0);
+  secretKey.set(secret, 0, 32);
+}
+
+function expand(info: Uint8Array, at: number): void {
+  hmacSha256(secretKey, info, 0, info.length, derived, at);
+}
+
+/** Client Initial protection keys for a Destination Connection ID (for tests; the decoder uses scratch). */
 export function clientInitialKeys(dcid: Uint8Array): { key: Buffer; iv: Buffer; hp: Buffer } {
-  const initial = createHmac('sha256', INITIAL_SALT_V1).update(dcid).digest();
-  const client = expandLabel(initial, 'client in', 32);
-  return { key: expandLabel(client, 'quic key', 16), iv: expandLabel(client, 'quic iv', 12), hp: expandLabel(client, 'quic hp', 16) };
+  clientSecret(dcid, 0, dcid.length);
+  expand(QUIC_KEY, KEY);
+  expand(QUIC_IV, IVO);
+  expand(QUIC_HP, HP);
+  return { key: Buffer.from(derived.subarray(KEY, KEY + 16)), iv: Buffer.from(derived.subarray(IVO, IVO + 12)), hp: Buffer.from(derived.subarray(HP, HP + 16)) };
 }
 
 /** QUIC variable-length integer at p; sets varEnd. Returns -1 when it runs past end. */
@@ -59,6 +160,52 @@ function varint(b: Uint8Array, p: number, end: number): number {
   return x;
 }
 
+// --- DCIDs already tried --------------------------------------------------------------------
+
+const SEEN_SETS = 4096;
+const SEEN_SLOTS = 2 * SEEN_SETS;
+const MAX_CID = 20;
+/** DCID length + 1 per slot; 0 = empty. */
+const seenLen = new Uint8Array(SEEN_SLOTS);
+const seenId = new Uint8Array(SEEN_SLOTS * MAX_CID);
+/** Capture time of the packet that was tried under the DCID. */
+const seenSec = new Float64Array(SEEN_SLOTS);
+const seenNsec = new Float64Array(SEEN_SLOTS);
+/** Per set: the way the next insertion replaces (the older of the two). */
+const seenVictim = new Uint8Array(SEEN_SETS);
+
+/** The slot holding the DCID b[off, off + len), or -1; seenSetAt is its set either way. */
+let seenSetAt = 0;
+function seenSlot(b: Uint8Array, off: number, len: number): number {
+  let h = 0x811c9dc5 ^ len;
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ (b[off + i] as number), 0x01000193);
+  h ^= h >>> 15;
+  const set = h & (SEEN_SETS - 1);
+  seenSetAt = set;
+  for (let w = 0; w < 2; w++) {
+    const slot = 2 * set + w;
+    if (seenLen[slot] !== len + 1) continue;
+    let i = 0;
+    const base = slot * MAX_CID;
+    while (i < len && seenId[base + i] === b[off + i]) i++;
+    if (i === len) return slot;
+  }
+  return -1;
+}
+
+function remember(slot: number, b: Uint8Array, off: number, len: number, sec: number, nsec: number): void {
+  let s = slot;
+  if (s < 0) {
+    const set = seenSetAt;
+    s = 2 * set + (seenVictim[set] as number);
+    seenVictim[set] = (seenVictim[set] as number) ^ 1;
+    seenLen[s] = len + 1;
+    seenId.set(b.subarray(off, off + len), s * MAX_CID);
+  }
+  seenSec[s] = sec;
+  seenNsec[s] = nsec;
+}
+
 let budgetSec = -1;
 let budgetLeft = 0;
 
@@ -67,66 +214,114 @@ export function looksLikeQuicInitial(b: Uint8Array, off: number, end: number): b
   return end - off >= MIN_CLIENT_INITIAL && ((b[off] as number) & 0xf0) === 0xc0 && b[off + 1] === 0 && b[off + 2] === 0 && b[off + 3] === 0 && b[off + 4] === 1;
 }
 
+const UNREADABLE = -1;
+const OPENED = 0;
+const HELLO = 1;
+
 export function decodeQuic(v: PacketView, off: number, end: number): boolean {
   const b = v.buf;
   if (!looksLikeQuicInitial(b, off, end)) return false;
+  quicStats.initials++;
+  const dcidLen = b[off + 5] as number;
+  const cidOk = dcidLen <= MAX_CID && off + 6 + dcidLen < end;
+  let slot = -1;
+  if (cidOk) {
+    slot = seenSlot(b, off + 6, dcidLen);
+    if (slot >= 0) {
+      const sec = seenSec[slot] as number;
+      if (v.tsSec > sec || (v.tsSec === sec && v.tsNsec > (seenNsec[slot] as number))) {
+        quicStats.repeats++;
+        return false;
+      }
+    }
+  }
   if (v.tsSec !== budgetSec) {
     budgetSec = v.tsSec;
     budgetLeft = QUIC_BUDGET_PER_SECOND;
   }
-  if (budgetLeft <= 0) return false;
-  budgetLeft--;
-  try {
-    return openInitial(v, b, off, end);
-  } catch {
-    // node:crypto rejects a bad tag or key material by throwing: such a packet is not a
-    // readable Initial, which is data, not an error.
+  if (budgetLeft <= 0) {
+    quicStats.overBudget++;
     return false;
   }
+  budgetLeft--;
+  if (cidOk) remember(slot, b, off + 6, dcidLen, v.tsSec, v.tsNsec);
+  let r = UNREADABLE;
+  try {
+    r = openInitial(v, b, off, end);
+  } catch {
+    // node:crypto rejects a bad tag by throwing: such a packet is not a readable Initial, which
+    // is data, not an error.
+  }
+  if (r === UNREADABLE) quicStats.unreadable++;
+  else quicStats.opened++;
+  return r === HELLO;
 }
 
-function openInitial(v: PacketView, b: Uint8Array, off: number, end: number): boolean {
+/** Header with protection removed (the AEAD's associated data), nonce, one keystream block. */
+let aad = new Uint8Array(256);
+const nonce = new Uint8Array(12);
+const block = new Uint8Array(16);
+
+function openInitial(v: PacketView, b: Uint8Array, off: number, end: number): number {
   let p = off + 5;
   const dcidLen = b[p] as number;
-  if (dcidLen > 20 || p + 1 + dcidLen >= end) return false;
-  const dcid = b.subarray(p + 1, p + 1 + dcidLen);
+  if (dcidLen > MAX_CID || p + 1 + dcidLen >= end) return UNREADABLE;
+  const dcidOff = p + 1;
   p += 1 + dcidLen;
   const scidLen = b[p] as number;
-  if (scidLen > 20) return false;
+  if (scidLen > MAX_CID) return UNREADABLE;
   p += 1 + scidLen;
   const tokenLen = varint(b, p, end);
-  if (tokenLen < 0) return false;
+  if (tokenLen < 0) return UNREADABLE;
   p = varEnd + tokenLen;
   const length = varint(b, p, end);
-  if (length < 0) return false;
+  if (length < 0) return UNREADABLE;
   const pnOff = varEnd;
   const pktEnd = pnOff + length;
-  if (pktEnd > end || length < 20 || pnOff + 4 + 16 > end) return false;
+  if (pktEnd > end || length < 20 || pnOff + 4 + 16 > end) return UNREADABLE;
 
-  const keys = clientInitialKeys(dcid);
-  const ecb = createCipheriv('aes-128-ecb', keys.hp, null);
-  ecb.setAutoPadding(false);
-  const mask = ecb.update(b.subarray(pnOff + 4, pnOff + 20));
-  const first = (b[off] as number) ^ ((mask[0] as number) & 0x0f);
+  clientSecret(b, dcidOff, dcidLen);
+  expand(QUIC_HP, HP);
+  hpAes.set(derived, HP);
+  hpAes.encrypt(b, pnOff + 4, block, 0); // the header protection mask
+  const first = (b[off] as number) ^ ((block[0] as number) & 0x0f);
   const pnLen = (first & 3) + 1;
+  const ctStart = pnOff + pnLen;
+  const ctEnd = pktEnd - 16;
+  if (ctEnd <= ctStart) return UNREADABLE;
   // The header as authenticated data, with protection removed (a copy: buf stays untouched).
-  const header = Buffer.from(b.subarray(off, pnOff + pnLen));
-  header[0] = first;
+  const hdrLen = ctStart - off;
+  if (hdrLen > aad.length) aad = new Uint8Array(hdrLen);
+  aad.set(b.subarray(off, ctStart));
+  aad[0] = first;
   let pn = 0;
   for (let i = 0; i < pnLen; i++) {
-    const byte = (b[pnOff + i] as number) ^ (mask[1 + i] as number);
-    header[pnOff - off + i] = byte;
+    const byte = (b[pnOff + i] as number) ^ (block[1 + i] as number);
+    aad[pnOff - off + i] = byte;
     pn = pn * 256 + byte;
   }
-  const nonce = Buffer.from(keys.iv);
+  expand(QUIC_KEY, KEY);
+  expand(QUIC_IV, IVO);
+  for (let i = 0; i < 12; i++) nonce[i] = derived[IVO + i] as number;
   for (let i = 0; i < 4; i++) nonce[11 - i] = (nonce[11 - i] as number) ^ ((pn >>> (8 * i)) & 0xff);
-  const ctEnd = pktEnd - 16;
-  if (ctEnd <= pnOff + pnLen) return false;
-  const gcm = createDecipheriv('aes-128-gcm', keys.key, nonce);
-  gcm.setAAD(header);
+  // First payload byte alone: counter block 2 (block 1 masks the tag).
+  block.set(nonce);
+  block[12] = 0;
+  block[13] = 0;
+  block[14] = 0;
+  block[15] = 2;
+  keyAes.set(derived, KEY);
+  keyAes.encrypt(block, 0, block, 0);
+  const type = (b[ctStart] as number) ^ (block[0] as number);
+  if (type > 0x03 && type !== 0x06) return UNREADABLE;
+
+  const gcm = createDecipheriv('aes-128-gcm', derived.subarray(KEY, KEY + 16), nonce);
+  gcm.setAAD(aad.subarray(0, hdrLen));
   gcm.setAuthTag(b.subarray(ctEnd, pktEnd));
-  const plain = Buffer.concat([gcm.update(b.subarray(pnOff + pnLen, ctEnd)), gcm.final()]);
-  return cryptoFrames(v, plain);
+  // GCM is a stream mode: update returns every byte; final only checks the tag (and throws).
+  const plain = gcm.update(b.subarray(ctStart, ctEnd));
+  gcm.final();
+  return cryptoFrames(v, plain) ? HELLO : OPENED;
 }
 
 /** Walk the frames of a decrypted Initial, reassemble the CRYPTO stream from offset 0, parse it. */

@@ -1,13 +1,14 @@
 /**
  * QUIC v1 client Initials: key derivation against RFC 9001 Appendix A, the ClientHello of both
- * corpus QUIC captures against tshark (which also decrypts Initials), and JA4 'q' values.
+ * corpus QUIC captures against tshark (which also decrypts Initials), and JA4 'q' values; what an
+ * Initial flood can cost (the per-second budget, once per DCID) and the counters that say so.
  */
 import assert from 'node:assert/strict';
 import { createCipheriv } from 'node:crypto';
 import { test } from 'node:test';
 import { ja3 } from '../../src/decode/ja3.js';
 import { ja4 } from '../../src/decode/ja4.js';
-import { clientInitialKeys, decodeQuic } from '../../src/decode/quic.js';
+import { clientInitialKeys, decodeQuic, QUIC_BUDGET_PER_SECOND, quicStats, resetQuic } from '../../src/decode/quic.js';
 import { tlsAlpn, tlsSni } from '../../src/decode/tls.js';
 import { App, PacketView } from '../../src/decode/view.js';
 import { prng } from '../helpers/prng.js';
@@ -107,22 +108,6 @@ test('QUIC: CRYPTO frames out of order are reassembled; bad tags and short packe
   assert.equal(decode({ proto: 17, sport: 50000, dport: 443, tcpFlags: 0, bytes: new Uint8Array(pkt.subarray(0, 1100)) }).app, App.NONE);
 });
 
-test('QUIC: the per-second budget bounds decryption work in an Initial flood', () => {
-  const pkt = new Uint8Array(initial(Buffer.from('a1a2a3a4a5a6a7a8', 'hex'), crypto(0, hello('flood.example'))));
-  const v = new PacketView();
-  let opened = 0;
-  for (let i = 0; i < 2500; i++) {
-    v.resetL4();
-    v.buf = pkt;
-    v.tsSec = 1_700_000_000;
-    if (decodeQuic(v, 0, pkt.length)) opened++;
-  }
-  assert.equal(opened, 2000);
-  v.resetL4();
-  v.tsSec = 1_700_000_001;
-  assert.equal(decodeQuic(v, 0, pkt.length), true);
-});
-
 test('QUIC: 3000 validly encrypted Initials with mutated frames decode without throwing', () => {
   const rnd = prng(0x9001);
   const h = hello('fuzz.example');
@@ -135,7 +120,10 @@ test('QUIC: 3000 validly encrypted Initials with mutated frames decode without t
       const at = Math.floor(rnd() * frames.length);
       frames[at] = rnd() < 0.5 ? (frames[at] as number) ^ (1 << Math.floor(rnd() * 8)) : ([0x00, 0x06, 0x40, 0x7f, 0xc0, 0xff][Math.floor(rnd() * 6)] as number);
     }
-    const pkt = new Uint8Array(initial(Buffer.from('0102030405060708', 'hex'), frames.subarray(0, Math.floor(rnd() * frames.length) + 1)));
+    // A DCID of its own each: a DCID already tried is a repeat, not decrypted again.
+    const dcid = Buffer.from('0102030400000000', 'hex');
+    dcid.writeUInt32BE(i, 4);
+    const pkt = new Uint8Array(initial(dcid, frames.subarray(0, Math.floor(rnd() * frames.length) + 1)));
     v.resetL4();
     v.buf = pkt;
     v.tsSec = i;
@@ -148,4 +136,158 @@ test('QUIC: 3000 validly encrypted Initials with mutated frames decode without t
     }
   }
   assert.ok(hellos > 100, `${hellos} hellos`);
+});
+
+/** A datagram that looks like a client Initial (long header, v1, >= 1200 bytes) around random bytes. */
+function junk(rnd: () => number, dcid: Uint8Array, size: number): Uint8Array {
+  const b = new Uint8Array(size);
+  for (let i = 0; i < size; i++) b[i] = Math.floor(rnd() * 256);
+  b[0] = 0xc0 | ((b[0] as number) & 0x0f);
+  b.set([0, 0, 0, 1, dcid.length], 1);
+  b.set(dcid, 6);
+  let p = 6 + dcid.length;
+  b[p++] = 8; // SCID length, then 8 random bytes
+  p += 8;
+  b[p++] = 0; // no token
+  const len = size - p - 2;
+  b[p++] = 0x40 | (len >> 8);
+  b[p++] = len & 0xff;
+  return b;
+}
+
+/** Feed one datagram to the decoder as the UDP decoder would, at capture time sec.nsec. */
+function feed(v: PacketView, pkt: Uint8Array, sec: number, nsec = 0): boolean {
+  v.resetL4();
+  v.buf = pkt;
+  v.tsSec = sec;
+  v.tsNsec = nsec;
+  return decodeQuic(v, 0, pkt.length);
+}
+
+const counters = () => ({ ...quicStats });
+
+test('QUIC: a flood of distinct junk Initials is bounded by the per-second budget, and counted', () => {
+  resetQuic();
+  const rnd = prng(0x51f1);
+  const v = new PacketView();
+  const perSecond = [3000, 500, 2600];
+  const dcid = new Uint8Array(8);
+  let n = 0;
+  for (const [s, count] of perSecond.entries()) {
+    const before = counters();
+    for (let i = 0; i < count; i++) {
+      new DataView(dcid.buffer).setUint32(4, n++);
+      const pkt = junk(rnd, dcid, 1200 + Math.floor(rnd() * 300));
+      assert.equal(feed(v, pkt, 1_700_000_000 + s, i * 1000), false);
+    }
+    const tried = quicStats.opened + quicStats.unreadable - (before.opened + before.unreadable);
+    assert.equal(tried, Math.min(count, QUIC_BUDGET_PER_SECOND), `second ${s}`);
+    assert.equal(quicStats.overBudget - before.overBudget, Math.max(0, count - QUIC_BUDGET_PER_SECOND), `second ${s}`);
+  }
+  assert.deepEqual(counters(), { initials: n, opened: 0, repeats: 0, overBudget: 1000 + 600, unreadable: n - 1600 });
+  // A real Initial that comes after the budget is spent is not decrypted; the next second it is.
+  const real = new Uint8Array(initial(Buffer.from('c0ffee00c0ffee00', 'hex'), crypto(0, hello('late.example'))));
+  assert.equal(feed(v, real, 1_700_000_002, 999_000_000), false);
+  assert.equal(quicStats.overBudget, 1601);
+  assert.equal(feed(v, real, 1_700_000_003), true);
+  assert.equal(tlsSni(v), 'late.example');
+  assert.equal(quicStats.opened, 1);
+  assert.equal(quicStats.initials, quicStats.opened + quicStats.unreadable + quicStats.repeats + quicStats.overBudget);
+});
+
+test('QUIC: an Initial repeated under one DCID is opened once; reading the same packets again gives the same result', () => {
+  resetQuic();
+  const real = new Uint8Array(initial(Buffer.from('5eed5eed5eed5eed', 'hex'), crypto(0, hello('once.example'))));
+  const v = new PacketView();
+  const run = () => {
+    const got: boolean[] = [];
+    for (let k = 0; k < 50; k++) got.push(feed(v, real, 1_700_000_000 + Math.floor(k / 10), (k % 10) * 1000));
+    return got;
+  };
+  const first = run();
+  assert.deepEqual(first, [true, ...new Array(49).fill(false)]);
+  assert.deepEqual(counters(), { initials: 50, opened: 1, repeats: 49, overBudget: 0, unreadable: 0 });
+  // A second pass over the same capture (a report or a replay after the analysis): the packet
+  // that opened carries the time stored with its DCID, so it opens again; the repeats do not.
+  assert.deepEqual(run(), first);
+  assert.deepEqual(counters(), { initials: 100, opened: 2, repeats: 98, overBudget: 0, unreadable: 0 });
+  // The same packet decoded twice at one time (two looks at one record) opens both times.
+  resetQuic();
+  assert.equal(feed(v, real, 5), true);
+  assert.equal(feed(v, real, 5), true);
+  // A junk Initial is remembered too: its repeats (a server's Initials, a replayed packet) cost a probe.
+  const rnd = prng(3);
+  const bad = junk(rnd, Buffer.from('0badc0de0badc0de', 'hex'), 1300);
+  for (let k = 0; k < 10; k++) feed(v, bad, 10 + k);
+  assert.deepEqual(counters(), { initials: 12, opened: 2, repeats: 9, overBudget: 0, unreadable: 1 });
+});
+
+test('QUIC: the table of tried DCIDs is bounded: old DCIDs are forgotten, never an unbounded Map', () => {
+  resetQuic();
+  const rnd = prng(9);
+  const v = new PacketView();
+  const dcid = new Uint8Array(8);
+  const first = junk(rnd, dcid, 1200);
+  feed(v, first, 0);
+  // 20,000 other DCIDs, within the budget (a second each 1000 of them).
+  for (let i = 1; i <= 20_000; i++) {
+    new DataView(dcid.buffer).setUint32(0, i);
+    feed(v, junk(rnd, dcid, 1200), Math.floor(i / 1000), i);
+  }
+  assert.equal(quicStats.repeats, 0);
+  assert.equal(quicStats.overBudget, 0);
+  feed(v, first, 100);
+  assert.equal(quicStats.repeats, 0, 'the first DCID was evicted and is tried again');
+  assert.equal(quicStats.unreadable, 20_002);
+});
+
+test('QUIC: the corpus Initials still give SNI, ALPN and JA4 among junk, and their repeats are skipped', () => {
+  resetQuic();
+  const rnd = prng(0xbeef);
+  const v = new PacketView();
+  const want = ['api.cirrus-ci.com', 'blog.cloudflare.com'];
+  const reals = ['edge/quic_chromium-115.0.5790.110-api-cirrus-com.pcap', 'edge/quic_firefox-102.13.0esr-blog-cloudflare-com.pcap'].map(
+    (f) => samples(f, 'frame.number == 1')[0]?.bytes as Uint8Array,
+  );
+  const dcid = new Uint8Array(8);
+  for (let i = 0; i < 1500; i++) {
+    new DataView(dcid.buffer).setUint32(4, i);
+    feed(v, junk(rnd, dcid, 1250), 7, i);
+    if (i === 700 || i === 1400) {
+      const r = i === 700 ? 0 : 1;
+      assert.equal(feed(v, reals[r] as Uint8Array, 7, i), true);
+      assert.equal(tlsSni(v), want[r]);
+      assert.equal(tlsAlpn(v), 'h3');
+      assert.match(ja4(v), /^q13d/);
+    }
+  }
+  for (const r of reals) assert.equal(feed(v, r, 8), false);
+  assert.deepEqual(counters(), { initials: 1504, opened: 2, repeats: 2, overBudget: 0, unreadable: 1500 });
+});
+
+test('QUIC: 5000 Initials with mutated headers (lengths, token, DCID) decode without throwing, counters add up', () => {
+  resetQuic();
+  const rnd = prng(0x4ead);
+  const v = new PacketView();
+  const base = initial(Buffer.from('8899aabbccddeeff', 'hex'), crypto(0, hello('hdr.example')));
+  let hellos = 0;
+  for (let i = 0; i < 5000; i++) {
+    const pkt = new Uint8Array(base);
+    // Mutate within the first 40 bytes (first byte, DCID length and bytes, SCID, token and length varints).
+    for (let k = 0, n = 1 + Math.floor(rnd() * 3); k < n; k++) {
+      const at = 5 + Math.floor(rnd() * 35);
+      pkt[at] = rnd() < 0.5 ? (pkt[at] as number) ^ (1 << Math.floor(rnd() * 8)) : ([0x00, 0x14, 0x15, 0x40, 0x7f, 0xc0, 0xff][Math.floor(rnd() * 7)] as number);
+    }
+    const cut = rnd() < 0.2 ? 1200 + Math.floor(rnd() * (pkt.length - 1200)) : pkt.length;
+    if (feed(v, pkt.subarray(0, cut), i)) {
+      hellos++;
+      assert.equal(tlsSni(v), 'hdr.example');
+    }
+  }
+  // The header is authenticated data and the DCID makes the keys: a mutated header does not open.
+  assert.equal(hellos, 0);
+  const s = quicStats;
+  assert.equal(s.initials, 5000);
+  assert.equal(s.initials, s.opened + s.unreadable + s.repeats + s.overBudget);
+  assert.ok(s.repeats > 0 && s.unreadable > 0, JSON.stringify(s));
 });
