@@ -12,15 +12,16 @@
  * gains only where real traffic repeats. Both servers get the same stream.
  *
  * Needs the Debian packages nginx, libnginx-mod-http-modsecurity, modsecurity-crs and wrk.
- * Each side runs twice per request in ABBA order; req/s is the mean, p99 the worse of the two.
+ * Each side runs RUNS times per request (PALISADE_BENCH_RUNS, default 3), interleaved (ours,
+ * ModSecurity, ours, ...); req/s and p99 are the medians of the runs, req/s with its min–max.
  * PALISADE_BENCH_WAF_SECONDS sets the duration of each wrk run (default 10).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { CLI, OUT } from './common.js';
+import { join, relative } from 'node:path';
+import { CLI, commandLine, medianOf, OUT, RUNS, range, runsNote, type Sample } from './common.js';
 
 const SECONDS = Number(process.env.PALISADE_BENCH_WAF_SECONDS ?? 10);
 const CONNECTIONS = 16;
@@ -172,8 +173,12 @@ function pinned(cpu: number, cmd: string, args: string[]): [string, string[]] {
   return PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
 }
 
+function wrkCommand(port: number, script: string): [string, string[]] {
+  return pinned(1, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', '-s', script, `http://127.0.0.1:${port}`]);
+}
+
 function runWrk(port: number, script: string): WrkResult {
-  const [cmd, args] = pinned(1, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', '-s', script, `http://127.0.0.1:${port}`]);
+  const [cmd, args] = wrkCommand(port, script);
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   const out = r.stdout ?? '';
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
@@ -181,10 +186,6 @@ function runWrk(port: number, script: string): WrkResult {
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   return { rps, p99ms: p ? parseLatency(p[1], p[2]) : Number.NaN, non2xx, requests };
-}
-
-function mean(x: WrkResult, y: WrkResult): WrkResult {
-  return { rps: (x.rps + y.rps) / 2, p99ms: Math.max(x.p99ms, y.p99ms), non2xx: x.non2xx + y.non2xx, requests: x.requests + y.requests };
 }
 
 /** One raw request, returning the status line's code (to check both servers answer as expected). */
@@ -288,30 +289,39 @@ export default async function bench(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const ourPort = 18590;
   const ngxPort = 18591;
-  const ours = spawn(...pinned(0, process.execPath, [CLI, 'waf', 'serve', '--listen', `127.0.0.1:${ourPort}`, '--paranoia', '1', '--mode', 'block']), { stdio: 'ignore' });
-  const ngx = spawn(...pinned(0, '/usr/sbin/nginx', ['-c', nginxConfig(dir, ngxPort), '-e', join(dir, 'error.log')]), { stdio: 'ignore' });
+  const oursCmd = pinned(0, process.execPath, [CLI, 'waf', 'serve', '--listen', `127.0.0.1:${ourPort}`, '--paranoia', '1', '--mode', 'block']);
+  const ngxCmd = pinned(0, '/usr/sbin/nginx', ['-c', nginxConfig(dir, ngxPort), '-e', join(dir, 'error.log')]);
+  const ours = spawn(...oursCmd, { stdio: 'ignore' });
+  const ngx = spawn(...ngxCmd, { stdio: 'ignore' });
   try {
     await Promise.all([waitPort(ourPort), waitPort(ngxPort)]);
     process.stdout.write(
-      `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, loopback${PIN ? ', servers on CPU 0 and wrk on CPU 1' : ''}; palisade waf serve (1 Node process) vs nginx 1 worker + libmodsecurity3 + CRS 3.3.4, both PL1 blocking\n\n`,
+      `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, loopback${PIN ? ', servers on CPU 0 and wrk on CPU 1' : ''}; palisade waf serve (1 Node process) vs nginx 1 worker + libmodsecurity3 + CRS 3.3.4, both PL1 blocking\n`,
     );
+    const show = ([cmd, args]: [string, string[]]) => commandLine(cmd === process.execPath ? 'node' : cmd, args, '');
+    process.stdout.write(`ours: ${show(oursCmd)}\npeer: ${show(ngxCmd)} (${relative(process.cwd(), join(dir, 'modsec.conf'))}: Debian's recommended settings, SecRuleEngine On, audit log off, CRS)\n`);
+    process.stdout.write(`load: ${show(wrkCommand(ngxPort, join(dir, '<request>.lua')))} (and the same against port ${ourPort})\n`);
+    process.stdout.write(`${runsNote()}; p99 is the median of the runs' p99\n\n`);
     process.stdout.write(
-      `${'request'.padEnd(22)} ${'palisade req/s'.padStart(15)} ${'p99'.padStart(9)} ${'modsec req/s'.padStart(13)} ${'p99'.padStart(9)} ${'ratio'.padStart(7)}\n`,
+      `${'request'.padEnd(22)} ${'palisade req/s (min–max)'.padStart(26)} ${'p99'.padStart(9)} ${'modsec req/s (min–max)'.padStart(26)} ${'p99'.padStart(9)} ${'ratio'.padStart(7)}\n`,
     );
+    const rps = (s: Sample<WrkResult>) => {
+      const [lo, hi] = range(s, (r) => r.rps);
+      return `${s.median.rps.toFixed(0)} (${lo.toFixed(0)}–${hi.toFixed(0)})`;
+    };
     for (const c of CASES) {
       const script = join(dir, `${c.name.replace(/\W+/g, '-')}.lua`);
       wrkScript(c, script);
       const [sa, sb] = [await probe(ourPort, c), await probe(ngxPort, c)];
-      // ABBA order, averaged: load drifting during the run affects both sides alike
-      const a1 = runWrk(ourPort, script);
-      const b1 = runWrk(ngxPort, script);
-      const b2 = runWrk(ngxPort, script);
-      const a2 = runWrk(ourPort, script);
-      const a = mean(a1, a2);
-      const b = mean(b1, b2);
+      // interleaved: load drifting during the runs affects both sides alike
+      const [a, b] = medianOf(
+        RUNS,
+        () => runWrk(ourPort, script),
+        () => runWrk(ngxPort, script),
+      ) as [Sample<WrkResult>, Sample<WrkResult>];
       const note = sa !== c.expect || sb !== c.expect ? `  (status: palisade ${sa}, modsec ${sb}; expected ${c.expect})` : '';
       process.stdout.write(
-        `${c.name.padEnd(22)} ${a.rps.toFixed(0).padStart(15)} ${`${a.p99ms.toFixed(2)}ms`.padStart(9)} ${b.rps.toFixed(0).padStart(13)} ${`${b.p99ms.toFixed(2)}ms`.padStart(9)} ${`${(a.rps / b.rps).toFixed(1)}x`.padStart(7)}${note}\n`,
+        `${c.name.padEnd(22)} ${rps(a).padStart(26)} ${`${a.median.p99ms.toFixed(2)}ms`.padStart(9)} ${rps(b).padStart(26)} ${`${b.median.p99ms.toFixed(2)}ms`.padStart(9)} ${`${(a.median.rps / b.median.rps).toFixed(1)}x`.padStart(7)}${note}\n`,
       );
     }
   } finally {
