@@ -8,6 +8,11 @@
  * that they use only fields Cloudflare has: Palisade's extension fields ([PX] in the spec) are
  * reported with their span. Actions: block → `block`, allow → `skip` (rest of the ruleset),
  * log → `log`; rate limits have no packet-level equivalent there and are reported.
+ *
+ * Tunnels: Magic Firewall names no fields for the outer header of a tunnelled packet, so rules
+ * on outer.ip.* are reported (not rewritten to ip.*: what Magic Firewall's ip.* reads on a GRE
+ * or IP-in-IP packet it does not decapsulate is not documented). As for the kernel exporters, a
+ * rule on ip.* passed through is exact for traffic without a tunnel (normalize.ts).
  */
 
 import { formatPrefixCidr } from '../core/net/prefix.js';
@@ -91,7 +96,9 @@ function cfRule(rule: Rule, phase: 'magic' | 'waf', problems: Problem[]): Cloudf
         span: b.span,
         reason:
           phase === 'magic'
-            ? `${where}: ${b.field} is a Palisade extension field, not a Cloudflare one`
+            ? b.field.startsWith('outer.')
+              ? `${where}: ${b.field} is a Palisade extension field (the outermost IP header of a tunnelled packet); Magic Firewall has no fields for the outer header`
+              : `${where}: ${b.field} is a Palisade extension field, not a Cloudflare one`
             : `${where}: ${b.field} is a packet field; HTTP rules only have the client address`,
       });
     }

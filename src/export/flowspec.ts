@@ -13,7 +13,7 @@ import { formatPrefixCidr, type Prefix } from '../core/net/prefix.js';
 import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
 import type { Span } from '../rules/packet-ir.js';
 import { coverPrefixes, type ExportMapEntry, safeId, splitFamilies } from './nftables.js';
-import { type Atom, type Branch, fieldL4, mayOverlap, normalize, type Problem } from './normalize.js';
+import { type Atom, type Branch, fieldL4, inRuleTermsOf, mayOverlap, normalize, type Problem } from './normalize.js';
 import { Unsupported } from './unsupported.js';
 
 export interface FlowspecOptions {
@@ -216,7 +216,7 @@ function exportRule(rule: Rule, rs: Ruleset, maxRoutes: number): string[] {
   if (rule.action === 'allow') throw new Unsupported('allow rules are not exported: Flowspec routes have no order, so other routes would still hit this traffic', rule.node.span);
   if (rule.action === 'log') throw new Unsupported('Flowspec has no log action', rule.node.span);
   const then = rule.action === 'block' ? 'discard;' : `rate-limit ${rateBytesPerSecond(rule.rateLimit as RateLimit, rule.node.span)};`;
-  const norm = normalize(rule.id, rule.node);
+  const norm = normalize(rule.id, rule.node, rule.rateLimit?.key);
   if (norm.problems.length > 0) {
     const p = norm.problems[0] as Problem;
     throw new Unsupported(p.reason, p.span);
@@ -227,7 +227,7 @@ function exportRule(rule: Rule, rs: Ruleset, maxRoutes: number): string[] {
   }
   const out: string[] = [];
   for (const b of branches) {
-    for (const r of routes(b, rs.lists, maxRoutes)) {
+    for (const r of inRuleTermsOf(rule.node, () => routes(b, rs.lists, maxRoutes))) {
       if (b.family === 6 && !r.match.some((m) => m.startsWith('source ') || m.startsWith('destination '))) r.match.unshift('destination ::/0');
       if (r.match.length === 0) throw new Unsupported('the rule matches every packet of a family; refusing to announce a Flowspec route without match components', rule.node.span);
       out.push(`announce flow route { match { ${r.match.join('; ')}; } then { ${then} } }`);

@@ -13,7 +13,7 @@ import { formatPrefix, type Prefix } from '../core/net/prefix.js';
 import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
 import type { Span } from '../rules/packet-ir.js';
 import { coverPrefixes, type ExportMapEntry, safeId, splitFamilies } from './nftables.js';
-import { type Branch, fieldL4, mayOverlap, normalize, type Problem } from './normalize.js';
+import { type Branch, fieldL4, inRuleTermsOf, mayOverlap, normalize, type Problem } from './normalize.js';
 import { Unsupported } from './unsupported.js';
 
 export interface IptablesOptions {
@@ -381,7 +381,7 @@ function exportRule(
   shared: { sets: Map<string, { fam: 4 | 6; prefixes: Prefix[]; key: string }>; lists: Set<string> },
   limitName: () => string,
 ): void {
-  const norm = normalize(rule.id, rule.node);
+  const norm = normalize(rule.id, rule.node, rule.rateLimit?.key);
   if (norm.problems.length > 0) {
     const p = norm.problems[0] as Problem;
     throw new Unsupported(p.reason, p.span);
@@ -399,17 +399,19 @@ function exportRule(
           );
   }
   if (rule.action === 'rate_limit' && (rule.rateLimit as RateLimit).key.length === 0 && new Set(branches.map((b) => b.family)).size > 1) {
-    throw new Unsupported(
-      'a rate limit without a key that spans IPv4 and IPv6 would get one bucket per family in iptables; key it or split the rule by ip.version',
-      rule.node.span,
-    );
+    inRuleTermsOf(rule.node, () => {
+      throw new Unsupported(
+        'a rate limit without a key that spans IPv4 and IPv6 would get one bucket per family in iptables; key it or split the rule by ip.version',
+        rule.node.span,
+      );
+    });
   }
   let n = 0;
   const hl = rule.action === 'rate_limit' ? hashlimit(rule.rateLimit as RateLimit, limitName(), rule.node.span) : null;
   for (const b of branches) {
     const fam = b.family as 4 | 6;
     const ctx: Ctx = { fam, rule: rule.id, sets: shared.sets, lists: shared.lists };
-    const alts = renderBranch(b, ctx);
+    const alts = inRuleTermsOf(rule.node, () => renderBranch(b, ctx));
     for (const args of alts) {
       const tag = `palisade:${safeId(rule.id)}:${n++}`;
       switch (rule.action) {

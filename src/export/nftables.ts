@@ -12,7 +12,7 @@
 import { compareBytes, formatPrefix, maskBytes, type Prefix } from '../core/net/prefix.js';
 import type { RateLimit, Rule, Ruleset } from '../mitigate/ruleset.js';
 import type { Span } from '../rules/packet-ir.js';
-import { type Atom, type Branch, FIELD_MAX, fieldL4, mayOverlap, normalize, type Problem } from './normalize.js';
+import { type Atom, type Branch, FIELD_MAX, fieldL4, inRuleTermsOf, mayOverlap, normalize, type Problem } from './normalize.js';
 import { Unsupported } from './unsupported.js';
 
 export interface NftOptions {
@@ -307,7 +307,7 @@ interface RuleOut {
 }
 
 function exportRule(rule: Rule, family: 'inet' | 'netdev', problems: Problem[]): RuleOut | null {
-  const norm = normalize(rule.id, rule.node);
+  const norm = normalize(rule.id, rule.node, rule.rateLimit?.key);
   if (norm.problems.length > 0) {
     problems.push(...norm.problems);
     return null;
@@ -338,7 +338,7 @@ function exportRule(rule: Rule, family: 'inet' | 'netdev', problems: Problem[]):
     for (const [bi, b] of branches.entries()) {
       const parts = [...familyGuard(b.family, family)];
       for (const x of b.atoms) {
-        const s = renderAtom(x, b.family, family);
+        const s = inRuleTermsOf(rule.node, () => renderAtom(x, b.family, family));
         if (s !== null) parts.push(s);
         if (x.a === 'list') out.lists.push(x.name);
       }

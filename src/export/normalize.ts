@@ -5,6 +5,20 @@
  * missing field is false, so `not tcp.dstport == 80` is "not TCP, or a non-first TCP fragment,
  * or TCP with another port". Branches that contradict themselves are removed; the rest are kept
  * exactly, never widened. Whatever cannot be normalised is a Problem with the span it came from.
+ *
+ * Tunnels. Firewalls and routers do not decode tunnels: nftables' `ip daddr`, iptables' `-d`,
+ * a Flowspec destination prefix all test the OUTERMOST IP header of what arrives. Our packet
+ * scheme's ip.* / tcp.* / udp.* / icmp.* fields describe the INNERMOST packet (the decoder goes
+ * through GRE, IP-in-IP, VXLAN, Teredo) and outer.ip.* the outermost header. So:
+ * - a rule on outer.ip.* fields only is exact on every packet: it becomes the same rule on ip.*,
+ *   which is what the firewall reads (toOutermost below);
+ * - a rule on inner fields is exact for traffic without a tunnel (where the two coincide); on a
+ *   tunnelled packet the firewall would test the outer header, and transport fields (ports,
+ *   flags, ICMP types) never match since the outer protocol is GRE, IP-in-IP or the UDP of
+ *   VXLAN/Teredo. A host that terminates a tunnel also passes the decapsulated packet through
+ *   its hooks, as a packet of its own;
+ * - a rule mixing the two (or outer.ip.* with a rate-limit key, all of which are inner fields)
+ *   cannot be exact on tunnelled packets, which are what it is written for: it is refused.
  */
 
 import { compareBytes, maskBytes, type Prefix } from '../core/net/prefix.js';
@@ -416,10 +430,93 @@ export interface Normalized {
   problems: Problem[];
 }
 
-/** Normalise a rule expression. On failure, branches is empty and problems says why. */
-export function normalize(rule: string, node: Node): Normalized {
+/** Fields of the outermost IP header (scheme/packet.ts): `outer.ip.dst` is `ip.dst` of the outer header. */
+const OUTER = 'outer.';
+
+function fieldUses(n: Node, out: { field: string; span: Span }[]): void {
+  switch (n.k) {
+    case 'and':
+    case 'or':
+    case 'xor':
+      for (const i of n.items) fieldUses(i, out);
+      return;
+    case 'not':
+      fieldUses(n.item, out);
+      return;
+    default:
+      out.push({ field: n.field, span: { start: n.span.start, end: n.span.start + n.field.length } });
+  }
+}
+
+function renameOuter(n: Node): Node {
+  switch (n.k) {
+    case 'and':
+    case 'or':
+    case 'xor':
+      return { ...n, items: n.items.map(renameOuter) };
+    case 'not':
+      return { ...n, item: renameOuter(n.item) };
+    default:
+      return { ...n, field: n.field.slice(OUTER.length) };
+  }
+}
+
+/**
+ * The rule as the firewall sees it (see the top of this file): a rule on outer.ip.* fields only
+ * becomes the same rule on ip.*; a rule on inner fields is returned as it is; a rule mixing
+ * outer.ip.* with inner fields or with a rate-limit key (keys are inner fields) is Unsupported.
+ */
+export function toOutermost(node: Node, keys: readonly string[] = []): Node {
+  const uses: { field: string; span: Span }[] = [];
+  fieldUses(node, uses);
+  const outer = uses.find((u) => u.field.startsWith(OUTER));
+  if (outer === undefined) return node;
+  const inner = uses.find((u) => !u.field.startsWith(OUTER));
+  if (inner !== undefined)
+    throw new Unsupported(
+      `${inner.field} is a field of the innermost packet and ${outer.field} of the outermost IP header; a firewall sees only the outermost header (it would test ${inner.field} against it on tunnelled packets), so a rule mixing the two cannot be exported: use outer.ip.* fields only, or inner fields only (exact for traffic without a tunnel)`,
+      inner.span,
+    );
+  const key = keys.find((k) => !k.startsWith(OUTER));
+  if (key !== undefined)
+    throw new Unsupported(
+      `the rate-limit key ${key} is a field of the innermost packet, but a firewall keys on the outermost IP header, which this rule's ${outer.field} describes; it cannot be exported with that key`,
+      outer.span,
+    );
+  return renameOuter(node);
+}
+
+/**
+ * Run `f`, which works on the rule as the firewall sees it (toOutermost), and name the fields in
+ * its refusals as the rule wrote them: a rule on outer.ip.* was translated to the same rule on
+ * ip.*, so "ip.ttl cannot be expressed in Flowspec" is about its outer.ip.ttl.
+ */
+export function inRuleTermsOf<T>(node: Node, f: () => T): T {
   try {
-    const dnf = toDnf(node, false);
+    return f();
+  } catch (e) {
+    if (!(e instanceof Unsupported)) throw e;
+    const uses: { field: string; span: Span }[] = [];
+    fieldUses(node, uses);
+    if (uses.length === 0 || !uses.every((u) => u.field.startsWith(OUTER))) throw e;
+    throw new Unsupported(e.message.replace(/(?<![\w.])ip\.(src|dst|proto\.num|proto|version|ttl|len)\b/g, `${OUTER}ip.$1`), e.span ?? null);
+  }
+}
+
+/**
+ * Normalise a rule expression (with the rule's rate-limit key, if any). On failure, branches is
+ * empty and problems says why.
+ */
+export function normalize(rule: string, node: Node, keys: readonly string[] = []): Normalized {
+  let seen: Node;
+  try {
+    seen = toOutermost(node, keys);
+  } catch (e) {
+    if (e instanceof Unsupported) return { branches: [], problems: [{ rule, span: e.span ?? null, reason: e.message }] };
+    throw e;
+  }
+  try {
+    const dnf = inRuleTermsOf(node, () => toDnf(seen, false));
     const branches: Branch[] = [];
     for (const atoms of dnf) {
       const b = simplify(atoms);

@@ -6,12 +6,18 @@
  * Missing (spec §9): IP fields when the packet has no IP layer, tcp.* unless a TCP header was
  * decoded (non-first fragments have none), udp.* likewise, icmp.* for ICMP and ICMPv6 only,
  * ip.id / ip.flags.* / ip.opt.type for IPv4 only, dns.* unless a DNS question was read on port 53.
+ *
+ * Tunnels: the decoder goes through GRE, IP-in-IP, VXLAN and Teredo, so ip.* / tcp.* / udp.* /
+ * icmp.* describe the INNERMOST packet. outer.ip.* describe the OUTERMOST IP header of the frame,
+ * the one a kernel firewall or a router tests: for a frame without a tunnel it is the IP header,
+ * so outer.ip.* equals ip.* there (always usable, missing only when the frame has no IP header).
+ * `tunnel` says whether the two differ.
  */
 
 import { geoDb } from '../core/geoip.js';
 import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
 import { PROTO_NAMES } from '../core/net/protocols.js';
-import { App, type PacketView } from '../decode/view.js';
+import { App, type PacketView, Tunnel } from '../decode/view.js';
 import { type ExportTarget, type Field, type FieldCaps, makeScheme, type Scheme } from './types.js';
 import { BOOL, BYTES, INT, IP, IpValue, latin1, Slice, type Value } from './values.js';
 
@@ -74,6 +80,71 @@ function addrField(name: string, doc: string, dst: boolean, caps?: FieldCaps): F
       if (v.ipVersion === 4) return IpValue.of4(dst ? v.dst4 : v.src4);
       if (v.ipVersion === 6) {
         const o = dst ? v.dst6Off : v.src6Off;
+        return IpValue.of6(v.buf.slice(o, o + 16));
+      }
+      return undefined;
+    },
+  };
+}
+
+// ---- the outermost IP header ---------------------------------------------------------------
+// A tunnelled frame (tunnelDepth > 0) keeps the outermost version and addresses in the view's
+// outer* fields; its TTL, length and protocol are read from the header at outerIpOff only when a
+// rule asks, so decoding does no extra work. The decoder descended, so that header (and its IPv6
+// extension headers) was captured whole. Without a tunnel the IP header is the outermost one.
+
+const hasOuterIp = (v: PacketView) => v.tunnelDepth > 0 || hasIp(v);
+const outerVersion = (v: PacketView) => (v.tunnelDepth > 0 ? v.outerIpVersion : v.ipHdrLen > 0 ? v.ipVersion : 0);
+
+function outerTtl(v: PacketView): number {
+  if (v.tunnelDepth === 0) return hasIp(v) ? v.ttl : Number.NaN;
+  return v.buf[v.outerIpOff + (v.outerIpVersion === 4 ? 8 : 7)] as number;
+}
+
+/** As the IPv4/IPv6 decoders compute ip.len (a length of 0 — TSO, jumbogram — trusts the capture). */
+function outerLen(v: PacketView): number {
+  if (v.tunnelDepth === 0) return hasIp(v) ? v.ipLen : Number.NaN;
+  const b = v.buf;
+  const o = v.outerIpOff;
+  const n = v.outerIpVersion === 4 ? 2 : 4;
+  const len = ((b[o + n] as number) << 8) | (b[o + n + 1] as number);
+  if (len !== 0) return v.outerIpVersion === 4 ? len : len + 40;
+  return Math.max(v.frameEnd - o, v.wirelen - (o - v.frameOff));
+}
+
+/** Protocol number of the outermost header: IPv4's protocol, IPv6's final next header (as ip.proto.num). */
+function outerProto(v: PacketView): number {
+  if (v.tunnelDepth === 0) return hasIp(v) ? v.ipProto : Number.NaN;
+  const b = v.buf;
+  const o = v.outerIpOff;
+  if (v.outerIpVersion === 4) return b[o + 9] as number;
+  // The extension-header chain the IPv6 decoder walked before it reached the tunnel.
+  let next = b[o + 6] as number;
+  let p = o + 40;
+  for (let i = 0; i < 16 && p + 8 <= v.frameEnd; i++) {
+    if (next !== 0 && next !== 43 && next !== 60 && next !== 135 && next !== 51 && next !== 44) break;
+    const hl = next === 44 ? 8 : next === 51 ? ((b[p + 1] as number) + 2) << 2 : ((b[p + 1] as number) + 1) << 3;
+    next = b[p] as number;
+    p += hl;
+  }
+  return next;
+}
+
+function outerAddrField(name: string, doc: string, dst: boolean, caps: FieldCaps): F {
+  return {
+    name,
+    type: IP,
+    doc,
+    caps,
+    ipFam: outerVersion,
+    ip4: dst ? (v) => (v.tunnelDepth > 0 ? v.outerDst4 : v.dst4) >>> 0 : (v) => (v.tunnelDepth > 0 ? v.outerSrc4 : v.src4) >>> 0,
+    ip6: dst ? (v, out) => out.set(v.buf, v.tunnelDepth > 0 ? v.outerDst6Off : v.dst6Off, 16) : (v, out) => out.set(v.buf, v.tunnelDepth > 0 ? v.outerSrc6Off : v.src6Off, 16),
+    get(v): Value | undefined {
+      const fam = outerVersion(v);
+      const t = v.tunnelDepth > 0;
+      if (fam === 4) return IpValue.of4(dst ? (t ? v.outerDst4 : v.dst4) : t ? v.outerSrc4 : v.src4);
+      if (fam === 6) {
+        const o = dst ? (t ? v.outerDst6Off : v.dst6Off) : t ? v.outerSrc6Off : v.src6Off;
         return IpValue.of6(v.buf.slice(o, o + 16));
       }
       return undefined;
@@ -153,12 +224,14 @@ const NFT_ONLY: ExportTarget[] = ['nftables'];
 const port = (rank: number, targets = EVERY_TARGET): FieldCaps => ({ ir: 'int', max: 65535, targets, signature: { rank, min: 0, max: 65535 } });
 const flagCaps: FieldCaps = { ir: 'bool', targets: EVERY_TARGET };
 const v4FlagCaps: FieldCaps = { ir: 'bool', targets: NFT_ONLY };
+/** Usable by the mitigation engine; no firewall decodes tunnels, so no exporter can express them. */
+const tunnelCaps: FieldCaps = { ir: 'bool', targets: [] };
 
 const FLAG = (bit: number) => (v: PacketView) => isTcp(v) && (v.tcpFlags & bit) !== 0;
 
 export const PACKET_FIELDS: F[] = [
-  addrField('ip.src', 'source address', false, { ir: 'ip', targets: EVERY_TARGET }),
-  addrField('ip.dst', 'destination address', true, { ir: 'ip', targets: EVERY_TARGET }),
+  addrField('ip.src', 'source address (of the innermost packet when tunnelled; see outer.ip.src)', false, { ir: 'ip', targets: EVERY_TARGET }),
+  addrField('ip.dst', 'destination address (of the innermost packet when tunnelled; see outer.ip.dst)', true, { ir: 'ip', targets: EVERY_TARGET }),
   bytesField(
     'ip.proto',
     'transport protocol name, lowercase: tcp, udp, icmp, icmpv6, gre, esp, ...',
@@ -283,6 +356,33 @@ export const PACKET_FIELDS: F[] = [
   }),
   bytesField('dns.qname', 'first DNS question name on port 53, without trailing dot, as received [PX]', (v, out) => (isDns53(v) ? out.set(v.dnsName, 0, v.dnsNameLen) : false)),
   intField('dns.qtype', 'first DNS question type on port 53 [PX]', (v) => (isDns53(v) ? v.dnsQtype : Number.NaN)),
+  // The outermost IP header (see the top of this file): what firewalls and routers test. A rule on
+  // these fields is exported exactly; exporters refuse a rule mixing them with inner fields.
+  outerAddrField('outer.ip.src', 'source address of the outermost IP header (equals ip.src without a tunnel) [PX]', false, { ir: 'ip', targets: NFT_IPT_FS }),
+  outerAddrField('outer.ip.dst', 'destination address of the outermost IP header (equals ip.dst without a tunnel) [PX]', true, { ir: 'ip', targets: NFT_IPT_FS }),
+  bytesField(
+    'outer.ip.proto',
+    'protocol name of the outermost IP header, as ip.proto: gre, ipip, ipv6 (6in4), udp (VXLAN, Teredo), ... [PX]',
+    (v, out) => {
+      if (!hasOuterIp(v)) return false;
+      const b = PROTO_BYTES[outerProto(v) & 255] as Uint8Array;
+      return out.set(b, 0, b.length);
+    },
+    { ir: 'bytes', targets: NFT_IPT_FS },
+  ),
+  intField('outer.ip.proto.num', 'protocol number / final IPv6 next header of the outermost IP header [PX]', outerProto, { ir: 'int', max: 255, targets: NFT_IPT_FS }),
+  intField('outer.ip.version', 'IP version of the outermost IP header, 4 or 6 [PX]', (v) => outerVersion(v) || Number.NaN, { ir: 'int', max: 15, targets: NFT_IPT_FS }),
+  intField('outer.ip.ttl', 'TTL / IPv6 hop limit of the outermost IP header [PX]', outerTtl, { ir: 'int', max: 255, targets: ['nftables', 'iptables'] }),
+  intField('outer.ip.len', 'total length of the outermost IP header and what it carries (IPv6: payload length + 40) [PX]', outerLen, {
+    ir: 'int',
+    max: 65535,
+    targets: NFT_IPT_FS,
+  }),
+  boolField('tunnel', 'the frame was decoded through a tunnel, so ip.* (inner) and outer.ip.* (outermost) are different headers [PX]', (v) => v.tunnelDepth > 0, tunnelCaps),
+  boolField('tunnel.gre', 'the frame carries a GRE header (version 0 or PPTP), whatever GRE carries [PX]', (v) => (v.tunnel & Tunnel.GRE) !== 0, tunnelCaps),
+  boolField('tunnel.ipip', 'the frame carries IP directly in IP (4in4, 6in4, 4in6, 6in6) [PX]', (v) => (v.tunnel & Tunnel.IPIP) !== 0, tunnelCaps),
+  boolField('tunnel.vxlan', 'the frame carries VXLAN (UDP 4789) [PX]', (v) => (v.tunnel & Tunnel.VXLAN) !== 0, tunnelCaps),
+  boolField('tunnel.teredo', 'the frame carries Teredo (IPv6 in UDP 3544) [PX]', (v) => (v.tunnel & Tunnel.TEREDO) !== 0, tunnelCaps),
 ];
 
 export const packetScheme: Scheme<PacketView> = makeScheme('packet', PACKET_FIELDS);

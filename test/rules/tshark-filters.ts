@@ -10,10 +10,14 @@
  * - Wireshark splits IPv4 and IPv6 fields (ip.ttl / ipv6.hlim, icmp / icmpv6); Palisade's ip.*
  *   cover both, so the Rules side pins the version where Wireshark's field is IPv4-only.
  * Tunnelled captures differ on IP-header fields by design (Palisade describes the innermost
- * packet): see EXPLAINED in tshark-agreement.test.ts.
+ * packet): see EXPLAINED in tshark-agreement.test.ts. Palisade's outer.ip.* fields describe the
+ * outermost IP header, tshark's first IP layer of either version: `#1` of the version that comes
+ * first in frame.protocols (O4 says it is IPv4, so that a 4in6 frame's ip.src#1, the inner
+ * header, is not taken for the outer one).
  */
 const T = '!icmp && !icmpv6 && ';
 const D = `${T}(udp.port == 53 || tcp.port == 53) && `;
+const O4 = 'frame.protocols matches "^(?:(?!ipv6:)[^:]+:)*ip(:|$)"';
 
 export const FILTER_PAIRS: Array<[string, string]> = [
   ['tcp.dstport == 80', `${T}tcp.dstport == 80`],
@@ -44,6 +48,12 @@ export const FILTER_PAIRS: Array<[string, string]> = [
   ['ip.proto == "icmp"', 'icmp'],
   ['ip.proto == "icmpv6"', 'icmpv6'],
   ['ip.version == 4 and icmp.type == 8', 'icmp.type#1 == 8'],
+  ['outer.ip.src in {10.0.0.0/8 172.16.0.0/12 192.168.0.0/16}', `${O4} && (ip.src#1 == 10.0.0.0/8 || ip.src#1 == 172.16.0.0/12 || ip.src#1 == 192.168.0.0/16)`],
+  ['outer.ip.dst in {192.168.0.0/16 10.0.0.0/8}', `${O4} && (ip.dst#1 == 192.168.0.0/16 || ip.dst#1 == 10.0.0.0/8)`],
+  ['outer.ip.src in {2000::/3}', `!(${O4}) && ipv6.src#1 == 2000::/3`],
+  ['outer.ip.version == 4 and outer.ip.ttl < 64', `${O4} && ip.ttl#1 < 64`],
+  ['outer.ip.version == 4 and outer.ip.len > 1000', `${O4} && ip.len#1 > 1000`],
+  ['outer.ip.proto == "gre"', `(${O4} && ip.proto#1 == 47) || (!(${O4}) && ipv6.nxt#1 == 47)`],
   // dns.* is the DNS of port 53 (spec §10.1); Wireshark also shows LLMNR and mDNS questions there.
   ['dns.qtype == 1', `${D}dns.qry.type == 1`],
   ['dns.qname contains "google"', `${D}dns.qry.name contains "google"`],

@@ -15,10 +15,12 @@ import { fieldsWith } from '../../src/scheme/types.js';
 
 /** A test on the field with a value every target could hold if it knew the field. */
 function ruleOn(name: string, ir: string): string {
-  const value: Record<string, string> = { 'ip.version': '== 4', 'tcp.flags': '== 0x02', 'ip.len': '== 100' };
+  const value: Record<string, string> = { 'ip.version': '== 4', 'tcp.flags': '== 0x02', 'ip.len': '== 100', 'outer.ip.version': '== 4', 'outer.ip.len': '== 100' };
   const test = ir === 'bool' ? name : `${name} ${value[name] ?? { ip: '== 192.0.2.1', int: '== 20', bytes: '== "tcp"' }[ir]}`;
-  // An IPv4 address pins the family (some fields exist for IPv4 only); icmp.code needs a type in iptables.
-  return `ip.src in {192.0.2.0/24} and ${name === 'icmp.code' ? 'icmp.type == 3 and ' : ''}${test}`;
+  // An IPv4 address pins the family (some fields exist for IPv4 only); icmp.code needs a type in
+  // iptables. Outer-header fields are pinned with an outer address: exporters refuse mixing them with inner fields.
+  const pin = name.startsWith('outer.') ? 'outer.ip.src' : 'ip.src';
+  return `${pin} in {192.0.2.0/24} and ${name === 'icmp.code' ? 'icmp.type == 3 and ' : ''}${test}`;
 }
 
 describe('packet field capabilities', () => {
