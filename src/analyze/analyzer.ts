@@ -11,6 +11,7 @@ import { linkTypeName } from '../core/linktypes.js';
 import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
 import { isoTime } from '../core/time.js';
 import { ja4 } from '../decode/ja4.js';
+import { QUIC_BUDGET_PER_SECOND, quicStats } from '../decode/quic.js';
 import { type PacketView, Tunnel } from '../decode/view.js';
 import { FrequentItems } from '../detect/core/sketch/frequent.js';
 import { hash2, hashBytes, mix32 } from '../detect/core/sketch/hash.js';
@@ -67,6 +68,8 @@ export class Analyzer {
   private readonly srcHll = new HyperLogLog(14);
   private readonly dstHll = new HyperLogLog(14);
   private readonly convId = new Uint8Array(33);
+  /** The QUIC decoder's counters (per process) when this analysis started: result() reports the difference. */
+  private readonly quic0 = { ...quicStats };
 
   constructor(opts: AnalyzerOptions = {}) {
     this.topN = opts.top ?? TOP;
@@ -258,6 +261,14 @@ export class Analyzer {
         end: this.lastSec < 0 ? null : isoTime(this.lastSec, this.lastNsec),
         duration_s: Math.round(durNs / 1e3) / 1e6,
         skipped: info.skipped,
+        quic: {
+          initials: quicStats.initials - this.quic0.initials,
+          opened: quicStats.opened - this.quic0.opened,
+          repeats: quicStats.repeats - this.quic0.repeats,
+          over_budget: quicStats.overBudget - this.quic0.overBudget,
+          unreadable: quicStats.unreadable - this.quic0.unreadable,
+          budget_per_s: QUIC_BUDGET_PER_SECOND,
+        },
         anomalies: info.anomalies,
         error: info.error,
       },

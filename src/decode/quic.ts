@@ -15,12 +15,14 @@
  *  1. Non-QUIC packets cost a few byte compares (looksLikeQuicInitial).
  *  2. Once per connection: a bounded table remembers the DCIDs of the Initials already tried
  *     (opened or not). A later Initial with a known DCID is a repeat and is not decrypted: a
- *     client's retransmission, the second Initial of a ClientHello too long for one packet, the
+ *     client's retransmission, the second Initial of a ClientHello too long for one packet (its
+ *     CRYPTO data does not start at offset 0: one packet at a time, it never gave a hello), the
  *     client's Initials after the server's first answer (the DCID is then the server's choice
  *     but the keys are still the first DCID's, so they never open), the server's own Initials
- *     (server keys) and a replayed-packet flood all cost one table probe. The table holds
- *     SEEN_SLOTS DCIDs (2-way sets, the older one evicted): with at most QUIC_BUDGET_PER_SECOND
- *     insertions a second, a DCID is remembered for at least a couple of seconds of capture time.
+ *     (server keys) and a replayed-packet flood all cost one table probe. The table is a ring of
+ *     the last 8,192 DCIDs tried (fixed typed arrays, the oldest replaced): with at most
+ *     QUIC_BUDGET_PER_SECOND tries a second, a DCID is remembered for at least 4 seconds of
+ *     capture time, far longer than a client's retransmissions take.
  *     It is keyed by the DCID alone, not the 4-tuple: spoofed addresses must not turn a replayed
  *     Initial into new work, and a client's DCID is at least 8 unpredictable bytes (RFC 9000
  *     section 7.2), so two clients sharing one is not a case to serve.
@@ -29,7 +31,9 @@
  *     not after the time stored with its DCID is tried again (the same packet seen again, or a
  *     capture whose records are out of order).
  *  3. A per-second budget (QUIC_BUDGET_PER_SECOND tries per second of capture time) is the hard
- *     bound on what remains: a flood of distinct DCIDs.
+ *     bound on what remains: a flood of distinct DCIDs. Like the table it lives in the module (one
+ *     per process or worker), so a second read of a capture whose Initials all fall within one
+ *     second shares that second's budget with the first read.
  *  4. A try derives the keys and removes header protection with quic-crypto.ts (HMAC-SHA-256 and
  *     one AES block in plain TypeScript over preallocated arrays: no node:crypto objects, no
  *     allocation, several times cheaper than createHmac/createCipheriv), then decrypts the first
@@ -43,7 +47,7 @@
  * Deviation from tshark, by design: tshark decrypts every Initial; we do not decrypt repeats and
  * what is over budget. Neither corpus capture has a second client Initial under a DCID that
  * opens (tshark 4.0: Chromium 115 sends one client Initial, with packet number 1; Firefox 102
- * one under DCID c5a5...3a, then one under the server's DCID that does not open with that DCID's
+ * one under DCID c5a5015ae8f479784a, then one under the server's DCID that does not open with that DCID's
  * keys; both servers' Initials repeat their DCID), so the per-frame comparison with tshark
  * (test/decode/app-quic.test.ts) is unchanged. What is lost: the hello of a retransmitted first
  * Initial when the original was captured too (the original already gave it), and of a valid
@@ -91,7 +95,8 @@ export function resetQuic(): void {
   quicStats.overBudget = 0;
   quicStats.unreadable = 0;
   seenLen.fill(0);
-  seenVictim.fill(0);
+  seenIndex.fill(-1);
+  seenNext = 0;
   budgetSec = -1;
   budgetLeft = 0;
 }
@@ -161,49 +166,73 @@ function varint(b: Uint8Array, p: number, end: number): number {
 }
 
 // --- DCIDs already tried --------------------------------------------------------------------
+//
+// A ring of the last SEEN DCIDs tried, oldest replaced first, with a linear-probing index over
+// it (backward-shift deletion, so no tombstones): a DCID is remembered for exactly SEEN further
+// tries, which the budget spreads over at least SEEN / QUIC_BUDGET_PER_SECOND seconds.
 
-const SEEN_SETS = 4096;
-const SEEN_SLOTS = 2 * SEEN_SETS;
+const SEEN = 8192;
 const MAX_CID = 20;
-/** DCID length + 1 per slot; 0 = empty. */
-const seenLen = new Uint8Array(SEEN_SLOTS);
-const seenId = new Uint8Array(SEEN_SLOTS * MAX_CID);
-/** Capture time of the packet that was tried under the DCID. */
-const seenSec = new Float64Array(SEEN_SLOTS);
-const seenNsec = new Float64Array(SEEN_SLOTS);
-/** Per set: the way the next insertion replaces (the older of the two). */
-const seenVictim = new Uint8Array(SEEN_SETS);
+/** DCID length + 1 per ring entry; 0 = empty. */
+const seenLen = new Uint8Array(SEEN);
+const seenId = new Uint8Array(SEEN * MAX_CID);
+const seenHash = new Int32Array(SEEN);
+/** Capture time of the packet last tried under the DCID. */
+const seenSec = new Float64Array(SEEN);
+const seenNsec = new Int32Array(SEEN);
+let seenNext = 0;
+const INDEX_MASK = 2 * SEEN - 1;
+/** Ring entry per index slot, -1 = empty. */
+const seenIndex = new Int32Array(2 * SEEN).fill(-1);
 
-/** The slot holding the DCID b[off, off + len), or -1; seenSetAt is its set either way. */
-let seenSetAt = 0;
-function seenSlot(b: Uint8Array, off: number, len: number): number {
+let probeHash = 0;
+/** The ring entry holding the DCID b[off, off + len), or -1 (probeHash is its hash either way). */
+function seenFind(b: Uint8Array, off: number, len: number): number {
   let h = 0x811c9dc5 ^ len;
   for (let i = 0; i < len; i++) h = Math.imul(h ^ (b[off + i] as number), 0x01000193);
   h ^= h >>> 15;
-  const set = h & (SEEN_SETS - 1);
-  seenSetAt = set;
-  for (let w = 0; w < 2; w++) {
-    const slot = 2 * set + w;
-    if (seenLen[slot] !== len + 1) continue;
-    let i = 0;
-    const base = slot * MAX_CID;
-    while (i < len && seenId[base + i] === b[off + i]) i++;
-    if (i === len) return slot;
+  probeHash = h;
+  for (let i = h & INDEX_MASK; ; i = (i + 1) & INDEX_MASK) {
+    const e = seenIndex[i] as number;
+    if (e < 0) return -1;
+    if (seenHash[e] !== h || seenLen[e] !== len + 1) continue;
+    const base = e * MAX_CID;
+    let k = 0;
+    while (k < len && seenId[base + k] === b[off + k]) k++;
+    if (k === len) return e;
   }
-  return -1;
 }
 
-function remember(slot: number, b: Uint8Array, off: number, len: number, sec: number, nsec: number): void {
-  let s = slot;
-  if (s < 0) {
-    const set = seenSetAt;
-    s = 2 * set + (seenVictim[set] as number);
-    seenVictim[set] = (seenVictim[set] as number) ^ 1;
-    seenLen[s] = len + 1;
-    seenId.set(b.subarray(off, off + len), s * MAX_CID);
+/** Add the DCID just probed by seenFind (not found), replacing the oldest entry. */
+function seenAdd(b: Uint8Array, off: number, len: number, sec: number, nsec: number): void {
+  const e = seenNext;
+  seenNext = (e + 1) % SEEN;
+  if (seenLen[e] !== 0) unindex(e);
+  seenLen[e] = len + 1;
+  seenId.set(b.subarray(off, off + len), e * MAX_CID);
+  seenHash[e] = probeHash;
+  seenSec[e] = sec;
+  seenNsec[e] = nsec;
+  let i = probeHash & INDEX_MASK;
+  while ((seenIndex[i] as number) >= 0) i = (i + 1) & INDEX_MASK;
+  seenIndex[i] = e;
+}
+
+/** Remove ring entry e from the index; shift back the entries after it that probed past its slot. */
+function unindex(e: number): void {
+  let hole = (seenHash[e] as number) & INDEX_MASK;
+  while (seenIndex[hole] !== e) hole = (hole + 1) & INDEX_MASK;
+  seenIndex[hole] = -1;
+  for (let i = (hole + 1) & INDEX_MASK; ; i = (i + 1) & INDEX_MASK) {
+    const x = seenIndex[i] as number;
+    if (x < 0) return;
+    const home = (seenHash[x] as number) & INDEX_MASK;
+    // x may move into the hole unless its home lies cyclically in (hole, i].
+    if (hole < i ? home > hole && home <= i : home > hole || home <= i) continue;
+    seenIndex[hole] = x;
+    seenIndex[i] = -1;
+    hole = i;
   }
-  seenSec[s] = sec;
-  seenNsec[s] = nsec;
 }
 
 let budgetSec = -1;
@@ -222,29 +251,35 @@ export function decodeQuic(v: PacketView, off: number, end: number): boolean {
   const b = v.buf;
   if (!looksLikeQuicInitial(b, off, end)) return false;
   quicStats.initials++;
+  // The budget's second follows every Initial, repeats included: a second read of a capture
+  // then starts on a fresh budget unless its first Initial falls in the second its last did.
+  if (v.tsSec !== budgetSec) {
+    budgetSec = v.tsSec;
+    budgetLeft = QUIC_BUDGET_PER_SECOND;
+  }
   const dcidLen = b[off + 5] as number;
   const cidOk = dcidLen <= MAX_CID && off + 6 + dcidLen < end;
-  let slot = -1;
+  let seen = -1;
   if (cidOk) {
-    slot = seenSlot(b, off + 6, dcidLen);
-    if (slot >= 0) {
-      const sec = seenSec[slot] as number;
-      if (v.tsSec > sec || (v.tsSec === sec && v.tsNsec > (seenNsec[slot] as number))) {
+    seen = seenFind(b, off + 6, dcidLen);
+    if (seen >= 0) {
+      const sec = seenSec[seen] as number;
+      if (v.tsSec > sec || (v.tsSec === sec && v.tsNsec > (seenNsec[seen] as number))) {
         quicStats.repeats++;
         return false;
       }
     }
-  }
-  if (v.tsSec !== budgetSec) {
-    budgetSec = v.tsSec;
-    budgetLeft = QUIC_BUDGET_PER_SECOND;
   }
   if (budgetLeft <= 0) {
     quicStats.overBudget++;
     return false;
   }
   budgetLeft--;
-  if (cidOk) remember(slot, b, off + 6, dcidLen, v.tsSec, v.tsNsec);
+  if (seen >= 0) {
+    // Not later than the try it remembers: the same packet again, or records out of order.
+    seenSec[seen] = v.tsSec;
+    seenNsec[seen] = v.tsNsec;
+  } else if (cidOk) seenAdd(b, off + 6, dcidLen, v.tsSec, v.tsNsec);
   let r = UNREADABLE;
   try {
     r = openInitial(v, b, off, end);

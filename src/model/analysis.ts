@@ -37,6 +37,8 @@ export interface Analysis {
     end: string | null;
     duration_s: number;
     skipped: { truncated: number; malformed: number; unsupported: number };
+    /** What the QUIC decoder did with packets that look like a client Initial (see src/decode/quic.ts). */
+    quic?: { initials: number; opened: number; repeats: number; over_budget: number; unreadable: number; budget_per_s: number };
     anomalies: { caplen_over_snaplen: number; skipped_blocks: number };
     /** Why reading stopped early (damaged file), or null. */
     error: string | null;

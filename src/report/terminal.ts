@@ -27,6 +27,10 @@ export function renderAnalysis(a: Analysis, color: boolean, width = 78): string 
     ]),
   );
   if (cap.error) out.push(c.yellow(`warning: ${cap.error}`));
+  const q = cap.quic;
+  if (q && q.over_budget > 0) {
+    out.push(c.yellow(`QUIC: ${fmtInt(q.over_budget)} of ${fmtInt(q.initials)} Initials not decrypted (budget ${fmtInt(q.budget_per_s)}/s): a flood of QUIC-looking packets?`));
+  }
 
   const p = t.protocols;
   out.push('', c.bold('Protocols'));

@@ -222,23 +222,63 @@ test('QUIC: an Initial repeated under one DCID is opened once; reading the same 
   assert.deepEqual(counters(), { initials: 12, opened: 2, repeats: 9, overBudget: 0, unreadable: 1 });
 });
 
-test('QUIC: the table of tried DCIDs is bounded: old DCIDs are forgotten, never an unbounded Map', () => {
+test('QUIC: the table of tried DCIDs is bounded: a DCID is remembered for the next 8,192 tries, then forgotten', () => {
   resetQuic();
   const rnd = prng(9);
   const v = new PacketView();
   const dcid = new Uint8Array(8);
   const first = junk(rnd, dcid, 1200);
   feed(v, first, 0);
-  // 20,000 other DCIDs, within the budget (a second each 1000 of them).
-  for (let i = 1; i <= 20_000; i++) {
+  let t = 0;
+  const other = (i: number) => {
     new DataView(dcid.buffer).setUint32(0, i);
-    feed(v, junk(rnd, dcid, 1200), Math.floor(i / 1000), i);
-  }
-  assert.equal(quicStats.repeats, 0);
-  assert.equal(quicStats.overBudget, 0);
+    t++;
+    feed(v, junk(rnd, dcid, 1200), Math.floor(t / 1000), t); // within the budget
+  };
+  for (let i = 1; i < 8192; i++) other(i);
   feed(v, first, 100);
-  assert.equal(quicStats.repeats, 0, 'the first DCID was evicted and is tried again');
-  assert.equal(quicStats.unreadable, 20_002);
+  assert.equal(quicStats.repeats, 1, 'remembered after 8,191 other DCIDs');
+  other(8192);
+  feed(v, first, 101);
+  assert.equal(quicStats.repeats, 1, 'forgotten after 8,192');
+  assert.equal(quicStats.unreadable, 8194);
+});
+
+test('QUIC: the DCID table agrees with a model (the last 8,192 DCIDs tried) under churn', () => {
+  resetQuic();
+  const rnd = prng(0x7ab1e);
+  const v = new PacketView();
+  const recent: string[] = [];
+  const live = new Map<string, number>(); // DCID -> times in `recent`
+  let want = 0;
+  const pkt = junk(rnd, new Uint8Array(20), 1300);
+  for (let i = 0; i < 60_000; i++) {
+    // Short DCIDs collide often, long ones rarely; a third are recent ones again.
+    const len = [0, 1, 2, 4, 8, 20][Math.floor(rnd() * 6)] as number;
+    let id: string;
+    if (rnd() < 0.33 && recent.length > 0) id = recent[Math.max(0, recent.length - 1 - Math.floor(rnd() * 12_000))] as string;
+    else
+      id = Array.from({ length: len }, () =>
+        Math.floor(rnd() * 256)
+          .toString(16)
+          .padStart(2, '0'),
+      ).join('');
+    const d = Buffer.from(id, 'hex');
+    const b = new Uint8Array(1300);
+    b.set(pkt.subarray(0, 5));
+    b[5] = d.length;
+    b.set(d, 6);
+    b.set(pkt.subarray(6, 1300 - d.length), 6 + d.length);
+    if (live.has(id)) want++;
+    else {
+      recent.push(id);
+      live.set(id, 1);
+      if (recent.length > 8192) live.delete(recent[recent.length - 8193] as string);
+    }
+    feed(v, b, Math.floor(i / 1000), i);
+    assert.equal(quicStats.repeats, want, `step ${i}`);
+  }
+  assert.ok(want > 10_000, `${want} repeats`);
 });
 
 test('QUIC: the corpus Initials still give SNI, ALPN and JA4 among junk, and their repeats are skipped', () => {
