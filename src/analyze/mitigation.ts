@@ -15,10 +15,31 @@ export function withMitigation(d: Detection): Attack {
   return { ...a, mitigation: mitigationFor(d, a.id, `${a.vector} on ${a.victim.ip ?? a.victim.prefix}`) };
 }
 
+/**
+ * Packets per second per source a rate limit lets through when no signature met the bar: far
+ * above what a real client sends to one host (a busy browser opens tens of connections), far
+ * below a flood bot's rate.
+ */
+const RATE_PER_SOURCE = 100;
+
 function mitigationFor(d: Detection, id: string, description: string): Attack['mitigation'] {
   const sig = d.signature;
-  const full = buildMitigation({ expression: d.attack.signature.expression, id, description });
-  const out = { ruleset: full.ruleset, nftables: full.nftables, iptables: full.iptables };
+  const found = d.attack.signature;
+  const lists = found?.list ? { [found.list.name]: found.list.addresses } : undefined;
+  // No signature met the bar: a per-source rate limit on the attack's class to the victim.
+  const limit = found === null;
+  const expression = found ? found.expression : signatureText(sig.dst, sig.parts, sig.fragAlt);
+  const base = limit
+    ? {
+        expression,
+        id,
+        description: `${description}: no signature met the bar; rate limit per source`,
+        action: 'rate_limit' as const,
+        rate_limit: { rate: RATE_PER_SOURCE, burst: RATE_PER_SOURCE * 2, key: 'ip.src' },
+      }
+    : { expression, id, description, ...(lists && { lists }) };
+  const full = buildMitigation(base);
+  const out = { action: limit ? ('rate_limit' as const) : ('block' as const), ruleset: full.ruleset, nftables: full.nftables, iptables: full.iptables };
   for (const target of ['nftables', 'iptables'] as const) {
     // A 'ruleset' problem (a function the exporters' subset does not read) affects both firewalls.
     const bad = full.problems.filter((p) => p.target === target || p.target === 'ruleset');
@@ -28,7 +49,7 @@ function mitigationFor(d: Detection, id: string, description: string): Attack['m
     const dropped: string[] = [];
     for (let attempt = 0; attempt < 8; attempt++) {
       const expr = signatureText(sig.dst, parts, fragAlt);
-      const m = buildMitigation({ expression: expr, id, description });
+      const m = buildMitigation({ ...base, expression: expr });
       const probs = m.problems.filter((p) => p.target === target || p.target === 'ruleset');
       if (probs.length === 0) {
         const note = `# broadened for ${target}: ${dropped.join('; ')} cannot be expressed there\n`;

@@ -17,11 +17,13 @@ export interface MitigationInput {
   /** Default block; rate_limit needs `rate_limit`. */
   action?: 'block' | 'rate_limit';
   rate_limit?: { rate: number; unit?: 'packets' | 'bytes'; burst?: number; key?: string | string[]; period?: string };
+  /** Named address lists the expression refers to (`ip.src in $name`), e.g. an attack's source list. */
+  lists?: Record<string, string[]>;
 }
 
 export interface Mitigation {
   /** The ruleset as data (the format `palisade mitigate --ruleset` reads, as JSON). */
-  ruleset: { name: string; rules: Record<string, unknown>[] };
+  ruleset: { name: string; lists?: Record<string, { kind: 'named'; entries: string[] }>; rules: Record<string, unknown>[] };
   nftables: string;
   iptables: string;
   problems: { target: 'nftables' | 'iptables' | 'ruleset'; problem: Problem }[];
@@ -36,11 +38,12 @@ export function buildMitigation(input: MitigationInput): Mitigation {
     action: input.action ?? 'block',
   };
   if (input.action === 'rate_limit') rule.action_parameters = input.rate_limit ?? { rate: 1000, burst: 1000, key: 'ip.src' };
-  const ruleset = { name: `mitigation ${id}`, rules: [rule] };
+  const ruleset: Mitigation['ruleset'] = { name: `mitigation ${id}`, rules: [rule] };
+  if (input.lists) ruleset.lists = Object.fromEntries(Object.entries(input.lists).map(([k, entries]) => [k, { kind: 'named' as const, entries }]));
   const out: Mitigation = { ruleset, nftables: '', iptables: '', problems: [] };
   let rs: Ruleset;
   try {
-    parseExpr(input.expression);
+    parseExpr(input.expression, { has: (n) => input.lists?.[n] !== undefined });
     rs = parseRuleset(JSON.stringify(ruleset), `<${id}>`);
   } catch (e) {
     const span = e instanceof ExprError ? { start: e.start, end: e.end } : null;

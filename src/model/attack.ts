@@ -43,6 +43,38 @@ export interface Attack {
   peak_pps: number;
   peak_bps: number;
   sources: { unique: number; spoofed_likely: boolean; top: Array<{ ip: string; packets: number }> };
-  signature: { expression: string; coverage: number; collateral: number };
-  mitigation: { ruleset: unknown; nftables: string; iptables: string };
+  /**
+   * The signature, measured over the capture; null when none met the bar (the mitigation is then a
+   * rate limit). `kind` source_list: `ip.src in $list.name` with the list's addresses.
+   */
+  signature: {
+    expression: string;
+    coverage: number;
+    collateral: number;
+    kind?: 'fields' | 'source_list';
+    list?: { name: string; addresses: string[] };
+  } | null;
+  /** How sure detection is (a score in [0, 1]; attacks.ts says how it is made). */
+  confidence: number;
+  /** Why: the facts behind the verdict and the signature choice. */
+  evidence: AttackEvidence;
+  mitigation: { action?: 'block' | 'rate_limit'; ruleset: unknown; nftables: string; iptables: string };
+}
+
+export interface AttackEvidence {
+  /** Share of the class's packets to the victim that belonged to no conversation (null: a class not judged by state). */
+  out_of_state: number | null;
+  /** SYN floods: share of the SYN senders that completed a handshake with the victim. */
+  handshakes_completed: number | null;
+  /** Distinct sources per attack packet (near 1: spoofed). */
+  sources_per_packet: number;
+  spoofed_likely: boolean;
+  /** The fields the chosen signature separates the attack by, beyond the class itself. */
+  separating_fields: string[];
+  /** Which signature was emitted: field constraints, a source list, or none (below the bar). */
+  signature: 'fields' | 'source_list' | 'none';
+  /** The field signature and its measured figures, whether or not it was emitted. */
+  field_signature: { expression: string; coverage: number; collateral: number };
+  /** The source-list alternative, when the sources repeat. */
+  source_list?: { size: number; coverage: number; collateral: number };
 }

@@ -10,6 +10,7 @@ import { escapeHtml as e, fmtBits, fmtBytes, fmtDuration, fmtInt, fmtUtc, fmtZon
 import type { ReportData } from './model.js';
 import type { Effectiveness } from './replay.js';
 import { rulesText, type TargetGap } from './rules.js';
+import { signatureText } from './signature-text.js';
 import { asText, type GeoRow } from './sources.js';
 
 const CSS = `
@@ -139,6 +140,7 @@ function attackHtml(d: ReportData, x: Attack, i: number): string {
   const spoof = x.sources.spoofed_likely
     ? 'The source addresses are most likely spoofed (forged), so blocking by source address would not help; the rules match packet features instead.'
     : 'The source addresses look genuine (real hosts, such as reflectors or bots), so they can be blocked or reported to their networks.';
+  const sigText = signatureText(x);
   return `<article class="attack" id="attack-${i + 1}" data-attack="${e(x.id)}">
 <h3>${i + 1}. ${e(vectorName(x.vector))} against ${e(victimText(x.victim))} <span class="tag">${e(x.id)}</span></h3>
 <dl class="facts">${facts.map(([k, v]) => `<dt>${e(k)}</dt><dd>${v}</dd>`).join('')}</dl>
@@ -147,8 +149,13 @@ function attackHtml(d: ReportData, x: Attack, i: number): string {
 ${geoTable(d, src, false)}
 ${d.geo ? '' : '<p class="note">Country and AS are not shown: no GeoIP/ASN database is installed.</p>'}
 <h4>Signature</h4>
-<pre><code>${e(x.signature.expression)}</code></pre>
-<p>It matches ${num('coverage', x.signature.coverage, e(pct(x.signature.coverage)))} of this attack's packets and ${num('collateral', x.signature.collateral, e(pct(x.signature.collateral, 2)))} of other packets.</p>
+${
+  x.signature
+    ? `<pre><code>${e(x.signature.expression)}</code></pre>
+<p>It matches ${num('coverage', x.signature.coverage, e(pct(x.signature.coverage)))} of this attack's packets and ${num('collateral', x.signature.collateral, e(pct(x.signature.collateral, 2)))} of other packets.${x.signature.kind === 'source_list' ? ` ${e(sigText.summary.slice(sigText.summary.indexOf('No packet field')))}` : ''}</p>`
+    : `<p>${e(sigText.summary)}</p>`
+}
+${sigText.evidence ? `<p class="note">${e(sigText.evidence)}</p>` : ''}
 <h4>Rules</h4>
 <p class="note">Rules language (Palisade and Cloudflare rulesets):</p>
 <pre><code>${e(rules)}</code></pre>

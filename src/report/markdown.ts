@@ -8,6 +8,7 @@ import { fmtBits, fmtBytes, fmtDuration, fmtInt, fmtUtc, fmtZoned, isoSeconds, e
 import type { ReportData } from './model.js';
 import type { Effectiveness } from './replay.js';
 import { rulesText, type TargetGap } from './rules.js';
+import { signatureText } from './signature-text.js';
 import { asText, type GeoRow } from './sources.js';
 
 function table(head: string[], rows: string[][], numeric: boolean[] = []): string {
@@ -84,8 +85,11 @@ function attack(d: ReportData, x: Attack, i: number): string {
   );
   out.push('', geoTable(d, d.attackSources[i] ?? [], false));
   if (!d.geo) out.push('', '_Country and AS not shown: no GeoIP/ASN database is installed._');
-  out.push('', '#### Signature', '', mdCodeBlock(x.signature.expression), '');
-  out.push(`Matches ${pct(x.signature.coverage)} of this attack's packets and ${pct(x.signature.collateral, 2)} of other packets.`);
+  const sig = signatureText(x);
+  out.push('', '#### Signature', '');
+  if (sig.expression !== null) out.push(mdCodeBlock(sig.expression), '');
+  out.push(sig.summary);
+  if (sig.evidence) out.push('', `_${sig.evidence}_`);
   out.push('', '#### Rules', '', 'Rules language (Palisade ruleset):', '', mdCodeBlock(rulesText(x), 'yaml'));
   const gaps = d.gaps[i] ?? { nftables: null, iptables: null };
   const gap = (g: TargetGap | null, target: string) => {

@@ -79,8 +79,9 @@ export function niceBin(duration: number, points = 150): number {
 export function signatureEffect(a: Attack): Effectiveness {
   return {
     method: 'signature',
-    attack_dropped: a.signature.coverage,
-    legit_dropped: a.signature.collateral,
+    // No signature: nothing is blocked (the mitigation is a rate limit).
+    attack_dropped: a.signature?.coverage ?? 0,
+    legit_dropped: a.signature?.collateral ?? 0,
   };
 }
 

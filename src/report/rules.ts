@@ -12,7 +12,7 @@ import type { Attack } from '../model/attack.js';
 export function rulesText(x: Attack): string {
   const rs = x.mitigation.ruleset;
   if (typeof rs === 'string') return rs.replace(/\n+$/, '');
-  if (rs === null || typeof rs !== 'object') return x.signature.expression;
+  if (rs === null || typeof rs !== 'object') return x.signature?.expression ?? '';
   return stringify(rs, { lineWidth: 0 }).replace(/\n+$/, '');
 }
 

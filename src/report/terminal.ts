@@ -2,8 +2,10 @@
  * Human-readable rendering of an Analysis for a terminal: aligned tables, a timeline chart made
  * of block characters, colour only when the output is a TTY.
  */
+
 import { createColors } from 'picocolors';
 import type { Analysis } from '../model/analysis.js';
+import { signatureText } from './signature-text.js';
 
 type Colors = ReturnType<typeof createColors>;
 
@@ -136,8 +138,13 @@ export function renderAnalysis(a: Analysis, color: boolean, width = 78): string 
               .map((s) => s.ip)
               .join(', ')}`,
           ],
-          ['signature', at.signature.expression],
-          ['', `coverage ${(at.signature.coverage * 100).toFixed(2)}%, collateral ${(at.signature.collateral * 100).toFixed(3)}%`],
+          ...(at.signature
+            ? [
+                ['signature', at.signature.expression],
+                ['', `coverage ${(at.signature.coverage * 100).toFixed(2)}%, collateral ${(at.signature.collateral * 100).toFixed(3)}%`],
+              ]
+            : [['signature', signatureText(at).summary]]),
+          ['evidence', signatureText(at).evidence],
         ]),
       );
       if (at.mitigation.nftables) out.push(c.dim('  nftables:'), indent(at.mitigation.nftables, '    '));

@@ -35,7 +35,7 @@ test('a static per-vector threshold below the floors reports the low-rate reflec
   assert.equal(a.attacks.length, 1);
   assert.equal(a.attacks[0]?.vector, 'tcp_synack_flood');
   assert.equal(a.attacks[0]?.victim.ip, '10.10.10.10');
-  assert.match(a.attacks[0]?.signature.expression ?? '', /^ip\.dst == 10\.10\.10\.10 and tcp\.flags == 0x12/);
+  assert.match(a.attacks[0]?.signature?.expression ?? '', /^ip\.dst == 10\.10\.10\.10 and tcp\.flags == 0x12/);
   // A threshold on another prefix changes nothing.
   const other = await analyzeCapture(REMNANT, { detection: loadDetectConfig(config('detection:\n  thresholds:\n    - prefix: 192.0.2.0/24\n      pps: 1\n')) });
   assert.equal(other.attacks.length, 0);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { sigOf } from '../helpers/signature.js';
 import { CORPUS } from '../helpers/tshark.js';
 import { analyzeJson } from './truth.js';
 
@@ -54,13 +55,13 @@ test('every ddos/ capture: the MANIFEST ground truth', async () => {
   for (const f of files) {
     const out = await analyzeJson(join(CORPUS, 'ddos', f));
     const want = DDOS[f] as Expect[];
-    assert.equal(out.attacks.length, want.length, `${f}: ${out.attacks.map((a) => `${a.vector}@${a.victim.ip} ${a.signature.expression}`).join(' | ')}`);
+    assert.equal(out.attacks.length, want.length, `${f}: ${out.attacks.map((a) => `${a.vector}@${a.victim.ip} ${sigOf(a).expression}`).join(' | ')}`);
     for (const w of want) {
       const a = out.attacks.find((x) => x.vector === w.vector && x.victim.ip === w.ip);
       assert.ok(a, `${f}: ${w.vector} on ${w.ip}`);
       if (w.port !== undefined) assert.equal(a.victim.port, w.port, `${f}: port`);
-      for (const h of w.has) assert.ok(a.signature.expression.includes(h), `${f}: "${a.signature.expression}" lacks "${h}"`);
-      assert.ok(a.signature.coverage >= w.minCoverage, `${f}: coverage ${a.signature.coverage}`);
+      for (const h of w.has) assert.ok(sigOf(a).expression.includes(h), `${f}: "${sigOf(a).expression}" lacks "${h}"`);
+      assert.ok(sigOf(a).coverage >= w.minCoverage, `${f}: coverage ${sigOf(a).coverage}`);
     }
   }
 });

@@ -27,6 +27,8 @@ const ATTACK_KEYS = {
   peak_bps: 1,
   sources: 1,
   signature: 1,
+  confidence: 1,
+  evidence: 1,
   mitigation: 1,
 } satisfies Record<keyof Attack, 1>;
 
@@ -43,6 +45,16 @@ const sample: Attack = {
   peak_bps: 48000,
   sources: { unique: 900, spoofed_likely: true, top: [{ ip: '198.51.100.1', packets: 3 }] },
   signature: { expression: 'ip.dst == 203.0.113.10 and tcp.flags == 0x02', coverage: 1, collateral: 0 },
+  confidence: 0.9,
+  evidence: {
+    out_of_state: 0.999,
+    handshakes_completed: 0,
+    sources_per_packet: 0.9,
+    spoofed_likely: true,
+    separating_fields: ['tcp.window'],
+    signature: 'fields',
+    field_signature: { expression: 'ip.dst == 203.0.113.10 and tcp.flags == 0x02', coverage: 1, collateral: 0 },
+  },
   mitigation: { ruleset: null, nftables: '', iptables: '' },
 };
 
@@ -57,6 +69,8 @@ test('the Attack type and the schema name the same fields, all required', () => 
 
 test('a record built from the types validates; breaking one field names it', () => {
   assert.equal(schemaErrors(sample, 'attack'), null);
+  // No signature met the bar: null, with the evidence saying so.
+  assert.equal(schemaErrors({ ...sample, signature: null, evidence: { ...sample.evidence, signature: 'none' } }, 'attack'), null);
   assert.equal(schemaProblem({ ...sample, start: '2026-13-45T00:00:00Z' }, 'attack'), 'start: expected an ISO-8601 UTC time');
   assert.equal(schemaProblem({ ...sample, vector: 'ddos' }, 'attack')?.startsWith('vector: expected one of "tcp_syn_flood"'), true);
   assert.equal(schemaProblem({ ...sample, signature: { ...sample.signature, collateral: -0.1 } }, 'attack'), 'signature.collateral: expected a share between 0 and 1');

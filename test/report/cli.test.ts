@@ -11,6 +11,7 @@ import { before, test } from 'node:test';
 import type { Analysis } from '../../src/model/analysis.js';
 import type { Attack } from '../../src/model/attack.js';
 import { isoSeconds } from '../../src/report/format.js';
+import { sigOf } from '../helpers/signature.js';
 import { tsharkFields } from '../helpers/tshark.js';
 import { DNS_AMP, SYN_FLOOD, schemaErrors, synFloodAnalysis } from './fixture.js';
 
@@ -50,7 +51,7 @@ test('replayed what-if equals tshark counting the signature over the capture', (
   assert.equal(f.effect_method, 'replay');
   // Independent count by tshark: the signature as a display filter, split by the attack window.
   const x = syn.attacks[0] as Attack;
-  assert.equal(x.signature.expression, 'ip.src == 10.0.1.2 and ip.dst == 10.0.1.12 and tcp.dstport == 12345 and tcp.flags == 0x02');
+  assert.equal(sigOf(x).expression, 'ip.src == 10.0.1.2 and ip.dst == 10.0.1.12 and tcp.dstport == 12345 and tcp.flags == 0x02');
   const filter = 'ip.src == 10.0.1.2 && ip.dst == 10.0.1.12 && tcp.dstport == 12345 && tcp.flags == 0x002';
   const times = tsharkFields(SYN_FLOOD, ['frame.time_epoch'], ['-Y', filter]).map((r) => Number(r[0]));
   const total = tsharkFields(SYN_FLOOD, ['frame.number']).length;
@@ -74,8 +75,8 @@ test('--no-replay and a missing capture fall back to the signature, and say so',
   const f = figures(readFileSync(out, 'utf8'), 'id="attack-1"');
   const x = syn.attacks[0] as Attack;
   assert.equal(f.effect_method, 'signature');
-  assert.equal(Number(f.attack_dropped), x.signature.coverage);
-  assert.equal(Number(f.legit_dropped), x.signature.collateral);
+  assert.equal(Number(f.attack_dropped), sigOf(x).coverage);
+  assert.equal(Number(f.legit_dropped), sigOf(x).collateral);
 
   const moved = JSON.parse(JSON.stringify(syn)) as Analysis;
   moved.capture.file = '/nonexistent/capture.pcap';

@@ -14,6 +14,7 @@ import type { Analysis } from '../../src/model/analysis.js';
 import type { Attack } from '../../src/model/attack.js';
 import { buildReport, type ReportData, renderHtml } from '../../src/report/index.js';
 import { readCapture } from '../../src/sources/capture/capture.js';
+import { sigOf } from '../helpers/signature.js';
 import { tsharkFields } from '../helpers/tshark.js';
 import { type Demo, demoAnalysis, schemaErrors } from './fixture.js';
 
@@ -74,7 +75,7 @@ test('the timeline has one series per attack and the summary spans both', () => 
   assert.equal(sum(data.timeline.total), demo.analysis.capture.packets);
   demo.analysis.attacks.forEach((x, k) => {
     // Every attack packet the signature matches is in its series (plus benign matches).
-    assert.ok(sum(data.timeline.byVector[k]?.bins as number[]) >= Math.round(x.packets * x.signature.coverage));
+    assert.ok(sum(data.timeline.byVector[k]?.bins as number[]) >= Math.round(x.packets * sigOf(x).coverage));
   });
   const s = data.summary;
   assert.equal(s.attacks, 2);
@@ -132,7 +133,7 @@ test('analyze --report on the real detection output: figures equal the JSON, wha
     const scope = `id="attack-${k + 1}"`;
     assert.equal(figure(scope, 'packets'), x.packets);
     assert.equal(figure(scope, 'peak_pps'), x.peak_pps);
-    assert.equal(figure(scope, 'coverage'), x.signature.coverage);
+    assert.equal(figure(scope, 'coverage'), sigOf(x).coverage);
     // A detected attack that is one of the scenario's: its what-if shares are close to the truth.
     const t = truth.attacks.find((y) => y.vector === x.vector && y.victim.ip === x.victim.ip);
     if (!t) continue;
@@ -201,7 +202,7 @@ test('the summary says which attacks were measured and which estimated', async (
   assert.match(d.summary.done, /Replayed over this capture, the rules of 1 of the 2 attacks would drop 100\.0% of their attack packets/);
   assert.ok(
     d.summary.done.includes(
-      `By their signatures, those of the other 1 match at least ${(dns.signature.coverage * 100).toFixed(1)}% of the attack packets and at most ${(dns.signature.collateral * 100).toFixed(2)}% of other traffic (an estimate: not measured on the capture).`,
+      `By their signatures, those of the other 1 match at least ${(sigOf(dns).coverage * 100).toFixed(1)}% of the attack packets and at most ${(sigOf(dns).collateral * 100).toFixed(2)}% of other traffic (an estimate: not measured on the capture).`,
     ),
     d.summary.done,
   );
@@ -220,7 +221,7 @@ test('traffic by vector equals tshark counting each signature per time bin', () 
   for (const g of tl.byVector) {
     const x = demo.analysis.attacks[g.attacks[0] as number] as Attack;
     // The fixture's signatures use fields both languages spell the same.
-    const filter = x.signature.expression.replace(/ and /g, ' && ').replace('0x02', '0x002');
+    const filter = sigOf(x).expression.replace(/ and /g, ' && ').replace('0x02', '0x002');
     const times = tsharkFields(demo.capture, ['frame.time_epoch'], ['-Y', filter]).map((r) => Number(r[0]));
     assert.ok(times.length > 1000, `${filter}: ${times.length}`);
     assert.deepEqual(g.bins, count(times), g.vector);

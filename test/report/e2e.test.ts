@@ -137,7 +137,7 @@ test('summary figures on the page equal the analysis JSON', async () => {
   const first = await page.$$eval('#attack-1 [data-k]', (els) => Object.fromEntries(els.map((e) => [(e as HTMLElement).dataset.k, (e as HTMLElement).dataset.v])));
   assert.equal(Number(first.packets), atk[0]?.packets);
   assert.equal(Number(first.sources_unique), atk[0]?.sources.unique);
-  assert.equal(Number(first.coverage), atk[0]?.signature.coverage);
+  assert.equal(Number(first.coverage), atk[0]?.signature?.coverage);
   assert.equal(first.effect_method, 'replay');
   await page.close();
 });

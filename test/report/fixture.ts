@@ -110,6 +110,16 @@ export async function attackFromTruth(capture: string, t: Truth): Promise<Attack
       coverage: packets === 0 ? 0 : matchedAttack / packets,
       collateral: other === 0 ? 0 : matchedOther / other,
     },
+    confidence: 0.9,
+    evidence: {
+      out_of_state: null,
+      handshakes_completed: null,
+      sources_per_packet: packets === 0 ? 0 : Math.min(1, sources.size / packets),
+      spoofed_likely: t.spoofed,
+      separating_fields: [],
+      signature: 'fields',
+      field_signature: { expression: t.expression, coverage: packets === 0 ? 0 : matchedAttack / packets, collateral: other === 0 ? 0 : matchedOther / other },
+    },
     mitigation: {
       ruleset: m.ruleset,
       nftables: m.nftables,

@@ -13,6 +13,7 @@ import type { Analysis } from '../../src/model/analysis.js';
 import type { Attack } from '../../src/model/attack.js';
 import { buildReport, parseAnalysis, renderHtml, renderMarkdown } from '../../src/report/index.js';
 import { prng } from '../helpers/prng.js';
+import { sigOf } from '../helpers/signature.js';
 import { CORPUS, schemaErrors, synFloodAnalysis } from './fixture.js';
 
 const CLI = resolve(import.meta.dirname, '../../bin/palisade.js');
@@ -53,7 +54,7 @@ test('rules that cannot be loaded fall back to the signature, with the reason', 
 test('damaged analyses are refused with the path of the bad field', () => {
   const cases: Array<[(a: Analysis) => void, RegExp]> = [
     [(a) => ((a.attacks[0] as Attack).start = 'yesterday'), /attacks\[0\]\.start: expected an ISO-8601 UTC time/],
-    [(a) => ((a.attacks[0] as Attack).signature.coverage = 1.5), /attacks\[0\]\.signature\.coverage: expected a share between 0 and 1/],
+    [(a) => (sigOf(a.attacks[0] as Attack).coverage = 1.5), /attacks\[0\]\.signature\.coverage: expected a share between 0 and 1/],
     [(a) => ((a.attacks[0] as Attack).sources.top = 'many' as never), /attacks\[0\]\.sources\.top: expected an array/],
     [(a) => ((a.traffic.timeline[0] as { packets: number }).packets = -1), /traffic\.timeline\[0\]\.packets: expected a number ≥ 0/],
     [(a) => (a.traffic.top_sources = null as never), /traffic\.top_sources: expected an array/],
@@ -107,7 +108,7 @@ test('random damage never crashes the report: it renders or is refused', async (
 test('rules a target cannot express are flagged, not shown as protection', async () => {
   const a = clone(syn);
   const x = a.attacks[0] as Attack;
-  const m = buildMitigation({ expression: `${x.signature.expression} and tcp.window == 512`, id: 'syn-1' });
+  const m = buildMitigation({ expression: `${sigOf(x).expression} and tcp.window == 512`, id: 'syn-1' });
   assert.deepEqual(
     m.problems.map((p) => p.target),
     ['iptables'],
@@ -120,7 +121,7 @@ test('rules a target cannot express are flagged, not shown as protection', async
   assert.ok(!html.includes('data-gap="nftables"'));
   assert.match(renderMarkdown(d), /^- rule syn-1: tcp\.window cannot be expressed in iptables$/m);
   // Detection writes its own, broader iptables rules without the inexpressible condition: said so.
-  x.mitigation.iptables = buildMitigation({ expression: x.signature.expression, id: 'syn-1' }).iptables;
+  x.mitigation.iptables = buildMitigation({ expression: sigOf(x).expression, id: 'syn-1' }).iptables;
   const b = await buildReport(a, { capture: false });
   assert.equal(b.gaps[0]?.iptables?.kind, 'broadened');
   assert.match(renderHtml(b), /data-gap-kind="broadened">These iptables rules are broader than the signature/);

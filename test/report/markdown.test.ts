@@ -3,6 +3,7 @@
  * when GitHub's own Markdown implementation (Debian's cmark-gfm, raw HTML allowed so that any
  * escaping failure would show) renders it.
  */
+
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, test } from 'node:test';
@@ -10,6 +11,7 @@ import type { Analysis } from '../../src/model/analysis.js';
 import type { Attack } from '../../src/model/attack.js';
 import { escapeMd, mdCodeBlock } from '../../src/report/format.js';
 import { buildReport, renderMarkdown } from '../../src/report/index.js';
+import { sigOf } from '../helpers/signature.js';
 import { dnsAmpAnalysis, HOSTILE, hostileAnalysis, schemaErrors } from './fixture.js';
 
 function gfm(md: string): string {
@@ -36,7 +38,7 @@ test('summary and attack figures equal the analysis', () => {
   assert.match(md, /^- When \(Europe\/Paris\): 2021-09-21 17:45:24 CEST to 2021-09-21 17:45:52 CEST$/m);
   assert.match(md, new RegExp(`^\\| Packets \\| ${n(a.packets)} \\(`, 'm'));
   for (const s of a.sources.top) assert.match(md, new RegExp(`^\\| \`${s.ip.replace(/\./g, '\\.')}\` \\| ${n(s.packets)} \\|`, 'm'));
-  assert.ok(md.includes(mdCodeBlock(a.signature.expression)));
+  assert.ok(md.includes(mdCodeBlock(sigOf(a).expression)));
   assert.ok(md.includes(a.mitigation.nftables.trim()));
   assert.match(md, /^- Attack traffic dropped: \*\*\d+\.\d%\*\* \(\d[\d,]* of 1,269 packets\)$/m);
   const p = dns.traffic.protocols;

@@ -11,8 +11,9 @@ import type { PacketSource } from '../../sources/capture/source.js';
 import { catchUp } from './catch-up.js';
 import { Cls } from './classify.js';
 import type { Detector } from './detector.js';
-import type { MeasureCounts, Measurement } from './measurement.js';
-import { isReflection, type Signature, victimText } from './signature.js';
+import type { Measurement } from './measurement.js';
+import { isReflection, type Signature, signatureText, victimText } from './signature.js';
+import type { CaughtCounts } from './thread.js';
 import type { Track } from './track.js';
 
 /** An attack as detection reports it: everything but the mitigation rules. */
@@ -30,8 +31,26 @@ export interface SignatureParts {
 
 export interface Detection {
   attack: DetectedAttack;
+  /** The signature's pieces; when no signature met the bar, the class constraints alone (for a rate limit). */
   signature: SignatureParts;
 }
+
+/**
+ * The bar a signature must meet, measured over the capture: it keeps this share of the attack's
+ * packets (below it, it is not emitted: the attack is reported without a signature and its
+ * mitigation is a rate limit) and matches at most this share of the others (a field signature
+ * over it gives way to a source list that meets both; otherwise it is emitted with its collateral
+ * as measured).
+ */
+export const COVERAGE_BAR = 0.98;
+export const COLLATERAL_BAR = 0.002;
+/**
+ * Fewer other packets matched than this, or than this share of the attack's own packets, is
+ * within the bar whatever their share of the other traffic: a short capture holds few others,
+ * and they are mostly the attack's own stragglers outside its active windows.
+ */
+const MIN_OTHER = 10;
+const MIN_OTHER_SHARE = 0.005;
 
 function protocolOf(tr: Track): string {
   const c = tr.cls;
@@ -60,7 +79,7 @@ export interface BuildOptions {
    * The catch-up counts another thread took for some tracks (by track id), so this pass skips
    * them (thread.ts); called once the detector has finished.
    */
-  caughtUp?: () => Promise<Map<number, MeasureCounts>>;
+  caughtUp?: () => Promise<Map<number, CaughtCounts>>;
 }
 
 export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<Detection[]> {
@@ -72,7 +91,8 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<D
     const rest = tracks.filter((tr) => {
       const c = done?.get(tr.id);
       if (c === undefined || tr.measurement === null) return true;
-      tr.measurement.absorb(c);
+      tr.measurement.absorb(c.counts);
+      if (c.list && tr.listMeasurement) tr.listMeasurement.absorb(c.list);
       return false;
     });
     await catchUp(opts.replay, rest, base);
@@ -101,8 +121,18 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<D
     const estimated = m.packets === 0;
     const packets = estimated ? tr.windowPackets : m.packets;
     const unique = m.sources.estimate();
-    const coverage = estimated ? sig.sampleCoverage : m.matchedAttack / packets;
-    const collateral = estimated ? sig.sampleOther / Math.max(opts.totalPackets - packets, 1) : nonAttack === 0 ? 0 : m.matchedOther / nonAttack;
+    const figures = (x: Signature, mm: Measurement | null): Figures =>
+      estimated || mm === null
+        ? { coverage: x.sampleCoverage, collateral: x.sampleOther / Math.max(opts.totalPackets - packets, 1), other: x.sampleOther }
+        : { coverage: mm.matchedAttack / Math.max(mm.packets, 1), collateral: nonAttack === 0 ? 0 : mm.matchedOther / nonAttack, other: mm.matchedOther };
+    const fieldFig = figures(sig, m);
+    const list = tr.listSignature;
+    const listFig = list ? figures(list, tr.listMeasurement) : null;
+    const pick = chooseSignature(fieldFig, listFig, packets);
+    const chosen = pick === 'fields' ? sig : pick === 'list' ? list : null;
+    const fig = pick === 'list' && listFig ? listFig : fieldFig;
+    const spoofed = !isReflection(tr.cls) && tr.cls !== Cls.TCP_SYNACK && tr.cls !== Cls.DNS_QUERY && unique >= 1000 && unique >= 0.2 * packets;
+    const ev = evidence(tr, det, sig, chosen, fieldFig, listFig, unique, packets, spoofed);
     const attack: DetectedAttack = {
       id,
       vector,
@@ -116,17 +146,127 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<D
       peak_bps: tr.peakBps,
       sources: {
         unique,
-        spoofed_likely: !isReflection(tr.cls) && tr.cls !== Cls.TCP_SYNACK && tr.cls !== Cls.DNS_QUERY && unique >= 1000 && unique >= 0.2 * packets,
+        spoofed_likely: spoofed,
         top: topSources(tr, sig.classes, packets),
       },
-      signature: {
-        expression: sig.expression,
-        coverage: round6(Math.min(1, coverage)),
-        collateral: round6(Math.min(1, collateral)),
-      },
+      signature: chosen
+        ? {
+            expression: chosen.expression,
+            coverage: round6(Math.min(1, fig.coverage)),
+            collateral: round6(Math.min(1, fig.collateral)),
+            kind: chosen.list ? 'source_list' : 'fields',
+            ...(chosen.list && { list: { name: chosen.list.name, addresses: chosen.list.addresses } }),
+          }
+        : null,
+      confidence: ev.confidence,
+      evidence: ev.evidence,
     };
-    return { attack, signature: { dst: sig.dst, parts: sig.parts, fragAlt: sig.fragAlt } };
+    if (chosen) return { attack, signature: { dst: chosen.dst, parts: chosen.parts, fragAlt: chosen.fragAlt } };
+    // No signature: the class constraints alone, for a rate limit.
+    return { attack, signature: { dst: sig.dst, parts: sig.baseParts, fragAlt: false } };
   });
+}
+
+/** A signature's figures as measured: coverage, collateral, and the other packets it matched. */
+export interface Figures {
+  coverage: number;
+  collateral: number;
+  other: number;
+}
+
+/**
+ * Which signature to emit: the field signature if it meets both bars, else the source list if
+ * that does; else whichever keeps the attack (its collateral said as measured); null when neither
+ * reaches the coverage bar. A handful of other packets matched is no evidence of harm (a short
+ * capture has few others, mostly the attack's own stragglers).
+ */
+export function chooseSignature(field: Figures, list: Figures | null, attackPackets: number): 'fields' | 'list' | null {
+  const covers = (f: Figures) => f.coverage >= COVERAGE_BAR;
+  const meets = (f: Figures) => covers(f) && (f.collateral <= COLLATERAL_BAR || f.other < Math.max(MIN_OTHER, MIN_OTHER_SHARE * attackPackets));
+  if (meets(field)) return 'fields';
+  if (list && meets(list)) return 'list';
+  if (covers(field) && !(list && covers(list) && list.collateral < field.collateral)) return 'fields';
+  if (list && covers(list)) return 'list';
+  return null;
+}
+
+/** Classes judged by connection state (conn-state.ts stateClass): their evidence includes the out-of-state share. */
+const STATEFUL = new Set<number>([
+  Cls.TCP_SYN,
+  Cls.TCP_SYNACK,
+  Cls.TCP_ACK,
+  Cls.TCP_RST,
+  Cls.UDP,
+  Cls.DNS_RESP,
+  Cls.NTP_MONLIST,
+  Cls.SSDP_RESP,
+  Cls.MEMCACHED_RESP,
+  Cls.CLDAP_RESP,
+  Cls.CHARGEN,
+  Cls.SNMP_RESP,
+  Cls.UDP_REFL,
+]);
+
+/**
+ * Why the detector believes it, and how sure it is. From the victim's sample during the attack:
+ * the share of the class's packets that belonged to no conversation (a flash crowd's belong to
+ * real ones), for SYN floods the share of sending sources that ever completed a handshake with the
+ * victim, how spoofed the sources look, and which fields the signature separates by.
+ *
+ * Confidence is a plain score, not a probability: 0.5, plus 0.25 when nearly all the class's
+ * packets are out of state (stateful classes) or the class is one no ordinary stack sends, plus
+ * 0.15 when a signature meets the bar, plus 0.1 when it lasted 5 s or more; minus 0.4 when most
+ * of the class's packets were in real conversations. Clipped to [0, 1].
+ */
+function evidence(
+  tr: Track,
+  det: Detector,
+  field: Signature,
+  chosen: Signature | null,
+  fieldFig: { coverage: number; collateral: number },
+  listFig: { coverage: number; collateral: number } | null,
+  unique: number,
+  packets: number,
+  spoofed: boolean,
+): { confidence: number; evidence: DetectedAttack['evidence'] } {
+  const s = tr.sampler;
+  let raw = 0;
+  let out = 0;
+  const srcs = new Set<string>();
+  let completed = 0;
+  for (let r = 0; r < s.rows; r++) {
+    const t = s.t[r] as number;
+    if (t < tr.start || t > tr.end || s.raw[r] !== tr.cls) continue;
+    raw++;
+    if (s.cls[r] === tr.cls) out++;
+    if (tr.cls === Cls.TCP_SYN && srcs.size < 20_000) {
+      const k = s.fam[r] === 6 ? formatIpv6(s.src6.subarray(r * 16, r * 16 + 16)) : String(s.src4[r]);
+      if (!srcs.has(k)) {
+        srcs.add(k);
+        if (det.completedRow(tr, r)) completed++;
+      }
+    }
+  }
+  const stateful = STATEFUL.has(tr.cls);
+  const outShare = stateful && raw > 0 ? out / raw : null;
+  const separating = chosen ? chosen.parts.filter((p) => !chosen.baseParts.includes(p)).map((p) => /^[a-z0-9_.()]+/.exec(p)?.[0] ?? p) : [];
+  let conf = 0.5;
+  if (outShare !== null ? outShare >= 0.9 : tr.cls === Cls.TCP_ANOMALY || tr.cls === Cls.FRAG || tr.cls === Cls.IPPROTO || tr.cls === Cls.GRE) conf += 0.25;
+  if (chosen) conf += 0.15;
+  if (tr.windows >= 5) conf += 0.1;
+  if (outShare !== null && outShare < 0.5) conf -= 0.4;
+  const ev: DetectedAttack['evidence'] = {
+    out_of_state: outShare === null ? null : round6(outShare),
+    handshakes_completed: tr.cls === Cls.TCP_SYN && srcs.size > 0 ? round6(completed / srcs.size) : null,
+    sources_per_packet: round6(Math.min(1, unique / Math.max(packets, 1))),
+    spoofed_likely: spoofed,
+    separating_fields: [...new Set(separating)],
+    signature: chosen ? (chosen.list ? 'source_list' : 'fields') : 'none',
+    field_signature: { expression: field.expression, coverage: round6(Math.min(1, fieldFig.coverage)), collateral: round6(Math.min(1, fieldFig.collateral)) },
+  };
+  if (listFig && tr.listSignature)
+    ev.source_list = { size: tr.listSignature.list?.addresses.length ?? 0, coverage: round6(Math.min(1, listFig.coverage)), collateral: round6(Math.min(1, listFig.collateral)) };
+  return { confidence: round6(Math.max(0, Math.min(1, conf))), evidence: ev };
 }
 
 /**

@@ -19,7 +19,10 @@ class Stop extends Error {}
 
 export async function catchUp(source: PacketSource, tracks: Track[], baseSec: number): Promise<void> {
   const ms: Measurement[] = [];
-  for (const tr of tracks) if (tr.measurement) ms.push(tr.measurement);
+  for (const tr of tracks) {
+    if (tr.measurement) ms.push(tr.measurement);
+    if (tr.listMeasurement) ms.push(tr.listMeasurement);
+  }
   await catchUpMeasurements(source, ms, baseSec);
 }
 

@@ -19,9 +19,10 @@
  * its answer in, far below the time the flood takes to cycle the table) while established
  * conversations stay.
  *
- * A second, smaller table remembers (source, destination) pairs whose handshake completed: a SYN
- * from a client that has completed a handshake with the destination before is a returning
- * client, not a flood bot (bots of a SYN flood never complete one).
+ * A second, smaller table remembers (source, destination, port) triples whose handshake completed:
+ * a SYN from a client that has completed a handshake with that service before is a returning
+ * client, not a flood bot (bots of a SYN flood never complete one). Per port, so that a scanner
+ * that completes a handshake with one open port is not vouched for on the others.
  *
  * Both passes over a capture (detection and the catch-up measurement) run this over the same
  * packets in the same order, so they reach the same verdicts.
@@ -83,7 +84,7 @@ export class ConnState {
     const h1 = mix32(mix32(a ^ 0x5bd1e995) ^ b);
     const h = mix32(h1 ^ Math.imul(ports, 0x9e3779b1) ^ proto);
     this.sec = sec;
-    return proto === 6 ? this.tcp(h, flags, seq, ack, s, d) : this.udp(h);
+    return proto === 6 ? this.tcp(h, flags, seq, ack, s, d ^ Math.imul(dport, 0x2c1b3c6d)) : this.udp(h);
   }
 
   /** The same for IPv6: the addresses are hashed by the caller (hashBytes of 16 bytes each). */
@@ -219,6 +220,11 @@ export class ConnState {
     g[w + 1] = this.sec + 1;
   }
 
+  /** Has `src` completed a handshake with port `dport` of `dst` in the last GOOD_S seconds (IPv6: the addresses' hashBytes)? */
+  completed(src: number, dst: number, dport: number): boolean {
+    return this.isGood(src | 0, (dst | 0) ^ Math.imul(dport, 0x2c1b3c6d));
+  }
+
   private isGood(src: number, dst: number): boolean {
     const { base, fp } = this.goodSlot(src, dst);
     const g = this.good;
@@ -234,8 +240,9 @@ const GOOD = { base: 0, fp: 0 };
 
 /**
  * The packet's class once its conversation is known: a packet of a flood class (ACK, RST,
- * SYN-ACK, a returning client's SYN, UDP and reflected replies) that belongs to a real
- * conversation is ordinary traffic (Cls.OTHER). Every TCP and UDP packet updates the state, in
+ * SYN-ACK, a returning client's SYN, plain UDP) that belongs to a real conversation is ordinary
+ * traffic (Cls.OTHER). Reflected replies are judged by their shape instead (many reflectors,
+ * large replies): a capture taken where the spoofed requests pass shows them "answered". Every TCP and UDP packet updates the state, in
  * capture order; `sec` is the packet's second relative to any fixed base.
  */
 export function stateClass(st: ConnState, v: PacketView, c: number, sec: number): number {
@@ -254,14 +261,6 @@ export function stateClass(st: ConnState, v: PacketView, c: number, sec: number)
     case Cls.TCP_ACK:
     case Cls.TCP_RST:
     case Cls.UDP:
-    case Cls.DNS_RESP:
-    case Cls.NTP_MONLIST:
-    case Cls.SSDP_RESP:
-    case Cls.MEMCACHED_RESP:
-    case Cls.CLDAP_RESP:
-    case Cls.CHARGEN:
-    case Cls.SNMP_RESP:
-    case Cls.UDP_REFL:
       return Cls.OTHER;
     default:
       return c;

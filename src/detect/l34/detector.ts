@@ -23,7 +23,7 @@ import { CLS_VECTOR, Cls, classify, NCLS } from './classify.js';
 import { ConnState, stateClass } from './conn-state.js';
 import { Measurement } from './measurement.js';
 import { VictimSample } from './sample.js';
-import { findSignature, fragShare, isReflection } from './signature.js';
+import { findSignature, fragShare, isReflection, sourceListSignature } from './signature.js';
 import { floorPackets, isScan, MIN_HITS_CARPET, onsetPackets, type StaticThreshold, Thresholds } from './thresholds.js';
 import type { Track } from './track.js';
 import { prefixKey6, rowToVictim, slotKey } from './victim-key.js';
@@ -128,12 +128,13 @@ export class Detector {
     this.packets++;
     const t = this.rel(v);
     if (t > this.lastT) this.lastT = t;
-    const c = stateClass(this.conns, v, classify(v), v.tsSec - this.base);
+    const raw = classify(v);
+    const c = stateClass(this.conns, v, raw, v.tsSec - this.base);
     // Times go to callees as the view's two integer fields, never as a double argument (a double
     // crossing a call that is not inlined is boxed: one allocation per packet).
     const w = this.winCur;
     if (w.seen >= w.cap && w.seen !== w.next) w.seen++;
-    else w.add(v, c);
+    else w.add(v, c, raw);
     const dt = this.dstTable;
     let i: number;
     const gre = (v.tunnel & Tunnel.GRE) !== 0;
@@ -161,7 +162,7 @@ export class Detector {
     dt.add(i, c, v.wirelen, v.tsSec, v.tsNsec);
     if (c !== Cls.OTHER && c !== Cls.TCP_ACK) this.distinct(i, c, v);
     // Victims (being sampled or measured live) are flagged when their slot is created.
-    if (dt.victim[i] !== 0) this.feed(i, c, v);
+    if (dt.victim[i] !== 0) this.feed(i, c, raw, v);
   }
 
   /** A packet that found no slot (the window's table is full): checked against each live measurement. */
@@ -186,7 +187,7 @@ export class Detector {
    * measurement k, bit 31: one of those from the 32nd on; the set of live measurements changes
    * only between windows), and the victim's (and its prefix's) sample gets it.
    */
-  private feed(i: number, c: number, v: PacketView): void {
+  private feed(i: number, c: number, raw: number, v: PacketView): void {
     const dt = this.dstTable;
     const live = this.live;
     const liveMask = dt.live[i] as number;
@@ -203,13 +204,13 @@ export class Detector {
     if (own >= 0) {
       const s = this.samplerList[own] as VictimSample;
       if (s.seen >= s.cap && s.seen !== s.next) s.seen++;
-      else s.add(v, c);
+      else s.add(v, c, raw);
     }
     const ofPrefix = dt.psampler[i] as number;
     if (ofPrefix >= 0) {
       const s = this.samplerList[ofPrefix] as VictimSample;
       if (s.seen >= s.cap && s.seen !== s.next) s.seen++;
-      else s.add(v, c);
+      else s.add(v, c, raw);
     }
   }
 
@@ -422,6 +423,8 @@ export class Detector {
         activeWins: new Set<number>(),
         signature: null,
         measurement: null,
+        listSignature: null,
+        listMeasurement: null,
         lockSec: Number.POSITIVE_INFINITY,
       };
       this.attacks.begin(ck, tr);
@@ -461,11 +464,26 @@ export class Detector {
     const sig = findSignature(tr, isReflection(tr.cls) && fragShare(tr) >= 0.2, others);
     tr.signature = sig;
     tr.measurement = new Measurement(tr, sig.expression, sig.classes, this.base);
+    // When the sources repeat (real hosts, not spoofed), their list is measured beside the field
+    // signature: the report keeps whichever meets the bar (attacks.ts).
+    const list = sourceListSignature(tr, sig, `attack_${tr.id}_sources`, (r) => this.completedRow(tr, r));
+    if (list) {
+      tr.listSignature = list;
+      tr.listMeasurement = new Measurement(tr, list.measured ?? list.expression, list.classes, this.base);
+    }
     tr.lockSec = fromSec;
     if (fromSec !== Number.POSITIVE_INFINITY) {
       this.live.push(tr.measurement);
+      if (tr.listMeasurement) this.live.push(tr.listMeasurement);
       this.onLock?.(tr);
     }
+  }
+
+  /** Did the source of sample row r complete a handshake with the track's victim (a returning client, not a bot)? */
+  completedRow(tr: Track, r: number): boolean {
+    const s = tr.sampler;
+    if (s.fam[r] === 4) return this.conns.completed(s.src4[r] as number, s.dst4[r] as number, s.dport[r] as number);
+    return this.conns.completed(hashBytes(s.src6, r * 16, 16), hashBytes(s.dst6, r * 16, 16), s.dport[r] as number);
   }
 
   /** End of input: close the last window and every open attack. */

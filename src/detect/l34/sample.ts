@@ -11,6 +11,8 @@ export const SAMPLE_ROWS = 16384;
 
 export class VictimSample {
   readonly cls = new Uint8Array(SAMPLE_ROWS);
+  /** The class before connection state was looked at (conn-state.ts stateClass): cls differs when the packet belonged to a conversation. */
+  readonly raw = new Uint8Array(SAMPLE_ROWS);
   readonly src4 = new Uint32Array(SAMPLE_ROWS);
   /** IPv6 sources (16 bytes per row), all zero for IPv4 rows. */
   readonly src6 = new Uint8Array(SAMPLE_ROWS * 16);
@@ -65,6 +67,7 @@ export class VictimSample {
       this.drawNext();
     }
     this.cls[w] = o.cls[r] as number;
+    this.raw[w] = o.raw[r] as number;
     this.fam[w] = o.fam[r] as number;
     this.src4[w] = o.src4[r] as number;
     this.dst4[w] = o.dst4[r] as number;
@@ -111,7 +114,7 @@ export class VictimSample {
     this.next += Math.floor(Math.log(this.uniform()) / Math.log(1 - this.w)) + 1;
   }
 
-  add(v: PacketView, c: number): void {
+  add(v: PacketView, c: number, raw: number): void {
     const n = this.seen++;
     let r: number;
     if (n < this.cap) {
@@ -128,6 +131,7 @@ export class VictimSample {
       this.drawNext();
     }
     this.cls[r] = c;
+    this.raw[r] = raw;
     this.fam[r] = v.ipVersion;
     this.src4[r] = v.src4;
     this.dst4[r] = v.dst4;

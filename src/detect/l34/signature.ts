@@ -54,6 +54,12 @@ export interface Signature {
   /** On the sample: share of attack rows kept, and estimated non-attack packets matched (stdin fallback). */
   sampleCoverage: number;
   sampleOther: number;
+  /** The class-defining conjuncts alone (flags, protocol, service port, the target port): what a source list is combined with. */
+  baseParts: string[];
+  /** A source-list signature: the list's name and its addresses (`parts` holds `ip.src in $name`). */
+  list?: { name: string; addresses: string[] };
+  /** The same signature with the list written out as a set, for measuring it (lists are not compiled by name). */
+  measured?: string;
 }
 
 const LOSS_STEP = 0.004;
@@ -69,8 +75,13 @@ export function victimText(tr: Track): string {
   return formatIpv6(tr.addr);
 }
 
+/**
+ * The victim constraint. A tunnel flood's victim is the encapsulating header's destination (the
+ * detector keys GRE packets by it): `ip.*` describes the innermost packet, so it is `outer.ip.dst`.
+ */
 export function victimExpr(tr: Track): string {
-  return tr.isPrefix ? `ip.dst in {${victimText(tr)}/${tr.prefixLen}}` : `ip.dst == ${victimText(tr)}`;
+  const f = tr.cls === Cls.GRE ? 'outer.ip.dst' : 'ip.dst';
+  return tr.isPrefix ? `${f} in {${victimText(tr)}/${tr.prefixLen}}` : `${f} == ${victimText(tr)}`;
 }
 
 /** Constraints that define the class itself. */
@@ -166,6 +177,7 @@ function histogram(rows: number[], s: VictimSample, f: Field): Array<[number, nu
 
 export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number): Signature {
   const s = tr.sampler;
+  if (tr.cls === Cls.GRE) return greSignature(tr);
   // A UDP flood's random source ports sometimes land on a reflector's port: same attack.
   const classes = tr.cls === Cls.UDP ? [Cls.UDP, Cls.UDP_REFL] : extraFrag ? [tr.cls, Cls.FRAG] : [tr.cls];
   const A: number[] = [];
@@ -272,6 +284,7 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
   }
   // Free narrowing: a single value across the whole attack (a targeted port, a tool's window).
   let port: number | undefined;
+  let portPart = '';
   for (const name of ['tcp.dstport', 'udp.dstport', 'tcp.window']) {
     if (base.text.includes(name)) continue;
     const f = searchField(name);
@@ -279,7 +292,10 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
     // own traffic of the class); other fields must be near-unanimous.
     const one = topValues(aliveA, s, f, 1, name === 'tcp.window' ? 0.999 - fb : 0.99 - fb);
     if (one && aliveA.length >= 20) {
-      if (name !== 'tcp.window') port = one[0];
+      if (name !== 'tcp.window') {
+        port = one[0];
+        portPart = `${name} == ${one[0]}`;
+      }
       if (!cons.some((c) => c.field.name === name)) cons.push({ field: f, kind: 'set', values: one });
     }
   }
@@ -308,6 +324,8 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
     }
     if (all > 0 && bestN >= 0.9 * all && /^\.[a-z0-9_.-]+$/.test(best)) parts.push(`ends_with(lower(dns.qname), "${best}")`);
   }
+  const baseParts = [base.text, ...base.extra.map(text)].filter((x) => x !== '');
+  if (portPart !== '') baseParts.push(portPart);
   const sig: Signature = {
     expression: signatureText(victimExpr(tr), parts, extraFrag),
     dst: victimExpr(tr),
@@ -317,6 +335,7 @@ export function findSignature(tr: Track, extraFrag: boolean, otherTotal: number)
     fewSources,
     sampleCoverage: A.length === 0 ? 0 : aliveA.length / A.length,
     sampleOther: aliveB.length * scale,
+    baseParts,
   };
   if (port !== undefined) sig.port = port;
   return sig;
@@ -345,4 +364,67 @@ export function fragShare(tr: Track): number {
     else if (s.cls[r] === Cls.FRAG) frag++;
   }
   return main === 0 ? 0 : frag / main;
+}
+
+/** Addresses a source list may hold (an nftables set or ipset of this size loads in milliseconds). */
+export const LIST_MAX = 20_000;
+/** Sample rows per distinct source from which the sources repeat (a spoofed flood's do not). */
+const LIST_REPEAT = 3;
+
+/**
+ * The source-list alternative to a field signature, when no packet field separates the attack
+ * (a botnet of real stacks): the sources of the attack rows — packets of the class that belong to
+ * no conversation — minus those that completed a handshake with the victim (`completed`), as a
+ * named list, combined with the class constraints. Null when the sources look spoofed (they do not
+ * repeat) or there are more than LIST_MAX of them.
+ */
+export function sourceListSignature(tr: Track, field: Signature, name: string, completed: (row: number) => boolean): Signature | null {
+  const s = tr.sampler;
+  const seen = new Map<string, number>();
+  let rows = 0;
+  for (let r = 0; r < s.rows; r++) {
+    const t = s.t[r] as number;
+    if (t < tr.start || t > tr.end || !field.classes.includes(s.cls[r] as number)) continue;
+    rows++;
+    if (completed(r)) continue;
+    const ip = s.fam[r] === 6 ? formatIpv6(s.src6.subarray(r * 16, r * 16 + 16)) : formatIpv4(s.src4[r] as number);
+    seen.set(ip, (seen.get(ip) ?? 0) + 1);
+    if (seen.size > LIST_MAX) return null;
+  }
+  if (rows < 50 || seen.size === 0 || rows < LIST_REPEAT * seen.size) return null;
+  const addresses = [...seen.keys()].sort();
+  const parts = [...field.baseParts, `ip.src in $${name}`];
+  const inline = [...field.baseParts, `ip.src in {${addresses.join(' ')}}`];
+  return {
+    ...field,
+    expression: signatureText(field.dst, parts, false),
+    parts,
+    fragAlt: false,
+    fewSources: null,
+    list: { name, addresses },
+    measured: signatureText(field.dst, inline, false),
+  };
+}
+
+/**
+ * A GRE flood: the outer header's destination and protocol. The sample's header fields are the
+ * inner packet's (random in a flood), and a rule mixing inner and outer fields cannot be exported
+ * (a firewall sees only the outer header), so the signature stays on the outer header.
+ */
+function greSignature(tr: Track): Signature {
+  const parts = ['outer.ip.proto == "gre"'];
+  let n = 0;
+  const s = tr.sampler;
+  for (let r = 0; r < s.rows; r++) if (s.cls[r] === Cls.GRE && (s.t[r] as number) >= tr.start && (s.t[r] as number) <= tr.end) n++;
+  return {
+    expression: signatureText(victimExpr(tr), parts, false),
+    dst: victimExpr(tr),
+    parts,
+    fragAlt: false,
+    classes: [Cls.GRE],
+    fewSources: null,
+    sampleCoverage: n > 0 ? 1 : 0,
+    sampleOther: 0,
+    baseParts: parts,
+  };
 }

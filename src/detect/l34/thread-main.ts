@@ -12,7 +12,7 @@ const handoff: Handoff | undefined = port
       // The main thread answers once its own pass is over (messages wait in the port till then).
       caught: () =>
         new Promise((resolve) => {
-          port.once('message', (m: { caught: Caught }) => resolve(new Map(m.caught.map((c) => [c.id, c.counts]))));
+          port.once('message', (m: { caught: Caught }) => resolve(new Map(m.caught.map((c) => [c.id, c.list ? { counts: c.counts, list: c.list } : { counts: c.counts }]))));
         }),
     }
   : undefined;

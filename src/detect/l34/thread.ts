@@ -27,6 +27,8 @@ import type { Track } from './track.js';
 export interface LockedSignature {
   id: number;
   expression: string;
+  /** The source-list alternative's measured expression, when there is one. */
+  listExpression?: string;
   classes: number[];
   base: number;
   fam: 4 | 6;
@@ -38,14 +40,20 @@ export interface LockedSignature {
 }
 
 /** The main thread's answer: the catch-up counts it took, by track id. */
-export type Caught = Array<{ id: number; counts: MeasureCounts }>;
+export type Caught = Array<{ id: number; counts: MeasureCounts; list?: MeasureCounts }>;
+
+/** Catch-up counts of one track: its field signature's and, when it has one, its source list's. */
+export interface CaughtCounts {
+  counts: MeasureCounts;
+  list?: MeasureCounts;
+}
 
 /** How the detection thread hands catch-up work to the main thread (absent: it does it all). */
 export interface Handoff {
   /** A signature was fixed during the pass. */
   locked(sig: LockedSignature): void;
   /** The catch-up counts the main thread took, by track id (awaited after the pass). */
-  caught(): Promise<Map<number, MeasureCounts>>;
+  caught(): Promise<Map<number, CaughtCounts>>;
 }
 
 /**
@@ -57,7 +65,7 @@ export async function detectSource(source: PacketSource, opts: DetectOptions | u
   if (handoff) {
     detector.onLock = (tr: Track) => {
       const m = tr.measurement as Measurement<Track>;
-      handoff.locked({
+      const lock: LockedSignature = {
         id: tr.id,
         expression: m.expression,
         classes: m.classes,
@@ -68,7 +76,9 @@ export async function detectSource(source: PacketSource, opts: DetectOptions | u
         prefixLen: tr.prefixLen,
         lockSec: tr.lockSec,
         activeWins: [...tr.activeWins],
-      });
+      };
+      if (tr.listMeasurement) lock.listExpression = tr.listMeasurement.expression;
+      handoff.locked(lock);
     };
   }
   // Classification and signatures use no TCP application data or QUIC: not decoded here.
@@ -84,15 +94,19 @@ async function catchUpLocked(source: PacketSource, locked: LockedSignature[]): P
   if (locked.length === 0) return [];
   const ms = locked.map((l) => {
     const tr: MeasuredTrack = { fam: l.fam, addr: l.addr, isPrefix: l.isPrefix, prefixLen: l.prefixLen, lockSec: l.lockSec, activeWins: new Set(l.activeWins) };
-    return { id: l.id, m: new Measurement(tr, l.expression, l.classes, l.base) };
+    return {
+      id: l.id,
+      m: new Measurement(tr, l.expression, l.classes, l.base),
+      list: l.listExpression === undefined ? null : new Measurement(tr, l.listExpression, l.classes, l.base),
+    };
   });
   // Every signature of one capture shares the detector's base second.
   await catchUpMeasurements(
     source,
-    ms.map((x) => x.m),
+    ms.flatMap((x) => (x.list ? [x.m, x.list] : [x.m])),
     (locked[0] as LockedSignature).base,
   );
-  return ms.map((x) => ({ id: x.id, counts: x.m.counts() }));
+  return ms.map((x) => (x.list ? { id: x.id, counts: x.m.counts(), list: x.list.counts() } : { id: x.id, counts: x.m.counts() }));
 }
 
 export interface DetectionJob {

@@ -22,6 +22,9 @@ export interface Track extends AttackState, MeasuredTrack {
   signature: Signature | null;
   /** Its measurement over the capture (live from lockSec on, caught up before). */
   measurement: Measurement<Track> | null;
+  /** The source-list alternative (signature.ts sourceListSignature) and its measurement, when the sources repeat. */
+  listSignature: Signature | null;
+  listMeasurement: Measurement<Track> | null;
   /** Absolute second from which `measurement` measured the packets live (Infinity: none). */
   lockSec: number;
 }
