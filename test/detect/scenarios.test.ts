@@ -69,9 +69,9 @@ async function checkSeed(scenario: string, seed: number): Promise<void> {
     const s = await score(f, truth, sig.expression, t.label);
     assert.ok(s.coverage >= 0.99, `${name}: coverage ${s.coverage} of ${sig.expression}`);
     assert.ok(s.collateral <= 0.001, `${name}: collateral ${s.collateral} of ${sig.expression}`);
-    // The claim is honest: within 2x of the collateral measured against the labels (or both negligible).
+    // The claim is honest: within 2x of the collateral measured against the labels (or both under half the 0.001 bar).
     assert.ok(
-      sig.collateral <= Math.max(2 * s.collateral, 0.0002) && s.collateral <= Math.max(2 * sig.collateral, 0.0002),
+      sig.collateral <= Math.max(2 * s.collateral, 0.0005) && s.collateral <= Math.max(2 * sig.collateral, 0.0005),
       `${name}: claimed collateral ${sig.collateral}, measured ${s.collateral}`,
     );
     // The detector's own measurement (its attack set is class + victim + time, so it also holds

@@ -71,6 +71,8 @@ export class KeyTable {
   readonly live: Int32Array;
   /** For destination slots: 1 when live, sampler or psampler names something. */
   readonly victim: Uint8Array;
+  /** Per slot: one count the caller keeps for its own test this window (the L3/L4 detector: empty UDP datagrams); cleared with the slot. */
+  readonly aux: Float64Array;
   readonly used: Int32Array;
   nUsed = 0;
   overflow = 0;
@@ -100,6 +102,7 @@ export class KeyTable {
     this.psampler = new Int32Array(n).fill(-1);
     this.live = new Int32Array(n);
     this.victim = new Uint8Array(n);
+    this.aux = new Float64Array(n);
     this.used = new Int32Array(capacity);
   }
 
@@ -291,6 +294,7 @@ export class KeyTable {
       this.hash[this.pos[i] as number] = 0;
       this.total[i] = 0;
       this.totalBytes[i] = 0;
+      this.aux[i] = 0;
       const o = i * this.classes;
       let mask = this.clsMask[i] as number;
       while (mask !== 0) {

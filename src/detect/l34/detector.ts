@@ -179,6 +179,8 @@ export class Detector {
     const dt = this.dstTable;
     dt.setSrc(i, v.ipVersion === 4 ? mix32(v.src4 | 0) : v.src6Off >= 0 ? hashBytes(v.buf, v.src6Off, 16) : 0);
     if (c === Cls.TCP_SYN || c === Cls.UDP) dt.setPort(i, mix32(v.dstPort));
+    // Empty datagrams: a UDP port scan's probes (nmap -sU) carry nothing, a flood's carry junk.
+    if (c === Cls.UDP && v.udpLen <= 8) dt.aux[i] = (dt.aux[i] as number) + 1;
     else if (c === Cls.DNS_QUERY && v.dnsNameLen > 0) dt.setName(i, hashBytes(v.dnsName, 0, v.dnsNameLen));
   }
 

@@ -81,9 +81,9 @@ export function isScan(t: KeyTable, i: number, c: number, n: number): boolean {
   const ports = t.distinct(t.portBits, i);
   if (ports < SCAN_PORTS || ports < 0.5 * n) return false;
   const sources = t.distinct(t.srcBits, i);
-  // A random-port UDP flood from a few dozen bots passes the ratio test (seen with generated
-  // floods); a UDP scan is one to three hosts, as nmap -sU or masscan run it.
-  return c === Cls.TCP_SYN ? sources * 8 <= ports : sources < 4;
+  // A random-port UDP flood from a few bots passes the ratio test; a UDP scan is one to three
+  // hosts, as nmap -sU or masscan run it, whose probes are mostly empty (a flood's carry junk).
+  return c === Cls.TCP_SYN ? sources * 8 <= ports : sources < 4 && (t.aux[i] as number) >= 0.5 * n;
 }
 
 /** Class-specific shape tests that tell an attack from a legitimate burst of the same class. */
@@ -95,9 +95,9 @@ function shapeOk(t: KeyTable, i: number, c: number, n: number, bytes: number): b
     return uniq >= 8 && (bytes / n >= 400 || n >= 200);
   }
   if (c === Cls.TCP_SYN || c === Cls.UDP) {
-    // One or two sources sweeping many ports is a scan, not a flood.
+    // One or two sources sweeping many ports with empty probes is a scan, not a flood.
     const uniq = t.distinct(t.srcBits, i);
-    if (uniq < 4 && t.distinct(t.portBits, i) >= 64) return false;
+    if (uniq < 4 && t.distinct(t.portBits, i) >= 64 && (c === Cls.TCP_SYN || (t.aux[i] as number) >= 0.5 * n)) return false;
   }
   if (c === Cls.DNS_QUERY) {
     // Random subdomains: most names are new (a legitimate surge repeats popular names).
@@ -167,6 +167,9 @@ export class Thresholds {
     if (isReflectionClass(c)) return n >= Math.max(2, 0.01 * peakPps, 2 * baseRate + 5) && t.distinct(t.srcBits, i) >= 2;
     // A flood's tail (a trickle after the burst) is still the flood; the victim's ordinary rate
     // of the class is not.
+    // A random-subdomain attack holds while the names stay random: the server's ordinary queries
+    // after it repeat names (and may well be above twice a quiet baseline).
+    if (c === Cls.DNS_QUERY && t.distinct(t.nameBits, i) < 0.5 * Math.min(n, 5000)) return false;
     return n >= Math.max(5, 0.002 * peakPps, 2 * baseRate + 5) && n >= 0.3 * (t.total[i] as number);
   }
 }
