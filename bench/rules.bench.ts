@@ -103,7 +103,14 @@ export default async function run(): Promise<void> {
   if (file === null) return;
   const expr = 'tcp.dstport == 80 and ip.ttl < 128';
   const display = 'tcp.dstport == 80 && ip.ttl < 128';
-  const bpf = 'tcp dst port 80 and ip[8] < 128';
+  // BPF sees only the outer headers; Palisade and tshark also match TCP inside GRE (the bench
+  // capture's benign mix tunnels some traffic: flags 0, IPv4 payload), and tshark's `ip.ttl < 128`
+  // holds when any IP layer's TTL does. The second half spells that out for the GRE case, so the
+  // three select the same packets.
+  const inner = '(ip[0]&0xf)*4+4';
+  const bpf =
+    `(tcp dst port 80 and ip[8] < 128) or (ip proto 47 and ip[(ip[0]&0xf)*4:2] = 0 and ip[(ip[0]&0xf)*4+2:2] = 0x0800` +
+    ` and ip[${inner}+9] = 6 and ip[${inner}+6:2] & 0x1fff = 0 and ip[${inner}+((ip[${inner}]&0xf)*4)+2:2] = 80 and (ip[8] < 128 or ip[${inner}+8] < 128))`;
   const info = JSON.parse(
     execFileSync(process.execPath, [CLI, 'filter', '--count', '-e', 'ip.version >= 0 or not ip.version >= 0', '-e', expr, file], { encoding: 'utf8' })
       .trim()
