@@ -298,8 +298,11 @@ export default async function bench(): Promise<void> {
     process.stdout.write(
       `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, loopback${PIN ? ', servers on CPU 0 and wrk on CPU 1' : ''}; palisade waf serve (1 Node process) vs nginx 1 worker + libmodsecurity3 + CRS 3.3.4, both PL1 blocking\n`,
     );
-    const show = ([cmd, args]: [string, string[]]) => commandLine(cmd === process.execPath ? 'node' : cmd, args, '');
-    process.stdout.write(`ours: ${show(oursCmd)}\npeer: ${show(ngxCmd)} (${relative(process.cwd(), join(dir, 'modsec.conf'))}: Debian's recommended settings, SecRuleEngine On, audit log off, CRS)\n`);
+    const node = (a: string) => (a === process.execPath ? 'node' : a);
+    const show = ([cmd, args]: [string, string[]]) => commandLine(node(cmd), args.map(node), '');
+    process.stdout.write(
+      `ours: ${show(oursCmd)}\npeer: ${show(ngxCmd)} (${relative(process.cwd(), join(dir, 'modsec.conf'))}: Debian's recommended settings, SecRuleEngine On, audit log off, CRS)\n`,
+    );
     process.stdout.write(`load: ${show(wrkCommand(ngxPort, join(dir, '<request>.lua')))} (and the same against port ${ourPort})\n`);
     process.stdout.write(`${runsNote()}; p99 is the median of the runs' p99\n\n`);
     process.stdout.write(
