@@ -17,13 +17,13 @@ export const RUNS = Math.max(1, Math.floor(Number(process.env.PALISADE_BENCH_RUN
 
 /**
  * Default sizes of the generated captures (PALISADE_BENCH_PACKETS overrides both).
- * 'bench' is issue 2's 5-million-packet capture. 'bench-quic' is 2 million: on it tshark is the
- * slowest peer by far and holds the most memory (it tries every QUIC Initial and keeps state per
- * conversation: measured here at 500 k packets, ~18 µs of CPU and ~1.8 KB of peak memory per
- * packet, against ~11 µs and ~1 KB on 'bench'), so 5 M would hold ~9 GB and take ~1.5 min a run;
- * with RUNS runs of every command, 2 M keeps this capture's share of `npm run bench -- analyze`
- * to a few minutes and tshark under ~4 GB, while the scenario's 60 s timeline still carries
- * ~33,000 packets a second for the detector's windows.
+ * 'bench' is issue 2's 5-million-packet capture. 'bench-quic' is 2 million because of tshark, the
+ * slowest peer: it keeps state per conversation and tries every QUIC Initial, and on this
+ * capture its peak memory per packet is about twice what it is on 'bench' (measured here: 3.0 GB
+ * and 29 s of CPU per run at 2 M packets, against 3.5 GB and 70 s for 5 M packets of 'bench').
+ * At 5 M it would need ~7.5 GB and over a minute a run; with RUNS runs of every command, 2 M keeps
+ * this capture's share of `npm run bench -- analyze` near 4 minutes on a shared machine, while
+ * the scenario's 60 s timeline still carries ~33,000 packets a second for the detector's windows.
  */
 const DEFAULT_PACKETS: Record<string, number> = { bench: 5_000_000, 'bench-quic': 2_000_000 };
 
