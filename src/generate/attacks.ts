@@ -8,12 +8,16 @@
  */
 import type { Vector } from '../model/attack.js';
 import { formatAddr4, host4, NET4_TEXT, pool4, randomPublic4, randomPublic6 } from './addresses.js';
-import { ZONE } from './benign.js';
-import { Arrivals, type Component } from './component.js';
+import { ClientPool, type Population, ZONE } from './benign.js';
+import { Arrivals, type Component, type Pulse } from './component.js';
 import type { Addr, Emitter } from './emitter.js';
+import { gameLen } from './flows.js';
 import { PayloadBlob, put16, writeIp4, writeUdp } from './frames.js';
 import { chargen, cldapSearchResEntry, dnsQuery, dnsResponse, memcachedValue, ntpMonlistReply, QTYPE, snmpResponse, ssdpResponse } from './payloads.js';
+import { ephemeralPort, unclaimedPort } from './ports.js';
 import type { Rng } from './prng.js';
+import { MAX_HOPS, MIN_HOPS, STACKS, type Stack } from './stacks.js';
+import { emitInGre, GRE_SCRATCH, type Outer } from './tunnel.js';
 
 export interface Victim {
   ip?: string;
@@ -28,7 +32,7 @@ export interface AttackSpec {
   /** Fill and emit one attack packet at time t (ns). */
   fill(e: Emitter, t: number): void;
   /** How the sources look, for the ground truth. */
-  sources: 'spoofed' | 'few' | 'reflectors';
+  sources: 'spoofed' | 'few' | 'reflectors' | 'botnet';
   sourceCount: number;
 }
 
@@ -41,6 +45,16 @@ export interface AttackTarget {
   spoof?: 'spoofed' | 'few';
   /** What a `scanner` sweeps: TCP SYN probes (default) or empty UDP datagrams (nmap -sU). */
   scan?: 'tcp' | 'udp';
+  /** The destination port of a TCP or UDP flood (default: drawn from the rng). */
+  port?: number;
+  /**
+   * Variants. 'botnet': a TCP SYN or UDP flood from a few hundred real hosts (real stacks and
+   * TTLs, never the benign clients). 'mimic': a spoofed SYN flood whose every header field is
+   * drawn from the benign clients' distribution. 'quic-junk': a UDP flood of QUIC v1 long headers
+   * with random, undecryptable bytes after them. 'gre-inner': a GRE flood whose inner packets go
+   * from random sources to random destinations (only the outer destination is the victim).
+   */
+  variant?: 'botnet' | 'mimic' | 'quic-junk' | 'gre-inner';
 }
 
 /** Vectors the generator can produce: every L3/L4 vector of the model, in the scenarios' order. */
@@ -57,8 +71,9 @@ export class AttackTraffic implements Component {
     t0: number,
     t1: number,
     rampS = 0,
+    pulse?: Pulse,
   ) {
-    this.arr = new Arrivals(rng, pps, t0, t1, rampS);
+    this.arr = new Arrivals(rng, pps, t0, t1, rampS, pulse);
   }
 
   get next(): number {
@@ -171,7 +186,7 @@ function reflectors(r: Rng, n: number): Reflector {
   return { addr, ttl, win };
 }
 
-export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): AttackSpec {
+export function makeAttack(vector: Vector, r: Rng, target: AttackTarget, pop?: Population): AttackSpec {
   const carpet = target.carpet === true;
   const v6 = typeof target.victim !== 'number';
   const fixedVictim = target.victim;
@@ -183,6 +198,8 @@ export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): Attack
   };
   const mode = target.spoof ?? (r.chance(0.75) ? 'spoofed' : 'few');
   const ttl = ttlModel(r);
+  if (target.variant === 'botnet') return botnet(vector, r, target, victimBase, pop);
+  if (target.variant === 'mimic') return mimic(vector, r, target, victimBase);
   /**
    * A flood from spoofed or few sources: every such vector starts its packets the same way
    * (source, destination, TTL, IP id, in that rng order), then sets its own fields.
@@ -208,7 +225,7 @@ export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): Attack
     case 'tcp_rst_flood':
     case 'tcp_flag_anomaly': {
       const src = sourcePicker(r, mode, v6);
-      const port = r.pick([80, 443, 443, 25565, 22, 8080]);
+      const port = target.port ?? r.pick([80, 443, 443, 25565, 22, 8080]);
       // Tool-stamped windows; ACK/RST floods avoid 65535 because that is also an ordinary stack's.
       const win = vector === 'tcp_syn_flood' ? r.pick([0, 512, 1024, 5840, 16384, 65535]) : r.pick([0, 512, 1024, 5840, 16384]);
       let flagSet: number[];
@@ -264,7 +281,8 @@ export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): Attack
     }
     case 'udp_flood': {
       const src = sourcePicker(r, mode, v6);
-      const fixedPort = r.chance(0.5) ? r.pick([53, 80, 443, 27015, 30120, 9987]) : -1;
+      if (target.variant === 'quic-junk') return quicJunk(vector, r, target, victimBase, src, ttl, dst, mode);
+      const fixedPort = target.port ?? (r.chance(0.5) ? r.pick([53, 80, 443, 27015, 30120, 9987]) : -1);
       const lenModel = r.int(0, 2);
       const size = r.pick([0, 1, 32, 512, 1024, 1400]);
       const blob = randomBlob(r, 1472);
@@ -305,6 +323,7 @@ export function makeAttack(vector: Vector, r: Rng, target: AttackTarget): Attack
     }
     case 'gre_flood': {
       const src = sourcePicker(r, mode, false);
+      if (target.variant === 'gre-inner') return greInner(vector, r, victimBase, src, ttl, dst, mode);
       const innerLen = r.pick([512, 64, 1024]);
       const scratch = new Uint8Array(4 + 20 + 8 + 1400);
       const innerPay = randomBlob(r, 1400);
@@ -486,6 +505,309 @@ function reflection(vector: Vector, r: Rng, dst: (x: Rng) => Addr, victimBase: (
       p.pay = v;
       p.payLen = v.length;
       e.udp(t);
+    },
+  };
+}
+
+/** One of the bots' preallocated retransmission queues: SYNs due again at `due` (FIFO). */
+class SynQueue {
+  private bot = new Uint16Array(1024);
+  private sport = new Uint16Array(1024);
+  private seq = new Uint32Array(1024);
+  private due = new Float64Array(1024);
+  private head = 0;
+  private n = 0;
+
+  get size(): number {
+    return this.n;
+  }
+
+  /** Due time of the oldest entry (Infinity when empty). */
+  firstDue(): number {
+    return this.n === 0 ? Number.POSITIVE_INFINITY : (this.due[this.head] as number);
+  }
+
+  push(bot: number, sport: number, seq: number, due: number): void {
+    if (this.n === this.due.length) this.grow();
+    const i = (this.head + this.n) % this.due.length;
+    this.bot[i] = bot;
+    this.sport[i] = sport;
+    this.seq[i] = seq;
+    this.due[i] = due;
+    this.n++;
+  }
+
+  /** Remove the oldest entry into `out` (bot, sport, seq). */
+  shift(out: Uint32Array): void {
+    const i = this.head;
+    out[0] = this.bot[i] as number;
+    out[1] = this.sport[i] as number;
+    out[2] = this.seq[i] as number;
+    this.head = (i + 1) % this.due.length;
+    this.n--;
+  }
+
+  /** Doubling keeps pushes amortised O(1); it happens a few times per attack, not per packet. */
+  private grow(): void {
+    const cap = this.due.length;
+    const order = (a: Uint16Array | Uint32Array | Float64Array, b: Uint16Array | Uint32Array | Float64Array): void => {
+      for (let k = 0; k < this.n; k++) b[k] = a[(this.head + k) % cap] as number;
+    };
+    const bot = new Uint16Array(cap * 2);
+    const sport = new Uint16Array(cap * 2);
+    const seq = new Uint32Array(cap * 2);
+    const due = new Float64Array(cap * 2);
+    order(this.bot, bot);
+    order(this.sport, sport);
+    order(this.seq, seq);
+    order(this.due, due);
+    this.bot = bot;
+    this.sport = sport;
+    this.seq = seq;
+    this.due = due;
+    this.head = 0;
+  }
+}
+
+/**
+ * A flood from a botnet of 300-600 real hosts: ordinary stacks (stacks.ts: TTL = 64 or 128 less
+ * 3-18 hops per bot, the stack's SYN window and option layout byte for byte, DF), addresses never
+ * among the benign clients. TCP: each bot opens connections it never completes: a SYN from a new
+ * source port, retransmitted 1 s and then 2 s later (same port, same sequence number) as a kernel
+ * does when no SYN-ACK comes back. UDP: datagrams from a few ports per bot whose lengths follow
+ * the game clients' distribution (flows.ts gameLen).
+ */
+function botnet(vector: Vector, r: Rng, target: AttackTarget, victimBase: (p: string, port?: number) => Victim, pop?: Population): AttackSpec {
+  const n = r.int(300, 600);
+  const bots = new ClientPool(r, n, pop?.clients.set());
+  const ipId = new Uint16Array(n);
+  for (let i = 0; i < n; i++) ipId[i] = r.int(0, 65535);
+  const victim = target.victim;
+  if (vector === 'udp_flood') {
+    const port = target.port ?? 27015;
+    const sports = new Uint16Array(n * 2);
+    for (let i = 0; i < sports.length; i++) sports[i] = ephemeralPort(r);
+    const blob = randomBlob(r, 2048);
+    const head = new Uint8Array(1);
+    return {
+      vector,
+      victim: victimBase('udp', port),
+      sources: 'botnet',
+      sourceCount: n,
+      fill(e, t) {
+        const p = e.p.reset();
+        const b = r.int(0, n - 1);
+        const stack = bots.stack(b);
+        p.src = bots.addr[b] as number;
+        p.dst = victim;
+        p.ttl = bots.ttl(b);
+        p.ipId = ipId[b] = ((ipId[b] as number) + 1) & 0xffff;
+        p.df = stack.ttl === 64;
+        p.sport = sports[2 * b + (r.u32() & 1)] as number;
+        p.dport = port;
+        // Random bytes, the first kept out of 0x80-0xbf (RTP/RTCP version 2) so no dissector
+        // takes the datagram for RTCP.
+        let x = r.u32() & 255;
+        if ((x & 0xc0) === 0x80) x ^= 0x40;
+        head[0] = x;
+        p.head = head;
+        p.headLen = 1;
+        const len = gameLen(r, true) - 1;
+        p.blob = blob;
+        p.payLen = len;
+        p.blobOff = 2 * r.int(0, (blob.bytes.length - len) >> 1);
+        e.udp(t);
+      },
+    };
+  }
+  if (vector !== 'tcp_syn_flood') throw new RangeError(`no botnet variant of ${vector}`);
+  const port = target.port ?? 443;
+  const first = new SynQueue();
+  const second = new SynQueue();
+  const got = new Uint32Array(3);
+  return {
+    vector,
+    victim: victimBase('tcp', port),
+    sources: 'botnet',
+    sourceCount: n,
+    fill(e, t) {
+      const p = e.p.reset();
+      let b: number;
+      let sport: number;
+      let seq: number;
+      if (first.firstDue() <= t || second.firstDue() <= t) {
+        // A retransmission: the first one 1 s after the SYN, the second 2 s after that.
+        const again = first.firstDue() <= second.firstDue();
+        (again ? first : second).shift(got);
+        b = got[0] as number;
+        sport = got[1] as number;
+        seq = got[2] as number;
+        if (again) second.push(b, sport, seq, t + 2e9);
+      } else {
+        b = r.int(0, n - 1);
+        sport = r.int(32768, 60999);
+        seq = r.u32();
+        first.push(b, sport, seq, t + 1e9);
+      }
+      const stack = bots.stack(b);
+      p.src = bots.addr[b] as number;
+      p.dst = victim;
+      p.ttl = bots.ttl(b);
+      p.ipId = ipId[b] = ((ipId[b] as number) + 1) & 0xffff;
+      p.df = true;
+      p.sport = sport;
+      p.dport = port;
+      p.seq = seq;
+      p.flags = 0x02;
+      p.win = stack.win;
+      p.opts = stack.opts;
+      e.tcp(t);
+    },
+  };
+}
+
+/**
+ * A spoofed SYN flood no header field separates from the benign clients' SYNs: stack, TTL
+ * (initial less 3-18 hops), window, options byte for byte, DF, no payload, an ephemeral port,
+ * a full random sequence number.
+ */
+function mimic(vector: Vector, r: Rng, target: AttackTarget, victimBase: (p: string, port?: number) => Victim): AttackSpec {
+  if (vector !== 'tcp_syn_flood') throw new RangeError(`no mimic variant of ${vector}`);
+  const port = target.port ?? 443;
+  const victim = target.victim;
+  return {
+    vector,
+    victim: victimBase('tcp', port),
+    sources: 'spoofed',
+    sourceCount: -1,
+    fill(e, t) {
+      const p = e.p.reset();
+      const stack = STACKS[r.int(0, STACKS.length - 1)] as Stack;
+      p.src = randomPublic4(r);
+      p.dst = victim;
+      p.ttl = stack.ttl - r.int(MIN_HOPS, MAX_HOPS);
+      p.ipId = r.int(0, 65535);
+      p.df = true;
+      p.sport = r.int(32768, 60999);
+      p.dport = port;
+      p.seq = r.u32();
+      p.flags = 0x02;
+      p.win = stack.win;
+      p.opts = stack.opts;
+      e.tcp(t);
+    },
+  };
+}
+
+/**
+ * UDP/443 junk shaped like QUIC v1 client Initials: a long header (first byte 0xc0-0xcf, version
+ * 1, a random 8-20-byte DCID, an SCID, no token, a Length that matches), then random bytes no
+ * key opens; 1200 bytes or more, as a client's first datagram must be.
+ */
+function quicJunk(
+  vector: Vector,
+  r: Rng,
+  target: AttackTarget,
+  victimBase: (p: string, port?: number) => Victim,
+  src: SourcePicker,
+  ttl: TtlModel,
+  dst: (x: Rng) => Addr,
+  mode: 'spoofed' | 'few',
+): AttackSpec {
+  const port = target.port ?? 443;
+  const fixed = r.chance(0.6) ? r.pick([1200, 1250, 1252, 1350]) : -1;
+  const blob = randomBlob(r, 4096);
+  const head = new Uint8Array(64);
+  return {
+    vector,
+    victim: victimBase('udp', port),
+    sources: mode,
+    sourceCount: src.count,
+    fill(e, t) {
+      const p = e.p.reset();
+      p.src = src.pick(r);
+      p.dst = dst(r);
+      p.ttl = ttl(r);
+      p.ipId = r.int(0, 65535);
+      p.sport = unclaimedPort(r, 1024, 65535);
+      p.dport = port;
+      const size = fixed > 0 ? fixed : r.int(1200, 1400);
+      const h = head;
+      h[0] = 0xc0 | (r.u32() & 15);
+      h[1] = 0;
+      h[2] = 0;
+      h[3] = 0;
+      h[4] = 1;
+      const dl = r.int(8, 20);
+      h[5] = dl;
+      let o = 6;
+      for (let i = 0; i < dl; i++) h[o++] = r.u32() & 255;
+      const sl = r.pick(SCID_LENS);
+      h[o++] = sl;
+      for (let i = 0; i < sl; i++) h[o++] = r.u32() & 255;
+      h[o++] = 0;
+      const rest = size - o - 2;
+      h[o++] = 0x40 | (rest >>> 8);
+      h[o++] = rest & 255;
+      p.head = h;
+      p.headLen = o;
+      p.blob = blob;
+      p.payLen = size - o;
+      p.blobOff = 2 * r.int(0, (blob.bytes.length - p.payLen) >> 1);
+      e.udp(t);
+    },
+  };
+}
+
+const SCID_LENS = [0, 8, 8, 20];
+
+/**
+ * A GRE flood (RFC 2784, IPv4 in GRE) on the victim as outer destination, whose inner packets
+ * are UDP datagrams and TCP SYNs from random sources to random public destinations, so nothing
+ * inside names the victim. Outer sources as the flood's source model says.
+ */
+function greInner(
+  vector: Vector,
+  r: Rng,
+  victimBase: (p: string, port?: number) => Victim,
+  src: SourcePicker,
+  ttl: TtlModel,
+  dst: (x: Rng) => Addr,
+  mode: 'spoofed' | 'few',
+): AttackSpec {
+  const scratch = new Uint8Array(GRE_SCRATCH);
+  const blob = randomBlob(r, 2048);
+  const udpShare = r.pick([1, 0.7, 0.5]);
+  const lenModel = r.int(0, 1);
+  const size = r.pick([64, 512, 1024, 1400]);
+  const outer: Outer = { src: 0, dst: 0, ttl: 0, ipId: 0 };
+  return {
+    vector,
+    victim: victimBase('gre'),
+    sources: mode,
+    sourceCount: src.count,
+    fill(e, t) {
+      outer.src = src.pick(r) as number;
+      outer.dst = dst(r) as number;
+      outer.ttl = ttl(r);
+      outer.ipId = r.int(0, 65535);
+      const p = e.p.reset();
+      p.src = randomPublic4(r);
+      p.dst = randomPublic4(r);
+      p.ttl = r.int(30, 128);
+      p.ipId = r.int(0, 65535);
+      p.sport = r.int(1024, 65535);
+      p.dport = r.int(1, 65535);
+      if (r.chance(udpShare)) {
+        p.blob = blob;
+        p.payLen = lenModel === 0 ? size : r.int(0, 1400);
+        emitInGre(e, t, 17, outer, scratch);
+      } else {
+        p.seq = r.u32();
+        p.flags = 0x02;
+        p.win = r.pick([1024, 5840, 64240, 65535]);
+        emitInGre(e, t, 6, outer, scratch);
+      }
     },
   };
 }

@@ -19,6 +19,7 @@ import {
   storeIcmpChecksum,
   storeL4Checksum,
   sum16,
+  swapSum,
   UDP_LEN,
   writeEth,
   writeIp4,
@@ -46,9 +47,14 @@ export class Pkt {
   flags = 0;
   win = 0;
   opts: Uint8Array | null = null;
+  /** Bytes written before the payload (a per-packet header: QUIC, RTP, GRE + inner IP…). */
+  head: Uint8Array | null = null;
+  headLen = 0;
   pay: Uint8Array | null = null;
   payLen = 0;
   blob: PayloadBlob | null = null;
+  /** Where in the blob the payload starts (even). */
+  blobOff = 0;
   icmpType = 8;
   icmpCode = 0;
   icmpRest = 0;
@@ -70,9 +76,12 @@ export class Pkt {
     this.flags = 0;
     this.win = 0;
     this.opts = null;
+    this.head = null;
+    this.headLen = 0;
     this.pay = null;
     this.payLen = 0;
     this.blob = null;
+    this.blobOff = 0;
     this.icmpType = 8;
     this.icmpCode = 0;
     this.icmpRest = 0;
@@ -129,24 +138,34 @@ export class Emitter {
     return typeof this.p.src === 'number' ? IP4_LEN : IP6_LEN;
   }
 
-  /** Copy the payload to b[at]; returns its checksum sum. */
+  /** Copy head + payload to b[at]; returns their checksum sum. */
   private payload(b: Uint8Array, at: number): number {
     const p = this.p;
-    if (p.payLen === 0) return 0;
+    const h = p.headLen;
+    let s = 0;
+    if (h > 0) {
+      const head = p.head as Uint8Array;
+      b.set(h === head.length ? head : head.subarray(0, h), at);
+      s = sum16(b, at, h);
+    }
+    if (p.payLen === 0) return s;
     if (p.blob) {
-      b.set(p.blob.bytes.subarray(0, p.payLen), at);
-      return p.blob.sum(p.payLen);
+      const off = p.blobOff;
+      b.set(p.blob.bytes.subarray(off, off + p.payLen), at + h);
+      const bs = off === 0 ? p.blob.sum(p.payLen) : p.blob.sumAt(off, p.payLen);
+      // After an odd-length head the blob's words straddle byte pairs: its sum byte-swapped.
+      return s + ((h & 1) === 0 ? bs : swapSum(bs));
     }
     const src = p.pay as Uint8Array;
-    if (p.payLen === src.length) b.set(src, at);
-    else b.set(src.subarray(0, p.payLen), at);
-    return sum16(b, at, p.payLen);
+    if (p.payLen === src.length) b.set(src, at + h);
+    else b.set(src.subarray(0, p.payLen), at + h);
+    return s + ((h & 1) === 0 ? sum16(b, at + h, p.payLen) : swapSum(sum16(b, at + h, p.payLen)));
   }
 
   tcp(tNs: number): void {
     const p = this.p;
     const hl = 20 + (p.opts ? p.opts.length : 0);
-    const l4len = hl + p.payLen;
+    const l4len = hl + p.headLen + p.payLen;
     const len = ETH_LEN + this.ipLen() + l4len;
     const o = this.begin(len);
     const b = this.w.buf;
@@ -159,7 +178,7 @@ export class Emitter {
 
   udp(tNs: number): void {
     const p = this.p;
-    const l4len = UDP_LEN + p.payLen;
+    const l4len = UDP_LEN + p.headLen + p.payLen;
     const len = ETH_LEN + this.ipLen() + l4len;
     const o = this.begin(len);
     const b = this.w.buf;
@@ -175,7 +194,7 @@ export class Emitter {
     const p = this.p;
     const v6 = typeof p.src !== 'number';
     const proto = v6 ? 58 : 1;
-    const l4len = 8 + p.payLen;
+    const l4len = 8 + p.headLen + p.payLen;
     const len = ETH_LEN + this.ipLen() + l4len;
     const o = this.begin(len);
     const b = this.w.buf;
@@ -194,7 +213,7 @@ export class Emitter {
   /** An IP packet of protocol `p.proto` whose bytes after the IP header are the payload as is. */
   raw(tNs: number): void {
     const p = this.p;
-    const l4len = p.payLen;
+    const l4len = p.headLen + p.payLen;
     const len = ETH_LEN + this.ipLen() + l4len;
     const o = this.begin(len);
     const b = this.w.buf;

@@ -31,6 +31,16 @@ export function fold(s: number): number {
   return ~s & 0xffff;
 }
 
+/**
+ * The sum of the same bytes placed one byte further (at an odd offset): the folded sum with its
+ * bytes swapped (RFC 1071 section 2 (B), byte-order independence).
+ */
+export function swapSum(s: number): number {
+  let x = s;
+  while (x > 0xffff) x = (x & 0xffff) + Math.floor(x / 65536);
+  return ((x & 0xff) << 8) | (x >>> 8);
+}
+
 function put16(b: Uint8Array, o: number, v: number): void {
   b[o] = (v >>> 8) & 255;
   b[o + 1] = v & 255;
@@ -157,6 +167,14 @@ export class PayloadBlob {
   sum(n: number): number {
     let s = this.pre[n >> 1] as number;
     if (n & 1) s += (this.bytes[n - 1] as number) << 8;
+    return s;
+  }
+
+  /** Checksum sum of bytes [off, off + n) for an even `off`. */
+  sumAt(off: number, n: number): number {
+    const w = off >> 1;
+    let s = (this.pre[w + (n >> 1)] as number) - (this.pre[w] as number);
+    if (n & 1) s += (this.bytes[off + n - 1] as number) << 8;
     return s;
   }
 }

@@ -10,11 +10,11 @@ import { writeFileSync } from 'node:fs';
 import type { Vector } from '../model/attack.js';
 import { PcapWriter } from '../sources/capture/pcap-writer.js';
 import { AttackTraffic, makeAttack, type Victim } from './attacks.js';
-import { BenignTraffic, Population } from './benign.js';
+import { BenignTraffic, Population, ResearchScanners } from './benign.js';
 import type { Component } from './component.js';
 import { Emitter, EPOCH_SEC } from './emitter.js';
 import { Rng } from './prng.js';
-import { findScenario, SCENARIOS } from './scenarios.js';
+import { activeSeconds, findScenario, SCENARIOS } from './scenarios.js';
 
 export interface TruthAttack {
   /** 1-based; the per-packet label of this attack's packets. */
@@ -25,7 +25,7 @@ export interface TruthAttack {
   end: string;
   packets: number;
   bytes: number;
-  sources: { kind: 'spoofed' | 'few' | 'reflectors'; count: number };
+  sources: { kind: 'spoofed' | 'few' | 'reflectors' | 'botnet'; count: number };
 }
 
 export interface Truth {
@@ -74,7 +74,7 @@ export function generate(name: string, out: string, opts: GenerateOptions): Trut
   const root = new Rng(opts.seed);
   const plan = sc.plan(root.fork(1));
   let weightTotal = 0;
-  for (const p of plan.parts) weightTotal += p.weight * (p.t1 - p.t0);
+  for (const p of plan.parts) weightTotal += p.weight * activeSeconds(p);
   const scale = N / weightTotal;
   const pop = new Population(root.fork(2));
   const comps: Component[] = [];
@@ -86,13 +86,15 @@ export function generate(name: string, out: string, opts: GenerateOptions): Trut
     const pps = part.weight * scale;
     if (part.kind === 'benign') {
       // Background never stops early: if Poisson arrivals fall short, it fills the remainder.
-      comps.push(new BenignTraffic(rng, pop, pps, part.t0, Number.POSITIVE_INFINITY, 'mix', 64));
+      comps.push(new BenignTraffic(rng, pop, pps, part.t0, Number.POSITIVE_INFINITY, { kind: 'mix' }));
+      // Research scanners sweep the /24 at a few packets per second (a sliver of a small capture).
+      comps.push(new ResearchScanners(rng.fork(7), Math.min(3, 0.01 * pps), part.t0, Number.POSITIVE_INFINITY, pop.web4));
     } else if (part.kind === 'flash') {
-      comps.push(new BenignTraffic(rng, pop, pps, part.t0, part.t1, 'flash', 256, part.ramp, part.target));
+      comps.push(new BenignTraffic(rng, pop, pps, part.t0, part.t1, { kind: part.flavor ?? 'flash', rampS: part.ramp, target: part.target, fresh: part.fresh !== false }));
     } else {
       label++;
-      const spec = makeAttack(part.vector, rng.fork(1), part.target);
-      comps.push(new AttackTraffic(rng, label, spec, pps, part.t0, part.t1, part.ramp ?? 0));
+      const spec = makeAttack(part.vector, rng.fork(1), part.target, pop);
+      comps.push(new AttackTraffic(rng, label, spec, pps, part.t0, part.t1, part.ramp ?? 0, part.pulse));
       specs.push({
         label,
         vector: spec.vector,

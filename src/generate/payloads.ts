@@ -280,6 +280,54 @@ export function tlsClientHello(rng: Rng, sni: string): Uint8Array {
   return Uint8Array.from([0x16, 0x03, 0x01, ...u16(hs.length), ...hs]);
 }
 
+/**
+ * The start of a TLS 1.3 server's first flight over TCP: ServerHello (echoing the client's
+ * session id, TLS_AES_128_GCM_SHA256, x25519), the middlebox-compatibility ChangeCipherSpec
+ * (RFC 8446 appendix D.4), then the header of the application-data record that carries the
+ * encrypted extensions, certificate chain and Finished (`encrypted` bytes that follow).
+ */
+export function tlsServerFlightHead(rng: Rng, encrypted: number): Uint8Array {
+  const random: number[] = [];
+  for (let i = 0; i < 32; i++) random.push(rng.int(0, 255));
+  const sid: number[] = [];
+  for (let i = 0; i < 32; i++) sid.push(rng.int(0, 255));
+  const share: number[] = [];
+  for (let i = 0; i < 32; i++) share.push(rng.int(0, 255));
+  const ext = (type: number, body: number[]): number[] => [...u16(type), ...u16(body.length), ...body];
+  const exts = [...ext(43, u16(0x0304)), ...ext(51, [...u16(0x001d), ...u16(32), ...share])];
+  const body = [...u16(0x0303), ...random, sid.length, ...sid, ...u16(0x1301), 0, ...u16(exts.length), ...exts];
+  const hs = [2, 0, (body.length >> 8) & 255, body.length & 255, ...body];
+  return Uint8Array.from([0x16, 0x03, 0x03, ...u16(hs.length), ...hs, 0x14, 0x03, 0x03, 0x00, 0x01, 0x01, 0x17, 0x03, 0x03, ...u16(encrypted)]);
+}
+
+const RECORD_HEADS: Array<Uint8Array | undefined> = [];
+
+/**
+ * A TLS application-data record header for `len` bytes of ciphertext (at most 2^14 + 256); one
+ * shared array per length, as sessions only read it.
+ */
+export function tlsRecordHead(len: number): Uint8Array {
+  const n = Math.min(len, 16640);
+  let h = RECORD_HEADS[n];
+  if (!h) {
+    h = Uint8Array.from([0x17, 0x03, 0x03, (n >> 8) & 255, n & 255]);
+    RECORD_HEADS[n] = h;
+  }
+  return h;
+}
+
+/**
+ * A TLS 1.3 client's second flight over TCP: ChangeCipherSpec, the encrypted Finished (53 bytes
+ * of ciphertext), then the header of the record carrying the first request (`request` bytes).
+ */
+export function tlsClientFinishedHead(rng: Rng, request: number): Uint8Array {
+  const b = new Uint8Array(6 + 5 + 53 + 5);
+  b.set([0x14, 0x03, 0x03, 0x00, 0x01, 0x01, 0x17, 0x03, 0x03, 0x00, 0x35]);
+  for (let i = 11; i < 64; i++) b[i] = rng.int(0, 255);
+  b.set(tlsRecordHead(request), 64);
+  return b;
+}
+
 // ---- HTTP -----------------------------------------------------------------------------------
 
 const UAS = [
