@@ -106,13 +106,15 @@ export class Analyzer {
       const d = v.dst4;
       if (s !== 0 || v.ipHdrLen > 0) {
         this.src4.add(s | 0, bytes);
-        this.srcHll.add(mix32(s));
+        this.srcHll.add(mix32(s | 0));
       }
       if (v.ipHdrLen > 0) {
         this.dst4.add(d | 0, bytes);
         this.dstHll.add(mix32(d ^ 0x5bd1e995));
-        const lo = s < d ? s : d;
-        const hi = s < d ? d : s;
+        // As int32 (same bits; hash2 and writeU32 read them so): an address of 128.0.0.0 and up
+        // is no small integer as a uint32, and passing one to a call boxes it on the heap, per packet.
+        const lo = (s < d ? s : d) | 0;
+        const hi = (s < d ? d : s) | 0;
         const slot = this.conv.add(hash2(lo, hi), bytes);
         if (slot >= 0) {
           const id = this.convId;

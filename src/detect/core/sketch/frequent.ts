@@ -95,20 +95,24 @@ export class FrequentItems {
 
   /**
    * Subtract (about) the median count from everyone; drop entries that reach zero; rehash
-   * survivors. The median is taken over an evenly strided sample: any decrement keeps the
-   * Misra–Gries bound (it is added to `decremented`); the median only sets how much is freed.
+   * survivors. The median is taken over an evenly strided sample of slots: any decrement keeps
+   * the Misra–Gries bound (it is added to `decremented`); the median only sets how much is freed.
+   * Under a spoofed flood this runs every capacity/2 or so new keys, so its cost is per packet:
+   * one pass over the table (the rehash), a quickselect, no allocation after the first purge.
    */
   private purge(): void {
     const cap = this.capacity;
-    const stride = Math.max(1, Math.floor(this.size / MEDIAN_SAMPLE));
+    const mask = this.mask;
+    // The sample: every step-th slot, live ones only. A purge starts with the table 3/4 full and
+    // slots are in hash order, so this is about MEDIAN_SAMPLE entries drawn evenly from all of
+    // them, for a look at about 4/3 MEDIAN_SAMPLE slots instead of a walk over all of them.
+    const step = Math.max(1, Math.floor((cap * 3) / 4 / MEDIAN_SAMPLE));
+    const sample = this.sample;
     let n = 0;
-    let seen = 0;
-    for (let i = 0; i < cap && n < MEDIAN_SAMPLE; i++) {
-      if (!this.used[i]) continue;
-      if (seen++ % stride === 0) this.sample[n++] = this.counts[i] as number;
-    }
-    const live = this.sample.subarray(0, n).sort();
-    const dec = Math.max(1, live[n >>> 1] as number);
+    const used0 = this.used;
+    const counts0 = this.counts;
+    for (let i = 0; i < cap && n < MEDIAN_SAMPLE; i += step) if (used0[i] !== 0) sample[n++] = counts0[i] as number;
+    const dec = Math.max(1, n > 0 ? select(sample, n, n >>> 1) : 0);
     this.decremented += dec;
     const oldKeys = this.keys;
     const oldCounts = this.counts;
@@ -125,33 +129,45 @@ export class FrequentItems {
       ids: new Uint8Array(cap * w),
       idLens: new Uint16Array(w > 0 ? cap : 0),
     };
-    next.used.fill(0);
-    this.keys = next.keys;
-    this.counts = next.counts;
-    this.bytesArr = next.bytes;
-    this.used = next.used;
-    this.ids = next.ids;
-    this.idLens = next.idLens;
+    const keys = next.keys;
+    const counts = next.counts;
+    const bytes = next.bytes;
+    const used = next.used;
+    const ids = next.ids;
+    const idLens = next.idLens;
+    used.fill(0);
+    this.keys = keys;
+    this.counts = counts;
+    this.bytesArr = bytes;
+    this.used = used;
+    this.ids = ids;
+    this.idLens = idLens;
     this.spare = { keys: oldKeys, counts: oldCounts, bytes: oldBytes, used: oldUsed, ids: oldIds, idLens: oldIdLens };
-    this.size = 0;
+    let size = 0;
     for (let i = 0; i < cap; i++) {
-      if (!oldUsed[i]) continue;
+      if (oldUsed[i] === 0) continue;
       const c = (oldCounts[i] as number) - dec;
       if (c <= 0) continue;
       const key = oldKeys[i] as number;
       let j = Math.imul(key, 0x9e3779b1) >>> 0;
-      j = (j ^ (j >>> 15)) & this.mask;
-      while (this.used[j]) j = (j + 1) & this.mask;
-      this.used[j] = 1;
-      this.keys[j] = key;
-      this.counts[j] = c;
-      this.bytesArr[j] = oldBytes[i] as number;
+      j = (j ^ (j >>> 15)) & mask;
+      while (used[j] !== 0) j = (j + 1) & mask;
+      used[j] = 1;
+      keys[j] = key;
+      counts[j] = c;
+      bytes[j] = oldBytes[i] as number;
       if (w > 0) {
-        this.ids.set(oldIds.subarray(i * w, i * w + w), j * w);
-        this.idLens[j] = oldIdLens[i] as number;
+        // A byte loop, not ids.set(oldIds.subarray(..)): a subarray is an object, and a purge
+        // under a spoofed flood moves tens of thousands of survivors.
+        const len = oldIdLens[i] as number;
+        const from = i * w;
+        const to = j * w;
+        for (let k = 0; k < len; k++) ids[to + k] = oldIds[from + k] as number;
+        idLens[j] = len;
       }
-      this.size++;
+      size++;
     }
+    this.size = size;
   }
 
   /** Whether slot a ranks before slot b: count, then bytes, descending; then key ascending. */
@@ -195,4 +211,33 @@ export class FrequentItems {
   get entries(): number {
     return this.size;
   }
+}
+
+/**
+ * The k-th smallest of a[0, n) (what a sort would put at k), by quickselect in place: no copy
+ * and O(n), where TypedArray sort cost a purge as much as its two passes over the table.
+ */
+function select(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i++;
+      while ((a[j] as number) > pivot) j--;
+      if (i <= j) {
+        const t = a[i] as number;
+        a[i] = a[j] as number;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k] as number;
+  }
+  return a[k] as number;
 }
