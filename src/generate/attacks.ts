@@ -34,6 +34,13 @@ export interface AttackSpec {
   /** How the sources look, for the ground truth. */
   sources: 'spoofed' | 'few' | 'reflectors' | 'botnet';
   sourceCount: number;
+  /**
+   * Packets owed at set times (a bot's SYN retransmissions): the time of the next one, Infinity
+   * when none. `fill` called at that time writes it. The arrival process then starts only
+   * `arrivalShare` of the packets.
+   */
+  owed?: () => number;
+  arrivalShare?: number;
 }
 
 export interface AttackTarget {
@@ -62,6 +69,7 @@ export { L34_VECTORS } from '../model/attack.js';
 
 export class AttackTraffic implements Component {
   private readonly arr: Arrivals;
+  private readonly endNs: number;
 
   constructor(
     rng: Rng,
@@ -73,14 +81,29 @@ export class AttackTraffic implements Component {
     rampS = 0,
     pulse?: Pulse,
   ) {
-    this.arr = new Arrivals(rng, pps, t0, t1, rampS, pulse);
+    this.arr = new Arrivals(rng, pps * (spec.arrivalShare ?? 1), t0, t1, rampS, pulse);
+    this.endNs = t1 * 1e9;
+  }
+
+  /** The next owed packet's time if it comes first and before the attack ends, else -1. */
+  private owedNext(): number {
+    const owed = this.spec.owed;
+    if (!owed) return -1;
+    const o = owed();
+    return o <= this.arr.next && o < this.endNs ? o : -1;
   }
 
   get next(): number {
-    return this.arr.next;
+    const o = this.owedNext();
+    return o >= 0 ? o : this.arr.next;
   }
 
   emit(e: Emitter): void {
+    const o = this.owedNext();
+    if (o >= 0) {
+      this.spec.fill(e, o);
+      return;
+    }
     this.spec.fill(e, this.arr.next);
     this.arr.advance();
   }
@@ -622,6 +645,9 @@ function botnet(vector: Vector, r: Rng, target: AttackTarget, victimBase: (p: st
   }
   if (vector !== 'tcp_syn_flood') throw new RangeError(`no botnet variant of ${vector}`);
   const port = target.port ?? 443;
+  // Each bot's next ephemeral port: connections take them in turn, as a stack allocates them.
+  const nextPort = new Uint16Array(n);
+  for (let i = 0; i < n; i++) nextPort[i] = r.int(32768, 60999);
   const first = new SynQueue();
   const second = new SynQueue();
   const got = new Uint32Array(3);
@@ -630,6 +656,9 @@ function botnet(vector: Vector, r: Rng, target: AttackTarget, victimBase: (p: st
     victim: victimBase('tcp', port),
     sources: 'botnet',
     sourceCount: n,
+    // A SYN and its two retransmissions: the arrivals start a third of the packets.
+    arrivalShare: 1 / 3,
+    owed: () => Math.min(first.firstDue(), second.firstDue()),
     fill(e, t) {
       const p = e.p.reset();
       let b: number;
@@ -645,7 +674,8 @@ function botnet(vector: Vector, r: Rng, target: AttackTarget, victimBase: (p: st
         if (again) second.push(b, sport, seq, t + 2e9);
       } else {
         b = r.int(0, n - 1);
-        sport = r.int(32768, 60999);
+        sport = nextPort[b] as number;
+        nextPort[b] = sport >= 60990 ? 32768 : sport + r.int(1, 3);
         seq = r.u32();
         first.push(b, sport, seq, t + 1e9);
       }

@@ -107,6 +107,11 @@ export class ClientPool {
   set(): Set<number> {
     return new Set(this.addr);
   }
+
+  /** The addresses as dotted quads. */
+  texts(): Set<string> {
+    return new Set([...this.addr].map((a) => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`));
+  }
 }
 
 interface Flight {
@@ -330,6 +335,9 @@ export class BenignTraffic implements Component {
   private readonly table = new Uint8Array(4096);
   private readonly kinds: MixKind[] = [];
   private nextClient = 0;
+  private readonly endNs: number;
+  /** Sessions a crowd started (its pool's size before it drains). */
+  private slots = 0;
   private readonly crowd: ClientPool | null = null;
   private readonly fresh: boolean = true;
 
@@ -343,7 +351,9 @@ export class BenignTraffic implements Component {
   ) {
     this.kind = o.kind ?? 'mix';
     this.target = o.target ?? host4(10);
-    this.arr = new Arrivals(rng, pps, t0, t1, o.rampS ?? 0);
+    // A crowd stops arriving at t1 but its sessions run to their end (see advance()).
+    this.endNs = t1 * 1e9;
+    this.arr = new Arrivals(rng, pps, t0, this.kind === 'mix' ? t1 : Number.POSITIVE_INFINITY, o.rampS ?? 0);
     if (this.kind === 'mix') {
       // More concurrent sessions as the rate grows, as a busier link carries more flows.
       const total = o.concurrency ?? Math.min(512, Math.max(64, Math.round(pps / 50)));
@@ -367,6 +377,7 @@ export class BenignTraffic implements Component {
     const pool: Session[] = [];
     for (let i = 0; i < n; i++) pool.push(this.flashSession());
     this.pools.push(pool);
+    this.slots = n;
   }
 
   get next(): number {
@@ -375,12 +386,40 @@ export class BenignTraffic implements Component {
 
   emit(e: Emitter): void {
     const r = this.rng;
-    const k = this.kind === 'mix' ? (this.table[r.u32() >>> 20] as number) : 0;
-    const pool = this.pools[k] as Session[];
+    if (this.kind === 'mix') {
+      const k = this.table[r.u32() >>> 20] as number;
+      const pool = this.pools[k] as Session[];
+      const slot = Math.floor(r.float() * pool.length);
+      if ((pool[slot] as Session).step(e, this.arr.next)) pool[slot] = this.mixSession(this.kinds[k] as MixKind);
+      this.arr.advance();
+      return;
+    }
+    const pool = this.pools[0] as Session[];
     const slot = Math.floor(r.float() * pool.length);
-    const s = pool[slot] as Session;
-    if (s.step(e, this.arr.next)) pool[slot] = this.kind === 'mix' ? this.mixSession(this.kinds[k] as MixKind) : this.flashSession();
-    this.arr.advance();
+    if ((pool[slot] as Session).step(e, this.arr.next)) {
+      if (this.arr.next < this.endNs) pool[slot] = this.flashSession();
+      else {
+        pool[slot] = pool[pool.length - 1] as Session;
+        pool.pop();
+      }
+    }
+    this.advanceCrowd();
+  }
+
+  /**
+   * After t1 a crowd's finished sessions are not replaced: the rest run to their end, each at the
+   * pace it had (arrivals thinned by the share of sessions still open), then the crowd is done.
+   */
+  private advanceCrowd(): void {
+    const pool = this.pools[0] as Session[];
+    for (;;) {
+      this.arr.advance();
+      if (pool.length === 0) {
+        this.arr.next = Number.POSITIVE_INFINITY;
+        return;
+      }
+      if (this.arr.next < this.endNs || this.rng.float() * this.slots < pool.length) return;
+    }
   }
 
   /** A client of the everyday population (or, in a crowd, the next fresh one). */

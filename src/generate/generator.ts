@@ -67,16 +67,27 @@ export function scenarioNames(): string[] {
   return SCENARIOS.map((s) => s.name);
 }
 
+/** The generator's root rng, the scenario plan's rng and the shared population of a seed. */
+function roots(seed: number): { root: Rng; planRng: Rng; pop: Population } {
+  const root = new Rng(seed);
+  const planRng = root.fork(1);
+  return { root, planRng, pop: new Population(root.fork(2)) };
+}
+
+/** The benign hosts a scenario of this seed draws its everyday clients from (for tests). */
+export function population(seed: number): Population {
+  return roots(seed).pop;
+}
+
 export function generate(name: string, out: string, opts: GenerateOptions): Truth {
   const sc = findScenario(name);
   if (!sc) throw new RangeError(`unknown scenario "${name}" (palisade generate --list)`);
   const N = Math.floor(opts.packets);
-  const root = new Rng(opts.seed);
-  const plan = sc.plan(root.fork(1));
+  const { root, planRng, pop } = roots(opts.seed);
+  const plan = sc.plan(planRng);
   let weightTotal = 0;
   for (const p of plan.parts) weightTotal += p.weight * activeSeconds(p);
   const scale = N / weightTotal;
-  const pop = new Population(root.fork(2));
   const comps: Component[] = [];
   const specs: TruthAttack[] = [];
   let label = 0;

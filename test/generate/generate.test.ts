@@ -47,15 +47,18 @@ const PROTO: Record<string, string> = {
 };
 
 test('same seed gives byte-identical files; another seed does not', () => {
-  const a = join(dir, 'a.pcap');
-  const b = join(dir, 'b.pcap');
-  const c = join(dir, 'c.pcap');
-  generate('demo', a, { packets: 5000, seed: 7 });
-  generate('demo', b, { packets: 5000, seed: 7 });
-  generate('demo', c, { packets: 5000, seed: 8 });
-  assert.deepEqual(readFileSync(a), readFileSync(b));
-  assert.deepEqual(readFileSync(truthPath(a)), readFileSync(truthPath(b)));
-  assert.notDeepEqual(readFileSync(a), readFileSync(c));
+  // demo, and a capture with every kind of benign session (QUIC sealed with node:crypto included) and a crowd.
+  for (const name of ['demo', 'flash-crowd-https']) {
+    const a = join(dir, `${name}-a.pcap`);
+    const b = join(dir, `${name}-b.pcap`);
+    const c = join(dir, `${name}-c.pcap`);
+    generate(name, a, { packets: 5000, seed: 7 });
+    generate(name, b, { packets: 5000, seed: 7 });
+    generate(name, c, { packets: 5000, seed: 8 });
+    assert.deepEqual(readFileSync(a), readFileSync(b), name);
+    assert.deepEqual(readFileSync(truthPath(a)), readFileSync(truthPath(b)), name);
+    assert.notDeepEqual(readFileSync(a), readFileSync(c), name);
+  }
 });
 
 test('every scenario: tshark reads it with no expert errors, same packet count, attacks as labelled', () => {
@@ -133,7 +136,25 @@ test('the CLI writes the capture and the truth, lists scenarios and rejects unkn
   const t = JSON.parse(readFileSync(truthPath(f), 'utf8')) as Truth;
   assert.equal(t.attacks[0]?.vector, 'tcp_syn_flood');
   const list = execFileSync(process.execPath, ['bin/palisade.js', 'generate', '--list'], { encoding: 'utf8' });
-  for (const n of ['demo', 'bench', 'benign', 'flash-crowd', 'carpet', 'concurrent', 'dns_random_subdomain']) assert.match(list, new RegExp(`^${n} `, 'm'));
+  const names = ['demo', 'bench', 'benign', 'flash-crowd', 'carpet', 'concurrent', 'dns_random_subdomain'];
+  // Issue 13's scenarios, by the names other tests use.
+  names.push(
+    'flash-crowd-https',
+    'flash-crowd-game',
+    'flash-crowd-dns',
+    'syn-botnet',
+    'udp-botnet',
+    'gre-flood-inner',
+    'same-victim',
+    'pulse',
+    'mimic',
+    'ipv6-floods',
+    'ratio-low',
+    'ratio-high',
+    'udp443-junk',
+    'bench-quic',
+  );
+  for (const n of names) assert.match(list, new RegExp(`^${n} `, 'm'));
   assert.throws(
     () => execFileSync(process.execPath, ['bin/palisade.js', 'generate', 'nope', '-w', f], { stdio: 'ignore' }),
     (e: { status: number }) => e.status === 2,
