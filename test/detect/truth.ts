@@ -17,9 +17,10 @@ export interface Score {
 }
 
 /** Coverage of attack `label` and collateral on benign packets (label 0) of an expression. */
-export async function score(pcap: string, truth: Truth, expression: string, label: number): Promise<Score> {
+export async function score(pcap: string, truth: Truth, expression: string, label: number, lists?: Record<string, string[]>): Promise<Score> {
   const labels = truthLabels(truth);
-  const test = compile(expression, packetScheme);
+  const named = lists ? Object.fromEntries(Object.entries(lists).map(([k, items]) => [k, { kind: 'ip' as const, items }])) : undefined;
+  const test = compile(expression, packetScheme, named ? { lists: named } : {});
   let i = 0;
   let hitA = 0;
   let nA = 0;

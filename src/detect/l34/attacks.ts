@@ -8,11 +8,11 @@ import { PROTO_NAMES } from '../../core/net/protocols.js';
 import { isoTime } from '../../core/time.js';
 import type { Attack } from '../../model/attack.js';
 import type { PacketSource } from '../../sources/capture/source.js';
-import { catchUp } from './catch-up.js';
+import { catchUp, catchUpMeasurements } from './catch-up.js';
 import { Cls } from './classify.js';
 import type { Detector } from './detector.js';
-import type { Measurement } from './measurement.js';
-import { isReflection, type Signature, signatureText, victimText } from './signature.js';
+import { Measurement } from './measurement.js';
+import { finalSourceList, isReflection, type Signature, victimText } from './signature.js';
 import type { CaughtCounts } from './thread.js';
 import type { Track } from './track.js';
 
@@ -36,21 +36,18 @@ export interface Detection {
 }
 
 /**
- * The bar a signature must meet, measured over the capture: it keeps this share of the attack's
- * packets (below it, it is not emitted: the attack is reported without a signature and its
- * mitigation is a rate limit) and matches at most this share of the others (a field signature
- * over it gives way to a source list that meets both; otherwise it is emitted with its collateral
- * as measured).
+ * The bar a signature must meet, measured over the capture, to be emitted: it keeps this share
+ * of the attack's packets and matches at most this share of the others.
  */
 export const COVERAGE_BAR = 0.98;
-export const COLLATERAL_BAR = 0.002;
+export const COLLATERAL_BAR = 0.001;
 /**
- * Fewer other packets matched than this, or than this share of the attack's own packets, is
- * within the bar whatever their share of the other traffic: a short capture holds few others,
- * and they are mostly the attack's own stragglers outside its active windows.
+ * Fewer other packets matched than MIN_OTHER, or fewer other packets in the whole capture than
+ * MIN_BASE, is within the bar whatever the share: a share of a few dozen packets (a lab capture
+ * of nothing but the attack) says nothing about real users.
  */
 const MIN_OTHER = 10;
-const MIN_OTHER_SHARE = 0.005;
+const MIN_BASE = 1000;
 
 function protocolOf(tr: Track): string {
   const c = tr.cls;
@@ -109,6 +106,35 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<D
     const sec = Math.floor(rel / 1e9);
     return isoTime(base + sec, Math.round(rel - sec * 1e9));
   };
+  const figures = (x: Signature, mm: Measurement | null, estimated: boolean, packets: number): Figures =>
+    estimated || mm === null
+      ? { coverage: x.sampleCoverage, collateral: x.sampleOther / Math.max(opts.totalPackets - packets, 1), other: x.sampleOther, base: opts.totalPackets - packets }
+      : { coverage: mm.matchedAttack / Math.max(mm.packets, 1), collateral: nonAttack === 0 ? 0 : mm.matchedOther / nonAttack, other: mm.matchedOther, base: nonAttack };
+  // Where neither the field signature nor the list fixed at lock time meets the bar, the list of
+  // every source that sent the attack (over its whole course) is measured in one more pass.
+  const finals = new Map<Track, { sig: Signature; m: Measurement }>();
+  if (opts.replay !== null) {
+    for (const tr of keep) {
+      const sig = tr.signature as Signature;
+      const m = tr.measurement as Measurement;
+      if (m.packets === 0) continue;
+      const listFig = tr.listSignature ? figures(tr.listSignature, tr.listMeasurement, false, m.packets) : null;
+      if (chooseSignature(figures(sig, m, false, m.packets), listFig) !== null) continue;
+      const a = tr.addr;
+      const victim4 = (((a[0] as number) << 24) | ((a[1] as number) << 16) | ((a[2] as number) << 8) | (a[3] as number)) >>> 0;
+      const port = sig.port;
+      const fl = finalSourceList(tr, sig, `attack_${tr.id}_sources`, m.packets, (src) => port !== undefined && det.conns.completed(src, victim4, port));
+      if (!fl) continue;
+      const span = { fam: tr.fam, addr: tr.addr, isPrefix: tr.isPrefix, prefixLen: tr.prefixLen, lockSec: Number.POSITIVE_INFINITY, activeWins: tr.activeWins };
+      finals.set(tr, { sig: fl, m: new Measurement(span, fl.measured ?? fl.expression, fl.classes, base) });
+    }
+    if (finals.size > 0)
+      await catchUpMeasurements(
+        opts.replay,
+        [...finals.values()].map((f) => f.m),
+        base,
+      );
+  }
   return keep.map((tr, k): Detection => {
     const sig = tr.signature as Signature;
     const m = tr.measurement as Measurement;
@@ -121,18 +147,15 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<D
     const estimated = m.packets === 0;
     const packets = estimated ? tr.windowPackets : m.packets;
     const unique = m.sources.estimate();
-    const figures = (x: Signature, mm: Measurement | null): Figures =>
-      estimated || mm === null
-        ? { coverage: x.sampleCoverage, collateral: x.sampleOther / Math.max(opts.totalPackets - packets, 1), other: x.sampleOther }
-        : { coverage: mm.matchedAttack / Math.max(mm.packets, 1), collateral: nonAttack === 0 ? 0 : mm.matchedOther / nonAttack, other: mm.matchedOther };
-    const fieldFig = figures(sig, m);
-    const list = tr.listSignature;
-    const listFig = list ? figures(list, tr.listMeasurement) : null;
-    const pick = chooseSignature(fieldFig, listFig, packets);
+    const fieldFig = figures(sig, m, estimated, packets);
+    const final = finals.get(tr);
+    const list = final ? final.sig : tr.listSignature;
+    const listFig = final ? figures(final.sig, final.m, false, packets) : list ? figures(list, tr.listMeasurement, estimated, packets) : null;
+    const pick = chooseSignature(fieldFig, listFig);
     const chosen = pick === 'fields' ? sig : pick === 'list' ? list : null;
     const fig = pick === 'list' && listFig ? listFig : fieldFig;
     const spoofed = !isReflection(tr.cls) && tr.cls !== Cls.TCP_SYNACK && tr.cls !== Cls.DNS_QUERY && unique >= 1000 && unique >= 0.2 * packets;
-    const ev = evidence(tr, det, sig, chosen, fieldFig, listFig, unique, packets, spoofed);
+    const ev = evidence(tr, det, sig, chosen, fieldFig, list, listFig, unique, packets, spoofed);
     const attack: DetectedAttack = {
       id,
       vector,
@@ -172,26 +195,26 @@ export interface Figures {
   coverage: number;
   collateral: number;
   other: number;
+  /** Non-attack packets the collateral is a share of. */
+  base: number;
 }
 
 /**
  * Which signature to emit: the field signature if it meets both bars, else the source list if
- * that does; else whichever keeps the attack (its collateral said as measured); null when neither
- * reaches the coverage bar. A handful of other packets matched is no evidence of harm (a short
+ * that does, else none (the mitigation is then a rate limit: a block rule that misses the attack
+ * or drops real users is worse). A handful of other packets matched is no evidence of harm (a short
  * capture has few others, mostly the attack's own stragglers).
  */
-export function chooseSignature(field: Figures, list: Figures | null, attackPackets: number): 'fields' | 'list' | null {
-  const covers = (f: Figures) => f.coverage >= COVERAGE_BAR;
-  const meets = (f: Figures) => covers(f) && (f.collateral <= COLLATERAL_BAR || f.other < Math.max(MIN_OTHER, MIN_OTHER_SHARE * attackPackets));
+export function chooseSignature(field: Figures, list: Figures | null): 'fields' | 'list' | null {
+  const meets = (f: Figures) => f.coverage >= COVERAGE_BAR && (f.collateral <= COLLATERAL_BAR || f.other < MIN_OTHER || f.base < MIN_BASE);
   if (meets(field)) return 'fields';
   if (list && meets(list)) return 'list';
-  if (covers(field) && !(list && covers(list) && list.collateral < field.collateral)) return 'fields';
-  if (list && covers(list)) return 'list';
   return null;
 }
 
 /** Classes judged by connection state (conn-state.ts stateClass): their evidence includes the out-of-state share. */
 const STATEFUL = new Set<number>([
+  Cls.GRE,
   Cls.TCP_SYN,
   Cls.TCP_SYNACK,
   Cls.TCP_ACK,
@@ -224,6 +247,7 @@ function evidence(
   field: Signature,
   chosen: Signature | null,
   fieldFig: { coverage: number; collateral: number },
+  list: Signature | null,
   listFig: { coverage: number; collateral: number } | null,
   unique: number,
   packets: number,

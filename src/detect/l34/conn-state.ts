@@ -19,7 +19,8 @@
  * its answer in, far below the time the flood takes to cycle the table) while established
  * conversations stay.
  *
- * A second, smaller table remembers (source, destination, port) triples whose handshake completed:
+ * A second, smaller table remembers (source, destination, port) triples whose handshake completed
+ * (for UDP: whose first datagram was answered):
  * a SYN from a client that has completed a handshake with that service before is a returning
  * client, not a flood bot (bots of a SYN flood never complete one). Per port, so that a scanner
  * that completes a handshake with one open port is not vouched for on the others.
@@ -84,7 +85,7 @@ export class ConnState {
     const h1 = mix32(mix32(a ^ 0x5bd1e995) ^ b);
     const h = mix32(h1 ^ Math.imul(ports, 0x9e3779b1) ^ proto);
     this.sec = sec;
-    return proto === 6 ? this.tcp(h, flags, seq, ack, s, d ^ Math.imul(dport, 0x2c1b3c6d)) : this.udp(h);
+    return proto === 6 ? this.tcp(h, flags, seq, ack, s, d ^ Math.imul(dport, 0x2c1b3c6d)) : this.udp(h, s, d, sport);
   }
 
   /** The same for IPv6: the addresses are hashed by the caller (hashBytes of 16 bytes each). */
@@ -171,8 +172,13 @@ export class ConnState {
         if (e >= 0) t[e + 1] = (seq + 1) | 0;
         return this.isGood(src, dst);
       }
-      // SYN-ACK.
-      if (e < 0 || ((t[e + 2] as number) & otherSyn) === 0 || (ack | 0) !== t[e + 1]) return false;
+      // SYN-ACK. An unsolicited one (reflection) is remembered too: the resets that follow on the
+      // same 4-tuple are that exchange's, not a flood of their own.
+      if (e < 0) {
+        this.insert(h, 0, false);
+        return false;
+      }
+      if (((t[e + 2] as number) & otherSyn) === 0 || (ack | 0) !== t[e + 1]) return false;
       this.touch(e, F.SYNACK);
       return true;
     }
@@ -189,16 +195,23 @@ export class ConnState {
     return (m & F.DONE) !== 0 || (m & (F.DIR0 | F.DIR1)) === (F.DIR0 | F.DIR1);
   }
 
-  /** UDP: belongs when the other direction has spoken on the same 5-tuple. */
-  private udp(h: number): boolean {
+  /**
+   * UDP (and GRE): belongs when the other direction has spoken on the same 5-tuple. The first
+   * answer vouches for the side that spoke first, as a completed handshake does for TCP.
+   */
+  private udp(h: number, src: number, dst: number, sport: number): boolean {
     const dirBit = this.dir === 0 ? F.DIR0 : F.DIR1;
     const e = this.find(h);
     if (e < 0) {
       this.insert(h, dirBit, false);
       return false;
     }
+    const before = (this.t[e + 2] as number) & (F.DIR0 | F.DIR1);
     const m = this.touch(e, dirBit);
-    return (m & (F.DIR0 | F.DIR1)) === (F.DIR0 | F.DIR1);
+    const both = (m & (F.DIR0 | F.DIR1)) === (F.DIR0 | F.DIR1);
+    // This packet is the answer: its destination spoke first, to its source's port.
+    if (both && before !== (F.DIR0 | F.DIR1)) this.markGood(dst, src ^ Math.imul(sport, 0x2c1b3c6d));
+    return both;
   }
 
   private goodSlot(src: number, dst: number): { base: number; fp: number } {
@@ -246,6 +259,7 @@ const GOOD = { base: 0, fp: 0 };
  * capture order; `sec` is the packet's second relative to any fixed base.
  */
 export function stateClass(st: ConnState, v: PacketView, c: number, sec: number): number {
+  if (c === Cls.GRE) return greClass(st, v, sec);
   if (v.l4Off < 0 || (v.tunnel & Tunnel.GRE) !== 0 || c === Cls.FRAG) return c;
   const p = v.l4Proto;
   if (p !== 6 && p !== 17) return c;
@@ -265,4 +279,23 @@ export function stateClass(st: ConnState, v: PacketView, c: number, sec: number)
     default:
       return c;
   }
+}
+
+/**
+ * GRE between two routers is a tunnel carrying traffic both ways; a GRE flood comes one way.
+ * Judged like UDP on the outer addresses (protocol 47, no ports): once both ends have sent, the
+ * tunnel's packets are ordinary.
+ */
+function greClass(st: ConnState, v: PacketView, sec: number): number {
+  const tunnelled = (v.tunnel & Tunnel.GRE) !== 0;
+  const fam = tunnelled ? v.outerIpVersion : v.ipVersion;
+  let belongs: boolean;
+  if (fam === 4) belongs = st.observe4((tunnelled ? v.outerSrc4 : v.src4) | 0, (tunnelled ? v.outerDst4 : v.dst4) | 0, 0, 0, 47, 0, 0, 0, sec);
+  else {
+    const so = tunnelled ? v.outerSrc6Off : v.src6Off;
+    const d = tunnelled ? v.outerDst6Off : v.dst6Off;
+    if (so < 0 || d < 0) return Cls.GRE;
+    belongs = st.observe6(hashBytes(v.buf, so, 16), hashBytes(v.buf, d, 16), 0, 0, 47, 0, 0, 0, sec);
+  }
+  return belongs ? Cls.OTHER : Cls.GRE;
 }

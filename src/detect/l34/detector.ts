@@ -205,6 +205,7 @@ export class Detector {
     const own = dt.sampler[i] as number;
     if (own >= 0) {
       const s = this.samplerList[own] as VictimSample;
+      if (c !== Cls.OTHER && v.ipVersion === 4 && !s.sourcesFull) s.noteSource(v.src4, c);
       if (s.seen >= s.cap && s.seen !== s.next) s.seen++;
       else s.add(v, c, raw);
     }
@@ -491,6 +492,7 @@ export class Detector {
   /** End of input: close the last window and every open attack. */
   finish(): Track[] {
     if (this.base >= 0) this.closeWindow(Math.min((this.cur + 1 - this.base) * 1e9, this.lastT + 1));
+    for (const m of this.live) m.finishLive();
     const ended = this.attacks.finish();
     // Attacks too short to have their signature fixed live are measured entirely by the catch-up pass.
     for (const tr of ended) if (tr.measurement === null) this.lock(tr, Number.POSITIVE_INFINITY);

@@ -2,10 +2,12 @@
  * Signature measurement for one attack: run its compiled signature over packets and count the
  * attack's packets it matches (coverage) and the other packets it matches (collateral).
  *
- * An attack's packets are its classes' packets sent to its victim in the windows where the
- * attack was active. Live (during the detection pass, from the moment the signature is fixed)
- * a window's counts wait in `win*` until the window closes and says whether it was active; in the
- * catch-up pass over the start of the capture the active windows are already known.
+ * An attack's packets are its classes' packets sent to its victim from its first active window
+ * to its last: a low-rate stretch in the middle of an attack (below the thresholds for a second
+ * or two) is still the attack, not other traffic. Live (during the detection pass, from the
+ * moment the signature is fixed) a window's counts wait in `win*` until the window closes; an
+ * inactive window's wait in `pend*` until a later active window (the attack went on: they were
+ * its) or the end (they were other traffic). In the catch-up pass the span is already known.
  */
 import type { PacketView } from '../../decode/view.js';
 import { Tunnel } from '../../decode/view.js';
@@ -55,6 +57,15 @@ export class Measurement<T extends MeasuredTrack = MeasuredTrack> {
   private winHit = 0;
   private winFirst = -1;
   private winLast = -1;
+  private pendPackets = 0;
+  private pendBytes = 0;
+  private pendHit = 0;
+  private pendFirst = -1;
+  private pendLast = -1;
+  /** The active span's first and last window, and the activeWins size they were computed at. */
+  private spanLo = 0;
+  private spanHi = -1;
+  private spanSize = -1;
   private readonly want4: number;
   private readonly mask4: number;
 
@@ -147,6 +158,14 @@ export class Measurement<T extends MeasuredTrack = MeasuredTrack> {
     this.source(v);
   }
 
+  /** Live: the input ended; windows after the last active one were other traffic. */
+  finishLive(): void {
+    this.matchedOther += this.pendHit;
+    this.pendPackets = 0;
+    this.pendBytes = 0;
+    this.pendHit = 0;
+  }
+
   counts(): MeasureCounts {
     const { packets, bytes, matchedAttack, matchedOther, first, last } = this;
     return { packets, bytes, matchedAttack, matchedOther, first, last, sources: this.sources.registers };
@@ -163,8 +182,40 @@ export class Measurement<T extends MeasuredTrack = MeasuredTrack> {
     this.sources.mergeRegisters(c.sources);
   }
 
-  /** Live: the window closed; its class packets were the attack's if the attack was active in it. */
+  /** Is window w (seconds from the base) within the attack's span of active windows? */
+  inSpan(w: number): boolean {
+    const wins = this.track.activeWins;
+    if (wins.size !== this.spanSize) {
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = Number.NEGATIVE_INFINITY;
+      for (const x of wins) {
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+      }
+      this.spanLo = lo;
+      this.spanHi = hi;
+      this.spanSize = wins.size;
+    }
+    return w >= this.spanLo && w <= this.spanHi;
+  }
+
+  /** Live: the window closed; its class packets were the attack's if the attack was active in it or is again later. */
   endWindow(active: boolean): void {
+    if (active) {
+      // Inactive windows since the last active one were inside the attack's span.
+      if (this.pendPackets > 0) {
+        this.packets += this.pendPackets;
+        this.bytes += this.pendBytes;
+        this.matchedAttack += this.pendHit;
+        if (this.first < 0 || this.pendFirst < this.first) this.first = this.pendFirst;
+        if (this.pendLast > this.last) this.last = this.pendLast;
+      }
+      this.pendPackets = 0;
+      this.pendBytes = 0;
+      this.pendHit = 0;
+      this.pendFirst = -1;
+      this.pendLast = -1;
+    }
     if (this.winPackets > 0) {
       if (active) {
         this.packets += this.winPackets;
@@ -172,7 +223,13 @@ export class Measurement<T extends MeasuredTrack = MeasuredTrack> {
         this.matchedAttack += this.winHit;
         if (this.first < 0 || this.winFirst < this.first) this.first = this.winFirst;
         if (this.winLast > this.last) this.last = this.winLast;
-      } else this.matchedOther += this.winHit;
+      } else {
+        this.pendPackets += this.winPackets;
+        this.pendBytes += this.winBytes;
+        this.pendHit += this.winHit;
+        if (this.pendFirst < 0) this.pendFirst = this.winFirst;
+        this.pendLast = this.winLast;
+      }
     }
     this.winPackets = 0;
     this.winBytes = 0;

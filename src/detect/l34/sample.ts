@@ -8,6 +8,8 @@ import type { PacketView } from '../../decode/view.js';
 
 /** Rows of a victim's sample. */
 export const SAMPLE_ROWS = 16384;
+/** Sources a victim's source table holds (twice the largest list a signature may carry). */
+export const SOURCES_MAX = 40_000;
 
 export class VictimSample {
   readonly cls = new Uint8Array(SAMPLE_ROWS);
@@ -35,6 +37,14 @@ export class VictimSample {
   readonly t = new Float64Array(SAMPLE_ROWS);
   rows = 0;
   seen = 0;
+  /**
+   * IPv4 sources of the flood-class packets (class != OTHER) the victim received since sampling
+   * started, keyed source * 32 + class, with their packet counts: a source list must hold every
+   * bot, not just those the reservoir kept. Bounded: once SOURCES_MAX keys are in, it stops and
+   * says so (`sourcesFull`; a spoofed flood fills it in a blink and needs no list).
+   */
+  readonly sources = new Map<number, number>();
+  sourcesFull = false;
   /** Zones (last two labels) of the first DNS questions seen, for a random-subdomain signature. */
   readonly zones = new Map<string, number>();
   zoneSamples = 0;
@@ -154,6 +164,15 @@ export class VictimSample {
     this.frag[r] = v.fragOffset;
     this.t[r] = (v.tsSec - this.base) * 1e9 + v.tsNsec;
     if (v.dnsNameLen > 0 && this.zoneSamples < 2000) this.addZone(v);
+  }
+
+  /** Count a flood-class packet's IPv4 source (see `sources`). */
+  noteSource(src4: number, c: number): void {
+    const k = (src4 >>> 0) * 32 + c;
+    const n = this.sources.get(k);
+    if (n !== undefined) this.sources.set(k, n + 1);
+    else if (this.sources.size >= SOURCES_MAX) this.sourcesFull = true;
+    else this.sources.set(k, 1);
   }
 
   /** Bounded: at most 2,000 names are looked at per victim. */

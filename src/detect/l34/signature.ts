@@ -392,7 +392,31 @@ export function sourceListSignature(tr: Track, field: Signature, name: string, c
     if (seen.size > LIST_MAX) return null;
   }
   if (rows < 50 || seen.size === 0 || rows < LIST_REPEAT * seen.size) return null;
-  const addresses = [...seen.keys()].sort();
+  return listSignature(field, name, [...seen.keys()].sort());
+}
+
+/**
+ * The source-list signature from every source the victim's source table counted for the attack's
+ * class over the whole attack (sample.ts `sources`), minus those that completed a handshake with
+ * the victim's attacked port: null when the table overflowed (spoofed), the sources do not repeat
+ * or there are more than LIST_MAX.
+ */
+export function finalSourceList(tr: Track, field: Signature, name: string, packets: number, completed: (src4: number) => boolean): Signature | null {
+  const s = tr.sampler;
+  if (s.sourcesFull || tr.fam !== 4) return null;
+  const out: string[] = [];
+  for (const [k, n] of s.sources) {
+    if (k % 32 !== tr.cls || n === 0) continue;
+    const src = Math.floor(k / 32);
+    if (completed(src)) continue;
+    out.push(formatIpv4(src));
+    if (out.length > LIST_MAX) return null;
+  }
+  if (out.length === 0 || packets < LIST_REPEAT * out.length) return null;
+  return listSignature(field, name, out.sort());
+}
+
+function listSignature(field: Signature, name: string, addresses: string[]): Signature {
   const parts = [...field.baseParts, `ip.src in $${name}`];
   const inline = [...field.baseParts, `ip.src in {${addresses.join(' ')}}`];
   return {

@@ -106,6 +106,29 @@ function shapeOk(t: KeyTable, i: number, c: number, n: number, bytes: number): b
   return true;
 }
 
+/**
+ * The key's packets a class must dominate: everything but the other flood classes that clear
+ * their own floors and that this class is a sizeable fraction of. Two vectors on one victim (a
+ * SYN flood and a UDP flood) each dominate the victim's ordinary traffic; neither has to dominate
+ * the other. A class far smaller than another flood (below CONCURRENT of it) still has to
+ * dominate it: a reflection's backscatter (resets from the same reflectors) is that attack's
+ * noise, not a second vector.
+ */
+const CONCURRENT = 0.25;
+function ordinaryTotal(t: KeyTable, i: number, c: number): number {
+  const own = t.packets(i, c);
+  let total = t.total[i] as number;
+  let mask = (t.clsMask[i] as number) & ~1 & ~(1 << c);
+  while (mask !== 0) {
+    const o = 31 - Math.clz32(mask);
+    mask &= ~(1 << o);
+    const fo = FLOOR_PPS[o] as number;
+    const n = t.packets(i, o);
+    if (fo > 0 && n >= fo && own >= CONCURRENT * n) total -= n;
+  }
+  return Math.max(total, 1);
+}
+
 /** Does the prefix (network bytes, length) contain the 16-byte address at addr[o..]? */
 function prefixContains(net: Uint8Array, len: number, addr: Uint8Array, o: number): boolean {
   let bits = len;
@@ -156,7 +179,7 @@ export class Thresholds {
     }
     const floor = FLOOR_PPS[c] as number;
     if (floor === 0 || n < floor) return false;
-    if (n / (t.total[i] as number) < (DOMINANCE[c] as number)) return false;
+    if (n / ordinaryTotal(t, i, c) < (DOMINANCE[c] as number)) return false;
     if (!isPrefix && this.baselines.isWarm(key) && n < 3 * this.baselines.rate(key, c) + floor / 2) return false;
     return shapeOk(t, i, c, n, bytes);
   }
@@ -170,6 +193,6 @@ export class Thresholds {
     // A random-subdomain attack holds while the names stay random: the server's ordinary queries
     // after it repeat names (and may well be above twice a quiet baseline).
     if (c === Cls.DNS_QUERY && t.distinct(t.nameBits, i) < 0.5 * Math.min(n, 5000)) return false;
-    return n >= Math.max(5, 0.002 * peakPps, 2 * baseRate + 5) && n >= 0.3 * (t.total[i] as number);
+    return n >= Math.max(5, 0.002 * peakPps, 2 * baseRate + 5) && n >= 0.3 * ordinaryTotal(t, i, c);
   }
 }
