@@ -24,7 +24,7 @@ export function signatureText(x: Attack): SignatureText {
       summary += ` No packet field tells this attack from real users, so the signature is the list of ${s.list.addresses.length} source addresses that sent it without completing a connection (${s.list.name}).`;
   } else {
     const f = x.evidence?.field_signature;
-    summary = 'No signature met the bar (98 % of the attack with at most 0.2 % of other traffic)';
+    summary = 'No signature met the bar (98 % of the attack with at most 0.1 % of other traffic)';
     summary += f ? `: the best one found, ${f.expression}, matched ${pct(f.coverage)} of the attack and ${pct(f.collateral, 2)} of other traffic.` : '.';
     const l = x.evidence?.source_list;
     if (l) summary += ` A list of its ${l.size} sources matched ${pct(l.coverage)} and ${pct(l.collateral, 2)}.`;
