@@ -13,9 +13,10 @@ const files = readdirSync(here)
   .filter((f) => wanted.length === 0 || wanted.includes(f.replace(/\.bench\.ts$/, '')))
   .sort();
 
+// A name that matches no bench is a usage error (exit 2); nothing runs.
 if (files.length === 0) {
   process.stderr.write(`bench: nothing matches ${wanted.join(' ')}\n`);
-  process.exit(2);
+  process.exitCode = 2;
 }
 for (const f of files) {
   process.stdout.write(`\n=== ${f.replace(/\.bench\.ts$/, '')} ===\n`);

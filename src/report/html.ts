@@ -152,7 +152,7 @@ ${d.geo ? '' : '<p class="note">Country and AS are not shown: no GeoIP/ASN datab
 ${
   x.signature
     ? `<pre><code>${e(x.signature.expression)}</code></pre>
-<p>It matches ${num('coverage', x.signature.coverage, e(pct(x.signature.coverage)))} of this attack's packets and ${num('collateral', x.signature.collateral, e(pct(x.signature.collateral, 2)))} of other packets.${x.signature.kind === 'source_list' ? ` ${e(sigText.summary.slice(sigText.summary.indexOf('No packet field')))}` : ''}</p>`
+<p>It matches ${num('coverage', x.signature.coverage, e(pct(x.signature.coverage)))} of this attack's packets and ${num('collateral', x.signature.collateral, e(pct(x.signature.collateral, 2)))} of other packets.${sigText.listNote ? ` ${e(sigText.listNote)}` : ''}</p>`
     : `<p>${e(sigText.summary)}</p>`
 }
 ${sigText.evidence ? `<p class="note">${e(sigText.evidence)}</p>` : ''}

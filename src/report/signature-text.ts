@@ -11,6 +11,8 @@ export interface SignatureText {
   expression: string | null;
   /** One or two sentences on what it matches (or why there is none and what the mitigation does instead). */
   summary: string;
+  /** For a source-list signature, why it is a list (also the end of `summary`); empty otherwise. */
+  listNote: string;
   /** Confidence and the facts behind it, one sentence; empty when detection gave none. */
   evidence: string;
 }
@@ -18,10 +20,13 @@ export interface SignatureText {
 export function signatureText(x: Attack): SignatureText {
   const s = x.signature;
   let summary: string;
+  let listNote = '';
   if (s) {
     summary = `It matches ${pct(s.coverage)} of this attack's packets and ${pct(s.collateral, 2)} of other packets.`;
-    if (s.kind === 'source_list' && s.list)
-      summary += ` No packet field tells this attack from real users, so the signature is the list of ${s.list.addresses.length} source addresses that sent it without completing a connection (${s.list.name}).`;
+    if (s.kind === 'source_list' && s.list) {
+      listNote = `No packet field tells this attack from real users, so the signature is the list of ${s.list.addresses.length} source addresses that sent it without completing a connection (${s.list.name}).`;
+      summary += ` ${listNote}`;
+    }
   } else {
     const f = x.evidence?.field_signature;
     summary = 'No signature met the bar (98 % of the attack with at most 0.1 % of other traffic)';
@@ -40,5 +45,5 @@ export function signatureText(x: Attack): SignatureText {
     if (e.separating_fields.length > 0) facts.push(`it is told apart by ${e.separating_fields.join(', ')}`);
     evidence = `Confidence ${x.confidence.toFixed(2)}: ${facts.join('; ')}.`;
   }
-  return { expression: s ? s.expression : null, summary, evidence };
+  return { expression: s ? s.expression : null, summary, listNote, evidence };
 }

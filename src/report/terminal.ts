@@ -126,6 +126,7 @@ export function renderAnalysis(a: Analysis, color: boolean, width = 78): string 
     for (const at of a.attacks) {
       out.push('');
       const victim = at.victim.prefix ?? at.victim.ip ?? '?';
+      const sigText = signatureText(at);
       out.push(c.red(c.bold(`■ ${at.vector}`)) + ` against ${victim}${at.victim.port ? `:${at.victim.port}` : ''} (${at.victim.protocol})`);
       out.push(
         table(c, [
@@ -143,8 +144,8 @@ export function renderAnalysis(a: Analysis, color: boolean, width = 78): string 
                 ['signature', at.signature.expression],
                 ['', `coverage ${(at.signature.coverage * 100).toFixed(2)}%, collateral ${(at.signature.collateral * 100).toFixed(3)}%`],
               ]
-            : [['signature', signatureText(at).summary]]),
-          ['evidence', signatureText(at).evidence],
+            : [['signature', sigText.summary]]),
+          ['evidence', sigText.evidence],
         ]),
       );
       if (at.mitigation.nftables) out.push(c.dim('  nftables:'), indent(at.mitigation.nftables, '    '));

@@ -71,7 +71,8 @@ export class ConnState {
 
   /**
    * Judge an IPv4 TCP or UDP packet and update the table. Returns true when the packet belongs
-   * to a conversation (see verdict rules in tcp()/udp()). Addresses as int32 or uint32.
+   * to a conversation (see verdict rules in tcp()/udp()). Addresses as int32 or uint32; IPv6
+   * addresses are passed as their hashBytes (a collision merely merges two conversations).
    */
   observe4(src: number, dst: number, sport: number, dport: number, proto: number, flags: number, seq: number, ack: number, sec: number): boolean {
     const s = src | 0;
@@ -86,11 +87,6 @@ export class ConnState {
     const h = mix32(h1 ^ Math.imul(ports, 0x9e3779b1) ^ proto);
     this.sec = sec;
     return proto === 6 ? this.tcp(h, flags, seq, ack, s, d ^ Math.imul(dport, 0x2c1b3c6d)) : this.udp(h, s, d, sport);
-  }
-
-  /** The same for IPv6: the addresses are hashed by the caller (hashBytes of 16 bytes each). */
-  observe6(srcHash: number, dstHash: number, sport: number, dport: number, proto: number, flags: number, seq: number, ack: number, sec: number): boolean {
-    return this.observe4(srcHash, dstHash, sport, dport, proto, flags, seq, ack, sec);
   }
 
   /** Entry index (in ints) of the conversation with hash h, or -1. */
@@ -266,7 +262,7 @@ export function stateClass(st: ConnState, v: PacketView, c: number, sec: number)
   let belongs: boolean;
   if (v.ipVersion === 4) belongs = st.observe4(v.src4 | 0, v.dst4 | 0, v.srcPort, v.dstPort, p, v.tcpFlags, v.tcpSeq | 0, v.tcpAck | 0, sec);
   else if (v.src6Off >= 0 && v.dst6Off >= 0)
-    belongs = st.observe6(hashBytes(v.buf, v.src6Off, 16), hashBytes(v.buf, v.dst6Off, 16), v.srcPort, v.dstPort, p, v.tcpFlags, v.tcpSeq | 0, v.tcpAck | 0, sec);
+    belongs = st.observe4(hashBytes(v.buf, v.src6Off, 16), hashBytes(v.buf, v.dst6Off, 16), v.srcPort, v.dstPort, p, v.tcpFlags, v.tcpSeq | 0, v.tcpAck | 0, sec);
   else return c;
   if (!belongs) return c;
   switch (c) {
@@ -295,7 +291,7 @@ function greClass(st: ConnState, v: PacketView, sec: number): number {
     const so = tunnelled ? v.outerSrc6Off : v.src6Off;
     const d = tunnelled ? v.outerDst6Off : v.dst6Off;
     if (so < 0 || d < 0) return Cls.GRE;
-    belongs = st.observe6(hashBytes(v.buf, so, 16), hashBytes(v.buf, d, 16), 0, 0, 47, 0, 0, 0, sec);
+    belongs = st.observe4(hashBytes(v.buf, so, 16), hashBytes(v.buf, d, 16), 0, 0, 47, 0, 0, 0, sec);
   }
   return belongs ? Cls.OTHER : Cls.GRE;
 }

@@ -5,11 +5,14 @@
  * attack and non-attack packets keep their proportions. Fixed size; nothing allocated per packet.
  */
 import type { PacketView } from '../../decode/view.js';
+import { mix32 } from '../core/sketch/hash.js';
 
 /** Rows of a victim's sample. */
 export const SAMPLE_ROWS = 16384;
-/** Sources a victim's source table holds (twice the largest list a signature may carry). */
+/** (Source, class) pairs a victim's source table holds (twice the largest list a signature may carry). */
 export const SOURCES_MAX = 40_000;
+/** Its slots (a power of two, load at most 0.61). */
+const SOURCE_SLOTS = 65_536;
 
 export class VictimSample {
   readonly cls = new Uint8Array(SAMPLE_ROWS);
@@ -39,11 +42,16 @@ export class VictimSample {
   seen = 0;
   /**
    * IPv4 sources of the flood-class packets (class != OTHER) the victim received since sampling
-   * started, keyed source * 32 + class, with their packet counts: a source list must hold every
-   * bot, not just those the reservoir kept. Bounded: once SOURCES_MAX keys are in, it stops and
-   * says so (`sourcesFull`; a spoofed flood fills it in a blink and needs no list).
+   * started, per class, with their packet counts: a source list must hold every bot, not just
+   * those the reservoir kept. An open-addressing table in typed arrays (allocated when the first
+   * source arrives; nothing per packet). Bounded: once SOURCES_MAX (source, class) pairs are in,
+   * it stops and says so (`sourcesFull`; a spoofed flood fills it in a blink and needs no list).
    */
-  readonly sources = new Map<number, number>();
+  private srcKey: Int32Array | null = null;
+  private srcCls: Uint8Array | null = null;
+  /** Packets per slot; 0: empty slot. */
+  private srcCount: Int32Array | null = null;
+  private srcUsed = 0;
   sourcesFull = false;
   /** Zones (last two labels) of the first DNS questions seen, for a random-subdomain signature. */
   readonly zones = new Map<string, number>();
@@ -166,13 +174,44 @@ export class VictimSample {
     if (v.dnsNameLen > 0 && this.zoneSamples < 2000) this.addZone(v);
   }
 
-  /** Count a flood-class packet's IPv4 source (see `sources`). */
+  /** Count a flood-class packet's IPv4 source (see `srcKey`). */
   noteSource(src4: number, c: number): void {
-    const k = (src4 >>> 0) * 32 + c;
-    const n = this.sources.get(k);
-    if (n !== undefined) this.sources.set(k, n + 1);
-    else if (this.sources.size >= SOURCES_MAX) this.sourcesFull = true;
-    else this.sources.set(k, 1);
+    if (this.srcKey === null) {
+      this.srcKey = new Int32Array(SOURCE_SLOTS);
+      this.srcCls = new Uint8Array(SOURCE_SLOTS);
+      this.srcCount = new Int32Array(SOURCE_SLOTS);
+    }
+    const keys = this.srcKey;
+    const cls = this.srcCls as Uint8Array;
+    const count = this.srcCount as Int32Array;
+    const a = src4 | 0;
+    let q = mix32(a ^ Math.imul(c, 0x9e3779b1)) & (SOURCE_SLOTS - 1);
+    for (;;) {
+      const n = count[q] as number;
+      if (n === 0) break;
+      if (keys[q] === a && cls[q] === c) {
+        count[q] = n + 1;
+        return;
+      }
+      q = (q + 1) & (SOURCE_SLOTS - 1);
+    }
+    if (this.srcUsed >= SOURCES_MAX) {
+      this.sourcesFull = true;
+      return;
+    }
+    this.srcUsed++;
+    keys[q] = a;
+    cls[q] = c;
+    count[q] = 1;
+  }
+
+  /** Each IPv4 source (as uint32) counted for class c, with its packets. */
+  *sourcesOf(c: number): Generator<[number, number]> {
+    const keys = this.srcKey;
+    if (keys === null) return;
+    const cls = this.srcCls as Uint8Array;
+    const count = this.srcCount as Int32Array;
+    for (let q = 0; q < SOURCE_SLOTS; q++) if ((count[q] as number) > 0 && cls[q] === c) yield [(keys[q] as number) >>> 0, count[q] as number];
   }
 
   /** Bounded: at most 2,000 names are looked at per victim. */

@@ -405,9 +405,7 @@ export function finalSourceList(tr: Track, field: Signature, name: string, packe
   const s = tr.sampler;
   if (s.sourcesFull || tr.fam !== 4) return null;
   const out: string[] = [];
-  for (const [k, n] of s.sources) {
-    if (k % 32 !== tr.cls || n === 0) continue;
-    const src = Math.floor(k / 32);
+  for (const [src] of s.sourcesOf(tr.cls)) {
     if (completed(src)) continue;
     out.push(formatIpv4(src));
     if (out.length > LIST_MAX) return null;
