@@ -1,0 +1,114 @@
+/**
+ * Data sets of NetFlow v9 and IPFIX: records of a data template go to the callback with their
+ * sampling rate; records of an options template update the domain (sampling, init time) instead.
+ * Also the hold for sets whose template has not come yet, and the replay of that hold when it does.
+ */
+import { formatIpv4, formatIpv6 } from '../../core/net/ip.js';
+import type { Domain } from './domains.js';
+import type { DecodeEnv } from './env.js';
+import { FlowFlag, type FlowKind, type FlowView } from './record-view.js';
+import { decodeRecord, statedRate } from './records.js';
+import type { Template } from './template-cache.js';
+
+/** Most sampler ids remembered per domain (options data could otherwise grow the map without end). */
+const MAX_SAMPLERS = 1024;
+
+/** Copy the datagram-level fields of a domain into the view (once per datagram, not per record). */
+export function setExporter(v: FlowView, d: Domain, kind: FlowKind): void {
+  v.kind = kind;
+  v.exporterVersion = d.exporterVersion;
+  v.exporter4 = d.exporter4;
+  v.exporter6.set(d.exporter6);
+  v.domain = d.domainId;
+}
+
+/** The configured rate of a new domain's exporter (text made once per domain, not per datagram). */
+export function configureDomain(env: DecodeEnv, d: Domain): void {
+  const text = d.exporterVersion === 6 ? formatIpv6(d.exporter6) : formatIpv4(d.exporter4);
+  d.configuredRate = env.configuredRate(text);
+}
+
+function rateFor(d: Domain, v: FlowView): number {
+  const own = statedRate(v);
+  if (own > 0) return own;
+  if (v.samplerId >= 0) {
+    const r = d.samplerRates.get(v.samplerId);
+    if (r !== undefined) return r;
+  }
+  if (d.optionsRate > 0) return d.optionsRate;
+  // Options data named a sampler but the records do not say which: with one sampler there is no doubt.
+  if (d.samplerRates.size === 1) for (const r of d.samplerRates.values()) return r;
+  if (d.configuredRate > 0) return d.configuredRate;
+  return 1;
+}
+
+function applyOptions(d: Domain, v: FlowView): void {
+  const rate = statedRate(v);
+  if (rate > 0) {
+    if (v.samplerId >= 0) {
+      if (d.samplerRates.size < MAX_SAMPLERS || d.samplerRates.has(v.samplerId)) d.samplerRates.set(v.samplerId, rate);
+    } else d.optionsRate = rate;
+  }
+  if (v.systemInitMs > 0) d.systemInitMs = v.systemInitMs;
+}
+
+/**
+ * Decode the records of b[p, end) with template t. Returns the records read; a record that runs
+ * past the set stops the set (counted as malformed). What is left shorter than a record is padding.
+ */
+export function decodeDataSet(env: DecodeEnv, d: Domain, t: Template, b: Uint8Array, p: number, end: number, flags: number): number {
+  const v = env.view;
+  const stats = env.stats;
+  v.buf = b;
+  env.clock.systemInitMs = d.systemInitMs;
+  const min = t.minLen;
+  let n = 0;
+  while (end - p >= min) {
+    v.reset();
+    v.templateId = t.id;
+    const q = decodeRecord(t, b, p, end, v, env.clock);
+    if (q < 0) {
+      stats.malformedRecords++;
+      break;
+    }
+    p = q;
+    n++;
+    if (t.options) {
+      applyOptions(d, v);
+      stats.optionsRecords++;
+    } else {
+      v.flags |= flags;
+      v.samplingRate = rateFor(d, v);
+      stats.flowRecords++;
+      if (flags & FlowFlag.FROM_PENDING) stats.pendingRecords++;
+      env.onFlow(v);
+    }
+  }
+  return n;
+}
+
+/** Keep a data set whose template is unknown, counting what the bounded hold had to drop. */
+export function holdDataSet(env: DecodeEnv, d: Domain, tid: number, b: Uint8Array, p: number, end: number): void {
+  const c = env.clock;
+  env.stats.pendingHeld++;
+  env.stats.pendingDropped += env.pending.hold(d, tid, b, p, end, c.exportSecs, c.sysUptimeMs);
+}
+
+/** A template just arrived: decode what was held for it, with each held set's own header times. */
+export function releaseHeld(env: DecodeEnv, d: Domain, t: Template, kind: FlowKind): void {
+  if (env.pending.size === 0) return;
+  const held = env.pending.take(d, t.id);
+  if (held === null) return;
+  const c = env.clock;
+  const exportSecs = c.exportSecs;
+  const uptime = c.sysUptimeMs;
+  for (const h of held) {
+    c.exportSecs = h.exportSecs;
+    c.sysUptimeMs = h.sysUptimeMs;
+    setExporter(env.view, d, kind);
+    decodeDataSet(env, d, t, h.bytes, 0, h.bytes.length, FlowFlag.FROM_PENDING);
+    env.stats.pendingDecodedSets++;
+  }
+  c.exportSecs = exportSecs;
+  c.sysUptimeMs = uptime;
+}

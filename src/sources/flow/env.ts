@@ -1,0 +1,30 @@
+/**
+ * What the protocol decoders share: the reused views, the counters, the template cache, the hold
+ * for early data and the callbacks. FlowDecoder (datagram.ts) is the one implementation; the
+ * protocol modules take it as this interface so each stays a set of plain functions.
+ */
+import type { DomainTable } from './domains.js';
+import type { PendingSets } from './pending.js';
+import type { CounterView, FlowView } from './record-view.js';
+import type { RecordClock } from './records.js';
+import type { FlowStats } from './stats.js';
+import type { TemplateCache, TemplateScratch } from './template-cache.js';
+
+export interface DecodeEnv {
+  readonly view: FlowView;
+  readonly counters: CounterView;
+  readonly stats: FlowStats;
+  readonly domains: DomainTable;
+  readonly cache: TemplateCache;
+  readonly pending: PendingSets;
+  readonly scratch: TemplateScratch;
+  readonly clock: RecordClock;
+  /** Sampling rate configured for an exporter (by its address text), 0 when none. */
+  configuredRate(exporterText: string): number;
+  /** Run sFlow raw packet headers through decode/ (default true). */
+  readonly decodeHeaders: boolean;
+  /** Bound on sFlow sources and interfaces remembered per agent. */
+  readonly maxSourcesPerAgent: number;
+  onFlow: (v: FlowView) => void;
+  onCounters: ((c: CounterView) => void) | null;
+}
