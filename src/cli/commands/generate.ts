@@ -3,7 +3,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { generate, truthPath } from '../../generate/generator.js';
 import { SCENARIOS } from '../../generate/scenarios.js';
 import { intOption } from '../options.js';
 
@@ -23,7 +22,7 @@ export function register(program: Command): void {
     .option('--no-truth', 'do not write the .truth.json file')
     .addHelpText('after', '\nExample:\n  palisade generate demo --packets 20000 --seed 1 -w demo/demo.pcap')
     .action(
-      (
+      async (
         scenario: string | undefined,
         o: {
           list?: boolean;
@@ -43,6 +42,8 @@ export function register(program: Command): void {
         if (!SCENARIOS.some((s) => s.name === scenario)) throw new UsageError(`generate: unknown scenario "${scenario}" (palisade generate --list shows them)`);
         if (!o.write) throw new UsageError('generate: missing -w OUT.pcap');
         mkdirSync(dirname(o.write), { recursive: true });
+        // The generator is loaded when it runs, not at every command's start-up.
+        const { generate, truthPath } = await import('../../generate/generator.js');
         const truth = generate(scenario, o.write, {
           packets: o.packets,
           seed: o.seed,

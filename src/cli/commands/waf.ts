@@ -1,8 +1,7 @@
 /** `palisade waf serve`: run the CRS-based WAF as a small HTTP origin that answers every request itself. */
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../core/errors.js';
-import { createWaf, enableRegexBacktrackFallback, WafConfigError, type WafOptions } from '../../waf/engine.js';
-import { startServer } from '../../waf/serve.js';
+import type { createWaf, WafOptions } from '../../waf/engine.js';
 import { intOption, parseIntArg } from '../options.js';
 
 interface ServeOpts {
@@ -46,6 +45,9 @@ Examples:
     .action(async (opts: ServeOpts) => {
       // The server is this process's whole job, so it may set V8's process-wide regex fallback
       // (the library leaves that to its host); first, before any CRS pattern is compiled.
+      // The engine and server are loaded here, not at start-up: every other command would pay for them.
+      const { createWaf, enableRegexBacktrackFallback, WafConfigError } = await import('../../waf/engine.js');
+      const { startServer } = await import('../../waf/serve.js');
       enableRegexBacktrackFallback();
       const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(opts.listen);
       if (!m) throw new UsageError('waf serve: --listen must be HOST:PORT');
