@@ -94,9 +94,21 @@ export function holdDataSet(env: DecodeEnv, d: Domain, tid: number, b: Uint8Arra
   env.stats.pendingDropped += env.pending.hold(d, tid, b, p, end, c.exportSecs, c.sysUptimeMs);
 }
 
-/** A template just arrived: decode what was held for it, with each held set's own header times. */
-export function releaseHeld(env: DecodeEnv, d: Domain, t: Template, kind: FlowKind): void {
-  if (env.pending.size === 0) return;
+/** A template just arrived: if data waits, decode it once the datagram is read (releaseHeld). */
+export function learnt(env: DecodeEnv, t: Template): void {
+  if (env.pending.size > 0 && env.pending.has(t.domain)) env.learnt.push(t);
+}
+
+/** At a datagram's end: decode what was held for the templates it brought, each with its own header times. */
+export function releaseLearnt(env: DecodeEnv, kind: FlowKind): void {
+  for (let i = 0; i < env.learnt.length; i++) {
+    const t = env.learnt[i] as Template;
+    if (t.live) releaseHeld(env, t.domain, t, kind);
+  }
+  env.learnt.length = 0;
+}
+
+function releaseHeld(env: DecodeEnv, d: Domain, t: Template, kind: FlowKind): void {
   const held = env.pending.take(d, t.id);
   if (held === null) return;
   const c = env.clock;

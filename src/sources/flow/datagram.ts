@@ -19,7 +19,7 @@ import { CounterView, FlowKind, FlowView } from './record-view.js';
 import { RecordClock } from './records.js';
 import { decodeSflow } from './sflow.js';
 import { FlowStats } from './stats.js';
-import { TemplateCache, TemplateScratch } from './template-cache.js';
+import { type Template, TemplateCache, TemplateScratch } from './template-cache.js';
 
 export interface FlowDecoderOptions {
   /** Sampling rate per exporter address (text, e.g. '192.0.2.1'), used when the export does not state one. */
@@ -111,6 +111,7 @@ export class FlowDecoder implements DecodeEnv {
   readonly pending: PendingSets;
   readonly scratch = new TemplateScratch();
   readonly clock = new RecordClock();
+  readonly learnt: Template[] = [];
   readonly decodeHeaders: boolean;
   readonly maxSourcesPerAgent: number;
   /** The UDP source of the datagram being decoded: set it before `decode`. */

@@ -55,6 +55,9 @@ export const enum Op {
   SAMPLER_ID,
   PACKET_INTERVAL,
   PACKET_SPACE,
+  /** RFC 5476 random n-out-of-N sampling: n (IE 309) and N (IE 310). */
+  SAMPLING_SIZE,
+  SAMPLING_POPULATION,
   SYSTEM_INIT_MS,
 }
 
@@ -172,6 +175,10 @@ export function opFor(ie: number, pen: number, len: number, v9Scope: boolean): O
       return counter(len, Op.PACKET_INTERVAL);
     case 306:
       return counter(len, Op.PACKET_SPACE);
+    case 309:
+      return counter(len, Op.SAMPLING_SIZE);
+    case 310:
+      return counter(len, Op.SAMPLING_POPULATION);
     default:
       return Op.SKIP;
   }

@@ -8,7 +8,7 @@ import type { PendingSets } from './pending.js';
 import type { CounterView, FlowView } from './record-view.js';
 import type { RecordClock } from './records.js';
 import type { FlowStats } from './stats.js';
-import type { TemplateCache, TemplateScratch } from './template-cache.js';
+import type { Template, TemplateCache, TemplateScratch } from './template-cache.js';
 
 export interface DecodeEnv {
   readonly view: FlowView;
@@ -19,6 +19,11 @@ export interface DecodeEnv {
   readonly pending: PendingSets;
   readonly scratch: TemplateScratch;
   readonly clock: RecordClock;
+  /**
+   * Templates learnt in the datagram being decoded while data was held: the held data is decoded
+   * at the datagram's end, so options data later in the same datagram (the sampling rate) applies.
+   */
+  readonly learnt: Template[];
   /** Sampling rate configured for an exporter (by its address text), 0 when none. */
   configuredRate(exporterText: string): number;
   /** Run sFlow raw packet headers through decode/ (default true). */

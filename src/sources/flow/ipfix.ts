@@ -6,7 +6,7 @@
  * sequence number counts data records sent before this message, so a gap is lost records.
  */
 import { u16, u32 } from './bytes.js';
-import { configureDomain, decodeDataSet, holdDataSet, releaseHeld, setExporter } from './data-set.js';
+import { configureDomain, decodeDataSet, holdDataSet, learnt, releaseLearnt, setExporter } from './data-set.js';
 import type { Domain, ExporterAddr } from './domains.js';
 import type { DecodeEnv } from './env.js';
 import { FlowKind } from './record-view.js';
@@ -66,6 +66,7 @@ export function decodeIpfix(env: DecodeEnv, b: Uint8Array, off: number, end: num
     } else stats.unknownSets++;
     p = setEnd;
   }
+  if (env.learnt.length > 0) releaseLearnt(env, FlowKind.IPFIX);
   if (held) {
     // Records held for a template are not counted yet: the next message starts the count afresh.
     d.seqKnown = false;
@@ -137,7 +138,7 @@ function templates(env: DecodeEnv, d: Domain, b: Uint8Array, p: number, end: num
     }
     s.count = count;
     const t = env.cache.put(d, id, options, s, false);
-    if (t !== null) releaseHeld(env, d, t, FlowKind.IPFIX);
+    if (t !== null) learnt(env, t);
   }
   return true;
 }

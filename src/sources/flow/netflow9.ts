@@ -4,7 +4,7 @@
  * export packets, so a gap is lost datagrams.
  */
 import { u16, u32 } from './bytes.js';
-import { configureDomain, decodeDataSet, holdDataSet, releaseHeld, setExporter } from './data-set.js';
+import { configureDomain, decodeDataSet, holdDataSet, learnt, releaseLearnt, setExporter } from './data-set.js';
 import type { Domain, ExporterAddr } from './domains.js';
 import type { DecodeEnv } from './env.js';
 import { FlowKind } from './record-view.js';
@@ -60,6 +60,7 @@ export function decodeNetflow9(env: DecodeEnv, b: Uint8Array, off: number, end: 
     } else stats.unknownSets++;
     p = setEnd;
   }
+  if (env.learnt.length > 0) releaseLearnt(env, FlowKind.NETFLOW9);
   return ok;
 }
 
@@ -83,7 +84,7 @@ function templates(env: DecodeEnv, d: Domain, b: Uint8Array, p: number, end: num
       s.lens[i] = u16(b, p + 2);
     }
     const t = env.cache.put(d, id, false, s, true);
-    if (t !== null) releaseHeld(env, d, t, FlowKind.NETFLOW9);
+    if (t !== null) learnt(env, t);
   }
   return true;
 }
@@ -113,8 +114,7 @@ function optionsTemplates(env: DecodeEnv, d: Domain, b: Uint8Array, p: number, e
       s.lens[i] = u16(b, p + 2);
     }
     const t = env.cache.put(d, id, true, s, true);
-    if (t !== null) releaseHeld(env, d, t, FlowKind.NETFLOW9);
-    // Each options template record is padded to a multiple of 4 bytes only at the flowset's end.
+    if (t !== null) learnt(env, t);
   }
   return true;
 }

@@ -112,6 +112,8 @@ export class FlowView {
   recordSamplerRandomInterval = 0;
   recordPacketInterval = 0;
   recordPacketSpace = 0;
+  recordSamplingSize = 0;
+  recordSamplingPopulation = 0;
   /** IE 48 (samplerId) / 302 (selectorId), -1 when absent. */
   samplerId = -1;
   /** IE 160 (options records), 0 when absent. */
@@ -170,6 +172,8 @@ export class FlowView {
     this.recordSamplerRandomInterval = 0;
     this.recordPacketInterval = 0;
     this.recordPacketSpace = 0;
+    this.recordSamplingSize = 0;
+    this.recordSamplingPopulation = 0;
     this.samplerId = -1;
     this.systemInitMs = 0;
     this.sourceId = 0;

@@ -200,6 +200,12 @@ export function decodeRecord(t: Template, b: Uint8Array, p: number, end: number,
       case Op.PACKET_SPACE:
         v.recordPacketSpace = uint(b, p, len);
         break;
+      case Op.SAMPLING_SIZE:
+        v.recordSamplingSize = uint(b, p, len);
+        break;
+      case Op.SAMPLING_POPULATION:
+        v.recordSamplingPopulation = uint(b, p, len);
+        break;
       case Op.SYSTEM_INIT_MS:
         v.systemInitMs = u64(b, p);
         break;
@@ -215,11 +221,13 @@ export function decodeRecord(t: Template, b: Uint8Array, p: number, end: number,
 
 /**
  * The sampling interval a record or an options record states, or 0: IE 34, else IE 50, else
- * (packet interval + packet space) / packet interval (RFC 5476 systematic count-based sampling).
+ * population / size (RFC 5476 random n-out-of-N, Cisco's sampler options), else (packet interval
+ * + packet space) / packet interval (RFC 5476 systematic count-based sampling).
  */
 export function statedRate(v: FlowView): number {
   if (v.recordSamplingInterval > 0) return v.recordSamplingInterval;
   if (v.recordSamplerRandomInterval > 0) return v.recordSamplerRandomInterval;
+  if (v.recordSamplingSize > 0 && v.recordSamplingPopulation >= v.recordSamplingSize) return v.recordSamplingPopulation / v.recordSamplingSize;
   if (v.recordPacketInterval > 0) return (v.recordPacketInterval + v.recordPacketSpace) / v.recordPacketInterval;
   return 0;
 }
