@@ -14,15 +14,14 @@
  * `tunnel` says whether the two differ.
  */
 
-import { geoDb } from '../core/geoip.js';
-import { formatIpv4, formatIpv6 } from '../core/net/ip.js';
 import { PROTO_NAMES } from '../core/net/protocols.js';
 import { App, type PacketView, Tunnel } from '../decode/view.js';
+import { countryCodeBytes, type GeoEntry, geoCache } from './geo-cache.js';
 import { type ExportTarget, type Field, type FieldCaps, makeScheme, type Scheme } from './types.js';
 import { BOOL, BYTES, INT, IP, IpValue, latin1, Slice, type Value } from './values.js';
 
-/** Name bytes per protocol number, built once so `ip.proto` never allocates. */
-const PROTO_BYTES: Uint8Array[] = Array.from({ length: 256 }, (_, i) => latin1(PROTO_NAMES[i] ?? String(i)));
+/** Name bytes per protocol number, built once so `ip.proto` never allocates (the flow scheme reads it too). */
+export const PROTO_BYTES: Uint8Array[] = Array.from({ length: 256 }, (_, i) => latin1(PROTO_NAMES[i] ?? String(i)));
 
 /** Sensor identity for cf.colo.name / cf.colo.region (missing until configured). */
 const sensor: { name: Uint8Array | null; region: Uint8Array | null } = { name: null, region: null };
@@ -152,46 +151,22 @@ function outerAddrField(name: string, doc: string, dst: boolean, caps: FieldCaps
   };
 }
 
-/** GeoIP lookups cached per address (a flood repeats sources); bounded so memory stays flat. */
-class GeoCache {
-  /** IPv4 keyed by the uint32 itself, so a cache hit allocates nothing. */
-  private readonly m4 = new Map<number, { country?: string; asn?: number }>();
-  private readonly m6 = new Map<string, { country?: string; asn?: number }>();
-  lookup(v: PacketView, dst: boolean): { country?: string; asn?: number } | null {
-    if (!hasIp(v)) return null;
-    if (v.ipVersion === 4) {
-      const u = (dst ? v.dst4 : v.src4) >>> 0;
-      let g = this.m4.get(u);
-      if (g === undefined) {
-        if (this.m4.size >= 65536) this.m4.clear();
-        g = geoDb().lookup(formatIpv4(u));
-        this.m4.set(u, g);
-      }
-      return g;
-    }
-    const text = formatIpv6(v.buf, dst ? v.dst6Off : v.src6Off);
-    let g = this.m6.get(text);
-    if (g === undefined) {
-      if (this.m6.size >= 65536) this.m6.clear();
-      g = geoDb().lookup(text);
-      this.m6.set(text, g);
-    }
-    return g;
-  }
+/** The packet's source or destination address in the shared GeoIP cache (geo-cache.ts). */
+function geoOf(v: PacketView, dst: boolean): GeoEntry | null {
+  if (!hasIp(v)) return null;
+  if (v.ipVersion === 4) return geoCache.lookup4(dst ? v.dst4 : v.src4);
+  return geoCache.lookup6(v.buf, dst ? v.dst6Off : v.src6Off);
 }
-const geo = new GeoCache();
-const countryBytes = new Map<string, Uint8Array>();
 function countryField(name: string, dst: boolean): F {
   return bytesField(name, `ISO 3166-1 alpha-2 country of the ${dst ? 'destination' : 'source'} address (offline GeoIP)`, (v, out) => {
-    const c = geo.lookup(v, dst)?.country;
+    const c = geoOf(v, dst)?.country;
     if (c === undefined) return false;
-    let b = countryBytes.get(c);
-    if (b === undefined) countryBytes.set(c, (b = latin1(c)));
+    const b = countryCodeBytes(c);
     return out.set(b, 0, b.length);
   });
 }
 function asnField(name: string, dst: boolean): F {
-  return intField(name, `AS number of the ${dst ? 'destination' : 'source'} address (offline ASN table)`, (v) => geo.lookup(v, dst)?.asn ?? Number.NaN);
+  return intField(name, `AS number of the ${dst ? 'destination' : 'source'} address (offline ASN table)`, (v) => geoOf(v, dst)?.asn ?? Number.NaN);
 }
 
 const SIP_START = /^(INVITE|REGISTER|ACK|BYE|CANCEL|OPTIONS|PRACK|SUBSCRIBE|NOTIFY|PUBLISH|INFO|REFER|MESSAGE|UPDATE) [^ \r\n]+ SIP\/2\.0\r?\n|^SIP\/2\.0 [1-6]\d\d /;
