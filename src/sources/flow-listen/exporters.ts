@@ -64,8 +64,6 @@ export class Exporter {
     this.shown = e.version === 4 ? formatIpv4(e.v4) : formatIpv6(e.v6);
   }
 
-
-
   saw(kind: FlowKind): void {
     this.protocols |= PROTOCOL_BIT[kind] ?? 16;
   }
