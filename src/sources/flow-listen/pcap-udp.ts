@@ -135,7 +135,8 @@ export class DatagramPcap {
     b[u + 6] = ck >>> 8;
     b[u + 7] = ck & 0xff;
     const sec = Math.floor(timeMs / 1000);
-    const nsec = Math.min(999_999_999, Math.round((timeMs - sec * 1000) * 1e6));
+    // A double of epoch milliseconds holds about a quarter of a microsecond: keep whole microseconds.
+    const nsec = Math.min(999_999, Math.round((timeMs - sec * 1000) * 1000)) * 1000;
     this.out.commit(total, total, sec, nsec);
   }
 
