@@ -3,10 +3,10 @@
  * Shared by netflow9.ts and ipfix.ts; the hot loop of both. No allocation: numbers go into the
  * view, IPv6 addresses stay in the buffer as offsets.
  */
-import { u16, u32, u64, uint } from './bytes.js';
+import { u16, uint } from './bytes.js';
 import { Op } from './elements.js';
 import { FlowFlag, type FlowView } from './record-view.js';
-import { type Template, VARLEN } from './template-cache.js';
+import { FIELD_WORDS, type Template, VARLEN } from './template-cache.js';
 
 /** Seconds between the NTP epoch (1900) and the Unix epoch. */
 const NTP_UNIX = 2208988800;
@@ -21,31 +21,27 @@ export class RecordClock {
   systemInitMs = 0;
 }
 
-function ntpMs(b: Uint8Array, p: number): number {
-  const sec = u32(b, p);
-  const frac = u32(b, p + 4);
-  return (sec - NTP_UNIX) * 1000 + Math.floor((frac / 4294967296) * 1000);
-}
-
-/** An uptime-relative time (ms) made absolute. */
-function uptimeMs(c: RecordClock, t: number): number {
-  if (c.sysUptimeMs >= 0) return c.exportSecs * 1000 - (c.sysUptimeMs - t);
-  if (c.systemInitMs > 0) return c.systemInitMs + t;
-  return c.exportSecs * 1000;
-}
+/*
+ * Reads and times are written out inline in decodeRecord rather than through bytes.ts: the
+ * function is too big for V8 to inline every helper call, and a helper left out of line returns
+ * a value above 2^30 (an IPv4 address, a time in ms) as a new heap number: an allocation per
+ * field per record.
+ */
 
 /**
  * Decode the record at p. Returns the offset after it, or -1 when a field runs past `end` (the
  * caller counts a malformed record and stops reading the set).
  */
 export function decodeRecord(t: Template, b: Uint8Array, p: number, end: number, v: FlowView, c: RecordClock): number {
-  const ops = t.ops;
-  const lens = t.lens;
-  const n = lens.length;
+  const f = t.fields;
+  const words = f.length;
   let start = -1;
   let stop = -1;
-  for (let i = 0; i < n; i++) {
-    let len = lens[i] as number;
+  // The zero of uptime-relative times: the v9 header's clock, else IPFIX's systemInitTime, else none.
+  const exportMs = c.exportSecs * 1000;
+  const bootMs = c.sysUptimeMs >= 0 ? exportMs - c.sysUptimeMs : c.systemInitMs > 0 ? c.systemInitMs : -1;
+  for (let w = 0; w < words; w += FIELD_WORDS) {
+    let len = f[w + 1] as number;
     if (len === VARLEN) {
       // RFC 7011 §7: one length byte, or 255 and a two-byte length.
       if (p >= end) return -1;
@@ -58,15 +54,15 @@ export function decodeRecord(t: Template, b: Uint8Array, p: number, end: number,
       }
     }
     if (p + len > end) return -1;
-    switch (ops[i]) {
+    switch ((f[w] as number) >>> 16) {
       case Op.SKIP:
         break;
       case Op.SRC4:
-        v.src4 = u32(b, p);
+        v.src4 = (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0;
         if (v.ipVersion === 0) v.ipVersion = 4;
         break;
       case Op.DST4:
-        v.dst4 = u32(b, p);
+        v.dst4 = (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0;
         if (v.ipVersion === 0) v.ipVersion = 4;
         break;
       case Op.SRC6:
@@ -93,20 +89,44 @@ export function decodeRecord(t: Template, b: Uint8Array, p: number, end: number,
         v.tos = b[p] as number;
         break;
       case Op.BYTES:
-        v.bytes += uint(b, p, len);
+        v.bytes +=
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.PACKETS:
-        v.packets += uint(b, p, len);
+        v.packets +=
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.REV_BYTES: {
-        const x = uint(b, p, len);
+        const x =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         v.bytes += x;
         v.reverseBytes += x;
         v.flags |= FlowFlag.BIFLOW;
         break;
       }
       case Op.REV_PACKETS: {
-        const x = uint(b, p, len);
+        const x =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         v.packets += x;
         v.reversePackets += x;
         v.flags |= FlowFlag.BIFLOW;
@@ -116,19 +136,43 @@ export function decodeRecord(t: Template, b: Uint8Array, p: number, end: number,
         v.tcpFlags |= (b[p + len - 1] as number) & 0xff;
         break;
       case Op.INPUT_IF:
-        v.inputIf = uint(b, p, len);
+        v.inputIf =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.OUTPUT_IF:
-        v.outputIf = uint(b, p, len);
+        v.outputIf =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.SRC_AS:
-        v.srcAs = uint(b, p, len);
+        v.srcAs =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.DST_AS:
-        v.dstAs = uint(b, p, len);
+        v.dstAs =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.NEXT_HOP4:
-        v.nextHop4 = u32(b, p);
+        v.nextHop4 = (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0;
         break;
       case Op.ICMP_TYPE_CODE:
         v.icmpTypeCode = u16(b, p);
@@ -148,72 +192,139 @@ export function decodeRecord(t: Template, b: Uint8Array, p: number, end: number,
         v.direction = b[p] as number;
         break;
       case Op.START_UPTIME:
-        start = uptimeMs(c, u32(b, p));
+        start = bootMs >= 0 ? bootMs + ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) : exportMs;
         break;
       case Op.END_UPTIME:
-        stop = uptimeMs(c, u32(b, p));
+        stop = bootMs >= 0 ? bootMs + ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) : exportMs;
         break;
       case Op.START_SEC:
-        start = u32(b, p) * 1000;
+        start = ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 1000;
         break;
       case Op.END_SEC:
-        stop = u32(b, p) * 1000;
+        stop = ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 1000;
         break;
       case Op.START_MS:
-        start = u64(b, p);
+        start =
+          ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+          ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0);
         break;
       case Op.END_MS:
-        stop = u64(b, p);
+        stop =
+          ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+          ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0);
         break;
       case Op.START_NTP:
-        start = ntpMs(b, p);
+        start =
+          (((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) - NTP_UNIX) * 1000 +
+          Math.floor((((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0) / 4294967296) * 1000);
         break;
       case Op.END_NTP:
-        stop = ntpMs(b, p);
+        stop =
+          (((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) - NTP_UNIX) * 1000 +
+          Math.floor((((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0) / 4294967296) * 1000);
         break;
       case Op.START_TIMEVAL:
-        start = u64(b, p) * 1000 + Math.floor(u64(b, p + 8) / 1000);
+        start =
+          (((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+            ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)) *
+            1000 +
+          Math.floor(
+            (((((b[p + 8] as number) << 24) | ((b[p + 8 + 1] as number) << 16) | ((b[p + 8 + 2] as number) << 8) | (b[p + 8 + 3] as number)) >>> 0) * 4294967296 +
+              ((((b[p + 8 + 4] as number) << 24) | ((b[p + 8 + 4 + 1] as number) << 16) | ((b[p + 8 + 4 + 2] as number) << 8) | (b[p + 8 + 4 + 3] as number)) >>> 0)) /
+              1000,
+          );
         v.flags |= FlowFlag.TIMESTAMP_LEN16;
         break;
       case Op.END_TIMEVAL:
-        stop = u64(b, p) * 1000 + Math.floor(u64(b, p + 8) / 1000);
+        stop =
+          (((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+            ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)) *
+            1000 +
+          Math.floor(
+            (((((b[p + 8] as number) << 24) | ((b[p + 8 + 1] as number) << 16) | ((b[p + 8 + 2] as number) << 8) | (b[p + 8 + 3] as number)) >>> 0) * 4294967296 +
+              ((((b[p + 8 + 4] as number) << 24) | ((b[p + 8 + 4 + 1] as number) << 16) | ((b[p + 8 + 4 + 2] as number) << 8) | (b[p + 8 + 4 + 3] as number)) >>> 0)) /
+              1000,
+          );
         v.flags |= FlowFlag.TIMESTAMP_LEN16;
         break;
       case Op.START_DELTA_US:
-        start = c.exportSecs * 1000 - Math.floor(u32(b, p) / 1000);
+        start = exportMs - Math.floor(((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) / 1000);
         break;
       case Op.END_DELTA_US:
-        stop = c.exportSecs * 1000 - Math.floor(u32(b, p) / 1000);
+        stop = exportMs - Math.floor(((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) / 1000);
         break;
       case Op.SAMPLING_INTERVAL:
-        v.recordSamplingInterval = uint(b, p, len);
+        v.recordSamplingInterval =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.SAMPLER_RANDOM_INTERVAL:
-        v.recordSamplerRandomInterval = uint(b, p, len);
+        v.recordSamplerRandomInterval =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.SAMPLER_ID:
-        v.samplerId = uint(b, p, len);
+        v.samplerId =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.PACKET_INTERVAL:
-        v.recordPacketInterval = uint(b, p, len);
+        v.recordPacketInterval =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.PACKET_SPACE:
-        v.recordPacketSpace = uint(b, p, len);
+        v.recordPacketSpace =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.SAMPLING_SIZE:
-        v.recordSamplingSize = uint(b, p, len);
+        v.recordSamplingSize =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.SAMPLING_POPULATION:
-        v.recordSamplingPopulation = uint(b, p, len);
+        v.recordSamplingPopulation =
+          len === 4
+            ? (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+            : len === 8
+              ? ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+                ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
+              : uint(b, p, len);
         break;
       case Op.SYSTEM_INIT_MS:
-        v.systemInitMs = u64(b, p);
+        v.systemInitMs =
+          ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +
+          ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0);
         break;
     }
     p += len;
   }
-  const fallback = c.exportSecs * 1000;
-  v.startMs = start >= 0 ? start : stop >= 0 ? stop : fallback;
+  v.startMs = start >= 0 ? start : stop >= 0 ? stop : exportMs;
   v.endMs = stop >= 0 ? stop : v.startMs;
   if (!t.hasCounters) v.flags |= FlowFlag.NO_COUNTERS;
   return p;

@@ -94,9 +94,9 @@ function ourTemplates(dec: FlowDecoder): Map<number, { options: boolean; fields:
     for (const t of d.templates.values()) {
       const fields: unknown[] = [];
       for (let i = 0; i < t.fieldCount; i++) {
-        const pen = t.pens[i] as number;
-        const len = t.lens[i] as number;
-        const f: unknown[] = [pen !== 0 && pen !== REVERSE_PEN ? null : t.ies[i], len === VARLEN ? 65535 : len];
+        const pen = t.pen(i);
+        const len = t.len(i);
+        const f: unknown[] = [pen !== 0 && pen !== REVERSE_PEN ? null : t.ie(i), len === VARLEN ? 65535 : len];
         if (pen !== 0) f.push(`pen=${pen}`);
         else if (t.options && i < t.scopeCount) f.push('scope');
         fields.push(f);
