@@ -8,6 +8,7 @@ import type { Domain } from './domains.js';
 import type { DecodeEnv } from './env.js';
 import { FlowFlag, type FlowKind, type FlowView } from './record-view.js';
 import { decodeRecord, statedRate } from './records.js';
+import { decodeSampledHeader } from './sampled-header.js';
 import type { Template } from './template-cache.js';
 
 /** Most sampler ids remembered per domain (options data could otherwise grow the map without end). */
@@ -79,6 +80,9 @@ export function decodeDataSet(env: DecodeEnv, d: Domain, t: Template, b: Uint8Ar
     } else {
       v.flags |= flags;
       v.samplingRate = rateFor(d, v);
+      // A sampled frame and no addresses of its own (akvorado's datalink templates): read them from the frame.
+      if (v.sectionLen > 0 && v.ipVersion === 0 && env.decodeHeaders)
+        decodeSampledHeader(v, b, v.sectionOff, v.sectionOff + v.sectionLen, v.sectionLink, v.sectionFrameSize, v.startMs);
       stats.flowRecords++;
       if (flags & FlowFlag.FROM_PENDING) stats.pendingRecords++;
       env.onFlow(v);

@@ -59,6 +59,11 @@ export const enum Op {
   SAMPLING_SIZE,
   SAMPLING_POPULATION,
   SYSTEM_INIT_MS,
+  /** A sampled frame (IE 315) or IP header (IE 313), decoded through decode/ when the record has no addresses. */
+  DATALINK_SECTION,
+  IP_SECTION,
+  /** dataLinkFrameSize (IE 312): the sampled frame's length on the wire. */
+  DATALINK_FRAME_SIZE,
 }
 
 /** IANA's private enterprise number of the RFC 5103 reverse elements. */
@@ -175,6 +180,12 @@ export function opFor(ie: number, pen: number, len: number, v9Scope: boolean): O
       return counter(len, Op.PACKET_INTERVAL);
     case 306:
       return counter(len, Op.PACKET_SPACE);
+    case 312:
+      return counter(len, Op.DATALINK_FRAME_SIZE);
+    case 313:
+      return Op.IP_SECTION;
+    case 315:
+      return Op.DATALINK_SECTION;
     case 309:
       return counter(len, Op.SAMPLING_SIZE);
     case 310:
@@ -182,6 +193,11 @@ export function opFor(ie: number, pen: number, len: number, v9Scope: boolean): O
     default:
       return Op.SKIP;
   }
+}
+
+/** Ops a variable-length field may have (every other variable-length field is skipped). */
+export function varlenOp(ie: number): Op {
+  return ie === 315 ? Op.DATALINK_SECTION : ie === 313 ? Op.IP_SECTION : Op.SKIP;
 }
 
 /** True when the op puts packets or bytes into the record (a template without any has no counts). */

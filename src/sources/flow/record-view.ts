@@ -130,7 +130,12 @@ export class FlowView {
   headerProtocol = -1;
   /** Bytes stripped from the sampled frame before sampling (e.g. the FCS). */
   stripped = 0;
-  /** The decoded sampled header when hasPacket (fields and vectors work on it). */
+  /** IPFIX IE 315 / 313: the sampled frame or IP header in `buf` (-1: none), its link type and wire length. */
+  sectionOff = -1;
+  sectionLen = 0;
+  sectionLink = 0;
+  sectionFrameSize = 0;
+  /** The decoded sampled header (sFlow raw header, IPFIX IE 315/313) when hasPacket: fields and vectors work on it. */
   readonly packet = new PacketView();
   hasPacket = false;
 
@@ -182,6 +187,10 @@ export class FlowView {
     this.drops = 0;
     this.headerProtocol = -1;
     this.stripped = 0;
+    this.sectionOff = -1;
+    this.sectionLen = 0;
+    this.sectionLink = 0;
+    this.sectionFrameSize = 0;
     this.hasPacket = false;
     this.flags = 0;
   }

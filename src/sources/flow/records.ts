@@ -316,6 +316,19 @@ export function decodeRecord(t: Template, b: Uint8Array, p: number, end: number,
                 ((((b[p + 4] as number) << 24) | ((b[p + 4 + 1] as number) << 16) | ((b[p + 4 + 2] as number) << 8) | (b[p + 4 + 3] as number)) >>> 0)
               : uint(b, p, len);
         break;
+      case Op.DATALINK_SECTION:
+        v.sectionOff = p;
+        v.sectionLen = len;
+        v.sectionLink = 1; // Ethernet (RFC 7133: the frame from its MAC header)
+        break;
+      case Op.IP_SECTION:
+        v.sectionOff = p;
+        v.sectionLen = len;
+        v.sectionLink = 101; // raw IP, version from the first nibble
+        break;
+      case Op.DATALINK_FRAME_SIZE:
+        v.sectionFrameSize = uint(b, p, len);
+        break;
       case Op.SYSTEM_INIT_MS:
         v.systemInitMs =
           ((((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0) * 4294967296 +

@@ -9,13 +9,13 @@
  * the domain its sub-agent id. Datagram sequence gaps are lost datagrams; each source's sample
  * sequence gives lost samples and its drop counter the packets the agent could not sample.
  */
-import { decodeFrame } from '../../decode/frame.js';
 import { Link } from '../../decode/view.js';
 import { u32, u64 } from './bytes.js';
 import { configureDomain } from './data-set.js';
 import { type Domain, ExporterAddr } from './domains.js';
 import type { DecodeEnv } from './env.js';
-import { type CounterView, FlowFlag, FlowKind, type FlowView } from './record-view.js';
+import { type CounterView, FlowKind, type FlowView } from './record-view.js';
+import { decodeSampledHeader } from './sampled-header.js';
 import { sequenceAdvance, sequenceGap } from './sequence.js';
 
 /** A sample or record count above this cannot fit a datagram of at most 64 KiB: absurd. */
@@ -189,7 +189,10 @@ function flowRecord(env: DecodeEnv, v: FlowView, b: Uint8Array, p: number, end: 
       v.stripped = u32(b, p + 8);
       v.packets = 1;
       v.bytes = frameLen;
-      if (env.decodeHeaders) decodeHeader(v, b, p + 16, p + 16 + hlen, proto, frameLen, nowMs);
+      if (env.decodeHeaders) {
+        const link = proto === 1 ? Link.ETHERNET : proto === 11 ? Link.IPV4 : proto === 12 ? Link.IPV6 : -1;
+        if (link >= 0) decodeSampledHeader(v, b, p + 16, p + 16 + hlen, link, frameLen, nowMs);
+      }
       return true;
     }
     case 3: {
@@ -283,41 +286,6 @@ function gateway(env: DecodeEnv, v: FlowView, b: Uint8Array, p: number, end: num
 function bad(env: DecodeEnv): false {
   env.stats.malformedSamples++;
   return false;
-}
-
-/** The sampled header through decode/: the view's packet then answers every packet field. */
-function decodeHeader(v: FlowView, b: Uint8Array, p: number, end: number, proto: number, frameLen: number, nowMs: number): void {
-  let link: number;
-  if (proto === 1) link = Link.ETHERNET;
-  else if (proto === 11) link = Link.IPV4;
-  else if (proto === 12) link = Link.IPV6;
-  else return;
-  const pv = v.packet;
-  pv.buf = b;
-  pv.frameOff = p;
-  pv.frameEnd = end;
-  pv.caplen = end - p;
-  pv.wirelen = frameLen;
-  pv.linkType = link;
-  pv.tsSec = Math.floor(nowMs / 1000);
-  pv.tsNsec = (nowMs - pv.tsSec * 1000) * 1e6;
-  pv.reset();
-  decodeFrame(pv);
-  v.hasPacket = true;
-  // A header cut at the sampler's snap length is the normal case, not damage.
-  if (pv.status & ~1) v.flags |= FlowFlag.HEADER_DAMAGED;
-  if (pv.ipVersion === 0) return;
-  v.ipVersion = pv.ipVersion;
-  v.src4 = pv.src4;
-  v.dst4 = pv.dst4;
-  v.src6Off = pv.src6Off;
-  v.dst6Off = pv.dst6Off;
-  v.proto = pv.ipProto;
-  v.srcPort = pv.srcPort;
-  v.dstPort = pv.dstPort;
-  v.tcpFlags = pv.tcpFlags;
-  v.tos = (pv.ipDscp << 2) | pv.ipEcn;
-  if (pv.l4Proto === 1 || pv.l4Proto === 58) v.icmpTypeCode = (pv.icmpType << 8) | pv.icmpCode;
 }
 
 /** Per source: sample sequence gaps (lost samples) and the growth of the drop counter. */

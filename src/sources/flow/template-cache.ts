@@ -16,7 +16,7 @@
  * seconds, and that must not allocate); a changed layout replaces it.
  */
 import type { Domain } from './domains.js';
-import { isCounter, Op, opFor } from './elements.js';
+import { isCounter, Op, opFor, varlenOp } from './elements.js';
 import type { FlowStats } from './stats.js';
 
 /** Marks a variable-length field (RFC 7011 §7) in Template.lens. */
@@ -143,7 +143,7 @@ export class TemplateCache {
       const pen = s.pens[i] as number;
       const len = s.lens[i] as number;
       if (pen !== 0) this.stats.enterpriseFields++;
-      let op = len === VARLEN ? Op.SKIP : opFor(ie, pen, len, v9 && options && i < s.scopeCount);
+      let op = len === VARLEN ? (pen === 0 ? varlenOp(ie) : Op.SKIP) : opFor(ie, pen, len, v9 && options && i < s.scopeCount);
       if (op === -1) {
         this.stats.oddFieldLengths++;
         op = Op.SKIP;
