@@ -12,7 +12,7 @@ import { decodeSampledHeader } from './sampled-header.js';
 import type { Template } from './template-cache.js';
 
 /** Most sampler ids remembered per domain (options data could otherwise grow the map without end). */
-const MAX_SAMPLERS = 1024;
+const MAX_SAMPLERS = 256;
 
 /** Copy the datagram-level fields of a domain into the view (once per datagram, not per record). */
 export function setExporter(v: FlowView, d: Domain, kind: FlowKind): void {
@@ -43,11 +43,15 @@ function rateFor(d: Domain, v: FlowView): number {
   return 1;
 }
 
-function applyOptions(d: Domain, v: FlowView): void {
+function applyOptions(env: DecodeEnv, d: Domain, v: FlowView): void {
   const rate = statedRate(v);
   if (rate > 0) {
     if (v.samplerId >= 0) {
-      if (d.samplerRates.size < MAX_SAMPLERS || d.samplerRates.has(v.samplerId)) d.samplerRates.set(v.samplerId, rate);
+      if (d.samplerRates.has(v.samplerId)) d.samplerRates.set(v.samplerId, rate);
+      else if (d.samplerRates.size < MAX_SAMPLERS && env.stateEntries < env.maxStateEntries) {
+        d.samplerRates.set(v.samplerId, rate);
+        env.stateEntries++;
+      }
     } else d.optionsRate = rate;
   }
   if (v.systemInitMs > 0) d.systemInitMs = v.systemInitMs;
@@ -75,7 +79,7 @@ export function decodeDataSet(env: DecodeEnv, d: Domain, t: Template, b: Uint8Ar
     p = q;
     n++;
     if (t.options) {
-      applyOptions(d, v);
+      applyOptions(env, d, v);
       stats.optionsRecords++;
     } else {
       v.flags |= flags;

@@ -34,6 +34,8 @@ export interface FlowDecoderOptions {
   maxDomains?: number;
   /** Most sFlow sources and interfaces remembered per agent. */
   maxSourcesPerAgent?: number;
+  /** Most such entries (and sampler ids) over all exporters (default 262,144, about 25 MB). */
+  maxStateEntries?: number;
   /** Decode sFlow's sampled headers through decode/ (default true). */
   decodeHeaders?: boolean;
 }
@@ -114,6 +116,8 @@ export class FlowDecoder implements DecodeEnv {
   readonly learnt: Template[] = [];
   readonly decodeHeaders: boolean;
   readonly maxSourcesPerAgent: number;
+  stateEntries = 0;
+  readonly maxStateEntries: number;
   /** The UDP source of the datagram being decoded: set it before `decode`. */
   readonly exporter = new ExporterAddr();
   onFlow: (v: FlowView) => void = noFlow;
@@ -126,6 +130,7 @@ export class FlowDecoder implements DecodeEnv {
     this.pending = new PendingSets(opts.maxPendingSets ?? 1024, opts.maxPendingBytes ?? 4 * 1024 * 1024);
     this.decodeHeaders = opts.decodeHeaders !== false;
     this.maxSourcesPerAgent = opts.maxSourcesPerAgent ?? 4096;
+    this.maxStateEntries = opts.maxStateEntries ?? 262_144;
     this.rates = new Map(Object.entries(opts.samplingRates ?? {}).filter(([, r]) => Number.isFinite(r) && r >= 1));
   }
 

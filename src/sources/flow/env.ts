@@ -30,6 +30,12 @@ export interface DecodeEnv {
   readonly decodeHeaders: boolean;
   /** Bound on sFlow sources and interfaces remembered per agent. */
   readonly maxSourcesPerAgent: number;
+  /**
+   * Per-domain state entries (sFlow sources and interfaces, sampler ids) across all domains, and
+   * their bound: a flood of made-up agents or sampler ids must not grow memory without end.
+   */
+  stateEntries: number;
+  readonly maxStateEntries: number;
   onFlow: (v: FlowView) => void;
   onCounters: ((c: CounterView) => void) | null;
 }

@@ -293,7 +293,10 @@ function trackSource(env: DecodeEnv, d: Domain, sourceId: number, seq: number, d
   const stats = env.stats;
   const s = d.sflowSources.get(sourceId);
   if (s === undefined) {
-    if (d.sflowSources.size < env.maxSourcesPerAgent) d.sflowSources.set(sourceId, { lastSeq: seq, lastDrops: drops });
+    if (d.sflowSources.size < env.maxSourcesPerAgent && env.stateEntries < env.maxStateEntries) {
+      d.sflowSources.set(sourceId, { lastSeq: seq, lastDrops: drops });
+      env.stateEntries++;
+    }
     return;
   }
   const gap = (seq - s.lastSeq - 1) >>> 0;
@@ -385,8 +388,9 @@ function genericCounters(env: DecodeEnv, d: Domain, c: CounterView, b: Uint8Arra
     prev.uptimeMs = uptime;
     prev.inOctets = c.inOctets;
     prev.outOctets = c.outOctets;
-  } else if (d.ifCounters.size < env.maxSourcesPerAgent) {
+  } else if (d.ifCounters.size < env.maxSourcesPerAgent && env.stateEntries < env.maxStateEntries) {
     d.ifCounters.set(c.ifIndex, { uptimeMs: uptime, inOctets: c.inOctets, outOctets: c.outOctets });
+    env.stateEntries++;
   }
   env.stats.interfaceCounters++;
   if (env.onCounters !== null) env.onCounters(c);

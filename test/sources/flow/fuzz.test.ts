@@ -125,6 +125,7 @@ test(`flow decoders survive ${CASES} mutated corpus datagrams and random ones`, 
     }
     assert.ok(dec.cache.count <= 2000 && dec.cache.fields <= dec.cache.maxFields, `case ${i}: template cache over its bounds`);
     assert.ok(dec.pending.size <= 64 && dec.pending.heldBytes <= 256 * 1024, `case ${i}: hold over its bounds`);
+    assert.ok(dec.stateEntries <= dec.maxStateEntries, `case ${i}: per-domain state over its bound`);
   }
   const s = dec.stats;
   assert.ok(Date.now() - t0 < 120_000, 'no hang');

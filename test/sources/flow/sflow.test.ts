@@ -137,4 +137,14 @@ describe('sFlow v5', () => {
     dec.decode(many, 0, many.length, 6343, 0);
     assert.equal(dec.stats.malformedDatagrams, 3);
   });
+
+  test('per-agent state is bounded overall: sources past maxStateEntries are not remembered', () => {
+    const dec = new FlowDecoder({ maxStateEntries: 10 });
+    for (let i = 0; i < 50; i++) {
+      const d = sflowDatagram(`192.0.2.${i + 1}`, 0, 1, 1000, [{ format: 1, body: flowSample(1, i, 10, 0, 0, []) }]);
+      dec.decode(d, 0, d.length, 6343, 0);
+    }
+    assert.equal(dec.stateEntries, 10);
+    assert.equal(dec.stats.flowSamples, 50, 'the samples themselves still decode');
+  });
 });
