@@ -9,11 +9,15 @@
  * Token buckets follow nftables' `limit` exactly (net/netfilter/nft_limit.c), in nanoseconds:
  * packets: cost = period/rate, capacity = cost × burst; bytes: cost = period × len / rate,
  * capacity = period × (rate + burst) / rate, len being the IP length. A bucket starts full.
+ *
+ * The records need not be packets: a RecordModel says how to compile a rule for them, how many
+ * packets and bytes one stands for and when, and how to read rate-limit keys. PACKET_MODEL is the
+ * default; flow records (mitigate/flow-model.ts) stand for many packets each, spread over time.
  */
 import type { PacketView } from '../decode/view.js';
-import { compilePacketRule, type Predicate } from '../rules/packet-ir.js';
+import { compilePacketRule, type IpListLookup } from '../rules/packet-ir.js';
 import type { IpList } from './lists.js';
-import { periodSeconds, type RateLimit, type Rule, type Ruleset } from './ruleset.js';
+import { periodSeconds, type RateKey, type RateLimit, type Rule, type Ruleset } from './ruleset.js';
 
 export const enum Verdict {
   PASS = 0,
@@ -24,6 +28,34 @@ export const enum Verdict {
 export interface Counter {
   packets: number;
   bytes: number;
+  /** Records behind those packets, when records are not packets (flows). */
+  records?: number;
+}
+
+/**
+ * What the engine needs to know about one kind of record. Packets, bytes and IP bytes are what
+ * the record stands for on the wire (a sampled flow: scaled by its sampling rate).
+ */
+export interface RecordModel<V> {
+  /** 'packet' keeps the engine's per-packet arithmetic exact; other kinds count records too. */
+  readonly kind: 'packet' | 'flow';
+  compile(expression: string, lists: IpListLookup | null): (v: V) => boolean;
+  /** Does the record fall in the list, on the side the list says (source, destination, either)? */
+  inList(list: IpList, v: V): boolean;
+  /** The record's time (a flow: its last packet) as seconds and nanoseconds since the epoch. */
+  sec(v: V): number;
+  nsec(v: V): number;
+  /** Nanoseconds between the first and the last packet the record stands for (0 for a packet). */
+  spanNs(v: V): number;
+  packets(v: V): number;
+  bytes(v: V): number;
+  ipBytes(v: V): number;
+  /** IP version of the record, 0 when it has no IP layer. */
+  ipVersion(v: V): number;
+  /** The address as four words (IPv4 in the first): false when the record has none. */
+  addrWords(v: V, src: boolean, out: Uint32Array): boolean;
+  /** A numeric rate-limit key field, -1 when the record lacks it. */
+  keyInt(field: RateKey, v: V): number;
 }
 
 export interface RuleStats {
@@ -59,8 +91,8 @@ export interface TimelinePoint {
 
 const NS = 1e9;
 
-/** Token buckets keyed by packet fields, in a bounded open-addressing table. */
-export class RateLimiter {
+/** Token buckets keyed by record fields, in a bounded open-addressing table. */
+export class RateLimiter<V = PacketView> {
   readonly cost: number;
   readonly max: number;
   private readonly perByte: number;
@@ -75,7 +107,10 @@ export class RateLimiter {
   /** Keys evicted because the table was full. */
   evictions = 0;
 
-  constructor(readonly rl: RateLimit) {
+  constructor(
+    readonly rl: RateLimit,
+    private readonly model: RecordModel<V> = PACKET_MODEL as unknown as RecordModel<V>,
+  ) {
     const nsecs = periodSeconds(rl.period) * NS;
     if (rl.unit === 'packets') {
       this.cost = Math.floor(nsecs / rl.rate);
@@ -96,24 +131,25 @@ export class RateLimiter {
     this.last = new Float64Array(this.cap);
   }
 
-  /** Fill this.k with the packet's key; false when a key field is missing for this packet. */
-  private key(v: PacketView): boolean {
+  /** Fill this.k with the record's key; false when a key field is missing for this record. */
+  private key(v: V): boolean {
     const k = this.k;
+    const m = this.model;
     k.fill(0);
     let h = 0;
     let addr = false;
     for (const f of this.rl.key) {
       if (f === 'ip.src' || f === 'ip.dst') {
-        const words = this.addrWords(v, f === 'ip.src');
-        if (words === null) return false;
+        const words = this.w;
+        if (!m.addrWords(v, f === 'ip.src', words)) return false;
         if (!addr) {
           k.set(words);
           addr = true;
         } else for (const w of words) h = (Math.imul(h ^ w, 0x9e3779b1) + 0x7f4a7c15) | 0;
-        h = (Math.imul(h ^ (v.ipVersion + (f === 'ip.src' ? 0 : 16)), 0x85ebca6b) + 1) | 0;
+        h = (Math.imul(h ^ (m.ipVersion(v) + (f === 'ip.src' ? 0 : 16)), 0x85ebca6b) + 1) | 0;
         continue;
       }
-      const x = keyInt(f, v);
+      const x = m.keyInt(f, v);
       if (x < 0) return false;
       h = (Math.imul(h ^ x, 0x9e3779b1) + 0x7f4a7c15) | 0;
     }
@@ -122,24 +158,9 @@ export class RateLimiter {
   }
 
   private readonly w = new Uint32Array(4);
-  private addrWords(v: PacketView, src: boolean): Uint32Array | null {
-    const w = this.w;
-    if (v.ipVersion === 4) {
-      w.fill(0);
-      w[0] = src ? v.src4 : v.dst4;
-      return w;
-    }
-    if (v.ipVersion !== 6) return null;
-    const off = src ? v.src6Off : v.dst6Off;
-    for (let i = 0; i < 4; i++) {
-      const o = off + 4 * i;
-      w[i] = (((v.buf[o] as number) << 24) | ((v.buf[o + 1] as number) << 16) | ((v.buf[o + 2] as number) << 8) | (v.buf[o + 3] as number)) >>> 0;
-    }
-    return w;
-  }
 
   /** Account one packet at time `now` (ns): true when it conforms, false when over the limit. */
-  conform(v: PacketView, now: number, ipLen: number): boolean | null {
+  conform(v: V, now: number, ipLen: number): boolean | null {
     if (!this.key(v)) return null;
     let s = this.find();
     let tokens: number;
@@ -159,6 +180,34 @@ export class RateLimiter {
     }
     this.tokens[s] = tokens;
     return false;
+  }
+
+  /**
+   * Account `n` packets of `ipLen` bytes in all, spread evenly over the `span` ns that end at `now`
+   * (a flow record): how many conform, or null when the key is missing. The bucket refills while
+   * they arrive, so a long flow under the rate passes whole; records come in export order, not
+   * time order, so time never runs backwards for a bucket. An approximation of the packet-by-packet
+   * result: the packets of different records interleave in reality.
+   */
+  conformMany(v: V, now: number, span: number, n: number, ipLen: number): number | null {
+    if (!this.key(v)) return null;
+    let s = this.find();
+    const start = now - span;
+    let tokens: number;
+    if (this.used[s] === 0) {
+      this.insert(s, start);
+      s = this.find();
+      tokens = this.max;
+    } else {
+      tokens = (this.tokens[s] as number) + Math.max(0, start - (this.last[s] as number));
+      if (tokens > this.max) tokens = this.max;
+    }
+    const capacity = tokens + span;
+    const cost = this.rl.unit === 'packets' ? this.cost : Math.floor((this.perByte * ipLen) / Math.max(1, n));
+    const ok = cost <= 0 ? n : Math.min(n, Math.floor(capacity / cost));
+    this.tokens[s] = Math.min(this.max, capacity - ok * cost);
+    this.last[s] = Math.max(this.last[s] as number, now);
+    return ok;
   }
 
   private hash(): number {
@@ -244,7 +293,7 @@ export class RateLimiter {
   }
 }
 
-function keyInt(f: string, v: PacketView): number {
+function packetKeyInt(f: RateKey, v: PacketView): number {
   const tcp = v.l4Proto === 6 && v.l4Off >= 0;
   const udp = v.l4Proto === 17 && v.l4Off >= 0;
   switch (f) {
@@ -264,14 +313,46 @@ function keyInt(f: string, v: PacketView): number {
   return -1;
 }
 
-interface CompiledRule {
+function packetAddrWords(v: PacketView, src: boolean, w: Uint32Array): boolean {
+  if (v.ipVersion === 4) {
+    w.fill(0);
+    w[0] = src ? v.src4 : v.dst4;
+    return true;
+  }
+  if (v.ipVersion !== 6) return false;
+  const off = src ? v.src6Off : v.dst6Off;
+  for (let i = 0; i < 4; i++) {
+    const o = off + 4 * i;
+    w[i] = (((v.buf[o] as number) << 24) | ((v.buf[o + 1] as number) << 16) | ((v.buf[o + 2] as number) << 8) | (v.buf[o + 3] as number)) >>> 0;
+  }
+  return true;
+}
+
+/** Packets: one record is one packet, its time the capture's, its bytes the wire length. */
+export const PACKET_MODEL: RecordModel<PacketView> = {
+  kind: 'packet',
+  compile: compilePacketRule,
+  inList: (l, v) => l.matches(v),
+  sec: (v) => v.tsSec,
+  nsec: (v) => v.tsNsec,
+  spanNs: () => 0,
+  packets: () => 1,
+  bytes: (v) => v.wirelen,
+  ipBytes: (v) => (v.ipVersion !== 0 ? v.ipLen : 0),
+  ipVersion: (v) => v.ipVersion,
+  addrWords: packetAddrWords,
+  keyInt: packetKeyInt,
+};
+
+interface CompiledRule<V> {
   rule: Rule;
-  match: Predicate;
-  limiter: RateLimiter | null;
+  match: (v: V) => boolean;
+  limiter: RateLimiter<V> | null;
   stats: RuleStats;
 }
 
 export interface Decision {
+  /** For a flow some of whose packets a rate limit stopped: the verdict of the rest. */
   verdict: Verdict;
   /** Index into rules of the rule that decided, -1 for none / a list. */
   rule: number;
@@ -279,114 +360,142 @@ export interface Decision {
   list: IpList | null;
 }
 
-export interface EngineOptions {
+export interface EngineOptions<V = PacketView> {
   /** Timeline resolution in seconds (default 1). */
   interval?: number;
   /** Bound on timeline points; the resolution doubles when exceeded (default 3600). */
   maxPoints?: number;
+  /** The kind of record (default: packets). */
+  model?: RecordModel<V>;
 }
 
-export class RuleEngine {
-  private readonly compiled: CompiledRule[];
+export class RuleEngine<V = PacketView> {
+  private readonly model: RecordModel<V>;
+  private readonly compiled: CompiledRule<V>[];
   private readonly allow: { list: IpList; stats: ListStats }[];
   private readonly block: { list: IpList; stats: ListStats }[];
-  readonly totals = {
-    packets: 0,
-    bytes: 0,
-    passed: { packets: 0, bytes: 0 },
-    dropped: { packets: 0, bytes: 0 },
-    rate_limited: { packets: 0, bytes: 0 },
-  };
+  readonly totals: { packets: number; bytes: number; records?: number; passed: Counter; dropped: Counter; rate_limited: Counter };
   private t0Sec = -1;
   private t0Nsec = 0;
   private interval: number;
   private readonly maxPoints: number;
   private timeline: TimelinePoint[] = [];
   private readonly decision: Decision = { verdict: Verdict.PASS, rule: -1, list: null };
+  /** Flows: counters also count records. */
+  private readonly records: boolean;
 
   constructor(
     readonly ruleset: Ruleset,
-    opts: EngineOptions = {},
+    opts: EngineOptions<V> = {},
   ) {
+    this.model = opts.model ?? (PACKET_MODEL as unknown as RecordModel<V>);
+    this.records = this.model.kind !== 'packet';
+    const counter = (): Counter => (this.records ? { packets: 0, bytes: 0, records: 0 } : { packets: 0, bytes: 0 });
+    this.totals = { packets: 0, bytes: 0, ...(this.records && { records: 0 }), passed: counter(), dropped: counter(), rate_limited: counter() };
     this.interval = opts.interval ?? 1;
     this.maxPoints = opts.maxPoints ?? 3600;
     this.compiled = ruleset.rules.map((rule) => ({
       rule,
-      match: compilePacketRule(rule.expression, ruleset.lists),
-      limiter: rule.rateLimit ? new RateLimiter(rule.rateLimit) : null,
+      match: this.model.compile(rule.expression, ruleset.lists),
+      limiter: rule.rateLimit ? new RateLimiter(rule.rateLimit, this.model) : null,
       stats: {
         id: rule.id,
         action: rule.action,
         enabled: rule.enabled,
-        matched: { packets: 0, bytes: 0 },
-        dropped: { packets: 0, bytes: 0 },
-        passed: { packets: 0, bytes: 0 },
-        rate_limited: { packets: 0, bytes: 0 },
+        matched: counter(),
+        dropped: counter(),
+        passed: counter(),
+        rate_limited: counter(),
         matched_ip_bytes: 0,
       },
     }));
-    const ls = (l: IpList) => ({ list: l, stats: { name: l.name, kind: l.kind, matched: { packets: 0, bytes: 0 } } });
+    const ls = (l: IpList) => ({ list: l, stats: { name: l.name, kind: l.kind, matched: counter() } });
     this.allow = ruleset.lists.allowLists().map(ls);
     this.block = ruleset.lists.blockLists().map(ls);
   }
 
-  /** Decide one packet. The returned object is reused: read it before the next call. */
-  process(v: PacketView): Decision {
+  /** Add packets and bytes (and, for flows, records) to a counter. */
+  private add(c: Counter, packets: number, bytes: number, records: number): void {
+    c.packets += packets;
+    c.bytes += bytes;
+    if (c.records !== undefined) c.records += records;
+  }
+
+  /**
+   * Decide one record. The returned object is reused: read it before the next call. A flow
+   * record's packets may be split: a rate limit stops some (counted as rate-limited) and the rest
+   * go on to the following rules; the record itself is counted once, under its last verdict.
+   */
+  process(v: V): Decision {
+    const m = this.model;
     const d = this.decision;
     d.verdict = Verdict.PASS;
     d.rule = -1;
     d.list = null;
+    const sec = m.sec(v);
+    const nsec = m.nsec(v);
     if (this.t0Sec < 0) {
-      this.t0Sec = v.tsSec;
-      this.t0Nsec = v.tsNsec;
+      this.t0Sec = sec;
+      this.t0Nsec = nsec;
     }
-    const now = (v.tsSec - this.t0Sec) * NS + (v.tsNsec - this.t0Nsec);
-    const bytes = v.wirelen;
-    const ipLen = v.ipVersion !== 0 ? v.ipLen : 0;
+    const now = (sec - this.t0Sec) * NS + (nsec - this.t0Nsec);
+    const packets = m.packets(v);
+    const bytes = m.bytes(v);
+    const ipBytes = m.ipBytes(v);
+    /** Packets of the record still undecided, and their bytes. */
+    let left = packets;
+    let leftBytes = bytes;
     decide: {
       for (const a of this.allow) {
-        if (a.list.matches(v)) {
-          a.stats.matched.packets++;
-          a.stats.matched.bytes += bytes;
+        if (m.inList(a.list, v)) {
+          this.add(a.stats.matched, packets, bytes, 1);
           d.list = a.list;
           break decide;
         }
       }
       for (const b of this.block) {
-        if (b.list.matches(v)) {
-          b.stats.matched.packets++;
-          b.stats.matched.bytes += bytes;
+        if (m.inList(b.list, v)) {
+          this.add(b.stats.matched, packets, bytes, 1);
           d.list = b.list;
           d.verdict = Verdict.DROP;
           break decide;
         }
       }
       for (let i = 0; i < this.compiled.length; i++) {
-        const c = this.compiled[i] as CompiledRule;
+        const c = this.compiled[i] as CompiledRule<V>;
         if (!c.rule.enabled || !c.match(v)) continue;
         const s = c.stats;
-        s.matched.packets++;
-        s.matched.bytes += bytes;
-        s.matched_ip_bytes += ipLen;
+        const share = packets === 0 ? 1 : left / packets;
+        this.add(s.matched, left, leftBytes, 1);
+        s.matched_ip_bytes += ipBytes * share;
         switch (c.rule.action) {
           case 'block':
-            s.dropped.packets++;
-            s.dropped.bytes += bytes;
+            this.add(s.dropped, left, leftBytes, 1);
             d.verdict = Verdict.DROP;
             d.rule = i;
             break decide;
           case 'allow':
-            s.passed.packets++;
-            s.passed.bytes += bytes;
+            this.add(s.passed, left, leftBytes, 1);
             d.rule = i;
             break decide;
           case 'log':
             break;
           case 'rate_limit': {
-            const ok = (c.limiter as RateLimiter).conform(v, now, ipLen);
-            if (ok === false) {
-              s.rate_limited.packets++;
-              s.rate_limited.bytes += bytes;
+            const limiter = c.limiter as RateLimiter<V>;
+            let limited: number;
+            if (!this.records) limited = limiter.conform(v, now, ipBytes) === false ? 1 : 0;
+            else {
+              const ok = limiter.conformMany(v, now, m.spanNs(v), left, ipBytes * share);
+              limited = ok === null ? 0 : left - ok;
+            }
+            if (limited === 0) break;
+            const limitedBytes = left === limited ? leftBytes : (leftBytes * limited) / left;
+            left -= limited;
+            leftBytes -= limitedBytes;
+            // The stopped packets are accounted now; the record goes with its last verdict.
+            this.add(s.rate_limited, limited, limitedBytes, left === 0 ? 1 : 0);
+            this.account(Verdict.RATE_LIMITED, now, limited, limitedBytes, left === 0 ? 1 : 0);
+            if (left === 0) {
               d.verdict = Verdict.RATE_LIMITED;
               d.rule = i;
               break decide;
@@ -396,14 +505,16 @@ export class RuleEngine {
         }
       }
     }
-    this.account(d.verdict, now, bytes);
+    // A record a rate limit stopped whole was accounted with its packets.
+    if (left > 0 || d.verdict !== Verdict.RATE_LIMITED) this.account(d.verdict, now, left, leftBytes, 1);
     return d;
   }
 
-  private account(verdict: Verdict, now: number, bytes: number): void {
+  private account(verdict: Verdict, now: number, packets: number, bytes: number, records: number): void {
     const t = this.totals;
-    t.packets++;
+    t.packets += packets;
     t.bytes += bytes;
+    if (t.records !== undefined) t.records += records;
     let idx = Math.floor(now / NS / this.interval);
     if (idx < 0) idx = 0;
     while (idx >= this.maxPoints) {
@@ -423,19 +534,16 @@ export class RuleEngine {
     }
     const p = this.timeline[idx] as TimelinePoint;
     if (verdict === Verdict.PASS) {
-      t.passed.packets++;
-      t.passed.bytes += bytes;
-      p.passed++;
+      this.add(t.passed, packets, bytes, records);
+      p.passed += packets;
       p.passed_bytes += bytes;
     } else if (verdict === Verdict.DROP) {
-      t.dropped.packets++;
-      t.dropped.bytes += bytes;
-      p.dropped++;
+      this.add(t.dropped, packets, bytes, records);
+      p.dropped += packets;
       p.dropped_bytes += bytes;
     } else {
-      t.rate_limited.packets++;
-      t.rate_limited.bytes += bytes;
-      p.rate_limited++;
+      this.add(t.rate_limited, packets, bytes, records);
+      p.rate_limited += packets;
       p.rate_limited_bytes += bytes;
     }
   }
@@ -473,6 +581,6 @@ export class RuleEngine {
 
   /** Keys currently tracked and evicted, per rate-limit rule. */
   limiterStats(): { id: string; keys: number; evictions: number }[] {
-    return this.compiled.filter((c) => c.limiter).map((c) => ({ id: c.rule.id, keys: (c.limiter as RateLimiter).size, evictions: (c.limiter as RateLimiter).evictions }));
+    return this.compiled.filter((c) => c.limiter).map((c) => ({ id: c.rule.id, keys: (c.limiter as RateLimiter<V>).size, evictions: (c.limiter as RateLimiter<V>).evictions }));
   }
 }

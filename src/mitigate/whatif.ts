@@ -24,14 +24,35 @@ export interface TruthScore {
 
 export interface WhatIfReport {
   ruleset: { name: string; file: string; rules: number; lists: number };
+  /** The file read: its frames and their bytes (for flow export, the datagrams'). */
   capture: { file: string; packets: number; bytes: number; start: string | null; end: string | null; error: string | null };
-  totals: { packets: number; bytes: number; passed: Counter; dropped: Counter; rate_limited: Counter };
+  /** What the records stand for; with flows, scaled by the sampling rate and with `records`. */
+  totals: { packets: number; bytes: number; records?: number; passed: Counter; dropped: Counter; rate_limited: Counter };
+  /** Present when the records were flows (whatif-flows.ts). */
+  flows?: FlowInput;
   lists: ListStats[];
   rules: RuleStats[];
   rate_limit_tables: { id: string; keys: number; evictions: number }[];
   timeline: { interval_s: number; points: TimelinePoint[] };
   outputs: { dropped?: { file: string; packets: number }; passed?: { file: string; packets: number } };
   truth?: TruthScore;
+}
+
+/** The flow export a flow what-if read. */
+export interface FlowInput {
+  /** Flow records and sFlow flow samples, and the datagrams that carried them. */
+  records: number;
+  datagrams: number;
+  /** As exported, before scaling by the sampling rate. */
+  packets: number;
+  bytes: number;
+  /** Records per sampling rate (1: unsampled). */
+  sampling_rates: Record<string, number>;
+  /** Loss the exporters' sequence numbers show, each in its protocol's unit. */
+  lost: { netflow5_flows: number; netflow9_datagrams: number; ipfix_records: number; sflow_datagrams: number; sflow_samples: number };
+  malformed_datagrams: number;
+  /** How the numbers were made (the approximations flows impose). */
+  note: string;
 }
 
 export interface WhatIfOptions {
@@ -173,24 +194,14 @@ export async function runWhatIf(capture: string | PacketSource, ruleset: Ruleset
   dropped?.close();
   passed?.close();
   const iso = (s: number, ns: number): string => new Date(s * 1000 + Math.floor(ns / 1e6)).toISOString();
-  const t = engine.totals;
-  const report: WhatIfReport = {
-    ruleset: { name: ruleset.name, file: ruleset.file, rules: ruleset.rules.length, lists: ruleset.listDefs.length },
-    capture: {
-      file: source.name,
-      packets: info.packets,
-      bytes: info.bytes,
-      start: firstSec < 0 ? null : iso(firstSec, firstNsec),
-      end: firstSec < 0 ? null : iso(lastSec, lastNsec),
-      error: info.error,
-    },
-    totals: { packets: t.packets, bytes: t.bytes, passed: t.passed, dropped: t.dropped, rate_limited: t.rate_limited },
-    lists: engine.listStats(),
-    rules: engine.ruleStats(),
-    rate_limit_tables: engine.limiterStats(),
-    timeline: engine.getTimeline(),
-    outputs: {},
-  };
+  const report = whatIfReport(engine, ruleset, {
+    file: source.name,
+    packets: info.packets,
+    bytes: info.bytes,
+    start: firstSec < 0 ? null : iso(firstSec, firstNsec),
+    end: firstSec < 0 ? null : iso(lastSec, lastNsec),
+    error: info.error,
+  });
   if (dropped) report.outputs.dropped = { file: dropped.path, packets: dropped.packets };
   if (passed) report.outputs.passed = { file: passed.path, packets: passed.packets };
   if (truth) {
@@ -208,32 +219,54 @@ export async function runWhatIf(capture: string | PacketSource, ruleset: Ruleset
   return report;
 }
 
+/** The report of an engine that has run (any kind of record) over the input described by `capture`. */
+export function whatIfReport<V>(engine: RuleEngine<V>, ruleset: Ruleset, capture: WhatIfReport['capture']): WhatIfReport {
+  const t = engine.totals;
+  return {
+    ruleset: { name: ruleset.name, file: ruleset.file, rules: ruleset.rules.length, lists: ruleset.listDefs.length },
+    capture,
+    totals: { packets: t.packets, bytes: t.bytes, ...(t.records !== undefined && { records: t.records }), passed: t.passed, dropped: t.dropped, rate_limited: t.rate_limited },
+    lists: engine.listStats(),
+    rules: engine.ruleStats(),
+    rate_limit_tables: engine.limiterStats(),
+    timeline: engine.getTimeline(),
+    outputs: {},
+  };
+}
+
 /** The report for a person: totals, lists, one line per rule, truth score, a compact timeline. */
 export function renderWhatIf(r: WhatIfReport, color: boolean): string {
   const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
   const red = (s: string) => (color ? `\x1b[31m${s}\x1b[0m` : s);
-  const n = (x: number) => x.toLocaleString('en-US');
+  // Flow counts scaled by the sampling rate, and the bytes of a partly rate-limited flow, are not whole.
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
   const pct = (a: number, b: number) => (b === 0 ? '0.0%' : `${((100 * a) / b).toFixed(1)}%`);
+  const flows = r.flows;
+  /** With flows, each count also says how many records it came from. */
+  const recs = (c: Counter) => (c.records === undefined ? '' : `  ${n(c.records).padStart(10)} records`);
   const out: string[] = [];
   out.push(bold(`What-if: ruleset ${r.ruleset.name} over ${r.capture.file}`));
-  out.push(`  ${n(r.totals.packets)} packets, ${n(r.totals.bytes)} bytes, ${r.capture.start ?? '-'} .. ${r.capture.end ?? '-'}`);
-  out.push(
-    `  passed        ${n(r.totals.passed.packets).padStart(12)} pkts ${pct(r.totals.passed.packets, r.totals.packets).padStart(7)}  ${n(r.totals.passed.bytes).padStart(14)} bytes`,
-  );
-  out.push(
-    `  dropped       ${n(r.totals.dropped.packets).padStart(12)} pkts ${pct(r.totals.dropped.packets, r.totals.packets).padStart(7)}  ${n(r.totals.dropped.bytes).padStart(14)} bytes`,
-  );
-  out.push(
-    `  rate-limited  ${n(r.totals.rate_limited.packets).padStart(12)} pkts ${pct(r.totals.rate_limited.packets, r.totals.packets).padStart(7)}  ${n(r.totals.rate_limited.bytes).padStart(14)} bytes`,
-  );
+  if (flows) {
+    const rates = Object.entries(flows.sampling_rates)
+      .map(([rate, k]) => `1:${rate} (${n(k)} records)`)
+      .join(', ');
+    out.push(`  ${n(flows.records)} flow records in ${n(flows.datagrams)} datagrams, claiming ${n(flows.packets)} packets and ${n(flows.bytes)} bytes; sampling ${rates || '-'}`);
+    out.push(`  on the network (scaled by the sampling rate): ${n(r.totals.packets)} packets, ${n(r.totals.bytes)} bytes, ${r.capture.start ?? '-'} .. ${r.capture.end ?? '-'}`);
+  } else out.push(`  ${n(r.totals.packets)} packets, ${n(r.totals.bytes)} bytes, ${r.capture.start ?? '-'} .. ${r.capture.end ?? '-'}`);
+  const total = (label: string, c: Counter) =>
+    `  ${label.padEnd(14)}${n(c.packets).padStart(12)} pkts ${pct(c.packets, r.totals.packets).padStart(7)}  ${n(c.bytes).padStart(14)} bytes${recs(c)}`;
+  out.push(total('passed', r.totals.passed), total('dropped', r.totals.dropped), total('rate-limited', r.totals.rate_limited));
   if (r.lists.length > 0) {
     out.push('', bold('Lists'));
-    for (const l of r.lists) out.push(`  ${`$${l.name}`.padEnd(24)} ${l.kind.padEnd(6)} ${n(l.matched.packets).padStart(12)} pkts ${n(l.matched.bytes).padStart(14)} bytes`);
+    for (const l of r.lists)
+      out.push(`  ${`$${l.name}`.padEnd(24)} ${l.kind.padEnd(6)} ${n(l.matched.packets).padStart(12)} pkts ${n(l.matched.bytes).padStart(14)} bytes${recs(l.matched)}`);
   }
-  out.push('', bold(`${'Rule'.padEnd(26)} ${'action'.padEnd(10)} ${'matched pkts'.padStart(13)} ${'matched bytes'.padStart(15)} ${'decided pkts'.padStart(13)}`));
+  const recHead = flows ? ` ${'matched recs'.padStart(13)}` : '';
+  out.push('', bold(`${'Rule'.padEnd(26)} ${'action'.padEnd(10)} ${'matched pkts'.padStart(13)} ${'matched bytes'.padStart(15)} ${'decided pkts'.padStart(13)}${recHead}`));
   for (const s of r.rules) {
     const decided = s.action === 'block' ? s.dropped.packets : s.action === 'allow' ? s.passed.packets : s.action === 'rate_limit' ? s.rate_limited.packets : 0;
-    const line = `  ${s.id.padEnd(24)} ${s.action.padEnd(10)} ${n(s.matched.packets).padStart(13)} ${n(s.matched.bytes).padStart(15)} ${(s.action === 'log' ? '-' : n(decided)).padStart(13)}${s.enabled ? '' : '  (disabled)'}`;
+    const recCol = s.matched.records === undefined ? '' : ` ${n(s.matched.records).padStart(13)}`;
+    const line = `  ${s.id.padEnd(24)} ${s.action.padEnd(10)} ${n(s.matched.packets).padStart(13)} ${n(s.matched.bytes).padStart(15)} ${(s.action === 'log' ? '-' : n(decided)).padStart(13)}${recCol}${s.enabled ? '' : '  (disabled)'}`;
     out.push(line);
   }
   if (r.truth) {
@@ -261,6 +294,7 @@ export function renderWhatIf(r: WhatIfReport, color: boolean): string {
       out.push(`  t+${String((pts[i] as TimelinePoint).t).padEnd(8)} s ${n(p).padStart(16)} ${n(d).padStart(10)} ${n(l).padStart(13)}`);
     }
   }
+  if (flows) out.push('', flows.note);
   if (r.outputs.dropped) out.push('', `dropped packets written to ${r.outputs.dropped.file} (${n(r.outputs.dropped.packets)})`);
   if (r.outputs.passed) out.push(`${r.outputs.dropped ? '' : '\n'}passed packets written to ${r.outputs.passed.file} (${n(r.outputs.passed.packets)})`);
   return `${out.join('\n')}\n`;

@@ -8,6 +8,7 @@ import { packetScheme } from '../scheme/packet.js';
 import type { CaptureInfo } from '../sources/capture/capture.js';
 import { asPacketSource, type PacketSource } from '../sources/capture/source.js';
 import { type CompileOptions, compile } from './compile.js';
+import { matchStep } from './match-pass.js';
 
 export interface FilterResult {
   /** Matches per expression, in the order given. */
@@ -19,27 +20,18 @@ export interface FilterResult {
 export async function filterCapture(capture: string | PacketSource, exprs: string[], opts: CompileOptions & { onMatch?: (v: PacketView) => void } = {}): Promise<FilterResult> {
   const preds = exprs.map((e) => compile(e, packetScheme, opts));
   const onMatch = opts.onMatch;
-  const source = asPacketSource(capture);
-  if (preds.length === 1) {
-    const p = preds[0] as (v: PacketView) => boolean;
-    let n = 0;
-    const info = await source.read(
-      onMatch
-        ? (v) => {
-            if (p(v)) {
-              n++;
-              onMatch(v);
-            }
-          }
-        : (v) => {
-            if (p(v)) n++;
-          },
-    );
-    return { counts: [n], info };
-  }
   const counts = new Float64Array(preds.length);
-  const info = await source.read((v) => {
-    for (let i = 0; i < preds.length; i++) if ((preds[i] as (v: PacketView) => boolean)(v)) counts[i]++;
-  });
+  const step = matchStep(
+    preds,
+    onMatch
+      ? (i, v) => {
+          counts[i]++;
+          onMatch(v);
+        }
+      : (i) => {
+          counts[i]++;
+        },
+  );
+  const info = await asPacketSource(capture).read(step);
   return { counts: Array.from(counts), info };
 }

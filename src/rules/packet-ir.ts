@@ -15,7 +15,7 @@ import { PalisadeError } from '../core/errors.js';
 import { type Prefix, rangeToPrefixes } from '../core/net/prefix.js';
 import type { PacketView } from '../decode/view.js';
 import { packetScheme } from '../scheme/packet.js';
-import { type FieldCaps, fieldsWith } from '../scheme/types.js';
+import { type FieldCaps, fieldsWith, type Scheme } from '../scheme/types.js';
 import { bytesKey } from '../scheme/values.js';
 import type { Expr, IpItem, Span } from './ast.js';
 import { compile, type NamedList } from './compile.js';
@@ -178,10 +178,18 @@ export interface IpListLookup {
 }
 
 export function compilePacketRule(expression: string, lists: IpListLookup | null): Predicate {
+  return compileRuleFor(packetScheme, expression, lists);
+}
+
+/**
+ * A packet rule compiled for another kind of record whose scheme holds the packet fields under
+ * the same names (the flow scheme): what-if over flows runs a ruleset written for packets.
+ */
+export function compileRuleFor<V>(scheme: Scheme<V>, expression: string, lists: IpListLookup | null): (v: V) => boolean {
   const named = new Map<string, NamedList>();
   for (const l of lists?.all() ?? []) named.set(l.name, { kind: 'ip', items: [], has4: (u) => l.has4(u), has6: (b, o) => l.has6(b, o) });
   try {
-    return compile(expression, packetScheme, { lists: named });
+    return compile(expression, scheme, { lists: named });
   } catch (e) {
     if (e instanceof RulesError) throw new ExprError(e.message, e.start, e.end, e.cls, expression);
     throw e;

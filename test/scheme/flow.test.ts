@@ -11,7 +11,6 @@
  *    of the sampled header, so header-only fields (ip.ttl, ip.len, tcp.window ...) are checked too.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, test } from 'node:test';
@@ -27,18 +26,10 @@ import { feedPacket } from '../../src/sources/flow/capture-source.js';
 import { FlowDecoder } from '../../src/sources/flow/datagram.js';
 import { FlowFlag, type FlowView } from '../../src/sources/flow/record-view.js';
 import { SHARED } from '../helpers/tshark.js';
+import { haveTshark, type Obj, str as s, sub, tsharkFlowRecords } from '../helpers/tshark-flows.js';
 
 const FLOWS = join(SHARED, 'corpus/flows');
 const FRAMES = 120;
-
-const haveTshark = ((): boolean => {
-  try {
-    execFileSync('tshark', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe('flow scheme catalogue', () => {
   it('has every packet field, with the same type and capabilities', () => {
@@ -88,19 +79,9 @@ describe('flow scheme catalogue', () => {
 
 // ---- values against tshark --------------------------------------------------------------------
 
-type Json = { [k: string]: Json } | string;
-type Obj = Record<string, Json>;
 /** Expected value as text; 'missing' when the field has no value; null: not compared for this record. */
 type Expect = Map<string, string | null>;
 
-const s = (o: Obj | undefined, k: string): string | undefined => {
-  const x = o?.[k];
-  return typeof x === 'string' ? x : undefined;
-};
-const sub = (o: Obj | undefined, k: string): Obj | undefined => {
-  const x = o?.[k];
-  return x !== undefined && typeof x === 'object' ? (x as Obj) : undefined;
-};
 const nz = (x: string | undefined): string => (x === undefined || Number(x) === 0 ? 'missing' : String(Number(x)));
 const intText = (x: string | undefined): string => (x === undefined ? 'missing' : String(Number.parseInt(x, x.startsWith('0x') ? 16 : 10)));
 
@@ -233,28 +214,9 @@ function sflowExpect(sample: Obj, head: Obj): Expect {
   return e;
 }
 
-/** tshark's records of each of the first frames (data records for NetFlow/IPFIX, flow samples for sFlow). */
+/** tshark's records of each of the first frames, as expectations. */
 function tsharkRecords(pcap: string, withDuration: boolean): Expect[][] {
-  const args = ['-r', pcap, '-n', '-c', String(FRAMES), '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-T', 'json'];
-  const frames = JSON.parse(execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] })) as { _source: { layers: Obj } }[];
-  return frames.map((fr) => {
-    const layers = fr._source.layers;
-    const out: Expect[] = [];
-    const sflow = sub(layers, 'sflow');
-    if (sflow) {
-      for (const [k, x] of Object.entries(sflow)) if (/^(Expanded flow|Flow) sample/.test(k)) out.push(sflowExpect(x as Obj, sflow));
-      return out;
-    }
-    const cflow = sub(layers, 'cflow') as Obj;
-    const exporter = s(sub(layers, 'ip'), 'ip.src') as string;
-    for (const [k, x] of Object.entries(cflow)) {
-      if (typeof x !== 'object') continue;
-      // v5: "pdu i/N" is a record; v9 "FlowSet", IPFIX "Set": "Flow i" inside. Options records name no protocol.
-      const recs = k.startsWith('pdu ') ? [x as Obj] : Object.entries(x as Obj).flatMap(([fk, r]) => (fk.startsWith('Flow ') ? [r as Obj] : []));
-      for (const r of recs) if (s(r, 'cflow.protocol') !== undefined) out.push(cflowExpect(r, cflow, exporter, withDuration));
-    }
-    return out;
-  });
+  return tsharkFlowRecords(pcap, FRAMES).map((frame) => frame.map((r) => (r.kind === 'sflow' ? sflowExpect(r.rec, r.head) : cflowExpect(r.rec, r.head, r.exporter, withDuration))));
 }
 
 /** Our records of the same frames, each as the fields the expectations name (read at the callback). */

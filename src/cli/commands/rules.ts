@@ -5,6 +5,7 @@ import { ExitCode, InputError, UsageError } from '../../core/errors.js';
 import { compile } from '../../rules/compile.js';
 import { runCases } from '../../rules/conformance.js';
 import { formatRulesError, RulesError } from '../../rules/errors.js';
+import { flowScheme } from '../../scheme/flow.js';
 import { httpScheme } from '../../scheme/http.js';
 import { packetScheme } from '../../scheme/packet.js';
 import type { Scheme } from '../../scheme/types.js';
@@ -12,7 +13,8 @@ import type { Scheme } from '../../scheme/types.js';
 function schemeOf(name: string): Scheme<unknown> {
   if (name === 'packet') return packetScheme as Scheme<unknown>;
   if (name === 'http') return httpScheme as Scheme<unknown>;
-  throw new UsageError(`rules: --scheme is packet or http, not "${name}"`);
+  if (name === 'flow') return flowScheme as Scheme<unknown>;
+  throw new UsageError(`rules: --scheme is packet, flow or http, not "${name}"`);
 }
 
 export function register(program: Command): void {
@@ -22,7 +24,7 @@ export function register(program: Command): void {
     .command('check')
     .description('Compile an expression: prints "ok", or the error with a caret under the offending part (exit 1).')
     .argument('<expression>', "the rule expression, e.g. 'tcp.dstport == 22 and not ip.src in {10.0.0.0/8}'")
-    .option('-s, --scheme <scheme>', 'field catalogue: packet or http', 'packet')
+    .option('-s, --scheme <scheme>', 'field catalogue: packet, flow or http', 'packet')
     .addHelpText(
       'after',
       `
@@ -67,7 +69,7 @@ Examples:
   rules
     .command('fields')
     .description('List the fields of a scheme with their types and meaning.')
-    .option('-s, --scheme <scheme>', 'packet or http', 'packet')
+    .option('-s, --scheme <scheme>', 'packet, flow or http', 'packet')
     .action((opts: { scheme: string }) => {
       const scheme = schemeOf(opts.scheme);
       const w = Math.max(...[...scheme.fields.keys()].map((k) => k.length));
