@@ -9,7 +9,7 @@
  * data, the counters, and the reused views handed to the callbacks.
  */
 import { u16, u32 } from './bytes.js';
-import { DomainTable, ExporterAddr } from './domains.js';
+import { type Domain, DomainTable, ExporterAddr } from './domains.js';
 import type { DecodeEnv } from './env.js';
 import { decodeIpfix, IPFIX_HEADER } from './ipfix.js';
 import { decodeNetflow5, NETFLOW5_HEADER, NETFLOW5_MAX_COUNT, NETFLOW5_RECORD } from './netflow5.js';
@@ -132,6 +132,15 @@ export class FlowDecoder implements DecodeEnv {
     this.maxSourcesPerAgent = opts.maxSourcesPerAgent ?? 4096;
     this.maxStateEntries = opts.maxStateEntries ?? 262_144;
     this.rates = new Map(Object.entries(opts.samplingRates ?? {}).filter(([, r]) => Number.isFinite(r) && r >= 1));
+    this.domains.onEvict = (d) => this.evictDomain(d);
+  }
+
+  /** A domain leaves the full table: its templates, held data and per-domain state go with it. */
+  private evictDomain(d: Domain): void {
+    this.stats.domainOverflow++;
+    this.cache.dropDomain(d);
+    this.stats.pendingDropped += this.pending.dropDomain(d);
+    this.stateEntries -= d.samplerRates.size + d.sflowSources.size + d.ifCounters.size;
   }
 
   configuredRate(exporterText: string): number {

@@ -28,13 +28,8 @@ export function decodeIpfix(env: DecodeEnv, b: Uint8Array, off: number, end: num
   const exportSecs = u32(b, off + 4);
   const seq = u32(b, off + 8);
   const domainId = u32(b, off + 12);
-  const before = env.domains.domains.length;
   const d = env.domains.get(FlowKind.IPFIX, exp, domainId, exp.port);
-  if (d === null) {
-    stats.domainOverflow++;
-    return ok;
-  }
-  if (env.domains.domains.length !== before) configureDomain(env, d);
+  if (env.domains.created) configureDomain(env, d);
 
   const c = env.clock;
   c.exportSecs = exportSecs;

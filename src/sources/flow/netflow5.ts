@@ -33,13 +33,8 @@ export function decodeNetflow5(env: DecodeEnv, b: Uint8Array, off: number, end: 
   const seq = u32(b, off + 16);
   const engine = u16(b, off + 20);
   const interval = u16(b, off + 22) & 0x3fff;
-  const before = env.domains.domains.length;
   const d = env.domains.get(FlowKind.NETFLOW5, exp, engine);
-  if (d === null) {
-    stats.domainOverflow++;
-    return ok;
-  }
-  if (env.domains.domains.length !== before) configureDomain(env, d);
+  if (env.domains.created) configureDomain(env, d);
   const gap = sequenceGap(d, seq);
   if (gap > 0) stats.lostNetflow5Flows += gap;
   else if (gap === -1) stats.sequenceReordered++;

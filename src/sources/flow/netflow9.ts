@@ -20,13 +20,8 @@ export function decodeNetflow9(env: DecodeEnv, b: Uint8Array, off: number, end: 
   const unixSecs = u32(b, off + 8);
   const seq = u32(b, off + 12);
   const sourceId = u32(b, off + 16);
-  const isNew = env.domains.domains.length;
   const d = env.domains.get(FlowKind.NETFLOW9, exp, sourceId);
-  if (d === null) {
-    stats.domainOverflow++;
-    return true;
-  }
-  if (env.domains.domains.length !== isNew) configureDomain(env, d);
+  if (env.domains.created) configureDomain(env, d);
   const gap = sequenceGap(d, seq);
   if (gap > 0) stats.lostNetflow9Datagrams += gap;
   else if (gap === -1) stats.sequenceReordered++;

@@ -64,6 +64,15 @@ export class PendingSets {
     return out;
   }
 
+  /** Drop what waits for a domain that is going away; returns how many sets. */
+  dropDomain(domain: Domain): number {
+    const before = this.held.length;
+    if (before === 0) return 0;
+    this.held = this.held.filter((h) => h.domain !== domain);
+    this.bytes = this.held.reduce((n, h) => n + h.bytes.length, 0);
+    return before - this.held.length;
+  }
+
   /** Whether anything waits for this domain (cheap check before `take` on every template). */
   has(domain: Domain): boolean {
     for (let i = 0; i < this.held.length; i++) if ((this.held[i] as HeldSet).domain === domain) return true;

@@ -48,13 +48,8 @@ export function decodeSflow(env: DecodeEnv, b: Uint8Array, off: number, end: num
   const samples = u32(b, p + 12);
   p += 16;
   if (samples > MAX_COUNT) return false;
-  const before = env.domains.domains.length;
   const d = env.domains.get(FlowKind.SFLOW5, agent, subAgent);
-  if (d === null) {
-    stats.domainOverflow++;
-    return true;
-  }
-  if (env.domains.domains.length !== before) configureDomain(env, d);
+  if (env.domains.created) configureDomain(env, d);
   const gap = sequenceGap(d, seq);
   if (gap > 0) stats.lostSflowDatagrams += gap;
   else if (gap === -1) stats.sequenceReordered++;

@@ -50,7 +50,7 @@ export class FlowStats {
   enterpriseFields = 0;
   /** IE 154/155 with length 16 (pmacct 1.7.7): decoded as a timeval and flagged. */
   timestampLen16 = 0;
-  /** Exporter/domain pairs refused because the domain table is full. */
+  /** The domain table was full: the least recently seen exporter/domain pair was evicted (with its templates) for a new one. */
   domainOverflow = 0;
 
   // ---- held data (data before its template) ---------------------------------------------------

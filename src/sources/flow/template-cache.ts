@@ -190,6 +190,11 @@ export class TemplateCache {
     }
   }
 
+  /** Forget every template of a domain that is going away (domain table eviction). */
+  dropDomain(domain: Domain): void {
+    for (const t of [...domain.templates.values()]) this.drop(t);
+  }
+
   private drop(t: Template): void {
     if (!t.live) return;
     t.live = false;

@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { FlowDecoder } from '../../../src/sources/flow/datagram.js';
+import { DomainTable, ExporterAddr } from '../../../src/sources/flow/domains.js';
+import { prng } from '../../helpers/prng.js';
 import { ipfixMessage, ipfixTemplateSet, type Spec } from './build.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -72,10 +74,57 @@ test('small bounds: templates and fields are capped, the oldest evicted first', 
   assert.ok(tight.stats.templateEvictions > 0);
 });
 
-test('the domain table is bounded: new exporters past it are refused and counted', () => {
+test('the domain table is bounded: past it the least recently seen exporter/domain goes, with its templates', () => {
   const dec = new FlowDecoder({ maxDomains: 50 });
   dec.exporter.set4(0x0a000001);
-  learn(dec, 60, 10, 0);
+  // Domain 7 keeps sending while 100 others come and go: it keeps its place and its templates.
+  const keep = ipfixMessage(7, 0, [ipfixTemplateSet([{ id: 256, fields: FIELDS }])]);
+  for (let d = 100; d < 200; d++) {
+    dec.decode(keep, 0, keep.length, 4739, 0);
+    const m = ipfixMessage(d, 0, [ipfixTemplateSet([{ id: 256, fields: FIELDS }])]);
+    dec.decode(m, 0, m.length, 4739, 0);
+  }
   assert.equal(dec.domains.domains.length, 50);
-  assert.equal(dec.stats.domainOverflow, 10);
+  assert.equal(dec.stats.domainOverflow, 51);
+  assert.equal(dec.cache.count, 50, 'evicted domains took their templates with them');
+  const ids = new Set(dec.domains.domains.map((d) => d.domainId));
+  assert.ok(ids.has(7), 'the busy exporter stayed');
+  assert.ok(ids.has(199) && !ids.has(100), 'the newest are in, the oldest out');
+  // Lookups still find every remaining domain after the deletions shifted entries about.
+  for (const d of dec.domains.domains) {
+    const again = dec.domains.get(d.kind, dec.exporter, d.domainId, dec.exporter.port);
+    assert.equal(again, d);
+    assert.equal(dec.domains.created, false);
+  }
+});
+
+test('the domain table against a Map: random exporters, v4 and v6, with evictions', () => {
+  const table = new DomainTable(64);
+  const model = new Map<string, number>();
+  const rnd = prng(99);
+  const exp = new ExporterAddr();
+  let evicted = 0;
+  table.onEvict = (d) => {
+    evicted++;
+    model.delete(`${d.kind}/${d.exporterVersion}/${d.exporter4}/${[...d.exporter6].join('.')}/${d.domainId}`);
+  };
+  for (let i = 0; i < 20_000; i++) {
+    const v6 = rnd() < 0.3;
+    const a = Math.floor(rnd() * 40);
+    if (v6) {
+      const b = new Uint8Array(16);
+      b[0] = 0x20;
+      b[15] = a;
+      exp.set6(b, 0);
+    } else exp.set4(0x0a000000 + a);
+    const dom = Math.floor(rnd() * 3);
+    const kind = rnd() < 0.5 ? 9 : 10;
+    const key = `${kind}/${exp.version}/${exp.v4}/${exp.version === 6 ? [...exp.v6].join('.') : '0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0'}/${dom}`;
+    const d = table.get(kind, exp, dom, 0);
+    assert.equal(table.created, !model.has(key), `lookup ${i}`);
+    if (table.created) model.set(key, i);
+    assert.equal(d.domainId, dom);
+  }
+  assert.ok(evicted > 1000);
+  assert.equal(model.size, 64);
 });
