@@ -95,6 +95,7 @@ function claimed(r: TsharkFlowRecord): { packets: number; bytes: number } {
 const FILES = [
   'nf9_softflowd_dns_amplification.pcap',
   'nf5_pmacct_carpet_bombing_1in4.pcap',
+  'ipfix_pmacct_multi_vector.pcap',
   'sflow5_pmacct_dns_amplification_1in8.pcap',
   'sflow5_pmacct_syn_flood_spoofed_1in10_counters.pcap',
 ];

@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, test } from 'node:test';
+import { geoDb } from '../../src/core/geoip.js';
 import { formatIpv4, formatIpv6 } from '../../src/core/net/ip.js';
 import { compile } from '../../src/rules/compile.js';
 import { FLOW_ONLY_FIELDS, flowScheme } from '../../src/scheme/flow.js';
@@ -24,7 +25,7 @@ import { bytesKey, IpValue, type Value } from '../../src/scheme/values.js';
 import { readCapture } from '../../src/sources/capture/capture.js';
 import { feedPacket } from '../../src/sources/flow/capture-source.js';
 import { FlowDecoder } from '../../src/sources/flow/datagram.js';
-import { FlowFlag, type FlowView } from '../../src/sources/flow/record-view.js';
+import { FlowFlag, FlowKind, FlowView } from '../../src/sources/flow/record-view.js';
 import { SHARED } from '../helpers/tshark.js';
 import { haveTshark, type Obj, str as s, sub, tsharkFlowRecords } from '../helpers/tshark-flows.js';
 
@@ -77,6 +78,26 @@ describe('flow scheme catalogue', () => {
   });
 });
 
+describe('flow scheme GeoIP fields', () => {
+  it("look the record's own addresses up, as the packet scheme does a packet's", () => {
+    const v = new FlowView();
+    v.kind = FlowKind.NETFLOW9;
+    v.ipVersion = 4;
+    v.src4 = 0x08080808;
+    v.dst4 = 0x01010101;
+    v.proto = 17;
+    const want = (a: string) => geoDb().lookup(a);
+    assert.equal(ours(v, 'ip.src.asnum'), String(want('8.8.8.8').asn ?? 'missing'));
+    assert.equal(ours(v, 'ip.dst.asnum'), String(want('1.1.1.1').asn ?? 'missing'));
+    assert.equal(ours(v, 'ip.src.country'), want('8.8.8.8').country ?? 'missing');
+    // The router's own AS numbers are other fields, missing when it sent none.
+    assert.equal(ours(v, 'flow.src_as'), 'missing');
+    v.ipVersion = 0;
+    assert.equal(ours(v, 'ip.src.asnum'), 'missing');
+    assert.equal(ours(v, 'ip.src'), 'missing');
+  });
+});
+
 // ---- values against tshark --------------------------------------------------------------------
 
 /** Expected value as text; 'missing' when the field has no value; null: not compared for this record. */
@@ -94,6 +115,13 @@ function ours(v: FlowView, name: string): string {
   if (x instanceof IpValue) return x.fam === 4 ? formatIpv4(x.v4) : formatIpv6(x.v6 as Uint8Array);
   if (x instanceof Uint8Array) return bytesKey(x);
   return String(x);
+}
+
+/** tshark's absolute times ("May  1, 2024 08:00:02.974000000 UTC") as ms since the epoch. */
+function tsharkMs(text: string): number {
+  const m = /^(.*\d{2}:\d{2}:\d{2})(?:\.(\d+))? UTC$/.exec(text);
+  assert.ok(m, text);
+  return Date.parse(`${m[1]} UTC`) + Number(`${m[2] ?? ''}000`.slice(0, 3));
 }
 
 const KIND: Record<string, string> = { '5': 'netflow5', '9': 'netflow9', '10': 'ipfix' };
@@ -153,6 +181,23 @@ function cflowExpect(r: Obj, head: Obj, exporter: string, withDuration: boolean)
   e.set('flow.direction', dir ?? 'missing');
   const delta = s(r, 'cflow.timedelta');
   if (withDuration && delta !== undefined) e.set('flow.duration', String(Math.round(Number(delta) * 1000)));
+  const times = sub(r, 'cflow.timedelta_tree');
+  const abs = s(times, 'cflow.abstimestart');
+  if (withDuration && abs !== undefined) {
+    // tshark shows uptime-relative times of a template from an earlier frame as 1970: not compared.
+    const t0 = tsharkMs(abs);
+    e.set('flow.start', t0 === 0 ? null : String(t0));
+    e.set('flow.end', t0 === 0 ? null : String(tsharkMs(s(times, 'cflow.abstimeend') as string)));
+  } else if (withDuration && s(times, 'cflow.timestart') !== undefined) {
+    // Relative to the exporter's uptime: the export time less the uptime is its boot.
+    const boot =
+      Number(s(sub(head, 'cflow.timestamp_tree'), 'cflow.unix_secs')) * 1000 +
+      Math.floor(Number(s(sub(head, 'cflow.timestamp_tree'), 'cflow.unix_nsecs') ?? 0) / 1e6) -
+      Math.round(Number(s(head, 'cflow.sysuptime')) * 1000);
+    e.set('flow.start', String(boot + Math.round(Number(s(times, 'cflow.timestart')) * 1000)));
+    e.set('flow.end', String(boot + Math.round(Number(s(times, 'cflow.timeend')) * 1000)));
+  }
+  e.set('flow.bytes_est', String(Number(s(r, 'cflow.octets')) * rate));
   // Packet fields a record cannot know: missing without a sampled header.
   for (const name of ['ip.ttl', 'ip.len', 'tcp.window', 'payload.len', 'dns.qname', 'tunnel']) e.set(name, name === 'tunnel' ? 'false' : 'missing');
   e.set('flow.sampled_header', 'false');
@@ -244,11 +289,11 @@ async function ourRecords(pcap: string, names: (i: number, j: number) => string[
 }
 
 const FILES: { file: string; duration: boolean; min: Record<string, number> }[] = [
-  { file: 'nf5_pmacct_carpet_bombing_1in4.pcap', duration: true, min: { 'icmp.type': 1, 'flow.sampling_rate': 100 } },
+  { file: 'nf5_pmacct_carpet_bombing_1in4.pcap', duration: true, min: { 'icmp.type': 1, 'flow.sampling_rate': 100, 'flow.start': 100 } },
   { file: 'nf5_softflowd_real_ddosgrid_synflood.pcap', duration: true, min: { 'tcp.flags': 100 } },
   { file: 'nf9_softflowd_dns_amplification.pcap', duration: true, min: { 'udp.srcport': 100, 'icmp.type': 1 } },
   { file: 'nf9_softflowd_udp_flood_ipv6_vlan.pcap', duration: true, min: { 'flow.src_vlan': 100 } },
-  { file: 'ipfix_softflowd_flash_crowd.pcap', duration: true, min: { 'tcp.dstport': 100 } },
+  { file: 'ipfix_softflowd_flash_crowd.pcap', duration: true, min: { 'tcp.dstport': 100, 'flow.start': 100, 'flow.end': 100 } },
   // pmacct's 16-byte microsecond timestamps: tshark cannot read them, so no duration here.
   { file: 'ipfix_pmacct_multi_vector.pcap', duration: false, min: { 'ip.dst': 100, 'icmp.type': 1 } },
   { file: 'sflow5_pmacct_dns_amplification_1in8.pcap', duration: true, min: { 'ip.ttl': 100, 'udp.srcport': 100 } },
