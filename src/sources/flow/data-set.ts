@@ -38,7 +38,7 @@ function rateFor(d: Domain, v: FlowView): number {
   }
   if (d.optionsRate > 0) return d.optionsRate;
   // Options data named a sampler but the records do not say which: with one sampler there is no doubt.
-  if (d.samplerRates.size === 1) for (const r of d.samplerRates.values()) return r;
+  if (d.soleSamplerRate > 0) return d.soleSamplerRate;
   if (d.configuredRate > 0) return d.configuredRate;
   return 1;
 }
@@ -52,6 +52,9 @@ function applyOptions(env: DecodeEnv, d: Domain, v: FlowView): void {
         d.samplerRates.set(v.samplerId, rate);
         env.stateEntries++;
       }
+      // Kept aside so records that name no sampler do not iterate the map (an allocation per record).
+      if (d.samplerRates.size !== 1) d.soleSamplerRate = 0;
+      else if (d.samplerRates.get(v.samplerId) === rate) d.soleSamplerRate = rate;
     } else d.optionsRate = rate;
   }
   if (v.systemInitMs > 0) d.systemInitMs = v.systemInitMs;

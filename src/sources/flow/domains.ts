@@ -62,6 +62,8 @@ export class Domain {
   optionsRate = 0;
   /** Per sampler / selector id, from options data carrying a sampler id. */
   readonly samplerRates = new Map<number, number>();
+  /** The rate of the only sampler options data named, 0 when none or several. */
+  soleSamplerRate = 0;
   /** Configured for this exporter (FlowDecoderOptions.samplingRates), 0 when not. */
   configuredRate = 0;
   /** IPFIX systemInitTimeMilliseconds from options data: the zero of flowStart/EndSysUpTime. */
