@@ -91,7 +91,9 @@ describe('hot path', () => {
   test('decoding IPFIX, NetFlow and sFlow datagrams does not allocate per record', async () => {
     const files = [
       'ipfix_softflowd_biflow_carpet_bombing.pcap',
+      'ipfix_pmacct_multi_vector.pcap',
       'nf9_softflowd_dns_amplification.pcap',
+      'nf9_pmacct_udp_flood_1in10.pcap',
       'nf5_softflowd_syn_flood_spoofed.pcap',
       'sflow5_pmacct_dns_amplification_1in8.pcap',
     ];
