@@ -76,46 +76,48 @@ export class Analyzer {
   }
 
   add(v: PacketView): void {
-    const bytes = v.wirelen;
-    this.clock(v.tsSec, v.tsNsec, bytes);
+    // A view made from a flow or a sampled header stands for `weight` packets (1 for a captured one).
+    const w = v.weight;
+    const bytes = w === 1 ? v.wirelen : v.wirelen * w;
+    this.clock(v.tsSec, v.tsNsec, bytes, w);
     const ver = v.ipVersion;
     if (ver === 0) {
-      this.other++;
+      this.other += w;
       return;
     }
-    if (ver === 4 || v.outerIpVersion === 4) this.ipv4++;
-    if (ver === 6 || v.outerIpVersion === 6) this.ipv6++;
-    if (v.tunnel & Tunnel.GRE) this.gre++;
+    if (ver === 4 || v.outerIpVersion === 4) this.ipv4 += w;
+    if (ver === 6 || v.outerIpVersion === 6) this.ipv6 += w;
+    if (v.tunnel & Tunnel.GRE) this.gre += w;
     // UDP-borne tunnels: the outer UDP header is a layer of this frame too (as tshark counts it).
     const udpTunnel = (v.tunnel & (Tunnel.VXLAN | Tunnel.TEREDO)) !== 0;
-    if (udpTunnel && v.l4Proto !== 17) this.udp++;
-    if (v.isFragment) this.fragments++;
+    if (udpTunnel && v.l4Proto !== 17) this.udp += w;
+    if (v.isFragment) this.fragments += w;
     const proto = v.l4Proto;
     if (proto === 6) {
-      this.tcp++;
-      if (v.l4Off >= 0) this.tcpPorts[v.dstPort]++;
+      this.tcp += w;
+      if (v.l4Off >= 0) this.tcpPorts[v.dstPort] += w;
     } else if (proto === 17) {
-      this.udp++;
-      if (v.l4Off >= 0) this.udpPorts[v.dstPort]++;
-    } else if (proto === 1) this.icmp++;
-    else if (proto === 58) this.icmpv6++;
-    else if (proto === 47 && (v.tunnel & Tunnel.GRE) === 0) this.gre++;
+      this.udp += w;
+      if (v.l4Off >= 0) this.udpPorts[v.dstPort] += w;
+    } else if (proto === 1) this.icmp += w;
+    else if (proto === 58) this.icmpv6 += w;
+    else if (proto === 47 && (v.tunnel & Tunnel.GRE) === 0) this.gre += w;
     const b = v.buf;
     if (ver === 4) {
       const s = v.src4;
       const d = v.dst4;
       if (s !== 0 || v.ipHdrLen > 0) {
-        this.src4.add(s | 0, bytes);
+        this.src4.add(s | 0, bytes, w);
         this.srcHll.add(mix32(s | 0));
       }
       if (v.ipHdrLen > 0) {
-        this.dst4.add(d | 0, bytes);
+        this.dst4.add(d | 0, bytes, w);
         this.dstHll.add(mix32(d ^ 0x5bd1e995));
         // As int32 (same bits; hash2 and writeU32 read them so): an address of 128.0.0.0 and up
         // is no small integer as a uint32, and passing one to a call boxes it on the heap, per packet.
         const lo = (s < d ? s : d) | 0;
         const hi = (s < d ? d : s) | 0;
-        const slot = this.conv.add(hash2(lo, hi), bytes);
+        const slot = this.conv.add(hash2(lo, hi), bytes, w);
         if (slot >= 0) {
           const id = this.convId;
           id[0] = 4;
@@ -129,14 +131,14 @@ export class Analyzer {
       const dof = v.dst6Off;
       const hs = hashBytes(b, so, 16);
       const hd = hashBytes(b, dof, 16);
-      let slot = this.src6.add(hs, bytes);
+      let slot = this.src6.add(hs, bytes, w);
       if (slot >= 0) this.src6.setId(slot, b, so, 16);
-      slot = this.dst6.add(hd, bytes);
+      slot = this.dst6.add(hd, bytes, w);
       if (slot >= 0) this.dst6.setId(slot, b, dof, 16);
       this.srcHll.add(hs);
       this.dstHll.add(hd ^ 0x2545f491);
       const sFirst = compare16(b, so, dof) <= 0;
-      slot = this.conv.add(sFirst ? hash2(hs, hd) : hash2(hd, hs), bytes);
+      slot = this.conv.add(sFirst ? hash2(hs, hd) : hash2(hd, hs), bytes, w);
       if (slot >= 0) {
         const id = this.convId;
         id[0] = 6;
@@ -146,7 +148,7 @@ export class Analyzer {
       }
     }
     if (v.dnsNameLen > 0) {
-      const slot = this.dns.add(hashBytes(v.dnsName, 0, v.dnsNameLen), bytes);
+      const slot = this.dns.add(hashBytes(v.dnsName, 0, v.dnsNameLen), bytes, w);
       if (slot >= 0) this.dns.setId(slot, v.dnsName, 0, v.dnsNameLen);
     }
     if (v.tlsHelloOff >= 0) this.addClientHello(v, bytes);
@@ -168,7 +170,7 @@ export class Analyzer {
     }
   }
 
-  private clock(sec: number, nsec: number, bytes: number): void {
+  private clock(sec: number, nsec: number, bytes: number, w: number): void {
     if (this.firstSec < 0 || sec < this.firstSec || (sec === this.firstSec && nsec < this.firstNsec)) {
       this.firstSec = sec;
       this.firstNsec = nsec;
@@ -183,7 +185,7 @@ export class Analyzer {
       if (idx === undefined) {
         if (this.bins.size >= MAX_BINS) {
           this.widen();
-          this.clock(sec, nsec, bytes);
+          this.clock(sec, nsec, bytes, w);
           return;
         }
         idx = this.binPackets.length;
@@ -194,14 +196,14 @@ export class Analyzer {
       this.curBin = bin;
       this.curIdx = idx;
     }
-    this.binPackets[this.curIdx]++;
+    this.binPackets[this.curIdx] += w;
     this.binBytes[this.curIdx] += bytes;
     const b100 = sec * 10 + Math.floor(nsec / 100_000_000);
-    if (b100 === this.cur100) this.cur100Count++;
+    if (b100 === this.cur100) this.cur100Count += w;
     else {
       if (this.cur100Count > this.peak100) this.peak100 = this.cur100Count;
       this.cur100 = b100;
-      this.cur100Count = 1;
+      this.cur100Count = w;
     }
   }
 

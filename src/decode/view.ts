@@ -104,6 +104,24 @@ export class PacketView {
   /** pcapng interface id (0 for classic pcap). */
   ifIndex = 0;
   status = 0;
+  /**
+   * How many packets on the wire this view stands for: 1 for a captured packet; the sampling rate
+   * for an sFlow sampled header; a flow record's (share of) packets times its sampling rate for a
+   * view made from a flow (sources/flow-packets). Counters add it instead of 1. Set by the flow
+   * sources, never by the capture readers (reset() leaves it).
+   */
+  weight = 1;
+  /**
+   * Packets of `weight` that were actually seen (1 for a captured packet or an sFlow sample; a
+   * sampled flow record's sampled packets): what a rate estimated from sampled traffic rests on.
+   */
+  samples = 1;
+  /**
+   * 0 for a packet (captured, or an sFlow sampled header). For a view made from a flow record
+   * without packet headers (NetFlow, IPFIX): the record's packet count as exported, so that
+   * detection reads tcpFlags as the OR of that many packets' flags and knows no payload was seen.
+   */
+  flowPackets = 0;
 
   // ---- layer 2 ------------------------------------------------------------------------------
   /** Ethertype of the last L2 header (after VLAN/MPLS), 0 if none. */

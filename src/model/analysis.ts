@@ -42,6 +42,26 @@ export interface Analysis {
     anomalies: { caplen_over_snaplen: number; skipped_blocks: number };
     /** Why reading stopped early (damaged file), or null. */
     error: string | null;
+    /**
+     * A capture of flow export (analyze --as flows): what the flow decoder read. `packets` and
+     * `bytes` above are then the packets and bytes the records stand for (scaled by sampling).
+     */
+    flows?: {
+      /** Datagrams of flow export, and other UDP payloads in the capture. */
+      datagrams: number;
+      not_flow: number;
+      records: { netflow5: number; netflow9: number; ipfix: number; sflow5: number };
+      options_records: number;
+      counter_samples: number;
+      /** From sequence numbers, in each protocol's unit; sflow_drops: packets the agents said they could not sample. */
+      lost: { netflow5_flows: number; netflow9_datagrams: number; ipfix_records: number; sflow_datagrams: number; sflow_samples: number; sflow_drops: number };
+      /** Broken datagrams, templates, sets, records and samples (skipped, counted). */
+      malformed: number;
+      /** Data sets held for a template that never came in time (dropped, counted). */
+      held_dropped: number;
+      /** Packet views the records were spread into (one per record and second spanned; one per sample). */
+      views: number;
+    };
   };
   traffic: {
     protocols: {

@@ -77,4 +77,9 @@ export interface AttackEvidence {
   field_signature: { expression: string; coverage: number; collateral: number };
   /** The source-list alternative, when the sources repeat. */
   source_list?: { size: number; coverage: number; collateral: number };
+  /**
+   * True when the verdict came from NetFlow/IPFIX records, which carry no payload: amplification
+   * was told by source port and mean packet size, TCP state by the OR of each flow's flags.
+   */
+  without_payload?: boolean;
 }

@@ -43,6 +43,7 @@ export function signatureText(x: Attack): SignatureText {
     if (e.handshakes_completed !== null) facts.push(`${pct(e.handshakes_completed)} of the sending hosts completed a handshake with the victim`);
     facts.push(e.spoofed_likely ? 'the sources look spoofed' : 'the sources look genuine');
     if (e.separating_fields.length > 0) facts.push(`it is told apart by ${e.separating_fields.join(', ')}`);
+    if (e.without_payload) facts.push("judged from NetFlow/IPFIX records without payload (amplification by source port and packet size, TCP state by the flows' flags)");
     evidence = `Confidence ${x.confidence.toFixed(2)}: ${facts.join('; ')}.`;
   }
   return { expression: s ? s.expression : null, summary, listNote, evidence };

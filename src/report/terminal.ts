@@ -29,6 +29,37 @@ export function renderAnalysis(a: Analysis, color: boolean, width = 78): string 
     ]),
   );
   if (cap.error) out.push(c.yellow(`warning: ${cap.error}`));
+  const fl = cap.flows;
+  if (fl) {
+    const r = fl.records;
+    const kinds = (
+      [
+        ['NetFlow v5', r.netflow5],
+        ['NetFlow v9', r.netflow9],
+        ['IPFIX', r.ipfix],
+        ['sFlow v5 samples', r.sflow5],
+      ] as Array<[string, number]>
+    )
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${fmtInt(n)} ${k}`);
+    out.push(`flow export: ${fmtInt(fl.datagrams)} datagrams, ${kinds.join(', ') || 'no records'}; the packets above are what they stand for (scaled by sampling)`);
+    const l = fl.lost;
+    const lost = (
+      [
+        ['NetFlow v5 flows', l.netflow5_flows],
+        ['NetFlow v9 datagrams', l.netflow9_datagrams],
+        ['IPFIX records', l.ipfix_records],
+        ['sFlow datagrams', l.sflow_datagrams],
+        ['sFlow samples', l.sflow_samples],
+        ['packets the sFlow agents dropped', l.sflow_drops],
+      ] as Array<[string, number]>
+    )
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${fmtInt(n)} ${k}`);
+    if (lost.length > 0) out.push(c.yellow(`flow export lost (by sequence numbers): ${lost.join(', ')}`));
+    if (fl.malformed > 0 || fl.held_dropped > 0)
+      out.push(c.yellow(`flow export: ${fmtInt(fl.malformed)} malformed parts skipped, ${fmtInt(fl.held_dropped)} data sets dropped waiting for their template`));
+  }
   const q = cap.quic;
   if (q && q.over_budget > 0) {
     out.push(c.yellow(`QUIC: ${fmtInt(q.over_budget)} of ${fmtInt(q.initials)} Initials not decrypted (budget ${fmtInt(q.budget_per_s)}/s): a flood of QUIC-looking packets?`));

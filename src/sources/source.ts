@@ -42,6 +42,11 @@ export interface Source<R, Info extends SourceInfo = SourceInfo, Opts extends So
    * records cannot be re-read elsewhere (stdin, live).
    */
   readonly location: string | null;
+  /**
+   * True when records come fully decoded whatever the read options ask (packet views made from
+   * flow records, sources/flow-packets.ts): a reader that decodes raw bytes itself must not.
+   */
+  readonly decoded?: boolean;
   /** One pass over the records, in order. Resolves when the source ends (never, for a live source, until closed). */
   read(onRecord: (r: R) => void, opts?: Opts): Promise<Info>;
 }

@@ -1,14 +1,16 @@
 /** `palisade analyze <capture|->`: summary of a capture, for a person or as JSON. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { analyzeCapture } from '../../analyze/run.js';
+import { isFlowExport } from '../../analyze/input-kind.js';
+import { analyzeCapture, analyzeFlowCapture } from '../../analyze/run.js';
 import { loadConfig } from '../../config/index.js';
+import { UsageError } from '../../core/errors.js';
 import { checkTimeZone } from '../../report/format.js';
 import { renderAnalysis } from '../../report/terminal.js';
 import { intOption } from '../options.js';
 import { Progress } from '../progress.js';
 
-type Opts = { json?: boolean; top: number; progress: boolean; detect: boolean; parallel: boolean; config?: string; report?: string; tz?: string; customer?: string };
+type Opts = { as?: string; json?: boolean; top: number; progress: boolean; detect: boolean; parallel: boolean; config?: string; report?: string; tz?: string; customer?: string };
 
 export function register(program: Command): void {
   program
@@ -16,6 +18,7 @@ export function register(program: Command): void {
     .description('Summarise a capture: protocols, timeline, top talkers, ports, conversations, DNS, TLS.')
     .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed), or - for stdin')
     .option('--json', 'print one JSON object (the contract in DESIGN.md) instead of tables')
+    .option('--as <kind>', 'packets, or flows: the NetFlow v5/v9, IPFIX or sFlow v5 export the capture carries (default: flows when most of its first packets are flow export)')
     .option('--top <n>', 'entries per top list', intOption('--top', { min: 1 }), 10)
     .option('--no-progress', 'no progress bar on stderr')
     .option('--no-detect', 'skip attack detection (traffic summary only)')
@@ -31,11 +34,17 @@ Reads classic pcap (either byte order, µs or ns) and pcapng (any number of sect
 interfaces), gzip-compressed or not, from a file or stdin. Memory stays bounded: top lists
 and distinct counts use sketches, marked "(estimate)" when a figure is approximate.
 
+A capture of flow export (what tcpdump -w keeps on a collector: NetFlow v5/v9, IPFIX, sFlow
+v5 on any port) is analysed as the traffic its records describe: counts scaled by the
+sampling rate, the same detection, signatures and mitigation. NetFlow/IPFIX carry no payload:
+amplification is then told by source port and packet size, and attacks say so.
+
 Examples:
   palisade analyze attack.pcap
   palisade analyze capture.pcapng.gz --json | jq .traffic.top_sources
   palisade analyze attack.pcap --report report.html --tz Europe/Paris
-  tcpdump -i eth0 -w - | palisade analyze -`,
+  tcpdump -i eth0 -w - | palisade analyze -
+  palisade analyze netflow-export.pcap --as flows --json`,
     )
     .action(async (capture: string, opts: Opts) => {
       // Check the report's name before reading a possibly long capture.
@@ -45,8 +54,11 @@ Examples:
       if (opts.tz) checkTimeZone(opts.tz);
       const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
       const detection = configFile && opts.detect ? loadConfig(configFile).detection : undefined;
+      if (opts.as !== undefined && opts.as !== 'packets' && opts.as !== 'flows') throw new UsageError('analyze: --as must be packets or flows');
+      const asFlows = opts.as === 'flows' || (opts.as === undefined && (await isFlowExport(capture)));
+      if (asFlows && capture === '-') throw new UsageError('analyze: --as flows reads a file (flow records are put in time order first); save stdin to a file');
       const progress = new Progress('reading', opts.progress && process.stderr.isTTY === true);
-      const analysis = await analyzeCapture(capture, {
+      const analysis = await (asFlows ? analyzeFlowCapture : analyzeCapture)(capture, {
         top: opts.top,
         detect: opts.detect,
         detection,

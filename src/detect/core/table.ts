@@ -24,7 +24,9 @@ export const enum Rec {
   /** Relative time (ns) of the class's first and last packet in the window. */
   FIRST = 2,
   LAST = 3,
-  STRIDE = 4,
+  /** Packets actually seen: PACKETS for a capture; fewer when records stand for sampled traffic. */
+  SAMPLES = 4,
+  STRIDE = 5,
 }
 
 export class KeyTable {
@@ -183,20 +185,33 @@ export class KeyTable {
     return true;
   }
 
-  /** Count one packet of class c at capture time sec.nsec (kept as two small integers: no boxing). */
-  add(i: number, c: number, wirelen: number, sec: number, nsec: number): void {
+  /**
+   * Count `w` packets (1 for a captured packet; more for a sampled or flow record) of class c and
+   * `wirelen` bytes each at capture time sec.nsec (kept as two small integers: no boxing).
+   */
+  add(i: number, c: number, wirelen: number, sec: number, nsec: number, w: number, samples: number): void {
     const t = (sec - this.base) * 1e9 + nsec;
     const r = (i * this.classes + c) * Rec.STRIDE;
-    this.total[i]++;
-    this.totalBytes[i] += wirelen;
-    // bytes/first/last are not cleared between windows: the first packet of a class sets them.
+    const bytes = w === 1 ? wirelen : wirelen * w;
+    this.total[i] += w;
+    this.totalBytes[i] += bytes;
+    // bytes/first/last/samples are not cleared between windows: the first packet of a class sets them.
     if (this.rec[r + Rec.PACKETS] === 0) {
       this.rec[r + Rec.FIRST] = t;
-      this.rec[r + Rec.BYTES] = wirelen;
+      this.rec[r + Rec.BYTES] = bytes;
+      this.rec[r + Rec.SAMPLES] = samples;
       this.clsMask[i] |= 1 << c;
-    } else this.rec[r + Rec.BYTES] += wirelen;
-    this.rec[r + Rec.PACKETS]++;
+    } else {
+      this.rec[r + Rec.BYTES] += bytes;
+      this.rec[r + Rec.SAMPLES] += samples;
+    }
+    this.rec[r + Rec.PACKETS] += w;
     this.rec[r + Rec.LAST] = t;
+  }
+
+  /** Packets of class c in slot i this window that were seen, not inferred from a sampling rate. */
+  samples(i: number, c: number): number {
+    return this.rec[(i * this.classes + c) * Rec.STRIDE + Rec.SAMPLES] as number;
   }
 
   /** Packets of class c in slot i this window. */
@@ -235,12 +250,14 @@ export class KeyTable {
         this.rec[to + Rec.FIRST] = o.rec[from + Rec.FIRST] as number;
         this.rec[to + Rec.LAST] = o.rec[from + Rec.LAST] as number;
         this.rec[to + Rec.BYTES] = o.rec[from + Rec.BYTES] as number;
+        this.rec[to + Rec.SAMPLES] = 0;
       } else {
         if ((o.rec[from + Rec.FIRST] as number) < (this.rec[to + Rec.FIRST] as number)) this.rec[to + Rec.FIRST] = o.rec[from + Rec.FIRST] as number;
         if ((o.rec[from + Rec.LAST] as number) > (this.rec[to + Rec.LAST] as number)) this.rec[to + Rec.LAST] = o.rec[from + Rec.LAST] as number;
         this.rec[to + Rec.BYTES] += o.rec[from + Rec.BYTES] as number;
       }
       this.rec[to + Rec.PACKETS] += n;
+      this.rec[to + Rec.SAMPLES] += o.rec[from + Rec.SAMPLES] as number;
     }
     if ((o.touched[i] as number) & 1) {
       for (let w = 0; w < WORDS; w++) this.srcBits[p * WORDS + w] |= o.srcBits[i * WORDS + w] as number;

@@ -154,8 +154,13 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<D
     const pick = chooseSignature(fieldFig, listFig);
     const chosen = pick === 'fields' ? sig : pick === 'list' ? list : null;
     const fig = pick === 'list' && listFig ? listFig : fieldFig;
-    const spoofed = !isReflection(tr.cls) && tr.cls !== Cls.TCP_SYNACK && tr.cls !== Cls.DNS_QUERY && unique >= 1000 && unique >= 0.2 * packets;
-    const ev = evidence(tr, det, sig, chosen, fieldFig, list, listFig, unique, packets, spoofed);
+    // Sources are counted per record: against a sampled or flow source's records, not the packets
+    // they stand for (1:10 sampling would otherwise make every spoofed flood look like ten packets a source).
+    const s = tr.sampler;
+    const perRecord = s.records > 0 && s.seen > s.records ? s.seen / s.records : 1;
+    const records = packets / perRecord;
+    const spoofed = !isReflection(tr.cls) && tr.cls !== Cls.TCP_SYNACK && tr.cls !== Cls.DNS_QUERY && unique >= 1000 / perRecord && unique >= 0.2 * records;
+    const ev = evidence(tr, det, sig, chosen, fieldFig, list, listFig, unique, records, spoofed);
     const attack: DetectedAttack = {
       id,
       vector,

@@ -88,12 +88,16 @@ export async function catchUpMeasurements(source: PacketSource, ms: Measurement[
     } else conns.observe4(s, d, sp, dp, 17, 0, 0, 0, sec - baseSec);
     return false;
   };
+  // Views made from flows come decoded, and without frame bytes for the prefilter to read.
+  const predecoded = source.decoded === true;
   try {
     await source.read(
       (v) => {
         // Decoded frames only (the prefilter above).
-        v.reset();
-        decodeFrame(v);
+        if (!predecoded) {
+          v.reset();
+          decodeFrame(v);
+        }
         if (v.ipVersion === 0) return;
         const w = v.tsSec - baseSec;
         const c = stateClass(conns, v, classify(v), w);

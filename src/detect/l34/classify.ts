@@ -57,6 +57,7 @@ for (const p of [17, 69, 111, 137, 427, 500, 520, 1194, 3283, 3478, 3702, 4500, 
 
 export function classify(v: PacketView): number {
   if (v.ipVersion === 0) return Cls.OTHER;
+  if (v.flowPackets !== 0) return classifyFlow(v);
   if ((v.tunnel & Tunnel.GRE) !== 0) return Cls.GRE;
   if (v.isFragment && v.fragOffset > 0) return Cls.FRAG;
   const p = v.ipProto;
@@ -102,6 +103,62 @@ export function classify(v: PacketView): number {
   if (p === 47) return Cls.GRE;
   if (v.isFragment) return Cls.FRAG;
   // IPsec and IPv6 extension/no-next-header values are ordinary; IP-in-IP was decoded through.
+  if (p === 50 || p === 51 || p === 4 || p === 41 || p === 0 || p === 43 || p === 44 || p === 59 || p === 60) return Cls.OTHER;
+  return Cls.IPPROTO;
+}
+
+/**
+ * Reflected services told apart without payload (a NetFlow or IPFIX record): the source port and
+ * the least mean packet size a reply of the amplifying kind has. The sizes sit above the service's
+ * ordinary replies (an NTP time reply is 76 bytes, a monlist reply 468; a plain DNS answer is
+ * mostly under 512, an ANY or RRSIG reply over 1,000) and below what the attacks send.
+ */
+const AMP_MIN_SIZE: ReadonlyArray<readonly [port: number, cls: number, minIpLen: number]> = [
+  [53, Cls.DNS_RESP, 400],
+  [123, Cls.NTP_MONLIST, 200],
+  [1900, Cls.SSDP_RESP, 200],
+  [11211, Cls.MEMCACHED_RESP, 400],
+  [389, Cls.CLDAP_RESP, 400],
+  [19, Cls.CHARGEN, 200],
+  [161, Cls.SNMP_RESP, 200],
+];
+
+/**
+ * The class of a view made from a flow record without packet headers (PacketView.flowPackets > 0):
+ * tcpFlags is the OR of the record's packets' flags and ipLen their mean size; there is no payload.
+ *
+ * TCP: a one-packet record is judged as that packet. In a longer one, SYN with ACK and data (PSH
+ * or FIN) is a conversation whose opener completed its handshake (counted as ACKs, which the
+ * connection state then finds established); SYN+FIN in an OR is no anomaly. UDP: reflection by
+ * source port and mean size (AMP_MIN_SIZE); a record with neither port is non-first fragments.
+ */
+export function classifyFlow(v: PacketView): number {
+  const p = v.ipProto;
+  if (p === 6) {
+    const f = v.tcpFlags & 0x3f;
+    if (v.flowPackets === 1) {
+      if ((f & 0x06) === 0x06 || (f & 0x03) === 0x03 || f === 0 || ((f & 0x10) === 0 && (f & 0x29) !== 0)) return Cls.TCP_ANOMALY;
+    } else {
+      if ((f & 0x12) === 0x12 && (f & 0x09) !== 0) return Cls.TCP_ACK;
+      if (f === 0 || ((f & 0x12) === 0 && (f & 0x29) !== 0) || (f & 0x16) === 0x06) return Cls.TCP_ANOMALY;
+    }
+    if (f & 0x04) return Cls.TCP_RST;
+    if (f & 0x02) return f & 0x10 ? Cls.TCP_SYNACK : Cls.TCP_SYN;
+    return f & 0x10 ? Cls.TCP_ACK : Cls.OTHER;
+  }
+  if (p === 17) {
+    const sp = v.srcPort;
+    const dp = v.dstPort;
+    if (sp === 0 && dp === 0) return Cls.FRAG;
+    for (const [port, cls, min] of AMP_MIN_SIZE) if (sp === port) return v.ipLen >= min && dp !== port ? cls : Cls.UDP;
+    if (dp === 53) return Cls.DNS_QUERY;
+    return REFL_PORTS[sp] === 1 && dp !== sp ? Cls.UDP_REFL : Cls.UDP;
+  }
+  if (p === 1 || p === 58) {
+    if (p === 58 && v.icmpType >= 133 && v.icmpType <= 137) return Cls.OTHER;
+    return Cls.ICMP;
+  }
+  if (p === 47) return Cls.GRE;
   if (p === 50 || p === 51 || p === 4 || p === 41 || p === 0 || p === 43 || p === 44 || p === 59 || p === 60) return Cls.OTHER;
   return Cls.IPPROTO;
 }

@@ -259,6 +259,7 @@ export function stateClass(st: ConnState, v: PacketView, c: number, sec: number)
   if (v.l4Off < 0 || (v.tunnel & Tunnel.GRE) !== 0 || c === Cls.FRAG) return c;
   const p = v.l4Proto;
   if (p !== 6 && p !== 17) return c;
+  if (v.flowPackets > 1 && p === 6) return flowTcpClass(st, v, c, sec);
   let belongs: boolean;
   if (v.ipVersion === 4) belongs = st.observe4(v.src4 | 0, v.dst4 | 0, v.srcPort, v.dstPort, p, v.tcpFlags, v.tcpSeq | 0, v.tcpAck | 0, sec);
   else if (v.src6Off >= 0 && v.dst6Off >= 0)
@@ -275,6 +276,36 @@ export function stateClass(st: ConnState, v: PacketView, c: number, sec: number)
     default:
       return c;
   }
+}
+
+/**
+ * A TCP flow record of several packets (no sequence numbers; tcpFlags is the OR of its packets'):
+ * SYN with ACK and data is an opener that completed its handshake, replayed into the table as its
+ * SYN and then the ACK that carries the SYN's sequence number + 1; SYN+ACK alone is SYN-ACKs,
+ * which acknowledge a SYN record seen the other way; anything else is one packet with those flags.
+ * Sequence numbers are 0 for every flow, so the replay is consistent with itself.
+ */
+function flowTcpClass(st: ConnState, v: PacketView, c: number, sec: number): number {
+  const f = v.tcpFlags;
+  let s: number;
+  let d: number;
+  if (v.ipVersion === 4) {
+    s = v.src4 | 0;
+    d = v.dst4 | 0;
+  } else if (v.src6Off >= 0 && v.dst6Off >= 0) {
+    s = hashBytes(v.buf, v.src6Off, 16);
+    d = hashBytes(v.buf, v.dst6Off, 16);
+  } else return c;
+  const sp = v.srcPort;
+  const dp = v.dstPort;
+  let belongs: boolean;
+  if ((f & 0x12) === 0x12 && (f & 0x09) !== 0) {
+    st.observe4(s, d, sp, dp, 6, 0x02, 0, 0, sec);
+    belongs = st.observe4(s, d, sp, dp, 6, 0x10, 1, 0, sec);
+  } else if ((f & 0x17) === 0x12) belongs = st.observe4(s, d, sp, dp, 6, 0x12, 0, 1, sec);
+  else belongs = st.observe4(s, d, sp, dp, 6, f, 0, 0, sec);
+  if (!belongs) return c;
+  return c === Cls.TCP_SYN || c === Cls.TCP_SYNACK || c === Cls.TCP_ACK || c === Cls.TCP_RST ? Cls.OTHER : c;
 }
 
 /**

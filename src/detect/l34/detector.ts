@@ -125,7 +125,7 @@ export class Detector {
         this.cur = v.tsSec;
       }
     }
-    this.packets++;
+    this.packets += v.weight;
     const t = this.rel(v);
     if (t > this.lastT) this.lastT = t;
     const raw = classify(v);
@@ -133,8 +133,10 @@ export class Detector {
     // Times go to callees as the view's two integer fields, never as a double argument (a double
     // crossing a call that is not inlined is boxed: one allocation per packet).
     const w = this.winCur;
-    if (w.seen >= w.cap && w.seen !== w.next) w.seen++;
-    else w.add(v, c, raw);
+    if (w.seen >= w.cap && w.next >= w.seen + v.weight) {
+      w.seen += v.weight;
+      w.records++;
+    } else w.add(v, c, raw);
     const dt = this.dstTable;
     let i: number;
     const gre = (v.tunnel & Tunnel.GRE) !== 0;
@@ -159,7 +161,7 @@ export class Detector {
       this.noSlot(v, c);
       return;
     }
-    dt.add(i, c, v.wirelen, v.tsSec, v.tsNsec);
+    dt.add(i, c, v.wirelen, v.tsSec, v.tsNsec, v.weight, v.samples);
     if (c !== Cls.OTHER && c !== Cls.TCP_ACK) this.distinct(i, c, v);
     // Victims (being sampled or measured live) are flagged when their slot is created.
     if (dt.victim[i] !== 0) this.feed(i, c, raw, v);
@@ -180,7 +182,7 @@ export class Detector {
     dt.setSrc(i, v.ipVersion === 4 ? mix32(v.src4 | 0) : v.src6Off >= 0 ? hashBytes(v.buf, v.src6Off, 16) : 0);
     if (c === Cls.TCP_SYN || c === Cls.UDP) dt.setPort(i, mix32(v.dstPort));
     // Empty datagrams: a UDP port scan's probes (nmap -sU) carry nothing, a flood's carry junk.
-    if (c === Cls.UDP && v.udpLen <= 8) dt.aux[i] = (dt.aux[i] as number) + 1;
+    if (c === Cls.UDP && v.udpLen <= 8) dt.aux[i] = (dt.aux[i] as number) + v.weight;
     else if (c === Cls.DNS_QUERY && v.dnsNameLen > 0) dt.setName(i, hashBytes(v.dnsName, 0, v.dnsNameLen));
   }
 
@@ -205,15 +207,19 @@ export class Detector {
     const own = dt.sampler[i] as number;
     if (own >= 0) {
       const s = this.samplerList[own] as VictimSample;
-      if (c !== Cls.OTHER && v.ipVersion === 4 && !s.sourcesFull) s.noteSource(v.src4, c);
-      if (s.seen >= s.cap && s.seen !== s.next) s.seen++;
-      else s.add(v, c, raw);
+      if (c !== Cls.OTHER && v.ipVersion === 4 && !s.sourcesFull) s.noteSource(v.src4, c, v.weight);
+      if (s.seen >= s.cap && s.next >= s.seen + v.weight) {
+        s.seen += v.weight;
+        s.records++;
+      } else s.add(v, c, raw);
     }
     const ofPrefix = dt.psampler[i] as number;
     if (ofPrefix >= 0) {
       const s = this.samplerList[ofPrefix] as VictimSample;
-      if (s.seen >= s.cap && s.seen !== s.next) s.seen++;
-      else s.add(v, c, raw);
+      if (s.seen >= s.cap && s.next >= s.seen + v.weight) {
+        s.seen += v.weight;
+        s.records++;
+      } else s.add(v, c, raw);
     }
   }
 

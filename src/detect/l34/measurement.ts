@@ -133,26 +133,28 @@ export class Measurement<T extends MeasuredTrack = MeasuredTrack> {
   see(v: PacketView, c: number, active: boolean | null): void {
     const hit = this.test(v);
     const t = (v.tsSec - this.base) * 1e9 + v.tsNsec;
+    // A record of a sampled or flow source stands for v.weight packets (1 for a captured one).
+    const w = v.weight;
     if ((this.mask & (1 << c)) === 0) {
-      if (hit) this.matchedOther++;
+      if (hit) this.matchedOther += w;
       return;
     }
     if (active === null) {
-      this.winPackets++;
-      this.winBytes += v.wirelen;
-      if (hit) this.winHit++;
+      this.winPackets += w;
+      this.winBytes += v.wirelen * w;
+      if (hit) this.winHit += w;
       if (this.winFirst < 0) this.winFirst = t;
       this.winLast = t;
       this.source(v);
       return;
     }
     if (!active) {
-      if (hit) this.matchedOther++;
+      if (hit) this.matchedOther += w;
       return;
     }
-    this.packets++;
-    this.bytes += v.wirelen;
-    if (hit) this.matchedAttack++;
+    this.packets += w;
+    this.bytes += v.wirelen * w;
+    if (hit) this.matchedAttack += w;
     if (this.first < 0 || t < this.first) this.first = t;
     if (t > this.last) this.last = t;
     this.source(v);

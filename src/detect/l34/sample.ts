@@ -31,6 +31,8 @@ export class VictimSample {
   readonly dport = new Uint16Array(SAMPLE_ROWS);
   readonly ipLen = new Uint16Array(SAMPLE_ROWS);
   readonly ttl = new Uint8Array(SAMPLE_ROWS);
+  /** 1 for a row made from a flow record without headers: its TTL, window and header length are unknown. */
+  readonly noHdr = new Uint8Array(SAMPLE_ROWS);
   readonly win = new Uint16Array(SAMPLE_ROWS);
   readonly flags = new Uint8Array(SAMPLE_ROWS);
   readonly tcpHdr = new Uint8Array(SAMPLE_ROWS);
@@ -39,6 +41,11 @@ export class VictimSample {
   readonly frag = new Uint16Array(SAMPLE_ROWS);
   readonly t = new Float64Array(SAMPLE_ROWS);
   rows = 0;
+  /**
+   * Records offered (add() calls and skipped ones): equal to `seen` for captured packets, fewer for
+   * sampled or flow records, each of which stands for several packets.
+   */
+  records = 0;
   seen = 0;
   /**
    * IPv4 sources of the flood-class packets (class != OTHER) the victim received since sampling
@@ -50,7 +57,7 @@ export class VictimSample {
   private srcKey: Int32Array | null = null;
   private srcCls: Uint8Array | null = null;
   /** Packets per slot; 0: empty slot. */
-  private srcCount: Int32Array | null = null;
+  private srcCount: Float64Array | null = null;
   private srcUsed = 0;
   sourcesFull = false;
   /** Zones (last two labels) of the first DNS questions seen, for a random-subdomain signature. */
@@ -71,6 +78,7 @@ export class VictimSample {
   reset(): void {
     this.rows = 0;
     this.seen = 0;
+    this.records = 0;
     this.next = 0;
   }
 
@@ -79,6 +87,7 @@ export class VictimSample {
     if (this.rows >= this.cap) return;
     const w = this.rows++;
     this.seen++;
+    this.records++;
     if (this.rows === this.cap) {
       this.w = 1;
       this.next = this.seen - 1;
@@ -99,6 +108,7 @@ export class VictimSample {
     this.dport[w] = o.dport[r] as number;
     this.ipLen[w] = o.ipLen[r] as number;
     this.ttl[w] = o.ttl[r] as number;
+    this.noHdr[w] = o.noHdr[r] as number;
     this.win[w] = o.win[r] as number;
     this.flags[w] = o.flags[r] as number;
     this.tcpHdr[w] = o.tcpHdr[r] as number;
@@ -132,22 +142,42 @@ export class VictimSample {
     this.next += Math.floor(Math.log(this.uniform()) / Math.log(1 - this.w)) + 1;
   }
 
+  /**
+   * A packet, or a record standing for `v.weight` packets (sampled flows): the reservoir stays a
+   * uniform sample of packets, so a record enters it once for each of its packets the algorithm
+   * picks, and every reader of the rows counts them unweighted.
+   */
   add(v: PacketView, c: number, raw: number): void {
-    const n = this.seen++;
-    let r: number;
-    if (n < this.cap) {
-      r = n;
-      this.rows = n + 1;
-      if (this.rows === this.cap) {
-        this.w = 1;
-        this.next = n;
+    this.records++;
+    let w = v.weight;
+    for (;;) {
+      const n = this.seen;
+      let r: number;
+      if (n < this.cap) {
+        this.seen = n + 1;
+        r = n;
+        this.rows = n + 1;
+        if (this.rows === this.cap) {
+          this.w = 1;
+          this.next = n;
+          this.drawNext();
+        }
+      } else {
+        if (this.next >= n + w) {
+          this.seen = n + w;
+          return;
+        }
+        w -= this.next - n;
+        this.seen = this.next + 1;
+        r = Math.floor(this.uniform() * this.cap) % this.cap;
         this.drawNext();
       }
-    } else {
-      if (n !== this.next) return;
-      r = Math.floor(this.uniform() * this.cap) % this.cap;
-      this.drawNext();
+      this.put(r, v, c, raw);
+      if (--w <= 0) return;
     }
+  }
+
+  private put(r: number, v: PacketView, c: number, raw: number): void {
     this.cls[r] = c;
     this.raw[r] = raw;
     this.fam[r] = v.ipVersion;
@@ -164,6 +194,7 @@ export class VictimSample {
     this.dport[r] = v.dstPort;
     this.ipLen[r] = v.ipLen;
     this.ttl[r] = v.ttl;
+    this.noHdr[r] = v.flowPackets !== 0 ? 1 : 0;
     this.win[r] = v.tcpWindow;
     this.flags[r] = v.tcpFlags;
     this.tcpHdr[r] = v.tcpHdrLen;
@@ -174,23 +205,23 @@ export class VictimSample {
     if (v.dnsNameLen > 0 && this.zoneSamples < 2000) this.addZone(v);
   }
 
-  /** Count a flood-class packet's IPv4 source (see `srcKey`). */
-  noteSource(src4: number, c: number): void {
+  /** Count a flood-class packet's (or a record's `w` packets') IPv4 source (see `srcKey`). */
+  noteSource(src4: number, c: number, w: number): void {
     if (this.srcKey === null) {
       this.srcKey = new Int32Array(SOURCE_SLOTS);
       this.srcCls = new Uint8Array(SOURCE_SLOTS);
-      this.srcCount = new Int32Array(SOURCE_SLOTS);
+      this.srcCount = new Float64Array(SOURCE_SLOTS);
     }
     const keys = this.srcKey;
     const cls = this.srcCls as Uint8Array;
-    const count = this.srcCount as Int32Array;
+    const count = this.srcCount as Float64Array;
     const a = src4 | 0;
     let q = mix32(a ^ Math.imul(c, 0x9e3779b1)) & (SOURCE_SLOTS - 1);
     for (;;) {
       const n = count[q] as number;
       if (n === 0) break;
       if (keys[q] === a && cls[q] === c) {
-        count[q] = n + 1;
+        count[q] = n + w;
         return;
       }
       q = (q + 1) & (SOURCE_SLOTS - 1);
@@ -202,7 +233,7 @@ export class VictimSample {
     this.srcUsed++;
     keys[q] = a;
     cls[q] = c;
-    count[q] = 1;
+    count[q] = w;
   }
 
   /** Each IPv4 source (as uint32) counted for class c, with its packets. */
@@ -210,7 +241,7 @@ export class VictimSample {
     const keys = this.srcKey;
     if (keys === null) return;
     const cls = this.srcCls as Uint8Array;
-    const count = this.srcCount as Int32Array;
+    const count = this.srcCount as Float64Array;
     for (let q = 0; q < SOURCE_SLOTS; q++) if ((count[q] as number) > 0 && cls[q] === c) yield [(keys[q] as number) >>> 0, count[q] as number];
   }
 

@@ -12,6 +12,8 @@ import type { VictimSample } from './sample.js';
 export type SampleColumn = (s: VictimSample, r: number) => number;
 
 const isTcp = (s: VictimSample, r: number) => s.l4[r] === 6;
+/** A TCP row whose header was seen (a flow record carries no window or header length). */
+const tcpHdr = (s: VictimSample, r: number) => s.l4[r] === 6 && s.noHdr[r] === 0;
 const isUdp = (s: VictimSample, r: number) => s.l4[r] === 17;
 
 /** Packet-scheme field name → its value in a sample row. */
@@ -20,11 +22,11 @@ export const SAMPLE_COLUMNS: Readonly<Record<string, SampleColumn>> = {
   'udp.dstport': (s, r) => (isUdp(s, r) ? (s.dport[r] as number) : Number.NaN),
   'udp.srcport': (s, r) => (isUdp(s, r) ? (s.sport[r] as number) : Number.NaN),
   'tcp.srcport': (s, r) => (isTcp(s, r) ? (s.sport[r] as number) : Number.NaN),
-  'tcp.window': (s, r) => (isTcp(s, r) ? (s.win[r] as number) : Number.NaN),
-  'tcp.hdr_len': (s, r) => (isTcp(s, r) ? (s.tcpHdr[r] as number) : Number.NaN),
+  'tcp.window': (s, r) => (tcpHdr(s, r) ? (s.win[r] as number) : Number.NaN),
+  'tcp.hdr_len': (s, r) => (tcpHdr(s, r) ? (s.tcpHdr[r] as number) : Number.NaN),
   'tcp.flags': (s, r) => (isTcp(s, r) ? (s.flags[r] as number) : Number.NaN),
   'udp.len': (s, r) => (isUdp(s, r) ? (s.udpLen[r] as number) : Number.NaN),
-  'ip.ttl': (s, r) => s.ttl[r] as number,
+  'ip.ttl': (s, r) => (s.noHdr[r] === 0 ? (s.ttl[r] as number) : Number.NaN),
   'ip.len': (s, r) => s.ipLen[r] as number,
   'ip.proto.num': (s, r) => s.proto[r] as number,
   'icmp.type': (s, r) => (s.l4[r] === 1 || s.l4[r] === 58 ? (s.icmpType[r] as number) : Number.NaN),

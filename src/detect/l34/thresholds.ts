@@ -40,6 +40,13 @@ FLOOR_PPS[Cls.IPPROTO] = 200;
 FLOOR_PPS[Cls.DNS_QUERY] = 300;
 for (let c = Cls.DNS_RESP; c <= Cls.UDP_REFL; c++) FLOOR_PPS[c] = 15;
 
+/**
+ * Sampled packets a class needs in one window before its estimated rate can fire: at 1:1000 one
+ * sample stands for 1,000 packets, and a handful says little (±1/sqrt(n)). A capture and unsampled
+ * flows are exact and need none.
+ */
+const MIN_SAMPLES = 10;
+
 /** Share of the key's packets the class must have. */
 const DOMINANCE = new Float64Array(NCLS).fill(0.5);
 DOMINANCE[Cls.TCP_ACK] = 0.85;
@@ -166,6 +173,8 @@ export class Thresholds {
   fires(t: KeyTable, i: number, c: number, key: VictimKey, isPrefix: boolean): boolean {
     const n = t.packets(i, c);
     const bytes = t.bytes(i, c);
+    const seen = t.samples(i, c);
+    if (seen < n && seen < MIN_SAMPLES) return false;
     // A port scan fires on its shape, whatever its rate (scanners are slow next to floods); it is
     // an address's, never a prefix's (a prefix sums many hosts' ordinary ports).
     if (isScan(t, i, c, n)) return !isPrefix;

@@ -50,8 +50,11 @@ export class FrequentItems {
     return this.decremented === 0;
   }
 
-  /** Count one occurrence of `key` with `bytes`. Returns the slot (for identity writes) when newly inserted, else -1. */
-  add(key: number, bytes: number): number {
+  /**
+   * Count `w` occurrences (1 unless the record stands for several packets) of `key` with `bytes` in
+   * all. Returns the slot (for identity writes) when newly inserted, else -1.
+   */
+  add(key: number, bytes: number, w = 1): number {
     const mask = this.mask;
     let i = Math.imul(key, 0x9e3779b1) >>> 0;
     i = (i ^ (i >>> 15)) & mask;
@@ -60,7 +63,7 @@ export class FrequentItems {
     for (;;) {
       if (used[i] === 0) break;
       if (keys[i] === key) {
-        this.counts[i] += 1;
+        this.counts[i] += w;
         this.bytesArr[i] += bytes;
         return -1;
       }
@@ -68,11 +71,11 @@ export class FrequentItems {
     }
     if (this.size >= (this.capacity * 3) >>> 2) {
       this.purge();
-      return this.add(key, bytes);
+      return this.add(key, bytes, w);
     }
     used[i] = 1;
     keys[i] = key;
-    this.counts[i] = 1;
+    this.counts[i] = w;
     this.bytesArr[i] = bytes;
     this.size++;
     return i;
