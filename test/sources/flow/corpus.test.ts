@@ -54,6 +54,7 @@ interface Tally {
   pendingRecords: number;
   pendingPackets: number;
   pendingBytes: number;
+  noCounters: number;
   samples: number;
   estPackets: number;
   estBytes: number;
@@ -62,7 +63,19 @@ interface Tally {
 
 async function decodeFile(pcap: string): Promise<{ tally: Tally; dec: FlowDecoder }> {
   const dec = new FlowDecoder();
-  const t: Tally = { nfRecords: 0, nfPackets: 0, nfBytes: 0, pendingRecords: 0, pendingPackets: 0, pendingBytes: 0, samples: 0, estPackets: 0, estBytes: 0, rates: new Map() };
+  const t: Tally = {
+    nfRecords: 0,
+    nfPackets: 0,
+    nfBytes: 0,
+    pendingRecords: 0,
+    pendingPackets: 0,
+    pendingBytes: 0,
+    noCounters: 0,
+    samples: 0,
+    estPackets: 0,
+    estBytes: 0,
+    rates: new Map(),
+  };
   await readFlowCapture(
     pcap,
     (v) => {
@@ -76,6 +89,7 @@ async function decodeFile(pcap: string): Promise<{ tally: Tally; dec: FlowDecode
       t.nfRecords++;
       t.nfPackets += v.packets;
       t.nfBytes += v.bytes;
+      if (v.flags & FlowFlag.NO_COUNTERS && !(v.flags & FlowFlag.FROM_PENDING)) t.noCounters++;
       if (v.flags & FlowFlag.FROM_PENDING) {
         t.pendingRecords++;
         t.pendingPackets += v.packets;
@@ -134,6 +148,7 @@ describe('flow corpus against tshark truth', () => {
         // decodes them too, so it confirms the total.
         assert.equal(tally.nfRecords - tally.pendingRecords, nf.flow_records, 'flow records');
         assert.equal(s.optionsRecords, nf.options_data_records, 'options records');
+        assert.equal(tally.noCounters, nf.flow_records_without_packet_or_octet_fields, 'records whose template has no packet or byte counter');
         assert.equal(tally.nfPackets - tally.pendingPackets, nf.packets, 'packets');
         assert.equal(tally.nfBytes - tally.pendingBytes, nf.octets, 'bytes');
         const noTemplate = (truth.tshark_error_examples ?? []).some((e) => e.includes('no template found'));
