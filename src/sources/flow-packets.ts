@@ -15,6 +15,7 @@
  * readers not to decode them again.
  */
 import type { Clock } from '../core/clock.js';
+import { InputError, UsageError } from '../core/errors.js';
 import { decodeFrame } from '../decode/frame.js';
 import { PacketView } from '../decode/view.js';
 import type { CaptureInfo } from './capture/capture.js';
@@ -23,8 +24,8 @@ import { type FlowDecoderOptions, FlowKind, type FlowStats, type FlowView, readF
 
 /** Seconds a record is spread over at most (a longer flow is spread in as many equal parts). */
 const MAX_SPREAD = 300;
-/** Views held at most: a file needing more is refused with a clear error, not read half. */
-const MAX_VIEWS = 20_000_000;
+/** Views held at most (about 70 bytes each): a file needing more is refused with a clear error, not read half. */
+const MAX_VIEWS = 5_000_000;
 
 /** What a pass over flow export read, beside the packets its records stand for. */
 export interface FlowPacketsInfo extends PacketInfo {
@@ -75,7 +76,7 @@ class ViewStore {
 
   private grow(): void {
     const cap = Math.max(1024, this.cap * 2);
-    if (this.cap >= MAX_VIEWS) throw new Error(`flow export spreads into more than ${MAX_VIEWS.toLocaleString('en-US')} packet views; split the capture`);
+    if (this.cap >= MAX_VIEWS) throw new InputError(`flow export spreads into more than ${MAX_VIEWS.toLocaleString('en-US')} packet views (about ${Math.round((MAX_VIEWS * 70) / 1e6)} MB); split the capture (editcap -c)`);
     const g = <T extends Float64Array | Int32Array | Uint8Array | Uint16Array>(a: T, make: (n: number) => T): T => {
       const b = make(cap);
       b.set(a);
@@ -326,7 +327,7 @@ export interface FlowPacketSource extends PacketSource {
  * only: the records are read whole before the first view is handed out (see the module comment).
  */
 export function flowPacketSource(path: string, opts: FlowDecoderOptions = {}): FlowPacketSource {
-  if (path === '-') throw new Error('flow analysis reads a file (its records are put in time order first); save stdin to a file');
+  if (path === '-') throw new UsageError('flow analysis reads a file (its records are put in time order first); save stdin to a file');
   const view = new PacketView();
   let loaded: Promise<Loaded> | null = null;
   return {
