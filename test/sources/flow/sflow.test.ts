@@ -147,4 +147,24 @@ describe('sFlow v5', () => {
     assert.equal(dec.stateEntries, 10);
     assert.equal(dec.stats.flowSamples, 50, 'the samples themselves still decode');
   });
+
+  test('sampled IPv4 and IPv6 records (formats 3, 4) without a raw header', () => {
+    const dec = new FlowDecoder();
+    const got: string[] = [];
+    dec.onFlow = (v) =>
+      got.push(
+        `${v.ipVersion} ${v.ipVersion === 6 ? v.buf[(v.src6Off as number) + 15] : v.src4 & 255} ${v.proto} ${v.srcPort}>${v.dstPort} ${v.tcpFlags} ${v.bytes} ${v.hasPacket}`,
+      );
+    const v4 = sflowRecord(3, new Bytes().u32(1500).u32(17).ip4('203.0.113.9').ip4('198.51.100.1').u32(53).u32(40000).u32(0).u32(0).done());
+    const b6 = new Bytes().u32(1280).u32(6);
+    for (let i = 0; i < 15; i++) b6.u8(0x20);
+    b6.u8(0x07);
+    b6.zeros(16).u32(443).u32(50000).u32(0x12).u32(0);
+    const d = sflowDatagram('192.0.2.1', 0, 1, 1000, [
+      { format: 1, body: flowSample(1, 3, 100, 0, 0, [v4]) },
+      { format: 1, body: flowSample(2, 3, 100, 0, 0, [sflowRecord(4, b6.done())]) },
+    ]);
+    dec.decode(d, 0, d.length, 6343, 0);
+    assert.deepEqual(got, ['4 9 17 53>40000 0 1500 false', '6 7 6 443>50000 18 1280 false']);
+  });
 });
