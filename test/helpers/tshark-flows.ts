@@ -38,7 +38,9 @@ export const sub = (o: Obj | undefined, k: string): Obj | undefined => {
 
 /** The records of each frame (all frames, or the first `frames`). Options records (no protocol) are left out. */
 export function tsharkFlowRecords(pcap: string, frames?: number): TsharkFlowRecord[][] {
-  const args = ['-r', pcap, '-n', ...(frames === undefined ? [] : ['-c', String(frames)]), '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-T', 'json'];
+  // Exporters of the public captures on ports tshark does not take for NetFlow by itself.
+  const decodeAs = ['9991', '9992', '2100', '9990', '8096'].flatMap((p) => ['-d', `udp.port==${p},cflow`]);
+  const args = ['-r', pcap, '-n', ...decodeAs, ...(frames === undefined ? [] : ['-c', String(frames)]), '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-T', 'json'];
   const out = JSON.parse(execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] })) as { _source: { layers: Obj } }[];
   return out.map((fr) => {
     const layers = fr._source.layers;

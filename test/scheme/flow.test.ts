@@ -157,9 +157,9 @@ function cflowExpect(r: Obj, head: Obj, exporter: string, withDuration: boolean)
   e.set('tcp.flags.ack', String(tcp && (Number.parseInt(flags ?? '0', 16) & 0x10) !== 0));
   const tos = s(r, 'cflow.tos');
   if (tos !== undefined) e.set('ip.dscp', String(Number.parseInt(tos, 16) >> 2));
-  if (proto === '1') {
+  if (proto === '1' || proto === '58') {
     // The exporter's ICMP element, else the destination port (type << 8 | code).
-    const tc = s(r, 'cflow.icmp_type_code_ipv4');
+    const tc = s(r, proto === '1' ? 'cflow.icmp_type_code_ipv4' : 'cflow.icmp_type_code_ipv6');
     const x = tc !== undefined ? Number.parseInt(tc, 16) : Number(s(r, 'cflow.dstport'));
     e.set('icmp.type', String(x >> 8));
     e.set('icmp.code', String(x & 255));
@@ -256,6 +256,10 @@ function sflowExpect(sample: Obj, head: Obj): Expect {
   e.set('tcp.flags', tcp ? intText(s(tcp, 'tcp.flags')) : 'missing');
   e.set('tcp.window', s(tcp, 'tcp.window_size_value') ?? 'missing');
   e.set('tcp.flags.syn', String(tcp !== undefined && (Number.parseInt(s(tcp, 'tcp.flags') ?? '0', 16) & 2) !== 0));
+  const icmp = sub(t, 'icmp');
+  const icmp6 = sub(t, 'icmpv6');
+  e.set('icmp.type', s(icmp, 'icmp.type') ?? s(icmp6, 'icmpv6.type') ?? 'missing');
+  e.set('icmp.code', s(icmp, 'icmp.code') ?? s(icmp6, 'icmpv6.code') ?? 'missing');
   return e;
 }
 
@@ -296,6 +300,9 @@ const FILES: { file: string; duration: boolean; min: Record<string, number> }[] 
   { file: 'ipfix_softflowd_flash_crowd.pcap', duration: true, min: { 'tcp.dstport': 100, 'flow.start': 100, 'flow.end': 100 } },
   // pmacct's 16-byte microsecond timestamps: tshark cannot read them, so no duration here.
   { file: 'ipfix_pmacct_multi_vector.pcap', duration: false, min: { 'ip.dst': 100, 'icmp.type': 1 } },
+  // A real router's NetFlow v9 (akvorado's test capture, port 2100) with ICMP records; sFlow with ICMPv6.
+  { file: 'public/akvorado_nfv9_icmp_port2100.pcap', duration: true, min: { 'icmp.type': 1 } },
+  { file: 'public/akvorado_sflow_icmpv6.pcap', duration: true, min: { 'ip.ttl': 1, 'icmp.type': 1 } },
   { file: 'sflow5_pmacct_dns_amplification_1in8.pcap', duration: true, min: { 'ip.ttl': 100, 'udp.srcport': 100 } },
   { file: 'sflow5_pmacct_syn_flood_spoofed_1in10_counters.pcap', duration: true, min: { 'tcp.window': 100, 'tcp.flags': 100 } },
   { file: 'sflow5_pmacct_udp_flood_ipv6_vlan_1in4.pcap', duration: true, min: { 'ip.len': 100 } },
