@@ -8,7 +8,7 @@ import { type DetectOptions, Detector } from '../detect/l34/detector.js';
 import { startDetection } from '../detect/l34/thread.js';
 import type { Analysis } from '../model/analysis.js';
 import { asPacketSource, type PacketSource } from '../sources/capture/source.js';
-import type { FlowDecoderOptions } from '../sources/flow/index.js';
+import { type FlowDecoderOptions, flowDatagrams, lostCounts } from '../sources/flow/index.js';
 import { type FlowPacketsInfo, flowPacketSource } from '../sources/flow-packets.js';
 import { Analyzer } from './analyzer.js';
 import { withMitigation } from './mitigation.js';
@@ -97,19 +97,12 @@ export async function analyzeFlowCapture(path: string, opts: AnalyzeOptions & { 
   if (i !== null) {
     const f = i.flows;
     analysis.capture.flows = {
-      datagrams: f.netflow5Datagrams + f.netflow9Datagrams + f.ipfixDatagrams + f.sflowDatagrams,
+      datagrams: flowDatagrams(f),
       not_flow: f.notFlow,
       records: { ...i.kinds },
       options_records: f.optionsRecords,
       counter_samples: f.counterSamples,
-      lost: {
-        netflow5_flows: f.lostNetflow5Flows,
-        netflow9_datagrams: f.lostNetflow9Datagrams,
-        ipfix_records: f.lostIpfixRecords,
-        sflow_datagrams: f.lostSflowDatagrams,
-        sflow_samples: f.lostSflowSamples,
-        sflow_drops: f.sflowDrops,
-      },
+      lost: { ...lostCounts(f), sflow_drops: f.sflowDrops },
       malformed: f.malformedDatagrams + f.malformedTemplates + f.malformedSets + f.malformedRecords + f.malformedSamples,
       held_dropped: f.pendingDropped,
       views: i.views,

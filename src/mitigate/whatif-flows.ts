@@ -9,6 +9,7 @@ import { asFlowSource } from '../rules/filter-flows.js';
 import { flowWeight } from '../scheme/flow.js';
 import type { FlowSource } from '../sources/flow/capture-source.js';
 import type { FlowDecoderOptions } from '../sources/flow/datagram.js';
+import { flowDatagrams, lostCounts } from '../sources/flow/stats.js';
 import { RuleEngine } from './engine.js';
 import { FLOW_MODEL } from './flow-model.js';
 import type { Ruleset } from './ruleset.js';
@@ -60,17 +61,11 @@ export async function runFlowWhatIf(input: string | FlowSource, ruleset: Ruleset
   const f = info.flows;
   const flows: FlowInput = {
     records: info.records,
-    datagrams: f.netflow5Datagrams + f.netflow9Datagrams + f.ipfixDatagrams + f.sflowDatagrams,
+    datagrams: flowDatagrams(f),
     packets,
     bytes,
     sampling_rates: Object.fromEntries([...rates].sort((a, b) => a[0] - b[0]).map(([r, k]) => [String(Math.round(r)), k])),
-    lost: {
-      netflow5_flows: f.lostNetflow5Flows,
-      netflow9_datagrams: f.lostNetflow9Datagrams,
-      ipfix_records: f.lostIpfixRecords,
-      sflow_datagrams: f.lostSflowDatagrams,
-      sflow_samples: f.lostSflowSamples,
-    },
+    lost: lostCounts(f),
     malformed_datagrams: f.malformedDatagrams,
     note: NOTE,
   };

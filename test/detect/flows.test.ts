@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { isFlowExport } from '../../src/analyze/input-kind.js';
 import { analyzeCapture, analyzeFlowCapture } from '../../src/analyze/run.js';
+import { isFlowExport } from '../../src/sources/flow/sniff-capture.js';
 
 const FLOWS = join(import.meta.dirname, '../../../shared/corpus/flows');
 const SHARED = join(import.meta.dirname, '../../../shared');

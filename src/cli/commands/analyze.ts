@@ -1,12 +1,12 @@
 /** `palisade analyze <capture|->`: summary of a capture, for a person or as JSON. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { isFlowExport } from '../../analyze/input-kind.js';
 import { analyzeCapture, analyzeFlowCapture } from '../../analyze/run.js';
 import { loadConfig } from '../../config/index.js';
 import { UsageError } from '../../core/errors.js';
 import { checkTimeZone } from '../../report/format.js';
 import { renderAnalysis } from '../../report/terminal.js';
+import { isFlowExport } from '../../sources/flow/sniff-capture.js';
 import { intOption } from '../options.js';
 import { Progress } from '../progress.js';
 

@@ -3,12 +3,12 @@
  * the packets of a capture that match a rule, or the flow records of a capture of flow export.
  */
 import type { Command } from 'commander';
-import { isFlowExport } from '../../analyze/input-kind.js';
 import { PalisadeError, UsageError } from '../../core/errors.js';
 import { PcapOut } from '../../mitigate/pcap-out.js';
 import { RulesError, rulesErrorLine } from '../../rules/errors.js';
 import { filterCapture } from '../../rules/filter-capture.js';
 import { type FlowFilterResult, type FlowTally, filterFlows } from '../../rules/filter-flows.js';
+import { isFlowExport } from '../../sources/flow/sniff-capture.js';
 import { toFlowRecord } from '../../sources/flow/to-record.js';
 import { flowRow, flowTableHead, tallyLine } from '../flow-table.js';
 

@@ -1,10 +1,10 @@
 /** `palisade mitigate --ruleset R CAPTURE [--as packets|flows]`: what a ruleset would have done to a capture. */
 import type { Command } from 'commander';
-import { isFlowExport } from '../../analyze/input-kind.js';
 import { UsageError } from '../../core/errors.js';
 import { loadRuleset } from '../../mitigate/ruleset.js';
 import { renderWhatIf, runWhatIf } from '../../mitigate/whatif.js';
 import { runFlowWhatIf } from '../../mitigate/whatif-flows.js';
+import { isFlowExport } from '../../sources/flow/sniff-capture.js';
 import { numberOption } from '../options.js';
 import { Progress } from '../progress.js';
 

@@ -89,3 +89,19 @@ export class FlowStats {
   /** Sequence numbers that jumped absurdly or far back (exporter restart): counting restarts there. */
   sequenceResets = 0;
 }
+
+/** Datagrams recognised as flow export, of any protocol. */
+export function flowDatagrams(f: FlowStats): number {
+  return f.netflow5Datagrams + f.netflow9Datagrams + f.ipfixDatagrams + f.sflowDatagrams;
+}
+
+/** What the sequence numbers say was lost, each in its protocol's unit (as reports show it). */
+export function lostCounts(f: FlowStats): { netflow5_flows: number; netflow9_datagrams: number; ipfix_records: number; sflow_datagrams: number; sflow_samples: number } {
+  return {
+    netflow5_flows: f.lostNetflow5Flows,
+    netflow9_datagrams: f.lostNetflow9Datagrams,
+    ipfix_records: f.lostIpfixRecords,
+    sflow_datagrams: f.lostSflowDatagrams,
+    sflow_samples: f.lostSflowSamples,
+  };
+}

@@ -3,8 +3,9 @@
  * analyze` asks before reading (unless --as says): a collector's capture is nearly all UDP
  * datagrams of NetFlow, IPFIX or sFlow, which no packet analysis makes sense of.
  */
-import { readCapture } from '../sources/capture/capture.js';
-import { FlowKind, sniffFlow } from '../sources/flow/index.js';
+import { readCapture } from '../capture/capture.js';
+import { sniffFlow } from './datagram.js';
+import { FlowKind } from './record-view.js';
 
 /** Packets looked at: enough to see past a few unrelated packets at the start. */
 const LOOK = 200;
