@@ -144,7 +144,7 @@ test('a flow record and an HTTP request built from the types validate; a bad fie
     src_as: 64500,
   };
   assert.equal(schemaErrors(flow, 'flow-record'), null);
-  assert.equal(schemaProblem({ ...flow, sampling_rate: 0 }, 'flow-record'), 'sampling_rate: expected a whole number ≥ 1');
+  assert.equal(schemaProblem({ ...flow, sampling_rate: 0 }, 'flow-record'), 'sampling_rate: expected a number ≥ 1');
   assert.equal(schemaProblem({ ...flow, dstport: 70000 }, 'flow-record'), 'dstport: expected a port (0-65535)');
   const req: HttpRequest = {
     time: '2026-12-06T05:00:00.123Z',

@@ -42,9 +42,11 @@ export function toFlowRecord(v: FlowView): FlowRecord {
     proto: v.proto & 0xff,
     packets: v.packets,
     bytes: v.bytes,
-    sampling_rate: Math.max(1, Math.round(v.samplingRate)),
+    // Not rounded: a rate from packet interval and space (RFC 5476) can be 1 in 1.5.
+    sampling_rate: Math.max(1, v.samplingRate),
   };
-  if (hasPorts(v.proto)) {
+  // A sampled non-first fragment has no transport header, so no ports (not ports 0).
+  if (hasPorts(v.proto) && !(v.hasPacket && v.packet.l4Off < 0)) {
     r.srcport = v.srcPort & 0xffff;
     r.dstport = v.dstPort & 0xffff;
   }
