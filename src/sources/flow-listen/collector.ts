@@ -175,6 +175,14 @@ export class FlowCollector {
       for (const l of this.listeners) l.socket?.close();
       throw err;
     }
+    // Stopped while binding (a signal during start-up): nothing to run.
+    if (this.final !== null) {
+      for (const l of this.listeners) {
+        l.socket?.close();
+        l.socket = null;
+      }
+      return;
+    }
     if (this.opts.pcapPath !== undefined) {
       try {
         this.pcap = new DatagramPcap(this.opts.pcapPath);
