@@ -379,11 +379,11 @@ async function detection(): Promise<void> {
   palisadeSide(file, attacks, t0);
 }
 
-/** When each datagram was exported (the NetFlow v9 header's unix_secs), relative to the first. */
-function exportOffsets(datagrams: Uint8Array[]): number[] {
+/** When each datagram was exported (the NetFlow v9 header's unix_secs, ms), and relative to the first. */
+function exportTimes(datagrams: Uint8Array[]): { firstMs: number; offsets: number[] } {
   const secs = datagrams.map((d) => new DataView(d.buffer, d.byteOffset).getUint32(8));
   const first = Math.min(...secs);
-  return secs.map((s) => (s - first) * 1000);
+  return { firstMs: first * 1000, offsets: secs.map((s) => (s - first) * 1000) };
 }
 
 async function fastnetmonSide(file: string, attacks: TruthAttack[], t0: number): Promise<void> {
@@ -458,7 +458,7 @@ async function fastnetmonSide(file: string, attacks: TruthAttack[], t0: number):
   const args = ['--configuration_file', join(dir, 'fastnetmon.conf'), '--log_file', join(dir, 'fastnetmon.log'), '--disable_pid_logic'];
   console.log(`fastnetmon: ${commandLine('fastnetmon', args, '')} (hostgroup ${prefix}: ban at ${threshold} pps or 100 Mbit/s per host; NetFlow on 127.0.0.1:${port})`);
   const datagrams = await payloadsOf(file);
-  const offsets = exportOffsets(datagrams);
+  const { firstMs, offsets } = exportTimes(datagrams);
   const child = spawn('fastnetmon', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -493,7 +493,10 @@ async function fastnetmonSide(file: string, attacks: TruthAttack[], t0: number):
       const [when, ip, direction, pps] = b.split(' ');
       // The export's clock runs with the capture's: seconds into the replay are seconds into the capture's export.
       const after = Number(when) - start / 1000;
-      console.log(`fastnetmon: ban ${ip} (${direction}, ${pps} pps) ${after.toFixed(1)} s into the replay`);
+      // softflowd -a stamps its headers with the capture's clock: the replay's second 0 is the first header's time.
+      console.log(
+        `fastnetmon: ban ${ip} (${direction}, ${pps} pps) ${after.toFixed(1)} s into the replay, i.e. at +${((firstMs - t0) / 1000 + after).toFixed(1)} s of the capture's clock`,
+      );
     }
     if (existsSync(join(dir, 'details.log'))) {
       const details = readFileSync(join(dir, 'details.log'), 'utf8').split('\n');
