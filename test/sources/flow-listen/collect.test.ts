@@ -171,7 +171,7 @@ describe('collect: the flow corpus replayed to UDP listeners', { timeout: 180_00
     }
   });
 
-  test('IPv6: a listener on [::1] and a dual-stack :PORT one', async () => {
+  test('IPv6: a listener on [::1] and a dual-stack :PORT one; palisade analyze reads their -w capture', async () => {
     const v6 = await freePort(6);
     const any = await freePort(4);
     const file = 'nf9_softflowd_udp_flood_1in10.pcap';
@@ -205,6 +205,16 @@ describe('collect: the flow corpus replayed to UDP listeners', { timeout: 180_00
     assert.equal(e6[0]?.records, recordsOf(truthOf(file)) + recordsOf(truthOf(small)));
     assert.equal(e4?.records, recordsOf(truthOf(small)), 'IPv4 on a dual-stack socket is the IPv4 exporter, not ::ffff:127.0.0.1');
     assert.equal(st.loss.socketDrops, 0);
+    // `palisade analyze` reads the -w capture (IPv4 and IPv6 datagrams in one RAW file) as flow export.
+    const analysis = JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', 'test/helpers/run-cli.ts', 'analyze', '--as', 'flows', '--json', '--no-detect', '--no-progress', pcap], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      }),
+    ) as { capture: { flows: { datagrams: number; records: { netflow9: number; ipfix: number } } } };
+    assert.equal(analysis.capture.flows.datagrams, total);
+    assert.equal(analysis.capture.flows.records.netflow9, recordsOf(truthOf(file)));
+    assert.equal(analysis.capture.flows.records.ipfix, 2 * recordsOf(truthOf(small)));
     if (!haveTshark) return;
     const rows = execFileSync('tshark', ['-r', pcap, '-n', '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'udp.checksum.status'], {
       encoding: 'utf8',
