@@ -76,7 +76,10 @@ class ViewStore {
 
   private grow(): void {
     const cap = Math.max(1024, this.cap * 2);
-    if (this.cap >= MAX_VIEWS) throw new InputError(`flow export spreads into more than ${MAX_VIEWS.toLocaleString('en-US')} packet views (about ${Math.round((MAX_VIEWS * 70) / 1e6)} MB); split the capture (editcap -c)`);
+    if (this.cap >= MAX_VIEWS)
+      throw new InputError(
+        `flow export spreads into more than ${MAX_VIEWS.toLocaleString('en-US')} packet views (about ${Math.round((MAX_VIEWS * 70) / 1e6)} MB); split the capture (editcap -c)`,
+      );
     const g = <T extends Float64Array | Int32Array | Uint8Array | Uint16Array>(a: T, make: (n: number) => T): T => {
       const b = make(cap);
       b.set(a);
