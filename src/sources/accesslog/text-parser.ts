@@ -1,0 +1,317 @@
+/**
+ * Runs a compiled TextFormat (format.ts) over one line into the reused HttpLogView: literals are
+ * matched with startsWith/indexOf, fields are left as offsets, numbers and times are read in
+ * place. Returns false when the line does not fit the format (the reader counts it as malformed).
+ *
+ * What makes a line malformed follows GoAccess 1.7, the corpus's truth: the client must be an
+ * address (not a host name or an X-Forwarded-For list), the time must parse, the status must be a
+ * number, and every literal of the format must be where the format says. A request line that is
+ * not `METHOD URI HTTP/x` (`-`, `""`, binary junk) does not make the line malformed: the record is
+ * kept with the raw request line as its path, as GoAccess keeps it.
+ */
+import { FieldKind, nginxVariableKind, type TextFormat } from './format.js';
+import { isIpText, readDecimal, readUint } from './numbers.js';
+import { parseClfTime, parseIsoTime } from './time.js';
+import { type HttpLogView, MAX_EXTRA, Slot, versionCode } from './view.js';
+
+export interface TextParseOptions {
+  /** Require an IP address in the client field (default true, as GoAccess does). */
+  strictClient?: boolean;
+}
+
+function isMethodChar(c: number): boolean {
+  return (c >= 65 && c <= 90) || c === 0x2d || c === 0x5f;
+}
+
+/** Split a request line s[a..b) into method, path, query and version slots. */
+export function splitRequest(s: string, a: number, b: number, v: HttpLogView): void {
+  let i = a;
+  while (i < b && i - a <= 32 && isMethodChar(s.charCodeAt(i))) i++;
+  if (i > a && i < b && i - a <= 32 && s.charCodeAt(i) === 0x20) {
+    const uriStart = i + 1;
+    let j = b;
+    while (j > uriStart && s.charCodeAt(j - 1) !== 0x20) j--;
+    let uriEnd = b;
+    let version = 0;
+    if (j > uriStart && b - j >= 6 && s.startsWith('HTTP/', j)) {
+      uriEnd = j - 1;
+      version = versionCode(s, j, b);
+    }
+    if (uriEnd > uriStart) {
+      v.setRange(Slot.METHOD, a, i);
+      splitUri(s, uriStart, uriEnd, v);
+      v.version = version;
+      v.requestOk = true;
+      return;
+    }
+  }
+  v.setRange(Slot.PATH, a, b);
+  v.requestOk = false;
+}
+
+/** `/p?q` at s[a..b) into PATH and QUERY (query without the `?`). */
+export function splitUri(s: string, a: number, b: number, v: HttpLogView): void {
+  let q = a;
+  while (q < b && s.charCodeAt(q) !== 0x3f) q++;
+  v.setRange(Slot.PATH, a, q);
+  if (q < b) v.setRange(Slot.QUERY, q + 1, b);
+}
+
+/** Keys of trailing `key=value` fields that mean something beyond a header. */
+const EXTRA_KEYS: Record<string, FieldKind> = {
+  rt: FieldKind.DURATION_S,
+  request_time: FieldKind.DURATION_S,
+  urt: FieldKind.ORIGIN_S,
+  upstream_response_time: FieldKind.ORIGIN_S,
+  ja3: FieldKind.JA3,
+  ja4: FieldKind.JA4,
+  host: FieldKind.HOST,
+  ua: FieldKind.USER_AGENT,
+  referer: FieldKind.REFERER,
+  cookie: FieldKind.HEADER,
+  xff: FieldKind.HEADER,
+};
+
+export class TextLineParser {
+  private readonly strictClient: boolean;
+  private readonly n: number;
+
+  constructor(
+    readonly format: TextFormat,
+    opts: TextParseOptions = {},
+  ) {
+    this.strictClient = opts.strictClient !== false;
+    this.n = format.kinds.length;
+  }
+
+  /** Parse `line` into `v` (reset first). False: the line does not fit the format. */
+  parse(line: string, v: HttpLogView): boolean {
+    v.reset(line);
+    v.escaped = true;
+    const f = this.format;
+    const end = line.length;
+    let p = 0;
+    if (f.lead !== '') {
+      if (!line.startsWith(f.lead)) return false;
+      p = f.lead.length;
+    }
+    const { kinds, lits, quoted, names } = f;
+    for (let i = 0; i < this.n; i++) {
+      const lit = lits[i];
+      let e: number;
+      if (lit === '') {
+        e = p;
+        while (e < end && line.charCodeAt(e) !== 0x20) e++;
+      } else {
+        e = line.indexOf(lit, p);
+        // Inside quotes, `\"` is an escaped quote (Apache), not the field's end.
+        if (quoted[i]) while (e > p && oddBackslashes(line, e)) e = line.indexOf(lit, e + 1);
+        if (e < 0) {
+          // The last field's closing literal may be cut with the line's end (`"ua` with no `"`).
+          return false;
+        }
+      }
+      if (!this.field(kinds[i], names[i], line, p, e, v)) return false;
+      p = e + lit.length;
+    }
+    if (p < end) this.trailing(line, p, end, v);
+    return true;
+  }
+
+  private field(kind: FieldKind, name: string, s: string, a: number, b: number, v: HttpLogView): boolean {
+    const dash = b - a === 1 && s.charCodeAt(a) === 0x2d;
+    switch (kind) {
+      case FieldKind.SKIP:
+        return true;
+      case FieldKind.CLIENT:
+        if (this.strictClient && !isIpText(s, a, b)) return false;
+        v.setRange(Slot.CLIENT, a, b);
+        return true;
+      case FieldKind.TIME_CLF:
+        v.timeMs = parseClfTime(s, a, b);
+        return !Number.isNaN(v.timeMs);
+      case FieldKind.TIME_ISO:
+        v.timeMs = parseIsoTime(s, a, b);
+        return !Number.isNaN(v.timeMs);
+      case FieldKind.TIME_EPOCH: {
+        const t = readDecimal(s, a, b);
+        v.timeMs = t < 0 ? Number.NaN : Math.round(t * 1000);
+        return t >= 0;
+      }
+      case FieldKind.STATUS: {
+        const st = readUint(s, a, b);
+        if (!(st >= 100 && st <= 999)) return false;
+        v.status = st;
+        return true;
+      }
+      case FieldKind.RESPONSE_SIZE:
+      case FieldKind.BODY_SIZE: {
+        const n = readUint(s, a, b);
+        if (Number.isNaN(n)) return false;
+        if (kind === FieldKind.RESPONSE_SIZE) v.responseSize = n;
+        else v.bodySize = n;
+        return true;
+      }
+      default:
+        if (!dash && b > a) this.value(kind, name, s, a, b, v);
+        return true;
+    }
+  }
+
+  /** Fields that never make a line malformed. */
+  private value(kind: FieldKind, name: string, s: string, a: number, b: number, v: HttpLogView): void {
+    switch (kind) {
+      case FieldKind.CLIENT:
+        v.setRange(Slot.CLIENT, a, b);
+        break;
+      case FieldKind.USER:
+        v.setRange(Slot.USER, a, b);
+        break;
+      case FieldKind.REQUEST:
+        splitRequest(s, a, b, v);
+        break;
+      case FieldKind.METHOD:
+        v.setRange(Slot.METHOD, a, b);
+        v.requestOk = true;
+        break;
+      case FieldKind.URI:
+        splitUri(s, a, b, v);
+        break;
+      case FieldKind.PATH:
+        v.setRange(Slot.PATH, a, b);
+        break;
+      case FieldKind.QUERY:
+        v.setRange(Slot.QUERY, a, b);
+        break;
+      case FieldKind.PROTOCOL:
+        v.version = versionCode(s, a, b);
+        break;
+      case FieldKind.HOST:
+        v.setRange(Slot.HOST, a, b);
+        break;
+      case FieldKind.REFERER:
+        v.setRange(Slot.REFERER, a, b);
+        break;
+      case FieldKind.USER_AGENT:
+        v.setRange(Slot.USER_AGENT, a, b);
+        break;
+      case FieldKind.CLIENT_PORT:
+        v.clientPort = readUint(s, a, b);
+        break;
+      case FieldKind.SERVER_PORT:
+        v.serverPort = readUint(s, a, b);
+        break;
+      case FieldKind.DURATION_S:
+        v.durationMs = scaled(readDecimal(s, a, b), 1000);
+        break;
+      case FieldKind.DURATION_MS:
+        v.durationMs = readDecimal(s, a, b);
+        break;
+      case FieldKind.DURATION_US:
+        v.durationMs = scaled(readDecimal(s, a, b), 0.001);
+        break;
+      case FieldKind.ORIGIN_S:
+        v.originMs = scaled(readDecimal(s, a, b), 1000);
+        break;
+      case FieldKind.TLS_PROTOCOL:
+        v.setRange(Slot.TLS_PROTOCOL, a, b);
+        break;
+      case FieldKind.TLS_CIPHER:
+        v.setRange(Slot.TLS_CIPHER, a, b);
+        break;
+      case FieldKind.JA3:
+        v.setRange(Slot.JA3, a, b);
+        break;
+      case FieldKind.JA4:
+        v.setRange(Slot.JA4, a, b);
+        break;
+      case FieldKind.COOKIE:
+        if (v.cookies === null) v.cookies = {};
+        v.cookies[name] = v.line.slice(a, b);
+        break;
+      case FieldKind.HEADER: {
+        const l = name.toLowerCase();
+        if (l === 'cookie') v.setRange(Slot.COOKIE, a, b);
+        else v.addHeaderRange(name, a, b);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  /**
+   * What follows the format: `key=value` / `key="value"` fields (nginx configs that append
+   * `rt=$request_time ua="$upstream_addr"` to a known format) become fields or headers; other
+   * words (Traefik's request count, router and duration after combined) are ignored.
+   */
+  private trailing(s: string, p: number, end: number, v: HttpLogView): void {
+    let fields = 0;
+    while (p < end && fields < MAX_EXTRA) {
+      while (p < end && s.charCodeAt(p) === 0x20) p++;
+      if (p >= end) break;
+      let eq = -1;
+      let i = p;
+      while (i < end) {
+        const c = s.charCodeAt(i);
+        if (c === 0x20) break;
+        if (c === 0x3d && eq < 0) {
+          eq = i;
+          if (s.charCodeAt(i + 1) === 0x22) break;
+        }
+        if (c === 0x22 && eq < 0) {
+          // A quoted word: skip to its closing quote.
+          const q = s.indexOf('"', i + 1);
+          i = q < 0 || q >= end ? end : q + 1;
+          continue;
+        }
+        i++;
+      }
+      if (eq < 0) {
+        p = i;
+        continue;
+      }
+      let a = eq + 1;
+      let b: number;
+      if (s.charCodeAt(a) === 0x22) {
+        a++;
+        let q = s.indexOf('"', a);
+        while (q > a && oddBackslashes(s, q)) q = s.indexOf('"', q + 1);
+        b = q < 0 || q > end ? end : q;
+        p = b + 1;
+      } else {
+        b = a;
+        while (b < end && s.charCodeAt(b) !== 0x20) b++;
+        p = b;
+      }
+      fields++;
+      const key = keyOf(s, eq);
+      if (b - a === 1 && s.charCodeAt(a) === 0x2d) continue;
+      const known = EXTRA_KEYS[key];
+      if (known !== undefined && known !== FieldKind.HEADER) {
+        this.value(known, '', s, a, b, v);
+        continue;
+      }
+      const nk = nginxVariableKind(key);
+      if (nk.kind !== FieldKind.SKIP && nk.kind !== FieldKind.HEADER) this.value(nk.kind, nk.name, s, a, b, v);
+      else v.addHeaderRange(nk.kind === FieldKind.HEADER ? nk.name : key === 'xff' ? 'X-Forwarded-For' : key, a, b);
+    }
+  }
+}
+
+/** The key of a `key=value` word whose `=` is at eq: back to the previous space. */
+function keyOf(s: string, eq: number): string {
+  let k = eq;
+  while (k > 0 && s.charCodeAt(k - 1) !== 0x20) k--;
+  return s.slice(k, eq);
+}
+
+function oddBackslashes(s: string, i: number): boolean {
+  let n = 0;
+  while (i - 1 - n >= 0 && s.charCodeAt(i - 1 - n) === 0x5c) n++;
+  return (n & 1) === 1;
+}
+
+function scaled(x: number, k: number): number {
+  return x < 0 ? -1 : x * k;
+}
