@@ -187,7 +187,7 @@ export class JsonLineMapper {
             // splitUri leaves offsets into its argument: make them strings of their own.
             const p = x.slice(v.start[Slot.PATH], v.end[Slot.PATH]);
             const q = v.has(Slot.QUERY) ? x.slice(v.start[Slot.QUERY], v.end[Slot.QUERY]) : undefined;
-            v.start[Slot.QUERY] = -1;
+            v.clear(Slot.QUERY);
             v.setStr(Slot.PATH, p);
             v.setStr(Slot.QUERY, q);
             uriSet = true;

@@ -6,14 +6,14 @@
  * One input is read chunk by chunk with no await per line; several are merged by the time of
  * their next record (each input parses ahead one record into its own view).
  */
-
+import { type AccessLogFileInfo, LineHandler } from './handler.js';
 import { inputChunks, LineSplitter } from './lines.js';
-import { detectFormat, isSkippable, type LineParser, parserFor } from './parsers.js';
+import { type LineParser, parserFor } from './parsers.js';
 import type { TextParseOptions } from './text-parser.js';
-import { HttpLogView } from './view.js';
+import type { HttpLogView } from './view.js';
 
-/** Malformed line numbers kept per input (all are counted). */
-export const MAX_LINE_NUMBERS = 100;
+export type { AccessLogFileInfo } from './handler.js';
+
 /** Lines looked at to choose a format. */
 export const DETECT_LINES = 50;
 
@@ -23,24 +23,6 @@ export interface AccessLogOptions extends TextParseOptions {
   /** Stop between chunks when aborted; the info then says how far it got. */
   signal?: AbortSignal;
   onProgress?: (done: number, total?: number) => void;
-}
-
-export interface AccessLogFileInfo {
-  file: string;
-  /** The format used, and whether it was detected (with every candidate's score on the sample). */
-  format: string;
-  detected: boolean;
-  detection?: Array<{ name: string; parsed: number }>;
-  /** Lines seen, records made, lines that did not parse, blank and `#` lines skipped. */
-  lines: number;
-  records: number;
-  malformed: number;
-  skipped: number;
-  /** 1-based numbers of the first malformed lines. */
-  malformedLines: number[];
-  /** Lines over MAX_LINE (counted as malformed too) and fields cut at MAX_FIELD. */
-  overlongLines: number;
-  truncatedFields: number;
 }
 
 export interface AccessLogInfo {
@@ -58,9 +40,8 @@ export interface AccessLogInfo {
 
 /** One input's lines, parsed one record ahead. */
 export class LogCursor {
-  readonly view = new HttpLogView();
-  readonly info: AccessLogFileInfo;
-  private lines: string[] = [];
+  readonly lines: LineHandler;
+  private queue: string[] = [];
   private nos: number[] = [];
   private over: boolean[] = [];
   private i = 0;
@@ -71,67 +52,32 @@ export class LogCursor {
   constructor(
     readonly path: string,
     readonly fileIndex: number,
-    private parser: LineParser | null,
+    parser: LineParser | null,
     private readonly opts: TextParseOptions,
   ) {
-    this.info = {
-      file: path,
-      format: parser?.name ?? '',
-      detected: parser === null,
-      lines: 0,
-      records: 0,
-      malformed: 0,
-      skipped: 0,
-      malformedLines: [],
-      overlongLines: 0,
-      truncatedFields: 0,
-    };
-    this.view.fileIndex = fileIndex;
+    this.lines = new LineHandler(path, parser);
+    this.lines.view.fileIndex = fileIndex;
     this.splitter = new LineSplitter((l, n, o) => {
-      this.lines.push(l);
+      this.queue.push(l);
       this.nos.push(n);
       this.over.push(o);
     });
     this.chunks = inputChunks(path);
   }
 
+  get view(): HttpLogView {
+    return this.lines.view;
+  }
+  get info(): AccessLogFileInfo {
+    return this.lines.info;
+  }
   get bytes(): number {
     return this.splitter.bytes;
   }
 
-  /** Parse one line; true when it made a record (in this.view). */
-  private handle(line: string, no: number, overlong: boolean): boolean {
-    const info = this.info;
-    info.lines++;
-    if (overlong) {
-      info.overlongLines++;
-      this.bad(no);
-      return false;
-    }
-    if (isSkippable(line)) {
-      info.skipped++;
-      return false;
-    }
-    const v = this.view;
-    if ((this.parser as LineParser).parse(line, v)) {
-      v.lineNo = no;
-      info.records++;
-      info.truncatedFields += v.truncated;
-      return true;
-    }
-    this.bad(no);
-    return false;
-  }
-
-  private bad(no: number): void {
-    const info = this.info;
-    info.malformed++;
-    if (info.malformedLines.length < MAX_LINE_NUMBERS) info.malformedLines.push(no);
-  }
-
   /** Read the next chunk into the line queue; false at the end of the input. */
   private async fill(): Promise<boolean> {
-    this.lines.length = 0;
+    this.queue.length = 0;
     this.nos.length = 0;
     this.over.length = 0;
     this.i = 0;
@@ -141,25 +87,22 @@ export class LogCursor {
         this.splitter.end();
         this.done = true;
       } else this.splitter.push(r.value);
-      if (this.parser === null) {
+      if (!this.lines.hasParser) {
         // Detection wants DETECT_LINES lines; keep reading chunks until it has them (or the end).
-        if (this.lines.length < DETECT_LINES && !this.done) continue;
-        const d = detectFormat(this.lines.slice(0, DETECT_LINES), this.opts);
-        this.parser = d.parser;
-        this.info.format = d.parser.name;
-        this.info.detection = d.scores;
+        if (this.queue.length < DETECT_LINES && !this.done) continue;
+        this.lines.detect(this.queue.slice(0, DETECT_LINES), this.opts);
       }
-      if (this.lines.length > 0) return true;
+      if (this.queue.length > 0) return true;
     }
-    return this.lines.length > 0;
+    return this.queue.length > 0;
   }
 
   /** Advance to the next record (in this.view); false at the end. */
   async next(): Promise<boolean> {
     for (;;) {
-      while (this.i < this.lines.length) {
+      while (this.i < this.queue.length) {
         const k = this.i++;
-        if (this.handle(this.lines[k], this.nos[k], this.over[k])) return true;
+        if (this.lines.handle(this.queue[k], this.nos[k], this.over[k])) return true;
       }
       if (!(await this.fill())) return false;
     }
@@ -167,12 +110,13 @@ export class LogCursor {
 
   /** Every remaining record to onRecord, synchronously within each chunk. */
   async drain(onRecord: (v: HttpLogView) => void, signal?: AbortSignal, progress?: () => void): Promise<void> {
+    const h = this.lines;
     for (;;) {
-      const lines = this.lines;
+      const q = this.queue;
       const nos = this.nos;
       const over = this.over;
-      for (let k = this.i; k < lines.length; k++) if (this.handle(lines[k], nos[k], over[k])) onRecord(this.view);
-      this.i = lines.length;
+      for (let k = this.i; k < q.length; k++) if (h.handle(q[k], nos[k], over[k])) onRecord(h.view);
+      this.i = q.length;
       if (progress) progress();
       if (signal?.aborted) return;
       if (!(await this.fill())) return;

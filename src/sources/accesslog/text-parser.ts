@@ -51,8 +51,9 @@ export function splitRequest(s: string, a: number, b: number, v: HttpLogView): v
 
 /** `/p?q` at s[a..b) into PATH and QUERY (query without the `?`). */
 export function splitUri(s: string, a: number, b: number, v: HttpLogView): void {
-  let q = a;
-  while (q < b && s.charCodeAt(q) !== 0x3f) q++;
+  // s is one line (or one JSON value), so indexOf cannot run far past b.
+  let q = s.indexOf('?', a);
+  if (q < 0 || q > b) q = b;
   v.setRange(Slot.PATH, a, q);
   if (q < b) v.setRange(Slot.QUERY, q + 1, b);
 }
@@ -152,6 +153,10 @@ export class TextLineParser {
         else v.bodySize = n;
         return true;
       }
+      case FieldKind.REQUEST:
+        // `-` and `""` are request lines too (kept raw as the path, as GoAccess keeps them).
+        splitRequest(s, a, b, v);
+        return true;
       default:
         if (!dash && b > a) this.value(kind, name, s, a, b, v);
         return true;

@@ -55,18 +55,38 @@ function month3(s: string, i: number): number {
   }
 }
 
+/** The last date read by parseClfTime (`10/Oct/2000`) and its day number: a log's lines share dates. */
+let lastDate = '';
+let lastDays = 0;
+/** The same for the minute and zone (`10/Oct/2000:13:55` + ` -0700`): most lines repeat both. */
+let lastMinute = '';
+let lastZone = '';
+let lastMinuteMs = 0;
+
 /** `10/Oct/2000:13:55:36 -0700` at s[a..b) (brackets already stripped or not). */
 export function parseClfTime(s: string, a: number, b: number): number {
   if (s.charCodeAt(a) === 0x5b) a++;
   if (b - a < 20) return Number.NaN;
-  const d = num2(s, a);
-  const m = month3(s, a + 3);
-  const y = num2(s, a + 7) * 100 + num2(s, a + 9);
-  if (s.charCodeAt(a + 2) !== 0x2f || s.charCodeAt(a + 6) !== 0x2f || s.charCodeAt(a + 11) !== 0x3a) return Number.NaN;
+  if (lastMinute !== '' && b - a >= 26 && s.startsWith(lastMinute, a) && s.charCodeAt(a + 17) === 0x3a && s.startsWith(lastZone, a + 20)) {
+    const sec = num2(s, a + 18);
+    if (sec >= 0 && sec <= 60) return lastMinuteMs + sec * 1000;
+  }
+  let days: number;
+  if (lastDate !== '' && s.startsWith(lastDate, a)) days = lastDays;
+  else {
+    const d = num2(s, a);
+    const m = month3(s, a + 3);
+    const y = num2(s, a + 7) * 100 + num2(s, a + 9);
+    if (s.charCodeAt(a + 2) !== 0x2f || s.charCodeAt(a + 6) !== 0x2f || m === 0 || d < 1 || d > 31 || y < 0) return Number.NaN;
+    days = daysFromCivil(y, m, d);
+    lastDate = s.slice(a, a + 11);
+    lastDays = days;
+  }
+  if (s.charCodeAt(a + 11) !== 0x3a) return Number.NaN;
   const hh = num2(s, a + 12);
   const mm = num2(s, a + 15);
   const ss = num2(s, a + 18);
-  if (m === 0 || d < 1 || d > 31 || y < 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60) return Number.NaN;
+  if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60) return Number.NaN;
   let off = 0;
   if (b - a >= 26 && s.charCodeAt(a + 20) === 0x20) {
     const sign = s.charCodeAt(a + 21);
@@ -75,7 +95,13 @@ export function parseClfTime(s: string, a: number, b: number): number {
     if ((sign !== 0x2b && sign !== 0x2d) || oh < 0 || om < 0) return Number.NaN;
     off = (sign === 0x2d ? -1 : 1) * (oh * 60 + om);
   }
-  return ((daysFromCivil(y, m, d) * 24 + hh) * 60 + mm - off) * 60000 + ss * 1000;
+  const minuteMs = ((days * 24 + hh) * 60 + mm - off) * 60000;
+  if (b - a >= 26) {
+    lastMinute = s.slice(a, a + 17);
+    lastZone = s.slice(a + 20, a + 26);
+    lastMinuteMs = minuteMs;
+  }
+  return minuteMs + ss * 1000;
 }
 
 /**
@@ -116,7 +142,7 @@ export function parseIsoTime(s: string, a: number, b: number): number {
       off = (z === 0x2d ? -1 : 1) * (oh * 60 + om);
     } else if (z !== 0x5a && z !== 0x7a) return Number.NaN;
   }
-  return ((daysFromCivil(y, m, d) * 24 + hh) * 60 + mm - off) * 60000 + ss * 1000 + Math.round(frac);
+  return ((daysFromCivil(y, m, d) * 24 + hh) * 60 + mm - off) * 60000 + ss * 1000 + Math.floor(frac);
 }
 
 /**

@@ -42,7 +42,6 @@ export interface LogHeader {
   value?: string;
 }
 
-const ABSENT = -1;
 /** start[] value: the slot's text is in str[], not in the line. */
 const IN_STR = -2;
 
@@ -58,6 +57,12 @@ export class HttpLogView {
   latin1 = true;
   readonly start = new Int32Array(Slot.COUNT);
   readonly end = new Int32Array(Slot.COUNT);
+  /**
+   * A slot is set in this record when its stamp is the record's generation: reset() moves the
+   * generation on instead of clearing every slot (measured: the clearing was a tenth of a line's cost).
+   */
+  private readonly stamp = new Int32Array(Slot.COUNT);
+  private gen = 1;
   readonly str: Array<string | undefined> = new Array(Slot.COUNT).fill(undefined);
 
   timeMs = Number.NaN;
@@ -92,8 +97,11 @@ export class HttpLogView {
     this.line = line;
     this.escaped = false;
     this.latin1 = true;
-    this.start.fill(ABSENT);
-    this.str.fill(undefined);
+    this.gen = (this.gen + 1) | 0;
+    if (this.gen === 0) {
+      this.stamp.fill(0);
+      this.gen = 1;
+    }
     this.timeMs = Number.NaN;
     this.version = -1;
     this.requestOk = false;
@@ -120,6 +128,12 @@ export class HttpLogView {
     }
     this.start[slot] = a;
     this.end[slot] = b;
+    this.stamp[slot] = this.gen;
+  }
+
+  /** Forget a slot set earlier in this record. */
+  clear(slot: Slot): void {
+    this.stamp[slot] = 0;
   }
 
   setStr(slot: Slot, s: string | undefined): void {
@@ -130,21 +144,29 @@ export class HttpLogView {
     }
     this.start[slot] = IN_STR;
     this.str[slot] = s;
+    this.stamp[slot] = this.gen;
   }
 
   has(slot: Slot): boolean {
-    return this.start[slot] !== ABSENT;
+    return this.stamp[slot] === this.gen;
   }
 
   /** A slot's text (latin1, escapes decoded), or undefined when not logged. `-` is not logged. */
   get(slot: Slot): string | undefined {
+    if (this.stamp[slot] !== this.gen) return undefined;
     const a = this.start[slot];
-    if (a === ABSENT) return undefined;
     if (a === IN_STR) return this.str[slot];
     const b = this.end[slot];
     const s = this.line;
     if (this.escaped && hasEscape(s, a, b)) return decodeEscapes(s, a, b);
     return s.slice(a, b);
+  }
+
+  /** A slot's text as written in the line (escapes kept), or undefined. */
+  raw(slot: Slot): string | undefined {
+    if (this.stamp[slot] !== this.gen) return undefined;
+    const a = this.start[slot];
+    return a === IN_STR ? this.str[slot] : this.line.slice(a, this.end[slot]);
   }
 
   addHeaderRange(name: string, a: number, b: number): void {
