@@ -14,29 +14,28 @@ export function readUint(s: string, a: number, b: number): number {
 }
 
 /**
- * A decimal like `0.123` or `12` at the start of s[a..b) (nginx's upstream times may be lists,
- * `0.010, 0.002`: the first is read); -1 for `-`, empty or no digits.
+ * A decimal like `0.123` or `12` at the start of s[a..b), times `mul` (nginx's upstream times may
+ * be lists, `0.010, 0.002`: the first is read); -1 for `-`, empty or no digits. Digits are summed
+ * as an integer and divided once, so `0.120` s is 120 ms exactly, not 120.00000000000001.
  */
-export function readDecimal(s: string, a: number, b: number): number {
+export function readDecimal(s: string, a: number, b: number, mul = 1): number {
   let n = 0;
-  let scale = 0;
+  let div = 1;
+  let frac = false;
   let any = false;
-  for (let i = a; i < b; i++) {
+  for (let i = a; i < b && i - a < 20; i++) {
     const ch = s.charCodeAt(i);
-    if (ch === 0x2e && scale === 0) {
-      scale = 1;
+    if (ch === 0x2e && !frac) {
+      frac = true;
       continue;
     }
     const c = ch - 48;
     if (c < 0 || c > 9) break;
     any = true;
-    if (scale === 0) n = n * 10 + c;
-    else {
-      scale /= 10;
-      n += c * scale;
-    }
+    n = n * 10 + c;
+    if (frac) div *= 10;
   }
-  return any ? n : -1;
+  return any ? (n * mul) / div : -1;
 }
 
 function isHex(c: number): boolean {

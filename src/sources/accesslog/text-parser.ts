@@ -207,16 +207,18 @@ export class TextLineParser {
         v.serverPort = readUint(s, a, b);
         break;
       case FieldKind.DURATION_S:
-        v.durationMs = scaled(readDecimal(s, a, b), 1000);
+        v.durationMs = readDecimal(s, a, b, 1000);
         break;
       case FieldKind.DURATION_MS:
         v.durationMs = readDecimal(s, a, b);
         break;
-      case FieldKind.DURATION_US:
-        v.durationMs = scaled(readDecimal(s, a, b), 0.001);
+      case FieldKind.DURATION_US: {
+        const us = readDecimal(s, a, b);
+        v.durationMs = us < 0 ? -1 : us / 1000;
         break;
+      }
       case FieldKind.ORIGIN_S:
-        v.originMs = scaled(readDecimal(s, a, b), 1000);
+        v.originMs = readDecimal(s, a, b, 1000);
         break;
       case FieldKind.TLS_PROTOCOL:
         v.setRange(Slot.TLS_PROTOCOL, a, b);
@@ -315,8 +317,4 @@ function oddBackslashes(s: string, i: number): boolean {
   let n = 0;
   while (i - 1 - n >= 0 && s.charCodeAt(i - 1 - n) === 0x5c) n++;
   return (n & 1) === 1;
-}
-
-function scaled(x: number, k: number): number {
-  return x < 0 ? -1 : x * k;
 }

@@ -151,8 +151,9 @@ export function parseIsoTime(s: string, a: number, b: number): number {
  */
 export function epochToMs(n: number): number {
   if (!Number.isFinite(n) || n < 0) return Number.NaN;
-  if (n >= 1e17) return Math.floor(n / 1e6);
-  if (n >= 1e14) return Math.floor(n / 1e3);
+  // Rounded, not cut: a nanosecond count above 2^53 has already lost its last digits in JSON.parse.
+  if (n >= 1e17) return Math.round(n / 1e6);
+  if (n >= 1e14) return Math.round(n / 1e3);
   if (n >= 1e11) return n;
   return Math.round(n * 1000);
 }

@@ -116,7 +116,7 @@ const JSON_FILES: Array<{ file: string; format: string; notRequests?: number[]; 
       assert.equal(r.status, o.EdgeResponseStatus);
       assert.equal(r.response_size, o.EdgeResponseBytes);
       const t = o.EdgeStartTimestamp;
-      assert.equal(Date.parse(r.time), typeof t === 'number' ? Math.floor(t / 1e6) : Date.parse(t as string));
+      assert.equal(Date.parse(r.time), typeof t === 'number' ? Math.round(t / 1e6) : Date.parse(t as string));
       assert.equal(r.version, o.ClientRequestProtocol === 'HTTP/1.1' ? 'HTTP/1.1' : o.ClientRequestProtocol === 'HTTP/2' ? 'HTTP/2' : r.version);
       if (o.ClientRequestUserAgent) assert.equal(r.user_agent, o.ClientRequestUserAgent);
       if (typeof o.ClientASN === 'number') assert.equal(r.enrichment?.asn, o.ClientASN);
