@@ -70,6 +70,8 @@ export function followAccessLog(path: string, onRecord: (v: HttpLogView) => void
       return;
     }
     const st = fstatSync(fd);
+    // A file opened after another one (whether the gap between them was seen or not) is a reopening.
+    if (ino !== -1) reopened++;
     ino = st.ino;
     pos = atEnd ? st.size : 0;
   };
@@ -111,7 +113,6 @@ export function followAccessLog(path: string, onRecord: (v: HttpLogView) => void
       closeSync(fd);
       fd = -1;
       if (st !== undefined) {
-        reopened++;
         open(false);
         readAll();
       }

@@ -225,7 +225,7 @@ export class JsonLineMapper {
         case 'cookies':
           if (typeof x === 'object' && !Array.isArray(x)) {
             const c: Record<string, string> = {};
-            for (const [k, val] of Object.entries(x as Record<string, unknown>)) c[k] = text(val) ?? '';
+            for (const [k, val] of Object.entries(x as Record<string, unknown>)) if (k !== '') c[k] = text(val) ?? '';
             v.cookies = c;
           }
           break;
@@ -256,6 +256,7 @@ export class JsonLineMapper {
 function headersOf(x: Record<string, unknown>, into: LogHeader[] | null): LogHeader[] {
   const hs = into ?? [];
   for (const [name, val] of Object.entries(x)) {
+    if (name === '') continue;
     if (Array.isArray(val)) {
       if (val.length === 0) hs.push({ name });
       for (const one of val) hs.push({ name, value: text(one) ?? '' });
@@ -264,37 +265,62 @@ function headersOf(x: Record<string, unknown>, into: LogHeader[] | null): LogHea
   return hs;
 }
 
-/** The edge's record: the view keeps it whole, and its slots for the hot path. */
+/**
+ * The edge's record, field by field into the slots: a log is input like any other, so what
+ * comes out is rebuilt from checked values rather than passed through.
+ */
 function mapPalisade(o: Record<string, unknown>, v: HttpLogView): boolean {
   const r = o as unknown as HttpRequest;
-  if (typeof r.method !== 'string' || typeof r.client !== 'object' || r.client === null) return false;
-  v.whole = r;
+  if (typeof r.method !== 'string' || r.method === '' || typeof r.client !== 'object' || r.client === null || typeof r.client.ip !== 'string') return false;
+  if (r.challenge === 'none' || r.challenge === 'issued' || r.challenge === 'passed' || r.challenge === 'failed') v.challenge = r.challenge;
   v.timeMs = jsonTimeToMs(r.time);
   v.setStr(Slot.CLIENT, r.client.ip);
-  v.setStr(Slot.VIA, r.client.via);
-  if (typeof r.client.port === 'number') v.clientPort = r.client.port;
+  v.setStr(Slot.VIA, str(r.client.via));
+  v.clientPort = int(r.client.port);
   v.setStr(Slot.METHOD, r.method);
-  v.setStr(Slot.HOST, r.host || undefined);
-  v.setStr(Slot.PATH, r.path);
-  v.setStr(Slot.QUERY, r.query || undefined);
+  v.setStr(Slot.HOST, str(r.host));
+  v.setStr(Slot.PATH, str(r.path));
+  v.setStr(Slot.QUERY, str(r.query));
   v.version = typeof r.version === 'string' ? versionCode(r.version, 0, r.version.length) : -1;
-  v.setStr(Slot.USER_AGENT, r.user_agent);
-  v.setStr(Slot.REFERER, r.referer);
-  v.status = typeof r.status === 'number' ? r.status : -1;
-  v.responseSize = typeof r.response_size === 'number' ? r.response_size : -1;
-  v.bodySize = typeof r.body_size === 'number' ? r.body_size : -1;
-  v.durationMs = typeof r.duration_ms === 'number' ? r.duration_ms : -1;
-  v.originMs = typeof r.origin_ms === 'number' ? r.origin_ms : -1;
-  v.setStr(Slot.JA3, r.tls?.ja3);
-  v.setStr(Slot.JA4, r.tls?.ja4);
-  v.setStr(Slot.SNI, r.tls?.sni);
-  v.setStr(Slot.ALPN, r.tls?.alpn);
-  if (typeof r.enrichment?.asn === 'number') v.asn = r.enrichment.asn;
-  v.setStr(Slot.COUNTRY, r.enrichment?.country);
-  if (Array.isArray(r.headers)) v.orderedHeaders = r.headers;
-  if (r.cookies) v.cookies = r.cookies;
+  v.setStr(Slot.USER_AGENT, str(r.user_agent));
+  v.setStr(Slot.REFERER, str(r.referer));
+  v.status = int(r.status);
+  v.responseSize = int(r.response_size);
+  v.bodySize = int(r.body_size);
+  v.durationMs = num(r.duration_ms);
+  v.originMs = num(r.origin_ms);
+  const tls = typeof r.tls === 'object' && r.tls !== null ? r.tls : {};
+  v.setStr(Slot.JA3, str(tls.ja3));
+  v.setStr(Slot.JA4, str(tls.ja4));
+  v.setStr(Slot.SNI, str(tls.sni));
+  v.setStr(Slot.ALPN, str(tls.alpn));
+  const enr = typeof r.enrichment === 'object' && r.enrichment !== null ? r.enrichment : {};
+  v.asn = int(enr.asn);
+  v.setStr(Slot.COUNTRY, str(enr.country));
+  if (Array.isArray(r.headers)) {
+    const hs: LogHeader[] = [];
+    for (const h of r.headers as unknown[]) {
+      if (h === null || typeof h !== 'object') continue;
+      const { name, value } = h as { name?: unknown; value?: unknown };
+      if (typeof name !== 'string' || name === '') continue;
+      hs.push(typeof value === 'string' ? { name, value } : { name });
+    }
+    v.orderedHeaders = hs;
+  }
+  if (typeof r.cookies === 'object' && r.cookies !== null && !Array.isArray(r.cookies)) {
+    const c: Record<string, string> = {};
+    for (const [k, val] of Object.entries(r.cookies as Record<string, unknown>)) if (typeof val === 'string') c[k] = val;
+    v.cookies = c;
+  }
   v.requestOk = true;
   return true;
+}
+
+function str(x: unknown): string | undefined {
+  return typeof x === 'string' && x !== '' ? x : undefined;
+}
+function num(x: unknown): number {
+  return typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : -1;
 }
 
 /** Parse one JSON line into the view; false when not an object or not a request of the format. */

@@ -293,7 +293,7 @@ export class TextLineParser {
       }
       fields++;
       const key = keyOf(s, eq);
-      if (b - a === 1 && s.charCodeAt(a) === 0x2d) continue;
+      if (key === '' || (b - a === 1 && s.charCodeAt(a) === 0x2d)) continue;
       const known = EXTRA_KEYS[key];
       if (known !== undefined && known !== FieldKind.HEADER) {
         this.value(known, '', s, a, b, v);

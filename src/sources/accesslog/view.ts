@@ -90,8 +90,8 @@ export class HttpLogView {
   /** JSON logs that give header order (Caddy, Traefik): the full ordered list, slots included. */
   orderedHeaders: LogHeader[] | null = null;
   cookies: Record<string, string> | null = null;
-  /** The request as it came, when the source had it whole (the Palisade edge log). */
-  whole: HttpRequest | null = null;
+  /** The edge's challenge state (Palisade edge log only). */
+  challenge: HttpRequest['challenge'] | null = null;
 
   reset(line: string): void {
     this.line = line;
@@ -117,7 +117,7 @@ export class HttpLogView {
     this.headerCount = 0;
     this.orderedHeaders = null;
     this.cookies = null;
-    this.whole = null;
+    this.challenge = null;
   }
 
   /** Point a slot at line[a..b), cut at MAX_FIELD. */
@@ -206,7 +206,6 @@ export class HttpLogView {
 
   /** The HttpRequest record (model/http.ts), text decoded as UTF-8. */
   toHttpRequest(): HttpRequest {
-    if (this.whole !== null) return this.whole;
     const t = (slot: Slot): string | undefined => {
       const v = this.get(slot);
       return v === undefined ? undefined : this.latin1 ? utf8(v) : v;
@@ -254,6 +253,7 @@ export class HttpLogView {
     const ref = t(Slot.REFERER);
     if (ref !== undefined) r.referer = ref;
     if (this.status >= 100 && this.status <= 999) r.status = this.status;
+    if (this.challenge !== null) r.challenge = this.challenge;
     if (this.responseSize >= 0) r.response_size = this.responseSize;
     if (this.durationMs >= 0) r.duration_ms = this.durationMs;
     if (this.originMs >= 0) r.origin_ms = this.originMs;
