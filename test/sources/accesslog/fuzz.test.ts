@@ -54,11 +54,13 @@ function mutate(rnd: () => number, l: Buffer): Buffer {
   if (kind === 2) {
     // Injected quotes, backslashes, NULs and spaces.
     const junk = ['"', '\\', '\\"', '\x00', ' ', '\\x', '=', '[', ']'];
+    let out = b;
     for (let k = 0; k < 1 + rnd() * 6; k++) {
-      const at = Math.floor(rnd() * b.length);
+      const at = Math.floor(rnd() * out.length);
       const j = Buffer.from(junk[Math.floor(rnd() * junk.length)], 'latin1');
-      return Buffer.concat([b.subarray(0, at), j, b.subarray(at)]);
+      out = Buffer.concat([out.subarray(0, at), j, out.subarray(at)]);
     }
+    return out;
   }
   if (kind === 3) {
     const at = Math.floor(rnd() * b.length);
