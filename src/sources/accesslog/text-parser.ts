@@ -11,7 +11,7 @@
  */
 import { FieldKind, nginxVariableKind, type TextFormat } from './format.js';
 import { isIpText, readDecimal, readUint } from './numbers.js';
-import { parseClfTime, parseIsoTime } from './time.js';
+import { clfTimeInto, parseIsoTime } from './time.js';
 import { type HttpLogView, MAX_EXTRA, Slot, versionCode } from './view.js';
 
 export interface TextParseOptions {
@@ -129,8 +129,7 @@ export class TextLineParser {
         v.setRange(Slot.CLIENT, a, b);
         return true;
       case FieldKind.TIME_CLF:
-        v.timeMs = parseClfTime(s, a, b);
-        return !Number.isNaN(v.timeMs);
+        return clfTimeInto(s, a, b, v.nums, 0);
       case FieldKind.TIME_ISO:
         v.timeMs = parseIsoTime(s, a, b);
         return !Number.isNaN(v.timeMs);

@@ -61,15 +61,29 @@ let lastDays = 0;
 /** The same for the minute and zone (`10/Oct/2000:13:55` + ` -0700`): most lines repeat both. */
 let lastMinute = '';
 let lastZone = '';
-let lastMinuteMs = 0;
+const lastMinuteMs = new Float64Array(1);
 
-/** `10/Oct/2000:13:55:36 -0700` at s[a..b) (brackets already stripped or not). */
+const scratch = new Float64Array(1);
+
+/** `10/Oct/2000:13:55:36 -0700` at s[a..b) (brackets already stripped or not); NaN when not a time. */
 export function parseClfTime(s: string, a: number, b: number): number {
+  return clfTimeInto(s, a, b, scratch, 0) ? scratch[0] : Number.NaN;
+}
+
+/**
+ * parseClfTime writing into out[i] (NaN when not a time) and saying whether it read one: the
+ * line parser's form, since a double returned from a call that is not inlined is a heap number.
+ */
+export function clfTimeInto(s: string, a: number, b: number, out: Float64Array, i: number): boolean {
+  out[i] = Number.NaN;
   if (s.charCodeAt(a) === 0x5b) a++;
-  if (b - a < 20) return Number.NaN;
+  if (b - a < 20) return false;
   if (lastMinute !== '' && b - a >= 26 && s.startsWith(lastMinute, a) && s.charCodeAt(a + 17) === 0x3a && s.startsWith(lastZone, a + 20)) {
     const sec = num2(s, a + 18);
-    if (sec >= 0 && sec <= 60) return lastMinuteMs + sec * 1000;
+    if (sec >= 0 && sec <= 60) {
+      out[i] = lastMinuteMs[0] + sec * 1000;
+      return true;
+    }
   }
   let days: number;
   if (lastDate !== '' && s.startsWith(lastDate, a)) days = lastDays;
@@ -77,31 +91,32 @@ export function parseClfTime(s: string, a: number, b: number): number {
     const d = num2(s, a);
     const m = month3(s, a + 3);
     const y = num2(s, a + 7) * 100 + num2(s, a + 9);
-    if (s.charCodeAt(a + 2) !== 0x2f || s.charCodeAt(a + 6) !== 0x2f || m === 0 || d < 1 || d > 31 || y < 0) return Number.NaN;
+    if (s.charCodeAt(a + 2) !== 0x2f || s.charCodeAt(a + 6) !== 0x2f || m === 0 || d < 1 || d > 31 || y < 0) return false;
     days = daysFromCivil(y, m, d);
     lastDate = s.slice(a, a + 11);
     lastDays = days;
   }
-  if (s.charCodeAt(a + 11) !== 0x3a) return Number.NaN;
+  if (s.charCodeAt(a + 11) !== 0x3a) return false;
   const hh = num2(s, a + 12);
   const mm = num2(s, a + 15);
   const ss = num2(s, a + 18);
-  if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60) return Number.NaN;
+  if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60) return false;
   let off = 0;
   if (b - a >= 26 && s.charCodeAt(a + 20) === 0x20) {
     const sign = s.charCodeAt(a + 21);
     const oh = num2(s, a + 22);
     const om = num2(s, a + 24);
-    if ((sign !== 0x2b && sign !== 0x2d) || oh < 0 || om < 0) return Number.NaN;
+    if ((sign !== 0x2b && sign !== 0x2d) || oh < 0 || om < 0) return false;
     off = (sign === 0x2d ? -1 : 1) * (oh * 60 + om);
   }
   const minuteMs = ((days * 24 + hh) * 60 + mm - off) * 60000;
   if (b - a >= 26) {
     lastMinute = s.slice(a, a + 17);
     lastZone = s.slice(a + 20, a + 26);
-    lastMinuteMs = minuteMs;
+    lastMinuteMs[0] = minuteMs;
   }
-  return minuteMs + ss * 1000;
+  out[i] = minuteMs + ss * 1000;
+  return true;
 }
 
 /**

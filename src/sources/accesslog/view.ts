@@ -65,16 +65,51 @@ export class HttpLogView {
   private gen = 1;
   readonly str: Array<string | undefined> = new Array(Slot.COUNT).fill(undefined);
 
-  timeMs = Number.NaN;
+  /**
+   * Doubles live in a Float64Array behind accessors: a double stored in an object field is a
+   * heap number (V8 with pointer compression does not unbox fields), so a plain `timeMs` field
+   * would allocate on every line. nums[0] is timeMs: parsers write it there directly.
+   */
+  readonly nums = new Float64Array(5);
+  /** Epoch milliseconds; NaN when the line had no time. */
+  get timeMs(): number {
+    return this.nums[0];
+  }
+  set timeMs(x: number) {
+    this.nums[0] = x;
+  }
+  /** Response bytes; -1 when not logged. */
+  get responseSize(): number {
+    return this.nums[1];
+  }
+  set responseSize(x: number) {
+    this.nums[1] = x;
+  }
+  /** Request bytes (body, or whole request where that is what the log has); -1 when not logged. */
+  get bodySize(): number {
+    return this.nums[2];
+  }
+  set bodySize(x: number) {
+    this.nums[2] = x;
+  }
+  /** Milliseconds; -1 when not logged. */
+  get durationMs(): number {
+    return this.nums[3];
+  }
+  set durationMs(x: number) {
+    this.nums[3] = x;
+  }
+  get originMs(): number {
+    return this.nums[4];
+  }
+  set originMs(x: number) {
+    this.nums[4] = x;
+  }
   /** 10, 11, 20, 30 for HTTP/1.0 .. HTTP/3; 0 when the request line had no version; -1 unknown. */
   version = -1;
   /** METHOD URI [VERSION] understood; false keeps the raw request line in PATH (GoAccess does too). */
   requestOk = false;
   status = -1;
-  responseSize = -1;
-  bodySize = -1;
-  durationMs = -1;
-  originMs = -1;
   clientPort = -1;
   serverPort = -1;
   asn = -1;
@@ -102,14 +137,15 @@ export class HttpLogView {
       this.stamp.fill(0);
       this.gen = 1;
     }
-    this.timeMs = Number.NaN;
+    const nums = this.nums;
+    nums[0] = Number.NaN;
+    nums[1] = -1;
+    nums[2] = -1;
+    nums[3] = -1;
+    nums[4] = -1;
     this.version = -1;
     this.requestOk = false;
     this.status = -1;
-    this.responseSize = -1;
-    this.bodySize = -1;
-    this.durationMs = -1;
-    this.originMs = -1;
     this.clientPort = -1;
     this.serverPort = -1;
     this.asn = -1;
