@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -342,4 +342,9 @@ test('palisade generate: lists the HTTP scenarios and writes X.log, X.jsonl and 
   assert.equal(truth.lines, 200000);
   assert.equal(readFileSync(out, 'latin1').split('\n').length - 1, 200000);
   assert.equal(readFileSync(l7Paths(out).jsonl, 'utf8').split('\n').length - 1, 200000);
+  // --no-json: the nginx log alone (what a benchmark's multi-million-line run needs).
+  const bare = join(dir, 'cli', 'bare.log');
+  const b = cli('generate', 'http-slowloris', '-n', '5000', '-w', bare, '--no-json');
+  assert.equal(b.status, 0, b.stderr);
+  assert.ok(existsSync(bare) && existsSync(l7Paths(bare).truth) && !existsSync(l7Paths(bare).jsonl));
 });

@@ -25,6 +25,7 @@ export function register(program: Command): void {
     .option('-w, --write <file>', 'output capture (classic pcap), or OUT.log for http-* scenarios')
     .option('--micro', 'microsecond timestamps (default: nanosecond)')
     .option('--no-truth', 'do not write the .truth.json file')
+    .option('--no-json', 'http-* scenarios: do not write the .jsonl file')
     .addHelpText('after', '\nExample:\n  palisade generate demo --packets 20000 --seed 1 -w demo/demo.pcap')
     .action(
       async (
@@ -36,6 +37,7 @@ export function register(program: Command): void {
           write?: string;
           micro?: boolean;
           truth: boolean;
+          json: boolean;
         },
       ) => {
         if (o.list) {
@@ -49,11 +51,11 @@ export function register(program: Command): void {
           if (!o.write) throw new UsageError('generate: missing -w OUT.log');
           mkdirSync(dirname(o.write), { recursive: true });
           const { generateL7, l7Paths } = await import('../../generate/l7/generator.js');
-          const truth = generateL7(scenario, o.write, { lines: o.packets, seed: o.seed, noTruth: !o.truth });
+          const truth = generateL7(scenario, o.write, { lines: o.packets, seed: o.seed, noTruth: !o.truth, noJson: !o.json });
           const paths = l7Paths(o.write);
           const attacks = truth.attacks.map((a) => `${a.vector}→${a.victim.host} (${a.ips.length} IPs)`).join(', ');
           process.stderr.write(
-            `${o.write}, ${paths.jsonl}: ${truth.lines} lines, ${truth.attacks.length} attack(s)${attacks ? `: ${attacks}` : ''}${o.truth ? `; truth in ${paths.truth}` : ''}\n`,
+            `${o.write}${o.json ? `, ${paths.jsonl}` : ''}: ${truth.lines} lines, ${truth.attacks.length} attack(s)${attacks ? `: ${attacks}` : ''}${o.truth ? `; truth in ${paths.truth}` : ''}\n`,
           );
           return;
         }

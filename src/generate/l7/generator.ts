@@ -54,6 +54,8 @@ export interface L7Options {
   lines: number;
   seed: number;
   noTruth?: boolean;
+  /** Do not write X.jsonl (a benchmark's multi-million-line log needs only the nginx file). */
+  noJson?: boolean;
 }
 
 export function isL7Scenario(name: string): boolean {
@@ -126,31 +128,48 @@ class Out {
   }
 }
 
-/** A binary min-heap of actors on `next`. */
+/**
+ * A binary min-heap of actors on `next`. The keys live in a typed array beside the actors: the
+ * actors are of many classes, and reading `next` off each while sifting would be a megamorphic
+ * load per level; here it is read once per step.
+ */
 class Merge {
-  readonly a: Actor[] = [];
+  readonly acts: Actor[] = [];
+  keys = new Float64Array(1024);
 
   push(x: Actor): void {
-    if (x.next === Number.POSITIVE_INFINITY) return;
-    const a = this.a;
+    const key = x.next;
+    if (key === Number.POSITIVE_INFINITY) return;
+    const a = this.acts;
+    if (a.length === this.keys.length) {
+      const k = new Float64Array(this.keys.length * 2);
+      k.set(this.keys);
+      this.keys = k;
+    }
+    const keys = this.keys;
     a.push(x);
     let i = a.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if ((a[p] as Actor).next <= x.next) break;
+      if ((keys[p] as number) <= key) break;
       a[i] = a[p] as Actor;
+      keys[i] = keys[p] as number;
       i = p;
     }
     a[i] = x;
+    keys[i] = key;
   }
 
   /** The root's `next` changed: restore the order (removing it when it is done). */
   fixRoot(): void {
-    const a = this.a;
+    const a = this.acts;
+    const keys = this.keys;
     let x = a[0] as Actor;
-    if (x.next === Number.POSITIVE_INFINITY) {
+    let key = x.next;
+    if (key === Number.POSITIVE_INFINITY) {
       const last = a.pop() as Actor;
       if (a.length === 0) return;
+      key = keys[a.length] as number;
       x = last;
     }
     const n = a.length;
@@ -158,12 +177,14 @@ class Merge {
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
-      if (c + 1 < n && (a[c + 1] as Actor).next < (a[c] as Actor).next) c++;
-      if ((a[c] as Actor).next >= x.next) break;
+      if (c + 1 < n && (keys[c + 1] as number) < (keys[c] as number)) c++;
+      if ((keys[c] as number) >= key) break;
       a[i] = a[c] as Actor;
+      keys[i] = keys[c] as number;
       i = c;
     }
     a[i] = x;
+    keys[i] = key;
   }
 }
 
@@ -229,7 +250,7 @@ export function generateL7(name: string, out: string, opts: L7Options): L7Truth 
 
   const { jsonl, truth: truthFile } = l7Paths(out);
   const logFd = openSync(out, 'w');
-  const jsonFd = openSync(jsonl, 'w');
+  const jsonFd = opts.noJson ? -1 : openSync(jsonl, 'w');
   const fmt = new LineFormat();
   const line = new Line();
   const labels = new Uint8Array(N);
@@ -242,15 +263,15 @@ export function generateL7(name: string, out: string, opts: L7Options): L7Truth 
   const evCount = new Float64Array(events.length + 1);
   const egressSeen = new Set<string>();
   const logOut = new Out(logFd);
-  const jsonOut = new Out(jsonFd);
+  const jsonOut = jsonFd < 0 ? null : new Out(jsonFd);
   let n = 0;
   let tFirst = -1;
   let tLast = 0;
   try {
-    const heap = merge.a;
-    while (n < N && heap.length > 0) {
-      const a = heap[0] as Actor;
-      const t = a.next;
+    const acts = merge.acts;
+    while (n < N && acts.length > 0) {
+      const a = acts[0] as Actor;
+      const t = merge.keys[0] as number;
       line.t = t;
       const wrote = a.step(line, ctx);
       merge.fixRoot();
@@ -272,13 +293,13 @@ export function generateL7(name: string, out: string, opts: L7Options): L7Truth 
       if (tFirst < 0) tFirst = t;
       tLast = t;
       logOut.put(fmt.nginx(line));
-      jsonOut.put(fmt.json(line));
+      jsonOut?.put(fmt.json(line));
     }
     logOut.flush();
-    jsonOut.flush();
+    jsonOut?.flush();
   } finally {
     closeSync(logFd);
-    closeSync(jsonFd);
+    if (jsonFd >= 0) closeSync(jsonFd);
   }
   for (const s of attacks) {
     const l = s.label;
