@@ -78,20 +78,6 @@ export class HttpLogView {
   set timeMs(x: number) {
     this.nums[0] = x;
   }
-  /** Response bytes; -1 when not logged. */
-  get responseSize(): number {
-    return this.nums[1];
-  }
-  set responseSize(x: number) {
-    this.nums[1] = x;
-  }
-  /** Request bytes (body, or whole request where that is what the log has); -1 when not logged. */
-  get bodySize(): number {
-    return this.nums[2];
-  }
-  set bodySize(x: number) {
-    this.nums[2] = x;
-  }
   /** Milliseconds; -1 when not logged. */
   get durationMs(): number {
     return this.nums[3];
@@ -110,6 +96,12 @@ export class HttpLogView {
   /** METHOD URI [VERSION] understood; false keeps the raw request line in PATH (GoAccess does too). */
   requestOk = false;
   status = -1;
+  /**
+   * Response bytes and request bytes (body, or the whole request where that is what the log has);
+   * -1 when not logged. Integers: plain fields (small integers are stored unboxed).
+   */
+  responseSize = -1;
+  bodySize = -1;
   clientPort = -1;
   serverPort = -1;
   asn = -1;
@@ -139,13 +131,13 @@ export class HttpLogView {
     }
     const nums = this.nums;
     nums[0] = Number.NaN;
-    nums[1] = -1;
-    nums[2] = -1;
     nums[3] = -1;
     nums[4] = -1;
     this.version = -1;
     this.requestOk = false;
     this.status = -1;
+    this.responseSize = -1;
+    this.bodySize = -1;
     this.clientPort = -1;
     this.serverPort = -1;
     this.asn = -1;
