@@ -132,9 +132,13 @@ export const PALISADE: JsonFormat = {
 export const JSON_FORMATS: Readonly<Record<string, JsonFormat>> = { palisade: PALISADE, cloudflare: CLOUDFLARE, caddy: CADDY, traefik: TRAEFIK };
 
 function at(o: Record<string, unknown>, path: string): unknown {
-  if (!path.includes('.')) return o[path];
+  return path.includes('.') ? atKeys(o, path.split('.')) : o[path];
+}
+
+/** A dotted path already split (the mapper splits each row's path once). */
+function atKeys(o: Record<string, unknown>, keys: readonly string[]): unknown {
   let cur: unknown = o;
-  for (const k of path.split('.')) {
+  for (const k of keys) {
     if (cur === null || typeof cur !== 'object') return undefined;
     cur = (cur as Record<string, unknown>)[k];
   }
@@ -157,22 +161,29 @@ const UNIT_MS = { s: 1000, ms: 1, us: 0.001, ns: 1e-6 } as const;
 /** Fills the view from one parsed JSON line; false when the object is not a request of this format. */
 export class JsonLineMapper {
   private readonly rows: ReadonlyArray<readonly [string, JsonTarget]>;
+  /** Each row's path split at dots, or null for a top-level key. */
+  private readonly keys: ReadonlyArray<readonly string[] | null>;
   constructor(readonly format: JsonFormat) {
     this.rows = format.rows;
+    this.keys = format.rows.map(([path]) => (path.includes('.') ? path.split('.') : null));
   }
 
   map(o: Record<string, unknown>, v: HttpLogView): boolean {
     if (at(o, this.format.required) === undefined) return false;
     if (this.format === PALISADE) return mapPalisade(o, v);
     let uriSet = false;
-    for (const [path, t] of this.rows) {
+    const rows = this.rows;
+    for (let r = 0; r < rows.length; r++) {
+      const path = rows[r][0];
+      const t = rows[r][1];
       if (t.to === 'header_prefix') {
         const hs: LogHeader[] = v.orderedHeaders ?? [];
         for (const k in o) if (k.startsWith(path) && k.length > path.length) hs.push({ name: k.slice(path.length), value: text(o[k]) ?? '' });
         if (hs.length > 0) v.orderedHeaders = hs;
         continue;
       }
-      const x = at(o, path);
+      const keys = this.keys[r];
+      const x = keys === null ? o[path] : atKeys(o, keys);
       if (x === undefined || x === null) continue;
       switch (t.to) {
         case 'slot':
