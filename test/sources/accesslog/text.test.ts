@@ -240,3 +240,16 @@ test('JSON lines keep UTF-8 text; a line that is not an object of the format doe
   assert.equal(r?.user_agent, 'ü');
   for (const bad of ['[1,2]', 'null', '{"ClientIP":', '"x"', '{"other":1}']) assert.equal(one('cloudflare', bad).ok, false, bad);
 });
+
+test("the L7 generator's nginx format (combined + rt= host=) reads the same through combined and through its own log_format", () => {
+  const f = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" rt=$request_time host=$host';
+  const line = '198.51.100.23 - - [01/Dec/2026:10:00:01 +0000] "GET /shop/item?id=7 HTTP/2.0" 200 5120 "-" "Mozilla/5.0 (X11; Linux x86_64)" rt=0.042 host=shop.example';
+  const a = one('combined', line);
+  const b = one(`nginx:${f}`, line);
+  assert.ok(a.ok && b.ok);
+  assert.deepEqual(a.r, b.r);
+  assert.equal(a.r?.host, 'shop.example');
+  assert.equal(a.r?.duration_ms, 42);
+  assert.equal(a.r?.version, 'HTTP/2');
+  assert.equal(detectFormat([line]).parser.name, 'combined');
+});
