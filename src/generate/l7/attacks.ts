@@ -17,7 +17,7 @@ import type { Actor, Ctx } from './actor.js';
 import * as agents from './agents.js';
 import { type Client, headerSlot } from './agents.js';
 import { visitorNetwork } from './benign.js';
-import { type Endpoint, endpoint, type Line } from './line.js';
+import { type Endpoint, endpoint, L7_EPOCH_SEC, type Line } from './line.js';
 import { BROADBAND, HOSTING, MOBILE, type Network } from './networks.js';
 import { randomToken, SENSITIVE, sensitiveStatus } from './site.js';
 
@@ -65,6 +65,7 @@ class FloodBot implements Actor {
   readonly tag = 0;
   private readonly rate: number;
   private readonly clients: Client[];
+  private readonly joined: number;
 
   constructor(
     private readonly rng: Rng,
@@ -77,6 +78,7 @@ class FloodBot implements Actor {
     this.clients = s.rotate ? clients : [rng.pick(clients)];
     // Bots join over the first half-minute (or the first tenth of a short attack).
     this.next = s.t0 + rng.float() * Math.min(30, (s.t1 - s.t0) / 10);
+    this.joined = this.next;
   }
 
   step(l: Line): boolean {
@@ -88,7 +90,7 @@ class FloodBot implements Actor {
         q = `${randomToken(rng, rng.int(4, 8))}=${randomToken(rng, rng.int(6, 10))}`;
         break;
       case 'timestamp':
-        q = `_=${Math.round((1772445600 + this.next) * 1000) + rng.int(0, 999)}`;
+        q = `_=${Math.round((L7_EPOCH_SEC + this.next) * 1000) + rng.int(0, 999)}`;
         break;
       case 'search':
         q = `q=${randomToken(rng, rng.int(5, 9))}&nocache=${rng.int(100000, 999999)}`;
@@ -99,7 +101,8 @@ class FloodBot implements Actor {
     base(l, this.from, this.clients.length === 1 ? (this.clients[0] as Client) : rng.pick(this.clients), s.host, 'GET', s.path, q, rng);
     // The origin strains under cache-busted load: slower answers and some 502/503/504.
     const fail = rng.float();
-    l.status = fail < 0.04 ? 503 : fail < 0.06 ? 502 : fail < 0.07 ? 504 : 200;
+    // A 504 is logged a minute after the request: only once the bot has been at it that long.
+    l.status = fail < 0.04 ? 503 : fail < 0.06 ? 502 : fail < 0.07 && this.next - this.joined > 61 ? 504 : 200;
     l.responseSize = l.status === 200 ? rng.int(24000, 52000) : l.status === 504 ? 160 : 494;
     l.ms = l.status === 504 ? 60000 + rng.int(0, 9) : rng.int(150, 2400);
     this.next += rng.exp(1 / this.rate);

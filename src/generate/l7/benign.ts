@@ -9,7 +9,7 @@ import type { Rng } from '../prng.js';
 import { type Actor, Arrivals, type Ctx, type Profile } from './actor.js';
 import * as agents from './agents.js';
 import { type Client, headerSlot, type RequestKind } from './agents.js';
-import { type Endpoint, endpoint, type Line } from './line.js';
+import { type Endpoint, endpoint, L7_EPOCH_SEC, type Line } from './line.js';
 import { APPLEBOT, BINGBOT, BROADBAND, GOOGLEBOT, MOBILE, MONITOR_NETS, type Network, YANDEXBOT } from './networks.js';
 import { API, assetSize, BLOG, blogPost, COMMON_ASSETS, hex, type Page, PRODUCTS, productImages, randomPage, WWW } from './site.js';
 
@@ -327,7 +327,7 @@ function partner(l: Line, rng: Rng, n: number): void {
   l.ms = rng.int(20, 300);
   if (n % 8 === 0) {
     l.path = '/v1/inventory';
-    l.query = `since=${1772445600 + n * 15}`;
+    l.query = `since=${L7_EPOCH_SEC + n * 15}`;
     l.responseSize = rng.int(2000, 40000);
   } else {
     l.path = `/v1/products/${rng.pick(PRODUCTS)}`;
