@@ -148,6 +148,11 @@ for (const sc of L7_SCENARIOS) {
       assert.equal(p.ua, j.user_agent);
       assert.equal(p.host, j.host);
       assert.equal(Math.round(p.rt * 1000), j.duration_ms);
+      // The header list agrees with what the request carried.
+      const names = j.headers.map((h) => h.name.toLowerCase());
+      assert.equal(names.includes('referer'), j.referer !== undefined, `line ${i + 1}: referer header`);
+      assert.equal(names.includes('cookie'), j.cookies !== undefined, `line ${i + 1}: cookie header`);
+      assert.ok(names.includes('user-agent'));
       // The log is written at completion: received time + duration, in the line's second.
       const done = (Date.parse(j.time) + (j.duration_ms as number)) / 1000;
       assert.ok(Math.abs(done - p.sec - 0.5) <= 0.501, `line ${i + 1}: ${j.time} + ${j.duration_ms} ms is not in ${p.sec}`);

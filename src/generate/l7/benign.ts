@@ -107,8 +107,8 @@ export class Visit implements Actor {
     const rng = this.rng;
     if (this.ai < this.assets.length) {
       const path = this.assets[this.ai++] as string;
-      fill(l, this.from, this.port, this.client, 'asset', 'GET', WWW, path, '', this.pageUrl, this.cookies);
-      if (path === '/favicon.ico') l.referer = '';
+      // Browsers fetch the favicon on their own, without a referer.
+      fill(l, this.from, this.port, this.client, 'asset', 'GET', WWW, path, '', path === '/favicon.ico' ? '' : this.pageUrl, this.cookies);
       const revalidate = this.cachedCommon && rng.chance(0.5);
       l.status = revalidate ? 304 : 200;
       l.responseSize = revalidate ? 0 : path === RECOMMENDATIONS ? rng.int(900, 2400) : assetSize(rng, path);
