@@ -316,7 +316,17 @@ export function botClient(ua: string, headerOrder: number): Client {
 }
 
 export const STUFFING_TOOLS: readonly Client[] = [
-  tool('python-requests/2.31.0', ['Host', 'User-Agent', 'Accept-Encoding', 'Accept', 'Connection'], PY_TLS),
+  // A requests.Session sends the form's cookie back, after its own defaults.
+  tool('python-requests/2.31.0', ['Host', 'User-Agent', 'Accept-Encoding', 'Accept', 'Connection'], PY_TLS, [
+    'Host',
+    'User-Agent',
+    'Accept-Encoding',
+    'Accept',
+    'Connection',
+    'Cookie',
+    'Content-Length',
+    'Content-Type',
+  ]),
   tool(
     'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
     ['Host', 'User-Agent', 'Accept', 'Accept-Language', 'Referer', 'Cookie'],

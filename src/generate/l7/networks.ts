@@ -69,7 +69,7 @@ export const HOSTING: readonly Network[] = [
   net(4134, 'CN', 'broadband', ['115.204.0.0/14']),
 ];
 
-export const GOOGLEBOT = net(15169, 'US', 'crawler', ['66.249.80.0/20'], ['2001:4860:4801::/48']);
+export const GOOGLEBOT = net(15169, 'US', 'crawler', ['66.249.64.0/23', '66.249.66.0/24', '66.249.68.0/23', '66.249.72.0/22'], ['2001:4860:4801::/48']);
 export const BINGBOT = net(8075, 'US', 'crawler', ['157.55.39.0/24', '207.46.13.0/24', '40.77.167.0/24']);
 export const APPLEBOT = net(714, 'US', 'crawler', ['17.241.0.0/16']);
 export const YANDEXBOT = net(13238, 'RU', 'crawler', ['95.108.192.0/18']);
