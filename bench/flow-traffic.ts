@@ -5,24 +5,13 @@
  * takes them.
  */
 import { createSocket } from 'node:dgram';
-import { readCapture } from '../src/sources/capture/capture.js';
 import { FlowDecoder } from '../src/sources/flow/datagram.js';
 import { DatagramPcap, newEndpoint } from '../src/sources/flow-listen/pcap-udp.js';
 
 export const FLOWS = new URL('../../shared/corpus/flows/', import.meta.url).pathname;
 
-/** The UDP payloads of a capture, in order. */
-export async function payloadsOf(pcap: string): Promise<Uint8Array[]> {
-  const out: Uint8Array[] = [];
-  await readCapture(
-    pcap,
-    (v) => {
-      if (v.l4Proto === 17 && v.payloadOff >= 0 && v.payloadLen > 0) out.push(v.buf.slice(v.payloadOff, v.payloadOff + v.payloadLen));
-    },
-    { streamApps: false },
-  );
-  return out;
-}
+/** The UDP payloads of a capture, in order (the collect tests' reader). */
+export { payloads as payloadsOf } from '../test/sources/flow-listen/replay.js';
 
 export type Protocol = 'ipfix' | 'netflow9' | 'sflow5';
 

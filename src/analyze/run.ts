@@ -9,7 +9,7 @@ import { startDetection } from '../detect/l34/thread.js';
 import type { Analysis } from '../model/analysis.js';
 import { asPacketSource, type PacketSource } from '../sources/capture/source.js';
 import { type FlowDecoderOptions, flowDatagrams, lostCounts } from '../sources/flow/index.js';
-import { type FlowPacketsInfo, flowPacketSource } from '../sources/flow-packets.js';
+import { flowPacketSource } from '../sources/flow-packets.js';
 import { Analyzer } from './analyzer.js';
 import { withMitigation } from './mitigation.js';
 
@@ -84,16 +84,9 @@ export async function analyzeCapture(input: string | PacketSource, opts: Analyze
  */
 export async function analyzeFlowCapture(path: string, opts: AnalyzeOptions & { flows?: FlowDecoderOptions } = {}): Promise<Analysis> {
   const source = flowPacketSource(path, opts.flows);
-  let info: FlowPacketsInfo | null = null;
-  const read = source.read.bind(source);
-  // Keep the flow figures of the pass (the analysis itself takes the packet-shaped part).
-  source.read = async (onRecord, ropts) => {
-    const r = (await read(onRecord, ropts)) as FlowPacketsInfo;
-    info ??= r;
-    return r;
-  };
   const analysis = await analyzeCapture(source, { ...opts, parallel: false });
-  const i = info as FlowPacketsInfo | null;
+  // The flow figures of the pass (the analysis itself took the packet-shaped part).
+  const i = source.flowInfo;
   if (i !== null) {
     const f = i.flows;
     analysis.capture.flows = {

@@ -323,6 +323,8 @@ class ViewClock implements Clock {
 export interface FlowPacketSource extends PacketSource {
   /** The views come decoded: readers must not decode them again (ReadOptions.decode is ignored). */
   readonly decoded: true;
+  /** What the first pass read of the flow export (null before any read). */
+  readonly flowInfo: FlowPacketsInfo | null;
 }
 
 /**
@@ -333,7 +335,7 @@ export function flowPacketSource(path: string, opts: FlowDecoderOptions = {}): F
   if (path === '-') throw new UsageError('flow analysis reads a file (its records are put in time order first); save stdin to a file');
   const view = new PacketView();
   let loaded: Promise<Loaded> | null = null;
-  return {
+  const source: { -readonly [K in keyof FlowPacketSource]: FlowPacketSource[K] } = {
     kind: 'packet',
     name: path,
     weight: 1,
@@ -342,9 +344,11 @@ export function flowPacketSource(path: string, opts: FlowDecoderOptions = {}): F
     // Not re-openable by another thread as a capture of packets: detection runs on this one.
     location: null,
     decoded: true,
+    flowInfo: null,
     async read(onRecord, ropts) {
       loaded ??= load(path, opts, ropts?.onProgress);
       const { store, order, info } = await loaded;
+      source.flowInfo = info;
       for (let k = 0; k < order.length; k++) {
         fill(view, store, order[k] as number);
         if (view.ipVersion !== 0) onRecord(view);
@@ -352,4 +356,5 @@ export function flowPacketSource(path: string, opts: FlowDecoderOptions = {}): F
       return { ...info };
     },
   };
+  return source;
 }
