@@ -28,7 +28,8 @@ export interface NameCount {
 export interface Analysis {
   capture: {
     file: string;
-    format: 'pcap' | 'pcapng';
+    /** `access_log`: an HTTP access log (analyze-log.ts); `log` then says which format each input had. */
+    format: 'pcap' | 'pcapng' | 'access_log';
     compressed: boolean;
     link_types: string[];
     packets: number;
@@ -42,6 +43,19 @@ export interface Analysis {
     anomalies: { caplen_over_snaplen: number; skipped_blocks: number };
     /** Why reading stopped early (damaged file), or null. */
     error: string | null;
+    /** Access logs: the format of each input (given or detected), lines read, malformed lines and their numbers. */
+    log?: {
+      formats: Array<{ file: string; format: string; detected: boolean; lines: number; records: number; malformed: number; malformed_lines: number[]; skipped: number; overlong_lines: number }>;
+      format: string;
+      detected: boolean;
+      lines: number;
+      records: number;
+      malformed: number;
+      skipped: number;
+      truncated_fields: number;
+      /** What the signatures were measured on: `log` (a second pass), or a sample of stdin. */
+      measured_on: string;
+    };
     /**
      * A capture of flow export (analyze --as flows): what the flow decoder read. `packets` and
      * `bytes` above are then the packets and bytes the records stand for (scaled by sampling).
@@ -90,6 +104,15 @@ export interface Analysis {
     top_ja4: NameCount[];
     /** Names of the fields above that are estimates (sketches), not exact counts. */
     estimated: string[];
+    /** Access logs: requests (the timeline's `packets` are requests), hosts, status classes, client table. */
+    http?: {
+      requests: number;
+      peak_rps_1s: number;
+      hosts: Array<{ host: string; requests: number }>;
+      status: Record<string, number>;
+      clients_tracked: number;
+      clients_evicted: number;
+    };
   };
   attacks: Attack[];
 }

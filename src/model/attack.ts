@@ -34,7 +34,8 @@ export const L34_VECTORS: readonly Vector[] = VECTORS.slice(0, VECTORS.indexOf('
 export interface Attack {
   id: string;
   vector: Vector;
-  victim: { ip?: string; prefix?: string; port?: number; protocol: string };
+  /** `host`: the site (HTTP Host) of an L7 attack, whose `protocol` is `http`. */
+  victim: { ip?: string; prefix?: string; port?: number; protocol: string; host?: string };
   start: string;
   end: string;
   detected_at: string;
@@ -42,7 +43,21 @@ export interface Attack {
   bytes: number;
   peak_pps: number;
   peak_bps: number;
-  sources: { unique: number; spoofed_likely: boolean; top: Array<{ ip: string; packets: number }> };
+  /** L7: requests attributed to the attack (also in `packets`) and the peak requests per second (also in `peak_pps`). */
+  requests?: number;
+  peak_rps?: number;
+  /**
+   * L7 adds every attributed address (`ips`; `top[].packets` are requests) and the top /24
+   * prefixes and ASNs of those addresses.
+   */
+  sources: {
+    unique: number;
+    spoofed_likely: boolean;
+    top: Array<{ ip: string; packets: number }>;
+    ips?: string[];
+    top_prefixes?: Array<{ prefix: string; addresses: number; requests: number }>;
+    top_asns?: Array<{ asn: number; name: string; addresses: number; requests: number }>;
+  };
   /**
    * The signature, measured over the capture; null when none met the bar (the mitigation is then a
    * rate limit). `kind` source_list: `ip.src in $list.name` with the list's addresses.
@@ -58,7 +73,36 @@ export interface Attack {
   confidence: number;
   /** Why: the facts behind the verdict and the signature choice. */
   evidence: AttackEvidence;
-  mitigation: { action?: 'block' | 'rate_limit'; ruleset: unknown; nftables: string; iptables: string };
+  mitigation: { action?: 'block' | 'rate_limit'; ruleset: unknown; nftables: string; iptables: string } | L7Mitigation;
+}
+
+/** A rate-limiting rule in the shape of Cloudflare's Rulesets API (phase http_ratelimit). */
+export interface RateLimitRule {
+  description: string;
+  expression: string;
+  action: 'block' | 'managed_challenge';
+  ratelimit: {
+    characteristics: string[];
+    /** Seconds: one of 10, 60, 120, 300, 600, 3600. */
+    period: number;
+    requests_per_period: number;
+    mitigation_timeout: number;
+    /** What increments the counter when it is not the rule's expression (may read the response). */
+    counting_expression?: string;
+  };
+}
+
+/** The mitigation of an L7 attack: the custom rule, the rate-limiting rule and block lists. */
+export interface L7Mitigation {
+  action: 'block';
+  ruleset: unknown;
+  /** The address list blocked at L3 (the custom rule's fields are not firewall fields). */
+  nftables: string;
+  iptables: string;
+  custom_rule: { description: string; expression: string; action: 'block'; enabled: boolean };
+  rate_limit: RateLimitRule | null;
+  lists: { ips: string[]; prefixes: string[]; asns: number[] };
+  note?: string;
 }
 
 export interface AttackEvidence {
@@ -82,4 +126,6 @@ export interface AttackEvidence {
    * was told by source port and mean packet size, TCP state by the OR of each flow's flags.
    */
   without_payload?: boolean;
+  /** L7: the figures at detection and what the attack's requests share. */
+  l7?: Record<string, unknown>;
 }

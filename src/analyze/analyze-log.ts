@@ -1,0 +1,189 @@
+/**
+ * analyzeAccessLog: access logs through the L7 detector (detect/l7) into the Analysis record
+ * (library entry point of `palisade analyze access.log`).
+ *
+ * Pass 1 reads the log once: a small traffic summary and detection. Pass 2 measures each
+ * attack's signature over the log (coverage, collateral, attribution of addresses). A file is
+ * read again; stdin cannot be, so pass 1 keeps a bounded reservoir of its lines (STDIN_KEEP)
+ * and pass 2 runs over those (the figures are then estimates, and `capture.log.measured_on`
+ * says so).
+ */
+import { HyperLogLog } from '../detect/core/sketch/hll.js';
+import { build, plan } from '../detect/l7/attacks.js';
+import { type L7Options, L7Detector } from '../detect/l7/detector.js';
+import { Measurer } from '../detect/l7/measure.js';
+import { Rand } from '../detect/l7/sample.js';
+import { buildMitigation } from '../export/mitigation.js';
+import type { Analysis } from '../model/analysis.js';
+import type { Attack, L7Mitigation } from '../model/attack.js';
+import { type AccessLogInfo, type AccessLogSource, accessLogSource } from '../sources/accesslog/index.js';
+import { parserFor } from '../sources/accesslog/parsers.js';
+import { HttpLogView } from '../sources/accesslog/view.js';
+
+export interface AnalyzeLogOptions {
+  /** Format name or string for every input; detected per input when absent. */
+  format?: string;
+  top?: number;
+  detect?: boolean;
+  detection?: L7Options;
+  onProgress?: (done: number, total?: number) => void;
+}
+
+/** Lines of stdin kept for the measurement pass. */
+export const STDIN_KEEP = 200_000;
+/** Timeline bins: one per second up to this many, wider beyond. */
+const MAX_BINS = 3600;
+
+/** Requests per second, addresses and hosts of the log, for the traffic summary. */
+class LogSummary {
+  readonly perSec = new Map<number, number>();
+  readonly clients = new HyperLogLog(14);
+  readonly status = new Float64Array(6);
+  requests = 0;
+  add(sec: number, ipKey: number, status: number): void {
+    this.requests++;
+    this.perSec.set(sec, (this.perSec.get(sec) ?? 0) + 1);
+    this.clients.add(ipKey);
+    const c = Math.floor(status / 100);
+    this.status[c >= 1 && c <= 5 ? c : 0]++;
+  }
+}
+
+export async function analyzeAccessLog(input: string | readonly string[] | AccessLogSource, opts: AnalyzeLogOptions = {}): Promise<Analysis> {
+  const source = typeof input === 'string' || Array.isArray(input) ? accessLogSource(input as string | string[], opts.format ? { format: opts.format } : {}) : (input as AccessLogSource);
+  const det = new L7Detector(opts.detection);
+  const summary = new LogSummary();
+  const detect = opts.detect !== false;
+  const keep: string[] = [];
+  const rand = new Rand(7);
+  let seenLines = 0;
+  const tr = det.traits;
+  const info: AccessLogInfo = await source.read(
+    (v) => {
+      if (detect) det.add(v);
+      else if (!tr.read(v)) return;
+      summary.add(Math.floor(tr.timeMs / 1000), tr.ipKey, tr.status);
+      if (!source.replayable) {
+        // Algorithm R over the lines: the measurement pass of a stream runs on this sample.
+        const n = seenLines++;
+        if (n < STDIN_KEEP) keep.push(v.line);
+        else {
+          const j = Math.floor(rand.next() * (n + 1));
+          if (j < STDIN_KEEP) keep[j] = v.line;
+        }
+      }
+    },
+    { onProgress: opts.onProgress },
+  );
+  const attacks: Attack[] = [];
+  if (detect) {
+    const tracks = det.finish();
+    const planned = plan(det, tracks);
+    if (planned.length > 0) {
+      const m = new Measurer(
+        planned.map((p) => p.target),
+        opts.detection?.isLogin ?? null,
+      );
+      if (source.replayable) await source.read((v) => m.add(v));
+      else {
+        const parser = parserFor(source.formats[0] ?? 'combined');
+        const view = new HttpLogView();
+        for (const line of keep) if (parser.parse(line, view)) m.add(view);
+      }
+      let seq = 1;
+      for (let k = 0; k < planned.length; k++) {
+        const a = build(det, planned[k] as (typeof planned)[number], m.tallies[k] as (typeof m.tallies)[number], seq);
+        if (a === null) continue;
+        seq++;
+        attacks.push(withFirewallText(a));
+      }
+    }
+  }
+  return toAnalysis(source, info, summary, det, attacks, opts.top ?? 10, source.replayable ? 'log' : `stdin sample of ${Math.min(seenLines, STDIN_KEEP)} lines`);
+}
+
+/** The attack's address list as nftables and iptables text (the fields of its custom rule are HTTP's, not a firewall's). */
+function withFirewallText(a: Attack): Attack {
+  const m = a.mitigation as L7Mitigation;
+  const ips = m.lists.ips;
+  if (ips.length === 0) return a;
+  const name = `${a.vector}_${a.id.replace(/[^A-Za-z0-9]/g, '_')}`;
+  const fw = buildMitigation({ expression: `ip.src in $${name}`, id: a.id, description: `${a.vector} on ${a.victim.host ?? ''}: block the attack's addresses`, lists: { [name]: ips } });
+  return { ...a, mitigation: { ...m, nftables: fw.nftables, iptables: fw.iptables } };
+}
+
+function toAnalysis(source: AccessLogSource, info: AccessLogInfo, s: LogSummary, det: L7Detector, attacks: Attack[], top: number, measuredOn: string): Analysis {
+  const secs = [...s.perSec.keys()].sort((a, b) => a - b);
+  const first = secs[0];
+  const last = secs[secs.length - 1];
+  const span = first === undefined || last === undefined ? 0 : last - first + 1;
+  const bin = Math.max(1, Math.ceil(span / MAX_BINS));
+  const bins = new Map<number, number>();
+  let peak = 0;
+  for (const [sec, n] of s.perSec) {
+    if (n > peak) peak = n;
+    const b = first === undefined ? 0 : first + Math.floor((sec - first) / bin) * bin;
+    bins.set(b, (bins.get(b) ?? 0) + n);
+  }
+  const timeline = [...bins].sort((a, b) => a[0] - b[0]).map(([t, n]) => ({ t: new Date(t * 1000).toISOString(), packets: n, bytes: 0 }));
+  const hosts = det.hosts
+    .filter((h) => h.requests > 0)
+    .sort((a, b) => b.requests - a.requests)
+    .slice(0, top)
+    .map((h) => ({ host: h.name, requests: h.requests }));
+  const start = Number.isNaN(det.firstMs) ? null : new Date(det.firstMs).toISOString();
+  const end = Number.isNaN(det.lastMs) ? null : new Date(det.lastMs).toISOString();
+  const st = s.status;
+  return {
+    capture: {
+      file: source.name,
+      format: 'access_log',
+      compressed: false,
+      link_types: [],
+      packets: info.records,
+      bytes: 0,
+      start,
+      end,
+      duration_s: Number.isNaN(det.firstMs) ? 0 : Math.round(det.lastMs - det.firstMs) / 1000,
+      skipped: { truncated: info.truncatedFields, malformed: info.malformed, unsupported: det.unplaced },
+      anomalies: { caplen_over_snaplen: 0, skipped_blocks: 0 },
+      error: info.error,
+      log: {
+        formats: info.files.map((f) => ({ file: f.file, format: f.format, detected: f.detected, lines: f.lines, records: f.records, malformed: f.malformed, malformed_lines: f.malformedLines, skipped: f.skipped, overlong_lines: f.overlongLines })),
+        format: info.format,
+        detected: info.detected,
+        lines: info.lines,
+        records: info.records,
+        malformed: info.malformed,
+        skipped: info.skipped,
+        truncated_fields: info.truncatedFields,
+        measured_on: measuredOn,
+      },
+    },
+    traffic: {
+      protocols: { ipv4: 0, ipv6: 0, tcp: 0, udp: 0, icmp: 0, icmpv6: 0, gre: 0, fragments: 0, other: 0 },
+      timeline_bin_s: bin,
+      timeline,
+      peak: { pps_1s: peak, bps_1s: 0, pps_100ms: 0 },
+      unique_sources: s.clients.estimate(),
+      unique_destinations: det.hosts.length,
+      top_sources: [],
+      top_destinations: [],
+      top_dst_ports: [],
+      top_conversations: [],
+      top_dns_names: [],
+      top_tls_sni: [],
+      top_ja4: [],
+      estimated: ['unique_sources'],
+      http: {
+        requests: s.requests,
+        peak_rps_1s: peak,
+        hosts,
+        status: { other: st[0] as number, '1xx': st[1] as number, '2xx': st[2] as number, '3xx': st[3] as number, '4xx': st[4] as number, '5xx': st[5] as number },
+        clients_tracked: det.clients.entries,
+        clients_evicted: det.clients.evictedIdle + det.clients.evictedBusy,
+      },
+    },
+    attacks,
+  };
+}

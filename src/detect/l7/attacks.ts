@@ -1,0 +1,260 @@
+/**
+ * From detected L7 attacks (detector.ts tracks) to Attack records, in two steps around the
+ * measurement pass (measure.ts):
+ *
+ *  1. plan(): each attack's signature searched on the samples (signature.ts) and what the pass
+ *     must measure;
+ *  2. build(): attribution from the pass (an address belongs to the attack when most of its
+ *     requests on the victim within the attack's time are the attack's — matched by the signature
+ *     or in the vector's class: failed logins, probes, 408s — so a NAT egress whose visitors
+ *     include a few such requests is not listed), the signature's measured coverage and
+ *     collateral, the choice between field signature and source list, and the mitigation.
+ */
+import { geoDb } from '../../core/geoip.js';
+import type { Attack, L7Mitigation } from '../../model/attack.js';
+import { C } from './clients.js';
+import { Kind, type L7Detector, type L7Track, VECTOR_OF } from './detector.js';
+import { hashString } from './features.js';
+import { type MeasureTarget, T, type Tally } from './measure.js';
+import { l7Mitigation } from './mitigation.js';
+import type { Row } from './sample.js';
+import { type FoundSignature, quote, searchSignature } from './signature.js';
+
+/** Field signatures above this measured collateral give way to the source list. */
+export const MAX_COLLATERAL = 0.001;
+/** Addresses listed in sources.top and looked up for ASNs. */
+const TOP = 10;
+const MAX_ASN_LOOKUPS = 20000;
+
+export interface PlannedAttack {
+  track: L7Track;
+  found: FoundSignature;
+  target: MeasureTarget;
+  /** Sampled class requests kept as the attack's (for evidence). */
+  positives: Row[];
+}
+
+function rowsOf(t: L7Track): Row[] {
+  return t.sample.rows.filter((r) => r !== undefined);
+}
+
+/** Is a sampled request's client (as the table knows it at the end) one of the attack's kind? */
+function clientFits(det: L7Detector, t: L7Track, r: Row): boolean {
+  const cl = det.clients;
+  const i = cl.lookup(r.ipKey, r.fam);
+  if (i < 0) return true;
+  switch (t.kind) {
+    case Kind.FLOOD:
+      return cl.get(i, C.ASSETS) === 0 && cl.get(i, C.REFERERS) === 0 && cl.get(i, C.COOKIES) === 0 && (cl.first[i] as number) >= t.start - 60_000;
+    case Kind.STUFFING:
+      return cl.get(i, C.LOGIN_OK) === 0 && cl.get(i, C.ASSETS) === 0;
+    default:
+      return true;
+  }
+}
+
+export function plan(det: L7Detector, tracks: readonly L7Track[]): PlannedAttack[] {
+  const out: PlannedAttack[] = [];
+  for (const t of tracks) {
+    const pos = rowsOf(t).filter((r) => clientFits(det, t, r));
+    const attackers = new Set(pos.map((r) => r.ipKey));
+    const neg = t.host.ref.rows.filter((r) => r !== undefined && !attackers.has(r.ipKey));
+    const found = searchSignature(t.host.name, pos, neg);
+    out.push({
+      track: t,
+      found,
+      positives: pos,
+      target: {
+        kind: t.kind,
+        hostHash: t.host.name === '' ? 1 : hashString(t.host.name),
+        expression: found.expression,
+        fromMs: t.start,
+        toMs: t.end + det.windowMs,
+      },
+    });
+  }
+  return out;
+}
+
+/** Does address i of the tally belong to the attack? */
+function attributed(kind: Kind, tl: Tally, i: number): boolean {
+  const req = tl.get(i, T.REQUESTS);
+  const m = tl.get(i, T.MATCHED);
+  const cls = tl.get(i, T.CLASS);
+  switch (kind) {
+    case Kind.FLOOD:
+      return m >= 1 && m * 2 >= req && cls * 2 >= req;
+    case Kind.STUFFING:
+      return cls >= 1 && cls * 2 >= req;
+    case Kind.SCANNER: {
+      const s = tl.get(i, T.SENSITIVE);
+      return (s >= 1 && (s + cls) * 2 >= req) || (cls >= 5 && cls * 2 >= req);
+    }
+    default:
+      return cls >= 2 && cls * 2 >= req;
+  }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+}
+
+/** The attack record of one planned attack and its pass's tally. */
+export function build(det: L7Detector, p: PlannedAttack, tl: Tally, seq: number): Attack | null {
+  const t = p.track;
+  const kind = t.kind;
+  const ids: number[] = [];
+  for (let i = 0; i < tl.size; i++) if (attributed(kind, tl, i)) ids.push(i);
+  if (ids.length === 0) return null;
+  let attackReq = 0;
+  let attackMatched = 0;
+  let first = Number.POSITIVE_INFINITY;
+  let last = 0;
+  for (const i of ids) {
+    attackReq += tl.get(i, T.REQUESTS);
+    attackMatched += tl.get(i, T.MATCHED);
+    first = Math.min(first, tl.get(i, T.FIRST));
+    last = Math.max(last, tl.get(i, T.LAST));
+  }
+  const others = Math.max(1, tl.hostRequests - attackReq);
+  const fieldCoverage = attackReq === 0 ? 0 : attackMatched / attackReq;
+  const fieldCollateral = Math.max(0, tl.matched - attackMatched) / others;
+  // Addresses the signature matched at least once: what blocking by the signature would reach.
+  const reached = ids.filter((i) => tl.get(i, T.MATCHED) >= 1).length / ids.length;
+  const useFields = p.found.atoms.length > 0 && fieldCollateral <= MAX_COLLATERAL && fieldCoverage >= 0.9 && reached >= 0.95;
+
+  const ips = ids.map((i) => tl.address(i));
+  ids.sort((a, b) => tl.get(b, T.REQUESTS) - tl.get(a, T.REQUESTS));
+  const top = ids.slice(0, TOP).map((i) => ({ ip: tl.address(i), packets: tl.get(i, T.REQUESTS) }));
+
+  // Prefixes: /24s holding several of the attack's addresses and nothing else on this host.
+  const by24 = new Map<number, { n: number; req: number }>();
+  for (const i of ids) {
+    if (tl.fam[i] !== 4) continue;
+    const k = (tl.keys[i] as number) >>> 8;
+    const e = by24.get(k) ?? { n: 0, req: 0 };
+    e.n++;
+    e.req += tl.get(i, T.REQUESTS);
+    by24.set(k, e);
+  }
+  const topPrefixes = [...by24]
+    .sort((a, b) => b[1].req - a[1].req)
+    .slice(0, TOP)
+    .map(([k, e]) => ({ prefix: `${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}.0/24`, addresses: e.n, requests: e.req }));
+  const cleanPrefixes = [...by24]
+    .filter(([k, e]) => e.n >= 3 && e.req >= 0.99 * (tl.per24.get(k) ?? Number.POSITIVE_INFINITY))
+    .map(([k]) => `${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}.0/24`)
+    .sort();
+
+  // ASNs of the attack's addresses (the offline database; absent when it is not installed).
+  const asns = new Map<number, { name: string; addresses: number; requests: number }>();
+  const geo = geoDb();
+  for (const i of ids.slice(0, MAX_ASN_LOOKUPS)) {
+    const g = geo.lookup(tl.address(i));
+    if (g.asn === undefined) continue;
+    const e = asns.get(g.asn) ?? { name: g.as_org ?? '', addresses: 0, requests: 0 };
+    e.addresses++;
+    e.requests += tl.get(i, T.REQUESTS);
+    asns.set(g.asn, e);
+  }
+  const topAsns = [...asns]
+    .sort((a, b) => b[1].requests - a[1].requests)
+    .slice(0, TOP)
+    .map(([asn, e]) => ({ asn, name: e.name, addresses: e.addresses, requests: e.requests }));
+
+  const id = `l7-${seq}`;
+  const listName = `${VECTOR_OF[kind]}_${seq}_sources`;
+  const host = t.host.name;
+  const hostPart = host !== '' ? `http.host eq ${quote(host)} and ` : '';
+  const listExpr = `${hostPart}ip.src in $${listName}`;
+  const signature: NonNullable<Attack['signature']> = useFields
+    ? { expression: p.found.expression, coverage: round(fieldCoverage), collateral: round(fieldCollateral), kind: 'fields' }
+    : { expression: listExpr, coverage: 1, collateral: 0, kind: 'source_list', list: { name: listName, addresses: [...ips].sort() } };
+
+  // Per-address rates of the attack's sources (requests per minute over each one's own span).
+  const perMin = ids.map((i) => (tl.get(i, T.REQUESTS) * 60_000) / Math.max(60_000, tl.get(i, T.LAST) - tl.get(i, T.FIRST)));
+  const loginPath = kind === Kind.STUFFING ? topValue(p.positives.map((r) => r.path)) : '';
+  const mitigation: L7Mitigation = l7Mitigation({
+    id,
+    kind,
+    host,
+    fieldExpression: useFields ? p.found.expression : null,
+    listName,
+    ips,
+    prefixes: cleanPrefixes,
+    loginPath,
+    ratePerMinuteP10: quantile(perMin, 0.1),
+  });
+
+  const windowS = det.windowMs / 1000;
+  const peakRps = t.peakPps / windowS;
+  const uas = new Set(p.positives.map((r) => r.ua));
+  const queries = p.positives.filter((r) => r.query !== '');
+  const distinctQueries = new Set(queries.map((r) => `${r.path}?${r.query}`)).size;
+  const evidence: Attack['evidence'] = {
+    out_of_state: null,
+    handshakes_completed: null,
+    sources_per_packet: round(ids.length / Math.max(1, attackReq)),
+    spoofed_likely: false,
+    separating_fields: useFields ? p.found.atoms.map((a) => a.split(' ')[0] as string) : ['ip.src'],
+    signature: useFields ? 'fields' : 'source_list',
+    field_signature: { expression: p.found.expression, coverage: round(fieldCoverage), collateral: round(fieldCollateral) },
+    source_list: { size: ips.length, coverage: 1, collateral: 0 },
+    l7: {
+      window_s: windowS,
+      at_detection: t.firing,
+      baseline_per_window: round(t.baseline),
+      sampled_requests: p.positives.length,
+      user_agents: uas.size,
+      ua_rotation: kind === Kind.FLOOD && uas.size > 1,
+      cache_busting: queries.length >= 20 && distinctQueries >= 0.9 * queries.length,
+      ...(kind === Kind.SLOWLORIS ? { header_timeout_s: modeSecond(t.host.timeoutSecs) } : {}),
+      ...(kind === Kind.STUFFING ? { login_path: loginPath } : {}),
+      sources_over_cap: tl.overflow,
+      clients_evicted: det.clients.evictedIdle + det.clients.evictedBusy,
+    },
+  };
+  return {
+    id,
+    vector: VECTOR_OF[kind] as Attack['vector'],
+    victim: { ...(host !== '' ? { host } : {}), protocol: 'http' },
+    start: iso(Math.min(t.start, first)),
+    end: iso(Math.max(t.end, last)),
+    detected_at: iso(t.detected),
+    packets: attackReq,
+    bytes: 0,
+    peak_pps: round(peakRps),
+    peak_bps: 0,
+    requests: attackReq,
+    peak_rps: round(peakRps),
+    sources: { unique: ips.length, spoofed_likely: false, top, ips, top_prefixes: topPrefixes, top_asns: topAsns },
+    signature,
+    confidence: round(Math.min(1, 0.5 + 0.5 * Math.min(1, ids.length / 20)) * (useFields ? 1 : 0.9)),
+    evidence,
+    mitigation,
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+function topValue(xs: string[]): string {
+  const m = new Map<string, number>();
+  for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
+  let best = '';
+  let n = 0;
+  for (const [k, c] of m) if (c > n) [best, n] = [k, c];
+  return best;
+}
+
+function modeSecond(h: Int32Array): number | null {
+  let best = -1;
+  let n = 0;
+  for (let i = 1; i < h.length; i++) if ((h[i] as number) > n) [best, n] = [i, h[i] as number];
+  return best < 0 ? null : best;
+}

@@ -1,0 +1,210 @@
+/**
+ * Per-client behaviour, bounded: an open-addressing table of at most `capacity` clients whose
+ * counters live in flat typed arrays (no object per client). What a client did since first seen
+ * (pages, static assets, referers, cookies, login attempts and their outcomes, 404s, sensitive
+ * paths, 408s) is what tells a browser from a script: a browser fetches the assets of the page it
+ * reads, sends the page back as referer and the site's cookies; a flood bot or a stuffing tool
+ * does not.
+ *
+ * When the table is 3/4 full, clients idle for longer than `idleMs` are dropped; if that frees too
+ * little, the least active half goes too. Both are counted (`evictedIdle`, `evictedBusy`): a
+ * client dropped and seen again starts afresh, and the report says how many were.
+ */
+
+/** Counter columns per client (Int32, saturating far above anything a log holds). */
+export const enum C {
+  REQUESTS = 0,
+  PAGES,
+  ASSETS,
+  REFERERS,
+  COOKIES,
+  LOGIN_POSTS,
+  LOGIN_FAILS,
+  LOGIN_OK,
+  NOT_FOUND,
+  SENSITIVE,
+  TIMEOUTS,
+  /** Requests in the current window, and the window they were counted in. */
+  WIN_REQUESTS,
+  WIN_PAGES,
+  WINDOW,
+  /** Host hash of the last request, and the trait hash of the last page request. */
+  HOST,
+  TRAIT,
+  /** Hash of the last user agent, and how often it changed (UA rotation from one address). */
+  UA,
+  UA_CHANGES,
+  COUNT,
+}
+
+export class ClientTable {
+  readonly capacity: number;
+  private readonly mask: number;
+  /** Slot → key (int32: IPv4 address or hash); fam 0 marks an empty slot. */
+  readonly keys: Int32Array;
+  readonly fam: Uint8Array;
+  readonly first: Float64Array;
+  readonly last: Float64Array;
+  readonly n: Int32Array;
+  private size = 0;
+  /** Text of IPv6 (or unparsed) clients, by slot: IPv4 is formatted from the key. */
+  readonly text = new Map<number, string>();
+  evictedIdle = 0;
+  evictedBusy = 0;
+  /** Set by find(): the slot was created by this call. */
+  isNew = false;
+
+  constructor(
+    capacity = 1 << 18,
+    private readonly idleMs = 10 * 60_000,
+  ) {
+    let cap = 1024;
+    while (cap < capacity / 0.75) cap <<= 1;
+    this.capacity = cap;
+    this.mask = cap - 1;
+    this.keys = new Int32Array(cap);
+    this.fam = new Uint8Array(cap);
+    this.first = new Float64Array(cap);
+    this.last = new Float64Array(cap);
+    this.n = new Int32Array(cap * C.COUNT);
+  }
+
+  get entries(): number {
+    return this.size;
+  }
+
+  /** The client's slot, created when new (its IPv6 text then comes from `text()`); never fails. */
+  find(key: number, fam: number, nowMs: number, text: (() => string) | null): number {
+    let i = Math.imul(key, 0x9e3779b1) >>> 0;
+    i = (i ^ (i >>> 15)) & this.mask;
+    const keys = this.keys;
+    const famA = this.fam;
+    for (;;) {
+      const f = famA[i] as number;
+      if (f === 0) break;
+      if (keys[i] === key && f === fam) {
+        this.isNew = false;
+        return i;
+      }
+      i = (i + 1) & this.mask;
+    }
+    if (this.size >= (this.capacity * 3) >>> 2) {
+      this.evict(nowMs);
+      return this.find(key, fam, nowMs, text);
+    }
+    keys[i] = key;
+    famA[i] = fam;
+    this.first[i] = nowMs;
+    this.last[i] = nowMs;
+    this.n.fill(0, i * C.COUNT, (i + 1) * C.COUNT);
+    this.n[i * C.COUNT + C.WINDOW] = -1;
+    if (fam !== 4 && text !== null) this.text.set(i, text());
+    this.size++;
+    this.isNew = true;
+    return i;
+  }
+
+  /** The slot of a client, or -1. */
+  lookup(key: number, fam: number): number {
+    let i = Math.imul(key, 0x9e3779b1) >>> 0;
+    i = (i ^ (i >>> 15)) & this.mask;
+    for (;;) {
+      const f = this.fam[i] as number;
+      if (f === 0) return -1;
+      if (this.keys[i] === key && f === fam) return i;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  get(i: number, c: C): number {
+    return this.n[i * C.COUNT + c] as number;
+  }
+
+  /** The address as text. */
+  address(i: number): string {
+    if (this.fam[i] === 4) {
+      const k = this.keys[i] as number;
+      return `${(k >>> 24) & 255}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}`;
+    }
+    return this.text.get(i) ?? `#${(this.keys[i] as number) >>> 0}`;
+  }
+
+  /** Slots in use (for window-close and end-of-input walks). */
+  *slots(): IterableIterator<number> {
+    for (let i = 0; i < this.capacity; i++) if (this.fam[i] !== 0) yield i;
+  }
+
+  /** Callback before a slot is dropped (the detector keeps what attribution needs). */
+  onEvict: ((slot: number) => void) | null = null;
+
+  private evict(nowMs: number): void {
+    const before = this.size;
+    const keepAfter = nowMs - this.idleMs;
+    const drop = new Uint8Array(this.capacity);
+    let dropped = 0;
+    for (let i = 0; i < this.capacity; i++) {
+      if (this.fam[i] !== 0 && (this.last[i] as number) < keepAfter) {
+        drop[i] = 1;
+        dropped++;
+      }
+    }
+    this.evictedIdle += dropped;
+    if (before - dropped > this.capacity >>> 1) {
+      // Still too full: drop the clients with the fewest requests, down to half the table.
+      const counts: number[] = [];
+      for (let i = 0; i < this.capacity; i++) if (this.fam[i] !== 0 && drop[i] === 0) counts.push(this.n[i * C.COUNT + C.REQUESTS] as number);
+      counts.sort((x, y) => x - y);
+      const need = before - dropped - (this.capacity >>> 1);
+      const cut = counts[Math.min(counts.length - 1, need)] as number;
+      let more = 0;
+      for (let i = 0; i < this.capacity && more < need; i++) {
+        if (this.fam[i] !== 0 && drop[i] === 0 && (this.n[i * C.COUNT + C.REQUESTS] as number) <= cut) {
+          drop[i] = 1;
+          more++;
+        }
+      }
+      this.evictedBusy += more;
+      dropped += more;
+    }
+    this.rebuild(drop);
+  }
+
+  /** Reinsert the survivors (open addressing cannot leave holes in probe chains). */
+  private rebuild(drop: Uint8Array): void {
+    const cap = this.capacity;
+    const keys = this.keys.slice();
+    const fam = this.fam.slice();
+    const first = this.first.slice();
+    const last = this.last.slice();
+    const n = this.n.slice();
+    const text = new Map(this.text);
+    this.fam.fill(0);
+    this.text.clear();
+    this.size = 0;
+    const moved = new Int32Array(cap).fill(-1);
+    for (let i = 0; i < cap; i++) {
+      if (fam[i] === 0) continue;
+      if (drop[i] === 1) {
+        this.onEvict?.(i);
+        continue;
+      }
+      const key = keys[i] as number;
+      let j = Math.imul(key, 0x9e3779b1) >>> 0;
+      j = (j ^ (j >>> 15)) & this.mask;
+      while (this.fam[j] !== 0) j = (j + 1) & this.mask;
+      this.keys[j] = key;
+      this.fam[j] = fam[i] as number;
+      this.first[j] = first[i] as number;
+      this.last[j] = last[i] as number;
+      this.n.set(n.subarray(i * C.COUNT, (i + 1) * C.COUNT), j * C.COUNT);
+      const t = text.get(i);
+      if (t !== undefined) this.text.set(j, t);
+      moved[i] = j;
+      this.size++;
+    }
+    this.onMove?.(moved);
+  }
+
+  /** Callback after a rebuild: old slot → new slot (-1 when dropped). */
+  onMove: ((moved: Int32Array) => void) | null = null;
+}

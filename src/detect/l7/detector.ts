@@ -1,0 +1,537 @@
+/**
+ * L7 detection over HTTP records (an access log, in time order), per site (host), with no
+ * configuration. The per-record path reads the reused HttpLogView through RequestTraits (hashes
+ * and numbers, no strings), counts into the shared window table (detect/core KeyTable, one slot
+ * per host, one traffic class per column below) and the bounded client table, and offers the
+ * record to bounded reservoirs. Each window close judges every host:
+ *
+ * - http_flood: the host's aggregate request rate is above its learnt baseline (detect/core
+ *   Baselines) and the surplus comes from clients that behave like scripts: pages without the
+ *   static assets a browser fetches, no referer, no cookie. Per-IP rate plays no part: a bot at
+ *   one request a second is as much part of the flood as one at fifty. A flash crowd is a surge
+ *   of browsers (assets, referers, cookies) and does not fire; crawlers and monitors are scripts
+ *   but part of the baseline.
+ * - credential_stuffing: failed logins (4xx answers to POSTs on a login endpoint) above a floor
+ *   and above the baseline, most login attempts failing; over a minute (busy) or ten minutes with
+ *   many new failing addresses (slow: 2–4 attempts per address).
+ * - scanner: requests for paths a site's visitors never ask for (secrets, VCS metadata, dumps,
+ *   other software's admin consoles) answered with an error or sent without referer, and bursts
+ *   of 404s from one address; fast (one address) or slow (several addresses over ten minutes).
+ * - slowloris: 408s (the server closed a connection whose request never completed) above a floor.
+ *
+ * Attack lifecycles are detect/core's (onset, open, quiet end). What each attack's requests share
+ * is found afterwards (signature.ts) from the samples kept here, and measured over the log.
+ */
+import type { Vector } from '../../model/attack.js';
+import type { HttpLogView } from '../../sources/accesslog/view.js';
+import { Slot } from '../../sources/accesslog/view.js';
+import { Baselines } from '../core/baseline.js';
+import { type AttackState, classKey, Lifecycles } from '../core/lifecycle.js';
+import { mix32 } from '../core/sketch/hash.js';
+import { KeyTable } from '../core/table.js';
+import { C, ClientTable } from './clients.js';
+import { Method, RequestTraits, SlotText } from './features.js';
+import { materialise, Rand, Reservoir, type Row } from './sample.js';
+
+/** Traffic classes of the window table (class 0, the ordinary class, is not used). */
+export const enum Cls {
+  ALL = 1,
+  /** Requests of script-like clients (lagged one window: judged with a window of hindsight). */
+  BOT = 2,
+  LOGIN_FAIL = 3,
+  LOGIN = 4,
+  TIMEOUT = 5,
+  PROBE = 6,
+  COUNT = 7,
+}
+
+/** What an attack is, as a lifecycle class. */
+export const enum Kind {
+  FLOOD = 0,
+  STUFFING = 1,
+  SCANNER = 2,
+  SLOWLORIS = 3,
+}
+export const KINDS = 4;
+export const VECTOR_OF: readonly Vector[] = ['http_flood', 'credential_stuffing', 'scanner', 'slowloris'];
+
+export interface L7Options {
+  /** Window length (ms); default 5 s. */
+  windowMs?: number;
+  /** Is a POST to this path a login attempt? Default: paths ending in /login, /signin, /wp-login.php, /auth, … */
+  isLogin?: (path: string) => boolean;
+  /** Clients tracked at once (default 262,144); older and quieter ones are evicted, counted. */
+  maxClients?: number;
+  /** Sites tracked (default 1,024); requests for further hosts are counted under `(other)`. */
+  maxHosts?: number;
+  /** Sampled requests per host (reference) and per attack. */
+  hostSample?: number;
+  attackSample?: number;
+}
+
+/** Sliding horizons, in windows (with the default 5 s: one minute and ten). */
+const SHORT = 12;
+const LONG = 120;
+/** Per-host ring columns. */
+const enum R {
+  FAILS = 0,
+  LOGINS,
+  NEW_FAILERS,
+  PROBES,
+  NEW_PROBERS,
+  TIMEOUTS,
+  COUNT,
+}
+
+export interface L7Track extends AttackState {
+  kind: Kind;
+  host: HostState;
+  /** Requests of the attack's class in its active windows, and its learnt rate per window before. */
+  baseline: number;
+  sample: Reservoir;
+  /** The firing figures at detection, for the evidence. */
+  firing: Record<string, number>;
+}
+
+/** One site. */
+export class HostState {
+  /** Requests per window over the last LONG windows, by ring column. */
+  readonly ring = new Float64Array(LONG * R.COUNT);
+  readonly sums = new Float64Array(R.COUNT * 2);
+  /** This window's counts of the ring columns. */
+  readonly cur = new Float64Array(R.COUNT);
+  /** Time of the first and last class event of the current streak, per kind (NaN: quiet). */
+  readonly firstEvt = new Float64Array(KINDS).fill(Number.NaN);
+  readonly lastEvt = new Float64Array(KINDS).fill(Number.NaN);
+  readonly quietWindows = new Int32Array(KINDS);
+  /** Bot-like requests of the previous window (judged at this close). */
+  bot = 0;
+  windows = 0;
+  /** The window whose close last moved the rings on. */
+  lastWin = -1;
+  requests = 0;
+  /** Open attack per kind, or null. */
+  readonly open: Array<L7Track | null> = [null, null, null, null];
+  /** 408 request times, by whole second (the server's header timeout shows as a peak). */
+  readonly timeoutSecs = new Int32Array(301);
+  readonly ref: Reservoir;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    size: number,
+    rand: Rand,
+  ) {
+    this.ref = new Reservoir(size, rand);
+  }
+
+  sum(col: number, long: boolean): number {
+    return this.sums[col * 2 + (long ? 1 : 0)] as number;
+  }
+}
+
+export class L7Detector {
+  readonly windowMs: number;
+  readonly traits: RequestTraits;
+  readonly clients: ClientTable;
+  private readonly table: KeyTable;
+  private readonly baselines = new Baselines(Cls.COUNT);
+  readonly lifecycles: Lifecycles<L7Track>;
+  readonly hosts: HostState[] = [];
+  private readonly hostIndex = new Map<number, HostState>();
+  private readonly maxHosts: number;
+  private readonly rand = new Rand(0x1234567);
+  private readonly hostSample: number;
+  private readonly attackSample: number;
+  private readonly slot = new SlotText();
+  /** Window bookkeeping: the base (ms), the current window's number and end. */
+  base = Number.NaN;
+  private win = 0;
+  private winEnd = 0;
+  /** Clients active in the current and the previous window (slots; remapped when the table is rebuilt). */
+  private cur: Int32Array;
+  private prev: Int32Array;
+  private nCur = 0;
+  private nPrev = 0;
+  /** Per client: requests and pages in the previous window it was active in (for the lagged judgement). */
+  private readonly prevReq: Int32Array;
+  private readonly prevPages: Int32Array;
+  private readonly hostOf: Int32Array;
+  records = 0;
+  /** Records without a time or a client (not judged). */
+  unplaced = 0;
+  firstMs = Number.NaN;
+  lastMs = Number.NaN;
+
+  constructor(opts: L7Options = {}) {
+    this.windowMs = opts.windowMs ?? 5000;
+    this.traits = new RequestTraits(opts.isLogin ?? null);
+    this.clients = new ClientTable(opts.maxClients ?? 1 << 18);
+    this.maxHosts = opts.maxHosts ?? 1024;
+    this.table = new KeyTable(this.maxHosts + 1, Cls.COUNT);
+    this.lifecycles = new Lifecycles<L7Track>(2 * 60_000);
+    this.hostSample = opts.hostSample ?? 16384;
+    this.attackSample = opts.attackSample ?? 4096;
+    const cap = this.clients.capacity;
+    this.cur = new Int32Array(cap);
+    this.prev = new Int32Array(cap);
+    this.prevReq = new Int32Array(cap);
+    this.prevPages = new Int32Array(cap);
+    this.hostOf = new Int32Array(cap);
+    this.clients.onMove = (moved) => this.remap(moved);
+  }
+
+  /** One record (the reader's reused view). */
+  add(v: HttpLogView): void {
+    const tr = this.traits;
+    if (!tr.read(v)) {
+      this.unplaced++;
+      return;
+    }
+    this.records++;
+    const t = tr.timeMs;
+    if (Number.isNaN(this.base)) {
+      this.base = Math.floor(t / this.windowMs) * this.windowMs;
+      this.winEnd = this.base + this.windowMs;
+      this.firstMs = t;
+      this.table.base = Math.floor(this.base / 1000);
+    }
+    // Records a little out of order (merged files, a server logging at completion) stay in the current window.
+    while (t >= this.winEnd) this.closeWindow(t);
+    if (!(t <= this.lastMs)) this.lastMs = t;
+    const host = this.hostFor(tr.hostHash, v);
+    host.requests++;
+    const table = this.table;
+    const ts = table.slot4(host.id, mix32(host.id + 1));
+    const sec = Math.floor(t / 1000);
+    const nsec = (t - sec * 1000) * 1e6;
+    if (ts >= 0) table.add(ts, Cls.ALL, 0, sec, nsec, 1, 1);
+
+    const cl = this.clients;
+    const c = cl.find(tr.ipKey, tr.fam, t, tr.fam === 4 ? null : () => this.clientText(v));
+    if (cl.isNew) this.prevReq[c] = this.prevPages[c] = 0;
+    cl.last[c] = t;
+    const n = cl.n;
+    const o = c * C.COUNT;
+    n[o + C.REQUESTS]++;
+    if (n[o + C.WINDOW] !== this.win) {
+      if (n[o + C.WINDOW] === this.win - 1) {
+        // Active last window too: keep that window's counts for the lagged judgement.
+        this.prevReq[c] = n[o + C.WIN_REQUESTS] as number;
+        this.prevPages[c] = n[o + C.WIN_PAGES] as number;
+      } else this.prevReq[c] = this.prevPages[c] = 0;
+      n[o + C.WINDOW] = this.win;
+      n[o + C.WIN_REQUESTS] = 0;
+      n[o + C.WIN_PAGES] = 0;
+      this.cur[this.nCur++] = c;
+    }
+    n[o + C.WIN_REQUESTS]++;
+    this.hostOf[c] = host.id;
+    if (tr.asset) n[o + C.ASSETS]++;
+    else {
+      n[o + C.PAGES]++;
+      n[o + C.WIN_PAGES]++;
+    }
+    if (tr.hasReferer) n[o + C.REFERERS]++;
+    if (tr.hasCookie) n[o + C.COOKIES]++;
+    if (n[o + C.UA] !== tr.uaHash) {
+      if (n[o + C.REQUESTS] > 1) n[o + C.UA_CHANGES]++;
+      n[o + C.UA] = tr.uaHash;
+    }
+    const status = tr.status;
+    if (status === 404) n[o + C.NOT_FOUND]++;
+    const cur = host.cur;
+    if (tr.login) {
+      n[o + C.LOGIN_POSTS]++;
+      cur[R.LOGINS]++;
+      if (ts >= 0) table.add(ts, Cls.LOGIN, 0, sec, nsec, 1, 1);
+      if (status >= 400 && status < 500) {
+        if (n[o + C.LOGIN_FAILS]++ === 0) cur[R.NEW_FAILERS]++;
+        cur[R.FAILS]++;
+        if (ts >= 0) table.add(ts, Cls.LOGIN_FAIL, 0, sec, nsec, 1, 1);
+        this.event(host, Kind.STUFFING, t);
+      } else if (status >= 200 && status < 400) n[o + C.LOGIN_OK]++;
+    }
+    // A probe: a sensitive path refused or asked without referer, or a 404 from an address whose answers are mostly 404s.
+    let probe = false;
+    if (tr.sensitive && (status >= 400 || !tr.hasReferer)) {
+      probe = true;
+      if (n[o + C.SENSITIVE]++ === 0 && (n[o + C.NOT_FOUND] as number) < 10) cur[R.NEW_PROBERS]++;
+    } else if (status === 404) {
+      const nf = n[o + C.NOT_FOUND] as number;
+      if (nf >= 10 && nf * 2 >= (n[o + C.REQUESTS] as number)) {
+        probe = true;
+        if (nf === 10 && n[o + C.SENSITIVE] === 0) cur[R.NEW_PROBERS]++;
+      }
+    }
+    if (probe) {
+      cur[R.PROBES]++;
+      if (ts >= 0) table.add(ts, Cls.PROBE, 0, sec, nsec, 1, 1);
+      this.event(host, Kind.SCANNER, t);
+    }
+    if (status === 408) {
+      n[o + C.TIMEOUTS]++;
+      cur[R.TIMEOUTS]++;
+      if (ts >= 0) table.add(ts, Cls.TIMEOUT, 0, sec, nsec, 1, 1);
+      this.event(host, Kind.SLOWLORIS, t);
+      if (tr.durationMs >= 0) host.timeoutSecs[Math.min(300, Math.round(tr.durationMs / 1000))]++;
+    }
+
+    // Samples: the host's reference, and the class requests of its open attacks.
+    const at = host.ref.wants();
+    let row: Row | null = null;
+    if (at >= 0) {
+      row = materialise(v, tr.ipKey, tr.fam);
+      host.ref.put(at, row);
+    }
+    for (let k = 0; k < KINDS; k++) {
+      const a = host.open[k];
+      if (a === null || a === undefined) continue;
+      if (!this.inClass(k, probe, tr.login && status >= 400 && status < 500, status === 408, tr.asset, n, o)) continue;
+      const j = a.sample.wants();
+      if (j >= 0) a.sample.put(j, row ?? (row = materialise(v, tr.ipKey, tr.fam)));
+    }
+  }
+
+  private inClass(k: Kind, probe: boolean, fail: boolean, timeout: boolean, asset: boolean, n: Int32Array, o: number): boolean {
+    switch (k) {
+      case Kind.FLOOD:
+        return !asset && n[o + C.ASSETS] === 0 && n[o + C.REFERERS] === 0 && n[o + C.COOKIES] === 0;
+      case Kind.STUFFING:
+        return fail;
+      case Kind.SCANNER:
+        return probe;
+      default:
+        return timeout;
+    }
+  }
+
+  /** A class event of a kind on a host: the streak's first and last times. */
+  private event(h: HostState, k: Kind, t: number): void {
+    if (Number.isNaN(h.firstEvt[k] as number)) h.firstEvt[k] = t;
+    h.lastEvt[k] = t;
+    h.quietWindows[k] = 0;
+  }
+
+  private clientText(v: HttpLogView): string {
+    return this.slot.of(v, Slot.CLIENT) ? this.slot.text() : '';
+  }
+
+  private hostFor(hash: number, v: HttpLogView): HostState {
+    const h = this.hostIndex.get(hash);
+    if (h !== undefined) return h;
+    if (this.hosts.length >= this.maxHosts) {
+      const other = this.hostIndex.get(0);
+      if (other) return other;
+      const o = new HostState(this.hosts.length, '(other)', this.hostSample, this.rand);
+      this.hosts.push(o);
+      this.hostIndex.set(0, o);
+      return o;
+    }
+    const name = this.slot.of(v, Slot.HOST) ? this.slot.text().toLowerCase() : '';
+    const s = new HostState(this.hosts.length, name, this.hostSample, this.rand);
+    this.hosts.push(s);
+    this.hostIndex.set(hash, s);
+    return s;
+  }
+
+  private remap(moved: Int32Array): void {
+    const fix = (list: Int32Array, n: number): number => {
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const j = moved[list[i] as number] as number;
+        if (j >= 0) list[k++] = j;
+      }
+      return k;
+    };
+    // Per-client side arrays follow their client.
+    const req = this.prevReq.slice();
+    const pages = this.prevPages.slice();
+    const hostOf = this.hostOf.slice();
+    for (let i = 0; i < moved.length; i++) {
+      const j = moved[i] as number;
+      if (j < 0) continue;
+      this.prevReq[j] = req[i] as number;
+      this.prevPages[j] = pages[i] as number;
+      this.hostOf[j] = hostOf[i] as number;
+    }
+    this.nCur = fix(this.cur, this.nCur);
+    this.nPrev = fix(this.prev, this.nPrev);
+  }
+
+  /** Close the current window (the next record is at time `t`, or the input ended). */
+  private closeWindow(t: number): void {
+    const endT = this.winEnd;
+    this.judgeBots();
+    const table = this.table;
+    for (let u = 0; u < table.nUsed; u++) {
+      const i = table.used[u] as number;
+      const h = this.hosts[table.v4[i] as number] as HostState;
+      this.judgeHost(h, i, endT);
+    }
+    // Hosts with no request this window still move their rings on (quiet windows end attacks).
+    for (const h of this.hosts) if (h.lastWin !== this.win) this.advanceRing(h);
+    this.lifecycles.endQuiet(endT);
+    for (const h of this.hosts) for (let k = 0; k < KINDS; k++) if (h.open[k] !== null && this.lifecycles.openAttack(classKey(h.id, k)) === undefined) h.open[k] = null;
+    this.lifecycles.nextWindow();
+    table.clear();
+    const swap = this.prev;
+    this.prev = this.cur;
+    this.cur = swap;
+    this.nPrev = this.nCur;
+    this.nCur = 0;
+    this.win++;
+    this.winEnd += this.windowMs;
+    // A long gap: jump over the empty windows (their rings are zeros: advanced once each, at most LONG).
+    if (t - this.winEnd > this.windowMs * LONG) {
+      for (const h of this.hosts) for (let k = 0; k < LONG; k++) this.advanceRing(h);
+      const skip = Math.floor((t - this.winEnd) / this.windowMs);
+      this.win += skip + 1;
+      this.winEnd += skip * this.windowMs;
+      this.nPrev = 0;
+    }
+  }
+
+  /** The previous window's clients, judged with this window's hindsight: did they fetch assets, send referers or cookies? */
+  private judgeBots(): void {
+    const n = this.clients.n;
+    for (let u = 0; u < this.nPrev; u++) {
+      const c = this.prev[u] as number;
+      const o = c * C.COUNT;
+      const inPrev = n[o + C.WINDOW] === this.win - 1;
+      const pages = inPrev ? (n[o + C.WIN_PAGES] as number) : (this.prevPages[c] as number);
+      if (pages === 0) continue;
+      if (n[o + C.ASSETS] !== 0 || n[o + C.REFERERS] !== 0 || n[o + C.COOKIES] !== 0) continue;
+      const req = inPrev ? (n[o + C.WIN_REQUESTS] as number) : (this.prevReq[c] as number);
+      const h = this.hosts[this.hostOf[c] as number] as HostState;
+      h.bot += req;
+    }
+  }
+
+  private advanceRing(h: HostState): void {
+    h.lastWin = this.win;
+    const w = h.windows++ % LONG;
+    const ring = h.ring;
+    for (let col = 0; col < R.COUNT; col++) {
+      const add = h.cur[col] as number;
+      const oldShort = h.windows > SHORT ? (ring[((h.windows - 1 - SHORT + LONG) % LONG) * R.COUNT + col] as number) : 0;
+      const oldLong = h.windows > LONG ? (ring[w * R.COUNT + col] as number) : 0;
+      ring[w * R.COUNT + col] = add;
+      h.sums[col * 2] = (h.sums[col * 2] as number) + add - oldShort;
+      h.sums[col * 2 + 1] = (h.sums[col * 2 + 1] as number) + add - oldLong;
+      h.cur[col] = 0;
+    }
+    for (let k = 0; k < KINDS; k++) {
+      // A streak ends after two quiet minutes (ten for scanners, whose slow kind probes minutes apart).
+      if (++h.quietWindows[k] > (k === Kind.SCANNER ? LONG : 2 * SHORT)) {
+        h.firstEvt[k] = Number.NaN;
+        h.lastEvt[k] = Number.NaN;
+      }
+    }
+  }
+
+  private judgeHost(h: HostState, i: number, endT: number): void {
+    const table = this.table;
+    const sec = Math.floor(endT / 1000) - 1;
+    if (h.bot > 0) table.add(i, Cls.BOT, 0, sec, 0, h.bot, 1);
+    const bot = h.bot;
+    h.bot = 0;
+    this.advanceRing(h);
+    const bl = this.baselines;
+    const warm = bl.isWarm(h.id);
+    const all = table.packets(i, Cls.ALL);
+    const baseAll = bl.rate(h.id, Cls.ALL);
+    const baseBot = bl.rate(h.id, Cls.BOT);
+
+    // http_flood: the aggregate above its baseline, and the surplus from script-like clients.
+    const surplus = all - baseAll;
+    const botSurplus = bot - baseBot;
+    const floodFires = warm && all > 1.3 * baseAll + 5 * (this.windowMs / 1000) && botSurplus >= Math.max(5 * (this.windowMs / 1000), 0.3 * surplus, baseBot);
+    this.step(h, Kind.FLOOD, floodFires, floodFires ? bot : 0, endT, baseBot, { requests: all, baseline: baseAll, script_like: bot, script_like_baseline: baseBot });
+
+    // credential_stuffing: failed logins over a minute (busy) or ten (slow, many new addresses).
+    const fails = h.sum(R.FAILS, false);
+    const logins = h.sum(R.LOGINS, false);
+    const failsL = h.sum(R.FAILS, true);
+    const loginsL = h.sum(R.LOGINS, true);
+    const baseFail = bl.rate(h.id, Cls.LOGIN_FAIL);
+    const aboveFail = !warm || fails / SHORT > 3 * baseFail + 0.2;
+    const busy = fails >= 10 && fails >= 0.5 * logins;
+    const slow = failsL >= 20 && h.sum(R.NEW_FAILERS, true) >= 10 && failsL >= 0.6 * loginsL;
+    const stuffFires = aboveFail && (busy || slow);
+    this.step(h, Kind.STUFFING, stuffFires, table.packets(i, Cls.LOGIN_FAIL), endT, baseFail, { failed_logins_1m: fails, logins_1m: logins, failed_logins_10m: failsL, new_failing_sources_10m: h.sum(R.NEW_FAILERS, true) });
+
+    // scanner: probes from one address (fast) or a few probes from several new addresses (slow).
+    const probes = h.sum(R.PROBES, false);
+    const probesL = h.sum(R.PROBES, true);
+    const probers = h.sum(R.NEW_PROBERS, true);
+    const scanFires = probes >= 10 || (probers >= 3 && probesL >= 6);
+    this.step(h, Kind.SCANNER, scanFires, table.packets(i, Cls.PROBE), endT, 0, { probes_1m: probes, probes_10m: probesL, new_probing_sources_10m: probers });
+
+    // slowloris: connections closed by the server's header timeout.
+    const timeouts = h.sum(R.TIMEOUTS, false);
+    const baseTo = bl.rate(h.id, Cls.TIMEOUT);
+    const slowFires = timeouts >= 20 && (!warm || timeouts / SHORT > 3 * baseTo + 0.4);
+    this.step(h, Kind.SLOWLORIS, slowFires, table.packets(i, Cls.TIMEOUT), endT, baseTo, { timeouts_1m: timeouts });
+
+    // Learn the baselines from the classes no attack holds.
+    let mask = 0;
+    if (h.open[Kind.FLOOD] !== null) mask |= (1 << Cls.ALL) | (1 << Cls.BOT);
+    if (h.open[Kind.STUFFING] !== null) mask |= (1 << Cls.LOGIN_FAIL) | (1 << Cls.LOGIN);
+    if (h.open[Kind.SCANNER] !== null) mask |= 1 << Cls.PROBE;
+    if (h.open[Kind.SLOWLORIS] !== null) mask |= 1 << Cls.TIMEOUT;
+    // A window that surged without firing (a flash crowd) teaches nothing either.
+    if (warm && all > 1.3 * baseAll + 25) mask |= (1 << Cls.ALL) | (1 << Cls.BOT);
+    bl.learn(h.id, table, i, mask);
+  }
+
+  /** Lifecycle step of one kind on one host at a window close. */
+  private step(h: HostState, k: Kind, fires: boolean, count: number, endT: number, baseline: number, firing: Record<string, number>): void {
+    const lc = this.lifecycles;
+    const key = classKey(h.id, k);
+    const open = lc.openAttack(key);
+    // A flood is judged per window (its script-like count lags one window): it spans the windows that fired.
+    const last = k === Kind.FLOOD ? endT : (h.lastEvt[k] as number);
+    if (!fires) return;
+    if (open !== undefined) {
+      lc.activeWindow(open, count, 0, Number.isNaN(last) ? endT : last, endT, this.win);
+      return;
+    }
+    const first = k === Kind.FLOOD ? endT - 2 * this.windowMs : (h.firstEvt[k] as number);
+    const tr: L7Track = {
+      id: lc.takeId(),
+      victimKey: h.id,
+      cls: k,
+      start: Number.isNaN(first) ? endT - this.windowMs : first,
+      detected: endT,
+      end: endT,
+      lastActive: endT,
+      peakPps: 0,
+      peakBps: 0,
+      windowPackets: 0,
+      windowBytes: 0,
+      windows: 0,
+      activeWins: new Set(),
+      kind: k,
+      host: h,
+      baseline,
+      sample: new Reservoir(this.attackSample, this.rand),
+      firing,
+    };
+    lc.begin(key, tr);
+    h.open[k] = tr;
+    lc.activeWindow(tr, count, 0, Number.isNaN(last) ? endT : last, endT, this.win);
+  }
+
+  /** End of input: close the last window; every attack ends. */
+  finish(): L7Track[] {
+    if (!Number.isNaN(this.base)) {
+      this.closeWindow(this.winEnd);
+      // One more close judges the last window's clients (the lagged script-like count).
+      this.closeWindow(this.winEnd);
+    }
+    return this.lifecycles.finish().sort((a, b) => a.id - b.id);
+  }
+}
+
+export { Method };

@@ -1,0 +1,362 @@
+/**
+ * What L7 detection reads of one access-log record, taken from the reader's reused HttpLogView
+ * without building a string: hashes of the text slots (host, user agent, path), the client
+ * address as a number, and the request's traits (page or static asset, login attempt, sensitive
+ * path, referer/cookie present, query present). One RequestTraits is reused for every record.
+ *
+ * Hashes are over the bytes as logged (escapes not decoded): they only have to be stable within
+ * one log; text is materialised later, for the few values a report or a signature names.
+ */
+import { type HttpLogView, Slot } from '../../sources/accesslog/view.js';
+import { mix32 } from '../core/sketch/hash.js';
+
+/** A slot of the view as (text, start, end), or absent: the one way this module reads text. */
+export class SlotText {
+  s = '';
+  a = 0;
+  b = 0;
+  /** Point at slot `k` of `v`; false when the slot is not logged (absent or `-`). */
+  of(v: HttpLogView, k: Slot): boolean {
+    if (!v.has(k)) return false;
+    const a = v.start[k] as number;
+    if (a < 0) {
+      const s = v.str[k];
+      if (s === undefined) return false;
+      this.s = s;
+      this.a = 0;
+      this.b = s.length;
+    } else {
+      this.s = v.line;
+      this.a = a;
+      this.b = v.end[k] as number;
+    }
+    return !(this.b - this.a === 1 && this.s.charCodeAt(this.a) === 0x2d);
+  }
+  get length(): number {
+    return this.b - this.a;
+  }
+  hash(): number {
+    return hashRange(this.s, this.a, this.b);
+  }
+  text(): string {
+    return this.s.slice(this.a, this.b);
+  }
+  /** Case-sensitive prefix test. */
+  startsWith(p: string): boolean {
+    return this.b - this.a >= p.length && this.s.startsWith(p, this.a);
+  }
+}
+
+/** FNV-1a over the char codes of s[a, b), mixed; never 0 (0 marks an empty slot in tables). */
+export function hashRange(s: string, a: number, b: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = a; i < b; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  const m = mix32(h ^ (b - a));
+  return m === 0 ? 1 : m;
+}
+
+export function hashString(s: string): number {
+  return hashRange(s, 0, s.length);
+}
+
+/** Method codes. */
+export const enum Method {
+  OTHER = 0,
+  GET = 1,
+  POST = 2,
+  HEAD = 3,
+}
+
+/** Static-asset extensions: what a browser fetches after a page, and a bot that only wants the page does not. */
+const ASSET_EXT = new Set(['css', 'js', 'mjs', 'map', 'png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'avif', 'ico', 'woff', 'woff2', 'ttf', 'otf', 'eot', 'mp4', 'webm', 'mp3']);
+
+/**
+ * Default login endpoints: a POST to a path that ends in one of these segments. Sites with
+ * another endpoint pass their own test (L7Options.isLogin).
+ */
+const LOGIN_SEGMENTS = ['/login', '/signin', '/sign-in', '/logon', '/wp-login.php', '/auth', '/session', '/sessions', '/token', '/authenticate', '/user/login', '/account/login', '/oauth/token'];
+
+/**
+ * Paths vulnerability scanners probe and a site's own visitors never ask for: secrets and VCS
+ * metadata, dumps and backups, admin consoles of other software, known-vulnerable endpoints.
+ * Matched as substrings of the lowercased path (a scanner repeats its list under /backup, /old …).
+ */
+export const SENSITIVE_MARKERS: readonly string[] = [
+  '/.env',
+  '/.git/',
+  '/.git',
+  '/.svn/',
+  '/.hg/',
+  '/.bzr/',
+  '/.ds_store',
+  '/.aws/',
+  '/.ssh/',
+  '/.htaccess',
+  '/.htpasswd',
+  '/.vscode/',
+  '/.idea/',
+  '/.docker',
+  '/wp-admin',
+  '/wp-config',
+  '/wp-content/debug.log',
+  '/wp-includes/',
+  '/xmlrpc.php',
+  '/phpmyadmin',
+  '/pma/',
+  '/phpinfo',
+  '/info.php',
+  '/config.php',
+  '/config.json',
+  '/config.yml',
+  '/config.yaml',
+  '/settings.py',
+  '/web.config',
+  '/docker-compose',
+  '.sql',
+  '.bak',
+  '.swp',
+  '.old',
+  '/backup',
+  '.tar.gz',
+  '.tgz',
+  '/site.zip',
+  '/backup.zip',
+  '/www.zip',
+  '/server-status',
+  '/server-info',
+  '/actuator',
+  '/swagger',
+  '/api-docs',
+  '/v2/api-docs',
+  '/console',
+  '/manager/html',
+  '/solr/',
+  '/_ignition',
+  '/telescope',
+  '/debug/',
+  '/vendor/phpunit',
+  '/eval-stdin.php',
+  '/cgi-bin/',
+  '/boaform',
+  '/hnap1',
+  '/owa/',
+  '/etc/passwd',
+  '../',
+  '/shell',
+  '/cmd.php',
+  '/adminer',
+  '/administrator',
+  '/admin/',
+  '/.well-known/security.txt~',
+];
+
+/** The traits of one record, refilled per record. */
+export class RequestTraits {
+  /** Epoch ms. */
+  timeMs = 0;
+  hostHash = 0;
+  /** IPv4 address as int32 (`a | 0`), or the hash of an IPv6 / other client text; fam 4, 6, or 0 when absent. */
+  ipKey = 0;
+  fam = 0;
+  uaHash = 0;
+  pathHash = 0;
+  /** Hash of the query's argument names (not values): a cache-busting flood keeps the names and varies the values. */
+  queryShape = 0;
+  method: Method = Method.OTHER;
+  version = -1;
+  status = -1;
+  durationMs = -1;
+  asset = false;
+  login = false;
+  sensitive = false;
+  hasQuery = false;
+  hasReferer = false;
+  hasCookie = false;
+
+  private readonly t = new SlotText();
+
+  constructor(private readonly isLogin: ((path: string) => boolean) | null = null) {}
+
+  /** Read `v`; false when the record has no client or no time (nothing to attribute or place). */
+  read(v: HttpLogView): boolean {
+    const t = this.t;
+    const time = v.timeMs;
+    if (Number.isNaN(time)) return false;
+    this.timeMs = time;
+    if (!t.of(v, Slot.CLIENT)) return false;
+    const v4 = parseV4(t.s, t.a, t.b);
+    if (v4 !== -1) {
+      this.ipKey = v4;
+      this.fam = 4;
+    } else {
+      this.ipKey = t.hash();
+      this.fam = 6;
+    }
+    this.hostHash = t.of(v, Slot.HOST) ? lowerHash(t.s, t.a, t.b) : 1;
+    this.uaHash = t.of(v, Slot.USER_AGENT) ? t.hash() : 1;
+    this.hasReferer = t.of(v, Slot.REFERER) && t.length > 0;
+    this.hasCookie = t.of(v, Slot.COOKIE) && t.length > 0;
+    if (!this.hasCookie && v.cookies !== null) for (const _ in v.cookies) this.hasCookie = true;
+    this.hasQuery = t.of(v, Slot.QUERY) && t.length > 0;
+    this.queryShape = this.hasQuery ? argNamesHash(t.s, t.a, t.b) : 0;
+    this.method = t.of(v, Slot.METHOD) ? methodCode(t.s, t.a, t.b) : Method.OTHER;
+    this.version = v.version;
+    this.status = v.status;
+    this.durationMs = v.durationMs;
+    if (t.of(v, Slot.PATH)) {
+      this.pathHash = t.hash();
+      this.asset = isAsset(t.s, t.a, t.b);
+      this.sensitive = !this.asset && isSensitive(t.s, t.a, t.b);
+      this.login = this.method === Method.POST && (this.isLogin !== null ? this.isLogin(t.text()) : isLoginPath(t.s, t.a, t.b));
+    } else {
+      this.pathHash = 1;
+      this.asset = false;
+      this.sensitive = false;
+      this.login = false;
+    }
+    return true;
+  }
+}
+
+/** Dotted-quad IPv4 in s[a, b) as int32, or -1 (which is 255.255.255.255: not a client). */
+export function parseV4(s: string, a: number, b: number): number {
+  let acc = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else if (c === 0x2e) {
+      if (digits === 0 || dots === 3) return -1;
+      acc = (acc << 8) | part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return (acc << 8) | part;
+}
+
+export function formatV4(k: number): string {
+  return `${(k >>> 24) & 255}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}`;
+}
+
+function lowerHash(s: string, a: number, b: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = a; i < b; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) c |= 0x20;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  const m = mix32(h ^ (b - a));
+  return m === 0 ? 1 : m;
+}
+
+function methodCode(s: string, a: number, b: number): Method {
+  const n = b - a;
+  const c = s.charCodeAt(a);
+  if (n === 3 && c === 0x47 && s.charCodeAt(a + 1) === 0x45 && s.charCodeAt(a + 2) === 0x54) return Method.GET;
+  if (n === 4 && c === 0x50 && s.startsWith('POST', a)) return Method.POST;
+  if (n === 4 && c === 0x48 && s.startsWith('HEAD', a)) return Method.HEAD;
+  return Method.OTHER;
+}
+
+/** The names of `a=1&b=2` hashed in order (values left out). */
+function argNamesHash(s: string, a: number, b: number): number {
+  let h = 0x811c9dc5 | 0;
+  let inName = true;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x26) {
+      inName = true;
+      h = Math.imul(h ^ 0x26, 0x01000193);
+    } else if (c === 0x3d) inName = false;
+    else if (inName) h = Math.imul(h ^ c, 0x01000193);
+  }
+  const m = mix32(h);
+  return m === 0 ? 1 : m;
+}
+
+/** An extension of at most 5 letters and digits as a small integer (base 37), -1 otherwise. */
+function extCode(s: string, a: number, b: number): number {
+  if (b - a > 5 || b === a) return -1;
+  let k = 0;
+  for (let i = a; i < b; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) c |= 0x20;
+    const d = c >= 97 && c <= 122 ? c - 96 : c >= 48 && c <= 57 ? c - 48 + 27 : -1;
+    if (d < 0) return -1;
+    k = k * 37 + d;
+  }
+  return k;
+}
+
+const ASSET_CODES: ReadonlySet<number> = new Set([...ASSET_EXT].map((e) => extCode(e, 0, e.length)));
+
+function isAsset(s: string, a: number, b: number): boolean {
+  // The extension of the last segment.
+  for (let i = b - 1; i >= a && i >= b - 7; i--) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2e) return ASSET_CODES.has(extCode(s, i + 1, b));
+    if (c === 0x2f) return false;
+  }
+  return false;
+}
+
+function isLoginPath(s: string, a: number, b: number): boolean {
+  // Strip one trailing slash; compare the tail, case-insensitively.
+  let e = b;
+  if (e - a > 1 && s.charCodeAt(e - 1) === 0x2f) e--;
+  for (const seg of LOGIN_SEGMENTS) {
+    const n = seg.length;
+    if (e - a < n) continue;
+    let ok = true;
+    for (let i = 0; i < n; i++) {
+      let c = s.charCodeAt(e - n + i);
+      if (c >= 65 && c <= 90) c |= 0x20;
+      if (c !== seg.charCodeAt(i)) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+
+/**
+ * Does s[a, b) hold a marker (lowercased compare, no string built)? Every marker starts with `/`
+ * or `.`, so only those positions are tried: a path has a handful of them.
+ */
+function isSensitive(s: string, a: number, b: number): boolean {
+  if (b - a < 4) return false;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x2f && c !== 0x2e) continue;
+    for (let k = 0; k < SENSITIVE_MARKERS.length; k++) {
+      const m = SENSITIVE_MARKERS[k] as string;
+      if (m.charCodeAt(0) !== c || i + m.length > b) continue;
+      let j = 1;
+      for (; j < m.length; j++) {
+        let d = s.charCodeAt(i + j);
+        if (d >= 65 && d <= 90) d |= 0x20;
+        if (d !== m.charCodeAt(j)) break;
+      }
+      if (j === m.length) return true;
+    }
+  }
+  return false;
+}
+
+/** The default login test on a path string (for signatures and tests). */
+export function defaultIsLogin(path: string): boolean {
+  return isLoginPath(path, 0, path.length);
+}
+
+export function isSensitivePath(path: string): boolean {
+  return isSensitive(path, 0, path.length);
+}

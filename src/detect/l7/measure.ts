@@ -1,0 +1,162 @@
+/**
+ * The second pass over the log: each attack's signature compiled with the Rules language against
+ * the HTTP scheme (scheme/http-log.ts over the reader's view) and evaluated on every record of
+ * the victim host. Per source address it keeps what attribution needs — requests, signature
+ * matches and the attack class's requests within the attack's time — and per /24 the host's
+ * requests, so a prefix is listed only when nothing else came from it. Bounded: at most
+ * MAX_SOURCES addresses per attack (more are counted in `overflow`).
+ */
+import { compile, type NamedList, type Predicate } from '../../rules/compile.js';
+import { httpScheme } from '../../scheme/http.js';
+import { HttpLogRequest } from '../../scheme/http-log.js';
+import { type HttpLogView, Slot } from '../../sources/accesslog/view.js';
+import { RequestTraits, SlotText } from './features.js';
+import { Kind } from './detector.js';
+
+export const MAX_SOURCES = 1 << 20;
+
+/** What one attack's pass measures. */
+export interface MeasureTarget {
+  kind: Kind;
+  hostHash: number;
+  expression: string;
+  lists?: Record<string, NamedList>;
+  /** The attack's time (ms), with the margin the caller wants. */
+  fromMs: number;
+  toMs: number;
+}
+
+/** Per-address tallies within the attack's time on its host (columns of `n`). */
+export const enum T {
+  REQUESTS = 0,
+  MATCHED,
+  CLASS,
+  /** Scanner: sensitive probes (CLASS holds 404s then). */
+  SENSITIVE,
+  FIRST,
+  LAST,
+  COUNT,
+}
+
+export class Tally {
+  readonly index = new Map<number, number>();
+  keys = new Int32Array(1024);
+  fam = new Uint8Array(1024);
+  n = new Float64Array(1024 * T.COUNT);
+  readonly text = new Map<number, string>();
+  size = 0;
+  overflow = 0;
+  /** Host requests (whole log), and signature matches (whole log, all sources). */
+  hostRequests = 0;
+  matched = 0;
+  /** Host requests per /24 (IPv4 sources), whole log. */
+  readonly per24 = new Map<number, number>();
+
+  slot(key: number, fam: number, t: number, text: () => string): number {
+    const k = fam === 4 ? key : -1 - (key >>> 1);
+    const i = this.index.get(k);
+    if (i !== undefined) return i;
+    if (this.size >= MAX_SOURCES) {
+      this.overflow++;
+      return -1;
+    }
+    if (this.size === this.keys.length) {
+      const grow = <A extends Int32Array | Uint8Array | Float64Array>(a: A): A => {
+        const b = new (a.constructor as new (n: number) => A)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.keys = grow(this.keys);
+      this.fam = grow(this.fam);
+      this.n = grow(this.n);
+    }
+    const j = this.size++;
+    this.index.set(k, j);
+    this.keys[j] = key;
+    this.fam[j] = fam;
+    this.n[j * T.COUNT + T.FIRST] = t;
+    if (fam !== 4) this.text.set(j, text());
+    return j;
+  }
+
+  get(i: number, c: T): number {
+    return this.n[i * T.COUNT + c] as number;
+  }
+
+  address(i: number): string {
+    if (this.fam[i] === 4) {
+      const k = this.keys[i] as number;
+      return `${(k >>> 24) & 255}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}`;
+    }
+    return this.text.get(i) ?? '';
+  }
+}
+
+/** Is this record in the attack's class (the behaviour the vector is about)? 1: class, 2: sensitive probe (scanner). */
+function classOf(kind: Kind, tr: RequestTraits): number {
+  switch (kind) {
+    case Kind.FLOOD:
+      return !tr.asset && !tr.hasReferer && !tr.hasCookie ? 1 : 0;
+    case Kind.STUFFING:
+      return tr.login && tr.status >= 400 && tr.status < 500 ? 1 : 0;
+    case Kind.SCANNER:
+      return tr.sensitive && (tr.status >= 400 || !tr.hasReferer) ? 2 : tr.status === 404 ? 1 : 0;
+    default:
+      return tr.status === 408 ? 1 : 0;
+  }
+}
+
+export class Measurer {
+  readonly tallies: Tally[];
+  private readonly preds: Array<Predicate<HttpLogRequest>>;
+  private readonly req = new HttpLogRequest();
+  private readonly tr: RequestTraits;
+  private readonly slotText = new SlotText();
+
+  constructor(
+    private readonly targets: readonly MeasureTarget[],
+    isLogin: ((path: string) => boolean) | null,
+  ) {
+    this.tr = new RequestTraits(isLogin);
+    this.tallies = targets.map(() => new Tally());
+    this.preds = targets.map((t) => compile(t.expression, httpScheme, t.lists ? { lists: t.lists } : {}) as Predicate<HttpLogRequest>);
+  }
+
+  add(v: HttpLogView): void {
+    const tr = this.tr;
+    if (!tr.read(v)) return;
+    let pointed = false;
+    for (let k = 0; k < this.targets.length; k++) {
+      const target = this.targets[k] as MeasureTarget;
+      if (tr.hostHash !== target.hostHash) continue;
+      if (!pointed) {
+        this.req.point(v);
+        pointed = true;
+      }
+      const tally = this.tallies[k] as Tally;
+      tally.hostRequests++;
+      if (tr.fam === 4) {
+        const p = tr.ipKey >>> 8;
+        tally.per24.set(p, (tally.per24.get(p) ?? 0) + 1);
+      }
+      const m = (this.preds[k] as Predicate<HttpLogRequest>)(this.req);
+      if (m) tally.matched++;
+      const t = tr.timeMs;
+      if (t < target.fromMs || t > target.toMs) continue;
+      const cls = classOf(target.kind, tr);
+      let i = tally.index.get(tr.fam === 4 ? tr.ipKey : -1 - (tr.ipKey >>> 1)) ?? -1;
+      if (i < 0) {
+        if (!m && cls === 0) continue;
+        i = tally.slot(tr.ipKey, tr.fam, t, () => (this.slotText.of(v, Slot.CLIENT) ? this.slotText.text() : ''));
+        if (i < 0) continue;
+      }
+      const o = i * T.COUNT;
+      const n = tally.n;
+      n[o + T.REQUESTS]++;
+      if (m) n[o + T.MATCHED]++;
+      if (cls === 2) n[o + T.SENSITIVE]++;
+      else if (cls === 1) n[o + T.CLASS]++;
+      n[o + T.LAST] = t;
+    }
+  }
+}
