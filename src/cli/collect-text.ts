@@ -4,6 +4,7 @@
  * Loss is always printed, zero included, with both of its sources side by side: a collector that
  * says nothing about loss reads as "no loss", which it may not be.
  */
+import { nativeNote } from '../sources/flow-listen/batch-socket.js';
 import type { CollectorSnapshot, ListenerSnapshot } from '../sources/flow-listen/collector.js';
 import type { ExporterSnapshot } from '../sources/flow-listen/exporters.js';
 
@@ -38,8 +39,13 @@ function sequenceText(s: CollectorSnapshot['loss']['sequence']): string {
 
 /** The line printed once the sockets are open. */
 export function startText(s: CollectorSnapshot, rmemMax: number | null): string {
-  const lines = s.listeners.map((l) => `  --${l.kind} ${l.requested} -> listening on ${l.bound} (UDP), receive buffer ${bufferText(l, rmemMax)}`);
+  const lines = s.listeners.map((l) => `  --${l.kind} ${l.requested} -> listening on ${l.bound} (UDP, read with ${readerText(l)}), receive buffer ${bufferText(l, rmemMax)}`);
   return `collect: started ${new Date(s.startedMs).toISOString()}\n${lines.join('\n')}\n`;
+}
+
+/** recvmmsg batches, or node:dgram with the reason the addon is not in use. */
+function readerText(l: ListenerSnapshot): string {
+  return l.reader === 'recvmmsg' ? 'recvmmsg batches' : `node:dgram; recvmmsg addon ${nativeNote}`;
 }
 
 function bufferText(l: ListenerSnapshot, rmemMax: number | null): string {

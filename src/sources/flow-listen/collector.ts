@@ -20,6 +20,7 @@ import { FlowDecoder, type FlowDecoderOptions } from '../flow/datagram.js';
 import { type CounterView, FlowKind, type FlowView } from '../flow/record-view.js';
 import { FlowStats } from '../flow/stats.js';
 import { CONVENTIONAL_PORT, formatListen, type ListenAddress, type ListenKind } from './address.js';
+import { BatchSocket, loadBatchSocket, Meta, SLOT } from './batch-socket.js';
 import { type Exporter, type ExporterSnapshot, ExporterTable, type SequenceLoss, sequenceLoss } from './exporters.js';
 import { DatagramPcap, type Endpoint, setEndpoint } from './pcap-udp.js';
 import { ownSocketInode, socketRow } from './proc-udp.js';
@@ -40,6 +41,8 @@ export interface CollectorOptions {
   maxDatagrams?: number;
   /** Stop after this many milliseconds from start(). */
   maxDurationMs?: number;
+  /** Read with node:dgram even when the recvmmsg addon is built (tests of both paths). */
+  dgramOnly?: boolean;
   /** The wall clock, ms since the epoch with fractions (injected for tests). */
   now?: () => number;
 }
@@ -51,6 +54,8 @@ export interface ListenerSnapshot {
   /** What was asked for, and the address actually bound. */
   requested: string;
   bound: string;
+  /** How the socket is read: `recvmmsg` (batches, the native addon) or `node:dgram`. */
+  reader: 'recvmmsg' | 'node:dgram';
   recvBuffer: { requested: number; granted: number };
   datagrams: number;
   bytes: number;
@@ -95,6 +100,8 @@ const KIND_MATCH: Record<ListenKind, (k: FlowKind) => boolean> = {
 
 class Listener {
   socket: Socket | null = null;
+  batch: BatchSocket | null = null;
+  reader: ListenerSnapshot['reader'] = 'node:dgram';
   bound = '';
   granted = 0;
   inode: number | null = null;
@@ -115,6 +122,13 @@ class Listener {
     readonly requestedBuffer: number,
   ) {}
 
+  close(): void {
+    this.socket?.close();
+    this.socket = null;
+    this.batch?.close();
+    this.batch = null;
+  }
+
   readRow(): void {
     if (this.inode === null) return;
     const r = socketRow(this.family, this.inode);
@@ -127,6 +141,7 @@ class Listener {
       kind: a.kind,
       requested: a.text,
       bound: this.bound,
+      reader: this.reader,
       recvBuffer: { requested: this.requestedBuffer, granted: this.granted },
       datagrams: this.datagrams,
       bytes: this.bytes,
@@ -172,22 +187,19 @@ export class FlowCollector {
     try {
       for (const l of this.listeners) await this.bind(l);
     } catch (err) {
-      for (const l of this.listeners) l.socket?.close();
+      for (const l of this.listeners) l.close();
       throw err;
     }
     // Stopped while binding (a signal during start-up): nothing to run.
     if (this.final !== null) {
-      for (const l of this.listeners) {
-        l.socket?.close();
-        l.socket = null;
-      }
+      for (const l of this.listeners) l.close();
       return;
     }
     if (this.opts.pcapPath !== undefined) {
       try {
         this.pcap = new DatagramPcap(this.opts.pcapPath);
       } catch (err) {
-        for (const l of this.listeners) l.socket?.close();
+        for (const l of this.listeners) l.close();
         throw new InputError(`-w ${this.opts.pcapPath}: cannot write: ${(err as Error).message}`);
       }
       // Flushed every second, so the file is readable (up to the last second) while we run.
@@ -213,6 +225,16 @@ export class FlowCollector {
   }
 
   private open(l: Listener, host: string, family: 4 | 6): Promise<void> {
+    const lib = this.opts.dgramOnly ? null : loadBatchSocket();
+    if (lib !== null) {
+      // Throws as node:dgram would (err.code EADDRINUSE ...), so bind() words it the same.
+      const b = new BatchSocket(lib, family, host, l.address.port, l.requestedBuffer);
+      l.batch = b;
+      l.reader = 'recvmmsg';
+      this.ready(l, family, b.recvBufferSize(), b.address());
+      b.start((n) => this.onBatch(l, n));
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: false });
       const fail = (err: Error) => {
@@ -233,55 +255,79 @@ export class FlowCollector {
         } catch {
           // Refused outright: keep the default buffer; `granted` says what it is.
         }
-        l.granted = socket.getRecvBufferSize();
-        const addr = socket.address();
         l.socket = socket;
-        l.family = family;
-        l.bound = formatListen(addr.address, addr.port);
-        setEndpoint(l.local, addr.address, addr.port);
-        setEndpoint(l.local4, l.local.version === 6 && isAnyV6(l.local.v6) ? '0.0.0.0' : addr.address, addr.port);
-        l.inode = ownSocketInode(family, addr.port);
-        l.readRow();
-        l.dropsAtOpen = l.lastRow?.drops ?? 0;
+        this.ready(l, family, socket.getRecvBufferSize(), socket.address());
         socket.on('message', (msg, rinfo) => this.onMessage(l, msg, rinfo));
         resolve();
       });
     });
   }
 
+  /** A socket is bound: what it got, where it is, and its kernel row for drop counts. */
+  private ready(l: Listener, family: 4 | 6, granted: number, addr: { address: string; port: number }): void {
+    l.granted = granted;
+    l.family = family;
+    l.bound = formatListen(addr.address, addr.port);
+    setEndpoint(l.local, addr.address, addr.port);
+    setEndpoint(l.local4, l.local.version === 6 && isAnyV6(l.local.v6) ? '0.0.0.0' : addr.address, addr.port);
+    l.inode = ownSocketInode(family, addr.port);
+    l.readRow();
+    l.dropsAtOpen = l.lastRow?.drops ?? 0;
+  }
+
   private onMessage(l: Listener, msg: Buffer, rinfo: RemoteInfo): void {
     if (this.stopReason !== null) return;
+    this.onDatagram(l, this.exporters.get(rinfo.address), rinfo.port, msg, 0, msg.length);
+  }
+
+  /** A batch from recvmmsg: the datagrams are in the socket's reused buffer, their sources in meta. */
+  private onBatch(l: Listener, n: number): void {
+    const b = l.batch;
+    if (b === null) return;
+    const meta = b.meta;
+    const stride = b.metaStride;
+    for (let i = 0; i < n && this.stopReason === null; i++) {
+      const m = i * stride;
+      const ex =
+        meta[m + Meta.FAMILY] === 4
+          ? this.exporters.getV4(meta[m + Meta.ADDR] >>> 0)
+          : this.exporters.getV6(meta[m + Meta.ADDR], meta[m + Meta.ADDR + 1], meta[m + Meta.ADDR + 2], meta[m + Meta.ADDR + 3]);
+      const len = meta[m + Meta.LEN];
+      this.onDatagram(l, ex, meta[m + Meta.PORT], b.data, i * SLOT, len);
+    }
+  }
+
+  private onDatagram(l: Listener, ex: Exporter, port: number, buf: Uint8Array, off: number, len: number): void {
     const t = this.now();
     const dec = this.decoder;
     const st = dec.stats;
-    const ex = this.exporters.get(rinfo.address);
     const from = ex.endpoint;
-    from.port = rinfo.port;
+    from.port = port;
     if (from.version === 4) dec.exporter.set4(from.v4);
     else dec.exporter.set6(from.v6, 0);
-    dec.exporter.port = rinfo.port;
+    dec.exporter.port = port;
     const recordsBefore = st.flowRecords + st.flowSamples;
     const lostRecords = st.lostNetflow5Flows + st.lostIpfixRecords;
     const lostDatagrams = st.lostNetflow9Datagrams + st.lostSflowDatagrams;
     const lostSamples = st.lostSflowSamples;
     // The listener's conventional port, not its real one: a broken datagram on `--ipfix :9000` is
     // a malformed IPFIX message, where on an unknown port the decoder would call it "not flow".
-    const kind = dec.decode(msg, 0, msg.length, CONVENTIONAL_PORT[l.address.kind], t);
+    const kind = dec.decode(buf, off, off + len, CONVENTIONAL_PORT[l.address.kind], t);
     const records = st.flowRecords + st.flowSamples - recordsBefore;
     ex.records += records;
     ex.lost.records += st.lostNetflow5Flows + st.lostIpfixRecords - lostRecords;
     ex.lost.datagrams += st.lostNetflow9Datagrams + st.lostSflowDatagrams - lostDatagrams;
     ex.lost.samples += st.lostSflowSamples - lostSamples;
     ex.datagrams++;
-    ex.bytes += msg.length;
+    ex.bytes += len;
     ex.saw(kind);
     l.datagrams++;
-    l.bytes += msg.length;
+    l.bytes += len;
     if (kind === FlowKind.NONE) l.notFlow++;
     else if (!KIND_MATCH[l.address.kind](kind)) l.otherProtocol++;
     this.datagrams++;
-    this.bytes += msg.length;
-    if (this.pcap !== null) this.pcap.write(from, from.version === 6 ? l.local : l.local4, msg, t);
+    this.bytes += len;
+    if (this.pcap !== null) this.pcap.write(from, from.version === 6 ? l.local : l.local4, buf.subarray(off, off + len), t);
     if (this.opts.maxDatagrams !== undefined && this.datagrams >= this.opts.maxDatagrams) this.stop('count');
   }
 
@@ -326,10 +372,7 @@ export class FlowCollector {
     for (const l of this.listeners) l.readRow();
     if (this.durationTimer !== null) clearTimeout(this.durationTimer);
     if (this.pcapTimer !== null) clearInterval(this.pcapTimer);
-    for (const l of this.listeners) {
-      l.socket?.close();
-      l.socket = null;
-    }
+    for (const l of this.listeners) l.close();
     this.pcap?.close();
     this.final = this.build();
     this.resolveDone(this.final);

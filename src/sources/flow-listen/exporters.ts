@@ -89,7 +89,31 @@ export class ExporterTable {
   /** Exporters not tracked individually because the table was full (their figures still count in the totals). */
   readonly overflow = new Exporter('0.0.0.0');
 
+  /** IPv4 exporters by address (the recvmmsg path hands numbers over, not text). */
+  private readonly byV4 = new Map<number, Exporter>();
+  private readonly v6Bytes = new Uint8Array(16);
+  private readonly v6Words = new DataView(this.v6Bytes.buffer);
+
   constructor(readonly capacity = 4096) {}
+
+  /** By an IPv4 address as a uint32: no string per datagram. */
+  getV4(addr: number): Exporter {
+    const hit = this.byV4.get(addr);
+    if (hit !== undefined) return hit;
+    const e = this.get(formatIpv4(addr));
+    if (e !== this.overflow && this.byV4.size < this.capacity) this.byV4.set(addr, e);
+    return e;
+  }
+
+  /** By an IPv6 address as four big-endian words (text made per datagram: IPv6 exporters are rare). */
+  getV6(w0: number, w1: number, w2: number, w3: number): Exporter {
+    const d = this.v6Words;
+    d.setInt32(0, w0);
+    d.setInt32(4, w1);
+    d.setInt32(8, w2);
+    d.setInt32(12, w3);
+    return this.get(formatIpv6(this.v6Bytes));
+  }
 
   get(text: string): Exporter {
     const hit = this.byText.get(text);
