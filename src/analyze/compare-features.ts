@@ -251,13 +251,18 @@ function joined<V>(name: string): Make<V> {
 function cookieNames<V>(name: string, header: string): Make<V> {
   return (scheme) => {
     const f = scheme.fields.get(name);
-    if (!f?.type.startsWith('Map<') || !scheme.fields.has(header)) return null;
+    const h = scheme.fields.get(header);
+    if (!f?.type.startsWith('Map<') || !h) return null;
+    const readHeader = reader(h);
     return {
       name: `${name} (names)`,
       field: name,
       key(v) {
         const m = f.get(v);
-        return m instanceof Map ? [...m.keys()].sort().join(';') : MISSING;
+        if (!(m instanceof Map)) return MISSING;
+        if (m.size > 0) return [...m.keys()].sort().join(';');
+        // No cookie parsed: "" only when the header is empty too, as the condition for "" says.
+        return readHeader(v) === '' ? '' : OPAQUE;
       },
       condition: (keys) =>
         anyOf(

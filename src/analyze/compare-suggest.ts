@@ -160,6 +160,23 @@ export function choose<V>(m: Measure<V>, fieldOf: (c: Candidate) => string, alte
   let best: Choice | null = single ?? null;
   if (pair && (!single || pair.score > single.score + PAIR_MARGIN)) best = pair;
   if (best && best.b === 0) best = null;
-  const ranked = [...singles, ...pairs].sort(byScore).filter((c) => c !== best && c.b > 0);
-  return { best, ranked: ranked.slice(0, alternatives) };
+  // Runners-up that match exactly the records counts of one already listed say nothing new (a
+  // condition added to a pair that changes nothing, the same values seen through another view).
+  // A pair no better on either side than one of its conditions alone is that condition, longer.
+  const dominated = (c: Choice): boolean =>
+    c.parts.length === 2 &&
+    c.parts.some((p) => {
+      const s = m.matched(p, p);
+      return s.b >= c.b && s.a <= c.a;
+    });
+  const seen = new Set<string>(best ? [`${best.b}/${best.a}`] : []);
+  const ranked: Choice[] = [];
+  for (const c of [...singles, ...pairs].sort(byScore)) {
+    if (ranked.length >= alternatives) break;
+    const k = `${c.b}/${c.a}`;
+    if (c === best || c.b === 0 || seen.has(k) || dominated(c)) continue;
+    seen.add(k);
+    ranked.push(c);
+  }
+  return { best, ranked };
 }
