@@ -10,7 +10,7 @@
  */
 import { HyperLogLog } from '../detect/core/sketch/hll.js';
 import { build, plan } from '../detect/l7/attacks.js';
-import { type L7Options, L7Detector } from '../detect/l7/detector.js';
+import { L7Detector, type L7Options } from '../detect/l7/detector.js';
 import { Measurer } from '../detect/l7/measure.js';
 import { Rand } from '../detect/l7/sample.js';
 import { buildMitigation } from '../export/mitigation.js';
@@ -50,7 +50,8 @@ class LogSummary {
 }
 
 export async function analyzeAccessLog(input: string | readonly string[] | AccessLogSource, opts: AnalyzeLogOptions = {}): Promise<Analysis> {
-  const source = typeof input === 'string' || Array.isArray(input) ? accessLogSource(input as string | string[], opts.format ? { format: opts.format } : {}) : (input as AccessLogSource);
+  const source =
+    typeof input === 'string' || Array.isArray(input) ? accessLogSource(input as string | string[], opts.format ? { format: opts.format } : {}) : (input as AccessLogSource);
   const det = new L7Detector(opts.detection);
   const summary = new LogSummary();
   const detect = opts.detect !== false;
@@ -108,7 +109,12 @@ function withFirewallText(a: Attack): Attack {
   const ips = m.lists.ips;
   if (ips.length === 0) return a;
   const name = `${a.vector}_${a.id.replace(/[^A-Za-z0-9]/g, '_')}`;
-  const fw = buildMitigation({ expression: `ip.src in $${name}`, id: a.id, description: `${a.vector} on ${a.victim.host ?? ''}: block the attack's addresses`, lists: { [name]: ips } });
+  const fw = buildMitigation({
+    expression: `ip.src in $${name}`,
+    id: a.id,
+    description: `${a.vector} on ${a.victim.host ?? ''}: block the attack's addresses`,
+    lists: { [name]: ips },
+  });
   return { ...a, mitigation: { ...m, nftables: fw.nftables, iptables: fw.iptables } };
 }
 
@@ -149,7 +155,17 @@ function toAnalysis(source: AccessLogSource, info: AccessLogInfo, s: LogSummary,
       anomalies: { caplen_over_snaplen: 0, skipped_blocks: 0 },
       error: info.error,
       log: {
-        formats: info.files.map((f) => ({ file: f.file, format: f.format, detected: f.detected, lines: f.lines, records: f.records, malformed: f.malformed, malformed_lines: f.malformedLines, skipped: f.skipped, overlong_lines: f.overlongLines })),
+        formats: info.files.map((f) => ({
+          file: f.file,
+          format: f.format,
+          detected: f.detected,
+          lines: f.lines,
+          records: f.records,
+          malformed: f.malformed,
+          malformed_lines: f.malformedLines,
+          skipped: f.skipped,
+          overlong_lines: f.overlongLines,
+        })),
         format: info.format,
         detected: info.detected,
         lines: info.lines,

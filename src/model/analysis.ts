@@ -45,7 +45,17 @@ export interface Analysis {
     error: string | null;
     /** Access logs: the format of each input (given or detected), lines read, malformed lines and their numbers. */
     log?: {
-      formats: Array<{ file: string; format: string; detected: boolean; lines: number; records: number; malformed: number; malformed_lines: number[]; skipped: number; overlong_lines: number }>;
+      formats: Array<{
+        file: string;
+        format: string;
+        detected: boolean;
+        lines: number;
+        records: number;
+        malformed: number;
+        malformed_lines: number[];
+        skipped: number;
+        overlong_lines: number;
+      }>;
       format: string;
       detected: boolean;
       lines: number;

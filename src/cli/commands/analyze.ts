@@ -1,6 +1,7 @@
 /** `palisade analyze <capture|->`: summary of a capture, for a person or as JSON. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { analyzeAccessLog } from '../../analyze/analyze-log.js';
 import { analyzeCapture, analyzeFlowCapture } from '../../analyze/run.js';
 import { loadConfig } from '../../config/index.js';
 import { UsageError } from '../../core/errors.js';
@@ -9,15 +10,34 @@ import { renderAnalysis } from '../../report/terminal.js';
 import { isFlowExport } from '../../sources/flow/sniff-capture.js';
 import { intOption } from '../options.js';
 import { Progress } from '../progress.js';
+import { looksLikeAccessLog } from '../sniff-log.js';
 
-type Opts = { as?: string; json?: boolean; top: number; progress: boolean; detect: boolean; parallel: boolean; config?: string; report?: string; tz?: string; customer?: string };
+type Opts = {
+  as?: string;
+  format?: string;
+  json?: boolean;
+  top: number;
+  progress: boolean;
+  detect: boolean;
+  parallel: boolean;
+  config?: string;
+  report?: string;
+  tz?: string;
+  customer?: string;
+};
 
 export function register(program: Command): void {
   program
     .command('analyze')
-    .description('Summarise a capture: protocols, timeline, top talkers, ports, conversations, DNS, TLS.')
-    .argument('<capture>', 'pcap or pcapng file (optionally gzip-compressed), or - for stdin')
+    .description(
+      'Summarise a capture or an access log and find the attacks in it: protocols, timeline, top talkers, ports, conversations, DNS, TLS; HTTP floods, credential stuffing, scanners, slowloris.',
+    )
+    .argument('<input...>', 'pcap or pcapng file (optionally gzip-compressed), access log(s) (nginx, Apache, JSON lines; merged in time order), or - for stdin')
     .option('--json', 'print one JSON object (the contract in DESIGN.md) instead of tables')
+    .option(
+      '--format <format>',
+      'access logs: combined, common, vhost_combined, json, cloudflare, caddy, traefik, nginx:<log_format>, apache:<LogFormat> (default: detected per file, and said)',
+    )
     .option('--as <kind>', 'packets, or flows: the NetFlow v5/v9, IPFIX or sFlow v5 export the capture carries (default: flows when most of its first packets are flow export)')
     .option('--top <n>', 'entries per top list', intOption('--top', { min: 1 }), 10)
     .option('--no-progress', 'no progress bar on stderr')
@@ -44,9 +64,13 @@ Examples:
   palisade analyze capture.pcapng.gz --json | jq .traffic.top_sources
   palisade analyze attack.pcap --report report.html --tz Europe/Paris
   tcpdump -i eth0 -w - | palisade analyze -
-  palisade analyze netflow-export.pcap --as flows --json`,
+  palisade analyze netflow-export.pcap --as flows --json
+  palisade analyze access.log                      (format detected: HTTP attacks per site)
+  palisade analyze access.log.1.gz access.log --json | jq '.attacks[] | {vector, victim, signature}'
+  palisade analyze edge.jsonl --format json`,
     )
-    .action(async (capture: string, opts: Opts) => {
+    .action(async (inputs: string[], opts: Opts) => {
+      const capture = inputs[0] as string;
       // Check the report's name before reading a possibly long capture.
       // The report library (charts, PDF) is loaded only when asked for: a tenth of a second of start-up.
       const reports = opts.report ? await import('../../report/index.js') : null;
@@ -54,7 +78,26 @@ Examples:
       if (opts.tz) checkTimeZone(opts.tz);
       const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
       const detection = configFile && opts.detect ? loadConfig(configFile).detection : undefined;
-      if (opts.as !== undefined && opts.as !== 'packets' && opts.as !== 'flows') throw new UsageError('analyze: --as must be packets or flows');
+      if (opts.as !== undefined && opts.as !== 'packets' && opts.as !== 'flows' && opts.as !== 'log') throw new UsageError('analyze: --as must be packets, flows or log');
+      // Access logs are told from captures by content (a capture starts with its magic number).
+      const asLog = opts.as === 'log' || opts.format !== undefined || (opts.as === undefined && (await looksLikeAccessLog(capture)));
+      if (asLog) {
+        const progressLog = new Progress('reading', opts.progress && process.stderr.isTTY === true);
+        const analysis = await analyzeAccessLog(inputs, { format: opts.format, top: opts.top, detect: opts.detect, onProgress: (d, t) => progressLog.update(d, t) });
+        progressLog.done();
+        const log = analysis.capture.log;
+        if (log && !opts.json) {
+          for (const f of log.formats)
+            process.stderr.write(
+              `palisade: ${f.file}: format ${f.format}${f.detected ? ' (detected)' : ''}${f.malformed > 0 ? `, ${f.malformed} malformed line(s): ${f.malformed_lines.slice(0, 10).join(', ')}${f.malformed > 10 ? ', …' : ''}` : ''}\n`,
+            );
+        }
+        if (opts.json) process.stdout.write(`${JSON.stringify(analysis, null, 2)}\n`);
+        else process.stdout.write(renderAnalysis(analysis, process.stdout.isTTY === true));
+        if (analysis.capture.error) process.stderr.write(`palisade: warning: ${capture}: ${analysis.capture.error}\n`);
+        return;
+      }
+      if (inputs.length > 1) throw new UsageError('analyze: one capture at a time (several inputs are read as access logs: give --format or --as log)');
       const asFlows = opts.as === 'flows' || (opts.as === undefined && (await isFlowExport(capture)));
       if (asFlows && capture === '-') throw new UsageError('analyze: --as flows reads a file (flow records are put in time order first); save stdin to a file');
       const progress = new Progress('reading', opts.progress && process.stderr.isTTY === true);

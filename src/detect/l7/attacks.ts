@@ -76,6 +76,28 @@ export function plan(det: L7Detector, tracks: readonly L7Track[]): PlannedAttack
   return out;
 }
 
+/**
+ * Does the client's whole history (pass 1's table, when it still holds the address) agree? An
+ * address whose requests were mostly a browser's — pages with their assets, a login that worked —
+ * is not the attack's even if some of its requests within the attack's time fall in its class.
+ */
+function historyFits(det: L7Detector, kind: Kind, tl: Tally, i: number): boolean {
+  const cl = det.clients;
+  const c = cl.lookup(tl.keys[i] as number, tl.fam[i] as number);
+  if (c < 0) return true;
+  const req = cl.get(c, C.REQUESTS);
+  switch (kind) {
+    case Kind.FLOOD:
+      return cl.get(c, C.ASSETS) * 5 < req && cl.get(c, C.REFERERS) * 2 < req;
+    case Kind.STUFFING:
+      return cl.get(c, C.LOGIN_FAILS) * 2 >= req;
+    case Kind.SCANNER:
+      return (cl.get(c, C.SENSITIVE) + cl.get(c, C.NOT_FOUND)) * 2 >= req;
+    default:
+      return cl.get(c, C.TIMEOUTS) * 2 >= req;
+  }
+}
+
 /** Does address i of the tally belong to the attack? */
 function attributed(kind: Kind, tl: Tally, i: number): boolean {
   const req = tl.get(i, T.REQUESTS);
@@ -108,7 +130,7 @@ export function build(det: L7Detector, p: PlannedAttack, tl: Tally, seq: number)
   const t = p.track;
   const kind = t.kind;
   const ids: number[] = [];
-  for (let i = 0; i < tl.size; i++) if (attributed(kind, tl, i)) ids.push(i);
+  for (let i = 0; i < tl.size; i++) if (attributed(kind, tl, i) && historyFits(det, kind, tl, i)) ids.push(i);
   if (ids.length === 0) return null;
   let attackReq = 0;
   let attackMatched = 0;

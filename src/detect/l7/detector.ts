@@ -459,7 +459,12 @@ export class L7Detector {
     const busy = fails >= 10 && fails >= 0.5 * logins;
     const slow = failsL >= 20 && h.sum(R.NEW_FAILERS, true) >= 10 && failsL >= 0.6 * loginsL;
     const stuffFires = aboveFail && (busy || slow);
-    this.step(h, Kind.STUFFING, stuffFires, table.packets(i, Cls.LOGIN_FAIL), endT, baseFail, { failed_logins_1m: fails, logins_1m: logins, failed_logins_10m: failsL, new_failing_sources_10m: h.sum(R.NEW_FAILERS, true) });
+    this.step(h, Kind.STUFFING, stuffFires, table.packets(i, Cls.LOGIN_FAIL), endT, baseFail, {
+      failed_logins_1m: fails,
+      logins_1m: logins,
+      failed_logins_10m: failsL,
+      new_failing_sources_10m: h.sum(R.NEW_FAILERS, true),
+    });
 
     // scanner: probes from one address (fast) or a few probes from several new addresses (slow).
     const probes = h.sum(R.PROBES, false);

@@ -74,7 +74,21 @@ const ASSET_EXT = new Set(['css', 'js', 'mjs', 'map', 'png', 'jpg', 'jpeg', 'gif
  * Default login endpoints: a POST to a path that ends in one of these segments. Sites with
  * another endpoint pass their own test (L7Options.isLogin).
  */
-const LOGIN_SEGMENTS = ['/login', '/signin', '/sign-in', '/logon', '/wp-login.php', '/auth', '/session', '/sessions', '/token', '/authenticate', '/user/login', '/account/login', '/oauth/token'];
+const LOGIN_SEGMENTS = [
+  '/login',
+  '/signin',
+  '/sign-in',
+  '/logon',
+  '/wp-login.php',
+  '/auth',
+  '/session',
+  '/sessions',
+  '/token',
+  '/authenticate',
+  '/user/login',
+  '/account/login',
+  '/oauth/token',
+];
 
 /**
  * Paths vulnerability scanners probe and a site's own visitors never ask for: secrets and VCS

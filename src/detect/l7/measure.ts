@@ -10,8 +10,8 @@ import { compile, type NamedList, type Predicate } from '../../rules/compile.js'
 import { httpScheme } from '../../scheme/http.js';
 import { HttpLogRequest } from '../../scheme/http-log.js';
 import { type HttpLogView, Slot } from '../../sources/accesslog/view.js';
-import { RequestTraits, SlotText } from './features.js';
 import { Kind } from './detector.js';
+import { RequestTraits, SlotText } from './features.js';
 
 export const MAX_SOURCES = 1 << 20;
 

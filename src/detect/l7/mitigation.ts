@@ -75,7 +75,13 @@ export function l7Mitigation(m: L7MitigationInput): L7Mitigation {
         description: `palisade ${m.id}: 404s per address`,
         expression: site,
         action: 'block',
-        ratelimit: { characteristics: ['cf.colo.id', 'ip.src'], period: 60, requests_per_period: 20, mitigation_timeout: 3600, counting_expression: `${site} and http.response.code eq 404` },
+        ratelimit: {
+          characteristics: ['cf.colo.id', 'ip.src'],
+          period: 60,
+          requests_per_period: 20,
+          mitigation_timeout: 3600,
+          counting_expression: `${site} and http.response.code eq 404`,
+        },
       };
       break;
     }
@@ -102,7 +108,9 @@ export function l7Mitigation(m: L7MitigationInput): L7Mitigation {
     rate_limit,
     lists,
     ...(m.kind === Kind.SLOWLORIS
-      ? { note: 'slowloris holds connections without completing a request: lower the header timeout (nginx client_header_timeout), cap connections per address (limit_conn), and block the listed addresses' }
+      ? {
+          note: 'slowloris holds connections without completing a request: lower the header timeout (nginx client_header_timeout), cap connections per address (limit_conn), and block the listed addresses',
+        }
       : {}),
   };
 }
