@@ -21,7 +21,17 @@ const CROWDSEC_OUTPUT = [
 
 const TRUTH = {
   attacks: [
-    { label: 1, vector: 'credential_stuffing' as const, group: 'stuffing_busy' as const, victim: { host: 'a' }, start: '', end: '', lines: 10, ips: ['198.51.100.7', '198.51.100.8'], params: {} },
+    {
+      label: 1,
+      vector: 'credential_stuffing' as const,
+      group: 'stuffing_busy' as const,
+      victim: { host: 'a' },
+      start: '',
+      end: '',
+      lines: 10,
+      ips: ['198.51.100.7', '198.51.100.8'],
+      params: {},
+    },
     { label: 2, vector: 'scanner' as const, group: 'scanner_fast' as const, victim: { host: 'a' }, start: '', end: '', lines: 10, ips: ['198.51.100.9'], params: {} },
   ],
   legit: { crawlers: ['192.0.2.66'], monitors: ['192.0.2.77'], nat_egresses: [] },
