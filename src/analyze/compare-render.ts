@@ -67,6 +67,7 @@ export function renderCompare(r: CompareResult, a: Side, b: Side, color: boolean
   }
   if (r.fields.length > rows) out.push(c.dim(`(${r.fields.length - rows} more fields: --json lists them all)`));
   out.push('');
+  if (r.split_fields.length > 0) out.push(c.dim(`Not in conditions (they define the populations): ${r.split_fields.join(', ')}`));
   const how = r.measured ? '' : c.yellow(' (estimated from the tables: the input could be read only once)');
   if (r.suggestion) {
     out.push(`${c.bold('Suggested expression')} — ${rateLine(r.suggestion)}${how}`);

@@ -40,6 +40,11 @@ export interface CompareOptions<V> {
   show?: number;
   /** Runner-up expressions listed (default 5). */
   alternatives?: number;
+  /**
+   * Fields that define the populations (those the --a/--b expressions read): shown in the table
+   * but kept out of conditions, since separating B by the trait that selected it says nothing.
+   */
+  exclude?: ReadonlySet<string>;
 }
 
 export interface Rate {
@@ -83,6 +88,8 @@ export interface CompareResult {
   b: { records: number };
   /** True when the rates come from evaluating the expressions on every record; false: estimates from the tables. */
   measured: boolean;
+  /** Fields kept out of the conditions because they define the populations. */
+  split_fields: string[];
   fields: FieldRow[];
   suggestion: Rate | null;
   alternatives: Rate[];
@@ -115,7 +122,9 @@ export async function compare<V>(pops: Populations<V>, opts: CompareOptions<V>):
   });
 
   const candidates: Candidate[] = [];
+  const exclude = opts.exclude ?? new Set<string>();
   for (let i = 0; i < nf; i++) {
+    if (exclude.has((features[i] as Feature<V>).field)) continue;
     const c = candidateFor(i, features[i] as Feature<V>, tablesA[i] as CappedTable, tablesB[i] as CappedTable);
     if (c) candidates.push(c);
   }
@@ -182,7 +191,7 @@ export async function compare<V>(pops: Populations<V>, opts: CompareOptions<V>):
     };
   });
   fields.sort((x, y) => y.divergence - x.divergence || x.feature.localeCompare(y.feature));
-  return { scheme: scheme.name, a: { records: na }, b: { records: nb }, measured, fields, suggestion, alternatives };
+  return { scheme: scheme.name, a: { records: na }, b: { records: nb }, measured, split_fields: [...exclude].sort(), fields, suggestion, alternatives };
 }
 
 function round(x: number): number {

@@ -12,7 +12,7 @@ import { renderCompare } from '../../analyze/compare-render.js';
 import { InputError, PalisadeError, UsageError } from '../../core/errors.js';
 import type { PacketView } from '../../decode/view.js';
 import { IpList } from '../../mitigate/lists.js';
-import { compile, type Lists, type NamedList, type Predicate } from '../../rules/compile.js';
+import { compileRule, type Lists, type NamedList, type Predicate } from '../../rules/compile.js';
 import { RulesError, rulesErrorLine } from '../../rules/errors.js';
 import { type HttpRequestView, httpScheme } from '../../scheme/http.js';
 import { HttpLogRequest } from '../../scheme/http-log.js';
@@ -84,9 +84,22 @@ function loadLists(specs: string[]): Lists {
   return lists;
 }
 
-function compileSide<V>(flag: string, expr: string, scheme: Scheme<V>, lists: Lists): Predicate<V> {
+/** The scheme fields an expression reads (every field node of its AST). */
+function fieldsOf(node: unknown, out: Set<string>): Set<string> {
+  if (Array.isArray(node)) for (const x of node) fieldsOf(x, out);
+  else if (node !== null && typeof node === 'object' && !ArrayBuffer.isView(node)) {
+    const n = node as { k?: unknown; name?: unknown };
+    if (n.k === 'field' && typeof n.name === 'string') out.add(n.name);
+    for (const v of Object.values(node)) fieldsOf(v, out);
+  }
+  return out;
+}
+
+function compileSide<V>(flag: string, expr: string, scheme: Scheme<V>, lists: Lists, fields: Set<string>): Predicate<V> {
   try {
-    return compile(expr, scheme, { lists });
+    const rule = compileRule(expr, scheme, { lists });
+    fieldsOf(rule.ast, fields);
+    return rule.test;
   } catch (e) {
     if (!(e instanceof RulesError)) throw e;
     throw new PalisadeError('E_RULE', `compare: invalid ${flag} expression\n${rulesErrorLine(e)}`, e.span, expr);
@@ -151,9 +164,10 @@ async function run<V>(inputs: string[], opts: Opts, scheme: Scheme<V>, all: Feat
     features = picked.features;
   }
   const lists = loadLists(opts.list);
-  const predA = opts.a === undefined ? null : compileSide('--a', opts.a, scheme, lists);
-  const predB = opts.b === undefined ? null : compileSide('--b', opts.b, scheme, lists);
-  return compare(populations(inputs, read, predA, predB), { scheme, features, lists });
+  const split = new Set<string>();
+  const predA = opts.a === undefined ? null : compileSide('--a', opts.a, scheme, lists, split);
+  const predB = opts.b === undefined ? null : compileSide('--b', opts.b, scheme, lists, split);
+  return compare(populations(inputs, read, predA, predB), { scheme, features, lists, exclude: split });
 }
 
 function sideLabel(input: string, expr: string | undefined, other: string | undefined): string {
