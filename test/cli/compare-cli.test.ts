@@ -108,7 +108,9 @@ test('two files: the attack lines against the rest', () => {
   const labels = l7TruthLabels(truth);
   const a: string[] = [];
   const b: string[] = [];
-  labels.forEach((l, i) => (l === 0 ? a : b).push(lines[i] as string));
+  labels.forEach((l, i) => {
+    (l === 0 ? a : b).push(lines[i] as string);
+  });
   const fa = join(ART, 'legit.log');
   const fb = join(ART, 'attack.log');
   writeFileSync(fa, `${a.join('\n')}\n`, 'latin1');
