@@ -13,7 +13,7 @@
 import { geoDb } from '../../core/geoip.js';
 import type { Attack, L7Mitigation } from '../../model/attack.js';
 import { C } from './clients.js';
-import { Kind, type L7Detector, type L7Track, VECTOR_OF } from './detector.js';
+import { Kind, type L7Detector, type L7Track, otherVector, VECTOR_OF } from './detector.js';
 import { hashString } from './features.js';
 import { type MeasureTarget, T, type Tally } from './measure.js';
 import { l7Mitigation } from './mitigation.js';
@@ -25,6 +25,8 @@ export const MAX_COLLATERAL = 0.001;
 /** Addresses listed in sources.top and looked up for ASNs. */
 const TOP = 10;
 const MAX_ASN_LOOKUPS = 20000;
+/** Time before and after an attack's firing windows in which its addresses are counted. */
+const MARGIN_MS = 2 * 60_000;
 
 export interface PlannedAttack {
   track: L7Track;
@@ -47,9 +49,13 @@ function clientFits(det: L7Detector, t: L7Track, r: Row): boolean {
     case Kind.FLOOD:
       return cl.get(i, C.ASSETS) === 0 && cl.get(i, C.REFERERS) === 0 && cl.get(i, C.COOKIES) === 0 && (cl.first[i] as number) >= t.start - 60_000;
     case Kind.STUFFING:
-      return cl.get(i, C.LOGIN_OK) === 0 && cl.get(i, C.ASSETS) === 0;
+      return cl.get(i, C.LOGIN_OK) === 0 && cl.get(i, C.ASSETS) === 0 && cl.get(i, C.LOGIN_FAILS) > 0;
+    case Kind.SCANNER: {
+      const nf = cl.get(i, C.NOT_FOUND);
+      return cl.get(i, C.SENSITIVE) > 0 || (nf >= 10 && nf * 2 >= cl.get(i, C.REQUESTS));
+    }
     default:
-      return true;
+      return cl.get(i, C.TIMEOUTS) > 0;
   }
 }
 
@@ -57,8 +63,9 @@ export function plan(det: L7Detector, tracks: readonly L7Track[]): PlannedAttack
   const out: PlannedAttack[] = [];
   for (const t of tracks) {
     const pos = rowsOf(t).filter((r) => clientFits(det, t, r));
-    const attackers = new Set(pos.map((r) => r.ipKey));
-    const neg = t.host.ref.rows.filter((r) => r !== undefined && !attackers.has(r.ipKey));
+    // The reference: the host's sampled requests, less those of the attack's kind of client (before
+    // and after it fired too: a flood ramps up before it is judged one and tails off after).
+    const neg = t.host.ref.rows.filter((r) => r !== undefined && !clientFits(det, t, r));
     const found = searchSignature(t.host.name, pos, neg);
     out.push({
       track: t,
@@ -68,8 +75,9 @@ export function plan(det: L7Detector, tracks: readonly L7Track[]): PlannedAttack
         kind: t.kind,
         hostHash: t.host.name === '' ? 1 : hashString(t.host.name),
         expression: found.expression,
-        fromMs: t.start,
-        toMs: t.end + det.windowMs,
+        // The attack's addresses are looked for a little before it was judged one and after.
+        fromMs: t.start - MARGIN_MS,
+        toMs: t.end + det.windowMs + MARGIN_MS,
       },
     });
   }
@@ -88,7 +96,7 @@ function historyFits(det: L7Detector, kind: Kind, tl: Tally, i: number): boolean
   const req = cl.get(c, C.REQUESTS);
   switch (kind) {
     case Kind.FLOOD:
-      return cl.get(c, C.ASSETS) * 5 < req && cl.get(c, C.REFERERS) * 2 < req;
+      return cl.get(c, C.ASSETS) * 5 < req && cl.get(c, C.REFERERS) * 2 < req && !otherVector(cl.n, c * C.COUNT);
     case Kind.STUFFING:
       return cl.get(c, C.LOGIN_FAILS) * 2 >= req;
     case Kind.SCANNER:
@@ -98,11 +106,16 @@ function historyFits(det: L7Detector, kind: Kind, tl: Tally, i: number): boolean
   }
 }
 
-/** Does address i of the tally belong to the attack? */
-function attributed(kind: Kind, tl: Tally, i: number): boolean {
+/**
+ * Does address i of the tally belong to the attack? Most of its requests within the attack's time
+ * are in the vector's class, or (when the field signature met the bar on the samples) matched by
+ * the signature.
+ */
+function attributed(kind: Kind, tl: Tally, i: number, bySignature: boolean): boolean {
   const req = tl.get(i, T.REQUESTS);
   const m = tl.get(i, T.MATCHED);
   const cls = tl.get(i, T.CLASS);
+  if (bySignature && kind !== Kind.FLOOD && m >= 1 && m * 2 >= req) return true;
   switch (kind) {
     case Kind.FLOOD:
       return m >= 1 && m * 2 >= req && cls * 2 >= req;
@@ -130,21 +143,32 @@ export function build(det: L7Detector, p: PlannedAttack, tl: Tally, seq: number)
   const t = p.track;
   const kind = t.kind;
   const ids: number[] = [];
-  for (let i = 0; i < tl.size; i++) if (attributed(kind, tl, i) && historyFits(det, kind, tl, i)) ids.push(i);
+  const bySignature = p.found.atoms.length > 0 && p.found.collateral <= MAX_COLLATERAL;
+  for (let i = 0; i < tl.size; i++) if (attributed(kind, tl, i, bySignature) && historyFits(det, kind, tl, i)) ids.push(i);
   if (ids.length === 0) return null;
   let attackReq = 0;
   let attackMatched = 0;
+  let attackOutReq = 0;
+  let attackOutMatched = 0;
   let first = Number.POSITIVE_INFINITY;
   let last = 0;
   for (const i of ids) {
     attackReq += tl.get(i, T.REQUESTS);
     attackMatched += tl.get(i, T.MATCHED);
+    attackOutReq += tl.get(i, T.OUT_REQUESTS);
+    attackOutMatched += tl.get(i, T.OUT_MATCHED);
     first = Math.min(first, tl.get(i, T.FIRST));
     last = Math.max(last, tl.get(i, T.LAST));
   }
-  const others = Math.max(1, tl.hostRequests - attackReq);
   const fieldCoverage = attackReq === 0 ? 0 : attackMatched / attackReq;
-  const fieldCollateral = Math.max(0, tl.matched - attackMatched) / others;
+  // Collateral two ways, the larger kept: the host's requests from other addresses that the
+  // signature matches (depends on attribution), and the estimate on the reference sample (the
+  // host's requests outside the attack's class behaviour during its time: does not).
+  const byAddress = Math.max(0, tl.matched - attackMatched - attackOutMatched) / Math.max(1, tl.hostRequests - attackReq - attackOutReq);
+  const fieldCollateral = Math.max(byAddress, p.found.collateral);
+  // A surge whose requests share nothing the site's other traffic lacks is not told from a crowd
+  // of users (an app release, a campaign on an API): not reported as a flood.
+  if (kind === Kind.FLOOD && (p.found.atoms.length === 0 || fieldCollateral > 0.01)) return null;
   // Addresses the signature matched at least once: what blocking by the signature would reach.
   const reached = ids.filter((i) => tl.get(i, T.MATCHED) >= 1).length / ids.length;
   const useFields = p.found.atoms.length > 0 && fieldCollateral <= MAX_COLLATERAL && fieldCoverage >= 0.9 && reached >= 0.95;

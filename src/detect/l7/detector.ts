@@ -170,8 +170,8 @@ export class L7Detector {
     this.maxHosts = opts.maxHosts ?? 1024;
     this.table = new KeyTable(this.maxHosts + 1, Cls.COUNT);
     this.lifecycles = new Lifecycles<L7Track>(2 * 60_000);
-    this.hostSample = opts.hostSample ?? 16384;
-    this.attackSample = opts.attackSample ?? 4096;
+    this.hostSample = opts.hostSample ?? 8192;
+    this.attackSample = opts.attackSample ?? 2048;
     const cap = this.clients.capacity;
     this.cur = new Int32Array(cap);
     this.prev = new Int32Array(cap);
@@ -296,7 +296,7 @@ export class L7Detector {
   private inClass(k: Kind, probe: boolean, fail: boolean, timeout: boolean, asset: boolean, n: Int32Array, o: number): boolean {
     switch (k) {
       case Kind.FLOOD:
-        return !asset && n[o + C.ASSETS] === 0 && n[o + C.REFERERS] === 0 && n[o + C.COOKIES] === 0;
+        return !asset && n[o + C.ASSETS] === 0 && n[o + C.REFERERS] === 0 && n[o + C.COOKIES] === 0 && !otherVector(n, o);
       case Kind.STUFFING:
         return fail;
       case Kind.SCANNER:
@@ -402,6 +402,8 @@ export class L7Detector {
       const pages = inPrev ? (n[o + C.WIN_PAGES] as number) : (this.prevPages[c] as number);
       if (pages === 0) continue;
       if (n[o + C.ASSETS] !== 0 || n[o + C.REFERERS] !== 0 || n[o + C.COOKIES] !== 0) continue;
+      // Requests another vector explains (failed logins, probes, 408s) are that vector's, not a flood's.
+      if (otherVector(n, o)) continue;
       const req = inPrev ? (n[o + C.WIN_REQUESTS] as number) : (this.prevReq[c] as number);
       const h = this.hosts[this.hostOf[c] as number] as HostState;
       h.bot += req;
@@ -485,8 +487,10 @@ export class L7Detector {
     if (h.open[Kind.STUFFING] !== null) mask |= (1 << Cls.LOGIN_FAIL) | (1 << Cls.LOGIN);
     if (h.open[Kind.SCANNER] !== null) mask |= 1 << Cls.PROBE;
     if (h.open[Kind.SLOWLORIS] !== null) mask |= 1 << Cls.TIMEOUT;
-    // A window that surged without firing (a flash crowd) teaches nothing either.
+    // A window that surged without firing (a flash crowd, an attack ramping up) teaches nothing
+    // either: a baseline learnt from an attack's first minutes would hide the rest of it.
     if (warm && all > 1.3 * baseAll + 25) mask |= (1 << Cls.ALL) | (1 << Cls.BOT);
+    for (const c of [Cls.LOGIN_FAIL, Cls.LOGIN, Cls.TIMEOUT, Cls.PROBE]) if (table.packets(i, c) > 3 * bl.rate(h.id, c) + 2) mask |= 1 << c;
     bl.learn(h.id, table, i, mask);
   }
 
@@ -537,6 +541,12 @@ export class L7Detector {
     }
     return this.lifecycles.finish().sort((a, b) => a.id - b.id);
   }
+}
+
+/** Has the client done what another vector is about: failed logins, probes, 408s? */
+export function otherVector(n: Int32Array, o: number): boolean {
+  const nf = n[o + C.NOT_FOUND] as number;
+  return n[o + C.LOGIN_FAILS] !== 0 || n[o + C.SENSITIVE] !== 0 || n[o + C.TIMEOUTS] !== 0 || (nf >= 10 && nf * 2 >= (n[o + C.REQUESTS] as number));
 }
 
 export { Method };

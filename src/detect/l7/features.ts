@@ -172,10 +172,8 @@ export class RequestTraits {
   /** IPv4 address as int32 (`a | 0`), or the hash of an IPv6 / other client text; fam 4, 6, or 0 when absent. */
   ipKey = 0;
   fam = 0;
+  /** Hash of the user agent (sparse: enough to tell one UA from another within a log). */
   uaHash = 0;
-  pathHash = 0;
-  /** Hash of the query's argument names (not values): a cache-busting flood keeps the names and varies the values. */
-  queryShape = 0;
   method: Method = Method.OTHER;
   version = -1;
   status = -1;
@@ -207,23 +205,20 @@ export class RequestTraits {
       this.fam = 6;
     }
     this.hostHash = t.of(v, Slot.HOST) ? lowerHash(t.s, t.a, t.b) : 1;
-    this.uaHash = t.of(v, Slot.USER_AGENT) ? t.hash() : 1;
+    this.uaHash = t.of(v, Slot.USER_AGENT) ? sparseHash(t.s, t.a, t.b) : 1;
     this.hasReferer = t.of(v, Slot.REFERER) && t.length > 0;
     this.hasCookie = t.of(v, Slot.COOKIE) && t.length > 0;
     if (!this.hasCookie && v.cookies !== null) for (const _ in v.cookies) this.hasCookie = true;
     this.hasQuery = t.of(v, Slot.QUERY) && t.length > 0;
-    this.queryShape = this.hasQuery ? argNamesHash(t.s, t.a, t.b) : 0;
     this.method = t.of(v, Slot.METHOD) ? methodCode(t.s, t.a, t.b) : Method.OTHER;
     this.version = v.version;
     this.status = v.status;
     this.durationMs = v.durationMs;
     if (t.of(v, Slot.PATH)) {
-      this.pathHash = t.hash();
       this.asset = isAsset(t.s, t.a, t.b);
       this.sensitive = !this.asset && isSensitive(t.s, t.a, t.b);
       this.login = this.method === Method.POST && (this.isLogin !== null ? this.isLogin(t.text()) : isLoginPath(t.s, t.a, t.b));
     } else {
-      this.pathHash = 1;
       this.asset = false;
       this.sensitive = false;
       this.login = false;
@@ -279,18 +274,14 @@ function methodCode(s: string, a: number, b: number): Method {
   return Method.OTHER;
 }
 
-/** The names of `a=1&b=2` hashed in order (values left out). */
-function argNamesHash(s: string, a: number, b: number): number {
-  let h = 0x811c9dc5 | 0;
-  let inName = true;
-  for (let i = a; i < b; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x26) {
-      inName = true;
-      h = Math.imul(h ^ 0x26, 0x01000193);
-    } else if (c === 0x3d) inName = false;
-    else if (inName) h = Math.imul(h ^ c, 0x01000193);
-  }
+/**
+ * A user agent is hashed per record to see an address change it (UA rotation): its length, every
+ * fourth char and the last sixteen tell the UAs of one log apart at a quarter of the cost.
+ */
+function sparseHash(s: string, a: number, b: number): number {
+  let h = Math.imul(0x811c9dc5 ^ (b - a), 0x01000193);
+  for (let i = a; i < b - 16; i += 4) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  for (let i = Math.max(a, b - 16); i < b; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   const m = mix32(h);
   return m === 0 ? 1 : m;
 }
@@ -343,22 +334,36 @@ function isLoginPath(s: string, a: number, b: number): boolean {
 }
 
 /**
- * Does s[a, b) hold a marker (lowercased compare, no string built)? Every marker starts with `/`
- * or `.`, so only those positions are tried: a path has a handful of them.
+ * Markers by their first two chars (`/` or `.`, then the lowercased second char): a path position
+ * is tried only against the markers that can start there.
  */
+const BY_PAIR: Array<readonly string[] | undefined> = (() => {
+  const out: Array<string[] | undefined> = new Array(256).fill(undefined);
+  for (const m of SENSITIVE_MARKERS) {
+    const k = (m.charCodeAt(0) === 0x2f ? 0 : 128) + (m.charCodeAt(1) & 127);
+    (out[k] ??= []).push(m);
+  }
+  return out;
+})();
+
+/** Does s[a, b) hold a marker (lowercased compare, no string built)? */
 function isSensitive(s: string, a: number, b: number): boolean {
   if (b - a < 4) return false;
-  for (let i = a; i < b; i++) {
+  for (let i = a; i < b - 1; i++) {
     const c = s.charCodeAt(i);
     if (c !== 0x2f && c !== 0x2e) continue;
-    for (let k = 0; k < SENSITIVE_MARKERS.length; k++) {
-      const m = SENSITIVE_MARKERS[k] as string;
-      if (m.charCodeAt(0) !== c || i + m.length > b) continue;
-      let j = 1;
+    let d = s.charCodeAt(i + 1);
+    if (d >= 65 && d <= 90) d |= 0x20;
+    const list = BY_PAIR[(c === 0x2f ? 0 : 128) + (d & 127)];
+    if (list === undefined) continue;
+    for (let k = 0; k < list.length; k++) {
+      const m = list[k] as string;
+      if (i + m.length > b) continue;
+      let j = 2;
       for (; j < m.length; j++) {
-        let d = s.charCodeAt(i + j);
-        if (d >= 65 && d <= 90) d |= 0x20;
-        if (d !== m.charCodeAt(j)) break;
+        let e = s.charCodeAt(i + j);
+        if (e >= 65 && e <= 90) e |= 0x20;
+        if (e !== m.charCodeAt(j)) break;
       }
       if (j === m.length) return true;
     }

@@ -35,6 +35,9 @@ export const enum T {
   SENSITIVE,
   FIRST,
   LAST,
+  /** Requests and matches outside the attack's time (counted once the address has a slot). */
+  OUT_REQUESTS,
+  OUT_MATCHED,
   COUNT,
 }
 
@@ -142,8 +145,8 @@ export class Measurer {
       const m = (this.preds[k] as Predicate<HttpLogRequest>)(this.req);
       if (m) tally.matched++;
       const t = tr.timeMs;
-      if (t < target.fromMs || t > target.toMs) continue;
-      const cls = classOf(target.kind, tr);
+      const inside = t >= target.fromMs && t <= target.toMs;
+      const cls = inside ? classOf(target.kind, tr) : 0;
       let i = tally.index.get(tr.fam === 4 ? tr.ipKey : -1 - (tr.ipKey >>> 1)) ?? -1;
       if (i < 0) {
         if (!m && cls === 0) continue;
@@ -152,7 +155,12 @@ export class Measurer {
       }
       const o = i * T.COUNT;
       const n = tally.n;
-      n[o + T.REQUESTS]++;
+      if (!inside) {
+        n[o + T.OUT_REQUESTS]++;
+        if (m) n[o + T.OUT_MATCHED]++;
+        continue;
+      }
+      if (n[o + T.REQUESTS]++ === 0) n[o + T.FIRST] = t;
       if (m) n[o + T.MATCHED]++;
       if (cls === 2) n[o + T.SENSITIVE]++;
       else if (cls === 1) n[o + T.CLASS]++;
