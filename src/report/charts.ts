@@ -17,6 +17,7 @@ function lib(): typeof Echarts {
 import type { Analysis } from '../model/analysis.js';
 import { isoSeconds, PROTOCOL_LABELS, vectorName } from './format.js';
 import type { VectorTimeline } from './replay.js';
+import { unitOf } from './unit.js';
 
 // Colour-blind-safe palette (Okabe–Ito), all traffic in grey underneath.
 const PALETTE = ['#D55E00', '#0072B2', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#F0E442', '#000000'];
@@ -121,7 +122,7 @@ export function timelineChart(a: Analysis, tl: VectorTimeline, width = 920, heig
       },
       yAxis: {
         type: 'value',
-        name: 'packets/s',
+        name: `${unitOf(a).many}/s`,
         nameTextStyle: { align: 'left' },
       },
       series,

@@ -150,7 +150,9 @@ export const PROTOCOL_LABELS: ReadonlyArray<readonly [keyof Analysis['traffic'][
 const PROTOCOL_NAMES: Record<string, string> = { icmpv6: 'ICMPv6', ipv6: 'IPv6', ipv4: 'IPv4' };
 
 /** `10.10.10.10 UDP port 22` or `192.0.2.0/24 (carpet bombing) TCP`. */
-export function victimText(v: { ip?: string; prefix?: string; port?: number; protocol: string }): string {
+export function victimText(v: { ip?: string; prefix?: string; port?: number; protocol: string; host?: string }): string {
+  // An L7 attack's victim is a site: its host name, and the address where it is known.
+  if (v.host !== undefined && v.host !== '') return `${v.host} (HTTP${v.ip ? ` on ${v.ip}` : ''})`;
   const who = v.ip ?? (v.prefix ? `${v.prefix} (carpet bombing)` : 'unknown host');
   const proto = v.protocol ? ` ${PROTOCOL_NAMES[v.protocol.toLowerCase()] ?? v.protocol.toUpperCase()}` : '';
   return `${who}${proto}${v.port !== undefined ? ` port ${v.port}` : ''}`;

@@ -9,9 +9,11 @@ import { protocolChart, timelineChart } from './charts.js';
 import { escapeHtml as e, fmtBits, fmtBytes, fmtDuration, fmtInt, fmtUtc, fmtZoned, isoSeconds, pct, vectorName, victimText } from './format.js';
 import type { ReportData } from './model.js';
 import type { Effectiveness } from './replay.js';
+import { isL7Mitigation, type L7Tops } from './replay-log.js';
 import { rulesText, type TargetGap } from './rules.js';
 import { signatureText } from './signature-text.js';
 import { asText, type GeoRow } from './sources.js';
+import { attackUnit, REQUESTS } from './unit.js';
 
 const CSS = `
 :root { --fg:#1d2329; --muted:#5f6b76; --line:#d8dde2; --accent:#b3471b; --bg-soft:#f5f7f9; }
@@ -76,8 +78,9 @@ function when(d: ReportData, iso: string): string {
   return d.tz ? `${e(fmtUtc(iso))}<br><span class="note">${e(`${fmtZoned(iso, d.tz)} (${d.tz})`)}</span>` : e(fmtUtc(iso));
 }
 
-function geoTable(d: ReportData, rows: GeoRow[], withBytes: boolean): string {
-  const head = ['Address', 'Packets', ...(withBytes ? ['Bytes'] : []), ...(d.geo ? ['Country', 'AS'] : [])];
+function geoTable(d: ReportData, rows: GeoRow[], withBytesAsked: boolean): string {
+  const withBytes = withBytesAsked && d.unit.bytes;
+  const head = ['Address', d.unit === REQUESTS ? 'Requests' : 'Packets', ...(withBytes ? ['Bytes'] : []), ...(d.geo ? ['Country', 'AS'] : [])];
   const numeric = [false, true, ...(withBytes ? [true] : []), ...(d.geo ? [false, false] : [])];
   return table(
     head,
@@ -88,15 +91,17 @@ function geoTable(d: ReportData, rows: GeoRow[], withBytes: boolean): string {
 
 function effectHtml(x: Attack, ef: Effectiveness, d: ReportData): string {
   const cls = (good: boolean) => (good ? 'ok' : 'bad');
+  const u = attackUnit(x);
+  const what = d.unit === REQUESTS ? 'log' : 'capture';
   const lines: string[][] = [];
   if (ef.method !== 'signature') {
     lines.push([
       'Attack traffic dropped',
-      `<span class="${cls(ef.attack_dropped >= 0.9)}">${num('attack_dropped', ef.attack_dropped, e(pct(ef.attack_dropped)))}</span> (${e(fmtInt(ef.attack_dropped_packets ?? 0))} of ${e(fmtInt(ef.attack_packets ?? 0))} packets)`,
+      `<span class="${cls(ef.attack_dropped >= 0.9)}">${num('attack_dropped', ef.attack_dropped, e(pct(ef.attack_dropped)))}</span> (${e(fmtInt(ef.attack_dropped_packets ?? 0))} of ${e(fmtInt(ef.attack_packets ?? 0))} ${u.many})`,
     ]);
     lines.push([
       'Legitimate traffic dropped',
-      `<span class="${cls(ef.legit_dropped <= 0.01)}">${num('legit_dropped', ef.legit_dropped, e(pct(ef.legit_dropped, 2)))}</span> (${e(fmtInt(ef.legit_dropped_packets ?? 0))} of ${e(fmtInt(ef.legit_packets ?? 0))} packets)`,
+      `<span class="${cls(ef.legit_dropped <= 0.01)}">${num('legit_dropped', ef.legit_dropped, e(pct(ef.legit_dropped, 2)))}</span> (${e(fmtInt(ef.legit_dropped_packets ?? 0))} of ${e(fmtInt(ef.legit_packets ?? 0))} ${u.many})`,
     ]);
   } else {
     lines.push(['Attack traffic dropped', `${num('attack_dropped', ef.attack_dropped, e(pct(ef.attack_dropped)))} (estimated)`]);
@@ -104,10 +109,10 @@ function effectHtml(x: Attack, ef: Effectiveness, d: ReportData): string {
   }
   const how =
     ef.method === 'truth'
-      ? `Measured by replaying ${e(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine and scoring every packet against the scenario's ground truth (${e(d.truth ?? 'truth file')}): exact.`
+      ? `Measured by replaying ${e(d.replayed ?? `the ${what}`)} through these rules with Palisade's what-if engine and scoring every ${u.one} against the scenario's ground truth (${e(d.truth ?? 'truth file')}): exact.`
       : ef.method === 'replay'
-        ? `Measured by replaying ${e(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine. A packet counts as this attack's when it falls inside the attack window and matches the signature (up to the attack's ${e(fmtInt(x.packets))} packets); packets that no detected attack accounts for count as legitimate.`
-        : `Estimated from the signature's coverage (share of attack packets it matches) and collateral (share of other packets it matches), because ${e(ef.note ?? d.replayNote ?? 'the capture was not replayed')}.`;
+        ? `Measured by replaying ${e(d.replayed ?? `the ${what}`)} through these rules with Palisade's what-if engine. A ${u.one} counts as this attack's when it falls inside the attack window and matches the ${u === REQUESTS ? 'custom rule' : 'signature'} (up to the attack's ${e(fmtInt(x.requests ?? x.packets))} ${u.many}); ${u.many} that no detected attack accounts for count as legitimate.${u === REQUESTS ? ' The rate-limiting rule is not part of these figures (palisade mitigate on the log measures it).' : ''}`
+        : `Estimated from the signature's coverage (share of attack ${u.many} it matches) and collateral (share of other ${u.many} it matches), because ${e(ef.note ?? d.replayNote ?? `the ${what} was not replayed`)}.`;
   return `<dl class="facts">${lines.map(([k, v]) => `<dt>${e(k)}</dt><dd>${v}</dd>`).join('')}</dl><p class="note" data-k="effect_method" data-v="${ef.method}">${how}</p>`;
 }
 
@@ -134,12 +139,22 @@ function attackHtml(d: ReportData, x: Attack, i: number): string {
     ['End', when(d, x.end)],
     ['Duration', e(fmtDuration(dur))],
     ['Detected', when(d, x.detected_at)],
-    ['Packets', `${num('packets', x.packets, e(fmtInt(x.packets)))} (${e(fmtBytes(x.bytes))})`],
-    ['Peak', `${num('peak_pps', x.peak_pps, `${e(fmtInt(x.peak_pps))} packets/s`)}, ${num('peak_bps', x.peak_bps, e(fmtBits(x.peak_bps)))}`],
+    ...(x.requests !== undefined
+      ? ([
+          ['Requests', num('requests', x.requests, e(fmtInt(x.requests)))],
+          ['Peak', num('peak_rps', x.peak_rps ?? x.peak_pps, `${e(fmtInt(x.peak_rps ?? x.peak_pps))} requests/s`)],
+        ] as Array<[string, string]>)
+      : ([
+          ['Packets', `${num('packets', x.packets, e(fmtInt(x.packets)))} (${e(fmtBytes(x.bytes))})`],
+          ['Peak', `${num('peak_pps', x.peak_pps, `${e(fmtInt(x.peak_pps))} packets/s`)}, ${num('peak_bps', x.peak_bps, e(fmtBits(x.peak_bps)))}`],
+        ] as Array<[string, string]>)),
   ];
-  const spoof = x.sources.spoofed_likely
-    ? 'The source addresses are most likely spoofed (forged), so blocking by source address would not help; the rules match packet features instead.'
-    : 'The source addresses look genuine (real hosts, such as reflectors or bots), so they can be blocked or reported to their networks.';
+  const spoof =
+    x.requests !== undefined
+      ? 'Requests complete a TCP handshake, so these addresses are real: they can be blocked or reported to their networks.'
+      : x.sources.spoofed_likely
+        ? 'The source addresses are most likely spoofed (forged), so blocking by source address would not help; the rules match packet features instead.'
+        : 'The source addresses look genuine (real hosts, such as reflectors or bots), so they can be blocked or reported to their networks.';
   const sigText = signatureText(x);
   return `<article class="attack" id="attack-${i + 1}" data-attack="${e(x.id)}">
 <h3>${i + 1}. ${e(vectorName(x.vector))} against ${e(victimText(x.victim))} <span class="tag">${e(x.id)}</span></h3>
@@ -152,13 +167,13 @@ ${d.geo ? '' : '<p class="note">Country and AS are not shown: no GeoIP/ASN datab
 ${
   x.signature
     ? `<pre><code>${e(x.signature.expression)}</code></pre>
-<p>It matches ${num('coverage', x.signature.coverage, e(pct(x.signature.coverage)))} of this attack's packets and ${num('collateral', x.signature.collateral, e(pct(x.signature.collateral, 2)))} of other packets.${sigText.listNote ? ` ${e(sigText.listNote)}` : ''}</p>`
+<p>It matches ${num('coverage', x.signature.coverage, e(pct(x.signature.coverage)))} of this attack's ${attackUnit(x).many} and ${num('collateral', x.signature.collateral, e(pct(x.signature.collateral, 2)))} of other ${attackUnit(x).many}.${sigText.listNote ? ` ${e(sigText.listNote)}` : ''}</p>`
     : `<p>${e(sigText.summary)}</p>`
 }
 ${sigText.evidence ? `<p class="note">${e(sigText.evidence)}</p>` : ''}
+${l7LooksHtml(d, x, d.l7Tops[i] ?? null)}
 <h4>Rules</h4>
-<p class="note">Rules language (Palisade and Cloudflare rulesets):</p>
-<pre><code>${e(rules)}</code></pre>
+${isL7Mitigation(x.mitigation) ? l7RulesHtml(x) : `<p class="note">Rules language (Palisade and Cloudflare rulesets):</p>\n<pre><code>${e(rules)}</code></pre>`}
 <p class="note">nftables:</p>
 ${gapHtml(gaps.nftables, 'nftables')}
 <pre><code>${e(x.mitigation.nftables || '(no nftables rules: the signature cannot be expressed there)')}</code></pre>
@@ -170,8 +185,59 @@ ${effectHtml(x, ef, d)}
 </article>`;
 }
 
+/** L7: what the attack's requests looked like (replay tops) and where they came from (prefixes, ASNs). */
+function l7LooksHtml(d: ReportData, x: Attack, tops: L7Tops | null): string {
+  if (x.requests === undefined) return '';
+  const parts: string[] = ['<h4>What its requests looked like</h4>'];
+  if (tops === null) parts.push(`<p class="note">Top user agents and paths need the log (${e(d.replayNote ?? 'not replayed')}).</p>`);
+  else {
+    const valueTable = (head: string, rows: Array<{ value: string; requests: number }>) =>
+      table(
+        [head, 'Requests'],
+        rows.map((r) => [`<code>${e(r.value)}</code>`, e(fmtInt(r.requests))]),
+        [false, true],
+      );
+    parts.push(`<div data-l7="user_agents">${valueTable('User agent', tops.user_agents)}</div>`, `<div data-l7="paths">${valueTable('Path', tops.paths)}</div>`);
+    if (tops.asns.length > 0)
+      parts.push(
+        `<div data-l7="asns">${table(
+          ['Network (AS)', 'Requests'],
+          tops.asns.map((r) => [e(`AS${r.asn}${r.name ? ` ${r.name}` : ''}`), e(fmtInt(r.requests))]),
+          [false, true],
+        )}</div>`,
+      );
+  }
+  const pre = x.sources.top_prefixes ?? [];
+  if (pre.length > 0)
+    parts.push(
+      `<div data-l7="prefixes">${table(
+        ['Prefix', 'Addresses', 'Requests'],
+        pre.map((p) => [`<code>${e(p.prefix)}</code>`, e(fmtInt(p.addresses)), e(fmtInt(p.requests))]),
+        [false, true, true],
+      )}</div>`,
+    );
+  return parts.join('\n');
+}
+
+/** L7: the custom rule, the rate-limiting rule (Cloudflare's shape) and the block lists. */
+function l7RulesHtml(x: Attack): string {
+  const m = x.mitigation;
+  if (!isL7Mitigation(m)) return '';
+  const rl = m.rate_limit;
+  return `<p class="note">Custom rule (Cloudflare WAF custom rules, Palisade rulesets and the edge), action <code>${e(m.custom_rule.action)}</code>:</p>
+<pre data-l7="custom_rule"><code>${e(m.custom_rule.expression)}</code></pre>
+${
+  rl
+    ? `<p class="note">Rate-limiting rule (Cloudflare's http_ratelimit phase): ${e(fmtInt(rl.ratelimit.requests_per_period))} requests per ${e(rl.ratelimit.period)} s per ${e(rl.ratelimit.characteristics.filter((c) => c !== 'cf.colo.id').join(', '))}, then ${e(rl.action)} for ${e(fmtDuration(rl.ratelimit.mitigation_timeout))}:</p>
+<pre data-l7="rate_limit"><code>${e(JSON.stringify(rl, null, 2))}</code></pre>`
+    : '<p class="note">No rate-limiting rule: this attack does not complete requests a counter could count.</p>'
+}
+<p class="note">Block lists: ${num('list_ips', m.lists.ips.length, e(fmtInt(m.lists.ips.length)))} addresses, ${e(fmtInt(m.lists.prefixes.length))} prefixes${m.lists.asns.length > 0 ? `, ${e(fmtInt(m.lists.asns.length))} networks (AS)` : ''}${m.lists.prefixes.length > 0 ? ` (${e(m.lists.prefixes.slice(0, 6).join(', '))}${m.lists.prefixes.length > 6 ? ', …' : ''})` : ''}.</p>`;
+}
+
 function appendix(d: ReportData): string {
   const a = d.analysis;
+  const u = d.unit;
   const t = a.traffic;
   const est = new Set(t.estimated ?? []);
   const mark = (k: string) => (est.has(k) ? ' <span class="note">(estimate)</span>' : '');
@@ -179,12 +245,12 @@ function appendix(d: ReportData): string {
   const capRows: string[][] = [
     ['File', `<code>${e(cap.file)}</code>`],
     ['Format', e(`${cap.format}${cap.compressed ? ' (gzip)' : ''}, link ${cap.link_types.join(', ') || '-'}`)],
-    ['Packets', num('capture_packets', cap.packets, e(fmtInt(cap.packets)))],
-    ['Bytes', num('capture_bytes', cap.bytes, e(fmtInt(cap.bytes)))],
+    [u === REQUESTS ? 'Requests' : 'Packets', num('capture_packets', cap.packets, e(fmtInt(cap.packets)))],
+    ...(u.bytes ? [['Bytes', num('capture_bytes', cap.bytes, e(fmtInt(cap.bytes)))]] : []),
     ['Start', cap.start ? when(d, cap.start) : '-'],
     ['End', cap.end ? when(d, cap.end) : '-'],
     ['Duration', e(fmtDuration(cap.duration_s))],
-    ['Peak (1 s)', `${num('capture_pps', t.peak.pps_1s, `${e(fmtInt(t.peak.pps_1s))} packets/s`)}, ${e(fmtBits(t.peak.bps_1s))}`],
+    ['Peak (1 s)', `${num('capture_pps', t.peak.pps_1s, `${e(fmtInt(t.peak.pps_1s))} ${u.many}/s`)}${u.bytes ? `, ${e(fmtBits(t.peak.bps_1s))}` : ''}`],
     ['Distinct addresses', `${e(fmtInt(t.unique_sources))} sources, ${e(fmtInt(t.unique_destinations))} destinations${mark('unique_sources')}`],
     ['Skipped', e(`${cap.skipped.truncated} truncated, ${cap.skipped.malformed} malformed, ${cap.skipped.unsupported} unsupported`)],
   ];
@@ -195,12 +261,7 @@ function appendix(d: ReportData): string {
       rows.map((r) => [`<code>${e(r.name)}</code>`, e(fmtInt(r.packets))]),
       [false, true],
     );
-  return `<section id="appendix"><h2>Appendix: raw tables</h2>
-<h3>Capture</h3>
-<table><tbody>${capRows.map(([k, v]) => `<tr><th>${e(k)}</th><td>${v}</td></tr>`).join('')}</tbody></table>
-<h3>Top sources${mark('top_sources')}</h3>${geoTable(d, d.topSources, true)}
-<h3>Top destinations${mark('top_destinations')}</h3>${geoTable(d, d.topDestinations, true)}
-<h3>Top destination ports${mark('top_dst_ports')}</h3>${table(
+  const packetTables = `<h3>Top destination ports${mark('top_dst_ports')}</h3>${table(
     ['Protocol', 'Port', 'Packets'],
     t.top_dst_ports.map((p) => [e(p.protocol.toUpperCase()), e(p.port), e(fmtInt(p.packets))]),
     [false, true, true],
@@ -213,35 +274,44 @@ function appendix(d: ReportData): string {
 <h3>DNS query names${mark('top_dns_names')}</h3>${nameTable(t.top_dns_names ?? [], 'Name')}
 <h3>TLS server names (SNI)${mark('top_tls_sni')}</h3>${nameTable(t.top_tls_sni ?? [], 'SNI')}
 <h3>TLS client fingerprints (JA4)${mark('top_ja4')}</h3>${nameTable(t.top_ja4 ?? [], 'JA4')}
-</section>`;
+`;
+  return `<section id="appendix"><h2>Appendix: raw tables</h2>
+<h3>Capture</h3>
+<table><tbody>${capRows.map(([k, v]) => `<tr><th>${e(k)}</th><td>${v}</td></tr>`).join('')}</tbody></table>
+<h3>Top sources${mark('top_sources')}</h3>${geoTable(d, d.topSources, true)}
+<h3>Top destinations${mark('top_destinations')}</h3>${geoTable(d, d.topDestinations, true)}
+${u.bytes ? packetTables : ''}</section>`;
 }
 
 export function renderHtml(d: ReportData): string {
   const a = d.analysis;
   const s = d.summary;
+  const u = d.unit;
+  const source = u === REQUESTS ? 'log' : 'capture';
   const title = `Attack report${d.customer ? ` for ${d.customer}` : ''}${s.start ? `, ${s.start.slice(0, 10)}` : ''}`;
   const summaryFacts: Array<[string, string]> = [['When (UTC)', `<span data-k="when_utc">${e(s.when_utc)}</span>`]];
   if (s.when_local) summaryFacts.push([`When (${d.tz})`, `<span data-k="when_local">${e(s.when_local)}</span>`]);
   summaryFacts.push(
     ['Duration', num('duration_s', s.duration_s, e(fmtDuration(s.duration_s)))],
-    [s.attacks > 0 ? 'Peak attack rate' : 'Peak packet rate', num('peak_pps', s.peak_pps, `${e(fmtInt(s.peak_pps))} packets/s`)],
-    [s.attacks > 0 ? 'Peak attack bandwidth' : 'Peak bandwidth', `${num('peak_bps', s.peak_bps, e(fmtBits(s.peak_bps)))} (${e(fmtInt(s.peak_bps))} bit/s)`],
+    [s.attacks > 0 ? 'Peak attack rate' : `Peak ${u.one} rate`, num('peak_pps', s.peak_pps, `${e(fmtInt(s.peak_pps))} ${u.many}/s`)],
   );
+  if (u.bytes)
+    summaryFacts.push([s.attacks > 0 ? 'Peak attack bandwidth' : 'Peak bandwidth', `${num('peak_bps', s.peak_bps, e(fmtBits(s.peak_bps)))} (${e(fmtInt(s.peak_bps))} bit/s)`]);
   if (s.attacks > 1)
     summaryFacts.push([
       'Peak of all traffic',
-      `${num('traffic_pps', a.traffic.peak.pps_1s, `${e(fmtInt(a.traffic.peak.pps_1s))} packets/s`)}, ${e(fmtBits(a.traffic.peak.bps_1s))} (over 1 s)`,
+      `${num('traffic_pps', a.traffic.peak.pps_1s, `${e(fmtInt(a.traffic.peak.pps_1s))} ${u.many}/s`)}${u.bytes ? `, ${e(fmtBits(a.traffic.peak.bps_1s))}` : ''} (over 1 s)`,
     ]);
   if (s.attacks > 0)
     summaryFacts.push([
       'Attack traffic',
-      `${num('attack_packets', s.attack_packets, e(fmtInt(s.attack_packets)))} packets, ${num('attack_bytes', s.attack_bytes, e(fmtBytes(s.attack_bytes)))} (${e(pct(s.attack_share))} of all packets)`,
+      `${num('attack_packets', s.attack_packets, e(fmtInt(s.attack_packets)))} ${u.many}${u.bytes ? `, ${num('attack_bytes', s.attack_bytes, e(fmtBytes(s.attack_bytes)))}` : ''} (${e(pct(s.attack_share))} of all ${u.many})`,
     ]);
   const replayCaption =
     d.timeline.byVector.length > 0
-      ? `Coloured lines: packets matching the signatures of each attack vector (from replaying the capture). Shaded: attack windows, numbered as in Attacks below. Bins of ${e(d.timeline.bin_s)} s.`
+      ? `Coloured lines: ${u.many} matching the ${u === REQUESTS ? 'custom rules' : 'signatures'} of each attack vector (from replaying the ${source}). Shaded: attack windows, numbered as in Attacks below. Bins of ${e(d.timeline.bin_s)} s.`
       : a.attacks.length > 0
-        ? `Shaded: attack windows, numbered as in Attacks below. Per-vector lines need the capture (${e(d.replayNote ?? 'not replayed')}). Bins of ${e(d.timeline.bin_s)} s.`
+        ? `Shaded: attack windows, numbered as in Attacks below. Per-vector lines need the ${source} (${e(d.replayNote ?? 'not replayed')}). Bins of ${e(d.timeline.bin_s)} s.`
         : `Bins of ${e(d.timeline.bin_s)} s.`;
   return `<!DOCTYPE html>
 <html lang="en">
@@ -257,7 +327,7 @@ export function renderHtml(d: ReportData): string {
 <main>
 <header>
 <h1>${e(title)}</h1>
-<p class="meta">${d.customer ? `Prepared for <strong data-k="customer">${e(d.customer)}</strong>. ` : ''}Capture <code>${e(a.capture.file)}</code>. Generated ${e(fmtUtc(d.generated))} by Palisade.</p>
+<p class="meta">${d.customer ? `Prepared for <strong data-k="customer">${e(d.customer)}</strong>. ` : ''}${u === REQUESTS ? 'Access log' : 'Capture'} <code>${e(a.capture.file)}</code>. Generated ${e(fmtUtc(d.generated))} by Palisade.</p>
 </header>
 <section id="summary">
 <h2>Summary</h2>
@@ -268,15 +338,19 @@ export function renderHtml(d: ReportData): string {
 </section>
 <section id="timeline">
 <h2>Traffic over time</h2>
-<figure class="chart" data-chart="timeline">${labelled(timelineChart(a, d.timeline), 'Packets per second over time, by attack vector, with attack windows shaded')}<figcaption>${replayCaption}</figcaption></figure>
+<figure class="chart" data-chart="timeline">${labelled(timelineChart(a, d.timeline), `${u === REQUESTS ? 'Requests' : 'Packets'} per second over time, by attack vector, with attack windows shaded`)}<figcaption>${replayCaption}</figcaption></figure>
 </section>
 ${a.attacks.length > 0 ? `<section id="attacks"><h2>Attacks</h2>${a.attacks.map((x, i) => attackHtml(d, x, i)).join('\n')}</section>` : ''}
-<section id="protocols">
+${
+  u.bytes
+    ? `<section id="protocols">
 <h2>Protocols</h2>
 <figure class="chart" data-chart="protocols">${labelled(protocolChart(a), 'Packets per protocol')}<figcaption>Packets containing each protocol at any layer (a packet counts once per protocol it carries).</figcaption></figure>
-</section>
+</section>`
+    : ''
+}
 ${appendix(d)}
-<footer><p class="note">Times come from the capture's own timestamps. Country data: DB-IP (CC BY 4.0) where installed; AS data: ip-location-db where installed.</p></footer>
+<footer><p class="note">Times come from the ${source}'s own timestamps. Country data: DB-IP (CC BY 4.0) where installed; AS data: ip-location-db where installed.</p></footer>
 </main>
 </body>
 </html>

@@ -94,6 +94,7 @@ export function readGroundTruth(path: string): GroundTruth {
         victim: {
           ip: v.ip === undefined ? undefined : str(v.ip, `attacks[${i}].victim.ip`),
           prefix: v.prefix === undefined ? undefined : str(v.prefix, `attacks[${i}].victim.prefix`),
+          host: v.host === undefined ? undefined : str(v.host, `attacks[${i}].victim.host`),
         },
       };
     });

@@ -7,9 +7,11 @@ import type { Attack } from '../model/attack.js';
 import { fmtBits, fmtBytes, fmtDuration, fmtInt, fmtUtc, fmtZoned, isoSeconds, escapeMd as m, mdCodeBlock, PROTOCOL_LABELS, pct, vectorName, victimText } from './format.js';
 import type { ReportData } from './model.js';
 import type { Effectiveness } from './replay.js';
+import { isL7Mitigation, type L7Tops } from './replay-log.js';
 import { rulesText, type TargetGap } from './rules.js';
 import { signatureText } from './signature-text.js';
 import { asText, type GeoRow } from './sources.js';
+import { attackUnit, REQUESTS } from './unit.js';
 
 function table(head: string[], rows: string[][], numeric: boolean[] = []): string {
   if (rows.length === 0) return '_None in this capture._';
@@ -26,8 +28,9 @@ function code(s: string): string {
   return /[`|\r\n]/.test(s) ? m(s) : `\`${s}\``;
 }
 
-function geoTable(d: ReportData, rows: GeoRow[], withBytes: boolean): string {
-  const head = ['Address', 'Packets', ...(withBytes ? ['Bytes'] : []), ...(d.geo ? ['Country', 'AS'] : [])];
+function geoTable(d: ReportData, rows: GeoRow[], withBytesAsked: boolean): string {
+  const withBytes = withBytesAsked && d.unit.bytes;
+  const head = ['Address', d.unit === REQUESTS ? 'Requests' : 'Packets', ...(withBytes ? ['Bytes'] : []), ...(d.geo ? ['Country', 'AS'] : [])];
   const numeric = [false, true, ...(withBytes ? [true] : []), ...(d.geo ? [false, false] : [])];
   return table(
     head,
@@ -38,21 +41,54 @@ function geoTable(d: ReportData, rows: GeoRow[], withBytes: boolean): string {
 
 function effect(x: Attack, ef: Effectiveness, d: ReportData): string {
   const lines: string[] = [];
+  const u = attackUnit(x);
+  const what = d.unit === REQUESTS ? 'log' : 'capture';
   if (ef.method !== 'signature') {
-    lines.push(`- Attack traffic dropped: **${pct(ef.attack_dropped)}** (${fmtInt(ef.attack_dropped_packets ?? 0)} of ${fmtInt(ef.attack_packets ?? 0)} packets)`);
-    lines.push(`- Legitimate traffic dropped: **${pct(ef.legit_dropped, 2)}** (${fmtInt(ef.legit_dropped_packets ?? 0)} of ${fmtInt(ef.legit_packets ?? 0)} packets)`);
+    lines.push(`- Attack traffic dropped: **${pct(ef.attack_dropped)}** (${fmtInt(ef.attack_dropped_packets ?? 0)} of ${fmtInt(ef.attack_packets ?? 0)} ${u.many})`);
+    lines.push(`- Legitimate traffic dropped: **${pct(ef.legit_dropped, 2)}** (${fmtInt(ef.legit_dropped_packets ?? 0)} of ${fmtInt(ef.legit_packets ?? 0)} ${u.many})`);
     lines.push(
       '',
       ef.method === 'truth'
-        ? `Measured by replaying ${code(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine and scoring every packet against the scenario's ground truth (${code(d.truth ?? 'truth file')}): exact.`
-        : `Measured by replaying ${code(d.replayed ?? 'the capture')} through these rules with Palisade's what-if engine. A packet counts as this attack's when it falls inside the attack window and matches the signature (up to the attack's ${fmtInt(x.packets)} packets); packets that no detected attack accounts for count as legitimate.`,
+        ? `Measured by replaying ${code(d.replayed ?? `the ${what}`)} through these rules with Palisade's what-if engine and scoring every ${u.one} against the scenario's ground truth (${code(d.truth ?? 'truth file')}): exact.`
+        : `Measured by replaying ${code(d.replayed ?? `the ${what}`)} through these rules with Palisade's what-if engine. A ${u.one} counts as this attack's when it falls inside the attack window and matches the ${u === REQUESTS ? 'custom rule' : 'signature'} (up to the attack's ${fmtInt(x.requests ?? x.packets)} ${u.many}); ${u.many} that no detected attack accounts for count as legitimate.${u === REQUESTS ? ' The rate-limiting rule is not part of these figures (palisade mitigate on the log measures it).' : ''}`,
     );
   } else {
     lines.push(`- Attack traffic dropped: **${pct(ef.attack_dropped)}** (estimated)`);
     lines.push(`- Legitimate traffic dropped: **${pct(ef.legit_dropped, 2)}** (estimated)`);
-    lines.push('', `Estimated from the signature's coverage and collateral, because ${m(ef.note ?? d.replayNote ?? 'the capture was not replayed')}.`);
+    lines.push('', `Estimated from the signature's coverage and collateral, because ${m(ef.note ?? d.replayNote ?? `the ${what} was not replayed`)}.`);
   }
   return lines.join('\n');
+}
+
+/** L7: top user agents, paths and networks of the attack's requests, and its /24s. */
+function l7Looks(d: ReportData, x: Attack, tops: L7Tops | null): string[] {
+  if (x.requests === undefined) return [];
+  const out = ['', '#### What its requests looked like', ''];
+  if (tops === null) out.push(`_Top user agents and paths need the log (${m(d.replayNote ?? 'not replayed')})._`);
+  else {
+    const rows = (r: Array<{ value: string; requests: number }>) => r.map((x) => [code(x.value), fmtInt(x.requests)]);
+    out.push(table(['User agent', 'Requests'], rows(tops.user_agents), [false, true]), '', table(['Path', 'Requests'], rows(tops.paths), [false, true]));
+    if (tops.asns.length > 0)
+      out.push(
+        '',
+        table(
+          ['Network (AS)', 'Requests'],
+          tops.asns.map((r) => [m(`AS${r.asn}${r.name ? ` ${r.name}` : ''}`), fmtInt(r.requests)]),
+          [false, true],
+        ),
+      );
+  }
+  const pre = x.sources.top_prefixes ?? [];
+  if (pre.length > 0)
+    out.push(
+      '',
+      table(
+        ['Prefix', 'Addresses', 'Requests'],
+        pre.map((p) => [code(p.prefix), fmtInt(p.addresses), fmtInt(p.requests)]),
+        [false, true, true],
+      ),
+    );
+  return out;
 }
 
 function attack(d: ReportData, x: Attack, i: number): string {
@@ -72,15 +108,26 @@ function attack(d: ReportData, x: Attack, i: number): string {
         ['End', when(d, x.end)],
         ['Duration', fmtDuration(dur)],
         ['Detected', when(d, x.detected_at)],
-        ['Packets', `${fmtInt(x.packets)} (${fmtBytes(x.bytes)})`],
-        ['Peak', `${fmtInt(x.peak_pps)} packets/s, ${fmtBits(x.peak_bps)}`],
+        ...(x.requests !== undefined
+          ? [
+              ['Requests', fmtInt(x.requests)],
+              ['Peak', `${fmtInt(x.peak_rps ?? x.peak_pps)} requests/s`],
+            ]
+          : [
+              ['Packets', `${fmtInt(x.packets)} (${fmtBytes(x.bytes)})`],
+              ['Peak', `${fmtInt(x.peak_pps)} packets/s, ${fmtBits(x.peak_bps)}`],
+            ]),
       ],
     ),
   );
   out.push('', '#### Sources', '');
   out.push(
     `${fmtInt(x.sources.unique)} distinct source address${x.sources.unique === 1 ? '' : 'es'}, ${
-      x.sources.spoofed_likely ? 'most likely spoofed (blocking by source address would not help).' : 'apparently genuine (real hosts such as reflectors or bots).'
+      x.requests !== undefined
+        ? 'real (requests complete a TCP handshake): they can be blocked or reported to their networks.'
+        : x.sources.spoofed_likely
+          ? 'most likely spoofed (blocking by source address would not help).'
+          : 'apparently genuine (real hosts such as reflectors or bots).'
     }`,
   );
   out.push('', geoTable(d, d.attackSources[i] ?? [], false));
@@ -90,7 +137,24 @@ function attack(d: ReportData, x: Attack, i: number): string {
   if (sig.expression !== null) out.push(mdCodeBlock(sig.expression), '');
   out.push(sig.summary);
   if (sig.evidence) out.push('', `_${sig.evidence}_`);
-  out.push('', '#### Rules', '', 'Rules language (Palisade ruleset):', '', mdCodeBlock(rulesText(x), 'yaml'));
+  out.push(...l7Looks(d, x, d.l7Tops[i] ?? null));
+  if (isL7Mitigation(x.mitigation)) {
+    const mm = x.mitigation;
+    out.push(
+      '',
+      '#### Rules',
+      '',
+      `Custom rule (Cloudflare WAF custom rules, Palisade rulesets and the edge), action \`${mm.custom_rule.action}\`:`,
+      '',
+      mdCodeBlock(mm.custom_rule.expression),
+    );
+    if (mm.rate_limit) out.push('', "Rate-limiting rule (Cloudflare's http_ratelimit phase):", '', mdCodeBlock(JSON.stringify(mm.rate_limit, null, 2), 'json'));
+    else out.push('', 'No rate-limiting rule: this attack does not complete requests a counter could count.');
+    out.push(
+      '',
+      `Block lists: ${fmtInt(mm.lists.ips.length)} addresses, ${fmtInt(mm.lists.prefixes.length)} prefixes${mm.lists.asns.length > 0 ? `, ${fmtInt(mm.lists.asns.length)} networks (AS)` : ''}.`,
+    );
+  } else out.push('', '#### Rules', '', 'Rules language (Palisade ruleset):', '', mdCodeBlock(rulesText(x), 'yaml'));
   const gaps = d.gaps[i] ?? { nftables: null, iptables: null };
   const gap = (g: TargetGap | null, target: string) => {
     if (g === null) return [];
@@ -108,6 +172,7 @@ function attack(d: ReportData, x: Attack, i: number): string {
 
 function appendix(d: ReportData): string {
   const a = d.analysis;
+  const u = d.unit;
   const t = a.traffic;
   const cap = a.capture;
   const est = new Set(t.estimated ?? []);
@@ -118,35 +183,7 @@ function appendix(d: ReportData): string {
       rows.map((r) => [code(r.name), fmtInt(r.packets)]),
       [false, true],
     );
-  return [
-    '## Appendix: raw tables',
-    '',
-    '### Capture',
-    '',
-    table(
-      ['', ''],
-      [
-        ['File', code(cap.file)],
-        ['Format', m(`${cap.format}${cap.compressed ? ' (gzip)' : ''}, link ${cap.link_types.join(', ') || '-'}`)],
-        ['Packets', fmtInt(cap.packets)],
-        ['Bytes', fmtInt(cap.bytes)],
-        ['Start', cap.start ? when(d, cap.start) : '-'],
-        ['End', cap.end ? when(d, cap.end) : '-'],
-        ['Duration', fmtDuration(cap.duration_s)],
-        ['Peak (1 s)', `${fmtInt(t.peak.pps_1s)} packets/s, ${fmtBits(t.peak.bps_1s)}`],
-        ['Distinct addresses', `${fmtInt(t.unique_sources)} sources, ${fmtInt(t.unique_destinations)} destinations${mark('unique_sources')}`],
-        ['Skipped', `${cap.skipped.truncated} truncated, ${cap.skipped.malformed} malformed, ${cap.skipped.unsupported} unsupported`],
-        ...(cap.error ? [['Reading stopped', m(cap.error)]] : []),
-      ],
-    ),
-    '',
-    `### Top sources${mark('top_sources')}`,
-    '',
-    geoTable(d, d.topSources, true),
-    '',
-    `### Top destinations${mark('top_destinations')}`,
-    '',
-    geoTable(d, d.topDestinations, true),
+  const packetTables = [
     '',
     `### Top destination ports${mark('top_dst_ports')}`,
     '',
@@ -175,23 +212,57 @@ function appendix(d: ReportData): string {
     `### TLS client fingerprints (JA4)${mark('top_ja4')}`,
     '',
     names(t.top_ja4 ?? [], 'JA4'),
+  ];
+  return [
+    '## Appendix: raw tables',
+    '',
+    '### Capture',
+    '',
+    table(
+      ['', ''],
+      [
+        ['File', code(cap.file)],
+        ['Format', m(`${cap.format}${cap.compressed ? ' (gzip)' : ''}, link ${cap.link_types.join(', ') || '-'}`)],
+        [u === REQUESTS ? 'Requests' : 'Packets', fmtInt(cap.packets)],
+        ...(u.bytes ? [['Bytes', fmtInt(cap.bytes)]] : []),
+        ['Start', cap.start ? when(d, cap.start) : '-'],
+        ['End', cap.end ? when(d, cap.end) : '-'],
+        ['Duration', fmtDuration(cap.duration_s)],
+        ['Peak (1 s)', `${fmtInt(t.peak.pps_1s)} ${u.many}/s${u.bytes ? `, ${fmtBits(t.peak.bps_1s)}` : ''}`],
+        ['Distinct addresses', `${fmtInt(t.unique_sources)} sources, ${fmtInt(t.unique_destinations)} destinations${mark('unique_sources')}`],
+        ['Skipped', `${cap.skipped.truncated} truncated, ${cap.skipped.malformed} malformed, ${cap.skipped.unsupported} unsupported`],
+        ...(cap.error ? [['Reading stopped', m(cap.error)]] : []),
+      ],
+    ),
+    '',
+    `### Top sources${mark('top_sources')}`,
+    '',
+    geoTable(d, d.topSources, true),
+    '',
+    `### Top destinations${mark('top_destinations')}`,
+    '',
+    geoTable(d, d.topDestinations, true),
+    // Ports, conversations, DNS and TLS are packet facts: an access log has none of them.
+    ...(u.bytes ? packetTables : []),
   ].join('\n');
 }
 
 export function renderMarkdown(d: ReportData): string {
   const a = d.analysis;
   const s = d.summary;
+  const u = d.unit;
+  const source = u === REQUESTS ? 'log' : 'capture';
   const out: string[] = [];
   out.push(`# Attack report${d.customer ? ` for ${m(d.customer)}` : ''}${s.start ? `, ${s.start.slice(0, 10)}` : ''}`);
-  out.push('', `Capture ${code(a.capture.file)}. Generated ${fmtUtc(d.generated)} by Palisade.`);
+  out.push('', `${u === REQUESTS ? 'Access log' : 'Capture'} ${code(a.capture.file)}. Generated ${fmtUtc(d.generated)} by Palisade.`);
   out.push('', '## Summary', '', `**${m(s.what)}**`, '');
   out.push(`- When (UTC): ${m(s.when_utc)}`);
   if (s.when_local) out.push(`- When (${m(d.tz)}): ${m(s.when_local)}`);
   out.push(`- Duration: ${fmtDuration(s.duration_s)}`);
-  out.push(`- ${s.attacks > 0 ? 'Peak attack rate' : 'Peak packet rate'}: ${fmtInt(s.peak_pps)} packets/s`);
-  out.push(`- ${s.attacks > 0 ? 'Peak attack bandwidth' : 'Peak bandwidth'}: ${fmtBits(s.peak_bps)} (${fmtInt(s.peak_bps)} bit/s)`);
-  if (s.attacks > 1) out.push(`- Peak of all traffic: ${fmtInt(a.traffic.peak.pps_1s)} packets/s, ${fmtBits(a.traffic.peak.bps_1s)} (over 1 s)`);
-  if (s.attacks > 0) out.push(`- Attack traffic: ${fmtInt(s.attack_packets)} packets, ${fmtBytes(s.attack_bytes)} (${pct(s.attack_share)} of all packets)`);
+  out.push(`- ${s.attacks > 0 ? 'Peak attack rate' : `Peak ${u.one} rate`}: ${fmtInt(s.peak_pps)} ${u.many}/s`);
+  if (u.bytes) out.push(`- ${s.attacks > 0 ? 'Peak attack bandwidth' : 'Peak bandwidth'}: ${fmtBits(s.peak_bps)} (${fmtInt(s.peak_bps)} bit/s)`);
+  if (s.attacks > 1) out.push(`- Peak of all traffic: ${fmtInt(a.traffic.peak.pps_1s)} ${u.many}/s${u.bytes ? `, ${fmtBits(a.traffic.peak.bps_1s)}` : ''} (over 1 s)`);
+  if (s.attacks > 0) out.push(`- Attack traffic: ${fmtInt(s.attack_packets)} ${u.many}${u.bytes ? `, ${fmtBytes(s.attack_bytes)}` : ''} (${pct(s.attack_share)} of all ${u.many})`);
   out.push('', m(s.effect), '', m(s.done));
   out.push('', '## Traffic over time', '');
   const tl = d.timeline;
@@ -206,8 +277,8 @@ export function renderMarkdown(d: ReportData): string {
     const t = new Date((tl.t0 + i * tl.bin_s) * 1000).toISOString();
     rows.push([fmtUtc(t), fmtInt(n / tl.bin_s), ...tl.byVector.map((g) => fmtInt((g.bins[i] ?? 0) / tl.bin_s))]);
   }
-  if (rows.length === 0) out.push('No traffic in this capture.');
-  else out.push(`Busiest ${rows.length} intervals of ${tl.bin_s} s, in packets/s:`, '');
+  if (rows.length === 0) out.push(`No traffic in this ${source}.`);
+  else out.push(`Busiest ${rows.length} intervals of ${tl.bin_s} s, in ${u.many}/s:`, '');
   if (rows.length > 0) out.push(table(['Time', 'All traffic', ...tl.byVector.map((g) => m(vectorName(g.vector)))], rows, [false, true, ...tl.byVector.map(() => true)]));
   if (a.attacks.length > 0) {
     out.push('', '## Attacks');
@@ -215,16 +286,18 @@ export function renderMarkdown(d: ReportData): string {
       out.push('', attack(d, x, i));
     });
   }
-  out.push('', '## Protocols', '');
-  const total = Math.max(1, a.capture.packets);
-  out.push(
-    table(
-      ['Protocol', 'Packets', 'Share'],
-      PROTOCOL_LABELS.filter(([k]) => a.traffic.protocols[k] > 0).map(([k, label]) => [label, fmtInt(a.traffic.protocols[k]), pct(a.traffic.protocols[k] / total)]),
-      [false, true, true],
-    ),
-  );
+  if (u.bytes) {
+    out.push('', '## Protocols', '');
+    const total = Math.max(1, a.capture.packets);
+    out.push(
+      table(
+        ['Protocol', 'Packets', 'Share'],
+        PROTOCOL_LABELS.filter(([k]) => a.traffic.protocols[k] > 0).map(([k, label]) => [label, fmtInt(a.traffic.protocols[k]), pct(a.traffic.protocols[k] / total)]),
+        [false, true, true],
+      ),
+    );
+  }
   out.push('', appendix(d), '');
-  out.push("_Times come from the capture's own timestamps._", '');
+  out.push(`_Times come from the ${source}'s own timestamps._`, '');
   return out.join('\n');
 }

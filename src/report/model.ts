@@ -7,9 +7,11 @@ import type { Analysis } from '../model/analysis.js';
 import { checkTimeZone, isoSeconds } from './format.js';
 import { readGroundTruth } from './input.js';
 import { type Effectiveness, type Replay, replayAttacks, signatureEffect, type VectorTimeline } from './replay.js';
+import { type L7Tops, replayLogAttacks } from './replay-log.js';
 import { type RuleGaps, ruleGaps } from './rules.js';
 import { type GeoRow, geoAvailable, withGeo } from './sources.js';
 import { type Summary, summarize } from './summary.js';
+import { REQUESTS, type Unit, unitOf } from './unit.js';
 
 export interface ReportOptions {
   /** IANA time zone of the customer (times are also shown in UTC). */
@@ -48,6 +50,10 @@ export interface ReportData {
   gaps: RuleGaps[];
   topSources: GeoRow[];
   topDestinations: GeoRow[];
+  /** What the traffic is counted in: packets (captures, flows) or requests (access logs). */
+  unit: Unit;
+  /** L7 attacks: what their requests looked like (from the log replay), per attack; null elsewhere. */
+  l7Tops: Array<L7Tops | null>;
 }
 
 /** Dense bins from the analysis's own (sparse) timeline: empty seconds are zero, not skipped. */
@@ -75,12 +81,19 @@ export function analysisTimeline(a: Analysis): VectorTimeline {
 export async function buildReport(analysis: Analysis, opts: ReportOptions = {}): Promise<ReportData> {
   if (opts.tz) checkTimeZone(opts.tz);
   let replay: Replay | null = null;
+  let l7Tops: Array<L7Tops | null> = analysis.attacks.map(() => null);
+  const unit = unitOf(analysis);
   let replayNote: string | null = null;
   const capture = opts.capture === false ? null : (opts.capture ?? analysis.capture.file);
   if (analysis.attacks.length > 0) {
     if (capture === null) replayNote = 'replay not requested';
     else if (capture === '-' || !existsSync(capture)) replayNote = `the capture ${capture === '-' ? '(read from stdin)' : capture} is not available`;
-    else {
+    else if (unit === REQUESTS) {
+      const r = await replayLogAttacks(capture, analysis, opts.truth ? readGroundTruth(opts.truth) : undefined, opts.onProgress);
+      replay = r;
+      l7Tops = r.tops;
+      if (r.truthNote) replayNote = r.truthNote;
+    } else {
       replay = await replayAttacks(capture, analysis, opts.truth ? readGroundTruth(opts.truth) : undefined, opts.onProgress);
       if (replay.error) replayNote = `reading the capture stopped early: ${replay.error}`;
       else if (replay.truthNote) replayNote = replay.truthNote;
@@ -104,5 +117,7 @@ export async function buildReport(analysis: Analysis, opts: ReportOptions = {}):
     gaps: analysis.attacks.map(ruleGaps),
     topSources: withGeo(analysis.traffic.top_sources),
     topDestinations: withGeo(analysis.traffic.top_destinations),
+    unit,
+    l7Tops,
   };
 }

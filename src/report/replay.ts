@@ -56,7 +56,8 @@ export interface VectorTimeline {
 export interface GroundTruth {
   file: string;
   labels: Uint8Array;
-  attacks: Array<{ label: number; vector: string; victim: { ip?: string; prefix?: string } }>;
+  /** `host`: an L7 attack's site (the HTTP log generator's truth). */
+  attacks: Array<{ label: number; vector: string; victim: { ip?: string; prefix?: string; host?: string } }>;
 }
 
 export interface Replay {

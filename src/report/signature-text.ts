@@ -5,6 +5,7 @@
  */
 import type { Attack } from '../model/attack.js';
 import { pct } from './format.js';
+import { attackUnit } from './unit.js';
 
 export interface SignatureText {
   /** The emitted signature's expression, or null when none met the bar. */
@@ -19,12 +20,16 @@ export interface SignatureText {
 
 export function signatureText(x: Attack): SignatureText {
   const s = x.signature;
+  const u = attackUnit(x);
   let summary: string;
   let listNote = '';
   if (s) {
-    summary = `It matches ${pct(s.coverage)} of this attack's packets and ${pct(s.collateral, 2)} of other packets.`;
+    summary = `It matches ${pct(s.coverage)} of this attack's ${u.many} and ${pct(s.collateral, 2)} of other ${u.many}.`;
     if (s.kind === 'source_list' && s.list) {
-      listNote = `No packet field tells this attack from real users, so the signature is the list of ${s.list.addresses.length} source addresses that sent it without completing a connection (${s.list.name}).`;
+      listNote =
+        x.requests !== undefined
+          ? `No request field tells this attack from real users, so the signature is the list of the ${s.list.addresses.length} addresses it came from (${s.list.name}).`
+          : `No packet field tells this attack from real users, so the signature is the list of ${s.list.addresses.length} source addresses that sent it without completing a connection (${s.list.name}).`;
       summary += ` ${listNote}`;
     }
   } else {
@@ -41,7 +46,7 @@ export function signatureText(x: Attack): SignatureText {
     const facts: string[] = [];
     if (e.out_of_state !== null) facts.push(`${pct(e.out_of_state)} of its packets belonged to no connection`);
     if (e.handshakes_completed !== null) facts.push(`${pct(e.handshakes_completed)} of the sending hosts completed a handshake with the victim`);
-    facts.push(e.spoofed_likely ? 'the sources look spoofed' : 'the sources look genuine');
+    if (x.requests === undefined) facts.push(e.spoofed_likely ? 'the sources look spoofed' : 'the sources look genuine');
     if (e.separating_fields.length > 0) facts.push(`it is told apart by ${e.separating_fields.join(', ')}`);
     if (e.without_payload) facts.push("judged from NetFlow/IPFIX records without payload (amplification by source port and packet size, TCP state by the flows' flags)");
     evidence = `Confidence ${x.confidence.toFixed(2)}: ${facts.join('; ')}.`;

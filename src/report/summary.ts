@@ -7,6 +7,7 @@
 import type { Analysis } from '../model/analysis.js';
 import { fmtBits, fmtInt, fmtUtc, fmtZoned, isoSeconds, pct, vectorName, victimText } from './format.js';
 import type { Effectiveness } from './replay.js';
+import { REQUESTS, unitOf } from './unit.js';
 
 export interface Summary {
   attacks: number;
@@ -32,10 +33,13 @@ export interface Summary {
 export function summarize(a: Analysis, effects: Effectiveness[], tz?: string): Summary {
   const atk = a.attacks;
   const cap = a.capture;
+  const u = unitOf(a);
+  const what_ = u === REQUESTS ? 'log' : 'capture';
+  const rateText = (n: number, bps: number) => `${fmtInt(n)} ${u.many}/s${u.bytes ? ` and ${fmtBits(bps)}` : ''}`;
   const span = (from: string | null, to: string | null) => {
     if (!from || !to)
       return {
-        utc: 'unknown (the capture holds no packets)',
+        utc: `unknown (the ${what_} holds no ${u.many})`,
         local: null as string | null,
       };
     return {
@@ -47,7 +51,7 @@ export function summarize(a: Analysis, effects: Effectiveness[], tz?: string): S
     const w = span(cap.start, cap.end);
     return {
       attacks: 0,
-      what: `No attack was detected in this capture (${fmtInt(cap.packets)} packets).`,
+      what: `No attack was detected in this ${what_} (${fmtInt(cap.packets)} ${u.many}).`,
       start: cap.start,
       end: cap.end,
       when_utc: w.utc,
@@ -58,7 +62,7 @@ export function summarize(a: Analysis, effects: Effectiveness[], tz?: string): S
       attack_packets: 0,
       attack_bytes: 0,
       attack_share: 0,
-      effect: `Traffic peaked at ${fmtInt(a.traffic.peak.pps_1s)} packets/s and ${fmtBits(a.traffic.peak.bps_1s)} over one second.`,
+      effect: `Traffic peaked at ${rateText(a.traffic.peak.pps_1s, a.traffic.peak.bps_1s)} over one second.`,
       done: 'No mitigation was needed.',
     };
   }
@@ -88,26 +92,29 @@ export function summarize(a: Analysis, effects: Effectiveness[], tz?: string): S
   const spoofed = atk.filter((x) => x.sources.spoofed_likely).length;
   const sources = atk.reduce((n, x) => n + x.sources.unique, 0);
   const effect =
-    `Attack traffic was ${fmtInt(packets)} of the ${fmtInt(cap.packets)} packets captured (${pct(share)}), peaking at ` +
-    `${fmtInt(peakPps)} packets/s and ${fmtBits(peakBps)}, from ${fmtInt(sources)} source address${sources === 1 ? '' : 'es'}` +
+    `Attack traffic was ${fmtInt(packets)} of the ${fmtInt(cap.packets)} ${u.many} ${u === REQUESTS ? 'logged' : 'captured'} (${pct(share)}), peaking at ` +
+    `${rateText(peakPps, peakBps)}, from ${fmtInt(sources)} source address${sources === 1 ? '' : 'es'}` +
     (spoofed === atk.length ? ', most likely spoofed.' : spoofed > 0 ? ` (${spoofed} of the attacks from likely spoofed addresses).` : '.');
   const measured = effects.filter((e) => e.method !== 'signature');
   const estimated = effects.filter((e) => e.method === 'signature');
   const all = measured.length === effects.length;
-  let done = `Palisade derived a traffic signature for ${atk.length === 1 ? 'the attack' : 'each attack'} and generated blocking rules (Rules language, nftables, iptables).`;
+  let done =
+    u === REQUESTS
+      ? `Palisade derived a request signature for ${atk.length === 1 ? 'the attack' : 'each attack'} and generated a custom rule, a rate-limiting rule and block lists (Rules language, Cloudflare, nftables, iptables).`
+      : `Palisade derived a traffic signature for ${atk.length === 1 ? 'the attack' : 'each attack'} and generated blocking rules (Rules language, nftables, iptables).`;
   if (measured.length > 0) {
     const aTot = measured.reduce((n, e) => n + (e.attack_packets ?? 0), 0);
     const aDrop = measured.reduce((n, e) => n + (e.attack_dropped_packets ?? 0), 0);
     const worstLegit = Math.max(...measured.map((e) => e.legit_dropped));
     const scored = measured.every((e) => e.method === 'truth') ? ' and scored against its ground truth' : '';
     const which = all ? 'the rules' : `the rules of ${measured.length} of the ${effects.length} attacks`;
-    done += ` Replayed over this capture${scored}, ${which} would drop ${pct(aTot === 0 ? 0 : aDrop / aTot)} of ${all ? 'the' : 'their'} attack packets and at most ${pct(worstLegit, 2)} of the legitimate packets.`;
+    done += ` Replayed over this ${what_}${scored}, ${which} would ${u === REQUESTS ? 'block' : 'drop'} ${pct(aTot === 0 ? 0 : aDrop / aTot)} of ${all ? 'the' : 'their'} attack ${u.many} and at most ${pct(worstLegit, 2)} of the legitimate ${u.many}.`;
   }
   if (estimated.length > 0) {
     const cov = Math.min(...estimated.map((e) => e.attack_dropped));
     const col = Math.max(...estimated.map((e) => e.legit_dropped));
     const which = estimated.length === effects.length ? 'the rules' : `those of the other ${estimated.length}`;
-    done += ` By their signatures, ${which} match at least ${pct(cov)} of the attack packets and at most ${pct(col, 2)} of other traffic (an estimate: not measured on the capture).`;
+    done += ` By their signatures, ${which} match at least ${pct(cov)} of the attack ${u.many} and at most ${pct(col, 2)} of other traffic (an estimate: not measured on the ${what_}).`;
   }
   return {
     attacks: atk.length,
