@@ -1,9 +1,29 @@
 /** `palisade export --to TARGET RULESET`: a ruleset as nftables, iptables+ipset, Flowspec or Cloudflare JSON. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { exportRuleset, formatProblem, TARGETS, type Target } from '../../export/index.js';
+import { exportL7Attacks, isL7Attack } from '../../export/l7.js';
 import { loadRuleset } from '../../mitigate/ruleset.js';
+import type { Analysis } from '../../model/analysis.js';
+
+/** The file is an analysis (`palisade analyze --json`), not a ruleset: its L7 attacks are exported. */
+function readAnalysisIfOne(file: string): Analysis | null {
+  if (file === '-') return null;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return null; // loadRuleset says what is wrong with the path
+  }
+  if (!/^\s*\{/.test(text)) return null;
+  try {
+    const o = JSON.parse(text) as Partial<Analysis>;
+    return Array.isArray(o.attacks) && typeof o.capture === 'object' ? (o as Analysis) : null;
+  } catch {
+    return null;
+  }
+}
 
 interface Opts {
   to?: string;
@@ -19,7 +39,7 @@ export function register(program: Command): void {
   program
     .command('export')
     .description('Translate a ruleset for the kernel (nftables, iptables+ipset), an upstream router (BGP Flowspec via ExaBGP) or Cloudflare (Rulesets API JSON).')
-    .argument('<ruleset>', 'ruleset file (YAML or JSON)')
+    .argument('<ruleset>', 'ruleset file (YAML or JSON), or an analysis (palisade analyze --json) whose L7 attacks to export')
     .option('-t, --to <target>', `one of ${TARGETS.join(', ')}`)
     .option('--hook <hook>', 'nftables: prerouting (default), input, forward or ingress; iptables: built-in chain to jump from')
     .option('--device <dev>', 'nftables ingress hook: the interface')
@@ -39,11 +59,32 @@ Examples:
   palisade export --to nftables --hook ingress --device eth0 edge.yaml
   palisade export --to iptables edge.yaml | sh
   palisade export --to flowspec edge.yaml
-  palisade export --to cloudflare --phase magic edge.yaml --json`,
+  palisade export --to cloudflare --phase magic edge.yaml --json
+  palisade analyze access.log --json > a.json && palisade export --to cloudflare a.json
+
+From an analysis, each L7 attack (http_flood, credential_stuffing, scanner, slowloris) goes to
+Cloudflare whole: an IP List of its sources, its custom rule (phase http_request_firewall_custom)
+and its rate-limiting rule (phase http_ratelimit). nftables, iptables and Flowspec cannot read
+HTTP: they get a block rule on the same address list. Packet attacks carry their own rules in
+the analysis (mitigation.ruleset, .nftables, .iptables).`,
     )
     .action((file: string, opts: Opts) => {
       if (!opts.to || !(TARGETS as readonly string[]).includes(opts.to)) throw new UsageError(`export: --to must be one of ${TARGETS.join(', ')}`);
       const target = opts.to as Target;
+      const analysis = readAnalysisIfOne(file);
+      if (analysis !== null) {
+        const l7 = analysis.attacks.filter(isL7Attack);
+        const others = analysis.attacks.length - l7.length;
+        if (others > 0) process.stderr.write(`palisade: ${others} packet attack(s) in ${file}: their rules are in the analysis (attacks[].mitigation)\n`);
+        if (l7.length === 0) throw new UsageError(`export: ${file} is an analysis with no L7 attack; give a ruleset file`);
+        const out = exportL7Attacks(l7, target, { cloudflare: {}, nftables: { table: opts.table } });
+        const body = opts.json ? `${JSON.stringify({ target, text: out.text, problems: out.problems }, null, 2)}\n` : out.text;
+        if (opts.output) writeFileSync(opts.output, body);
+        else process.stdout.write(body);
+        for (const p of out.problems) process.stderr.write(`palisade: not exported: ${p.rule}: ${p.reason}\n`);
+        if (out.problems.length > 0) process.exitCode = ExitCode.FOUND;
+        return;
+      }
       const rs = loadRuleset(file);
       const hook = opts.hook;
       if (target === 'nftables' && hook && !['prerouting', 'input', 'forward', 'ingress'].includes(hook))
