@@ -9,7 +9,7 @@
  * says so).
  */
 import { HyperLogLog } from '../detect/core/sketch/hll.js';
-import { build, plan } from '../detect/l7/attacks.js';
+import { buildAll, plan } from '../detect/l7/attacks.js';
 import { L7Detector, type L7Options } from '../detect/l7/detector.js';
 import { Measurer } from '../detect/l7/measure.js';
 import { Rand } from '../detect/l7/sample.js';
@@ -91,20 +91,14 @@ export async function analyzeAccessLog(input: string | readonly string[] | Acces
         const view = new HttpLogView();
         for (const line of keep) if (parser.parse(line, view)) m.add(view);
       }
-      let seq = 1;
-      for (let k = 0; k < planned.length; k++) {
-        const a = build(det, planned[k] as (typeof planned)[number], m.tallies[k] as (typeof m.tallies)[number], seq);
-        if (a === null) continue;
-        seq++;
-        attacks.push(withFirewallText(a));
-      }
+      for (const a of buildAll(det, planned, m.tallies)) attacks.push(withFirewallText(a));
     }
   }
   return toAnalysis(source, info, summary, det, attacks, opts.top ?? 10, source.replayable ? 'log' : `stdin sample of ${Math.min(seenLines, STDIN_KEEP)} lines`);
 }
 
 /** The attack's address list as nftables and iptables text (the fields of its custom rule are HTTP's, not a firewall's). */
-function withFirewallText(a: Attack): Attack {
+export function withFirewallText(a: Attack): Attack {
   const m = a.mitigation as L7Mitigation;
   const ips = m.lists.ips;
   if (ips.length === 0) return a;

@@ -5,12 +5,14 @@
 
 import { createColors } from 'picocolors';
 import type { Analysis } from '../model/analysis.js';
+import type { L7Mitigation } from '../model/attack.js';
 import { signatureText } from './signature-text.js';
 
 type Colors = ReturnType<typeof createColors>;
 
 export function renderAnalysis(a: Analysis, color: boolean, width = 78): string {
   const c = createColors(color);
+  if (a.capture.log) return renderLogAnalysis(a, c, width);
   const out: string[] = [];
   const cap = a.capture;
   const t = a.traffic;
@@ -183,6 +185,114 @@ export function renderAnalysis(a: Analysis, color: boolean, width = 78): string 
       if (at.mitigation.iptables) out.push(c.dim('  iptables:'), indent(at.mitigation.iptables, '    '));
     }
   }
+  return `${out.join('\n')}\n`;
+}
+
+/** An access log's analysis: requests, sites, status classes, and the L7 attacks with their rules. */
+function renderLogAnalysis(a: Analysis, c: Colors, width: number): string {
+  const out: string[] = [];
+  const cap = a.capture;
+  const log = cap.log as NonNullable<Analysis['capture']['log']>;
+  const t = a.traffic;
+  const h = t.http;
+  out.push(c.bold(`Access log ${cap.file}`));
+  const formats = log.formats.map((f) => `${log.formats.length > 1 ? `${f.file}: ` : ''}${f.format}${f.detected ? ' (detected)' : ''}`).join('; ');
+  const malformed = log.formats
+    .filter((f) => f.malformed > 0)
+    .map((f) => `${log.formats.length > 1 ? `${f.file} ` : ''}line ${f.malformed_lines.slice(0, 8).join(', ')}${f.malformed > 8 ? ', …' : ''}`)
+    .join('; ');
+  out.push(
+    table(c, [
+      ['format', formats],
+      [
+        'requests',
+        `${fmtInt(cap.packets)} of ${fmtInt(log.lines)} lines; ${fmtInt(log.malformed)} malformed${malformed ? ` (${malformed})` : ''}, ${fmtInt(log.skipped)} blank or comment`,
+      ],
+      ['time', cap.start ? `${cap.start} → ${cap.end} (${fmtDur(cap.duration_s)})` : '-'],
+      ['peak', `${fmtInt(t.peak.pps_1s)} requests/s over 1 s`],
+      ['clients', `${fmtInt(t.unique_sources)} distinct (estimate)${h && h.clients_evicted > 0 ? `; ${fmtInt(h.clients_evicted)} evicted from the client table` : ''}`],
+      ...(h
+        ? [
+            ['sites', h.hosts.map((x) => `${x.host || '(no host)'} ${fmtInt(x.requests)}`).join(', ')],
+            [
+              'status',
+              Object.entries(h.status)
+                .filter(([, n]) => n > 0)
+                .map(([k, n]) => `${k} ${fmtInt(n)}`)
+                .join(', '),
+            ],
+          ]
+        : []),
+    ]),
+  );
+  if (cap.error) out.push(c.yellow(`warning: ${cap.error}`));
+  if (t.timeline.length > 1) {
+    out.push('', c.bold(`Requests per ${t.timeline_bin_s === 1 ? 'second' : `${t.timeline_bin_s} s`}`));
+    out.push(
+      chart(
+        t.timeline.map((e) => e.packets),
+        width - 12,
+        6,
+        c,
+      ),
+    );
+    out.push(c.dim(`${' '.repeat(10)}${t.timeline[0]?.t ?? ''} … ${t.timeline[t.timeline.length - 1]?.t ?? ''}`));
+  }
+  out.push('');
+  if (a.attacks.length === 0) out.push(c.green('No attack detected.'));
+  else out.push(c.bold(c.red(`${a.attacks.length} attack(s) detected`)));
+  for (const at of a.attacks) {
+    const m = at.mitigation as L7Mitigation;
+    const src = at.sources;
+    const sig = at.signature;
+    out.push('', `${c.red(c.bold(`■ ${at.vector}`))} against ${at.victim.host ?? '?'} (${at.victim.protocol})`);
+    const rows: string[][] = [
+      ['when', `${at.start} → ${at.end}, detected ${at.detected_at}`],
+      ['size', `${fmtInt(at.requests ?? at.packets)} requests; peak ${fmtInt(at.peak_rps ?? at.peak_pps)} requests/s`],
+      [
+        'sources',
+        `${fmtInt(src.unique)} addresses; top ${src.top
+          .slice(0, 3)
+          .map((x) => `${x.ip} (${fmtInt(x.packets)})`)
+          .join(', ')}`,
+      ],
+    ];
+    if (src.top_prefixes && src.top_prefixes.length > 0)
+      rows.push([
+        '',
+        `prefixes ${src.top_prefixes
+          .slice(0, 3)
+          .map((x) => `${x.prefix} (${x.addresses})`)
+          .join(', ')}`,
+      ]);
+    if (src.top_asns && src.top_asns.length > 0)
+      rows.push([
+        '',
+        `ASNs ${src.top_asns
+          .slice(0, 3)
+          .map((x) => `AS${x.asn} ${x.name} (${x.addresses})`)
+          .join(', ')}`,
+      ]);
+    if (sig) {
+      rows.push(['signature', sig.kind === 'source_list' && sig.list ? `${sig.expression}  (${fmtInt(sig.list.addresses.length)} addresses)` : sig.expression]);
+      rows.push(['', `coverage ${(sig.coverage * 100).toFixed(2)}%, collateral ${(sig.collateral * 100).toFixed(3)}% (measured over the log)`]);
+    }
+    if (m.rate_limit) {
+      const r = m.rate_limit.ratelimit;
+      rows.push([
+        'rate limit',
+        `${r.requests_per_period} per ${r.period} s per ${r.characteristics.filter((x) => x !== 'cf.colo.id').join(', ')}, block ${r.mitigation_timeout} s`,
+      ]);
+      rows.push(['', `on ${m.rate_limit.expression}${r.counting_expression ? `; counting ${r.counting_expression}` : ''}`]);
+    }
+    rows.push([
+      'block lists',
+      `${fmtInt(m.lists.ips.length)} addresses${m.lists.prefixes.length > 0 ? `, ${m.lists.prefixes.length} /24 prefixes (${m.lists.prefixes.slice(0, 3).join(', ')}${m.lists.prefixes.length > 3 ? ', …' : ''})` : ''}`,
+    ]);
+    if (m.note) rows.push(['note', m.note]);
+    out.push(table(c, rows));
+  }
+  if (a.attacks.length > 0) out.push('', c.dim('Rules, lists and nftables/iptables text of the address lists: --json (mitigation.custom_rule, .rate_limit, .lists).'));
   return `${out.join('\n')}\n`;
 }
 

@@ -86,7 +86,8 @@ Examples:
         const analysis = await analyzeAccessLog(inputs, { format: opts.format, top: opts.top, detect: opts.detect, onProgress: (d, t) => progressLog.update(d, t) });
         progressLog.done();
         const log = analysis.capture.log;
-        if (log && !opts.json) {
+        // The format chosen, said on stderr beside JSON (the human output names it in its header).
+        if (log && opts.json) {
           for (const f of log.formats)
             process.stderr.write(
               `palisade: ${f.file}: format ${f.format}${f.detected ? ' (detected)' : ''}${f.malformed > 0 ? `, ${f.malformed} malformed line(s): ${f.malformed_lines.slice(0, 10).join(', ')}${f.malformed > 10 ? ', …' : ''}` : ''}\n`,

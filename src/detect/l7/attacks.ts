@@ -139,12 +139,65 @@ function quantile(xs: number[], q: number): number {
 }
 
 /** The attack record of one planned attack and its pass's tally. */
-export function build(det: L7Detector, p: PlannedAttack, tl: Tally, seq: number): Attack | null {
-  const t = p.track;
-  const kind = t.kind;
+export interface Others {
+  keys: ReadonlySet<number>;
+  requests: number;
+}
+const NO_OTHERS: Others = { keys: new Set(), requests: 0 };
+
+/**
+ * Every planned attack's record, from the pass's tallies (tallies[k] measured planned[k]):
+ * attribution first for all of them, so each one's collateral leaves the others' traffic out.
+ * Attacks to which no address could be attributed are dropped; ids are l7-1, l7-2, … in order.
+ */
+export function buildAll(det: L7Detector, planned: readonly PlannedAttack[], tallies: readonly Tally[]): Attack[] {
+  const ids = planned.map((p, k) => attribute(det, p, tallies[k] as Tally));
+  const out: Attack[] = [];
+  let seq = 1;
+  for (let k = 0; k < planned.length; k++) {
+    const p = planned[k] as PlannedAttack;
+    const keys = new Set<number>();
+    let requests = 0;
+    for (let j = 0; j < planned.length; j++) {
+      if (j === k || (planned[j] as PlannedAttack).track.host !== p.track.host) continue;
+      const tl = tallies[j] as Tally;
+      for (const i of ids[j] as number[]) {
+        const key = tallyKey(tl, i);
+        if (keys.has(key)) continue;
+        keys.add(key);
+        requests += tl.get(i, T.REQUESTS) + tl.get(i, T.OUT_REQUESTS);
+      }
+    }
+    const a = build(det, p, tallies[k] as Tally, seq, ids[k] as number[], { keys, requests });
+    if (a === null) continue;
+    seq++;
+    out.push(a);
+  }
+  return out;
+}
+
+/** The tally slots of the addresses attributed to a planned attack. */
+export function attribute(det: L7Detector, p: PlannedAttack, tl: Tally): number[] {
   const ids: number[] = [];
   const bySignature = p.found.atoms.length > 0 && p.found.collateral <= MAX_COLLATERAL;
-  for (let i = 0; i < tl.size; i++) if (attributed(kind, tl, i, bySignature) && historyFits(det, kind, tl, i)) ids.push(i);
+  for (let i = 0; i < tl.size; i++) if (attributed(p.track.kind, tl, i, bySignature) && historyFits(det, p.track.kind, tl, i)) ids.push(i);
+  return ids;
+}
+
+/** An address as a tally key (IPv4 as itself, others by hash), to tell addresses of other attacks. */
+export function tallyKey(tl: Tally, i: number): number {
+  const k = tl.keys[i] as number;
+  return tl.fam[i] === 4 ? k : -1 - (k >>> 1);
+}
+
+/**
+ * The attack record of one planned attack, its pass's tally and its attributed slots. `others`:
+ * the addresses of the other attacks on the same host and their requests there — attack traffic,
+ * so neither collateral nor its denominator (a slowloris tool may send the flood's user agent).
+ */
+export function build(det: L7Detector, p: PlannedAttack, tl: Tally, seq: number, ids: number[] = attribute(det, p, tl), others: Others = NO_OTHERS): Attack | null {
+  const t = p.track;
+  const kind = t.kind;
   if (ids.length === 0) return null;
   let attackReq = 0;
   let attackMatched = 0;
@@ -164,7 +217,12 @@ export function build(det: L7Detector, p: PlannedAttack, tl: Tally, seq: number)
   // Collateral two ways, the larger kept: the host's requests from other addresses that the
   // signature matches (depends on attribution), and the estimate on the reference sample (the
   // host's requests outside the attack's class behaviour during its time: does not).
-  const byAddress = Math.max(0, tl.matched - attackMatched - attackOutMatched) / Math.max(1, tl.hostRequests - attackReq - attackOutReq);
+  let otherMatched = 0;
+  if (others.keys.size > 0) {
+    const mine = new Set(ids);
+    for (let i = 0; i < tl.size; i++) if (!mine.has(i) && others.keys.has(tallyKey(tl, i))) otherMatched += tl.get(i, T.MATCHED) + tl.get(i, T.OUT_MATCHED);
+  }
+  const byAddress = Math.max(0, tl.matched - attackMatched - attackOutMatched - otherMatched) / Math.max(1, tl.hostRequests - attackReq - attackOutReq - others.requests);
   const fieldCollateral = Math.max(byAddress, p.found.collateral);
   // A surge whose requests share nothing the site's other traffic lacks is not told from a crowd
   // of users (an app release, a campaign on an API): not reported as a flood.
@@ -229,6 +287,7 @@ export function build(det: L7Detector, p: PlannedAttack, tl: Tally, seq: number)
     kind,
     host,
     fieldExpression: useFields ? p.found.expression : null,
+    traitExpression: p.found.atoms.length > 0 ? p.found.expression : null,
     listName,
     ips,
     prefixes: cleanPrefixes,

@@ -21,6 +21,8 @@ export interface L7MitigationInput {
   host: string;
   /** The field signature when it met the bar, else null (the list is then the rule). */
   fieldExpression: string | null;
+  /** The field signature whatever its collateral (a rate limit may be scoped by it where blocking may not), or null. */
+  traitExpression: string | null;
   listName: string;
   ips: string[];
   prefixes: string[];
@@ -43,11 +45,14 @@ export function l7Mitigation(m: L7MitigationInput): L7Mitigation {
   let rate_limit: L7Mitigation['rate_limit'] = null;
   switch (m.kind) {
     case Kind.FLOOD: {
-      // Scoped by the signature: the limit sits under the slow tenth of the bots' own rates.
-      const perMin = Math.max(2, Math.floor(m.ratePerMinuteP10));
+      // Scoped by what the flood's requests share (a list would be blocked outright, not limited),
+      // else by pages of the site (assets left out: a browser fetches tens per page); the limit
+      // sits under the slow tenth of the bots' own rates, and not under 10 a minute.
+      const perMin = Math.max(10, Math.floor(m.ratePerMinuteP10));
+      const scope = m.traitExpression ?? and(hostPart, `not http.request.uri.path.extension in {"css" "js" "png" "jpg" "jpeg" "gif" "svg" "webp" "ico" "woff" "woff2"}`);
       rate_limit = {
         description: `palisade ${m.id}: per-address limit on the flood's requests`,
-        expression,
+        expression: scope,
         action: 'block',
         ratelimit: { characteristics: ['cf.colo.id', 'ip.src'], period: 60, requests_per_period: perMin, mitigation_timeout: 600 },
       };
