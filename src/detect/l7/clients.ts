@@ -11,6 +11,8 @@
  * client dropped and seen again starts afresh, and the report says how many were.
  */
 
+import { mix32 } from '../core/sketch/hash.js';
+
 /** Counter columns per client (Int32, saturating far above anything a log holds). */
 export const enum C {
   REQUESTS = 0,
@@ -75,8 +77,7 @@ export class ClientTable {
 
   /** The client's slot, created when new (its IPv6 text then comes from `text()`); never fails. */
   find(key: number, fam: number, nowMs: number, text: (() => string) | null): number {
-    let i = Math.imul(key, 0x9e3779b1) >>> 0;
-    i = (i ^ (i >>> 15)) & this.mask;
+    let i = mix32(key) & this.mask;
     const keys = this.keys;
     const famA = this.fam;
     for (;;) {
@@ -106,8 +107,7 @@ export class ClientTable {
 
   /** The slot of a client, or -1. */
   lookup(key: number, fam: number): number {
-    let i = Math.imul(key, 0x9e3779b1) >>> 0;
-    i = (i ^ (i >>> 15)) & this.mask;
+    let i = mix32(key) & this.mask;
     for (;;) {
       const f = this.fam[i] as number;
       if (f === 0) return -1;
@@ -157,7 +157,9 @@ export class ClientTable {
       const need = before - dropped - (this.capacity >>> 1);
       const cut = counts[Math.min(counts.length - 1, need)] as number;
       let more = 0;
-      for (let i = 0; i < this.capacity && more < need; i++) {
+      // Every client at or under the cut goes, wherever it sits: dropping the first ones by slot
+      // would leave the survivors packed in one part of the table and make probes there run long.
+      for (let i = 0; i < this.capacity; i++) {
         if (this.fam[i] !== 0 && drop[i] === 0 && (this.n[i * C.COUNT + C.REQUESTS] as number) <= cut) {
           drop[i] = 1;
           more++;
@@ -189,8 +191,7 @@ export class ClientTable {
         continue;
       }
       const key = keys[i] as number;
-      let j = Math.imul(key, 0x9e3779b1) >>> 0;
-      j = (j ^ (j >>> 15)) & this.mask;
+      let j = mix32(key) & this.mask;
       while (this.fam[j] !== 0) j = (j + 1) & this.mask;
       this.keys[j] = key;
       this.fam[j] = fam[i] as number;

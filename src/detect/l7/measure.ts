@@ -14,6 +14,8 @@ import { Kind } from './detector.js';
 import { RequestTraits, SlotText } from './features.js';
 
 export const MAX_SOURCES = 1 << 20;
+/** /24 prefixes counted per attack host. */
+export const MAX_PREFIXES = 1 << 18;
 
 /** What one attack's pass measures. */
 export interface MeasureTarget {
@@ -140,7 +142,10 @@ export class Measurer {
       tally.hostRequests++;
       if (tr.fam === 4) {
         const p = tr.ipKey >>> 8;
-        tally.per24.set(p, (tally.per24.get(p) ?? 0) + 1);
+        const n24 = tally.per24.get(p);
+        // Beyond the cap a /24 is not counted, so it can never be listed as clean.
+        if (n24 !== undefined) tally.per24.set(p, n24 + 1);
+        else if (tally.per24.size < MAX_PREFIXES) tally.per24.set(p, 1);
       }
       const m = (this.preds[k] as Predicate<HttpLogRequest>)(this.req);
       if (m) tally.matched++;
