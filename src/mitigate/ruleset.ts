@@ -104,6 +104,11 @@ export function periodSeconds(p: RateLimit['period']): number {
 export interface LoadOptions {
   /** Base directory for list files (default: the ruleset's directory). */
   baseDir?: string;
+  /**
+   * Validate and load the lists only, leaving `rules` empty: a ruleset whose rules are of another
+   * scheme (HTTP rules, mitigate/http-ruleset.ts) shares this file format and its lists.
+   */
+  listsOnly?: boolean;
 }
 
 export function loadRuleset(path: string, opts: LoadOptions = {}): Ruleset {
@@ -247,6 +252,11 @@ export function parseRuleset(text: string, file = '<ruleset>', opts: LoadOptions
     } catch (e) {
       problem(path, (e as Error).message);
     }
+  }
+
+  if (opts.listsOnly) {
+    if (problems.length > 0) throw new RulesetError(file, problems);
+    return { name: name || file, file, rules: [], lists, listDefs };
   }
 
   // ---- rules ----
