@@ -27,6 +27,7 @@ function attack(id: string, kind: Kind, fieldExpression: string | null, ips: str
     kind,
     host: 'www.example.com',
     fieldExpression,
+    traitExpression: fieldExpression,
     listName: `${vector}_${id}_sources`,
     ips,
     prefixes,
