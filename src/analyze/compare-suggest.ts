@@ -160,8 +160,8 @@ export function choose<V>(m: Measure<V>, fieldOf: (c: Candidate) => string, alte
   let best: Choice | null = single ?? null;
   if (pair && (!single || pair.score > single.score + PAIR_MARGIN)) best = pair;
   if (best && best.b === 0) best = null;
-  // Runners-up that match exactly the records counts of one already listed say nothing new (a
-  // condition added to a pair that changes nothing, the same values seen through another view).
+  // A runner-up on the same fields with the same counts as one already listed says nothing new
+  // (the same values seen through another view of the field: a path and its shape).
   // A pair no better on either side than one of its conditions alone is that condition, longer.
   const dominated = (c: Choice): boolean =>
     c.parts.length === 2 &&
@@ -169,11 +169,12 @@ export function choose<V>(m: Measure<V>, fieldOf: (c: Candidate) => string, alte
       const s = m.matched(p, p);
       return s.b >= c.b && s.a <= c.a;
     });
-  const seen = new Set<string>(best ? [`${best.b}/${best.a}`] : []);
+  const keyOf = (c: Choice): string => `${c.parts.map((p) => fieldOf(cs[p] as Candidate)).join('+')}/${c.b}/${c.a}`;
+  const seen = new Set<string>(best ? [keyOf(best)] : []);
   const ranked: Choice[] = [];
   for (const c of [...singles, ...pairs].sort(byScore)) {
     if (ranked.length >= alternatives) break;
-    const k = `${c.b}/${c.a}`;
+    const k = keyOf(c);
     if (c === best || c.b === 0 || seen.has(k) || dominated(c)) continue;
     seen.add(k);
     ranked.push(c);

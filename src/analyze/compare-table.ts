@@ -28,6 +28,9 @@ export class CappedTable {
   /** Position of each slot in heap. */
   private readonly pos: Int32Array;
   private size = 0;
+  /** The last value added and its slot (a slot is recycled only by add, which updates both). */
+  private lastKey: string | null = null;
+  private lastSlot = 0;
   /** Every value added, tracked or not. */
   total = 0;
 
@@ -40,10 +43,14 @@ export class CappedTable {
 
   add(value: string): void {
     this.total++;
-    const slot = this.index.get(value);
+    // Consecutive records often share a value (method, host, version, a bot's UA): compare with
+    // the last one before hashing the string for the map.
+    const slot = value === this.lastKey ? this.lastSlot : this.index.get(value);
     if (slot !== undefined) {
       this.counts[slot]++;
       this.down(this.pos[slot] as number);
+      this.lastKey = value;
+      this.lastSlot = slot;
       return;
     }
     if (this.size < this.capacity) {
@@ -55,6 +62,8 @@ export class CappedTable {
       this.heap[s] = s;
       this.pos[s] = s;
       this.up(s);
+      this.lastKey = value;
+      this.lastSlot = s;
       return;
     }
     const s = this.heap[0] as number;
@@ -64,6 +73,8 @@ export class CappedTable {
     this.errors[s] = this.counts[s] as number;
     this.counts[s]++;
     this.down(0);
+    this.lastKey = value;
+    this.lastSlot = s;
   }
 
   /** Counted occurrences of a value; 0 for a value not tracked. */

@@ -168,7 +168,17 @@ export async function compare<V>(pops: Populations<V>, opts: CompareOptions<V>):
   } else {
     // Estimates: each field's condition from its tables; the suggestion is the best of them.
     for (const c of candidates) perFeature.set(c.feature, rateOf(c.expression, [c], Math.round(c.cov * nb), Math.round(c.coll * na)));
-    const ranked = [...candidates].sort((x, y) => score(y.cov, y.coll) - score(x.cov, x.coll)).map((c) => perFeature.get(c.feature) as Rate);
+    const seen = new Set<string>();
+    const ranked = [...candidates]
+      .sort((x, y) => score(y.cov, y.coll) - score(x.cov, x.coll))
+      .map((c) => perFeature.get(c.feature) as Rate)
+      .filter((r) => {
+        // One per field and counts, as in the measured list (a path and its shape).
+        const k = `${r.fields.join('+')}/${r.b_matched}/${r.a_matched}`;
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      });
     suggestion = ranked[0] ?? null;
     alternatives = ranked.slice(1, 1 + (opts.alternatives ?? 5));
   }
