@@ -268,3 +268,23 @@ test('read once (stdin): one pass, rates estimated from the tables', async () =>
   assert.equal(r.measured, false);
   assert.ok(r.suggestion && r.suggestion.b_share >= 0.9);
 });
+
+test('memory is bounded: every field of every record unique, tables stay at their capacity', async () => {
+  let n = 0;
+  const unique: Populations<HttpRequestView> = {
+    replayable: true,
+    async read(emit) {
+      for (let i = 0; i < 20_000; i++) {
+        const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+        emit(view({ path: `/p${i}`, user_agent: `ua-${i}`, client: { ip }, query: `k${i}=1` }), i % 2 === 0, i % 2 === 1);
+        n++;
+      }
+    },
+  };
+  const r = await compare(unique, { scheme: httpScheme, features: httpFeatures(httpScheme), capacity: 256 });
+  // No condition worth measuring, so no second pass.
+  assert.equal(n, 20_000);
+  for (const f of r.fields) assert.ok(f.distinct.a <= 256 && f.distinct.b <= 256, `${f.feature}: ${f.distinct.a}/${f.distinct.b}`);
+  // Nothing B shows more than A by a share worth a condition.
+  assert.equal(r.suggestion, null);
+});

@@ -177,3 +177,24 @@ test('a --list is an ip list to the compiler', () => {
   const l: NamedList = { kind: 'ip', items: [], has4: () => true, has6: () => false };
   assert.ok(compile('ip.src in $x', httpScheme, { lists: { x: l } }));
 });
+
+test('stdin: one pass, rates estimated and said so', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/run-cli.ts', 'compare', '-', '--b', 'ip.src in $bots', '--list', `bots=${botsFile}`, '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    input: readFileSync(log),
+    maxBuffer: 1 << 26,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  valid(doc);
+  assert.equal(doc.measured, false);
+  assert.equal(doc.a.records + doc.b.records, truth.lines);
+  assert.ok(doc.suggestion.b_share >= 0.9);
+  const table = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/run-cli.ts', 'compare', '-', '--b', 'ip.src in $bots', '--list', `bots=${botsFile}`], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    input: readFileSync(log),
+  });
+  assert.match(table.stdout, /estimated from the tables/);
+});
