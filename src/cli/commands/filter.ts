@@ -168,7 +168,7 @@ export function register(program: Command): void {
     )
     .option(
       '--format <format>',
-      'access logs: combined, common, vhost_combined, main, palisade, cloudflare, caddy, traefik, or an nginx log_format / Apache LogFormat string (nginx:..., apache:...); default: detected per file, and said on stderr',
+      'access logs: combined, common, vhost_combined, main, palisade, cloudflare, caddy, traefik, alb, cloudfront, or an nginx log_format / Apache LogFormat string (nginx:..., apache:...); default: detected per file, and said on stderr',
     )
     .option('-f, --follow', 'access logs: keep reading as the files grow (tail -F: rotation and truncation safe) until interrupted')
     .option('-w, --write <out.pcap>', 'write the matching packets to a classic pcap file (- for stdout); packets only')

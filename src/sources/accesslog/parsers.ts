@@ -4,6 +4,7 @@
  * format that fills more fields: `main` over `combined` over `common` when all parse).
  */
 import { UsageError } from '../../core/errors.js';
+import { AWS_FORMATS } from './aws.js';
 import { compileApache, compileNginx, TEXT_FORMATS, type TextFormat } from './format.js';
 import { JSON_FORMATS, type JsonFormat, JsonLineMapper, parseJsonLine } from './json-format.js';
 import { TextLineParser, type TextParseOptions } from './text-parser.js';
@@ -30,7 +31,7 @@ export function jsonParser(f: JsonFormat): LineParser {
 }
 
 /** Names accepted by `format`: built-ins, or `nginx:<log_format>` / `apache:<LogFormat>`. */
-export const BUILTIN_FORMATS: readonly string[] = [...Object.keys(TEXT_FORMATS), ...Object.keys(JSON_FORMATS)];
+export const BUILTIN_FORMATS: readonly string[] = [...Object.keys(TEXT_FORMATS), ...Object.keys(JSON_FORMATS), ...Object.keys(AWS_FORMATS)];
 
 /**
  * A parser from a format spec: a built-in name, `nginx:$remote_addr ...`, `apache:%h %l ...`,
@@ -41,6 +42,8 @@ export function parserFor(spec: string, opts?: TextParseOptions): LineParser {
   if (text !== undefined) return textParser(text(), opts);
   const json = JSON_FORMATS[spec];
   if (json !== undefined) return jsonParser(json);
+  const aws = AWS_FORMATS[spec];
+  if (aws !== undefined) return aws();
   if (spec.startsWith('nginx:')) return textParser(compileNginx(spec.slice(6)), opts);
   if (spec.startsWith('apache:')) return textParser(compileApache(spec.slice(7)), opts);
   if (spec.includes('$')) return textParser(compileNginx(spec), opts);
