@@ -12,7 +12,8 @@
  *   the lines (the trailing rt= as %T, host= as %v), no global config, no progress output:
  *   `--process-and-exit` (its fastest non-interactive mode: parse and count every line, build its
  *   panels, write no report; lines it could not parse go to --invalid-requests) and `-o json`
- *   (the same plus the report, whose totals are held against the line count);
+ *   (the same plus the report, whose totals are held against the line count); the ratio is taken
+ *   against the faster of the two, by each measure;
  * - CrowdSec 1.4.6 (Debian `crowdsec`, installed by bench/setup-crowdsec.sh) replaying a file with
  *   its stock nginx parser and HTTP scenarios: `crowdsec -c CONFIG -dsn file://LOG -type nginx`,
  *   its local API in the same process on 127.0.0.1 (the agent's alerts become decisions there),
@@ -151,7 +152,7 @@ interface Ran {
   why: string;
 }
 
-function lastLines(s: string, n = 2): string {
+function lastLines(s: string, n = 3): string {
   return s.trim().split('\n').slice(-n).join(' | ');
 }
 
@@ -277,7 +278,7 @@ function pct(n: number, of: number): string {
 function topNames(by: Array<[string, number]>, n = 3): string {
   return by
     .slice(0, n)
-    .map(([name, k]) => `${name.replace(/^crowdsecurity\//, '')} ${k}`)
+    .map(([name, k]) => `${name.replace(/^[\w.-]+\//, '')} ${k}`)
     .join(', ');
 }
 
@@ -445,7 +446,7 @@ export default async function run(): Promise<void> {
 
   // --- targets ---
   const ours = bySide('palisade analyze');
-  const ga = bySide('goaccess --process-and-exit');
+  const gaModes = [bySide('goaccess --process-and-exit'), bySide('goaccess -o json')];
   const csr = bySide('crowdsec');
   const lps = (x: { side: Side; sample: Sample<Timed> } | null, cpu: boolean) =>
     x ? x.side.lines / Math.max(cpu ? x.sample.median.cpuSeconds : x.sample.median.seconds, 1e-3) : Number.NaN;
@@ -454,8 +455,8 @@ export default async function run(): Promise<void> {
   for (const [name, x] of [
     ['palisade analyze --json', ours],
     ['palisade filter --count', bySide('palisade filter')],
-    ['goaccess --process-and-exit', ga],
-    ['goaccess -o json', bySide('goaccess -o json')],
+    ['goaccess --process-and-exit', gaModes[0] ?? null],
+    ['goaccess -o json', gaModes[1] ?? null],
     ['crowdsec replay', csr],
   ] as const) {
     if (!x) {
@@ -469,12 +470,17 @@ export default async function run(): Promise<void> {
   const oursWall = lps(ours, false);
   const oursCpu = lps(ours, true);
   const x = (r: number) => (Number.isFinite(r) ? `${r.toFixed(r >= 100 ? 0 : 1)}x` : 'n/a');
-  const rGaWall = ratio(oursWall, lps(ga, false));
-  const rGaCpu = ratio(oursCpu, lps(ga, true));
+  // Against GoAccess's faster mode, by each measure.
+  const gaBest = (cpu: boolean) => {
+    const v = gaModes.map((m) => lps(m, cpu)).filter(Number.isFinite);
+    return v.length > 0 ? Math.max(...v) : Number.NaN;
+  };
+  const rGaWall = ratio(oursWall, gaBest(false));
+  const rGaCpu = ratio(oursCpu, gaBest(true));
   const rCsWall = ratio(oursWall, lps(csr, false));
   const rCsCpu = ratio(oursCpu, lps(csr, true));
   const why = ours ? '' : ' (palisade analyze not measured: see above)';
-  console.log(`ratios: palisade / goaccess ${x(rGaWall)} wall, ${x(rGaCpu)} cpu; palisade / crowdsec ${x(rCsWall)} wall, ${x(rCsCpu)} cpu${why}`);
+  console.log(`ratios: palisade / goaccess (its faster mode) ${x(rGaWall)} wall, ${x(rGaCpu)} cpu; palisade / crowdsec ${x(rCsWall)} wall, ${x(rCsCpu)} cpu${why}`);
   console.log('targets (issue 15):');
   console.log(
     `  >= ${fmtRate(TARGET_LPS)} lines/s on one core: ${Number.isFinite(oursCpu) ? fmtRate(oursCpu) : 'n/a'} by cpu ${verdict(oursCpu >= TARGET_LPS, Number.isFinite(oursCpu))}, ${Number.isFinite(oursWall) ? fmtRate(oursWall) : 'n/a'} by wall ${verdict(oursWall >= TARGET_LPS, Number.isFinite(oursWall))}`,
