@@ -116,8 +116,11 @@ function reader<V>(f: Field<V>): (view: V) => string {
 
 type Make<V> = (scheme: Scheme<V>) => Feature<V> | null;
 
-function literalFor(type: string, key: string): string {
-  return type === BYTES ? bytesLiteral(key) : key;
+/** A literal for a key; flag fields the catalogue prints in hex (tcp.flags) are written in hex. */
+function literalFor<V>(f: Field<V>, key: string): string {
+  if (f.type === BYTES) return bytesLiteral(key);
+  if (f.type === INT && f.caps?.signature?.hex && /^[0-9]+$/.test(key)) return `0x${Number(key).toString(16).padStart(2, '0')}`;
+  return key;
 }
 
 /** The field's value itself: `f == v`, `f in {v w}`. */
@@ -132,8 +135,8 @@ function equal<V>(name: string): Make<V> {
       key: reader(f),
       condition(keys) {
         if (type === BOOL) return keys.length === 1 ? (keys[0] === 'true' ? name : `not ${name}`) : `(${name} or not ${name})`;
-        if (keys.length === 1) return `${name} == ${literalFor(type, keys[0] as string)}`;
-        return `${name} in {${keys.map((k) => literalFor(type, k)).join(' ')}}`;
+        if (keys.length === 1) return `${name} == ${literalFor(f, keys[0] as string)}`;
+        return `${name} in {${keys.map((k) => literalFor(f, k)).join(' ')}}`;
       },
     };
   };

@@ -30,7 +30,7 @@ export interface Populations<V> {
 export interface CompareOptions<V> {
   scheme: Scheme<V>;
   features: Feature<V>[];
-  /** Named lists the conditions may use (none of the generated ones do; kept for symmetry with --a/--b). */
+  /** Named lists, as the --a/--b expressions had them; the conditions are compiled with the same ones. */
   lists?: Lists;
   /** Values tracked per feature and population (default 4096). */
   capacity?: number;

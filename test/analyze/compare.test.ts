@@ -12,6 +12,7 @@ import { type CompareResult, compare, type Populations } from '../../src/analyze
 import { bytesLiteral, httpFeatures, isExpressible, packetFeatures } from '../../src/analyze/compare-features.js';
 import { distribution, divergence } from '../../src/analyze/compare-stats.js';
 import { CappedTable } from '../../src/analyze/compare-table.js';
+import { generate } from '../../src/generate/generator.js';
 import { generateL7, l7Paths, l7TruthLabels } from '../../src/generate/l7/generator.js';
 import type { HttpRequest } from '../../src/model/http.js';
 import { compile } from '../../src/rules/compile.js';
@@ -19,6 +20,7 @@ import { type HttpRequestView, httpScheme } from '../../src/scheme/http.js';
 import { httpRequestView } from '../../src/scheme/http-log.js';
 import { packetScheme } from '../../src/scheme/packet.js';
 import { latin1 } from '../../src/scheme/values.js';
+import { captureSource } from '../../src/sources/capture/source.js';
 
 const ART = resolve(import.meta.dirname, '../../out/test-artifacts/compare');
 
@@ -128,6 +130,29 @@ describe('conditions', () => {
     const pred = compile(`http.user_agent == ${bytesLiteral(s)}`, httpScheme);
     assert.equal(pred({ ...view({}), header: (h: string) => (h === 'user-agent' ? s : undefined) }), true);
     assert.deepEqual(latin1(s).length, s.length);
+  });
+  test("every packet feature: the condition for a packet's own key compiles and matches that packet", async () => {
+    mkdirSync(ART, { recursive: true });
+    const pcap = join(ART, 'demo.pcap');
+    generate('demo', pcap, { packets: 4000, seed: 2 });
+    const features = packetFeatures(packetScheme);
+    const cache = new Map<string, (v: never) => boolean>();
+    let checked = 0;
+    await captureSource(pcap).read((v) => {
+      for (const f of features) {
+        const k = f.key(v);
+        if (!isExpressible(k)) continue;
+        const expr = f.condition([k]);
+        let pred = cache.get(expr);
+        if (!pred) {
+          pred = compile(expr, packetScheme) as (v: never) => boolean;
+          cache.set(expr, pred);
+        }
+        assert.equal(pred(v as never), true, `${f.name}: ${expr}`);
+        checked++;
+      }
+    });
+    assert.ok(checked > 20_000, `${checked} conditions checked`);
   });
   test('packet features leave out per-packet-unique fields and name packet-scheme fields', () => {
     const names = packetFeatures(packetScheme).map((f) => f.field);
