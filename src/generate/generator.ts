@@ -9,10 +9,11 @@
 import { writeFileSync } from 'node:fs';
 import type { Vector } from '../model/attack.js';
 import { PcapWriter } from '../sources/capture/pcap-writer.js';
-import { AttackTraffic, makeAttack, type Victim } from './attacks.js';
+import { type AttackSpec, AttackTraffic, makeAttack, type Victim } from './attacks.js';
 import { BenignTraffic, Population, ResearchScanners } from './benign.js';
 import type { Component } from './component.js';
 import { Emitter, EPOCH_SEC } from './emitter.js';
+import { HTTP_PACKET_VECTORS, makeHttpAttack, WebVisitors } from './http-traffic.js';
 import { Rng } from './prng.js';
 import { activeSeconds, findScenario, SCENARIOS } from './scenarios.js';
 
@@ -102,10 +103,14 @@ export function generate(name: string, out: string, opts: GenerateOptions): Trut
       comps.push(new ResearchScanners(rng.fork(7), Math.min(3, 0.01 * pps), part.t0, Number.POSITIVE_INFINITY, pop.web4));
     } else if (part.kind === 'flash') {
       comps.push(new BenignTraffic(rng, pop, pps, part.t0, part.t1, { kind: part.flavor ?? 'flash', rampS: part.ramp, target: part.target, fresh: part.fresh !== false }));
+    } else if (part.kind === 'web') {
+      comps.push(new WebVisitors(rng, pop, pps, part.t0, part.t1, part.target));
     } else {
       label++;
-      const spec = makeAttack(part.vector, rng.fork(1), part.target, pop);
-      comps.push(new AttackTraffic(rng, label, spec, pps, part.t0, part.t1, part.ramp ?? 0, part.pulse));
+      // HTTP floods and slowloris are conversations with per-client timing (http-traffic.ts).
+      const http = HTTP_PACKET_VECTORS.has(part.vector) ? makeHttpAttack(part.vector, rng.fork(1), label, part.target, pop, pps, part.t0, part.t1) : null;
+      const spec = http?.info ?? makeAttack(part.vector, rng.fork(1), part.target, pop);
+      comps.push(http ?? new AttackTraffic(rng, label, spec as AttackSpec, pps, part.t0, part.t1, part.ramp ?? 0, part.pulse));
       specs.push({
         label,
         vector: spec.vector,

@@ -8,6 +8,7 @@ import { host4, host6 } from './addresses.js';
 import { type AttackTarget, L34_VECTORS } from './attacks.js';
 import type { FlashKind } from './benign.js';
 import type { Pulse } from './component.js';
+import { HTTP_SCENARIOS } from './http-scenarios.js';
 import type { Rng } from './prng.js';
 
 export type Part =
@@ -24,6 +25,14 @@ export type Part =
       flavor?: FlashKind;
       /** false: the everyday clients, not a population of new ones (a busy service, no crowd). */
       fresh?: boolean;
+    }
+  | {
+      /** Browsers visiting the site on one server over cleartext HTTP (http-traffic.ts). */
+      kind: 'web';
+      weight: number;
+      t0: number;
+      t1: number;
+      target: number;
     }
   | {
       kind: 'attack';
@@ -443,7 +452,7 @@ const BROAD: Scenario[] = [
   },
 ];
 
-export const SCENARIOS: Scenario[] = [...BASE, ...BROAD, ...L34_VECTORS.map(vectorScenario)];
+export const SCENARIOS: Scenario[] = [...BASE, ...BROAD, ...L34_VECTORS.map(vectorScenario), ...HTTP_SCENARIOS];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);
