@@ -11,6 +11,7 @@ import { asPacketSource, type PacketSource } from '../sources/capture/source.js'
 import { type FlowDecoderOptions, flowDatagrams, lostCounts } from '../sources/flow/index.js';
 import { flowPacketSource } from '../sources/flow-packets.js';
 import { Analyzer } from './analyzer.js';
+import { CaptureL7, type CaptureL7Options } from './capture-l7.js';
 import { withMitigation } from './mitigation.js';
 
 export interface AnalyzeOptions {
@@ -25,6 +26,8 @@ export interface AnalyzeOptions {
    * read twice (stdin) is always read once, on this thread. The attacks are the same either way.
    */
   parallel?: boolean;
+  /** L7 detection on the HTTP/1.x requests of the capture (default on; false turns it off). */
+  l7?: CaptureL7Options | false;
 }
 
 /** Below this size a capture is analysed in well under a second; a second thread would not pay. */
@@ -50,10 +53,20 @@ export async function analyzeCapture(input: string | PacketSource, opts: Analyze
   }
   let detections: Detection[];
   let analysis: Analysis;
+  // HTTP requests followed through the capture's connections, for L7 detection (capture-l7.ts).
+  const l7 = opts.l7 === false ? null : new CaptureL7(!source.replayable, opts.l7);
   if (wantsThread(source, opts.parallel)) {
     const job = startDetection(source, opts.detection);
     try {
-      analysis = analyzer.result(await source.read((v) => analyzer.add(v), { onProgress: opts.onProgress }));
+      analysis = analyzer.result(
+        await source.read(
+          (v) => {
+            analyzer.add(v);
+            l7?.add(v);
+          },
+          { onProgress: opts.onProgress },
+        ),
+      );
     } catch (e) {
       job.cancel();
       throw e;
@@ -66,6 +79,7 @@ export async function analyzeCapture(input: string | PacketSource, opts: Analyze
       (v) => {
         analyzer.add(v);
         detector.add(v);
+        l7?.add(v);
       },
       { onProgress: opts.onProgress },
     );
@@ -74,6 +88,11 @@ export async function analyzeCapture(input: string | PacketSource, opts: Analyze
     detections = await buildAttacks(detector, { replay: source.replayable ? source : null, totalPackets: info.packets });
   }
   analysis.attacks = detections.map(withMitigation);
+  if (l7 !== null) {
+    // The capture's last packet time (its ISO text may carry nanoseconds, which Date.parse does not read).
+    const end = analysis.capture.end === null ? 0 : Date.parse(analysis.capture.end.replace(/(\.\d{3})\d*Z$/, '$1Z'));
+    analysis.attacks.push(...(await l7.finish(end, source.replayable ? source : null)));
+  }
   return analysis;
 }
 

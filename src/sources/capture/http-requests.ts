@@ -150,6 +150,7 @@ export class HttpRequestExtractor {
   private readonly kPorts: Int32Array;
   private readonly fam: Uint8Array;
   private readonly state: Uint8Array;
+  private readonly alive: Uint8Array;
   private readonly established: Uint8Array;
   private readonly seqKnown: Uint8Array;
   private readonly clientClosed: Uint8Array;
@@ -177,7 +178,8 @@ export class HttpRequestExtractor {
   private readonly now = new Float64Array(1);
 
   constructor(
-    private readonly onRequest: (v: HttpLogView) => void,
+    /** Each record; `head` is the request it was made from (kept by callers that replay records later). */
+    private readonly onRequest: (v: HttpLogView, head: RequestHead) => void,
     opts: HttpExtractOptions = {},
   ) {
     for (const p of opts.ports ?? DEFAULT_HTTP_PORTS) if (p > 0 && p < 65536) this.isPort[p] = 1;
@@ -194,6 +196,7 @@ export class HttpRequestExtractor {
     this.kPorts = new Int32Array(cap);
     this.fam = new Uint8Array(cap);
     this.state = new Uint8Array(cap);
+    this.alive = new Uint8Array(cap);
     this.established = new Uint8Array(cap);
     this.seqKnown = new Uint8Array(cap);
     this.clientClosed = new Uint8Array(cap);
@@ -257,7 +260,7 @@ export class HttpRequestExtractor {
     this.lastMs[e] = this.now[0] as number;
     if ((flags & RST) === 0 && (flags & ACK) !== 0) this.established[e] = 1;
     if (len > 0) this.serverBytes(e, b, v.payloadOff, len, v.tcpSeq | 0);
-    if ((flags & (FIN | RST)) !== 0) this.close(e);
+    if ((flags & (FIN | RST)) !== 0 && this.alive[e] === 1) this.close(e);
   }
 
   /** The capture ended at `endMs`: every open connection's waiting and unfinished requests become records. */
@@ -300,6 +303,7 @@ export class HttpRequestExtractor {
     this.kServer[e] = s;
     this.kPorts[e] = ports;
     this.fam[e] = v.ipVersion;
+    this.alive[e] = 1;
     this.state[e] = St.IDLE;
     this.established[e] = 0;
     this.seqKnown[e] = 0;
@@ -338,6 +342,7 @@ export class HttpRequestExtractor {
       }
     }
     idx[i] = -1;
+    this.alive[e] = 0;
     this.bufs[e] = null;
     this.pending[e] = null;
     this.client6[e] = null;
@@ -517,6 +522,7 @@ export class HttpRequestExtractor {
   // ---- closing -------------------------------------------------------------------------------
 
   private close(e: number): void {
+    if (this.alive[e] === 0) return; // closed already in this packet (an answer to a half-closed client, then its FIN)
     this.finalize(e);
     this.remove(e);
   }
@@ -566,7 +572,7 @@ export class HttpRequestExtractor {
   private write(h: RequestHead): void {
     const v = this.view;
     fillView(v, h);
-    this.onRequest(v);
+    this.onRequest(v, h);
   }
 }
 
