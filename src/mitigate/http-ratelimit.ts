@@ -11,6 +11,7 @@
  * oldest inserted; evictions are counted.
  */
 import type { HttpRateLimit } from './http-ruleset.js';
+import { ownCopy } from './http-top.js';
 
 interface KeyState {
   /** Start of the current fixed window (ms), and the counts of it and of the window before. */
@@ -43,7 +44,7 @@ export class HttpRateCounter {
     if (s === undefined) {
       if (this.keys.size >= this.rl.maxKeys) this.evict(now);
       s = { windowStart: now - (now % this.periodMs), curr: 0, prev: 0, until: 0, last: now };
-      this.keys.set(key, s);
+      this.keys.set(ownCopy(key), s);
       return s;
     }
     // Move the fixed window on: one window later, the current becomes the previous; more, both are empty.

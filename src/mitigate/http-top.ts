@@ -4,6 +4,15 @@
  * the zeros go, so a flood of a million addresses keeps at most `capacity` of them; a value seen
  * more than `decremented` times is always kept, its count at most that much too low.
  */
+/**
+ * A string of its own, not a slice of the text it came from. The log readers cut lines out of
+ * 64 KiB chunk strings and fields out of lines; V8 keeps a slice's parent alive, so one client
+ * address kept in a long-lived table would keep its whole chunk: copy what outlives the record.
+ */
+export function ownCopy(s: string): string {
+  return s.length === 0 ? '' : Buffer.from(s, 'latin1').toString('latin1');
+}
+
 export class TopValues {
   private readonly counts = new Map<string, number>();
   /** Total subtracted from every surviving count (the error bound; 0 while exact). */
@@ -18,7 +27,7 @@ export class TopValues {
       return;
     }
     if (this.counts.size >= this.capacity) this.shrink();
-    this.counts.set(value, 1);
+    this.counts.set(ownCopy(value), 1);
   }
 
   private shrink(): void {

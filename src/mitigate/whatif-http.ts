@@ -14,7 +14,7 @@ import { HttpLogRequest } from '../scheme/http-log.js';
 import type { Field } from '../scheme/types.js';
 import type { AccessLogFileInfo, AccessLogOptions } from '../sources/accesslog/reader.js';
 import { type AccessLogSource, accessLogSource } from '../sources/accesslog/source.js';
-import type { HttpLogView } from '../sources/accesslog/view.js';
+import { type HttpLogView, utf8 } from '../sources/accesslog/view.js';
 import { HttpRateCounter } from './http-ratelimit.js';
 import type { HttpRule, HttpRuleset } from './http-ruleset.js';
 import { TopValues } from './http-top.js';
@@ -356,7 +356,9 @@ export async function runHttpWhatIf(input: string | readonly string[] | AccessLo
   );
   const n = opts.top ?? 10;
   const rules = engine.compiled.map((c) => {
-    c.stats.top = { ips: c.ips.top(n), hosts: c.hosts.top(n), paths: c.paths.top(n) };
+    // The scheme's text is bytes; the report's is text (UTF-8 decoded, bad sequences as U+FFFD).
+    const text = (xs: TopEntry[]): TopEntry[] => xs.map((x) => ({ value: utf8(x.value), requests: x.requests }));
+    c.stats.top = { ips: text(c.ips.top(n)), hosts: text(c.hosts.top(n)), paths: text(c.paths.top(n)) };
     c.stats.top_exact = c.ips.decremented === 0 && c.hosts.decremented === 0 && c.paths.decremented === 0;
     return c.stats;
   });
