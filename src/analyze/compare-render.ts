@@ -59,7 +59,9 @@ export function renderCompare(r: CompareResult, a: Side, b: Side, color: boolean
   out.push(c.bold(head));
   for (const f of r.fields.slice(0, rows)) {
     const top = f.over_represented[0];
-    const value = top ? cut(top.value === '' ? '""' : top.value, VALUE_W) : '-';
+    // "+N": more values over-represented in B (--json lists them); the share is the first one's.
+    const more = f.over_represented.length > 1 ? ` +${f.over_represented.length - 1}` : '';
+    const value = top ? cut(top.value === '' ? '""' : top.value, VALUE_W - more.length) + more : '-';
     const shares = top ? `${pct(top.b_share)} vs ${pct(top.a_share)}` : '';
     const d = f.divergence.toFixed(3).padStart(DIV_W - 1);
     const dShown = f.divergence >= 0.5 ? c.red(d) : f.divergence >= 0.2 ? c.yellow(d) : c.dim(d);

@@ -203,8 +203,10 @@ http.response.code, ip.src, ip.src.asnum ...), the packet scheme for captures (i
 tcp.flags, tcp.window, udp.srcport ...). Fields: palisade rules fields --scheme http | packet.
 
 For each field: the Jensen-Shannon divergence of its two distributions (0 alike, 1 nothing in
-common), the value most over-represented in B, and - in --json - that field's own condition
-with its match rates. The suggested expression is the best single-field condition, or two
+common), the value most over-represented in B with its share of B and of A ("+N": N more
+values over-represented; --json lists five), and - in --json - that field's own condition with
+its match rates. Fields the --a/--b expressions read define the populations: they are listed
+but kept out of the conditions. The suggested expression is the best single-field condition, or two
 conditions on different fields joined by "and" when that is clearly better; its match rates
 are measured by evaluating it on every record (a second pass over the files), so filtering
 with it gives the same counts. From stdin there is one pass and the rates are estimates.
