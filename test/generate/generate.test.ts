@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { generate, scenarioNames, type Truth, truthLabels, truthPath } from '../../src/generate/generator.js';
+import { HTTP_PACKET_VECTORS } from '../../src/generate/http-traffic.js';
 import { tsharkFields } from '../helpers/tshark.js';
 
 /** tshark's expert severity "error" (epan/proto.h PI_ERROR). */
@@ -25,6 +26,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** What tshark must see in an attack packet of each vector (a protocol in frame.protocols). */
 const PROTO: Record<string, string> = {
   tcp_syn_flood: 'tcp',
+  http_flood: 'tcp',
+  slowloris: 'tcp',
   tcp_synack_flood: 'tcp',
   tcp_ack_flood: 'tcp',
   tcp_rst_flood: 'tcp',
@@ -86,6 +89,7 @@ test('every scenario: tshark reads it with no expert errors, same packet count, 
         'udp.checksum.status',
         'icmp.checksum.status',
         'icmpv6.checksum.status',
+        'ip.src',
       ],
       ['-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE'],
     );
@@ -116,7 +120,10 @@ test('every scenario: tshark reads it with no expert errors, same packet count, 
         seen++;
         const [protos = '', dst4 = '', dst6 = ''] = rows[i] as string[];
         const dst = (dst4.split(',')[0] || dst6.split(',')[0]) as string;
-        if (a.victim.ip) assert.equal(dst, a.victim.ip, `${name} frame ${i + 1}`);
+        // An HTTP flood or slowloris is a conversation: the victim's answers carry the attack's label too.
+        const answer = HTTP_PACKET_VECTORS.has(a.vector) && (rows[i]?.[9] ?? '').split(',')[0] === a.victim.ip;
+        if (answer) assert.doesNotMatch(dst, /^203\.0\.113\./, `${name} frame ${i + 1}: an answer goes back out`);
+        else if (a.victim.ip) assert.equal(dst, a.victim.ip, `${name} frame ${i + 1}`);
         else assert.match(dst, /^203\.0\.113\.\d+$/, `${name} frame ${i + 1}`);
         // A scan sweeps TCP or UDP ports (scanner, scanner_udp): the victim's protocol says which.
         const want = (a.vector === 'icmp_flood' && a.victim.protocol === 'icmpv6') || a.vector === 'scanner' ? a.victim.protocol : (PROTO[a.vector] as string);
