@@ -151,7 +151,7 @@ export function register(program: Command): void {
   program
     .command('filter')
     .description(
-      'Select what matches a Rules-language expression: the packets of a capture (packet scheme; count them or write them as pcap), or the flow records of a capture of NetFlow/IPFIX/sFlow export (flow scheme).',
+      'Select what matches a Rules-language expression: the packets of a capture (packet scheme; count them or write them as pcap), the flow records of a capture of NetFlow/IPFIX/sFlow export (flow scheme), or the requests of access logs (HTTP scheme; the matching lines, or HttpRequest records).',
     )
     .argument(
       '<input...>',

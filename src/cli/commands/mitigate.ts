@@ -44,7 +44,9 @@ async function mitigateLogs(inputs: string[], opts: Opts): Promise<void> {
 export function register(program: Command): void {
   program
     .command('mitigate')
-    .description('What-if: run a ruleset over a capture and report, per rule and over time, what it would have dropped, rate-limited and passed.')
+    .description(
+      'What-if: run a ruleset over a capture, or an HTTP ruleset over access logs, and report, per rule and over time, what it would have dropped (blocked, challenged), rate-limited and passed.',
+    )
     .argument('<input...>', 'pcap or pcapng file (optionally gzip-compressed), access log(s) (several merged in time order), or - for stdin')
     .option('-r, --ruleset <file>', 'ruleset (YAML or JSON): lists and ordered rules')
     .option('--dropped <file.pcap>', 'write the packets the ruleset drops or rate-limits')
