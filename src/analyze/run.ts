@@ -92,6 +92,18 @@ export async function analyzeCapture(input: string | PacketSource, opts: Analyze
     // The capture's last packet time (its ISO text may carry nanoseconds, which Date.parse does not read).
     const end = analysis.capture.end === null ? 0 : Date.parse(analysis.capture.end.replace(/(\.\d{3})\d*Z$/, '$1Z'));
     analysis.attacks.push(...(await l7.finish(end, source.replayable ? source : null)));
+    const h = l7.stats;
+    analysis.capture.http_requests = {
+      requests: h.requests,
+      incomplete: h.incomplete,
+      answered: h.answered,
+      connections: h.connections,
+      evicted: h.evicted,
+      cut: h.cut,
+      gaps: h.gaps,
+      unconfirmed: h.unconfirmed,
+      pipeline_overflow: h.pipelineOverflow,
+    };
   }
   return analysis;
 }

@@ -41,6 +41,22 @@ export interface Analysis {
     /** What the QUIC decoder did with packets that look like a client Initial (see src/decode/quic.ts). */
     quic?: { initials: number; opened: number; repeats: number; over_budget: number; unreadable: number; budget_per_s: number };
     anomalies: { caplen_over_snaplen: number; skipped_blocks: number };
+    /**
+     * Captures: HTTP/1.x requests followed through TCP connections to HTTP ports for L7 detection
+     * (src/sources/capture/http-requests.ts). `requests`: complete heads; `incomplete`: heads that
+     * never completed (408, slowloris); `answered`: records whose status the server's response gave.
+     */
+    http_requests?: {
+      requests: number;
+      incomplete: number;
+      answered: number;
+      connections: number;
+      evicted: number;
+      cut: number;
+      gaps: number;
+      unconfirmed: number;
+      pipeline_overflow: number;
+    };
     /** Why reading stopped early (damaged file), or null. */
     error: string | null;
     /** Access logs: the format of each input (given or detected), lines read, malformed lines and their numbers. */
