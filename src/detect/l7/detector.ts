@@ -168,7 +168,10 @@ export class L7Detector {
     this.traits = new RequestTraits(opts.isLogin ?? null);
     this.clients = new ClientTable(opts.maxClients ?? 1 << 18);
     this.maxHosts = opts.maxHosts ?? 1024;
-    this.table = new KeyTable(this.maxHosts + 1, Cls.COUNT);
+    // KeyTable masks its probes with capacity * 2 - 1: the capacity must be a power of two.
+    let slots = 16;
+    while (slots < this.maxHosts + 1) slots <<= 1;
+    this.table = new KeyTable(slots, Cls.COUNT);
     this.lifecycles = new Lifecycles<L7Track>(2 * 60_000);
     this.hostSample = opts.hostSample ?? 8192;
     this.attackSample = opts.attackSample ?? 2048;

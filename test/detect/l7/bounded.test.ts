@@ -57,3 +57,22 @@ test('the client table is bounded and its evictions counted; the heap does not g
   // Linear: well under 20 µs a record even on a loaded machine under the test runner.
   assert.ok(performance.now() - t0 < N * 0.02, `${N} records in ${(performance.now() - t0).toFixed(0)} ms`);
 });
+
+test('many sites: every host judged, those past the cap counted under (other), no hang', { timeout: 60_000 }, () => {
+  const det = new L7Detector({ maxHosts: 64 });
+  const parser = parserFor('nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" rt=$request_time host=$host');
+  const view = new HttpLogView();
+  // 200 sites, each asked a few times a second, for two minutes (a window table once looped forever at four hosts).
+  for (let i = 0; i < 120_000; i++) {
+    const l = line((0x0c000000 + (i % 5000)) | 0, Math.floor(i / 1000), '/', 'Mozilla/5.0').replace('host=www.example.com', `host=site${i % 200}.example`);
+    assert.ok(parser.parse(l, view));
+    det.add(view);
+  }
+  det.finish();
+  assert.equal(det.hosts.length, 65, '64 sites and (other)');
+  assert.equal(det.hosts[64]?.name, '(other)');
+  assert.equal(
+    det.hosts.reduce((n, h) => n + h.requests, 0),
+    120_000,
+  );
+});
