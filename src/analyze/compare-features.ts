@@ -30,6 +30,11 @@ export interface Feature<V> {
   key(view: V): string;
   /** A Rules expression true for a record whose key is one of `keys` (expressible keys only). */
   condition(keys: readonly string[]): string;
+  /**
+   * For numeric fields whose values spread (sizes, TTLs, windows): the condition for the values
+   * lo..hi, where a set of a dozen exact values cannot cover a population.
+   */
+  range?(lo: number, hi: number): string;
 }
 
 // ---------------------------------------------------------------------------- literals
@@ -124,7 +129,7 @@ function literalFor<V>(f: Field<V>, key: string): string {
 }
 
 /** The field's value itself: `f == v`, `f in {v w}`. */
-function equal<V>(name: string): Make<V> {
+function equal<V>(name: string, opts: { range?: boolean } = {}): Make<V> {
   return (scheme) => {
     const f = scheme.fields.get(name);
     if (!f || (f.type !== BYTES && f.type !== INT && f.type !== IP && f.type !== BOOL)) return null;
@@ -138,6 +143,7 @@ function equal<V>(name: string): Make<V> {
         if (keys.length === 1) return `${name} == ${literalFor(f, keys[0] as string)}`;
         return `${name} in {${keys.map((k) => literalFor(f, k)).join(' ')}}`;
       },
+      range: opts.range && type === INT ? (lo, hi) => (lo === hi ? `${name} == ${lo}` : `${name} in {${lo}..${hi}}`) : undefined,
     };
   };
 }
@@ -322,7 +328,7 @@ const HTTP: Make<unknown>[] = [
   cookieNames('http.request.cookies', 'http.cookie'),
   equal('http.request.version'),
   equal('http.request.headers.order'),
-  equal('http.response.code'),
+  equal('http.response.code', { range: true }),
   equal('cf.bot_management.ja3_hash'),
   equal('cf.bot_management.ja4'),
   equal('ip.src.asnum'),
@@ -338,16 +344,16 @@ const HTTP: Make<unknown>[] = [
  */
 const PACKET: Make<unknown>[] = [
   equal('ip.proto'),
-  equal('ip.ttl'),
-  equal('ip.len'),
+  equal('ip.ttl', { range: true }),
+  equal('ip.len', { range: true }),
   equal('ip.flags.df'),
   equal('tcp.flags'),
-  equal('tcp.window'),
+  equal('tcp.window', { range: true }),
   equal('tcp.dstport'),
   equal('udp.srcport'),
   equal('udp.dstport'),
   equal('icmp.type'),
-  equal('payload.len'),
+  equal('payload.len', { range: true }),
   equal('dns.qtype'),
   equal('ip.dst'),
   equal('ip.src.asnum'),

@@ -71,6 +71,85 @@ export function candidateFor<V>(index: number, f: Feature<V>, ta: CappedTable, t
   return { feature: index, keys, expression: f.condition(keys), cov, coll };
 }
 
+/** Sorted numeric values of a table with cumulative counts: how many fall in lo..hi in O(log n). */
+class NumericCounts {
+  readonly xs: number[] = [];
+  private readonly cum: number[] = [0];
+  constructor(t: CappedTable) {
+    const es = t
+      .top(t.tracked)
+      .map((e) => ({ x: /^-?[0-9]+$/.test(e.value) ? Number(e.value) : Number.NaN, n: e.count }))
+      .filter((e) => !Number.isNaN(e.x))
+      .sort((p, q) => p.x - q.x);
+    for (const e of es) {
+      this.xs.push(e.x);
+      this.cum.push((this.cum[this.cum.length - 1] as number) + e.n);
+    }
+  }
+  get total(): number {
+    return this.cum[this.cum.length - 1] as number;
+  }
+  /** Index of the first value >= x. */
+  private lower(x: number): number {
+    let lo = 0;
+    let hi = this.xs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.xs[mid] as number) < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  between(lo: number, hi: number): number {
+    return (this.cum[this.lower(hi + 1)] as number) - (this.cum[this.lower(lo)] as number);
+  }
+  /** About `n` values spread evenly by count (quantiles), smallest and largest included. */
+  quantiles(n: number): number[] {
+    const out = new Set<number>();
+    const total = this.total;
+    let k = 0;
+    for (let i = 0; i < this.xs.length; i++) {
+      if ((this.cum[i + 1] as number) >= (k * total) / n || i === 0 || i === this.xs.length - 1) {
+        out.add(this.xs[i] as number);
+        while ((k * total) / n <= (this.cum[i + 1] as number)) k++;
+      }
+    }
+    return [...out].sort((p, q) => p - q);
+  }
+}
+
+/**
+ * A numeric feature's range condition lo..hi from its tables: of the intervals whose ends are
+ * quantiles of B's values (64 of them), the one with the best score; values either table lost
+ * to "other" are not counted, and the second pass measures the truth. Null when the feature has
+ * no range form or no interval scores above `beat` (the set condition's score).
+ */
+export function rangeCandidateFor<V>(index: number, f: Feature<V>, ta: CappedTable, tb: CappedTable, beat: number): Candidate | null {
+  const range = f.range;
+  const na = ta.total;
+  const nb = tb.total;
+  if (!range || na === 0 || nb === 0) return null;
+  const b = new NumericCounts(tb);
+  const a = new NumericCounts(ta);
+  const ends = b.quantiles(64);
+  let best: Candidate | null = null;
+  let bestScore = beat;
+  for (let i = 0; i < ends.length; i++) {
+    for (let j = i; j < ends.length; j++) {
+      const lo = ends[i] as number;
+      const hi = ends[j] as number;
+      const cov = b.between(lo, hi) / nb;
+      const coll = a.between(lo, hi) / na;
+      const sc = score(cov, coll);
+      if (sc > bestScore) {
+        bestScore = sc;
+        best = { feature: index, keys: [String(lo), String(hi)], expression: range(lo, hi), cov, coll };
+      }
+    }
+  }
+  return best;
+}
+
 /** Counts of each condition and of each pair of conditions, per population, over one pass. */
 export class Measure<V> {
   readonly preds: Predicate<V>[];

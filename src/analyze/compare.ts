@@ -16,7 +16,7 @@ import type { Lists } from '../rules/compile.js';
 import type { Scheme } from '../scheme/types.js';
 import { type Feature, MISSING, OPAQUE } from './compare-features.js';
 import { distribution, divergence, overRepresented } from './compare-stats.js';
-import { type Candidate, type Choice, candidateFor, choose, MAX_CANDIDATES, Measure, score } from './compare-suggest.js';
+import { type Candidate, type Choice, candidateFor, choose, MAX_CANDIDATES, Measure, rangeCandidateFor, score } from './compare-suggest.js';
 import { CappedTable } from './compare-table.js';
 
 /** Records of both populations, each with its membership (a record may be in both, or neither). */
@@ -127,6 +127,9 @@ export async function compare<V>(pops: Populations<V>, opts: CompareOptions<V>):
     if (exclude.has((features[i] as Feature<V>).field)) continue;
     const c = candidateFor(i, features[i] as Feature<V>, tablesA[i] as CappedTable, tablesB[i] as CappedTable);
     if (c) candidates.push(c);
+    // A numeric field whose B values spread may be told better by a range than by a dozen values.
+    const r = rangeCandidateFor(i, features[i] as Feature<V>, tablesA[i] as CappedTable, tablesB[i] as CappedTable, c ? score(c.cov, c.coll) + 0.01 : 0);
+    if (r && r.expression !== c?.expression) candidates.push(r);
   }
   // More than fit in a mask: keep the most promising by their estimated score.
   candidates.sort((x, y) => score(y.cov, y.coll) - score(x.cov, x.coll));
@@ -151,9 +154,13 @@ export async function compare<V>(pops: Populations<V>, opts: CompareOptions<V>):
     await pops.read((v, inA, inB) => {
       if (inA || inB) m.add(v, inA, inB);
     });
+    // A field's condition: the better of its set and range forms, as measured.
+    const rateScore = (r: Rate): number => score(r.b_share, r.a_share);
     candidates.forEach((c, i) => {
       const s = m.matched(i, i);
-      perFeature.set(c.feature, rateOf(c.expression, [c], s.b, s.a));
+      const r = rateOf(c.expression, [c], s.b, s.a);
+      const had = perFeature.get(c.feature);
+      if (!had || rateScore(r) > rateScore(had)) perFeature.set(c.feature, r);
     });
     const toRate = (ch: Choice): Rate =>
       rateOf(
@@ -167,7 +174,11 @@ export async function compare<V>(pops: Populations<V>, opts: CompareOptions<V>):
     alternatives = ranked.map(toRate);
   } else {
     // Estimates: each field's condition from its tables; the suggestion is the best of them.
-    for (const c of candidates) perFeature.set(c.feature, rateOf(c.expression, [c], Math.round(c.cov * nb), Math.round(c.coll * na)));
+    for (const c of candidates) {
+      const had = candidates.find((o) => o !== c && o.feature === c.feature);
+      if (had && score(had.cov, had.coll) > score(c.cov, c.coll)) continue;
+      perFeature.set(c.feature, rateOf(c.expression, [c], Math.round(c.cov * nb), Math.round(c.coll * na)));
+    }
     const seen = new Set<string>();
     const ranked = [...candidates]
       .sort((x, y) => score(y.cov, y.coll) - score(x.cov, x.coll))

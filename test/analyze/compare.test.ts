@@ -19,6 +19,7 @@ import { compile } from '../../src/rules/compile.js';
 import { type HttpRequestView, httpScheme } from '../../src/scheme/http.js';
 import { httpRequestView } from '../../src/scheme/http-log.js';
 import { packetScheme } from '../../src/scheme/packet.js';
+import { type RecordView, recordScheme } from '../../src/scheme/record.js';
 import { latin1 } from '../../src/scheme/values.js';
 import { captureSource } from '../../src/sources/capture/source.js';
 
@@ -312,4 +313,25 @@ test('memory is bounded: every field of every record unique, tables stay at thei
   for (const f of r.fields) assert.ok(f.distinct.a <= 256 && f.distinct.b <= 256, `${f.feature}: ${f.distinct.a}/${f.distinct.b}`);
   // Nothing B shows more than A by a share worth a condition.
   assert.equal(r.suggestion, null);
+});
+
+test('a numeric field whose B values spread is told by a range, measured like any condition', async () => {
+  const scheme = recordScheme(packetScheme as never);
+  const rec = (len: number, ttl: number): RecordView =>
+    new Map<string, number>([
+      ['ip.len', len],
+      ['ip.ttl', ttl],
+    ]);
+  // B: 4000 packets of 500 different lengths from 1000 to 1499; A: lengths under 600. TTLs alike.
+  const pops: Populations<RecordView> = {
+    replayable: true,
+    async read(emit) {
+      for (let i = 0; i < 4000; i++) emit(rec(1000 + (i % 500), 64), false, true);
+      for (let i = 0; i < 4000; i++) emit(rec(60 + (i % 540), 64), true, false);
+    },
+  };
+  const r = await compare(pops, { scheme, features: packetFeatures(scheme) });
+  assert.equal(r.suggestion?.expression, 'ip.len in {1000..1499}');
+  assert.deepEqual([r.suggestion?.b_matched, r.suggestion?.a_matched], [4000, 0]);
+  assert.equal(r.fields.find((f) => f.field === 'ip.ttl')?.divergence, 0);
 });
