@@ -148,8 +148,9 @@ export async function compare<V>(pops: Populations<V>, opts: CompareOptions<V>):
   const perFeature = new Map<number, Rate>();
   let suggestion: Rate | null = null;
   let alternatives: Rate[] = [];
-  const measured = pops.replayable && candidates.length > 0;
-  if (measured) {
+  // Nothing to measure is not an estimate: `measured` says whether the input allowed a second pass.
+  const measured = pops.replayable;
+  if (measured && candidates.length > 0) {
     const m = new Measure(candidates, scheme, opts.lists);
     await pops.read((v, inA, inB) => {
       if (inA || inB) m.add(v, inA, inB);
@@ -172,7 +173,7 @@ export async function compare<V>(pops: Populations<V>, opts: CompareOptions<V>):
     const { best, ranked } = choose(m, fieldOf, opts.alternatives ?? 5);
     suggestion = best ? toRate(best) : null;
     alternatives = ranked.map(toRate);
-  } else {
+  } else if (!measured) {
     // Estimates: each field's condition from its tables; the suggestion is the best of them.
     for (const c of candidates) {
       const had = candidates.find((o) => o !== c && o.feature === c.feature);
