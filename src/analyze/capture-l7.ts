@@ -34,7 +34,8 @@ export interface CaptureL7Options {
 }
 
 export class CaptureL7 {
-  readonly detector: L7Detector;
+  /** Made at the first request: a capture without HTTP pays nothing for it. */
+  private det: L7Detector | null = null;
   private readonly extractor: HttpRequestExtractor;
   private readonly kept: RequestHead[] = [];
   private seen = 0;
@@ -46,9 +47,6 @@ export class CaptureL7 {
     private readonly keepAll: boolean,
     private readonly opts: CaptureL7Options = {},
   ) {
-    // maxHosts + 1 is the detector's window-table capacity, whose index mask needs a power of
-    // two: the default 1,024 (+1) makes its probing loop forever once a fourth site appears.
-    this.detector = new L7Detector({ maxHosts: 1023, ...opts.detection });
     this.extractor = new HttpRequestExtractor((v, h) => this.request(v, h), opts.http);
   }
 
@@ -59,6 +57,13 @@ export class CaptureL7 {
   /** One packet of the first pass. */
   add(v: Parameters<HttpRequestExtractor['add']>[0]): void {
     this.extractor.add(v);
+  }
+
+  get detector(): L7Detector {
+    // maxHosts + 1 is the detector's window-table capacity, whose index mask needs a power of
+    // two: the default 1,024 (+1) makes its probing loop forever once a fourth site appears.
+    if (this.det === null) this.det = new L7Detector({ maxHosts: 1023, ...this.opts.detection });
+    return this.det;
   }
 
   private request(v: HttpLogView, h: RequestHead): void {
@@ -86,7 +91,8 @@ export class CaptureL7 {
    */
   async finish(endMs: number, replay: PacketSource | null): Promise<Attack[]> {
     this.extractor.finish(endMs);
-    const det = this.detector;
+    if (this.det === null) return [];
+    const det = this.det;
     const planned = plan(det, det.finish());
     if (planned.length === 0) return [];
     const m = new Measurer(
