@@ -6,7 +6,7 @@
  * and nothing L7 on the benign and flash-crowd captures.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -15,6 +15,7 @@ import { type Truth, truthLabels } from '../../src/generate/generator.js';
 import type { Attack } from '../../src/model/attack.js';
 import { schemaErrors } from '../../src/model/validate.js';
 import { readCapture } from '../../src/sources/capture/capture.js';
+import { captureSource, type PacketSource } from '../../src/sources/capture/source.js';
 import { makeScenario } from './truth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-l7cap-'));
@@ -76,6 +77,19 @@ async function check(scenario: string, packets: number, seed: number): Promise<v
 
 for (const seed of SEEDS) test(`http_flood in a capture (seed ${seed})`, () => check('http_flood', 200_000, seed));
 for (const seed of SEEDS) test(`slowloris in a capture (seed ${seed})`, () => check('slowloris', 80_000, seed));
+
+test('a capture read once (stdin): the same L7 attack, measured over the requests kept from the first pass', async () => {
+  const f = join(dir, 'slowloris-1.pcap');
+  if (!existsSync(f)) makeScenario('slowloris', f, 80_000, 1);
+  const file = await analyzeCapture(f);
+  const once: PacketSource = { ...captureSource(f), replayable: false, location: null };
+  const stdin = await analyzeCapture(once);
+  const key = (a: Attack) => `${a.vector}@${a.victim.ip}`;
+  const l7 = (x: Attack[]) => x.filter((a) => L7.has(a.vector));
+  assert.deepEqual(l7(stdin.attacks).map(key), l7(file.attacks).map(key));
+  assert.deepEqual(l7(stdin.attacks)[0]?.sources.ips, l7(file.attacks)[0]?.sources.ips);
+  assert.deepEqual(stdin.capture.http_requests, file.capture.http_requests);
+});
 
 test('no L7 attack on the benign and flash-crowd captures', async () => {
   for (const seed of SEEDS) {

@@ -16,6 +16,7 @@ import type { HttpRequest } from '../../../src/model/http.js';
 import { Slot } from '../../../src/sources/accesslog/view.js';
 import { readCapture } from '../../../src/sources/capture/capture.js';
 import { HttpRequestExtractor } from '../../../src/sources/capture/http-requests.js';
+import { gcsDuring } from '../../helpers/gc.js';
 
 const CLIENT = 0x0a000001; // 10.0.0.1
 const SERVER = 0xcb00710a; // 203.0.113.10
@@ -162,6 +163,21 @@ describe('segment by segment', () => {
     x.finish((T0 + 60) * 1000);
     assert.equal(out.length, 0);
     assert.equal(x.stats.unconfirmed, 1024);
+  });
+
+  test('no allocation for packets that are not HTTP: other ports, UDP, SYNs and bare ACKs to port 80 (2 M packets, no collection)', async () => {
+    const { x } = collect();
+    const views = [0, 1, 2, 3].map(() => new PacketView());
+    pkt(views[0] as PacketView, { fromClient: true, seq: 1, data: 'x'.repeat(600), t: 0 }).dstPort = 443;
+    pkt(views[1] as PacketView, { fromClient: true, seq: 1, data: 'GET / HTTP/1.1\r\n\r\n', t: 0 }).l4Proto = 17;
+    pkt(views[2] as PacketView, { fromClient: true, flags: 0x02, seq: 1, t: 0 });
+    pkt(views[3] as PacketView, { fromClient: true, flags: 0x10, seq: 1, t: 0 });
+    const run = (): void => {
+      for (let i = 0; i < 2_000_000; i++) x.add(views[i & 3] as PacketView);
+    };
+    run();
+    assert.equal(await gcsDuring(run), 0);
+    assert.equal(x.stats.connections, 0);
   });
 
   test('packets that are not TCP to an HTTP port are left alone', () => {
