@@ -115,7 +115,8 @@ export async function analyzeCapture(input: string | PacketSource, opts: Analyze
  */
 export async function analyzeFlowCapture(path: string, opts: AnalyzeOptions & { flows?: FlowDecoderOptions } = {}): Promise<Analysis> {
   const source = flowPacketSource(path, opts.flows);
-  const analysis = await analyzeCapture(source, { ...opts, parallel: false });
+  // Flow records and sampled headers are no byte stream: there are no HTTP requests to follow.
+  const analysis = await analyzeCapture(source, { ...opts, parallel: false, l7: false });
   // The flow figures of the pass (the analysis itself took the packet-shaped part).
   const i = source.flowInfo;
   if (i !== null) {

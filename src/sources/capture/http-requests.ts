@@ -246,7 +246,7 @@ export class HttpRequestExtractor {
         e = this.insert(c, s, ports, v);
       }
       this.lastMs[e] = this.now[0] as number;
-      if (len > 0) this.clientBytes(e, b, v.payloadOff, len, v.tcpSeq | 0);
+      if (len > 0) this.clientBytes(e, b, v.payloadOff, len, v.tcpSeq | 0, v.payloadWireLen > len ? v.payloadWireLen : len);
       if ((flags & RST) !== 0) this.close(e);
       else if ((flags & FIN) !== 0) {
         // A client that half-closes after its request still gets its answer: wait for the server.
@@ -371,7 +371,8 @@ export class HttpRequestExtractor {
 
   // ---- the client's stream -----------------------------------------------------------------
 
-  private clientBytes(e: number, b: Uint8Array, off: number, len: number, seq: number): void {
+  /** Client bytes b[off, off + len) at `seq`; `wire` is the segment's length on the wire (more when the capture cut it). */
+  private clientBytes(e: number, b: Uint8Array, off: number, len: number, seq: number, wire: number): void {
     if (this.seqKnown[e] === 0) {
       this.seqKnown[e] = 1;
       this.cNext[e] = seq;
@@ -387,7 +388,7 @@ export class HttpRequestExtractor {
       this.bufLen[e] = 0;
       this.state[e] = St.SKIP;
     }
-    this.cNext[e] = (seq + (d < 0 ? -d : 0) + len) | 0;
+    this.cNext[e] = (seq + wire) | 0;
     if (this.state[e] === St.SKIP) {
       if (!startsRequest(b, off, off + len)) return;
       this.state[e] = St.IDLE;
@@ -416,6 +417,12 @@ export class HttpRequestExtractor {
         this.earlyStatus[e] = 0;
       }
       p = this.headBytes(e, b, p, end);
+    }
+    if (wire > len + (d < 0 ? -d : 0)) {
+      // The capture kept only the start of the segment (snap length): the rest is a gap.
+      if (this.state[e] === St.HEAD || this.state[e] === St.BODY) this.stats.gaps++;
+      this.bufLen[e] = 0;
+      this.state[e] = St.SKIP;
     }
   }
 

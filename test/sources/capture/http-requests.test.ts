@@ -154,6 +154,22 @@ describe('segment by segment', () => {
     );
   });
 
+  test('a segment the capture cut short (snap length) is a gap: the head it held is not made up', () => {
+    const { x, out } = collect();
+    const v = new PacketView();
+    pkt(v, { fromClient: true, seq: 1, data: 'GET /cut HTTP/1.1\r\nHost: h\r\n', t: 0 });
+    v.payloadWireLen = 400;
+    x.add(v);
+    x.add(pkt(v, { fromClient: false, flags: 0x10, seq: 9, t: 0.01 }));
+    x.add(pkt(v, { fromClient: true, seq: 401, data: 'GET /next HTTP/1.1\r\nHost: h\r\n\r\n', t: 0.2 }));
+    x.add(pkt(v, { fromClient: false, seq: 9, data: 'HTTP/1.1 200 OK\r\n\r\n', t: 0.3 }));
+    assert.equal(x.stats.gaps, 1);
+    assert.deepEqual(
+      out.map((r) => `${r.path} ${r.status}`),
+      ['/next 200'],
+    );
+  });
+
   test('a spoofed flood of partial requests stays within the table bound (evictions counted, no records)', () => {
     const { x, out } = collect({ maxConnections: 1024 });
     const v = new PacketView();
