@@ -60,9 +60,7 @@ export class CaptureL7 {
   }
 
   get detector(): L7Detector {
-    // maxHosts + 1 is the detector's window-table capacity, whose index mask needs a power of
-    // two: the default 1,024 (+1) makes its probing loop forever once a fourth site appears.
-    if (this.det === null) this.det = new L7Detector({ maxHosts: 1023, ...this.opts.detection });
+    if (this.det === null) this.det = new L7Detector(this.opts.detection);
     return this.det;
   }
 
