@@ -11,9 +11,9 @@
  *   one request a second is as much part of the flood as one at fifty. A flash crowd is a surge
  *   of browsers (assets, referers, cookies) and does not fire; crawlers and monitors are scripts
  *   but part of the baseline.
- * - credential_stuffing: failed logins (4xx answers to POSTs on a login endpoint) above a floor
- *   and above the baseline, most login attempts failing; over a minute (busy) or ten minutes with
- *   many new failing addresses (slow: 2–4 attempts per address).
+ * - credential_stuffing: failed logins (4xx answers to POSTs on a login endpoint) from addresses
+ *   with no browser session (no asset fetched, never logged in), most login attempts failing;
+ *   over a minute (busy) or ten minutes with many new failing addresses (slow: 2–4 per address).
  * - scanner: requests for paths a site's visitors never ask for (secrets, VCS metadata, dumps,
  *   other software's admin consoles) answered with an error or sent without referer, and bursts
  *   of 404s from one address; fast (one address) or slow (several addresses over ten minutes).
@@ -77,6 +77,10 @@ const enum R {
   FAILS = 0,
   LOGINS,
   NEW_FAILERS,
+  /** Failed logins from addresses that never logged in and fetched no asset: no browser session behind them. */
+  BLIND_FAILS,
+  /** Login attempts from such addresses (an app without a session logs in too, and mostly succeeds). */
+  BLIND_LOGINS,
   PROBES,
   NEW_PROBERS,
   TIMEOUTS,
@@ -247,12 +251,16 @@ export class L7Detector {
     if (tr.login) {
       n[o + C.LOGIN_POSTS]++;
       cur[R.LOGINS]++;
+      const sessionless = n[o + C.ASSETS] === 0 && n[o + C.LOGIN_OK] === 0;
+      if (sessionless) cur[R.BLIND_LOGINS]++;
       if (ts >= 0) table.add(ts, Cls.LOGIN, 0, sec, nsec, 1, 1);
       if (status >= 400 && status < 500) {
         if (n[o + C.LOGIN_FAILS]++ === 0) cur[R.NEW_FAILERS]++;
         cur[R.FAILS]++;
+        if (sessionless) cur[R.BLIND_FAILS]++;
         if (ts >= 0) table.add(ts, Cls.LOGIN_FAIL, 0, sec, nsec, 1, 1);
-        this.event(host, Kind.STUFFING, t);
+        // The attack's time is that of the sessionless failures (a user mistyping does not start it).
+        if (sessionless) this.event(host, Kind.STUFFING, t);
       } else if (status >= 200 && status < 400) n[o + C.LOGIN_OK]++;
     }
     // A probe: a sensitive path refused or asked without referer, or a 404 from an address whose answers are mostly 404s.
@@ -454,18 +462,25 @@ export class L7Detector {
     const floodFires = warm && all > 1.3 * baseAll + 5 * (this.windowMs / 1000) && botSurplus >= Math.max(5 * (this.windowMs / 1000), 0.3 * surplus, baseBot);
     this.step(h, Kind.FLOOD, floodFires, floodFires ? bot : 0, endT, baseBot, { requests: all, baseline: baseAll, script_like: bot, script_like_baseline: baseBot });
 
-    // credential_stuffing: failed logins over a minute (busy) or ten (slow, many new addresses).
+    // credential_stuffing: failed logins with no browser session behind them (no asset fetched,
+    // never logged in), most such attempts failing; over a minute (busy) or ten minutes from many
+    // new addresses (slow: 2–4 attempts each). Not judged against a learnt failure rate (a slow
+    // attack would be learnt as the norm within minutes) nor against all logins (a crowd of real
+    // users signing in would drown it).
     const fails = h.sum(R.FAILS, false);
     const logins = h.sum(R.LOGINS, false);
     const failsL = h.sum(R.FAILS, true);
     const loginsL = h.sum(R.LOGINS, true);
+    const blind = h.sum(R.BLIND_FAILS, false);
+    const blindL = h.sum(R.BLIND_FAILS, true);
     const baseFail = bl.rate(h.id, Cls.LOGIN_FAIL);
-    const aboveFail = !warm || fails / SHORT > 3 * baseFail + 0.2;
-    const busy = fails >= 10 && fails >= 0.5 * logins;
-    const slow = failsL >= 20 && h.sum(R.NEW_FAILERS, true) >= 10 && failsL >= 0.6 * loginsL;
-    const stuffFires = aboveFail && (busy || slow);
+    const busy = blind >= 10 && blind >= 0.5 * h.sum(R.BLIND_LOGINS, false);
+    const slow = blindL >= 20 && h.sum(R.NEW_FAILERS, true) >= 10 && blindL >= 0.6 * h.sum(R.BLIND_LOGINS, true);
+    const stuffFires = busy || slow;
     this.step(h, Kind.STUFFING, stuffFires, table.packets(i, Cls.LOGIN_FAIL), endT, baseFail, {
       failed_logins_1m: fails,
+      failed_logins_without_session_1m: blind,
+      failed_logins_without_session_10m: blindL,
       logins_1m: logins,
       failed_logins_10m: failsL,
       new_failing_sources_10m: h.sum(R.NEW_FAILERS, true),

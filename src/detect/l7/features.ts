@@ -38,13 +38,24 @@ export class SlotText {
   hash(): number {
     return hashRange(this.s, this.a, this.b);
   }
+  /** The slot's text, detached from the line (for keeping). */
   text(): string {
-    return this.s.slice(this.a, this.b);
+    return detach(this.s.slice(this.a, this.b));
   }
   /** Case-sensitive prefix test. */
   startsWith(p: string): boolean {
     return this.b - this.a >= p.length && this.s.startsWith(p, this.a);
   }
+}
+
+/**
+ * A copy of `s` that holds no reference to the string it was cut from. V8 makes a slice a view of
+ * its parent: a kept path would keep the reader's 64 KiB piece of the log alive, and a reservoir
+ * of rows scattered over a file kept most of the file (2 M lines: 880 MB resident). UTF-16 out and
+ * back is exact for any string.
+ */
+export function detach(s: string): string {
+  return s.length === 0 ? '' : Buffer.from(s, 'utf16le').toString('utf16le');
 }
 
 /** FNV-1a over the char codes of s[a, b), mixed; never 0 (0 marks an empty slot in tables). */

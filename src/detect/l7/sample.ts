@@ -4,6 +4,7 @@
  * with a seeded xorshift, so a run is reproducible.
  */
 import { type HttpLogView, Slot } from '../../sources/accesslog/view.js';
+import { detach } from './features.js';
 
 /** One sampled request, as the signature search sees it. */
 export interface Row {
@@ -24,7 +25,8 @@ export interface Row {
   ja4: string;
 }
 
-const s = (v: string | undefined): string => (v === undefined || v === '-' ? '' : v);
+/** A slot's text to keep: '' when not logged, detached from the line (features.ts detach). */
+const s = (v: string | undefined): string => (v === undefined || v === '-' ? '' : detach(v));
 
 export function materialise(v: HttpLogView, ipKey: number, fam: number): Row {
   let cookie = s(v.get(Slot.COOKIE)) !== '';

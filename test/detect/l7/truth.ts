@@ -38,7 +38,7 @@ export interface GroupScore {
   ips: number;
   /** Share of the group's addresses listed or matched by the signature of the best attack of its vector and host. */
   matched: number;
-  /** detected_at − labelled start, seconds (NaN when not found). */
+  /** First detection: the earliest detected_at of an attack of its vector and host holding any of its addresses, − labelled start, seconds (NaN when none). */
   delay: number;
   attackId: string | null;
 }
@@ -71,12 +71,15 @@ export async function score(base: string, analysis: Analysis): Promise<Score> {
   for (const t of truth.attacks) {
     const ips = new Set(t.ips);
     let best: GroupScore = { group: t.group, vector: t.vector, ips: ips.size, matched: 0, delay: Number.NaN, attackId: null };
+    let firstMs = Number.POSITIVE_INFINITY;
     for (const a of analysis.attacks) {
       if (a.vector !== t.vector || a.victim.host !== t.victim.host) continue;
       const r = reached(a);
       const got = [...ips].filter((i) => r.has(i)).length / ips.size;
-      if (got > best.matched) best = { ...best, matched: got, delay: (Date.parse(a.detected_at) - Date.parse(t.start)) / 1000, attackId: a.id };
+      if (got > 0) firstMs = Math.min(firstMs, Date.parse(a.detected_at));
+      if (got > best.matched) best = { ...best, matched: got, attackId: a.id };
     }
+    if (best.attackId !== null) best.delay = (firstMs - Date.parse(t.start)) / 1000;
     if (best.attackId) used.add(best.attackId);
     groups.push(best);
   }
