@@ -6,6 +6,7 @@
  */
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
+import { detectFormat } from '../sources/accesslog/parsers.js';
 
 const MAGICS = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a];
 
@@ -44,7 +45,8 @@ export async function looksLikeAccessLog(path: string): Promise<boolean> {
   if (path === '-') return false;
   let b: Buffer;
   try {
-    b = await head(path, 4096);
+    // Enough to hold whole lines past a hostile one (a 200 KB line first must not hide the rest).
+    b = await head(path, 256 * 1024);
   } catch {
     return false; // the capture reader says why the file cannot be read
   }
@@ -54,6 +56,14 @@ export async function looksLikeAccessLog(path: string): Promise<boolean> {
   // Mostly text: printable bytes, tabs and newlines (UTF-8 above 0x7f allowed). A log may hold a
   // binary line or two (counted as malformed later); a capture without its magic is not text.
   let text = 0;
-  for (const c of b) if (c >= 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) text++;
-  return text >= 0.9 * b.length && b.includes(0x0a);
+  const n = Math.min(b.length, 4096);
+  for (let i = 0; i < n; i++) {
+    const c = b[i] as number;
+    if (c >= 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) text++;
+  }
+  if (text < 0.9 * n || !b.includes(0x0a)) return false;
+  // Text that no built-in format reads (a README) is neither: the capture reader says so.
+  const lines = b.toString('latin1').split('\n').slice(0, -1).slice(0, 200);
+  const d = detectFormat(lines);
+  return d.parsed > 0 && d.parsed >= 0.5 * d.tried;
 }
