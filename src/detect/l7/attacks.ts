@@ -47,7 +47,7 @@ function clientFits(det: L7Detector, t: L7Track, r: Row): boolean {
   if (i < 0) return true;
   switch (t.kind) {
     case Kind.FLOOD:
-      return cl.get(i, C.ASSETS) === 0 && cl.get(i, C.REFERERS) === 0 && cl.get(i, C.COOKIES) === 0 && (cl.first[i] as number) >= t.start - 60_000;
+      return cl.get(i, C.ASSETS) === 0 && cl.get(i, C.COOKIES) === 0 && (cl.first[i] as number) >= t.start - 60_000;
     case Kind.STUFFING:
       return cl.get(i, C.LOGIN_OK) === 0 && cl.get(i, C.ASSETS) === 0 && cl.get(i, C.LOGIN_FAILS) > 0;
     case Kind.SCANNER: {
@@ -96,7 +96,7 @@ function historyFits(det: L7Detector, kind: Kind, tl: Tally, i: number): boolean
   const req = cl.get(c, C.REQUESTS);
   switch (kind) {
     case Kind.FLOOD:
-      return cl.get(c, C.ASSETS) * 5 < req && cl.get(c, C.REFERERS) * 2 < req && !otherVector(cl.n, c * C.COUNT);
+      return cl.get(c, C.ASSETS) * 5 < req && !otherVector(cl.n, c * C.COUNT);
     case Kind.STUFFING:
       return cl.get(c, C.LOGIN_FAILS) * 2 >= req;
     case Kind.SCANNER:

@@ -7,10 +7,10 @@
  *
  * - http_flood: the host's aggregate request rate is above its learnt baseline (detect/core
  *   Baselines) and the surplus comes from clients that behave like scripts: pages without the
- *   static assets a browser fetches, no referer, no cookie. Per-IP rate plays no part: a bot at
- *   one request a second is as much part of the flood as one at fifty. A flash crowd is a surge
- *   of browsers (assets, referers, cookies) and does not fire; crawlers and monitors are scripts
- *   but part of the baseline.
+ *   static assets a browser fetches, no cookie (a referer is as easy to forge as a user agent, so
+ *   it only serves the signature). Per-IP rate plays no part: a bot at one request a second is as
+ *   much part of the flood as one at fifty. A flash crowd is a surge of browsers (assets,
+ *   cookies) and does not fire; crawlers and monitors are scripts but part of the baseline.
  * - credential_stuffing: failed logins (4xx answers to POSTs on a login endpoint) from addresses
  *   with no browser session (no asset fetched, never logged in), most login attempts failing;
  *   over a minute (busy) or ten minutes with many new failing addresses (slow: 2–4 per address).
@@ -307,7 +307,7 @@ export class L7Detector {
   private inClass(k: Kind, probe: boolean, fail: boolean, timeout: boolean, asset: boolean, n: Int32Array, o: number): boolean {
     switch (k) {
       case Kind.FLOOD:
-        return !asset && n[o + C.ASSETS] === 0 && n[o + C.REFERERS] === 0 && n[o + C.COOKIES] === 0 && !otherVector(n, o);
+        return !asset && n[o + C.ASSETS] === 0 && n[o + C.COOKIES] === 0 && !otherVector(n, o);
       case Kind.STUFFING:
         return fail;
       case Kind.SCANNER:
@@ -412,7 +412,9 @@ export class L7Detector {
       const inPrev = n[o + C.WINDOW] === this.win - 1;
       const pages = inPrev ? (n[o + C.WIN_PAGES] as number) : (this.prevPages[c] as number);
       if (pages === 0) continue;
-      if (n[o + C.ASSETS] !== 0 || n[o + C.REFERERS] !== 0 || n[o + C.COOKIES] !== 0) continue;
+      // A browser fetches the assets of the pages it shows and carries the site's cookies; a referer
+      // is not asked for (a bot sets one as easily as a user agent).
+      if (n[o + C.ASSETS] !== 0 || n[o + C.COOKIES] !== 0) continue;
       // Requests another vector explains (failed logins, probes, 408s) are that vector's, not a flood's.
       if (otherVector(n, o)) continue;
       const req = inPrev ? (n[o + C.WIN_REQUESTS] as number) : (this.prevReq[c] as number);

@@ -101,7 +101,7 @@ export class Tally {
 function classOf(kind: Kind, tr: RequestTraits): number {
   switch (kind) {
     case Kind.FLOOD:
-      return !tr.asset && !tr.hasReferer && !tr.hasCookie ? 1 : 0;
+      return !tr.asset && !tr.hasCookie ? 1 : 0;
     case Kind.STUFFING:
       return tr.login && tr.status >= 400 && tr.status < 500 ? 1 : 0;
     case Kind.SCANNER:
