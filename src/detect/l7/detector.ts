@@ -472,7 +472,6 @@ export class L7Detector {
     const fails = h.sum(R.FAILS, false);
     const logins = h.sum(R.LOGINS, false);
     const failsL = h.sum(R.FAILS, true);
-    const loginsL = h.sum(R.LOGINS, true);
     const blind = h.sum(R.BLIND_FAILS, false);
     const blindL = h.sum(R.BLIND_FAILS, true);
     const baseFail = bl.rate(h.id, Cls.LOGIN_FAIL);
@@ -485,6 +484,7 @@ export class L7Detector {
       failed_logins_without_session_10m: blindL,
       logins_1m: logins,
       failed_logins_10m: failsL,
+      logins_10m: h.sum(R.LOGINS, true),
       new_failing_sources_10m: h.sum(R.NEW_FAILERS, true),
     });
 
