@@ -59,13 +59,62 @@ function clientFits(det: L7Detector, t: L7Track, r: Row): boolean {
   }
 }
 
+/** A user agent is the surplus's when its share among the flood's rows is this many times its share of the reference. */
+const SURPLUS_RATIO = 5;
+
+/** Fewer script-like reference rows outside the flood than this: too few to say what rose. */
+const MIN_BEFORE = 50;
+
+/**
+ * The host's sampled requests from script-like clients (no asset, no cookie) outside the attack's
+ * time, a window's margin either side: what the flood's class looked like without it.
+ */
+function scriptLikeOutside(det: L7Detector, t: L7Track): Row[] {
+  const cl = det.clients;
+  const margin = det.windowMs;
+  return t.host.ref.rows.filter((r): r is Row => {
+    if (r === undefined || (r.timeMs >= t.start - margin && r.timeMs <= t.end + margin)) return false;
+    const i = cl.lookup(r.ipKey, r.fam);
+    return i >= 0 && cl.get(i, C.ASSETS) === 0 && cl.get(i, C.COOKIES) === 0;
+  });
+}
+
+/**
+ * The flood's own rows among the script-like requests of its time. New script-like clients keep
+ * arriving at a site whatever happens — an app's users, API clients, feed readers — and they are
+ * in the flood's class without being its surplus; where several sites share one log without a
+ * Host field they are many. What sets the surplus apart is what rose: the user agents far more
+ * frequent among these rows than among the script-like requests outside its time. When that
+ * leaves less than half of the rows (a flood with the user agent the site's scripts already use),
+ * or too little came before, the rows are kept as they are.
+ */
+function surplusRows(rows: Row[], ref: readonly Row[]): Row[] {
+  if (rows.length === 0 || ref.length < MIN_BEFORE) return rows;
+  const count = (xs: readonly Row[]) => {
+    const m = new Map<string, number>();
+    for (const r of xs) m.set(r.ua, (m.get(r.ua) ?? 0) + 1);
+    return m;
+  };
+  const inRows = count(rows);
+  const inRef = count(ref);
+  const kept = new Set<string>();
+  for (const [ua, n] of inRows) {
+    // Add-one smoothing: a user agent the reference never shows has a small, not zero, share there.
+    const refShare = ((inRef.get(ua) ?? 0) + 1) / (ref.length + 1);
+    if (n / rows.length >= SURPLUS_RATIO * refShare) kept.add(ua);
+  }
+  const out = rows.filter((r) => kept.has(r.ua));
+  return out.length * 2 >= rows.length ? out : rows;
+}
+
 export function plan(det: L7Detector, tracks: readonly L7Track[]): PlannedAttack[] {
   const out: PlannedAttack[] = [];
   for (const t of tracks) {
-    const pos = rowsOf(t).filter((r) => clientFits(det, t, r));
+    const fits = rowsOf(t).filter((r) => clientFits(det, t, r));
     // The reference: the host's sampled requests, less those of the attack's kind of client (before
     // and after it fired too: a flood ramps up before it is judged one and tails off after).
     const neg = t.host.ref.rows.filter((r) => r !== undefined && !clientFits(det, t, r));
+    const pos = t.kind === Kind.FLOOD ? surplusRows(fits, scriptLikeOutside(det, t)) : fits;
     const found = searchSignature(t.host.name, pos, neg);
     out.push({
       track: t,
