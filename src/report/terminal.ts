@@ -160,7 +160,7 @@ export function renderAnalysis(a: Analysis, color: boolean, width = 78): string 
       out.push('');
       const victim = at.victim.prefix ?? at.victim.ip ?? '?';
       const sigText = signatureText(at);
-      out.push(c.red(c.bold(`■ ${at.vector}`)) + ` against ${victim}${at.victim.port ? `:${at.victim.port}` : ''} (${at.victim.protocol})`);
+      out.push(c.red(c.bold(`■ ${at.vector}`)) + ` against ${victim}${at.victim.port ? `:${at.victim.port}` : ''} [${at.victim.protocol}]`);
       out.push(
         table(c, [
           ['when', `${at.start} → ${at.end}, detected ${at.detected_at}`],
@@ -245,7 +245,7 @@ function renderLogAnalysis(a: Analysis, c: Colors, width: number): string {
     const m = at.mitigation as L7Mitigation;
     const src = at.sources;
     const sig = at.signature;
-    out.push('', `${c.red(c.bold(`■ ${at.vector}`))} against ${at.victim.host ?? (at.victim.ip ? `${at.victim.ip}` : 'the site, no Host logged,')} (${at.victim.protocol})`);
+    out.push('', `${c.red(c.bold(`■ ${at.vector}`))} against ${at.victim.host ?? (at.victim.ip ? `${at.victim.ip}` : 'the site (no Host logged)')} [${at.victim.protocol}]`);
     const rows: string[][] = [
       ['when', `${at.start} → ${at.end}, detected ${at.detected_at}`],
       ['size', `${fmtInt(at.requests ?? at.packets)} requests; peak ${fmtInt(at.peak_rps ?? at.peak_pps)} requests/s`],
