@@ -9,9 +9,9 @@
  * says so).
  */
 import { HyperLogLog } from '../detect/core/sketch/hll.js';
-import { buildAll, plan } from '../detect/l7/attacks.js';
+import { buildAll, type PlannedAttack, plan } from '../detect/l7/attacks.js';
 import { L7Detector, type L7Options } from '../detect/l7/detector.js';
-import { Measurer } from '../detect/l7/measure.js';
+import { Measurer, type MeasureTarget } from '../detect/l7/measure.js';
 import { Rand } from '../detect/l7/sample.js';
 import { buildMitigation } from '../export/mitigation.js';
 import type { Analysis } from '../model/analysis.js';
@@ -81,10 +81,7 @@ export async function analyzeAccessLog(input: string | readonly string[] | Acces
     const tracks = det.finish();
     const planned = plan(det, tracks);
     if (planned.length > 0) {
-      const m = new Measurer(
-        planned.map((p) => p.target),
-        opts.detection?.isLogin ?? null,
-      );
+      const m = new Measurer(measureTargets(planned), opts.detection?.isLogin ?? null);
       if (source.replayable) await source.read((v) => m.add(v));
       else {
         const parser = parserFor(source.formats[0] ?? 'combined');
@@ -95,6 +92,18 @@ export async function analyzeAccessLog(input: string | readonly string[] | Acces
     }
   }
   return toAnalysis(source, info, summary, det, attacks, opts.top ?? 10, source.replayable ? 'log' : `stdin sample of ${Math.min(seenLines, STDIN_KEEP)} lines`);
+}
+
+/** A valid expression that matches nothing. */
+const NEVER = 'http.request.method eq "" and http.request.method ne ""';
+
+/**
+ * What the measuring pass evaluates for each planned attack. An attack with no separating field
+ * on a log without Host (a slowloris tool sends none) has an empty expression: its pass measures
+ * the class alone, with a signature that matches nothing.
+ */
+export function measureTargets(planned: readonly PlannedAttack[]): MeasureTarget[] {
+  return planned.map((p) => (p.target.expression === '' ? { ...p.target, expression: NEVER } : p.target));
 }
 
 /** The attack's address list as nftables and iptables text (the fields of its custom rule are HTTP's, not a firewall's). */

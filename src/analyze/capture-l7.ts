@@ -9,24 +9,21 @@
  * detected, through a prefilter that decodes TCP to HTTP ports only); from stdin the requests of
  * the first pass are kept (a bounded sample beyond KEEP: the figures are then estimates).
  */
-import { build, plan } from '../detect/l7/attacks.js';
+import { buildAll, plan } from '../detect/l7/attacks.js';
 import { L7Detector, type L7Options } from '../detect/l7/detector.js';
 import { Measurer } from '../detect/l7/measure.js';
 import { Rand } from '../detect/l7/sample.js';
-import { buildMitigation } from '../export/mitigation.js';
-import type { Attack, L7Mitigation } from '../model/attack.js';
+import type { Attack } from '../model/attack.js';
 import { HttpLogView, Slot } from '../sources/accesslog/view.js';
 import type { RequestHead } from '../sources/capture/http-head.js';
 import { fillView, type HttpExtractOptions, type HttpExtractStats, HttpRequestExtractor } from '../sources/capture/http-requests.js';
 import type { PacketSource } from '../sources/capture/source.js';
+import { measureTargets, withFirewallText } from './analyze-log.js';
 
 /** Requests kept for the measuring pass of a capture read once. */
 export const KEEP = 200_000;
 /** Sites whose server addresses are tallied (the victim address of an attack on the site). */
 const MAX_SITES = 1024;
-
-/** A valid expression that matches nothing. */
-const NEVER = 'http.request.method eq "" and http.request.method ne ""';
 
 export interface CaptureL7Options {
   http?: HttpExtractOptions;
@@ -93,11 +90,7 @@ export class CaptureL7 {
     const det = this.det;
     const planned = plan(det, det.finish());
     if (planned.length === 0) return [];
-    const m = new Measurer(
-      // No separating field found (a slowloris without a Host header): the pass measures the class alone.
-      planned.map((p) => (p.target.expression === '' ? { ...p.target, expression: NEVER } : p.target)),
-      this.opts.detection?.isLogin ?? null,
-    );
+    const m = new Measurer(measureTargets(planned), this.opts.detection?.isLogin ?? null);
     if (replay !== null) {
       const again = new HttpRequestExtractor((v) => m.add(v), this.opts.http);
       await replay.read((v) => again.add(v), { prefilter: tcpPrefilter });
@@ -109,15 +102,7 @@ export class CaptureL7 {
         m.add(view);
       }
     }
-    const out: Attack[] = [];
-    let seq = 1;
-    for (let k = 0; k < planned.length; k++) {
-      const a = build(det, planned[k] as (typeof planned)[number], m.tallies[k] as (typeof m.tallies)[number], seq);
-      if (a === null) continue;
-      seq++;
-      out.push(this.onServer(withFirewallText(a)));
-    }
-    return out;
+    return buildAll(det, planned, m.tallies).map((a) => this.onServer(withFirewallText(a)));
   }
 
   /** The site's busiest server address and port 80-ish service as the victim's ip (a capture knows it; a log does not). */
@@ -156,19 +141,4 @@ function tcpPrefilter(buf: Uint8Array, off: number, caplen: number, linkType: nu
     return next === 6 || (next !== 17 && next !== 58 && next !== 1);
   }
   return et !== 0x0806;
-}
-
-/** The attack's address list as nftables and iptables text (as analyze-log does for a log). */
-function withFirewallText(a: Attack): Attack {
-  const m = a.mitigation as L7Mitigation;
-  const ips = m.lists.ips;
-  if (ips.length === 0) return a;
-  const name = `${a.vector}_${a.id.replace(/[^A-Za-z0-9]/g, '_')}`;
-  const fw = buildMitigation({
-    expression: `ip.src in $${name}`,
-    id: a.id,
-    description: `${a.vector} on ${a.victim.host ?? ''}: block the attack's addresses`,
-    lists: { [name]: ips },
-  });
-  return { ...a, mitigation: { ...m, nftables: fw.nftables, iptables: fw.iptables } };
 }
