@@ -9,7 +9,9 @@
  * that range mark a record with no value (MISSING) and a value the feature cannot express as a
  * condition (OPAQUE). Neither ever enters a condition.
  */
+
 import { formatAddr } from '../core/net/prefix.js';
+import { bytesLiteral } from '../rules/literal.js';
 import type { Field, Scheme } from '../scheme/types.js';
 import { BOOL, BYTES, bytesKey, INT, IP, IpValue, Slice, type Value } from '../scheme/values.js';
 
@@ -38,19 +40,6 @@ export interface Feature<V> {
 }
 
 // ---------------------------------------------------------------------------- literals
-
-/** A Bytes literal (spec §4) for a byte string: printable ASCII as is, `"` and `\` escaped, other bytes as \xHH. */
-export function bytesLiteral(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += '\\\\';
-    else if (c >= 0x20 && c < 0x7f) out += s[i];
-    else out += `\\x${(c & 255).toString(16).padStart(2, '0')}`;
-  }
-  return `${out}"`;
-}
 
 /**
  * A regex matching the bytes of s literally, for a quoted pattern after `matches` (spec §5.1):

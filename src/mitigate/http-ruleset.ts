@@ -23,15 +23,13 @@
  * Actions: block, allow (skip the remaining rules), log, challenge (managed_challenge,
  * js_challenge), rate_limit (Palisade shape; Cloudflare's is any action with `ratelimit`).
  */
-import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
-import { InputError } from '../core/errors.js';
 import { compileRuleFor, ExprError } from '../rules/packet-ir.js';
 import { type HttpRequestView, httpScheme } from '../scheme/http.js';
 import { isArray, isMap } from '../scheme/values.js';
 import type { ListSet } from './lists.js';
-import { type ListDef, type LoadOptions, parseRuleset, RulesetError, type RulesetProblem } from './ruleset.js';
+import { type ListDef, type LoadOptions, parseRuleset, RulesetError, type RulesetProblem, readRulesetText } from './ruleset.js';
 
 export type HttpAction = 'block' | 'allow' | 'log' | 'challenge' | 'rate_limit';
 
@@ -106,14 +104,7 @@ function characteristicProblem(c: string): string | null {
 }
 
 export function loadHttpRuleset(path: string, opts: LoadOptions = {}): HttpRuleset {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new InputError(`${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, 'E_INPUT');
-  }
-  return parseHttpRuleset(text, path, { baseDir: opts.baseDir ?? dirname(path) });
+  return parseHttpRuleset(readRulesetText(path), path, { baseDir: opts.baseDir ?? dirname(path) });
 }
 
 /** Parse and validate an HTTP ruleset; throws RulesetError listing every problem with its line. */

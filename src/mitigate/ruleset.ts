@@ -111,15 +111,18 @@ export interface LoadOptions {
   listsOnly?: boolean;
 }
 
-export function loadRuleset(path: string, opts: LoadOptions = {}): Ruleset {
-  let text: string;
+/** A ruleset file's text, or an InputError a person can act on. */
+export function readRulesetText(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new InputError(`${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, 'E_INPUT');
   }
-  return parseRuleset(text, path, { baseDir: opts.baseDir ?? dirname(path) });
+}
+
+export function loadRuleset(path: string, opts: LoadOptions = {}): Ruleset {
+  return parseRuleset(readRulesetText(path), path, { baseDir: opts.baseDir ?? dirname(path) });
 }
 
 /** Parse and validate a ruleset; throws RulesetError listing every problem with its line. */

@@ -20,7 +20,7 @@ import { HttpLogRequest } from '../scheme/http-log.js';
 import { accessLogSource } from '../sources/accesslog/index.js';
 import { Slot } from '../sources/accesslog/view.js';
 import { isoSeconds } from './format.js';
-import { type Effectiveness, type GroundTruth, niceBin, type Replay, signatureEffect, type VectorSeries } from './replay.js';
+import { type Effectiveness, type GroundTruth, niceBin, type Replay, seriesByVector, signatureEffect, type VectorSeries } from './replay.js';
 
 /** What an attack's requests looked like: the most frequent values among the requests attributed to it. */
 export interface L7Tops {
@@ -125,13 +125,7 @@ export async function replayLogAttacks(log: string, analysis: Analysis, truth?: 
     }
     return lane;
   });
-  const byVector: VectorSeries[] = [];
-  for (const [k, l] of lanes.entries()) {
-    let g = byVector.findIndex((x) => x.vector === l.attack.vector);
-    if (g < 0) g = byVector.push({ vector: l.attack.vector, attacks: [], bins: new Array<number>(nBins).fill(0) }) - 1;
-    (byVector[g] as VectorSeries).attacks.push(k);
-    l.group = g;
-  }
+  const byVector = seriesByVector(lanes, nBins);
   const counted = new Float64Array(byVector.length).fill(-1);
   const labels = truth?.labels ?? new Uint8Array(0);
   let legitTruth = 0;

@@ -77,6 +77,18 @@ export function niceBin(duration: number, points = 150): number {
   return NICE_BINS[NICE_BINS.length - 1] as number;
 }
 
+/** One series per attack vector, in order of first appearance; each lane learns its series (`group`). */
+export function seriesByVector(lanes: ReadonlyArray<{ attack: Attack; group: number }>, nBins: number): VectorSeries[] {
+  const byVector: VectorSeries[] = [];
+  for (const [k, l] of lanes.entries()) {
+    let g = byVector.findIndex((x) => x.vector === l.attack.vector);
+    if (g < 0) g = byVector.push({ vector: l.attack.vector, attacks: [], bins: new Array<number>(nBins).fill(0) }) - 1;
+    (byVector[g] as VectorSeries).attacks.push(k);
+    l.group = g;
+  }
+  return byVector;
+}
+
 export function signatureEffect(a: Attack): Effectiveness {
   return {
     method: 'signature',
@@ -146,13 +158,7 @@ export async function replayAttacks(capture: string | PacketSource, analysis: An
     }
     return lane;
   });
-  const byVector: VectorSeries[] = [];
-  for (const [k, l] of lanes.entries()) {
-    let g = byVector.findIndex((x) => x.vector === l.attack.vector);
-    if (g < 0) g = byVector.push({ vector: l.attack.vector, attacks: [], bins: new Array<number>(nBins).fill(0) }) - 1;
-    (byVector[g] as VectorSeries).attacks.push(k);
-    l.group = g;
-  }
+  const byVector = seriesByVector(lanes, nBins);
   // Packet number that last counted in each vector's series: a packet two signatures of the
   // same vector match counts once.
   const counted = new Float64Array(byVector.length).fill(-1);

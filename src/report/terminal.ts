@@ -245,7 +245,10 @@ function renderLogAnalysis(a: Analysis, c: Colors, width: number): string {
     const m = at.mitigation as L7Mitigation;
     const src = at.sources;
     const sig = at.signature;
-    out.push('', `${c.red(c.bold(`■ ${at.vector}`))} against ${at.victim.host ?? at.victim.ip ?? 'the site'} (${at.victim.protocol}${at.victim.host === undefined ? ', no Host logged' : ''})`);
+    out.push(
+      '',
+      `${c.red(c.bold(`■ ${at.vector}`))} against ${at.victim.host ?? at.victim.ip ?? 'the site'} (${at.victim.protocol}${at.victim.host === undefined ? ', no Host logged' : ''})`,
+    );
     const rows: string[][] = [
       ['when', `${at.start} → ${at.end}, detected ${at.detected_at}`],
       ['size', `${fmtInt(at.requests ?? at.packets)} requests; peak ${fmtInt(at.peak_rps ?? at.peak_pps)} requests/s`],

@@ -12,6 +12,7 @@
  * The text is in the Rules language; measure.ts compiles it and measures coverage and collateral
  * over the whole log (the figures here are estimates from the samples).
  */
+import { bytesLiteral } from '../../rules/literal.js';
 import type { Row } from './sample.js';
 
 export interface Atom {
@@ -38,17 +39,7 @@ const ENOUGH = 0.0002;
 const MAX_SET = 8;
 
 /** A byte string (one char per byte) as a Rules-language quoted string. */
-export function quote(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += '\\\\';
-    else if (c < 0x20 || c > 0x7e) out += `\\x${(c & 0xff).toString(16).padStart(2, '0')}`;
-    else out += s[i];
-  }
-  return `${out}"`;
-}
+export const quote = bytesLiteral;
 
 /** The fewest values of `key` covering ≥ KEEP of the rows, or null when more than MAX_SET are needed. */
 function coveringSet(rows: readonly Row[], key: (r: Row) => string): string[] | null {
