@@ -27,7 +27,7 @@ test('--as packets reads the same file as the UDP datagrams it is; --as anything
   assert.equal(j.capture.flows, undefined);
   const bad = run('analyze', '--as', 'netflow', NF9);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--as must be packets or flows/);
+  assert.match(bad.stderr, /--as must be packets, flows or log/);
 });
 
 test('a packet capture is not taken for flow export', { skip: !existsSync(PACKETS) }, () => {

@@ -193,39 +193,6 @@ describe('rate limits on flows', () => {
   });
 });
 
-describe('no allocation per flow record', () => {
-  it('RuleEngine.process with the flow model (rules on record fields, a list, a keyed rate limit)', async () => {
-    const rs = parseRuleset(`
-lists:
-  drop: { kind: block, entries: [203.0.113.0/24] }
-rules:
-  - id: dns
-    expression: udp.srcport == 53 and ip.dst in {198.51.100.0/24} and ip.proto == "udp"
-    action: log
-  - id: syn
-    expression: tcp.flags.syn and not tcp.flags.ack
-    action: block
-  - id: limit
-    expression: ip.dst == 198.51.100.10
-    action: rate_limit
-    action_parameters: { rate: 1000, burst: 100, key: ip.src, max_keys: 64 }
-`);
-    const e = new RuleEngine(rs, { model: FLOW_MODEL, maxPoints: 1 << 20 });
-    const views = [flow('192.0.2.1', '198.51.100.10', 3, 0, 10), flow('203.0.113.9', '198.51.100.10', 1, 0, 0, 8), flow('192.0.2.7', '198.51.100.11', 40, 0, 900, 4)];
-    const loop = (): void => {
-      for (let i = 0; i < 1_000_000; i++) {
-        const v = views[i % 3] as FlowView;
-        v.startMs = i;
-        v.endMs = i + 5;
-        e.process(v);
-      }
-    };
-    loop();
-    loop();
-    assert.equal(await gcsDuring(loop), 0);
-  });
-});
-
 describe('palisade filter and mitigate on a flow capture', () => {
   const RUN = [process.execPath, '--import', 'tsx', 'test/helpers/run-cli.ts'];
   const cli = (...args: string[]) => spawnSync(RUN[0] as string, [...RUN.slice(1), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
