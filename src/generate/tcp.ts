@@ -24,6 +24,28 @@ interface TcpStep {
 
 const SHARED = new Map<number, TcpStep>();
 
+/**
+ * The rest of a segment on the packet being built: DF, its flags, its head bytes and then a
+ * stretch of the payload blob (a different stretch per segment, so payloads do not repeat byte
+ * for byte). Returns the sequence space it takes: the payload, plus one for a SYN or a FIN.
+ */
+export function segmentBody(p: Emitter['p'], s: Omit<TcpStep, 'fromClient'>, blob: PayloadBlob, rng: Rng): number {
+  p.df = true;
+  p.flags = s.flags;
+  let len = 0;
+  if (s.head) {
+    p.head = s.head;
+    p.headLen = len = s.head.length;
+  }
+  if (s.blobLen > 0) {
+    p.blob = blob;
+    p.payLen = s.blobLen;
+    p.blobOff = 2 * Math.floor(rng.float() * (((blob.bytes.length - s.blobLen) >> 1) + 1));
+    len += s.blobLen;
+  }
+  return len + ((s.flags & 0x03) !== 0 ? 1 : 0);
+}
+
 function tcpStep(fromClient: boolean, flags: number, head: Uint8Array | null, blobLen: number): TcpStep {
   if (head) return { fromClient, flags, head, blobLen };
   const key = (blobLen * 256 + flags) * 2 + (fromClient ? 1 : 0);
@@ -139,23 +161,8 @@ export class TcpSession implements Session {
       p.win = syn ? 65160 : 501;
       p.opts = syn ? OPTS_SYNACK : stack.ts ? OPTS_TS : null;
     }
-    p.df = true;
-    p.flags = s.flags;
     p.flow = this.cport;
-    let len = 0;
-    if (s.head) {
-      p.head = s.head;
-      p.headLen = len = s.head.length;
-    }
-    if (s.blobLen > 0) {
-      const blob = this.blob;
-      p.blob = blob;
-      p.payLen = s.blobLen;
-      // A different stretch of the blob per segment, so payloads do not repeat byte for byte.
-      p.blobOff = 2 * Math.floor(this.rng.float() * (((blob.bytes.length - s.blobLen) >> 1) + 1));
-      len += s.blobLen;
-    }
-    const adv = len + (syn || (s.flags & 0x01) !== 0 ? 1 : 0);
+    const adv = segmentBody(p, s, this.blob, this.rng);
     if (s.fromClient) this.cSeq = (this.cSeq + adv) >>> 0;
     else this.sSeq = (this.sSeq + adv) >>> 0;
     if (this.gre) this.gre.emit(e, t, 6, s.fromClient);

@@ -11,6 +11,7 @@ import type { Addr, Emitter } from './emitter.js';
 import type { PayloadBlob } from './frames.js';
 import type { Rng } from './prng.js';
 import { OPTS_SYNACK, OPTS_TS, OPTS_V6, type Stack } from './stacks.js';
+import { segmentBody } from './tcp.js';
 
 interface Step {
   at: number;
@@ -160,22 +161,8 @@ export class TimedConn {
       p.win = syn ? 65160 : s.flags === RST ? 0 : 501;
       p.opts = syn ? OPTS_SYNACK : stack.ts && s.flags !== RST ? OPTS_TS : null;
     }
-    p.df = true;
-    p.flags = s.flags;
     p.flow = this.cport;
-    let len = 0;
-    if (s.head) {
-      p.head = s.head;
-      p.headLen = len = s.head.length;
-    }
-    if (s.blobLen > 0) {
-      const blob = this.blob;
-      p.blob = blob;
-      p.payLen = s.blobLen;
-      p.blobOff = 2 * Math.floor(this.rng.float() * (((blob.bytes.length - s.blobLen) >> 1) + 1));
-      len += s.blobLen;
-    }
-    const adv = len + (syn || (s.flags & 0x01) !== 0 ? 1 : 0);
+    const adv = segmentBody(p, s, this.blob, this.rng);
     if (s.fromClient) this.cSeq = (this.cSeq + adv) >>> 0;
     else this.sSeq = (this.sSeq + adv) >>> 0;
     e.tcp(s.at);
