@@ -12,29 +12,9 @@ import { describe, it } from 'node:test';
 import { RuleEngine } from '../../src/mitigate/engine.js';
 import { FLOW_MODEL } from '../../src/mitigate/flow-model.js';
 import { parseRuleset } from '../../src/mitigate/ruleset.js';
-import { FlowKind, FlowView } from '../../src/sources/flow/record-view.js';
+import type { FlowView } from '../../src/sources/flow/record-view.js';
+import { flowRecord as flow } from '../helpers/flow-view.js';
 import { gcsDuring } from '../helpers/gc.js';
-
-function v4(text: string): number {
-  return text.split('.').reduce((a, x) => a * 256 + Number(x), 0);
-}
-
-function flow(src: string, dst: string, packets: number, startMs: number, endMs: number, rate = 1): FlowView {
-  const v = new FlowView();
-  v.kind = FlowKind.IPFIX;
-  v.ipVersion = 4;
-  v.src4 = v4(src);
-  v.dst4 = v4(dst);
-  v.proto = 17;
-  v.srcPort = 53;
-  v.dstPort = 4444;
-  v.packets = packets;
-  v.bytes = packets * 1000;
-  v.startMs = startMs;
-  v.endMs = endMs;
-  v.samplingRate = rate;
-  return v;
-}
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 /**

@@ -16,7 +16,7 @@ import { FLOW_MODEL } from '../../src/mitigate/flow-model.js';
 import { parseRuleset } from '../../src/mitigate/ruleset.js';
 import { runFlowWhatIf } from '../../src/mitigate/whatif-flows.js';
 import { filterFlows } from '../../src/rules/filter-flows.js';
-import { FlowKind, FlowView } from '../../src/sources/flow/record-view.js';
+import { flowRecord as flow, v4 } from '../helpers/flow-view.js';
 import { gcsDuring } from '../helpers/gc.js';
 import { SHARED } from '../helpers/tshark.js';
 import { haveTshark, type Obj, str, sub, type TsharkFlowRecord, tsharkFlowRecords } from '../helpers/tshark-flows.js';
@@ -33,10 +33,6 @@ function truthOf(file: string): { attack: Attack; rate: number } {
   const t = JSON.parse(readFileSync(join(FLOWS, file.replace(/\.pcap$/, '.truth.json')), 'utf8')) as { sampling: string; source: { attacks: Attack[] } };
   const m = /sampling_rate (\d+)/.exec(t.sampling);
   return { attack: t.source.attacks[0] as Attack, rate: m ? Number(m[1]) : 1 };
-}
-
-function v4(text: string): number {
-  return text.split('.').reduce((a, x) => a * 256 + Number(x), 0);
 }
 
 /** The rule for the attack, and the same condition on one record of tshark's dissection. */
@@ -143,22 +139,6 @@ describe('filter and what-if on flows against tshark', { skip: haveTshark ? fals
 });
 
 /** One flow record as the decoders would hand it over. */
-function flow(src: string, dst: string, packets: number, startMs: number, endMs: number, rate = 1): FlowView {
-  const v = new FlowView();
-  v.kind = FlowKind.IPFIX;
-  v.ipVersion = 4;
-  v.src4 = v4(src);
-  v.dst4 = v4(dst);
-  v.proto = 17;
-  v.srcPort = 53;
-  v.dstPort = 4444;
-  v.packets = packets;
-  v.bytes = packets * 1000;
-  v.startMs = startMs;
-  v.endMs = endMs;
-  v.samplingRate = rate;
-  return v;
-}
 
 describe('rate limits on flows', () => {
   const ruleset = parseRuleset(
