@@ -17,7 +17,6 @@ import { parseRuleset } from '../../src/mitigate/ruleset.js';
 import { runFlowWhatIf } from '../../src/mitigate/whatif-flows.js';
 import { filterFlows } from '../../src/rules/filter-flows.js';
 import { flowRecord as flow, v4 } from '../helpers/flow-view.js';
-import { gcsDuring } from '../helpers/gc.js';
 import { SHARED } from '../helpers/tshark.js';
 import { haveTshark, type Obj, str, sub, type TsharkFlowRecord, tsharkFlowRecords } from '../helpers/tshark-flows.js';
 
