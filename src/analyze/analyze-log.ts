@@ -10,8 +10,9 @@
  */
 import { HyperLogLog } from '../detect/core/sketch/hll.js';
 import { buildAll, type PlannedAttack, plan } from '../detect/l7/attacks.js';
+import { Col, RecordColumns } from '../detect/l7/columns.js';
 import { L7Detector, type L7Options } from '../detect/l7/detector.js';
-import { Measurer, type MeasureTarget } from '../detect/l7/measure.js';
+import { columnar, Measurer, type MeasureTarget } from '../detect/l7/measure.js';
 import { Rand } from '../detect/l7/sample.js';
 import { buildMitigation } from '../export/mitigation.js';
 import type { Analysis } from '../model/analysis.js';
@@ -27,6 +28,8 @@ export interface AnalyzeLogOptions {
   detect?: boolean;
   detection?: L7Options;
   onProgress?: (done: number, total?: number) => void;
+  /** Records kept for the measuring pass (columns.ts MAX_RECORDS); past it the log is read again. */
+  maxColumnRecords?: number;
 }
 
 /** Lines of stdin kept for the measurement pass. */
@@ -59,13 +62,17 @@ export async function analyzeAccessLog(input: string | readonly string[] | Acces
   const rand = new Rand(7);
   let seenLines = 0;
   const tr = det.traits;
+  // What the measuring pass needs of each record, so it need not read the log again (bounded;
+  // dropped when full, and then the log is read again, or the stdin sample measured).
+  const cols = detect ? new RecordColumns(opts.maxColumnRecords) : null;
   const info: AccessLogInfo = await source.read(
     (v) => {
-      if (detect) det.add(v);
-      else if (!tr.read(v)) return;
+      if (detect) {
+        if (det.add(v)) (cols as RecordColumns).add(v, tr);
+      } else if (!tr.read(v)) return;
       summary.add(Math.floor(tr.timeMs / 1000), tr.ipKey, tr.status);
       if (!source.replayable) {
-        // Algorithm R over the lines: the measurement pass of a stream runs on this sample.
+        // Algorithm R (the columns may yet overflow; then this sample is all a stream leaves) over the lines: the measurement pass of a stream runs on this sample.
         const n = seenLines++;
         if (n < STDIN_KEEP) keep.push(v.line);
         else {
@@ -77,12 +84,19 @@ export async function analyzeAccessLog(input: string | readonly string[] | Acces
     { onProgress: opts.onProgress },
   );
   const attacks: Attack[] = [];
+  let measuredOn = source.replayable ? 'log' : `stdin sample of ${Math.min(seenLines, STDIN_KEEP)} lines`;
   if (detect) {
     const tracks = det.finish();
     const planned = plan(det, tracks);
     if (planned.length > 0) {
-      const m = new Measurer(measureTargets(planned), opts.detection?.isLogin ?? null);
-      if (source.replayable) await source.read((v) => m.add(v));
+      const targets = measureTargets(planned);
+      const m = new Measurer(targets, opts.detection?.isLogin ?? null);
+      if (cols !== null && !cols.overflowed && columnar(targets)) {
+        const parsers = info.files.map((f) => parserFor(f.format));
+        const view = new HttpLogView();
+        m.addColumns(cols, (line, fi) => ((parsers[fi] ?? parsers[0])?.parse(line, view) ? view : null));
+        measuredOn = 'log';
+      } else if (source.replayable) await source.read((v) => m.add(v));
       else {
         const parser = parserFor(source.formats[0] ?? 'combined');
         const view = new HttpLogView();
@@ -91,7 +105,7 @@ export async function analyzeAccessLog(input: string | readonly string[] | Acces
       for (const a of buildAll(det, planned, m.tallies)) attacks.push(withFirewallText(a));
     }
   }
-  return toAnalysis(source, info, summary, det, attacks, opts.top ?? 10, source.replayable ? 'log' : `stdin sample of ${Math.min(seenLines, STDIN_KEEP)} lines`);
+  return toAnalysis(source, info, summary, det, attacks, opts.top ?? 10, measuredOn);
 }
 
 /** A valid expression that matches nothing. */
@@ -103,7 +117,7 @@ const NEVER = 'http.request.method eq "" and http.request.method ne ""';
  * the class alone, with a signature that matches nothing.
  */
 export function measureTargets(planned: readonly PlannedAttack[]): MeasureTarget[] {
-  return planned.map((p) => (p.target.expression === '' ? { ...p.target, expression: NEVER } : p.target));
+  return planned.map((p) => (p.target.expression === '' ? { ...p.target, expression: NEVER, parts: [{ col: Col.METHOD, text: NEVER }] } : p.target));
 }
 
 /** The attack's address list as nftables and iptables text (the fields of its custom rule are HTTP's, not a firewall's). */

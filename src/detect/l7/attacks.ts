@@ -124,6 +124,7 @@ export function plan(det: L7Detector, tracks: readonly L7Track[]): PlannedAttack
         kind: t.kind,
         hostHash: t.host.name === '' ? 1 : hashString(t.host.name),
         expression: found.expression,
+        parts: found.parts,
         // The attack's addresses are looked for a little before it was judged one and after.
         fromMs: t.start - MARGIN_MS,
         toMs: t.end + det.windowMs + MARGIN_MS,

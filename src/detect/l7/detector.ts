@@ -188,12 +188,12 @@ export class L7Detector {
     this.clients.onMove = (moved) => this.remap(moved);
   }
 
-  /** One record (the reader's reused view). */
-  add(v: HttpLogView): void {
+  /** One record (the reader's reused view); false when it has no time or client (not judged). */
+  add(v: HttpLogView): boolean {
     const tr = this.traits;
     if (!tr.read(v)) {
       this.unplaced++;
-      return;
+      return false;
     }
     this.records++;
     const t = tr.timeMs;
@@ -302,6 +302,7 @@ export class L7Detector {
       const j = a.sample.wants();
       if (j >= 0) a.sample.put(j, row ?? (row = materialise(v, tr.ipKey, tr.fam)));
     }
+    return true;
   }
 
   private inClass(k: Kind, probe: boolean, fail: boolean, timeout: boolean, asset: boolean, n: Int32Array, o: number): boolean {

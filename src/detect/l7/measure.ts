@@ -10,8 +10,10 @@ import { compile, type NamedList, type Predicate } from '../../rules/compile.js'
 import { httpScheme } from '../../scheme/http.js';
 import { HttpLogRequest } from '../../scheme/http-log.js';
 import { type HttpLogView, Slot } from '../../sources/accesslog/view.js';
+import { Flag, type RecordColumns } from './columns.js';
 import { Kind } from './detector.js';
 import { RequestTraits, SlotText } from './features.js';
+import type { Part } from './signature.js';
 
 export const MAX_SOURCES = 1 << 20;
 /** /24 prefixes counted per attack host. */
@@ -22,6 +24,11 @@ export interface MeasureTarget {
   kind: Kind;
   hostHash: number;
   expression: string;
+  /**
+   * The expression as a conjunction of one-field constraints (signature.ts parts), when it is one:
+   * then it can be measured on the detection pass's columns (columns.ts) without reading the log.
+   */
+  parts?: readonly Part[];
   lists?: Record<string, NamedList>;
   /** The attack's time (ms), with the margin the caller wants. */
   fromMs: number;
@@ -98,17 +105,26 @@ export class Tally {
 }
 
 /** Is this record in the attack's class (the behaviour the vector is about)? 1: class, 2: sensitive probe (scanner). */
-function classOf(kind: Kind, tr: RequestTraits): number {
+function classOf(kind: Kind, flags: number, status: number): number {
   switch (kind) {
     case Kind.FLOOD:
-      return !tr.asset && !tr.hasCookie ? 1 : 0;
+      return (flags & (Flag.ASSET | Flag.COOKIE)) === 0 ? 1 : 0;
     case Kind.STUFFING:
-      return tr.login && tr.status >= 400 && tr.status < 500 ? 1 : 0;
+      return (flags & Flag.LOGIN) !== 0 && status >= 400 && status < 500 ? 1 : 0;
     case Kind.SCANNER:
-      return tr.sensitive && (tr.status >= 400 || !tr.hasReferer) ? 2 : tr.status === 404 ? 1 : 0;
+      return (flags & Flag.SENSITIVE) !== 0 && (status >= 400 || (flags & Flag.REFERER) === 0) ? 2 : status === 404 ? 1 : 0;
     default:
-      return tr.status === 408 ? 1 : 0;
+      return status === 408 ? 1 : 0;
   }
+}
+
+function flagsOf(tr: RequestTraits): number {
+  return (tr.asset ? Flag.ASSET : 0) | (tr.hasCookie ? Flag.COOKIE : 0) | (tr.login ? Flag.LOGIN : 0) | (tr.sensitive ? Flag.SENSITIVE : 0) | (tr.hasReferer ? Flag.REFERER : 0);
+}
+
+/** Can every target be measured on columns? (Each is a conjunction of constraints on known fields.) */
+export function columnar(targets: readonly MeasureTarget[]): boolean {
+  return targets.every((t) => t.parts !== undefined && t.parts.length > 0);
 }
 
 export class Measurer {
@@ -131,6 +147,8 @@ export class Measurer {
     const tr = this.tr;
     if (!tr.read(v)) return;
     let pointed = false;
+    const flags = flagsOf(tr);
+    this.client = v;
     for (let k = 0; k < this.targets.length; k++) {
       const target = this.targets[k] as MeasureTarget;
       if (tr.hostHash !== target.hostHash) continue;
@@ -138,38 +156,93 @@ export class Measurer {
         this.req.point(v);
         pointed = true;
       }
-      const tally = this.tallies[k] as Tally;
-      tally.hostRequests++;
-      if (tr.fam === 4) {
-        const p = tr.ipKey >>> 8;
-        const n24 = tally.per24.get(p);
-        // Beyond the cap a /24 is not counted, so it can never be listed as clean.
-        if (n24 !== undefined) tally.per24.set(p, n24 + 1);
-        else if (tally.per24.size < MAX_PREFIXES) tally.per24.set(p, 1);
-      }
       const m = (this.preds[k] as Predicate<HttpLogRequest>)(this.req);
-      if (m) tally.matched++;
-      const t = tr.timeMs;
-      const inside = t >= target.fromMs && t <= target.toMs;
-      const cls = inside ? classOf(target.kind, tr) : 0;
-      let i = tally.index.get(tr.fam === 4 ? tr.ipKey : -1 - (tr.ipKey >>> 1)) ?? -1;
-      if (i < 0) {
-        if (!m && cls === 0) continue;
-        i = tally.slot(tr.ipKey, tr.fam, t, () => (this.slotText.of(v, Slot.CLIENT) ? this.slotText.text() : ''));
-        if (i < 0) continue;
-      }
-      const o = i * T.COUNT;
-      const n = tally.n;
-      if (!inside) {
-        n[o + T.OUT_REQUESTS]++;
-        if (m) n[o + T.OUT_MATCHED]++;
-        continue;
-      }
-      if (n[o + T.REQUESTS]++ === 0) n[o + T.FIRST] = t;
-      if (m) n[o + T.MATCHED]++;
-      if (cls === 2) n[o + T.SENSITIVE]++;
-      else if (cls === 1) n[o + T.CLASS]++;
-      n[o + T.LAST] = t;
+      this.count(k, m, tr.timeMs, tr.ipKey, tr.fam, tr.status, flags);
     }
+  }
+
+  /** The view whose client text count() takes for an address that is not IPv4 (add's record). */
+  private client: HttpLogView | null = null;
+  private otherClients: Map<number, string> | null = null;
+
+  private clientText(ipKey: number): string {
+    if (this.otherClients !== null) return this.otherClients.get(ipKey) ?? '';
+    const v = this.client;
+    return v !== null && this.slotText.of(v, Slot.CLIENT) ? this.slotText.text() : '';
+  }
+
+  /**
+   * Every record the detection pass kept in columns: each target's constraints are evaluated
+   * once per distinct value of their field, on the first record that had it (`parse` reads that
+   * line again with its input's parser into a view), and looked up per record.
+   */
+  addColumns(cols: RecordColumns, parse: (line: string, fileIndex: number) => HttpLogView | null): void {
+    const truth = this.targets.map((t) =>
+      (t.parts ?? []).map((p) => {
+        const pred = compile(p.text, httpScheme, t.lists ? { lists: t.lists } : {}) as Predicate<HttpLogRequest>;
+        const n = cols.idCount(p.col);
+        const ok = new Uint8Array(n);
+        const lines = cols.repLine[p.col] as string[];
+        const files = cols.repFile[p.col] as number[];
+        for (let id = 0; id < n; id++) {
+          const v = parse(lines[id] as string, files[id] as number);
+          ok[id] = v !== null && pred(this.req.point(v)) ? 1 : 0;
+        }
+        return { ids: cols.ids[p.col] as Uint8Array | Uint16Array | Int32Array, ok };
+      }),
+    );
+    this.otherClients = cols.otherClients;
+    const { hostHash, ipKey, fam, timeMs, status, flags } = cols;
+    for (let k = 0; k < this.targets.length; k++) {
+      const target = this.targets[k] as MeasureTarget;
+      const want = target.hostHash;
+      const conds = truth[k] as Array<{ ids: Uint8Array | Uint16Array | Int32Array; ok: Uint8Array }>;
+      const nc = conds.length;
+      for (let i = 0; i < cols.size; i++) {
+        if (hostHash[i] !== want) continue;
+        let m = true;
+        for (let j = 0; j < nc && m; j++) {
+          const c = conds[j] as { ids: Uint8Array | Uint16Array | Int32Array; ok: Uint8Array };
+          m = c.ok[c.ids[i] as number] === 1;
+        }
+        this.count(k, m, timeMs[i] as number, ipKey[i] as number, fam[i] as number, status[i] as number, flags[i] as number);
+      }
+    }
+    this.otherClients = null;
+  }
+
+  /** One record of target k's host: its tallies. */
+  private count(k: number, m: boolean, t: number, ipKey: number, fam: number, status: number, flags: number): void {
+    const target = this.targets[k] as MeasureTarget;
+    const tally = this.tallies[k] as Tally;
+    tally.hostRequests++;
+    if (fam === 4) {
+      const p = ipKey >>> 8;
+      const n24 = tally.per24.get(p);
+      // Beyond the cap a /24 is not counted, so it can never be listed as clean.
+      if (n24 !== undefined) tally.per24.set(p, n24 + 1);
+      else if (tally.per24.size < MAX_PREFIXES) tally.per24.set(p, 1);
+    }
+    if (m) tally.matched++;
+    const inside = t >= target.fromMs && t <= target.toMs;
+    const cls = inside ? classOf(target.kind, flags, status) : 0;
+    let i = tally.index.get(fam === 4 ? ipKey : -1 - (ipKey >>> 1)) ?? -1;
+    if (i < 0) {
+      if (!m && cls === 0) return;
+      i = tally.slot(ipKey, fam, t, () => this.clientText(ipKey));
+      if (i < 0) return;
+    }
+    const o = i * T.COUNT;
+    const n = tally.n;
+    if (!inside) {
+      n[o + T.OUT_REQUESTS]++;
+      if (m) n[o + T.OUT_MATCHED]++;
+      return;
+    }
+    if (n[o + T.REQUESTS]++ === 0) n[o + T.FIRST] = t;
+    if (m) n[o + T.MATCHED]++;
+    if (cls === 2) n[o + T.SENSITIVE]++;
+    else if (cls === 1) n[o + T.CLASS]++;
+    n[o + T.LAST] = t;
   }
 }

@@ -13,6 +13,7 @@
  * over the whole log (the figures here are estimates from the samples).
  */
 import { bytesLiteral } from '../../rules/literal.js';
+import { Col } from './columns.js';
 import type { Row } from './sample.js';
 
 export interface Atom {
@@ -20,12 +21,22 @@ export interface Atom {
   text: string;
   /** Order in the printed conjunction (host, method, path, query, version, referer, cookie, UA, TLS). */
   rank: number;
+  /** The one field the constraint reads, as a measuring column (columns.ts). */
+  col: Col;
   test: (r: Row) => boolean;
+}
+
+/** One constraint of a signature's conjunction: its text and the field it reads. */
+export interface Part {
+  col: Col;
+  text: string;
 }
 
 export interface FoundSignature {
   expression: string;
   atoms: string[];
+  /** The conjunction's constraints, the host's first: `expression` is their texts joined by `and`. */
+  parts: Part[];
   /** Estimates on the samples. */
   coverage: number;
   collateral: number;
@@ -60,33 +71,34 @@ function coveringSet(rows: readonly Row[], key: (r: Row) => string): string[] | 
   return got >= KEEP * rows.length ? out : null;
 }
 
-function setAtom(field: string, values: string[], rank: number, key: (r: Row) => string): Atom {
+function setAtom(field: string, col: Col, values: string[], rank: number, key: (r: Row) => string): Atom {
   if (values.length === 1) {
     const v = values[0] as string;
-    return { text: `${field} eq ${quote(v)}`, rank, test: (r) => key(r) === v };
+    return { text: `${field} eq ${quote(v)}`, rank, col, test: (r) => key(r) === v };
   }
   const set = new Set(values);
-  return { text: `${field} in {${[...values].sort().map(quote).join(' ')}}`, rank, test: (r) => set.has(key(r)) };
+  return { text: `${field} in {${[...values].sort().map(quote).join(' ')}}`, rank, col, test: (r) => set.has(key(r)) };
 }
 
 /** The candidate constraints the attack's rows (nearly) all satisfy. */
 export function candidates(pos: readonly Row[]): Atom[] {
   const out: Atom[] = [];
   const share = (f: (r: Row) => boolean): number => pos.filter(f).length / Math.max(1, pos.length);
-  const add = (field: string, rank: number, key: (r: Row) => string): void => {
+  const add = (field: string, col: Col, rank: number, key: (r: Row) => string): void => {
     const s = coveringSet(pos, key);
-    if (s !== null) out.push(setAtom(field, s, rank, key));
+    if (s !== null) out.push(setAtom(field, col, s, rank, key));
   };
-  add('http.request.method', 1, (r) => r.method);
-  add('http.request.uri.path', 2, (r) => r.path);
-  if (share((r) => r.query === '') >= KEEP) out.push({ text: 'http.request.uri.query eq ""', rank: 3, test: (r) => r.query === '' });
-  else if (share((r) => r.query !== '') >= KEEP) out.push({ text: 'http.request.uri.query ne ""', rank: 3, test: (r) => r.query !== '' });
-  add('http.request.version', 4, (r) => r.version);
-  if (share((r) => r.referer === '') >= KEEP) out.push({ text: 'http.referer eq ""', rank: 5, test: (r) => r.referer === '' });
-  if (share((r) => !r.cookie) >= KEEP) out.push({ text: 'http.cookie eq ""', rank: 6, test: (r) => !r.cookie });
-  add('http.user_agent', 7, (r) => r.ua);
-  if (share((r) => r.ja3 !== '') >= KEEP) add('cf.bot_management.ja3_hash', 8, (r) => r.ja3);
-  if (share((r) => r.ja4 !== '') >= KEEP) add('cf.bot_management.ja4', 9, (r) => r.ja4);
+  add('http.request.method', Col.METHOD, 1, (r) => r.method);
+  add('http.request.uri.path', Col.PATH, 2, (r) => r.path);
+  // Query, referer and cookie are constrained only to be empty or not: their columns key on that.
+  if (share((r) => r.query === '') >= KEEP) out.push({ text: 'http.request.uri.query eq ""', rank: 3, col: Col.QUERY, test: (r) => r.query === '' });
+  else if (share((r) => r.query !== '') >= KEEP) out.push({ text: 'http.request.uri.query ne ""', rank: 3, col: Col.QUERY, test: (r) => r.query !== '' });
+  add('http.request.version', Col.VERSION, 4, (r) => r.version);
+  if (share((r) => r.referer === '') >= KEEP) out.push({ text: 'http.referer eq ""', rank: 5, col: Col.REFERER, test: (r) => r.referer === '' });
+  if (share((r) => !r.cookie) >= KEEP) out.push({ text: 'http.cookie eq ""', rank: 6, col: Col.COOKIE, test: (r) => !r.cookie });
+  add('http.user_agent', Col.UA, 7, (r) => r.ua);
+  if (share((r) => r.ja3 !== '') >= KEEP) add('cf.bot_management.ja3_hash', Col.JA3, 8, (r) => r.ja3);
+  if (share((r) => r.ja4 !== '') >= KEEP) add('cf.bot_management.ja4', Col.JA4, 9, (r) => r.ja4);
   return out;
 }
 
@@ -124,10 +136,11 @@ export function searchSignature(host: string, pos: readonly Row[], neg: readonly
     posLeft = bestPos;
   }
   chosen.sort((a, b) => a.rank - b.rank);
-  const parts = [...(host !== '' ? [`http.host eq ${quote(host)}`] : []), ...chosen.map((a) => a.text)];
+  const parts: Part[] = [...(host !== '' ? [{ col: Col.HOST, text: `http.host eq ${quote(host)}` }] : []), ...chosen.map((a) => ({ col: a.col, text: a.text }))];
   return {
-    expression: parts.join(' and '),
+    expression: parts.map((p) => p.text).join(' and '),
     atoms: chosen.map((a) => a.text),
+    parts,
     coverage: pos.length === 0 ? 0 : posLeft.length / pos.length,
     collateral: neg.length === 0 ? 0 : negLeft.length / neg.length,
   };
