@@ -1,0 +1,215 @@
+/**
+ * The edge's decisions as a Gate (proxy/gate.ts), phases in Cloudflare's order:
+ *
+ *   1. IP access rules and lists: an allow list lets the request through every later phase; a
+ *      block list answers 403 (`block`).
+ *   2. Custom rules (the HTTP ruleset's rules without a rate limit): block 403 (`block`),
+ *      challenge 403 with the challenge page (`challenge`), log goes on, allow/skip lets the
+ *      request through every later phase.
+ *   3. Rate-limiting rules (the ruleset's rules with one): 429 with Retry-After (`rate_limit`),
+ *      or the challenge when that is the rule's action; counted in a CounterStore (memory, or
+ *      Redis shared by several proxies; 503 when Redis is down and the store fails closed).
+ *   4. WAF (the CRS): asks for the body when the request has one; blocks 403 (`waf`) in block mode.
+ *
+ * Each phase writes the ids of what matched into `req.ruleIds`, in phase order: `list:<name>`,
+ * the ruleset's rule ids, `waf:<crs id>`. Everything is compiled when the gate is made; a request
+ * that passes every phase with the memory store allocates nothing here beyond what the rules'
+ * fields and the WAF do.
+ */
+import type { EdgeCounterOptions, EdgeOptions } from '../../config/edge.js';
+import type { Waf } from '../../waf/engine.js';
+import { MemoryCounterStore } from '../counters/memory.js';
+import { RedisCounterStore } from '../counters/redis.js';
+import type { CounterStore } from '../counters/store.js';
+import type { BodyVerdict, EdgeRequest, Gate, HeadVerdict, Outcome, Pass, Respond } from '../gate.js';
+import { CustomRules, RuleOutcome } from './custom-rules.js';
+import { Access, IpAccess } from './ip-access.js';
+import { type PendingCount, type RateDecision, RateLimits } from './rate-limits.js';
+import { blockResponse, type ChallengeResponder, countersUnavailableResponse, placeholderChallenge, rateLimitResponse, wafResponse } from './responses.js';
+import { createEdgeWaf, hasBody, WafPhase } from './waf-phase.js';
+
+export interface EdgeGateDeps {
+  /** The rate-limit counters (default: made from `options.counters`; the gate closes what it made). */
+  counters?: CounterStore;
+  /** A WAF already loaded (tests, reloads that keep the WAF section); null: no WAF. Default: loaded from `options.waf`. */
+  waf?: Waf | null;
+  /** Clock, ms since the epoch (default Date.now). */
+  now?: () => number;
+  /** Operational messages (counter store down and back). Default: stderr. */
+  log?: (message: string) => void;
+  /** The challenge answer (default: a page saying a challenge is required). */
+  challenge?: ChallengeResponder;
+}
+
+/** What the phases decided, for metrics (requests by phase and action). */
+export interface EdgeGateStats {
+  requests: number;
+  list_allowed: number;
+  list_blocked: number;
+  rule_blocked: number;
+  rule_challenged: number;
+  rule_allowed: number;
+  rate_limited: number;
+  rate_challenged: number;
+  counters_unavailable: number;
+  waf_blocked: number;
+  /** Requests the WAF matched rules on without blocking (detect mode, or below the threshold). */
+  waf_matched: number;
+  passed: number;
+}
+
+export interface EdgeGate extends Gate {
+  head(req: EdgeRequest): HeadVerdict | Promise<HeadVerdict>;
+  body(req: EdgeRequest, body: Uint8Array, truncated: boolean): BodyVerdict;
+  response(req: EdgeRequest, status: number): void;
+  done(req: EdgeRequest, outcome: Outcome): void;
+  readonly counters: CounterStore;
+  readonly waf: Waf | null;
+  readonly stats: EdgeGateStats;
+  /** Closes the counter store when the gate made it. */
+  close(): Promise<void>;
+}
+
+/** The counter store the options ask for. */
+export function createCounterStore(c: EdgeCounterOptions, log?: (message: string) => void): CounterStore {
+  if (c.store === 'memory') return new MemoryCounterStore();
+  return new RedisCounterStore({ url: c.redisUrl, prefix: c.prefix, failMode: c.fail, timeoutMs: c.timeoutMs, ...(log && { log }) });
+}
+
+const PASS: Pass = Object.freeze({ kind: 'pass' }) as Pass;
+
+export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): EdgeGate {
+  const rs = options.ruleset;
+  const access = new IpAccess([...options.lists, ...(rs?.lists.all() ?? [])]);
+  const custom = new CustomRules(rs);
+  const ownsCounters = deps.counters === undefined;
+  const counters = deps.counters ?? createCounterStore(options.counters, deps.log);
+  const rates = new RateLimits(rs, counters);
+  const waf = deps.waf !== undefined ? deps.waf : options.waf.enabled ? createEdgeWaf(options.waf) : null;
+  const wafPhase = waf === null ? null : new WafPhase(waf, options.waf.mode, options.waf.bodyLimit);
+  const now = deps.now ?? Date.now;
+  const challenge = deps.challenge ?? placeholderChallenge;
+  const log = deps.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  /** Requests whose response status a rate limit's counting expression waits for. */
+  const pending = new WeakMap<EdgeRequest, PendingCount[]>();
+  const scratch: PendingCount[] = [];
+  const stats: EdgeGateStats = {
+    requests: 0,
+    list_allowed: 0,
+    list_blocked: 0,
+    rule_blocked: 0,
+    rule_challenged: 0,
+    rule_allowed: 0,
+    rate_limited: 0,
+    rate_challenged: 0,
+    counters_unavailable: 0,
+    waf_blocked: 0,
+    waf_matched: 0,
+    passed: 0,
+  };
+
+  const limited = (req: EdgeRequest, d: RateDecision): Respond => {
+    req.ruleIds.push(d.ruleId);
+    if (d.unavailable) {
+      stats.counters_unavailable++;
+      return countersUnavailableResponse(req);
+    }
+    if (d.action === 'challenge') {
+      stats.rate_challenged++;
+      return challenge(req);
+    }
+    stats.rate_limited++;
+    return rateLimitResponse(req, d.retryAfterMs / 1000);
+  };
+
+  const wafVerdict = (req: EdgeRequest, body: Uint8Array | null): BodyVerdict => {
+    const p = wafPhase as WafPhase;
+    const v = p.evaluate(req, body);
+    if (v.action === 'block') {
+      stats.waf_blocked++;
+      return wafResponse(req);
+    }
+    if (v.matched.length > 0) stats.waf_matched++;
+    stats.passed++;
+    return PASS;
+  };
+
+  const wafHead = (req: EdgeRequest): HeadVerdict => {
+    if (wafPhase === null) {
+      stats.passed++;
+      return PASS;
+    }
+    if (wafPhase.bodyLimit > 0 && hasBody(req)) return { kind: 'body', bodyLimit: wafPhase.bodyLimit };
+    return wafVerdict(req, null);
+  };
+
+  const afterRates = (req: EdgeRequest, d: RateDecision | null): HeadVerdict => (d === null ? wafHead(req) : limited(req, d));
+
+  return {
+    counters,
+    waf,
+    stats,
+
+    head(req: EdgeRequest): HeadVerdict | Promise<HeadVerdict> {
+      stats.requests++;
+      const view = req.view;
+      // 1. IP access rules and lists.
+      const a = access.check(req.clientIp);
+      if (a !== Access.NONE) {
+        req.ruleIds.push(`list:${(access.matched as { name: string }).name}`);
+        if (a === Access.ALLOW) {
+          stats.list_allowed++;
+          return PASS;
+        }
+        stats.list_blocked++;
+        return blockResponse(req);
+      }
+      // 2. Custom rules.
+      switch (custom.run(view, req.ruleIds)) {
+        case RuleOutcome.BLOCK:
+          stats.rule_blocked++;
+          return blockResponse(req);
+        case RuleOutcome.CHALLENGE:
+          stats.rule_challenged++;
+          return challenge(req);
+        case RuleOutcome.ALLOW:
+          stats.rule_allowed++;
+          return PASS;
+        default:
+          break;
+      }
+      // 3. Rate limits.
+      if (rates.size > 0) {
+        scratch.length = 0;
+        const d = rates.check(view, now(), scratch);
+        if (scratch.length > 0) pending.set(req, scratch.slice());
+        if (d instanceof Promise) return d.then((x) => afterRates(req, x));
+        if (d !== null) return limited(req, d);
+      }
+      // 4. WAF.
+      return wafHead(req);
+    },
+
+    body(req: EdgeRequest, body: Uint8Array, _truncated: boolean): BodyVerdict {
+      if (wafPhase === null) return PASS;
+      return wafVerdict(req, body);
+    },
+
+    response(req: EdgeRequest, status: number): void {
+      const p = pending.get(req);
+      if (p === undefined) return;
+      pending.delete(req);
+      req.view.status = status;
+      const r = rates.respond(req.view, now(), p);
+      if (r instanceof Promise) r.catch((e: Error) => log(`counters: counting a response failed: ${e.message}`));
+    },
+
+    done(req: EdgeRequest, _outcome: Outcome): void {
+      pending.delete(req);
+    },
+
+    async close(): Promise<void> {
+      if (ownsCounters) await counters.close();
+    },
+  };
+}

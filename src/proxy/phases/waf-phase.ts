@@ -1,0 +1,86 @@
+/**
+ * Phase 4, the WAF: the CRS engine (waf/engine.ts) at a chosen paranoia, blocking or detecting,
+ * with exclusions per path. A request with a body is evaluated once the body (up to the limit)
+ * is read; one without, at once. Matched CRS rule ids go to the log as `waf:<id>`.
+ *
+ * Exclusions: `{ path_prefix, ids, tags }`. Without a path they are the engine's WafExclusions
+ * (the rules removed at load); with one, a phase-1 rule loaded after the CRS that removes them
+ * for that path (`ctl:ruleRemoveById` / `ctl:ruleRemoveByTag`). The engine loads extra SecLang
+ * only after the CRS, so a path exclusion reaches the CRS rules of phase 2 onwards (where every
+ * rule inspecting arguments and bodies runs), not the CRS's own phase-1 rules.
+ */
+import type { EdgeWafOptions } from '../../config/edge.js';
+import { createWaf, type Waf, type WafExclusion, type WafOptions, type WafRequest, type WafVerdict } from '../../waf/engine.js';
+import type { EdgeRequest } from '../gate.js';
+import { headerOf } from './headers.js';
+
+/** First id of the rules path exclusions become (outside the CRS's 900000-999999 and local 1-99999 habits). */
+const EXCLUSION_ID_BASE = 4_200_000;
+
+/** The engine options an edge WAF section means. */
+export function wafOptionsOf(o: EdgeWafOptions): WafOptions {
+  const exclusions: WafExclusion[] = [];
+  const lines: string[] = [];
+  let next = EXCLUSION_ID_BASE;
+  for (const x of o.exclusions) {
+    if (x.pathPrefix === null) {
+      for (const id of x.ids) exclusions.push({ id });
+      for (const tag of x.tags) exclusions.push({ tag });
+      continue;
+    }
+    const ctls = [
+      ...x.ids.map((id) => `ctl:ruleRemoveById=${Array.isArray(id) ? `${id[0]}-${id[1]}` : id}`),
+      ...x.tags.map((t) => `ctl:ruleRemoveByTag=${t.replace(/[",\\]/g, '')}`),
+    ];
+    if (ctls.length === 0) continue;
+    const prefix = x.pathPrefix.replace(/["\\]/g, '');
+    lines.push(`SecRule REQUEST_FILENAME "@beginsWith ${prefix}" "id:${next++},phase:1,pass,nolog,t:none,${ctls.join(',')}"`);
+  }
+  const opts: WafOptions = { paranoia: o.paranoia, mode: o.mode };
+  if (exclusions.length > 0) opts.exclusions = exclusions;
+  if (lines.length > 0) opts.extraConfig = `${lines.join('\n')}\n`;
+  if (o.crsPath !== undefined) opts.crsPath = o.crsPath;
+  return opts;
+}
+
+export function createEdgeWaf(o: EdgeWafOptions): Waf {
+  return createWaf(wafOptionsOf(o));
+}
+
+/** Does the request carry a body (a Content-Length above 0, or chunked)? */
+export function hasBody(req: EdgeRequest): boolean {
+  const v = req.view;
+  if (headerOf(v, 'transfer-encoding') !== undefined) return true;
+  const n = headerOf(v, 'content-length');
+  return n !== undefined && Number(n) > 0;
+}
+
+export class WafPhase {
+  readonly bodyLimit: number;
+
+  constructor(
+    readonly waf: Waf,
+    readonly mode: 'block' | 'detect',
+    bodyLimit: number,
+  ) {
+    this.bodyLimit = bodyLimit;
+  }
+
+  /** Evaluate the request (with its body, when read); matched rule ids go to `req.ruleIds`. */
+  evaluate(req: EdgeRequest, body: Uint8Array | null): WafVerdict {
+    const v = req.view;
+    const wr: WafRequest = {
+      method: v.method,
+      uri: v.target,
+      protocol: v.version,
+      // The engine reads header pairs and never changes them.
+      headers: v.headers as [string, string][],
+      remoteAddr: req.clientIp,
+    };
+    if (body !== null) wr.body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    if (v.serverPort !== undefined) wr.serverPort = v.serverPort;
+    const verdict = this.waf.evaluate(wr);
+    for (const m of verdict.matched) req.ruleIds.push(`waf:${m.id}`);
+    return verdict;
+  }
+}
