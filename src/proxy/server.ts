@@ -1,0 +1,308 @@
+/**
+ * `startEdge`: the edge's listener and its connections. One node:http server (or one node:http2
+ * secure server speaking h2 and HTTP/1.1 by ALPN), whose connection handling is preceded by ours:
+ * the PROXY protocol header, the per-address connection cap and the connection facts each
+ * request reads. Requests go to exchange.ts, WebSocket upgrades to upgrade.ts.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2Session } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { AccessLog } from './access-log.js';
+import { type ConnInfo, type EdgeCore, Exchange, type Req, type Res } from './exchange.js';
+import { type Gate, PASS_ALL } from './gate.js';
+import { BodyWatch, ConnLimiter } from './limits.js';
+import { type EdgeOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { parseProxyHeader } from './proxy-protocol.js';
+import { RequestIds } from './request-id.js';
+import { type EdgeStats, newStats } from './stats.js';
+import { plainIp, TrustedProxies } from './trusted.js';
+import { pipeUpgrade } from './upgrade.js';
+import { Upstream } from './upstream.js';
+
+export type { EdgeOptions } from './options.js';
+export type { EdgeStats } from './stats.js';
+
+export interface Edge {
+  /** Where it listens (the port chosen when 0 was asked). */
+  address(): { host: string; port: number };
+  /** `http://host:port` or `https://host:port`. */
+  readonly url: string;
+  /** This process's counters (a copy). */
+  stats(): EdgeStats;
+  /**
+   * Stop accepting, let in-flight exchanges finish (up to shutdownTimeoutMs), then cut what is
+   * left, close the origin pools and flush the access log.
+   */
+  close(): Promise<void>;
+}
+
+const CONN = Symbol('palisade.conn');
+type Tracked = Socket & { [CONN]?: ConnInfo; _parent?: Tracked };
+
+export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Edge> {
+  const o = resolveOptions(opts);
+  const stats = newStats();
+  const sockets = new Set<Socket>();
+  const sessions = new Set<Http2Session>();
+  let idle: (() => void) | null = null;
+  const upstream = new Upstream(o.origins, {
+    connectTimeoutMs: o.connectTimeoutMs,
+    headersTimeoutMs: o.originTimeoutMs,
+    bodyTimeoutMs: o.originBodyTimeoutMs,
+    keepAliveTimeoutMs: o.originKeepAliveMs,
+    connections: o.originConnections,
+    coolDownMs: o.originCoolDownMs,
+  });
+  const track = (s: Socket): void => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  };
+  const core: EdgeCore = {
+    o,
+    gate: opts.gate ?? PASS_ALL,
+    upstream,
+    stats,
+    trusted: new TrustedProxies(o.trustedProxies),
+    ids: new RequestIds(),
+    watch: new BodyWatch({ idleMs: o.bodyTimeoutMs, minRate: o.minBodyRate, graceMs: o.bodyGraceMs }),
+    log: o.accessLog !== undefined ? new AccessLog(o.accessLog, o.log) : null,
+    closing: false,
+    inflight: new Set(),
+    onIdle: () => idle?.(),
+    pipeUpgrade: (x, origin) => pipeUpgrade(x, origin, o.connectTimeoutMs, track),
+  };
+  const server = o.tls !== undefined ? secureServer(o) : plainServer(o);
+  const limiter = new ConnLimiter(o.maxConnsPerIp);
+
+  // Our connection handling goes before node's own (http's parser set-up, or TLS): taken out
+  // of the 'connection' listeners and called once the connection is admitted.
+  const inner = server.listeners('connection') as Array<(s: Socket) => void>;
+  server.removeAllListeners('connection');
+  const proceed = (s: Socket): void => {
+    for (const f of inner) f.call(server, s);
+  };
+  server.on('connection', (s: Tracked) => {
+    stats.connections++;
+    track(s);
+    if (core.closing) return void s.destroy();
+    s.setNoDelay(true);
+    const peer = plainIp(s.remoteAddress ?? '');
+    const admit = (hopIp: string, hopPort: number): void => {
+      if (!limiter.acquire(hopIp)) {
+        stats.connLimited++;
+        s.destroy();
+        return;
+      }
+      s.once('close', () => limiter.release(hopIp));
+      s[CONN] = { peerIp: peer, hopIp, hopPort, serverIp: plainIp(s.localAddress ?? ''), serverPort: s.localPort ?? 0, ssl: o.tls !== undefined };
+      proceed(s);
+    };
+    if (!o.proxyProtocol) return admit(peer, s.remotePort ?? 0);
+    readProxyHeader(
+      s,
+      o.headerTimeoutMs,
+      (src, port) => admit(src ?? peer, src === undefined ? (s.remotePort ?? 0) : (port ?? 0)),
+      () => {
+        stats.proxyProtocolBad++;
+        s.destroy();
+      },
+    );
+  });
+
+  const onRequest = (req: Req, res: Res): void => {
+    new Exchange(core, req, res, connOf(req)).start();
+  };
+  server.on('request', onRequest);
+  server.on('checkContinue', onRequest);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.end());
+    const x = new Exchange(core, req, res, connOf(req));
+    x.upgradeHead = head;
+    x.start();
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket as Tracked, stats));
+  server.on('tlsClientError', () => {
+    stats.tlsErrors++;
+  });
+  server.on('session', (s: Http2Session) => {
+    sessions.add(s);
+    s.once('close', () => sessions.delete(s));
+    s.on('error', () => {});
+  });
+  server.on('sessionError', () => {});
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: o.host, port: o.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (e: Error) => o.log(`edge: server error: ${e.message}`));
+  const a = server.address();
+  const port = a !== null && typeof a === 'object' ? a.port : o.port;
+  const host = o.host;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closed: Promise<void> | null = null;
+
+  return {
+    address: () => ({ host, port }),
+    url: `${o.tls !== undefined ? 'https' : 'http'}://${urlHost}:${port}`,
+    stats: () => ({ ...stats }),
+    close(): Promise<void> {
+      closed ??= (async () => {
+        core.closing = true;
+        server.close();
+        (server as Server).closeIdleConnections?.();
+        for (const s of sessions) s.close();
+        if (core.inflight.size > 0) {
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, o.shutdownTimeoutMs);
+            t.unref();
+            idle = () => {
+              clearTimeout(t);
+              resolve();
+            };
+          });
+        }
+        const cut = core.inflight.size > 0;
+        for (const s of sockets) s.destroy();
+        for (const s of sessions) s.destroy();
+        core.watch.stop();
+        await (cut ? upstream.destroy() : upstream.close());
+        await core.log?.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+function plainServer(o: ResolvedOptions): Server {
+  const s = createHttpServer({
+    maxHeaderSize: o.maxHeaderBytes,
+    headersTimeout: o.headerTimeoutMs,
+    // The whole-request timer would also cut slow but steady uploads; bodies have their own watch.
+    requestTimeout: 0,
+    keepAliveTimeout: o.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, o.headerTimeoutMs / 4)),
+  });
+  // Node keeps only this many header lines: one more than allowed, so checkHead sees the excess.
+  s.maxHeadersCount = o.maxHeaderCount + 1;
+  return s;
+}
+
+function secureServer(o: ResolvedOptions): Http2SecureServer {
+  const tls = o.tls as NonNullable<ResolvedOptions['tls']>;
+  const s = createSecureServer({
+    cert: tls.cert,
+    key: tls.key,
+    allowHTTP1: true,
+    maxHeaderListPairs: o.maxHeaderCount + 4,
+    settings: { maxHeaderListSize: o.maxHeaderBytes },
+  });
+  // HTTP/1.1 over TLS runs node:http's connection code with this server as its `this`.
+  const h1 = s as unknown as {
+    headersTimeout: number;
+    requestTimeout: number;
+    keepAliveTimeout: number;
+    connectionsCheckingInterval: number;
+    maxHeaderSize: number;
+    maxHeadersCount: number;
+  };
+  h1.headersTimeout = o.headerTimeoutMs;
+  h1.requestTimeout = 0;
+  h1.keepAliveTimeout = o.keepAliveTimeoutMs;
+  h1.connectionsCheckingInterval = Math.max(100, Math.min(1_000, o.headerTimeoutMs / 4));
+  h1.maxHeaderSize = o.maxHeaderBytes;
+  h1.maxHeadersCount = o.maxHeaderCount + 1;
+  return s;
+}
+
+/** The connection facts of a request's connection, TLS details added on first use. */
+function connOf(req: Req): ConnInfo {
+  const sock = (req.httpVersionMajor === 2 ? (req as Http2ServerRequest).stream.session?.socket : req.socket) as Tracked | undefined;
+  if (sock === undefined) return { peerIp: '', hopIp: '', hopPort: 0, serverIp: '', serverPort: 0, ssl: false };
+  const have = sock[CONN];
+  if (have !== undefined) return have;
+  // A TLS socket: the facts are on the TCP socket it wraps.
+  const base = sock._parent?.[CONN] ?? {
+    peerIp: plainIp(sock.remoteAddress ?? ''),
+    hopIp: plainIp(sock.remoteAddress ?? ''),
+    hopPort: sock.remotePort ?? 0,
+    serverIp: '',
+    serverPort: sock.localPort ?? 0,
+    ssl: true,
+  };
+  const t = sock as unknown as TLSSocket;
+  const info: ConnInfo = { ...base, ssl: true };
+  const sni = (t as { servername?: string | false }).servername;
+  if (typeof sni === 'string') info.sni = sni;
+  if (typeof t.alpnProtocol === 'string') info.alpn = t.alpnProtocol;
+  info.tlsVersion = t.getProtocol?.() ?? undefined;
+  info.tlsCipher = t.getCipher?.()?.name;
+  sock[CONN] = info;
+  return info;
+}
+
+/**
+ * Read a PROXY protocol header off a new connection before anyone else reads it; the bytes after
+ * it are put back for the HTTP parser (or the TLS layer).
+ */
+function readProxyHeader(s: Socket, timeoutMs: number, ok: (src: string | undefined, port: number | undefined) => void, bad: () => void): void {
+  let buf: Buffer = Buffer.alloc(0);
+  const timer = setTimeout(bad, timeoutMs);
+  timer.unref();
+  const onData = (d: Buffer): void => {
+    buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+    const h = parseProxyHeader(buf);
+    if (h.status === 'need') return;
+    clearTimeout(timer);
+    s.off('data', onData);
+    s.pause();
+    if (h.status === 'bad') {
+      bad();
+      return;
+    }
+    const rest = buf.subarray(h.length);
+    if (rest.length > 0) s.unshift(rest);
+    ok(h.src === undefined ? undefined : plainIp(h.src), h.srcPort);
+    // node:http reads the socket's handle directly once it owns the connection; resuming lets
+    // the bytes put back above reach it first, in order.
+    s.resume();
+  };
+  s.on('data', onData);
+  s.once('close', () => clearTimeout(timer));
+}
+
+/**
+ * What node:http's parser refused (malformed heads, smuggling attempts, oversized heads, slow
+ * heads): a short answer and the connection closed. Nothing of such a request reaches the origin.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Tracked, stats: EdgeStats): void {
+  const code = err.code ?? '';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') {
+    socket.destroy();
+    return;
+  }
+  let status = 400;
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    stats.headersTooLarge++;
+  } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    stats.headerTimeouts++;
+  } else stats.badRequests++;
+  const info = socket[CONN] ?? socket._parent?.[CONN];
+  if (info !== undefined) info.failed = status;
+  const cur = (socket as unknown as { _httpMessage?: { headersSent: boolean } })._httpMessage;
+  if (socket.writable && (cur === undefined || cur === null || !cur.headersSent)) {
+    const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  } else socket.destroy();
+}
