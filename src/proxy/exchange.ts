@@ -43,6 +43,13 @@ export interface ConnInfo {
   tlsCipher?: string;
   /** Set by the clientError handler: the connection was answered with this status and closed. */
   failed?: number;
+  /**
+   * HTTP/1.1 pipelining: node hands over every request it parsed at once; they are run one after
+   * the other per connection (as the responses must go out in order anyway), so one connection
+   * cannot open many origin requests at a time.
+   */
+  current?: Exchange | null;
+  queue?: Exchange[];
 }
 
 /** Everything an exchange shares with the others of its edge. */
@@ -164,10 +171,28 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     return this.view.headerOrder;
   }
 
-  /** Run the exchange. */
-  start(): void {
+  /** Run the exchange, or queue it behind the one in progress on its HTTP/1.1 connection. */
+  begin(): void {
+    if (!this.h2) {
+      const c = this.conn;
+      if (c.current != null) {
+        c.queue ??= [];
+        c.queue.push(this);
+        return;
+      }
+      c.current = this;
+    }
+    this.start();
+  }
+
+  private start(): void {
     if (this.headStatus !== 0) {
       this.refuse(this.headStatus, 'bad_request');
+      return;
+    }
+    // llhttp takes `GET /` alone as HTTP/0.9; only 1.0 and 1.1 (and h2) are forwarded.
+    if (!this.h2 && this.req.httpVersionMajor !== 1) {
+      this.refuse(400, 'bad_version');
       return;
     }
     const t = this.view.target;
@@ -497,13 +522,13 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
       this.answerOrCut(504, code === 'UND_ERR_HEADERS_TIMEOUT' ? 'origin_timeout' : 'origin_body_timeout');
       return;
     }
+    if (this.clientGone()) {
+      this.finishWith('client_aborted');
+      return;
+    }
     if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
       s.badRequests++;
       this.answerOrCut(400, 'bad_request');
-      return;
-    }
-    if (this.clientGone()) {
-      this.finishWith('client_aborted');
       return;
     }
     s.originErrors++;
@@ -587,6 +612,8 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
   }
 
   private finishWith(code: string): void {
+    // The parser refused the rest of this connection (clientError answered it): a bad request, not an abort.
+    if (this.conn.failed !== undefined) code = 'bad_request';
     this.error ??= code;
     if (code === 'client_aborted') this.core.stats.clientAborts++;
     if (this.status === 0) this.status = this.conn.failed ?? 499;
@@ -610,6 +637,16 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     this.endUpload();
     const core = this.core;
     core.inflight.delete(this);
+    const c = this.conn;
+    if (c.current === this) {
+      c.current = null;
+      let next = c.queue?.shift();
+      while (next?.done === true) next = c.queue?.shift();
+      if (next !== undefined) {
+        const n = next;
+        queueMicrotask(() => n.begin());
+      }
+    }
     const g = core.gate;
     if (g.done !== undefined || core.log !== null) {
       const out: Outcome = {

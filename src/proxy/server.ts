@@ -112,7 +112,7 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
   });
 
   const onRequest = (req: Req, res: Res): void => {
-    new Exchange(core, req, res, connOf(req)).start();
+    new Exchange(core, req, res, connOf(req)).begin();
   };
   server.on('request', onRequest);
   server.on('checkContinue', onRequest);
@@ -123,7 +123,7 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
     res.once('finish', () => socket.end());
     const x = new Exchange(core, req, res, connOf(req));
     x.upgradeHead = head;
-    x.start();
+    x.begin();
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket as Tracked, stats));
   server.on('tlsClientError', () => {

@@ -36,7 +36,12 @@ export async function startOrigin(): Promise<Origin> {
   const seen: Echo[] = [];
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    try {
+      for await (const c of req) chunks.push(c as Buffer);
+    } catch {
+      // The edge cut the request short (a broken or too large client body): nothing to answer.
+      return;
+    }
     const body = Buffer.concat(chunks);
     const e: Echo = {
       method: req.method ?? '',
