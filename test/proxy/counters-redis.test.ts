@@ -19,7 +19,7 @@ import { MemoryCounterStore } from '../../src/proxy/counters/memory.js';
 import { RedisCounterStore } from '../../src/proxy/counters/redis.js';
 import { type CounterOp, newResult } from '../../src/proxy/counters/store.js';
 import type { EdgeRequest, HeadVerdict, Respond } from '../../src/proxy/gate.js';
-import { createEdgeGate, type EdgeGate } from '../../src/proxy/phases/pipeline.js';
+import { createEdgeGate } from '../../src/proxy/phases/pipeline.js';
 
 const PREFIX = `palisade-test:${process.pid}:${Date.now()}:`;
 const children: ChildProcess[] = [];
