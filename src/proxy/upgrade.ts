@@ -12,6 +12,7 @@ import type { Origin } from './upstream.js';
 
 /** How long the origin may keep a refused handshake's connection open after its answer starts. */
 const REFUSED_LINGER_MS = 2_000;
+const HALF_CLOSE_LINGER_MS = 5_000;
 
 export function pipeUpgrade(x: Exchange, origin: Origin, connectTimeoutMs: number, track: (s: Socket) => void): void {
   const client = x.req.socket as Socket;
@@ -60,6 +61,13 @@ export function pipeUpgrade(x: Exchange, origin: Origin, connectTimeoutMs: numbe
   up.on('close', end);
   client.on('error', end);
   client.on('close', end);
+  // A half close is passed on; whichever side has not closed by HALF_CLOSE_LINGER_MS is cut.
+  const halfClosed = (other: Socket) => () => {
+    if (!other.destroyed) other.end();
+    setTimeout(end, HALF_CLOSE_LINGER_MS).unref();
+  };
+  client.on('end', halfClosed(up));
+  up.on('end', halfClosed(client));
   up.on('data', (d: Buffer) => {
     if (!heard) {
       heard = true;
@@ -77,7 +85,6 @@ export function pipeUpgrade(x: Exchange, origin: Origin, connectTimeoutMs: numbe
         client.resume();
       } else {
         up.setTimeout(REFUSED_LINGER_MS, end);
-        up.once('end', end);
       }
     }
     x.bytesOut += d.length;

@@ -86,6 +86,7 @@ export async function startOrigin(): Promise<Origin> {
     socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: dummy\r\n\r\n');
     if (head.length > 0) socket.write(head);
     socket.on('data', (d) => socket.write(d));
+    socket.on('end', () => socket.end());
     socket.on('error', () => {});
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

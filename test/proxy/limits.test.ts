@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import type { Edge } from '../../src/proxy/server.js';
 import { edgeFor, type Origin, raw, startOrigin, statuses } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
