@@ -13,6 +13,7 @@ import { ERROR_EXIT, type ErrorCode, ExitCode, exitCodeOf, PalisadeError } from 
 import { register as analyze } from './commands/analyze.js';
 import { register as collect } from './commands/collect.js';
 import { register as compare } from './commands/compare.js';
+import { register as edge } from './commands/edge.js';
 import { register as exportCmd } from './commands/export.js';
 import { register as filter } from './commands/filter.js';
 import { register as generateCmd } from './commands/generate.js';
@@ -23,7 +24,7 @@ import { register as waf } from './commands/waf.js';
 
 type Registrar = (program: Command) => void;
 
-const COMMANDS: Registrar[] = [analyze, collect, mitigate, exportCmd, waf, report, generateCmd, rules, filter, compare];
+const COMMANDS: Registrar[] = [analyze, collect, mitigate, exportCmd, waf, report, generateCmd, rules, filter, compare, edge];
 
 /** Codes whose span points into an expression: the CLI shows it with a caret under the span. */
 const EXPRESSION_CODES: ReadonlySet<ErrorCode> = new Set(['E_RULE', 'E_UNSUPPORTED']);

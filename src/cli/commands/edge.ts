@@ -1,0 +1,207 @@
+/**
+ * `palisade edge`: the reverse proxy in front of a site's origin. Argument parsing and start-up
+ * only; the transport is src/proxy/server.ts, the workers src/proxy/workers.ts.
+ */
+import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InputError, UsageError } from '../../core/errors.js';
+import type { Gate } from '../../proxy/gate.js';
+import type { EdgeOptions } from '../../proxy/options.js';
+import { intOption, numberOption, parseIntArg } from '../options.js';
+
+interface EdgeFlags {
+  listen: string;
+  origin: string[];
+  cert?: string;
+  key?: string;
+  devCert?: boolean;
+  trustedProxy: string[];
+  proxyProtocol?: boolean;
+  accessLog?: string;
+  workers: number;
+  connectTimeout?: number;
+  originTimeout?: number;
+  headerTimeout?: number;
+  bodyTimeout?: number;
+  keepaliveTimeout?: number;
+  minBodyRate?: number;
+  maxHeaderBytes?: number;
+  maxHeaderCount?: number;
+  maxBodyBytes?: number;
+  maxConnsPerIp?: number;
+  shutdownTimeout?: number;
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+const seconds = (flag: string) => numberOption(flag, { above: 0, max: 86_400 });
+const ms = (s: number | undefined): number | undefined => (s === undefined ? undefined : Math.round(s * 1000));
+
+export function register(program: Command): void {
+  program
+    .command('edge')
+    .description('Reverse proxy in front of your origin: HTTP/1.1, HTTP/2 over TLS, WebSocket, with slow-client limits and a JSON access log.')
+    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
+    .option('--origin <url>', 'origin base URL, e.g. http://127.0.0.1:9000 (repeat for several: round robin, failing ones skipped for a while)', collect, [])
+    .option('--cert <file>', 'PEM certificate: listen with TLS, HTTP/2 and HTTP/1.1 by ALPN (with --key)')
+    .option('--key <file>', 'PEM private key for --cert')
+    .option('--dev-cert', 'TLS with a self-signed certificate for localhost, made with openssl and kept in ~/.local/state/palisade/dev-cert')
+    .option('--trusted-proxy <cidr>', 'believe X-Forwarded-For, Forwarded and palisade-request-id from these addresses (repeatable)', collect, [])
+    .option('--proxy-protocol', 'expect a PROXY protocol v1 or v2 header on each connection (behind haproxy, an AWS NLB ...)')
+    .option('--access-log <file|->', 'JSON access log, one HttpRequest per line (- for stdout); `palisade analyze` reads it')
+    .option('--workers <n>', 'processes sharing the listen socket (default 1)', intOption('--workers', { min: 1, max: 256 }), 1)
+    .option('--connect-timeout <s>', 'origin connect timeout in seconds (default 5)', seconds('--connect-timeout'))
+    .option('--origin-timeout <s>', 'seconds for the origin to start answering, and longest pause in its body (default 30)', seconds('--origin-timeout'))
+    .option('--header-timeout <s>', 'seconds for a client to send the whole request head; slower ones get 408 (default 10)', seconds('--header-timeout'))
+    .option('--body-timeout <s>', 'longest pause in a request body, in seconds (default 30)', seconds('--body-timeout'))
+    .option('--keepalive-timeout <s>', 'idle client connections are closed after this many seconds (default 5)', seconds('--keepalive-timeout'))
+    .option('--min-body-rate <bytes/s>', 'request bodies slower than this after 10 s get 408; 0 for no minimum (default 512)', intOption('--min-body-rate', { min: 0 }))
+    .option('--max-header-bytes <n>', 'largest request head; larger ones get 431 (default 16384)', intOption('--max-header-bytes', { min: 1024, max: 1 << 20 }))
+    .option('--max-header-count <n>', 'most header lines in a request; more get 431 (default 100)', intOption('--max-header-count', { min: 1, max: 10_000 }))
+    .option('--max-body-bytes <n>', 'largest request body; larger ones get 413 (default 10485760)', intOption('--max-body-bytes', { min: 0 }))
+    .option('--max-conns-per-ip <n>', 'concurrent connections per client address; more are closed (default 256)', intOption('--max-conns-per-ip', { min: 1 }))
+    .option('--shutdown-timeout <s>', 'on SIGINT/SIGTERM, seconds in-flight requests may take before being cut (default 10)', seconds('--shutdown-timeout'))
+    .addHelpText(
+      'after',
+      `
+Every request gets an id, sent to the origin and on the edge's own answers as
+palisade-request-id. The origin sees Via, X-Forwarded-For/-Proto/-Host and Forwarded; the
+client's forwarding headers are kept only when it is a --trusted-proxy (the client address is
+then the rightmost untrusted X-Forwarded-For hop). Answers of the edge itself: 400 malformed or
+ambiguous requests (never forwarded), 408 slow clients, 413, 431, 502 origin unreachable,
+504 origin too slow. SIGINT or SIGTERM stops accepting and lets in-flight requests finish.
+
+Examples:
+  palisade edge --listen 127.0.0.1:8080 --origin http://127.0.0.1:9000
+  palisade edge --listen 0.0.0.0:443 --cert site.pem --key site.key --origin http://10.0.0.5:8080 --origin http://10.0.0.6:8080 --workers 4
+  palisade edge --dev-cert --listen 127.0.0.1:8443 --origin http://127.0.0.1:3000 --access-log edge.log
+  palisade edge --listen 10.0.0.2:80 --proxy-protocol --trusted-proxy 10.0.0.0/8 --origin http://127.0.0.1:9000
+  palisade analyze edge.log`,
+    )
+    .action(async (flags: EdgeFlags) => {
+      const opts = await edgeOptions(flags);
+      const { startEdge } = await import('../../proxy/server.js');
+      const gate = await gateFor(flags);
+      const start = () => startEdge({ ...opts, gate }).catch((e: NodeJS.ErrnoException) => Promise.reject(listenError(e, flags.listen)));
+      if (cluster.isWorker) {
+        const { runWorker } = await import('../../proxy/workers.js');
+        await runWorker(start);
+        return;
+      }
+      const scheme = opts.tls !== undefined ? 'https' : 'http';
+      const what = opts.tls !== undefined ? 'HTTP/2 and HTTP/1.1 over TLS' : 'HTTP/1.1';
+      const origins = opts.origins.join(', ');
+      const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+      let stop: () => Promise<void>;
+      if (flags.workers > 1) {
+        const { superviseWorkers } = await import('../../proxy/workers.js');
+        let sup: Awaited<ReturnType<typeof superviseWorkers>>;
+        try {
+          sup = await superviseWorkers(flags.workers, opts.shutdownTimeoutMs ?? 10_000, (l) => process.stderr.write(`${l}\n`));
+        } catch (e) {
+          throw new InputError(`edge: ${(e as Error).message}`);
+        }
+        process.stderr.write(`edge: listening on ${scheme}://${host}:${sup.port} (${what}), ${flags.workers} workers, origin ${origins}\n`);
+        stop = () => {
+          sup.stop();
+          return sup.done;
+        };
+      } else {
+        const edge = await start();
+        process.stderr.write(`edge: listening on ${edge.url} (${what}), origin ${origins}\n`);
+        stop = () => edge.close();
+      }
+      await new Promise<void>((resolve) => {
+        const onSignal = (sig: string) => {
+          process.stderr.write(`edge: ${sig}: closing (in-flight requests may take up to ${(opts.shutdownTimeoutMs ?? 10_000) / 1000} s)\n`);
+          resolve();
+        };
+        process.once('SIGINT', () => onSignal('SIGINT'));
+        process.once('SIGTERM', () => onSignal('SIGTERM'));
+      });
+      await stop();
+      process.stderr.write('edge: closed\n');
+    });
+}
+
+/**
+ * The decisions in front of the origin. The transport alone passes everything (PASS_ALL); the
+ * phases (lists, custom rules, rate limits, WAF: src/proxy/phases/) plug in here.
+ */
+async function gateFor(_flags: EdgeFlags): Promise<Gate> {
+  const { PASS_ALL } = await import('../../proxy/gate.js');
+  return PASS_ALL;
+}
+
+async function edgeOptions(f: EdgeFlags): Promise<EdgeOptions> {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(f.listen);
+  if (m === null || m[1] === '') throw new UsageError(`edge: --listen must be HOST:PORT, not "${f.listen}"`);
+  const port = parseIntArg('--listen port', m[2] as string, { min: 0, max: 65535 });
+  if (f.origin.length === 0) throw new UsageError('edge: --origin is required, e.g. --origin http://127.0.0.1:9000');
+  for (const u of f.origin) {
+    let url: URL | undefined;
+    try {
+      url = new URL(u);
+    } catch {}
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new UsageError(`edge: --origin must be an http:// or https:// URL, not "${u}"`);
+    if (url.pathname !== '/' || url.search !== '') throw new UsageError(`edge: --origin takes scheme://host:port without a path, not "${u}"`);
+  }
+  let tls: EdgeOptions['tls'];
+  if (f.devCert === true) {
+    if (f.cert !== undefined || f.key !== undefined) throw new UsageError('edge: --dev-cert or --cert/--key, not both');
+    const { ensureDevCert } = await import('../../proxy/dev-cert.js');
+    const c = ensureDevCert();
+    if (!cluster.isWorker)
+      process.stderr.write(`edge: ${c.created ? 'made a' : 'using the'} self-signed certificate for localhost in ${c.certFile} (for trying things out, not for serving others)\n`);
+    tls = { cert: c.cert, key: c.key };
+  } else if (f.cert !== undefined || f.key !== undefined) {
+    if (f.cert === undefined || f.key === undefined) throw new UsageError('edge: --cert and --key go together');
+    tls = { cert: readPem(f.cert, '--cert'), key: readPem(f.key, '--key') };
+  }
+  const { TrustedProxies } = await import('../../proxy/trusted.js');
+  try {
+    new TrustedProxies(f.trustedProxy);
+  } catch (e) {
+    throw new UsageError(`edge: --trusted-proxy: ${(e as Error).message}`);
+  }
+  return {
+    host: m[1] as string,
+    port,
+    origins: f.origin,
+    tls,
+    trustedProxies: f.trustedProxy,
+    proxyProtocol: f.proxyProtocol === true,
+    accessLog: f.accessLog,
+    connectTimeoutMs: ms(f.connectTimeout),
+    originTimeoutMs: ms(f.originTimeout),
+    originBodyTimeoutMs: ms(f.originTimeout),
+    headerTimeoutMs: ms(f.headerTimeout),
+    bodyTimeoutMs: ms(f.bodyTimeout),
+    keepAliveTimeoutMs: ms(f.keepaliveTimeout),
+    minBodyRate: f.minBodyRate,
+    maxHeaderBytes: f.maxHeaderBytes,
+    maxHeaderCount: f.maxHeaderCount,
+    maxBodyBytes: f.maxBodyBytes,
+    maxConnsPerIp: f.maxConnsPerIp,
+    shutdownTimeoutMs: ms(f.shutdownTimeout),
+  };
+}
+
+function readPem(file: string, flag: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(`edge: ${flag} ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+function listenError(e: NodeJS.ErrnoException, listen: string): Error {
+  if (e.code === 'EADDRINUSE') return new UsageError(`edge: --listen ${listen}: address already in use`);
+  if (e.code === 'EACCES') return new UsageError(`edge: --listen ${listen}: permission denied (ports below 1024 need privileges)`);
+  if (e.code === 'EADDRNOTAVAIL') return new UsageError(`edge: --listen ${listen}: no such local address`);
+  if (/PEM|certificate|key/i.test(e.message)) return new InputError(`edge: TLS certificate or key unusable: ${e.message}`);
+  return e;
+}

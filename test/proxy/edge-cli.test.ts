@@ -1,0 +1,150 @@
+/**
+ * `palisade edge` from the command line: help, usage errors, start-up line, graceful stop on
+ * SIGTERM, and `--workers 2` (both workers serve, a killed worker is replaced).
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
+import { type Origin, startOrigin } from './helpers.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const CLI = ['--import', 'tsx', 'test/helpers/run-cli.ts'];
+
+function cli(args: string[]) {
+  return spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+}
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Start the edge and wait for its start-up line (at most 30 s). */
+function startCli(args: string[]): Promise<Running> {
+  const child = spawn(process.execPath, [...CLI, 'edge', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no start-up line: ${err}`));
+    }, 30_000);
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /listening on (https?:\/\/[\d.]+:\d+)/.exec(err);
+      if (m) {
+        clearTimeout(t);
+        resolve({ child, url: m[1] as string, stderr: () => err, exited });
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(t);
+      reject(new Error(`exited: ${err}`));
+    });
+  });
+}
+
+async function status(url: string): Promise<number> {
+  const r = await request(url, { reset: true });
+  await r.body.dump();
+  return r.statusCode;
+}
+
+function children(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Worker processes of a primary: its node children (tsx also starts an esbuild child). */
+function workers(pid: number): number[] {
+  return children(pid).filter((p) => {
+    try {
+      return execFileSync('ps', ['-o', 'args=', '-p', String(p)], { encoding: 'utf8' }).includes('run-cli.ts');
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe('palisade edge (CLI)', { timeout: 120_000 }, () => {
+  let origin: Origin;
+  before(async () => {
+    origin = await startOrigin();
+  });
+  after(async () => {
+    await origin.close();
+  });
+
+  test('--help teaches with examples', () => {
+    const r = cli(['edge', '--help']);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /Examples:/);
+    assert.match(r.stdout, /--origin <url>/);
+    assert.match(r.stdout, /--workers <n>/);
+  });
+
+  test('usage errors: exit 2 with a message naming the flag', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['edge', '--listen', '127.0.0.1:0'], /--origin is required/],
+      [['edge', '--listen', 'nope', '--origin', 'http://127.0.0.1:1'], /--listen must be HOST:PORT/],
+      [['edge', '--listen', '127.0.0.1:0', '--origin', 'ftp://x'], /--origin must be an http/],
+      [['edge', '--listen', '127.0.0.1:0', '--origin', 'http://127.0.0.1:1', '--trusted-proxy', '10.0.0.0/99'], /--trusted-proxy/],
+      [['edge', '--listen', '127.0.0.1:0', '--origin', 'http://127.0.0.1:1', '--cert', 'x.pem'], /--cert and --key go together/],
+      [['edge', '--listen', '127.0.0.1:0', '--origin', 'http://127.0.0.1:1', '--header-timeout', '0'], /--header-timeout must be/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = cli(args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, msg);
+    }
+    const missing = cli(['edge', '--listen', '127.0.0.1:0', '--origin', 'http://127.0.0.1:1', '--cert', '/nonexistent.pem', '--key', '/nonexistent.key']);
+    assert.equal(missing.status, 3);
+    assert.match(missing.stderr, /--cert \/nonexistent\.pem: no such file/);
+  });
+
+  test('start-up line on stderr, serves, SIGTERM closes gracefully with exit 0', async () => {
+    const r = await startCli(['--listen', '127.0.0.1:0', '--origin', origin.url]);
+    assert.match(r.stderr(), new RegExp(`origin ${origin.url}`));
+    assert.equal(await status(`${r.url}/x`), 200);
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exited, 0);
+    assert.match(r.stderr(), /SIGTERM: closing[\s\S]*closed/);
+  });
+
+  test('--workers 2: two workers serve; a killed worker is replaced; SIGTERM stops all', async () => {
+    const r = await startCli(['--listen', '127.0.0.1:0', '--origin', origin.url, '--workers', '2']);
+    try {
+      assert.match(r.stderr(), /2 workers/);
+      const pid = r.child.pid as number;
+      const first = workers(pid);
+      assert.equal(first.length, 2, `workers: ${first}`);
+      for (let i = 0; i < 10; i++) assert.equal(await status(`${r.url}/w${i}`), 200);
+      process.kill(first[0] as number, 'SIGKILL');
+      // The survivor serves at once; a replacement comes within the restart pause.
+      assert.equal(await status(`${r.url}/after-kill`), 200);
+      const deadline = Date.now() + 20_000;
+      let now = workers(pid);
+      while ((now.length < 2 || now.includes(first[0] as number)) && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 200));
+        now = workers(pid);
+      }
+      assert.equal(now.length, 2, 'a new worker took the dead one’s place');
+      assert.match(r.stderr(), /worker \d+ \(pid \d+\) died/);
+      assert.equal(await status(`${r.url}/again`), 200);
+      r.child.kill('SIGTERM');
+      assert.equal(await r.exited, 0);
+      assert.deepEqual(workers(pid), []);
+    } finally {
+      r.child.kill('SIGKILL');
+    }
+  });
+});
