@@ -16,7 +16,7 @@
  */
 import { type HttpLogView, Slot } from '../../sources/accesslog/view.js';
 import { mix32 } from '../core/sketch/hash.js';
-import { detach, type RequestTraits, SlotText } from './features.js';
+import { cheapHash, detach, lowerHash, type RequestTraits, SlotText } from './features.js';
 
 /** The fields a signature constrains (signature.ts atoms name theirs). */
 export const enum Col {
@@ -99,8 +99,113 @@ class IdTable {
   }
 }
 
+/** Same-hash entries met in one lookup before a column hashes every char instead of a sample. */
+const MAX_CHAIN = 16;
+
+/**
+ * Text values to dense ids, exactly: a value is found by a cheap hash of its length, eight chars
+ * spread over it and its last eight, then compared whole with the kept text (a native compare); values
+ * that share the cheap hash sit side by side. Crafted values that all share it (a bot rotating
+ * user agents that differ only where the sample does not look) would make lookups slow: past
+ * MAX_CHAIN such neighbours the column rehashes everything by every char.
+ */
+class TextIds {
+  private keys = new Int32Array(64);
+  private ids = new Int32Array(64).fill(-1);
+  private mask = 63;
+  /** Kept text per id (detached; '' for the absent value), and whether it came from a JSON string. */
+  private readonly text: string[] = [];
+  private readonly fromStr: boolean[] = [];
+  private absentId = -1;
+  full = false;
+
+  /**
+   * `cheap` is the column's hash (features.ts: the host's and user agent's are the ones the
+   * detection traits compute anyway, so the caller passes them in).
+   */
+  constructor(private readonly cheap: (s: string, a: number, b: number) => number = cheapHash) {}
+
+  absent(): number {
+    if (this.absentId >= 0) return this.absentId;
+    this.absentId = this.text.length;
+    this.text.push('');
+    this.fromStr.push(false);
+    return -1 - this.absentId;
+  }
+
+  hash(s: string, a: number, b: number): number {
+    return this.full ? fullHash(s, a, b) : this.cheap(s, a, b);
+  }
+
+  /**
+   * The id of s[a..b) whose hash is h (this.hash of it; a caller's precomputed hash that differs
+   * from it only makes a second id for the same text, each measured alike), or -1 - (a new id).
+   */
+  idOf(s: string, a: number, b: number, str: boolean, h: number): number {
+    let i = mix32(h) & this.mask;
+    let chain = 0;
+    for (;;) {
+      const id = this.ids[i] as number;
+      if (id < 0) break;
+      if (this.keys[i] === h) {
+        const t = this.text[id] as string;
+        if (id !== this.absentId && t.length === b - a && this.fromStr[id] === str && sameText(s, a, t)) return id;
+        if (++chain > MAX_CHAIN && !this.full) {
+          this.full = true;
+          this.rehash();
+          return this.idOf(s, a, b, str, fullHash(s, a, b));
+        }
+      }
+      i = (i + 1) & this.mask;
+    }
+    const id = this.text.length;
+    this.text.push(detach(s.slice(a, b)));
+    this.fromStr.push(str);
+    this.keys[i] = h;
+    this.ids[i] = id;
+    if (this.text.length * 2 > this.ids.length) this.rehash();
+    return -1 - id;
+  }
+
+  /** Rebuild the table (grown, or with the full hash) from the kept texts. */
+  private rehash(): void {
+    let cap = this.ids.length;
+    while (this.text.length * 2 > cap) cap *= 2;
+    this.keys = new Int32Array(cap);
+    this.ids = new Int32Array(cap).fill(-1);
+    this.mask = cap - 1;
+    for (let id = 0; id < this.text.length; id++) {
+      if (id === this.absentId) continue;
+      const t = this.text[id] as string;
+      const h = this.hash(t, 0, t.length);
+      let i = mix32(h) & this.mask;
+      while ((this.ids[i] as number) >= 0) i = (i + 1) & this.mask;
+      this.keys[i] = h;
+      this.ids[i] = id;
+    }
+  }
+}
+
+function fullHash(s: string, a: number, b: number): number {
+  let h = Math.imul(0x811c9dc5 ^ (b - a), 0x01000193);
+  for (let i = a; i < b; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return mix32(h);
+}
+
+/**
+ * s[a..a+t.length) equals t (lengths already equal). Short texts char by char; long ones by a
+ * slice and ===, compared natively (startsWith at an offset went char by char, 4x slower here;
+ * the slice is garbage, so only where the loop would cost more).
+ */
+function sameText(s: string, a: number, t: string): boolean {
+  const n = t.length;
+  if (n > 32) return s.slice(a, a + n) === t;
+  for (let i = n - 1; i >= 0; i--) if (s.charCodeAt(a + i) !== t.charCodeAt(i)) return false;
+  return true;
+}
+
 /** A column's value ids, in the narrowest array its id count allows. */
-type Ids = Uint8Array | Uint16Array | Int32Array;
+export type Ids = Uint8Array | Uint16Array | Int32Array;
 
 /** The view's slot of each text column (-1: a column keyed otherwise). */
 const TEXT_SLOT: readonly number[] = [Slot.HOST, Slot.METHOD, Slot.PATH, -1, -1, -1, -1, Slot.USER_AGENT, Slot.JA3, Slot.JA4];
@@ -118,6 +223,7 @@ export class RecordColumns {
   flags = new Uint8Array(0);
   readonly ids: Ids[] = [];
   private readonly tables: IdTable[] = [];
+  private readonly texts: TextIds[] = [];
   /** Per column, per id: the first line with that value and its input's index. */
   readonly repLine: string[][] = [];
   readonly repFile: number[][] = [];
@@ -130,6 +236,7 @@ export class RecordColumns {
     for (let c = 0; c < Col.COUNT; c++) {
       this.ids.push(new Uint8Array(0));
       this.tables.push(new IdTable());
+      this.texts.push(new TextIds(c === Col.HOST ? lowerHash : cheapHash));
       this.repLine.push([]);
       this.repFile.push([]);
     }
@@ -150,11 +257,31 @@ export class RecordColumns {
     if (tr.fam !== 4 && !this.otherClients.has(tr.ipKey) && this.t.of(v, Slot.CLIENT)) this.otherClients.set(tr.ipKey, this.t.text());
     const h = this.h;
     for (let c = 0; c < Col.COUNT; c++) {
-      this.key(c, v);
-      const id = this.setId(c, i, h[0] as number, h[1] as number, v);
+      const slot = TEXT_SLOT[c] as number;
+      let id: number;
+      if (slot >= 0) id = this.textId(c, slot, v, tr);
+      else {
+        this.key(c, v);
+        id = (this.tables[c] as IdTable).idOf(h[0] as number, h[1] as number);
+      }
+      if (id < 0) id = this.newId(c, -1 - id, v);
       if (id < 0) return;
+      (this.ids[c] as Ids)[i] = id;
     }
     this.size = i + 1;
+  }
+
+  /** The id of text column c's value in v (slot `slot`), or -1 - (a new id). */
+  private textId(c: Col, slot: Slot, v: HttpLogView, tr: RequestTraits): number {
+    const tx = this.texts[c] as TextIds;
+    if (!v.has(slot)) return tx.absent();
+    const a = v.start[slot] as number;
+    const s = a < 0 ? (v.str[slot] ?? '') : v.line;
+    const from = a < 0 ? 0 : a;
+    const to = a < 0 ? s.length : (v.end[slot] as number);
+    // The host's and user agent's hashes are the traits' (same functions, computed already).
+    const h = tx.full ? tx.hash(s, from, to) : c === Col.HOST ? tr.hostHash : c === Col.UA ? tr.uaHash : tx.hash(s, from, to);
+    return tx.idOf(s, from, to, a < 0, h);
   }
 
   /** The key of column c for record v, into this.h. */
@@ -182,51 +309,28 @@ export class RecordColumns {
         h[1] = v.requestOk ? 1 : 0;
         return;
       default: {
-        const slot = TEXT_SLOT[c] as Slot;
-        if (!v.has(slot)) {
-          h[0] = 0;
-          h[1] = 0;
-          return;
-        }
-        const a = v.start[slot] as number;
-        const s = a < 0 ? (v.str[slot] ?? '') : v.line;
-        const from = a < 0 ? 0 : a;
-        const to = a < 0 ? s.length : (v.end[slot] as number);
-        // Two FNV-style hashes with different primes in one walk; the method's also says whether
-        // the request line was understood (a raw line kept as the path reads no method).
-        let h1 = 0x811c9dc5 | 0;
-        let h2 = (0x01000193 ^ (to - from) ^ (c === Col.METHOD && v.requestOk ? 0x40000000 : 0) ^ (a < 0 ? 0x20000000 : 0)) | 0;
-        for (let k = from; k < to; k++) {
-          const ch = s.charCodeAt(k);
-          h1 = Math.imul(h1 ^ ch, 0x01000193);
-          h2 = Math.imul(h2 ^ ch, 0x5bd1e995);
-        }
-        h[0] = mix32(h1) | 1;
-        h[1] = mix32(h2 ^ (to - from));
+        // Text columns are keyed by TextIds (textId above), not here.
+        h[0] = 0;
+        h[1] = 0;
       }
     }
   }
 
-  private setId(c: Col, i: number, h1: number, h2: number, v: HttpLogView): number {
-    const tb = this.tables[c] as IdTable;
-    let id = tb.idOf(h1, h2);
-    if (id < 0) {
-      id = -1 - id;
-      if (id >= MAX_IDS) {
-        this.overflow(`more than ${MAX_IDS} distinct values of one field`);
-        return -1;
-      }
-      (this.repLine[c] as string[]).push(detach(v.line));
-      (this.repFile[c] as number[]).push(v.fileIndex);
-      const ids = this.ids[c] as Ids;
-      // Widen the column when its ids outgrow it.
-      if ((ids instanceof Uint8Array && id > 255) || (ids instanceof Uint16Array && id > 65535)) {
-        const wide = id > 65535 ? new Int32Array(ids.length) : new Uint16Array(ids.length);
-        wide.set(ids);
-        this.ids[c] = wide;
-      }
+  /** A value first seen in v: keep its line; -1 (and overflowed) past MAX_IDS. */
+  private newId(c: Col, id: number, v: HttpLogView): number {
+    if (id >= MAX_IDS) {
+      this.overflow(`more than ${MAX_IDS} distinct values of one field`);
+      return -1;
     }
-    (this.ids[c] as Ids)[i] = id;
+    (this.repLine[c] as string[]).push(detach(v.line));
+    (this.repFile[c] as number[]).push(v.fileIndex);
+    const ids = this.ids[c] as Ids;
+    // Widen the column when its ids outgrow it.
+    if ((ids instanceof Uint8Array && id > 255) || (ids instanceof Uint16Array && id > 65535)) {
+      const wide = id > 65535 ? new Int32Array(ids.length) : new Uint16Array(ids.length);
+      wide.set(ids);
+      this.ids[c] = wide;
+    }
     return id;
   }
 
@@ -267,6 +371,8 @@ export class RecordColumns {
       this.ids[c] = new Uint8Array(0);
       this.repLine[c] = [];
       this.repFile[c] = [];
+      this.tables[c] = new IdTable();
+      this.texts[c] = new TextIds(c === Col.HOST ? lowerHash : cheapHash);
     }
     this.otherClients.clear();
   }

@@ -10,7 +10,8 @@ import { compile, type NamedList, type Predicate } from '../../rules/compile.js'
 import { httpScheme } from '../../scheme/http.js';
 import { HttpLogRequest } from '../../scheme/http-log.js';
 import { type HttpLogView, Slot } from '../../sources/accesslog/view.js';
-import { Flag, type RecordColumns } from './columns.js';
+import { mix32 } from '../core/sketch/hash.js';
+import { Flag, type Ids, type RecordColumns } from './columns.js';
 import { Kind } from './detector.js';
 import { RequestTraits, SlotText } from './features.js';
 import type { Part } from './signature.js';
@@ -50,24 +51,88 @@ export const enum T {
   COUNT,
 }
 
+/** Int32 keys to slot numbers, open addressing (a Map of numbers cost two lookups' worth per record). */
+class SlotIndex {
+  private keys = new Int32Array(2048);
+  private vals = new Int32Array(2048).fill(-1);
+  private mask = 2047;
+  private size = 0;
+
+  get(k: number): number {
+    let i = mix32(k) & this.mask;
+    for (;;) {
+      const v = this.vals[i] as number;
+      if (v < 0 || this.keys[i] === k) return v;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  set(k: number, v: number): void {
+    let i = mix32(k) & this.mask;
+    while ((this.vals[i] as number) >= 0 && this.keys[i] !== k) i = (i + 1) & this.mask;
+    if ((this.vals[i] as number) < 0) this.size++;
+    this.keys[i] = k;
+    this.vals[i] = v;
+    if (this.size * 2 > this.vals.length) this.grow();
+  }
+
+  private grow(): void {
+    const { keys, vals } = this;
+    this.keys = new Int32Array(keys.length * 2);
+    this.vals = new Int32Array(keys.length * 2).fill(-1);
+    this.mask = keys.length * 2 - 1;
+    this.size = 0;
+    for (let j = 0; j < keys.length; j++) if ((vals[j] as number) >= 0) this.set(keys[j] as number, vals[j] as number);
+  }
+}
+
+/** Host requests per /24 (IPv4 sources), whole log: one count per host, shared by that host's tallies. */
+export class Per24 {
+  readonly map = new Map<number, number>();
+  requests = 0;
+  add(fam: number, ipKey: number): void {
+    this.requests++;
+    if (fam !== 4) return;
+    const p = ipKey >>> 8;
+    const m = this.map;
+    const n = m.get(p);
+    // Beyond the cap a /24 is not counted, so it can never be listed as clean.
+    if (n !== undefined) m.set(p, n + 1);
+    else if (m.size < MAX_PREFIXES) m.set(p, 1);
+  }
+}
+
 export class Tally {
-  readonly index = new Map<number, number>();
+  private readonly index = new SlotIndex();
   keys = new Int32Array(1024);
   fam = new Uint8Array(1024);
   n = new Float64Array(1024 * T.COUNT);
   readonly text = new Map<number, string>();
   size = 0;
   overflow = 0;
-  /** Host requests (whole log), and signature matches (whole log, all sources). */
-  hostRequests = 0;
+  /** Signature matches (whole log, all sources). */
   matched = 0;
+
+  constructor(private readonly host: Per24) {}
+
+  /** Host requests (whole log). */
+  get hostRequests(): number {
+    return this.host.requests;
+  }
   /** Host requests per /24 (IPv4 sources), whole log. */
-  readonly per24 = new Map<number, number>();
+  get per24(): ReadonlyMap<number, number> {
+    return this.host.map;
+  }
+
+  /** The address's slot, or -1 when it has none. */
+  find(key: number, fam: number): number {
+    return this.index.get(fam === 4 ? key : -1 - (key >>> 1));
+  }
 
   slot(key: number, fam: number, t: number, text: () => string): number {
     const k = fam === 4 ? key : -1 - (key >>> 1);
     const i = this.index.get(k);
-    if (i !== undefined) return i;
+    if (i >= 0) return i;
     if (this.size >= MAX_SOURCES) {
       this.overflow++;
       return -1;
@@ -127,43 +192,62 @@ export function columnar(targets: readonly MeasureTarget[]): boolean {
   return targets.every((t) => t.parts !== undefined && t.parts.length > 0);
 }
 
+/** The targets of one victim host (its /24 counts are shared). */
+interface HostGroup {
+  hostHash: number;
+  per24: Per24;
+  targets: number[];
+}
+
 export class Measurer {
   readonly tallies: Tally[];
   private readonly preds: Array<Predicate<HttpLogRequest>>;
+  private readonly groups: HostGroup[] = [];
   private readonly req = new HttpLogRequest();
   private readonly tr: RequestTraits;
   private readonly slotText = new SlotText();
+  /** The view whose client text count() takes for an address that is not IPv4 (add's record). */
+  private client: HttpLogView | null = null;
+  private otherClients: Map<number, string> | null = null;
 
   constructor(
     private readonly targets: readonly MeasureTarget[],
     isLogin: ((path: string) => boolean) | null,
   ) {
     this.tr = new RequestTraits(isLogin);
-    this.tallies = targets.map(() => new Tally());
+    this.tallies = targets.map((t, k) => {
+      let g = this.groups.find((x) => x.hostHash === t.hostHash);
+      if (g === undefined) {
+        g = { hostHash: t.hostHash, per24: new Per24(), targets: [] };
+        this.groups.push(g);
+      }
+      g.targets.push(k);
+      return new Tally(g.per24);
+    });
     this.preds = targets.map((t) => compile(t.expression, httpScheme, t.lists ? { lists: t.lists } : {}) as Predicate<HttpLogRequest>);
+  }
+
+  private group(hostHash: number): HostGroup | null {
+    const gs = this.groups;
+    for (let j = 0; j < gs.length; j++) if ((gs[j] as HostGroup).hostHash === hostHash) return gs[j] as HostGroup;
+    return null;
   }
 
   add(v: HttpLogView): void {
     const tr = this.tr;
     if (!tr.read(v)) return;
-    let pointed = false;
-    const flags = flagsOf(tr);
+    const g = this.group(tr.hostHash);
+    if (g === null) return;
+    g.per24.add(tr.fam, tr.ipKey);
+    this.req.point(v);
     this.client = v;
-    for (let k = 0; k < this.targets.length; k++) {
-      const target = this.targets[k] as MeasureTarget;
-      if (tr.hostHash !== target.hostHash) continue;
-      if (!pointed) {
-        this.req.point(v);
-        pointed = true;
-      }
+    const flags = flagsOf(tr);
+    for (let j = 0; j < g.targets.length; j++) {
+      const k = g.targets[j] as number;
       const m = (this.preds[k] as Predicate<HttpLogRequest>)(this.req);
       this.count(k, m, tr.timeMs, tr.ipKey, tr.fam, tr.status, flags);
     }
   }
-
-  /** The view whose client text count() takes for an address that is not IPv4 (add's record). */
-  private client: HttpLogView | null = null;
-  private otherClients: Map<number, string> | null = null;
 
   private clientText(ipKey: number): string {
     if (this.otherClients !== null) return this.otherClients.get(ipKey) ?? '';
@@ -188,24 +272,26 @@ export class Measurer {
           const v = parse(lines[id] as string, files[id] as number);
           ok[id] = v !== null && pred(this.req.point(v)) ? 1 : 0;
         }
-        return { ids: cols.ids[p.col] as Uint8Array | Uint16Array | Int32Array, ok };
+        return { ids: cols.ids[p.col] as Ids, ok };
       }),
     );
     this.otherClients = cols.otherClients;
     const { hostHash, ipKey, fam, timeMs, status, flags } = cols;
-    for (let k = 0; k < this.targets.length; k++) {
-      const target = this.targets[k] as MeasureTarget;
-      const want = target.hostHash;
-      const conds = truth[k] as Array<{ ids: Uint8Array | Uint16Array | Int32Array; ok: Uint8Array }>;
-      const nc = conds.length;
-      for (let i = 0; i < cols.size; i++) {
-        if (hostHash[i] !== want) continue;
+    for (let i = 0; i < cols.size; i++) {
+      const g = this.group(hostHash[i] as number);
+      if (g === null) continue;
+      const key = ipKey[i] as number;
+      const f = fam[i] as number;
+      g.per24.add(f, key);
+      for (let j = 0; j < g.targets.length; j++) {
+        const k = g.targets[j] as number;
+        const conds = truth[k] as Array<{ ids: Ids; ok: Uint8Array }>;
         let m = true;
-        for (let j = 0; j < nc && m; j++) {
-          const c = conds[j] as { ids: Uint8Array | Uint16Array | Int32Array; ok: Uint8Array };
-          m = c.ok[c.ids[i] as number] === 1;
+        for (let c = 0; c < conds.length && m; c++) {
+          const cd = conds[c] as { ids: Ids; ok: Uint8Array };
+          m = cd.ok[cd.ids[i] as number] === 1;
         }
-        this.count(k, m, timeMs[i] as number, ipKey[i] as number, fam[i] as number, status[i] as number, flags[i] as number);
+        this.count(k, m, timeMs[i] as number, key, f, status[i] as number, flags[i] as number);
       }
     }
     this.otherClients = null;
@@ -215,18 +301,10 @@ export class Measurer {
   private count(k: number, m: boolean, t: number, ipKey: number, fam: number, status: number, flags: number): void {
     const target = this.targets[k] as MeasureTarget;
     const tally = this.tallies[k] as Tally;
-    tally.hostRequests++;
-    if (fam === 4) {
-      const p = ipKey >>> 8;
-      const n24 = tally.per24.get(p);
-      // Beyond the cap a /24 is not counted, so it can never be listed as clean.
-      if (n24 !== undefined) tally.per24.set(p, n24 + 1);
-      else if (tally.per24.size < MAX_PREFIXES) tally.per24.set(p, 1);
-    }
     if (m) tally.matched++;
     const inside = t >= target.fromMs && t <= target.toMs;
     const cls = inside ? classOf(target.kind, flags, status) : 0;
-    let i = tally.index.get(fam === 4 ? ipKey : -1 - (ipKey >>> 1)) ?? -1;
+    let i = tally.find(ipKey, fam);
     if (i < 0) {
       if (!m && cls === 0) return;
       i = tally.slot(ipKey, fam, t, () => this.clientText(ipKey));

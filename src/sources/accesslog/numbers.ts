@@ -76,3 +76,26 @@ export function isIpText(s: string, a: number, b: number): boolean {
   if (colons === 0) return v4ok && dots === 3 && digits > 0 && part <= 255;
   return colons >= 2 && colons <= 7 && (dots === 0 || dots === 3);
 }
+
+/** Dotted-quad IPv4 in s[a, b) as int32, or -1 (which is 255.255.255.255: not a client). */
+export function parseV4(s: string, a: number, b: number): number {
+  let acc = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else if (c === 0x2e) {
+      if (digits === 0 || dots === 3) return -1;
+      acc = (acc << 8) | part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return (acc << 8) | part;
+}

@@ -10,9 +10,9 @@
  * kept with the raw request line as its path, as GoAccess keeps it.
  */
 import { FieldKind, nginxVariableKind, type TextFormat } from './format.js';
-import { isIpText, readDecimal, readUint } from './numbers.js';
+import { isIpText, parseV4, readDecimal, readUint } from './numbers.js';
 import { clfTimeInto, parseIsoTime } from './time.js';
-import { type HttpLogView, MAX_EXTRA, Slot, versionCode } from './view.js';
+import { type HttpLogView, isHttpSlash, MAX_EXTRA, Slot, versionCode } from './view.js';
 
 export interface TextParseOptions {
   /** Require an IP address in the client field (default true, as GoAccess does). */
@@ -33,7 +33,7 @@ export function splitRequest(s: string, a: number, b: number, v: HttpLogView): v
     while (j > uriStart && s.charCodeAt(j - 1) !== 0x20) j--;
     let uriEnd = b;
     let version = 0;
-    if (j > uriStart && b - j >= 6 && s.startsWith('HTTP/', j)) {
+    if (j > uriStart && b - j >= 6 && isHttpSlash(s, j)) {
       uriEnd = j - 1;
       version = versionCode(s, j, b);
     }
@@ -124,10 +124,16 @@ export class TextLineParser {
     switch (kind) {
       case FieldKind.SKIP:
         return true;
-      case FieldKind.CLIENT:
-        if (this.strictClient && !isIpText(s, a, b)) return false;
+      case FieldKind.CLIENT: {
+        const v4 = parseV4(s, a, b);
+        if (v4 === -1 && this.strictClient && !isIpText(s, a, b)) return false;
         v.setRange(Slot.CLIENT, a, b);
+        if (v4 !== -1) {
+          v.hasV4 = true;
+          v.clientV4 = v4;
+        }
         return true;
+      }
       case FieldKind.TIME_CLF:
         return clfTimeInto(s, a, b, v.nums, 0);
       case FieldKind.TIME_ISO:
@@ -256,22 +262,34 @@ export class TextLineParser {
     while (p < end && fields < MAX_EXTRA) {
       while (p < end && s.charCodeAt(p) === 0x20) p++;
       if (p >= end) break;
-      let eq = -1;
-      let i = p;
-      while (i < end) {
-        const c = s.charCodeAt(i);
-        if (c === 0x20) break;
-        if (c === 0x3d && eq < 0) {
-          eq = i;
-          if (s.charCodeAt(i + 1) === 0x22) break;
+      // The word's end and its `=` by indexOf (native): char by char this was a fifth of a line.
+      let sp = s.indexOf(' ', p);
+      if (sp < 0 || sp > end) sp = end;
+      let eq = s.indexOf('=', p);
+      if (eq >= sp) eq = -1;
+      const q = s.indexOf('"', p);
+      let i = sp;
+      const wordStart = p;
+      let careful = false;
+      if (q >= 0 && q < sp && (eq < 0 || q < eq)) {
+        careful = true;
+        // A quote before any `=` (a quoted word, which may hold spaces): the careful walk.
+        i = p;
+        eq = -1;
+        while (i < end) {
+          const c = s.charCodeAt(i);
+          if (c === 0x20) break;
+          if (c === 0x3d && eq < 0) {
+            eq = i;
+            if (s.charCodeAt(i + 1) === 0x22) break;
+          }
+          if (c === 0x22 && eq < 0) {
+            const close = s.indexOf('"', i + 1);
+            i = close < 0 || close >= end ? end : close + 1;
+            continue;
+          }
+          i++;
         }
-        if (c === 0x22 && eq < 0) {
-          // A quoted word: skip to its closing quote.
-          const q = s.indexOf('"', i + 1);
-          i = q < 0 || q >= end ? end : q + 1;
-          continue;
-        }
-        i++;
       }
       if (eq < 0) {
         p = i;
@@ -281,23 +299,25 @@ export class TextLineParser {
       let b: number;
       if (s.charCodeAt(a) === 0x22) {
         a++;
-        let q = s.indexOf('"', a);
-        while (q > a && oddBackslashes(s, q)) q = s.indexOf('"', q + 1);
-        b = q < 0 || q > end ? end : q;
+        let close = s.indexOf('"', a);
+        while (close > a && oddBackslashes(s, close)) close = s.indexOf('"', close + 1);
+        b = close < 0 || close > end ? end : close;
         p = b + 1;
       } else {
-        b = a;
-        while (b < end && s.charCodeAt(b) !== 0x20) b++;
+        b = s.indexOf(' ', a);
+        if (b < 0 || b > end) b = end;
         p = b;
       }
       fields++;
-      const key = keyOf(s, eq);
-      if (key === '' || (b - a === 1 && s.charCodeAt(a) === 0x2d)) continue;
-      const known = EXTRA_KEYS[key];
-      if (known !== undefined && known !== FieldKind.HEADER) {
+      const k = careful ? keyStart(s, eq) : wordStart;
+      if (k === eq || (b - a === 1 && s.charCodeAt(a) === 0x2d)) continue;
+      // The usual keys (rt=, host=) are matched in place: no key string per field.
+      const known = knownKey(s, k, eq);
+      if (known !== FieldKind.SKIP) {
         this.value(known, '', s, a, b, v);
         continue;
       }
+      const key = s.slice(k, eq);
       const nk = nginxVariableKind(key);
       if (nk.kind !== FieldKind.SKIP && nk.kind !== FieldKind.HEADER) this.value(nk.kind, nk.name, s, a, b, v);
       else v.addHeaderRange(nk.kind === FieldKind.HEADER ? nk.name : key === 'xff' ? 'X-Forwarded-For' : key, a, b);
@@ -305,11 +325,27 @@ export class TextLineParser {
   }
 }
 
-/** The key of a `key=value` word whose `=` is at eq: back to the previous space. */
-function keyOf(s: string, eq: number): string {
-  let k = eq;
-  while (k > 0 && s.charCodeAt(k - 1) !== 0x20) k--;
-  return s.slice(k, eq);
+/** Start of the key of a `key=value` word whose `=` is at eq: back to the previous space. */
+function keyStart(s: string, eq: number): number {
+  return s.lastIndexOf(' ', eq) + 1;
+}
+
+/** EXTRA_KEYS without the header ones, by key length. */
+const KNOWN_BY_LENGTH: Array<Array<readonly [string, FieldKind]>> = (() => {
+  const out: Array<Array<readonly [string, FieldKind]>> = [];
+  for (const [key, kind] of Object.entries(EXTRA_KEYS)) if (kind !== FieldKind.HEADER) (out[key.length] ??= []).push([key, kind]);
+  return out;
+})();
+
+/** The kind of the trailing key s[k..eq) when it is one of EXTRA_KEYS's non-header keys, else SKIP. */
+function knownKey(s: string, k: number, eq: number): FieldKind {
+  const list = KNOWN_BY_LENGTH[eq - k];
+  if (list === undefined) return FieldKind.SKIP;
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i] as readonly [string, FieldKind];
+    if (s.startsWith(e[0], k)) return e[1];
+  }
+  return FieldKind.SKIP;
 }
 
 function oddBackslashes(s: string, i: number): boolean {

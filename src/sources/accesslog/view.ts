@@ -105,6 +105,12 @@ export class HttpLogView {
   clientPort = -1;
   serverPort = -1;
   asn = -1;
+  /**
+   * The client as an IPv4 number, when the parser read it as a dotted quad (it checks the client
+   * field anyway): detection then does not read it again. Any other write of the client slot clears it.
+   */
+  hasV4 = false;
+  clientV4 = 0;
   /** Fields cut at MAX_FIELD in this record. */
   truncated = 0;
 
@@ -141,6 +147,7 @@ export class HttpLogView {
     this.clientPort = -1;
     this.serverPort = -1;
     this.asn = -1;
+    this.hasV4 = false;
     this.truncated = 0;
     this.headerCount = 0;
     this.orderedHeaders = null;
@@ -150,6 +157,7 @@ export class HttpLogView {
 
   /** Point a slot at line[a..b), cut at MAX_FIELD. */
   setRange(slot: Slot, a: number, b: number): void {
+    if (slot === Slot.CLIENT) this.hasV4 = false;
     if (b - a > MAX_FIELD) {
       b = a + MAX_FIELD;
       this.truncated++;
@@ -166,6 +174,7 @@ export class HttpLogView {
 
   setStr(slot: Slot, s: string | undefined): void {
     if (s === undefined) return;
+    if (slot === Slot.CLIENT) this.hasV4 = false;
     if (s.length > MAX_FIELD) {
       s = s.slice(0, MAX_FIELD);
       this.truncated++;
@@ -310,9 +319,14 @@ export function versionText(v: number): HttpRequest['version'] {
 }
 
 /** `HTTP/1.1`, `HTTP/2.0`, `HTTP/2`, `h2`, `HTTP/3.0` ... to 10/11/20/30, 0 when unknown. */
+/** s[a..a+5) is `HTTP/` (char compares: startsWith at an offset is slow on a sliced line). */
+export function isHttpSlash(s: string, a: number): boolean {
+  return s.charCodeAt(a) === 0x48 && s.charCodeAt(a + 1) === 0x54 && s.charCodeAt(a + 2) === 0x54 && s.charCodeAt(a + 3) === 0x50 && s.charCodeAt(a + 4) === 0x2f;
+}
+
 export function versionCode(s: string, a: number, b: number): number {
   const n = b - a;
-  if (n >= 6 && s.startsWith('HTTP/', a)) {
+  if (n >= 6 && isHttpSlash(s, a)) {
     const maj = s.charCodeAt(a + 5) - 48;
     const min = n >= 8 && s.charCodeAt(a + 6) === 0x2e ? s.charCodeAt(a + 7) - 48 : 0;
     if (maj === 1) return min === 1 ? 11 : min === 0 ? 10 : 0;
