@@ -11,6 +11,7 @@ import { BASE_CONFIG } from './base-config.js';
 import { InitialTx } from './initial-tx.js';
 import { Phase } from './phase.js';
 import { buildPlan } from './plan.js';
+import { type RblOptions, RblResolver } from './rbl.js';
 import { compileRules } from './rules.js';
 import { type Directive, parseSecLang } from './seclang.js';
 import { type MatchedRule, type Reusables, Transaction, type WafRequest, type WafResponse } from './transaction.js';
@@ -41,6 +42,8 @@ export interface WafOptions {
   setup?: Record<string, string | number>;
   /** extra SecLang text loaded after the CRS (exclusions, custom rules) */
   extraConfig?: string;
+  /** DNS block lists of `@rbl` (servers, timeout, cache); default: the system's servers, 500 ms */
+  rbl?: RblOptions;
 }
 
 export interface WafVerdict {
@@ -53,6 +56,15 @@ export interface WafVerdict {
 export interface Waf {
   /** `timings`, when given, receives the milliseconds spent in each rule (for profiling and tests) */
   evaluate(request: WafRequest, response?: WafResponse, timings?: Map<number, number>): WafVerdict;
+  /**
+   * Before `evaluate`: the look-ups evaluation cannot wait for (the client address in the DNS
+   * block lists of `@rbl` rules, each bounded by its timeout), so those rules judge on the
+   * answers. Null when there is nothing to wait for (no `@rbl` rule has run yet), so a caller
+   * can stay synchronous.
+   */
+  prepare(request: WafRequest): Promise<void> | null;
+  /** DNS block-list zones the loaded rules query (`@rbl`) */
+  readonly rblZones: readonly string[];
   readonly warnings: string[];
   readonly ruleCount: number;
 }
@@ -120,7 +132,9 @@ function loadDirectives(opts: WafOptions): Directive[] {
 }
 
 export function createWaf(opts: WafOptions = {}): Waf {
-  const compiled = compileRules(loadDirectives(opts));
+  const rbl = new RblResolver(opts.rbl);
+  const compiled = compileRules(loadDirectives(opts), { rbl });
+  const rblZones = [...rbl.zones];
   const plan = buildPlan(compiled);
   const reusables: Reusables = {
     valueCache: new ValueCache(plan.chains, plan.unionSlots, plan.verdictColumns),
@@ -132,6 +146,11 @@ export function createWaf(opts: WafOptions = {}): Waf {
   return {
     warnings: compiled.warnings,
     ruleCount,
+    rblZones,
+    prepare(request: WafRequest): Promise<void> | null {
+      if (rbl.active.size === 0 || request.remoteAddr === undefined) return null;
+      return rbl.prepare(request.remoteAddr);
+    },
     evaluate(request: WafRequest, response?: WafResponse, timings?: Map<number, number>): WafVerdict {
       const t = new Transaction(plan, reusables, request, response ?? null, presets);
       let inbound: number;

@@ -10,8 +10,10 @@ import { maskBytes, type Prefix, parseAddr } from '../core/net/prefix.js';
 import { IpTrie } from '../core/net/trie.js';
 import { AhoCorasick } from './aho.js';
 import { patternGrams, phrasesGrams } from './factors.js';
+import { geoLookup } from './geo.js';
 import { compilePcre, translatePcre } from './pcre.js';
 import { C, outsideNeed, patternNeed, phrasesNeed } from './prefilter.js';
+import { RblResolver } from './rbl.js';
 import { detectSqli } from './sqli.js';
 import { detectXss } from './xss.js';
 
@@ -20,6 +22,13 @@ export interface OpContext {
   caps: (string | undefined)[];
   /** expands %{...} macros in a dynamic parameter */
   expand(param: string): string;
+  /** sets variable `name` of collection `coll` (@geoLookup fills GEO); absent: the operator's side effects are dropped */
+  storeVar?(coll: string, name: string, value: string): void;
+}
+
+/** What operators that reach outside the request use: the engine's DNS block-list cache (@rbl). */
+export interface OperatorEnv {
+  rbl?: RblResolver;
 }
 
 export interface Operator {
@@ -275,7 +284,7 @@ function numeric(name: string, param: string, cmp: (a: number, b: number) => boo
   return makeOperator(name, param, (value, ctx) => cmp(atoi(value), dynamic ? atoi(ctx.expand(param)) : fixed), { pure: !dynamic });
 }
 
-export function compileOperator(name: string, param: string, ruleFile: string): Operator {
+export function compileOperator(name: string, param: string, ruleFile: string, env: OperatorEnv = {}): Operator {
   switch (name.toLowerCase()) {
     case 'rx':
       return rxOperator(param);
@@ -365,11 +374,36 @@ export function compileOperator(name: string, param: string, ruleFile: string): 
       // every finding is a tag (`<`) or an attribute with a value (`=`)
       return makeOperator('detectXSS', param, (v) => detectXss(v), { need: C.lt | C.eq, pure: true });
     case 'rbl':
-      // DNS block lists need network lookups, which a synchronous engine cannot make: never matches.
-      return makeOperator('rbl', param, () => false);
+      return rblOperator(param, env);
     case 'geolookup':
-      return makeOperator('geoLookup', param, () => true);
+      // Matches when the database places the address; its country then fills GEO (geo.ts).
+      return makeOperator('geoLookup', param, (v, ctx) => {
+        const g = geoLookup(v);
+        if (g === null) return false;
+        if (ctx.storeVar !== undefined) {
+          ctx.storeVar('GEO', 'COUNTRY_CODE', g.COUNTRY_CODE);
+          ctx.storeVar('GEO', 'COUNTRY_CODE3', g.COUNTRY_CODE3);
+          ctx.storeVar('GEO', 'COUNTRY_NAME', g.COUNTRY_NAME);
+          ctx.storeVar('GEO', 'COUNTRY_CONTINENT', g.COUNTRY_CONTINENT);
+        }
+        return true;
+      });
     default:
       throw new OperatorError(`unsupported operator @${name}`);
   }
+}
+
+/** Engines made without an RBL resolver share this one (system DNS servers). */
+let defaultRbl: RblResolver | null = null;
+
+/**
+ * `@rbl zone`: answers from the resolver's cache, which `Waf.prepare(request)` fills before the
+ * evaluation (rbl.ts); a value not in the cache does not match and starts its lookup.
+ */
+function rblOperator(param: string, env: OperatorEnv): Operator {
+  const zone = param.trim();
+  if (zone === '') throw new OperatorError('@rbl needs a DNS block-list zone');
+  const rbl = env.rbl ?? (defaultRbl ??= new RblResolver());
+  rbl.zones.add(zone);
+  return makeOperator('rbl', param, (v) => rbl.cached(v, zone) === true);
 }

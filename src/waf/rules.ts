@@ -6,7 +6,7 @@
  * rule-ids.ts (the ids the engine's caches are indexed by).
  */
 
-import { compileOperator } from './operators.js';
+import { compileOperator, type OperatorEnv } from './operators.js';
 import { compilePcre } from './pcre.js';
 import { Phase, parsePhase } from './phase.js';
 import { blankRule, type CompiledRules, type EngineSettings, markerRule, type Rule, type RuleDraft, type Target } from './rule.js';
@@ -52,7 +52,7 @@ interface Defaults {
   actions: ActionSpec[];
 }
 
-export function compileRules(directives: Directive[]): CompiledRules {
+export function compileRules(directives: Directive[], env: OperatorEnv = {}): CompiledRules {
   const settings: EngineSettings = {
     ruleEngine: 'on',
     requestBodyAccess: false,
@@ -136,7 +136,7 @@ export function compileRules(directives: Directive[]): CompiledRules {
           const targets = isAction ? [] : parseTargets(d.args[0] ?? '');
           const opText = isAction ? '@unconditionalMatch' : (d.args[1] ?? '');
           const actText = isAction ? (d.args[0] ?? '') : (d.args[2] ?? '');
-          const rule = buildRule(targets, opText, parseActions(actText), d, pendingChain, defaults, chainIds, warnings);
+          const rule = buildRule(targets, opText, parseActions(actText), d, pendingChain, defaults, chainIds, warnings, env);
           if (pendingChain) {
             let last = pendingChain;
             while (last.chain) last = last.chain;
@@ -205,6 +205,7 @@ function buildRule(
   defaults: Map<number, Defaults>,
   chainIds: Map<string, number>,
   warnings: string[],
+  env: OperatorEnv,
 ): RuleDraft {
   const r = blankRule(d.file, d.line);
   r.targets = targets;
@@ -220,7 +221,7 @@ function buildRule(
     opName = sp < 0 ? op.slice(1) : op.slice(1, sp);
     param = sp < 0 ? '' : op.slice(sp + 1);
   }
-  r.op = compileOperator(opName, param, d.file);
+  r.op = compileOperator(opName, param, d.file, env);
   const where = `${d.file}:${d.line}`;
   if (starter) {
     r.chained = true;

@@ -163,6 +163,12 @@ export class Transaction implements OpContext, ActionContext {
     return this.vars.stores.get('TX')?.get(name.toLowerCase())?.value;
   }
 
+  /** OpContext: sets a variable of a collection rules read (@geoLookup fills GEO) */
+  storeVar(coll: string, name: string, value: string): void {
+    const key = name.toLowerCase();
+    this.vars.store(coll).set(key, new Entry(coll, name, value, key));
+  }
+
   /** OpContext: expands %{...} in an operator parameter */
   expand(param: string): string {
     return expandText(this, param);

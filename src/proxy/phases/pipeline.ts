@@ -17,7 +17,7 @@
  * fields and the WAF do.
  */
 import type { EdgeCounterOptions, EdgeOptions } from '../../config/edge.js';
-import type { Waf } from '../../waf/engine.js';
+import type { Waf, WafVerdict } from '../../waf/engine.js';
 import { MemoryCounterStore } from '../counters/memory.js';
 import { RedisCounterStore } from '../counters/redis.js';
 import type { CounterStore } from '../counters/store.js';
@@ -60,7 +60,7 @@ export interface EdgeGateStats {
 
 export interface EdgeGate extends Gate {
   head(req: EdgeRequest): HeadVerdict | Promise<HeadVerdict>;
-  body(req: EdgeRequest, body: Uint8Array, truncated: boolean): BodyVerdict;
+  body(req: EdgeRequest, body: Uint8Array, truncated: boolean): BodyVerdict | Promise<BodyVerdict>;
   response(req: EdgeRequest, status: number): void;
   done(req: EdgeRequest, outcome: Outcome): void;
   readonly counters: CounterStore;
@@ -122,9 +122,12 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
     return rateLimitResponse(req, d.retryAfterMs / 1000);
   };
 
-  const wafVerdict = (req: EdgeRequest, body: Uint8Array | null): BodyVerdict => {
-    const p = wafPhase as WafPhase;
-    const v = p.evaluate(req, body);
+  const wafVerdict = (req: EdgeRequest, body: Uint8Array | null): BodyVerdict | Promise<BodyVerdict> => {
+    const v = (wafPhase as WafPhase).evaluate(req, body);
+    return v instanceof Promise ? v.then((x) => wafAnswer(req, x)) : wafAnswer(req, v);
+  };
+
+  const wafAnswer = (req: EdgeRequest, v: WafVerdict): BodyVerdict => {
     if (v.action === 'block') {
       stats.waf_blocked++;
       return wafResponse(req);
@@ -134,7 +137,7 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
     return PASS;
   };
 
-  const wafHead = (req: EdgeRequest): HeadVerdict => {
+  const wafHead = (req: EdgeRequest): HeadVerdict | Promise<HeadVerdict> => {
     if (wafPhase === null) {
       stats.passed++;
       return PASS;
@@ -143,7 +146,7 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
     return wafVerdict(req, null);
   };
 
-  const afterRates = (req: EdgeRequest, d: RateDecision | null): HeadVerdict => (d === null ? wafHead(req) : limited(req, d));
+  const afterRates = (req: EdgeRequest, d: RateDecision | null): HeadVerdict | Promise<HeadVerdict> => (d === null ? wafHead(req) : limited(req, d));
 
   return {
     counters,
@@ -190,7 +193,7 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
       return wafHead(req);
     },
 
-    body(req: EdgeRequest, body: Uint8Array, _truncated: boolean): BodyVerdict {
+    body(req: EdgeRequest, body: Uint8Array, _truncated: boolean): BodyVerdict | Promise<BodyVerdict> {
       if (wafPhase === null) return PASS;
       return wafVerdict(req, body);
     },

@@ -66,8 +66,11 @@ export class WafPhase {
     this.bodyLimit = bodyLimit;
   }
 
-  /** Evaluate the request (with its body, when read); matched rule ids go to `req.ruleIds`. */
-  evaluate(req: EdgeRequest, body: Uint8Array | null): WafVerdict {
+  /**
+   * Evaluate the request (with its body, when read); matched rule ids go to `req.ruleIds`. At
+   * once, or after the look-ups the engine asks for first (`@rbl` answers, bounded by their timeout).
+   */
+  evaluate(req: EdgeRequest, body: Uint8Array | null): WafVerdict | Promise<WafVerdict> {
     const v = req.view;
     const wr: WafRequest = {
       method: v.method,
@@ -79,6 +82,12 @@ export class WafPhase {
     };
     if (body !== null) wr.body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     if (v.serverPort !== undefined) wr.serverPort = v.serverPort;
+    const ahead = this.waf.prepare(wr);
+    if (ahead !== null) return ahead.then(() => this.run(req, wr));
+    return this.run(req, wr);
+  }
+
+  private run(req: EdgeRequest, wr: WafRequest): WafVerdict {
     const verdict = this.waf.evaluate(wr);
     for (const m of verdict.matched) req.ruleIds.push(`waf:${m.id}`);
     return verdict;
