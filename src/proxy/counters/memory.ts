@@ -2,7 +2,7 @@
  * Counters in process memory: the default store of one proxy. The same window arithmetic as the
  * offline what-if's HttpRateCounter (mitigate/http-ratelimit.ts; a test holds the two to the same
  * answers), with the retry time the edge's 429 needs. Bounded: when the table is full, keys idle
- * for two periods and not mitigated go, then the oldest inserted.
+ * for two periods and not mitigated go, then the oldest inserted, mitigated keys last.
  */
 import { type CounterOp, type CounterResult, type CounterStore, msUntilUnder } from './store.js';
 
@@ -76,12 +76,22 @@ export class MemoryCounterStore implements CounterStore {
     }
   }
 
-  /** Make room for an eighth of the table at once. */
+  /**
+   * Make room for an eighth of the table at once: keys idle for two periods and not mitigated
+   * first (they hold nothing a new counter would not), then the oldest inserted that are not
+   * mitigated (a spray of new keys must not lift the bans), then the oldest.
+   */
   private evict(now: number): void {
     for (const [k, s] of this.keys) if (s.last < now - 2 * s.periodMs && s.until <= now) this.keys.delete(k);
     const target = this.maxKeys - Math.max(1, this.maxKeys >>> 3);
+    for (const [k, s] of this.keys) {
+      if (this.keys.size <= target) return;
+      if (s.until > now) continue;
+      this.keys.delete(k);
+      this.evictions++;
+    }
     for (const k of this.keys.keys()) {
-      if (this.keys.size <= target) break;
+      if (this.keys.size <= target) return;
       this.keys.delete(k);
       this.evictions++;
     }
