@@ -12,7 +12,7 @@ import { EdgeConfigError, parseEdgeConfig } from '../../src/config/edge.js';
 import { InputError } from '../../src/core/errors.js';
 import { MemoryCounterStore } from '../../src/proxy/counters/memory.js';
 import type { EdgeRequest, Respond } from '../../src/proxy/gate.js';
-import { blockListsFromFiles, edgeOptionsFromFlags } from '../../src/proxy/phases/edge-config.js';
+import { blockListsFromFiles, edgeOptionsFromFlags, keepOnReload } from '../../src/proxy/phases/edge-config.js';
 import { createEdgeGate } from '../../src/proxy/phases/pipeline.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-edge-config-'));
@@ -228,5 +228,15 @@ describe('--block-list FILE', () => {
       (e: unknown) => e instanceof InputError && /notes\.txt:1: /.test(e.message),
     );
     assert.throws(() => blockListsFromFiles([join(dir, 'absent.txt')]), /no such file/);
+  });
+});
+
+describe('reload', () => {
+  it('keeps the WAF and the counters when their sections did not change', () => {
+    const a = parseEdgeConfig('edge:\n  waf: { paranoia: 2 }\n  counters: { store: memory }\n', 'p.yaml');
+    const b = parseEdgeConfig('edge:\n  mode: off\n  waf: { paranoia: 2 }\n  counters: { store: memory }\n', 'p.yaml');
+    assert.deepEqual(keepOnReload(a, b), { waf: true, counters: true });
+    const c = parseEdgeConfig('edge:\n  waf: { paranoia: 3 }\n  counters: { store: redis }\n', 'p.yaml');
+    assert.deepEqual(keepOnReload(a, c), { waf: false, counters: false });
   });
 });

@@ -45,3 +45,15 @@ export function edgeOptionsFromFlags(flags: EdgeFlags): EdgeOptions {
   }
   return opts;
 }
+
+/**
+ * What a reload can keep from the running gate: its WAF when the `waf` section is unchanged (a
+ * CRS load takes most of a second), its counter store when `counters` is (the limits' state
+ * survives the reload). Pass them to createEdgeGate's deps; the store then stays the caller's to close.
+ */
+export function keepOnReload(prev: EdgeOptions, next: EdgeOptions): { waf: boolean; counters: boolean } {
+  return {
+    waf: JSON.stringify(prev.waf) === JSON.stringify(next.waf),
+    counters: JSON.stringify(prev.counters) === JSON.stringify(next.counters),
+  };
+}
