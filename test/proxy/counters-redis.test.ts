@@ -178,6 +178,42 @@ describe('two proxies share one limit through Redis', () => {
     assert.equal(status(await a.head(request('198.51.100.12'))), 200);
   });
 
+  it('a counting expression on the response status counts through Redis: failures on either proxy add up', async () => {
+    const o = defaultEdgeOptions();
+    o.waf.enabled = false;
+    o.ruleset = parseHttpRuleset(
+      `rules:
+  - id: stuffing-${seq++}
+    expression: http.request.uri.path eq "/login"
+    action: block
+    ratelimit:
+      characteristics: [ip.src]
+      period: 60
+      requests_per_period: 4
+      mitigation_timeout: 120
+      counting_expression: http.response.code eq 401
+`,
+      'rules.yaml',
+    );
+    const clock = { t: 1_800_000_300_000 };
+    const a = createEdgeGate(o, { waf: null, counters: store(), now: () => clock.t });
+    const b = createEdgeGate(o, { waf: null, counters: store(), now: () => clock.t });
+    for (const g of [a, b]) await (g.counters as RedisCounterStore).ready();
+    const seen: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const g = i % 2 === 0 ? a : b;
+      const r = request('198.51.100.20', '/login');
+      const v = await g.head(r);
+      seen.push(status(v));
+      if (v.kind !== 'respond') g.response(r, 401);
+      // response() counts in the background: let the round trip finish before the next request.
+      await new Promise((res) => setTimeout(res, 20));
+      clock.t += 1000;
+    }
+    // Five failures put the count over four; the sixth login is refused, on whichever proxy.
+    assert.deepEqual(seen, [200, 200, 200, 200, 200, 429, 429]);
+  });
+
   it('the Lua script gives the memory store answers, op by op (windows, timeouts, Retry-After)', async () => {
     const r = store();
     await r.ready();
