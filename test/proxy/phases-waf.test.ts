@@ -13,6 +13,7 @@ import type { EdgeRequest, Respond } from '../../src/proxy/gate.js';
 import { createEdgeGate, type EdgeGate } from '../../src/proxy/phases/pipeline.js';
 import { createEdgeWaf, wafOptionsOf } from '../../src/proxy/phases/waf-phase.js';
 import type { HttpRequestView } from '../../src/scheme/http.js';
+import type { Waf } from '../../src/waf/engine.js';
 
 const BROWSER: Array<[string, string]> = [
   ['Host', 'shop.example'],
@@ -189,6 +190,34 @@ describe('WAF detect mode and exclusions', () => {
     const v = await decide(g, r);
     assert.equal(v.askedBody, false);
     assert.equal(v.kind, 'pass');
+  });
+
+  it("waits for the engine's look-ahead (Waf.prepare: @rbl answers) before evaluating", async () => {
+    const order: string[] = [];
+    const fake: Waf = {
+      warnings: [],
+      ruleCount: 1,
+      rblZones: ['rbl.test'],
+      prepare: () =>
+        new Promise<void>((resolve) =>
+          setTimeout(() => {
+            order.push('prepared');
+            resolve();
+          }, 10),
+        ),
+      evaluate: () => {
+        order.push('evaluated');
+        return { action: 'block', status: 403, matched: [{ id: 10010, msg: 'listed', data: '', severity: null }], anomaly: { inbound: 0, outbound: 0 } };
+      },
+    };
+    const g = createEdgeGate(options('block'), { waf: fake, counters: new MemoryCounterStore() });
+    const r = request('/');
+    const pending = g.head(r);
+    assert.ok(pending instanceof Promise);
+    const v = (await pending) as Respond;
+    assert.equal(v.mitigated, 'waf');
+    assert.deepEqual(order, ['prepared', 'evaluated']);
+    assert.deepEqual(r.ruleIds, ['waf:10010']);
   });
 
   it('answers JSON to API clients', async () => {
