@@ -2,11 +2,13 @@
  * analyzeAccessLog: access logs through the L7 detector (detect/l7) into the Analysis record
  * (library entry point of `palisade analyze access.log`).
  *
- * Pass 1 reads the log once: a small traffic summary and detection. Pass 2 measures each
- * attack's signature over the log (coverage, collateral, attribution of addresses). A file is
- * read again; stdin cannot be, so pass 1 keeps a bounded reservoir of its lines (STDIN_KEEP)
- * and pass 2 runs over those (the figures are then estimates, and `capture.log.measured_on`
- * says so).
+ * The log is read once: a small traffic summary, detection, and per record what measuring needs
+ * (detect/l7/columns.ts). Then each attack's signature is measured (coverage, collateral,
+ * attribution of addresses) over those columns, without reading the log again. The columns are
+ * bounded (MAX_RECORDS); past the bound they are dropped and a file is read a second time to
+ * measure. Stdin cannot be read twice: besides the columns, the pass keeps a bounded reservoir of
+ * its lines (STDIN_KEEP) for that case, and `capture.log.measured_on` then says the figures are
+ * estimates from that sample.
  */
 import { HyperLogLog } from '../detect/core/sketch/hll.js';
 import { buildAll, type PlannedAttack, plan } from '../detect/l7/attacks.js';
