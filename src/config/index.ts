@@ -8,16 +8,19 @@ import type { Node } from 'yaml';
 import { UsageError } from '../core/errors.js';
 import type { DetectOptions } from '../detect/l34/detector.js';
 import { readDetection } from './detection.js';
+import { defaultEdgeOptions, type EdgeOptions, readEdge } from './edge.js';
 import { ConfigReader } from './yaml.js';
 
 export interface PalisadeConfig {
   /** The file read (null: none, every section at its defaults). */
   file: string | null;
   detection: DetectOptions;
+  /** `palisade edge`: lists, rulesets, WAF, counters (config/edge.ts). */
+  edge: EdgeOptions;
 }
 
 /** The top-level sections and their readers. */
-const SECTIONS = ['detection'] as const;
+const SECTIONS = ['detection', 'edge'] as const;
 
 export function loadConfig(file: string): PalisadeConfig {
   let text: string;
@@ -33,7 +36,7 @@ export function loadConfig(file: string): PalisadeConfig {
 /** Validate configuration text (`file` names it in errors). */
 export function parseConfig(text: string, file: string): PalisadeConfig {
   const cfg = new ConfigReader(file, text);
-  const out: PalisadeConfig = { file, detection: {} };
+  const out: PalisadeConfig = { file, detection: {}, edge: defaultEdgeOptions() };
   const root = cfg.root;
   if (root === null || (root as { value?: unknown }).value === null) return out;
   const top = cfg.map(root, 'the top of palisade.yaml');
@@ -44,6 +47,9 @@ export function parseConfig(text: string, file: string): PalisadeConfig {
       case 'detection':
         // An empty section (`detection:`) is every default.
         if (val !== null && (val as { value?: unknown }).value !== null) out.detection = readDetection(cfg, val, item.key as Node);
+        break;
+      case 'edge':
+        out.edge = readEdge(cfg, val, item.key as Node, text);
         break;
       default:
         throw cfg.error(item.key as Node, `unknown section ${key} (${SECTIONS.join(', ')})`);
