@@ -6,6 +6,7 @@
  *   .option('--top <n>', 'entries per top list', intOption('--top', { min: 1 }), 10)
  */
 import { UsageError } from '../core/errors.js';
+import { loginMatcher } from '../core/http-paths.js';
 
 export interface Range {
   /** Smallest accepted value (inclusive). */
@@ -58,4 +59,18 @@ export function intOption(flag: string, range: Range = {}): (text: string) => nu
 /** A commander argParser for a decimal-number option. */
 export function numberOption(flag: string, range: Range = {}): (text: string) => number {
   return (text) => parseNumberArg(flag, text, range);
+}
+
+/** A repeatable option's values, in order. */
+export function collect(v: string, acc: string[] = []): string[] {
+  return [...acc, v];
+}
+
+/** `--login-path` values as a login test (core/http-paths.ts), null for the defaults; a bad path is a usage error. */
+export function loginOption(paths: readonly string[] | undefined): ((path: string) => boolean) | null {
+  try {
+    return loginMatcher(paths);
+  } catch (e) {
+    throw new UsageError(`--login-path: ${(e as Error).message}`);
+  }
 }

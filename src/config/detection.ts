@@ -13,6 +13,7 @@
  *         bps: 1000000000
  *         vectors:
  *           dns_amplification: { pps: 500 }
+ *     login_paths: [/api/v2/session, /customer/signin]   # L7: the site's login endpoints
  */
 import type { Node, Pair } from 'yaml';
 import { parsePrefixes } from '../core/net/prefix.js';
@@ -22,9 +23,14 @@ import type { ConfigReader } from './yaml.js';
 
 const VECTORS = new Set<string>(L34_VECTORS);
 
-export function readDetection(cfg: ConfigReader, node: Node, keyNode: Node): DetectOptions {
+/** The section: L3/L4 detection's options, and L7's login endpoints (core/http-paths.ts loginMatcher). */
+export interface DetectionSection extends DetectOptions {
+  loginPaths?: string[];
+}
+
+export function readDetection(cfg: ConfigReader, node: Node, keyNode: Node): DetectionSection {
   const det = cfg.map(node, 'detection', keyNode);
-  const out: DetectOptions = {};
+  const out: DetectionSection = {};
   for (const item of det.items) {
     const key = cfg.keyOf(item);
     const val = item.value as Node;
@@ -43,8 +49,15 @@ export function readDetection(cfg: ConfigReader, node: Node, keyNode: Node): Det
       case 'thresholds':
         out.thresholds = cfg.seq(val, 'detection.thresholds', near).items.map((t, k) => threshold(cfg, t, `detection.thresholds[${k}]`));
         break;
+      case 'login_paths':
+        out.loginPaths = cfg.seq(val, 'detection.login_paths', near).items.map((p, k) => {
+          const s = cfg.string(p as Node, `detection.login_paths[${k}]`, near);
+          if (!s.startsWith('/')) throw cfg.error(p as Node, `detection.login_paths[${k}]: a path starting with / (got ${JSON.stringify(s)})`);
+          return s;
+        });
+        break;
       default:
-        throw cfg.error(near, `unknown key detection.${key} (prefix4, prefix6, quiet_s, thresholds)`);
+        throw cfg.error(near, `unknown key detection.${key} (prefix4, prefix6, quiet_s, thresholds, login_paths)`);
     }
   }
   return out;

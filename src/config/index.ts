@@ -1,20 +1,19 @@
 /**
  * palisade.yaml (DESIGN.md "Configuration"): one loader that validates the whole file and gives
  * each layer its typed section. Every error is a ConfigError naming the file, line and column.
- * Layers never read the file: they take the section (detection: DetectOptions).
+ * Layers never read the file: they take the section (detection: DetectionSection).
  */
 import { readFileSync } from 'node:fs';
 import type { Node } from 'yaml';
 import { UsageError } from '../core/errors.js';
-import type { DetectOptions } from '../detect/l34/detector.js';
-import { readDetection } from './detection.js';
+import { type DetectionSection, readDetection } from './detection.js';
 import { defaultEdgeOptions, type EdgeOptions, readEdge } from './edge.js';
 import { ConfigReader } from './yaml.js';
 
 export interface PalisadeConfig {
   /** The file read (null: none, every section at its defaults). */
   file: string | null;
-  detection: DetectOptions;
+  detection: DetectionSection;
   /** `palisade edge`: lists, rulesets, WAF, counters (config/edge.ts). */
   edge: EdgeOptions;
 }

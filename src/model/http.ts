@@ -29,5 +29,17 @@ export interface HttpRequest {
   origin_ms?: number;
   tls?: { ja3?: string; ja4?: string; sni?: string; alpn?: string };
   challenge?: 'none' | 'issued' | 'passed' | 'failed';
-  enrichment?: { asn?: number; country?: string; prefix?: string };
+  enrichment?: {
+    asn?: number;
+    country?: string;
+    prefix?: string;
+    /** A static asset (by extension) rather than a page. */
+    static?: boolean;
+    /** A login endpoint's path (the defaults, or the site's own: --login-path). */
+    login?: boolean;
+    /** The names of the request's cookies, sorted. */
+    cookie_names?: string[];
+    /** Header names, lowercased, in the client's order, comma-joined: only where the log keeps the order. */
+    header_order?: string;
+  };
 }

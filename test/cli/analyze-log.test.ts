@@ -99,4 +99,24 @@ describe('palisade analyze on access logs', { timeout: 240_000 }, () => {
     );
     for (const a of got.attacks) assert.equal(schemaErrors(a, 'attack'), null);
   });
+
+  test("--login-path: stuffing against the site's own login endpoint is found only once it is named (or in palisade.yaml)", () => {
+    const custom = join(dir, 'stuffing-custom.log');
+    generateL7('http-stuffing', custom, { lines: 60_000, seed: 3, noJson: true });
+    // The site's login is /customer/enter: no default login segment ends it.
+    writeFileSync(custom, readFileSync(custom, 'latin1').replaceAll(' /login ', ' /customer/enter '), 'latin1');
+    const stuffing = (args: string[]): number => {
+      const r = cli([custom, '--json', ...args]);
+      assert.equal(r.status, 0, r.stderr);
+      return (JSON.parse(r.stdout) as Analysis).attacks.filter((a) => a.vector === 'credential_stuffing').length;
+    };
+    assert.equal(stuffing([]), 0, 'not a login endpoint by default');
+    assert.equal(stuffing(['--login-path', '/customer/enter']), 1);
+    const cfg = join(dir, 'palisade.yaml');
+    writeFileSync(cfg, 'detection:\n  login_paths: [/customer/enter]\n');
+    assert.equal(stuffing(['--config', cfg]), 1, 'palisade.yaml detection.login_paths');
+    const bad = cli([custom, '--login-path', 'customer/enter']);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /--login-path: .*must start with \//);
+  });
 });

@@ -125,3 +125,9 @@ test('the whole file is validated: YAML errors, the top level, unknown sections'
   refuses('- detection\n', 1, 1, /the top of palisade\.yaml must be a mapping/);
   refuses('detection: {}\nthreshold: 5\n', 2, 1, /unknown section threshold \(detection, edge\)/);
 });
+
+test("detection.login_paths: the site's login endpoints for L7, each a path", () => {
+  assert.deepEqual(parseConfig('detection:\n  login_paths: [/api/v2/session, /customer/enter]\n', 'x.yaml').detection.loginPaths, ['/api/v2/session', '/customer/enter']);
+  refuses('detection:\n  login_paths: /login\n', 2, 16, /detection\.login_paths must be a list/);
+  refuses('detection:\n  login_paths: [customer/enter]\n', 2, 17, /login_paths\[0\]: a path starting with \//);
+});

@@ -8,7 +8,7 @@ import { UsageError } from '../../core/errors.js';
 import { checkTimeZone } from '../../report/format.js';
 import { renderAnalysis } from '../../report/terminal.js';
 import { isFlowExport } from '../../sources/flow/sniff-capture.js';
-import { intOption } from '../options.js';
+import { collect, intOption, loginOption } from '../options.js';
 import { Progress } from '../progress.js';
 import { looksLikeAccessLog } from '../sniff-log.js';
 
@@ -21,6 +21,7 @@ type Opts = {
   detect: boolean;
   parallel: boolean;
   config?: string;
+  loginPath?: string[];
   report?: string;
   tz?: string;
   customer?: string;
@@ -44,6 +45,11 @@ export function register(program: Command): void {
     .option('--no-detect', 'skip attack detection (traffic summary only)')
     .option('--no-parallel', 'detect on the main thread (by default a second thread reads a file of 16 MB or more alongside)')
     .option('--config <file>', 'palisade.yaml with detection settings (default: ./palisade.yaml when present)')
+    .option(
+      '--login-path <path>',
+      "L7: the site's login endpoint, for credential stuffing (repeatable; a path ending in it counts; default: /login, /signin, /wp-login.php, /auth, /token … ; palisade.yaml: detection.login_paths)",
+      collect,
+    )
     .option('--report <file>', 'also write the attack report: .html, .md or .pdf (see palisade report --help)')
     .option('--tz <zone>', "customer's IANA time zone for --report, e.g. Europe/Paris")
     .option('--customer <name>', 'customer name for --report')
@@ -78,12 +84,20 @@ Examples:
       if (opts.tz) checkTimeZone(opts.tz);
       const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
       const detection = configFile && opts.detect ? loadConfig(configFile).detection : undefined;
+      const isLogin = loginOption(opts.loginPath ?? detection?.loginPaths);
+      const l7Detection = isLogin !== null ? { isLogin } : undefined;
       if (opts.as !== undefined && opts.as !== 'packets' && opts.as !== 'flows' && opts.as !== 'log') throw new UsageError('analyze: --as must be packets, flows or log');
       // Access logs are told from captures by content (a capture starts with its magic number).
       const asLog = opts.as === 'log' || opts.format !== undefined || (opts.as === undefined && (await looksLikeAccessLog(capture)));
       if (asLog) {
         const progressLog = new Progress('reading', opts.progress && process.stderr.isTTY === true);
-        const analysis = await analyzeAccessLog(inputs, { format: opts.format, top: opts.top, detect: opts.detect, onProgress: (d, t) => progressLog.update(d, t) });
+        const analysis = await analyzeAccessLog(inputs, {
+          format: opts.format,
+          top: opts.top,
+          detect: opts.detect,
+          detection: l7Detection,
+          onProgress: (d, t) => progressLog.update(d, t),
+        });
         progressLog.done();
         const log = analysis.capture.log;
         // The format chosen, said on stderr beside JSON (the human output names it in its header).
@@ -106,6 +120,7 @@ Examples:
         top: opts.top,
         detect: opts.detect,
         detection,
+        l7: l7Detection ? { detection: l7Detection } : undefined,
         // --no-parallel forces one thread; otherwise the size decides (analyzeCapture).
         parallel: opts.parallel ? undefined : false,
         onProgress: (d, t) => progress.update(d, t),

@@ -17,9 +17,11 @@ import { toFlowRecord } from '../../sources/flow/to-record.js';
 import { flowRow, flowTableHead, tallyLine } from '../flow-table.js';
 import { checkSomeParsed, formatParser, inputsAreLogs, isHttpKind, sayFormats } from '../log-input.js';
 import { LineOut } from '../log-out.js';
+import { collect, loginOption } from '../options.js';
 
 interface Opts {
   expression?: string[];
+  loginPath?: string[];
   write?: string;
   count?: boolean;
   json?: boolean;
@@ -80,7 +82,10 @@ async function filterFlowRecords(capture: string, exprs: string[], opts: Opts): 
 
 /** What a matching request is printed as: the line as it was, or its HttpRequest record (enriched). */
 function requestPrinter(opts: Opts, out: LineOut): (v: HttpLogView) => void {
-  if (opts.json) return (v) => out.line(JSON.stringify(enrichRequest(v.toHttpRequest())));
+  if (opts.json) {
+    const isLogin = loginOption(opts.loginPath);
+    return (v) => out.line(JSON.stringify(enrichRequest(v.toHttpRequest(), { orderedHeaders: v.orderedHeaders !== null, isLogin })));
+  }
   return (v) => out.line(v.line);
 }
 
@@ -171,6 +176,11 @@ export function register(program: Command): void {
       'access logs: combined, common, vhost_combined, main, palisade, cloudflare, caddy, traefik, alb, cloudfront, or an nginx log_format / Apache LogFormat string (nginx:..., apache:...); default: detected per file, and said on stderr',
     )
     .option('-f, --follow', 'access logs: keep reading as the files grow (tail -F: rotation and truncation safe) until interrupted')
+    .option(
+      '--login-path <path>',
+      "access logs, --json: the site's login endpoint (repeatable), for enrichment.login; default: paths ending in /login, /signin, /wp-login.php, /auth, /token …",
+      collect,
+    )
     .option('-w, --write <out.pcap>', 'write the matching packets to a classic pcap file (- for stdout); packets only')
     .option('-c, --count', 'print the number of matching packets (flows: records, packets and bytes; logs: requests)')
     .option(
@@ -196,7 +206,8 @@ Access logs (--as http, --format, several inputs, or files of text/JSON lines): 
 evaluated on each request with the HTTP scheme (http.request.uri.path, http.user_agent,
 http.response.code, ip.src, ip.src.asnum, ip.src.country ...). The matching lines are printed as
 they were (a valid log of the same format); --json prints HttpRequest records, with enrichment
-(asn, country, /24 or /48 prefix); --count the number. The format of each file, and the lines
+(asn, country, /24 or /48 prefix, static asset or page, login endpoint, cookie names, and the
+client's header order where the log keeps it); --count the number. The format of each file, and the lines
 that did not parse (by number), are said on stderr. --follow tails the files.
 
 An invalid expression is reported with a caret under the offending part (exit 2).

@@ -7,6 +7,7 @@
  * Hashes are over the bytes as logged (escapes not decoded): they only have to be stable within
  * one log; text is materialised later, for the few values a report or a signature names.
  */
+import { isAsset, isLoginPath } from '../../core/http-paths.js';
 import { parseV4 } from '../../sources/accesslog/numbers.js';
 import { type HttpLogView, Slot } from '../../sources/accesslog/view.js';
 import { mix32 } from '../core/sketch/hash.js';
@@ -80,29 +81,6 @@ export const enum Method {
   POST = 2,
   HEAD = 3,
 }
-
-/** Static-asset extensions: what a browser fetches after a page, and a bot that only wants the page does not. */
-const ASSET_EXT = new Set(['css', 'js', 'mjs', 'map', 'png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'avif', 'ico', 'woff', 'woff2', 'ttf', 'otf', 'eot', 'mp4', 'webm', 'mp3']);
-
-/**
- * Default login endpoints: a POST to a path that ends in one of these segments. Sites with
- * another endpoint pass their own test (L7Options.isLogin).
- */
-const LOGIN_SEGMENTS = [
-  '/login',
-  '/signin',
-  '/sign-in',
-  '/logon',
-  '/wp-login.php',
-  '/auth',
-  '/session',
-  '/sessions',
-  '/token',
-  '/authenticate',
-  '/user/login',
-  '/account/login',
-  '/oauth/token',
-];
 
 /**
  * Paths vulnerability scanners probe and a site's own visitors never ask for: secrets and VCS
@@ -283,53 +261,6 @@ export function cheapHash(s: string, a: number, b: number): number {
   }
   const m = mix32(h);
   return m === 0 ? 1 : m;
-}
-
-/** An extension of at most 5 letters and digits as a small integer (base 37), -1 otherwise. */
-function extCode(s: string, a: number, b: number): number {
-  if (b - a > 5 || b === a) return -1;
-  let k = 0;
-  for (let i = a; i < b; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 65 && c <= 90) c |= 0x20;
-    const d = c >= 97 && c <= 122 ? c - 96 : c >= 48 && c <= 57 ? c - 48 + 27 : -1;
-    if (d < 0) return -1;
-    k = k * 37 + d;
-  }
-  return k;
-}
-
-const ASSET_CODES: ReadonlySet<number> = new Set([...ASSET_EXT].map((e) => extCode(e, 0, e.length)));
-
-function isAsset(s: string, a: number, b: number): boolean {
-  // The extension of the last segment.
-  for (let i = b - 1; i >= a && i >= b - 7; i--) {
-    const c = s.charCodeAt(i);
-    if (c === 0x2e) return ASSET_CODES.has(extCode(s, i + 1, b));
-    if (c === 0x2f) return false;
-  }
-  return false;
-}
-
-function isLoginPath(s: string, a: number, b: number): boolean {
-  // Strip one trailing slash; compare the tail, case-insensitively.
-  let e = b;
-  if (e - a > 1 && s.charCodeAt(e - 1) === 0x2f) e--;
-  for (const seg of LOGIN_SEGMENTS) {
-    const n = seg.length;
-    if (e - a < n) continue;
-    let ok = true;
-    for (let i = 0; i < n; i++) {
-      let c = s.charCodeAt(e - n + i);
-      if (c >= 65 && c <= 90) c |= 0x20;
-      if (c !== seg.charCodeAt(i)) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) return true;
-  }
-  return false;
 }
 
 /**

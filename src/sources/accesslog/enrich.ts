@@ -1,12 +1,16 @@
 /**
  * Enrichment of HttpRequest records (DESIGN.md "HttpRequest"): the client's AS number and country
  * from the offline databases (core/geoip.ts) where the log did not give them, and its prefix,
- * /24 for IPv4 and /48 for IPv6 — the unit a botnet's addresses and carrier NATs cluster in.
+ * /24 for IPv4 and /48 for IPv6 — the unit a botnet's addresses and carrier NATs cluster in;
+ * what the request is (a static asset or a page, a login endpoint's); the names of its cookies;
+ * and, where the log keeps the client's header order, that order (a client's fingerprint: a
+ * browser's and a script's differ even when the script copies the browser's user agent).
  *
  * What the log says wins (Cloudflare's ClientASN/ClientCountry, the edge's own enrichment):
  * the edge saw the connection, the offline tables are a guess from the address.
  */
 import { geoDb } from '../../core/geoip.js';
+import { isAsset, isLoginPath } from '../../core/http-paths.js';
 import { formatIpv4, formatIpv6 } from '../../core/net/ip.js';
 import { parseAddr } from '../../core/net/prefix.js';
 import type { HttpRequest } from '../../model/http.js';
@@ -44,17 +48,31 @@ function lookup(ip: string): { asn?: number; country?: string; prefix: string | 
   return e;
 }
 
+export interface EnrichOptions {
+  /** The record's headers are the client's, in its order (JSON logs that keep them, the edge's log); a text log's are not. */
+  orderedHeaders?: boolean;
+  /** The site's login endpoints (core/http-paths.ts loginMatcher); default: the usual ones. */
+  isLogin?: ((path: string) => boolean) | null;
+}
+
 /**
- * Fill `r.enrichment` in place (and return `r`): asn, country and prefix where missing. A client
- * that is no address (a Unix socket, `-`) gets nothing: absent, never invented.
+ * Fill `r.enrichment` in place (and return `r`): asn, country and prefix where missing (a client
+ * that is no address — a Unix socket, `-` — gets none: absent, never invented); static and login;
+ * cookie names; the header order where known.
  */
-export function enrichRequest(r: HttpRequest): HttpRequest {
+export function enrichRequest(r: HttpRequest, opts: EnrichOptions = {}): HttpRequest {
   const e = lookup(r.client.ip);
-  if (e.prefix === null) return r;
   const out: NonNullable<HttpRequest['enrichment']> = { ...r.enrichment };
-  if (out.asn === undefined && e.asn !== undefined) out.asn = e.asn;
-  if (out.country === undefined && e.country !== undefined) out.country = e.country;
-  if (out.prefix === undefined) out.prefix = e.prefix;
+  if (e.prefix !== null) {
+    if (out.asn === undefined && e.asn !== undefined) out.asn = e.asn;
+    if (out.country === undefined && e.country !== undefined) out.country = e.country;
+    if (out.prefix === undefined) out.prefix = e.prefix;
+  }
+  const path = r.path;
+  out.static = isAsset(path, 0, path.length);
+  out.login = opts.isLogin ? opts.isLogin(path) : isLoginPath(path, 0, path.length);
+  if (r.cookies !== undefined) out.cookie_names = Object.keys(r.cookies).sort();
+  if (opts.orderedHeaders && r.headers.length > 0) out.header_order = r.headers.map((h) => h.name.toLowerCase()).join(',');
   r.enrichment = out;
   return r;
 }
