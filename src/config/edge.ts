@@ -20,6 +20,11 @@
  *       fail: open                # open | closed
  *       timeout_ms: 100
  *       prefix: "palisade:rl:"
+ *     challenge:                  # the JavaScript challenge (proxy/challenge/)
+ *       secret: "…"               # HMAC key of seeds and clearances, 16+ characters; absent: made at start
+ *       difficulty_bits: 16       # leading zero bits of the proof of work (16: well under a second)
+ *       clearance_ttl_s: 1800     # how long a passed challenge is honoured
+ *       cookie_name: palisade_clearance
  *
  * Lists and an inline ruleset are read by the ruleset parser itself (mitigate/ruleset.ts and
  * http-ruleset.ts), handed the section's own text at its own lines and columns, so their errors
@@ -61,12 +66,28 @@ export interface EdgeCounterOptions {
   prefix: string;
 }
 
+/** The JavaScript challenge (issue 16 item 4; proxy/challenge/). */
+export interface EdgeChallengeOptions {
+  /**
+   * HMAC-SHA256 key of the seeds and clearance cookies. Absent: one is made when the process
+   * starts (proxy/challenge/secret.ts); give one so that several proxies, or a restart, honour
+   * each other's clearances.
+   */
+  secret?: string;
+  /** Leading zero bits the proof of work must reach (each bit doubles the browser's work). */
+  difficultyBits: number;
+  /** Seconds a clearance cookie is honoured. */
+  clearanceTtlS: number;
+  cookieName: string;
+}
+
 export interface EdgeOptions {
   /** The edge's own IP lists (the ruleset's lists come with the ruleset). */
   lists: IpList[];
   ruleset: HttpRuleset | null;
   waf: EdgeWafOptions;
   counters: EdgeCounterOptions;
+  challenge: EdgeChallengeOptions;
   mode: 'auto' | 'suggest' | 'off';
 }
 
@@ -76,6 +97,7 @@ export function defaultEdgeOptions(): EdgeOptions {
     ruleset: null,
     waf: { enabled: true, mode: 'block', paranoia: 1, bodyLimit: 128 * 1024, exclusions: [] },
     counters: { store: 'memory', redisUrl: 'redis://127.0.0.1:6379', fail: 'open', timeoutMs: 100, prefix: 'palisade:rl:' },
+    challenge: { difficultyBits: 16, clearanceTtlS: 1800, cookieName: 'palisade_clearance' },
     mode: 'auto',
   };
 }
@@ -182,8 +204,11 @@ export function readEdge(cfg: ConfigReader, node: Node | null, keyNode: Node, te
         case 'counters':
           readCounters(cfg, val, near, out.counters, tryTo);
           break;
+        case 'challenge':
+          readChallenge(cfg, val, near, out.challenge, tryTo);
+          break;
         default:
-          throw cfg.error(near, `unknown key edge.${key} (mode, lists, ruleset, waf, counters)`);
+          throw cfg.error(near, `unknown key edge.${key} (mode, lists, ruleset, waf, counters, challenge)`);
       }
     });
   }
@@ -313,6 +338,44 @@ function readCounters(cfg: ConfigReader, val: Node | null, near: Node, c: EdgeCo
           break;
         default:
           throw cfg.error(k, `unknown key edge.counters.${key} (store, redis_url, fail, timeout_ms, prefix)`);
+      }
+    });
+  }
+}
+
+/** A cookie name as RFC 6265 allows it (an HTTP token). */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+
+function readChallenge(cfg: ConfigReader, val: Node | null, near: Node, c: EdgeChallengeOptions, tryTo: (f: () => void) => void): void {
+  const m = cfg.map(val, 'edge.challenge', near);
+  for (const item of m.items) {
+    const key = cfg.keyOf(item);
+    const v = item.value as Node | null;
+    const k = item.key as Node;
+    tryTo(() => {
+      switch (key) {
+        case 'secret': {
+          const s = cfg.string(v, 'edge.challenge.secret', k);
+          // Shorter keys would be guessable offline from one cookie.
+          if (Buffer.byteLength(s, 'utf8') < 16) throw cfg.error(v, 'edge.challenge.secret must be at least 16 characters (32 random ones are better)');
+          c.secret = s;
+          break;
+        }
+        case 'difficulty_bits':
+          // 24 bits is about 16 million hashes, many seconds on a phone: beyond it nobody gets through.
+          c.difficultyBits = cfg.number(v, 'edge.challenge.difficulty_bits', 0, 24, true, k);
+          break;
+        case 'clearance_ttl_s':
+          c.clearanceTtlS = cfg.number(v, 'edge.challenge.clearance_ttl_s', 10, 7 * 86400, true, k);
+          break;
+        case 'cookie_name': {
+          const s = cfg.string(v, 'edge.challenge.cookie_name', k);
+          if (!COOKIE_NAME.test(s)) throw cfg.error(v, "edge.challenge.cookie_name must be a cookie name: letters, digits and !#$%&'*+-.^_`|~, at most 64");
+          c.cookieName = s;
+          break;
+        }
+        default:
+          throw cfg.error(k, `unknown key edge.challenge.${key} (secret, difficulty_bits, clearance_ttl_s, cookie_name)`);
       }
     });
   }

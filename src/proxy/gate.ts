@@ -31,6 +31,12 @@ export interface EdgeRequest {
   readonly headerOrder: readonly string[];
   /** Set by the phases for the log: rule ids that matched, in phase order. */
   readonly ruleIds: string[];
+  /**
+   * Set by the phases (proxy/challenge/) in `head`, for the access log's `challenge`: the request
+   * carried a valid clearance cookie (or, posted to the challenge's own path, a correct solution)
+   * `passed`, an invalid, expired or foreign one `failed`, or none `none`.
+   */
+  challenge?: 'passed' | 'failed' | 'none';
 }
 
 /** What kind of answer the edge gave itself: the `palisade-mitigated` header's value. */

@@ -11,21 +11,28 @@
  *      Redis shared by several proxies; 503 when Redis is down and the store fails closed).
  *   4. WAF (the CRS): asks for the body when the request has one; blocks 403 (`waf`) in block mode.
  *
+ * Before them (issue 16 item 4, proxy/challenge/): the request's challenge state from its clearance
+ * cookie (`req.challenge`, and `cf.bot_management.js_detection.passed` for the rules), and the
+ * challenge page's own form post, answered here and never forwarded. A valid clearance lets the
+ * challenge actions of custom rules and rate limits go on; it never skips a block, a list or the WAF.
+ *
  * Each phase writes the ids of what matched into `req.ruleIds`, in phase order: `list:<name>`,
  * the ruleset's rule ids, `waf:<crs id>`. Everything is compiled when the gate is made; a request
  * that passes every phase with the memory store allocates nothing here beyond what the rules'
  * fields and the WAF do.
  */
 import type { EdgeCounterOptions, EdgeOptions } from '../../config/edge.js';
+import type { HttpRuleset } from '../../mitigate/http-ruleset.js';
 import type { Waf, WafVerdict } from '../../waf/engine.js';
+import { JsChallenge } from '../challenge/challenge.js';
 import { MemoryCounterStore } from '../counters/memory.js';
 import { RedisCounterStore } from '../counters/redis.js';
 import type { CounterStore } from '../counters/store.js';
-import type { BodyVerdict, EdgeRequest, Gate, HeadVerdict, Outcome, Pass, Respond } from '../gate.js';
+import type { BodyVerdict, EdgeRequest, Gate, HeadVerdict, Outcome, Pass } from '../gate.js';
 import { CustomRules, RuleOutcome } from './custom-rules.js';
 import { Access, IpAccess } from './ip-access.js';
 import { type PendingCount, type RateDecision, RateLimits } from './rate-limits.js';
-import { blockResponse, type ChallengeResponder, countersUnavailableResponse, placeholderChallenge, rateLimitResponse, wafResponse } from './responses.js';
+import { blockResponse, type ChallengeResponder, countersUnavailableResponse, rateLimitResponse, wafResponse } from './responses.js';
 import { createEdgeWaf, hasBody, WafPhase } from './waf-phase.js';
 
 export interface EdgeGateDeps {
@@ -37,8 +44,13 @@ export interface EdgeGateDeps {
   now?: () => number;
   /** Operational messages (counter store down and back). Default: stderr. */
   log?: (message: string) => void;
-  /** The challenge answer (default: a page saying a challenge is required). */
+  /** The challenge answer (default: the JavaScript challenge's page, `jsChallenge.respond`). */
   challenge?: ChallengeResponder;
+  /**
+   * The JavaScript challenge: clearances, the verification post (default: made from
+   * `options.challenge`). Pass the running gate's to a reload to keep its spent seeds.
+   */
+  jsChallenge?: JsChallenge;
 }
 
 /** What the phases decided, for metrics (requests by phase and action). */
@@ -56,6 +68,11 @@ export interface EdgeGateStats {
   /** Requests the WAF matched rules on without blocking (detect mode, or below the threshold). */
   waf_matched: number;
   passed: number;
+  /** Challenge actions (custom rules, rate limits) let through because the client holds a valid clearance. */
+  challenge_honoured: number;
+  /** Posts of the challenge form: solutions accepted (a clearance set), and refused. */
+  challenge_solved: number;
+  challenge_refused: number;
 }
 
 export interface EdgeGate extends Gate {
@@ -66,6 +83,7 @@ export interface EdgeGate extends Gate {
   readonly counters: CounterStore;
   readonly waf: Waf | null;
   readonly stats: EdgeGateStats;
+  readonly jsChallenge: JsChallenge;
   /** Closes the counter store when the gate made it. */
   close(): Promise<void>;
 }
@@ -78,6 +96,23 @@ export function createCounterStore(c: EdgeCounterOptions, log?: (message: string
 
 const PASS: Pass = Object.freeze({ kind: 'pass' }) as Pass;
 
+/**
+ * The ruleset as a client holding a valid clearance meets it (null: as everyone meets it). Custom
+ * rules: a challenge becomes log (the rule still shows in the log, the later rules still run).
+ * Rate limits: the same rules with blocks first and challenges after — same counters (their keys
+ * are rule ids), so the first limited rule the phase picks is a block when any is, and a
+ * challenge only when none is, which the gate then lets through.
+ */
+function clearedRulesets(rs: HttpRuleset | null): { custom: HttpRuleset | null; rates: HttpRuleset | null } {
+  if (rs === null) return { custom: null, rates: null };
+  const isChallengeRule = (r: HttpRuleset['rules'][number]): boolean => r.rateLimit === null && r.action === 'challenge';
+  const custom = rs.rules.some(isChallengeRule) ? { ...rs, rules: rs.rules.map((r) => (isChallengeRule(r) ? { ...r, action: 'log' as const } : r)) } : null;
+  const limits = rs.rules.filter((r) => r.rateLimit !== null);
+  const reordered = [...limits.filter((r) => r.rateLimit?.action !== 'challenge'), ...limits.filter((r) => r.rateLimit?.action === 'challenge')];
+  const rates = reordered.some((r, i) => r !== limits[i]) ? { ...rs, rules: reordered } : null;
+  return { custom, rates };
+}
+
 export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): EdgeGate {
   const rs = options.ruleset;
   const access = new IpAccess([...options.lists, ...(rs?.lists.all() ?? [])]);
@@ -88,7 +123,15 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
   const waf = deps.waf !== undefined ? deps.waf : options.waf.enabled ? createEdgeWaf(options.waf) : null;
   const wafPhase = waf === null ? null : new WafPhase(waf, options.waf.mode, options.waf.bodyLimit);
   const now = deps.now ?? Date.now;
-  const challenge = deps.challenge ?? placeholderChallenge;
+  const js = deps.jsChallenge ?? new JsChallenge(options.challenge, { now });
+  const challenge = deps.challenge ?? js.respond;
+  const cleared = clearedRulesets(rs);
+  const customCleared = cleared.custom === null ? custom : new CustomRules(cleared.custom);
+  /** Ids of the custom rules whose challenge a clearance turns into log (for challenge_honoured). */
+  const challengeIds = new Set(rs?.rules.filter((r) => r.rateLimit === null && r.action === 'challenge').map((r) => r.id));
+  const ratesCleared = cleared.rates === null ? rates : new RateLimits(cleared.rates, counters);
+  /** Requests posting the challenge form, between head (asks for the form) and body (checks it). */
+  const verifying = new WeakSet<EdgeRequest>();
   const log = deps.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   /** Requests whose response status a rate limit's counting expression waits for. */
   const pending = new WeakMap<EdgeRequest, PendingCount[]>();
@@ -106,15 +149,23 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
     waf_blocked: 0,
     waf_matched: 0,
     passed: 0,
+    challenge_honoured: 0,
+    challenge_solved: 0,
+    challenge_refused: 0,
   };
 
-  const limited = (req: EdgeRequest, d: RateDecision): Respond => {
+  const limited = (req: EdgeRequest, d: RateDecision): HeadVerdict | Promise<HeadVerdict> => {
     req.ruleIds.push(d.ruleId);
     if (d.unavailable) {
       stats.counters_unavailable++;
       return countersUnavailableResponse(req);
     }
     if (d.action === 'challenge') {
+      if (req.challenge === 'passed') {
+        // Only a challenge limit is over (ratesCleared puts blocks first): the clearance honours it.
+        stats.challenge_honoured++;
+        return wafHead(req);
+      }
       stats.rate_challenged++;
       return challenge(req);
     }
@@ -152,10 +203,24 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
     counters,
     waf,
     stats,
+    jsChallenge: js,
 
     head(req: EdgeRequest): HeadVerdict | Promise<HeadVerdict> {
       stats.requests++;
       const view = req.view;
+      // 0. Challenge state, and the challenge form's post (answered here, before any phase).
+      const state = js.state(req);
+      req.challenge = state;
+      if (state === 'passed') {
+        // The rules' cf.bot_management.js_detection.passed (scheme/http.ts reads bot.jsPassed).
+        if (view.bot === undefined) view.bot = { jsPassed: true };
+        else view.bot.jsPassed = true;
+      }
+      if (js.isVerifyRequest(req)) {
+        const v = js.head(req);
+        if (v.kind === 'body') verifying.add(req);
+        return v;
+      }
       // 1. IP access rules and lists.
       const a = access.check(req.clientIp);
       if (a !== Access.NONE) {
@@ -167,8 +232,11 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
         stats.list_blocked++;
         return blockResponse(req);
       }
-      // 2. Custom rules.
-      switch (custom.run(view, req.ruleIds)) {
+      // 2. Custom rules (a cleared client's challenge rules only log).
+      const before = req.ruleIds.length;
+      const outcome = (state === 'passed' ? customCleared : custom).run(view, req.ruleIds);
+      if (state === 'passed') for (let i = before; i < req.ruleIds.length; i++) if (challengeIds.has(req.ruleIds[i] as string)) stats.challenge_honoured++;
+      switch (outcome) {
         case RuleOutcome.BLOCK:
           stats.rule_blocked++;
           return blockResponse(req);
@@ -184,7 +252,7 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
       // 3. Rate limits.
       if (rates.size > 0) {
         scratch.length = 0;
-        const d = rates.check(view, now(), scratch);
+        const d = (state === 'passed' ? ratesCleared : rates).check(view, now(), scratch);
         if (scratch.length > 0) pending.set(req, scratch.slice());
         if (d instanceof Promise) return d.then((x) => afterRates(req, x));
         if (d !== null) return limited(req, d);
@@ -193,7 +261,16 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
       return wafHead(req);
     },
 
-    body(req: EdgeRequest, body: Uint8Array, _truncated: boolean): BodyVerdict | Promise<BodyVerdict> {
+    body(req: EdgeRequest, body: Uint8Array, truncated: boolean): BodyVerdict | Promise<BodyVerdict> {
+      if (verifying.has(req)) {
+        // The challenge form: always answered here, whatever its content (never a pass).
+        verifying.delete(req);
+        const r = js.verify(req, body, truncated);
+        req.challenge = r.state;
+        if (r.state === 'passed') stats.challenge_solved++;
+        else stats.challenge_refused++;
+        return r.answer;
+      }
       if (wafPhase === null) return PASS;
       return wafVerdict(req, body);
     },
