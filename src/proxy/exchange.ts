@@ -4,7 +4,7 @@
  * the request the phases see (EdgeRequest) and undici's dispatch handler for the origin request,
  * so a request costs one object of ours plus what node and undici make anyway.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -87,7 +87,6 @@ function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
 
 export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.DispatchHandler {
   readonly id: string;
-  readonly view: EdgeView;
   readonly clientIp: string;
   readonly peerIp: string;
   readonly ruleIds: string[] = [];
@@ -108,6 +107,11 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
 
   readonly h2: boolean;
   readonly trustedHop: boolean;
+  readonly method: string;
+  /** Origin-form target (an absolute-form one is rewritten by start()). */
+  target: string;
+  readonly timestampMs: number;
+  private v: EdgeView | undefined = undefined;
   /** A WebSocket handshake's bytes after the head (upgrade requests only). */
   upgradeHead: Buffer | null = null;
   status = 0;
@@ -116,7 +120,9 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
   private readonly t0: number;
   private readonly headStatus: number;
   private readonly hasBody: boolean;
-  private controller: Dispatcher.DispatchController | null = null;
+  /** undici's abort for the origin request in flight, and its resume after backpressure. */
+  private abortOrigin: ((err?: Error) => void) | null = null;
+  private resumeOrigin: (() => void) | null = null;
   origin: Origin | undefined = undefined;
   private done = false;
   private responded = false;
@@ -154,21 +160,41 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     this.clientIp = trusted ? core.trusted.clientFrom(conn.hopIp, this.xff) : conn.hopIp;
     this.peerIp = conn.peerIp;
     this.id = trusted && RequestIds.acceptable(this.incomingId) ? (this.incomingId as string) : core.ids.next();
-    const version = h2 ? 'HTTP/2' : req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
-    const v = new EdgeView(raw, req.method ?? 'GET', req.url ?? '/', this.host ?? '', version, this.clientIp, conn.ssl, core.o.clock.nowMs());
-    v.serverIp = conn.serverIp;
-    v.serverPort = conn.serverPort;
-    if (conn.ssl) {
-      v.tlsVersion = conn.tlsVersion;
-      v.tlsCipher = conn.tlsCipher;
-    }
-    this.view = v;
+    this.method = req.method ?? 'GET';
+    this.target = req.url ?? '/';
+    this.timestampMs = core.o.clock.nowMs();
     core.inflight.add(this);
-    res.once('close', () => this.onClose());
+    // HTTP/1.1 exchanges hear of a closed connection from server.ts (one listener per
+    // connection); HTTP/2 streams end on their own.
+    if (h2) res.once('close', () => this.onClose());
+  }
+
+  /** The request as the Rules scheme reads it, made on first use (a gate that passes all never asks). */
+  get view(): EdgeView {
+    if (this.v === undefined) {
+      const req = this.req;
+      const c = this.conn;
+      const version = this.h2 ? 'HTTP/2' : req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
+      const v = new EdgeView(req.rawHeaders, this.method, this.target, this.host ?? '', version, this.clientIp, c.ssl, this.timestampMs);
+      v.serverIp = c.serverIp;
+      v.serverPort = c.serverPort;
+      if (c.ssl) {
+        v.tlsVersion = c.tlsVersion;
+        v.tlsCipher = c.tlsCipher;
+      }
+      if (this.status !== 0 && this.responded) v.status = this.status;
+      this.v = v;
+    }
+    return this.v;
   }
 
   get headerOrder(): readonly string[] {
     return this.view.headerOrder;
+  }
+
+  /** The connection closed (server.ts): whatever is still in flight on it was abandoned. */
+  connectionClosed(): void {
+    this.onClose();
   }
 
   /** Run the exchange, or queue it behind the one in progress on its HTTP/1.1 connection. */
@@ -195,7 +221,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
       this.refuse(400, 'bad_version');
       return;
     }
-    const t = this.view.target;
+    const t = this.target;
     if (t.charCodeAt(0) !== 47) {
       // Absolute form (RFC 9112 §3.2.2): its authority wins over Host. Anything else (`*`, an
       // authority form outside CONNECT) has no meaning for a reverse proxy.
@@ -209,9 +235,8 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
         this.refuse(400, 'bad_target');
         return;
       }
-      this.view.target = u.pathname + u.search;
+      this.target = u.pathname + u.search;
       this.host = u.host;
-      this.view.host = u.host;
     }
     if (this.hasBody && this.upgradeHead !== null) {
       this.refuse(400, 'bad_request');
@@ -373,7 +398,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
   tooSlow(reason: 'slow_body' | 'body_timeout'): void {
     this.core.stats.slowBodies++;
     this.abortReason = new EdgeAbort(408, reason);
-    this.controller?.abort(this.abortReason);
+    this.abortOrigin?.(this.abortReason);
     this.answerOrCut(408, reason);
   }
 
@@ -392,8 +417,8 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     this.tries++;
     origin.pool.dispatch(
       {
-        path: this.view.target,
-        method: this.view.method,
+        path: this.target,
+        method: this.method,
         headers: this.originHeaders(),
         // undici sends any async iterable as a body (its types list only Readable).
         body: this.hasBody ? (this.bodyChunks() as unknown as Readable) : null,
@@ -422,24 +447,30 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     );
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.done) controller.abort(this.abortReason ?? new EdgeAbort(0, 'client_aborted'));
+  // undici's handler interface in its direct form (onConnect ... onComplete): the newer
+  // onRequestStart/onResponse* form goes through a wrapper that parses every response head into
+  // an object first, per request.
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortOrigin = abort;
+    if (this.done) abort(this.abortReason ?? new EdgeAbort(0, 'client_aborted'));
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (this.done) return;
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+    if (this.done || statusCode < 200) return true;
+    this.resumeOrigin = resume;
     this.originHeard(statusCode);
-    const out = responseHeaders(headers, this.h2 ? '2.0' : '1.1');
+    const out = responseHeaders(raw, this.h2 ? '2.0' : '1.1');
     if (this.core.closing && !this.h2) out.push('connection', 'close');
     this.res.writeHead(statusCode, out as unknown as Record<string, string>);
+    return true;
   }
 
   /** The origin's response head arrived (also called by the WebSocket pipe, which passes it on as is). */
   originHeard(statusCode: number): void {
     this.originMs = performance.now() - this.t0;
     this.status = statusCode;
-    this.view.status = statusCode;
+    if (this.v !== undefined) this.v.status = statusCode;
     this.responded = true;
     this.core.upstream.ok(this.origin as Origin);
     const g = this.core.gate;
@@ -470,17 +501,16 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     this.finish();
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.done) return;
+  onData(chunk: Buffer): boolean {
+    if (this.done) return true;
     this.bytesOut += chunk.length;
-    if (!(this.res as ServerResponse).write(chunk)) {
-      controller.pause();
-      if (this.drainBound === null) this.drainBound = () => this.controller?.resume();
-      this.res.once('drain', this.drainBound);
-    }
+    if ((this.res as ServerResponse).write(chunk)) return true;
+    if (this.drainBound === null) this.drainBound = () => this.resumeOrigin?.();
+    this.res.once('drain', this.drainBound);
+    return false;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     if (this.done) return;
     this.res.end();
     this.core.stats.byOrigin++;
@@ -488,7 +518,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     this.finish();
   }
 
-  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     if (this.done) return;
     const abort = this.abortReason ?? (err instanceof EdgeAbort ? err : null);
     if (abort !== null) {
@@ -548,7 +578,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
   private answerOrCut(status: number, code: string): void {
     if (this.done) return;
     this.error = code;
-    this.controller?.abort(this.abortReason ?? new EdgeAbort(0, code));
+    this.abortOrigin?.(this.abortReason ?? new EdgeAbort(0, code));
     if (!this.responded && !this.res.headersSent) {
       this.answer(status, 'transport');
       return;
@@ -593,7 +623,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     }
     this.res.writeHead(status, out as unknown as Record<string, string>);
     this.res.end(buf);
-    if (this.view.method !== 'HEAD') this.bytesOut = buf.length;
+    if (this.method !== 'HEAD') this.bytesOut = buf.length;
     this.finish();
   }
 
@@ -627,7 +657,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
       return;
     }
     this.abortReason ??= new EdgeAbort(0, 'client_aborted');
-    this.controller?.abort(this.abortReason);
+    this.abortOrigin?.(this.abortReason);
     this.finishWith(this.abortReason.code);
   }
 

@@ -6,7 +6,6 @@
  *
  * Output is undici's flat header array [name, value, name, value, ...], built in one pass.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { nameIs } from './framing.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 
@@ -57,7 +56,7 @@ function fwdNode(ip: string): string {
   return ip.includes(':') ? `"[${ip}]"` : ip;
 }
 function quoted(s: string): string {
-  return `"${s.replace(/["\\]/g, '\\$&')}"`;
+  return s.includes('"') || s.includes('\\') ? `"${s.replace(/["\\]/g, '\\$&')}"` : `"${s}"`;
 }
 
 /**
@@ -136,41 +135,55 @@ export function requestHeaders(raw: readonly string[], hop: Hop, h2: boolean, ex
 function responseDropped(name: string): boolean {
   switch (name.length) {
     case 7:
-      return name === 'upgrade';
+      return nameIs(name, 'upgrade');
     case 10:
-      return name === 'connection' || name === 'keep-alive';
+      return nameIs(name, 'connection') || nameIs(name, 'keep-alive');
     case 16:
-      return name === 'proxy-connection';
+      return nameIs(name, 'proxy-connection');
     case 17:
-      return name === 'transfer-encoding';
+      return nameIs(name, 'transfer-encoding');
     case 18:
-      return name === 'proxy-authenticate';
+      return nameIs(name, 'proxy-authenticate');
     default:
       return false;
   }
 }
 
 /**
- * The client's response headers from undici's parsed object (names lowercase, repeated headers
- * as arrays), as a flat array for writeHead. Transfer-Encoding goes: node frames the body again
- * itself (chunked for HTTP/1.1 without a length, DATA frames for HTTP/2).
+ * The client's response headers from the origin's raw head (undici's name, value, ... buffers),
+ * names in the origin's case and order, as a flat array for writeHead. Transfer-Encoding goes:
+ * node frames the body again itself (chunked for HTTP/1.1 without a length, DATA frames for
+ * HTTP/2); so do the headers the origin's Connection names.
  */
-export function responseHeaders(h: IncomingHttpHeaders, viaProto: string): string[] {
+export function responseHeaders(raw: readonly Buffer[], viaProto: string): string[] {
   const out: string[] = [];
-  let conn: string | undefined;
-  const c = h.connection;
-  if (c !== undefined) conn = (Array.isArray(c) ? c.join(',') : c).toLowerCase();
+  let conn: string[] | null = null;
   let via: string | undefined;
-  for (const name in h) {
-    const v = h[name];
-    if (v === undefined || responseDropped(name)) continue;
-    if (conn !== undefined && conn !== 'keep-alive' && conn !== 'close' && conn.split(',').some((t) => t.trim() === name)) continue;
-    if (name === 'via') {
-      via = Array.isArray(v) ? v.join(', ') : v;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString('latin1');
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    if (responseDropped(name)) {
+      if (name.length === 10 && nameIs(name, 'connection')) {
+        for (const t of value.split(',')) {
+          const x = t.trim().toLowerCase();
+          if (x !== '' && x !== 'close' && x !== 'keep-alive') (conn ??= []).push(x);
+        }
+      }
       continue;
     }
-    if (Array.isArray(v)) for (const one of v) out.push(name, one);
-    else out.push(name, v);
+    if (name.length === 3 && nameIs(name, 'via')) {
+      via = via === undefined ? value : `${via}, ${value}`;
+      continue;
+    }
+    out.push(name, value);
+  }
+  if (conn !== null) {
+    // Rare: drop what the origin's Connection header named, wherever it came in the head.
+    const named = conn;
+    const kept: string[] = [];
+    for (let i = 0; i < out.length; i += 2) if (!named.includes((out[i] as string).toLowerCase())) kept.push(out[i] as string, out[i + 1] as string);
+    out.length = 0;
+    out.push(...kept);
   }
   const ours = `${viaProto} palisade`;
   out.push('via', via === undefined ? ours : `${via}, ${ours}`);

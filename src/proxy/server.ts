@@ -95,8 +95,12 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
         s.destroy();
         return;
       }
-      s.once('close', () => limiter.release(hopIp));
-      s[CONN] = { peerIp: peer, hopIp, hopPort, serverIp: plainIp(s.localAddress ?? ''), serverPort: s.localPort ?? 0, ssl: o.tls !== undefined };
+      const info: ConnInfo = { peerIp: peer, hopIp, hopPort, serverIp: plainIp(s.localAddress ?? ''), serverPort: s.localPort ?? 0, ssl: o.tls !== undefined };
+      s[CONN] = info;
+      s.once('close', () => {
+        limiter.release(hopIp);
+        connectionClosed(info);
+      });
       proceed(s);
     };
     if (!o.proxyProtocol) return admit(peer, s.remotePort ?? 0);
@@ -246,7 +250,16 @@ function connOf(req: Req): ConnInfo {
   info.tlsVersion = t.getProtocol?.() ?? undefined;
   info.tlsCipher = t.getCipher?.()?.name;
   sock[CONN] = info;
+  sock.once('close', () => connectionClosed(info));
   return info;
+}
+
+/** A client connection closed: the HTTP/1.1 exchanges still running or queued on it are abandoned. */
+function connectionClosed(c: ConnInfo): void {
+  const cur = c.current;
+  c.current = null;
+  cur?.connectionClosed();
+  if (c.queue !== undefined) for (const q of c.queue.splice(0)) q.connectionClosed();
 }
 
 /**
