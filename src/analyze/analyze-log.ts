@@ -94,13 +94,13 @@ export async function analyzeAccessLog(input: string | readonly string[] | Acces
       const targets = measureTargets(planned);
       const m = new Measurer(targets, opts.detection?.isLogin ?? null);
       if (cols !== null && !cols.overflowed && columnar(targets)) {
-        const parsers = info.files.map((f) => parserFor(f.format));
+        const parsers = info.parsers;
         const view = new HttpLogView();
         m.addColumns(cols, (line, fi) => ((parsers[fi] ?? parsers[0])?.parse(line, view) ? view : null));
         measuredOn = 'log';
       } else if (source.replayable) await source.read((v) => m.add(v));
       else {
-        const parser = parserFor(source.formats[0] ?? 'combined');
+        const parser = info.parsers[0] ?? parserFor('combined');
         const view = new HttpLogView();
         for (const line of keep) if (parser.parse(line, view)) m.add(view);
       }

@@ -16,6 +16,7 @@
  */
 import type { Attack, L7Mitigation } from '../model/attack.js';
 import type { Expr, ValueNode } from '../rules/ast.js';
+import { bytesLiteral } from '../rules/literal.js';
 import { parseExpression } from '../rules/parser.js';
 import { httpScheme } from '../scheme/http.js';
 import { type Exported, type ExportOptions, exportRuleset, type Target } from './index.js';
@@ -134,6 +135,12 @@ function cloudflare(attacks: Array<Attack & { mitigation: L7Mitigation }>): Expo
     const ref = (s: string) => `palisade_${x.id}_${s}`.replace(/[^A-Za-z0-9_]/g, '_');
     const expr = checkExpression(x.id, m.custom_rule.expression, rename, false, problems);
     if (expr !== null) custom.push({ action: 'block', expression: expr, description: m.custom_rule.description, enabled: m.custom_rule.enabled, ref: ref('block') });
+    if (m.lists.asns.length > 0) {
+      const asnExpr = `${x.victim.host ? `http.host eq ${bytesLiteral(x.victim.host)} and ` : ''}ip.src.asnum in {${m.lists.asns.join(' ')}}`;
+      const e = checkExpression(`${x.id}-asn`, asnExpr, rename, false, problems);
+      if (e !== null)
+        custom.push({ action: 'block', expression: e, description: `palisade ${x.id}: networks (AS) that sent the site only the attack`, enabled: true, ref: ref('asn') });
+    }
     const rl = m.rate_limit;
     if (rl !== null) {
       const e = checkExpression(`${x.id}-rate`, rl.expression, rename, false, problems);

@@ -91,7 +91,7 @@ test('10 M lines from 1 M addresses: the heap stays bounded, the flood is still 
         overlongLines: 0,
         truncatedFields: 0,
       };
-      return { records: LINES, error: null, files: [file], format: 'custom', detected: false, lines: LINES, malformed: 0, skipped: 0, truncatedFields: 0 };
+      return { records: LINES, error: null, files: [file], format: 'custom', detected: false, lines: LINES, malformed: 0, skipped: 0, truncatedFields: 0, parsers: [parser] };
     },
   };
   const a = await analyzeAccessLog(source);

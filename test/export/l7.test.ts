@@ -31,6 +31,7 @@ function attack(id: string, kind: Kind, fieldExpression: string | null, ips: str
     listName: `${vector}_${id}_sources`,
     ips,
     prefixes,
+    asns: [],
     loginPath: '/login',
     ratePerMinuteP10: 30,
   });

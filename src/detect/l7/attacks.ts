@@ -180,6 +180,33 @@ function attributed(kind: Kind, tl: Tally, i: number, bySignature: boolean): boo
   }
 }
 
+/** An AS is listed when it holds at least this many of the attack's addresses. */
+const MIN_ASN_ADDRESSES = 10;
+/** /24s looked up to count the host's requests per AS (past it, no AS is listed). */
+const MAX_PREFIX_LOOKUPS = 100_000;
+
+/**
+ * The networks (AS numbers) that sent the host nothing but the attack: at least
+ * MIN_ASN_ADDRESSES of its addresses, and ≥ 99 % of the host's requests from the AS over the
+ * whole log (each /24 the host heard from is looked up; an AS spans whole /24s). Blocking one is
+ * cleaner than listing its addresses when the botnet rents a hosting network. Not offered when
+ * the host had clients other than IPv4 (their networks are not counted), or too many /24s to look up.
+ */
+function cleanNetworks(tl: Tally, asns: ReadonlyMap<number, { addresses: number; requests: number }>, geo: ReturnType<typeof geoDb>): number[] {
+  const candidates = [...asns].filter(([, e]) => e.addresses >= MIN_ASN_ADDRESSES);
+  if (candidates.length === 0 || tl.otherRequests > 0 || tl.per24.size > MAX_PREFIX_LOOKUPS) return [];
+  const want = new Set(candidates.map(([asn]) => asn));
+  const hostReq = new Map<number, number>();
+  for (const [k, n] of tl.per24) {
+    const g = geo.lookup(`${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}.1`);
+    if (g.asn !== undefined && want.has(g.asn)) hostReq.set(g.asn, (hostReq.get(g.asn) ?? 0) + n);
+  }
+  return candidates
+    .filter(([asn, e]) => e.requests >= 0.99 * (hostReq.get(asn) ?? Number.POSITIVE_INFINITY))
+    .map(([asn]) => asn)
+    .sort((a, b) => a - b);
+}
+
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 function quantile(xs: number[], q: number): number {
@@ -319,6 +346,7 @@ export function build(det: L7Detector, p: PlannedAttack, tl: Tally, seq: number,
     .sort((a, b) => b[1].requests - a[1].requests)
     .slice(0, TOP)
     .map(([asn, e]) => ({ asn, name: e.name, addresses: e.addresses, requests: e.requests }));
+  const cleanAsns = cleanNetworks(tl, asns, geo);
 
   const id = `l7-${seq}`;
   const listName = `${VECTOR_OF[kind]}_${seq}_sources`;
@@ -341,6 +369,7 @@ export function build(det: L7Detector, p: PlannedAttack, tl: Tally, seq: number,
     listName,
     ips,
     prefixes: cleanPrefixes,
+    asns: cleanAsns,
     loginPath,
     ratePerMinuteP10: quantile(perMin, 0.1),
   });

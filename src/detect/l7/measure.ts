@@ -90,9 +90,14 @@ class SlotIndex {
 export class Per24 {
   readonly map = new Map<number, number>();
   requests = 0;
+  /** Requests from clients that are not IPv4 (their networks are not counted by prefix). */
+  others = 0;
   add(fam: number, ipKey: number): void {
     this.requests++;
-    if (fam !== 4) return;
+    if (fam !== 4) {
+      this.others++;
+      return;
+    }
     const p = ipKey >>> 8;
     const m = this.map;
     const n = m.get(p);
@@ -122,6 +127,10 @@ export class Tally {
   /** Host requests per /24 (IPv4 sources), whole log. */
   get per24(): ReadonlyMap<number, number> {
     return this.host.map;
+  }
+  /** Host requests from clients that are not IPv4, whole log. */
+  get otherRequests(): number {
+    return this.host.others;
   }
 
   /** The address's slot, or -1 when it has none. */

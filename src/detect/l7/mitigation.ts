@@ -7,7 +7,8 @@
  *   flood spread over hundreds of addresses — the issue's point — so the limit is set from the
  *   attack's own slowest sources and scoped by the signature, not site-wide; slowloris gets none
  *   (its connections never complete a request to count);
- * - block lists: the attack's addresses, and /24 prefixes that sent nothing else to the site.
+ * - block lists: the attack's addresses, /24 prefixes and networks (AS) that sent nothing else
+ *   to the site (the networks also as a rule on ip.src.asnum).
  *
  * nftables/iptables text of the address list is added by analyze/ (export/ sits above detect/).
  */
@@ -26,6 +27,8 @@ export interface L7MitigationInput {
   listName: string;
   ips: string[];
   prefixes: string[];
+  /** AS numbers that sent the site nothing but the attack (attacks.ts cleanNetworks). */
+  asns: number[];
   loginPath: string;
   /** The 10th percentile of the attack's sources' requests per minute. */
   ratePerMinuteP10: number;
@@ -93,8 +96,17 @@ export function l7Mitigation(m: L7MitigationInput): L7Mitigation {
     default:
       rate_limit = null;
   }
-  const lists = { ips: m.ips, prefixes: m.prefixes, asns: [] as number[] };
+  const lists = { ips: m.ips, prefixes: m.prefixes, asns: m.asns };
   const rules: Record<string, unknown>[] = [{ id: m.id, description: custom_rule.description, expression, action: 'block' }];
+  if (m.asns.length > 0) {
+    // Whole networks that sent the site nothing but the attack: one rule, where the target reads AS numbers.
+    rules.push({
+      id: `${m.id}-asn`,
+      description: `palisade ${m.id}: networks (AS) that sent ${m.host || 'the site'} only the attack`,
+      expression: `${m.host !== '' ? `http.host eq ${quote(m.host)} and ` : ''}ip.src.asnum in {${m.asns.join(' ')}}`,
+      action: 'block',
+    });
+  }
   if (rate_limit !== null) {
     rules.push({
       id: `${m.id}-rate`,

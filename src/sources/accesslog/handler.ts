@@ -54,6 +54,11 @@ export class LineHandler {
     return this.parser !== null;
   }
 
+  /** The parser in use (given, or chosen by detect()), null before one is chosen. */
+  get lineParser(): LineParser | null {
+    return this.parser;
+  }
+
   /** Choose the format from these first lines (parsers.ts detectFormat) and say so in the info. */
   detect(sample: readonly string[], opts?: TextParseOptions): void {
     const d = detectFormat(sample, opts);

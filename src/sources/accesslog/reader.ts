@@ -36,6 +36,12 @@ export interface AccessLogInfo {
   malformed: number;
   skipped: number;
   truncatedFields: number;
+  /**
+   * The parser each input was read with (by file index; null for an input that had no line): a
+   * caller reads a kept line again with it, whatever the format was (a built-in, detected, or a
+   * format string).
+   */
+  parsers: Array<LineParser | null>;
 }
 
 /** One input's lines, parsed one record ahead. */
@@ -163,6 +169,7 @@ export async function readAccessLog(inputs: string | readonly string[], onRecord
     malformed: sum('malformed'),
     skipped: sum('skipped'),
     truncatedFields: sum('truncatedFields'),
+    parsers: cursors.map((c) => c.lines.lineParser),
   };
 }
 
