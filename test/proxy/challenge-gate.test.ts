@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { defaultEdgeOptions, type EdgeOptions } from '../../src/config/edge.js';
 import { parseHttpRuleset } from '../../src/mitigate/http-ruleset.js';
-import { IpList } from '../../src/mitigate/lists.js';
 import { bindingOf, issueClearance, Signer } from '../../src/proxy/challenge/tokens.js';
 import { MemoryCounterStore } from '../../src/proxy/counters/memory.js';
 import type { BodyVerdict, EdgeRequest, HeadVerdict, Respond } from '../../src/proxy/gate.js';
