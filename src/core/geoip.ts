@@ -21,15 +21,15 @@ const require = createRequire(import.meta.url);
 type CountryRecord = Response & { country_code?: string };
 
 class AsnTable {
+  private v6: V6Ranges | null = null;
+
   constructor(
     private readonly v4start: Uint32Array,
     private readonly v4end: Uint32Array,
     private readonly v4asn: Uint32Array,
     private readonly v4org: string[],
-    private readonly v6start: bigint[],
-    private readonly v6end: bigint[],
-    private readonly v6asn: Uint32Array,
-    private readonly v6org: string[],
+    /** The IPv6 ranges, read on the first IPv6 lookup (most runs make none). */
+    private readonly loadV6: () => V6Ranges,
   ) {}
 
   lookup4(u: number): { asn: number; org: string } | null {
@@ -49,7 +49,8 @@ class AsnTable {
   }
 
   lookup6(x: bigint): { asn: number; org: string } | null {
-    const s = this.v6start;
+    this.v6 ??= this.loadV6();
+    const s = this.v6.start;
     let lo = 0;
     let hi = s.length - 1;
     let found = -1;
@@ -60,26 +61,61 @@ class AsnTable {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    if (found < 0 || (this.v6end[found] as bigint) < x) return null;
-    return { asn: this.v6asn[found] as number, org: this.v6org[found] as string };
+    if (found < 0 || (this.v6.end[found] as bigint) < x) return null;
+    return { asn: this.v6.asn[found] as number, org: this.v6.org[found] as string };
   }
 }
 
-function parseCsvLine(line: string): string[] {
-  const out: string[] = [];
+interface V6Ranges {
+  start: bigint[];
+  end: bigint[];
+  asn: Uint32Array;
+  org: string[];
+}
+
+/**
+ * The rows of a `start,end,asn,"org"` CSV (the package's -num files: numbers, then the name,
+ * quoted when it holds a comma or a quote, which is doubled) to `row`, in one pass over the text: no array per line, and each
+ * organisation's name kept once (a network has many ranges). Measured: half the start-up of
+ * splitting the text into lines and fields.
+ */
+function eachRange(text: string, row: (start: string, end: string, asn: number, org: string) => void): void {
+  const orgs = new Map<string, string>();
   let i = 0;
-  while (i <= line.length) {
-    if (line[i] === '"') {
-      const j = line.indexOf('"', i + 1);
-      out.push(line.slice(i + 1, j < 0 ? line.length : j));
-      i = (j < 0 ? line.length : j) + 2;
-    } else {
-      const j = line.indexOf(',', i);
-      out.push(line.slice(i, j < 0 ? line.length : j));
-      i = j < 0 ? line.length + 1 : j + 1;
+  const n = text.length;
+  while (i < n) {
+    let nl = text.indexOf('\n', i);
+    if (nl < 0) nl = n;
+    const c1 = text.indexOf(',', i);
+    const c2 = c1 < 0 ? -1 : text.indexOf(',', c1 + 1);
+    const c3 = c2 < 0 ? -1 : text.indexOf(',', c2 + 1);
+    if (c3 < 0 || c3 > nl) {
+      i = nl + 1;
+      continue;
     }
+    let a = c3 + 1;
+    let b = nl > a && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl;
+    let quotes = false;
+    if (text.charCodeAt(a) === 0x22) {
+      // A quoted name ends at a quote not doubled; `""` inside is one quote (RFC 4180).
+      a++;
+      let q = text.indexOf('"', a);
+      while (q >= 0 && q < b && text.charCodeAt(q + 1) === 0x22) {
+        quotes = true;
+        q = text.indexOf('"', q + 2);
+      }
+      b = q < 0 || q > b ? b : q;
+    }
+    const name = quotes ? text.slice(a, b).replaceAll('""', '"') : text.slice(a, b);
+    let org = orgs.get(name);
+    if (org === undefined) {
+      // A copy, not a slice: a slice would keep the whole file's text alive (tens of MB).
+      org = Buffer.from(name, 'utf16le').toString('utf16le');
+      orgs.set(org, org);
+    }
+    row(text.slice(i, c1), text.slice(c1 + 1, c2), Number(text.slice(c2 + 1, c3)), org);
+    i = nl + 1;
   }
-  return out;
 }
 
 function loadAsn(): AsnTable | null {
@@ -89,36 +125,35 @@ function loadAsn(): AsnTable | null {
   } catch {
     return null;
   }
-  const v4 = readFileSync(`${dir}asn-ipv4-num.csv`, 'utf8').split('\n');
-  const n4 = v4.length;
-  const s4 = new Uint32Array(n4);
-  const e4 = new Uint32Array(n4);
-  const a4 = new Uint32Array(n4);
+  const text = readFileSync(`${dir}asn-ipv4-num.csv`, 'utf8');
+  // One row per line at most: size the arrays by the newlines.
+  let lines = 1;
+  for (let j = text.indexOf('\n'); j >= 0; j = text.indexOf('\n', j + 1)) lines++;
+  const s4 = new Uint32Array(lines);
+  const e4 = new Uint32Array(lines);
+  const a4 = new Uint32Array(lines);
   const o4: string[] = [];
   let k = 0;
-  for (const line of v4) {
-    if (!line) continue;
-    const f = parseCsvLine(line);
-    s4[k] = Number(f[0]);
-    e4[k] = Number(f[1]);
-    a4[k] = Number(f[2]);
-    o4.push(f[3] ?? '');
+  eachRange(text, (start, end, asn, org) => {
+    s4[k] = Number(start);
+    e4[k] = Number(end);
+    a4[k] = asn;
+    o4.push(org);
     k++;
-  }
-  const v6 = readFileSync(`${dir}asn-ipv6-num.csv`, 'utf8').split('\n');
-  const s6: bigint[] = [];
-  const e6: bigint[] = [];
-  const a6: number[] = [];
-  const o6: string[] = [];
-  for (const line of v6) {
-    if (!line) continue;
-    const f = parseCsvLine(line);
-    s6.push(BigInt(f[0] as string));
-    e6.push(BigInt(f[1] as string));
-    a6.push(Number(f[2]));
-    o6.push(f[3] ?? '');
-  }
-  return new AsnTable(s4.subarray(0, k), e4.subarray(0, k), a4.subarray(0, k), o4, s6, e6, Uint32Array.from(a6), o6);
+  });
+  const v6 = (): V6Ranges => {
+    const out: V6Ranges = { start: [], end: [], asn: new Uint32Array(0), org: [] };
+    const asns: number[] = [];
+    eachRange(readFileSync(`${dir}asn-ipv6-num.csv`, 'utf8'), (start, end, asn, org) => {
+      out.start.push(BigInt(start));
+      out.end.push(BigInt(end));
+      asns.push(asn);
+      out.org.push(org);
+    });
+    out.asn = Uint32Array.from(asns);
+    return out;
+  };
+  return new AsnTable(s4.subarray(0, k), e4.subarray(0, k), a4.subarray(0, k), o4, v6);
 }
 
 /** The 128-bit value of 16 address bytes, for the ASN table's IPv6 ranges. */
