@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { defaultEdgeOptions, type EdgeOptions } from '../../src/config/edge.js';
 import { parseHttpRuleset } from '../../src/mitigate/http-ruleset.js';
-import { bindingOf, issueClearance, Signer } from '../../src/proxy/challenge/tokens.js';
+import { bindingOf, issueClearance, Signer, solves } from '../../src/proxy/challenge/tokens.js';
 import { MemoryCounterStore } from '../../src/proxy/counters/memory.js';
 import type { BodyVerdict, EdgeRequest, HeadVerdict, Respond } from '../../src/proxy/gate.js';
 import { createEdgeGate, type EdgeGate } from '../../src/proxy/phases/pipeline.js';
@@ -152,7 +152,7 @@ describe('the challenge round trip through the gate', () => {
     assert.equal(v.status, 303);
     assert.equal(header(v, 'location'), '/login?next=%2Fcart');
     const cookie = header(v, 'set-cookie') as string;
-    assert.match(cookie, /^palisade_clearance=c1\.\d+\.[A-Za-z0-9_-]{43}; Max-Age=1800; Path=\/; HttpOnly; SameSite=Lax$/);
+    assert.match(cookie, /^palisade_clearance=c1\.\d+\.[0-9a-f]{64}; Max-Age=1800; Path=\/; HttpOnly; SameSite=Lax$/);
     assert.equal(r.challenge, 'passed');
     assert.equal(g.stats.challenge_solved, 1);
   });
@@ -257,7 +257,9 @@ describe('clearances that fail', () => {
     assert.deepEqual(await stateOf(c, { ip: '203.0.113.200' }), { state: 'passed', verdict: 'pass' }, 'the same /24');
     assert.deepEqual(await stateOf(c, { ip: '203.0.114.7' }), { state: 'failed', verdict: '403:challenge' });
     assert.deepEqual(await stateOf(c, { ua: `${UA} Edg/131.0` }), { state: 'failed', verdict: '403:challenge' });
-    assert.deepEqual(await stateOf(`${c.slice(0, -1)}${c.endsWith('A') ? 'B' : 'A'}`), { state: 'failed', verdict: '403:challenge' });
+    const flip = (x: string, at: number): string => `${x.slice(0, at)}${x[at] === 'a' ? 'b' : 'a'}${x.slice(at + 1)}`;
+    assert.deepEqual(await stateOf(flip(c, c.length - 1)), { state: 'failed', verdict: '403:challenge' });
+    assert.deepEqual(await stateOf(flip(c, c.length - 40)), { state: 'failed', verdict: '403:challenge' });
     assert.deepEqual(await stateOf('palisade_clearance=nonsense'), { state: 'failed', verdict: '403:challenge' });
     const foreign = issueClearance(new Signer('some other secret of 32 chars!!!'), bindingOf('203.0.113.7', UA), clock.t, 60_000);
     assert.deepEqual(await stateOf(`palisade_clearance=${foreign}`), { state: 'failed', verdict: '403:challenge' });
@@ -302,9 +304,11 @@ describe('the verification post', () => {
   it('a wrong nonce, a seed of another client, an expired seed, a tampered seed: the page again, failed', async () => {
     const page = (await decide(g, request('/login'))) as Respond;
     const f = formOf(String(page.body));
-    const n = solve(f.token, f.bits);
+    // A nonce that does not solve it (the next one might, once in 2^bits).
+    let wrong = solve(f.token, f.bits) + 1;
+    while (solves(f.token, String(wrong), f.bits)) wrong++;
     const cases: Array<[string, string, Opts]> = [
-      ['wrong nonce', solution(page, { nonce: String(n + 1) }), {}],
+      ['wrong nonce', solution(page, { nonce: String(wrong) }), {}],
       ['empty nonce', solution(page, { nonce: '' }), {}],
       ['another /24', solution(page), { ip: '192.0.2.7' }],
       ['another browser', solution(page), { ua: 'curl/8.5.0' }],
@@ -394,6 +398,25 @@ rules:
 });
 
 describe('the WAF still inspects a cleared client', () => {
+  it('while the clearance cookie itself never trips the CRS, even at paranoia 4', async () => {
+    const o = options();
+    o.waf.enabled = true;
+    o.waf.paranoia = 4;
+    const g = createEdgeGate(o, { waf: createEdgeWaf(o.waf), counters: new MemoryCounterStore(), now: () => clock.t });
+    const signer = new Signer(SECRET);
+    try {
+      for (let i = 0; i < 2000; i++) {
+        const c = issueClearance(signer, bindingOf('203.0.113.7', UA), clock.t + i * 1000, 1800_000);
+        const r = request('/', { cookie: `palisade_clearance=${c}` });
+        const v = await decide(g, r);
+        assert.equal(v.kind, 'pass', `${c}: ${r.ruleIds.join(' ')}`);
+        assert.deepEqual(r.ruleIds, []);
+      }
+    } finally {
+      await g.close();
+    }
+  });
+
   it('SQL injection with a valid clearance is blocked by the WAF', async () => {
     const o = options();
     o.waf.enabled = true;

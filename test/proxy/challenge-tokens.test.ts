@@ -49,8 +49,9 @@ describe('seeds', () => {
     for (const forged of [
       [v, exp, '1', id, mac],
       [v, String(Number(exp) + 3600), bits, id, mac],
-      [v, exp, bits, `${id.slice(0, 15)}A`, mac],
-      [v, exp, bits, id, `${mac.slice(0, 42)}${mac[42] === 'A' ? 'B' : 'A'}`],
+      [v, exp, bits, `${id.slice(0, 23)}${id[23] === 'a' ? 'b' : 'a'}`, mac],
+      [v, exp, bits, id, `${mac.slice(0, 20)}${mac[20] === 'a' ? 'b' : 'a'}${mac.slice(21)}`],
+      [v, exp, bits, id, mac.toUpperCase()],
     ])
       assert.equal(readSeed(signer, forged.join('.'), me, T0).ok, false, forged.join('.'));
     assert.deepEqual(readSeed(signer, 'garbage', me, T0), { ok: false, reason: 'malformed' });
@@ -84,7 +85,8 @@ describe('clearances', () => {
     const [v, exp, mac] = c.split('.') as [string, string, string];
     assert.equal(readClearance(signer, `${v}.${Number(exp) + 86400}.${mac}`, me, T0).ok, false);
     assert.equal(readClearance(signer, `${v}.${exp}.${mac.slice(1)}`, me, T0).ok, false);
-    assert.equal(readClearance(signer, `${v}.${exp}.${'A'.repeat(43)}`, me, T0).ok, false);
+    assert.equal(readClearance(signer, `${v}.${exp}.${'a'.repeat(64)}`, me, T0).ok, false);
+    assert.equal(readClearance(signer, `${v}.${exp}.${mac.toUpperCase()}`, me, T0).ok, false, 'one spelling per MAC');
     assert.equal(readClearance(signer, '', me, T0).ok, false);
   });
 });

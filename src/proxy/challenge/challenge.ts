@@ -75,29 +75,34 @@ export class JsChallenge {
     this.replay = new ReplayCache(deps.replayMax ?? 100_000);
   }
 
-  /** The request's clearance: passed, failed (present but not valid here and now) or none. */
+  /**
+   * The request's clearance: passed, failed (present but not valid here and now) or none.
+   * Nothing is allocated for a request without this cookie (most requests, every phase runs after).
+   */
   state(req: EdgeRequest): ChallengeState {
     const v = req.view;
     const first = headerOf(v, 'cookie');
     if (first === undefined) return 'none';
-    let found = false;
-    let ok = false;
-    const look = (line: string): void => {
-      if (ok || !line.includes(this.cookiePrefix)) return;
-      for (const value of cookieValues(line, this.cookiePrefix)) {
-        found = true;
-        if (readClearance(this.signer, value, this.binding(req), this.now()).ok) {
-          ok = true;
-          return;
-        }
-      }
-    };
-    if (v.version === 'HTTP/2') {
-      // HTTP/2 clients may split the cookies over several header fields (RFC 9113 §8.2.3);
-      // HTTP/1.x clients send one Cookie header (RFC 6265 §5.4).
-      for (const [k, line] of v.headers) if (k.length === 6 && k.toLowerCase() === 'cookie') look(line);
-    } else look(first);
-    return ok ? 'passed' : found ? 'failed' : 'none';
+    if (v.version !== 'HTTP/2') return this.stateOf(req, first, 'none');
+    // HTTP/2 clients may split the cookies over several header fields (RFC 9113 §8.2.3);
+    // HTTP/1.x clients send one Cookie header (RFC 6265 §5.4).
+    let state: ChallengeState = 'none';
+    for (const [k, line] of v.headers) {
+      if (k.length === 6 && k.toLowerCase() === 'cookie') state = this.stateOf(req, line, state);
+      if (state === 'passed') break;
+    }
+    return state;
+  }
+
+  /** `so_far` updated by one Cookie line: any valid copy of the cookie passes, an invalid one fails. */
+  private stateOf(req: EdgeRequest, line: string, soFar: ChallengeState): ChallengeState {
+    if (!line.includes(this.cookiePrefix)) return soFar;
+    let state = soFar;
+    for (const value of cookieValues(line, this.cookiePrefix)) {
+      if (readClearance(this.signer, value, this.binding(req), this.now()).ok) return 'passed';
+      state = 'failed';
+    }
+    return state;
   }
 
   /** A post (or anything else) to the verification path: the gate answers it itself. */
