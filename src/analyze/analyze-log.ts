@@ -41,13 +41,32 @@ const MAX_BINS = 3600;
 
 /** Requests per second, addresses and hosts of the log, for the traffic summary. */
 class LogSummary {
-  readonly perSec = new Map<number, number>();
+  private readonly secs = new Map<number, number>();
   readonly clients = new HyperLogLog(14);
   readonly status = new Float64Array(6);
   requests = 0;
+  /** The second being counted and its count: a log is (nearly) in time order, so one Map write a second, not one a record. */
+  private sec = Number.NaN;
+  private n = 0;
+
+  /** Requests per second (epoch seconds). */
+  get perSec(): ReadonlyMap<number, number> {
+    this.flush();
+    return this.secs;
+  }
+
+  private flush(): void {
+    if (this.n > 0) this.secs.set(this.sec, (this.secs.get(this.sec) ?? 0) + this.n);
+    this.n = 0;
+  }
+
   add(sec: number, ipKey: number, status: number): void {
     this.requests++;
-    this.perSec.set(sec, (this.perSec.get(sec) ?? 0) + 1);
+    if (sec !== this.sec) {
+      this.flush();
+      this.sec = sec;
+    }
+    this.n++;
     this.clients.add(ipKey);
     const c = Math.floor(status / 100);
     this.status[c >= 1 && c <= 5 ? c : 0]++;
