@@ -11,12 +11,15 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { defaultEdgeOptions, type EdgeOptions } from '../../src/config/edge.js';
 import { parseHttpRuleset } from '../../src/mitigate/http-ruleset.js';
+import type { HttpRequest } from '../../src/model/http.js';
 import { bindingOf, issueClearance, Signer, solves } from '../../src/proxy/challenge/tokens.js';
 import { MemoryCounterStore } from '../../src/proxy/counters/memory.js';
 import type { BodyVerdict, EdgeRequest, HeadVerdict, Respond } from '../../src/proxy/gate.js';
 import { createEdgeGate, type EdgeGate } from '../../src/proxy/phases/pipeline.js';
 import { createEdgeWaf } from '../../src/proxy/phases/waf-phase.js';
 import type { HttpRequestView } from '../../src/scheme/http.js';
+import { JsonLineMapper, PALISADE, parseJsonLine } from '../../src/sources/accesslog/json-format.js';
+import { HttpLogView } from '../../src/sources/accesslog/view.js';
 import { formOf, solve } from './challenge-helpers.js';
 
 const SECRET = 'gate test secret, 32 characters!';
@@ -430,5 +433,42 @@ describe('the WAF still inspects a cleared client', () => {
     } finally {
       await g.close();
     }
+  });
+});
+
+describe('the state in the access log', () => {
+  it("each state the gate sets is the edge log's `challenge` value, read back as written", async () => {
+    const g = gate();
+    const states: Array<string | undefined> = [];
+    const none = request('/login');
+    await decide(g, none);
+    const c = await clearance(g);
+    const passed = request('/login', { cookie: c });
+    await decide(g, passed);
+    const failed = request('/login', { cookie: c, ip: '192.0.2.1' });
+    await decide(g, failed);
+    const mapper = new JsonLineMapper(PALISADE);
+    const view = new HttpLogView();
+    for (const r of [none, passed, failed]) {
+      assert.ok(r.challenge !== undefined);
+      // What the transport writes (proxy/exchange.ts record()) with the state added.
+      const rec: HttpRequest = {
+        time: '2026-12-06T16:00:00.000Z',
+        client: { ip: r.clientIp },
+        method: 'GET',
+        host: 'shop.example',
+        path: '/login',
+        query: '',
+        version: 'HTTP/1.1',
+        headers: [],
+        body_size: 0,
+        status: 403,
+        challenge: r.challenge,
+      };
+      assert.ok(parseJsonLine(mapper, JSON.stringify(rec), view));
+      states.push(view.toHttpRequest().challenge);
+    }
+    assert.deepEqual(states, ['none', 'passed', 'failed']);
+    await g.close();
   });
 });

@@ -94,7 +94,7 @@ export class JsChallenge {
     return state;
   }
 
-  /** `so_far` updated by one Cookie line: any valid copy of the cookie passes, an invalid one fails. */
+  /** `soFar` updated by one Cookie line: any valid copy of the cookie passes, an invalid one fails. */
   private stateOf(req: EdgeRequest, line: string, soFar: ChallengeState): ChallengeState {
     if (!line.includes(this.cookiePrefix)) return soFar;
     let state = soFar;
@@ -108,7 +108,8 @@ export class JsChallenge {
   /** A post (or anything else) to the verification path: the gate answers it itself. */
   isVerifyRequest(req: EdgeRequest): boolean {
     const t = req.view.target;
-    return t.startsWith(VERIFY_PATH) && (t.length === VERIFY_PATH.length || t.charCodeAt(VERIFY_PATH.length) === 63) /* ? */;
+    // The path alone or with a query (63 is `?`); /.well-known/palisade/challenges is the origin's.
+    return t.startsWith(VERIFY_PATH) && (t.length === VERIFY_PATH.length || t.charCodeAt(VERIFY_PATH.length) === 63);
   }
 
   /** The verification request's head: read its form, or refuse a method other than POST. */

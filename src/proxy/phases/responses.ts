@@ -69,7 +69,8 @@ export function countersUnavailableResponse(req: EdgeRequest): Respond {
 
 /**
  * A challenge is required (custom rule `challenge`/`js_challenge`, a rate limit whose action is
- * a challenge). For now a page that says so; the JavaScript challenge replaces this function.
+ * a challenge). The gate's default is the JavaScript challenge's page (proxy/challenge/,
+ * `JsChallenge.respond`); this placeholder, a page that only says so, stays for gates given it.
  */
 export type ChallengeResponder = (req: EdgeRequest) => Respond;
 
