@@ -16,19 +16,27 @@
  * challenge page's own form post, answered here and never forwarded. A valid clearance lets the
  * challenge actions of custom rules and rate limits go on; it never skips a block, a list or the WAF.
  *
- * Each phase writes the ids of what matched into `req.ruleIds`, in phase order: `list:<name>`,
- * the ruleset's rule ids, `waf:<crs id>`. Everything is compiled when the gate is made; a request
+ * Rules, rate limits and block-list entries can be added and removed at run time (`gate.runtime`,
+ * live/runtime-rules.ts: live L7 protection and the admin API): they run after the config's in
+ * their phase, and each change swaps the compiled phases whole (EdgePhases).
+ *
+ * Each phase writes the ids of what matched into `req.ruleIds`, in phase order: `list:<name>`
+ * (`list:<entry id>` for a runtime list entry), the ruleset's rule ids, `waf:<crs id>`. Everything is compiled when the gate is made; a request
  * that passes every phase with the memory store allocates nothing here beyond what the rules'
  * fields and the WAF do.
  */
 import type { EdgeCounterOptions, EdgeOptions } from '../../config/edge.js';
-import type { HttpRuleset } from '../../mitigate/http-ruleset.js';
+import { compareBytes, maskBytes, parseAddr, parsePrefixes } from '../../core/net/prefix.js';
+import type { HttpRule, HttpRuleset } from '../../mitigate/http-ruleset.js';
+import { IpList, ListSet } from '../../mitigate/lists.js';
+import { ipv4Of } from '../../scheme/http.js';
 import type { Waf, WafVerdict } from '../../waf/engine.js';
 import { JsChallenge } from '../challenge/challenge.js';
 import { MemoryCounterStore } from '../counters/memory.js';
 import { RedisCounterStore } from '../counters/redis.js';
 import type { CounterStore } from '../counters/store.js';
 import type { BodyVerdict, EdgeRequest, Gate, HeadVerdict, Outcome, Pass } from '../gate.js';
+import { type RuntimeEntry, RuntimeRules } from '../live/runtime-rules.js';
 import { CustomRules, RuleOutcome } from './custom-rules.js';
 import { Access, IpAccess } from './ip-access.js';
 import { type PendingCount, type RateDecision, RateLimits } from './rate-limits.js';
@@ -84,6 +92,15 @@ export interface EdgeGate extends Gate {
   readonly waf: Waf | null;
   readonly stats: EdgeGateStats;
   readonly jsChallenge: JsChallenge;
+  /**
+   * Rules, rate limits and block-list entries added and removed at run time (live L7 protection,
+   * the admin API): see live/runtime-rules.ts. Changes apply atomically to new requests.
+   */
+  readonly runtime: RuntimeRules<EdgePhases>;
+  /** Calls `f` with every finished exchange after the gate's own `done` (live L7 protection, metrics); returns a detach function. */
+  observe(f: (req: EdgeRequest, outcome: Outcome) => void): () => void;
+  /** Is the address or prefix inside (or covering part of) one of the allow lists? Live protection never lists such. */
+  allowListed(prefix: string): boolean;
   /** Closes the counter store when the gate made it. */
   close(): Promise<void>;
 }
@@ -113,23 +130,122 @@ function clearedRulesets(rs: HttpRuleset | null): { custom: HttpRuleset | null; 
   return { custom, rates };
 }
 
+/**
+ * The compiled phases of one set of rules — the configuration's, then the runtime rules' after
+ * them in each phase — swapped whole when the runtime rules change (live/runtime-rules.ts), so a
+ * request is judged by one set from its head to its end.
+ */
+export interface EdgePhases {
+  access: IpAccess;
+  custom: CustomRules;
+  customCleared: CustomRules;
+  /** Ids of the custom rules whose challenge a clearance turns into log (for challenge_honoured). */
+  challengeIds: Set<string>;
+  rates: RateLimits;
+  ratesCleared: RateLimits;
+  /** The runtime block entries as one list (trie values index `listIds`), or null when there are none. */
+  runtimeList: IpList | null;
+  listIds: string[];
+}
+
+/** Runtime entries' rules as ruleset rules (the same compiler and phases as the config's). */
+function runtimeRule(e: RuntimeEntry): HttpRule | null {
+  const base = { id: e.id, description: e.description, enabled: true, line: 0 };
+  if (e.type === 'custom_rule') return { ...base, expression: e.expression, action: e.action, rateLimit: null };
+  if (e.type === 'rate_limit') {
+    const rateLimit = {
+      characteristics: e.characteristics,
+      period: e.period,
+      requestsPerPeriod: e.requestsPerPeriod,
+      mitigationTimeout: e.mitigationTimeout,
+      countingExpression: e.countingExpression ?? null,
+      action: e.action,
+      maxKeys: 1 << 20,
+    };
+    return { ...base, expression: e.expression, action: e.action, rateLimit };
+  }
+  return null;
+}
+
+/** The name of the runtime block list in IpAccess (ruleIds say `list:<entry id>` for its matches). */
+const RUNTIME_LIST = 'palisade_runtime';
+
+function buildPhases(options: EdgeOptions, counters: CounterStore, runtime: readonly RuntimeEntry[]): EdgePhases {
+  const base = options.ruleset;
+  const extra = runtime.map(runtimeRule).filter((r): r is HttpRule => r !== null);
+  const rs: HttpRuleset | null =
+    extra.length === 0
+      ? base
+      : {
+          name: base?.name ?? 'runtime',
+          file: base?.file ?? '<runtime>',
+          rules: [...(base?.rules ?? []), ...extra],
+          lists: base?.lists ?? new ListSet(),
+          listDefs: base?.listDefs ?? [],
+        };
+  let runtimeList: IpList | null = null;
+  const listIds: string[] = [];
+  for (const e of runtime) {
+    if (e.type !== 'list') continue;
+    runtimeList ??= new IpList({ name: RUNTIME_LIST, kind: 'block' });
+    const k = listIds.push(e.id) - 1;
+    for (const x of e.entries) {
+      // Checked when the entry was added (runtime-rules.ts): one prefix each.
+      const ps = parsePrefixes(x);
+      if (typeof ps !== 'string') for (const p of ps) runtimeList.trie.insert(p, k);
+    }
+  }
+  // Compiled now rather than by the first request that looks the list up.
+  runtimeList?.trie.compile();
+  const custom = new CustomRules(rs);
+  const rates = new RateLimits(rs, counters);
+  const cleared = clearedRulesets(rs);
+  return {
+    access: new IpAccess([...options.lists, ...(base?.lists.all() ?? []), ...(runtimeList === null ? [] : [runtimeList])]),
+    custom,
+    customCleared: cleared.custom === null ? custom : new CustomRules(cleared.custom),
+    challengeIds: new Set(rs?.rules.filter((r) => r.rateLimit === null && r.action === 'challenge').map((r) => r.id)),
+    rates,
+    ratesCleared: cleared.rates === null ? rates : new RateLimits(cleared.rates, counters),
+    runtimeList,
+    listIds,
+  };
+}
+
+/** Does prefix `p` overlap an entry of `l` (inside one, or holding one)? */
+function overlaps(l: IpList, p: { family: 4 | 6; addr: Uint8Array; len: number }): boolean {
+  if (p.family === 4 ? l.has4(((p.addr[0] as number) << 24) | ((p.addr[1] as number) << 16) | ((p.addr[2] as number) << 8) | (p.addr[3] as number)) : l.has6(p.addr, 0))
+    return true;
+  for (const e of l.trie.entries()) if (e.prefix.family === p.family && e.prefix.len >= p.len && compareBytes(maskBytes(e.prefix.addr, p.len), p.addr) === 0) return true;
+  return false;
+}
+
+/** The runtime list entry that blocked `ip` (for the log's rule ids). */
+function runtimeListId(ph: EdgePhases, ip: string): string {
+  const l = ph.runtimeList as IpList;
+  const v4 = ipv4Of(ip);
+  let id = -1;
+  if (v4 >= 0) id = l.trie.lookup4(v4);
+  else {
+    const a = parseAddr(ip);
+    if (a !== null && a.family === 6) id = l.trie.lookup6(a.addr, 0);
+  }
+  return id < 0 ? RUNTIME_LIST : (ph.listIds[l.trie.value(id)] ?? RUNTIME_LIST);
+}
+
 export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): EdgeGate {
   const rs = options.ruleset;
-  const access = new IpAccess([...options.lists, ...(rs?.lists.all() ?? [])]);
-  const custom = new CustomRules(rs);
   const ownsCounters = deps.counters === undefined;
   const counters = deps.counters ?? createCounterStore(options.counters, deps.log);
-  const rates = new RateLimits(rs, counters);
   const waf = deps.waf !== undefined ? deps.waf : options.waf.enabled ? createEdgeWaf(options.waf) : null;
   const wafPhase = waf === null ? null : new WafPhase(waf, options.waf.mode, options.waf.bodyLimit);
   const now = deps.now ?? Date.now;
   const js = deps.jsChallenge ?? new JsChallenge(options.challenge, { now });
   const challenge = deps.challenge ?? js.respond;
-  const cleared = clearedRulesets(rs);
-  const customCleared = cleared.custom === null ? custom : new CustomRules(cleared.custom);
-  /** Ids of the custom rules whose challenge a clearance turns into log (for challenge_honoured). */
-  const challengeIds = new Set(rs?.rules.filter((r) => r.rateLimit === null && r.action === 'challenge').map((r) => r.id));
-  const ratesCleared = cleared.rates === null ? rates : new RateLimits(cleared.rates, counters);
+  // Lists, custom rules and rate limits: the config's and the runtime rules', compiled together (EdgePhases).
+  const runtime = new RuntimeRules<EdgePhases>((entries) => buildPhases(options, counters, entries), new Set(rs?.rules.map((r) => r.id)), now);
+  const allowLists = [...options.lists, ...(rs?.lists.all() ?? [])].filter((l) => l.kind === 'allow' && l.match !== 'dst');
+  const observers: Array<(req: EdgeRequest, outcome: Outcome) => void> = [];
   /** Requests posting the challenge form, between head (asks for the form) and body (checks it). */
   const verifying = new WeakSet<EdgeRequest>();
   const log = deps.log ?? ((m: string) => process.stderr.write(`${m}\n`));
@@ -204,6 +320,7 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
     waf,
     stats,
     jsChallenge: js,
+    runtime,
 
     head(req: EdgeRequest): HeadVerdict | Promise<HeadVerdict> {
       stats.requests++;
@@ -221,10 +338,15 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
         if (v.kind === 'body') verifying.add(req);
         return v;
       }
+      // The phases as they are now (runtime changes swap them whole; this request keeps these).
+      if (runtime.nextExpiryMs !== Number.POSITIVE_INFINITY) runtime.expire(now());
+      const ph = runtime.phases;
       // 1. IP access rules and lists.
+      const access = ph.access;
       const a = access.check(req.clientIp);
       if (a !== Access.NONE) {
-        req.ruleIds.push(`list:${(access.matched as { name: string }).name}`);
+        const matched = access.matched as IpList;
+        req.ruleIds.push(matched === ph.runtimeList ? `list:${runtimeListId(ph, req.clientIp)}` : `list:${matched.name}`);
         if (a === Access.ALLOW) {
           stats.list_allowed++;
           return PASS;
@@ -234,8 +356,8 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
       }
       // 2. Custom rules (a cleared client's challenge rules only log).
       const before = req.ruleIds.length;
-      const outcome = (state === 'passed' ? customCleared : custom).run(view, req.ruleIds);
-      if (state === 'passed') for (let i = before; i < req.ruleIds.length; i++) if (challengeIds.has(req.ruleIds[i] as string)) stats.challenge_honoured++;
+      const outcome = (state === 'passed' ? ph.customCleared : ph.custom).run(view, req.ruleIds);
+      if (state === 'passed') for (let i = before; i < req.ruleIds.length; i++) if (ph.challengeIds.has(req.ruleIds[i] as string)) stats.challenge_honoured++;
       switch (outcome) {
         case RuleOutcome.BLOCK:
           stats.rule_blocked++;
@@ -250,9 +372,9 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
           break;
       }
       // 3. Rate limits.
-      if (rates.size > 0) {
+      if (ph.rates.size > 0) {
         scratch.length = 0;
-        const d = (state === 'passed' ? ratesCleared : rates).check(view, now(), scratch);
+        const d = (state === 'passed' ? ph.ratesCleared : ph.rates).check(view, now(), scratch);
         if (scratch.length > 0) pending.set(req, scratch.slice());
         if (d instanceof Promise) return d.then((x) => afterRates(req, x));
         if (d !== null) return limited(req, d);
@@ -280,12 +402,28 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
       if (p === undefined) return;
       pending.delete(req);
       req.view.status = status;
-      const r = rates.respond(req.view, now(), p);
+      // Pending counts hold their rules: any RateLimits of the same store counts them.
+      const r = runtime.phases.rates.respond(req.view, now(), p);
       if (r instanceof Promise) r.catch((e: Error) => log(`counters: counting a response failed: ${e.message}`));
     },
 
-    done(req: EdgeRequest, _outcome: Outcome): void {
+    done(req: EdgeRequest, outcome: Outcome): void {
       pending.delete(req);
+      for (let i = 0; i < observers.length; i++) (observers[i] as (req: EdgeRequest, outcome: Outcome) => void)(req, outcome);
+    },
+
+    observe(f: (req: EdgeRequest, outcome: Outcome) => void): () => void {
+      observers.push(f);
+      return () => {
+        const i = observers.indexOf(f);
+        if (i >= 0) observers.splice(i, 1);
+      };
+    },
+
+    allowListed(prefix: string): boolean {
+      const ps = parsePrefixes(prefix);
+      if (typeof ps === 'string') return false;
+      return ps.some((p) => allowLists.some((l) => overlaps(l, p)));
     },
 
     async close(): Promise<void> {
