@@ -143,6 +143,8 @@ export class L7Detector {
   readonly lifecycles: Lifecycles<L7Track>;
   readonly hosts: HostState[] = [];
   private readonly hostIndex = new Map<number, HostState>();
+  private lastHostHash = 0;
+  private lastHost: HostState | null = null;
   private readonly maxHosts: number;
   private readonly rand = new Rand(0x1234567);
   private readonly hostSample: number;
@@ -330,8 +332,15 @@ export class L7Detector {
   }
 
   private hostFor(hash: number, v: HttpLogView): HostState {
+    // The last host first: a log is mostly one site, and a Map lookup by an int32 hash outside the
+    // small-integer range boxes the key (garbage per record).
+    if (hash === this.lastHostHash && this.lastHost !== null) return this.lastHost;
     const h = this.hostIndex.get(hash);
-    if (h !== undefined) return h;
+    if (h !== undefined) {
+      this.lastHostHash = hash;
+      this.lastHost = h;
+      return h;
+    }
     if (this.hosts.length >= this.maxHosts) {
       const other = this.hostIndex.get(0);
       if (other) return other;
@@ -369,6 +378,16 @@ export class L7Detector {
     }
     this.nCur = fix(this.cur, this.nCur);
     this.nPrev = fix(this.prev, this.nPrev);
+  }
+
+  /**
+   * A live stream's clock moved to `t` (ms): close the windows that ended by then even though no
+   * record came (quiet windows end attacks, and a live detector is asked between requests). A
+   * log's reading never calls it: its records' own times close its windows.
+   */
+  advance(t: number): void {
+    if (Number.isNaN(this.base)) return;
+    while (t >= this.winEnd) this.closeWindow(t);
   }
 
   /** Close the current window (the next record is at time `t`, or the input ended). */
