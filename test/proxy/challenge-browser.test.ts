@@ -8,6 +8,8 @@
  *   - a second navigation goes straight to the origin (no page, no post);
  *   - with `crypto.subtle` taken away (what a plain-HTTP site's visitors have) the page's own
  *     SHA-256 solves it the same way;
+ *   - the same over TLS and HTTP/2 (a self-signed certificate): the cookie is Secure, and the
+ *     clearance is found among the cookie fields HTTP/2 sends apart;
  *   - with JavaScript off the browser stays on the challenge and the <noscript> line says why;
  *   - curl and undici (no JavaScript) stay at 403 `palisade-mitigated: challenge`;
  *   - the origin never sees the verification post, and the gate leaves the state on each request
@@ -25,6 +27,7 @@ import { after, before, describe, it } from 'node:test';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { defaultEdgeOptions } from '../../src/config/edge.js';
 import { parseHttpRuleset } from '../../src/mitigate/http-ruleset.js';
+import { ensureDevCert } from '../../src/proxy/dev-cert.js';
 import type { EdgeRequest, Gate, Outcome } from '../../src/proxy/gate.js';
 import { createEdgeGate, type EdgeGate } from '../../src/proxy/phases/pipeline.js';
 import { type Edge, startEdge } from '../../src/proxy/server.js';
@@ -37,12 +40,14 @@ let originUrl = '';
 const originSeen: string[] = [];
 let gate: EdgeGate;
 let edge: Edge;
+/** The same gate behind TLS (h2 and HTTP/1.1 by ALPN). */
+let tlsEdge: Edge;
 /** What the transport would log: each exchange's challenge state, as `done` sees it. */
-const logged: Array<{ method: string; target: string; status: number; challenge: string | undefined }> = [];
+const logged: Array<{ method: string; target: string; status: number; challenge: string | undefined; version: string; cookieFields: string[] }> = [];
 const profiles: string[] = [];
 const contexts: BrowserContext[] = [];
 
-async function browser(opts: { javaScriptEnabled?: boolean; noSubtle?: boolean } = {}): Promise<BrowserContext> {
+async function browser(opts: { javaScriptEnabled?: boolean; noSubtle?: boolean; tls?: boolean } = {}): Promise<BrowserContext> {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-chromium-'));
   profiles.push(dir);
   const ctx = await chromium.launchPersistentContext(dir, {
@@ -51,6 +56,7 @@ async function browser(opts: { javaScriptEnabled?: boolean; noSubtle?: boolean }
     headless: true,
     timeout: STEP_MS,
     javaScriptEnabled: opts.javaScriptEnabled ?? true,
+    ignoreHTTPSErrors: opts.tls === true,
   });
   contexts.push(ctx);
   ctx.setDefaultTimeout(STEP_MS);
@@ -89,15 +95,27 @@ rules:
     response: (r, s) => gate.response(r, s),
     done: (r: EdgeRequest, out: Outcome) => {
       gate.done(r, out);
-      logged.push({ method: r.view.method, target: r.view.target, status: out.status, challenge: r.challenge });
+      logged.push({
+        method: r.view.method,
+        target: r.view.target,
+        status: out.status,
+        challenge: r.challenge,
+        version: r.view.version,
+        cookieFields: r.view.headers.filter((h) => h[0].toLowerCase() === 'cookie').map((h) => h[1]),
+      });
     },
   };
   edge = await startEdge({ host: '127.0.0.1', port: 0, origins: [originUrl], log: () => {}, gate: recording });
+  const certDir = mkdtempSync(join(tmpdir(), 'palisade-cert-'));
+  profiles.push(certDir);
+  const cert = ensureDevCert(certDir);
+  tlsEdge = await startEdge({ host: '127.0.0.1', port: 0, origins: [originUrl], log: () => {}, gate: recording, tls: { cert: cert.cert, key: cert.key } });
 });
 
 after(async () => {
   for (const c of contexts) await c.close().catch(() => {});
   await edge?.close();
+  await tlsEdge?.close();
   await gate?.close();
   await new Promise<void>((r) => {
     origin.closeAllConnections();
@@ -146,6 +164,31 @@ describe('a real browser meets the challenge', { timeout: 120_000 }, () => {
       originSeen.some((s) => s.includes('/.well-known/palisade')),
       false,
       'the origin never sees the verification post',
+    );
+  });
+
+  it('over TLS and HTTP/2 too, with a Secure cookie', async () => {
+    const ctx = await browser({ tls: true });
+    // An older cookie than the clearance: the browser sends it first, in a field of its own under HTTP/2.
+    await ctx.addCookies([{ name: 'theme', value: 'dark', url: tlsEdge.url }]);
+    const page = await ctx.newPage();
+    assert.match(tlsEdge.url, /^https:/);
+    const r = await page.goto(`${tlsEdge.url}/shop/secure`, { waitUntil: 'commit' });
+    assert.equal(r?.status(), 403);
+    await page.waitForSelector('h1:text("Welcome to the shop")', { timeout: STEP_MS });
+    assert.equal(await page.textContent('#where'), '/shop/secure');
+    const c = (await ctx.cookies(tlsEdge.url)).find((x) => x.name === 'palisade_clearance');
+    assert.equal(c?.secure, true);
+    const again = await page.goto(`${tlsEdge.url}/shop/secure2`);
+    assert.equal(again?.status(), 200);
+    const last = logged.at(-1);
+    assert.equal(last?.target, '/shop/secure2');
+    assert.equal(last?.version, 'HTTP/2');
+    assert.equal(last?.challenge, 'passed');
+    assert.deepEqual(
+      last?.cookieFields.map((f) => f.split('=')[0]),
+      ['theme', 'palisade_clearance'],
+      'the clearance came in the second cookie field',
     );
   });
 
