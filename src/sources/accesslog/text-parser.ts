@@ -259,6 +259,8 @@ export class TextLineParser {
    */
   private trailing(s: string, p: number, end: number, v: HttpLogView): void {
     let fields = 0;
+    // The next quote, found again only once passed: most trailing fields have none (-1 for good).
+    let q = s.indexOf('"', p);
     while (p < end && fields < MAX_EXTRA) {
       while (p < end && s.charCodeAt(p) === 0x20) p++;
       if (p >= end) break;
@@ -267,7 +269,7 @@ export class TextLineParser {
       if (sp < 0 || sp > end) sp = end;
       let eq = s.indexOf('=', p);
       if (eq >= sp) eq = -1;
-      const q = s.indexOf('"', p);
+      if (q >= 0 && q < p) q = s.indexOf('"', p);
       let i = sp;
       const wordStart = p;
       let careful = false;
@@ -304,8 +306,11 @@ export class TextLineParser {
         b = close < 0 || close > end ? end : close;
         p = b + 1;
       } else {
-        b = s.indexOf(' ', a);
-        if (b < 0 || b > end) b = end;
+        // Unquoted: to the next space, which is the word's end unless the careful walk ran.
+        if (careful) {
+          b = s.indexOf(' ', a);
+          if (b < 0 || b > end) b = end;
+        } else b = sp;
         p = b;
       }
       fields++;
