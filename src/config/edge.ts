@@ -20,6 +20,18 @@
  *       fail: open                # open | closed
  *       timeout_ms: 100
  *       prefix: "palisade:rl:"
+ *     live:                       # live L7 protection (proxy/live/): limits of what `mode: auto` installs
+ *       window_s: 5               # detector window; decisions are taken at each window's close
+ *       release_after_s: 300      # a rule goes once its attack has been quiet this long (back: installed again)
+ *       max_rules: 20             # auto rules, rate limits and lists installed at once
+ *       max_list_size: 10000      # addresses and prefixes in auto lists, all together
+ *       min_attack_requests: 100  # an attack smaller than this (its class requests) is left alone
+ *       max_collateral: 0.001     # a field signature is installed only at or under this measured collateral
+ *       rate_limits: true         # with a source list, also the attack's Cloudflare-shaped rate limit
+ *       buffer_requests: 200000   # recent requests kept to measure signatures on (an estimate over them)
+ *       replan_s: 30              # an attack's mitigation is planned again this often while it lasts
+ *       decisions_kept: 1000      # decisions the admin API can show
+ *       log: stderr               # decisions as JSON lines: stderr, off, or a file
  *     challenge:                  # the JavaScript challenge (proxy/challenge/)
  *       secret: "…"               # HMAC key of seeds and clearances, 16+ characters; absent: made at start
  *       difficulty_bits: 16       # leading zero bits of the proof of work (16: well under a second)
@@ -81,6 +93,38 @@ export interface EdgeChallengeOptions {
   cookieName: string;
 }
 
+/** Live L7 protection's limits (issue 16 item 8; proxy/live/). The mode is `edge.mode`. */
+export interface EdgeLiveOptions {
+  windowS: number;
+  releaseAfterS: number;
+  maxRules: number;
+  maxListSize: number;
+  minAttackRequests: number;
+  maxCollateral: number;
+  rateLimits: boolean;
+  bufferRequests: number;
+  replanS: number;
+  decisionsKept: number;
+  /** `stderr`, `off`, or a file the decisions are appended to. */
+  log: string;
+}
+
+export function defaultLiveOptions(): EdgeLiveOptions {
+  return {
+    windowS: 5,
+    releaseAfterS: 300,
+    maxRules: 20,
+    maxListSize: 10_000,
+    minAttackRequests: 100,
+    maxCollateral: 0.001,
+    rateLimits: true,
+    bufferRequests: 200_000,
+    replanS: 30,
+    decisionsKept: 1000,
+    log: 'stderr',
+  };
+}
+
 export interface EdgeOptions {
   /** The edge's own IP lists (the ruleset's lists come with the ruleset). */
   lists: IpList[];
@@ -89,6 +133,7 @@ export interface EdgeOptions {
   counters: EdgeCounterOptions;
   challenge: EdgeChallengeOptions;
   mode: 'auto' | 'suggest' | 'off';
+  live: EdgeLiveOptions;
 }
 
 export function defaultEdgeOptions(): EdgeOptions {
@@ -99,6 +144,7 @@ export function defaultEdgeOptions(): EdgeOptions {
     counters: { store: 'memory', redisUrl: 'redis://127.0.0.1:6379', fail: 'open', timeoutMs: 100, prefix: 'palisade:rl:' },
     challenge: { difficultyBits: 16, clearanceTtlS: 1800, cookieName: 'palisade_clearance' },
     mode: 'auto',
+    live: defaultLiveOptions(),
   };
 }
 
@@ -207,8 +253,11 @@ export function readEdge(cfg: ConfigReader, node: Node | null, keyNode: Node, te
         case 'challenge':
           readChallenge(cfg, val, near, out.challenge, tryTo);
           break;
+        case 'live':
+          readLive(cfg, val, near, out.live, tryTo, dirname(cfg.file));
+          break;
         default:
-          throw cfg.error(near, `unknown key edge.${key} (mode, lists, ruleset, waf, counters, challenge)`);
+          throw cfg.error(near, `unknown key edge.${key} (mode, lists, ruleset, waf, counters, challenge, live)`);
       }
     });
   }
@@ -376,6 +425,64 @@ function readChallenge(cfg: ConfigReader, val: Node | null, near: Node, c: EdgeC
         }
         default:
           throw cfg.error(k, `unknown key edge.challenge.${key} (secret, difficulty_bits, clearance_ttl_s, cookie_name)`);
+      }
+    });
+  }
+}
+
+function readLive(cfg: ConfigReader, val: Node | null, near: Node, l: EdgeLiveOptions, tryTo: (f: () => void) => void, baseDir: string): void {
+  const m = cfg.map(val, 'edge.live', near);
+  for (const item of m.items) {
+    const key = cfg.keyOf(item);
+    const v = item.value as Node | null;
+    const k = item.key as Node;
+    const int = (name: string, min: number, max: number): number => cfg.number(v, `edge.live.${name}`, min, max, true, k);
+    tryTo(() => {
+      switch (key) {
+        case 'window_s':
+          l.windowS = int(key, 1, 60);
+          break;
+        case 'release_after_s':
+          l.releaseAfterS = int(key, 10, 7 * 86400);
+          break;
+        case 'max_rules':
+          l.maxRules = int(key, 0, 1000);
+          break;
+        case 'max_list_size':
+          l.maxListSize = int(key, 0, 1_000_000);
+          break;
+        case 'min_attack_requests':
+          l.minAttackRequests = int(key, 1, 1e9);
+          break;
+        case 'max_collateral':
+          // Above the detector's own bar (0.1 %) a field signature is not offered at all.
+          l.maxCollateral = cfg.number(v, 'edge.live.max_collateral', 0, 0.001, false, k);
+          break;
+        case 'rate_limits': {
+          const x = isScalar(v) ? v.value : undefined;
+          if (typeof x !== 'boolean') throw cfg.error(v, 'edge.live.rate_limits must be true or false');
+          l.rateLimits = x;
+          break;
+        }
+        case 'buffer_requests':
+          l.bufferRequests = int(key, 1000, 10_000_000);
+          break;
+        case 'replan_s':
+          l.replanS = int(key, 5, 3600);
+          break;
+        case 'decisions_kept':
+          l.decisionsKept = int(key, 10, 1_000_000);
+          break;
+        case 'log': {
+          const s = cfg.string(v, 'edge.live.log', k);
+          l.log = s === 'stderr' || s === 'off' || isAbsolute(s) ? s : join(baseDir, s);
+          break;
+        }
+        default:
+          throw cfg.error(
+            k,
+            `unknown key edge.live.${key} (window_s, release_after_s, max_rules, max_list_size, min_attack_requests, max_collateral, rate_limits, buffer_requests, replan_s, decisions_kept, log)`,
+          );
       }
     });
   }
