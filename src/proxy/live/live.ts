@@ -287,15 +287,17 @@ export class LiveL7 {
     if (sig.kind === 'fields' && sig.collateral <= opts.maxCollateral) {
       want.push({ id: base, type: 'custom_rule', expression: sig.expression, action: 'block' });
     } else {
-      // The attributed addresses, the clean /24s first (an address they hold is not listed again).
-      const prefixes = mit.lists.prefixes;
+      // The attributed addresses, the clean /24s first (an address they hold is not listed again);
+      // nothing an allow list holds (a /24 that overlaps one gives way to its other addresses).
+      const prefixes = mit.lists.prefixes.filter((p) => !this.gate.allowListed(p));
       const held = new Set(prefixes.map((p) => p.slice(0, p.lastIndexOf('.'))));
+      const ips = mit.lists.ips.filter((ip) => !held.has(ip.slice(0, ip.lastIndexOf('.'))));
+      allowListed = [...mit.lists.prefixes.filter((p) => !prefixes.includes(p)), ...ips.filter((ip) => this.gate.allowListed(ip))];
+      const refused = new Set(allowListed);
       const old = new Set(f.content.find((c) => c.type === 'list')?.entries ?? []);
-      let entries = [...prefixes, ...mit.lists.ips.filter((ip) => !held.has(ip.slice(0, ip.lastIndexOf('.'))))];
+      const fresh = [...prefixes, ...ips].filter((e) => !old.has(e) && !refused.has(e));
       // Entries already listed for this attack stay (a list grows while its attack lasts).
-      entries = [...old, ...entries.filter((e) => !old.has(e))];
-      allowListed = entries.filter((e) => this.gate.allowListed(e));
-      if (allowListed.length > 0) entries = entries.filter((e) => !allowListed.includes(e));
+      let entries = [...old, ...fresh];
       const room = opts.maxListSize - this.listedElsewhere(f);
       if (entries.length > room) {
         truncated = entries.length - Math.max(0, room);

@@ -216,6 +216,8 @@ function buildPhases(options: EdgeOptions, counters: CounterStore, runtime: read
 function overlaps(l: IpList, p: { family: 4 | 6; addr: Uint8Array; len: number }): boolean {
   if (p.family === 4 ? l.has4(((p.addr[0] as number) << 24) | ((p.addr[1] as number) << 16) | ((p.addr[2] as number) << 8) | (p.addr[3] as number)) : l.has6(p.addr, 0))
     return true;
+  // A whole address is inside an entry or not at all: only a shorter prefix can hold entries.
+  if (p.len === (p.family === 4 ? 32 : 128)) return false;
   for (const e of l.trie.entries()) if (e.prefix.family === p.family && e.prefix.len >= p.len && compareBytes(maskBytes(e.prefix.addr, p.len), p.addr) === 0) return true;
   return false;
 }
