@@ -178,6 +178,15 @@ export class Tally {
   }
 }
 
+/**
+ * What addColumns reads of per-record columns: the detection pass's RecordColumns, or any store
+ * with the same shape (the edge's live protection keeps a ring of its recent requests so).
+ */
+export type MeasureColumns = Pick<
+  RecordColumns,
+  'size' | 'hostHash' | 'ipKey' | 'fam' | 'timeMs' | 'status' | 'flags' | 'ids' | 'repLine' | 'repFile' | 'otherClients' | 'idCount'
+>;
+
 /** Is this record in the attack's class (the behaviour the vector is about)? 1: class, 2: sensitive probe (scanner). */
 function classOf(kind: Kind, flags: number, status: number): number {
   switch (kind) {
@@ -269,7 +278,7 @@ export class Measurer {
    * once per distinct value of their field, on the first record that had it (`parse` reads that
    * line again with its input's parser into a view), and looked up per record.
    */
-  addColumns(cols: RecordColumns, parse: (line: string, fileIndex: number) => HttpLogView | null): void {
+  addColumns(cols: MeasureColumns, parse: (line: string, fileIndex: number) => HttpLogView | null): void {
     const truth = this.targets.map((t) =>
       (t.parts ?? []).map((p) => {
         const pred = compile(p.text, httpScheme, t.lists ? { lists: t.lists } : {}) as Predicate<HttpLogRequest>;

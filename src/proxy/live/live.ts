@@ -27,11 +27,13 @@
  * (`start()`) so quiet periods close windows and release rules with no traffic at all.
  */
 import { defaultLiveOptions, type EdgeLiveOptions, type EdgeOptions } from '../../config/edge.js';
+import { geoDb } from '../../core/geoip.js';
 import { classKey } from '../../detect/core/lifecycle.js';
 import { attribute, build, type Others, type PlannedAttack, plan, tallyKey } from '../../detect/l7/attacks.js';
 import { Col } from '../../detect/l7/columns.js';
 import { L7Detector, type L7Track, VECTOR_OF } from '../../detect/l7/detector.js';
 import { Measurer, type MeasureTarget, T, type Tally } from '../../detect/l7/measure.js';
+import type { Part } from '../../detect/l7/signature.js';
 import type { Attack, L7Mitigation } from '../../model/attack.js';
 import { HttpLogView } from '../../sources/accesslog/view.js';
 import type { EdgeRequest, Outcome } from '../gate.js';
@@ -80,6 +82,8 @@ interface Followed {
   /** The last reason logged without a mitigation (not repeated). */
   lastNote: string;
   lastAttack: Attack | null;
+  /** The installed field rule's constraints (measured again at each plan), or null. */
+  ruleParts: readonly Part[] | null;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -90,7 +94,6 @@ export class LiveL7 {
   readonly detector: L7Detector;
   readonly recent: RecentRequests;
   private readonly view = new HttpLogView();
-  private readonly replayView = new HttpLogView();
   private readonly log: DecisionLog;
   private readonly followed = new Map<string, Followed>();
   private readonly now: () => number;
@@ -134,6 +137,9 @@ export class LiveL7 {
     if (this.mode === 'off' || this.timer !== null) return;
     this.timer = setInterval(() => this.tick(), Math.min(1000, this.windowMs));
     this.timer.unref();
+    // Planning reads the address databases (attacks.ts: networks of the sources); loading them
+    // takes most of a second, better spent now than at the first attack.
+    setImmediate(() => geoDb().lookup('192.0.2.1')).unref();
   }
 
   /** Detach from the gate and stop the timer (installed rules stay: the caller removes them if it wants). */
@@ -197,6 +203,7 @@ export class LiveL7 {
           releasedMs: Number.NaN,
           lastNote: '',
           lastAttack: null,
+          ruleParts: null,
         };
         this.followed.set(key, f);
       } else if (f.track !== t) {
@@ -210,6 +217,7 @@ export class LiveL7 {
         f.releasedMs = Number.NaN;
         f.content = [];
         f.installed = [];
+        f.ruleParts = null;
         f.attackId = `l7-${t.id}`;
         f.plannedMs = Number.NaN;
       }
@@ -233,12 +241,14 @@ export class LiveL7 {
     // attack within the collateral bar stays as it is (a new sample's search may word it otherwise).
     const kept = due.map((f, k) => {
       const rule = f.content.find((c) => c.type === 'custom_rule');
-      if (rule === undefined) return -1;
-      targets.push({ ...(targets[k] as MeasureTarget), expression: rule.expression as string, parts: undefined });
+      if (rule === undefined || f.ruleParts === null) return -1;
+      targets.push({ ...(targets[k] as MeasureTarget), expression: rule.expression as string, parts: f.ruleParts });
       return targets.length - 1;
     });
+    // Every target is a conjunction of one-field constraints: measured on the ring's columns.
     const m = new Measurer(targets, this.isLogin);
-    this.recent.replay(this.replayView, (v) => m.add(v), new Set(targets.map((t) => t.hostHash)));
+    const { cols, parse } = this.recent.columns();
+    m.addColumns(cols, parse);
     const ids = planned.map((p, k) => attribute(det, p, m.tallies[k] as Tally));
     const on = `an estimate over the last ${this.recent.size} requests the edge finished (since ${Number.isNaN(this.recent.oldestMs) ? '-' : iso(this.recent.oldestMs)})`;
     for (let k = 0; k < planned.length; k++) {
@@ -259,12 +269,12 @@ export class LiveL7 {
       f.lastAttack = attack;
       const j = kept[k] as number;
       if (j >= 0 && stillCovers(m.tallies[k] as Tally, ids[k] as number[], m.tallies[j] as Tally, this.options.maxCollateral)) continue;
-      this.decide(f, attack, on, now);
+      this.decide(f, attack, p.found.parts, on, now);
     }
   }
 
   /** What to install for an attack, within the limits, then install (auto) or log (suggest). */
-  private decide(f: Followed, a: Attack, on: string, now: number): void {
+  private decide(f: Followed, a: Attack, parts: readonly Part[], on: string, now: number): void {
     const opts = this.options;
     const mit = a.mitigation as L7Mitigation;
     const sig = a.signature as NonNullable<Attack['signature']>;
@@ -352,6 +362,7 @@ export class LiveL7 {
     ].join('; ');
     if (this.mode === 'suggest') {
       f.content = want;
+      f.ruleParts = want.some((c) => c.type === 'custom_rule') ? parts : null;
       this.push(f, now, 'suggest', want, measured, reason, extra, first ? 'install' : 'update');
       return;
     }
@@ -365,6 +376,7 @@ export class LiveL7 {
     }
     f.installed = want.map((c) => c.id);
     f.content = want;
+    f.ruleParts = want.some((c) => c.type === 'custom_rule') ? parts : null;
     this.push(f, now, first ? 'install' : 'update', want, measured, reason, extra);
   }
 
@@ -394,6 +406,7 @@ export class LiveL7 {
       } else this.push(f, now, 'suggest', f.content, null, reason, {}, 'release');
       f.installed = [];
       f.content = [];
+      f.ruleParts = null;
       f.releasedMs = now;
     }
   }
