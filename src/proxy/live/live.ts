@@ -107,7 +107,7 @@ export class LiveL7 {
   plans = 0;
 
   constructor(
-    private readonly gate: LiveGate,
+    private gate: LiveGate,
     options: Partial<LiveL7Options> & { mode: LiveL7Options['mode'] },
     deps: LiveL7Deps = {},
   ) {
@@ -130,6 +130,19 @@ export class LiveL7 {
   attach(): () => void {
     this.detach ??= this.gate.observe(this.observe);
     return () => this.stop();
+  }
+
+  /**
+   * Follow a new gate (a config reload): the caller first moves the old gate's runtime entries
+   * over (`next.runtime.adopt(prev.runtime.list())`), so what is installed stays installed and
+   * is released here as before; the detector's state carries on.
+   */
+  rebind(gate: LiveGate): void {
+    const attached = this.detach !== null;
+    this.detach?.();
+    this.detach = null;
+    this.gate = gate;
+    if (attached) this.attach();
   }
 
   /** A timer that ticks once a window (unref'd: it keeps no process alive), for the quiet periods. */

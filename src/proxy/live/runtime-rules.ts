@@ -179,6 +179,30 @@ export class RuntimeRules<P> {
     return added;
   }
 
+  /**
+   * Take over another gate's entries (a config reload makes a new gate; the CLI hands the old
+   * gate's `runtime.list()` here), keeping their ids, origins, creation times and expiries. Those
+   * the new configuration refuses — an id that is now one of its rules, an expression naming a
+   * list it no longer has — are left out and returned with the reason.
+   */
+  adopt(entries: readonly RuntimeEntry[]): Array<{ entry: RuntimeEntry; reason: string }> {
+    try {
+      this.apply({ add: entries });
+      return [];
+    } catch {
+      // One by one, to keep all but the refused ones.
+    }
+    const refused: Array<{ entry: RuntimeEntry; reason: string }> = [];
+    for (const e of entries) {
+      try {
+        this.apply({ add: [e] });
+      } catch (err) {
+        refused.push({ entry: e, reason: (err as Error).message });
+      }
+    }
+    return refused;
+  }
+
   /** Remove the entries expired at `now`; returns them. */
   expire(now: number): RuntimeEntry[] {
     if (now < this.nextExpiryMs) return [];
@@ -206,7 +230,9 @@ function normalise(s: RuntimeSpec, now: number): RuntimeEntry {
   if (typeof s.origin !== 'string' || s.origin === '') throw new RuntimeRuleError(`${s.id}: origin must be "admin" or "auto:<attack id>"`);
   const expiresMs = s.expiresMs ?? null;
   if (expiresMs !== null && !Number.isFinite(expiresMs)) throw new RuntimeRuleError(`${s.id}: expiresMs must be a time in ms or null`);
-  const base = { id: s.id, origin: s.origin, description: s.description ?? '', createdMs: now, expiresMs };
+  // An entry taken over from another gate (adopt) keeps its creation time.
+  const created = (s as Partial<RuntimeEntry>).createdMs;
+  const base = { id: s.id, origin: s.origin, description: s.description ?? '', createdMs: typeof created === 'number' && Number.isFinite(created) ? created : now, expiresMs };
   switch (s.type) {
     case 'custom_rule':
       if (typeof s.expression !== 'string' || s.expression.trim() === '') throw new RuntimeRuleError(`${s.id}: expression must be a non-empty string`);
