@@ -24,6 +24,9 @@ export interface Req {
   ua: string;
   cookie?: string;
   referer?: string;
+  /** GET unless said; the origin's status when the gate lets the request through (200 unless said). */
+  method?: string;
+  status?: number;
   label: Label;
 }
 
@@ -161,6 +164,38 @@ export function flood(rng: Rng, out: Req[], s: FloodSpec): void {
   }
 }
 
+/**
+ * Users signing in (10.50.x.y): the login page with its assets, then the form posted with the
+ * site's cookie; one attempt in ten mistyped (401, then a second that works).
+ */
+export function logins(rng: Rng, out: Req[], n: number, from: number, to: number): void {
+  for (let i = 0; i < n; i++) {
+    const ip = `10.50.${(i >> 8) & 255}.${i & 255}`;
+    const ua = rng.pick(BROWSER_UAS);
+    const cookie = `sid=${ip.replace(/\./g, '')}`;
+    for (let t = from + rng.int(120_000); t < to; t += 120_000 + rng.int(240_000)) {
+      pageView(rng, out, t, ip, ua, '/login', cookie, `https://${HOST}/`, 'legit');
+      const post = { ip, target: '/login', method: 'POST', ua, cookie, referer: `https://${HOST}/login`, label: 'legit' as const };
+      if (rng.next() < 0.1) out.push({ ...post, t: t + 8000, status: 401 }, { ...post, t: t + 15_000, status: 302 });
+      else out.push({ ...post, t: t + 8000, status: 302 });
+    }
+  }
+}
+
+/**
+ * Credential stuffing: `bots` addresses (172.20.x.y) each POST /login a few times a minute, no
+ * session (no page, no asset, no cookie), the origin answering 401.
+ */
+export function stuffing(rng: Rng, out: Req[], bots: number, from: number, to: number, perMinute = 4): void {
+  for (let i = 0; i < bots; i++) {
+    const ip = `172.20.${(i >> 8) & 255}.${i & 255}`;
+    const ua = rng.pick(BROWSER_UAS);
+    const gap = 60_000 / perMinute;
+    for (let t = from + rng.int(gap); t < to; t += gap * (0.6 + 0.8 * rng.next()))
+      out.push({ t: Math.floor(t), ip, target: '/login', method: 'POST', status: 401, ua, label: 'flood' });
+  }
+}
+
 export interface Counts {
   sent: number;
   passed: number;
@@ -197,7 +232,7 @@ function toEdgeRequest(r: Req, now: number): EdgeRequest {
   ];
   if (r.referer !== undefined) hs.push(['Referer', r.referer]);
   if (r.cookie !== undefined) hs.push(['Cookie', r.cookie]);
-  const view: HttpRequestView = { method: 'GET', target: r.target, host: HOST, version: 'HTTP/1.1', headers: hs, clientIp: r.ip, ssl: true, timestampMs: now };
+  const view: HttpRequestView = { method: r.method ?? 'GET', target: r.target, host: HOST, version: 'HTTP/1.1', headers: hs, clientIp: r.ip, ssl: true, timestampMs: now };
   return { id: `r${++seq}`, view, clientIp: r.ip, peerIp: r.ip, headerOrder: hs.map((h) => h[0].toLowerCase()), ruleIds: [] };
 }
 
@@ -222,8 +257,9 @@ export async function play(gate: EdgeGate, clock: { t: number }, reqs: Req[], op
     let outcome: Outcome;
     if (v.kind === 'respond') outcome = { status: v.status, by: 'phase', mitigated: v.mitigated, bytesIn: 0, bytesOut: 100, durationMs: 1 };
     else {
-      gate.response(req, 200);
-      outcome = { status: 200, by: 'origin', bytesIn: 0, bytesOut: 5000, durationMs: 20, originMs: 15 };
+      const status = r.status ?? 200;
+      gate.response(req, status);
+      outcome = { status, by: 'origin', bytesIn: 0, bytesOut: 5000, durationMs: 20, originMs: 15 };
     }
     gate.done(req, outcome);
     const stopped = v.kind === 'respond';

@@ -7,7 +7,8 @@
  * and mitigated within a minute of stream time, ≥ 90 % of its requests are then stopped by the
  * gate while ≥ 99.5 % of legitimate requests pass, the rule goes once the flood has been quiet for
  * release_after_s (and comes back with the flood); a flash crowd installs nothing; suggest mode
- * installs nothing and logs; the safety limits hold (max rules, list size, allow lists).
+ * installs nothing and logs; the safety limits hold (max rules, list size, allow lists);
+ * credential stuffing among real sign-ins is stopped and released as well.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -17,7 +18,23 @@ import type { LiveDecision } from '../../src/proxy/live/decisions.js';
 import { LiveL7 } from '../../src/proxy/live/live.js';
 import type { RuntimeEntry } from '../../src/proxy/live/runtime-rules.js';
 import type { EdgeGate } from '../../src/proxy/phases/pipeline.js';
-import { browsers, edgeOptions, type FloodSpec, flashCrowd, flood, makeGate, newcomers, play, type Req, Rng, type RunResult, scripts, T0 } from './live-driver.js';
+import {
+  browsers,
+  edgeOptions,
+  type FloodSpec,
+  flashCrowd,
+  flood,
+  logins,
+  makeGate,
+  newcomers,
+  play,
+  type Req,
+  Rng,
+  type RunResult,
+  scripts,
+  stuffing,
+  T0,
+} from './live-driver.js';
 
 const MIN = 60_000;
 /** The flood of most cases: minutes 4 to 6 of the stream. */
@@ -197,6 +214,27 @@ describe('live L7 protection, mode auto', { timeout: 120_000 }, () => {
     assert.ok(Date.parse(back.time) - (F0 + 2.5 * MIN) <= 60_000);
     assert.ok(share(r.res.since.flood.stopped, r.res.since.flood.sent) >= 0.9);
     assert.ok(share(r.res.all.legit.passed, r.res.all.legit.sent) >= 0.995);
+  });
+
+  it('credential stuffing among users signing in: a rule within a minute, the attempts stopped, the users not, released after the quiet period', async () => {
+    const r = await run({
+      minutes: 13,
+      traffic: (rng, reqs, end) => {
+        baseline(rng, reqs, end);
+        logins(rng, reqs, 300, T0, end);
+        stuffing(rng, reqs, 200, F0, F0 + 3 * MIN);
+      },
+    });
+    const ds = r.decisions;
+    assert.deepEqual(kinds(ds), ['install', 'release'], JSON.stringify(ds.map((d) => [d.kind, d.reason])));
+    const install = ds[0] as LiveDecision;
+    assert.equal(install.attack.vector, 'credential_stuffing');
+    assert.ok(Date.parse(install.time) - F0 <= 60_000);
+    assert.ok(share(r.res.since.flood.stopped, r.res.since.flood.sent) >= 0.9);
+    assert.ok(share(r.res.all.legit.passed, r.res.all.legit.sent) >= 0.995);
+    // The quiet period counts from the last attempt, not from the detector's ten-minute sums.
+    const released = Date.parse((ds[1] as LiveDecision).time);
+    assert.ok(released >= F0 + 3 * MIN + 300_000 && released <= F0 + 3 * MIN + 320_000, `released ${(released - F0 - 3 * MIN) / 1000} s after the last attempt`);
   });
 
   it('a flash crowd of new browsers on one page installs nothing', async () => {

@@ -34,7 +34,7 @@ export interface LiveDecision {
     host: string;
     start: string;
     detected_at: string;
-    /** End of the last window the attack was active in. */
+    /** When the attack was last seen (its last class request; a flood's last firing window). */
     last_active: string;
     /** The attack's class requests so far (detector), and its attributed sources (measured). */
     requests: number;

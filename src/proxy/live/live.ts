@@ -31,7 +31,7 @@ import { geoDb } from '../../core/geoip.js';
 import { classKey } from '../../detect/core/lifecycle.js';
 import { attribute, build, type Others, type PlannedAttack, plan, tallyKey } from '../../detect/l7/attacks.js';
 import { Col } from '../../detect/l7/columns.js';
-import { L7Detector, type L7Track, VECTOR_OF } from '../../detect/l7/detector.js';
+import { Kind, L7Detector, type L7Track, VECTOR_OF } from '../../detect/l7/detector.js';
 import { Measurer, type MeasureTarget, T, type Tally } from '../../detect/l7/measure.js';
 import type { Part } from '../../detect/l7/signature.js';
 import type { Attack, L7Mitigation } from '../../model/attack.js';
@@ -75,6 +75,12 @@ interface Followed {
   /** Runtime entry ids installed (auto) and the content installed or suggested. */
   installed: string[];
   content: LiveRuleContent[];
+  /**
+   * When the attack was last seen: the detector's sign of it (detectorSeen), or a request that
+   * one of its installed rules or lists stopped (the attack goes on while its rule is hit).
+   * Quiet periods and comebacks are counted from here.
+   */
+  seenMs: number;
   /** When the content was last planned (NaN: never). */
   plannedMs: number;
   /** When its mitigation was released (NaN: not released). */
@@ -88,6 +94,16 @@ interface Followed {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/**
+ * The detector's latest sign of an attack: a flood's last firing window; for the other vectors
+ * their last class request (failed login, probe, 408) of the current streak — their tracks keep
+ * firing on ten-minute sums after the requests stop, so the track's own end moves on with them.
+ * NaN when there is none.
+ */
+function detectorSeen(t: L7Track): number {
+  return t.kind === Kind.FLOOD ? t.end : (t.host.lastEvt[t.kind] as number);
+}
+
 export class LiveL7 {
   readonly mode: 'auto' | 'suggest' | 'off';
   readonly options: LiveL7Options;
@@ -96,6 +112,8 @@ export class LiveL7 {
   private readonly view = new HttpLogView();
   private readonly log: DecisionLog;
   private readonly followed = new Map<string, Followed>();
+  /** Rule ids as the log names them (`<id>`, `list:<id>`) of what is installed, to their attack. */
+  private readonly hits = new Map<string, Followed>();
   private readonly now: () => number;
   private readonly isLogin: ((path: string) => boolean) | null;
   private readonly windowMs: number;
@@ -175,7 +193,7 @@ export class LiveL7 {
       vector: f.vector,
       host: f.host,
       active: this.detector.lifecycles.openAttack(classKey(f.track.victimKey, f.track.cls)) === f.track,
-      last_active: iso(f.track.lastActive),
+      last_active: iso(f.seenMs),
       installed: f.installed.slice(),
       rules: f.content,
     }));
@@ -188,6 +206,13 @@ export class LiveL7 {
     const v = fillLogView(this.view, req, outcome, t);
     if (this.detector.add(v)) this.recent.add(v, this.detector.traits);
     this.fed++;
+    if (this.hits.size > 0) {
+      const ids = req.ruleIds;
+      for (let i = 0; i < ids.length; i++) {
+        const f = this.hits.get(ids[i] as string);
+        if (f !== undefined) f.seenMs = t;
+      }
+    }
     if (!(t < this.nextTickMs)) this.tick(t);
   };
 
@@ -213,6 +238,7 @@ export class LiveL7 {
           installed: [],
           content: [],
           plannedMs: Number.NaN,
+          seenMs: t.start,
           releasedMs: Number.NaN,
           lastNote: '',
           lastAttack: null,
@@ -225,7 +251,9 @@ export class LiveL7 {
         if (f.content.length === 0) f.attackId = `l7-${t.id}`;
       }
       if (t.windowPackets < this.options.minAttackRequests || t.sample.seen < MIN_SAMPLE) continue;
-      const back = !Number.isNaN(f.releasedMs) && t.lastActive > f.releasedMs;
+      const sign = detectorSeen(t);
+      const back = !Number.isNaN(f.releasedMs) && sign > f.releasedMs;
+      if (sign > f.seenMs) f.seenMs = sign;
       if (back) {
         f.releasedMs = Number.NaN;
         f.content = [];
@@ -388,6 +416,7 @@ export class LiveL7 {
       return;
     }
     f.installed = want.map((c) => c.id);
+    this.indexHits();
     f.content = want;
     f.ruleParts = want.some((c) => c.type === 'custom_rule') ? parts : null;
     this.push(f, now, first ? 'install' : 'update', want, measured, reason, extra);
@@ -402,7 +431,7 @@ export class LiveL7 {
         if (f.content.length === 0 && !this.isOpen(f) && (Number.isNaN(f.releasedMs) || now - f.releasedMs > after)) this.followed.delete(f.key);
         continue;
       }
-      const quiet = now - f.track.lastActive;
+      const quiet = now - f.seenMs;
       const gone = f.installed.filter((id) => this.gate.runtime.get(id) === undefined);
       if (quiet < after && gone.length === 0) {
         for (const id of f.installed) this.gate.runtime.setExpiry(id, this.expiry(f));
@@ -421,7 +450,13 @@ export class LiveL7 {
       f.content = [];
       f.ruleParts = null;
       f.releasedMs = now;
+      this.indexHits();
     }
+  }
+
+  private indexHits(): void {
+    this.hits.clear();
+    for (const f of this.followed.values()) for (const id of f.installed) this.hits.set(id, f).set(`list:${id}`, f);
   }
 
   private isOpen(f: Followed): boolean {
@@ -430,7 +465,7 @@ export class LiveL7 {
 
   /** Backstop expiry of installed entries: if live protection stopped ticking, the gate still removes them. */
   private expiry(f: Followed): number {
-    return f.track.lastActive + 2 * this.options.releaseAfterS * 1000;
+    return f.seenMs + 2 * this.options.releaseAfterS * 1000;
   }
 
   private rulesElsewhere(f: Followed): number {
@@ -474,7 +509,7 @@ export class LiveL7 {
         host: f.host,
         start: iso(t.start),
         detected_at: iso(t.detected),
-        last_active: iso(t.lastActive),
+        last_active: iso(f.seenMs),
         requests: t.windowPackets,
         sources: f.lastAttack?.sources.unique ?? 0,
       },
