@@ -7,7 +7,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { AccessLog } from './access-log.js';
 import { type ConnInfo, type EdgeCore, Exchange, type Req, type Res } from './exchange.js';
@@ -15,7 +15,7 @@ import { type Gate, PASS_ALL } from './gate.js';
 import { BodyWatch, ConnLimiter } from './limits.js';
 import { type EdgeOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { parseProxyHeader } from './proxy-protocol.js';
-import { RequestIds } from './request-id.js';
+import { REQUEST_ID_HEADER, RequestIds } from './request-id.js';
 import { type EdgeStats, newStats } from './stats.js';
 import { plainIp, TrustedProxies } from './trusted.js';
 import { pipeUpgrade } from './upgrade.js';
@@ -39,7 +39,44 @@ export interface Edge {
 }
 
 const CONN = Symbol('palisade.conn');
+/** A socket with its connection facts; a TLS socket's `_parent` is the TCP socket it wraps. */
 type Tracked = Socket & { [CONN]?: ConnInfo; _parent?: Tracked };
+
+/** A client stream whose first bytes were read already (the PROXY protocol's leftovers): gives those, then the socket's. */
+class Prepended extends Duplex {
+  constructor(
+    private readonly sock: Socket,
+    head: Buffer,
+  ) {
+    super({ allowHalfOpen: false });
+    this.push(head);
+    sock.on('data', (d: Buffer) => {
+      if (!this.push(d)) sock.pause();
+    });
+    sock.once('end', () => this.push(null));
+    sock.once('close', () => this.destroy());
+    sock.once('error', (e) => this.destroy(e));
+  }
+  override _read(): void {
+    this.sock.resume();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.sock.write(chunk, cb);
+  }
+  override _final(cb: () => void): void {
+    this.sock.end(cb);
+  }
+  override _destroy(e: Error | null, cb: (e: Error | null) => void): void {
+    this.sock.destroy();
+    cb(e);
+  }
+  get remoteAddress(): string | undefined {
+    return this.sock.remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return this.sock.remotePort;
+  }
+}
 
 export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Edge> {
   const o = resolveOptions(opts);
@@ -89,7 +126,7 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
     if (core.closing) return void s.destroy();
     s.setNoDelay(true);
     const peer = plainIp(s.remoteAddress ?? '');
-    const admit = (hopIp: string, hopPort: number): void => {
+    const admit = (hopIp: string, hopPort: number, stream: Socket | Duplex = s): void => {
       if (!limiter.acquire(hopIp)) {
         stats.connLimited++;
         s.destroy();
@@ -97,17 +134,19 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
       }
       const info: ConnInfo = { peerIp: peer, hopIp, hopPort, serverIp: plainIp(s.localAddress ?? ''), serverPort: s.localPort ?? 0, ssl: o.tls !== undefined };
       s[CONN] = info;
+      (stream as Tracked)[CONN] = info;
       s.once('close', () => {
         limiter.release(hopIp);
         connectionClosed(info);
       });
-      proceed(s);
+      proceed(stream as Socket);
     };
     if (!o.proxyProtocol) return admit(peer, s.remotePort ?? 0);
     readProxyHeader(
       s,
+      o.tls !== undefined,
       o.headerTimeoutMs,
-      (src, port) => admit(src ?? peer, src === undefined ? (s.remotePort ?? 0) : (port ?? 0)),
+      (src, port, stream) => admit(src ?? peer, src === undefined ? (s.remotePort ?? 0) : (port ?? 0), stream),
       () => {
         stats.proxyProtocolBad++;
         s.destroy();
@@ -129,7 +168,7 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
     x.upgradeHead = head;
     x.begin();
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket as Tracked, stats));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket as Tracked, stats, core.ids));
   server.on('tlsClientError', () => {
     stats.tlsErrors++;
   });
@@ -233,15 +272,17 @@ function connOf(req: Req): ConnInfo {
   if (sock === undefined) return { peerIp: '', hopIp: '', hopPort: 0, serverIp: '', serverPort: 0, ssl: false };
   const have = sock[CONN];
   if (have !== undefined) return have;
-  // A TLS socket: the facts are on the TCP socket it wraps.
-  const base = sock._parent?.[CONN] ?? {
-    peerIp: plainIp(sock.remoteAddress ?? ''),
-    hopIp: plainIp(sock.remoteAddress ?? ''),
-    hopPort: sock.remotePort ?? 0,
-    serverIp: '',
-    serverPort: sock.localPort ?? 0,
-    ssl: true,
-  };
+  // A TLS socket: the facts are on the TCP socket it wraps (or, after a PROXY header whose
+  // leftovers go through Prepended, on the stream node's JS stream wrapper holds).
+  const base = sock._parent?.[CONN] ??
+    tlsInner(sock)?.[CONN] ?? {
+      peerIp: plainIp(sock.remoteAddress ?? ''),
+      hopIp: plainIp(sock.remoteAddress ?? ''),
+      hopPort: sock.remotePort ?? 0,
+      serverIp: '',
+      serverPort: sock.localPort ?? 0,
+      ssl: true,
+    };
   const t = sock as unknown as TLSSocket;
   const info: ConnInfo = { ...base, ssl: true };
   const sni = (t as { servername?: string | false }).servername;
@@ -252,6 +293,12 @@ function connOf(req: Req): ConnInfo {
   sock[CONN] = info;
   sock.once('close', () => connectionClosed(info));
   return info;
+}
+
+/** What a TLS socket over a JS stream wraps (node's TLSWrap keeps it as `_parentWrap.stream`). */
+function tlsInner(sock: Tracked): Tracked | undefined {
+  const h = (sock as unknown as { _handle?: { _parentWrap?: { stream?: Tracked } } | null })._handle;
+  return h?._parentWrap?.stream;
 }
 
 /** A client connection closed: the HTTP/1.1 exchanges still running or queued on it are abandoned. */
@@ -266,7 +313,13 @@ function connectionClosed(c: ConnInfo): void {
  * Read a PROXY protocol header off a new connection before anyone else reads it; the bytes after
  * it are put back for the HTTP parser (or the TLS layer).
  */
-function readProxyHeader(s: Socket, timeoutMs: number, ok: (src: string | undefined, port: number | undefined) => void, bad: () => void): void {
+function readProxyHeader(
+  s: Socket,
+  tls: boolean,
+  timeoutMs: number,
+  ok: (src: string | undefined, port: number | undefined, stream: Socket | Duplex) => void,
+  bad: () => void,
+): void {
   let buf: Buffer = Buffer.alloc(0);
   const timer = setTimeout(bad, timeoutMs);
   timer.unref();
@@ -276,16 +329,24 @@ function readProxyHeader(s: Socket, timeoutMs: number, ok: (src: string | undefi
     if (h.status === 'need') return;
     clearTimeout(timer);
     s.off('data', onData);
-    s.pause();
     if (h.status === 'bad') {
       bad();
       return;
     }
     const rest = buf.subarray(h.length);
+    s.pause();
+    const src = h.src === undefined ? undefined : plainIp(h.src);
+    if (rest.length > 0 && tls) {
+      // The TLS layer takes a socket's handle over and would never see bytes put back into
+      // the socket's buffer: it gets a stream that gives them first (a slower path, taken only
+      // when the client's first bytes came in the same segment as the PROXY header).
+      ok(src, h.srcPort, new Prepended(s, rest));
+      return;
+    }
+    // Paused, so the bytes put back stay buffered; node:http reads the handle directly once it
+    // owns the connection and resumed, after what is buffered.
     if (rest.length > 0) s.unshift(rest);
-    ok(h.src === undefined ? undefined : plainIp(h.src), h.srcPort);
-    // node:http reads the socket's handle directly once it owns the connection; resuming lets
-    // the bytes put back above reach it first, in order.
+    ok(src, h.srcPort, s);
     s.resume();
   };
   s.on('data', onData);
@@ -296,7 +357,7 @@ function readProxyHeader(s: Socket, timeoutMs: number, ok: (src: string | undefi
  * What node:http's parser refused (malformed heads, smuggling attempts, oversized heads, slow
  * heads): a short answer and the connection closed. Nothing of such a request reaches the origin.
  */
-function onClientError(err: NodeJS.ErrnoException, socket: Tracked, stats: EdgeStats): void {
+function onClientError(err: NodeJS.ErrnoException, socket: Tracked, stats: EdgeStats, ids: RequestIds): void {
   const code = err.code ?? '';
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') {
     socket.destroy();
@@ -315,7 +376,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: Tracked, stats: EdgeS
   const cur = (socket as unknown as { _httpMessage?: { headersSent: boolean } })._httpMessage;
   if (socket.writable && (cur === undefined || cur === null || !cur.headersSent)) {
     const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-length: 0\r\n${REQUEST_ID_HEADER}: ${ids.next()}\r\nconnection: close\r\n\r\n`);
     setTimeout(() => socket.destroy(), 1_000).unref();
   } else socket.destroy();
 }

@@ -32,6 +32,7 @@ export function superviseWorkers(n: number, shutdownTimeoutMs: number, log: (lin
   // queue (SCHED_NONE) can leave one worker with most of them (measured: p99 of 72 ms under wrk).
   cluster.schedulingPolicy = cluster.SCHED_RR;
   const live = new Set<Worker>();
+  const readyOnes = new WeakSet<Worker>();
   let stopping = false;
   let started = 0;
   let recentDeaths = 0;
@@ -54,7 +55,9 @@ export function superviseWorkers(n: number, shutdownTimeoutMs: number, log: (lin
         stopping = true;
         if (live.size === 0) resolveDone();
         for (const w of live) {
-          if (w.isConnected()) w.send({ type: 'shutdown' } satisfies Msg);
+          // A worker still starting has nothing to drain and may not listen to messages yet.
+          if (!readyOnes.has(w)) w.process.kill('SIGTERM');
+          else if (w.isConnected()) w.send({ type: 'shutdown' } satisfies Msg);
           const t = setTimeout(() => w.process.kill('SIGKILL'), shutdownTimeoutMs + 2_000);
           t.unref();
           w.once('exit', () => clearTimeout(t));
@@ -69,6 +72,7 @@ export function superviseWorkers(n: number, shutdownTimeoutMs: number, log: (lin
       w.on('message', (m: Msg) => {
         if (m.type === 'ready') {
           wasReady = true;
+          readyOnes.add(w);
           port = m.port;
           if (++ready === n) resolve(sup);
         } else if (m.type === 'failed' && !failed) {
@@ -112,6 +116,17 @@ export async function runWorker(start: () => Promise<Edge>): Promise<void> {
   const send = (m: Msg): void => {
     process.send?.(m);
   };
+  // Listen first: the primary may ask to stop while this worker is still starting.
+  let stopNow!: () => void;
+  const stopAsked = new Promise<void>((resolve) => {
+    stopNow = resolve;
+  });
+  process.on('message', (m: Msg) => {
+    if (m.type === 'shutdown') stopNow();
+  });
+  process.on('SIGINT', () => {});
+  process.once('SIGTERM', () => stopNow());
+  cluster.worker?.once('disconnect', () => stopNow());
   let edge: Edge;
   try {
     edge = await start();
@@ -121,14 +136,7 @@ export async function runWorker(start: () => Promise<Edge>): Promise<void> {
     return;
   }
   send({ type: 'ready', port: edge.address().port });
-  await new Promise<void>((resolve) => {
-    process.on('message', (m: Msg) => {
-      if (m.type === 'shutdown') resolve();
-    });
-    process.on('SIGINT', () => {});
-    process.once('SIGTERM', () => resolve());
-    cluster.worker?.once('disconnect', () => resolve());
-  });
+  await stopAsked;
   await edge.close();
   if (cluster.worker?.isConnected()) cluster.worker.disconnect();
 }

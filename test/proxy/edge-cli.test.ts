@@ -12,7 +12,23 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const CLI = ['--import', 'tsx', 'test/helpers/run-cli.ts'];
 
 function cli(args: string[]) {
-  return spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+}
+
+/** The same, without waiting: the usage cases run side by side (each is a Node start-up). */
+function cliAsync(args: string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    c.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const t = setTimeout(() => c.kill('SIGKILL'), 60_000);
+    c.once('exit', (status) => {
+      clearTimeout(t);
+      resolve({ status, stderr });
+    });
+  });
 }
 
 interface Running {
@@ -75,7 +91,7 @@ function workers(pid: number): number[] {
   });
 }
 
-describe('palisade edge (CLI)', { timeout: 120_000 }, () => {
+describe('palisade edge (CLI)', { timeout: 300_000 }, () => {
   let origin: Origin;
   before(async () => {
     origin = await startOrigin();
@@ -92,7 +108,7 @@ describe('palisade edge (CLI)', { timeout: 120_000 }, () => {
     assert.match(r.stdout, /--workers <n>/);
   });
 
-  test('usage errors: exit 2 with a message naming the flag', () => {
+  test('usage errors: exit 2 with a message naming the flag', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['edge', '--listen', '127.0.0.1:0'], /--origin is required/],
       [['edge', '--listen', 'nope', '--origin', 'http://127.0.0.1:1'], /--listen must be HOST:PORT/],
@@ -101,12 +117,13 @@ describe('palisade edge (CLI)', { timeout: 120_000 }, () => {
       [['edge', '--listen', '127.0.0.1:0', '--origin', 'http://127.0.0.1:1', '--cert', 'x.pem'], /--cert and --key go together/],
       [['edge', '--listen', '127.0.0.1:0', '--origin', 'http://127.0.0.1:1', '--header-timeout', '0'], /--header-timeout must be/],
     ];
-    for (const [args, msg] of cases) {
-      const r = cli(args);
+    const results = await Promise.all(cases.map(([args]) => cliAsync(args)));
+    cases.forEach(([args, msg], i) => {
+      const r = results[i] as { status: number | null; stderr: string };
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, msg);
-    }
-    const missing = cli(['edge', '--listen', '127.0.0.1:0', '--origin', 'http://127.0.0.1:1', '--cert', '/nonexistent.pem', '--key', '/nonexistent.key']);
+    });
+    const missing = await cliAsync(['edge', '--listen', '127.0.0.1:0', '--origin', 'http://127.0.0.1:1', '--cert', '/nonexistent.pem', '--key', '/nonexistent.key']);
     assert.equal(missing.status, 3);
     assert.match(missing.stderr, /--cert \/nonexistent\.pem: no such file/);
   });

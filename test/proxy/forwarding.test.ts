@@ -198,6 +198,44 @@ describe('edge forwarding', { timeout: 60_000 }, () => {
   });
 });
 
+describe('edge shutdown', { timeout: 30_000 }, () => {
+  test('close(): stops accepting, lets an in-flight request finish, then resolves', async () => {
+    const origin = await startOrigin();
+    const edge = await edgeFor(origin, { shutdownTimeoutMs: 10_000, originTimeoutMs: 10_000 });
+    try {
+      const port = edge.address().port;
+      const slow = raw(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n', { waitMs: 8000 });
+      await new Promise((r) => setTimeout(r, 300));
+      const closing = edge.close();
+      const refused = await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { waitMs: 1000 });
+      assert.equal(refused.text, '', 'no new connections once closing');
+      const r = await slow;
+      assert.deepEqual(statuses(r.text), [200]);
+      assert.match(r.text, /connection: close/i, 'the last answer on a connection says it closes');
+      assert.match(r.text, /late$/);
+      await closing;
+    } finally {
+      await edge.close();
+      await origin.close();
+    }
+  });
+
+  test('close(): what outlives the shutdown time is cut', async () => {
+    const origin = await startOrigin();
+    const edge = await edgeFor(origin, { shutdownTimeoutMs: 300, originTimeoutMs: 10_000 });
+    try {
+      const slow = raw(edge.address().port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n', { waitMs: 8000 });
+      await new Promise((r) => setTimeout(r, 200));
+      await edge.close();
+      const r = await slow;
+      assert.ok(r.closed);
+      assert.deepEqual(statuses(r.text), []);
+    } finally {
+      await origin.close();
+    }
+  });
+});
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer();

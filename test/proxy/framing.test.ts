@@ -76,6 +76,11 @@ describe('edge framing', { timeout: 120_000 }, () => {
     });
   }
 
+  test('answers of the parser carry a request id too', async () => {
+    const r = await raw(port, 'GARBAGE\r\n\r\n');
+    assert.match(r.text, /^palisade-request-id: [0-9a-f]{12}-[0-9a-z]+$/m);
+  });
+
   test('Transfer-Encoding in capitals and chunk extensions are fine', async () => {
     const r = await raw(port, `POST / HTTP/1.1\r\n${H}Transfer-Encoding: CHUNKED\r\nConnection: close\r\n\r\n5;a=b\r\nhello\r\n0\r\n\r\n`);
     assert.deepEqual(statuses(r.text), [200]);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
+import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -174,6 +175,42 @@ describe('edge over TLS', { timeout: 60_000 }, () => {
     assert.ok(edge.stats().tlsErrors >= before + 2);
     const { stdout } = await run('curl', ['-s', '-k', '-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${edge.address().port}/`]);
     assert.equal(stdout, '200');
+  });
+
+  test('PROXY protocol before the TLS handshake: the client address is the header’s', async () => {
+    const seenPP: string[] = [];
+    const pp = await edgeFor(origin, {
+      tls: { cert: cert.cert, key: cert.key },
+      proxyProtocol: true,
+      gate: {
+        head: (r) => {
+          seenPP.push(`${r.clientIp} ${r.view.ssl}`);
+          return { kind: 'pass' };
+        },
+      },
+    });
+    try {
+      const text = await new Promise<string>((resolve, reject) => {
+        const tcp = connectTcp({ host: '127.0.0.1', port: pp.address().port }, () => {
+          tcp.write('PROXY TCP4 192.0.2.77 127.0.0.1 4444 443\r\n');
+          const s = tlsConnect({ socket: tcp, ca: cert.cert, servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () =>
+            s.write('GET /pp HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+          );
+          let got = '';
+          s.on('data', (d) => {
+            got += d.toString('latin1');
+          });
+          s.on('close', () => resolve(got));
+          s.on('error', reject);
+        });
+        tcp.on('error', reject);
+        setTimeout(() => reject(new Error('timeout')), 5000);
+      });
+      assert.deepEqual(statuses(text), [200]);
+      assert.deepEqual(seenPP, ['192.0.2.77 true']);
+    } finally {
+      await pp.close();
+    }
   });
 
   test('slowloris over TLS (HTTP/1.1): 408 and closed', async () => {
