@@ -21,6 +21,7 @@ import type { EdgeGate } from '../../src/proxy/phases/pipeline.js';
 import {
   browsers,
   edgeOptions,
+  FLOOD_UA,
   type FloodSpec,
   flashCrowd,
   flood,
@@ -235,6 +236,22 @@ describe('live L7 protection, mode auto', { timeout: 120_000 }, () => {
     // The quiet period counts from the last attempt, not from the detector's ten-minute sums.
     const released = Date.parse((ds[1] as LiveDecision).time);
     assert.ok(released >= F0 + 3 * MIN + 300_000 && released <= F0 + 3 * MIN + 320_000, `released ${(released - F0 - 3 * MIN) / 1000} s after the last attempt`);
+  });
+
+  it('a trickle of other requests the rule catches does not keep it after its attack', async () => {
+    const r = await run({
+      minutes: 12,
+      traffic: (rng, reqs, end) => {
+        baseline(rng, reqs, end);
+        flood(rng, reqs, floodOf('ua'));
+        // A client with the flood's user agent, one request a minute all along.
+        for (let t = T0 + 30_000; t < end; t += MIN) reqs.push({ t, ip: '198.51.100.99', target: '/', ua: FLOOD_UA, label: 'legit' });
+      },
+    });
+    const ds = r.decisions;
+    assert.deepEqual(kinds(ds), ['install', 'release']);
+    const released = Date.parse((ds[1] as LiveDecision).time);
+    assert.ok(released >= F1 + 300_000 && released <= F1 + 320_000, `released ${(released - F1) / 1000} s after the flood`);
   });
 
   it('a flash crowd of new browsers on one page installs nothing', async () => {

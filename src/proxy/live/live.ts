@@ -76,11 +76,14 @@ interface Followed {
   installed: string[];
   content: LiveRuleContent[];
   /**
-   * When the attack was last seen: the detector's sign of it (detectorSeen), or a request that
-   * one of its installed rules or lists stopped (the attack goes on while its rule is hit).
+   * When the attack was last seen: the detector's sign of it (detectorSeen), or requests that its
+   * installed rules or lists stop at one a second or more (the attack goes on while its rule is hit).
    * Quiet periods and comebacks are counted from here.
    */
   seenMs: number;
+  /** Requests its installed entries stopped since the last window close, and the last one's time. */
+  hits: number;
+  lastHitMs: number;
   /** When the content was last planned (NaN: never). */
   plannedMs: number;
   /** When its mitigation was released (NaN: not released). */
@@ -118,6 +121,7 @@ export class LiveL7 {
   private readonly isLogin: ((path: string) => boolean) | null;
   private readonly windowMs: number;
   private nextTickMs = Number.NaN;
+  private hitsDueMs = Number.NaN;
   private timer: NodeJS.Timeout | null = null;
   private detach: (() => void) | null = null;
   /** Exchanges fed, and ticks that planned (for metrics and tests). */
@@ -210,7 +214,10 @@ export class LiveL7 {
       const ids = req.ruleIds;
       for (let i = 0; i < ids.length; i++) {
         const f = this.hits.get(ids[i] as string);
-        if (f !== undefined) f.seenMs = t;
+        if (f !== undefined) {
+          f.hits++;
+          f.lastHitMs = t;
+        }
       }
     }
     if (!(t < this.nextTickMs)) this.tick(t);
@@ -223,6 +230,16 @@ export class LiveL7 {
     det.advance(now);
     this.nextTickMs = Number.isNaN(det.base) ? now + this.windowMs : det.base + (Math.floor((now - det.base) / this.windowMs) + 1) * this.windowMs;
     this.gate.runtime.expire(now);
+    if (!(now < this.hitsDueMs)) {
+      // Hits keep an attack alive only at its own pace (one a second at least): a rule that goes on
+      // catching a trickle of other requests (its collateral) must not stay for ever.
+      const need = this.windowMs / 1000;
+      for (const f of this.followed.values()) {
+        if (f.hits >= need && f.lastHitMs > f.seenMs) f.seenMs = f.lastHitMs;
+        f.hits = 0;
+      }
+      this.hitsDueMs = now + this.windowMs;
+    }
     const replan = this.options.replanS * 1000;
     const due: Followed[] = [];
     for (const t of det.lifecycles.openAttacks()) {
@@ -239,6 +256,8 @@ export class LiveL7 {
           content: [],
           plannedMs: Number.NaN,
           seenMs: t.start,
+          hits: 0,
+          lastHitMs: Number.NaN,
           releasedMs: Number.NaN,
           lastNote: '',
           lastAttack: null,
