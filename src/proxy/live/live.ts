@@ -269,10 +269,10 @@ export class LiveL7 {
         f.track = t;
         if (f.content.length === 0) f.attackId = `l7-${t.id}`;
       }
-      if (t.windowPackets < this.options.minAttackRequests || t.sample.seen < MIN_SAMPLE) continue;
       const sign = detectorSeen(t);
       const back = !Number.isNaN(f.releasedMs) && sign > f.releasedMs;
       if (sign > f.seenMs) f.seenMs = sign;
+      if (t.windowPackets < this.options.minAttackRequests || t.sample.seen < MIN_SAMPLE) continue;
       if (back) {
         f.releasedMs = Number.NaN;
         f.content = [];

@@ -223,10 +223,22 @@ function valueOf(c: number, v: HttpLogView, tr: RequestTraits): string {
     case Col.COOKIE:
       return tr.hasCookie ? '2' : presence(v, Slot.COOKIE);
     case Col.VERSION:
-      return `${v.version}|${v.requestOk ? 1 : 0}`;
+      return versionKey(v.version, v.requestOk);
     default:
       return ABSENT;
   }
+}
+
+/** The version field's keys, made once (a string per request would be garbage on the hot path). */
+const VERSION_KEYS = new Map<number, string>();
+function versionKey(version: number, ok: boolean): string {
+  const k = version * 2 + (ok ? 1 : 0);
+  let s = VERSION_KEYS.get(k);
+  if (s === undefined) {
+    s = `${version}|${ok ? 1 : 0}`;
+    VERSION_KEYS.set(k, s);
+  }
+  return s;
 }
 
 /** '0' absent, '1' empty, '2' present with text. */
