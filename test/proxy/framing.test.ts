@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { checkHead, type HeadFacts } from '../../src/proxy/framing.js';
 import type { Edge } from '../../src/proxy/server.js';
+import { TrustedProxies } from '../../src/proxy/trusted.js';
 import { prng } from '../helpers/prng.js';
 import { edgeFor, type Origin, raw, startOrigin, statuses } from './helpers.js';
 
@@ -167,6 +168,22 @@ describe('edge framing', { timeout: 120_000 }, () => {
       const st = checkHead(rawH, rnd() < 0.2, { maxHeaderCount: 6, maxBodyBytes: 1000 }, f);
       assert.ok([0, 400, 413, 431].includes(st));
       if (st === 0) assert.ok(!(f.chunked && f.contentLength >= 0), 'never both framings');
+    }
+  });
+
+  test('fuzz: X-Forwarded-For walking on 20,000 random lists never throws and answers the peer or an address from the list', () => {
+    const rnd = prng(11);
+    const t = new TrustedProxies(['10.0.0.0/8', '127.0.0.1', '2001:db8::/32']);
+    const HOPS = ['10.1.2.3', '203.0.113.5', '2001:db8::1', '[2001:db8::2]:443', '198.51.100.1:80', 'unknown', '', ' ', '1.2.3', '::ffff:10.0.0.1', '999.1.1.1', '"x"', ',,'];
+    for (let i = 0; i < 20_000; i++) {
+      const n = Math.floor(rnd() * 6);
+      const parts: string[] = [];
+      for (let k = 0; k < n; k++) parts.push(HOPS[Math.floor(rnd() * HOPS.length)] as string);
+      const xff = parts.join(rnd() < 0.5 ? ',' : ', ');
+      const peer = rnd() < 0.7 ? '127.0.0.1' : '192.0.2.9';
+      const c = t.clientFrom(peer, xff);
+      assert.ok(c === peer || xff.includes(c.replace(/^::ffff:/, '')), `${peer} ${JSON.stringify(xff)} -> ${c}`);
+      if (peer === '192.0.2.9') assert.equal(c, peer, 'an untrusted peer’s list is never read');
     }
   });
 });
