@@ -84,7 +84,7 @@ export class RecentRequests {
       if (this.others.size >= this.capacity) this.others.clear();
       this.others.set(tr.ipKey, v.get(Slot.CLIENT) ?? '');
     }
-    for (let c = 0; c < Col.COUNT; c++) (this.ids[c] as Int32Array)[i] = this.idOf(c, valueOf(c, v, tr));
+    for (let c = 0; c < Col.COUNT; c++) (this.ids[c] as Int32Array)[i] = this.idOf(c, fieldValue(c, v, tr));
     this.next = (i + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
     this.added++;
@@ -212,7 +212,7 @@ export class RecentRequests {
 }
 
 /** The value of field c a constraint reads, as the key of its id. */
-function valueOf(c: number, v: HttpLogView, tr: RequestTraits): string {
+function fieldValue(c: number, v: HttpLogView, tr: RequestTraits): string {
   const slot = TEXT_SLOT[c] as number;
   if (slot >= 0) return v.get(slot as Slot) ?? ABSENT;
   switch (c) {
