@@ -8,7 +8,7 @@
  * gate while ≥ 99.5 % of legitimate requests pass, the rule goes once the flood has been quiet for
  * release_after_s (and comes back with the flood); a flash crowd installs nothing; suggest mode
  * installs nothing and logs; the safety limits hold (max rules, list size, allow lists);
- * credential stuffing among real sign-ins is stopped and released as well.
+ * credential stuffing among real sign-ins and a scanner are stopped and released as well.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -236,6 +236,27 @@ describe('live L7 protection, mode auto', { timeout: 120_000 }, () => {
     // The quiet period counts from the last attempt, not from the detector's ten-minute sums.
     const released = Date.parse((ds[1] as LiveDecision).time);
     assert.ok(released >= F0 + 3 * MIN + 300_000 && released <= F0 + 3 * MIN + 320_000, `released ${(released - F0 - 3 * MIN) / 1000} s after the last attempt`);
+  });
+
+  it('a scanner: one address probing for secrets and consoles, stopped once it reaches min_attack_requests, released after the quiet period', async () => {
+    const probes = ['/.env', '/.git/config', '/wp-admin/', '/phpmyadmin/', '/backup.zip', '/config.php', '/server-status', '/.aws/credentials', '/admin/', '/debug/'];
+    const r = await run({
+      minutes: 12,
+      traffic: (rng, reqs, end) => {
+        baseline(rng, reqs, end);
+        for (let t = F0, i = 0; t < F1; t += 200, i++) {
+          const p = probes[i % probes.length] as string;
+          reqs.push({ t, ip: '203.0.113.66', target: i < probes.length ? p : `${p}?v=${i}`, ua: 'Mozilla/5.0 zgrab/0.x', status: 404, label: 'flood' });
+        }
+      },
+    });
+    const ds = r.decisions;
+    assert.deepEqual(kinds(ds), ['install', 'release']);
+    assert.equal(ds[0]?.attack.vector, 'scanner');
+    // 100 class requests at 5 a second: the size limit decides when it is acted on.
+    assert.ok(Date.parse((ds[0] as LiveDecision).time) - F0 <= 30_000);
+    assert.ok(share(r.res.since.flood.stopped, r.res.since.flood.sent) >= 0.9);
+    assert.equal(r.res.all.legit.passed, r.res.all.legit.sent);
   });
 
   it('a trickle of other requests the rule catches does not keep it after its attack', async () => {
