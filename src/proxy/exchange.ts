@@ -63,7 +63,8 @@ export interface EdgeCore {
   readonly watch: BodyWatch;
   readonly log: AccessLog | null;
   closing: boolean;
-  readonly inflight: Set<Exchange>;
+  /** Exchanges not finished yet (a count: a Set would give every exchange an identity hash). */
+  inflight: number;
   onIdle(): void;
   /** WebSocket: pipe the upgraded connection (upgrade.ts); set by server.ts. */
   pipeUpgrade(x: Exchange, origin: Origin): void;
@@ -89,7 +90,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
   readonly id: string;
   readonly clientIp: string;
   readonly peerIp: string;
-  readonly ruleIds: string[] = [];
+  private rules: string[] | undefined = undefined;
   // HeadFacts, filled by checkHead.
   host: string | undefined = undefined;
   contentLength = -1;
@@ -163,7 +164,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     this.method = req.method ?? 'GET';
     this.target = req.url ?? '/';
     this.timestampMs = core.o.clock.nowMs();
-    core.inflight.add(this);
+    core.inflight++;
     // HTTP/1.1 exchanges hear of a closed connection from server.ts (one listener per
     // connection); HTTP/2 streams end on their own.
     if (h2) res.once('close', () => this.onClose());
@@ -186,6 +187,12 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
       this.v = v;
     }
     return this.v;
+  }
+
+  /** Made when a phase first records a rule (most requests match none). */
+  get ruleIds(): string[] {
+    this.rules ??= [];
+    return this.rules;
   }
 
   get headerOrder(): readonly string[] {
@@ -666,7 +673,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     this.done = true;
     this.endUpload();
     const core = this.core;
-    core.inflight.delete(this);
+    core.inflight--;
     const c = this.conn;
     if (c.current === this) {
       c.current = null;
@@ -698,7 +705,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
       }
       core.log?.write(this.record(out));
     }
-    if (core.closing && core.inflight.size === 0) core.onIdle();
+    if (core.closing && core.inflight === 0) core.onIdle();
   }
 
   /** The access log's HttpRequest record. */

@@ -106,7 +106,7 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
     watch: new BodyWatch({ idleMs: o.bodyTimeoutMs, minRate: o.minBodyRate, graceMs: o.bodyGraceMs }),
     log: o.accessLog !== undefined ? new AccessLog(o.accessLog, o.log) : null,
     closing: false,
-    inflight: new Set(),
+    inflight: 0,
     onIdle: () => idle?.(),
     pipeUpgrade: (x, origin) => pipeUpgrade(x, origin, o.connectTimeoutMs, track),
   };
@@ -203,7 +203,7 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
         server.close();
         (server as Server).closeIdleConnections?.();
         for (const s of sessions) s.close();
-        if (core.inflight.size > 0) {
+        if (core.inflight > 0) {
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, o.shutdownTimeoutMs);
             t.unref();
@@ -213,7 +213,7 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
             };
           });
         }
-        const cut = core.inflight.size > 0;
+        const cut = core.inflight > 0;
         for (const s of sockets) s.destroy();
         for (const s of sessions) s.destroy();
         core.watch.stop();
