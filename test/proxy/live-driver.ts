@@ -115,6 +115,18 @@ export function newcomers(rng: Rng, out: Req[], perMinute: number, from: number,
   }
 }
 
+/**
+ * A carrier-grade NAT egress: `users` browsers behind one address (100.64.0.1), each its own
+ * cookie and user agent, a page view every 20–60 s.
+ */
+export function natEgress(rng: Rng, out: Req[], users: number, from: number, to: number): void {
+  const ip = '100.64.0.1';
+  for (let u = 0; u < users; u++) {
+    const ua = rng.pick(BROWSER_UAS);
+    for (let t = from + rng.int(30_000); t < to; t += 20_000 + rng.int(40_000)) pageView(rng, out, t, ip, ua, rng.pick(PAGES), `sid=nat${u}`, `https://${HOST}/`, 'legit');
+  }
+}
+
 /** Scripts that are part of the site's baseline: three monitors (every 10 s) and an API client. */
 export function scripts(rng: Rng, out: Req[], from: number, to: number): void {
   for (let m = 0; m < 3; m++)

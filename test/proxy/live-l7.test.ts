@@ -27,6 +27,7 @@ import {
   flood,
   logins,
   makeGate,
+  natEgress,
   newcomers,
   play,
   type Req,
@@ -197,6 +198,43 @@ describe('live L7 protection, mode auto', { timeout: 120_000 }, () => {
     process.stdout.write(
       `# flood without a field signature: source list of ${list?.entries?.length} entries installed ${installedS} s after it began; after installation ${(stopped * 100).toFixed(2)} % of flood requests stopped (16 allow-listed bots pass); ${(legit * 100).toFixed(3)} % of legitimate requests passed\n`,
     );
+  });
+
+  it('a flood during a flash crowd, with a NAT egress of many users: the crowd and the NAT are spared', async () => {
+    const r = await run({
+      traffic: (rng, reqs, end) => {
+        baseline(rng, reqs, end, 6);
+        natEgress(rng, reqs, 60, T0, end);
+        flashCrowd(rng, reqs, 1500, F0 - 30_000, MIN);
+        flood(rng, reqs, floodOf('query'));
+      },
+    });
+    const install = r.decisions.find((d) => d.kind === 'install') as LiveDecision;
+    assert.ok(install !== undefined, JSON.stringify(kinds(r.decisions)));
+    assert.ok(Date.parse(install.time) - F0 <= 60_000);
+    for (const e of r.seen.values()) if (e.type === 'list') assert.ok(!e.entries.some((x) => x.startsWith('10.') || x === '100.64.0.1'), 'a user listed');
+    const stopped = share(r.res.since.flood.stopped, r.res.since.flood.sent);
+    const users = share(r.res.all.legit.passed + r.res.all.crowd.passed, r.res.all.legit.sent + r.res.all.crowd.sent);
+    assert.ok(stopped >= 0.9, `flood stopped after installation: ${stopped}`);
+    assert.ok(users >= 0.995, `legitimate and flash-crowd requests passed: ${users}`);
+    process.stdout.write(
+      `# flood during a flash crowd with a NAT egress: ${install.measured?.signature} installed ${(Date.parse(install.time) - F0) / 1000} s after it began; ${(stopped * 100).toFixed(2)} % of the flood stopped after; ${(users * 100).toFixed(3)} % of ${r.res.all.legit.sent + r.res.all.crowd.sent} user requests passed\n`,
+    );
+  });
+
+  it('a flood with no trait of its own during a flash crowd: told from the crowd by nothing, so left alone (logged)', async () => {
+    const r = await run({
+      minutes: 8,
+      traffic: (rng, reqs, end) => {
+        baseline(rng, reqs, end, 6);
+        flashCrowd(rng, reqs, 1500, F0 - 30_000, MIN);
+        flood(rng, reqs, floodOf('none'));
+      },
+    });
+    assert.equal(r.maxEntries, 0);
+    assert.deepEqual(kinds(r.decisions), ['unmitigated']);
+    assert.equal(r.decisions[0]?.attack.vector, 'http_flood');
+    assert.equal(r.res.all.crowd.passed, r.res.all.crowd.sent);
   });
 
   it('a flood that comes back after its rule was released gets the rule again', async () => {
