@@ -213,6 +213,58 @@ describe('edge over TLS', { timeout: 60_000 }, () => {
     }
   });
 
+  test('HTTP/2: answers of our own (a block, 413 on a streamed body, 502) on a session that carries on', async () => {
+    const h2edge = await edgeFor(origin, {
+      tls: { cert: cert.cert, key: cert.key },
+      maxBodyBytes: 1000,
+      gate: { head: (r) => (r.view.header?.('x-block') ? { kind: 'respond', mitigated: 'block', status: 403 } : { kind: 'pass' }) },
+    });
+    const dead = await edgeFor(['http://127.0.0.1:1'], { tls: { cert: cert.cert, key: cert.key } });
+    const one = (url: string, headers: Record<string, string>, body?: Buffer) =>
+      new Promise<{ status: number; headers: Record<string, unknown>; text: string }>((resolve, reject) => {
+        const session = h2connect(url, { ca: cert.cert, checkServerIdentity: () => undefined });
+        const st = session.request(headers);
+        let status = 0;
+        let hs: Record<string, unknown> = {};
+        let text = '';
+        st.on('response', (h) => {
+          status = Number(h[':status']);
+          hs = h;
+        });
+        st.setEncoding('utf8');
+        st.on('data', (d: string) => {
+          text += d;
+        });
+        st.on('close', () => {
+          session.close();
+          resolve({ status, headers: hs, text });
+        });
+        st.on('error', () => {});
+        session.on('error', reject);
+        if (body !== undefined) {
+          st.write(body.subarray(0, 600));
+          setTimeout(() => st.end(body.subarray(600)), 50);
+        } else st.end();
+      });
+    try {
+      const u = `https://127.0.0.1:${h2edge.address().port}`;
+      const blocked = await one(u, { ':path': '/', 'x-block': '1' });
+      assert.equal(blocked.status, 403);
+      assert.equal(blocked.headers['palisade-mitigated'], 'block');
+      assert.ok(typeof blocked.headers['palisade-request-id'] === 'string');
+      const big = await one(u, { ':path': '/up', ':method': 'POST' }, Buffer.alloc(1500, 120));
+      assert.equal(big.status, 413);
+      const ok = await one(u, { ':path': '/fine' });
+      assert.equal(ok.status, 200);
+      const down = await one(`https://127.0.0.1:${dead.address().port}`, { ':path': '/' });
+      assert.equal(down.status, 502);
+      assert.match(down.text, /502 Bad Gateway/);
+    } finally {
+      await h2edge.close();
+      await dead.close();
+    }
+  });
+
   test('slowloris over TLS (HTTP/1.1): 408 and closed', async () => {
     const head = 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaa\r\n';
     const r = await tlsRaw(edge.address().port, cert.cert, head.split(''), 150, 10_000);
