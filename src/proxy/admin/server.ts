@@ -34,7 +34,8 @@ export interface AdminOptions {
 }
 
 export interface AdminDeps {
-  gate: EdgeGate;
+  /** The gate, or a function giving the current one (a config reload replaces it). */
+  gate: EdgeGate | (() => EdgeGate);
   metrics: EdgeMetrics;
   /** The transport's counters (absent in tests of the API alone). */
   edgeStats?: () => EdgeStats;
@@ -106,9 +107,11 @@ export async function startAdmin(opts: AdminOptions, deps: AdminDeps): Promise<A
     throw new UsageError(`--admin ${opts.host}:${opts.port}: an admin listener off loopback needs a token (--admin-token or PALISADE_ADMIN_TOKEN)`);
   const now = deps.now ?? Date.now;
   const audit = deps.audit ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const runtime = deps.gate.runtime;
+  const gateNow = (): EdgeGate => (typeof deps.gate === 'function' ? deps.gate() : deps.gate);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const gate = gateNow();
+    const runtime = gate.runtime;
     if (!authorised(req, token)) {
       res.setHeader('www-authenticate', 'Bearer');
       throw new HttpError(401, 'a bearer token is required');
@@ -120,7 +123,7 @@ export async function startAdmin(opts: AdminOptions, deps: AdminDeps): Promise<A
       send(
         res,
         200,
-        deps.metrics.render(deps.gate.stats, deps.edgeStats?.() ?? null, {
+        deps.metrics.render(gate.stats, deps.edgeStats?.() ?? null, {
           palisade_edge_runtime_rules: { help: 'Runtime rules and list entries installed (admin and live protection).', value: runtime.size },
         }),
         'text/plain; version=0.0.4; charset=utf-8',
@@ -128,7 +131,7 @@ export async function startAdmin(opts: AdminOptions, deps: AdminDeps): Promise<A
       return;
     }
     if (path === '/api/health' && method === 'GET') return send(res, 200, { ok: true, time: new Date(now()).toISOString(), runtime_rules: runtime.size });
-    if (path === '/api/stats' && method === 'GET') return send(res, 200, { gate: deps.gate.stats, transport: deps.edgeStats?.() ?? null });
+    if (path === '/api/stats' && method === 'GET') return send(res, 200, { gate: gate.stats, transport: deps.edgeStats?.() ?? null });
     if (path === '/api/decisions' && method === 'GET') return send(res, 200, { decisions: deps.decisions?.() ?? [], live: deps.decisions !== undefined });
     if (path === '/api/rules' && method === 'GET') return send(res, 200, { version: runtime.version, rules: runtime.list() });
     if (path === '/api/rules' && method === 'POST') {
