@@ -141,3 +141,37 @@ describe('a config reload', () => {
     assert.equal(second.runtime.size, 0);
   });
 });
+
+describe('a failure inside live protection', () => {
+  it('is counted and written to the sink, never thrown into the request path', () => {
+    const clock = { t: T0 };
+    const gate = makeGate(edgeOptions(), clock);
+    const broken = {
+      observe: gate.observe,
+      allowListed: gate.allowListed,
+      runtime: new Proxy(gate.runtime, {
+        get(target, key, recv) {
+          if (key === 'expire')
+            return () => {
+              throw new Error('store gone');
+            };
+          return Reflect.get(target, key, recv);
+        },
+      }),
+    };
+    const lines: string[] = [];
+    const live = new LiveL7(broken, { mode: 'auto' }, { now: () => clock.t, sink: (l) => lines.push(l) });
+    const req = {
+      id: 'r1',
+      view: { method: 'GET', target: '/', host: 'h', version: 'HTTP/1.1', headers: [], clientIp: '192.0.2.1', ssl: false, timestampMs: 0 },
+      clientIp: '192.0.2.1',
+      peerIp: '192.0.2.1',
+      headerOrder: [],
+      ruleIds: [],
+    };
+    assert.doesNotThrow(() => live.observe(req, { status: 200, by: 'origin', bytesIn: 0, bytesOut: 0, durationMs: 1 }));
+    assert.equal(live.failures, 1);
+    assert.equal(JSON.parse(lines[0] as string).event, 'live_l7_error');
+    assert.match(JSON.parse(lines[0] as string).message, /store gone/);
+  });
+});

@@ -127,6 +127,9 @@ export class LiveL7 {
   /** Exchanges fed, and ticks that planned (for metrics and tests). */
   fed = 0;
   plans = 0;
+  /** Ticks that failed (written to the sink as `live_l7_error`). */
+  failures = 0;
+  private readonly sink: DecisionSink | null;
 
   constructor(
     private gate: LiveGate,
@@ -140,7 +143,8 @@ export class LiveL7 {
     this.windowMs = this.options.windowS * 1000;
     this.detector = new L7Detector({ windowMs: this.windowMs, ...(deps.isLogin !== undefined && { isLogin: deps.isLogin }) });
     this.recent = new RecentRequests(this.mode === 'off' ? 1 : this.options.bufferRequests);
-    this.log = new DecisionLog(this.options.decisionsKept, deps.sink !== undefined ? deps.sink : decisionSink(this.options.log));
+    this.sink = deps.sink !== undefined ? deps.sink : decisionSink(this.options.log);
+    this.log = new DecisionLog(this.options.decisionsKept, this.sink);
   }
 
   /** Live protection as palisade.yaml's edge section sets it (`edge.mode`, `edge.live`). */
@@ -170,7 +174,7 @@ export class LiveL7 {
   /** A timer that ticks once a window (unref'd: it keeps no process alive), for the quiet periods. */
   start(): void {
     if (this.mode === 'off' || this.timer !== null) return;
-    this.timer = setInterval(() => this.tick(), Math.min(1000, this.windowMs));
+    this.timer = setInterval(() => this.guardedTick(this.now()), Math.min(1000, this.windowMs));
     this.timer.unref();
     // Planning reads the address databases (attacks.ts: networks of the sources); loading them
     // takes most of a second, better spent now than at the first attack.
@@ -220,8 +224,24 @@ export class LiveL7 {
         }
       }
     }
-    if (!(t < this.nextTickMs)) this.tick(t);
+    if (!(t < this.nextTickMs)) this.guardedTick(t);
   };
+
+  /**
+   * A tick from the request path or the timer: a failure of live protection (a bug, a rule the gate
+   * refuses in a way not foreseen) is counted and written to the sink, never thrown into the
+   * transport; the next window tries again.
+   */
+  private guardedTick(t: number): void {
+    try {
+      this.tick(t);
+    } catch (e) {
+      this.failures++;
+      this.nextTickMs = t + this.windowMs;
+      if (this.failures <= 10 || this.failures % 1000 === 0)
+        this.sink?.(`${JSON.stringify({ event: 'live_l7_error', time: iso(t), failures: this.failures, message: (e as Error).message })}\n`);
+    }
+  }
 
   /** Close the windows due by `now` and take the decisions they call for. */
   tick(now: number = this.now()): void {

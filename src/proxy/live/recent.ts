@@ -16,7 +16,7 @@
  * records that used them: when a field's table reaches twice the ring's size it is rebuilt from
  * the records held, so it stays bounded under values that never repeat (cache-busting paths).
  */
-import { Col, Flag, type Ids } from '../../detect/l7/columns.js';
+import { Col, Flag } from '../../detect/l7/columns.js';
 import type { RequestTraits } from '../../detect/l7/features.js';
 import type { MeasureColumns } from '../../detect/l7/measure.js';
 import { HttpLogView, Slot } from '../../sources/accesslog/view.js';
@@ -158,7 +158,7 @@ export class RecentRequests {
     // Oldest first: the tallies take an address's first and last times in order.
     const start = n < this.capacity ? 0 : this.next;
     const copy = <A extends Int32Array | Uint8Array | Int16Array | Float64Array>(from: A, to: A): void => {
-      const tail = from.subarray(start, n < this.capacity ? n : this.capacity);
+      const tail = from.subarray(start, n);
       to.set(tail as never, 0);
       if (start > 0) to.set(from.subarray(0, start) as never, tail.length);
     };
