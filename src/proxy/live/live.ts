@@ -25,6 +25,18 @@
  *
  * Time is the injected clock's, read when an exchange ends; `tick()` is also called by a timer
  * (`start()`) so quiet periods close windows and release rules with no traffic at all.
+ *
+ * Wiring (palisade edge):
+ *
+ *   const gate = createEdgeGate(options, deps);
+ *   const live = LiveL7.fromEdgeOptions(gate, options);   // edge.mode, edge.live
+ *   live.attach();                                        // gate.observe: every finished exchange
+ *   live.start();                                         // the timer (unref'd)
+ *   // admin API: live.decisions(), live.attacks(); gate.runtime.list() / add() / remove()
+ *   // reload:    next.runtime.adopt(gate.runtime.list()); live.rebind(next)
+ *   // shutdown:  live.stop()
+ *
+ * One LiveL7 sees one gate's traffic: with several worker processes each sees its share.
  */
 import { defaultLiveOptions, type EdgeLiveOptions, type EdgeOptions } from '../../config/edge.js';
 import { geoDb } from '../../core/geoip.js';
