@@ -43,14 +43,13 @@
  * name palisade.yaml's line and column; file paths are relative to palisade.yaml. Every problem
  * of the section is collected; the error thrown lists them all (a reload keeps the old config).
  */
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
-import { ConfigError, UsageError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { type HttpRuleset, loadHttpRuleset, parseHttpRuleset } from '../mitigate/http-ruleset.js';
 import type { IpList } from '../mitigate/lists.js';
 import { parseRuleset, RulesetError } from '../mitigate/ruleset.js';
-import { ConfigReader } from './yaml.js';
+import { ConfigReader, readConfigText } from './yaml.js';
 
 export interface EdgeWafExclusion {
   /** Requests whose path starts with this (null: every request, the rules removed at load). */
@@ -167,14 +166,7 @@ export class EdgeConfigError extends ConfigError {
 
 /** Read palisade.yaml's `edge:` section (defaults when the file has none). */
 export function loadEdgeConfig(file: string): EdgeOptions {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`${file}: no such configuration file`);
-    throw new UsageError(`${file}: ${(e as Error).message}`);
-  }
-  return parseEdgeConfig(text, file);
+  return parseEdgeConfig(readConfigText(file), file);
 }
 
 /** The `edge:` section of palisade.yaml's text; other sections are left to their readers. */

@@ -3,12 +3,10 @@
  * each layer its typed section. Every error is a ConfigError naming the file, line and column.
  * Layers never read the file: they take the section (detection: DetectionSection).
  */
-import { readFileSync } from 'node:fs';
 import type { Node } from 'yaml';
-import { UsageError } from '../core/errors.js';
 import { type DetectionSection, readDetection } from './detection.js';
 import { defaultEdgeOptions, type EdgeOptions, readEdge } from './edge.js';
-import { ConfigReader } from './yaml.js';
+import { ConfigReader, readConfigText } from './yaml.js';
 
 export interface PalisadeConfig {
   /** The file read (null: none, every section at its defaults). */
@@ -22,14 +20,7 @@ export interface PalisadeConfig {
 const SECTIONS = ['detection', 'edge'] as const;
 
 export function loadConfig(file: string): PalisadeConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`${file}: no such configuration file`);
-    throw new UsageError(`${file}: ${(e as Error).message}`);
-  }
-  return parseConfig(text, file);
+  return parseConfig(readConfigText(file), file);
 }
 
 /** Validate configuration text (`file` names it in errors). */

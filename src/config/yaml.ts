@@ -2,8 +2,10 @@
  * Reading palisade.yaml: the document with a line counter, and typed readers of its nodes whose
  * errors are ConfigErrors naming the file, line and column of the offending node.
  */
+
+import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, UsageError } from '../core/errors.js';
 
 export class ConfigReader {
   private readonly lines = new LineCounter();
@@ -57,5 +59,15 @@ export class ConfigReader {
     const v = isScalar(node) ? node.value : undefined;
     if (typeof v !== 'string') throw this.error(node, `${what} must be a string`, near);
     return v;
+  }
+}
+
+/** A configuration file's text; a missing or unreadable file is a usage error that names it. */
+export function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`${file}: no such configuration file`);
+    throw new UsageError(`${file}: ${(e as Error).message}`);
   }
 }
