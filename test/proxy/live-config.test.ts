@@ -142,6 +142,74 @@ describe('a config reload', () => {
   });
 });
 
+describe('a reload that changes edge.mode and edge.live', () => {
+  it('suggest → auto installs at the next window; auto → suggest removes it (a release); sizes stay as started', async () => {
+    const clock = { t: T0 };
+    const o = edgeOptions((x) => {
+      x.mode = 'suggest';
+    });
+    const gate = makeGate(o, clock);
+    const live = LiveL7.fromEdgeOptions(gate, o, { now: () => clock.t, sink: null });
+    live.attach();
+    const rng = new Rng(5);
+    const reqs: Req[] = [];
+    const end = T0 + 8 * MIN;
+    browsers(rng, reqs, 300, T0, end);
+    scripts(rng, reqs, T0, end);
+    flood(rng, reqs, { bots: 300, from: T0 + 4 * MIN, to: end, rate: 1.2, trait: 'ua' });
+    reqs.sort((a, b) => a.t - b.t);
+    const tick = { onSecond: (t: number) => live.tick(t) };
+    const a = T0 + 5 * MIN;
+    const b = T0 + 6 * MIN;
+    await play(
+      gate,
+      clock,
+      reqs.filter((r) => r.t < a),
+      tick,
+    );
+    assert.equal(gate.runtime.size, 0);
+    const auto = edgeOptions((x) => {
+      x.mode = 'auto';
+      x.live.maxRules = 5;
+      x.live.windowS = 10;
+    });
+    assert.deepEqual(live.reconfigure(auto, clock.t), ['edge.live.window_s']);
+    assert.equal(live.options.maxRules, 5);
+    assert.equal(live.options.windowS, 5);
+    const mid = await play(
+      gate,
+      clock,
+      reqs.filter((r) => r.t >= a && r.t < b),
+      tick,
+    );
+    assert.equal(gate.runtime.size, 1);
+    assert.ok(mid.all.flood.stopped / mid.all.flood.sent >= 0.9);
+    live.reconfigure(
+      edgeOptions((x) => (x.mode = 'suggest')),
+      clock.t,
+    );
+    assert.equal(gate.runtime.size, 0);
+    const after = await play(
+      gate,
+      clock,
+      reqs.filter((r) => r.t >= b),
+      tick,
+    );
+    assert.equal(after.all.flood.stopped, 0);
+    const ks = live.decisions().map((d) => (d.kind === 'suggest' ? `suggest:${d.would}` : d.kind));
+    assert.deepEqual(ks.slice(0, 3), ['suggest:install', 'install', 'release']);
+    assert.match(live.decisions()[2]?.reason as string, /edge\.mode is now suggest/);
+    assert.ok(ks.slice(3).every((k) => k.startsWith('suggest:')) && ks.length > 3, ks.join(' '));
+  });
+
+  it('started off stays off', () => {
+    const o = edgeOptions((x) => (x.mode = 'off'));
+    const live = LiveL7.fromEdgeOptions(makeGate(o, { t: T0 }), o, { sink: null });
+    assert.deepEqual(live.reconfigure(edgeOptions()), ['edge.mode']);
+    assert.equal(live.mode, 'off');
+  });
+});
+
 describe('a failure inside live protection', () => {
   it('is counted and written to the sink, never thrown into the request path', () => {
     const clock = { t: T0 };

@@ -120,7 +120,8 @@ function detectorSeen(t: L7Track): number {
 }
 
 export class LiveL7 {
-  readonly mode: 'auto' | 'suggest' | 'off';
+  /** auto, suggest or off (`edge.mode`; a reload may change it: reconfigure). */
+  mode: 'auto' | 'suggest' | 'off';
   readonly options: LiveL7Options;
   readonly detector: L7Detector;
   readonly recent: RecentRequests;
@@ -199,6 +200,53 @@ export class LiveL7 {
     this.timer = null;
     this.detach?.();
     this.detach = null;
+  }
+
+  /**
+   * A reload's `edge.mode` and `edge.live`. The limits apply from the next decision; leaving auto
+   * removes what auto installed (each logged as a release), entering it installs at the next
+   * window. What sizes the detector and its buffers (window_s, buffer_requests, decisions_kept,
+   * log) and a start in mode off stay as they were: returned, as palisade.yaml names them.
+   */
+  reconfigure(options: EdgeOptions, now: number = this.now()): string[] {
+    const next: LiveL7Options = { ...options.live, mode: options.mode };
+    const fixed: string[] = [];
+    const names: Array<[keyof EdgeLiveOptions, string]> = [
+      ['windowS', 'window_s'],
+      ['bufferRequests', 'buffer_requests'],
+      ['decisionsKept', 'decisions_kept'],
+      ['log', 'log'],
+    ];
+    for (const [k, name] of names) if (next[k] !== this.options[k]) fixed.push(`edge.live.${name}`);
+    const o = this.options;
+    o.releaseAfterS = next.releaseAfterS;
+    o.maxRules = next.maxRules;
+    o.maxListSize = next.maxListSize;
+    o.minAttackRequests = next.minAttackRequests;
+    o.maxCollateral = next.maxCollateral;
+    o.rateLimits = next.rateLimits;
+    o.replanS = next.replanS;
+    const was = this.mode;
+    // Started off, the detector and its buffer were never made to size: off stays off.
+    if (was === 'off' && next.mode !== 'off') fixed.push('edge.mode');
+    if (was === 'off' || next.mode === was) return fixed;
+    for (const f of this.followed.values()) {
+      if (was === 'auto' && f.installed.length > 0) {
+        const left = f.installed.filter((id) => this.gate.runtime.get(id) !== undefined);
+        if (left.length > 0) this.gate.runtime.apply({ remove: left });
+        this.push(f, now, 'release', f.content, null, `edge.mode is now ${next.mode}`);
+        f.releasedMs = now;
+      }
+      // Planned again at the next window, under the new mode.
+      f.installed = [];
+      f.content = [];
+      f.ruleParts = null;
+      f.plannedMs = Number.NaN;
+    }
+    this.indexHits();
+    this.mode = next.mode;
+    o.mode = next.mode;
+    return fixed;
   }
 
   /** The audit trail, oldest first (bounded by decisions_kept). */

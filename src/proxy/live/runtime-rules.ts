@@ -87,6 +87,8 @@ export class RuntimeRules<P> {
   private built: P;
   /** The nearest expiry (ms), +Infinity when none: the gate compares each request's time with it. */
   nextExpiryMs = Number.POSITIVE_INFINITY;
+  /** Inside adopt(): entries keep their creation times (anyone else's are now). */
+  private adopting = false;
   /** Bumped on every change (admin API ETags, tests). */
   version = 0;
   /** Called after every change with the entries removed and added (audit, metrics). */
@@ -161,7 +163,7 @@ export class RuntimeRules<P> {
     const now = this.now();
     const added: RuntimeEntry[] = [];
     for (const s of change.add ?? []) {
-      const e = normalise(s, now);
+      const e = normalise(s, now, this.adopting);
       if (this.reserved.has(e.id)) throw new RuntimeRuleError(`id "${e.id}" is a rule of the configuration`);
       if (taken.has(e.id)) throw new RuntimeRuleError(`id "${e.id}" is used twice`);
       taken.add(e.id);
@@ -186,21 +188,26 @@ export class RuntimeRules<P> {
    * list it no longer has — are left out and returned with the reason.
    */
   adopt(entries: readonly RuntimeEntry[]): Array<{ entry: RuntimeEntry; reason: string }> {
+    this.adopting = true;
     try {
-      this.apply({ add: entries });
-      return [];
-    } catch {
-      // One by one, to keep all but the refused ones.
-    }
-    const refused: Array<{ entry: RuntimeEntry; reason: string }> = [];
-    for (const e of entries) {
       try {
-        this.apply({ add: [e] });
-      } catch (err) {
-        refused.push({ entry: e, reason: (err as Error).message });
+        this.apply({ add: entries });
+        return [];
+      } catch {
+        // One by one, to keep all but the refused ones.
       }
+      const refused: Array<{ entry: RuntimeEntry; reason: string }> = [];
+      for (const e of entries) {
+        try {
+          this.apply({ add: [e] });
+        } catch (err) {
+          refused.push({ entry: e, reason: (err as Error).message });
+        }
+      }
+      return refused;
+    } finally {
+      this.adopting = false;
     }
-    return refused;
   }
 
   /** Remove the entries expired at `now`; returns them. */
@@ -225,13 +232,13 @@ function nearest(es: readonly RuntimeEntry[]): number {
 const positiveInt = (x: unknown): boolean => typeof x === 'number' && Number.isInteger(x) && x > 0;
 
 /** A spec checked and copied (the caller's object is not kept). */
-function normalise(s: RuntimeSpec, now: number): RuntimeEntry {
+function normalise(s: RuntimeSpec, now: number, keepCreated: boolean): RuntimeEntry {
   if (typeof s.id !== 'string' || !ID.test(s.id)) throw new RuntimeRuleError(`id ${JSON.stringify(s.id)}: use 1-128 letters, digits and _ . : -`);
   if (typeof s.origin !== 'string' || s.origin === '') throw new RuntimeRuleError(`${s.id}: origin must be "admin" or "auto:<attack id>"`);
   const expiresMs = s.expiresMs ?? null;
   if (expiresMs !== null && !Number.isFinite(expiresMs)) throw new RuntimeRuleError(`${s.id}: expiresMs must be a time in ms or null`);
   // An entry taken over from another gate (adopt) keeps its creation time.
-  const created = (s as Partial<RuntimeEntry>).createdMs;
+  const created = keepCreated ? (s as Partial<RuntimeEntry>).createdMs : undefined;
   const base = { id: s.id, origin: s.origin, description: s.description ?? '', createdMs: typeof created === 'number' && Number.isFinite(created) ? created : now, expiresMs };
   switch (s.type) {
     case 'custom_rule':
