@@ -155,7 +155,12 @@ export class EdgeStack {
     this.detachMetrics();
     this.detachMetrics = gate.observe((req, o) => this.metrics.observe(req.ruleIds, o));
     this.current = gate;
-    this.live?.rebind(gate);
+    if (this.live !== null) {
+      this.live.rebind(gate);
+      // edge.mode and edge.live as the new file says; what cannot change without a restart is said.
+      const fixed = this.live.reconfigure(next);
+      if (fixed.length > 0) log(`palisade: reload: edge.live ${fixed.join(', ')} take effect at the next start`);
+    }
     if (!keepCounters) {
       const old = this.counters;
       this.counters = counters;
