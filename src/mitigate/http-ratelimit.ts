@@ -10,6 +10,8 @@
  * have done then. Keys are bounded: when the table is full, keys idle for two periods go, then the
  * oldest inserted; evictions are counted.
  */
+import { type HttpRequestView, headerOf, httpScheme } from '../scheme/http.js';
+import type { Field } from '../scheme/types.js';
 import type { HttpRateLimit } from './http-ruleset.js';
 import { ownCopy } from './http-top.js';
 
@@ -90,4 +92,39 @@ export class HttpRateCounter {
       this.evictions++;
     }
   }
+}
+
+const HEADER_KEY = /^http\.request\.headers\["([^"]+)"\]$/;
+
+/**
+ * The characteristics' values as one key string; undefined when one is missing (the rule does not
+ * count the request). The offline what-if (whatif-http.ts) and the edge's rate limits (proxy/phases/rate-limits.ts) key by it alike.
+ */
+export function rateKeyReader(characteristics: readonly string[]): (v: HttpRequestView) => string | undefined {
+  const parts = characteristics.map((c): ((v: HttpRequestView) => string | undefined) => {
+    if (c === 'ip.src') return (v) => (v.clientIp === '' ? undefined : v.clientIp);
+    const h = HEADER_KEY.exec(c);
+    if (h) {
+      const name = (h[1] as string).toLowerCase();
+      return (v) => headerOf(v, name);
+    }
+    const f = httpScheme.fields.get(c) as Field<HttpRequestView> | undefined;
+    if (f === undefined) throw new Error(`unknown characteristic ${c}`);
+    return (v) => {
+      const x = f.get(v);
+      if (x === undefined) return undefined;
+      return x instanceof Uint8Array ? Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('latin1') : typeof x === 'object' ? JSON.stringify(x) : String(x);
+    };
+  });
+  if (parts.length === 0) return () => '';
+  if (parts.length === 1) return parts[0] as (v: HttpRequestView) => string | undefined;
+  return (v) => {
+    let k = '';
+    for (const p of parts) {
+      const x = p(v);
+      if (x === undefined) return undefined;
+      k += `${x}\u0000`;
+    }
+    return k;
+  };
 }

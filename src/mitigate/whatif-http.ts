@@ -11,11 +11,10 @@ import { parseAddr } from '../core/net/prefix.js';
 import { compileRuleFor } from '../rules/packet-ir.js';
 import { type HttpRequestView, httpScheme, ipv4Of } from '../scheme/http.js';
 import { HttpLogRequest } from '../scheme/http-log.js';
-import type { Field } from '../scheme/types.js';
 import type { AccessLogFileInfo, AccessLogOptions } from '../sources/accesslog/reader.js';
 import { type AccessLogSource, accessLogSource } from '../sources/accesslog/source.js';
 import { type HttpLogView, utf8 } from '../sources/accesslog/view.js';
-import { HttpRateCounter } from './http-ratelimit.js';
+import { HttpRateCounter, rateKeyReader } from './http-ratelimit.js';
 import type { HttpRule, HttpRuleset } from './http-ruleset.js';
 import { TopValues } from './http-top.js';
 import type { IpList } from './lists.js';
@@ -101,40 +100,11 @@ interface Compiled {
   match: (r: HttpRequestView) => boolean;
   counting: ((r: HttpRequestView) => boolean) | null;
   counter: HttpRateCounter | null;
-  key: ((r: HttpLogRequest) => string | undefined) | null;
+  key: ((r: HttpRequestView) => string | undefined) | null;
   stats: HttpRuleStats;
   ips: TopValues;
   hosts: TopValues;
   paths: TopValues;
-}
-
-/** The characteristics' values as one key string; undefined when one is missing (the rule does not count the request). */
-function keyReader(characteristics: readonly string[]): (r: HttpLogRequest) => string | undefined {
-  const parts = characteristics.map((c): ((r: HttpLogRequest) => string | undefined) => {
-    if (c === 'ip.src') return (r) => (r.clientIp === '' ? undefined : r.clientIp);
-    const h = /^http\.request\.headers\["([^"]+)"\]$/.exec(c);
-    if (h) {
-      const name = (h[1] as string).toLowerCase();
-      return (r) => r.header(name);
-    }
-    const f = httpScheme.fields.get(c) as Field<HttpRequestView>;
-    return (r) => {
-      const v = f.get(r);
-      if (v === undefined) return undefined;
-      return v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    };
-  });
-  if (parts.length === 0) return () => '';
-  if (parts.length === 1) return parts[0] as (r: HttpLogRequest) => string | undefined;
-  return (r) => {
-    let k = '';
-    for (const p of parts) {
-      const x = p(r);
-      if (x === undefined) return undefined;
-      k += `${x}\u0000`;
-    }
-    return k;
-  };
 }
 
 function compileRules(rs: HttpRuleset): Compiled[] {
@@ -145,7 +115,7 @@ function compileRules(rs: HttpRuleset): Compiled[] {
       match: compileRuleFor<HttpRequestView>(httpScheme, rule.expression, rs.lists),
       counting: rl?.countingExpression ? compileRuleFor<HttpRequestView>(httpScheme, rl.countingExpression, rs.lists) : null,
       counter: rl ? new HttpRateCounter(rl) : null,
-      key: rl ? keyReader(rl.characteristics) : null,
+      key: rl ? rateKeyReader(rl.characteristics) : null,
       stats: {
         id: rule.id,
         action: rule.rateLimit ? `rate_limit (${rule.rateLimit.action})` : rule.action,

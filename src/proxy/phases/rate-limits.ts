@@ -10,48 +10,13 @@
  * limiting rule in file order answers (429 with Retry-After, or the challenge). The store
  * failing: per its fail mode, requests pass (open) or are refused (closed, 503).
  */
+import { rateKeyReader } from '../../mitigate/http-ratelimit.js';
 import type { HttpRateLimit, HttpRuleset } from '../../mitigate/http-ruleset.js';
 import { compileRuleFor } from '../../rules/packet-ir.js';
 import { type HttpRequestView, httpScheme } from '../../scheme/http.js';
-import type { Field } from '../../scheme/types.js';
 import { type CounterOp, type CounterResult, type CounterStore, newResult } from '../counters/store.js';
-import { headerOf } from './headers.js';
 
-const HEADER_KEY = /^http\.request\.headers\["([^"]+)"\]$/;
 const READS_RESPONSE = /\bhttp\.response\./;
-
-/**
- * The characteristics' values as one key string; undefined when one is missing (the rule does not
- * count the request). The same key the offline what-if builds from a log record (whatif-http.ts).
- */
-export function rateKeyReader(characteristics: readonly string[]): (v: HttpRequestView) => string | undefined {
-  const parts = characteristics.map((c): ((v: HttpRequestView) => string | undefined) => {
-    if (c === 'ip.src') return (v) => (v.clientIp === '' ? undefined : v.clientIp);
-    const h = HEADER_KEY.exec(c);
-    if (h) {
-      const name = (h[1] as string).toLowerCase();
-      return (v) => headerOf(v, name);
-    }
-    const f = httpScheme.fields.get(c) as Field<HttpRequestView> | undefined;
-    if (f === undefined) throw new Error(`unknown characteristic ${c}`);
-    return (v) => {
-      const x = f.get(v);
-      if (x === undefined) return undefined;
-      return x instanceof Uint8Array ? Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('latin1') : typeof x === 'object' ? JSON.stringify(x) : String(x);
-    };
-  });
-  if (parts.length === 0) return () => '';
-  if (parts.length === 1) return parts[0] as (v: HttpRequestView) => string | undefined;
-  return (v) => {
-    let k = '';
-    for (const p of parts) {
-      const x = p(v);
-      if (x === undefined) return undefined;
-      k += `${x}\u0000`;
-    }
-    return k;
-  };
-}
 
 interface RateRule {
   id: string;
