@@ -3,11 +3,12 @@
  * only; the transport is src/proxy/server.ts, the workers src/proxy/workers.ts.
  */
 import cluster from 'node:cluster';
-import { readFileSync } from 'node:fs';
+import { existsSync, type FSWatcher, readFileSync, watch } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../core/errors.js';
-import type { Gate } from '../../proxy/gate.js';
 import type { EdgeOptions } from '../../proxy/options.js';
+import type { Edge } from '../../proxy/server.js';
+import { newStats } from '../../proxy/stats.js';
 import { intOption, numberOption, parseIntArg } from '../options.js';
 
 interface EdgeFlags {
@@ -31,6 +32,11 @@ interface EdgeFlags {
   maxBodyBytes?: number;
   maxConnsPerIp?: number;
   shutdownTimeout?: number;
+  config?: string;
+  blockList: string[];
+  mode?: string;
+  admin?: string;
+  adminToken?: string;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -64,6 +70,17 @@ export function register(program: Command): void {
     .option('--max-body-bytes <n>', 'largest request body; larger ones get 413 (default 10485760)', intOption('--max-body-bytes', { min: 0 }))
     .option('--max-conns-per-ip <n>', 'concurrent connections per client address; more are closed (default 256)', intOption('--max-conns-per-ip', { min: 1 }))
     .option('--shutdown-timeout <s>', 'on SIGINT/SIGTERM, seconds in-flight requests may take before being cut (default 10)', seconds('--shutdown-timeout'))
+    .option(
+      '--config <file>',
+      'palisade.yaml: its edge section (lists, ruleset, waf, counters, challenge, live, mode); default ./palisade.yaml when present; SIGHUP or a change to the file reloads it',
+    )
+    .option('--block-list <file>', 'addresses and prefixes to block, one per line or any list format the rulesets read (repeatable)', collect, [])
+    .option(
+      '--mode <mode>',
+      'live L7 protection: auto (apply the rules it derives, release them when the attack is over), suggest (log them only), off; default edge.mode, else auto',
+    )
+    .option('--admin <host:port>', 'serve Prometheus /metrics and the admin API (/api/rules, /api/decisions, /api/stats) here; loopback unless --admin-token')
+    .option('--admin-token <token>', 'bearer token the admin API requires (default: $PALISADE_ADMIN_TOKEN)')
     .addHelpText(
       'after',
       `
@@ -74,8 +91,21 @@ then the rightmost untrusted X-Forwarded-For hop). Answers of the edge itself: 4
 ambiguous requests (never forwarded), 408 slow clients, 413, 431, 502 origin unreachable,
 504 origin too slow. SIGINT or SIGTERM stops accepting and lets in-flight requests finish.
 
+Decisions, in Cloudflare's order: IP lists (allow lists win) -> custom rules -> rate limits ->
+WAF (the OWASP CRS at paranoia 1, blocking, unless palisade.yaml says otherwise) -> origin. With
+no configuration it runs the WAF and live L7 protection in auto mode: it learns the site's
+traffic, and when it detects an HTTP flood, credential stuffing or a scanner it installs the
+rule it derived (a signature, a source list, a rate limit), within limits, logs every decision,
+and removes the rule once the attack has been over for edge.live.release_after_s (300 s).
+Answers of its own carry palisade-mitigated: block | challenge | rate_limit | waf.
+
 Examples:
   palisade edge --listen 127.0.0.1:8080 --origin http://127.0.0.1:9000
+  palisade edge --listen 127.0.0.1:8080 --origin http://127.0.0.1:9000 --block-list drop.txt --admin 127.0.0.1:9901
+  palisade edge --config palisade.yaml --listen 127.0.0.1:8080 --origin http://127.0.0.1:9000 --mode suggest
+  curl -s 127.0.0.1:9901/metrics; curl -s 127.0.0.1:9901/api/decisions
+  curl -s -XPOST -H 'content-type: application/json' 127.0.0.1:9901/api/rules \
+    -d '{"type":"custom_rule","id":"no-wp","expression":"starts_with(http.request.uri.path, \\"/wp-\\")","action":"block","ttl_s":3600}'
   palisade edge --listen 0.0.0.0:443 --cert site.pem --key site.key --origin http://10.0.0.5:8080 --origin http://10.0.0.6:8080 --workers 4
   palisade edge --dev-cert --listen 127.0.0.1:8443 --origin http://127.0.0.1:3000 --access-log edge.log
   palisade edge --listen 10.0.0.2:80 --proxy-protocol --trusted-proxy 10.0.0.0/8 --origin http://127.0.0.1:9000
@@ -83,12 +113,22 @@ Examples:
     )
     .action(async (flags: EdgeFlags) => {
       const opts = await edgeOptions(flags);
+      const stackFlags = stackFlagsOf(flags);
       const { startEdge } = await import('../../proxy/server.js');
-      const gate = await gateFor(flags);
-      const start = () => startEdge({ ...opts, gate }).catch((e: NodeJS.ErrnoException) => Promise.reject(listenError(e, flags.listen)));
+      const { EdgeStack } = await import('../../proxy/stack.js');
+      let edge: Edge | null = null;
+      /** The decisions: palisade.yaml's edge section, --block-list, live protection, the admin listener. */
+      const startStack = () => EdgeStack.start(stackFlags, { edgeStats: () => edge?.stats() ?? newStats() });
+      const start = async (stack: EdgeStackT): Promise<Edge> => {
+        const e = await startEdge({ ...opts, gate: stack.gate }).catch((err: NodeJS.ErrnoException) => Promise.reject(listenError(err, flags.listen)));
+        edge = e;
+        return e;
+      };
       if (cluster.isWorker) {
+        const stack = await startStack();
+        watchConfig(stack, stackFlags.config);
         const { runWorker } = await import('../../proxy/workers.js');
-        await runWorker(start);
+        await runWorker(() => start(stack));
         return;
       }
       const scheme = opts.tls !== undefined ? 'https' : 'http';
@@ -97,6 +137,13 @@ Examples:
       const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
       let stop: () => Promise<void>;
       if (flags.workers > 1) {
+        if (stackFlags.admin !== undefined)
+          throw new UsageError('edge: --admin with --workers above 1 is not supported yet (each worker has its own rules and counters): use --workers 1');
+        // The workers check the primary's configuration before forking, and share the challenge's key.
+        const { processSecret } = await import('../../proxy/challenge/secret.js');
+        processSecret();
+        const { edgeOptionsFromFlags } = await import('../../proxy/phases/edge-config.js');
+        edgeOptionsFromFlags({ config: stackFlags.config, blockLists: stackFlags.blockLists });
         const { superviseWorkers } = await import('../../proxy/workers.js');
         let sup: Awaited<ReturnType<typeof superviseWorkers>>;
         try {
@@ -104,15 +151,24 @@ Examples:
         } catch (e) {
           throw new InputError(`edge: ${(e as Error).message}`);
         }
+        process.on('SIGHUP', () => {
+          for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+        });
         process.stderr.write(`edge: listening on ${scheme}://${host}:${sup.port} (${what}), ${flags.workers} workers, origin ${origins}\n`);
         stop = () => {
           sup.stop();
           return sup.done;
         };
       } else {
-        const edge = await start();
-        process.stderr.write(`edge: listening on ${edge.url} (${what}), origin ${origins}\n`);
-        stop = () => edge.close();
+        const stack = await startStack();
+        const e = await start(stack);
+        const unwatch = watchConfig(stack, stackFlags.config);
+        process.stderr.write(`edge: listening on ${e.url} (${what}), origin ${origins}; ${describeStack(stack)}${stack.admin ? `; admin ${stack.admin.url}` : ''}\n`);
+        stop = async () => {
+          unwatch();
+          await e.close();
+          await stack.close();
+        };
       }
       await new Promise<void>((resolve) => {
         const onSignal = (sig: string) => {
@@ -127,13 +183,56 @@ Examples:
     });
 }
 
-/**
- * The decisions in front of the origin. The transport alone passes everything (PASS_ALL); the
- * phases (lists, custom rules, rate limits, WAF: src/proxy/phases/) plug in here.
- */
-async function gateFor(_flags: EdgeFlags): Promise<Gate> {
-  const { PASS_ALL } = await import('../../proxy/gate.js');
-  return PASS_ALL;
+type EdgeStackT = import('../../proxy/stack.js').EdgeStack;
+
+function stackFlagsOf(f: EdgeFlags): import('../../proxy/stack.js').StackFlags {
+  if (f.mode !== undefined && f.mode !== 'auto' && f.mode !== 'suggest' && f.mode !== 'off') throw new UsageError(`edge: --mode must be auto, suggest or off, not "${f.mode}"`);
+  const config = f.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
+  let admin: import('../../proxy/stack.js').StackFlags['admin'];
+  if (f.admin !== undefined) {
+    const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(f.admin);
+    if (m === null || m[1] === '') throw new UsageError(`edge: --admin must be HOST:PORT, not "${f.admin}"`);
+    admin = { host: m[1] as string, port: parseIntArg('--admin port', m[2] as string, { min: 0, max: 65535 }), token: f.adminToken ?? process.env.PALISADE_ADMIN_TOKEN ?? null };
+  }
+  return { config, blockLists: f.blockList, ...(f.mode !== undefined && { mode: f.mode as 'auto' | 'suggest' | 'off' }), ...(admin && { admin }) };
+}
+
+/** What the edge decides with, for the start-up line. */
+function describeStack(stack: EdgeStackT): string {
+  const g = stack.edgeGate;
+  const waf = g.waf === null ? 'WAF off' : `WAF on (${g.waf.ruleCount} CRS rules)`;
+  return `${waf}, live L7 protection ${stack.live?.mode ?? 'off'}`;
+}
+
+/** SIGHUP, and changes to the configuration file, reload it; a file with errors is refused and said. */
+function watchConfig(stack: EdgeStackT, file: string | undefined): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  const reload = (why: string) => {
+    void stack.reload().then((r) => {
+      process.stderr.write(r.ok ? `edge: ${why}: configuration reloaded\n` : `edge: ${why}: configuration refused, the running one stays:\n${r.error}\n`);
+    });
+  };
+  const onHup = () => reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+  let watcher: FSWatcher | null = null;
+  if (file !== undefined) {
+    try {
+      // Editors save in several writes (or by renaming): reload once things settle.
+      watcher = watch(file, () => {
+        if (timer !== null) clearTimeout(timer);
+        timer = setTimeout(() => reload(`${file} changed`), 300);
+        timer.unref();
+      });
+      watcher.unref();
+    } catch {
+      // Not watchable (a pipe, a vanished file): SIGHUP still reloads.
+    }
+  }
+  return () => {
+    process.off('SIGHUP', onHup);
+    watcher?.close();
+    if (timer !== null) clearTimeout(timer);
+  };
 }
 
 async function edgeOptions(f: EdgeFlags): Promise<EdgeOptions> {
