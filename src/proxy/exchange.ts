@@ -266,15 +266,25 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
 
   private onHead(v: HeadVerdict): void {
     if (this.done) return;
-    if (v.kind === 'pass') this.forward(v.headers);
-    else if (v.kind === 'body') this.readBody(v.bodyLimit).catch((e) => this.fail(e));
-    else this.respond(v);
+    try {
+      if (v.kind === 'pass') this.forward(v.headers);
+      else if (v.kind === 'body') this.readBody(v.bodyLimit).catch((e) => this.fail(e));
+      else this.respond(v);
+    } catch (e) {
+      // A verdict the transport cannot carry out (a header value with a line break, ...): a
+      // failure of this request, never of the process.
+      this.gateFailed(e);
+    }
   }
 
   private onBody(v: BodyVerdict): void {
     if (this.done) return;
-    if (v.kind === 'pass') this.forward(v.headers);
-    else this.respond(v);
+    try {
+      if (v.kind === 'pass') this.forward(v.headers);
+      else this.respond(v);
+    } catch (e) {
+      this.gateFailed(e);
+    }
   }
 
   private respond(v: Respond): void {
@@ -469,7 +479,15 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     this.originHeard(statusCode);
     const out = responseHeaders(raw, this.h2 ? '2.0' : '1.1');
     if (this.core.closing && !this.h2) out.push('connection', 'close');
-    this.res.writeHead(statusCode, out as unknown as Record<string, string>);
+    try {
+      this.res.writeHead(statusCode, out as unknown as Record<string, string>);
+    } catch (e) {
+      // A head node will not send (a value undici took but node:http refuses): 502, not a crash.
+      this.responded = false;
+      this.core.stats.originErrors++;
+      this.core.o.log(`edge: request ${this.id}: the origin's response head cannot be passed on (${(e as Error).message})`);
+      this.answerOrCut(502, 'origin_bad_head');
+    }
     return true;
   }
 
@@ -628,7 +646,16 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
       out.push('connection', 'close');
       (this.res as ServerResponse).shouldKeepAlive = false;
     }
-    this.res.writeHead(status, out as unknown as Record<string, string>);
+    try {
+      this.res.writeHead(status, out as unknown as Record<string, string>);
+    } catch (e) {
+      // Only the gate's headers can be invalid here: answer without them.
+      if (headers === undefined) throw e;
+      this.core.o.log(`edge: request ${this.id}: the gate's answer headers are invalid (${(e as Error).message}); answered without them`);
+      this.error = 'gate_error';
+      this.answer(status, by, mitigated, undefined, body);
+      return;
+    }
     this.res.end(buf);
     if (this.method !== 'HEAD') this.bytesOut = buf.length;
     this.finish();
@@ -649,6 +676,8 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
   }
 
   private finishWith(code: string): void {
+    // Aborting the origin request can call back into onError at once: count the end once.
+    if (this.done) return;
     // The parser refused the rest of this connection (clientError answered it): a bad request, not an abort.
     if (this.conn.failed !== undefined) code = 'bad_request';
     this.error ??= code;

@@ -30,6 +30,8 @@ export function superviseWorkers(n: number, shutdownTimeoutMs: number, log: (lin
   // Round robin by the primary (node's default on Linux): it costs one hand-off per connection,
   // not per request, and spreads long keep-alive connections evenly, where a shared accept
   // queue (SCHED_NONE) can leave one worker with most of them (measured: p99 of 72 ms under wrk).
+  // The price: a connection handed to a worker in the instant it crashes, before the primary
+  // hears of it, is lost with that worker.
   cluster.schedulingPolicy = cluster.SCHED_RR;
   const live = new Set<Worker>();
   const readyOnes = new WeakSet<Worker>();

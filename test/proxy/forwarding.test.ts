@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { request } from 'undici';
@@ -122,6 +122,22 @@ describe('edge forwarding', { timeout: 60_000 }, () => {
   test('large response streamed through (curl)', async () => {
     const { stdout } = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', `${edge.url}/big?n=5000000`], { timeout: 20_000 });
     assert.equal(stdout, '200 5000000');
+  });
+
+  test('a client that goes away mid-response: counted, the origin request dropped, the edge carries on', async () => {
+    const before = edge.stats().clientAborts;
+    await new Promise<void>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port });
+      s.write('GET /big?n=50000000 HTTP/1.1\r\nHost: x\r\n\r\n');
+      s.once('data', () => {
+        s.destroy();
+        resolve();
+      });
+    });
+    for (let i = 0; i < 50 && edge.stats().clientAborts === before; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(edge.stats().clientAborts, before + 1);
+    const r = await raw(port, 'GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.deepEqual(statuses(r.text), [200]);
   });
 
   test('Expect: 100-continue gets 100 before the body is sent', async () => {

@@ -30,6 +30,8 @@ describe('edge gate calls', { timeout: 30_000 }, () => {
       if (mode === 'body') return { kind: 'body', bodyLimit: 10 };
       if (mode === 'throw') throw new Error('phase bug');
       if (mode === 'reject') return Promise.reject(new Error('async phase bug'));
+      if (mode === 'badheader') return { kind: 'respond', mitigated: 'block', status: 403, headers: [['x-bad', 'a\r\nb']] };
+      if (mode === 'badpass') return Promise.resolve({ kind: 'pass', headers: [['x-bad', 'a\r\nb']] });
       if (mode === 'async') return new Promise((r) => setTimeout(() => r({ kind: 'pass', headers: [['x-challenge-state', 'ok']] }), 20));
       return { kind: 'pass' };
     },
@@ -160,6 +162,20 @@ describe('edge gate calls', { timeout: 30_000 }, () => {
       await res.body.dump();
     }
     assert.equal(edge.stats().gateErrors, 2);
+    const ok = await request(`${edge.url}/`);
+    assert.equal(ok.statusCode, 200);
+    await ok.body.dump();
+  });
+
+  test('a verdict with a header value node refuses: the request fails, not the process', async () => {
+    const r = await request(`${edge.url}/`, { headers: { 'x-mode': 'badheader' } });
+    assert.equal(r.statusCode, 403);
+    assert.equal(r.headers['x-bad'], undefined);
+    assert.equal(r.headers['palisade-mitigated'], 'block');
+    await r.body.dump();
+    const p = await request(`${edge.url}/`, { headers: { 'x-mode': 'badpass' } });
+    assert.ok(p.statusCode >= 400, String(p.statusCode));
+    await p.body.dump();
     const ok = await request(`${edge.url}/`);
     assert.equal(ok.statusCode, 200);
     await ok.body.dump();
