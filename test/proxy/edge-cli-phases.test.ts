@@ -6,15 +6,14 @@
  * the running one serves on. Real clients (undici) against a real origin, loopback only.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Agent, request } from 'undici';
+import { startEdgeProcess } from './edge-process.js';
 import { type Origin, startOrigin } from './helpers.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'palisade-edge-phases-'));
 let origin: Origin;
 before(async () => {
@@ -24,31 +23,6 @@ after(async () => {
   await origin.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Start `palisade edge`; resolves with its URLs once the start-up line is out (at most 60 s: the CRS loads first). */
-function startEdge(args: string[]): Promise<{ child: ChildProcess; url: string; admin: string; stderr: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/run-cli.ts', 'edge', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no start-up line: ${err}`));
-    }, 60_000);
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (http:\/\/[\d.]+:\d+).*admin (http:\/\/[\d.]+:\d+)/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve({ child, url: m[1] as string, admin: m[2] as string, stderr: () => err, exited });
-      }
-    });
-    child.once('exit', () => {
-      clearTimeout(t);
-      reject(new Error(`edge exited: ${err}`));
-    });
-  });
-}
 
 async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
@@ -64,7 +38,7 @@ test('block list, WAF, admin rules and SIGHUP reload through the CLI', { timeout
   writeFileSync(drop, '# bad actors\n127.0.0.2\n');
   const cfg = join(dir, 'palisade.yaml');
   writeFileSync(cfg, ['edge:', '  mode: suggest', '  ruleset:', '    - id: no-old', '      expression: http.request.uri.path eq "/old"', '      action: block', ''].join('\n'));
-  const edge = await startEdge(['--listen', '127.0.0.1:0', '--origin', origin.url, '--config', cfg, '--block-list', drop, '--admin', '127.0.0.1:0']);
+  const edge = await startEdgeProcess(['--listen', '127.0.0.1:0', '--origin', origin.url, '--config', cfg, '--block-list', drop, '--admin', '127.0.0.1:0']);
   // undici takes the local address as a client option (its connect options are not net.connect's).
   const from2 = new Agent({ localAddress: '127.0.0.2' });
   try {

@@ -5,16 +5,16 @@
  * processes from the CLI, a real origin, undici clients; a key prefix of the test's own, deleted after.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
+import { startEdgeProcess } from './edge-process.js';
 import { type Origin, startOrigin } from './helpers.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'palisade-two-edges-'));
 const PREFIX = `palisade-test-${randomBytes(4).toString('hex')}:`;
 const redisUp = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG';
@@ -28,33 +28,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
   if (redisUp) spawnSync('sh', ['-c', `redis-cli -h 127.0.0.1 -p 6379 --scan --pattern '${PREFIX}*' | xargs -r redis-cli -h 127.0.0.1 -p 6379 del`]);
 });
-
-function startEdge(cfg: string): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null>; stderr: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/run-cli.ts', 'edge', '--listen', '127.0.0.1:0', '--origin', origin.url, '--config', cfg], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no start-up line: ${err}`));
-    }, 60_000);
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve({ child, url: m[1] as string, exited, stderr: () => err });
-      }
-    });
-    child.once('exit', () => {
-      clearTimeout(t);
-      reject(new Error(`edge exited: ${err}`));
-    });
-  });
-}
 
 test('two edges, one Redis: a client alternating between them gets the limit once, not twice', { skip: !redisUp && 'no Redis on 127.0.0.1:6379', timeout: 120_000 }, async () => {
   const LIMIT = 20;
@@ -74,8 +47,9 @@ test('two edges, one Redis: a client alternating between them gets the limit onc
       '',
     ].join('\n'),
   );
-  const a = await startEdge(cfg);
-  const b = await startEdge(cfg);
+  const args = ['--listen', '127.0.0.1:0', '--origin', origin.url, '--config', cfg];
+  const a = await startEdgeProcess(args);
+  const b = await startEdgeProcess(args);
   try {
     const statuses: number[] = [];
     for (let i = 0; i < 100; i++) {

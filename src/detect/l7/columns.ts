@@ -45,6 +45,11 @@ export const enum Flag {
   REFERER = 16,
 }
 
+/** The class traits of the record `tr` has just read, as Flag bits. */
+export function flagsOf(tr: RequestTraits): number {
+  return (tr.asset ? Flag.ASSET : 0) | (tr.hasCookie ? Flag.COOKIE : 0) | (tr.login ? Flag.LOGIN : 0) | (tr.sensitive ? Flag.SENSITIVE : 0) | (tr.hasReferer ? Flag.REFERER : 0);
+}
+
 export const MAX_RECORDS = 1 << 22;
 export const MAX_IDS = 1 << 18;
 
@@ -252,8 +257,7 @@ export class RecordColumns {
     this.fam[i] = tr.fam;
     this.timeMs[i] = tr.timeMs;
     this.status[i] = tr.status;
-    this.flags[i] =
-      (tr.asset ? Flag.ASSET : 0) | (tr.hasCookie ? Flag.COOKIE : 0) | (tr.login ? Flag.LOGIN : 0) | (tr.sensitive ? Flag.SENSITIVE : 0) | (tr.hasReferer ? Flag.REFERER : 0);
+    this.flags[i] = flagsOf(tr);
     if (tr.fam !== 4 && !this.otherClients.has(tr.ipKey) && this.t.of(v, Slot.CLIENT)) this.otherClients.set(tr.ipKey, this.t.text());
     const h = this.h;
     for (let c = 0; c < Col.COUNT; c++) {

@@ -11,7 +11,7 @@ import { httpScheme } from '../../scheme/http.js';
 import { HttpLogRequest } from '../../scheme/http-log.js';
 import { type HttpLogView, Slot } from '../../sources/accesslog/view.js';
 import { mix32 } from '../core/sketch/hash.js';
-import { Flag, type Ids, type RecordColumns } from './columns.js';
+import { Flag, flagsOf, type Ids, type RecordColumns } from './columns.js';
 import { Kind } from './detector.js';
 import { RequestTraits, SlotText } from './features.js';
 import type { Part } from './signature.js';
@@ -199,10 +199,6 @@ function classOf(kind: Kind, flags: number, status: number): number {
     default:
       return status === 408 ? 1 : 0;
   }
-}
-
-function flagsOf(tr: RequestTraits): number {
-  return (tr.asset ? Flag.ASSET : 0) | (tr.hasCookie ? Flag.COOKIE : 0) | (tr.login ? Flag.LOGIN : 0) | (tr.sensitive ? Flag.SENSITIVE : 0) | (tr.hasReferer ? Flag.REFERER : 0);
 }
 
 /** Can every target be measured on columns? (Each is a conjunction of constraints on known fields.) */

@@ -16,7 +16,7 @@
  * records that used them: when a field's table reaches twice the ring's size it is rebuilt from
  * the records held, so it stays bounded under values that never repeat (cache-busting paths).
  */
-import { Col, Flag } from '../../detect/l7/columns.js';
+import { Col, flagsOf } from '../../detect/l7/columns.js';
 import type { RequestTraits } from '../../detect/l7/features.js';
 import type { MeasureColumns } from '../../detect/l7/measure.js';
 import { HttpLogView, Slot } from '../../sources/accesslog/view.js';
@@ -78,8 +78,7 @@ export class RecentRequests {
     this.fam[i] = tr.fam;
     this.timeMs[i] = tr.timeMs;
     this.status[i] = tr.status;
-    this.flags[i] =
-      (tr.asset ? Flag.ASSET : 0) | (tr.hasCookie ? Flag.COOKIE : 0) | (tr.login ? Flag.LOGIN : 0) | (tr.sensitive ? Flag.SENSITIVE : 0) | (tr.hasReferer ? Flag.REFERER : 0);
+    this.flags[i] = flagsOf(tr);
     if (tr.fam !== 4 && !this.others.has(tr.ipKey)) {
       if (this.others.size >= this.capacity) this.others.clear();
       this.others.set(tr.ipKey, v.get(Slot.CLIENT) ?? '');
