@@ -1,5 +1,6 @@
 /**
- * Edge proxy throughput (issue 16): `palisade edge --workers 2` with no phases (PASS_ALL) against
+ * Edge proxy throughput (issue 16): `palisade edge --workers 2` with no phases (a config with
+ * `edge: { mode: off, waf: off }`, no lists, rules or rate limits) against
  * nginx as a plain reverse proxy (Debian nginx, worker_processes 2, proxy_pass to a keep-alive
  * upstream), both in front of the same fast origin (an nginx worker answering `return 200`),
  * loaded with wrk over loopback with one benign browser GET. The issue's target: at least 0.6x
@@ -267,7 +268,13 @@ export default async function bench(): Promise<void> {
   const ports: Ports = { origin: 18690, ours: 18691, nginx: 18692, oursPid: 0, nginxPid: 0 };
   const originCmd: [string, string[]] = ['/usr/sbin/nginx', ['-c', originConf(dir, ports.origin), '-e', join(dir, 'origin', 'error.log')]];
   const ngxCmd: [string, string[]] = ['/usr/sbin/nginx', ['-c', proxyConf(dir, ports.nginx, ports.origin), '-e', join(dir, 'proxy', 'error.log')]];
-  const oursCmd: [string, string[]] = [process.execPath, [CLI, 'edge', '--listen', `127.0.0.1:${ports.ours}`, '--origin', `http://127.0.0.1:${ports.origin}`, '--workers', '2']];
+  // No phases: palisade edge otherwise runs the CRS WAF and live L7 protection by default.
+  const noPhases = join(dir, 'no-phases.yaml');
+  writeFileSync(noPhases, 'edge:\n  mode: off\n  waf: off\n');
+  const oursCmd: [string, string[]] = [
+    process.execPath,
+    [CLI, 'edge', '--config', noPhases, '--listen', `127.0.0.1:${ports.ours}`, '--origin', `http://127.0.0.1:${ports.origin}`, '--workers', '2'],
+  ];
   const ngx = spawn(...ngxCmd, { stdio: 'ignore' });
   const ours = spawn(...oursCmd, { stdio: 'ignore' });
   const procs = [spawn(...originCmd, { stdio: 'ignore' }), ngx, ours];
