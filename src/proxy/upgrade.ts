@@ -16,6 +16,8 @@ const HALF_CLOSE_LINGER_MS = 5_000;
 
 export function pipeUpgrade(x: Exchange, origin: Origin, connectTimeoutMs: number, track: (s: Socket) => void): void {
   const client = x.req.socket as Socket;
+  // Frames a client sends before the 101 wait in the socket until the pipe opens.
+  client.pause();
   const head = x.upgradeHead ?? Buffer.alloc(0);
   const up: Socket = origin.tls
     ? tlsConnect({ host: origin.hostname, port: origin.port, servername: isIP(origin.hostname) === 0 ? origin.hostname : undefined, ALPNProtocols: ['http/1.1'] })
