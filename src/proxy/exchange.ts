@@ -41,6 +41,9 @@ export interface ConnInfo {
   alpn?: string;
   tlsVersion?: string;
   tlsCipher?: string;
+  /** JA3 and JA4 of the connection's ClientHello (client-hello.ts), read before TLS started. */
+  ja3?: string;
+  ja4?: string;
   /** Set by the clientError handler: the connection was answered with this status and closed. */
   failed?: number;
   /**
@@ -182,6 +185,8 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
       if (c.ssl) {
         v.tlsVersion = c.tlsVersion;
         v.tlsCipher = c.tlsCipher;
+        if (c.ja3 !== undefined) v.ja3 = c.ja3;
+        if (c.ja4 !== undefined) v.ja4 = c.ja4;
       }
       if (this.status !== 0 && this.responded) v.status = this.status;
       this.v = v;
@@ -763,6 +768,8 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
       const tls: NonNullable<HttpRequest['tls']> = {};
       if (this.conn.sni !== undefined) tls.sni = this.conn.sni;
       if (this.conn.alpn !== undefined) tls.alpn = this.conn.alpn;
+      if (this.conn.ja3 !== undefined) tls.ja3 = this.conn.ja3;
+      if (this.conn.ja4 !== undefined) tls.ja4 = this.conn.ja4;
       rec.tls = tls;
     }
     return rec;

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { AccessLog } from './access-log.js';
+import { readClientHello } from './client-hello.js';
 import { type ConnInfo, type EdgeCore, Exchange, type Req, type Res } from './exchange.js';
 import { type Gate, PASS_ALL } from './gate.js';
 import { BodyWatch, ConnLimiter } from './limits.js';
@@ -139,7 +140,26 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
         limiter.release(hopIp);
         connectionClosed(info);
       });
-      proceed(stream as Socket);
+      if (o.tls === undefined) return proceed(stream as Socket);
+      // TLS: the ClientHello is read first, for JA3/JA4 (node's TLS keeps the hello it parses to
+      // itself), then everything read goes to the TLS layer ahead of the rest of the stream.
+      readClientHello(stream as Socket, o.headerTimeoutMs, (prints, read, timedOut) => {
+        if (timedOut) {
+          // No whole hello within the header timeout: a slow client, closed like a slow request head.
+          stats.headerTimeouts++;
+          s.destroy();
+          return;
+        }
+        if (prints !== null) {
+          info.ja3 = prints.ja3;
+          info.ja4 = prints.ja4;
+        }
+        if (s.destroyed) return;
+        const next = read.length === 0 ? stream : new Prepended(stream as Socket, read);
+        (next as Tracked)[CONN] = info;
+        proceed(next as Socket);
+        if (next === stream) (stream as Socket).resume();
+      });
     };
     if (!o.proxyProtocol) return admit(peer, s.remotePort ?? 0);
     readProxyHeader(

@@ -17,6 +17,9 @@ export class EdgeView implements HttpRequestView {
   serverPort?: number;
   tlsVersion?: string;
   tlsCipher?: string;
+  /** The connection's ClientHello fingerprints (client-hello.ts): rules read cf.bot_management.ja3_hash / ja4. */
+  ja3?: string;
+  ja4?: string;
   status?: number;
   body?: Uint8Array;
   bodySize?: number;
