@@ -29,6 +29,19 @@ export interface HttpRequest {
   origin_ms?: number;
   tls?: { ja3?: string; ja4?: string; sni?: string; alpn?: string };
   challenge?: 'none' | 'issued' | 'passed' | 'failed';
+  /** What the edge proxy did with the request (its access log only). */
+  edge?: {
+    /** The id sent to the origin and on the edge's own answers (palisade-request-id). */
+    request_id: string;
+    /** pass (to the origin), or the kind of answer the edge gave itself (palisade-mitigated), or error (a transport failure). */
+    action: 'pass' | 'block' | 'challenge' | 'rate_limit' | 'waf' | 'error';
+    /** What matched, in phase order: `list:<name>`, rule ids, `waf:<CRS id>`. */
+    rule_ids: string[];
+    /** The CRS rules that matched (also among rule_ids). */
+    waf_matches?: number[];
+    /** A transport error's short name (origin_timeout, client_aborted ...). */
+    error?: string;
+  };
   enrichment?: {
     asn?: number;
     country?: string;

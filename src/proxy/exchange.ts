@@ -94,6 +94,8 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
   readonly clientIp: string;
   readonly peerIp: string;
   private rules: string[] | undefined = undefined;
+  /** Set by the phases (the JavaScript challenge's state); declared here so every exchange has the same shape. */
+  challenge: EdgeRequest['challenge'] = undefined;
   // HeadFacts, filled by checkHead.
   host: string | undefined = undefined;
   contentLength = -1;
@@ -772,6 +774,17 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
       if (this.conn.ja4 !== undefined) tls.ja4 = this.conn.ja4;
       rec.tls = tls;
     }
+    const rules = this.rules ?? [];
+    const waf: number[] = [];
+    for (const r of rules) if (r.startsWith('waf:')) waf.push(Number(r.slice(4)));
+    rec.edge = {
+      request_id: this.id,
+      action: out.mitigated ?? (out.error !== undefined && out.by === 'transport' ? 'error' : 'pass'),
+      rule_ids: rules.slice(),
+      ...(waf.length > 0 && { waf_matches: waf }),
+      ...(out.error !== undefined && { error: out.error }),
+    };
+    if (this.challenge !== undefined) rec.challenge = this.challenge;
     return rec;
   }
 }

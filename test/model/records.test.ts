@@ -128,6 +128,7 @@ const HTTP_KEYS = {
   origin_ms: 1,
   tls: 1,
   challenge: 1,
+  edge: 1,
   enrichment: 1,
 } satisfies Record<keyof HttpRequest, 1>;
 

@@ -74,6 +74,13 @@ describe('edge access log', { timeout: 60_000 }, () => {
     assert.equal(post.body_size, 13);
     assert.equal(blocked.status, 403);
     assert.equal(blocked.origin_ms, undefined);
+    // What the edge did: the action, the request id the origin saw, the rules that matched.
+    assert.equal(get.edge?.action, 'pass');
+    assert.equal(blocked.edge?.action, 'block');
+    assert.match(get.edge?.request_id ?? '', /\S{8,}/);
+    assert.notEqual(get.edge?.request_id, post.edge?.request_id);
+    const seenAt = origin.seen.find((e) => e.url.startsWith('/shop/item'))?.rawHeaders ?? [];
+    assert.equal(seenAt[seenAt.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === 'palisade-request-id') + 1], get.edge?.request_id, 'the id the origin was sent');
     assert.deepEqual([old.version, old.status], ['HTTP/1.0', 404]);
   });
 

@@ -276,6 +276,23 @@ function headersOf(x: Record<string, unknown>, into: LogHeader[] | null): LogHea
   return hs;
 }
 
+const EDGE_ACTIONS: ReadonlySet<string> = new Set(['pass', 'block', 'challenge', 'rate_limit', 'waf', 'error']);
+
+/** The edge's `edge` block, checked field by field; null when absent or not one. */
+function edgeBlock(x: unknown): HttpRequest['edge'] | null {
+  if (x === null || typeof x !== 'object') return null;
+  const e = x as Record<string, unknown>;
+  if (typeof e.request_id !== 'string' || typeof e.action !== 'string' || !EDGE_ACTIONS.has(e.action) || !Array.isArray(e.rule_ids)) return null;
+  const out: NonNullable<HttpRequest['edge']> = {
+    request_id: e.request_id.slice(0, 128),
+    action: e.action as NonNullable<HttpRequest['edge']>['action'],
+    rule_ids: e.rule_ids.filter((id): id is string => typeof id === 'string').slice(0, 64),
+  };
+  if (Array.isArray(e.waf_matches)) out.waf_matches = e.waf_matches.filter((n): n is number => Number.isInteger(n)).slice(0, 64);
+  if (typeof e.error === 'string') out.error = e.error.slice(0, 64);
+  return out;
+}
+
 /**
  * The edge's record, field by field into the slots: a log is input like any other, so what
  * comes out is rebuilt from checked values rather than passed through.
@@ -284,6 +301,7 @@ function mapPalisade(o: Record<string, unknown>, v: HttpLogView): boolean {
   const r = o as unknown as HttpRequest;
   if (typeof r.method !== 'string' || r.method === '' || typeof r.client !== 'object' || r.client === null || typeof r.client.ip !== 'string') return false;
   if (r.challenge === 'none' || r.challenge === 'issued' || r.challenge === 'passed' || r.challenge === 'failed') v.challenge = r.challenge;
+  v.edge = edgeBlock(r.edge);
   v.timeMs = jsonTimeToMs(r.time);
   v.setStr(Slot.CLIENT, r.client.ip);
   v.setStr(Slot.VIA, str(r.client.via));

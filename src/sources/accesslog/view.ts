@@ -125,6 +125,8 @@ export class HttpLogView {
   cookies: Record<string, string> | null = null;
   /** The edge's challenge state (Palisade edge log only). */
   challenge: HttpRequest['challenge'] | null = null;
+  /** What the edge did with the request (Palisade edge log only). */
+  edge: HttpRequest['edge'] | null = null;
 
   reset(line: string): void {
     this.line = line;
@@ -153,6 +155,7 @@ export class HttpLogView {
     this.orderedHeaders = null;
     this.cookies = null;
     this.challenge = null;
+    this.edge = null;
   }
 
   /** Point a slot at line[a..b), cut at MAX_FIELD. */
@@ -291,6 +294,7 @@ export class HttpLogView {
     if (ref !== undefined) r.referer = ref;
     if (this.status >= 100 && this.status <= 999) r.status = this.status;
     if (this.challenge !== null) r.challenge = this.challenge;
+    if (this.edge !== null) r.edge = this.edge;
     if (this.responseSize >= 0) r.response_size = this.responseSize;
     if (this.durationMs >= 0) r.duration_ms = this.durationMs;
     if (this.originMs >= 0) r.origin_ms = this.originMs;
