@@ -14,14 +14,15 @@
  * Nothing is pinned to a CPU: the proxies' two processes, the origin and wrk share the machine
  * alike for both sides (on a 2-core machine the load generator and the origin take a share).
  *
- * The full-stack comparison (the edge with its phases against nginx limit_req + ModSecurity +
- * CRS) goes in fullStack() below.
+ * Then the full stack (fullStack() below): the edge with its phases against nginx with limit_req,
+ * ModSecurity and the CRS, on a browser GET and a 2 KB form POST.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { CLI, commandLine, medianOf, OUT, passFail, RUNS, range, runsNote, type Sample } from './common.js';
+import { formBody, MODSEC_SO, modsecRulesFile } from './waf.bench.js';
 
 const SECONDS = Number(process.env.PALISADE_BENCH_EDGE_SECONDS ?? 10);
 const CONNECTIONS = 32;
@@ -75,8 +76,10 @@ function cpuSeconds(pids: number[]): number {
   return ticks / 100;
 }
 
-function wrkArgs(port: number): string[] {
-  return ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', ...BROWSER_HEADERS.flatMap(([k, v]) => ['-H', `${k}: ${v}`]), `http://127.0.0.1:${port}${PATH}`];
+function wrkArgs(port: number, script?: string): string[] {
+  // A script sets its own method, body and headers (the POST); otherwise the browser's GET.
+  const how = script !== undefined ? ['-s', script] : BROWSER_HEADERS.flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  return ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', ...how, `http://127.0.0.1:${port}${PATH}`];
 }
 
 function parseLatency(v: string, unit: string): number {
@@ -85,11 +88,11 @@ function parseLatency(v: string, unit: string): number {
 }
 
 /** One wrk run under the bench lock, with the CPU time of the proxy's processes (`pid` and children). */
-function runWrk(port: number, pid: number): WrkResult {
+function runWrk(port: number, pid: number, script?: string): WrkResult {
   const pids = tree(pid);
   // The proxy is idle while wrk waits for the lock: the CPU read around both counts only the run.
   const cpu0 = cpuSeconds(pids);
-  const r = spawnSync('flock', [LOCK, 'wrk', ...wrkArgs(port)], { encoding: 'utf8' });
+  const r = spawnSync('flock', [LOCK, 'wrk', ...wrkArgs(port, script)], { encoding: 'utf8' });
   const cpu1 = cpuSeconds(pids);
   const out = r.stdout ?? '';
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
@@ -246,13 +249,156 @@ function proxyOnly(ports: Ports): void {
   );
 }
 
+/** 1,000 prefixes for the block lists on both sides (none holds 127.0.0.1: every request is checked, none stopped). */
+function blockPrefixes(): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < 1000; i++) out.push(`${11 + (i % 200)}.${(i * 7) % 256}.${(i * 13) % 256}.0/24`);
+  return [...new Set(out)];
+}
+
+/** Our full stack: the list, two custom rules, a rate limit counting every request (never reached), the CRS at PL1 blocking. */
+function fullConfig(dir: string): string {
+  const drop = join(dir, 'drop.txt');
+  writeFileSync(drop, `${blockPrefixes().join('\n')}\n`);
+  const file = join(dir, 'full.yaml');
+  writeFileSync(
+    file,
+    [
+      'edge:',
+      '  mode: off',
+      '  lists:',
+      `    drop: { kind: block, file: ${drop} }`,
+      '  ruleset:',
+      '    - id: no-wp',
+      '      expression: starts_with(http.request.uri.path, "/wp-")',
+      '      action: block',
+      '    - id: no-scanners',
+      '      expression: http.user_agent contains "sqlmap" or http.user_agent contains "nikto"',
+      '      action: block',
+      '    - id: per-client',
+      '      expression: http.request.method ne ""',
+      '      action: block',
+      '      ratelimit: { characteristics: [ip.src], period: 60, requests_per_period: 16000000, mitigation_timeout: 60 }',
+      '  waf: { paranoia: 1, mode: block }',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** nginx's full stack: the same prefixes in a geo block, limit_req counting every request (never reached), ModSecurity + CRS PL1. */
+function fullNginxConf(dir: string, port: number, originPort: number): string {
+  const d = join(dir, 'full-nginx');
+  mkdirSync(d, { recursive: true });
+  const modsec = modsecRulesFile(d);
+  return nginxConf(
+    dir,
+    'full-nginx',
+    `load_module ${MODSEC_SO};
+worker_processes 2;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${join(d, 'body')};
+  proxy_temp_path ${join(d, 'proxy')};
+  keepalive_requests 1000000;
+  geo $blocked {
+    default 0;
+${blockPrefixes()
+  .map((p) => `    ${p} 1;`)
+  .join('\n')}
+  }
+  limit_req_zone $binary_remote_addr zone=per_client:10m rate=1000000r/s;
+  upstream origin {
+    server 127.0.0.1:${originPort};
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    modsecurity on;
+    modsecurity_rules_file ${modsec};
+    location / {
+      if ($blocked) { return 403; }
+      limit_req zone=per_client burst=1000000 nodelay;
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`,
+  );
+}
+
+/** A wrk script sending the 2 KB form POST with the browser's headers. */
+function postScript(dir: string): string {
+  const file = join(dir, 'post.lua');
+  const headers = BROWSER_HEADERS.map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join('\n');
+  writeFileSync(
+    file,
+    `wrk.method = "POST"
+wrk.body = ${JSON.stringify(formBody())}
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+${headers}
+`,
+  );
+  return file;
+}
+
 /**
- * Full stack (issue 16): the edge with its phases (lists, custom rules, rate limits, WAF on CRS)
- * against nginx with limit_req + libmodsecurity + CRS, same origin and load. To be added with the
- * phases; it gets the same ports and helpers as proxyOnly().
+ * Full stack (issue 16): the edge with its phases (a 1,000-prefix block list, custom rules, a rate
+ * limit on every request, the CRS at PL1 blocking) against nginx with the same list (geo),
+ * limit_req and libmodsecurity + the same CRS, both with 2 workers in front of the same origin,
+ * for a benign browser GET and a 2 KB form POST. Target: at least 10x nginx + ModSecurity's req/s.
  */
-function fullStack(_ports: Ports): void {
-  process.stdout.write('\nfull stack (phases vs nginx limit_req + ModSecurity + CRS): not measured yet (lands with the phases)\n');
+async function fullStack(dir: string, originPort: number): Promise<void> {
+  if (!existsSync(MODSEC_SO)) {
+    process.stdout.write(`\nfull stack: skipped: ${MODSEC_SO} missing (Debian libnginx-mod-http-modsecurity)\n`);
+    return;
+  }
+  const oursPort = 18693;
+  const ngxPort = 18694;
+  const ngxCmd: [string, string[]] = ['/usr/sbin/nginx', ['-c', fullNginxConf(dir, ngxPort, originPort), '-e', join(dir, 'full-nginx', 'error.log')]];
+  const oursCmd: [string, string[]] = [
+    process.execPath,
+    [CLI, 'edge', '--config', fullConfig(dir), '--listen', `127.0.0.1:${oursPort}`, '--origin', `http://127.0.0.1:${originPort}`, '--workers', '2'],
+  ];
+  const ngx = spawn(...ngxCmd, { stdio: 'ignore' });
+  const ours = spawn(...oursCmd, { stdio: 'ignore' });
+  try {
+    await Promise.all([waitPort(ngxPort, 60_000), waitPort(oursPort, 90_000)]);
+    const node = (a: string) => (a === process.execPath ? 'node' : a);
+    process.stdout.write(`\nfull stack: lists + custom rules + a rate limit + WAF (CRS PL1, blocking), 2 workers each\n`);
+    process.stdout.write(
+      `ours:   ${commandLine(node(oursCmd[0]), oursCmd[1].map(node), '')}\npeer:   ${commandLine(ngxCmd[0], ngxCmd[1], '')} (geo list, limit_req, ModSecurity 3 + CRS)\n`,
+    );
+    const [so, sn] = [await probe(oursPort), await probe(ngxPort)];
+    if (so !== 200 || sn !== 200) process.stdout.write(`warning: probe status palisade ${so}, nginx ${sn} (expected 200 from both)\n`);
+    const post = postScript(dir);
+    spawnSync('wrk', ['-t1', '-c8', '-d2s', `http://127.0.0.1:${oursPort}${PATH}`]);
+    spawnSync('wrk', ['-t1', '-c8', '-d2s', `http://127.0.0.1:${ngxPort}${PATH}`]);
+    process.stdout.write(
+      `${'request'.padEnd(12)} ${'palisade edge req/s'.padStart(22)} ${'p99'.padStart(10)} ${'nginx+ModSec req/s'.padStart(22)} ${'p99'.padStart(10)} ${'ratio'.padStart(8)}  non-2xx (ours/nginx)\n`,
+    );
+    for (const [name, script] of [
+      ['GET', undefined],
+      ['POST 2 KB', post],
+    ] as const) {
+      const [a, b] = medianOf(
+        RUNS,
+        () => runWrk(oursPort, ours.pid ?? 0, script),
+        () => runWrk(ngxPort, ngx.pid ?? 0, script),
+      ) as [Sample<WrkResult>, Sample<WrkResult>];
+      const ratio = a.median.rps / b.median.rps;
+      process.stdout.write(
+        `${name.padEnd(12)} ${a.median.rps.toFixed(0).padStart(22)} ${`${a.median.p99ms.toFixed(2)} ms`.padStart(10)} ${b.median.rps.toFixed(0).padStart(22)} ${`${b.median.p99ms.toFixed(2)} ms`.padStart(10)} ${`${ratio.toFixed(1)}x`.padStart(8)}  ${a.median.non2xx}/${b.median.non2xx}   target >= 10x: ${passFail(ratio >= 10)}\n`,
+      );
+    }
+  } finally {
+    await Promise.all([stop(ngx), stop(ours)]);
+  }
 }
 
 export default async function bench(): Promise<void> {
@@ -293,7 +439,7 @@ export default async function bench(): Promise<void> {
     spawnSync('wrk', ['-t1', '-c8', '-d2s', `http://127.0.0.1:${ports.ours}${PATH}`]);
     spawnSync('wrk', ['-t1', '-c8', '-d2s', `http://127.0.0.1:${ports.nginx}${PATH}`]);
     proxyOnly(ports);
-    fullStack(ports);
+    await fullStack(dir, ports.origin);
   } finally {
     await Promise.all(procs.map(stop));
   }

@@ -25,7 +25,7 @@ import { CLI, commandLine, medianOf, OUT, RUNS, range, runsNote, type Sample } f
 
 const SECONDS = Number(process.env.PALISADE_BENCH_WAF_SECONDS ?? 10);
 const CONNECTIONS = 16;
-const MODSEC_SO = '/usr/lib/nginx/modules/ngx_http_modsecurity_module.so';
+export const MODSEC_SO = '/usr/lib/nginx/modules/ngx_http_modsecurity_module.so';
 
 const BROWSER_HEADERS: Record<string, string> = {
   Host: 'localhost',
@@ -37,7 +37,7 @@ const BROWSER_HEADERS: Record<string, string> = {
   Referer: 'https://localhost/products',
 };
 
-function formBody(): string {
+export function formBody(): string {
   // a 2 KB checkout form: contact and address fields plus a free-text note
   const fields: [string, string][] = [
     ['first_name', 'Jane'],
@@ -223,7 +223,11 @@ async function waitPort(port: number, ms = 60000): Promise<void> {
   }
 }
 
-function nginxConfig(dir: string, port: number): string {
+/**
+ * libmodsecurity's rules file with the CRS, as Debian recommends it (engine on, audit log off):
+ * this bench's and the edge bench's full-stack peer.
+ */
+export function modsecRulesFile(dir: string): string {
   const modsec = join(dir, 'modsec.conf');
   const base = readFileSync('/etc/nginx/modsecurity.conf', 'utf8')
     .replace(/^SecRuleEngine .*$/m, 'SecRuleEngine On')
@@ -240,6 +244,11 @@ Include /usr/share/modsecurity-crs/rules/*.conf
 Include /etc/modsecurity/crs/RESPONSE-999-EXCLUSION-RULES-AFTER-CRS.conf
 `,
   );
+  return modsec;
+}
+
+function nginxConfig(dir: string, port: number): string {
+  const modsec = modsecRulesFile(dir);
   mkdirSync(join(dir, 'www'), { recursive: true });
   writeFileSync(join(dir, 'www', 'index.txt'), 'ok\n');
   const conf = join(dir, 'nginx.conf');
