@@ -5,7 +5,8 @@
  * instead of 300 so the release is seen within the test), in front of a real origin, driven by
  * labelled clients over real connections, each with its own loopback address (live-driver-net.ts).
  *
- *   0–60 s     baseline: 40 browser users (some sign in), a carrier NAT egress with 30 sessions —
+ *   0–60 s     baseline: 40 browser users (some sign in), a carrier NAT egress with 30 sessions,
+ *              newcomers (a new browser every 2 s, landing on any page, half with no referer) —
  *              the detector's baseline is warm after 10 windows of 5 s
  *   60–120 s   the users and the NAT egress go on; a flash crowd of 150 new browsers lands on
  *              /launch; an HTTP flood from 320 addresses each about 1 request/s (`/?q=<random>`,
@@ -13,7 +14,7 @@
  *              scanner; slowloris from 4 addresses (8 connections each)
  *   120–140 s  the users alone: the flood's rule is released
  *
- * Bars (issue 16, Done when): ≥ 99.5 % of the legitimate requests (users, flash crowd, NAT egress;
+ * Bars (issue 16, Done when): ≥ 99.5 % of the legitimate requests (users, newcomers, flash crowd, NAT egress;
  * each group alone too) answered by the origin without a block or a challenge; < 10 % of the
  * flood's requests sent after its mitigation was installed (the first `install` of an http_flood
  * on /api/decisions) reach the origin. Time to detection and to installation are printed, with
@@ -95,6 +96,12 @@ function play(d: Driver, start: number, baselineMs: number, attackMs: number, ta
   const tailEnd = end + tailMs;
   for (let i = 0; i < 40; i++) d.browser('user', ip(1, i), tailEnd, { login: true });
   for (let u = 0; u < 30; u++) d.browser('nat', '127.7.0.1', tailEnd);
+  // Newcomers: a new browser every 2 s, 1–4 page views each.
+  const rng = d.rng;
+  for (let i = 0, t = 0; t < tailEnd - start; i++, t += 2000) {
+    const a = ip(9, i);
+    setTimeout(() => d.browser('newcomer', a, tailEnd, { views: 1 + rng.int(4) }), t).unref();
+  }
   return { attackAt, end, tailEnd };
 }
 
@@ -119,7 +126,7 @@ async function decisions(admin: string): Promise<LiveDecision[]> {
 
 /** Per group: sent, served by the origin, refused by the proxy, reached the origin, errors and statuses. */
 function report(d: Driver, who: string): void {
-  const groups: Group[] = ['user', 'crowd', 'nat', 'flood', 'stuff_busy', 'stuff_slow', 'scanner', 'slowloris'];
+  const groups: Group[] = ['user', 'newcomer', 'crowd', 'nat', 'flood', 'stuff_busy', 'stuff_slow', 'scanner', 'slowloris'];
   for (const g of groups) {
     const t = tally(d.outcomes, (o) => o.group === g);
     process.stdout.write(
@@ -155,13 +162,7 @@ test('live attack: palisade edge in mode auto, no hand-written rule, against a f
         `${x.time.slice(11, 19)} ${x.kind} ${x.attack.vector} ${x.rules.map((r) => `${r.type}${r.expression ? `[${r.expression}]` : ''}${r.entries ? `(${r.entries.length})` : ''}`).join(' ')} ${x.reason}`,
     );
     process.stdout.write(`# decisions:\n${summary.map((s) => `#   ${s}`).join('\n')}\n`);
-    const groups: Group[] = ['user', 'crowd', 'nat', 'flood', 'stuff_busy', 'stuff_slow', 'scanner', 'slowloris'];
-    for (const g of groups) {
-      const t = tally(d.outcomes, (o) => o.group === g);
-      process.stdout.write(
-        `# ${g}: ${t.sent} sent, ${pct(t.served, t.sent)} served by the origin, ${pct(t.origin, t.sent)} reached it, ${t.errors} errors; ${JSON.stringify(t.statuses)}\n`,
-      );
-    }
+    report(d, 'edge');
     const legit = tally(d.outcomes, (o) => LEGIT.includes(o.group));
     const bad = d.outcomes.filter((o) => LEGIT.includes(o.group) && !(o.origin && o.mitigated === undefined && o.status !== 0));
     process.stdout.write(`# legitimate: ${legit.served} of ${legit.sent} served (${pct(legit.served, legit.sent)}); not served: ${JSON.stringify(bad.slice(0, 20))}\n`);
@@ -179,7 +180,7 @@ test('live attack: palisade edge in mode auto, no hand-written rule, against a f
     // The bar holds for each legitimate group alone too (the flash crowd and the NAT egress are not drowned in the users' figures).
     for (const g of LEGIT) {
       const t = tally(d.outcomes, (o) => o.group === g);
-      assert.ok(t.sent > 500 && t.served >= 0.995 * t.sent, `${g}: ${t.served} of ${t.sent} served`);
+      assert.ok(t.sent > 100 && t.served >= 0.995 * t.sent, `${g}: ${t.served} of ${t.sent} served`);
     }
     assert.ok(after.sent > 1000, `flood requests after the installation: ${after.sent}`);
     assert.ok(after.origin < 0.1 * after.sent, `flood requests reaching the origin once mitigated: ${pct(after.origin, after.sent)}`);

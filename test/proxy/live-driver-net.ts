@@ -6,6 +6,7 @@
  *
  *   127.1.x.y  browser users: a page, then its assets with the page as Referer and the cookie the
  *              origin set; think time 1–5 s; some sign in (POST /login, one in ten mistyped: 401)
+ *   127.9.x.y  newcomers: new browsers arriving all the time, on any page, half with no referer
  *   127.6.x.y  a flash crowd: many new browsers landing on one page, then browsing a little
  *   127.7.0.1  a carrier NAT egress: ~30 browser sessions interleaved behind one address
  *   127.2.x.y  an HTTP flood: hundreds of addresses each about 1 request/s, one old user agent,
@@ -26,8 +27,8 @@ import { connect, type Socket } from 'node:net';
 import { Agent, request } from 'undici';
 import { BROWSER_UAS, Rng } from './live-driver.js';
 
-export type Group = 'user' | 'crowd' | 'nat' | 'flood' | 'stuff_busy' | 'stuff_slow' | 'scanner' | 'slowloris';
-export const LEGIT: readonly Group[] = ['user', 'crowd', 'nat'];
+export type Group = 'user' | 'newcomer' | 'crowd' | 'nat' | 'flood' | 'stuff_busy' | 'stuff_slow' | 'scanner' | 'slowloris';
+export const LEGIT: readonly Group[] = ['user', 'newcomer', 'crowd', 'nat'];
 
 export interface Outcome {
   group: Group;
