@@ -140,7 +140,10 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
         limiter.release(hopIp);
         connectionClosed(info);
       });
-      if (o.tls === undefined) return proceed(stream as Socket);
+      if (o.tls === undefined) {
+        proceed(stream as Socket);
+        return;
+      }
       // TLS: the ClientHello is read first, for JA3/JA4 (node's TLS keeps the hello it parses to
       // itself), then everything read goes to the TLS layer ahead of the rest of the stream.
       readClientHello(stream as Socket, o.headerTimeoutMs, (prints, read, timedOut) => {
