@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
+import { startEdgeProcess } from './edge-process.js';
 import { type Origin, startOrigin } from './helpers.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -27,38 +28,6 @@ function cliAsync(args: string[]): Promise<{ status: number | null; stderr: stri
     c.once('exit', (status) => {
       clearTimeout(t);
       resolve({ status, stderr });
-    });
-  });
-}
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Start the edge and wait for its start-up line (at most 30 s). */
-function startCli(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [...CLI, 'edge', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no start-up line: ${err}`));
-    }, 30_000);
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (https?:\/\/[\d.]+:\d+)/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve({ child, url: m[1] as string, stderr: () => err, exited });
-      }
-    });
-    child.once('exit', () => {
-      clearTimeout(t);
-      reject(new Error(`exited: ${err}`));
     });
   });
 }
@@ -129,7 +98,7 @@ describe('palisade edge (CLI)', { timeout: 300_000 }, () => {
   });
 
   test('start-up line on stderr, serves, SIGTERM closes gracefully with exit 0', async () => {
-    const r = await startCli(['--listen', '127.0.0.1:0', '--origin', origin.url]);
+    const r = await startEdgeProcess(['--listen', '127.0.0.1:0', '--origin', origin.url]);
     assert.match(r.stderr(), new RegExp(`origin ${origin.url}`));
     assert.equal(await status(`${r.url}/x`), 200);
     r.child.kill('SIGTERM');
@@ -138,7 +107,7 @@ describe('palisade edge (CLI)', { timeout: 300_000 }, () => {
   });
 
   test('--workers 2: two workers serve; a killed worker is replaced; SIGTERM stops all', async () => {
-    const r = await startCli(['--listen', '127.0.0.1:0', '--origin', origin.url, '--workers', '2']);
+    const r = await startEdgeProcess(['--listen', '127.0.0.1:0', '--origin', origin.url, '--workers', '2']);
     try {
       assert.match(r.stderr(), /2 workers/);
       const pid = r.child.pid as number;

@@ -25,7 +25,7 @@
  * prints what share of the flood reaches the origin and what share of the users is refused.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,10 +33,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import type { LiveDecision } from '../../src/proxy/live/decisions.js';
+import { startEdgeProcess } from './edge-process.js';
 import { Rng } from './live-driver.js';
 import { Driver, type Group, type LabOrigin, LEGIT, pct, startLabOrigin, tally } from './live-driver-net.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'palisade-live-attack-'));
 const BASELINE_MS = 60_000;
 const ATTACK_MS = 60_000;
@@ -51,39 +51,6 @@ after(async () => {
   await origin.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-interface Edge {
-  child: ChildProcess;
-  url: string;
-  admin: string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Start `palisade edge`; resolves once its start-up line is out (at most 60 s: the CRS loads first). */
-function startEdge(args: string[]): Promise<Edge> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/run-cli.ts', 'edge', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no start-up line: ${err}`));
-    }, 60_000);
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (http:\/\/[\d.]+:\d+).*admin (http:\/\/[\d.]+:\d+)/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve({ child, url: m[1] as string, admin: m[2] as string, stderr: () => err, exited });
-      }
-    });
-    child.once('exit', () => {
-      clearTimeout(t);
-      reject(new Error(`edge exited: ${err}`));
-    });
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** The k-th address (from 0) of group a: 127.a.x.y, y never 0. */
@@ -143,7 +110,7 @@ test('live attack: palisade edge in mode auto, no hand-written rule, against a f
   // but release_after_s: 10 instead of 300, so that the release is seen within the test.
   writeFileSync(cfg, 'edge:\n  mode: auto\n  live:\n    release_after_s: 10\n');
   const wall = Date.now();
-  const edge = await startEdge(['--listen', '127.0.0.1:0', '--origin', origin.url, '--config', cfg, '--admin', '127.0.0.1:0']);
+  const edge = await startEdgeProcess(['--listen', '127.0.0.1:0', '--origin', origin.url, '--config', cfg, '--admin', '127.0.0.1:0']);
   const d = new Driver(edge.url, origin, new Rng(16));
   try {
     assert.match(edge.stderr(), /WAF on \(\d+ CRS rules\), live L7 protection auto/);
@@ -154,7 +121,7 @@ test('live attack: palisade edge in mode auto, no hand-written rule, against a f
     attacks(d, end);
     await sleep(tailEnd - Date.now());
     await d.close();
-    const ds = await decisions(edge.admin);
+    const ds = await decisions(edge.admin as string);
 
     const install = ds.find((x) => x.kind === 'install' && x.attack.vector === 'http_flood');
     const summary = ds.map(
