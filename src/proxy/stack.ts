@@ -20,7 +20,7 @@ import { processSecret } from './challenge/secret.js';
 import type { CounterStore } from './counters/store.js';
 import type { BodyVerdict, EdgeRequest, Gate, HeadVerdict, Outcome } from './gate.js';
 import { LiveL7 } from './live/live.js';
-import { edgeOptionsFromFlags } from './phases/edge-config.js';
+import { edgeOptionsFromFlags, keepOnReload } from './phases/edge-config.js';
 import { createCounterStore, createEdgeGate, type EdgeGate } from './phases/pipeline.js';
 import type { EdgeStats } from './stats.js';
 
@@ -133,8 +133,7 @@ export class EdgeStack {
       return { ok: false, error: e instanceof Error ? e.message : String(e) };
     }
     const prev = this.current;
-    const keepWaf = JSON.stringify(this.options.waf) === JSON.stringify(next.waf);
-    const keepCounters = JSON.stringify(this.options.counters) === JSON.stringify(next.counters);
+    const { waf: keepWaf, counters: keepCounters } = keepOnReload(this.options, next);
     const log = this.deps.log ?? ((l: string) => process.stderr.write(`${l}\n`));
     const counters = keepCounters ? this.counters : createCounterStore(next.counters, log);
     let gate: EdgeGate;

@@ -10,6 +10,7 @@
  * run counts per label what the gate answered.
  */
 import { defaultEdgeOptions, type EdgeOptions } from '../../src/config/edge.js';
+import { Rand } from '../../src/detect/l7/sample.js';
 import { MemoryCounterStore } from '../../src/proxy/counters/memory.js';
 import type { EdgeRequest, HeadVerdict, Outcome } from '../../src/proxy/gate.js';
 import { createEdgeGate, type EdgeGate } from '../../src/proxy/phases/pipeline.js';
@@ -30,20 +31,8 @@ export interface Req {
   label: Label;
 }
 
-/** xorshift32, seeded: a run is reproducible. */
-export class Rng {
-  private x: number;
-  constructor(seed: number) {
-    this.x = seed | 0 || 1;
-  }
-  next(): number {
-    let x = this.x;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.x = x;
-    return (x >>> 0) / 4294967296;
-  }
+/** The detector's seeded xorshift32 (a run is reproducible), with the picks the streams need. */
+export class Rng extends Rand {
   int(n: number): number {
     return Math.floor(this.next() * n);
   }

@@ -9,7 +9,7 @@ import { InputError, UsageError } from '../../core/errors.js';
 import type { EdgeOptions } from '../../proxy/options.js';
 import type { Edge } from '../../proxy/server.js';
 import { newStats } from '../../proxy/stats.js';
-import { intOption, numberOption, parseIntArg } from '../options.js';
+import { collect, intOption, numberOption, parseIntArg } from '../options.js';
 
 interface EdgeFlags {
   listen: string;
@@ -37,10 +37,6 @@ interface EdgeFlags {
   mode?: string;
   admin?: string;
   adminToken?: string;
-}
-
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v];
 }
 
 const seconds = (flag: string) => numberOption(flag, { above: 0, max: 86_400 });
@@ -190,9 +186,7 @@ function stackFlagsOf(f: EdgeFlags): import('../../proxy/stack.js').StackFlags {
   const config = f.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
   let admin: import('../../proxy/stack.js').StackFlags['admin'];
   if (f.admin !== undefined) {
-    const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(f.admin);
-    if (m === null || m[1] === '') throw new UsageError(`edge: --admin must be HOST:PORT, not "${f.admin}"`);
-    admin = { host: m[1] as string, port: parseIntArg('--admin port', m[2] as string, { min: 0, max: 65535 }), token: f.adminToken ?? process.env.PALISADE_ADMIN_TOKEN ?? null };
+    admin = { ...hostPort('--admin', f.admin), token: f.adminToken ?? process.env.PALISADE_ADMIN_TOKEN ?? null };
   }
   return { config, blockLists: f.blockList, ...(f.mode !== undefined && { mode: f.mode as 'auto' | 'suggest' | 'off' }), ...(admin && { admin }) };
 }
@@ -235,10 +229,15 @@ function watchConfig(stack: EdgeStackT, file: string | undefined): () => void {
   };
 }
 
+/** `HOST:PORT` or `[v6]:PORT` of a flag. */
+function hostPort(flag: string, text: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text);
+  if (m === null || m[1] === '') throw new UsageError(`edge: ${flag} must be HOST:PORT, not "${text}"`);
+  return { host: m[1] as string, port: parseIntArg(`${flag} port`, m[2] as string, { min: 0, max: 65535 }) };
+}
+
 async function edgeOptions(f: EdgeFlags): Promise<EdgeOptions> {
-  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(f.listen);
-  if (m === null || m[1] === '') throw new UsageError(`edge: --listen must be HOST:PORT, not "${f.listen}"`);
-  const port = parseIntArg('--listen port', m[2] as string, { min: 0, max: 65535 });
+  const { host, port } = hostPort('--listen', f.listen);
   if (f.origin.length === 0) throw new UsageError('edge: --origin is required, e.g. --origin http://127.0.0.1:9000');
   for (const u of f.origin) {
     let url: URL | undefined;
@@ -267,7 +266,7 @@ async function edgeOptions(f: EdgeFlags): Promise<EdgeOptions> {
     throw new UsageError(`edge: --trusted-proxy: ${(e as Error).message}`);
   }
   return {
-    host: m[1] as string,
+    host,
     port,
     origins: f.origin,
     tls,
