@@ -3,9 +3,10 @@
  * interleaved runs whose medians every comparison reports, and tshark's fastest set-up.
  */
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -225,4 +226,37 @@ export function fmtRate(n: number): string {
 
 export function passFail(ok: boolean): string {
   return ok ? 'PASS' : 'FAIL';
+}
+
+/** wrk's latency figure (`812.34us`, `3.07ms`, `1.2s`) in milliseconds. */
+export function parseLatency(v: string, unit: string): number {
+  const n = Number(v);
+  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : n;
+}
+
+/** Resolve once 127.0.0.1:port accepts a connection; throw after `ms`. */
+export async function waitPort(port: number, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createConnection({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`port ${port} did not open`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** SIGTERM a child and wait for it to exit (at once when it already has). */
+export function stop(p: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    p.once('exit', () => resolve());
+    p.kill('SIGTERM');
+  });
 }

@@ -17,11 +17,11 @@
  * Then the full stack (fullStack() below): the edge with its phases against nginx with limit_req,
  * ModSecurity and the CRS, on a browser GET and a 2 KB form POST.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { CLI, commandLine, medianOf, OUT, passFail, RUNS, range, runsNote, type Sample } from './common.js';
+import { CLI, commandLine, medianOf, OUT, parseLatency, passFail, RUNS, range, runsNote, type Sample, stop, waitPort } from './common.js';
 import { formBody, MODSEC_SO, modsecRulesFile } from './waf.bench.js';
 
 const SECONDS = Number(process.env.PALISADE_BENCH_EDGE_SECONDS ?? 10);
@@ -82,11 +82,6 @@ function wrkArgs(port: number, script?: string): string[] {
   return ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', ...how, `http://127.0.0.1:${port}${PATH}`];
 }
 
-function parseLatency(v: string, unit: string): number {
-  const n = Number(v);
-  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : n;
-}
-
 /** One wrk run under the bench lock, with the CPU time of the proxy's processes (`pid` and children). */
 function runWrk(port: number, pid: number, script?: string): WrkResult {
   const pids = tree(pid);
@@ -105,23 +100,6 @@ function runWrk(port: number, pid: number, script?: string): WrkResult {
     errors: err ? err.slice(1).reduce((a, x) => a + Number(x), 0) : 0,
     cpuUs: requests > 0 ? ((cpu1 - cpu0) * 1e6) / requests : Number.NaN,
   };
-}
-
-async function waitPort(port: number, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ host: '127.0.0.1', port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`port ${port} did not open`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** One GET with the browser's headers: the status, to check each side answers 200. */
@@ -204,14 +182,6 @@ http {
 }
 `,
   );
-}
-
-function stop(p: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (p.exitCode !== null || p.signalCode !== null) return resolve();
-    p.once('exit', () => resolve());
-    p.kill('SIGTERM');
-  });
 }
 
 interface Ports {

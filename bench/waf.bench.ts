@@ -16,12 +16,12 @@
  * ModSecurity, ours, ...); req/s and p99 are the medians of the runs, req/s with its min–max.
  * PALISADE_BENCH_WAF_SECONDS sets the duration of each wrk run (default 10).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
-import { CLI, commandLine, medianOf, OUT, RUNS, range, runsNote, type Sample } from './common.js';
+import { CLI, commandLine, medianOf, OUT, parseLatency, RUNS, range, runsNote, type Sample, stop, waitPort } from './common.js';
 
 const SECONDS = Number(process.env.PALISADE_BENCH_WAF_SECONDS ?? 10);
 const CONNECTIONS = 16;
@@ -160,11 +160,6 @@ interface WrkResult {
   requests: number;
 }
 
-function parseLatency(v: string, unit: string): number {
-  const n = Number(v);
-  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : n;
-}
-
 /** Servers run on CPU 0 and wrk on CPU 1 (when there are two), so the load generator does not
  * take CPU from the server under test; both servers get the same treatment. */
 const PIN = spawnSync('which', ['taskset']).status === 0 && (availableParallelism?.() ?? 1) >= 2;
@@ -204,23 +199,6 @@ function probe(port: number, c: Case): Promise<number> {
     sock.on('error', reject);
     sock.write(head + (c.body ?? ''));
   });
-}
-
-async function waitPort(port: number, ms = 60000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ host: '127.0.0.1', port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`port ${port} did not open`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /**
@@ -276,14 +254,6 @@ http {
 `,
   );
   return conf;
-}
-
-function stop(p: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (p.exitCode !== null) return resolve();
-    p.once('exit', () => resolve());
-    p.kill('SIGTERM');
-  });
 }
 
 export default async function bench(): Promise<void> {
