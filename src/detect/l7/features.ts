@@ -55,11 +55,13 @@ export class SlotText {
 /**
  * A copy of `s` that holds no reference to the string it was cut from. V8 makes a slice a view of
  * its parent: a kept path would keep the reader's 64 KiB piece of the log alive, and a reservoir
- * of rows scattered over a file kept most of the file (2 M lines: 880 MB resident). UTF-16 out and
- * back is exact for any string.
+ * of rows scattered over a file kept most of the file (2 M lines: 880 MB resident). `' ' + s` is
+ * a pair of strings that V8 flattens into one new string (a copy of s's chars) when it is sliced;
+ * the slice is a view of that copy, which holds nothing else. Measured: 6x cheaper than UTF-16
+ * out through a Buffer and back, which was a tenth of a run's time on sampled rows.
  */
 export function detach(s: string): string {
-  return s.length === 0 ? '' : Buffer.from(s, 'utf16le').toString('utf16le');
+  return s.length === 0 ? '' : ` ${s}`.slice(1);
 }
 
 /** FNV-1a over the char codes of s[a, b), mixed; never 0 (0 marks an empty slot in tables). */
