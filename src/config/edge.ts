@@ -14,6 +14,10 @@
  *       exclusions:
  *         - { path_prefix: /api/upload, ids: [920420], tags: [attack-protocol] }
  *         - { ids: ["942100-942199"] }            # every path
+ *       crs_setup:                # the CRS's tx. settings (crs-setup.conf), e.g. its DoS protection;
+ *         dos_burst_time_slice: 60   # state it keeps (IP, GLOBAL, ...) lives beside the counters
+ *         dos_counter_threshold: 100
+ *         dos_block_timeout: 600
  *     counters:
  *       store: redis              # memory | redis
  *       redis_url: redis://127.0.0.1:6379
@@ -67,6 +71,8 @@ export interface EdgeWafOptions {
   exclusions: EdgeWafExclusion[];
   /** CRS directory (default: Debian's /usr/share/modsecurity-crs). */
   crsPath?: string;
+  /** further CRS `tx.` settings (crs-setup.conf's), e.g. the DoS protection's `dos_burst_time_slice` */
+  crsSetup: Record<string, string | number>;
 }
 
 export interface EdgeCounterOptions {
@@ -139,7 +145,7 @@ export function defaultEdgeOptions(): EdgeOptions {
   return {
     lists: [],
     ruleset: null,
-    waf: { enabled: true, mode: 'block', paranoia: 1, bodyLimit: 128 * 1024, exclusions: [] },
+    waf: { enabled: true, mode: 'block', paranoia: 1, bodyLimit: 128 * 1024, exclusions: [], crsSetup: {} },
     counters: { store: 'memory', redisUrl: 'redis://127.0.0.1:6379', fail: 'open', timeoutMs: 100, prefix: 'palisade:rl:' },
     challenge: { difficultyBits: 16, clearanceTtlS: 1800, cookieName: 'palisade_clearance' },
     mode: 'auto',
@@ -309,8 +315,19 @@ function readWaf(cfg: ConfigReader, val: Node | null, near: Node, w: EdgeWafOpti
             });
           });
           break;
+        case 'crs_setup':
+          for (const x of cfg.map(v, 'edge.waf.crs_setup', k).items) {
+            const name = cfg.keyOf(x);
+            const xv = x.value as Node | null;
+            if (!/^[a-z][a-z0-9_]*$/i.test(name)) throw cfg.error(x.key as Node, `edge.waf.crs_setup: ${JSON.stringify(name)} is not a CRS setting name (letters, digits, _)`);
+            if (!isScalar(xv) || (typeof xv.value !== 'number' && typeof xv.value !== 'string') || /['"\\,]/.test(String(xv.value))) {
+              throw cfg.error(xv ?? (x.key as Node), `edge.waf.crs_setup.${name} must be a number or a plain string`);
+            }
+            w.crsSetup[name] = xv.value;
+          }
+          break;
         default:
-          throw cfg.error(k, `unknown key edge.waf.${key} (mode, paranoia, body_limit, exclusions, crs_path)`);
+          throw cfg.error(k, `unknown key edge.waf.${key} (mode, paranoia, body_limit, exclusions, crs_path, crs_setup)`);
       }
     });
   }

@@ -5,8 +5,9 @@
 import { type Collections, Entry } from './collections.js';
 import type { InitialTx } from './initial-tx.js';
 import { parseMacro } from './macro.js';
+import { addTo, type OpenRecord } from './persistent.js';
 import { RuleRemovals } from './removals.js';
-import type { Macro, Rule, SetVar } from './rule.js';
+import type { InitCol, Macro, Rule, SetVar, VarTimer } from './rule.js';
 
 /** The transaction state actions read and change. */
 export interface ActionContext {
@@ -20,6 +21,12 @@ export interface ActionContext {
   bodyProcessor: string | null;
   forceBodyVar: boolean;
   removals: RuleRemovals | null;
+  /** persistent records this transaction opened (initcol), by collection; null until the first */
+  opened: Map<string, OpenRecord> | null;
+  /** `initcol`: make `coll` the record `key` as the store has it */
+  openRecord(coll: string, key: string): void;
+  /** the engine's clock, ms */
+  now(): number;
 }
 
 /** operator parameters with macros, split once (they come from the rules, so the set is bounded) */
@@ -68,18 +75,58 @@ export function setVar(ctx: ActionContext, sv: SetVar): void {
     lent.remember(key);
     if (sv.op === 'del') lent.deleting(key);
   }
+  // a persistent record notes the change for the store (relative changes stay relative)
+  const rec = ctx.opened === null ? undefined : ctx.opened.get(coll);
   if (sv.op === 'del') {
     store.delete(key);
+    rec?.ops.push({ op: 'del', name: key });
     return;
   }
   const val = expandMacro(ctx, sv.value);
   if (sv.op === '=') {
     store.set(key, new Entry(coll, name, val, key));
+    if (rec !== undefined) {
+      rec.ops.push({ op: 'set', name: key, value: val });
+      if (key === 'timeout') rec.timeout = Number.parseInt(val, 10) || rec.timeout;
+    }
     return;
   }
-  const cur = Number.parseInt(store.get(key)?.value ?? '0', 10) || 0;
-  const delta = Number.parseInt(val, 10) || 0;
-  store.set(key, new Entry(coll, name, String(sv.op === '+' ? cur + delta : cur - delta), key));
+  const n = Number.parseInt(val, 10) || 0;
+  const delta = sv.op === '+' ? n : -n;
+  store.set(key, new Entry(coll, name, addTo(store.get(key)?.value, delta), key));
+  rec?.ops.push({ op: 'add', name: key, delta });
+}
+
+/** `initcol` / `setsid` / `setuid`: the record's key is expanded now; an empty key opens nothing
+ * (a `setsid:%{REQUEST_COOKIES.x}` without the cookie), as in ModSecurity. */
+export function initCol(ctx: ActionContext, ic: InitCol): void {
+  const key = expandMacro(ctx, ic.key);
+  if (key === '') return;
+  ctx.openRecord(ic.coll, key);
+}
+
+/** `expirevar` / `deprecatevar` on a variable of an opened persistent record (else nothing). */
+export function runTimer(ctx: ActionContext, t: VarTimer): void {
+  const rec = ctx.opened === null ? undefined : ctx.opened.get(t.coll);
+  if (rec === undefined) return;
+  const key = expandMacro(ctx, t.name).toLowerCase();
+  const seconds = Number.parseInt(expandMacro(ctx, t.seconds), 10);
+  if (!(seconds > 0)) return;
+  const store = ctx.vars.store(t.coll);
+  const cur = store.get(key);
+  if (cur === undefined) return;
+  if (t.kind === 'expire') {
+    rec.ops.push({ op: 'expire', name: key, seconds });
+    return;
+  }
+  // deprecatevar: `amount` less per `seconds` elapsed since the record was last written, never below 0
+  const amount = Number.parseInt(expandMacro(ctx, t.amount), 10) || 0;
+  const steps = Math.floor((ctx.now() - rec.lastUpdate) / (seconds * 1000));
+  const value = Number.parseInt(cur.value, 10) || 0;
+  if (steps <= 0 || amount <= 0 || value <= 0) return;
+  const next = String(Math.max(0, value - steps * amount));
+  store.set(key, new Entry(t.coll, cur.name, next, key));
+  rec.ops.push({ op: 'set', name: key, value: next });
 }
 
 /** `capture`: the operator's capture slots become TX:0..9 */

@@ -66,6 +66,17 @@ export function effects(r: Rule): Effects {
         else ef.writes = null;
       }
     }
+    // persistent records come from outside the request: never decided at start-up
+    for (const ic of l.initcols) {
+      ef.pure = false;
+      read(ic.key, noTargets);
+    }
+    for (const t of l.timers) {
+      ef.pure = false;
+      read(t.name, noTargets);
+      read(t.amount, noTargets);
+      read(t.seconds, noTargets);
+    }
     for (const c of l.ctls) {
       ef.pure = false;
       if (c.what === 'ruleengine' && !c.value.includes('%{')) {

@@ -9,14 +9,17 @@ import { basename, join } from 'node:path';
 import { PalisadeError } from '../core/errors.js';
 import { BASE_CONFIG } from './base-config.js';
 import { InitialTx } from './initial-tx.js';
+import { type CollectionStore, MemoryCollectionStore } from './persistent.js';
 import { Phase } from './phase.js';
 import { buildPlan } from './plan.js';
 import { type RblOptions, RblResolver } from './rbl.js';
+import { Records } from './records.js';
 import { compileRules } from './rules.js';
 import { type Directive, parseSecLang } from './seclang.js';
 import { type MatchedRule, type Reusables, Transaction, type WafRequest, type WafResponse } from './transaction.js';
 import { ValueCache } from './value-cache.js';
 
+export { CollectionsUnavailable } from './records.js';
 export { enableRegexBacktrackFallback } from './regex-guard.js';
 export type { MatchedRule, WafRequest, WafResponse } from './transaction.js';
 
@@ -44,6 +47,10 @@ export interface WafOptions {
   extraConfig?: string;
   /** DNS block lists of `@rbl` (servers, timeout, cache); default: the system's servers, 500 ms */
   rbl?: RblOptions;
+  /** where IP/GLOBAL/SESSION/USER/RESOURCE records persist (default: this process's memory) */
+  collections?: CollectionStore;
+  /** clock of those records, ms since the epoch (default Date.now) */
+  now?: () => number;
 }
 
 export interface WafVerdict {
@@ -58,11 +65,17 @@ export interface Waf {
   evaluate(request: WafRequest, response?: WafResponse, timings?: Map<number, number>): WafVerdict;
   /**
    * Before `evaluate`: the look-ups evaluation cannot wait for (the client address in the DNS
-   * block lists of `@rbl` rules, each bounded by its timeout), so those rules judge on the
-   * answers. Null when there is nothing to wait for (no `@rbl` rule has run yet), so a caller
-   * can stay synchronous.
+   * block lists of `@rbl` rules, each bounded by its timeout; the persistent records `initcol`
+   * will open, when they live in a remote store), so those rules judge on the answers. Null
+   * when there is nothing to wait for (no `@rbl` rule has run yet, records in memory), so a
+   * caller can stay synchronous. Rejects with `CollectionsUnavailable` when the remote store
+   * cannot answer: the caller decides (evaluating then opens every record as new).
    */
   prepare(request: WafRequest): Promise<void> | null;
+  /** where persistent collections live */
+  readonly collections: CollectionStore;
+  /** Resolves once the writes of persistent records sent so far have landed (or failed). */
+  settled(): Promise<void>;
   /** DNS block-list zones the loaded rules query (`@rbl`) */
   readonly rblZones: readonly string[];
   readonly warnings: string[];
@@ -139,17 +152,24 @@ export function createWaf(opts: WafOptions = {}): Waf {
   const reusables: Reusables = {
     valueCache: new ValueCache(plan.chains, plan.unionSlots, plan.verdictColumns),
     initialTx: plan.initialTx === null ? null : new InitialTx(plan.initialTx),
+    collections: null,
   };
   const presets: [string, string][] = [];
   let ruleCount = 0;
   for (const r of compiled.rules) if (r.marker === null) ruleCount++;
+  const records = new Records(plan, reusables, presets, opts.collections ?? new MemoryCollectionStore(), opts.now ?? Date.now);
+  reusables.collections = records.access;
   return {
     warnings: compiled.warnings,
     ruleCount,
     rblZones,
+    collections: records.store,
+    settled: () => records.settled(),
     prepare(request: WafRequest): Promise<void> | null {
-      if (rbl.active.size === 0 || request.remoteAddr === undefined) return null;
-      return rbl.prepare(request.remoteAddr);
+      const dns = rbl.active.size === 0 || request.remoteAddr === undefined ? null : rbl.prepare(request.remoteAddr);
+      const ahead = records.readAhead(request);
+      if (ahead === null) return dns;
+      return dns === null ? ahead : Promise.all([dns, ahead]).then(() => undefined);
     },
     evaluate(request: WafRequest, response?: WafResponse, timings?: Map<number, number>): WafVerdict {
       const t = new Transaction(plan, reusables, request, response ?? null, presets);
@@ -172,6 +192,7 @@ export function createWaf(opts: WafOptions = {}): Waf {
       } finally {
         t.release();
       }
+      if (t.opened !== null) records.commit(t.opened);
       const blocked = t.interrupted;
       return {
         action: blocked ? 'block' : 'pass',

@@ -1,7 +1,8 @@
 /** SecLang rule actions (`id:`, `t:`, `setvar:`, `ctl:`, disruptive actions, ...) applied to a rule being compiled. */
 import { intern, parseMacro } from './macro.js';
+import { PERSISTENT_COLLS } from './persistent.js';
 import { parsePhase } from './phase.js';
-import type { Macro, Rule, SetVar } from './rule.js';
+import type { Macro, Rule, SetVar, VarTimer } from './rule.js';
 import type { ActionSpec } from './seclang.js';
 import { TRANSFORMS } from './transforms.js';
 
@@ -103,18 +104,38 @@ export function applyActions(r: Rule & { chainFlag?: boolean }, actions: ActionS
       case 'rev':
       case 'maturity':
       case 'accuracy':
-      case 'expirevar':
-      case 'initcol':
       case 'setenv':
       case 'sanitisematched':
       case 'sanitizematched':
       case 'sanitiseargs':
       case 'append':
       case 'prepend':
-      case 'deprecatevar':
-      case 'setuid':
-      case 'setsid':
         break;
+      case 'initcol': {
+        const eq = v.indexOf('=');
+        const coll = eq < 0 ? '' : v.slice(0, eq).trim().toUpperCase();
+        if (!PERSISTENT_COLLS.has(coll)) {
+          warnings.push(`${where}: initcol:${v}: not a persistent collection (IP, GLOBAL, SESSION, USER, RESOURCE); ignored`);
+          break;
+        }
+        r.initcols.push({ coll: intern(coll), key: parseMacro(v.slice(eq + 1).trim()) });
+        break;
+      }
+      case 'setsid':
+        r.initcols.push({ coll: 'SESSION', key: parseMacro(v.trim()) });
+        break;
+      case 'setuid':
+        r.initcols.push({ coll: 'USER', key: parseMacro(v.trim()) });
+        break;
+      case 'expirevar':
+      case 'deprecatevar': {
+        const t = parseTimer(a.name, v);
+        if (t === null)
+          warnings.push(`${where}: ${a.name}:${v}: expected ${a.name === 'expirevar' ? 'collection.variable=seconds' : 'collection.variable=amount/seconds'}; ignored`);
+        else if (!PERSISTENT_COLLS.has(t.coll)) warnings.push(`${where}: ${a.name}:${v}: only variables of persistent collections expire; ignored`);
+        else r.timers.push(t);
+        break;
+      }
       default:
         warnings.push(`${where}: unsupported action ${a.name} ignored`);
     }
@@ -129,6 +150,21 @@ export function applyActions(r: Rule & { chainFlag?: boolean }, actions: ActionS
     }
     r.transformChain = id;
   }
+}
+
+/** `coll.name=seconds` (expirevar) or `coll.name=amount/seconds` (deprecatevar); null when malformed. */
+function parseTimer(action: 'expirevar' | 'deprecatevar', v: string): VarTimer | null {
+  const s = v.trim();
+  const eq = s.indexOf('=');
+  const dot = s.indexOf('.');
+  if (eq < 0 || dot < 0 || dot > eq) return null;
+  const coll = intern(s.slice(0, dot).toUpperCase());
+  const name = parseMacro(s.slice(dot + 1, eq));
+  const rhs = s.slice(eq + 1).trim();
+  if (action === 'expirevar') return { kind: 'expire', coll, name, amount: [], seconds: parseMacro(rhs) };
+  const slash = rhs.indexOf('/');
+  if (slash < 0) return null;
+  return { kind: 'deprecate', coll, name, amount: parseMacro(rhs.slice(0, slash).trim()), seconds: parseMacro(rhs.slice(slash + 1).trim()) };
 }
 
 function parseSetVar(v: string): SetVar {

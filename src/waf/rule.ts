@@ -36,6 +36,23 @@ export interface SetVar {
   value: Macro;
 }
 
+/** `initcol:ip=%{remote_addr}` (and `setsid:`, `setuid:`): open a persistent record (persistent.ts). */
+export interface InitCol {
+  /** upper-case collection: IP, GLOBAL, SESSION, USER or RESOURCE */
+  coll: string;
+  key: Macro;
+}
+
+/** `expirevar:ip.x=60` (the variable expires `seconds` after the action) and
+ * `deprecatevar:ip.x=10/60` (decreases by `amount` per `seconds` since the record's last write). */
+export interface VarTimer {
+  kind: 'expire' | 'deprecate';
+  coll: string;
+  name: Macro;
+  amount: Macro;
+  seconds: Macro;
+}
+
 export interface Ctl {
   /** lower-case ctl name */
   what: string;
@@ -72,6 +89,10 @@ export interface Rule {
   multiMatch: boolean;
   capture: boolean;
   setvars: SetVar[];
+  /** persistent records opened when the rule matches (before its setvars run) */
+  initcols: InitCol[];
+  /** expirevar / deprecatevar, run after its setvars */
+  timers: VarTimer[];
   ctls: Ctl[];
   msg: Macro | null;
   logdata: Macro | null;
@@ -124,6 +145,8 @@ export interface EngineSettings {
   argumentsLimit: number;
   responseBodyMimeTypes: string[];
   responseBodyLimit: number;
+  /** SecCollectionTimeout: seconds a persistent record lives after its last write */
+  collectionTimeout: number;
 }
 
 /** Transformation chains by id: parent chain (prefix) and the last function; id 0 = none. */
@@ -170,6 +193,8 @@ export function blankRule(file: string, line: number): RuleDraft {
     multiMatch: false,
     capture: false,
     setvars: [],
+    initcols: [],
+    timers: [],
     ctls: [],
     msg: null,
     logdata: null,

@@ -8,6 +8,7 @@
 
 import { compileOperator, type OperatorEnv } from './operators.js';
 import { compilePcre } from './pcre.js';
+import { DEFAULT_COLLECTION_TIMEOUT } from './persistent.js';
 import { Phase, parsePhase } from './phase.js';
 import { blankRule, type CompiledRules, type EngineSettings, markerRule, type Rule, type RuleDraft, type Target } from './rule.js';
 import { applyActions } from './rule-actions.js';
@@ -18,7 +19,6 @@ import { type ActionSpec, type Directive, parseActions } from './seclang.js';
 const IGNORED = new Set(
   [
     'SecComponentSignature',
-    'SecCollectionTimeout',
     'SecPcreMatchLimit',
     'SecPcreMatchLimitRecursion',
     'SecTmpDir',
@@ -64,6 +64,7 @@ export function compileRules(directives: Directive[], env: OperatorEnv = {}): Co
     argumentsLimit: 1000,
     responseBodyMimeTypes: ['text/plain', 'text/html'],
     responseBodyLimit: 524288,
+    collectionTimeout: DEFAULT_COLLECTION_TIMEOUT,
   };
   const warnings: string[] = [];
   const rules: Rule[] = [];
@@ -118,6 +119,12 @@ export function compileRules(directives: Directive[], env: OperatorEnv = {}): Co
         case 'secresponsebodymimetype':
           settings.responseBodyMimeTypes = d.args.join(' ').split(/\s+/).filter(Boolean);
           break;
+        case 'seccollectiontimeout': {
+          const n = Number(d.args[0]);
+          if (Number.isInteger(n) && n > 0) settings.collectionTimeout = n;
+          else warnings.push(`${where}: SecCollectionTimeout needs a number of seconds above 0, got ${d.args[0]}`);
+          break;
+        }
         case 'secresponsebodylimit':
           settings.responseBodyLimit = Number(d.args[0]);
           break;

@@ -7,10 +7,11 @@
  * kept across requests (value-cache.ts), the lent initial TX (initial-tx.ts) and the frozen
  * start-up plan it runs (plan.ts).
  */
-import { type ActionContext, expandMacro, expandText, runCtl, setVar, storeCaptures } from './actions.js';
+import { type ActionContext, expandMacro, expandText, initCol, runCtl, runTimer, setVar, storeCaptures } from './actions.js';
 import { Collections, Entry, NO_BOUNDS } from './collections.js';
 import type { InitialTx } from './initial-tx.js';
 import type { OpContext, Operator } from './operators.js';
+import type { CollectionAccess, OpenRecord, StoredRecord } from './persistent.js';
 import { Phase } from './phase.js';
 import type { Plan } from './plan.js';
 import { classMask, KNOWN } from './prefilter.js';
@@ -20,6 +21,10 @@ import { type Rule, SingleVar } from './rule.js';
 import { TargetValues } from './target-values.js';
 import type { Transform } from './transforms.js';
 import { ValueCache } from './value-cache.js';
+
+/** the variables every opened persistent record has (ModSecurity's), and their keys */
+const BUILTIN_NAMES = ['KEY', 'IS_NEW', 'CREATE_TIME', 'LAST_UPDATE_TIME', 'UPDATE_COUNTER', 'TIMEOUT'];
+const BUILTIN_KEYS = BUILTIN_NAMES.map((n) => n.toLowerCase());
 
 /** numbers transactions: an entry is placed in the value cache once per transaction */
 let generation = 0;
@@ -56,6 +61,9 @@ export interface WafRequest {
   body?: Buffer | string | null;
   remoteAddr?: string;
   remotePort?: number;
+  /** persistent records read ahead of the evaluation by `Waf.prepare` (remote stores), by
+   * `recordKey(coll, key)`; null for a record that does not exist */
+  collections?: ReadonlyMap<string, StoredRecord | null>;
   serverPort?: number;
   /** the raw request line, when the caller has it */
   requestLine?: string;
@@ -81,6 +89,8 @@ export interface Reusables {
   readonly valueCache: ValueCache;
   /** null when the plan has no initial TX */
   readonly initialTx: InitialTx | null;
+  /** where `initcol` finds persistent records; null: each opens empty and nothing is kept */
+  collections: CollectionAccess | null;
 }
 
 export class Transaction implements OpContext, ActionContext {
@@ -103,6 +113,11 @@ export class Transaction implements OpContext, ActionContext {
   /** the engine's shared initial TX while this transaction uses it (put back by `release`) */
   initialTx: InitialTx | null = null;
   currentRule: Rule | null = null;
+  /** persistent records opened by initcol, with this transaction's changes to them */
+  opened: Map<string, OpenRecord> | null = null;
+  /** when set, the phase stops after this rule (the look-ahead of `Waf.prepare` stops at the
+   * last initcol, having learnt every record key) */
+  stopAfter: Rule | null = null;
 
   private readonly targets: TargetValues;
   private readonly chainParent: readonly number[];
@@ -169,6 +184,30 @@ export class Transaction implements OpContext, ActionContext {
     this.vars.store(coll).set(key, new Entry(coll, name, value, key));
   }
 
+  now(): number {
+    return this.reusables?.collections?.now() ?? Date.now();
+  }
+
+  /** ActionContext: `initcol` opens record `key` of `coll` (once per collection, as ModSecurity). */
+  openRecord(coll: string, key: string): void {
+    if (this.opened?.has(coll)) return;
+    const access = this.reusables?.collections ?? null;
+    const now = this.now();
+    const rec = access === null ? null : access.open(coll, key, this.req.collections);
+    const m = new Map<string, Entry>();
+    if (rec !== null) for (const [name, v] of rec.vars) m.set(name, new Entry(coll, name, v, name));
+    const timeout = Number.parseInt(rec?.vars.get('timeout') ?? '', 10) || this.plan.settings.collectionTimeout;
+    const created = rec === null ? String(Math.floor(now / 1000)) : String(Math.floor(rec.createTime / 1000));
+    const values = [key, rec === null ? '1' : '0', created, rec === null ? created : String(Math.floor(rec.lastUpdate / 1000)), String(rec?.updateCounter ?? 0), String(timeout)];
+    for (let i = 0; i < BUILTIN_KEYS.length; i++) {
+      const k = BUILTIN_KEYS[i];
+      if (!m.has(k)) m.set(k, new Entry(coll, BUILTIN_NAMES[i], values[i], k));
+    }
+    this.vars.stores.set(coll, m);
+    if (this.opened === null) this.opened = new Map();
+    this.opened.set(coll, { coll, key, ops: [], timeout, lastUpdate: rec?.lastUpdate ?? now });
+  }
+
   /** OpContext: expands %{...} in an operator parameter */
   expand(param: string): string {
     return expandText(this, param);
@@ -225,6 +264,7 @@ export class Transaction implements OpContext, ActionContext {
         hit = this.evalRule(r);
         this.timings.set(r.id, (this.timings.get(r.id) ?? 0) + performance.now() - t0);
       }
+      if (r === this.stopAfter) return;
       if (!hit) continue;
       // whole chain matched
       if (r.log) this.logMatch(r);
@@ -479,6 +519,8 @@ export class Transaction implements OpContext, ActionContext {
     }
     if (r.capture) storeCaptures(this, this.caps);
     for (const c of r.ctls) runCtl(this, c.what, this.expand(c.value));
+    for (const ic of r.initcols) initCol(this, ic);
     for (const sv of r.setvars) setVar(this, sv);
+    for (const t of r.timers) runTimer(this, t);
   }
 }

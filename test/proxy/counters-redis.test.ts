@@ -6,11 +6,7 @@
  * mid-test, shows fail open and fail closed, bounded by the timeout, logged once per transition.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { defaultEdgeOptions, type EdgeOptions } from '../../src/config/edge.js';
@@ -20,58 +16,11 @@ import { RedisCounterStore } from '../../src/proxy/counters/redis.js';
 import { type CounterOp, newResult } from '../../src/proxy/counters/store.js';
 import type { EdgeRequest, HeadVerdict, Respond } from '../../src/proxy/gate.js';
 import { createEdgeGate } from '../../src/proxy/phases/pipeline.js';
+import { deleteKeys, freePort, SHARED_URL, startRedis, stopAll, testRedisUrl } from './redis-server.js';
 
 const PREFIX = `palisade-test:${process.pid}:${Date.now()}:`;
-const children: ChildProcess[] = [];
 const stores: RedisCounterStore[] = [];
-const dataDir = mkdtempSync(join(tmpdir(), 'palisade-redis-'));
-let sharedUrl = 'redis://127.0.0.1:6379';
-
-/** A free TCP port on loopback. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(6390 + Math.floor(Math.random() * 2000), '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server of this test's own (no persistence); resolves once it answers. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dataDir, '--logfile', '', '--enable-debug-command', 'local'];
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  children.push(child);
-  const c = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
-  c.on('error', () => {});
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      await c.connect().catch(() => {});
-      if ((await c.ping()) === 'PONG') break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not start`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  c.disconnect();
-  return child;
-}
-
-async function reachable(url: string): Promise<boolean> {
-  const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    return (await c.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    c.disconnect();
-  }
-}
+let sharedUrl = SHARED_URL;
 
 /**
  * A store on the shared Redis. The correctness tests give it a generous timeout: the machine's
@@ -85,38 +34,14 @@ function store(opts: ConstructorParameters<typeof RedisCounterStore>[0] = {}): R
 }
 
 before(async () => {
-  if (!(await reachable(sharedUrl))) {
-    const port = await freePort();
-    await startRedis(port);
-    sharedUrl = `redis://127.0.0.1:${port}`;
-  }
+  sharedUrl = await testRedisUrl();
 });
 
 after(async () => {
   // Delete this run's keys from the shared Redis, close every connection, stop our servers.
-  const c = new Redis(sharedUrl, { maxRetriesPerRequest: 0, retryStrategy: () => null });
-  c.on('error', () => {});
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await c.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-      if (keys.length > 0) await c.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } catch {
-    // the server of our own may be gone already
-  }
-  c.disconnect();
+  await deleteKeys(sharedUrl, PREFIX);
   for (const s of stores) await s.close();
-  for (const ch of children) {
-    if (ch.exitCode !== null || ch.signalCode !== null || ch.pid === undefined) continue;
-    try {
-      process.kill(ch.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  rmSync(dataDir, { recursive: true, force: true });
+  stopAll();
 });
 
 let seq = 0;

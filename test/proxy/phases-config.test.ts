@@ -43,7 +43,7 @@ describe("palisade.yaml's edge section", () => {
   it('no file section: every default (WAF PL1 blocking, memory counters, auto)', () => {
     const o = parseEdgeConfig('detection:\n  quiet_s: 5\n', 'palisade.yaml');
     assert.equal(o.mode, 'auto');
-    assert.deepEqual(o.waf, { enabled: true, mode: 'block', paranoia: 1, bodyLimit: 131072, exclusions: [] });
+    assert.deepEqual(o.waf, { enabled: true, mode: 'block', paranoia: 1, bodyLimit: 131072, exclusions: [], crsSetup: {} });
     assert.equal(o.counters.store, 'memory');
     assert.equal(o.ruleset, null);
     assert.deepEqual(o.lists, []);
@@ -70,6 +70,7 @@ describe("palisade.yaml's edge section", () => {
       '    body_limit: 65536',
       '    exclusions:',
       '      - { path_prefix: /upload, ids: [920420, "942100-942199"], tags: [attack-sqli] }',
+      '    crs_setup: { dos_burst_time_slice: 60, dos_counter_threshold: 100, static_extensions: "/.jpg/ /.png/" }',
       '  counters:',
       '    store: redis',
       '    redis_url: redis://10.0.0.5:6379/2',
@@ -99,6 +100,7 @@ describe("palisade.yaml's edge section", () => {
       paranoia: 2,
       bodyLimit: 65536,
       exclusions: [{ pathPrefix: '/upload', ids: [920420, [942100, 942199]], tags: ['attack-sqli'] }],
+      crsSetup: { dos_burst_time_slice: 60, dos_counter_threshold: 100, static_extensions: '/.jpg/ /.png/' },
     });
     assert.deepEqual(o.counters, { store: 'redis', redisUrl: 'redis://10.0.0.5:6379/2', fail: 'closed', timeoutMs: 50, prefix: 'shop:' });
     // The gate applies it: the allow entry wins inside the blocked prefix, the ruleset's rule blocks its list.
@@ -160,6 +162,14 @@ describe("palisade.yaml's edge section", () => {
     assert.match(lines[7] as string, /:17:3: unknown key edge\.colour/);
     // It is a ConfigError with the first problem's position (what reload handlers show first).
     assert.equal(`${e.line}:${e.column}`, '2:9');
+  });
+
+  it('crs_setup takes setting names with numbers or plain strings, nothing that could break out of the SecLang it becomes', () => {
+    const bad = errorOf('edge:\n  waf:\n    crs_setup: { "tx.x y": 1 }\n');
+    assert.match(bad.message, /:3:18: edge\.waf\.crs_setup: "tx\.x y" is not a CRS setting name/);
+    const quote = errorOf('edge:\n  waf:\n    crs_setup: { a: "x\',setvar:tx.y=1" }\n');
+    assert.match(quote.message, /:3:21: edge\.waf\.crs_setup\.a must be a number or a plain string/);
+    assert.match(errorOf('edge:\n  waf:\n    crs_setup: { a: [1] }\n').message, /crs_setup\.a must be a number or a plain string/);
   });
 
   it('a ruleset file with errors names that file and its lines', () => {

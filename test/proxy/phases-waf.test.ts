@@ -14,6 +14,7 @@ import { createEdgeGate, type EdgeGate } from '../../src/proxy/phases/pipeline.j
 import { createEdgeWaf, wafOptionsOf } from '../../src/proxy/phases/waf-phase.js';
 import type { HttpRequestView } from '../../src/scheme/http.js';
 import type { Waf } from '../../src/waf/engine.js';
+import { MemoryCollectionStore } from '../../src/waf/persistent.js';
 
 const BROWSER: Array<[string, string]> = [
   ['Host', 'shop.example'],
@@ -172,14 +173,16 @@ describe('WAF detect mode and exclusions', () => {
         { pathPrefix: '/api/', ids: [942100, [920000, 920999]], tags: ['attack-xss'] },
         { pathPrefix: null, ids: [913100], tags: ['paranoia-level/2'] },
       ],
+      crsSetup: { dos_burst_time_slice: 60, static_extensions: '/.png/' },
     });
     assert.equal(o.paranoia, 2);
+    assert.deepEqual(o.setup, { dos_burst_time_slice: 60, static_extensions: '/.png/' });
     assert.deepEqual(o.exclusions, [{ id: 913100 }, { tag: 'paranoia-level/2' }]);
     assert.equal(
       o.extraConfig,
       'SecRule REQUEST_FILENAME "@beginsWith /api/" "id:4200000,phase:1,pass,nolog,t:none,ctl:ruleRemoveById=942100,ctl:ruleRemoveById=920000-920999,ctl:ruleRemoveByTag=attack-xss"\n',
     );
-    assert.deepEqual(createEdgeWaf({ enabled: true, mode: 'block', paranoia: 1, bodyLimit: 1, exclusions: [] }).warnings, []);
+    assert.deepEqual(createEdgeWaf({ enabled: true, mode: 'block', paranoia: 1, bodyLimit: 1, exclusions: [], crsSetup: {} }).warnings, []);
   });
 
   it('a body limit of 0 evaluates at the head, without the body', async () => {
@@ -198,6 +201,8 @@ describe('WAF detect mode and exclusions', () => {
       warnings: [],
       ruleCount: 1,
       rblZones: ['rbl.test'],
+      collections: new MemoryCollectionStore(),
+      settled: () => Promise.resolve(),
       prepare: () =>
         new Promise<void>((resolve) =>
           setTimeout(() => {

@@ -178,35 +178,50 @@ export class RedisCounterStore implements CounterStore {
       o.retryAfterMs = r[2 * i + 1] ?? 0;
       o.failed = false;
     }
-    if (this.down) {
-      this.down = false;
-      this.stats.transitions++;
-      this.log(
-        `counters: redis is back; while it was down ${this.failedRequests} request(s) were ${this.failMode === 'open' ? 'let through unlimited (fail open)' : 'refused (fail closed)'}`,
-      );
-      this.failedRequests = 0;
-    }
+    this.answered();
   }
 
-  private async run(args: (string | number)[]): Promise<unknown> {
+  /** Runs a Lua script by its digest, loading it the first time (or after a Redis restart). */
+  async evalScript(sha: string, script: string, args: (string | number)[]): Promise<unknown> {
     try {
-      return await this.client.evalsha(SHA, ...(args as [number, ...(string | number)[]]));
+      return await this.client.evalsha(sha, ...(args as [number, ...(string | number)[]]));
     } catch (e) {
       if (!String((e as Error).message).startsWith('NOSCRIPT')) throw e;
-      return await this.client.eval(SCRIPT, ...(args as [number, ...(string | number)[]]));
+      return await this.client.eval(script, ...(args as [number, ...(string | number)[]]));
     }
   }
 
-  private failed(e: Error, n: number, out: CounterResult[]): void {
+  private run(args: (string | number)[]): Promise<unknown> {
+    return this.evalScript(SHA, SCRIPT, args);
+  }
+
+  /** Redis answered (the counters' or another user's call, e.g. the WAF's records): a store
+   * that was down is back, said once. */
+  answered(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.stats.transitions++;
+    this.log(
+      `counters: redis is back; while it was down ${this.failedRequests} request(s) were ${this.failMode === 'open' ? 'let through unlimited (fail open)' : 'refused (fail closed)'}`,
+    );
+    this.failedRequests = 0;
+  }
+
+  /** Redis did not answer one request's call: counted, and the transition to down said once. */
+  unanswered(e: Error): void {
     this.stats.failures++;
     this.failedRequests++;
     if (!this.down) {
       this.down = true;
       this.stats.transitions++;
       this.log(
-        `counters: redis unavailable (${e.message}); failing ${this.failMode}: rate-limited requests are ${this.failMode === 'open' ? 'let through' : 'refused'} until it is back`,
+        `counters: redis unavailable (${e.message}); failing ${this.failMode}: rate-limited requests and WAF collections are ${this.failMode === 'open' ? 'let through' : 'refused'} until it is back`,
       );
     }
+  }
+
+  private failed(e: Error, n: number, out: CounterResult[]): void {
+    this.unanswered(e);
     for (let i = 0; i < n; i++) {
       const o = out[i] as CounterResult;
       o.failed = true;

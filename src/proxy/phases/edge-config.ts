@@ -53,7 +53,8 @@ export function edgeOptionsFromFlags(flags: EdgeFlags): EdgeOptions {
  */
 export function keepOnReload(prev: EdgeOptions, next: EdgeOptions): { waf: boolean; counters: boolean } {
   return {
-    waf: JSON.stringify(prev.waf) === JSON.stringify(next.waf),
+    // the WAF keeps its persistent collections in the counter store: a new store, a new WAF
+    waf: JSON.stringify(prev.waf) === JSON.stringify(next.waf) && JSON.stringify(prev.counters) === JSON.stringify(next.counters),
     counters: JSON.stringify(prev.counters) === JSON.stringify(next.counters),
   };
 }

@@ -239,9 +239,9 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
   const rs = options.ruleset;
   const ownsCounters = deps.counters === undefined;
   const counters = deps.counters ?? createCounterStore(options.counters, deps.log);
-  const waf = deps.waf !== undefined ? deps.waf : options.waf.enabled ? createEdgeWaf(options.waf) : null;
-  const wafPhase = waf === null ? null : new WafPhase(waf, options.waf.mode, options.waf.bodyLimit);
   const now = deps.now ?? Date.now;
+  const waf = deps.waf !== undefined ? deps.waf : options.waf.enabled ? createEdgeWaf(options.waf, counters, now) : null;
+  const wafPhase = waf === null ? null : new WafPhase(waf, options.waf.mode, options.waf.bodyLimit, options.counters.fail);
   const js = deps.jsChallenge ?? new JsChallenge(options.challenge, { now });
   const challenge = deps.challenge ?? js.respond;
   // Lists, custom rules and rate limits: the config's and the runtime rules', compiled together (EdgePhases).
@@ -296,7 +296,11 @@ export function createEdgeGate(options: EdgeOptions, deps: EdgeGateDeps = {}): E
     return v instanceof Promise ? v.then((x) => wafAnswer(req, x)) : wafAnswer(req, v);
   };
 
-  const wafAnswer = (req: EdgeRequest, v: WafVerdict): BodyVerdict => {
+  const wafAnswer = (req: EdgeRequest, v: WafVerdict | 'unavailable'): BodyVerdict => {
+    if (v === 'unavailable') {
+      stats.counters_unavailable++;
+      return countersUnavailableResponse(req);
+    }
     if (v.action === 'block') {
       stats.waf_blocked++;
       return wafResponse(req);

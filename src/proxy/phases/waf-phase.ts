@@ -10,7 +10,10 @@
  * rule inspecting arguments and bodies runs), not the CRS's own phase-1 rules.
  */
 import type { EdgeWafOptions } from '../../config/edge.js';
-import { createWaf, type Waf, type WafExclusion, type WafOptions, type WafRequest, type WafVerdict } from '../../waf/engine.js';
+import { CollectionsUnavailable, createWaf, type Waf, type WafExclusion, type WafOptions, type WafRequest, type WafVerdict } from '../../waf/engine.js';
+import { RedisCounterStore } from '../counters/redis.js';
+import type { CounterStore } from '../counters/store.js';
+import { RedisCollectionStore } from '../counters/waf-records.js';
 import type { EdgeRequest } from '../gate.js';
 import { headerOf } from './headers.js';
 
@@ -37,14 +40,20 @@ export function wafOptionsOf(o: EdgeWafOptions): WafOptions {
     lines.push(`SecRule REQUEST_FILENAME "@beginsWith ${prefix}" "id:${next++},phase:1,pass,nolog,t:none,${ctls.join(',')}"`);
   }
   const opts: WafOptions = { paranoia: o.paranoia, mode: o.mode };
+  if (Object.keys(o.crsSetup).length > 0) opts.setup = { ...o.crsSetup };
   if (exclusions.length > 0) opts.exclusions = exclusions;
   if (lines.length > 0) opts.extraConfig = `${lines.join('\n')}\n`;
   if (o.crsPath !== undefined) opts.crsPath = o.crsPath;
   return opts;
 }
 
-export function createEdgeWaf(o: EdgeWafOptions): Waf {
-  return createWaf(wafOptionsOf(o));
+/** The edge's WAF; its persistent collections (IP, GLOBAL, ...) live beside the rate-limit
+ * counters: in Redis when the counters are (shared by the proxies), else in this process. */
+export function createEdgeWaf(o: EdgeWafOptions, counters?: CounterStore, now?: () => number): Waf {
+  const opts = wafOptionsOf(o);
+  if (counters instanceof RedisCounterStore) opts.collections = new RedisCollectionStore(counters);
+  if (now !== undefined) opts.now = now;
+  return createWaf(opts);
 }
 
 /** Does the request carry a body (a Content-Length above 0, or chunked)? */
@@ -62,15 +71,20 @@ export class WafPhase {
     readonly waf: Waf,
     readonly mode: 'block' | 'detect',
     bodyLimit: number,
+    /** when the store of the WAF's collections cannot answer: evaluate with new records
+     * (`open`) or refuse the request (`closed`), as the rate-limit counters do */
+    readonly failMode: 'open' | 'closed' = 'open',
   ) {
     this.bodyLimit = bodyLimit;
   }
 
   /**
    * Evaluate the request (with its body, when read); matched rule ids go to `req.ruleIds`. At
-   * once, or after the look-ups the engine asks for first (`@rbl` answers, bounded by their timeout).
+   * once, or after the look-ups the engine asks for first (`@rbl` answers, bounded by their
+   * timeout; the request's persistent records from Redis). `unavailable`: those records could
+   * not be read and the fail mode is closed.
    */
-  evaluate(req: EdgeRequest, body: Uint8Array | null): WafVerdict | Promise<WafVerdict> {
+  evaluate(req: EdgeRequest, body: Uint8Array | null): WafVerdict | 'unavailable' | Promise<WafVerdict | 'unavailable'> {
     const v = req.view;
     const wr: WafRequest = {
       method: v.method,
@@ -83,7 +97,16 @@ export class WafPhase {
     if (body !== null) wr.body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     if (v.serverPort !== undefined) wr.serverPort = v.serverPort;
     const ahead = this.waf.prepare(wr);
-    if (ahead !== null) return ahead.then(() => this.run(req, wr));
+    if (ahead !== null) {
+      return ahead.then(
+        () => this.run(req, wr),
+        (e: Error) => {
+          if (!(e instanceof CollectionsUnavailable)) throw e;
+          // the counter store logged it; fail open evaluates with every record new
+          return this.failMode === 'closed' ? 'unavailable' : this.run(req, wr);
+        },
+      );
+    }
     return this.run(req, wr);
   }
 
