@@ -46,6 +46,9 @@ export interface ConnInfo {
   ja4?: string;
   /** Set by the clientError handler: the connection was answered with this status and closed. */
   failed?: number;
+  /** performance.now() when the connection was admitted or its last exchange ended (how long a
+   * refused head was waited for: refused.ts). */
+  idleSince?: number;
   /**
    * HTTP/1.1 pipelining: node hands over every request it parsed at once; they are run one after
    * the other per connection (as the responses must go out in order anyway), so one connection
@@ -711,6 +714,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     const core = this.core;
     core.inflight--;
     const c = this.conn;
+    c.idleSince = performance.now();
     if (c.current === this) {
       c.current = null;
       let next = c.queue?.shift();

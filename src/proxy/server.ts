@@ -16,6 +16,7 @@ import { type Gate, PASS_ALL } from './gate.js';
 import { BodyWatch, ConnLimiter } from './limits.js';
 import { type EdgeOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { parseProxyHeader } from './proxy-protocol.js';
+import { refusalName, reportRefused } from './refused.js';
 import { REQUEST_ID_HEADER, RequestIds } from './request-id.js';
 import { type EdgeStats, newStats } from './stats.js';
 import { plainIp, TrustedProxies } from './trusted.js';
@@ -133,7 +134,15 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
         s.destroy();
         return;
       }
-      const info: ConnInfo = { peerIp: peer, hopIp, hopPort, serverIp: plainIp(s.localAddress ?? ''), serverPort: s.localPort ?? 0, ssl: o.tls !== undefined };
+      const info: ConnInfo = {
+        peerIp: peer,
+        hopIp,
+        hopPort,
+        serverIp: plainIp(s.localAddress ?? ''),
+        serverPort: s.localPort ?? 0,
+        ssl: o.tls !== undefined,
+        idleSince: performance.now(),
+      };
       s[CONN] = info;
       (stream as Tracked)[CONN] = info;
       s.once('close', () => {
@@ -151,6 +160,7 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
           // No whole hello within the header timeout: a slow client, closed like a slow request head.
           stats.headerTimeouts++;
           s.destroy();
+          reportRefused(core, info, 408, 'tls_hello_timeout', core.ids.next());
           return;
         }
         if (prints !== null) {
@@ -191,7 +201,7 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
     x.upgradeHead = head;
     x.begin();
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket as Tracked, stats, core.ids));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket as Tracked, core));
   server.on('tlsClientError', () => {
     stats.tlsErrors++;
   });
@@ -380,7 +390,8 @@ function readProxyHeader(
  * What node:http's parser refused (malformed heads, smuggling attempts, oversized heads, slow
  * heads): a short answer and the connection closed. Nothing of such a request reaches the origin.
  */
-function onClientError(err: NodeJS.ErrnoException, socket: Tracked, stats: EdgeStats, ids: RequestIds): void {
+function onClientError(err: NodeJS.ErrnoException, socket: Tracked, core: EdgeCore): void {
+  const stats = core.stats;
   const code = err.code ?? '';
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') {
     socket.destroy();
@@ -396,10 +407,13 @@ function onClientError(err: NodeJS.ErrnoException, socket: Tracked, stats: EdgeS
   } else stats.badRequests++;
   const info = socket[CONN] ?? socket._parent?.[CONN];
   if (info !== undefined) info.failed = status;
+  const id = core.ids.next();
   const cur = (socket as unknown as { _httpMessage?: { headersSent: boolean } })._httpMessage;
   if (socket.writable && (cur === undefined || cur === null || !cur.headersSent)) {
     const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-length: 0\r\n${REQUEST_ID_HEADER}: ${ids.next()}\r\nconnection: close\r\n\r\n`);
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-length: 0\r\n${REQUEST_ID_HEADER}: ${id}\r\nconnection: close\r\n\r\n`);
     setTimeout(() => socket.destroy(), 1_000).unref();
   } else socket.destroy();
+  // with a request under way, its exchange logs how it ended; this is a refusal only without one
+  if (info !== undefined && (cur === undefined || cur === null)) reportRefused(core, info, status, refusalName(status), id);
 }

@@ -5,8 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
+import type { HttpRequest } from '../../src/model/http.js';
+import { schemaErrors } from '../../src/model/validate.js';
+import type { EdgeRequest, Gate, Outcome } from '../../src/proxy/gate.js';
 import { edgeFor, type Origin, raw, startOrigin, statuses } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,12 +45,19 @@ describe('edge limits', { timeout: 60_000 }, () => {
     await origin.close();
   });
 
-  test('slowloris: heads dribbling in get 408 and are closed; other clients are served meanwhile', async () => {
-    const edge = await edgeFor(origin, { headerTimeoutMs: 1500 });
+  test('slowloris: heads dribbling in get 408 and are closed; other clients are served meanwhile; each is logged and observed', async () => {
+    const lines: HttpRequest[] = [];
+    const logged = new PassThrough();
+    logged.on('data', (d: Buffer) => {
+      for (const l of d.toString('utf8').split('\n')) if (l !== '') lines.push(JSON.parse(l) as HttpRequest);
+    });
+    const observed: Array<[EdgeRequest, Outcome]> = [];
+    const gate: Gate = { head: () => ({ kind: 'pass' }), done: (req, out) => void observed.push([req, out]) };
+    const edge = await edgeFor(origin, { headerTimeoutMs: 1500, accessLog: logged, gate });
     const port = edge.address().port;
     try {
       const head = 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa\r\n';
-      const slow = Array.from({ length: 8 }, () => raw(port, head.split(''), { gapMs: 150, waitMs: 10_000 }));
+      const slow = Array.from({ length: 8 }, (_, i) => raw(port, head.split(''), { gapMs: 150, waitMs: 10_000, localAddress: `127.0.9.${i + 1}` }));
       // Served while the slow ones hang on.
       for (let i = 0; i < 10; i++) {
         const r = await request(`${edge.url}/fast${i}`);
@@ -59,6 +70,27 @@ describe('edge limits', { timeout: 60_000 }, () => {
         assert.ok(r.closed);
       }
       assert.equal(edge.stats().headerTimeouts, 8);
+      // as nginx logs `"-" 408`: a line per slow connection, and an exchange the gate observes
+      // (what live L7 protection counts), with the request id the 408 carried
+      await sleep(100);
+      const refused = lines.filter((l) => l.status === 408);
+      assert.equal(refused.length, 8, JSON.stringify(lines));
+      assert.deepEqual(refused.map((l) => l.client.ip).sort(), Array.from({ length: 8 }, (_, i) => `127.0.9.${i + 1}`));
+      for (const l of refused) {
+        assert.equal(l.method, '-');
+        assert.equal(l.edge?.action, 'error');
+        assert.equal(l.edge?.error, 'header_timeout');
+        assert.ok((l.duration_ms ?? 0) >= 1000, `waited ${l.duration_ms} ms`);
+        assert.equal(schemaErrors(l, 'http-request'), null, JSON.stringify(l));
+      }
+      assert.equal(lines.filter((l) => l.status === 200).length, 10);
+      const seen = observed.filter(([, o]) => o.status === 408);
+      assert.equal(seen.length, 8);
+      for (const [req, o] of seen) {
+        assert.equal(o.by, 'transport');
+        assert.equal(req.view.method, '');
+        assert.ok(refused.some((l) => l.edge?.request_id === req.id));
+      }
     } finally {
       await edge.close();
     }
