@@ -75,7 +75,10 @@ describe('edge limits', { timeout: 60_000 }, () => {
       await sleep(100);
       const refused = lines.filter((l) => l.status === 408);
       assert.equal(refused.length, 8, JSON.stringify(lines));
-      assert.deepEqual(refused.map((l) => l.client.ip).sort(), Array.from({ length: 8 }, (_, i) => `127.0.9.${i + 1}`));
+      assert.deepEqual(
+        refused.map((l) => l.client.ip).sort(),
+        Array.from({ length: 8 }, (_, i) => `127.0.9.${i + 1}`),
+      );
       for (const l of refused) {
         assert.equal(l.method, '-');
         assert.equal(l.edge?.action, 'error');
