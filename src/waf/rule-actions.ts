@@ -104,12 +104,18 @@ export function applyActions(r: Rule & { chainFlag?: boolean }, actions: ActionS
       case 'rev':
       case 'maturity':
       case 'accuracy':
-      case 'setenv':
+      // masking in an audit log: the engine writes none (its matches carry rule ids only)
       case 'sanitisematched':
       case 'sanitizematched':
       case 'sanitiseargs':
+        break;
+      case 'setenv':
+        // the ENV collection is the environment rules see: `setenv:x=1` is `setvar:env.x=1`
+        r.setvars.push(parseSetVar(`env.${v}`));
+        break;
       case 'append':
       case 'prepend':
+        warnings.push(`${where}: ${a.name}: the engine does not change response bodies; ignored`);
         break;
       case 'initcol': {
         const eq = v.indexOf('=');

@@ -157,4 +157,18 @@ describe('persistent collections (memory store)', () => {
     assert.match(w, /expirevar:ip\.x: expected collection\.variable=seconds/);
     assert.match(w, /expirevar:tx\.y=10: only variables of persistent collections expire/);
   });
+
+  it('setenv is honoured (the ENV collection), append/prepend are load warnings, never silent', () => {
+    const waf = createWaf({
+      paranoia: 1,
+      mode: 'block',
+      extraConfig: [
+        'SecAction "id:10001,phase:1,pass,nolog,setenv:palisade_seen=yes"',
+        'SecRule ENV:palisade_seen "@streq yes" "id:10002,phase:1,pass,log,msg:\'env set\'"',
+        'SecAction "id:10003,phase:4,pass,nolog,append:<p>x</p>"',
+      ].join('\n'),
+    });
+    assert.match(waf.warnings.join('\n'), /append: the engine does not change response bodies; ignored/);
+    assert.deepEqual(ids(waf.evaluate(get('192.0.2.1'))), [10002]);
+  });
 });
