@@ -280,7 +280,7 @@ export class RecordColumns {
     const tx = this.texts[c] as TextIds;
     if (!v.has(slot)) return tx.absent();
     const a = v.start[slot] as number;
-    const s = a < 0 ? (v.str[slot] ?? '') : v.line;
+    const s = a < 0 ? (v.str[slot] ?? '') : v.text;
     const from = a < 0 ? 0 : a;
     const to = a < 0 ? s.length : (v.end[slot] as number);
     // The host's and user agent's hashes are the traits' (same functions, computed already).

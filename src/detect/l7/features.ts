@@ -30,7 +30,7 @@ export class SlotText {
       this.a = 0;
       this.b = s.length;
     } else {
-      this.s = v.line;
+      this.s = v.text;
       this.a = a;
       this.b = v.end[k] as number;
     }

@@ -67,6 +67,43 @@ export class LineHandler {
     this.info.detection = d.scores;
   }
 
+  /** The lines handleRange is given next are in `text` (parsers that read lines in place are told). */
+  beginText(text: string): void {
+    (this.parser as LineParser).beginText?.(text);
+  }
+
+  /**
+   * Parse the line text[a, b) (text given to beginText first); true when it made a record (in
+   * this.view). A parser that reads only whole lines is given the line cut out.
+   */
+  handleRange(text: string, a: number, b: number, no: number): boolean {
+    const info = this.info;
+    info.lines++;
+    const c = a < b ? text.charCodeAt(a) : 0;
+    // isSkippable without cutting the line: blank, `#`, or only white space.
+    if (a === b || c === 0x23 || ((c === 0x20 || c === 0x09 || c === 0x0d) && text.slice(a, b).trim() === '')) {
+      info.skipped++;
+      return false;
+    }
+    const v = this.view;
+    const p = this.parser as LineParser;
+    if (p.parseRange !== undefined ? p.parseRange(text, a, b, v) : p.parse(a === 0 && b === text.length ? text : text.slice(a, b), v)) {
+      v.lineNo = no;
+      info.records++;
+      info.truncatedFields += v.truncated;
+      return true;
+    }
+    this.bad(no);
+    return false;
+  }
+
+  /** A line over MAX_LINE (lines.ts): counted as malformed. */
+  overlong(no: number): void {
+    this.info.lines++;
+    this.info.overlongLines++;
+    this.bad(no);
+  }
+
   /** Parse one line; true when it made a record (in this.view). */
   handle(line: string, no: number, overlong: boolean): boolean {
     const info = this.info;

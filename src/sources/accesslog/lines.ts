@@ -74,7 +74,93 @@ export class LineSplitter {
   }
 }
 
-/** The chunks of a file (gunzipped when it starts with the gzip magic) or of stdin for `-`. */
+/** A piece of the log holding whole lines: each ends with `\n`, but for a single last line. */
+export type OnText = (text: string) => void;
+
+/**
+ * Bytes to pieces of text for a reader that parses lines in place (reader.ts): no string per
+ * line. A chunk's whole lines become latin1 strings of about PIECE chars (a kept field's slice
+ * keeps no more of the log alive than that), cut at newlines; a line that runs across chunks is
+ * kept as bytes and given as a text of its own once its end comes. A line longer than MAX_LINE is
+ * not accumulated: its bytes are dropped up to the next newline and onOverlong says there was
+ * one. The chunk is not kept: its producer may reuse it for the next one.
+ */
+export class ChunkSplitter {
+  private carry: Buffer[] = [];
+  private carryLen = 0;
+  private dropping = false;
+  /** Bytes taken in (for progress). */
+  bytes = 0;
+
+  constructor(
+    private readonly onText: OnText,
+    private readonly onOverlong: () => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    const n = chunk.length;
+    let p = 0;
+    if (this.carryLen > 0 || this.dropping) {
+      const nl = chunk.indexOf(0x0a);
+      if (nl < 0) {
+        this.keep(chunk, 0, n);
+        return;
+      }
+      this.keep(chunk, 0, nl);
+      this.flush();
+      p = nl + 1;
+    }
+    const last = chunk.lastIndexOf(0x0a);
+    while (p <= last) {
+      let q = last;
+      if (q - p >= PIECE) {
+        q = chunk.lastIndexOf(0x0a, p + PIECE - 1);
+        if (q < p) q = chunk.indexOf(0x0a, p + PIECE);
+      }
+      this.onText((chunk as LatinBuffer).latin1Slice(p, q + 1));
+      p = q + 1;
+    }
+    if (p < n) this.keep(chunk, p, n);
+  }
+
+  /** The last line when the input does not end with a newline. */
+  end(): void {
+    if (this.dropping || this.carryLen > 0) this.flush();
+  }
+
+  /** Bytes of a line whose end has not come yet (copied: the chunk may be reused). */
+  private keep(chunk: Buffer, a: number, b: number): void {
+    if (this.dropping || b <= a) return;
+    // MAX_LINE chars and a `\r` to drop.
+    if (this.carryLen + (b - a) > MAX_LINE + 1) {
+      this.dropping = true;
+      this.carry = [];
+      this.carryLen = 0;
+      return;
+    }
+    this.carry.push(Buffer.from(chunk.subarray(a, b)));
+    this.carryLen += b - a;
+  }
+
+  /** The line kept across chunks has ended. */
+  private flush(): void {
+    if (this.dropping) {
+      this.dropping = false;
+      this.onOverlong();
+      return;
+    }
+    const bytes = this.carry.length === 1 ? (this.carry[0] as Buffer) : Buffer.concat(this.carry);
+    this.carry = [];
+    this.carryLen = 0;
+    this.onText((bytes as LatinBuffer).latin1Slice(0, bytes.length));
+  }
+}
+
+/**
+ * The chunks of a file (gunzipped when it starts with the gzip magic) or of stdin for `-`. A
+ * file's chunks are one buffer, refilled: use a chunk before asking for the next.
+ */
 export async function* inputChunks(path: string): AsyncGenerator<Buffer> {
   if (path === '-') {
     yield* maybeGunzip(process.stdin);
@@ -95,11 +181,12 @@ export async function* inputChunks(path: string): AsyncGenerator<Buffer> {
     yield* gunzipStream(createReadStream(path));
     return;
   }
-  // Plain files: synchronous reads into fresh chunks (the splitter keeps strings, not buffers).
+  // Plain files: synchronous reads into one buffer (the splitters keep strings or copies, not
+  // the chunk; a fresh buffer per chunk cost a page fault per 4 KiB of the file).
   try {
     let pos = 0;
+    const buf = Buffer.allocUnsafe(CHUNK);
     for (;;) {
-      const buf = Buffer.allocUnsafe(CHUNK);
       const got = readSync(fd, buf, 0, CHUNK, pos);
       if (got === 0) break;
       pos += got;

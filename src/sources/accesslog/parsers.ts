@@ -18,11 +18,26 @@ export interface LineParser {
   readonly weight: number;
   /** Parse one line (without its newline) into the view; false when the line does not fit. */
   parse(line: string, v: HttpLogView): boolean;
+  /**
+   * Parsers that read a line in place (the text formats): beginText(text) says that the lines
+   * parseRange is given next are in `text` (the reader's piece of the log), parseRange(text, a,
+   * b, v) parses text[a, b) as parse(text.slice(a, b), v) would, offsets into text. Others are
+   * given the line cut out.
+   */
+  beginText?(text: string): void;
+  parseRange?(text: string, a: number, b: number, v: HttpLogView): boolean;
 }
 
 export function textParser(f: TextFormat, opts?: TextParseOptions): LineParser {
   const p = new TextLineParser(f, opts);
-  return { name: f.name, kind: 'text', weight: f.kinds.length, parse: (line, v) => p.parse(line, v) };
+  return {
+    name: f.name,
+    kind: 'text',
+    weight: f.kinds.length,
+    parse: (line, v) => p.parse(line, v),
+    beginText: (text) => p.beginText(text),
+    parseRange: (text, a, b, v) => p.parseRange(text, a, b, v),
+  };
 }
 
 export function jsonParser(f: JsonFormat): LineParser {

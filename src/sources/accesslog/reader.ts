@@ -7,7 +7,7 @@
  * their next record (each input parses ahead one record into its own view).
  */
 import { type AccessLogFileInfo, LineHandler } from './handler.js';
-import { inputChunks, LineSplitter } from './lines.js';
+import { ChunkSplitter, inputChunks, MAX_LINE } from './lines.js';
 import { type LineParser, parserFor } from './parsers.js';
 import type { TextParseOptions } from './text-parser.js';
 import type { HttpLogView } from './view.js';
@@ -44,15 +44,21 @@ export interface AccessLogInfo {
   parsers: Array<LineParser | null>;
 }
 
-/** One input's lines, parsed one record ahead. */
+/**
+ * One input's lines, parsed one record ahead. Lines are read in place in the pieces of text the
+ * splitter makes (lines.ts ChunkSplitter): the parser gets (text, start, end), not a string per line.
+ */
 export class LogCursor {
   readonly lines: LineHandler;
-  private queue: string[] = [];
-  private nos: number[] = [];
-  private over: boolean[] = [];
-  private i = 0;
+  /** Pieces of text read and not yet handled; null stands for a line over MAX_LINE. */
+  private texts: Array<string | null> = [];
+  /** The piece being handled (index in texts) and the position of its next line. */
+  private ti = 0;
+  private pos = 0;
+  private begun = false;
+  private lineNo = 0;
   private done = false;
-  private readonly splitter: LineSplitter;
+  private readonly splitter: ChunkSplitter;
   private readonly chunks: AsyncGenerator<Buffer>;
 
   constructor(
@@ -63,11 +69,10 @@ export class LogCursor {
   ) {
     this.lines = new LineHandler(path, parser);
     this.lines.view.fileIndex = fileIndex;
-    this.splitter = new LineSplitter((l, n, o) => {
-      this.queue.push(l);
-      this.nos.push(n);
-      this.over.push(o);
-    });
+    this.splitter = new ChunkSplitter(
+      (t) => this.texts.push(t),
+      () => this.texts.push(null),
+    );
     this.chunks = inputChunks(path);
   }
 
@@ -81,12 +86,32 @@ export class LogCursor {
     return this.splitter.bytes;
   }
 
-  /** Read the next chunk into the line queue; false at the end of the input. */
+  /** The first n lines queued (overlong ones as ''), for format detection. */
+  private firstLines(n: number): string[] {
+    const out: string[] = [];
+    for (const t of this.texts) {
+      if (t === null) {
+        out.push('');
+      } else {
+        for (let p = 0; p < t.length && out.length < n; ) {
+          let nl = t.indexOf('\n', p);
+          if (nl < 0) nl = t.length;
+          const b = nl > p && t.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl;
+          out.push(b - p > MAX_LINE ? '' : t.slice(p, b));
+          p = nl + 1;
+        }
+      }
+      if (out.length >= n) break;
+    }
+    return out;
+  }
+
+  /** Read the next chunks into the text queue; false at the end of the input. */
   private async fill(): Promise<boolean> {
-    this.queue.length = 0;
-    this.nos.length = 0;
-    this.over.length = 0;
-    this.i = 0;
+    this.texts.length = 0;
+    this.ti = 0;
+    this.pos = 0;
+    this.begun = false;
     while (!this.done) {
       const r = await this.chunks.next();
       if (r.done) {
@@ -95,34 +120,73 @@ export class LogCursor {
       } else this.splitter.push(r.value);
       if (!this.lines.hasParser) {
         // Detection wants DETECT_LINES lines; keep reading chunks until it has them (or the end).
-        if (this.queue.length < DETECT_LINES && !this.done) continue;
-        this.lines.detect(this.queue.slice(0, DETECT_LINES), this.opts);
+        const first = this.firstLines(DETECT_LINES);
+        if (first.length < DETECT_LINES && !this.done) continue;
+        this.lines.detect(first, this.opts);
       }
-      if (this.queue.length > 0) return true;
+      if (this.texts.length > 0) return true;
     }
-    return this.queue.length > 0;
+    return this.texts.length > 0;
+  }
+
+  /**
+   * Handle queued lines until one makes a record (true, the record in this.view) or the queue is
+   * empty (false); with onRecord, every record goes there and the whole queue is handled.
+   */
+  private run(onRecord: ((v: HttpLogView) => void) | null): boolean {
+    const h = this.lines;
+    const texts = this.texts;
+    // One record at a time (merging inputs): a parser given as an object may be every input's,
+    // and another input's lines went through it meanwhile.
+    if (onRecord === null) this.begun = false;
+    while (this.ti < texts.length) {
+      const t = texts[this.ti];
+      if (t === null || t === undefined) {
+        this.ti++;
+        h.overlong(++this.lineNo);
+        continue;
+      }
+      if (!this.begun) {
+        h.beginText(t);
+        this.begun = true;
+      }
+      const n = t.length;
+      let p = this.pos;
+      while (p < n) {
+        let nl = t.indexOf('\n', p);
+        if (nl < 0) nl = n;
+        const b = nl > p && t.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl;
+        const no = ++this.lineNo;
+        const a = p;
+        p = nl + 1;
+        if (b - a > MAX_LINE) h.overlong(no);
+        else if (h.handleRange(t, a, b, no)) {
+          if (onRecord === null) {
+            this.pos = p;
+            return true;
+          }
+          onRecord(h.view);
+        }
+      }
+      this.ti++;
+      this.pos = 0;
+      this.begun = false;
+    }
+    return false;
   }
 
   /** Advance to the next record (in this.view); false at the end. */
   async next(): Promise<boolean> {
     for (;;) {
-      while (this.i < this.queue.length) {
-        const k = this.i++;
-        if (this.lines.handle(this.queue[k], this.nos[k], this.over[k])) return true;
-      }
+      if (this.run(null)) return true;
       if (!(await this.fill())) return false;
     }
   }
 
   /** Every remaining record to onRecord, synchronously within each chunk. */
   async drain(onRecord: (v: HttpLogView) => void, signal?: AbortSignal, progress?: () => void): Promise<void> {
-    const h = this.lines;
     for (;;) {
-      const q = this.queue;
-      const nos = this.nos;
-      const over = this.over;
-      for (let k = this.i; k < q.length; k++) if (h.handle(q[k], nos[k], over[k])) onRecord(h.view);
-      this.i = q.length;
+      this.run(onRecord);
       if (progress) progress();
       if (signal?.aborted) return;
       if (!(await this.fill())) return;

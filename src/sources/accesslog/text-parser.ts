@@ -24,7 +24,7 @@ function isMethodChar(c: number): boolean {
 }
 
 /** Split a request line s[a..b) into method, path, query and version slots. */
-export function splitRequest(s: string, a: number, b: number, v: HttpLogView): void {
+export function splitRequest(s: string, a: number, b: number, v: HttpLogView, fd: Finder | null = null): void {
   let i = a;
   while (i < b && i - a <= 32 && isMethodChar(s.charCodeAt(i))) i++;
   if (i > a && i < b && i - a <= 32 && s.charCodeAt(i) === 0x20) {
@@ -39,7 +39,7 @@ export function splitRequest(s: string, a: number, b: number, v: HttpLogView): v
     }
     if (uriEnd > uriStart) {
       v.setRange(Slot.METHOD, a, i);
-      splitUri(s, uriStart, uriEnd, v);
+      splitUri(s, uriStart, uriEnd, v, fd);
       v.version = version;
       v.requestOk = true;
       return;
@@ -49,10 +49,13 @@ export function splitRequest(s: string, a: number, b: number, v: HttpLogView): v
   v.requestOk = false;
 }
 
-/** `/p?q` at s[a..b) into PATH and QUERY (query without the `?`). */
-export function splitUri(s: string, a: number, b: number, v: HttpLogView): void {
-  // s is one line (or one JSON value), so indexOf cannot run far past b.
-  let q = s.indexOf('?', a);
+/**
+ * `/p?q` at s[a..b) into PATH and QUERY (query without the `?`). `fd` searches s when it is a
+ * piece of the log holding many lines; without it s is one line or one value, so indexOf cannot
+ * run far past b.
+ */
+export function splitUri(s: string, a: number, b: number, v: HttpLogView, fd: Finder | null = null): void {
+  let q = fd === null ? s.indexOf('?', a) : fd.find(F_QUESTION, '?', a);
   if (q < 0 || q > b) q = b;
   v.setRange(Slot.PATH, a, q);
   if (q < b) v.setRange(Slot.QUERY, q + 1, b);
@@ -73,9 +76,51 @@ const EXTRA_KEYS: Record<string, FieldKind> = {
   xff: FieldKind.HEADER,
 };
 
+/**
+ * indexOf over a piece of the log that holds many lines, remembered per needle: the first
+ * occurrence at or after `from` found once serves every later search from a position up to it.
+ * A line that lacks a literal (malformed, hostile) then costs its search once per piece, not a
+ * scan of the rest of the piece per line.
+ */
+export class Finder {
+  text = '';
+  private readonly from: Int32Array;
+  private readonly at: Int32Array;
+
+  constructor(n: number) {
+    this.from = new Int32Array(n).fill(0x7fffffff);
+    this.at = new Int32Array(n);
+  }
+
+  /** A new text: forget what was found in the last one. */
+  begin(text: string): void {
+    this.text = text;
+    this.from.fill(0x7fffffff);
+  }
+
+  /** text.indexOf(needle, p), needle number k always the same string. */
+  find(k: number, needle: string, p: number): number {
+    const f = this.from[k] as number;
+    const at = this.at[k] as number;
+    if (f <= p && p <= at) return at === 0x7fffffff ? -1 : at;
+    const e = this.text.indexOf(needle, p);
+    this.from[k] = p;
+    this.at[k] = e < 0 ? 0x7fffffff : e;
+    return e;
+  }
+}
+
+/** Finder slots after the format's literals. */
+const F_QUESTION = 0;
+const F_QUOTE = 1;
+const F_SPACE = 2;
+const F_EQUALS = 3;
+const F_COUNT = 4;
+
 export class TextLineParser {
   private readonly strictClient: boolean;
   private readonly n: number;
+  private readonly finder: Finder;
 
   constructor(
     readonly format: TextFormat,
@@ -83,36 +128,49 @@ export class TextLineParser {
   ) {
     this.strictClient = opts.strictClient !== false;
     this.n = format.kinds.length;
+    this.finder = new Finder(F_COUNT + this.n);
   }
 
   /** Parse `line` into `v` (reset first). False: the line does not fit the format. */
   parse(line: string, v: HttpLogView): boolean {
-    v.reset(line);
+    this.finder.begin(line);
+    return this.parseRange(line, 0, line.length, v);
+  }
+
+  /** Lines of `text` follow (parseRange's text must be the last one given here). */
+  beginText(text: string): void {
+    this.finder.begin(text);
+  }
+
+  /**
+   * Parse the line text[start, end) into `v` (reset first; its offsets are into text), text
+   * being the one last given to beginText. False: the line does not fit the format.
+   */
+  parseRange(line: string, start: number, end: number, v: HttpLogView): boolean {
+    v.resetRange(line, start, end);
     v.escaped = true;
     const f = this.format;
-    const end = line.length;
-    let p = 0;
+    const fd = this.finder;
+    let p = start;
     if (f.lead !== '') {
-      if (!line.startsWith(f.lead)) return false;
-      p = f.lead.length;
+      if (end - start < f.lead.length || !line.startsWith(f.lead, start)) return false;
+      p = start + f.lead.length;
     }
     const { kinds, lits, quoted, names } = f;
     for (let i = 0; i < this.n; i++) {
-      const lit = lits[i];
+      const lit = lits[i] as string;
       let e: number;
       if (lit === '') {
         e = p;
         while (e < end && line.charCodeAt(e) !== 0x20) e++;
       } else {
-        e = line.indexOf(lit, p);
+        e = fd.find(F_COUNT + i, lit, p);
         // Inside quotes, `\"` is an escaped quote (Apache), not the field's end.
-        if (quoted[i]) while (e > p && oddBackslashes(line, e)) e = line.indexOf(lit, e + 1);
-        if (e < 0) {
-          // The last field's closing literal may be cut with the line's end (`"ua` with no `"`).
-          return false;
-        }
+        if (quoted[i]) while (e > p && e + lit.length <= end && oddBackslashes(line, e, start)) e = fd.find(F_COUNT + i, lit, e + 1);
+        // Not in this line (the last field's closing literal may be cut with the line's end: `"ua` with no `"`).
+        if (e < 0 || e + lit.length > end) return false;
       }
-      if (!this.field(kinds[i], names[i], line, p, e, v)) return false;
+      if (!this.field(kinds[i] as FieldKind, names[i] as string, line, p, e, v)) return false;
       p = e + lit.length;
     }
     if (p < end) this.trailing(line, p, end, v);
@@ -160,7 +218,7 @@ export class TextLineParser {
       }
       case FieldKind.REQUEST:
         // `-` and `""` are request lines too (kept raw as the path, as GoAccess keeps them).
-        splitRequest(s, a, b, v);
+        splitRequest(s, a, b, v, this.finder);
         return true;
       default:
         if (!dash && b > a) this.value(kind, name, s, a, b, v);
@@ -178,14 +236,14 @@ export class TextLineParser {
         v.setRange(Slot.USER, a, b);
         break;
       case FieldKind.REQUEST:
-        splitRequest(s, a, b, v);
+        splitRequest(s, a, b, v, this.finder);
         break;
       case FieldKind.METHOD:
         v.setRange(Slot.METHOD, a, b);
         v.requestOk = true;
         break;
       case FieldKind.URI:
-        splitUri(s, a, b, v);
+        splitUri(s, a, b, v, this.finder);
         break;
       case FieldKind.PATH:
         v.setRange(Slot.PATH, a, b);
@@ -239,7 +297,7 @@ export class TextLineParser {
         break;
       case FieldKind.COOKIE:
         if (v.cookies === null) v.cookies = {};
-        v.cookies[name] = v.line.slice(a, b);
+        v.cookies[name] = s.slice(a, b);
         break;
       case FieldKind.HEADER: {
         const l = name.toLowerCase();
@@ -259,17 +317,19 @@ export class TextLineParser {
    */
   private trailing(s: string, p: number, end: number, v: HttpLogView): void {
     let fields = 0;
+    const fd = this.finder;
+    const lineStart = v.lineStart;
     // The next quote, found again only once passed: most trailing fields have none (-1 for good).
-    let q = s.indexOf('"', p);
+    let q = fd.find(F_QUOTE, '"', p);
     while (p < end && fields < MAX_EXTRA) {
       while (p < end && s.charCodeAt(p) === 0x20) p++;
       if (p >= end) break;
       // The word's end and its `=` by indexOf (native): char by char this was a fifth of a line.
-      let sp = s.indexOf(' ', p);
+      let sp = fd.find(F_SPACE, ' ', p);
       if (sp < 0 || sp > end) sp = end;
-      let eq = s.indexOf('=', p);
+      let eq = fd.find(F_EQUALS, '=', p);
       if (eq >= sp) eq = -1;
-      if (q >= 0 && q < p) q = s.indexOf('"', p);
+      if (q >= 0 && q < p) q = fd.find(F_QUOTE, '"', p);
       let i = sp;
       const wordStart = p;
       let careful = false;
@@ -286,7 +346,7 @@ export class TextLineParser {
             if (s.charCodeAt(i + 1) === 0x22) break;
           }
           if (c === 0x22 && eq < 0) {
-            const close = s.indexOf('"', i + 1);
+            const close = fd.find(F_QUOTE, '"', i + 1);
             i = close < 0 || close >= end ? end : close + 1;
             continue;
           }
@@ -301,20 +361,20 @@ export class TextLineParser {
       let b: number;
       if (s.charCodeAt(a) === 0x22) {
         a++;
-        let close = s.indexOf('"', a);
-        while (close > a && oddBackslashes(s, close)) close = s.indexOf('"', close + 1);
+        let close = fd.find(F_QUOTE, '"', a);
+        while (close > a && close < end && oddBackslashes(s, close, lineStart)) close = fd.find(F_QUOTE, '"', close + 1);
         b = close < 0 || close > end ? end : close;
         p = b + 1;
       } else {
         // Unquoted: to the next space, which is the word's end unless the careful walk ran.
         if (careful) {
-          b = s.indexOf(' ', a);
+          b = fd.find(F_SPACE, ' ', a);
           if (b < 0 || b > end) b = end;
         } else b = sp;
         p = b;
       }
       fields++;
-      const k = careful ? keyStart(s, eq) : wordStart;
+      const k = careful ? keyStart(s, eq, lineStart) : wordStart;
       if (k === eq || (b - a === 1 && s.charCodeAt(a) === 0x2d)) continue;
       // The usual keys (rt=, host=) are matched in place: no key string per field.
       const known = knownKey(s, k, eq);
@@ -330,9 +390,11 @@ export class TextLineParser {
   }
 }
 
-/** Start of the key of a `key=value` word whose `=` is at eq: back to the previous space. */
-function keyStart(s: string, eq: number): number {
-  return s.lastIndexOf(' ', eq) + 1;
+/** Start of the key of a `key=value` word whose `=` is at eq: back to the previous space, or the line's start. */
+function keyStart(s: string, eq: number, lineStart: number): number {
+  let i = eq;
+  while (i > lineStart && s.charCodeAt(i - 1) !== 0x20) i--;
+  return i;
 }
 
 /** EXTRA_KEYS without the header ones, by key length. */
@@ -356,8 +418,9 @@ function knownKey(s: string, k: number, eq: number): FieldKind {
   return FieldKind.SKIP;
 }
 
-function oddBackslashes(s: string, i: number): boolean {
+/** An odd run of backslashes before s[i], counted back to the line's start at most. */
+function oddBackslashes(s: string, i: number, lineStart: number): boolean {
   let n = 0;
-  while (i - 1 - n >= 0 && s.charCodeAt(i - 1 - n) === 0x5c) n++;
+  while (i - 1 - n >= lineStart && s.charCodeAt(i - 1 - n) === 0x5c) n++;
   return (n & 1) === 1;
 }

@@ -46,8 +46,19 @@ export interface LogHeader {
 const IN_STR = -2;
 
 export class HttpLogView {
-  /** The text the offsets index: the current line. */
-  line = '';
+  /**
+   * The text the offsets index: the current line, or the reader's piece of the log that holds it
+   * (text[lineStart, lineEnd) is the line). Offsets are into `text`.
+   */
+  text = '';
+  lineStart = 0;
+  lineEnd = 0;
+  private lineCache: string | null = '';
+  /** The current line (cut out of the reader's piece when asked). */
+  get line(): string {
+    if (this.lineCache === null) this.lineCache = this.text.slice(this.lineStart, this.lineEnd);
+    return this.lineCache;
+  }
   /** 1-based line number in its file, and the file's index among the inputs. */
   lineNo = 0;
   fileIndex = 0;
@@ -129,7 +140,16 @@ export class HttpLogView {
   edge: HttpRequest['edge'] | null = null;
 
   reset(line: string): void {
-    this.line = line;
+    this.resetRange(line, 0, line.length);
+    this.lineCache = line;
+  }
+
+  /** Reset for the line text[a, b) (offsets are then into text). */
+  resetRange(text: string, a: number, b: number): void {
+    this.text = text;
+    this.lineStart = a;
+    this.lineEnd = b;
+    this.lineCache = null;
     this.escaped = false;
     this.latin1 = true;
     this.gen = (this.gen + 1) | 0;
@@ -197,7 +217,7 @@ export class HttpLogView {
     const a = this.start[slot];
     if (a === IN_STR) return this.str[slot];
     const b = this.end[slot];
-    const s = this.line;
+    const s = this.text;
     if (this.escaped && hasEscape(s, a, b)) return decodeEscapes(s, a, b);
     return s.slice(a, b);
   }
@@ -206,7 +226,7 @@ export class HttpLogView {
   raw(slot: Slot): string | undefined {
     if (this.stamp[slot] !== this.gen) return undefined;
     const a = this.start[slot];
-    return a === IN_STR ? this.str[slot] : this.line.slice(a, this.end[slot]);
+    return a === IN_STR ? this.str[slot] : this.text.slice(a, this.end[slot]);
   }
 
   addHeaderRange(name: string, a: number, b: number): void {
@@ -240,8 +260,8 @@ export class HttpLogView {
     const a = this.headerStart[i];
     if (a === IN_STR) return this.headerValues[i];
     const b = this.headerEnd[i];
-    if (this.escaped && hasEscape(this.line, a, b)) return decodeEscapes(this.line, a, b);
-    return this.line.slice(a, b);
+    if (this.escaped && hasEscape(this.text, a, b)) return decodeEscapes(this.text, a, b);
+    return this.text.slice(a, b);
   }
 
   /** The HttpRequest record (model/http.ts), text decoded as UTF-8. */
