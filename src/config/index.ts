@@ -6,6 +6,7 @@
 import type { Node } from 'yaml';
 import { type DetectionSection, readDetection } from './detection.js';
 import { defaultEdgeOptions, type EdgeOptions, readEdge } from './edge.js';
+import { readServices, type Service } from './services.js';
 import { ConfigReader, readConfigText } from './yaml.js';
 
 export interface PalisadeConfig {
@@ -14,10 +15,12 @@ export interface PalisadeConfig {
   detection: DetectionSection;
   /** `palisade edge`: lists, rulesets, WAF, counters (config/edge.ts). */
   edge: EdgeOptions;
+  /** The protected services (prefixes, tier, customer, link capacity): alert triage. */
+  services: Service[];
 }
 
 /** The top-level sections and their readers. */
-const SECTIONS = ['detection', 'edge'] as const;
+const SECTIONS = ['detection', 'edge', 'services'] as const;
 
 export function loadConfig(file: string): PalisadeConfig {
   return parseConfig(readConfigText(file), file);
@@ -26,7 +29,7 @@ export function loadConfig(file: string): PalisadeConfig {
 /** Validate configuration text (`file` names it in errors). */
 export function parseConfig(text: string, file: string): PalisadeConfig {
   const cfg = new ConfigReader(file, text);
-  const out: PalisadeConfig = { file, detection: {}, edge: defaultEdgeOptions() };
+  const out: PalisadeConfig = { file, detection: {}, edge: defaultEdgeOptions(), services: [] };
   const root = cfg.root;
   if (root === null || (root as { value?: unknown }).value === null) return out;
   const top = cfg.map(root, 'the top of palisade.yaml');
@@ -40,6 +43,9 @@ export function parseConfig(text: string, file: string): PalisadeConfig {
         break;
       case 'edge':
         out.edge = readEdge(cfg, val, item.key as Node, text);
+        break;
+      case 'services':
+        if (val !== null && (val as { value?: unknown }).value !== null) out.services = readServices(cfg, val, item.key as Node);
         break;
       default:
         throw cfg.error(item.key as Node, `unknown section ${key} (${SECTIONS.join(', ')})`);

@@ -73,6 +73,11 @@ export class Lifecycles<T extends AttackState> {
     return this.open.values();
   }
 
+  /** Attacks ended so far, in the order they ended. */
+  get endedSoFar(): readonly T[] {
+    return this.ended;
+  }
+
   /** The id the next attack gets. */
   takeId(): number {
     return this.nextId++;

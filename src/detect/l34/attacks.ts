@@ -324,3 +324,86 @@ function topSources(tr: Track, classes: number[], packets: number): Array<{ ip: 
 function round6(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
+
+/**
+ * An attack while it lasts, as a live consumer (the monitor) reports it: what the detector knows
+ * at this window — its window figures, the signature once fixed (its figures on the victim's
+ * sample: nothing is read twice live) and the sources seen. `totalPackets`: every packet so far
+ * (the collateral denominator). The record `buildAttacks` makes at the end of a file supersedes it.
+ */
+export function liveAttack(tr: Track, det: Detector, totalPackets: number): DetectedAttack {
+  const base = det.baseSecond;
+  const iso = (rel: number): string => {
+    const sec = Math.floor(rel / 1e9);
+    return isoTime(base + sec, Math.round(rel - sec * 1e9));
+  };
+  const packets = tr.windowPackets;
+  const sig = tr.signature;
+  const s = tr.sampler;
+  const perRecord = s.records > 0 && s.seen > s.records ? s.seen / s.records : 1;
+  const m = tr.measurement;
+  const unique = m !== null && m.packets > 0 ? m.sources.estimate() : sampledSources(tr);
+  const records = packets / perRecord;
+  const spoofed = !isReflection(tr.cls) && tr.cls !== Cls.TCP_SYNACK && tr.cls !== Cls.DNS_QUERY && unique >= 1000 / perRecord && unique >= 0.2 * records;
+  const victim: Attack['victim'] = tr.isPrefix ? { prefix: `${victimText(tr)}/${tr.prefixLen}`, protocol: protocolOf(tr) } : { ip: victimText(tr), protocol: protocolOf(tr) };
+  if (sig?.port !== undefined) victim.port = sig.port;
+  const fieldFig = sig === null ? { coverage: 0, collateral: 0 } : { coverage: sig.sampleCoverage, collateral: sig.sampleOther / Math.max(totalPackets - packets, 1) };
+  const list = tr.listSignature;
+  const listFig =
+    list === null
+      ? null
+      : { coverage: list.sampleCoverage, collateral: list.sampleOther / Math.max(totalPackets - packets, 1), other: list.sampleOther, base: totalPackets - packets };
+  const pick = sig === null ? null : chooseSignature({ ...fieldFig, other: sig.sampleOther, base: totalPackets - packets }, listFig);
+  const chosen = pick === 'fields' ? sig : pick === 'list' ? list : null;
+  const fig = pick === 'list' && listFig ? listFig : fieldFig;
+  const ev =
+    sig === null
+      ? {
+          confidence: 0.5,
+          evidence: {
+            out_of_state: null,
+            handshakes_completed: null,
+            sources_per_packet: round6(Math.min(1, unique / Math.max(records, 1))),
+            spoofed_likely: spoofed,
+            separating_fields: [],
+            signature: 'none' as const,
+            field_signature: { expression: '', coverage: 0, collateral: 0 },
+          },
+        }
+      : evidence(tr, det, sig, chosen, fieldFig, list, listFig, unique, records, spoofed);
+  return {
+    id: `attack-${tr.id}`,
+    vector: tr.vector,
+    victim,
+    start: iso(tr.start),
+    end: iso(tr.end),
+    detected_at: iso(tr.detected),
+    packets,
+    bytes: tr.windowBytes,
+    peak_pps: tr.peakPps,
+    peak_bps: tr.peakBps,
+    sources: { unique, spoofed_likely: spoofed, top: topSources(tr, sig?.classes ?? [tr.cls], packets) },
+    signature: chosen
+      ? {
+          expression: chosen.expression,
+          coverage: round6(Math.min(1, fig.coverage)),
+          collateral: round6(Math.min(1, fig.collateral)),
+          kind: chosen.list ? 'source_list' : 'fields',
+          ...(chosen.list && { list: { name: chosen.list.name, addresses: chosen.list.addresses } }),
+        }
+      : null,
+    confidence: ev.confidence,
+    evidence: ev.evidence,
+  };
+}
+
+/** Distinct sources of the attack's class in the victim's sample (a floor before the live measurement starts). */
+function sampledSources(tr: Track): number {
+  const s = tr.sampler;
+  const seen = new Set<number | string>();
+  for (let r = 0; r < s.rows; r++) {
+    if (s.cls[r] !== tr.cls) continue;
+    seen.add(s.fam[r] === 6 ? formatIpv6(s.src6.subarray(r * 16, r * 16 + 16)) : (s.src4[r] as number));
+  }
+  return seen.size;
+}

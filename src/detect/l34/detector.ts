@@ -68,6 +68,9 @@ export class Detector {
   private readonly live: Measurement<Track>[] = [];
   /** Called when a signature is fixed during the pass (its catch-up may then run elsewhere: thread.ts). */
   onLock: ((tr: Track) => void) | null = null;
+  /** Called after each window is decided (its end, absolute seconds): a live consumer (the
+   * monitor) reads the open and ended attacks then. */
+  onWindow: ((endSec: number) => void) | null = null;
   private readonly samplers = new Map<string, VictimSample>();
   /** Victims under attack → index in samplerList, looked up once per key per window. */
   private readonly victims4 = new Map<number, number>();
@@ -265,6 +268,30 @@ export class Detector {
     // 2) Addresses.
     this.decideAddresses(endT);
     this.endWindow(endT);
+    this.onWindow?.(this.base + Math.round(endT / 1e9));
+  }
+
+  /**
+   * Live input (the monitor): the clock says second `tsSec` has begun though no packet came, so
+   * the windows before it close — a flood that stops ends after the quiet period even when
+   * nothing follows it. Each elapsed second is closed (a monitor advances a second at a time).
+   */
+  advance(tsSec: number): void {
+    if (this.base < 0) return;
+    while (this.cur < tsSec) {
+      this.closeWindow((this.cur + 1 - this.base) * 1e9);
+      this.cur++;
+    }
+  }
+
+  /** Attacks open now, in the order they opened. */
+  openTracks(): IterableIterator<Track> {
+    return this.attacks.openAttacks();
+  }
+
+  /** Attacks ended so far, in the order they ended (the list grows; a consumer keeps its place). */
+  get endedTracks(): readonly Track[] {
+    return this.attacks.endedSoFar;
   }
 
   /**
