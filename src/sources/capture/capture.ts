@@ -48,6 +48,9 @@ export interface ReadOptions {
   streamApps?: boolean;
   /** The view to fill (a source keeps one so its clock can read the latest record's time); a new one by default. */
   view?: PacketView;
+  /** Read these bytes instead of the file (a paced replay, a capture process's output); the
+   * path only names them in messages. */
+  stream?: Readable;
 }
 
 const CHUNK = 4 * 1024 * 1024;
@@ -151,6 +154,7 @@ export async function readCapture(path: string, onPacket: (v: PacketView) => voi
     };
   };
 
+  if (opts.stream !== undefined) return readStream(opts.stream, undefined);
   if (path === '-') {
     return readStream(process.stdin, undefined);
   }

@@ -1,0 +1,147 @@
+/**
+ * `palisade monitor`: watch traffic continuously and raise alerts — from a live interface (through
+ * dumpcap or tcpdump), a pcap stream on stdin, or a capture replayed at its own pace for drills.
+ * Prints each alert event (start, significant update, end) as it happens; --json prints them as
+ * JSON lines for machines.
+ */
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Readable } from 'node:stream';
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { monitorPackets } from '../../analyze/monitor.js';
+import { loadConfig, type PalisadeConfig } from '../../config/index.js';
+import { UsageError } from '../../core/errors.js';
+import type { AlertEvent } from '../../incidents/alerts.js';
+import type { Placement } from '../../incidents/desk.js';
+import { bitsText } from '../../incidents/triage.js';
+import { startLiveCapture } from '../../sources/capture/live.js';
+import { type PaceClock, pacedCapture } from '../../sources/capture/paced.js';
+import { numberOption } from '../options.js';
+
+interface Opts {
+  replay?: string;
+  speed: number;
+  interface?: string;
+  filter?: string;
+  config?: string;
+  sensor?: string;
+  json?: boolean;
+  duration?: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command('monitor')
+    .argument('[capture]', '`-` for a pcap/pcapng stream on stdin')
+    .description('Watch traffic continuously and raise alerts: live (-i), from stdin, or a capture replayed at its own pace (--replay).')
+    .option('-i, --interface <iface>', 'capture live on IFACE through dumpcap (or tcpdump)')
+    .option('-f, --filter <bpf>', 'BPF capture filter for -i, e.g. "not port 22"')
+    .option('--replay <file>', 'play a pcap/pcapng file at the pace of its timestamps (drills, tests)')
+    .option('--speed <x>', 'replay speed: 1 real time, 10 ten times faster', numberOption('--speed', { above: 0 }), 1)
+    .option('--config <file>', 'palisade.yaml: detection settings and the services alerts are triaged against (default ./palisade.yaml when present)')
+    .option('--sensor <name>', 'this sensor’s name in alerts (default: the host name)')
+    .option('--json', 'print each alert event as one JSON line')
+    .option('--duration <s>', 'stop after S seconds', numberOption('--duration', { above: 0 }))
+    .addHelpText(
+      'after',
+      `
+An alert is raised when an attack starts, updated in place when it changes in a way that
+matters (its peak doubled, its severity rose, its signature was found, a mitigation started or
+stopped holding it) and closed when it ends. Each carries a score (0-100: the queue's order), a
+severity and an urgency, with the reasons: size against the service's link (services: in
+palisade.yaml) or against attacks in general, against the victim's usual traffic, the service's
+tier, whether it is growing, whether it is mitigated, and detection's confidence.
+
+Exit codes: 0 ok (stopped, or the replay/stream ended); 2 usage; 3 input unreadable or the
+capture program missing.
+
+Examples:
+  palisade monitor -i eth0 -f 'not port 22'
+  tcpdump -i eth0 -w - | palisade monitor -
+  palisade monitor --replay drill.pcap --speed 10 --json`,
+    )
+    .action(async (capture: string | undefined, opts: Opts) => {
+      const sources = [capture !== undefined, opts.replay !== undefined, opts.interface !== undefined].filter(Boolean).length;
+      if (sources !== 1) throw new UsageError('give one input: -i IFACE, --replay FILE, or - for a capture on stdin');
+      if (capture !== undefined && capture !== '-') throw new UsageError(`a capture file is replayed with --replay ${capture}; the argument is only - (stdin)`);
+      if (opts.filter !== undefined && opts.interface === undefined) throw new UsageError('-f/--filter applies to -i (live capture)');
+      const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
+      const config: Pick<PalisadeConfig, 'detection' | 'services'> = configFile ? loadConfig(configFile) : { detection: {}, services: [] };
+      const pace: { current: PaceClock | null } = { current: null };
+      let stream: Readable;
+      let name: string;
+      let stopCapture: (() => void) | null = null;
+      if (opts.replay !== undefined) {
+        stream = pacedCapture(opts.replay, { speed: opts.speed }, pace);
+        name = opts.replay;
+      } else if (opts.interface !== undefined) {
+        const live = startLiveCapture(opts.interface, opts.filter);
+        stream = live.stream;
+        name = `${opts.interface} (${live.command})`;
+        stopCapture = live.stop;
+        live.child.once('exit', (code) => {
+          if (code !== 0 && code !== null) process.stderr.write(`monitor: ${live.command} exited with ${code}${live.stderr() ? `: ${live.stderr()}` : ''}\n`);
+        });
+      } else {
+        stream = process.stdin;
+        name = 'stdin';
+      }
+      const abort = new AbortController();
+      const stop = (): void => {
+        abort.abort();
+        stopCapture?.();
+        if (stream !== process.stdin) stream.destroy();
+        else process.stdin.pause();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const timer = opts.duration === undefined ? null : setTimeout(stop, opts.duration * 1000);
+      const tty = process.stdout.isTTY === true && opts.json !== true;
+      const print = (e: AlertEvent, p: Placement): void => {
+        if (opts.json) process.stdout.write(`${JSON.stringify({ event: e.kind, significant: e.significant, change: e.change, incident: p.incident.number, alert: e.alert })}\n`);
+        else if (e.significant) process.stdout.write(`${eventLine(e, tty)}  [incident ${p.incident.number}${p.created ? ', new' : ''}]\n`);
+      };
+      if (!opts.json) process.stderr.write(`monitor: watching ${name}${opts.replay ? ` at ${opts.speed}×` : ''}\n`);
+      try {
+        const r = await monitorPackets({
+          stream,
+          name,
+          pace,
+          detection: config.detection,
+          services: config.services,
+          sensor: opts.sensor ?? hostname(),
+          onEvent: print,
+          signal: abort.signal,
+        });
+        if (!opts.json) process.stderr.write(`monitor: ${r.packets} packets, ${r.alerts} alert(s), ${r.events} event(s)\n`);
+      } finally {
+        if (timer) clearTimeout(timer);
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        stopCapture?.();
+      }
+    });
+}
+
+const SEVERITY_COLOUR: Record<string, (s: string) => string> = {
+  critical: (s) => pc.bold(pc.red(s)),
+  high: pc.red,
+  medium: pc.yellow,
+  low: pc.cyan,
+  info: pc.dim,
+};
+
+/** One event for a person: time, what happened, severity, vector → victim, size, score, why. */
+export function eventLine(e: AlertEvent, colour: boolean): string {
+  const a = e.alert;
+  const when = a.last_seen.slice(11, 19);
+  const kind = e.kind === 'start' ? 'START ' : e.kind === 'end' ? 'END   ' : 'UPDATE';
+  const sev = a.severity.padEnd(8);
+  const size = a.attack.peak_rps !== undefined ? `${Math.round(a.attack.peak_rps)} req/s` : `${bitsText(a.attack.peak_bps)}, ${Math.round(a.attack.peak_pps)} pps`;
+  const where = a.service ? ` (${a.service}${a.customer ? `, ${a.customer}` : ''})` : '';
+  const tail = e.kind === 'update' ? ` — ${e.change}` : e.kind === 'start' ? ` — ${a.reasons.join('; ')}` : '';
+  const line = `${when} ${kind} ${sev} ${a.vector} → ${a.victim}${where}  peak ${size}  score ${a.score}${tail}`;
+  if (!colour) return line;
+  return line.replace(sev, (SEVERITY_COLOUR[a.severity] ?? ((s: string) => s))(sev));
+}
