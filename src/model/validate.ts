@@ -14,7 +14,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 // `palisade report` and the tests validate anything (Ajv's code weighs some MB of heap).
 const require = createRequire(import.meta.url);
 
-export type SchemaName = 'analysis' | 'attack' | 'flow-record' | 'http-request';
+export type SchemaName = 'analysis' | 'attack' | 'flow-record' | 'http-request' | 'alert' | 'incident';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -37,7 +37,14 @@ function load(): Record<SchemaName, ValidateFunction> {
   ajv.addSchema(read('attack'));
   const analysis = ajv.compile(read('analysis'));
   const attack = ajv.getSchema('https://palisade.dev/schema/attack.schema.json') as ValidateFunction;
-  validators = { analysis, attack, 'flow-record': ajv.compile(read('flow-record')), 'http-request': ajv.compile(read('http-request')) };
+  validators = {
+    analysis,
+    attack,
+    'flow-record': ajv.compile(read('flow-record')),
+    'http-request': ajv.compile(read('http-request')),
+    alert: ajv.compile(read('alert')),
+    incident: ajv.compile(read('incident')),
+  };
   return validators;
 }
 
