@@ -18,6 +18,10 @@
 /** Collections `initcol` can open. */
 export const PERSISTENT_COLLS: ReadonlySet<string> = new Set(['IP', 'GLOBAL', 'SESSION', 'USER', 'RESOURCE']);
 
+/** The variables every opened record has (ModSecurity's), and their keys. */
+export const BUILTIN_NAMES = ['KEY', 'IS_NEW', 'CREATE_TIME', 'LAST_UPDATE_TIME', 'UPDATE_COUNTER', 'TIMEOUT'];
+export const BUILTIN_KEYS = BUILTIN_NAMES.map((n) => n.toLowerCase());
+
 /** ModSecurity's SecCollectionTimeout default, seconds. */
 export const DEFAULT_COLLECTION_TIMEOUT = 3600;
 
@@ -72,6 +76,8 @@ export interface CollectionAccess {
   open(coll: string, key: string, fetched: ReadonlyMap<string, StoredRecord | null> | undefined): StoredRecord | null;
   /** ms since the epoch (injected, so replays and tests agree) */
   now(): number;
+  /** collections whose built-in variables (KEY, IS_NEW, ...) rules read; absent: all */
+  builtins?: ReadonlySet<string>;
 }
 
 export interface RecordRef {

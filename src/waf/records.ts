@@ -11,10 +11,11 @@
  * the store, increments as increments.
  */
 import { PalisadeError } from '../core/errors.js';
-import { type CollectionAccess, type CollectionStore, type OpenRecord, type RecordRef, recordKey, type StoredRecord } from './persistent.js';
+import { parseMacro } from './macro.js';
+import { BUILTIN_KEYS, type CollectionAccess, type CollectionStore, type OpenRecord, PERSISTENT_COLLS, type RecordRef, recordKey, type StoredRecord } from './persistent.js';
 import { Phase } from './phase.js';
 import type { Plan } from './plan.js';
-import type { Rule } from './rule.js';
+import type { Macro, Rule } from './rule.js';
 import { type Reusables, Transaction, type WafRequest } from './transaction.js';
 
 /** The remote store of persistent collections did not answer (the caller fails open or closed). */
@@ -34,6 +35,9 @@ export class Records {
   /** writes to a remote store not answered yet */
   private readonly pending = new Set<Promise<void>>();
 
+  /** Collections whose built-in variables (KEY, IS_NEW, ...) some rule reads: only those get them. */
+  readonly builtins: ReadonlySet<string>;
+
   constructor(
     private readonly plan: Plan,
     private readonly reusables: Reusables,
@@ -50,7 +54,10 @@ export class Records {
         return store.load(coll, key, now()) ?? null;
       },
       now,
+      builtins: new Set(),
     };
+    this.builtins = builtinReaders(plan);
+    this.access.builtins = this.builtins;
     this.lastInitcol = store.kind === 'remote' ? lastInitcolOf(plan.phases[Phase.REQUEST_HEADERS]?.rules ?? []) : null;
   }
 
@@ -118,6 +125,47 @@ export class Records {
   async settled(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
+}
+
+/**
+ * The persistent collections whose built-in variables a rule may read: a target naming one
+ * (`IP:IS_NEW`), the whole collection (`IP`, `&IP`), or a macro (`%{ip.update_counter}`). The
+ * CRS reads none, so its requests do not pay for six variables per record they never look at.
+ */
+export function builtinReaders(plan: Plan): Set<string> {
+  const out = new Set<string>();
+  const macro = (m: Macro | null): void => {
+    if (m === null) return;
+    for (const part of m) {
+      if (typeof part === 'string' || !PERSISTENT_COLLS.has(part.coll)) continue;
+      if (part.key === null || BUILTIN_KEYS.includes(part.key)) out.add(part.coll);
+    }
+  };
+  for (const phase of plan.phases) {
+    for (const r of phase.rules) {
+      for (let l: Rule | null = r; l !== null; l = l.chain) {
+        for (const t of l.targets) {
+          if (!PERSISTENT_COLLS.has(t.coll)) continue;
+          if (t.selector === null || t.selector.kind !== 'name' || BUILTIN_KEYS.includes(t.selector.name.toLowerCase())) out.add(t.coll);
+        }
+        if (l.op.param.includes('%{')) macro(parseMacro(l.op.param));
+        for (const sv of l.setvars) {
+          macro(sv.name);
+          macro(sv.value);
+        }
+        for (const ic of l.initcols) macro(ic.key);
+        for (const t of l.timers) {
+          macro(t.name);
+          macro(t.amount);
+          macro(t.seconds);
+        }
+        for (const c of l.ctls) if (c.value.includes('%{')) macro(parseMacro(c.value));
+        macro(l.msg);
+        macro(l.logdata);
+      }
+    }
+  }
+  return out;
 }
 
 function lastInitcolOf(rules: readonly Rule[]): Rule | null {

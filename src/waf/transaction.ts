@@ -11,7 +11,7 @@ import { type ActionContext, expandMacro, expandText, initCol, runCtl, runTimer,
 import { Collections, Entry, NO_BOUNDS } from './collections.js';
 import type { InitialTx } from './initial-tx.js';
 import type { OpContext, Operator } from './operators.js';
-import type { CollectionAccess, OpenRecord, StoredRecord } from './persistent.js';
+import { BUILTIN_KEYS, BUILTIN_NAMES, type CollectionAccess, type OpenRecord, type StoredRecord } from './persistent.js';
 import { Phase } from './phase.js';
 import type { Plan } from './plan.js';
 import { classMask, KNOWN } from './prefilter.js';
@@ -21,10 +21,6 @@ import { type Rule, SingleVar } from './rule.js';
 import { TargetValues } from './target-values.js';
 import type { Transform } from './transforms.js';
 import { ValueCache } from './value-cache.js';
-
-/** the variables every opened persistent record has (ModSecurity's), and their keys */
-const BUILTIN_NAMES = ['KEY', 'IS_NEW', 'CREATE_TIME', 'LAST_UPDATE_TIME', 'UPDATE_COUNTER', 'TIMEOUT'];
-const BUILTIN_KEYS = BUILTIN_NAMES.map((n) => n.toLowerCase());
 
 /** numbers transactions: an entry is placed in the value cache once per transaction */
 let generation = 0;
@@ -197,11 +193,13 @@ export class Transaction implements OpContext, ActionContext {
     const m = new Map<string, Entry>();
     if (rec !== null) for (const [name, v] of rec.vars) m.set(name, new Entry(coll, name, v, name));
     const timeout = Number.parseInt(rec?.vars.get('timeout') ?? '', 10) || this.plan.settings.collectionTimeout;
-    const created = rec === null ? String(Math.floor(now / 1000)) : String(Math.floor(rec.createTime / 1000));
-    const values = [key, rec === null ? '1' : '0', created, rec === null ? created : String(Math.floor(rec.lastUpdate / 1000)), String(rec?.updateCounter ?? 0), String(timeout)];
-    for (let i = 0; i < BUILTIN_KEYS.length; i++) {
-      const k = BUILTIN_KEYS[i];
-      if (!m.has(k)) m.set(k, new Entry(coll, BUILTIN_NAMES[i], values[i], k));
+    if (access?.builtins === undefined || access.builtins.has(coll)) {
+      const created = rec === null ? String(Math.floor(now / 1000)) : String(Math.floor(rec.createTime / 1000));
+      const values = [key, rec === null ? '1' : '0', created, rec === null ? created : String(Math.floor(rec.lastUpdate / 1000)), String(rec?.updateCounter ?? 0), String(timeout)];
+      for (let i = 0; i < BUILTIN_KEYS.length; i++) {
+        const k = BUILTIN_KEYS[i];
+        if (!m.has(k)) m.set(k, new Entry(coll, BUILTIN_NAMES[i], values[i], k));
+      }
     }
     this.vars.stores.set(coll, m);
     if (this.opened === null) this.opened = new Map();
