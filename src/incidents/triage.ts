@@ -74,7 +74,7 @@ export function bitsText(bps: number): string {
   return `${Math.round(bps)} bit/s`;
 }
 
-const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);
+const clamp01 = (x: number): number => Math.min(1, Math.max(0, x));
 
 export function victimText(a: DetectedAttack): string {
   return a.victim.ip ?? a.victim.prefix ?? a.victim.host ?? '';

@@ -85,7 +85,7 @@ describe('payloads against the documented shapes', () => {
     assert.ok(pd(trigger), JSON.stringify(pd.errors));
     assert.equal(trigger?.event_action, 'trigger');
     assert.equal(trigger?.dedup_key, 'palisade-incident-42');
-    assert.equal((trigger?.payload as { severity: string }).severity, 'critical');
+    assert.equal((trigger as { payload: { severity: string } }).payload.severity, 'critical');
     const ack = pagerDutyBody(event({ type: 'incident.status', incident: { ...event().incident, status: 'investigating' } }), 'k', 'palisade');
     assert.ok(pd(ack), JSON.stringify(pd.errors));
     assert.deepEqual(ack, { routing_key: 'k', event_action: 'acknowledge', dedup_key: 'palisade-incident-42' });
