@@ -77,6 +77,7 @@ export async function analyzeAccessLog(input: string | readonly string[] | Acces
   const source =
     typeof input === 'string' || Array.isArray(input) ? accessLogSource(input as string | string[], opts.format ? { format: opts.format } : {}) : (input as AccessLogSource);
   const det = new L7Detector(opts.detection);
+  det.sampleLines = true;
   const summary = new LogSummary();
   const detect = opts.detect !== false;
   const keep: string[] = [];
@@ -108,6 +109,8 @@ export async function analyzeAccessLog(input: string | readonly string[] | Acces
   let measuredOn = source.replayable ? 'log' : `stdin sample of ${Math.min(seenLines, STDIN_KEEP)} lines`;
   if (detect) {
     const tracks = det.finish();
+    const again = new HttpLogView();
+    det.resolveRows(tracks, (line, fi) => ((info.parsers[fi] ?? info.parsers[0])?.parse(line, again) ? again : null));
     const planned = plan(det, tracks);
     if (planned.length > 0) {
       const targets = measureTargets(planned);

@@ -75,8 +75,15 @@ export class ClientTable {
     return this.size;
   }
 
+  /**
+   * The time find() is asked at (ms): set before calling, not passed (a double argument to a call
+   * that is not inlined is boxed: garbage per record).
+   */
+  readonly now = new Float64Array(1);
+
   /** The client's slot, created when new (its IPv6 text then comes from `text()`); never fails. */
-  find(key: number, fam: number, nowMs: number, text: (() => string) | null): number {
+  find(key: number, fam: number, text: (() => string) | null): number {
+    const nowMs = this.now[0] as number;
     let i = mix32(key) & this.mask;
     const keys = this.keys;
     const famA = this.fam;
@@ -91,7 +98,7 @@ export class ClientTable {
     }
     if (this.size >= (this.capacity * 3) >>> 2) {
       this.evict(nowMs);
-      return this.find(key, fam, nowMs, text);
+      return this.find(key, fam, text);
     }
     keys[i] = key;
     famA[i] = fam;

@@ -16,7 +16,7 @@
  */
 import { type HttpLogView, Slot } from '../../sources/accesslog/view.js';
 import { mix32 } from '../core/sketch/hash.js';
-import { cheapHash, detach, lowerHash, type RequestTraits, SlotText } from './features.js';
+import { cheapHash, detach, lowerHash, Method, type RequestTraits, SlotText } from './features.js';
 
 /** The fields a signature constrains (signature.ts atoms name theirs). */
 export const enum Col {
@@ -51,6 +51,8 @@ export function flagsOf(tr: RequestTraits): number {
 }
 
 export const MAX_RECORDS = 1 << 22;
+/** Records the columns first make room for. */
+const FIRST_RECORDS = 1 << 20;
 export const MAX_IDS = 1 << 18;
 
 /** Open addressing over (h1, h2) pairs; ids are dense from 0. */
@@ -236,6 +238,10 @@ export class RecordColumns {
   readonly otherClients = new Map<number, string>();
   private readonly h = new Int32Array(2);
   private readonly t = new SlotText();
+  /** Bytes per id of each column's array (1, 2 or 4). */
+  private readonly width = new Uint8Array(Col.COUNT).fill(1);
+  /** The METHOD column's id of GET, POST, HEAD as logged in the line (by features.ts Method), -1 until met. */
+  private readonly methodIds = new Int32Array(4).fill(-1);
 
   constructor(private readonly maxRecords = MAX_RECORDS) {
     for (let c = 0; c < Col.COUNT; c++) {
@@ -263,14 +269,30 @@ export class RecordColumns {
     for (let c = 0; c < Col.COUNT; c++) {
       const slot = TEXT_SLOT[c] as number;
       let id: number;
-      if (slot >= 0) id = this.textId(c, slot, v, tr);
-      else {
-        this.key(c, v);
-        id = (this.tables[c] as IdTable).idOf(h[0] as number, h[1] as number);
+      if (c === Col.METHOD && tr.method !== Method.OTHER && (v.start[Slot.METHOD] as number) >= 0) {
+        // GET, POST and HEAD are those bytes exactly (features.ts methodCode): their ids are kept.
+        id = this.methodIds[tr.method] as number;
+        if (id < 0) {
+          id = this.textId(c, slot, v, tr);
+          if (id < 0) id = this.newId(c, -1 - id, v);
+          if (id < 0) return;
+          this.methodIds[tr.method] = id;
+        }
+      } else {
+        if (slot >= 0) id = this.textId(c, slot, v, tr);
+        else {
+          this.key(c, v);
+          id = (this.tables[c] as IdTable).idOf(h[0] as number, h[1] as number);
+        }
+        if (id < 0) id = this.newId(c, -1 - id, v);
+        if (id < 0) return;
       }
-      if (id < 0) id = this.newId(c, -1 - id, v);
-      if (id < 0) return;
-      (this.ids[c] as Ids)[i] = id;
+      // One store per array type (a store to the Ids union was a polymorphic one per field per record).
+      const col = this.ids[c] as Ids;
+      const w = this.width[c] as number;
+      if (w === 1) (col as Uint8Array)[i] = id;
+      else if (w === 2) (col as Uint16Array)[i] = id;
+      else (col as Int32Array)[i] = id;
     }
     this.size = i + 1;
   }
@@ -332,8 +354,9 @@ export class RecordColumns {
     // Widen the column when its ids outgrow it.
     if ((ids instanceof Uint8Array && id > 255) || (ids instanceof Uint16Array && id > 65535)) {
       const wide = id > 65535 ? new Int32Array(ids.length) : new Uint16Array(ids.length);
-      wide.set(ids);
+      wide.set(ids.subarray(0, this.size));
       this.ids[c] = wide;
+      this.width[c] = id > 65535 ? 4 : 2;
     }
     return id;
   }
@@ -345,10 +368,13 @@ export class RecordColumns {
       this.overflow(`more than ${this.maxRecords.toLocaleString('en-US')} records`);
       return false;
     }
-    const cap = Math.min(this.maxRecords, Math.max(1 << 16, n * 2));
+    // A million records first, then the bound: a typed array's pages are taken as they are
+    // written, not when it is made, and each growth copied the columns and set off a full
+    // collection (the new arrays' size counts as memory pressure), six of them for 2 M records.
+    const cap = Math.min(this.maxRecords, n === 0 ? FIRST_RECORDS : this.maxRecords);
     const wider = <A extends Int32Array | Uint8Array | Uint16Array | Int16Array | Float64Array>(a: A): A => {
       const b = new (a.constructor as new (k: number) => A)(cap);
-      b.set(a);
+      b.set(a.subarray(0, this.size) as A);
       return b;
     };
     this.hostHash = wider(this.hostHash);
@@ -371,6 +397,8 @@ export class RecordColumns {
     this.timeMs = new Float64Array(0);
     this.status = new Int16Array(0);
     this.flags = new Uint8Array(0);
+    this.width.fill(1);
+    this.methodIds.fill(-1);
     for (let c = 0; c < Col.COUNT; c++) {
       this.ids[c] = new Uint8Array(0);
       this.repLine[c] = [];

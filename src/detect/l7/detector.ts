@@ -31,7 +31,7 @@ import { mix32 } from '../core/sketch/hash.js';
 import { KeyTable } from '../core/table.js';
 import { C, ClientTable } from './clients.js';
 import { Method, RequestTraits, SlotText } from './features.js';
-import { materialise, Rand, Reservoir, type Row } from './sample.js';
+import { type LineRow, lineRow, materialise, Rand, Reservoir, type Row } from './sample.js';
 
 /** Traffic classes of the window table (class 0, the ordinary class, is not used). */
 export const enum Cls {
@@ -217,7 +217,8 @@ export class L7Detector {
     if (ts >= 0) table.add(ts, Cls.ALL, 0, sec, nsec, 1, 1);
 
     const cl = this.clients;
-    const c = cl.find(tr.ipKey, tr.fam, t, tr.fam === 4 ? null : () => this.clientText(v));
+    cl.now[0] = t;
+    const c = cl.find(tr.ipKey, tr.fam, tr.fam === 4 ? null : () => this.clientText(v));
     if (cl.isNew) this.prevReq[c] = this.prevPages[c] = 0;
     cl.last[c] = t;
     const n = cl.n;
@@ -293,18 +294,35 @@ export class L7Detector {
     // Samples: the host's reference, and the class requests of its open attacks.
     const at = host.ref.wants();
     let row: Row | null = null;
+    let lr: LineRow | null = null;
+    const lines = this.sampleLines;
     if (at >= 0) {
-      row = materialise(v, tr.ipKey, tr.fam);
-      host.ref.put(at, row);
+      if (lines) host.ref.putLine(at, (lr = lineRow(v, tr.ipKey, tr.fam)));
+      else host.ref.put(at, (row = materialise(v, tr.ipKey, tr.fam)));
     }
     for (let k = 0; k < KINDS; k++) {
       const a = host.open[k];
       if (a === null || a === undefined) continue;
       if (!this.inClass(k, probe, tr.login && status >= 400 && status < 500, status === 408, tr.asset, n, o)) continue;
       const j = a.sample.wants();
-      if (j >= 0) a.sample.put(j, row ?? (row = materialise(v, tr.ipKey, tr.fam)));
+      if (j < 0) continue;
+      if (lines) a.sample.putLine(j, lr ?? (lr = lineRow(v, tr.ipKey, tr.fam)));
+      else a.sample.put(j, row ?? (row = materialise(v, tr.ipKey, tr.fam)));
     }
     return true;
+  }
+
+  /**
+   * Keep sampled requests as their lines until resolveRows (a reading of lines that can be
+   * parsed again, analyze-log.ts): much less garbage than a row of strings per sampled request.
+   */
+  sampleLines = false;
+
+  /** Make rows of the lines kept (sampleLines), reading them again with `parse`; after finish(). */
+  resolveRows(tracks: readonly L7Track[], parse: (line: string, fileIndex: number) => HttpLogView | null): void {
+    const made = new Map<LineRow, Row | null>();
+    for (const h of this.hosts) h.ref.resolve(parse, made);
+    for (const t of tracks) t.sample.resolve(parse, made);
   }
 
   private inClass(k: Kind, probe: boolean, fail: boolean, timeout: boolean, asset: boolean, n: Int32Array, o: number): boolean {

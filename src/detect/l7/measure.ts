@@ -223,6 +223,8 @@ export class Measurer {
   /** The view whose client text count() takes for an address that is not IPv4 (add's record). */
   private client: HttpLogView | null = null;
   private otherClients: Map<number, string> | null = null;
+  /** The time of the record being counted (count()). */
+  private readonly now = new Float64Array(1);
 
   constructor(
     private readonly targets: readonly MeasureTarget[],
@@ -259,7 +261,8 @@ export class Measurer {
     for (let j = 0; j < g.targets.length; j++) {
       const k = g.targets[j] as number;
       const m = (this.preds[k] as Predicate<HttpLogRequest>)(this.req);
-      this.count(k, m, tr.timeMs, tr.ipKey, tr.fam, tr.status, flags);
+      this.now[0] = tr.timeMs;
+      this.count(k, m, tr.ipKey, tr.fam, tr.status, flags);
     }
   }
 
@@ -290,29 +293,41 @@ export class Measurer {
       }),
     );
     this.otherClients = cols.otherClients;
-    const { hostHash, ipKey, fam, timeMs, status, flags } = cols;
-    for (let i = 0; i < cols.size; i++) {
-      const g = this.group(hostHash[i] as number);
-      if (g === null) continue;
-      const key = ipKey[i] as number;
-      const f = fam[i] as number;
-      g.per24.add(f, key);
-      for (let j = 0; j < g.targets.length; j++) {
-        const k = g.targets[j] as number;
-        const conds = truth[k] as Array<{ ids: Ids; ok: Uint8Array }>;
-        let m = true;
-        for (let c = 0; c < conds.length && m; c++) {
-          const cd = conds[c] as { ids: Ids; ok: Uint8Array };
-          m = cd.ok[cd.ids[i] as number] === 1;
-        }
-        this.count(k, m, timeMs[i] as number, key, f, status[i] as number, flags[i] as number);
-      }
-    }
+    // One call per record, not the whole pass in this loop: a loop that runs 2 M times is
+    // optimised on the stack (OSR), and each early deoptimisation (a target kind or branch met
+    // for the first time) sent it back to the interpreter for a long stretch, boxing every double.
+    for (let i = 0; i < cols.size; i++) this.columnRecord(cols, truth, i);
     this.otherClients = null;
   }
 
-  /** One record of target k's host: its tallies. */
-  private count(k: number, m: boolean, t: number, ipKey: number, fam: number, status: number, flags: number): void {
+  /** Record i of the columns, each of its host's targets matched by the ids' truth tables. */
+  private columnRecord(cols: MeasureColumns, truth: ReadonlyArray<ReadonlyArray<{ ids: Ids; ok: Uint8Array }>>, i: number): void {
+    const g = this.group(cols.hostHash[i] as number);
+    if (g === null) return;
+    const key = cols.ipKey[i] as number;
+    const f = cols.fam[i] as number;
+    g.per24.add(f, key);
+    this.now[0] = cols.timeMs[i] as number;
+    const status = cols.status[i] as number;
+    const flags = cols.flags[i] as number;
+    for (let j = 0; j < g.targets.length; j++) {
+      const k = g.targets[j] as number;
+      const conds = truth[k] as ReadonlyArray<{ ids: Ids; ok: Uint8Array }>;
+      let m = true;
+      for (let c = 0; c < conds.length && m; c++) {
+        const cd = conds[c] as { ids: Ids; ok: Uint8Array };
+        m = cd.ok[cd.ids[i] as number] === 1;
+      }
+      this.count(k, m, key, f, status, flags);
+    }
+  }
+
+  /**
+   * One record of target k's host, at time this.now[0]: its tallies. (The time is not an argument:
+   * a double passed to a call that is not inlined is boxed, 16 bytes per record and target.)
+   */
+  private count(k: number, m: boolean, ipKey: number, fam: number, status: number, flags: number): void {
+    const t = this.now[0] as number;
     const target = this.targets[k] as MeasureTarget;
     const tally = this.tallies[k] as Tally;
     if (m) tally.matched++;

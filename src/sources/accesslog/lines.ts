@@ -80,15 +80,21 @@ export type OnText = (text: string) => void;
 /**
  * Bytes to pieces of text for a reader that parses lines in place (reader.ts): no string per
  * line. A chunk's whole lines become latin1 strings of about PIECE chars (a kept field's slice
- * keeps no more of the log alive than that), cut at newlines; a line that runs across chunks is
- * kept as bytes and given as a text of its own once its end comes. A line longer than MAX_LINE is
- * not accumulated: its bytes are dropped up to the next newline and onOverlong says there was
- * one. The chunk is not kept: its producer may reuse it for the next one.
+ * keeps no more of the log alive than that), cut at newlines and made one at a time as the reader
+ * asks (nextPiece: one piece alive at a time, so a young-generation collection has no megabyte of
+ * text to copy). A line that runs across chunks is kept as bytes and given to onText once its end
+ * comes, before the next chunk's pieces. A line longer than MAX_LINE is not accumulated: its bytes
+ * are dropped up to the next newline and onOverlong says there was one. The chunk is read until
+ * its last piece was asked for: its producer may reuse it after that.
  */
 export class ChunkSplitter {
   private carry: Buffer[] = [];
   private carryLen = 0;
   private dropping = false;
+  /** The chunk whose pieces are being made: the next piece's start, and the last newline. */
+  private chunk: Buffer | null = null;
+  private p = 0;
+  private last = -1;
   /** Bytes taken in (for progress). */
   bytes = 0;
 
@@ -97,10 +103,12 @@ export class ChunkSplitter {
     private readonly onOverlong: () => void,
   ) {}
 
+  /** A new chunk (the previous one's pieces all made). */
   push(chunk: Buffer): void {
     this.bytes += chunk.length;
     const n = chunk.length;
     let p = 0;
+    this.chunk = null;
     if (this.carryLen > 0 || this.dropping) {
       const nl = chunk.indexOf(0x0a);
       if (nl < 0) {
@@ -112,16 +120,29 @@ export class ChunkSplitter {
       p = nl + 1;
     }
     const last = chunk.lastIndexOf(0x0a);
-    while (p <= last) {
-      let q = last;
-      if (q - p >= PIECE) {
-        q = chunk.lastIndexOf(0x0a, p + PIECE - 1);
-        if (q < p) q = chunk.indexOf(0x0a, p + PIECE);
-      }
-      this.onText((chunk as LatinBuffer).latin1Slice(p, q + 1));
-      p = q + 1;
+    if (last >= p) {
+      this.chunk = chunk;
+      this.p = p;
+      this.last = last;
     }
-    if (p < n) this.keep(chunk, p, n);
+    const tail = last >= p ? last + 1 : p;
+    if (tail < n) this.keep(chunk, tail, n);
+  }
+
+  /** The chunk's next piece of whole lines, or null when it has no more. */
+  nextPiece(): string | null {
+    const chunk = this.chunk;
+    if (chunk === null) return null;
+    const p = this.p;
+    const last = this.last;
+    let q = last;
+    if (q - p >= PIECE) {
+      q = chunk.lastIndexOf(0x0a, p + PIECE - 1);
+      if (q < p) q = chunk.indexOf(0x0a, p + PIECE);
+    }
+    this.p = q + 1;
+    if (this.p > last) this.chunk = null;
+    return (chunk as LatinBuffer).latin1Slice(p, q + 1);
   }
 
   /** The last line when the input does not end with a newline. */

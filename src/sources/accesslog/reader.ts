@@ -106,7 +106,19 @@ export class LogCursor {
     return out;
   }
 
-  /** Read the next chunks into the text queue; false at the end of the input. */
+  /** The next piece of text to handle: the queue's, then the current chunk's (made as asked). */
+  private more(): boolean {
+    if (this.ti < this.texts.length) return true;
+    // Handled pieces are let go (one piece alive at a time).
+    this.texts.length = 0;
+    this.ti = 0;
+    const t = this.splitter.nextPiece();
+    if (t === null) return false;
+    this.texts.push(t);
+    return true;
+  }
+
+  /** Read the next chunk (the queue and the last chunk are handled); false at the end of the input. */
   private async fill(): Promise<boolean> {
     this.texts.length = 0;
     this.ti = 0;
@@ -120,13 +132,15 @@ export class LogCursor {
       } else this.splitter.push(r.value);
       if (!this.lines.hasParser) {
         // Detection wants DETECT_LINES lines; keep reading chunks until it has them (or the end).
+        // The chunk's pieces go to the queue now (the next chunk may reuse its buffer).
+        for (let t = this.splitter.nextPiece(); t !== null; t = this.splitter.nextPiece()) this.texts.push(t);
         const first = this.firstLines(DETECT_LINES);
         if (first.length < DETECT_LINES && !this.done) continue;
         this.lines.detect(first, this.opts);
       }
-      if (this.texts.length > 0) return true;
+      if (this.more()) return true;
     }
-    return this.texts.length > 0;
+    return this.more();
   }
 
   /**
@@ -139,7 +153,7 @@ export class LogCursor {
     // One record at a time (merging inputs): a parser given as an object may be every input's,
     // and another input's lines went through it meanwhile.
     if (onRecord === null) this.begun = false;
-    while (this.ti < texts.length) {
+    while (this.more()) {
       const t = texts[this.ti];
       if (t === null || t === undefined) {
         this.ti++;
