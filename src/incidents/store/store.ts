@@ -120,7 +120,11 @@ export interface Summary {
 export interface Store {
   /** `sqlite` or `postgres`. */
   readonly backend: 'sqlite' | 'postgres';
-  /** Runs fn with a store whose changes commit together, or not at all. Nested calls join the outer one. */
+  /**
+   * Runs fn with a store whose changes commit together, or not at all; calls on `tx` inside join
+   * it. Use only `tx` inside fn: the outer store would wait for this transaction to end. On
+   * PostgreSQL a deadlock runs fn again, so fn must only read and write through `tx`.
+   */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
 
   // Alerts
