@@ -200,13 +200,14 @@ function fullHash(s: string, a: number, b: number): number {
 }
 
 /**
- * s[a..a+t.length) equals t (lengths already equal). Short texts char by char; long ones by
- * indexOf from a (native; startsWith at an offset went char by char, 4x slower here, and a slice
- * compared with === would allocate per record). A miss may search the rest of the line: bounded.
+ * s[a..a+t.length) equals t (lengths already equal). Short texts char by char; long ones as a
+ * slice compared whole (native; startsWith at an offset goes char by char, 4x slower; indexOf from
+ * a was faster still but on a miss searches the rest of s, which is a piece of the log holding
+ * many lines: a user agent sharing another's cheap hash would cost a scan of it per record).
  */
 function sameText(s: string, a: number, t: string): boolean {
   const n = t.length;
-  if (n > 32) return s.indexOf(t, a) === a;
+  if (n > 32) return s.slice(a, a + n) === t;
   for (let i = n - 1; i >= 0; i--) if (s.charCodeAt(a + i) !== t.charCodeAt(i)) return false;
   return true;
 }
@@ -242,8 +243,17 @@ export class RecordColumns {
   private readonly width = new Uint8Array(Col.COUNT).fill(1);
   /** The METHOD column's id of GET, POST, HEAD as logged in the line (by features.ts Method), -1 until met. */
   private readonly methodIds = new Int32Array(4).fill(-1);
+  /** Ids of the keyed columns' small keys (see add), -1 until met. */
+  private readonly direct = new Int32Array(Col.COUNT * 128).fill(-1);
 
-  constructor(private readonly maxRecords = MAX_RECORDS) {
+  /**
+   * `expected`: about how many records the log holds (from its size, when known): the columns make
+   * room for that many at once (bounded by maxRecords), before the heap has grown.
+   */
+  constructor(
+    private readonly maxRecords = MAX_RECORDS,
+    private readonly expected = 0,
+  ) {
     for (let c = 0; c < Col.COUNT; c++) {
       this.ids.push(new Uint8Array(0));
       this.tables.push(new IdTable());
@@ -278,14 +288,23 @@ export class RecordColumns {
           if (id < 0) return;
           this.methodIds[tr.method] = id;
         }
-      } else {
-        if (slot >= 0) id = this.textId(c, slot, v, tr);
-        else {
-          this.key(c, v);
-          id = (this.tables[c] as IdTable).idOf(h[0] as number, h[1] as number);
-        }
+      } else if (slot >= 0) {
+        id = this.textId(c, slot, v, tr);
         if (id < 0) id = this.newId(c, -1 - id, v);
         if (id < 0) return;
+      } else {
+        this.key(c, v);
+        const h0 = h[0] as number;
+        const h1 = h[1] as number;
+        // Small keys (absent/empty/set, a version and whether the request line was understood) by direct index.
+        const d = h1 >= 0 && h1 <= 1 && h0 >= -1 && h0 < 63 ? c * 128 + (h0 + 1) * 2 + h1 : -1;
+        id = d >= 0 ? (this.direct[d] as number) : -1;
+        if (id < 0) {
+          id = (this.tables[c] as IdTable).idOf(h0, h1);
+          if (id < 0) id = this.newId(c, -1 - id, v);
+          if (id < 0) return;
+          if (d >= 0) this.direct[d] = id;
+        }
       }
       // One store per array type (a store to the Ids union was a polymorphic one per field per record).
       const col = this.ids[c] as Ids;
@@ -371,7 +390,7 @@ export class RecordColumns {
     // A million records first, then the bound: a typed array's pages are taken as they are
     // written, not when it is made, and each growth copied the columns and set off a full
     // collection (the new arrays' size counts as memory pressure), six of them for 2 M records.
-    const cap = Math.min(this.maxRecords, n === 0 ? FIRST_RECORDS : this.maxRecords);
+    const cap = Math.min(this.maxRecords, n === 0 ? Math.max(FIRST_RECORDS, this.expected) : this.maxRecords);
     const wider = <A extends Int32Array | Uint8Array | Uint16Array | Int16Array | Float64Array>(a: A): A => {
       const b = new (a.constructor as new (k: number) => A)(cap);
       b.set(a.subarray(0, this.size) as A);
@@ -399,6 +418,7 @@ export class RecordColumns {
     this.flags = new Uint8Array(0);
     this.width.fill(1);
     this.methodIds.fill(-1);
+    this.direct.fill(-1);
     for (let c = 0; c < Col.COUNT; c++) {
       this.ids[c] = new Uint8Array(0);
       this.repLine[c] = [];
