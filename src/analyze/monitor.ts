@@ -17,7 +17,8 @@ import type { Service } from '../config/services.js';
 import { liveAttack } from '../detect/l34/attacks.js';
 import { Detector, type Track } from '../detect/l34/detector.js';
 import { AlertBook, type AlertEvent } from '../incidents/alerts.js';
-import { IncidentDesk, type Placement } from '../incidents/desk.js';
+import { IncidentDesk, type Placement, type TimelineEntry } from '../incidents/desk.js';
+import type { Mitigator } from '../incidents/mitigator.js';
 import { ServiceMap } from '../incidents/triage.js';
 import { readCapture } from '../sources/capture/capture.js';
 import type { PaceClock } from '../sources/capture/paced.js';
@@ -42,6 +43,10 @@ export interface MonitorOptions {
   drain?: boolean;
   /** Stop early. */
   signal?: AbortSignal;
+  /** Applies (or suggests) each attack's mitigation within its policy; absent: none. */
+  mitigator?: Mitigator;
+  /** Mitigation decisions and outcomes, as incident timeline entries (the event's own are in its placement). */
+  onAction?: (incident: number, entry: TimelineEntry, failed: boolean) => void | Promise<void>;
 }
 
 export interface SecondSummary {
@@ -67,7 +72,9 @@ const GRACE_MS = 600;
 export async function monitorPackets(o: MonitorOptions): Promise<MonitorResult> {
   const now = o.now ?? Date.now;
   const det = new Detector(o.detection);
-  const book = new AlertBook({ sensor: o.sensor, services: new ServiceMap(o.services), now });
+  const mit = o.mitigator ?? null;
+  const book = new AlertBook({ sensor: o.sensor, services: new ServiceMap(o.services), now, ...(mit && { isMitigated: (id: string) => mit.holds(id) }) });
+  const incidentOfAlert = new Map<string, number>();
   const desk = new IncidentDesk(now);
   const result: MonitorResult = { packets: 0, alerts: 0, events: 0, failedEvents: 0 };
   let endedSeen = 0;
@@ -79,8 +86,17 @@ export async function monitorPackets(o: MonitorOptions): Promise<MonitorResult> 
     result.events++;
     if (e.kind === 'start') result.alerts++;
     const p = desk.place(e);
+    incidentOfAlert.set(e.alert.id, p.incident.number);
     chain = chain
-      .then(() => o.onEvent(e, p))
+      .then(async () => {
+        await o.onEvent(e, p);
+        if (mit === null) return;
+        const r = await mit.onEvent(e);
+        for (const entry of r.entries) {
+          p.incident.timeline.push(entry);
+          await o.onAction?.(p.incident.number, entry, r.failed);
+        }
+      })
       .catch(() => {
         result.failedEvents++;
       });
@@ -101,9 +117,25 @@ export async function monitorPackets(o: MonitorOptions): Promise<MonitorResult> 
     const pace = o.pace?.current;
     return pace ? pace.captureMs(now()) : now();
   };
+  const sweep = (): void => {
+    if (mit === null || mit.pending === 0) return;
+    chain = chain
+      .then(async () => {
+        const r = await mit.sweep();
+        for (const entry of r.entries) {
+          const alertId = mit.alertOf(String(entry.data?.mitigation ?? ''));
+          const n = alertId === null ? undefined : incidentOfAlert.get(alertId);
+          if (n !== undefined) await o.onAction?.(n, entry, r.failed);
+        }
+      })
+      .catch(() => {
+        result.failedEvents++;
+      });
+  };
   const tick = (): void => {
     const t = captureNow();
     if (!Number.isNaN(t)) det.advance(Math.floor((t - GRACE_MS) / 1000));
+    sweep();
   };
   const timer = setInterval(tick, 250);
   try {
@@ -122,6 +154,11 @@ export async function monitorPackets(o: MonitorOptions): Promise<MonitorResult> 
       const quietMs = (o.detection.quietS ?? 10) * 1000;
       const until = now() + quietMs + 3000;
       while (book.size > 0 && now() < until && o.signal?.aborted !== true) await new Promise((r) => setTimeout(r, 100));
+      // and until the mitigations whose attack ended have been removed after their hold
+      await chain;
+      const holdMs = (mit?.policy.holdS ?? 0) * 1000;
+      const removedBy = now() + holdMs + 3000;
+      while (mit !== null && mit.pending > 0 && now() < removedBy && o.signal?.aborted !== true) await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
     clearInterval(timer);

@@ -56,6 +56,8 @@ export interface AlertBookOptions {
   refreshMs?: number;
   /** alert ids (default random UUIDs) */
   newId?: () => string;
+  /** does a mitigation hold this alert's attack (the mitigator's answer)? */
+  isMitigated?: (alertId: string) => boolean;
 }
 
 interface Open {
@@ -95,12 +97,14 @@ export class AlertBook {
    * `baseRate`: the victim's learnt rate of the class (pps, 0 unknown); `mitigated`: a
    * mitigation holds it. Returns the event to record, or null (nothing new).
    */
-  observe(a: DetectedAttack, baseRate: number, ended: boolean, mitigated = false): AlertEvent | null {
+  observe(a: DetectedAttack, baseRate: number, ended: boolean, held = false): AlertEvent | null {
     const fp = fingerprintOf(a);
+    const known = this.open.get(fp);
+    const mitigated = held || (known !== undefined && this.o.isMitigated?.(known.alert.id) === true);
     const now = this.o.now();
     const iso = new Date(now).toISOString();
     const peak = peakOf(a);
-    const cur = this.open.get(fp);
+    const cur = known;
     const growing = cur === undefined ? false : peak > cur.lastPeak * 1.1;
     const t = triage({ attack: a, baseRate, growing, mitigated }, this.o.services);
     if (cur === undefined) {

@@ -7,17 +7,19 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import pc from 'picocolors';
 import { monitorPackets } from '../../analyze/monitor.js';
 import { loadConfig, type PalisadeConfig } from '../../config/index.js';
 import { UsageError } from '../../core/errors.js';
 import type { AlertEvent } from '../../incidents/alerts.js';
-import type { Placement } from '../../incidents/desk.js';
+import type { Placement, TimelineEntry } from '../../incidents/desk.js';
+import { NftEnforcer } from '../../incidents/enforce/nft.js';
+import { DEFAULT_POLICY, Mitigator } from '../../incidents/mitigator.js';
 import { bitsText } from '../../incidents/triage.js';
 import { startLiveCapture } from '../../sources/capture/live.js';
 import { type PaceClock, pacedCapture } from '../../sources/capture/paced.js';
-import { numberOption } from '../options.js';
+import { intOption, numberOption } from '../options.js';
 
 interface Opts {
   replay?: string;
@@ -28,6 +30,11 @@ interface Opts {
   sensor?: string;
   json?: boolean;
   duration?: number;
+  mitigate: 'off' | 'suggest' | 'auto';
+  netns?: string;
+  nftDevice?: string;
+  hold: number;
+  maxActive: number;
 }
 
 export function register(program: Command): void {
@@ -43,6 +50,15 @@ export function register(program: Command): void {
     .option('--sensor <name>', 'this sensor’s name in alerts (default: the host name)')
     .option('--json', 'print each alert event as one JSON line')
     .option('--duration <s>', 'stop after S seconds', numberOption('--duration', { above: 0 }))
+    .addOption(
+      new Option('--mitigate <mode>', 'off; suggest (write what would be applied); auto (load it into nftables within the limits)')
+        .choices(['off', 'suggest', 'auto'])
+        .default('off'),
+    )
+    .option('--netns <name>', 'apply mitigations in this network namespace (default: this one)')
+    .option('--nft-device <dev>', "drop at this device's ingress hook (nftables family netdev, before the IP stack) instead of inet prerouting")
+    .option('--hold <s>', 'seconds a mitigation stays after its attack ended', numberOption('--hold', { min: 0 }), DEFAULT_POLICY.holdS)
+    .option('--max-active <n>', 'mitigations in place at once, at most', intOption('--max-active', { min: 1 }), DEFAULT_POLICY.maxActive)
     .addHelpText(
       'after',
       `
@@ -102,7 +118,19 @@ Examples:
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: e.kind, significant: e.significant, change: e.change, incident: p.incident.number, alert: e.alert })}\n`);
         else if (e.significant) process.stdout.write(`${eventLine(e, tty)}  [incident ${p.incident.number}${p.created ? ', new' : ''}]\n`);
       };
-      if (!opts.json) process.stderr.write(`monitor: watching ${name}${opts.replay ? ` at ${opts.speed}×` : ''}\n`);
+      const mitigator =
+        opts.mitigate === 'off'
+          ? undefined
+          : new Mitigator(
+              { ...DEFAULT_POLICY, mode: opts.mitigate, holdS: opts.hold, maxActive: opts.maxActive },
+              new NftEnforcer({ netns: opts.netns ?? null, ...(opts.nftDevice !== undefined && { device: opts.nftDevice }) }),
+              Date.now,
+            );
+      const printAction = (incident: number, entry: TimelineEntry, failed: boolean): void => {
+        if (opts.json) process.stdout.write(`${JSON.stringify({ event: 'mitigation', incident, failed, entry })}\n`);
+        else process.stdout.write(`${entry.at.slice(11, 19)} ${failed ? 'FAILED' : 'MITIG.'} ${entry.text}  [incident ${incident}]\n`);
+      };
+      if (!opts.json) process.stderr.write(`monitor: watching ${name}${opts.replay ? ` at ${opts.speed}×` : ''}${mitigator ? `, mitigation ${opts.mitigate}` : ''}\n`);
       try {
         const r = await monitorPackets({
           stream,
@@ -113,6 +141,7 @@ Examples:
           sensor: opts.sensor ?? hostname(),
           onEvent: print,
           signal: abort.signal,
+          ...(mitigator && { mitigator, onAction: printAction }),
         });
         if (!opts.json) process.stderr.write(`monitor: ${r.packets} packets, ${r.alerts} alert(s), ${r.events} event(s)\n`);
       } finally {
