@@ -49,12 +49,15 @@ class CachingDriver {
 
 type BetterSqlite = new (file: string, options?: { timeout?: number }) => Driver;
 interface NodeSqliteStatement {
-  columns(): unknown[];
+  columns?(): unknown[];
   all(...params: unknown[]): unknown[];
   run(...params: unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
   iterate(...params: unknown[]): IterableIterator<unknown>;
 }
 type NodeSqlite = new (file: string) => { prepare(text: string): NodeSqliteStatement; exec(text: string): void; close(): void };
+
+/** A statement that hands back rows, told from its text (node:sqlite before columns()). */
+const RETURNS_ROWS = /^\s*(select|pragma|with|values|explain)\b|\breturning\b/i;
 
 let driverFactory: ((file: string) => Driver) | null = null;
 
@@ -79,7 +82,8 @@ function factory(): (file: string) => Driver {
         prepare(text) {
           const s = db.prepare(text);
           return {
-            reader: s.columns().length > 0,
+            // columns() came in Node 22.16; before it, what the statement text says.
+            reader: typeof s.columns === 'function' ? s.columns().length > 0 : RETURNS_ROWS.test(text),
             all: (p) => s.all(...p),
             run: (p) => s.run(...p),
             iterate: (p) => s.iterate(...p),

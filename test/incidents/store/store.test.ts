@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, type TestContext, it as test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PalisadeError } from '../../../src/core/errors.js';
 import { LATEST_VERSION } from '../../../src/incidents/store/migrations.js';
@@ -19,7 +19,7 @@ import { alert } from './fixtures.js';
 const WRITER = fileURLToPath(new URL('./writer.ts', import.meta.url));
 
 /** Runs the writer child; resolves with its output lines (and kills it after `killAfter` lines when set). */
-function runWriter(args: string[], killAfter?: number, timeoutMs = 20_000): Promise<{ lines: string[]; signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
+function runWriter(args: string[], killAfter?: number, timeoutMs = 60_000): Promise<{ lines: string[]; signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', WRITER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
@@ -49,13 +49,24 @@ function runWriter(args: string[], killAfter?: number, timeoutMs = 20_000): Prom
 }
 
 for (const backend of BACKENDS) {
-  describe(`store on ${backend.name}`, { timeout: 120_000 }, () => {
+  describe(`store on ${backend.name}`, { timeout: 240_000 }, () => {
     let db: TestDb;
     let store: Store;
+    /** PostgreSQL down: every test fails with the one message that says so (not cancelled, not skipped). */
+    let setupError: unknown = null;
     before(async () => {
-      db = await backend.create();
-      store = await openStore(db.spec);
+      try {
+        db = await backend.create();
+        store = await openStore(db.spec);
+      } catch (err) {
+        setupError = err;
+      }
     });
+    const it = (name: string, fn: (t: TestContext) => Promise<void>) =>
+      test(name, async (t) => {
+        if (setupError !== null) throw setupError;
+        await fn(t);
+      });
     after(async () => {
       await store?.close();
       await db?.drop();
@@ -570,7 +581,7 @@ for (const backend of BACKENDS) {
 }
 
 describe('store: bad input is a PalisadeError', () => {
-  it('parses the database string', () => {
+  test('parses the database string', () => {
     assert.deepEqual(parseStoreSpec('x.db'), { backend: 'sqlite', file: 'x.db' });
     assert.deepEqual(parseStoreSpec('sqlite:x.db'), { backend: 'sqlite', file: 'x.db' });
     assert.deepEqual(parseStoreSpec('sqlite:///tmp/x.db'), { backend: 'sqlite', file: '/tmp/x.db' });
@@ -583,7 +594,7 @@ describe('store: bad input is a PalisadeError', () => {
       );
   });
 
-  it('a malformed or unreachable PostgreSQL', async () => {
+  test('a malformed or unreachable PostgreSQL', async () => {
     await assert.rejects(openStore('postgres://'), (e: unknown) => e instanceof PalisadeError && e.code === 'E_CONFIG');
     await assert.rejects(openStore('postgres://postgres@127.0.0.1:5432/test?schema=bad-name;'), (e: unknown) => e instanceof PalisadeError && e.code === 'E_CONFIG');
     await assert.rejects(
@@ -593,7 +604,7 @@ describe('store: bad input is a PalisadeError', () => {
     await assert.rejects(openStore('postgres://postgres@127.0.0.1:5432/no_such_database_here'), (e: unknown) => e instanceof PalisadeError && e.code === 'E_CONFIG');
   });
 
-  it('a SQLite file that is not a database, or in a folder that does not exist', async () => {
+  test('a SQLite file that is not a database, or in a folder that does not exist', async () => {
     const db = await (BACKENDS[0] as (typeof BACKENDS)[0]).create();
     try {
       writeFileSync(db.spec, 'this is not a database, it is a text file long enough to have a header of its own..........');
@@ -604,7 +615,7 @@ describe('store: bad input is a PalisadeError', () => {
     }
   });
 
-  it('a schema newer than the code', async () => {
+  test('a schema newer than the code', async () => {
     for (const backend of BACKENDS) {
       const db = await backend.create();
       try {
