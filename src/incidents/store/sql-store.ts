@@ -592,6 +592,14 @@ export class SqlStore implements Store {
     return { pending: n('pending'), dead: n('dead') };
   }
 
+  pruneOutbox(before: string): Promise<number> {
+    const at = iso(before);
+    return this.transaction(async (tx) => {
+      const r = await (tx as SqlStore).db.deleteFrom('outbox').where('state', '=', 'delivered').where('delivered_at', '<', at).executeTakeFirst();
+      return Number(r.numDeletedRows);
+    });
+  }
+
   // ---- summaries
 
   writeSummaries(rows: readonly Summary[]): Promise<void> {

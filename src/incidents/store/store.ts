@@ -183,6 +183,8 @@ export interface Store {
   markFailed(id: number, owner: string, error: string, retryAt: string | null): Promise<boolean>;
   /** Items not yet delivered (pending or dead), for status and tests. */
   outboxBacklog(): Promise<{ pending: number; dead: number }>;
+  /** Deletes items delivered before `before` (a re-enqueue of their key is then new again); returns how many. */
+  pruneOutbox(before: string): Promise<number>;
 
   // Per-second summaries
   /** Writes (or replaces) the summaries in one transaction. */

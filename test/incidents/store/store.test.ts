@@ -430,7 +430,10 @@ for (const backend of BACKENDS) {
           );
           assert.equal(await s.markDelivered(c4[0]?.id ?? 0, 'w3'), true);
           assert.deepEqual(await s.outboxBacklog(), { pending: 0, dead: 1 });
-          assert.equal(await s.markDelivered(c4[0]?.id ?? 0, 'w3'), false, 'delivered once');
+          assert.equal(await s.markDelivered(c4[0]?.id ?? 0, 'w3', '2026-12-06T05:21:00Z'), false, 'delivered once');
+          assert.equal(await s.pruneOutbox('2026-12-06T05:00:00Z'), 0, 'nothing delivered that early');
+          assert.equal(await s.pruneOutbox('2099-01-01T00:00:00Z'), 2, 'the two delivered items go; the dead one stays');
+          assert.deepEqual(await s.outboxBacklog(), { pending: 0, dead: 1 });
         } finally {
           await s.close();
         }
