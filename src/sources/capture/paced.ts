@@ -22,6 +22,8 @@ export interface PaceOptions {
   now?: () => number;
   /** longest a batch waits for company (default 10 ms) */
   tickMs?: number;
+  /** play the capture this many times, each round's times after the last's (classic pcap; default 1) */
+  loops?: number;
 }
 
 /** Where the replay is: the capture time now corresponds to (for a consumer's clock). */
@@ -40,6 +42,11 @@ class PcapFraming implements Framing {
   private header = true;
   private le = true;
   private nano = false;
+  /** Adds `sec` to the time of the record at `at`. */
+  shift(buf: Buffer, at: number, sec: number): void {
+    if (this.le) buf.writeUInt32LE((buf.readUInt32LE(at) + sec) >>> 0, at);
+    else buf.writeUInt32BE((buf.readUInt32BE(at) + sec) >>> 0, at);
+  }
   next(buf: Buffer, at: number, len: number): { size: number; tsMs: number } | null {
     if (this.header) {
       if (len - at < 24) return null;
@@ -116,9 +123,8 @@ export function pacedCapture(path: string, opts: PaceOptions = {}, clock?: { cur
   if (!(speed > 0)) throw new InputError(`--speed must be above 0, got ${speed}`, 'E_USAGE');
   const now = opts.now ?? Date.now;
   const tickMs = opts.tickMs ?? 10;
-  let wall0 = Number.NaN;
-  let ts0 = Number.NaN;
-  if (clock) clock.current = { captureMs: (w) => (Number.isNaN(ts0) ? Number.NaN : ts0 + (w - wall0) * speed) };
+  const loops = Math.max(1, Math.floor(opts.loops ?? 1));
+  const state: PaceState = { ts0: Number.NaN, wall0: Number.NaN, lastTs: Number.NaN, speed, now, tickMs, path };
 
   async function* paced(): AsyncGenerator<Buffer> {
     let head: Buffer;
@@ -130,35 +136,47 @@ export function pacedCapture(path: string, opts: PaceOptions = {}, clock?: { cur
     } catch (e) {
       throw new InputError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'E_INPUT');
     }
-    const raw = createReadStream(path);
-    const src: AsyncIterable<Buffer> = head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
-    yield* pacedStream(src, speed, now, tickMs, path, (t, w) => {
-      ts0 = t;
-      wall0 = w;
-    });
+    const gz = head[0] === 0x1f && head[1] === 0x8b;
+    let offsetSec = 0;
+    for (let loop = 0; loop < loops; loop++) {
+      const raw = createReadStream(path);
+      const src: AsyncIterable<Buffer> = gz ? raw.pipe(createGunzip()) : raw;
+      yield* pacedStream(src, state, loop, offsetSec);
+      // the next round plays the same records a whole second after this one's last
+      offsetSec = Math.ceil((state.lastTs - state.ts0) / 1000) + 1 + offsetSec;
+    }
   }
+  if (clock) clock.current = { captureMs: (w) => (Number.isNaN(state.ts0) ? Number.NaN : state.ts0 + (w - state.wall0) * speed) };
 
   return Readable.from(paced(), { objectMode: false });
 }
 
-/** The walk of `pacedCapture` over an arbitrary byte source (gzip's output). */
-async function* pacedStream(
-  src: AsyncIterable<Buffer>,
-  speed: number,
-  now: () => number,
-  tickMs: number,
-  path: string,
-  started: (ts0: number, wall0: number) => void,
-): AsyncGenerator<Buffer> {
+interface PaceState {
+  ts0: number;
+  wall0: number;
+  /** the latest record time played (ms, before any loop offset) */
+  lastTs: number;
+  speed: number;
+  now: () => number;
+  tickMs: number;
+  path: string;
+}
+
+/**
+ * One pass over the capture's bytes: records go out when due, in batches that are slices of the
+ * chunk read (no copy per record). Rounds after the first (`loop` > 0, pcap only) leave out the
+ * file header and shift every record's time by `offsetSec`, so a short capture stands for a
+ * long run without time going backwards.
+ */
+async function* pacedStream(src: AsyncIterable<Buffer>, st: PaceState, loop: number, offsetSec: number): AsyncGenerator<Buffer> {
   let framing: Framing | null = null;
   let buf: Buffer = Buffer.alloc(0);
-  let out: Buffer[] = [];
-  let outSince = Number.NaN;
-  let ts0 = Number.NaN;
-  let wall0 = Number.NaN;
   for await (const chunk of src) {
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    // a later round rewrites record times: on a copy, so the read buffers stay as read
+    buf = buf.length === 0 ? (loop > 0 ? Buffer.from(chunk) : chunk) : Buffer.concat([buf, chunk]);
     let at = 0;
+    let from = 0;
+    let since = st.now();
     for (;;) {
       if (framing === null) {
         if (buf.length - at < 4) break;
@@ -166,35 +184,42 @@ async function* pacedStream(
         const be = buf.readUInt32BE(at);
         if (m === 0x0a0d0d0a) framing = new PcapngFraming();
         else if (m === 0xa1b2c3d4 || m === 0xa1b23c4d || be === 0xa1b2c3d4 || be === 0xa1b23c4d) framing = new PcapFraming();
-        else throw new InputError(`${path}: not a pcap or pcapng capture (magic 0x${be.toString(16).padStart(8, '0')})`, 'E_FORMAT');
+        else throw new InputError(`${st.path}: not a pcap or pcapng capture (magic 0x${be.toString(16).padStart(8, '0')})`, 'E_FORMAT');
+        if (loop > 0 && !(framing instanceof PcapFraming)) throw new InputError(`${st.path}: only classic pcap can be looped`, 'E_USAGE');
       }
+      const start = at;
       const r = framing.next(buf, at, buf.length);
       if (r === null) break;
-      const piece = buf.subarray(at, at + r.size);
       at += r.size;
-      if (!Number.isNaN(r.tsMs)) {
-        if (Number.isNaN(ts0)) {
-          ts0 = r.tsMs;
-          wall0 = now();
-          started(ts0, wall0);
+      if (Number.isNaN(r.tsMs)) {
+        // the file header: sent once, in the first round
+        if (loop > 0) {
+          if (start > from) yield buf.subarray(from, start);
+          from = at;
         }
-        const wait = wall0 + (r.tsMs - ts0) / speed - now();
-        if (wait > 0) {
-          if (out.length > 0) {
-            yield Buffer.concat(out);
-            out = [];
-          }
-          await sleep(Math.max(1, wait));
-        } else if (out.length > 0 && now() - outSince >= tickMs) {
-          yield Buffer.concat(out);
-          out = [];
-        }
+        continue;
       }
-      if (out.length === 0) outSince = now();
-      out.push(Buffer.from(piece));
+      if (offsetSec > 0) (framing as PcapFraming).shift(buf, start, offsetSec);
+      const ts = r.tsMs + offsetSec * 1000;
+      st.lastTs = r.tsMs;
+      if (Number.isNaN(st.ts0)) {
+        st.ts0 = ts;
+        st.wall0 = st.now();
+      }
+      const wait = st.wall0 + (ts - st.ts0) / st.speed - st.now();
+      if (wait > 0) {
+        if (start > from) yield buf.subarray(from, start);
+        from = start;
+        await sleep(Math.max(1, wait));
+        since = st.now();
+      } else if (start > from && st.now() - since >= st.tickMs) {
+        yield buf.subarray(from, start);
+        from = start;
+        since = st.now();
+      }
     }
+    if (at > from) yield buf.subarray(from, at);
     buf = buf.subarray(at);
   }
-  if (out.length > 0) yield Buffer.concat(out);
   if (buf.length > 0) yield Buffer.from(buf);
 }
