@@ -15,6 +15,7 @@ import { HyperLogLog } from '../detect/core/sketch/hll.js';
 import { buildAll, type PlannedAttack, plan } from '../detect/l7/attacks.js';
 import { Col, RecordColumns } from '../detect/l7/columns.js';
 import { L7Detector, type L7Options } from '../detect/l7/detector.js';
+import type { RequestTraits } from '../detect/l7/features.js';
 import { columnar, Measurer, type MeasureTarget } from '../detect/l7/measure.js';
 import { Rand } from '../detect/l7/sample.js';
 import { buildMitigation } from '../export/mitigation.js';
@@ -61,7 +62,11 @@ class LogSummary {
     this.n = 0;
   }
 
-  add(sec: number, ipKey: number, status: number): void {
+  /** The record the traits have just read (its second taken here: an epoch second passed to a call is a boxed number). */
+  add(tr: RequestTraits): void {
+    const sec = Math.floor(tr.timeMs / 1000);
+    const ipKey = tr.ipKey;
+    const status = tr.status;
     this.requests++;
     if (sec !== this.sec) {
       this.flush();
@@ -93,7 +98,7 @@ export async function analyzeAccessLog(input: string | readonly string[] | Acces
       if (detect) {
         if (det.add(v)) (cols as RecordColumns).add(v, tr);
       } else if (!tr.read(v)) return;
-      summary.add(Math.floor(tr.timeMs / 1000), tr.ipKey, tr.status);
+      summary.add(tr);
       if (!source.replayable) {
         // Algorithm R (the columns may yet overflow; then this sample is all a stream leaves) over the lines: the measurement pass of a stream runs on this sample.
         const n = seenLines++;
