@@ -60,6 +60,11 @@ export interface Alert {
   growing?: boolean;
   /** A mitigation already holds the attack (it lowers urgency). */
   mitigated?: boolean;
+  /** Why the score is what it is, in words (triage). */
+  reasons?: string[];
+  /** The protected service (config: a named prefix) and its customer, when the victim is in one. */
+  service?: string | null;
+  customer?: string | null;
   /** How many times the alert was updated in place since it was raised (0: just raised); set by the store. */
   revision?: number;
 }

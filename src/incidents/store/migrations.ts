@@ -65,6 +65,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `INSERT INTO counters (name, value) VALUES ('incident', 0)`,
     ],
   },
+  {
+    version: 2,
+    name: "alerts: triage's reasons, service and customer",
+    statements: [
+      `ALTER TABLE alerts ADD COLUMN reasons TEXT NOT NULL DEFAULT '[]'`,
+      'ALTER TABLE alerts ADD COLUMN service TEXT',
+      'ALTER TABLE alerts ADD COLUMN customer TEXT',
+      'CREATE INDEX alerts_customer ON alerts (customer)',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -79,20 +89,20 @@ async function exec(db: Kysely<Tables>, text: string): Promise<void> {
  * migration is a write transaction (SQLite's BEGIN IMMEDIATE takes the write lock at once, so two
  * processes opening together queue there).
  */
-export async function migrate(db: Kysely<Tables>, dialect: Dialect, where: string): Promise<number> {
+export async function migrate(db: Kysely<Tables>, dialect: Dialect, where: string, upTo = LATEST_VERSION): Promise<number> {
   return db.connection().execute(async (conn) => {
     // PostgreSQL: two processes creating the same table at once can collide in its catalogue, so
     // the whole run holds a session lock; SQLite's BEGIN IMMEDIATE below serialises by itself.
     if (dialect === 'postgres') await exec(conn, 'SELECT pg_advisory_lock(727135)');
     try {
-      return await migrateLocked(conn, dialect, where);
+      return await migrateLocked(conn, dialect, where, upTo);
     } finally {
       if (dialect === 'postgres') await exec(conn, 'SELECT pg_advisory_unlock(727135)').catch(() => {});
     }
   });
 }
 
-async function migrateLocked(conn: Kysely<Tables>, dialect: Dialect, where: string): Promise<number> {
+async function migrateLocked(conn: Kysely<Tables>, dialect: Dialect, where: string, upTo: number): Promise<number> {
   await exec(conn, 'CREATE TABLE IF NOT EXISTS palisade_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   let version = await current(conn);
   if (version > LATEST_VERSION) {
@@ -102,7 +112,7 @@ async function migrateLocked(conn: Kysely<Tables>, dialect: Dialect, where: stri
     );
   }
   for (const m of MIGRATIONS) {
-    if (m.version <= version) continue;
+    if (m.version <= version || m.version > upTo) continue;
     await exec(conn, dialect === 'sqlite' ? 'BEGIN IMMEDIATE' : 'BEGIN');
     try {
       // Another process may have applied it since we looked: the lock we now hold makes this read final.

@@ -48,6 +48,9 @@ export function alertRow(a: Alert): AlertsTable {
     growing: a.growing ? 1 : 0,
     mitigated: a.mitigated ? 1 : 0,
     revision: 0,
+    reasons: JSON.stringify(a.reasons ?? []),
+    service: a.service ?? null,
+    customer: a.customer ?? null,
   };
 }
 
@@ -74,6 +77,9 @@ export function alertOf(r: Loose<AlertsTable>): Alert {
     peak: num(r.peak),
     growing: num(r.growing) === 1,
     mitigated: num(r.mitigated) === 1,
+    reasons: json<string[]>(r.reasons as string),
+    service: r.service as string | null,
+    customer: r.customer as string | null,
     revision: num(r.revision),
   };
 }

@@ -131,6 +131,9 @@ export class SqlStore implements Store {
               attack: (eb) => eb.ref('excluded.attack'),
               growing: (eb) => eb.ref('excluded.growing'),
               mitigated: (eb) => eb.ref('excluded.mitigated'),
+              reasons: (eb) => eb.ref('excluded.reasons'),
+              service: (eb) => eb.ref('excluded.service'),
+              customer: (eb) => eb.ref('excluded.customer'),
               // The triage state stays what people made it; only an end event changes it.
               state: sql<string>`CASE WHEN excluded.kind = 'end' THEN 'ended' ELSE alerts.state END`,
               peak: sql<number>`CASE WHEN excluded.peak > alerts.peak THEN excluded.peak ELSE alerts.peak END`,
@@ -172,6 +175,7 @@ export class SqlStore implements Store {
     if (filter.since !== undefined) q = q.where('last_seen', '>=', iso(filter.since));
     if (filter.incident !== undefined) q = q.where('incident_id', '=', filter.incident);
     if (filter.sensor !== undefined) q = q.where('sensor', '=', filter.sensor);
+    if (filter.customer !== undefined) q = q.where('customer', '=', filter.customer);
     const rows = await this.read(() =>
       q
         .orderBy('score', 'desc')

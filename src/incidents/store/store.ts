@@ -16,6 +16,7 @@ export interface AlertFilter {
   since?: string;
   incident?: number;
   sensor?: string;
+  customer?: string;
   /** At most this many, highest score first (then the most recently seen). Default 1000. */
   limit?: number;
 }

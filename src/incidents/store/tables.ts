@@ -28,6 +28,10 @@ export interface AlertsTable {
   growing: number;
   mitigated: number;
   revision: number;
+  /** JSON array of strings. */
+  reasons: string;
+  service: string | null;
+  customer: string | null;
 }
 
 export interface SilencesTable {

@@ -8,9 +8,13 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, type TestContext, it as test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
 import { PalisadeError } from '../../../src/core/errors.js';
-import { LATEST_VERSION } from '../../../src/incidents/store/migrations.js';
+import { LATEST_VERSION, migrate } from '../../../src/incidents/store/migrations.js';
 import { openStore, parseStoreSpec } from '../../../src/incidents/store/open.js';
+import { openPostgres } from '../../../src/incidents/store/postgres.js';
+import { alertRow } from '../../../src/incidents/store/rows.js';
+import { openSqlite } from '../../../src/incidents/store/sqlite.js';
 import type { Store, Summary } from '../../../src/incidents/store/store.js';
 import { schemaProblem } from '../../../src/model/validate.js';
 import { BACKENDS, type TestDb } from './backends.js';
@@ -88,6 +92,31 @@ for (const backend of BACKENDS) {
       const again = await openStore(db.spec);
       assert.equal(await again.schemaVersion(), LATEST_VERSION);
       await again.close();
+    });
+
+    it('upgrades a database of an older version in place, keeping its rows', async () => {
+      await fresh(async (spec) => {
+        // A database as the first release left it: version 1, one alert without the later columns.
+        const h = backend.name === 'sqlite' ? openSqlite(spec) : await openPostgres(spec);
+        assert.equal(await migrate(h.db, backend.name, spec, 1), 1);
+        const { reasons: _r, service: _s, customer: _c, ...v1 } = alertRow(alert(70, { id: 'old-alert', fingerprint: 'fp-old' }));
+        await sql`INSERT INTO alerts (${sql.join(Object.keys(v1).map((k) => sql.ref(k)))}) VALUES (${sql.join(Object.values(v1))})`.execute(h.db);
+        await h.db.destroy();
+        const s = await openStore(spec);
+        try {
+          assert.equal(await s.schemaVersion(), LATEST_VERSION);
+          const old = await s.getAlert('old-alert');
+          assert.deepEqual([old?.fingerprint, old?.reasons, old?.customer], ['fp-old', [], null]);
+          const r = await s.upsertAlert(alert(70, { fingerprint: 'fp-old', kind: 'update', reasons: ['peak doubled'], customer: 'acme', service: 'www' }));
+          assert.deepEqual([r.created, r.alert.id, r.alert.reasons, r.alert.customer, r.alert.service], [false, 'old-alert', ['peak doubled'], 'acme', 'www']);
+          assert.deepEqual(
+            (await s.listAlerts({ customer: 'acme' })).map((a) => a.id),
+            ['old-alert'],
+          );
+        } finally {
+          await s.close();
+        }
+      });
     });
 
     it('upserts one alert per fingerprint, updated in place, until it ends', async () => {
@@ -626,8 +655,6 @@ describe('store: bad input is a PalisadeError', () => {
         await s.transaction(async () => {});
         await s.close();
         // Written as a later Palisade would have: a version beyond LATEST_VERSION.
-        const { openSqlite } = await import('../../../src/incidents/store/sqlite.js');
-        const { openPostgres } = await import('../../../src/incidents/store/postgres.js');
         const h = backend.name === 'sqlite' ? openSqlite(db.spec) : await openPostgres(db.spec);
         await h.db
           .insertInto('palisade_migrations')
