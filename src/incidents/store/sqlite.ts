@@ -171,6 +171,10 @@ export function openSqlite(file: string): SqliteHandle {
 
 /** Maps a driver error met while running queries to a PalisadeError when it says something about the file. */
 export function sqliteError(err: unknown, file: string): unknown {
+  const e = err as { code?: string; errcode?: number };
+  // Another process held the write lock for the whole busy timeout: a dependency that is not
+  // answering, as an unreachable PostgreSQL is.
+  if (e?.code === 'SQLITE_BUSY' || e?.errcode === 5) return new PalisadeError('E_DEPENDENCY', `SQLite: ${file} stayed locked by another process for ${BUSY_MS / 1000} s`);
   const problem = sqliteProblem(err);
   return problem === null ? err : new PalisadeError('E_INPUT', `SQLite: ${file} ${problem}`);
 }
