@@ -24,6 +24,7 @@ import { intOption, numberOption } from '../options.js';
 interface Opts {
   replay?: string;
   speed: number;
+  loops: number;
   interface?: string;
   filter?: string;
   config?: string;
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .option('-f, --filter <bpf>', 'BPF capture filter for -i, e.g. "not port 22"')
     .option('--replay <file>', 'play a pcap/pcapng file at the pace of its timestamps (drills, tests)')
     .option('--speed <x>', 'replay speed: 1 real time, 10 ten times faster', numberOption('--speed', { above: 0 }), 1)
+    .option('--loops <n>', 'replay the (classic pcap) file N times, each round after the last (soak tests)', intOption('--loops', { min: 1 }), 1)
     .option('--config <file>', 'palisade.yaml: detection settings and the services alerts are triaged against (default ./palisade.yaml when present)')
     .option('--sensor <name>', 'this sensor’s name in alerts (default: the host name)')
     .option('--json', 'print each alert event as one JSON line')
@@ -89,7 +91,7 @@ Examples:
       let name: string;
       let stopCapture: (() => void) | null = null;
       if (opts.replay !== undefined) {
-        stream = pacedCapture(opts.replay, { speed: opts.speed }, pace);
+        stream = pacedCapture(opts.replay, { speed: opts.speed, loops: opts.loops }, pace);
         name = opts.replay;
       } else if (opts.interface !== undefined) {
         const live = startLiveCapture(opts.interface, opts.filter);
@@ -143,7 +145,8 @@ Examples:
           signal: abort.signal,
           ...(mitigator && { mitigator, onAction: printAction }),
         });
-        if (!opts.json) process.stderr.write(`monitor: ${r.packets} packets, ${r.alerts} alert(s), ${r.events} event(s)\n`);
+        // stderr in both modes: --json keeps stdout for the events
+        process.stderr.write(`monitor: ${r.packets} packets, ${r.alerts} alert(s), ${r.events} event(s)\n`);
       } finally {
         if (timer) clearTimeout(timer);
         process.off('SIGINT', stop);
