@@ -1,5 +1,6 @@
 /**
- * Issue 17: `palisade monitor` watching a sustained replay — 200 k packets/s of the 'bench'
+ * Issue 17: the alert pipeline's store (bench/monitor-store.ts: alert upserts and incident
+ * timeline writes per second on SQLite and PostgreSQL), then `palisade monitor` watching a sustained replay — 200 k packets/s of the 'bench'
  * capture (benign mix, a spoofed SYN flood and a DNS amplification), looped so the run lasts
  * PALISADE_BENCH_MONITOR_S seconds (default 300) — measured from outside: its CPU and resident
  * memory sampled every 10 s from /proc. Memory must stay flat: the resident size at the end within
@@ -10,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchCapture, passFail } from './common.js';
+import { monitorStoreBench } from './monitor-store.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'bin/palisade.js');
@@ -28,6 +30,9 @@ function procSample(pid: number): { cpuS: number; rssMb: number } | null {
 }
 
 export default async function monitorBench(): Promise<void> {
+  // the alert pipeline's store first: alerts upserted and timeline events written per second
+  await monitorStoreBench(Number(process.env.PALISADE_BENCH_STORE_OPS ?? 20_000));
+  console.log('');
   const packets = Number(process.env.PALISADE_BENCH_MONITOR_PACKETS ?? 2_000_000);
   const file = benchCapture('bench', packets);
   if (file === null) return;

@@ -46,7 +46,7 @@ export interface MonitorOptions {
   /** Applies (or suggests) each attack's mitigation within its policy; absent: none. */
   mitigator?: Mitigator;
   /** Mitigation decisions and outcomes, as incident timeline entries (the event's own are in its placement). */
-  onAction?: (incident: number, entry: TimelineEntry, failed: boolean) => void | Promise<void>;
+  onAction?: (incident: number, entry: TimelineEntry, failed: boolean, alertId: string) => void | Promise<void>;
 }
 
 export interface SecondSummary {
@@ -94,7 +94,7 @@ export async function monitorPackets(o: MonitorOptions): Promise<MonitorResult> 
         const r = await mit.onEvent(e);
         for (const entry of r.entries) {
           p.incident.timeline.push(entry);
-          await o.onAction?.(p.incident.number, entry, r.failed);
+          await o.onAction?.(p.incident.number, entry, r.failed, e.alert.id);
         }
       })
       .catch(() => {
@@ -125,7 +125,7 @@ export async function monitorPackets(o: MonitorOptions): Promise<MonitorResult> 
         for (const entry of r.entries) {
           const alertId = mit.alertOf(String(entry.data?.mitigation ?? ''));
           const n = alertId === null ? undefined : incidentOfAlert.get(alertId);
-          if (n !== undefined) await o.onAction?.(n, entry, r.failed);
+          if (n !== undefined && alertId !== null) await o.onAction?.(n, entry, r.failed, alertId);
         }
       })
       .catch(() => {

@@ -9,7 +9,7 @@ import { GROUP_WINDOW_MS, type IncidentShape, incidentFor } from './grouping.js'
 
 export interface TimelineEntry {
   at: string;
-  kind: 'alert_raised' | 'alert_updated' | 'attack_ended' | 'peak' | 'note' | 'status' | 'mitigation';
+  kind: 'alert_raised' | 'alert_updated' | 'attack_ended' | 'peak' | 'note' | 'status' | 'mitigation' | 'mitigation_failed';
   actor: string;
   text: string;
   data?: Record<string, unknown>;
@@ -75,25 +75,28 @@ export class IncidentDesk {
     }
     for (const s of a.attack.sources.top) if (inc.sources.size < 1000) inc.sources.add(s.ip);
     inc.lastActivity = t;
-    let entry: TimelineEntry | null = null;
-    if (e.kind === 'start') {
-      inc.openAlerts.add(a.id);
-      entry = { at, kind: 'alert_raised', actor: a.sensor, text: `${a.severity} ${a.vector} on ${a.victim}: ${a.reasons.join('; ')}`, data: { alert: a.id, score: a.score } };
-    } else if (e.kind === 'end') {
-      inc.openAlerts.delete(a.id);
-      entry = { at, kind: 'attack_ended', actor: a.sensor, text: `${a.vector} on ${a.victim} ended (peak ${Math.round(a.peak)}/s)`, data: { alert: a.id } };
-    } else if (e.significant) {
-      entry = {
-        at,
-        kind: /peak doubled/.test(e.change) ? 'peak' : 'alert_updated',
-        actor: a.sensor,
-        text: `${a.vector} on ${a.victim}: ${e.change}`,
-        data: { alert: a.id, score: a.score },
-      };
-    }
+    if (e.kind === 'start') inc.openAlerts.add(a.id);
+    else if (e.kind === 'end') inc.openAlerts.delete(a.id);
+    const entry = timelineEntryOf(e, at);
     if (entry !== null) inc.timeline.push(entry);
     return { incident: inc, created, entry };
   }
+}
+
+/** What an alert event writes on its incident's timeline (null: a quiet refresh writes nothing). */
+export function timelineEntryOf(e: AlertEvent, at: string): TimelineEntry | null {
+  const a = e.alert;
+  if (e.kind === 'start')
+    return { at, kind: 'alert_raised', actor: a.sensor, text: `${a.severity} ${a.vector} on ${a.victim}: ${a.reasons.join('; ')}`, data: { alert: a.id, score: a.score } };
+  if (e.kind === 'end') return { at, kind: 'attack_ended', actor: a.sensor, text: `${a.vector} on ${a.victim} ended (peak ${Math.round(a.peak)}/s)`, data: { alert: a.id } };
+  if (!e.significant) return null;
+  return {
+    at,
+    kind: /peak doubled/.test(e.change) ? 'peak' : 'alert_updated',
+    actor: a.sensor,
+    text: `${a.vector} on ${a.victim}: ${e.change}`,
+    data: { alert: a.id, score: a.score },
+  };
 }
 
 function titleOf(vector: string, victim: string): string {

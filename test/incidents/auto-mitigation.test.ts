@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { openStore } from '../../src/incidents/store/open.js';
 import { VethPair } from '../export/netns.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-automit-'));
@@ -74,7 +75,27 @@ test('monitor --mitigate auto: the kernel drops the flood from the mitigation on
 
   const mon = spawn(
     'ip',
-    ['netns', 'exec', pair.b, process.execPath, CLI, 'monitor', '-i', pair.ifB, '--mitigate', 'auto', '--nft-device', pair.ifB, '--hold', '3', '--json', '--duration', '45'],
+    [
+      'netns',
+      'exec',
+      pair.b,
+      process.execPath,
+      CLI,
+      'monitor',
+      '-i',
+      pair.ifB,
+      '--mitigate',
+      'auto',
+      '--nft-device',
+      pair.ifB,
+      '--hold',
+      '3',
+      '--json',
+      '--duration',
+      '45',
+      '--db',
+      join(dir, 'monitor.db'),
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -122,4 +143,19 @@ test('monitor --mitigate auto: the kernel drops the flood from the mitigation on
   t.diagnostic(`sent ${sent.attack} attack / ${sent.benign} benign packets; dropped ${(dropped * 100).toFixed(1)} % of the flood, 0 benign`);
   const left = pair.run('b', 'nft', ['list', 'tables']);
   assert.ok(!/palisade_/.test(left), `the mitigation's table is gone: ${left}`);
+  // the incident keeps the record: the mitigation with its hits, the decisions on the timeline
+  const store = await openStore(join(dir, 'monitor.db'));
+  try {
+    const [summary] = await store.listIncidents();
+    const inc = await store.getIncident(summary?.number ?? 0);
+    assert.ok(inc, 'an incident was stored');
+    assert.equal(inc.mitigations.length, 1);
+    assert.equal(inc.mitigations[0]?.state, 'removed');
+    assert.ok((inc.mitigations[0]?.hits ?? 0) >= arrived.attack - passed.attack - 5, `hits ${inc.mitigations[0]?.hits} vs ${arrived.attack - passed.attack} dropped`);
+    const kinds = inc.timeline.map((e) => e.kind);
+    assert.ok(kinds.includes('mitigation') && kinds.includes('alert_raised') && kinds.includes('attack_ended'), kinds.join(', '));
+    assert.ok(inc.timeline.some((e) => e.kind === 'status' && /→ mitigating/.test(e.text)));
+  } finally {
+    await store.close();
+  }
 });

@@ -16,6 +16,9 @@ import type { AlertEvent } from '../../incidents/alerts.js';
 import type { Placement, TimelineEntry } from '../../incidents/desk.js';
 import { NftEnforcer } from '../../incidents/enforce/nft.js';
 import { DEFAULT_POLICY, Mitigator } from '../../incidents/mitigator.js';
+import { IncidentRecorder } from '../../incidents/recorder.js';
+import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
+import type { Store } from '../../incidents/store/store.js';
 import { bitsText } from '../../incidents/triage.js';
 import { startLiveCapture } from '../../sources/capture/live.js';
 import { type PaceClock, pacedCapture } from '../../sources/capture/paced.js';
@@ -36,6 +39,7 @@ interface Opts {
   nftDevice?: string;
   hold: number;
   maxActive: number;
+  db: string | false;
 }
 
 export function register(program: Command): void {
@@ -51,6 +55,8 @@ export function register(program: Command): void {
     .option('--config <file>', 'palisade.yaml: detection settings and the services alerts are triaged against (default ./palisade.yaml when present)')
     .option('--sensor <name>', 'this sensor’s name in alerts (default: the host name)')
     .option('--json', 'print each alert event as one JSON line')
+    .option('--db <file|url>', 'where alerts, incidents and their timelines are kept: a SQLite file or postgres://…', DEFAULT_DB)
+    .option('--no-db', 'keep nothing (print only)')
     .option('--duration <s>', 'stop after S seconds', numberOption('--duration', { above: 0 }))
     .addOption(
       new Option('--mitigate <mode>', 'off; suggest (write what would be applied); auto (load it into nftables within the limits)')
@@ -116,9 +122,23 @@ Examples:
       process.once('SIGTERM', stop);
       const timer = opts.duration === undefined ? null : setTimeout(stop, opts.duration * 1000);
       const tty = process.stdout.isTTY === true && opts.json !== true;
-      const print = (e: AlertEvent, p: Placement): void => {
-        if (opts.json) process.stdout.write(`${JSON.stringify({ event: e.kind, significant: e.significant, change: e.change, incident: p.incident.number, alert: e.alert })}\n`);
-        else if (e.significant) process.stdout.write(`${eventLine(e, tty)}  [incident ${p.incident.number}${p.created ? ', new' : ''}]\n`);
+      const store: Store | null = opts.db === false ? null : await openStore(opts.db);
+      const sensor = opts.sensor ?? hostname();
+      const recorder = store === null ? null : new IncidentRecorder(store, { sensor, now: Date.now });
+      if (recorder !== null) {
+        const resumed = await recorder.resume();
+        if (resumed > 0 && !opts.json) process.stderr.write(`monitor: ${resumed} open incident(s) resumed from ${opts.db}\n`);
+      }
+      const print = async (e: AlertEvent, p: Placement): Promise<void> => {
+        let incident = p.incident.number;
+        let created = p.created;
+        if (recorder !== null) {
+          const r = await recorder.record(e);
+          incident = r.incident;
+          created = r.created;
+        }
+        if (opts.json) process.stdout.write(`${JSON.stringify({ event: e.kind, significant: e.significant, change: e.change, incident, alert: e.alert })}\n`);
+        else if (e.significant) process.stdout.write(`${eventLine(e, tty)}  [incident ${incident}${created ? ', new' : ''}]\n`);
       };
       const mitigator =
         opts.mitigate === 'off'
@@ -128,7 +148,13 @@ Examples:
               new NftEnforcer({ netns: opts.netns ?? null, ...(opts.nftDevice !== undefined && { device: opts.nftDevice }) }),
               Date.now,
             );
-      const printAction = (incident: number, entry: TimelineEntry, failed: boolean): void => {
+      const printAction = async (desk: number, entry: TimelineEntry, failed: boolean, alertId: string): Promise<void> => {
+        let incident = desk;
+        if (recorder !== null && mitigator !== undefined) {
+          const m = mitigator.states().find((x) => x.id === entry.data?.mitigation);
+          const stored = await recorder.action(alertId, entry, failed, m ? { id: m.id, state: m.state, hits: m.hits.packets } : null);
+          if (stored !== null) incident = stored;
+        }
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: 'mitigation', incident, failed, entry })}\n`);
         else process.stdout.write(`${entry.at.slice(11, 19)} ${failed ? 'FAILED' : 'MITIG.'} ${entry.text}  [incident ${incident}]\n`);
       };
@@ -140,7 +166,7 @@ Examples:
           pace,
           detection: config.detection,
           services: config.services,
-          sensor: opts.sensor ?? hostname(),
+          sensor,
           onEvent: print,
           signal: abort.signal,
           ...(mitigator && { mitigator, onAction: printAction }),
@@ -148,6 +174,7 @@ Examples:
         // stderr in both modes: --json keeps stdout for the events
         process.stderr.write(`monitor: ${r.packets} packets, ${r.alerts} alert(s), ${r.events} event(s)\n`);
       } finally {
+        await store?.close();
         if (timer) clearTimeout(timer);
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
