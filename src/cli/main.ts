@@ -10,6 +10,7 @@
 import { Command, CommanderError } from 'commander';
 import { caret } from '../core/caret.js';
 import { ERROR_EXIT, type ErrorCode, ExitCode, exitCodeOf, PalisadeError } from '../core/errors.js';
+import { register as alerts } from './commands/alerts.js';
 import { register as analyze } from './commands/analyze.js';
 import { register as collect } from './commands/collect.js';
 import { register as compare } from './commands/compare.js';
@@ -17,6 +18,7 @@ import { register as edge } from './commands/edge.js';
 import { register as exportCmd } from './commands/export.js';
 import { register as filter } from './commands/filter.js';
 import { register as generateCmd } from './commands/generate.js';
+import { register as incidents } from './commands/incidents.js';
 import { register as mitigate } from './commands/mitigate.js';
 import { register as monitor } from './commands/monitor.js';
 import { register as report } from './commands/report.js';
@@ -25,7 +27,7 @@ import { register as waf } from './commands/waf.js';
 
 type Registrar = (program: Command) => void;
 
-const COMMANDS: Registrar[] = [analyze, collect, mitigate, exportCmd, waf, report, generateCmd, rules, filter, compare, edge, monitor];
+const COMMANDS: Registrar[] = [analyze, collect, mitigate, exportCmd, waf, report, generateCmd, rules, filter, compare, edge, monitor, alerts, incidents];
 
 /** Codes whose span points into an expression: the CLI shows it with a caret under the span. */
 const EXPRESSION_CODES: ReadonlySet<ErrorCode> = new Set(['E_RULE', 'E_UNSUPPORTED']);

@@ -1,0 +1,316 @@
+/**
+ * `palisade incidents list|show|assign|note|status|merge|move`: the tracking tickets alerts join,
+ * read from and changed in the store `palisade monitor` writes (--db). Every change a person makes
+ * is also a timeline event of the ticket, in the same transaction, so the timeline tells who did
+ * what and when. --json prints the records themselves (schema/incident.schema.json).
+ */
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors.js';
+import type { IncidentSummary, Store } from '../../incidents/store/store.js';
+import { SEVERITIES, type Severity } from '../../model/alert.js';
+import { INCIDENT_STATUSES, type Incident, type IncidentStatus } from '../../model/incident.js';
+import { intOption, parseIntArg } from '../options.js';
+import { actor, choicesOption, notFound, printJson, type StoreOpts, severityText, sinceOption, storeOptions, table, timeText, withStore } from '../store-cli.js';
+import { findAlert, shortId, victimShort } from './alerts.js';
+
+interface ListOpts extends StoreOpts {
+  status?: IncidentStatus[];
+  severity?: Severity[];
+  customer?: string;
+  assignee?: string;
+  since?: string;
+  limit: number;
+}
+
+type ByOpts = StoreOpts & { by?: string };
+
+const EXAMPLES = `
+An incident is the ticket alerts join (palisade monitor groups the alerts of one victim network,
+or of shared sources, into one). Its status runs new → investigating → mitigating → monitoring
+→ resolved, or false_positive. Every change made here is written on its timeline with who made
+it (--by, default your login name).
+
+Exit codes: 0 done; 1 no such incident or alert (or a change it cannot take); 2 usage (a bad
+status or flag); 3 the store cannot be opened or reached.
+
+Examples:
+  palisade incidents list                                  open tickets, newest first
+  palisade incidents list --status new,investigating --customer acme --since 1d
+  palisade incidents show 12                               timeline, observables, mitigations, alerts
+  palisade incidents assign 12 alice
+  palisade incidents note 12 "customer confirmed: not a load test" --by bob
+  palisade incidents status 12 mitigating --note "nftables rule loaded on edge-1"
+  palisade incidents merge 12 14                           #14's alerts and timeline join #12
+  palisade incidents move 3f2a9c1b 15                      that alert belongs to #15 instead
+  palisade incidents show 12 --json --db postgres://palisade@db.example/palisade`;
+
+export function register(program: Command): void {
+  const incidents = program
+    .command('incidents')
+    .description('The incident tickets: list, show, assign, annotate, change status, merge, move alerts (--db).')
+    .addHelpText('after', EXAMPLES);
+
+  storeOptions(
+    incidents
+      .command('list')
+      .description('the tickets, newest first (default: the open ones)')
+      .option('--status <statuses>', `${INCIDENT_STATUSES.join(', ')} (comma-separated; default all but resolved and false_positive)`, choicesOption('--status', INCIDENT_STATUSES))
+      .option('--severity <levels>', `${SEVERITIES.join(', ')} (comma-separated)`, choicesOption('--severity', SEVERITIES))
+      .option('--customer <name>', "only this customer's tickets")
+      .option('--assignee <name>', 'only the tickets assigned to NAME')
+      .option('--since <time>', 'changed at or after this time: ISO-8601, or an age such as 30m, 2h, 1d', sinceOption())
+      .option('--limit <n>', 'at most N tickets', intOption('--limit', { min: 1 }), 100),
+  ).action((opts: ListOpts) =>
+    withStore(opts.db, async (store) => {
+      const list = await store.listIncidents({
+        status: opts.status ?? INCIDENT_STATUSES.filter((s) => s !== 'resolved' && s !== 'false_positive'),
+        ...(opts.severity && { severity: opts.severity }),
+        ...(opts.customer !== undefined && { customer: opts.customer }),
+        ...(opts.assignee !== undefined && { assignee: opts.assignee }),
+        ...(opts.since && { since: opts.since }),
+        limit: opts.limit,
+      });
+      // The records in full, as the schema has them (a list row lacks the timeline).
+      if (opts.json) return printJson((await Promise.all(list.map((i) => store.getIncident(i.number)))).filter((i) => i !== null));
+      if (list.length === 0) {
+        process.stdout.write(`no incidents${opts.status ? '' : ' open (closed ones are listed with --status resolved,false_positive)'}\n`);
+        return;
+      }
+      process.stdout.write(incidentTable(list, process.stdout.isTTY === true));
+    }),
+  );
+
+  storeOptions(incidents.command('show').argument('<n>', 'incident number').description('one ticket: its alerts, observables, mitigations and timeline in time order')).action(
+    (n: string, opts: StoreOpts) =>
+      withStore(opts.db, async (store) => {
+        const inc = await findIncident(store, n);
+        if (inc === null) return;
+        if (opts.json) return printJson(inc);
+        process.stdout.write(await incidentText(store, inc, process.stdout.isTTY === true));
+      }),
+  );
+
+  storeOptions(
+    incidents
+      .command('assign')
+      .argument('<n>', 'incident number')
+      .argument('<name>', 'who takes it (- to unassign)')
+      .description('give the ticket to someone')
+      .option('--by <name>', 'who assigns (default: your login name)'),
+  ).action((n: string, name: string, opts: ByOpts) =>
+    withStore(opts.db, async (store) => {
+      const inc = await findIncident(store, n);
+      if (inc === null) return;
+      const to = name === '-' ? null : name.trim();
+      if (to === '') throw new UsageError('incidents assign: the name is empty (- unassigns)');
+      const by = actor(opts.by);
+      const text = to === null ? `unassigned (was ${inc.assignee ?? 'nobody'})` : `assigned to ${to}${inc.assignee ? ` (was ${inc.assignee})` : ''}`;
+      await store.transaction(async (tx) => {
+        await tx.updateIncident(inc.number, { assignee: to });
+        await tx.appendTimeline(inc.number, { at: new Date().toISOString(), kind: 'assigned', actor: by, text, data: { from: inc.assignee, to } });
+      });
+      await done(store, inc.number, opts, `incident #${inc.number} ${text}`);
+    }),
+  );
+
+  storeOptions(
+    incidents
+      .command('note')
+      .argument('<n>', 'incident number')
+      .argument('<text...>', 'the note (quote it, or give several words)')
+      .description('add a note to the timeline')
+      .option('--by <name>', 'who writes it (default: your login name)'),
+  ).action((n: string, words: string[], opts: ByOpts) =>
+    withStore(opts.db, async (store) => {
+      const text = words.join(' ').trim();
+      if (text === '') throw new UsageError('incidents note: the note is empty');
+      const inc = await findIncident(store, n);
+      if (inc === null) return;
+      const by = actor(opts.by);
+      const ev = await store.appendTimeline(inc.number, { at: new Date().toISOString(), kind: 'note', actor: by, text, data: null });
+      await done(store, inc.number, opts, `note added to incident #${inc.number} by ${by} at ${timeText(ev.at)} UTC`);
+    }),
+  );
+
+  storeOptions(
+    incidents
+      .command('status')
+      .argument('<n>', 'incident number')
+      .argument('<status>', INCIDENT_STATUSES.join(' | '))
+      .description('move the ticket along: new, investigating, mitigating, monitoring, resolved, false_positive')
+      .option('--note <text>', 'why (written on the timeline with the change)')
+      .option('--by <name>', 'who (default: your login name)'),
+  ).action((n: string, status: string, opts: ByOpts & { note?: string }) => {
+    if (!(INCIDENT_STATUSES as readonly string[]).includes(status)) throw new UsageError(`incidents status: "${status}" is not a status (${INCIDENT_STATUSES.join(', ')})`);
+    const next = status as IncidentStatus;
+    return withStore(opts.db, async (store) => {
+      const inc = await findIncident(store, n);
+      if (inc === null) return;
+      if (inc.merged_into != null) return notFound(`incident #${inc.number} was merged into #${inc.merged_into}: change that one`);
+      if (inc.status === next) {
+        if (opts.json) return printJson(inc);
+        process.stdout.write(`incident #${inc.number} is already ${next}: nothing changed\n`);
+        return;
+      }
+      const by = actor(opts.by);
+      const note = opts.note?.trim();
+      const text = `${inc.status} → ${next}${note ? `: ${note}` : ''}`;
+      await store.transaction(async (tx) => {
+        await tx.updateIncident(inc.number, { status: next });
+        await tx.appendTimeline(inc.number, { at: new Date().toISOString(), kind: 'status', actor: by, text, data: { from: inc.status, to: next } });
+      });
+      await done(store, inc.number, opts, `incident #${inc.number}: ${text}`);
+    });
+  });
+
+  storeOptions(
+    incidents
+      .command('merge')
+      .argument('<into>', 'the incident that stays')
+      .argument('<from>', 'the incident merged into it (it becomes a resolved pointer)')
+      .description('merge two tickets about the same attack: alerts, timeline, observables and mitigations of FROM join INTO')
+      .option('--by <name>', 'who (default: your login name)'),
+  ).action((intoText: string, fromText: string, opts: ByOpts) =>
+    withStore(opts.db, async (store) => {
+      const into = await findIncident(store, intoText);
+      if (into === null) return;
+      const from = await findIncident(store, fromText);
+      if (from === null) return;
+      if (into.number === from.number) throw new UsageError(`incidents merge: #${into.number} cannot be merged into itself`);
+      if (from.merged_into != null) return notFound(`incident #${from.number} was already merged into #${from.merged_into}`);
+      if (into.merged_into != null) return notFound(`incident #${into.number} was merged into #${into.merged_into}: merge into that one`);
+      const merged = await store.mergeIncidents(into.number, from.number, actor(opts.by));
+      if (opts.json) return printJson(merged);
+      process.stdout.write(
+        `merged incident #${from.number} into #${into.number}: ${from.alerts.length} alert(s), ${from.timeline.length} timeline event(s), ${from.observables.length} observable(s), ${from.mitigations.length} mitigation(s) moved; #${from.number} is now resolved and points to #${into.number}\n`,
+      );
+    }),
+  );
+
+  storeOptions(
+    incidents
+      .command('move')
+      .argument('<alert>', 'alert id or a unique prefix of it')
+      .argument('<n>', 'the incident it belongs to')
+      .description('move an alert to another ticket (a timeline event on both)')
+      .option('--by <name>', 'who (default: your login name)'),
+  ).action((alertId: string, n: string, opts: ByOpts) =>
+    withStore(opts.db, async (store) => {
+      const to = await findIncident(store, n);
+      if (to === null) return;
+      const a = await findAlert(store, alertId);
+      if (a === null) return;
+      if (a.incident_id === to.number) {
+        if (opts.json) return printJson(to);
+        process.stdout.write(`alert ${a.id} is already in incident #${to.number}: nothing changed\n`);
+        return;
+      }
+      if (to.merged_into != null) return notFound(`incident #${to.number} was merged into #${to.merged_into}: move the alert there`);
+      if (!(await store.moveAlert(a.id, to.number, actor(opts.by)))) return notFound(`no alert ${a.id}`);
+      await done(
+        store,
+        to.number,
+        opts,
+        `moved alert ${a.id} (${a.vector} on ${victimShort(a)}) ${a.incident_id === null ? 'into' : `from #${a.incident_id} to`} incident #${to.number}`,
+      );
+    }),
+  );
+}
+
+/** After a change: the incident as stored now (--json), or the sentence saying what was done. */
+async function done(store: Store, n: number, opts: StoreOpts, said: string): Promise<void> {
+  if (opts.json) printJson(await store.getIncident(n));
+  else process.stdout.write(`${said}\n`);
+}
+
+/** The incident a number names; not a number is a usage error, no such incident exit 1. */
+async function findIncident(store: Store, text: string): Promise<Incident | null> {
+  const n = parseIntArg('incident number', text.replace(/^#/, ''), { min: 1 });
+  const inc = await store.getIncident(n);
+  if (inc === null) notFound(`no incident #${n} (palisade incidents list --status ${INCIDENT_STATUSES.join(',')} lists them all)`);
+  return inc;
+}
+
+function incidentTable(list: readonly IncidentSummary[], colour: boolean): string {
+  return table(
+    ['#', 'STATUS', 'SEVERITY', 'CUSTOMER', 'ASSIGNEE', 'ALERTS', 'CREATED', 'UPDATED', 'TITLE'],
+    list.map((i) => [
+      String(i.number),
+      i.merged_into != null ? `merged→#${i.merged_into}` : i.status,
+      severityText(i.severity, colour),
+      i.customer ?? '-',
+      i.assignee ?? '-',
+      String(i.alerts.length),
+      timeText(i.created_at),
+      timeText(i.updated_at),
+      i.title,
+    ]),
+  );
+}
+
+/** One ticket for a person: header, alerts (by score), observables, mitigations, then the timeline in time order. */
+async function incidentText(store: Store, inc: Incident, colour: boolean): Promise<string> {
+  const out: string[] = [];
+  out.push(`incident #${inc.number}: ${inc.title}`);
+  const head: [string, string][] = [
+    ['status', `${inc.status}${inc.merged_into != null ? ` (merged into #${inc.merged_into})` : ''}`],
+    ['severity', severityText(inc.severity, colour)],
+    ['customer', inc.customer ?? '-'],
+    ['assignee', inc.assignee ?? '-'],
+    ['tags', inc.tags.length > 0 ? inc.tags.join(', ') : '-'],
+    ['opened', `${timeText(inc.created_at)} UTC, last change ${timeText(inc.updated_at)} UTC`],
+  ];
+  for (const [k, v] of head) out.push(`  ${k.padEnd(9)} ${v}`);
+
+  const alerts = await store.listAlerts({ incident: inc.number, limit: Number.MAX_SAFE_INTEGER });
+  out.push('', `alerts (${alerts.length}):`);
+  if (alerts.length === 0) out.push('  none');
+  else
+    out.push(
+      indent(
+        table(
+          ['SCORE', 'SEVERITY', 'STATE', 'VECTOR', 'VICTIM', 'FIRST SEEN', 'LAST SEEN', 'ID'],
+          alerts.map((a) => [
+            String(a.score),
+            severityText(a.severity, colour),
+            a.state ?? 'open',
+            a.vector,
+            victimShort(a),
+            timeText(a.first_seen),
+            timeText(a.last_seen),
+            shortId(a.id),
+          ]),
+        ),
+      ),
+    );
+
+  out.push('', `observables (${inc.observables.length}):`);
+  if (inc.observables.length === 0) out.push('  none');
+  for (const o of inc.observables) out.push(`  ${o.kind.padEnd(9)} ${o.value}`);
+
+  out.push('', `mitigations (${inc.mitigations.length}):`);
+  if (inc.mitigations.length === 0) out.push('  none');
+  else
+    out.push(
+      indent(
+        table(
+          ['ID', 'TARGET', 'STATE', 'HITS', 'UPDATED'],
+          inc.mitigations.map((m) => [m.id ?? m.target, m.target, m.state, m.hits.toLocaleString('en-US'), timeText(m.updated_at)]),
+        ),
+      ),
+    );
+
+  out.push('', `timeline (${inc.timeline.length}, UTC):`);
+  if (inc.timeline.length === 0) out.push('  none');
+  // The store returns it in time order (then insertion order).
+  for (const e of inc.timeline) out.push(`  ${timeText(e.at)}  ${e.kind.padEnd(13)} ${e.actor.padEnd(10)} ${e.text}`);
+  return `${out.join('\n')}\n`;
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
