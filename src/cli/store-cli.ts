@@ -20,7 +20,7 @@ export interface StoreOpts {
 /** Adds `--db` and `--json` to a subcommand (each subcommand has its own, so they go after it). */
 export function storeOptions(cmd: Command): Command {
   return cmd
-    .option('--db <file|url>', `the alert store: a SQLite file or postgres://user@host/db[?schema=NAME] (palisade.yaml: storage)`, DEFAULT_DB)
+    .option('--db <file|url>', `the alert store: a SQLite file or postgres://user@host/db[?schema=NAME]`, DEFAULT_DB)
     .option('--json', 'print the records as JSON (schema/alert.schema.json, schema/incident.schema.json) instead of text');
 }
 

@@ -229,6 +229,6 @@ describe('palisade alerts: the store cannot be used', () => {
     for (const sub of ['list', 'show', 'ack', 'silence', 'unsilence', 'silences']) assert.match(r.stdout, new RegExp(`^ {2}${sub}\\b`, 'm'));
     assert.match(r.stdout, /Examples:\n {2}palisade alerts list /);
     const list = await cli(['alerts', 'list', '--help']);
-    assert.match(list.stdout, /--db <file\|url>.*\(default: "\.\/palisade\.db"\)/s);
+    assert.match(list.stdout, /--db <file\|url>[\s\S]*\(default:\s+"\.\/palisade\.db"\)/);
   });
 });

@@ -61,6 +61,8 @@ for (const backend of BACKENDS) {
         await store.addObservables(one.number, [
           { kind: 'prefix', value: '203.0.113.0/24', first_seen: '2026-12-06T05:00:02Z' },
           { kind: 'ip', value: '198.51.100.1', first_seen: '2026-12-06T05:00:03Z' },
+          // Eleven more sources: show lists ten addresses and counts the rest.
+          ...Array.from({ length: 11 }, (_, i) => ({ kind: 'ip' as const, value: `192.0.2.${i + 1}`, first_seen: `2026-12-06T05:00:${String(10 + i)}Z` })),
         ]);
         await store.upsertMitigation(one.number, { target: 'nftables', state: 'applied', hits: 123456, ruleset: { rules: [] } }, '2026-12-06T05:00:30Z');
       } catch (err) {
@@ -116,12 +118,19 @@ for (const backend of BACKENDS) {
       const alerts = s.slice(s.indexOf('alerts (2):'), s.indexOf('observables'));
       assert.ok(alerts.indexOf('5e000000') < alerts.indexOf('6f000000'), 'highest score first');
       assert.match(alerts, /\n {2}80\s+critical\s+open\s+tcp_syn_flood\s+203\.0\.113\.6:443\/tcp\s+.*5e000000\n/);
-      assert.match(s, /observables \(2\):\n {2}prefix {4}203\.0\.113\.0\/24\n {2}ip {8}198\.51\.100\.1\n/);
+      assert.match(
+        s,
+        /observables \(13\):\n {2}ip {8}198\.51\.100\.1\n {2}ip {8}192\.0\.2\.1\n(?: {2}ip {8}192\.0\.2\.\d\n){8} {2}ip {8}… 2 more \(--json lists them all\)\n {2}prefix {4}203\.0\.113\.0\/24\n\n/,
+      );
       assert.match(s, /mitigations \(1\):\n {2}ID\s+TARGET\s+STATE\s+HITS\s+UPDATED\n {2}nftables\s+nftables\s+applied\s+123,456\s+2026-12-06 05:00:30\n/);
-      assert.match(s, /timeline \(2, UTC\):\n {2}2026-12-06 05:00:02 {2}alert_raised {2}sensor-1 {3}critical tcp_syn_flood on 203\.0\.113\.6\n {2}2026-12-06 05:01:00 {2}peak/);
+      assert.match(
+        s,
+        /timeline \(2, UTC\):\n {2}2026-12-06 05:00:02 {2}alert_raised {2}sensor-1 {2}critical tcp_syn_flood on 203\.0\.113\.6\n {2}2026-12-06 05:01:00 {2}peak {10}sensor-1 {2}peak 2\.0 Gbit\/s\n/,
+      );
       const j = await run('incidents', 'show', '#1', '--json');
       const inc = JSON.parse(j.stdout) as Incident;
       assert.equal(schemaErrors(inc, 'incident'), null);
+      assert.equal(inc.observables.length, 13);
       assert.deepEqual(
         inc.timeline.map((e) => e.kind),
         ['alert_raised', 'peak'],

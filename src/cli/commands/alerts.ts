@@ -30,6 +30,9 @@ on it), silenced (kept, but not notified) or ended (the attack stopped).
 
 Alert ids may be shortened to any unique prefix (the 8 characters after "alert-" are enough).
 
+Exit codes: 0 done; 1 no such alert (or a change it cannot take: acknowledging an ended one);
+2 usage (a bad flag or value, an ambiguous id); 3 the store cannot be opened or reached.
+
 Examples:
   palisade alerts list                                  the open queue, highest score first
   palisade alerts list --state open,acknowledged --since 2h
@@ -111,18 +114,18 @@ export function register(program: Command): void {
       .command('silence')
       .argument('[id]', 'alert id or a unique prefix of it (or give --expression)')
       .description('silence one alert, or every alert an expression matches, for a time')
-      .option('--expression <expr>', 'a Rules-language expression over alert fields (vector, severity, customer, service, victim …)')
+      .option('--expression <expr>', 'a Rules-language expression over alert fields, e.g. vector == "udp_flood" (kept as written: not checked here)')
       .requiredOption('--for <duration>', 'how long: 30m, 2h, 1d, 1w', durationOption('--for'))
-      .option('--reason <text>', 'why (shown in palisade alerts silences)', '')
+      .option('--reason <text>', 'why (shown in palisade alerts silences)')
       .option('--by <name>', 'who (default: your login name)'),
-  ).action((id: string | undefined, opts: StoreOpts & { expression?: string; for: number; reason: string; by?: string }) => {
+  ).action((id: string | undefined, opts: StoreOpts & { expression?: string; for: number; reason?: string; by?: string }) => {
     if ((id === undefined) === (opts.expression === undefined)) throw new UsageError('alerts silence: give an alert id or --expression EXPR (one of the two)');
     if (opts.expression !== undefined && opts.expression.trim() === '') throw new UsageError('alerts silence: --expression is empty');
     return withStore(opts.db, async (store) => {
       const by = actor(opts.by);
       const until = new Date(Date.now() + opts.for).toISOString();
       if (opts.expression !== undefined) {
-        const s = await store.addSilence({ expression: opts.expression.trim(), until, created_by: by, reason: opts.reason });
+        const s = await store.addSilence({ expression: opts.expression.trim(), until, created_by: by, reason: opts.reason ?? '' });
         if (opts.json) return printJson(s);
         process.stdout.write(`silence ${s.id} added: ${s.expression} until ${timeText(s.until)} UTC\n`);
         return;
@@ -130,7 +133,7 @@ export function register(program: Command): void {
       const a = await findAlert(store, id as string);
       if (a === null) return;
       // One alert: a silence naming its fingerprint, so `alerts silences` shows it and it expires with --for.
-      const s = await store.addSilence({ expression: `fingerprint == ${JSON.stringify(a.fingerprint)}`, until, created_by: by, reason: opts.reason });
+      const s = await store.addSilence({ expression: `fingerprint == ${JSON.stringify(a.fingerprint)}`, until, created_by: by, reason: opts.reason ?? '' });
       if (!(await store.silenceAlert(a.id, s.id))) {
         await store.removeSilence(s.id);
         return notFound(`alert ${a.id} has ended: there is nothing to silence`);

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import type { IncidentSummary, Store } from '../../incidents/store/store.js';
 import { SEVERITIES, type Severity } from '../../model/alert.js';
-import { INCIDENT_STATUSES, type Incident, type IncidentStatus } from '../../model/incident.js';
+import { INCIDENT_STATUSES, type Incident, type IncidentStatus, OBSERVABLE_KINDS } from '../../model/incident.js';
 import { intOption, parseIntArg } from '../options.js';
 import { actor, choicesOption, notFound, printJson, type StoreOpts, severityText, sinceOption, storeOptions, table, timeText, withStore } from '../store-cli.js';
 import { findAlert, shortId, victimShort } from './alerts.js';
@@ -23,6 +23,9 @@ interface ListOpts extends StoreOpts {
 }
 
 type ByOpts = StoreOpts & { by?: string };
+
+/** Observables of one kind shown by `incidents show` before a count of the rest. */
+const OBSERVABLES_SHOWN = 10;
 
 const EXAMPLES = `
 An incident is the ticket alerts join (palisade monitor groups the alerts of one victim network,
@@ -286,7 +289,12 @@ async function incidentText(store: Store, inc: Incident, colour: boolean): Promi
 
   out.push('', `observables (${inc.observables.length}):`);
   if (inc.observables.length === 0) out.push('  none');
-  for (const o of inc.observables) out.push(`  ${o.kind.padEnd(9)} ${o.value}`);
+  // By kind (victims and signatures are few, attacking addresses many): the first of each, then a count.
+  for (const kind of OBSERVABLE_KINDS) {
+    const of = inc.observables.filter((o) => o.kind === kind);
+    for (const o of of.slice(0, OBSERVABLES_SHOWN)) out.push(`  ${kind.padEnd(9)} ${o.value}`);
+    if (of.length > OBSERVABLES_SHOWN) out.push(`  ${kind.padEnd(9)} … ${of.length - OBSERVABLES_SHOWN} more (--json lists them all)`);
+  }
 
   out.push('', `mitigations (${inc.mitigations.length}):`);
   if (inc.mitigations.length === 0) out.push('  none');
@@ -303,7 +311,9 @@ async function incidentText(store: Store, inc: Incident, colour: boolean): Promi
   out.push('', `timeline (${inc.timeline.length}, UTC):`);
   if (inc.timeline.length === 0) out.push('  none');
   // The store returns it in time order (then insertion order).
-  for (const e of inc.timeline) out.push(`  ${timeText(e.at)}  ${e.kind.padEnd(13)} ${e.actor.padEnd(10)} ${e.text}`);
+  const kindW = Math.max(0, ...inc.timeline.map((e) => e.kind.length));
+  const actorW = Math.max(0, ...inc.timeline.map((e) => e.actor.length));
+  for (const e of inc.timeline) out.push(`  ${timeText(e.at)}  ${e.kind.padEnd(kindW)}  ${e.actor.padEnd(actorW)}  ${e.text}`);
   return `${out.join('\n')}\n`;
 }
 
