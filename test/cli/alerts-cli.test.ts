@@ -143,6 +143,10 @@ for (const backend of BACKENDS) {
       const acked = JSON.parse(me.stdout) as Alert;
       assert.equal(acked.acked_by, userInfo().username);
       assert.equal(schemaErrors(acked, 'alert'), null);
+      const endedSilence = await run('alerts', 'silence', ids.gone, '--for', '1h');
+      assert.equal(endedSilence.code, 1);
+      assert.match(endedSilence.stderr, /has ended: there is nothing to silence/);
+      assert.equal((await store.listSilences()).length, 0, 'no silence left behind');
       const ended = await run('alerts', 'ack', ids.gone);
       assert.equal(ended.code, 1);
       assert.match(ended.stderr, /has ended: there is nothing to acknowledge/);

@@ -202,6 +202,10 @@ for (const backend of BACKENDS) {
       assert.equal(two?.merged_into, 1);
       assert.match((await run('incidents', 'list', '--status', 'resolved')).stdout, /\n2\s+merged→#1\s/);
       assert.deepEqual(timeline((await run('incidents', 'show', '1')).stdout).at(-1), 'merged alice #2 merged into this incident');
+      const pointer = JSON.parse((await run('incidents', 'show', '2', '--json')).stdout) as Incident;
+      assert.equal(schemaErrors(pointer, 'incident'), null);
+      assert.equal(pointer.merged_into, 1);
+      assert.match((await run('incidents', 'show', '2')).stdout, /^ {2}status {4}resolved \(merged into #1\)$/m);
       const again = await run('incidents', 'merge', '1', '2');
       assert.equal(again.code, 1);
       assert.match(again.stderr, /incident #2 was already merged into #1/);

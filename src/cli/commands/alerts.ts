@@ -133,11 +133,13 @@ export function register(program: Command): void {
       const a = await findAlert(store, id as string);
       if (a === null) return;
       // One alert: a silence naming its fingerprint, so `alerts silences` shows it and it expires with --for.
-      const s = await store.addSilence({ expression: `fingerprint == ${JSON.stringify(a.fingerprint)}`, until, created_by: by, reason: opts.reason ?? '' });
-      if (!(await store.silenceAlert(a.id, s.id))) {
-        await store.removeSilence(s.id);
-        return notFound(`alert ${a.id} has ended: there is nothing to silence`);
-      }
+      const s = await store.transaction(async (tx) => {
+        const s = await tx.addSilence({ expression: `fingerprint == ${JSON.stringify(a.fingerprint)}`, until, created_by: by, reason: opts.reason ?? '' });
+        if (await tx.silenceAlert(a.id, s.id)) return s;
+        await tx.removeSilence(s.id);
+        return null;
+      });
+      if (s === null) return notFound(`alert ${a.id} has ended: there is nothing to silence`);
       await done(store, a.id, opts, `silenced alert ${a.id} (${a.vector} on ${victimShort(a)}) until ${timeText(until)} UTC (silence ${s.id})`);
     });
   });
@@ -147,13 +149,14 @@ export function register(program: Command): void {
       withStore(opts.db, async (store) => {
         const a = await findAlert(store, id);
         if (a === null) return;
-        if (!(await store.unsilenceAlert(a.id))) return notFound(`alert ${a.id} is not silenced (it is ${a.state ?? 'open'})`);
-        // The silence made for this one alert by `alerts silence ID` goes with it.
-        const by = a.silenced_by;
-        if (by) {
-          const own = (await store.listSilences()).find((s) => s.id === by && s.expression === `fingerprint == ${JSON.stringify(a.fingerprint)}`);
-          if (own) await store.removeSilence(own.id);
-        }
+        const unsilenced = await store.transaction(async (tx) => {
+          if (!(await tx.unsilenceAlert(a.id))) return false;
+          // The silence made for this one alert by `alerts silence ID` goes with it.
+          const own = (await tx.listSilences()).find((s) => s.id === a.silenced_by && s.expression === `fingerprint == ${JSON.stringify(a.fingerprint)}`);
+          if (own) await tx.removeSilence(own.id);
+          return true;
+        });
+        if (!unsilenced) return notFound(`alert ${a.id} is not silenced (it is ${a.state ?? 'open'})`);
         await done(store, a.id, opts, `unsilenced alert ${a.id} (${a.vector} on ${victimShort(a)})`);
       }),
   );
