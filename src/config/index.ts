@@ -6,6 +6,7 @@
 import type { Node } from 'yaml';
 import { type DetectionSection, readDetection } from './detection.js';
 import { defaultEdgeOptions, type EdgeOptions, readEdge } from './edge.js';
+import { type NotificationsSection, readNotifications } from './notifications.js';
 import { readServices, type Service } from './services.js';
 import { ConfigReader, readConfigText } from './yaml.js';
 
@@ -17,10 +18,12 @@ export interface PalisadeConfig {
   edge: EdgeOptions;
   /** The protected services (prefixes, tier, customer, link capacity): alert triage. */
   services: Service[];
+  /** Where alert and incident events are sent (targets and routes). */
+  notifications: NotificationsSection;
 }
 
 /** The top-level sections and their readers. */
-const SECTIONS = ['detection', 'edge', 'services'] as const;
+const SECTIONS = ['detection', 'edge', 'services', 'notifications'] as const;
 
 export function loadConfig(file: string): PalisadeConfig {
   return parseConfig(readConfigText(file), file);
@@ -29,7 +32,7 @@ export function loadConfig(file: string): PalisadeConfig {
 /** Validate configuration text (`file` names it in errors). */
 export function parseConfig(text: string, file: string): PalisadeConfig {
   const cfg = new ConfigReader(file, text);
-  const out: PalisadeConfig = { file, detection: {}, edge: defaultEdgeOptions(), services: [] };
+  const out: PalisadeConfig = { file, detection: {}, edge: defaultEdgeOptions(), services: [], notifications: { targets: new Map(), routes: [] } };
   const root = cfg.root;
   if (root === null || (root as { value?: unknown }).value === null) return out;
   const top = cfg.map(root, 'the top of palisade.yaml');
@@ -43,6 +46,9 @@ export function parseConfig(text: string, file: string): PalisadeConfig {
         break;
       case 'edge':
         out.edge = readEdge(cfg, val, item.key as Node, text);
+        break;
+      case 'notifications':
+        if (val !== null && (val as { value?: unknown }).value !== null) out.notifications = readNotifications(cfg, val, item.key as Node);
         break;
       case 'services':
         if (val !== null && (val as { value?: unknown }).value !== null) out.services = readServices(cfg, val, item.key as Node);

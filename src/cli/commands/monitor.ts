@@ -16,6 +16,7 @@ import type { AlertEvent } from '../../incidents/alerts.js';
 import type { Placement, TimelineEntry } from '../../incidents/desk.js';
 import { NftEnforcer } from '../../incidents/enforce/nft.js';
 import { DEFAULT_POLICY, Mitigator } from '../../incidents/mitigator.js';
+import { Dispatcher } from '../../incidents/notify/dispatcher.js';
 import { IncidentRecorder } from '../../incidents/recorder.js';
 import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
 import type { Store } from '../../incidents/store/store.js';
@@ -91,7 +92,9 @@ Examples:
       if (capture !== undefined && capture !== '-') throw new UsageError(`a capture file is replayed with --replay ${capture}; the argument is only - (stdin)`);
       if (opts.filter !== undefined && opts.interface === undefined) throw new UsageError('-f/--filter applies to -i (live capture)');
       const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
-      const config: Pick<PalisadeConfig, 'detection' | 'services'> = configFile ? loadConfig(configFile) : { detection: {}, services: [] };
+      const config: Pick<PalisadeConfig, 'detection' | 'services' | 'notifications'> = configFile
+        ? loadConfig(configFile)
+        : { detection: {}, services: [], notifications: { targets: new Map(), routes: [] } };
       const pace: { current: PaceClock | null } = { current: null };
       let stream: Readable;
       let name: string;
@@ -124,7 +127,13 @@ Examples:
       const tty = process.stdout.isTTY === true && opts.json !== true;
       const store: Store | null = opts.db === false ? null : await openStore(opts.db);
       const sensor = opts.sensor ?? hostname();
-      const recorder = store === null ? null : new IncidentRecorder(store, { sensor, now: Date.now });
+      const recorder = store === null ? null : new IncidentRecorder(store, { sensor, now: Date.now, routes: config.notifications.routes });
+      // notifications go out from the outbox the recorder fills, in this process (a restart picks up what is left)
+      const dispatcher =
+        store === null || config.notifications.targets.size === 0
+          ? null
+          : new Dispatcher(store, config.notifications.targets, { owner: `${sensor}:${process.pid}`, source: sensor, log: (l) => process.stderr.write(`${l}\n`) });
+      dispatcher?.start(1000);
       if (recorder !== null) {
         const resumed = await recorder.resume();
         if (resumed > 0 && !opts.json) process.stderr.write(`monitor: ${resumed} open incident(s) resumed from ${opts.db}\n`);
@@ -174,6 +183,8 @@ Examples:
         // stderr in both modes: --json keeps stdout for the events
         process.stderr.write(`monitor: ${r.packets} packets, ${r.alerts} alert(s), ${r.events} event(s)\n`);
       } finally {
+        await dispatcher?.stop();
+        await dispatcher?.runOnce().catch(() => 0);
         await store?.close();
         if (timer) clearTimeout(timer);
         process.off('SIGINT', stop);

@@ -3,21 +3,11 @@
  * least), its customer, and the alert's vector — as an on-call rota would have it (critical
  * attacks on tier-1 customers page someone; everything else goes to the team's channel).
  */
-import { SEVERITY_RANK, type Severity } from '../triage.js';
-import type { NotifyEvent, NotifyType } from './event.js';
+import type { NotifyRoute } from '../../config/notifications.js';
+import { SEVERITY_RANK } from '../triage.js';
+import type { NotifyEvent } from './event.js';
 
-export interface NotifyRoute {
-  /** target names (configured receivers) */
-  targets: string[];
-  /** the incident's severity at least this (default: any) */
-  minSeverity?: Severity;
-  /** only these customers (default: any) */
-  customers?: string[];
-  /** only these vectors (default: any) */
-  vectors?: string[];
-  /** only these event types (default: all) */
-  types?: NotifyType[];
-}
+export type { NotifyRoute };
 
 export function routeMatches(r: NotifyRoute, e: NotifyEvent): boolean {
   if (r.minSeverity !== undefined && SEVERITY_RANK[e.incident.severity] < SEVERITY_RANK[r.minSeverity]) return false;

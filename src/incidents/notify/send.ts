@@ -11,23 +11,13 @@
  */
 import { createHmac } from 'node:crypto';
 import { request } from 'undici';
+import type { HttpTarget } from '../../config/notifications.js';
 import type { NotifyEvent } from './event.js';
 import { pagerDutyBody, slackBody, webhookBody } from './payloads.js';
 
-export interface HttpTarget {
-  name: string;
-  kind: 'webhook' | 'slack' | 'pagerduty';
-  url: string;
-  /** webhook: HMAC key of the signature header */
-  secret?: string;
-  /** pagerduty: the integration's routing key */
-  routingKey?: string;
-  timeoutMs?: number;
-}
+export type { HttpTarget };
 
 export type SendOutcome = { ok: true; status: number } | { ok: false; retry: boolean; status: number; error: string };
-
-export const PAGERDUTY_URL = 'https://events.pagerduty.com/v2/enqueue';
 
 export function signature(secret: string, body: string, unixSeconds: number): string {
   return `t=${unixSeconds},v1=${createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')}`;
