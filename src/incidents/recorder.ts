@@ -6,7 +6,9 @@
  * moves its status along (`mitigating` while a mitigation holds, `monitoring` once every attack
  * of it has ended) and queues the notifications its routes ask for, in the same commit — so
  * when `record` resolves, all of it survives a kill -9, and a notification is never queued for
- * an event that was not stored (nor the other way round).
+ * an event that was not stored (nor the other way round). An alert a silence in force matches
+ * (a Rules-language expression over alert fields: scheme/alert.ts) is stored silenced and
+ * notifies no one until the silence ends.
  *
  * A restarted monitor resumes: open incidents come back from the store for grouping, and an
  * attack still open carries on in its stored alert (the store keeps the id of the open alert
@@ -16,6 +18,8 @@ import { buildMitigation } from '../export/mitigation.js';
 import type { Alert } from '../model/alert.js';
 import type { Attack } from '../model/attack.js';
 import type { Incident, IncidentStatus, Observable } from '../model/incident.js';
+import { compile, type Predicate } from '../rules/compile.js';
+import { alertScheme } from '../scheme/alert.js';
 import type { AlertEvent, AlertState } from './alerts.js';
 import { type TimelineEntry, timelineEntryOf } from './desk.js';
 import { GROUP_WINDOW_MS, type IncidentShape, incidentFor } from './grouping.js';
@@ -31,7 +35,11 @@ export interface RecorderOptions {
   windowMs?: number;
   /** notification routes: which targets get which events */
   routes?: readonly NotifyRoute[];
+  log?: (line: string) => void;
 }
+
+/** How often the silences in force are read again from the store. */
+const SILENCE_REFRESH_MS = 5000;
 
 export interface Recorded {
   incident: number;
@@ -46,6 +54,10 @@ export class IncidentRecorder {
   /** the alert book's ids → the stored alert's (they differ for an attack that outlived a restart) */
   private readonly ids = new Map<string, string>();
   private readonly windowMs: number;
+  /** silences in force, compiled; read again from the store every SILENCE_REFRESH_MS */
+  private silences: { id: string; reason: string; test: Predicate<Alert> }[] = [];
+  private silencesAt = Number.NEGATIVE_INFINITY;
+  private readonly compiled = new Map<string, Predicate<Alert> | null>();
 
   constructor(
     private readonly store: Store,
@@ -72,11 +84,36 @@ export class IncidentRecorder {
     return open.length;
   }
 
+  /** The silences in force now (the store's, expired ones lifted), compiled once per expression. */
+  private async activeSilences(now: number): Promise<IncidentRecorder['silences']> {
+    if (now - this.silencesAt < SILENCE_REFRESH_MS) return this.silences;
+    this.silencesAt = now;
+    const iso = new Date(now).toISOString();
+    await this.store.expireSilences(iso);
+    const out: IncidentRecorder['silences'] = [];
+    for (const s of await this.store.listSilences(iso)) {
+      let test = this.compiled.get(s.expression);
+      if (test === undefined) {
+        try {
+          test = compile(s.expression, alertScheme);
+        } catch (err) {
+          this.o.log?.(`silence ${s.id}: ${(err as Error).message}; ignored`);
+          test = null;
+        }
+        this.compiled.set(s.expression, test);
+      }
+      if (test !== null) out.push({ id: s.id, reason: s.reason, test });
+    }
+    this.silences = out;
+    return out;
+  }
+
   /** Stores one alert event (see the module comment); resolves once committed. */
   async record(e: AlertEvent): Promise<Recorded> {
     const now = this.o.now();
     const at = new Date(now).toISOString();
     const a = e.alert;
+    const silences = await this.activeSilences(now);
     return this.store.transaction(async (tx) => {
       const known = this.ids.get(a.id);
       const stored = known === undefined ? null : await tx.getAlert(known);
@@ -114,6 +151,22 @@ export class IncidentRecorder {
 
       const entry = timelineEntryOf(e, at);
       if (entry !== null) await tx.appendTimeline(num, { ...entry, data: { ...(entry.data ?? {}), alert: alert.id } });
+      // a silence in force: the alert is kept, triaged and on its incident, but tells no one
+      let silenced = alert.state === 'silenced';
+      if (!silenced && e.kind !== 'end') {
+        const hit = silences.find((s) => s.test(alert));
+        if (hit !== undefined) {
+          silenced = await tx.silenceAlert(alert.id, hit.id);
+          if (silenced)
+            await tx.appendTimeline(num, {
+              at,
+              kind: 'silenced',
+              actor: this.o.sensor,
+              text: `${a.vector} on ${a.victim} silenced by ${hit.id}${hit.reason ? ` (${hit.reason})` : ''}`,
+              data: { alert: alert.id, silence: hit.id },
+            });
+        }
+      }
       await tx.addObservables(num, observablesOf(a, at));
       const changes: { severity?: AlertState['severity']; status?: IncidentStatus } = {};
       if (SEVERITY_RANK[a.severity] > SEVERITY_RANK[inc.severity]) changes.severity = a.severity;
@@ -124,7 +177,7 @@ export class IncidentRecorder {
         if (changes.status !== undefined)
           await tx.appendTimeline(num, { at, kind: 'status', actor: this.o.sensor, text: `${inc.status} → ${changes.status}: every attack of the incident has ended`, data: null });
       }
-      if (e.significant) {
+      if (e.significant && !silenced) {
         const notify: NotifyEvent = {
           key: alertEventKey(alert.id, e.kind, at),
           type: `alert.${e.kind}`,

@@ -161,11 +161,11 @@ for (const backend of BACKENDS) {
       assert.equal(a?.state, 'silenced');
       const [s] = await store.listSilences();
       assert.equal(a?.silenced_by, s?.id);
-      assert.equal(s?.expression, 'fingerprint == "tcp_syn_flood|203.0.113.3|fields"');
+      assert.equal(s?.expression, 'alert.fingerprint == "tcp_syn_flood|203.0.113.3|fields"');
       assert.ok(Math.abs(Date.parse(s?.until ?? '') - Date.now() - 7_200_000) < 60_000);
       const listed = await run('alerts', 'silences');
       assert.match(listed.stdout, /^ID\s+UNTIL \(UTC\)\s+BY\s+REASON\s+EXPRESSION\n/);
-      assert.match(listed.stdout, /\sbob\s+customer load test\s+fingerprint == "tcp_syn_flood\|203\.0\.113\.3\|fields"\n/);
+      assert.match(listed.stdout, /\sbob\s+customer load test\s+alert\.fingerprint == "tcp_syn_flood\|203\.0\.113\.3\|fields"\n/);
 
       const un = await run('alerts', 'unsilence', '3c000000');
       assert.equal(un.code, 0, un.stderr);
@@ -177,8 +177,11 @@ for (const backend of BACKENDS) {
       assert.match(again.stderr, /is not silenced \(it is acknowledged\)/);
     });
 
-    it('silence --expression: kept as written, listed, --json gives the silence', async () => {
-      const expr = 'vector == "udp_flood" and customer == "acme"';
+    it('silence --expression: checked in the Rules language over alert fields, kept as written, listed, --json gives the silence', async () => {
+      const bad = await run('alerts', 'silence', '--expression', 'vector == "udp_flood"', '--for', '1d');
+      assert.equal(bad.code, 2, 'an unknown field is refused, not stored to match nothing');
+      assert.match(bad.stderr, /unknown field "vector" in the alert scheme/);
+      const expr = 'alert.vector == "udp_flood" and alert.customer == "acme"';
       const r = await run('alerts', 'silence', '--expression', expr, '--for', '1d', '--json');
       assert.equal(r.code, 0, r.stderr);
       const s = JSON.parse(r.stdout) as { id: string; expression: string; created_by: string; until: string };
@@ -198,7 +201,7 @@ for (const backend of BACKENDS) {
         ['alerts', 'list', '--since', 'yesterday'],
         ['alerts', 'list', '--limit', '0'],
         ['alerts', 'silence', '3c000000', '--for', 'two hours'],
-        ['alerts', 'silence', '3c000000', '--expression', 'vector == "udp_flood"', '--for', '1h'],
+        ['alerts', 'silence', '3c000000', '--expression', 'alert.vector == "udp_flood"', '--for', '1h'],
         ['alerts', 'silence', '3c000000'],
         ['alerts', 'silence', '--for', '1h'],
       ]) {

@@ -136,3 +136,43 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('silences', () => {
+  it('an alert a silence in force matches is stored silenced, on its incident, and notifies no one; once the silence ends, the next alert notifies', async () => {
+    const db = await BACKENDS[0]?.create();
+    assert.ok(db);
+    const store = await openStore(db.spec);
+    try {
+      let now = Date.parse('2026-12-06T12:00:00Z');
+      const clock = () => now;
+      await store.addSilence({
+        expression: 'alert.vector eq "ntp_amplification" and alert.victim.ip in {203.0.113.0/24}',
+        until: '2026-12-06T12:10:00Z',
+        created_by: 'ops',
+        reason: 'NTP test',
+      });
+      const book = new AlertBook({ sensor: 's1', services: new ServiceMap([]), now: clock });
+      const rec = new IncidentRecorder(store, { sensor: 's1', now: clock, routes: [{ targets: ['hook'] }] });
+      const e = book.observe(attack('ntp_amplification', '203.0.113.11', 'udp'), 0, false);
+      const r = await rec.record(e as never);
+      assert.equal(r.alert.state, 'open', 'the upsert result is before the silence');
+      assert.equal((await store.getAlert(r.alert.id))?.state, 'silenced');
+      const inc = await store.getIncident(r.incident);
+      assert.ok(inc?.timeline.some((t) => t.kind === 'silenced' && /NTP test/.test(t.text)));
+      assert.equal((await store.outboxBacklog()).pending, 0, 'no notification');
+      // another vector on the same network is not silenced
+      const other = book.observe(attack('udp_flood', '203.0.113.12', 'udp'), 0, false);
+      await rec.record(other as never);
+      assert.equal((await store.outboxBacklog()).pending, 1);
+      // after the silence: expired (the alert unsilenced), a new NTP attack elsewhere notifies
+      now = Date.parse('2026-12-06T12:11:00Z');
+      const later = book.observe(attack('ntp_amplification', '203.0.113.40', 'udp'), 0, false);
+      await rec.record(later as never);
+      assert.equal((await store.outboxBacklog()).pending, 2);
+      assert.equal((await store.getAlert(r.alert.id))?.state, 'open', 'the expired silence lifted');
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+});

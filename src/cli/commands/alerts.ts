@@ -9,6 +9,8 @@ import type { Store } from '../../incidents/store/store.js';
 import { ALERT_STATES, type Alert, type AlertState, SEVERITIES, type Severity } from '../../model/alert.js';
 import { VECTORS, type Vector } from '../../model/attack.js';
 import { fmtBits, fmtInt } from '../../report/terminal.js';
+import { compile } from '../../rules/compile.js';
+import { alertScheme } from '../../scheme/alert.js';
 import { intOption } from '../options.js';
 import { actor, choicesOption, durationOption, notFound, printJson, type StoreOpts, severityText, sinceOption, storeOptions, table, timeText, withStore } from '../store-cli.js';
 
@@ -40,7 +42,7 @@ Examples:
   palisade alerts show 3f2a9c1b                         everything: reasons, signature, sources
   palisade alerts ack 3f2a9c1b --by alice
   palisade alerts silence 3f2a9c1b --for 2h --reason "customer load test"
-  palisade alerts silence --expression 'vector == "udp_flood" and customer == "acme"' --for 1d
+  palisade alerts silence --expression 'alert.vector == "udp_flood" and alert.customer == "acme"' --for 1d
   palisade alerts unsilence 3f2a9c1b
   palisade alerts silences
   palisade alerts list --db postgres://palisade@db.example/palisade`;
@@ -114,13 +116,18 @@ export function register(program: Command): void {
       .command('silence')
       .argument('[id]', 'alert id or a unique prefix of it (or give --expression)')
       .description('silence one alert, or every alert an expression matches, for a time')
-      .option('--expression <expr>', 'a Rules-language expression over alert fields, e.g. vector == "udp_flood" (kept as written: not checked here)')
+      .option(
+        '--expression <expr>',
+        'a Rules-language expression over alert fields (alert.vector, alert.victim.ip, alert.customer, alert.severity, alert.score, ...), e.g. alert.vector == "udp_flood"',
+      )
       .requiredOption('--for <duration>', 'how long: 30m, 2h, 1d, 1w', durationOption('--for'))
       .option('--reason <text>', 'why (shown in palisade alerts silences)')
       .option('--by <name>', 'who (default: your login name)'),
   ).action((id: string | undefined, opts: StoreOpts & { expression?: string; for: number; reason?: string; by?: string }) => {
     if ((id === undefined) === (opts.expression === undefined)) throw new UsageError('alerts silence: give an alert id or --expression EXPR (one of the two)');
     if (opts.expression !== undefined && opts.expression.trim() === '') throw new UsageError('alerts silence: --expression is empty');
+    // refused here, with the span, rather than silently matching nothing in the monitor
+    if (opts.expression !== undefined) compile(opts.expression.trim(), alertScheme);
     return withStore(opts.db, async (store) => {
       const by = actor(opts.by);
       const until = new Date(Date.now() + opts.for).toISOString();
@@ -134,7 +141,7 @@ export function register(program: Command): void {
       if (a === null) return;
       // One alert: a silence naming its fingerprint, so `alerts silences` shows it and it expires with --for.
       const s = await store.transaction(async (tx) => {
-        const s = await tx.addSilence({ expression: `fingerprint == ${JSON.stringify(a.fingerprint)}`, until, created_by: by, reason: opts.reason ?? '' });
+        const s = await tx.addSilence({ expression: `alert.fingerprint == ${JSON.stringify(a.fingerprint)}`, until, created_by: by, reason: opts.reason ?? '' });
         if (await tx.silenceAlert(a.id, s.id)) return s;
         await tx.removeSilence(s.id);
         return null;
@@ -152,7 +159,7 @@ export function register(program: Command): void {
         const unsilenced = await store.transaction(async (tx) => {
           if (!(await tx.unsilenceAlert(a.id))) return false;
           // The silence made for this one alert by `alerts silence ID` goes with it.
-          const own = (await tx.listSilences()).find((s) => s.id === a.silenced_by && s.expression === `fingerprint == ${JSON.stringify(a.fingerprint)}`);
+          const own = (await tx.listSilences()).find((s) => s.id === a.silenced_by && s.expression === `alert.fingerprint == ${JSON.stringify(a.fingerprint)}`);
           if (own) await tx.removeSilence(own.id);
           return true;
         });
