@@ -8,38 +8,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/index.js';
 import { parseBps } from '../../src/config/services.js';
-import type { DetectedAttack } from '../../src/detect/l34/attacks.js';
 import { AlertBook, fingerprintOf } from '../../src/incidents/alerts.js';
 import { incidentFor, sameNetwork } from '../../src/incidents/grouping.js';
 import { ServiceMap, triage } from '../../src/incidents/triage.js';
+import { liveAttack } from './attack-fixture.js';
 
-function attack(over: Partial<DetectedAttack> = {}): DetectedAttack {
-  return {
-    id: 'attack-1',
-    vector: 'tcp_syn_flood',
-    victim: { ip: '203.0.113.10', protocol: 'tcp', port: 443 },
-    start: '2026-12-06T10:00:00Z',
-    end: '2026-12-06T10:00:05Z',
-    detected_at: '2026-12-06T10:00:01Z',
-    packets: 500_000,
-    bytes: 30_000_000,
-    peak_pps: 100_000,
-    peak_bps: 48_000_000,
-    sources: { unique: 50_000, spoofed_likely: true, top: [] },
-    signature: null,
-    confidence: 0.9,
-    evidence: {
-      out_of_state: 1,
-      handshakes_completed: 0,
-      sources_per_packet: 0.1,
-      spoofed_likely: true,
-      separating_fields: [],
-      signature: 'none',
-      field_signature: { expression: '', coverage: 0, collateral: 0 },
-    },
-    ...over,
-  };
-}
+const attack = liveAttack;
 
 const services = new ServiceMap(
   parseConfig(

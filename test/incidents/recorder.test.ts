@@ -13,34 +13,12 @@ import { IncidentRecorder } from '../../src/incidents/recorder.js';
 import { openStore } from '../../src/incidents/store/open.js';
 import { ServiceMap } from '../../src/incidents/triage.js';
 import { schemaErrors } from '../../src/model/validate.js';
+import { liveAttack } from './attack-fixture.js';
 import { BACKENDS } from './store/backends.js';
 
+/** A non-spoofed attack of `vector` on `ip` (its top source repeats, as a botnet's or a reflector's do). */
 function attack(vector: DetectedAttack['vector'], ip: string, protocol: string, over: Partial<DetectedAttack> = {}): DetectedAttack {
-  return {
-    id: 'attack-1',
-    vector,
-    victim: { ip, protocol },
-    start: '2026-12-06T10:00:00Z',
-    end: '2026-12-06T10:00:05Z',
-    detected_at: '2026-12-06T10:00:01Z',
-    packets: 500_000,
-    bytes: 30_000_000,
-    peak_pps: 100_000,
-    peak_bps: 48_000_000,
-    sources: { unique: 300, spoofed_likely: false, top: [{ ip: '192.0.2.1', packets: 1000 }] },
-    signature: null,
-    confidence: 0.9,
-    evidence: {
-      out_of_state: null,
-      handshakes_completed: null,
-      sources_per_packet: 0.1,
-      spoofed_likely: false,
-      separating_fields: [],
-      signature: 'none',
-      field_signature: { expression: '', coverage: 0, collateral: 0 },
-    },
-    ...over,
-  };
+  return liveAttack({ vector, victim: { ip, protocol }, sources: { unique: 300, spoofed_likely: false, top: [{ ip: '192.0.2.1', packets: 1000 }] }, ...over });
 }
 const sig = { expression: 'ip.dst == 203.0.113.10 and tcp.flags == 0x02', coverage: 1, collateral: 0 };
 

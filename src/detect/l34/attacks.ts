@@ -140,8 +140,7 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<D
     const m = tr.measurement as Measurement;
     const vector = tr.vector;
     const id = `attack-${k + 1}`;
-    const victim: Attack['victim'] = tr.isPrefix ? { prefix: `${victimText(tr)}/${tr.prefixLen}`, protocol: protocolOf(tr) } : { ip: victimText(tr), protocol: protocolOf(tr) };
-    if (sig.port !== undefined) victim.port = sig.port;
+    const victim = victimRecord(tr, sig);
     // Nothing measured (stdin, and the attack was over before its signature was fixed): the
     // detector's window counts and the signature's figures on the victim's sample.
     const estimated = m.packets === 0;
@@ -159,7 +158,7 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<D
     const s = tr.sampler;
     const perRecord = s.records > 0 && s.seen > s.records ? s.seen / s.records : 1;
     const records = packets / perRecord;
-    const spoofed = !isReflection(tr.cls) && tr.cls !== Cls.TCP_SYNACK && tr.cls !== Cls.DNS_QUERY && unique >= 1000 / perRecord && unique >= 0.2 * records;
+    const spoofed = spoofedLikely(tr, unique, records, perRecord);
     const ev = evidence(tr, det, sig, chosen, fieldFig, list, listFig, unique, records, spoofed);
     const attack: DetectedAttack = {
       id,
@@ -177,15 +176,7 @@ export async function buildAttacks(det: Detector, opts: BuildOptions): Promise<D
         spoofed_likely: spoofed,
         top: topSources(tr, sig.classes, packets),
       },
-      signature: chosen
-        ? {
-            expression: chosen.expression,
-            coverage: round6(Math.min(1, fig.coverage)),
-            collateral: round6(Math.min(1, fig.collateral)),
-            kind: chosen.list ? 'source_list' : 'fields',
-            ...(chosen.list && { list: { name: chosen.list.name, addresses: chosen.list.addresses } }),
-          }
-        : null,
+      signature: signatureRecord(chosen, fig),
       confidence: ev.confidence,
       evidence: ev.evidence,
     };
@@ -344,9 +335,8 @@ export function liveAttack(tr: Track, det: Detector, totalPackets: number): Dete
   const m = tr.measurement;
   const unique = m !== null && m.packets > 0 ? m.sources.estimate() : sampledSources(tr);
   const records = packets / perRecord;
-  const spoofed = !isReflection(tr.cls) && tr.cls !== Cls.TCP_SYNACK && tr.cls !== Cls.DNS_QUERY && unique >= 1000 / perRecord && unique >= 0.2 * records;
-  const victim: Attack['victim'] = tr.isPrefix ? { prefix: `${victimText(tr)}/${tr.prefixLen}`, protocol: protocolOf(tr) } : { ip: victimText(tr), protocol: protocolOf(tr) };
-  if (sig?.port !== undefined) victim.port = sig.port;
+  const spoofed = spoofedLikely(tr, unique, records, perRecord);
+  const victim = victimRecord(tr, sig);
   const fieldFig = sig === null ? { coverage: 0, collateral: 0 } : { coverage: sig.sampleCoverage, collateral: sig.sampleOther / Math.max(totalPackets - packets, 1) };
   const list = tr.listSignature;
   const listFig =
@@ -383,18 +373,34 @@ export function liveAttack(tr: Track, det: Detector, totalPackets: number): Dete
     peak_pps: tr.peakPps,
     peak_bps: tr.peakBps,
     sources: { unique, spoofed_likely: spoofed, top: topSources(tr, sig?.classes ?? [tr.cls], packets) },
-    signature: chosen
-      ? {
-          expression: chosen.expression,
-          coverage: round6(Math.min(1, fig.coverage)),
-          collateral: round6(Math.min(1, fig.collateral)),
-          kind: chosen.list ? 'source_list' : 'fields',
-          ...(chosen.list && { list: { name: chosen.list.name, addresses: chosen.list.addresses } }),
-        }
-      : null,
+    signature: signatureRecord(chosen, fig),
     confidence: ev.confidence,
     evidence: ev.evidence,
   };
+}
+
+/** The Attack record's signature: the chosen one (fields or source list) with its figures. */
+function signatureRecord(chosen: Signature | null, fig: { coverage: number; collateral: number }): DetectedAttack['signature'] {
+  if (chosen === null) return null;
+  return {
+    expression: chosen.expression,
+    coverage: round6(Math.min(1, fig.coverage)),
+    collateral: round6(Math.min(1, fig.collateral)),
+    kind: chosen.list ? 'source_list' : 'fields',
+    ...(chosen.list && { list: { name: chosen.list.name, addresses: chosen.list.addresses } }),
+  };
+}
+
+/** The victim as the record names it: an address or a prefix, its protocol, and the signature's port. */
+function victimRecord(tr: Track, sig: Signature | null): Attack['victim'] {
+  const victim: Attack['victim'] = tr.isPrefix ? { prefix: `${victimText(tr)}/${tr.prefixLen}`, protocol: protocolOf(tr) } : { ip: victimText(tr), protocol: protocolOf(tr) };
+  if (sig?.port !== undefined) victim.port = sig.port;
+  return victim;
+}
+
+/** Spoofed sources are likely when nearly every record has a new source (not for reflections, whose sources are real servers). */
+function spoofedLikely(tr: Track, unique: number, records: number, perRecord: number): boolean {
+  return !isReflection(tr.cls) && tr.cls !== Cls.TCP_SYNACK && tr.cls !== Cls.DNS_QUERY && unique >= 1000 / perRecord && unique >= 0.2 * records;
 }
 
 /** Distinct sources of the attack's class in the victim's sample (a floor before the live measurement starts). */
