@@ -123,7 +123,7 @@ test('the whole file is validated: YAML errors, the top level, unknown sections'
   assert.match(e.message, /^palisade\.yaml:\d+:\d+: /);
   refuses('detection:\n  prefix4: 24\n  prefix4: 22\n', 3, 3, /unique|duplicate/i);
   refuses('- detection\n', 1, 1, /the top of palisade\.yaml must be a mapping/);
-  refuses('detection: {}\nthreshold: 5\n', 2, 1, /unknown section threshold \(detection, edge\)/);
+  refuses('detection: {}\nthreshold: 5\n', 2, 1, /unknown section threshold \(detection, edge, services, notifications\)/);
 });
 
 test("detection.login_paths: the site's login endpoints for L7, each a path", () => {
