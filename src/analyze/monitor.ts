@@ -56,6 +56,9 @@ export interface SecondSummary {
   bytes: number;
   /** open attacks at its end */
   attacks: number;
+  /** open attacks at its end, by vector and by victim */
+  byVector: Record<string, number>;
+  byVictim: Record<string, number>;
 }
 
 export interface MonitorResult {
@@ -80,6 +83,7 @@ export async function monitorPackets(o: MonitorOptions): Promise<MonitorResult> 
   let endedSeen = 0;
   let secPackets = 0;
   let secBytes = 0;
+  let lastSecond = Number.NEGATIVE_INFINITY;
   // the consumer runs one event at a time, in order, off the packet path
   let chain: Promise<void> = Promise.resolve();
   const emit = (e: AlertEvent): void => {
@@ -106,10 +110,20 @@ export async function monitorPackets(o: MonitorOptions): Promise<MonitorResult> 
     if (e !== null) emit(e);
   };
   det.onWindow = (endSec) => {
-    for (const tr of det.openTracks()) observe(tr, false);
+    const byVector: Record<string, number> = {};
+    const byVictim: Record<string, number> = {};
+    for (const tr of det.openTracks()) {
+      observe(tr, false);
+      byVector[tr.vector] = (byVector[tr.vector] ?? 0) + 1;
+      byVictim[tr.key] = (byVictim[tr.key] ?? 0) + 1;
+    }
     const ended = det.endedTracks;
     for (; endedSeen < ended.length; endedSeen++) observe(ended[endedSeen] as Track, true);
-    o.onSecond?.({ second: endSec - 1, packets: secPackets, bytes: secBytes, attacks: book.size });
+    // the end of input closes the last window again (det.finish): never report a second twice
+    // (a store keeps one row per second: the second report would replace the first)
+    const second = Math.max(endSec - 1, lastSecond + 1);
+    lastSecond = second;
+    if (second === endSec - 1 || secPackets > 0) o.onSecond?.({ second, packets: secPackets, bytes: secBytes, attacks: book.size, byVector, byVictim });
     secPackets = 0;
     secBytes = 0;
   };

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseConfig } from '../../src/config/index.js';
+import { openStore } from '../../src/incidents/store/open.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-notify-'));
 const CLI = join(import.meta.dirname, '../../bin/palisade.js');
@@ -68,6 +69,19 @@ test('monitor → outbox → webhook: the start and the end of the attack, each 
       'signed with the configured secret',
     );
     assert.equal(new Set(got.map((g) => g.key)).size, 2);
+    // the per-second summaries add up to every packet of the capture
+    const store = await openStore(join(dir, 'm.db'));
+    try {
+      const rows = await store.readSummaries(0, 2 ** 31);
+      assert.ok(rows.length >= 15, `${rows.length} seconds`);
+      assert.equal(
+        rows.reduce((n, r) => n + r.packets, 0),
+        40_000,
+      );
+      assert.ok(rows.some((r) => (r.by_vector.dns_amplification ?? 0) > 0));
+    } finally {
+      await store.close();
+    }
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }

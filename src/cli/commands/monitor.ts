@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import pc from 'picocolors';
-import { monitorPackets } from '../../analyze/monitor.js';
+import { monitorPackets, type SecondSummary } from '../../analyze/monitor.js';
 import { loadConfig, type PalisadeConfig } from '../../config/index.js';
 import { UsageError } from '../../core/errors.js';
 import type { AlertEvent } from '../../incidents/alerts.js';
@@ -134,6 +134,16 @@ Examples:
           ? null
           : new Dispatcher(store, config.notifications.targets, { owner: `${sensor}:${process.pid}`, source: sensor, log: (l) => process.stderr.write(`${l}\n`) });
       dispatcher?.start(1000);
+      // per-second traffic for charts, written in batches off the packet path
+      const summaries: SecondSummary[] = [];
+      const flushSummaries = async (): Promise<void> => {
+        if (store === null || summaries.length === 0) return;
+        const rows = summaries
+          .splice(0)
+          .map((x) => ({ sensor, second: x.second, packets: x.packets, bytes: x.bytes, requests: 0, by_protocol: {}, by_vector: x.byVector, by_victim: x.byVictim }));
+        await store.writeSummaries(rows).catch((e: Error) => process.stderr.write(`monitor: per-second summaries not stored: ${e.message}\n`));
+      };
+      const summaryTimer = setInterval(() => void flushSummaries(), 5000);
       if (recorder !== null) {
         const resumed = await recorder.resume();
         if (resumed > 0 && !opts.json) process.stderr.write(`monitor: ${resumed} open incident(s) resumed from ${opts.db}\n`);
@@ -177,12 +187,15 @@ Examples:
           services: config.services,
           sensor,
           onEvent: print,
+          ...(store !== null && { onSecond: (x: SecondSummary) => void summaries.push(x) }),
           signal: abort.signal,
           ...(mitigator && { mitigator, onAction: printAction }),
         });
         // stderr in both modes: --json keeps stdout for the events
         process.stderr.write(`monitor: ${r.packets} packets, ${r.alerts} alert(s), ${r.events} event(s)\n`);
       } finally {
+        clearInterval(summaryTimer);
+        await flushSummaries();
         await dispatcher?.stop();
         await dispatcher?.runOnce().catch(() => 0);
         await store?.close();

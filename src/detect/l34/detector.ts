@@ -268,7 +268,8 @@ export class Detector {
     // 2) Addresses.
     this.decideAddresses(endT);
     this.endWindow(endT);
-    this.onWindow?.(this.base + Math.round(endT / 1e9));
+    // the end of the last window can be mid-second (finish): it is still that second's end
+    this.onWindow?.(this.base + Math.ceil(endT / 1e9));
   }
 
   /**
