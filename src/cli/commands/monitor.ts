@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
-import pc from 'picocolors';
 import { monitorPackets, type SecondSummary } from '../../analyze/monitor.js';
 import { loadConfig, type PalisadeConfig } from '../../config/index.js';
 import { UsageError } from '../../core/errors.js';
@@ -24,6 +23,7 @@ import { bitsText } from '../../incidents/triage.js';
 import { startLiveCapture } from '../../sources/capture/live.js';
 import { type PaceClock, pacedCapture } from '../../sources/capture/paced.js';
 import { intOption, numberOption } from '../options.js';
+import { severityText } from '../store-cli.js';
 
 interface Opts {
   replay?: string;
@@ -207,24 +207,14 @@ Examples:
     });
 }
 
-const SEVERITY_COLOUR: Record<string, (s: string) => string> = {
-  critical: (s) => pc.bold(pc.red(s)),
-  high: pc.red,
-  medium: pc.yellow,
-  low: pc.cyan,
-  info: pc.dim,
-};
-
 /** One event for a person: time, what happened, severity, vector → victim, size, score, why. */
 export function eventLine(e: AlertEvent, colour: boolean): string {
   const a = e.alert;
   const when = a.last_seen.slice(11, 19);
   const kind = e.kind === 'start' ? 'START ' : e.kind === 'end' ? 'END   ' : 'UPDATE';
-  const sev = a.severity.padEnd(8);
+  const pad = ' '.repeat(Math.max(0, 8 - a.severity.length));
   const size = a.attack.peak_rps !== undefined ? `${Math.round(a.attack.peak_rps)} req/s` : `${bitsText(a.attack.peak_bps)}, ${Math.round(a.attack.peak_pps)} pps`;
   const where = a.service ? ` (${a.service}${a.customer ? `, ${a.customer}` : ''})` : '';
   const tail = e.kind === 'update' ? ` — ${e.change}` : e.kind === 'start' ? ` — ${a.reasons.join('; ')}` : '';
-  const line = `${when} ${kind} ${sev} ${a.vector} → ${a.victim}${where}  peak ${size}  score ${a.score}${tail}`;
-  if (!colour) return line;
-  return line.replace(sev, (SEVERITY_COLOUR[a.severity] ?? ((s: string) => s))(sev));
+  return `${when} ${kind} ${severityText(a.severity, colour)}${pad} ${a.vector} → ${a.victim}${where}  peak ${size}  score ${a.score}${tail}`;
 }
