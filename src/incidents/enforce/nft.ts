@@ -37,7 +37,11 @@ export function runCommand(cmd: string, args: string[], input = '', timeoutMs = 
       clearTimeout(t);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr: stderr.trim() });
     });
-    child.stdin.end(input);
+    // A command that exits before reading its input (`nft -j list …` reads none; a failing `nft -f -`
+    // may stop early) closes the pipe: that EPIPE is not an error of ours — the exit code says how it went.
+    child.stdin.on('error', () => {});
+    if (input === '') child.stdin.end();
+    else child.stdin.end(input);
   });
 }
 
