@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { buildMitigation } from '../export/mitigation.js';
 import type { AlertEvent, AlertState } from './alerts.js';
 import type { TimelineEntry } from './desk.js';
-import type { NftEnforcer } from './enforce/nft.js';
+import type { Enforcer, EnforcerLayer } from './enforce/enforcer.js';
 
 export interface MitigationPolicy {
   mode: 'off' | 'suggest' | 'auto';
@@ -48,106 +48,129 @@ export interface MitigatorResult {
 }
 
 export class Mitigator {
-  private readonly byAlert = new Map<string, MitigationState>();
+  /** Each alert's mitigations, one per enforcement point that takes its layer. */
+  private readonly byAlert = new Map<string, MitigationState[]>();
+  private readonly enforcers: readonly Enforcer[];
+  private readonly byTarget = new Map<string, Enforcer>();
 
   constructor(
     readonly policy: MitigationPolicy,
-    private readonly nft: NftEnforcer,
+    enforcers: Enforcer | readonly Enforcer[],
     private readonly now: () => number,
     private readonly actor = 'palisade-monitor',
-  ) {}
+  ) {
+    this.enforcers = Array.isArray(enforcers) ? (enforcers as readonly Enforcer[]) : [enforcers as Enforcer];
+    for (const e of this.enforcers) this.byTarget.set(e.target, e);
+  }
+
+  private *all(): Iterable<MitigationState> {
+    for (const list of this.byAlert.values()) yield* list;
+  }
 
   get active(): number {
     let n = 0;
-    for (const m of this.byAlert.values()) if (m.state === 'applied') n++;
+    for (const m of this.all()) if (m.state === 'applied') n++;
     return n;
   }
 
   /** Mitigations whose attack ended, waiting for their removal (a drill waits for them before it exits). */
   get pending(): number {
     let n = 0;
-    for (const m of this.byAlert.values()) if (m.state === 'applied' && m.removeAt !== null) n++;
+    for (const m of this.all()) if (m.state === 'applied' && m.removeAt !== null) n++;
     return n;
   }
 
   /** Is the alert's attack held by a mitigation in place? */
   holds(alertId: string): boolean {
-    return this.byAlert.get(alertId)?.state === 'applied';
+    return this.byAlert.get(alertId)?.some((m) => m.state === 'applied') === true;
   }
 
   states(): MitigationState[] {
-    return [...this.byAlert.values()];
+    return [...this.all()];
   }
 
   private entry(text: string, data: Record<string, unknown>): TimelineEntry {
     return { at: new Date(this.now()).toISOString(), kind: 'mitigation', actor: this.actor, text, data };
   }
 
-  /** React to an alert event: apply, suggest, refuse, or schedule removal. */
+  /** React to an alert event: apply, suggest, refuse, or schedule removal — at each enforcement point of the attack's layer. */
   async onEvent(e: AlertEvent): Promise<MitigatorResult> {
     const out: MitigatorResult = { entries: [], failed: false };
     if (this.policy.mode === 'off') return out;
     const a = e.alert;
     const cur = this.byAlert.get(a.id);
     if (e.kind === 'end') {
-      if (cur !== undefined && cur.state === 'applied') {
-        cur.removeAt = this.now() + this.policy.holdS * 1000;
-        await this.refreshHits(cur);
+      for (const m of cur ?? []) {
+        if (m.state !== 'applied') continue;
+        m.removeAt = this.now() + this.policy.holdS * 1000;
+        await this.refreshHits(m);
         out.entries.push(
-          this.entry(`attack over: ${cur.target} rule ${cur.id} stays ${this.policy.holdS} s, then goes (${cur.hits.packets} packets dropped so far)`, {
-            mitigation: cur.id,
-            hits: cur.hits,
+          this.entry(`attack over: ${m.target} rule ${m.id} stays ${this.policy.holdS} s, then goes (${m.hits.packets} ${unitOf(m)} dropped so far)`, {
+            mitigation: m.id,
+            target: m.target,
+            hits: m.hits,
           }),
         );
       }
       return out;
     }
     if (cur !== undefined) {
-      if (cur.state === 'applied' && e.significant) await this.refreshHits(cur);
+      if (e.significant) for (const m of cur) if (m.state === 'applied') await this.refreshHits(m);
       return out;
     }
     const sig = a.attack.signature;
     if (sig === null) return out;
+    const layer: EnforcerLayer = a.attack.peak_rps !== undefined ? 'l7' : 'l34';
+    const points = this.enforcers.filter((x) => x.layer === layer);
+    if (points.length === 0) return out;
     const refuse = this.refusal(a);
-    const id = mitigationId(a);
-    if (refuse !== null) {
-      this.byAlert.set(a.id, { id, alertId: a.id, target: 'nftables', expression: sig.expression, state: 'suggested', hits: { packets: 0, bytes: 0 }, removeAt: null });
-      out.entries.push(this.entry(`not applied automatically: ${refuse}. Suggested: ${sig.expression}`, { mitigation: id, expression: sig.expression }));
-      return out;
-    }
-    const built = buildMitigation({
-      expression: sig.expression,
-      id,
-      description: `${a.vector} on ${a.victim}`,
-      ...(sig.list && { lists: { [sig.list.name]: sig.list.addresses } }),
-    });
-    const script = this.nft.script(id, built.ruleset);
-    const st: MitigationState = { id, alertId: a.id, target: 'nftables', expression: sig.expression, state: 'suggested', hits: { packets: 0, bytes: 0 }, removeAt: null };
-    this.byAlert.set(a.id, st);
-    if (script.problems.length > 0 || script.text === '') {
-      st.state = 'failed';
-      out.failed = true;
-      out.entries.push(this.entry(`cannot express the signature in nftables: ${script.problems.join('; ')}`, { mitigation: id, expression: sig.expression }));
-      return out;
-    }
-    if (this.policy.mode === 'suggest') {
-      out.entries.push(this.entry(`suggested (mode suggest): ${sig.expression}`, { mitigation: id, nftables: script.text }));
-      return out;
-    }
-    const r = await this.nft.apply(id, script.text);
-    if (r.ok) {
-      st.state = 'applied';
-      out.entries.push(
-        this.entry(`applied to nftables: ${sig.expression} (coverage ${sig.coverage}, collateral ${sig.collateral})`, {
-          mitigation: id,
-          command: r.command,
-          nftables: script.text,
-        }),
-      );
-    } else {
-      st.state = 'failed';
-      out.failed = true;
-      out.entries.push(this.entry(`applying to nftables failed: ${r.error}`, { mitigation: id, command: r.command }));
+    const list: MitigationState[] = [];
+    this.byAlert.set(a.id, list);
+    for (const point of points) {
+      const id = mitigationId(a, point, this.enforcers);
+      const st: MitigationState = { id, alertId: a.id, target: point.target, expression: sig.expression, state: 'suggested', hits: { packets: 0, bytes: 0 }, removeAt: null };
+      list.push(st);
+      if (refuse !== null) {
+        out.entries.push(
+          this.entry(`not applied automatically to ${point.target}: ${refuse}. Suggested: ${sig.expression}`, { mitigation: id, target: point.target, expression: sig.expression }),
+        );
+        continue;
+      }
+      const built = buildMitigation({
+        expression: sig.expression,
+        id,
+        description: `${a.vector} on ${a.victim}`,
+        ...(sig.list && { lists: { [sig.list.name]: sig.list.addresses } }),
+      });
+      const script = point.script(id, built.ruleset);
+      if (script.problems.length > 0 || script.text === '') {
+        st.state = 'failed';
+        out.failed = true;
+        out.entries.push(
+          this.entry(`cannot express the signature for ${point.target}: ${script.problems.join('; ')}`, { mitigation: id, target: point.target, expression: sig.expression }),
+        );
+        continue;
+      }
+      if (this.policy.mode === 'suggest') {
+        out.entries.push(this.entry(`suggested for ${point.target} (mode suggest): ${sig.expression}`, { mitigation: id, target: point.target, [point.target]: script.text }));
+        continue;
+      }
+      const r = await point.apply(id, script.text);
+      if (r.ok) {
+        st.state = 'applied';
+        out.entries.push(
+          this.entry(`applied to ${point.target}: ${sig.expression} (coverage ${sig.coverage}, collateral ${sig.collateral})`, {
+            mitigation: id,
+            target: point.target,
+            command: r.command,
+            [point.target]: script.text,
+          }),
+        );
+      } else {
+        st.state = 'failed';
+        out.failed = true;
+        out.entries.push(this.entry(`applying to ${point.target} failed: ${r.error}`, { mitigation: id, target: point.target, command: r.command }));
+      }
     }
     return out;
   }
@@ -164,30 +187,32 @@ export class Mitigator {
   }
 
   private async refreshHits(m: MitigationState): Promise<void> {
-    const h = await this.nft.hits(m.id);
-    if (h !== null) m.hits = h;
+    const h = await this.byTarget.get(m.target)?.hits(m.id);
+    if (h !== null && h !== undefined) m.hits = h;
   }
 
   /** Removes the mitigations whose hold after their attack has passed. */
   async sweep(): Promise<MitigatorResult> {
     const out: MitigatorResult = { entries: [], failed: false };
     const t = this.now();
-    for (const m of this.byAlert.values()) {
+    for (const m of this.all()) {
       if (m.state !== 'applied' || m.removeAt === null || m.removeAt > t) continue;
+      const point = this.byTarget.get(m.target) as Enforcer;
       await this.refreshHits(m);
-      const r = await this.nft.remove(m.id);
+      const r = await point.remove(m.id);
       if (r.ok) {
         m.state = 'removed';
         out.entries.push(
-          this.entry(`removed from nftables after the hold (${m.hits.packets} packets, ${m.hits.bytes} bytes dropped in all)`, {
+          this.entry(`removed from ${m.target} after the hold (${m.hits.packets} ${unitOf(m)}, ${m.hits.bytes} bytes dropped in all)`, {
             mitigation: m.id,
+            target: m.target,
             hits: m.hits,
             command: r.command,
           }),
         );
       } else {
         out.failed = true;
-        out.entries.push(this.entry(`removing from nftables failed: ${r.error}`, { mitigation: m.id, command: r.command }));
+        out.entries.push(this.entry(`removing from ${m.target} failed: ${r.error}`, { mitigation: m.id, target: m.target, command: r.command }));
       }
     }
     return out;
@@ -195,11 +220,18 @@ export class Mitigator {
 
   /** Alert id of a mitigation id (for the timeline of its incident). */
   alertOf(mitigationId: string): string | null {
-    for (const m of this.byAlert.values()) if (m.id === mitigationId) return m.alertId;
+    for (const m of this.all()) if (m.id === mitigationId) return m.alertId;
     return null;
   }
 }
 
-function mitigationId(a: AlertState): string {
-  return `m${createHash('sha1').update(a.id).digest('hex').slice(0, 12)}`;
+/** What a hit counts at an enforcement point: packets in the kernel, requests at the edge. */
+function unitOf(m: MitigationState): string {
+  return m.target === 'edge' ? 'requests' : 'packets';
+}
+
+/** The first enforcement point of the list keeps the plain id (as before several points existed); others add their name. */
+function mitigationId(a: AlertState, point: Enforcer, all: readonly Enforcer[]): string {
+  const base = `m${createHash('sha1').update(a.id).digest('hex').slice(0, 12)}`;
+  return point === all[0] ? base : `${base}-${point.target}`;
 }

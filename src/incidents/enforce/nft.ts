@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { exportRuleset } from '../../export/index.js';
 import { safeId } from '../../export/nftables.js';
 import { parseRuleset } from '../../mitigate/ruleset.js';
+import type { Enforcer, EnforcerOutcome } from './enforcer.js';
 
 export interface CommandResult {
   code: number;
@@ -45,13 +46,6 @@ export function runCommand(cmd: string, args: string[], input = '', timeoutMs = 
   });
 }
 
-export interface NftOutcome {
-  ok: boolean;
-  /** what was run, for the audit trail */
-  command: string;
-  error?: string;
-}
-
 export interface NftPlace {
   /** network namespace to act in (null: this process's) */
   netns?: string | null;
@@ -60,7 +54,9 @@ export interface NftPlace {
   device?: string;
 }
 
-export class NftEnforcer {
+export class NftEnforcer implements Enforcer {
+  readonly target = 'nftables';
+  readonly layer = 'l34' as const;
   readonly netns: string | null;
   readonly device: string | null;
   readonly family: 'inet' | 'netdev';
@@ -96,7 +92,7 @@ export class NftEnforcer {
   }
 
   /** Loads the script (replacing a table of the same mitigation, atomically: one nft transaction). */
-  async apply(id: string, script: string): Promise<NftOutcome> {
+  async apply(id: string, script: string): Promise<EnforcerOutcome> {
     const table = NftEnforcer.tableOf(id);
     // `nft -f` runs the file as one transaction: the old table goes and the new one comes, or neither
     const f = this.family;
@@ -106,7 +102,7 @@ export class NftEnforcer {
     return r.code === 0 ? { ok: true, command } : { ok: false, command, error: r.stderr || `nft exited with ${r.code}` };
   }
 
-  async remove(id: string): Promise<NftOutcome> {
+  async remove(id: string): Promise<EnforcerOutcome> {
     const table = NftEnforcer.tableOf(id);
     const r = await this.nft(['delete', 'table', this.family, table]);
     const command = `${this.where()}nft delete table ${this.family} ${table}`;
