@@ -7,6 +7,7 @@
 import type { Attack } from '../model/attack.js';
 import { protocolChart, timelineChart } from './charts.js';
 import { escapeHtml as e, fmtBits, fmtBytes, fmtDuration, fmtInt, fmtUtc, fmtZoned, isoSeconds, pct, vectorName, victimText } from './format.js';
+import { incidentHtml, incidentTitle, storedTrafficHtml } from './incident.js';
 import type { ReportData } from './model.js';
 import type { Effectiveness } from './replay.js';
 import { isL7Mitigation, type L7Tops } from './replay-log.js';
@@ -288,7 +289,10 @@ export function renderHtml(d: ReportData): string {
   const s = d.summary;
   const u = d.unit;
   const source = u === REQUESTS ? 'log' : 'capture';
-  const title = `Attack report${d.customer ? ` for ${d.customer}` : ''}${s.start ? `, ${s.start.slice(0, 10)}` : ''}`;
+  const inc = d.incident;
+  const title = inc
+    ? `${incidentTitle(inc)}${d.customer ? ` (${d.customer})` : ''}`
+    : `Attack report${d.customer ? ` for ${d.customer}` : ''}${s.start ? `, ${s.start.slice(0, 10)}` : ''}`;
   const summaryFacts: Array<[string, string]> = [['When (UTC)', `<span data-k="when_utc">${e(s.when_utc)}</span>`]];
   if (s.when_local) summaryFacts.push([`When (${d.tz})`, `<span data-k="when_local">${e(s.when_local)}</span>`]);
   summaryFacts.push(
@@ -305,7 +309,7 @@ export function renderHtml(d: ReportData): string {
   if (s.attacks > 0)
     summaryFacts.push([
       'Attack traffic',
-      `${num('attack_packets', s.attack_packets, e(fmtInt(s.attack_packets)))} ${u.many}${u.bytes ? `, ${num('attack_bytes', s.attack_bytes, e(fmtBytes(s.attack_bytes)))}` : ''} (${e(pct(s.attack_share))} of all ${u.many})`,
+      `${num('attack_packets', s.attack_packets, e(fmtInt(s.attack_packets)))} ${u.many}${u.bytes ? `, ${num('attack_bytes', s.attack_bytes, e(fmtBytes(s.attack_bytes)))}` : ''} (${Number.isNaN(s.attack_share) ? `share of all ${u.many} not known` : `${e(pct(s.attack_share))} of all ${u.many}`})`,
     ]);
   const replayCaption =
     d.timeline.byVector.length > 0
@@ -327,7 +331,7 @@ export function renderHtml(d: ReportData): string {
 <main>
 <header>
 <h1>${e(title)}</h1>
-<p class="meta">${d.customer ? `Prepared for <strong data-k="customer">${e(d.customer)}</strong>. ` : ''}${u === REQUESTS ? 'Access log' : 'Capture'} <code>${e(a.capture.file)}</code>. Generated ${e(fmtUtc(d.generated))} by Palisade.</p>
+<p class="meta">${d.customer ? `Prepared for <strong data-k="customer">${e(d.customer)}</strong>. ` : ''}${inc ? `From the alert store: the incident's alerts and the per-second summaries of ${e(inc.traffic.sensors.length === 1 ? 'its sensor' : 'its sensors')}.` : `${u === REQUESTS ? 'Access log' : 'Capture'} <code>${e(a.capture.file)}</code>.`} Generated ${e(fmtUtc(d.generated))} by Palisade.</p>
 </header>
 <section id="summary">
 <h2>Summary</h2>
@@ -336,21 +340,24 @@ export function renderHtml(d: ReportData): string {
 <p data-k="effect">${e(s.effect)}</p>
 <p data-k="done">${e(s.done)}</p>
 </section>
+${inc ? incidentHtml(d, inc) : ''}
 <section id="timeline">
 <h2>Traffic over time</h2>
 <figure class="chart" data-chart="timeline">${labelled(timelineChart(a, d.timeline), `${u === REQUESTS ? 'Requests' : 'Packets'} per second over time, by attack vector, with attack windows shaded`)}<figcaption>${replayCaption}</figcaption></figure>
 </section>
 ${a.attacks.length > 0 ? `<section id="attacks"><h2>Attacks</h2>${a.attacks.map((x, i) => attackHtml(d, x, i)).join('\n')}</section>` : ''}
 ${
-  u.bytes
-    ? `<section id="protocols">
+  inc
+    ? storedTrafficHtml(inc)
+    : u.bytes
+      ? `<section id="protocols">
 <h2>Protocols</h2>
 <figure class="chart" data-chart="protocols">${labelled(protocolChart(a), 'Packets per protocol')}<figcaption>Packets containing each protocol at any layer (a packet counts once per protocol it carries).</figcaption></figure>
 </section>`
-    : ''
+      : ''
 }
-${appendix(d)}
-<footer><p class="note">Times come from the ${source}'s own timestamps. Country data: DB-IP (CC BY 4.0) where installed; AS data: ip-location-db where installed.</p></footer>
+${inc ? '' : appendix(d)}
+<footer><p class="note">${inc ? "Times are the sensors' own, as stored." : `Times come from the ${source}'s own timestamps.`} Country data: DB-IP (CC BY 4.0) where installed; AS data: ip-location-db where installed.</p></footer>
 </main>
 </body>
 </html>

@@ -10,7 +10,7 @@ import type { Analysis } from '../model/analysis.js';
 import { renderHtml } from './html.js';
 import { parseAnalysis, readAnalysis } from './input.js';
 import { renderMarkdown } from './markdown.js';
-import { buildReport, type ReportData, type ReportOptions } from './model.js';
+import { buildIncidentReport, buildReport, type IncidentReportInput, type ReportData, type ReportOptions, type StoredSecond, type StoredTraffic } from './model.js';
 import { htmlToPdf } from './pdf.js';
 
 export type ReportFormat = 'html' | 'md' | 'pdf';
@@ -63,5 +63,17 @@ export async function makeReport(analysis: Analysis, out: string, opts: ReportOp
   return data;
 }
 
-export type { ReportData, ReportOptions };
-export { buildReport, parseAnalysis, readAnalysis, renderHtml, renderMarkdown };
+/** The report of a stored incident (`palisade incidents report`), written as makeReport writes a capture's. */
+export async function makeIncidentReport(
+  input: IncidentReportInput,
+  out: string,
+  opts: Pick<ReportOptions, 'tz' | 'customer' | 'now'> & { format?: string; chromium?: string; sink?: ReportSink } = {},
+): Promise<ReportData> {
+  const format = formatOf(out, opts.format);
+  const data = buildIncidentReport(input, opts);
+  await writeReport(data, out, format, opts.chromium, opts.sink);
+  return data;
+}
+
+export type { IncidentReportInput, ReportData, ReportOptions, StoredSecond, StoredTraffic };
+export { buildIncidentReport, buildReport, parseAnalysis, readAnalysis, renderHtml, renderMarkdown };

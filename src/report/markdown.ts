@@ -5,6 +5,7 @@
  */
 import type { Attack } from '../model/attack.js';
 import { fmtBits, fmtBytes, fmtDuration, fmtInt, fmtUtc, fmtZoned, isoSeconds, escapeMd as m, mdCodeBlock, PROTOCOL_LABELS, pct, vectorName, victimText } from './format.js';
+import { incidentMarkdown, incidentTitle, storedTrafficMarkdown } from './incident.js';
 import type { ReportData } from './model.js';
 import type { Effectiveness } from './replay.js';
 import { isL7Mitigation, type L7Tops } from './replay-log.js';
@@ -253,8 +254,17 @@ export function renderMarkdown(d: ReportData): string {
   const u = d.unit;
   const source = u === REQUESTS ? 'log' : 'capture';
   const out: string[] = [];
-  out.push(`# Attack report${d.customer ? ` for ${m(d.customer)}` : ''}${s.start ? `, ${s.start.slice(0, 10)}` : ''}`);
-  out.push('', `${u === REQUESTS ? 'Access log' : 'Capture'} ${code(a.capture.file)}. Generated ${fmtUtc(d.generated)} by Palisade.`);
+  const inc = d.incident;
+  if (inc) {
+    out.push(`# ${m(incidentTitle(inc))}${d.customer ? ` (${m(d.customer)})` : ''}`);
+    out.push(
+      '',
+      `From the alert store: the incident's alerts and the per-second summaries of ${inc.traffic.sensors.length === 1 ? 'its sensor' : 'its sensors'}. Generated ${fmtUtc(d.generated)} by Palisade.`,
+    );
+  } else {
+    out.push(`# Attack report${d.customer ? ` for ${m(d.customer)}` : ''}${s.start ? `, ${s.start.slice(0, 10)}` : ''}`);
+    out.push('', `${u === REQUESTS ? 'Access log' : 'Capture'} ${code(a.capture.file)}. Generated ${fmtUtc(d.generated)} by Palisade.`);
+  }
   out.push('', '## Summary', '', `**${m(s.what)}**`, '');
   out.push(`- When (UTC): ${m(s.when_utc)}`);
   if (s.when_local) out.push(`- When (${m(d.tz)}): ${m(s.when_local)}`);
@@ -262,14 +272,20 @@ export function renderMarkdown(d: ReportData): string {
   out.push(`- ${s.attacks > 0 ? 'Peak attack rate' : `Peak ${u.one} rate`}: ${fmtInt(s.peak_pps)} ${u.many}/s`);
   if (u.bytes) out.push(`- ${s.attacks > 0 ? 'Peak attack bandwidth' : 'Peak bandwidth'}: ${fmtBits(s.peak_bps)} (${fmtInt(s.peak_bps)} bit/s)`);
   if (s.attacks > 1) out.push(`- Peak of all traffic: ${fmtInt(a.traffic.peak.pps_1s)} ${u.many}/s${u.bytes ? `, ${fmtBits(a.traffic.peak.bps_1s)}` : ''} (over 1 s)`);
-  if (s.attacks > 0) out.push(`- Attack traffic: ${fmtInt(s.attack_packets)} ${u.many}${u.bytes ? `, ${fmtBytes(s.attack_bytes)}` : ''} (${pct(s.attack_share)} of all ${u.many})`);
+  if (s.attacks > 0)
+    out.push(
+      `- Attack traffic: ${fmtInt(s.attack_packets)} ${u.many}${u.bytes ? `, ${fmtBytes(s.attack_bytes)}` : ''} (${Number.isNaN(s.attack_share) ? `share of all ${u.many} not known` : `${pct(s.attack_share)} of all ${u.many}`})`,
+    );
   out.push('', m(s.effect), '', m(s.done));
+  if (inc) out.push('', incidentMarkdown(d, inc));
   out.push('', '## Traffic over time', '');
   const tl = d.timeline;
   const rows: string[][] = [];
   // The busiest bins tell the story in a ticket; the HTML report has the full chart.
   const order = tl.total
     .map((n, i) => ({ n, i }))
+    // A stored incident's seconds without a summary are unknown, not quiet.
+    .filter((b) => inc === undefined || b.n > 0)
     .sort((x, y) => y.n - x.n || x.i - y.i)
     .slice(0, 10)
     .sort((x, y) => x.i - y.i);
@@ -277,7 +293,7 @@ export function renderMarkdown(d: ReportData): string {
     const t = new Date((tl.t0 + i * tl.bin_s) * 1000).toISOString();
     rows.push([fmtUtc(t), fmtInt(n / tl.bin_s), ...tl.byVector.map((g) => fmtInt((g.bins[i] ?? 0) / tl.bin_s))]);
   }
-  if (rows.length === 0) out.push(`No traffic in this ${source}.`);
+  if (rows.length === 0) out.push(inc ? 'No per-second summary is stored for this span.' : `No traffic in this ${source}.`);
   else out.push(`Busiest ${rows.length} intervals of ${tl.bin_s} s, in ${u.many}/s:`, '');
   if (rows.length > 0) out.push(table(['Time', 'All traffic', ...tl.byVector.map((g) => m(vectorName(g.vector)))], rows, [false, true, ...tl.byVector.map(() => true)]));
   if (a.attacks.length > 0) {
@@ -285,6 +301,11 @@ export function renderMarkdown(d: ReportData): string {
     a.attacks.forEach((x, i) => {
       out.push('', attack(d, x, i));
     });
+  }
+  if (inc) {
+    out.push('', storedTrafficMarkdown(inc), '');
+    out.push("_Times are the sensors' own, as stored._", '');
+    return out.join('\n');
   }
   if (u.bytes) {
     out.push('', '## Protocols', '');

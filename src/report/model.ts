@@ -3,15 +3,18 @@
  * one replay pass over it) so that the HTML, Markdown and PDF renderers print the same facts.
  */
 import { existsSync } from 'node:fs';
+import type { Alert } from '../model/alert.js';
 import type { Analysis } from '../model/analysis.js';
-import { checkTimeZone, isoSeconds } from './format.js';
+import type { Attack } from '../model/attack.js';
+import type { Incident } from '../model/incident.js';
+import { checkTimeZone, fmtBits, fmtInt, isoSeconds } from './format.js';
 import { readGroundTruth } from './input.js';
-import { type Effectiveness, type Replay, replayAttacks, signatureEffect, type VectorTimeline } from './replay.js';
+import { type Effectiveness, niceBin, type Replay, replayAttacks, signatureEffect, type VectorTimeline } from './replay.js';
 import { type L7Tops, replayLogAttacks } from './replay-log.js';
 import { type RuleGaps, ruleGaps } from './rules.js';
 import { type GeoRow, geoAvailable, withGeo } from './sources.js';
 import { type Summary, summarize } from './summary.js';
-import { REQUESTS, type Unit, unitOf } from './unit.js';
+import { PACKETS, REQUESTS, type Unit, unitOf } from './unit.js';
 
 export interface ReportOptions {
   /** IANA time zone of the customer (times are also shown in UTC). */
@@ -54,6 +57,63 @@ export interface ReportData {
   unit: Unit;
   /** L7 attacks: what their requests looked like (from the log replay), per attack; null elsewhere. */
   l7Tops: Array<L7Tops | null>;
+  /** The stored incident the report is about (`palisade incidents report`); absent for a capture's or a log's report. */
+  incident?: IncidentReport;
+}
+
+/**
+ * One second of a sensor's stored traffic (the monitor's per-second summaries), summed over the
+ * incident's sensors. `open_by_vector` and `open_by_victim` count the attacks open at the end of
+ * the second, not their packets.
+ */
+export interface StoredSecond {
+  /** Unix time, whole seconds (UTC). */
+  second: number;
+  packets: number;
+  bytes: number;
+  requests: number;
+  open_by_vector: Record<string, number>;
+  open_by_victim: Record<string, number>;
+}
+
+export interface StoredTraffic {
+  /** The sensors whose summaries these are (the incident's alerts' sensors). */
+  sensors: string[];
+  /** The span read, Unix seconds: from <= second < to. */
+  from: number;
+  to: number;
+  /** The seconds that have a summary, in time order (a second without one is absent, not zero). */
+  seconds: StoredSecond[];
+}
+
+/** What the report of a stored incident is made from (src/incidents/report-input.ts gathers it). */
+export interface IncidentReportInput {
+  incident: Incident;
+  /** The incident's alerts, each in its latest stored state; their attacks are the report's. */
+  alerts: Alert[];
+  traffic: StoredTraffic;
+}
+
+/** How long and how many at once the summaries saw attacks open, per vector or per victim. */
+export interface OpenRow {
+  key: string;
+  /** Seconds (with a summary) in which at least one was open. */
+  seconds: number;
+  /** The most open at once. */
+  most: number;
+}
+
+export interface IncidentReport {
+  ticket: Incident;
+  alerts: Alert[];
+  traffic: StoredTraffic;
+  /** Sums and peaks over `traffic.seconds` (per second: the sensors' rows of that second added). */
+  packets: number;
+  bytes: number;
+  peak_pps: number;
+  peak_bps: number;
+  openByVector: OpenRow[];
+  openByVictim: OpenRow[];
 }
 
 /** Dense bins from the analysis's own (sparse) timeline: empty seconds are zero, not skipped. */
@@ -120,4 +180,145 @@ export async function buildReport(analysis: Analysis, opts: ReportOptions = {}):
     unit,
     l7Tops,
   };
+}
+
+/** Why a stored incident's report has no replay: the store keeps summaries, not traffic. */
+export const STORED_NOTE = "the store keeps per-second summaries of the sensors' traffic, not the packets or requests themselves";
+
+function openRows(seconds: readonly StoredSecond[], pick: (s: StoredSecond) => Record<string, number>): OpenRow[] {
+  const rows = new Map<string, OpenRow>();
+  for (const s of seconds)
+    for (const [key, n] of Object.entries(pick(s))) {
+      if (!(n > 0)) continue;
+      const r = rows.get(key) ?? { key, seconds: 0, most: 0 };
+      r.seconds++;
+      r.most = Math.max(r.most, n);
+      rows.set(key, r);
+    }
+  return [...rows.values()].sort((a, b) => b.seconds - a.seconds || a.key.localeCompare(b.key));
+}
+
+/** Dense bins of packets over the span; a second without a summary counts nothing. */
+function storedTimeline(t: StoredTraffic): VectorTimeline {
+  const span = Math.max(1, t.to - t.from);
+  const bin = Math.max(1, niceBin(span));
+  const n = Math.min(100_000, Math.ceil(span / bin));
+  const total = new Array<number>(n).fill(0);
+  for (const s of t.seconds) {
+    const i = Math.min(n - 1, Math.max(0, Math.floor((s.second - t.from) / bin)));
+    total[i] = (total[i] as number) + s.packets;
+  }
+  return { bin_s: bin, t0: t.from, total, byVector: [] };
+}
+
+const iso = (second: number): string => new Date(second * 1000).toISOString().replace(/\.000Z$/, 'Z');
+
+/**
+ * The report of a stored incident: its alerts' attacks (latest state), the traffic of its span as
+ * the per-second summaries hold it, and the ticket itself. What only packets could tell (protocol
+ * mix, top talkers and ports, what the rules would have matched) is not made up: the renderers say
+ * it is missing and why, and the what-if figures are the signatures' estimates.
+ */
+export function buildIncidentReport(input: IncidentReportInput, opts: Pick<ReportOptions, 'tz' | 'customer' | 'now'> = {}): ReportData {
+  if (opts.tz) checkTimeZone(opts.tz);
+  const { incident, alerts, traffic } = input;
+  const attacks: Attack[] = alerts.map((a) => withMitigation(a.attack)).sort((x, y) => isoSeconds(x.start) - isoSeconds(y.start) || x.id.localeCompare(y.id));
+  let packets = 0;
+  let bytes = 0;
+  let peakPps = 0;
+  let peakBps = 0;
+  for (const s of traffic.seconds) {
+    packets += s.packets;
+    bytes += s.bytes;
+    peakPps = Math.max(peakPps, s.packets);
+    peakBps = Math.max(peakBps, s.bytes * 8);
+  }
+  const first = traffic.seconds[0];
+  const last = traffic.seconds[traffic.seconds.length - 1];
+  const tl = storedTimeline(traffic);
+  // The analysis the renderers read. Only what the summaries give is filled; the rest (protocols,
+  // top lists, the capture's file and format) is never shown for an incident (d.incident is set).
+  const analysis: Analysis = {
+    capture: {
+      file: `incident #${incident.number}`,
+      format: 'pcap',
+      compressed: false,
+      link_types: [],
+      packets,
+      bytes,
+      start: first ? iso(first.second) : null,
+      end: last ? iso(last.second + 1) : null,
+      duration_s: first && last ? last.second + 1 - first.second : 0,
+      skipped: { truncated: 0, malformed: 0, unsupported: 0 },
+      anomalies: { caplen_over_snaplen: 0, skipped_blocks: 0 },
+      error: null,
+    },
+    traffic: {
+      protocols: { ipv4: 0, ipv6: 0, tcp: 0, udp: 0, icmp: 0, icmpv6: 0, gre: 0, fragments: 0, other: 0 },
+      timeline_bin_s: tl.bin_s,
+      timeline: traffic.seconds.map((s) => ({ t: iso(s.second), packets: s.packets, bytes: s.bytes })),
+      peak: { pps_1s: peakPps, bps_1s: peakBps, pps_100ms: 0 },
+      unique_sources: 0,
+      unique_destinations: 0,
+      top_sources: [],
+      top_destinations: [],
+      top_dst_ports: [],
+      top_conversations: [],
+      top_dns_names: [],
+      top_tls_sni: [],
+      top_ja4: [],
+      estimated: [],
+    },
+    attacks,
+  };
+  const effects = attacks.map(signatureEffect);
+  const summary = summarize(analysis, effects, opts.tz);
+  if (attacks.length > 0 && traffic.seconds.length === 0) {
+    // No summaries: the share of all traffic is unknown, not 0 % (or 100 %).
+    const atkPackets = attacks.reduce((n, x) => n + x.packets, 0);
+    summary.attack_share = Number.NaN;
+    summary.effect =
+      `Attack traffic was ${fmtInt(atkPackets)} packets, peaking at ${fmtInt(summary.peak_pps)} packets/s and ${fmtBits(summary.peak_bps)}. ` +
+      `No per-second summary of ${traffic.sensors.length === 1 ? 'its sensor' : 'its sensors'} is stored for this span, so its share of all traffic is not known.`;
+  } else if (attacks.length > 0) {
+    summary.effect = summary.effect.replace(
+      / packets captured \(([^)]*)\)/,
+      (_, share: string) => ` packets the ${traffic.sensors.length === 1 ? 'sensor' : 'sensors'} counted over the span (${share})`,
+    );
+  }
+  return {
+    analysis,
+    customer: opts.customer ?? incident.customer ?? null,
+    tz: opts.tz ?? null,
+    generated: (opts.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z'),
+    summary,
+    effects,
+    timeline: tl,
+    replayed: null,
+    replayNote: STORED_NOTE,
+    truth: null,
+    geo: geoAvailable(),
+    attackSources: attacks.map((x) => withGeo(x.sources.top)),
+    gaps: attacks.map(ruleGaps),
+    topSources: [],
+    topDestinations: [],
+    unit: PACKETS,
+    l7Tops: attacks.map(() => null),
+    incident: {
+      ticket: incident,
+      alerts,
+      traffic,
+      packets,
+      bytes,
+      peak_pps: peakPps,
+      peak_bps: peakBps,
+      openByVector: openRows(traffic.seconds, (s) => s.open_by_vector),
+      openByVictim: openRows(traffic.seconds, (s) => s.open_by_victim),
+    },
+  };
+}
+
+/** A stored attack without its mitigation (a sensor that sent none) renders as one with no rules. */
+function withMitigation(x: Attack): Attack {
+  return x.mitigation ? x : { ...x, mitigation: { ruleset: null, nftables: '', iptables: '' } };
 }

@@ -1,14 +1,16 @@
 /**
- * `palisade incidents list|show|assign|note|status|merge|move`: the tracking tickets alerts join,
+ * `palisade incidents list|show|assign|note|status|merge|move|report`: the tracking tickets alerts join,
  * read from and changed in the store `palisade monitor` writes (--db). Every change a person makes
  * is also a timeline event of the ticket, in the same transaction, so the timeline tells who did
  * what and when. --json prints the records themselves (schema/incident.schema.json).
  */
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors.js';
+import { PalisadeError, UsageError } from '../../core/errors.js';
+import { incidentReportInput } from '../../incidents/report-input.js';
 import type { IncidentSummary, Store } from '../../incidents/store/store.js';
 import { SEVERITIES, type Severity } from '../../model/alert.js';
 import { INCIDENT_STATUSES, type Incident, type IncidentStatus, OBSERVABLE_KINDS } from '../../model/incident.js';
+import { formatOf, makeIncidentReport } from '../../report/index.js';
 import { intOption, parseIntArg } from '../options.js';
 import { actor, choicesOption, notFound, printJson, type StoreOpts, severityText, sinceOption, storeOptions, table, timeText, withStore } from '../store-cli.js';
 import { findAlert, shortId, victimShort } from './alerts.js';
@@ -34,7 +36,8 @@ or of shared sources, into one). Its status runs new → investigating → mitig
 it (--by, default your login name).
 
 Exit codes: 0 done; 1 no such incident or alert (or a change it cannot take); 2 usage (a bad
-status or flag); 3 the store cannot be opened or reached.
+status or flag); 3 the store cannot be opened or reached (and, for report, no such incident:
+it is the report's input, as a missing analysis file is for palisade report).
 
 Examples:
   palisade incidents list                                  open tickets, newest first
@@ -45,12 +48,21 @@ Examples:
   palisade incidents status 12 mitigating --note "nftables rule loaded on edge-1"
   palisade incidents merge 12 14                           #14's alerts and timeline join #12
   palisade incidents move 3f2a9c1b 15                      that alert belongs to #15 instead
-  palisade incidents show 12 --json --db postgres://palisade@db.example/palisade`;
+  palisade incidents show 12 --json --db postgres://palisade@db.example/palisade
+  palisade incidents report 12 -o incident-12.html --tz Europe/Paris
+  palisade incidents report 12 -o - --format md | mail -s "incident 12" noc@example.net`;
+
+interface ReportOpts extends StoreOpts {
+  output: string;
+  format?: string;
+  tz?: string;
+  customer?: string;
+}
 
 export function register(program: Command): void {
   const incidents = program
     .command('incidents')
-    .description('The incident tickets: list, show, assign, annotate, change status, merge, move alerts (--db).')
+    .description('The incident tickets: list, show, assign, annotate, change status, merge, move alerts, report (--db).')
     .addHelpText('after', EXAMPLES);
 
   storeOptions(
@@ -216,6 +228,64 @@ export function register(program: Command): void {
         opts,
         `moved alert ${a.id} (${a.vector} on ${victimShort(a)}) ${a.incident_id === null ? 'into' : `from #${a.incident_id} to`} incident #${to.number}`,
       );
+    }),
+  );
+  storeOptions(
+    incidents
+      .command('report')
+      .argument('<n>', 'incident number')
+      .description('the attack report of a ticket (HTML, Markdown or PDF): its attacks, its traffic from the stored summaries, its timeline and mitigations')
+      .requiredOption('-o, --output <file>', 'report file: .html (self-contained page), .md (tickets, e-mail) or .pdf (needs chromium); - for stdout with --format')
+      .option('--format <fmt>', 'html, md or pdf (default: from the output file name)')
+      .option('--tz <zone>', "customer's IANA time zone, e.g. Europe/Paris (times are always also given in UTC)")
+      .option('--customer <name>', "customer name shown on the report (default: the ticket's customer)")
+      .addHelpText(
+        'after',
+        `
+The report is palisade report's, made from the store instead of an analysis: the attacks are the
+incident's alerts' (their latest state), the traffic chart and figures come from the per-second
+summaries of the alerts' sensors from a minute before the first attack to a minute after the
+last, and an incident section gives the ticket, its alerts, its timeline (automatic and people's
+entries in order), the mitigations with their state and hits, and its observables. Summaries
+hold packets, bytes and open attacks per second, not packets: the protocol mix, top talkers and
+the what-if replay are left out, and the report says so. --json prints what was written.
+
+Exit codes: 0 written; 2 usage (a bad format or time zone); 3 no such incident, the store cannot
+be opened, or chromium is missing for PDF.
+
+Examples:
+  palisade incidents report 12 -o incident-12.html --tz Europe/Paris
+  palisade incidents report 12 -o incident-12.md
+  palisade incidents report 12 -o incident-12.pdf --db postgres://palisade@db.example/palisade
+  palisade incidents report 12 -o - --format md > ticket.md`,
+      ),
+  ).action((n: string, opts: ReportOpts) =>
+    withStore(opts.db, async (store) => {
+      const number = parseIntArg('incident number', n.replace(/^#/, ''), { min: 1 });
+      const input = await incidentReportInput(store, number);
+      if (input === null)
+        throw new PalisadeError('E_INPUT', `no incident #${number} in ${opts.db} (palisade incidents list --status ${INCIDENT_STATUSES.join(',')} lists them all)`);
+      const data = await makeIncidentReport(input, opts.output, {
+        sink: (c) => process.stdout.write(c),
+        format: opts.format,
+        tz: opts.tz,
+        customer: opts.customer,
+      });
+      const written = {
+        incident: number,
+        output: opts.output,
+        format: formatOf(opts.output, opts.format),
+        attacks: data.analysis.attacks.length,
+        sensors: input.traffic.sensors,
+        from: new Date(input.traffic.from * 1000).toISOString(),
+        to: new Date(input.traffic.to * 1000).toISOString(),
+        seconds: input.traffic.seconds.length,
+        timeline: input.incident.timeline.length,
+        mitigations: input.incident.mitigations.length,
+      };
+      // With -o - the report itself is on stdout: the account of it goes to stderr.
+      if (opts.json && opts.output !== '-') printJson(written);
+      else if (opts.output !== '-') process.stderr.write(`palisade: report of incident #${number} written to ${opts.output}\n`);
     }),
   );
 }
