@@ -1,7 +1,10 @@
 /**
- * `palisade monitor`'s packet pipeline: packets as they arrive (a paced replay, a capture
- * process's pcap stream, stdin) → decoder → the L3/4 detector `analyze` uses → alerts
- * (incidents/alerts.ts) → the consumer (store, notifications, the terminal).
+ * `palisade monitor`'s pipeline: packets as they arrive (a paced replay, a capture process's
+ * pcap stream, stdin) → decoder → the L3/4 detector `analyze` uses, and HTTP requests as they
+ * arrive (followed access logs, stdin, the edge's request stream) → the edge's live L7 analysis
+ * (proxy/live/live.ts, in suggest mode: detection, signature search and measurement over a ring
+ * of recent requests) → alerts (incidents/alerts.ts) → the consumer (store, notifications, the
+ * terminal).
  *
  * Time: the detector runs on packet time, as on a file; a wall-clock tick advances it when no
  * packet comes (a flood that stops ends after the quiet period, and its end is reported, even
@@ -13,6 +16,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { DetectionSection } from '../config/detection.js';
+import type { EdgeLiveOptions } from '../config/edge.js';
 import type { Service } from '../config/services.js';
 import { liveAttack } from '../detect/l34/attacks.js';
 import { Detector, type Track } from '../detect/l34/detector.js';
@@ -20,14 +24,28 @@ import { AlertBook, type AlertEvent } from '../incidents/alerts.js';
 import { IncidentDesk, type Placement, type TimelineEntry } from '../incidents/desk.js';
 import type { Mitigator } from '../incidents/mitigator.js';
 import { ServiceMap } from '../incidents/triage.js';
+import { type LiveGate, LiveL7 } from '../proxy/live/live.js';
+import { RuntimeRules } from '../proxy/live/runtime-rules.js';
+import type { HttpLogView } from '../sources/accesslog/view.js';
 import { readCapture } from '../sources/capture/capture.js';
 import type { PaceClock } from '../sources/capture/paced.js';
 
-export interface MonitorOptions {
-  /** The pcap/pcapng byte stream (paced replay, tcpdump/dumpcap output, stdin). */
-  stream: Readable;
-  /** Names the input in messages. */
+/** A source of HTTP requests that keeps coming (a followed log, stdin, the edge's request stream). */
+export interface HttpInput {
   name: string;
+  /** Hands each request over until the input ends or `signal` aborts; resolves with its counts. */
+  run(onRequest: (v: HttpLogView) => void, signal: AbortSignal): Promise<{ lines: number; records: number; malformed: number }>;
+}
+
+export interface MonitorOptions {
+  /** The pcap/pcapng byte stream (paced replay, tcpdump/dumpcap output, stdin); absent: no packets. */
+  stream?: Readable;
+  /** Names the packet input in messages. */
+  name?: string;
+  /** HTTP inputs (any number; none: no L7). */
+  http?: readonly HttpInput[];
+  /** L7 analysis settings (palisade.yaml edge.live: window, buffer, replan); default as the edge's. */
+  l7?: Partial<EdgeLiveOptions>;
   /** For a paced replay: the capture time the wall clock stands for. Absent: packet time is wall time. */
   pace?: { current: PaceClock | null };
   detection: DetectionSection;
@@ -54,6 +72,8 @@ export interface SecondSummary {
   second: number;
   packets: number;
   bytes: number;
+  /** HTTP requests taken in during it */
+  requests: number;
   /** open attacks at its end */
   attacks: number;
   /** open attacks at its end, by vector and by victim */
@@ -63,6 +83,9 @@ export interface SecondSummary {
 
 export interface MonitorResult {
   packets: number;
+  /** HTTP requests taken in, and lines of the HTTP inputs that did not parse (counted, skipped) */
+  requests: number;
+  malformedLines: number;
   alerts: number;
   events: number;
   /** events the consumer failed on (logged by it) */
@@ -72,17 +95,20 @@ export interface MonitorResult {
 /** How far behind the wall clock the tick closes windows: packets of a second still in flight stay in it. */
 const GRACE_MS = 600;
 
-export async function monitorPackets(o: MonitorOptions): Promise<MonitorResult> {
+export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> {
   const now = o.now ?? Date.now;
+  const http = o.http ?? [];
+  if (o.stream === undefined && http.length === 0) throw new Error('monitor: no input');
   const det = new Detector(o.detection);
   const mit = o.mitigator ?? null;
   const book = new AlertBook({ sensor: o.sensor, services: new ServiceMap(o.services), now, ...(mit && { isMitigated: (id: string) => mit.holds(id) }) });
   const incidentOfAlert = new Map<string, number>();
   const desk = new IncidentDesk(now);
-  const result: MonitorResult = { packets: 0, alerts: 0, events: 0, failedEvents: 0 };
+  const result: MonitorResult = { packets: 0, requests: 0, malformedLines: 0, alerts: 0, events: 0, failedEvents: 0 };
   let endedSeen = 0;
   let secPackets = 0;
   let secBytes = 0;
+  let secRequests = 0;
   let lastSecond = Number.NEGATIVE_INFINITY;
   // the consumer runs one event at a time, in order, off the packet path
   let chain: Promise<void> = Promise.resolve();
@@ -123,9 +149,44 @@ export async function monitorPackets(o: MonitorOptions): Promise<MonitorResult> 
     // (a store keeps one row per second: the second report would replace the first)
     const second = Math.max(endSec - 1, lastSecond + 1);
     lastSecond = second;
-    if (second === endSec - 1 || secPackets > 0) o.onSecond?.({ second, packets: secPackets, bytes: secBytes, attacks: book.size, byVector, byVictim });
+    for (const p of l7?.planned() ?? []) {
+      if (!p.active) continue;
+      byVector[p.attack.vector] = (byVector[p.attack.vector] ?? 0) + 1;
+      const host = p.attack.victim.host ?? '';
+      byVictim[host] = (byVictim[host] ?? 0) + 1;
+    }
+    if (second === endSec - 1 || secPackets > 0 || secRequests > 0)
+      o.onSecond?.({ second, packets: secPackets, bytes: secBytes, requests: secRequests, attacks: book.size, byVector, byVictim });
     secPackets = 0;
     secBytes = 0;
+    secRequests = 0;
+  };
+  // L7: the edge's live analysis in suggest mode, on a gate of its own that enforces nothing
+  // (mitigation goes through the mitigator's enforcement points, the edge's among them).
+  const l7 = http.length === 0 ? null : new LiveL7(analysisGate(now), { ...o.l7, mode: 'suggest' }, { now, sink: null });
+  /** Per L7 attack (host and vector): the Attack id last reported, and whether its end was. */
+  const l7Seen = new Map<string, { id: string; ended: boolean }>();
+  let l7Scanned = Number.NEGATIVE_INFINITY;
+  /** Close the L7 windows due and raise, update or end the alerts of what the analysis planned. */
+  const l7Observe = (): void => {
+    if (l7 === null) return;
+    const t = now();
+    l7Scanned = t;
+    try {
+      l7.tick(t);
+    } catch {
+      // a planning failure is the analysis's own (counted there on the edge); the next tick tries again
+      result.failedEvents++;
+    }
+    for (const p of l7.planned()) {
+      const seen = l7Seen.get(p.key);
+      if (!p.active) {
+        if (seen === undefined || seen.ended || seen.id !== p.attack.id) continue;
+        seen.ended = true;
+      } else if (seen === undefined || seen.id !== p.attack.id || seen.ended) l7Seen.set(p.key, { id: p.attack.id, ended: false });
+      const e = book.observe(p.attack, 0, !p.active);
+      if (e !== null) emit(e);
+    }
   };
   const captureNow = (): number => {
     const pace = o.pace?.current;
@@ -146,27 +207,64 @@ export async function monitorPackets(o: MonitorOptions): Promise<MonitorResult> 
         result.failedEvents++;
       });
   };
+  // With no packets the clock closes the seconds (with packets, their detector's windows do).
+  let clockSecond = Math.floor((now() - GRACE_MS) / 1000);
+  const closeSeconds = (until: number): void => {
+    if (o.stream !== undefined) return;
+    const sec = Math.floor(until / 1000);
+    for (; clockSecond < sec; clockSecond++) det.onWindow?.(clockSecond + 1);
+  };
   const tick = (): void => {
     const t = captureNow();
-    if (!Number.isNaN(t)) det.advance(Math.floor((t - GRACE_MS) / 1000));
+    if (o.stream !== undefined && !Number.isNaN(t)) det.advance(Math.floor((t - GRACE_MS) / 1000));
+    l7Observe();
+    closeSeconds(now() - GRACE_MS);
     sweep();
   };
   const timer = setInterval(tick, 250);
+  const stopInputs = new AbortController();
+  const abortInputs = (): void => stopInputs.abort();
+  o.signal?.addEventListener('abort', abortInputs, { once: true });
   try {
-    await readCapture(
-      o.name,
-      (v) => {
-        result.packets++;
-        secPackets++;
-        secBytes += v.wirelen;
-        det.add(v);
-      },
-      { stream: o.stream },
-    );
+    const inputs: Array<Promise<unknown>> = [];
+    if (o.stream !== undefined)
+      inputs.push(
+        readCapture(
+          o.name ?? 'capture',
+          (v) => {
+            result.packets++;
+            secPackets++;
+            secBytes += v.wirelen;
+            det.add(v);
+          },
+          { stream: o.stream },
+        ),
+      );
+    for (const input of http)
+      inputs.push(
+        input
+          .run((v) => {
+            result.requests++;
+            secRequests++;
+            const t = now();
+            (l7 as LiveL7).feed(v, null, t);
+            // requests faster than the timer (a log read at speed, a replay): look at least every 250 ms of their time
+            if (t - l7Scanned >= 250) {
+              l7Observe();
+              closeSeconds(t - GRACE_MS);
+            }
+          }, stopInputs.signal)
+          .then((c) => {
+            result.malformedLines += c.malformed;
+          }),
+      );
+    await Promise.all(inputs);
     if (o.drain !== false) {
       // the input ended: let the clock run until what is open has ended (the quiet period)
       const quietMs = (o.detection.quietS ?? 10) * 1000;
-      const until = now() + quietMs + 3000;
+      // (an L7 attack ends after the analysis window's quiet period: the edge's window_s)
+      const l7Quiet = l7 === null ? 0 : l7.options.windowS * 3 * 1000;
+      const until = now() + Math.max(quietMs, l7Quiet) + 3000;
       while (book.size > 0 && now() < until && o.signal?.aborted !== true) await new Promise((r) => setTimeout(r, 100));
       // and until the mitigations whose attack ended have been removed after their hold
       await chain;
@@ -176,11 +274,25 @@ export async function monitorPackets(o: MonitorOptions): Promise<MonitorResult> 
     }
   } finally {
     clearInterval(timer);
+    o.signal?.removeEventListener('abort', abortInputs);
   }
   // whatever is still open ends with the input
+  closeSeconds(now() + 1000);
   det.finish();
   const ended = det.endedTracks;
   for (; endedSeen < ended.length; endedSeen++) observe(ended[endedSeen] as Track, true);
+  for (const p of l7?.planned() ?? []) {
+    const seen = l7Seen.get(p.key);
+    if (seen === undefined || seen.ended) continue;
+    seen.ended = true;
+    const e = book.observe(p.attack, 0, true);
+    if (e !== null) emit(e);
+  }
   await chain;
   return result;
+}
+
+/** The gate the monitor's L7 analysis plans against: no rules of its own, nothing allow-listed, no transport to observe. */
+function analysisGate(now: () => number): LiveGate {
+  return { runtime: new RuntimeRules(() => null, new Set(), now), allowListed: () => false, observe: () => () => {} };
 }

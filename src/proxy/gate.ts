@@ -16,6 +16,7 @@
  * A gate that throws, or whose promise rejects, answers 500 for that request and is logged; it
  * never takes the process down.
  */
+import type { HttpRequest } from '../model/http.js';
 import type { HttpRequestView } from '../scheme/http.js';
 
 /** One request as the phases see it. `view` is the Rules language's HTTP scheme input. */
@@ -37,6 +38,8 @@ export interface EdgeRequest {
    * `passed`, an invalid, expired or foreign one `failed`, or none `none`.
    */
   challenge?: 'passed' | 'failed' | 'none';
+  /** The access log's record of the finished exchange (what the admin API's request stream sends). */
+  record?(out: Outcome): HttpRequest;
 }
 
 /** What kind of answer the edge gave itself: the `palisade-mitigated` header's value. */

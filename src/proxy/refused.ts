@@ -29,16 +29,6 @@ export function reportRefused(core: EdgeCore, info: ConnInfo, status: number, er
   const view: HttpRequestView = { method: '', target: '-', host: '', version: '', headers: [], clientIp: info.hopIp, ssl: info.ssl, timestampMs: startMs };
   if (info.ja3 !== undefined) view.ja3 = info.ja3;
   if (info.ja4 !== undefined) view.ja4 = info.ja4;
-  const req: EdgeRequest = { id, view, clientIp: info.hopIp, peerIp: info.peerIp, headerOrder: [], ruleIds: [] };
-  const out: Outcome = { status, by: 'transport', bytesIn: 0, bytesOut: 0, durationMs: waited, error };
-  if (g.done !== undefined) {
-    try {
-      g.done(req, out);
-    } catch (e) {
-      core.o.log(`edge: gate.done failed on refused connection ${id}: ${(e as Error).message}`);
-    }
-  }
-  if (core.log === null) return;
   const rec: HttpRequest = {
     time: new Date(startMs).toISOString(),
     client: { ip: info.hopIp, port: info.hopPort },
@@ -54,5 +44,14 @@ export function reportRefused(core: EdgeCore, info: ConnInfo, status: number, er
     duration_ms: Math.round(waited * 1000) / 1000,
     edge: { request_id: id, action: 'error', rule_ids: [], error },
   };
-  core.log.write(rec);
+  const req: EdgeRequest = { id, view, clientIp: info.hopIp, peerIp: info.peerIp, headerOrder: [], ruleIds: [], record: () => rec };
+  const out: Outcome = { status, by: 'transport', bytesIn: 0, bytesOut: 0, durationMs: waited, error };
+  if (g.done !== undefined) {
+    try {
+      g.done(req, out);
+    } catch (e) {
+      core.o.log(`edge: gate.done failed on refused connection ${id}: ${(e as Error).message}`);
+    }
+  }
+  core.log?.write(rec);
 }

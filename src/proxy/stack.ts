@@ -53,6 +53,19 @@ export class EdgeStack {
   private readonly started = new WeakMap<EdgeRequest, EdgeGate>();
   private detachMetrics: () => void;
   readonly metrics = new EdgeMetrics();
+  /** Who follows the finished exchanges across reloads (the admin API's request streams). */
+  private readonly followers = new Set<(req: EdgeRequest, o: Outcome) => void>();
+  /** Every finished exchange of whichever gate saw it: metrics, then the request streams. */
+  private readonly finished = (req: EdgeRequest, o: Outcome): void => {
+    this.metrics.observe(req.ruleIds, o);
+    for (const f of this.followers) f(req, o);
+  };
+
+  /** Follow every finished exchange from now on, through reloads; returns the unfollow function. */
+  follow(f: (req: EdgeRequest, o: Outcome) => void): () => void {
+    this.followers.add(f);
+    return () => this.followers.delete(f);
+  }
   readonly live: LiveL7 | null;
   admin: AdminServer | null = null;
   reloads = 0;
@@ -81,7 +94,7 @@ export class EdgeStack {
     this.options = options;
     this.counters = createCounterStore(options.counters, log);
     this.current = createEdgeGate(options, { counters: this.counters, log, ...(deps.now && { now: deps.now }) });
-    this.detachMetrics = this.current.observe((req, o) => this.metrics.observe(req.ruleIds, o));
+    this.detachMetrics = this.current.observe(this.finished);
     this.live = options.mode === 'off' ? null : LiveL7.fromEdgeOptions(this.current, options, deps.now ? { now: deps.now } : {});
     this.live?.attach();
     this.live?.start();
@@ -101,6 +114,7 @@ export class EdgeStack {
         // The gate of the moment: a reload swaps it.
         gate: () => stack.current,
         metrics: stack.metrics,
+        requests: (f) => stack.follow(f),
         ...(deps.edgeStats && { edgeStats: deps.edgeStats }),
         ...(stack.live && { decisions: () => stack.live?.decisions() ?? [] }),
         ...(deps.log && { audit: deps.log }),
@@ -152,7 +166,7 @@ export class EdgeStack {
       return { ok: false, error: e instanceof Error ? e.message : String(e) };
     }
     this.detachMetrics();
-    this.detachMetrics = gate.observe((req, o) => this.metrics.observe(req.ruleIds, o));
+    this.detachMetrics = gate.observe(this.finished);
     this.current = gate;
     if (this.live !== null) {
       this.live.rebind(gate);

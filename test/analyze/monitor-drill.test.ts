@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { monitorPackets } from '../../src/analyze/monitor.js';
+import { monitorTraffic } from '../../src/analyze/monitor.js';
 import type { AlertEvent } from '../../src/incidents/alerts.js';
 import type { Placement } from '../../src/incidents/desk.js';
 import { type PaceClock, pacedCapture } from '../../src/sources/capture/paced.js';
@@ -42,7 +42,7 @@ interface Seen {
 async function drill(s: string): Promise<{ seen: Seen[]; truth: Truth }> {
   const pace: { current: PaceClock | null } = { current: null };
   const seen: Seen[] = [];
-  await monitorPackets({
+  await monitorTraffic({
     stream: pacedCapture(join(dir, `${s}.pcap`), { speed: 1 }, pace),
     name: s,
     pace,

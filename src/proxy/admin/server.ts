@@ -10,6 +10,8 @@
  *                                `ttl_s` sets an expiry; the origin is always "admin"
  *   DELETE /api/rules/{id}      remove one (an admin's or live protection's)
  *   GET    /api/decisions       live L7 protection's decisions (its audit trail), newest last
+ *   GET    /api/requests        the request stream: every exchange finished from now on, one access-log
+ *                                line (JSON, HttpRequest) each, as NDJSON (`palisade monitor --edge`)
  *
  * Safe by default: it refuses to listen on an address other than loopback without a token, and
  * with a token every request must carry `Authorization: Bearer <token>` (compared in constant
@@ -19,6 +21,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { PalisadeError, UsageError } from '../../core/errors.js';
+import type { EdgeRequest, Outcome } from '../gate.js';
 import type { RuntimeSpec } from '../live/runtime-rules.js';
 import type { EdgeGate } from '../phases/pipeline.js';
 import type { EdgeStats } from '../stats.js';
@@ -41,10 +44,15 @@ export interface AdminDeps {
   edgeStats?: () => EdgeStats;
   /** Live L7 protection's decisions, when it runs. */
   decisions?: () => readonly unknown[];
+  /** Follow the finished exchanges (the request stream); returns the unfollow function. */
+  requests?: (f: (req: EdgeRequest, o: Outcome) => void) => () => void;
   /** Where changes are written, one JSON line each (default stderr). */
   audit?: (line: string) => void;
   now?: () => number;
 }
+
+/** A request stream's reader this far behind (bytes unsent) loses lines, counted, rather than hold the edge's memory. */
+const STREAM_BACKLOG = 8 << 20;
 
 export interface AdminServer {
   readonly url: string;
@@ -131,9 +139,10 @@ export async function startAdmin(opts: AdminOptions, deps: AdminDeps): Promise<A
       return;
     }
     if (path === '/api/health' && method === 'GET') return send(res, 200, { ok: true, time: new Date(now()).toISOString(), runtime_rules: runtime.size });
-    if (path === '/api/stats' && method === 'GET') return send(res, 200, { gate: gate.stats, transport: deps.edgeStats?.() ?? null });
+    if (path === '/api/stats' && method === 'GET') return send(res, 200, { gate: gate.stats, transport: deps.edgeStats?.() ?? null, streams });
     if (path === '/api/decisions' && method === 'GET') return send(res, 200, { decisions: deps.decisions?.() ?? [], live: deps.decisions !== undefined });
     if (path === '/api/rules' && method === 'GET') return send(res, 200, { version: runtime.version, rules: runtime.list() });
+    if (path === '/api/requests' && method === 'GET') return streamRequests(req, res);
     if (path === '/api/rules' && method === 'POST') {
       const body = await readJson(req);
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'a rule is a JSON object');
@@ -161,7 +170,37 @@ export async function startAdmin(opts: AdminOptions, deps: AdminDeps): Promise<A
       if (entry === undefined) throw new HttpError(404, 'no such runtime rule');
       return send(res, 200, entry);
     }
-    throw new HttpError(404, `no ${method} ${path} (see /api/health, /api/rules, /api/decisions, /api/stats, /metrics)`);
+    throw new HttpError(404, `no ${method} ${path} (see /api/health, /api/rules, /api/requests, /api/decisions, /api/stats, /metrics)`);
+  };
+
+  // The request stream: every finished exchange from now on, one access-log line (the edge's JSON
+  // log format, HttpRequest) each, as NDJSON — what `palisade monitor --edge` reads. A reader that
+  // falls behind loses lines (counted in /api/stats as streams.dropped), never the edge's memory.
+  const streams = { open: 0, sent: 0, dropped: 0 };
+  const streamRequests = (req: IncomingMessage, res: ServerResponse): void => {
+    if (deps.requests === undefined) throw new HttpError(404, 'this edge has no request stream');
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    res.flushHeaders();
+    streams.open++;
+    const off = deps.requests((r, o) => {
+      const rec = r.record?.(o);
+      if (rec === undefined) return;
+      if (res.writableLength > STREAM_BACKLOG) {
+        streams.dropped++;
+        return;
+      }
+      streams.sent++;
+      res.write(`${JSON.stringify(rec)}\n`);
+    });
+    let closed = false;
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      streams.open--;
+      off();
+    };
+    req.once('close', close);
+    res.once('close', close);
   };
 
   const server: Server = createServer((req, res) => {

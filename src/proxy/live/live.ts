@@ -53,7 +53,7 @@ import type { EdgeGate } from '../phases/pipeline.js';
 import { DecisionLog, type DecisionSink, decisionSink, type LiveDecision, type LiveRuleContent } from './decisions.js';
 import { RecentRequests } from './recent.js';
 import { fillLogView } from './record.js';
-import type { RuntimeSpec } from './runtime-rules.js';
+import type { RuntimeRules, RuntimeSpec } from './runtime-rules.js';
 
 export interface LiveL7Options extends EdgeLiveOptions {
   mode: 'auto' | 'suggest' | 'off';
@@ -68,8 +68,12 @@ export interface LiveL7Deps {
   isLogin?: (path: string) => boolean;
 }
 
-/** What live protection needs of the gate. */
-export type LiveGate = Pick<EdgeGate, 'runtime' | 'allowListed' | 'observe'>;
+/** What live protection needs of the gate (an EdgeGate has it; the monitor's analysis makes one that enforces nothing). */
+export interface LiveGate {
+  readonly runtime: RuntimeRules<unknown>;
+  allowListed: EdgeGate['allowListed'];
+  observe: EdgeGate['observe'];
+}
 
 /** Class requests sampled before an attack's signature is searched (an attack's first window has none yet). */
 const MIN_SAMPLE = 100;
@@ -271,21 +275,39 @@ export class LiveL7 {
   readonly observe = (req: EdgeRequest, outcome: Outcome): void => {
     if (this.mode === 'off') return;
     const t = this.now();
-    const v = fillLogView(this.view, req, outcome, t);
+    this.feed(fillLogView(this.view, req, outcome, t), req.ruleIds, t);
+  };
+
+  /**
+   * One request as a log line tells it (the monitor's followed logs and the edge's request stream):
+   * `v.timeMs` is its time; `ruleIds` the edge rules it matched (null: not known); `now` the clock.
+   */
+  feed(v: HttpLogView, ruleIds: readonly string[] | null, now: number = this.now()): void {
+    if (this.mode === 'off') return;
     if (this.detector.add(v)) this.recent.add(v, this.detector.traits);
     this.fed++;
-    if (this.hits.size > 0) {
-      const ids = req.ruleIds;
-      for (let i = 0; i < ids.length; i++) {
-        const f = this.hits.get(ids[i] as string);
+    if (ruleIds !== null && this.hits.size > 0) {
+      for (let i = 0; i < ruleIds.length; i++) {
+        const f = this.hits.get(ruleIds[i] as string);
         if (f !== undefined) {
           f.hits++;
-          f.lastHitMs = t;
+          f.lastHitMs = now;
         }
       }
     }
-    if (!(t < this.nextTickMs)) this.guardedTick(t);
-  };
+    if (!(now < this.nextTickMs)) this.guardedTick(now);
+  }
+
+  /**
+   * The attacks followed that have been planned, each with its latest Attack record (vector,
+   * victim host, peak, signature and mitigation as measured) and whether the detector still has it
+   * open — what the monitor raises, updates and ends alerts from.
+   */
+  planned(): Array<{ key: string; attack: Attack; active: boolean }> {
+    const out: Array<{ key: string; attack: Attack; active: boolean }> = [];
+    for (const f of this.followed.values()) if (f.lastAttack !== null) out.push({ key: f.key, attack: f.lastAttack, active: this.isOpen(f) });
+    return out;
+  }
 
   /**
    * A tick from the request path or the timer: a failure of live protection (a bug, a rule the gate
