@@ -1,5 +1,5 @@
 /**
- * `palisade incidents list|show|assign|note|status|merge|move|report`: the tracking tickets alerts join,
+ * `palisade incidents list|show|assign|note|status|merge|move|report|prune`: the tracking tickets alerts join,
  * read from and changed in the store `palisade monitor` writes (--db). Every change a person makes
  * is also a timeline event of the ticket, in the same transaction, so the timeline tells who did
  * what and when. --json prints the records themselves (schema/incident.schema.json).
@@ -7,12 +7,12 @@
 import type { Command } from 'commander';
 import { PalisadeError, UsageError } from '../../core/errors.js';
 import { incidentReportInput } from '../../incidents/report-input.js';
-import type { IncidentSummary, Store } from '../../incidents/store/store.js';
+import type { IncidentSummary, PruneResult, Store } from '../../incidents/store/store.js';
 import { SEVERITIES, type Severity } from '../../model/alert.js';
 import { INCIDENT_STATUSES, type Incident, type IncidentStatus, OBSERVABLE_KINDS } from '../../model/incident.js';
 import { formatOf, makeIncidentReport } from '../../report/index.js';
 import { intOption, parseIntArg } from '../options.js';
-import { actor, choicesOption, notFound, printJson, type StoreOpts, severityText, sinceOption, storeOptions, table, timeText, withStore } from '../store-cli.js';
+import { actor, choicesOption, durationOption, notFound, printJson, type StoreOpts, severityText, sinceOption, storeOptions, table, timeText, withStore } from '../store-cli.js';
 import { findAlert, shortId, victimShort } from './alerts.js';
 
 interface ListOpts extends StoreOpts {
@@ -50,7 +50,14 @@ Examples:
   palisade incidents move 3f2a9c1b 15                      that alert belongs to #15 instead
   palisade incidents show 12 --json --db postgres://palisade@db.example/palisade
   palisade incidents report 12 -o incident-12.html --tz Europe/Paris
-  palisade incidents report 12 -o - --format md | mail -s "incident 12" noc@example.net`;
+  palisade incidents report 12 -o - --format md | mail -s "incident 12" noc@example.net
+  palisade incidents prune --older-than 90d --summaries-older-than 30d --dry-run`;
+
+interface PruneOpts extends StoreOpts {
+  olderThan: number;
+  summariesOlderThan?: number;
+  dryRun?: boolean;
+}
 
 interface ReportOpts extends StoreOpts {
   output: string;
@@ -62,7 +69,7 @@ interface ReportOpts extends StoreOpts {
 export function register(program: Command): void {
   const incidents = program
     .command('incidents')
-    .description('The incident tickets: list, show, assign, annotate, change status, merge, move alerts, report (--db).')
+    .description('The incident tickets: list, show, assign, annotate, change status, merge, move alerts, report, prune (--db).')
     .addHelpText('after', EXAMPLES);
 
   storeOptions(
@@ -288,6 +295,57 @@ Examples:
       else if (opts.output !== '-') process.stderr.write(`palisade: report of incident #${number} written to ${opts.output}\n`);
     }),
   );
+  storeOptions(
+    incidents
+      .command('prune')
+      .description('retention: delete closed incidents (with their alerts, timeline, observables, mitigations, notifications) and per-second summaries older than an age')
+      .requiredOption('--older-than <age>', 'closed (resolved, false_positive) incidents last changed longer ago than this: 90d, 12w, …', durationOption('--older-than'))
+      .option('--summaries-older-than <age>', 'per-second summaries older than this (default: --older-than)', durationOption('--summaries-older-than'))
+      .option('--dry-run', 'say what would be deleted; delete nothing')
+      .addHelpText(
+        'after',
+        `
+Everything goes in one transaction, so a prune that fails deletes nothing. An open incident is
+never deleted, whatever its age, nor a closed one with an alert seen within the age (closed
+while the attack went on). An incident's last change is its closing unless someone touched it
+since. --json prints the counts (and the incident numbers).
+
+Examples:
+  palisade incidents prune --older-than 90d --dry-run
+  palisade incidents prune --older-than 90d --summaries-older-than 30d
+  palisade incidents prune --older-than 180d --db postgres://palisade@db.example/palisade --json`,
+      ),
+  ).action((opts: PruneOpts) =>
+    withStore(opts.db, async (store) => {
+      const now = Date.now();
+      const incidentsBefore = new Date(now - opts.olderThan).toISOString();
+      const summariesBefore = Math.floor((now - (opts.summariesOlderThan ?? opts.olderThan)) / 1000);
+      const r = await store.prune({ incidentsBefore, summariesBefore, dryRun: opts.dryRun === true });
+      const summariesIso = new Date(summariesBefore * 1000).toISOString();
+      if (opts.json)
+        return printJson({
+          dry_run: opts.dryRun === true,
+          incidents_before: incidentsBefore,
+          summaries_before: summariesIso,
+          deleted: { ...r, incidents: r.incidents.length, incident_numbers: r.incidents },
+        });
+      process.stdout.write(pruneText(r, opts.dryRun === true, incidentsBefore, summariesIso));
+    }),
+  );
+}
+
+/** What prune did, in a sentence or two. */
+function pruneText(r: PruneResult, dry: boolean, incidentsBefore: string, summariesBefore: string): string {
+  const verb = dry ? 'would delete' : 'deleted';
+  const count = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+  const shown = r.incidents.slice(0, 20).map((n) => `#${n}`);
+  const numbers = r.incidents.length === 0 ? '' : ` (${shown.join(', ')}${r.incidents.length > shown.length ? `, … ${r.incidents.length - shown.length} more` : ''})`;
+  const lines = [
+    `${verb} ${count(r.incidents.length, 'closed incident')}${numbers} last changed before ${timeText(incidentsBefore)} UTC: ${count(r.alerts, 'alert')}, ${count(r.timeline, 'timeline entry', 'timeline entries')}, ${count(r.observables, 'observable')}, ${count(r.mitigations, 'mitigation')}, ${count(r.outbox, 'notification')}`,
+    `${verb} ${count(r.summaries, 'per-second summary', 'per-second summaries')} before ${timeText(summariesBefore)} UTC`,
+  ];
+  if (dry) lines.push('dry run: nothing was deleted');
+  return `${lines.join('\n')}\n`;
 }
 
 /** After a change: the incident as stored now (--json), or the sentence saying what was done. */

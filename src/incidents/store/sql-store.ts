@@ -10,7 +10,7 @@ import { type Kysely, sql } from 'kysely';
 import { PalisadeError } from '../../core/errors.js';
 import type { Alert, Severity } from '../../model/alert.js';
 import { SEVERITIES } from '../../model/alert.js';
-import type { Incident, Mitigation, Observable, TimelineEvent } from '../../model/incident.js';
+import { CLOSED_STATUSES, type Incident, type Mitigation, type Observable, type TimelineEvent } from '../../model/incident.js';
 import { current, type Dialect } from './migrations.js';
 import { alertOf, alertRow, incidentHeadOf, iso, mitigationOf, observableOf, outboxOf, silenceOf, summaryOf, summaryRow, timelineOf } from './rows.js';
 import type { FileLock } from './sqlite.js';
@@ -24,6 +24,8 @@ import type {
   NewSilence,
   OutboxEvent,
   OutboxItem,
+  PruneOptions,
+  PruneResult,
   Silence,
   Store,
   Summary,
@@ -34,6 +36,10 @@ import type { Tables } from './tables.js';
 const DEFAULT_LIMIT = 1000;
 /** Rows per INSERT when writing summaries: under SQLite's and PostgreSQL's bound-parameter caps. */
 const SUMMARY_BATCH = 500;
+/** Values per IN list when pruning: under SQLite's and PostgreSQL's bound-parameter caps. */
+const PRUNE_BATCH = 500;
+/** Outbox rows read per page while looking for an incident's notifications. */
+const OUTBOX_PAGE = 1000;
 /** PostgreSQL: deadlock_detected, serialization_failure. */
 const RETRY_CODES = new Set(['40P01', '40001']);
 const RETRIES = 3;
@@ -642,6 +648,97 @@ export class SqlStore implements Store {
     });
   }
 
+  // ---- retention
+
+  prune(p: PruneOptions): Promise<PruneResult> {
+    const before = iso(p.incidentsBefore);
+    const dry = p.dryRun === true;
+    return this.transaction(async (tx) => {
+      const t = tx as SqlStore;
+      const db = t.db;
+      const closed = (
+        await db
+          .selectFrom('incidents')
+          .select('number')
+          .where('status', 'in', [...CLOSED_STATUSES])
+          .where('updated_at', '<', before)
+          .orderBy('number')
+          .execute()
+      ).map((r) => Number(r.number));
+      // A closed ticket whose alert was seen since the cutoff is not old (someone closed it while the attack went on).
+      const seen = new Set<number>();
+      for (const chunk of batches(closed))
+        for (const r of await db.selectFrom('alerts').select('incident_id').where('incident_id', 'in', chunk).where('last_seen', '>=', before).execute())
+          seen.add(Number(r.incident_id));
+      const numbers = closed.filter((n) => !seen.has(n));
+      const outbox = await t.outboxAbout(new Set(numbers));
+      const result: PruneResult = {
+        incidents: numbers,
+        alerts: await t.dropWhereIn('alerts', 'incident_id', numbers, dry),
+        timeline: await t.dropWhereIn('incident_timeline', 'incident', numbers, dry),
+        observables: await t.dropWhereIn('incident_observables', 'incident', numbers, dry),
+        mitigations: await t.dropWhereIn('incident_mitigations', 'incident', numbers, dry),
+        outbox: await t.dropWhereIn('outbox', 'id', outbox, dry),
+        summaries: 0,
+      };
+      await t.dropWhereIn('incidents', 'number', numbers, dry);
+      if (dry) {
+        const r = await db
+          .selectFrom('summaries')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('second', '<', p.summariesBefore)
+          .executeTakeFirst();
+        result.summaries = Number(r?.n ?? 0);
+      } else result.summaries = Number((await db.deleteFrom('summaries').where('second', '<', p.summariesBefore).executeTakeFirst()).numDeletedRows);
+      return result;
+    });
+  }
+
+  /** Ids of the outbox rows about one of `numbers` (the payload's incident.number), read a page at a time. */
+  private async outboxAbout(numbers: ReadonlySet<number>): Promise<number[]> {
+    const out: number[] = [];
+    if (numbers.size === 0) return out;
+    for (let after = 0; ; ) {
+      const page = await this.db.selectFrom('outbox').select(['id', 'payload']).where('id', '>', after).orderBy('id').limit(OUTBOX_PAGE).execute();
+      if (page.length === 0) return out;
+      for (const r of page) {
+        after = Number(r.id);
+        const n = incidentOfPayload(r.payload);
+        if (n !== null && numbers.has(n)) out.push(after);
+      }
+    }
+  }
+
+  /** Deletes (or, dry, counts) the rows of `table` whose `column` is one of `values`. */
+  private async dropWhereIn(
+    table: 'alerts' | 'incident_timeline' | 'incident_observables' | 'incident_mitigations' | 'outbox' | 'incidents',
+    column: string,
+    values: readonly (number | string)[],
+    dry: boolean,
+  ): Promise<number> {
+    let n = 0;
+    const col = this.db.dynamic.ref<string>(column);
+    for (const chunk of batches(values)) {
+      if (dry) {
+        const r = await this.db
+          .selectFrom(table as 'alerts')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where(col, 'in', chunk as never)
+          .executeTakeFirst();
+        n += Number(r?.n ?? 0);
+      } else
+        n += Number(
+          (
+            await this.db
+              .deleteFrom(table as 'alerts')
+              .where(col, 'in', chunk as never)
+              .executeTakeFirst()
+          ).numDeletedRows,
+        );
+    }
+    return n;
+  }
+
   schemaVersion(): Promise<number> {
     return this.read((db) => current(db));
   }
@@ -653,3 +750,19 @@ export class SqlStore implements Store {
 
 /** What unsilencing sets: back to acknowledged when someone had acknowledged it. */
 const UNSILENCED = { state: sql<string>`CASE WHEN acked_at IS NOT NULL THEN 'acknowledged' ELSE 'open' END`, silenced_by: null };
+
+/** The values in IN-list sized slices. */
+function* batches<T>(values: readonly T[]): Generator<T[]> {
+  for (let i = 0; i < values.length; i += PRUNE_BATCH) yield values.slice(i, i + PRUNE_BATCH);
+}
+
+/** The incident a queued notification is about (recorder.ts puts `incident.number` in every payload), or null. */
+function incidentOfPayload(text: string): number | null {
+  if (!text.includes('"incident"')) return null;
+  try {
+    const n = (JSON.parse(text) as { incident?: { number?: unknown } } | null)?.incident?.number;
+    return typeof n === 'number' ? n : null;
+  } catch {
+    return null;
+  }
+}

@@ -118,6 +118,32 @@ export interface Summary {
   by_victim: Record<string, number>;
 }
 
+/** Retention: what `prune` deletes. */
+export interface PruneOptions {
+  /**
+   * ISO-8601: closed incidents (resolved, false_positive) whose last change was before this time
+   * go, with their alerts, timeline, observables, mitigations and the notifications queued about
+   * them. An open incident is never deleted, nor a closed one with an alert seen since.
+   */
+  incidentsBefore: string;
+  /** Per-second summaries of seconds before this (Unix seconds) go. */
+  summariesBefore: number;
+  /** Count what would go, delete nothing. */
+  dryRun?: boolean;
+}
+
+/** What prune deleted (or, dry, would delete). */
+export interface PruneResult {
+  /** The numbers of the incidents. */
+  incidents: number[];
+  alerts: number;
+  timeline: number;
+  observables: number;
+  mitigations: number;
+  outbox: number;
+  summaries: number;
+}
+
 export interface Store {
   /** `sqlite` or `postgres`. */
   readonly backend: 'sqlite' | 'postgres';
@@ -194,6 +220,10 @@ export interface Store {
   readSummaries(from: number, to: number, sensor?: string): Promise<Summary[]>;
   /** Deletes summaries older than `before` (Unix seconds); returns how many. */
   deleteSummariesBefore(before: number): Promise<number>;
+
+  // Retention
+  /** Deletes old closed incidents with everything of theirs, and old summaries, in one transaction (see PruneOptions). */
+  prune(options: PruneOptions): Promise<PruneResult>;
 
   /** The migration version of the database. */
   schemaVersion(): Promise<number>;
