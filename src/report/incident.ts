@@ -18,7 +18,7 @@ const RULESETS_SHOWN = 10;
 
 /** What a summary cannot give, said once for both renderers. */
 export const SUMMARY_LIMITS =
-  'The store keeps, per sensor and second, the packets and bytes seen and how many attacks were open (by vector and by victim), not the packets themselves. ' +
+  'The store keeps, per sensor and second, the packets, bytes and requests seen and how many attacks were open (by vector and by victim), not the traffic itself. ' +
   "So this report has no protocol mix, no top sources, destinations or ports, no per-vector traffic lines and no what-if replay: those need the capture (palisade analyze on a capture of the incident's span gives them).";
 
 export function incidentTitle(i: IncidentReport): string {
@@ -174,6 +174,11 @@ export function storedTrafficHtml(i: IncidentReport): string {
       `<span data-k="stored_peak_pps" data-v="${i.peak_pps}">${e(fmtInt(i.peak_pps))} packets/s</span>, <span data-k="stored_peak_bps" data-v="${i.peak_bps}">${e(fmtBits(i.peak_bps))}</span>`,
     ],
   ];
+  if (i.requests > 0)
+    rows.push(
+      ['Requests', `<span data-k="stored_requests" data-v="${i.requests}">${e(fmtInt(i.requests))}</span>`],
+      ['Peak requests (1 s)', `<span data-k="stored_peak_rps" data-v="${i.peak_rps}">${e(fmtInt(i.peak_rps))} requests/s</span>`],
+    );
   return `<section id="stored-traffic">
 <h2>Traffic as stored</h2>
 <p class="note" data-k="summary_limits">${e(SUMMARY_LIMITS)}</p>
@@ -299,6 +304,12 @@ export function storedTrafficMarkdown(i: IncidentReport): string {
         ['Packets', fmtInt(i.packets)],
         ['Bytes', `${fmtInt(i.bytes)} (${fmtBytes(i.bytes)})`],
         ['Peak (1 s)', `${fmtInt(i.peak_pps)} packets/s, ${fmtBits(i.peak_bps)}`],
+        ...(i.requests > 0
+          ? [
+              ['Requests', fmtInt(i.requests)],
+              ['Peak requests (1 s)', `${fmtInt(i.peak_rps)} requests/s`],
+            ]
+          : []),
       ],
     ),
     '',

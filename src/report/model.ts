@@ -112,6 +112,9 @@ export interface IncidentReport {
   bytes: number;
   peak_pps: number;
   peak_bps: number;
+  /** Requests, where the sensors count them (HTTP inputs), and the most in one second. */
+  requests: number;
+  peak_rps: number;
   openByVector: OpenRow[];
   openByVictim: OpenRow[];
 }
@@ -199,14 +202,14 @@ function openRows(seconds: readonly StoredSecond[], pick: (s: StoredSecond) => R
 }
 
 /** Dense bins of packets over the span; a second without a summary counts nothing. */
-function storedTimeline(t: StoredTraffic): VectorTimeline {
+function storedTimeline(t: StoredTraffic, count: (s: StoredSecond) => number): VectorTimeline {
   const span = Math.max(1, t.to - t.from);
   const bin = Math.max(1, niceBin(span));
   const n = Math.min(100_000, Math.ceil(span / bin));
   const total = new Array<number>(n).fill(0);
   for (const s of t.seconds) {
     const i = Math.min(n - 1, Math.max(0, Math.floor((s.second - t.from) / bin)));
-    total[i] = (total[i] as number) + s.packets;
+    total[i] = (total[i] as number) + count(s);
   }
   return { bin_s: bin, t0: t.from, total, byVector: [] };
 }
@@ -227,24 +230,31 @@ export function buildIncidentReport(input: IncidentReportInput, opts: Pick<Repor
   let bytes = 0;
   let peakPps = 0;
   let peakBps = 0;
+  let requests = 0;
+  let peakRps = 0;
   for (const s of traffic.seconds) {
     packets += s.packets;
     bytes += s.bytes;
+    requests += s.requests;
     peakPps = Math.max(peakPps, s.packets);
     peakBps = Math.max(peakBps, s.bytes * 8);
+    peakRps = Math.max(peakRps, s.requests);
   }
+  // Sensors that count only requests (a monitor on access logs or the edge's stream) chart requests.
+  const unit = packets === 0 && requests > 0 ? REQUESTS : PACKETS;
+  const count = (s: StoredSecond) => (unit === REQUESTS ? s.requests : s.packets);
   const first = traffic.seconds[0];
   const last = traffic.seconds[traffic.seconds.length - 1];
-  const tl = storedTimeline(traffic);
+  const tl = storedTimeline(traffic, count);
   // The analysis the renderers read. Only what the summaries give is filled; the rest (protocols,
   // top lists, the capture's file and format) is never shown for an incident (d.incident is set).
   const analysis: Analysis = {
     capture: {
       file: `incident #${incident.number}`,
-      format: 'pcap',
+      format: unit === REQUESTS ? 'access_log' : 'pcap',
       compressed: false,
       link_types: [],
-      packets,
+      packets: unit === REQUESTS ? requests : packets,
       bytes,
       start: first ? iso(first.second) : null,
       end: last ? iso(last.second + 1) : null,
@@ -256,8 +266,8 @@ export function buildIncidentReport(input: IncidentReportInput, opts: Pick<Repor
     traffic: {
       protocols: { ipv4: 0, ipv6: 0, tcp: 0, udp: 0, icmp: 0, icmpv6: 0, gre: 0, fragments: 0, other: 0 },
       timeline_bin_s: tl.bin_s,
-      timeline: traffic.seconds.map((s) => ({ t: iso(s.second), packets: s.packets, bytes: s.bytes })),
-      peak: { pps_1s: peakPps, bps_1s: peakBps, pps_100ms: 0 },
+      timeline: traffic.seconds.map((s) => ({ t: iso(s.second), packets: count(s), bytes: s.bytes })),
+      peak: { pps_1s: unit === REQUESTS ? peakRps : peakPps, bps_1s: peakBps, pps_100ms: 0 },
       unique_sources: 0,
       unique_destinations: 0,
       top_sources: [],
@@ -278,12 +288,12 @@ export function buildIncidentReport(input: IncidentReportInput, opts: Pick<Repor
     const atkPackets = attacks.reduce((n, x) => n + x.packets, 0);
     summary.attack_share = Number.NaN;
     summary.effect =
-      `Attack traffic was ${fmtInt(atkPackets)} packets, peaking at ${fmtInt(summary.peak_pps)} packets/s and ${fmtBits(summary.peak_bps)}. ` +
+      `Attack traffic was ${fmtInt(atkPackets)} ${unit.many}, peaking at ${fmtInt(summary.peak_pps)} ${unit.many}/s${unit.bytes ? ` and ${fmtBits(summary.peak_bps)}` : ''}. ` +
       `No per-second summary of ${traffic.sensors.length === 1 ? 'its sensor' : 'its sensors'} is stored for this span, so its share of all traffic is not known.`;
   } else if (attacks.length > 0) {
     summary.effect = summary.effect.replace(
-      / packets captured \(([^)]*)\)/,
-      (_, share: string) => ` packets the ${traffic.sensors.length === 1 ? 'sensor' : 'sensors'} counted over the span (${share})`,
+      / (packets|requests) (?:captured|logged) \(([^)]*)\)/,
+      (_, what: string, share: string) => ` ${what} the ${traffic.sensors.length === 1 ? 'sensor' : 'sensors'} counted over the span (${share})`,
     );
   }
   return {
@@ -302,7 +312,7 @@ export function buildIncidentReport(input: IncidentReportInput, opts: Pick<Repor
     gaps: attacks.map(ruleGaps),
     topSources: [],
     topDestinations: [],
-    unit: PACKETS,
+    unit,
     l7Tops: attacks.map(() => null),
     incident: {
       ticket: incident,
@@ -312,6 +322,8 @@ export function buildIncidentReport(input: IncidentReportInput, opts: Pick<Repor
       bytes,
       peak_pps: peakPps,
       peak_bps: peakBps,
+      requests,
+      peak_rps: peakRps,
       openByVector: openRows(traffic.seconds, (s) => s.open_by_vector),
       openByVictim: openRows(traffic.seconds, (s) => s.open_by_victim),
     },

@@ -108,7 +108,7 @@ for (const backend of BACKENDS) {
       assert.match(html, /<td>TCP SYN flood \(tcp_syn_flood\)<\/td><td class="n">6<\/td><td class="n">1<\/td>/);
       assert.match(html, /<td>203\.0\.113\.10<\/td><td class="n">7<\/td><td class="n">2<\/td>/);
       // what summaries cannot give is said, and not drawn
-      assert.match(html, /data-k="summary_limits">The store keeps, per sensor and second, the packets and bytes seen/);
+      assert.match(html, /data-k="summary_limits">The store keeps, per sensor and second, the packets, bytes and requests seen/);
       assert.ok(!html.includes('data-chart="protocols"'), 'no protocol chart');
       assert.ok(!html.includes('id="appendix"'), 'no capture appendix');
       assert.match(html, /data-k="effect_method" data-v="signature">Estimated from the signature's coverage/);
@@ -147,7 +147,7 @@ for (const backend of BACKENDS) {
       );
       assert.match(html, /alice \(automatic\)|<td>alice<\/td>/);
       assert.ok(!html.includes('alice (automatic)'));
-      assert.match(md, /The store keeps, per sensor and second, the packets and bytes seen/);
+      assert.match(md, /The store keeps, per sensor and second, the packets, bytes and requests seen/);
       assert.ok(!/^## Protocols$/m.test(md));
     });
 

@@ -87,6 +87,23 @@ describe('incident report input', () => {
     assert.equal(d.customer, 'acme', "the ticket's customer by default");
   });
 
+  it('a sensor that counts requests only (HTTP inputs): the chart and the figures are in requests', () => {
+    const a = alert(1, { sensor: 'web' });
+    const rows = [0, 1, 2].map((i) => ({ ...row('web', T0 + i, 0), bytes: 0, requests: 100 * (i + 1) }));
+    const d = buildIncidentReport(reportInputOf(ticket, [a], { from: T0 - 60, to: T0 + 120 }, rows));
+    assert.equal(d.unit.many, 'requests');
+    assert.equal(d.incident?.requests, 600);
+    assert.equal(d.incident?.peak_rps, 300);
+    assert.equal(
+      d.timeline.total.reduce((x, y) => x + y, 0),
+      600,
+    );
+    assert.equal(d.analysis.traffic.peak.pps_1s, 300);
+    assert.match(d.summary.effect, / of the 600 requests the sensor counted over the span \(/);
+    assert.match(renderHtml(d), /<span data-k="stored_requests" data-v="600">600<\/span>/);
+    assert.match(renderMarkdown(d), /^\| Peak requests \(1 s\) \| 300 requests\/s \|$/m);
+  });
+
   for (const backend of BACKENDS.filter((b) => b.name === 'sqlite')) {
     it(`from the store (${backend.name}): the ticket, its alerts as last stored, the summaries of its span`, async () => {
       const db = await backend.create();
