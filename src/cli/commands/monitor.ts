@@ -8,11 +8,15 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
-import { monitorPackets, type SecondSummary } from '../../analyze/monitor.js';
+import { type HttpInput, monitorTraffic, type SecondSummary } from '../../analyze/monitor.js';
+import { edgeStream, followedLog, stdinLog } from '../../analyze/monitor-inputs.js';
 import { loadConfig, type PalisadeConfig } from '../../config/index.js';
-import { UsageError } from '../../core/errors.js';
+import { InputError, UsageError } from '../../core/errors.js';
 import type { AlertEvent } from '../../incidents/alerts.js';
 import type { Placement, TimelineEntry } from '../../incidents/desk.js';
+import { EdgeEnforcer } from '../../incidents/enforce/edge.js';
+import type { Enforcer } from '../../incidents/enforce/enforcer.js';
+import { exabgpExchange, FlowspecEnforcer } from '../../incidents/enforce/flowspec.js';
 import { NftEnforcer } from '../../incidents/enforce/nft.js';
 import { DEFAULT_POLICY, Mitigator } from '../../incidents/mitigator.js';
 import { Dispatcher } from '../../incidents/notify/dispatcher.js';
@@ -38,10 +42,18 @@ interface Opts {
   mitigate: 'off' | 'suggest' | 'auto';
   netns?: string;
   nftDevice?: string;
+  nft: boolean;
+  flowspec?: string;
   hold: number;
   maxActive: number;
   db: string | false;
+  httpLog: string[];
+  logFormat?: string;
+  edge?: string;
+  edgeToken?: string;
 }
+
+const repeat = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function register(program: Command): void {
   program
@@ -51,6 +63,10 @@ export function register(program: Command): void {
     .option('-i, --interface <iface>', 'capture live on IFACE through dumpcap (or tcpdump)')
     .option('-f, --filter <bpf>', 'BPF capture filter for -i, e.g. "not port 22"')
     .option('--replay <file>', 'play a pcap/pcapng file at the pace of its timestamps (drills, tests)')
+    .option('--http-log <file>', 'follow an HTTP access log as it grows (tail -F from its end; rotation safe); - reads a log on stdin (repeatable)', repeat, [])
+    .option('--log-format <fmt>', 'format of the --http-log files (a built-in name, nginx:/apache: format string); detected when absent')
+    .option('--edge <url>', "a palisade edge's admin URL: read its request stream, and push L7 mitigations to it (with --mitigate)")
+    .option('--edge-token <token>', 'bearer token of the edge admin API (default $PALISADE_ADMIN_TOKEN)')
     .option('--speed <x>', 'replay speed: 1 real time, 10 ten times faster', numberOption('--speed', { above: 0 }), 1)
     .option('--loops <n>', 'replay the (classic pcap) file N times, each round after the last (soak tests)', intOption('--loops', { min: 1 }), 1)
     .option('--config <file>', 'palisade.yaml: detection settings and the services alerts are triaged against (default ./palisade.yaml when present)')
@@ -60,12 +76,14 @@ export function register(program: Command): void {
     .option('--no-db', 'keep nothing (print only)')
     .option('--duration <s>', 'stop after S seconds', numberOption('--duration', { above: 0 }))
     .addOption(
-      new Option('--mitigate <mode>', 'off; suggest (write what would be applied); auto (load it into nftables within the limits)')
+      new Option('--mitigate <mode>', 'off; suggest (write what would be applied); auto (load it into nftables and/or announce it as Flowspec, within the limits)')
         .choices(['off', 'suggest', 'auto'])
         .default('off'),
     )
-    .option('--netns <name>', 'apply mitigations in this network namespace (default: this one)')
+    .option('--netns <name>', 'load nftables mitigations in this network namespace (default: this one)')
     .option('--nft-device <dev>', "drop at this device's ingress hook (nftables family netdev, before the IP stack) instead of inet prerouting")
+    .option('--flowspec <exabgp-pipe>', "also announce mitigations as BGP Flowspec routes through ExaBGP's API pipes, e.g. /run/exabgp/exabgp (.in, .out)")
+    .option('--no-nft', 'leave nftables alone: with --flowspec, mitigate through Flowspec only')
     .option('--hold <s>', 'seconds a mitigation stays after its attack ended', numberOption('--hold', { min: 0 }), DEFAULT_POLICY.holdS)
     .option('--max-active <n>', 'mitigations in place at once, at most', intOption('--max-active', { min: 1 }), DEFAULT_POLICY.maxActive)
     .addHelpText(
@@ -78,26 +96,46 @@ severity and an urgency, with the reasons: size against the service's link (serv
 palisade.yaml) or against attacks in general, against the victim's usual traffic, the service's
 tier, whether it is growing, whether it is mitigated, and detection's confidence.
 
+HTTP inputs (--http-log, --edge) go through the edge's live L7 analysis (HTTP floods,
+credential stuffing, scanners, slowloris; signature search and measurement over the last
+requests, as edge.live in palisade.yaml sets it); packets and HTTP may be watched together. With
+--mitigate and --edge, an L7 attack's rule is pushed to the edge (its admin API) and taken away
+after the hold, as nftables rules are for L3/4 attacks.
+
 Exit codes: 0 ok (stopped, or the replay/stream ended); 2 usage; 3 input unreadable or the
 capture program missing.
 
 Examples:
   palisade monitor -i eth0 -f 'not port 22'
   tcpdump -i eth0 -w - | palisade monitor -
-  palisade monitor --replay drill.pcap --speed 10 --json`,
+  palisade monitor --replay drill.pcap --speed 10 --json
+  palisade monitor -i eth0 --mitigate auto --flowspec /run/exabgp/exabgp            # nftables here, Flowspec upstream
+  palisade monitor -i eth0 --mitigate auto --flowspec /run/exabgp/exabgp --no-nft   # Flowspec only`,
     )
     .action(async (capture: string | undefined, opts: Opts) => {
-      const sources = [capture !== undefined, opts.replay !== undefined, opts.interface !== undefined].filter(Boolean).length;
-      if (sources !== 1) throw new UsageError('give one input: -i IFACE, --replay FILE, or - for a capture on stdin');
+      const packetSources = [capture !== undefined, opts.replay !== undefined, opts.interface !== undefined].filter(Boolean).length;
+      if (packetSources > 1) throw new UsageError('give one packet input: -i IFACE, --replay FILE, or - for a capture on stdin');
+      if (packetSources === 0 && opts.httpLog.length === 0 && opts.edge === undefined)
+        throw new UsageError('give an input: -i IFACE, --replay FILE, - (a capture on stdin), --http-log FILE or --edge URL');
       if (capture !== undefined && capture !== '-') throw new UsageError(`a capture file is replayed with --replay ${capture}; the argument is only - (stdin)`);
+      if (capture === '-' && opts.httpLog.includes('-')) throw new UsageError('stdin is one input: a capture (-) or a log (--http-log -), not both');
+      if (opts.httpLog.filter((f) => f === '-').length > 1) throw new UsageError('--http-log - (stdin) can be given once');
+      for (const f of opts.httpLog) if (f !== '-' && !existsSync(f)) throw new InputError(`--http-log ${f}: no such file`, 'E_INPUT');
       if (opts.filter !== undefined && opts.interface === undefined) throw new UsageError('-f/--filter applies to -i (live capture)');
+      if (!opts.nft && opts.flowspec === undefined) throw new UsageError('--no-nft leaves no enforcement point: give --flowspec EXABGP-PIPE too');
+      if (!opts.nft && (opts.netns !== undefined || opts.nftDevice !== undefined))
+        throw new UsageError('--netns and --nft-device place nftables rules; they mean nothing with --no-nft');
+      const edgeToken = opts.edgeToken ?? process.env.PALISADE_ADMIN_TOKEN ?? null;
+      const note = (l: string): void => void process.stderr.write(`monitor: ${l}\n`);
+      const http: HttpInput[] = opts.httpLog.map((f) => (f === '-' ? stdinLog(opts.logFormat) : followedLog(f, opts.logFormat)));
+      if (opts.edge !== undefined) http.push(edgeStream(opts.edge, edgeToken, note));
       const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
       const config: Pick<PalisadeConfig, 'detection' | 'services' | 'notifications'> = configFile
         ? loadConfig(configFile)
         : { detection: {}, services: [], notifications: { targets: new Map(), routes: [] } };
       const pace: { current: PaceClock | null } = { current: null };
-      let stream: Readable;
-      let name: string;
+      let stream: Readable | undefined;
+      let name: string | undefined;
       let stopCapture: (() => void) | null = null;
       if (opts.replay !== undefined) {
         stream = pacedCapture(opts.replay, { speed: opts.speed, loops: opts.loops }, pace);
@@ -110,7 +148,7 @@ Examples:
         live.child.once('exit', (code) => {
           if (code !== 0 && code !== null) process.stderr.write(`monitor: ${live.command} exited with ${code}${live.stderr() ? `: ${live.stderr()}` : ''}\n`);
         });
-      } else {
+      } else if (capture === '-') {
         stream = process.stdin;
         name = 'stdin';
       }
@@ -118,8 +156,8 @@ Examples:
       const stop = (): void => {
         abort.abort();
         stopCapture?.();
-        if (stream !== process.stdin) stream.destroy();
-        else process.stdin.pause();
+        if (stream !== undefined && stream !== process.stdin) stream.destroy();
+        else if (stream !== undefined) process.stdin.pause();
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
@@ -140,7 +178,7 @@ Examples:
         if (store === null || summaries.length === 0) return;
         const rows = summaries
           .splice(0)
-          .map((x) => ({ sensor, second: x.second, packets: x.packets, bytes: x.bytes, requests: 0, by_protocol: {}, by_vector: x.byVector, by_victim: x.byVictim }));
+          .map((x) => ({ sensor, second: x.second, packets: x.packets, bytes: x.bytes, requests: x.requests, by_protocol: {}, by_vector: x.byVector, by_victim: x.byVictim }));
         await store.writeSummaries(rows).catch((e: Error) => process.stderr.write(`monitor: per-second summaries not stored: ${e.message}\n`));
       };
       const summaryTimer = setInterval(() => void flushSummaries(), 5000);
@@ -159,14 +197,23 @@ Examples:
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: e.kind, significant: e.significant, change: e.change, incident, alert: e.alert })}\n`);
         else if (e.significant) process.stdout.write(`${eventLine(e, tty)}  [incident ${incident}${created ? ', new' : ''}]\n`);
       };
+      // enforcement points: nftables first (its mitigations keep the plain id), then Flowspec (both
+      // for L3/4 attacks, so only with packets to watch), then the edge (L7 attacks)
+      const enforcers: Enforcer[] = [];
+      const flowspec = opts.flowspec === undefined ? null : new FlowspecEnforcer({ pipe: opts.flowspec });
+      if (opts.mitigate !== 'off') {
+        if (packetSources > 0 && opts.nft) enforcers.push(new NftEnforcer({ netns: opts.netns ?? null, ...(opts.nftDevice !== undefined && { device: opts.nftDevice }) }));
+        if (packetSources > 0 && flowspec !== null) enforcers.push(flowspec);
+        if (opts.edge !== undefined) enforcers.push(new EdgeEnforcer({ url: opts.edge, token: edgeToken }));
+      }
       const mitigator =
-        opts.mitigate === 'off'
+        enforcers.length === 0
           ? undefined
-          : new Mitigator(
-              { ...DEFAULT_POLICY, mode: opts.mitigate, holdS: opts.hold, maxActive: opts.maxActive },
-              new NftEnforcer({ netns: opts.netns ?? null, ...(opts.nftDevice !== undefined && { device: opts.nftDevice }) }),
-              Date.now,
-            );
+          : new Mitigator({ ...DEFAULT_POLICY, mode: opts.mitigate as 'suggest' | 'auto', holdS: opts.hold, maxActive: opts.maxActive }, enforcers, Date.now);
+      if (flowspec !== null && enforcers.includes(flowspec)) {
+        // not fatal (ExaBGP may come up later, and each failure is on the timeline), but said at once
+        await exabgpExchange(flowspec.pipe, [], 2000).catch((e: Error) => process.stderr.write(`monitor: Flowspec mitigations will fail until ExaBGP answers: ${e.message}\n`));
+      }
       const printAction = async (desk: number, entry: TimelineEntry, failed: boolean, alertId: string): Promise<void> => {
         let incident = desk;
         if (recorder !== null && mitigator !== undefined) {
@@ -177,11 +224,13 @@ Examples:
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: 'mitigation', incident, failed, entry })}\n`);
         else process.stdout.write(`${entry.at.slice(11, 19)} ${failed ? 'FAILED' : 'MITIG.'} ${entry.text}  [incident ${incident}]\n`);
       };
-      if (!opts.json) process.stderr.write(`monitor: watching ${name}${opts.replay ? ` at ${opts.speed}×` : ''}${mitigator ? `, mitigation ${opts.mitigate}` : ''}\n`);
+      const watched = [...(name !== undefined ? [`${name}${opts.replay ? ` at ${opts.speed}×` : ''}`] : []), ...http.map((h) => h.name)].join(', ');
+      if (!opts.json) process.stderr.write(`monitor: watching ${watched}${mitigator ? `, mitigation ${opts.mitigate} (${enforcers.map((e) => e.target).join(', ')})` : ''}\n`);
       try {
-        const r = await monitorPackets({
-          stream,
-          name,
+        const r = await monitorTraffic({
+          ...(stream !== undefined && { stream }),
+          ...(name !== undefined && { name }),
+          http,
           pace,
           detection: config.detection,
           services: config.services,
@@ -192,7 +241,8 @@ Examples:
           ...(mitigator && { mitigator, onAction: printAction }),
         });
         // stderr in both modes: --json keeps stdout for the events
-        process.stderr.write(`monitor: ${r.packets} packets, ${r.alerts} alert(s), ${r.events} event(s)\n`);
+        const reqs = http.length > 0 ? `, ${r.requests} requests${r.malformedLines > 0 ? ` (${r.malformedLines} log lines unparsed, skipped)` : ''}` : '';
+        process.stderr.write(`monitor: ${r.packets} packets${reqs}, ${r.alerts} alert(s), ${r.events} event(s)\n`);
       } finally {
         clearInterval(summaryTimer);
         await flushSummaries();
