@@ -2,12 +2,14 @@
  * The monitor's HTTP inputs: an access log followed as it grows (`tail -F -n0`: rotation and
  * truncation safe, from its end — the monitor watches what happens from now on), a log on stdin,
  * and the edge's request stream (its admin API's `GET /api/requests`, NDJSON in the edge's log
- * format), reconnected with backoff when the edge restarts.
+ * format), reconnected with backoff when the edge restarts; and flow export on UDP.
  */
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { followAccessLog } from '../sources/accesslog/follow.js';
 import { readLogStream } from '../sources/accesslog/stream.js';
-import type { HttpInput } from './monitor.js';
+import { formatListen, type ListenAddress } from '../sources/flow-listen/address.js';
+import { FlowCollector } from '../sources/flow-listen/collector.js';
+import type { FlowInput, HttpInput } from './monitor.js';
 
 export function followedLog(path: string, format: string | undefined): HttpInput {
   return {
@@ -114,4 +116,28 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * Flow export listeners (the collector `palisade collect` runs): each record and sFlow sample is
+ * handed over as it is decoded. What was lost on the way (sequence gaps, socket drops) is
+ * counted for the final line.
+ */
+export function flowListeners(listen: ListenAddress[]): FlowInput {
+  return {
+    name: listen.map((a) => `${a.kind} on ${formatListen(a.host, a.port)}`).join(', '),
+    async run(onFlow, signal) {
+      const c = new FlowCollector({ listen, onFlow });
+      await c.start();
+      const stop = (): void => void c.stop('signal');
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        const final = await c.done;
+        const seq = final.loss.sequence;
+        return { records: final.records, lost: seq.records + seq.datagrams + seq.samples + (final.loss.socketDrops ?? 0) };
+      } finally {
+        signal.removeEventListener('abort', stop);
+      }
+    },
+  };
 }

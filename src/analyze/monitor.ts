@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import type { DetectionSection } from '../config/detection.js';
 import type { EdgeLiveOptions } from '../config/edge.js';
 import type { Service } from '../config/services.js';
+import type { PacketView } from '../decode/view.js';
 import { liveAttack } from '../detect/l34/attacks.js';
 import { Detector, type Track } from '../detect/l34/detector.js';
 import { AlertBook, type AlertEvent } from '../incidents/alerts.js';
@@ -29,6 +30,8 @@ import { RuntimeRules } from '../proxy/live/runtime-rules.js';
 import type { HttpLogView } from '../sources/accesslog/view.js';
 import { readCapture } from '../sources/capture/capture.js';
 import type { PaceClock } from '../sources/capture/paced.js';
+import type { FlowView } from '../sources/flow/record-view.js';
+import { LiveFlowViews } from '../sources/flow-live.js';
 
 /** A source of HTTP requests that keeps coming (a followed log, stdin, the edge's request stream). */
 export interface HttpInput {
@@ -37,11 +40,20 @@ export interface HttpInput {
   run(onRequest: (v: HttpLogView) => void, signal: AbortSignal): Promise<{ lines: number; records: number; malformed: number }>;
 }
 
+/** Flow export as it arrives (the UDP collector): records and sFlow samples. */
+export interface FlowInput {
+  name: string;
+  /** Hands each record over until `signal` aborts (or the input ends); resolves with its counters for the final line. */
+  run(onFlow: (f: FlowView) => void, signal: AbortSignal): Promise<{ records: number; lost: number }>;
+}
+
 export interface MonitorOptions {
   /** The pcap/pcapng byte stream (paced replay, tcpdump/dumpcap output, stdin); absent: no packets. */
   stream?: Readable;
   /** Names the packet input in messages. */
   name?: string;
+  /** Flow export listeners (records spread over the seconds after they arrive: sources/flow-live.ts). */
+  flows?: FlowInput;
   /** HTTP inputs (any number; none: no L7). */
   http?: readonly HttpInput[];
   /** L7 analysis settings (palisade.yaml edge.live: window, buffer, replan); default as the edge's. */
@@ -86,6 +98,9 @@ export interface MonitorResult {
   /** HTTP requests taken in, and lines of the HTTP inputs that did not parse (counted, skipped) */
   requests: number;
   malformedLines: number;
+  /** Flow records and samples taken in, and datagrams the collector saw lost (sequence gaps, socket drops) */
+  flowRecords: number;
+  flowLoss: number;
   alerts: number;
   events: number;
   /** events the consumer failed on (logged by it) */
@@ -98,13 +113,16 @@ const GRACE_MS = 600;
 export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> {
   const now = o.now ?? Date.now;
   const http = o.http ?? [];
-  if (o.stream === undefined && http.length === 0) throw new Error('monitor: no input');
+  if (o.stream === undefined && o.flows === undefined && http.length === 0) throw new Error('monitor: no input');
+  const flows = o.flows === undefined ? null : new LiveFlowViews();
+  /** Packets reach the L3/4 detector: its windows close the seconds (else the clock does). */
+  const packetsIn = o.stream !== undefined || flows !== null;
   const det = new Detector(o.detection);
   const mit = o.mitigator ?? null;
   const book = new AlertBook({ sensor: o.sensor, services: new ServiceMap(o.services), now, ...(mit && { isMitigated: (id: string) => mit.holds(id) }) });
   const incidentOfAlert = new Map<string, number>();
   const desk = new IncidentDesk(now);
-  const result: MonitorResult = { packets: 0, requests: 0, malformedLines: 0, alerts: 0, events: 0, failedEvents: 0 };
+  const result: MonitorResult = { packets: 0, requests: 0, malformedLines: 0, flowRecords: 0, flowLoss: 0, alerts: 0, events: 0, failedEvents: 0 };
   let endedSeen = 0;
   let secPackets = 0;
   let secBytes = 0;
@@ -210,13 +228,21 @@ export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> 
   // With no packets the clock closes the seconds (with packets, their detector's windows do).
   let clockSecond = Math.floor((now() - GRACE_MS) / 1000);
   const closeSeconds = (until: number): void => {
-    if (o.stream !== undefined) return;
+    if (packetsIn) return;
     const sec = Math.floor(until / 1000);
     for (; clockSecond < sec; clockSecond++) det.onWindow?.(clockSecond + 1);
   };
+  const onFlowView = (v: PacketView): void => {
+    result.packets += v.weight;
+    secPackets += v.weight;
+    secBytes += v.wirelen * v.weight;
+    det.add(v);
+  };
   const tick = (): void => {
     const t = captureNow();
-    if (o.stream !== undefined && !Number.isNaN(t)) det.advance(Math.floor((t - GRACE_MS) / 1000));
+    // flow views wait for their second (spread after arrival); they go in before the windows close
+    if (flows !== null) flows.drain(Math.floor((now() - GRACE_MS) / 1000), onFlowView);
+    if (packetsIn && !Number.isNaN(t)) det.advance(Math.floor((t - GRACE_MS) / 1000));
     l7Observe();
     closeSeconds(now() - GRACE_MS);
     sweep();
@@ -239,6 +265,17 @@ export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> 
           },
           { stream: o.stream },
         ),
+      );
+    if (o.flows !== undefined)
+      inputs.push(
+        o.flows
+          .run((f) => {
+            (flows as LiveFlowViews).add(f, now());
+          }, stopInputs.signal)
+          .then((c) => {
+            result.flowRecords = c.records;
+            result.flowLoss = c.lost;
+          }),
       );
     for (const input of http)
       inputs.push(
@@ -276,7 +313,8 @@ export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> 
     clearInterval(timer);
     o.signal?.removeEventListener('abort', abortInputs);
   }
-  // whatever is still open ends with the input
+  // whatever is still open ends with the input (flow views spread past it go in first)
+  flows?.drain(Number.POSITIVE_INFINITY, onFlowView);
   closeSeconds(now() + 1000);
   det.finish();
   const ended = det.endedTracks;

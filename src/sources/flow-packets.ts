@@ -40,7 +40,7 @@ export interface FlowPacketsInfo extends PacketInfo {
 }
 
 /** Growable struct-of-arrays store of the views to replay (no object per view). */
-class ViewStore {
+export class ViewStore {
   n = 0;
   private cap = 0;
   sec = new Float64Array(0);
@@ -68,6 +68,13 @@ class ViewStore {
   addrUsed = 0;
   hdr: Uint8Array = new Uint8Array(1 << 16);
   hdrUsed = 0;
+
+  /** Empty it, keeping its arrays (a live bucket used again). */
+  clear(): void {
+    this.n = 0;
+    this.addrUsed = 0;
+    this.hdrUsed = 0;
+  }
 
   push(): number {
     if (this.n === this.cap) this.grow();
@@ -152,28 +159,9 @@ async function load(path: string, opts: FlowDecoderOptions, onProgress?: (done: 
     else if (f.kind === FlowKind.NETFLOW9) kinds.netflow9++;
     else if (f.kind === FlowKind.IPFIX) kinds.ipfix++;
     else if (f.kind === FlowKind.SFLOW5) kinds.sflow5++;
-    const rate = f.samplingRate > 0 ? f.samplingRate : 1;
-    if (f.hasPacket) {
-      const pv = f.packet;
-      if (pv.ipVersion === 0) return;
-      const i = st.push();
-      st.sec[i] = pv.tsSec;
-      st.nsec[i] = pv.tsNsec;
-      st.weight[i] = rate;
-      st.samples[i] = 1;
-      st.flowPackets[i] = 0;
-      st.hdrOff[i] = st.addHeader(pv.buf, pv.frameOff, pv.frameEnd - pv.frameOff);
-      st.hdrLen[i] = pv.frameEnd - pv.frameOff;
-      st.hdrLink[i] = pv.linkType;
-      st.wirelen[i] = pv.wirelen;
-      weightTotal += rate;
-      bytesTotal += pv.wirelen * rate;
-      return;
-    }
-    if (f.ipVersion === 0 || f.packets <= 0) return;
-    spread(st, f, rate);
-    weightTotal += f.packets * rate;
-    bytesTotal += f.bytes * rate;
+    const w = addFlow(st, f);
+    weightTotal += w.packets;
+    bytesTotal += w.bytes;
   };
   const r = await readFlowCapture(path, onFlow, { ...opts, onProgress });
   // Time order; a stable sort keeps a second's views in arrival order.
@@ -196,10 +184,45 @@ async function load(path: string, opts: FlowDecoderOptions, onProgress?: (done: 
   return { store: st, order, info };
 }
 
-/** A header-less record spread over the seconds it spans (see the module comment). */
-function spread(st: ViewStore, f: FlowView, rate: number): void {
-  const start = f.startMs;
-  const end = f.endMs > start ? f.endMs : start;
+/**
+ * One record or sample as stored views: an sFlow sample's header (at `atMs` when given, else its
+ * own time), or a header-less record spread over [start, end) — its own times, or those given (the
+ * live monitor spreads a record over the seconds after it arrived). Returns the packets and bytes
+ * on the wire it stands for (0 for what carries no IP).
+ */
+export function addFlow(st: ViewStore, f: FlowView, atMs?: number, spanMs?: number): { packets: number; bytes: number } {
+  const rate = f.samplingRate > 0 ? f.samplingRate : 1;
+  if (f.hasPacket) {
+    const pv = f.packet;
+    if (pv.ipVersion === 0) return NOTHING;
+    const i = st.push();
+    if (atMs === undefined) {
+      st.sec[i] = pv.tsSec;
+      st.nsec[i] = pv.tsNsec;
+    } else {
+      st.sec[i] = Math.floor(atMs / 1000);
+      st.nsec[i] = (atMs % 1000) * 1e6;
+    }
+    st.weight[i] = rate;
+    st.samples[i] = 1;
+    st.flowPackets[i] = 0;
+    st.hdrOff[i] = st.addHeader(pv.buf, pv.frameOff, pv.frameEnd - pv.frameOff);
+    st.hdrLen[i] = pv.frameEnd - pv.frameOff;
+    st.hdrLink[i] = pv.linkType;
+    st.wirelen[i] = pv.wirelen;
+    return { packets: rate, bytes: pv.wirelen * rate };
+  }
+  if (f.ipVersion === 0 || f.packets <= 0) return NOTHING;
+  const start = atMs ?? f.startMs;
+  const end = atMs !== undefined ? atMs + Math.max(0, spanMs ?? 0) : f.endMs > start ? f.endMs : start;
+  spread(st, f, rate, start, end);
+  return { packets: f.packets * rate, bytes: f.bytes * rate };
+}
+
+const NOTHING = { packets: 0, bytes: 0 } as const;
+
+/** A header-less record spread over the seconds of [start, end] (see the module comment). */
+function spread(st: ViewStore, f: FlowView, rate: number, start: number, end: number): void {
   const packets = f.packets;
   const meanLen = Math.max(20, Math.min(65535, Math.round(f.bytes / packets)));
   let addrOff = -1;
@@ -246,7 +269,7 @@ function spread(st: ViewStore, f: FlowView, rate: number): void {
 }
 
 /** Fill the view with stored view i. */
-function fill(v: PacketView, st: ViewStore, i: number): void {
+export function fill(v: PacketView, st: ViewStore, i: number): void {
   v.tsSec = st.sec[i] as number;
   v.tsNsec = st.nsec[i] as number;
   v.weight = st.weight[i] as number;

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { type HttpInput, monitorTraffic, type SecondSummary } from '../../analyze/monitor.js';
-import { edgeStream, followedLog, stdinLog } from '../../analyze/monitor-inputs.js';
+import { edgeStream, flowListeners, followedLog, stdinLog } from '../../analyze/monitor-inputs.js';
 import { loadConfig, type PalisadeConfig } from '../../config/index.js';
 import { InputError, UsageError } from '../../core/errors.js';
 import type { AlertEvent } from '../../incidents/alerts.js';
@@ -26,8 +26,9 @@ import type { Store } from '../../incidents/store/store.js';
 import { bitsText } from '../../incidents/triage.js';
 import { startLiveCapture } from '../../sources/capture/live.js';
 import { type PaceClock, pacedCapture } from '../../sources/capture/paced.js';
+import { parseListenAddress } from '../../sources/flow-listen/address.js';
 import { intOption, numberOption } from '../options.js';
-import { severityText } from '../store-cli.js';
+import { durationOption, severityText } from '../store-cli.js';
 
 interface Opts {
   replay?: string;
@@ -51,6 +52,10 @@ interface Opts {
   logFormat?: string;
   edge?: string;
   edgeToken?: string;
+  retention?: number;
+  sflow: string[];
+  netflow: string[];
+  ipfix: string[];
 }
 
 const repeat = (v: string, prev: string[]): string[] => [...prev, v];
@@ -63,6 +68,9 @@ export function register(program: Command): void {
     .option('-i, --interface <iface>', 'capture live on IFACE through dumpcap (or tcpdump)')
     .option('-f, --filter <bpf>', 'BPF capture filter for -i, e.g. "not port 22"')
     .option('--replay <file>', 'play a pcap/pcapng file at the pace of its timestamps (drills, tests)')
+    .option('--sflow <addr>', 'collect sFlow on HOST:PORT or :PORT (usually :6343) and watch the traffic it samples (repeatable)', repeat, [])
+    .option('--netflow <addr>', 'collect NetFlow v5/v9 (usually :2055; repeatable)', repeat, [])
+    .option('--ipfix <addr>', 'collect IPFIX (usually :4739; repeatable)', repeat, [])
     .option('--http-log <file>', 'follow an HTTP access log as it grows (tail -F from its end; rotation safe); - reads a log on stdin (repeatable)', repeat, [])
     .option('--log-format <fmt>', 'format of the --http-log files (a built-in name, nginx:/apache: format string); detected when absent')
     .option('--edge <url>', "a palisade edge's admin URL: read its request stream, and push L7 mitigations to it (with --mitigate)")
@@ -74,6 +82,11 @@ export function register(program: Command): void {
     .option('--json', 'print each alert event as one JSON line')
     .option('--db <file|url>', 'where alerts, incidents and their timelines are kept: a SQLite file or postgres://…', DEFAULT_DB)
     .option('--no-db', 'keep nothing (print only)')
+    .option(
+      '--retention <age>',
+      'at start and hourly, delete closed incidents (with their alerts and timelines), per-second summaries and sent notifications older than AGE: 90d, 12w (default: keep all; see incidents prune)',
+      durationOption('--retention'),
+    )
     .option('--duration <s>', 'stop after S seconds', numberOption('--duration', { above: 0 }))
     .addOption(
       new Option('--mitigate <mode>', 'off; suggest (write what would be applied); auto (load it into nftables and/or announce it as Flowspec, within the limits)')
@@ -115,8 +128,13 @@ Examples:
     .action(async (capture: string | undefined, opts: Opts) => {
       const packetSources = [capture !== undefined, opts.replay !== undefined, opts.interface !== undefined].filter(Boolean).length;
       if (packetSources > 1) throw new UsageError('give one packet input: -i IFACE, --replay FILE, or - for a capture on stdin');
-      if (packetSources === 0 && opts.httpLog.length === 0 && opts.edge === undefined)
-        throw new UsageError('give an input: -i IFACE, --replay FILE, - (a capture on stdin), --http-log FILE or --edge URL');
+      const listen = [
+        ...opts.sflow.map((a) => parseListenAddress('sflow', a)),
+        ...opts.netflow.map((a) => parseListenAddress('netflow', a)),
+        ...opts.ipfix.map((a) => parseListenAddress('ipfix', a)),
+      ];
+      if (packetSources === 0 && listen.length === 0 && opts.httpLog.length === 0 && opts.edge === undefined)
+        throw new UsageError('give an input: -i IFACE, --replay FILE, - (a capture on stdin), --sflow/--netflow/--ipfix ADDR, --http-log FILE or --edge URL');
       if (capture !== undefined && capture !== '-') throw new UsageError(`a capture file is replayed with --replay ${capture}; the argument is only - (stdin)`);
       if (capture === '-' && opts.httpLog.includes('-')) throw new UsageError('stdin is one input: a capture (-) or a log (--http-log -), not both');
       if (opts.httpLog.filter((f) => f === '-').length > 1) throw new UsageError('--http-log - (stdin) can be given once');
@@ -130,7 +148,7 @@ Examples:
       const http: HttpInput[] = opts.httpLog.map((f) => (f === '-' ? stdinLog(opts.logFormat) : followedLog(f, opts.logFormat)));
       if (opts.edge !== undefined) http.push(edgeStream(opts.edge, edgeToken, note));
       const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
-      const config: Pick<PalisadeConfig, 'detection' | 'services' | 'notifications'> = configFile
+      const config: Pick<PalisadeConfig, 'detection' | 'services' | 'notifications'> & { edge?: PalisadeConfig['edge'] } = configFile
         ? loadConfig(configFile)
         : { detection: {}, services: [], notifications: { targets: new Map(), routes: [] } };
       const pace: { current: PaceClock | null } = { current: null };
@@ -182,6 +200,24 @@ Examples:
         await store.writeSummaries(rows).catch((e: Error) => process.stderr.write(`monitor: per-second summaries not stored: ${e.message}\n`));
       };
       const summaryTimer = setInterval(() => void flushSummaries(), 5000);
+      // retention: the store must not grow for ever on a monitor that runs for months
+      const prune = async (): Promise<void> => {
+        if (store === null || opts.retention === undefined) return;
+        const cutoff = Date.now() - opts.retention;
+        try {
+          const r = await store.prune({ incidentsBefore: new Date(cutoff).toISOString(), summariesBefore: Math.floor(cutoff / 1000) });
+          const sent = await store.pruneOutbox(new Date(cutoff).toISOString());
+          if (r.incidents.length + r.summaries + sent > 0 && !opts.json)
+            process.stderr.write(
+              `monitor: retention: ${r.incidents.length} closed incident(s), ${r.alerts} alert(s), ${r.summaries} per-second summaries and ${sent} sent notification(s) older than the cutoff deleted\n`,
+            );
+        } catch (e) {
+          process.stderr.write(`monitor: retention: ${(e as Error).message}\n`);
+        }
+      };
+      const pruneTimer = opts.retention === undefined ? null : setInterval(() => void prune(), 3_600_000);
+      pruneTimer?.unref();
+      await prune();
       if (recorder !== null) {
         const resumed = await recorder.resume();
         if (resumed > 0 && !opts.json) process.stderr.write(`monitor: ${resumed} open incident(s) resumed from ${opts.db}\n`);
@@ -202,8 +238,9 @@ Examples:
       const enforcers: Enforcer[] = [];
       const flowspec = opts.flowspec === undefined ? null : new FlowspecEnforcer({ pipe: opts.flowspec });
       if (opts.mitigate !== 'off') {
-        if (packetSources > 0 && opts.nft) enforcers.push(new NftEnforcer({ netns: opts.netns ?? null, ...(opts.nftDevice !== undefined && { device: opts.nftDevice }) }));
-        if (packetSources > 0 && flowspec !== null) enforcers.push(flowspec);
+        const l34 = packetSources > 0 || listen.length > 0;
+        if (l34 && opts.nft) enforcers.push(new NftEnforcer({ netns: opts.netns ?? null, ...(opts.nftDevice !== undefined && { device: opts.nftDevice }) }));
+        if (l34 && flowspec !== null) enforcers.push(flowspec);
         if (opts.edge !== undefined) enforcers.push(new EdgeEnforcer({ url: opts.edge, token: edgeToken }));
       }
       const mitigator =
@@ -224,13 +261,20 @@ Examples:
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: 'mitigation', incident, failed, entry })}\n`);
         else process.stdout.write(`${entry.at.slice(11, 19)} ${failed ? 'FAILED' : 'MITIG.'} ${entry.text}  [incident ${incident}]\n`);
       };
-      const watched = [...(name !== undefined ? [`${name}${opts.replay ? ` at ${opts.speed}×` : ''}`] : []), ...http.map((h) => h.name)].join(', ');
+      const flowInput = listen.length > 0 ? flowListeners(listen) : null;
+      const watched = [
+        ...(name !== undefined ? [`${name}${opts.replay ? ` at ${opts.speed}×` : ''}`] : []),
+        ...(flowInput ? [flowInput.name] : []),
+        ...http.map((h) => h.name),
+      ].join(', ');
       if (!opts.json) process.stderr.write(`monitor: watching ${watched}${mitigator ? `, mitigation ${opts.mitigate} (${enforcers.map((e) => e.target).join(', ')})` : ''}\n`);
       try {
         const r = await monitorTraffic({
           ...(stream !== undefined && { stream }),
           ...(name !== undefined && { name }),
           http,
+          ...(flowInput !== null && { flows: flowInput }),
+          ...(config.edge !== undefined && { l7: config.edge.live }),
           pace,
           detection: config.detection,
           services: config.services,
@@ -242,9 +286,11 @@ Examples:
         });
         // stderr in both modes: --json keeps stdout for the events
         const reqs = http.length > 0 ? `, ${r.requests} requests${r.malformedLines > 0 ? ` (${r.malformedLines} log lines unparsed, skipped)` : ''}` : '';
-        process.stderr.write(`monitor: ${r.packets} packets${reqs}, ${r.alerts} alert(s), ${r.events} event(s)\n`);
+        const flowsText = flowInput !== null ? ` (from ${r.flowRecords} flow records and samples${r.flowLoss > 0 ? `; ${r.flowLoss} lost on the way` : ''})` : '';
+        process.stderr.write(`monitor: ${Math.round(r.packets)} packets${flowsText}${reqs}, ${r.alerts} alert(s), ${r.events} event(s)\n`);
       } finally {
         clearInterval(summaryTimer);
+        if (pruneTimer !== null) clearInterval(pruneTimer);
         await flushSummaries();
         await dispatcher?.stop();
         await dispatcher?.runOnce().catch(() => 0);
