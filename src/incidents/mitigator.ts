@@ -37,6 +37,8 @@ export interface MitigationState {
   expression: string;
   state: 'suggested' | 'applied' | 'failed' | 'removed';
   hits: { packets: number; bytes: number };
+  /** The enforcement point reported hits (Flowspec routes have no counters: false). */
+  counted?: boolean;
   /** ms: when it goes (set once its attack ended) */
   removeAt: number | null;
 }
@@ -105,7 +107,7 @@ export class Mitigator {
         m.removeAt = this.now() + this.policy.holdS * 1000;
         await this.refreshHits(m);
         out.entries.push(
-          this.entry(`attack over: ${m.target} rule ${m.id} stays ${this.policy.holdS} s, then goes (${m.hits.packets} ${unitOf(m)} dropped so far)`, {
+          this.entry(`attack over: ${m.target} rule ${m.id} stays ${this.policy.holdS} s, then goes (${caught(m, 'so far')})`, {
             mitigation: m.id,
             target: m.target,
             hits: m.hits,
@@ -188,7 +190,10 @@ export class Mitigator {
 
   private async refreshHits(m: MitigationState): Promise<void> {
     const h = await this.byTarget.get(m.target)?.hits(m.id);
-    if (h !== null && h !== undefined) m.hits = h;
+    if (h !== null && h !== undefined) {
+      m.hits = h;
+      m.counted = true;
+    }
   }
 
   /** Removes the mitigations whose hold after their attack has passed. */
@@ -203,7 +208,7 @@ export class Mitigator {
       if (r.ok) {
         m.state = 'removed';
         out.entries.push(
-          this.entry(`removed from ${m.target} after the hold (${m.hits.packets} ${unitOf(m)}, ${m.hits.bytes} bytes dropped in all)`, {
+          this.entry(`removed from ${m.target} after the hold (${caught(m, 'in all')})`, {
             mitigation: m.id,
             target: m.target,
             hits: m.hits,
@@ -225,9 +230,11 @@ export class Mitigator {
   }
 }
 
-/** What a hit counts at an enforcement point: packets in the kernel, requests at the edge. */
-function unitOf(m: MitigationState): string {
-  return m.target === 'edge' ? 'requests' : 'packets';
+/** What the mitigation caught, in the enforcement point's unit (packets in the kernel, requests at the edge), or that it cannot tell. */
+function caught(m: MitigationState, when: string): string {
+  if (m.counted !== true) return `${m.target} keeps no counters`;
+  if (m.target === 'edge') return `${m.hits.packets} requests stopped ${when}`;
+  return `${m.hits.packets} packets, ${m.hits.bytes} bytes dropped ${when}`;
 }
 
 /** The first enforcement point of the list keeps the plain id (as before several points existed); others add their name. */
