@@ -88,6 +88,8 @@ export interface SecondSummary {
   requests: number;
   /** open attacks at its end */
   attacks: number;
+  /** packets by IP protocol (tcp, udp, icmp, other) and HTTP requests (http_requests) */
+  byProtocol: Record<string, number>;
   /** open attacks at its end, by vector and by victim */
   byVector: Record<string, number>;
   byVictim: Record<string, number>;
@@ -127,6 +129,16 @@ export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> 
   let secPackets = 0;
   let secBytes = 0;
   let secRequests = 0;
+  // packets by protocol this second (weighted: flow views stand for many)
+  let secTcp = 0;
+  let secUdp = 0;
+  let secIcmp = 0;
+  const countProto = (v: PacketView, w: number): void => {
+    const p = v.ipProto;
+    if (p === 6) secTcp += w;
+    else if (p === 17) secUdp += w;
+    else if (p === 1 || p === 58) secIcmp += w;
+  };
   let lastSecond = Number.NEGATIVE_INFINITY;
   // the consumer runs one event at a time, in order, off the packet path
   let chain: Promise<void> = Promise.resolve();
@@ -173,8 +185,19 @@ export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> 
       const host = p.attack.victim.host ?? '';
       byVictim[host] = (byVictim[host] ?? 0) + 1;
     }
-    if (second === endSec - 1 || secPackets > 0 || secRequests > 0)
-      o.onSecond?.({ second, packets: secPackets, bytes: secBytes, requests: secRequests, attacks: book.size, byVector, byVictim });
+    if (second === endSec - 1 || secPackets > 0 || secRequests > 0) {
+      const byProtocol: Record<string, number> = {};
+      if (secTcp > 0) byProtocol.tcp = secTcp;
+      if (secUdp > 0) byProtocol.udp = secUdp;
+      if (secIcmp > 0) byProtocol.icmp = secIcmp;
+      const other = secPackets - secTcp - secUdp - secIcmp;
+      if (other > 0) byProtocol.other = other;
+      if (secRequests > 0) byProtocol.http_requests = secRequests;
+      o.onSecond?.({ second, packets: secPackets, bytes: secBytes, requests: secRequests, attacks: book.size, byProtocol, byVector, byVictim });
+    }
+    secTcp = 0;
+    secUdp = 0;
+    secIcmp = 0;
     secPackets = 0;
     secBytes = 0;
     secRequests = 0;
@@ -236,6 +259,7 @@ export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> 
     result.packets += v.weight;
     secPackets += v.weight;
     secBytes += v.wirelen * v.weight;
+    countProto(v, v.weight);
     det.add(v);
   };
   const tick = (): void => {
@@ -261,6 +285,7 @@ export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> 
             result.packets++;
             secPackets++;
             secBytes += v.wirelen;
+            countProto(v, 1);
             det.add(v);
           },
           { stream: o.stream },

@@ -95,4 +95,5 @@ test('monitor on an HTTP log: one alert for the flood (host, signature) within a
     reqs.length,
   );
   assert.equal(new Set(seconds.map((s) => s.second)).size, seconds.length);
+  assert.ok(seconds.every((s) => (s.byProtocol.http_requests ?? 0) === s.requests));
 });

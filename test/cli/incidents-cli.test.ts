@@ -226,6 +226,24 @@ for (const backend of BACKENDS) {
       assert.match(again.stdout, /is already in incident #4: nothing changed/);
     });
 
+    it('split: the alerts named leave for a new ticket (timeline events on both); all of them, or one of another ticket, is a usage error', async () => {
+      const all = await run('incidents', 'split', '1', '5e000000', '6f000000');
+      assert.equal(all.code, 2);
+      assert.match(all.stderr, /those are all of incident #1's alerts/);
+      const foreign = await run('incidents', 'split', '1', ids.udp);
+      assert.equal(foreign.code, 2);
+      assert.match(foreign.stderr, /is in incident #\d+, not #1/);
+      const before = (await store.listIncidents({})).length;
+      const r = await run('incidents', 'split', '1', '6f000000', '--by', 'bob', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const made = JSON.parse(r.stdout) as { number: number; title: string; severity: string };
+      assert.equal((await store.listIncidents({})).length, before + 1);
+      assert.equal((await store.getAlert(ids.small))?.incident_id, made.number);
+      assert.equal((await store.getAlert(ids.big))?.incident_id, 1);
+      assert.deepEqual(timeline((await run('incidents', 'show', String(made.number))).stdout), [`alert_moved bob alert ${ids.small} moved here from #1`]);
+      assert.equal(timeline((await run('incidents', 'show', '1')).stdout).at(-1), `alert_moved bob alert ${ids.small} moved to #${made.number}`);
+    });
+
     if (backend.name === 'sqlite') {
       it('the real CLI in a process: the ticket, and exit 2 for a bad status', async () => {
         const show = cliProcess(['incidents', 'show', '1', '--db', db.spec]);

@@ -79,6 +79,14 @@ test('monitor → outbox → webhook: the start and the end of the attack, each 
         40_000,
       );
       assert.ok(rows.some((r) => (r.by_vector.dns_amplification ?? 0) > 0));
+      // and each second's protocols add up to its packets (a DNS amplification: UDP above all)
+      for (const r of rows)
+        assert.equal(
+          Object.values(r.by_protocol).reduce((n, x) => n + x, 0),
+          r.packets,
+          JSON.stringify(r),
+        );
+      assert.ok(rows.reduce((n, r) => n + (r.by_protocol.udp ?? 0), 0) > 20_000);
     } finally {
       await store.close();
     }

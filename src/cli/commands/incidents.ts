@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { PalisadeError, UsageError } from '../../core/errors.js';
 import { incidentReportInput } from '../../incidents/report-input.js';
 import type { IncidentSummary, PruneResult, Store } from '../../incidents/store/store.js';
-import { SEVERITIES, type Severity } from '../../model/alert.js';
+import { SEVERITY_RANK } from '../../incidents/triage.js';
+import { type Alert, SEVERITIES, type Severity } from '../../model/alert.js';
 import { INCIDENT_STATUSES, type Incident, type IncidentStatus, OBSERVABLE_KINDS } from '../../model/incident.js';
 import { formatOf, makeIncidentReport } from '../../report/index.js';
 import { intOption, parseIntArg } from '../options.js';
@@ -209,6 +210,36 @@ export function register(program: Command): void {
     }),
   );
 
+  storeOptions(
+    incidents
+      .command('split')
+      .argument('<n>', 'the incident to split')
+      .argument('<alerts...>', 'the alerts (ids or unique prefixes) that leave it for a new ticket')
+      .description('split a ticket: the alerts named leave it for a new incident (timeline events on both)')
+      .option('--title <text>', "the new ticket's title (default: the first alert's vector and victim)")
+      .option('--by <name>', 'who (default: your login name)'),
+  ).action((n: string, alertIds: string[], opts: ByOpts & { title?: string }) =>
+    withStore(opts.db, async (store) => {
+      const from = await findIncident(store, n);
+      if (from === null) return;
+      if (from.merged_into != null) return notFound(`incident #${from.number} was merged into #${from.merged_into}: split that one`);
+      const moving: Alert[] = [];
+      for (const id of alertIds) {
+        const a = await findAlert(store, id);
+        if (a === null) return;
+        if (a.incident_id !== from.number)
+          throw new UsageError(`alert ${a.id} is in ${a.incident_id === null ? 'no incident' : `incident #${a.incident_id}`}, not #${from.number}`);
+        if (!moving.some((m) => m.id === a.id)) moving.push(a);
+      }
+      const all = await store.listAlerts({ incident: from.number, limit: 1_000_000 });
+      if (moving.length >= all.length) throw new UsageError(`those are all of incident #${from.number}'s alerts: nothing would be left to split from`);
+      const first = moving[0] as (typeof moving)[number];
+      const severity = moving.reduce((s, a) => (SEVERITY_RANK[a.severity] > SEVERITY_RANK[s] ? a.severity : s), first.severity);
+      const to = await store.createIncident({ title: opts.title ?? `${first.vector} on ${victimShort(first)}`, severity, customer: from.customer ?? null });
+      for (const a of moving) await store.moveAlert(a.id, to.number, actor(opts.by));
+      await done(store, to.number, opts, `split ${moving.length} alert(s) from incident #${from.number} into the new incident #${to.number}: ${to.title}`);
+    }),
+  );
   storeOptions(
     incidents
       .command('move')
