@@ -21,7 +21,11 @@ test('a record arriving late is spread over the seconds after its arrival, all i
   assert.ok(seen.every(([s]) => s < Math.floor(T / 1000) + 2));
   live.drain(Math.floor(T / 1000) + 60, (v) => void seen.push([v.tsSec, v.weight]));
   const secs = seen.map(([s]) => s);
-  assert.deepEqual(secs, [...secs].sort((a, b) => a - b), 'in second order');
+  assert.deepEqual(
+    secs,
+    [...secs].sort((a, b) => a - b),
+    'in second order',
+  );
   const total = seen.reduce((n, [, w]) => n + w, 0);
   assert.equal(total, 400 + 3600 * 10);
   assert.equal(live.packets, total);
