@@ -19,7 +19,7 @@ import type { RequestTraits } from '../detect/l7/features.js';
 import { columnar, Measurer, type MeasureTarget } from '../detect/l7/measure.js';
 import { Rand } from '../detect/l7/sample.js';
 import { buildMitigation } from '../export/mitigation.js';
-import type { Analysis } from '../model/analysis.js';
+import { type Analysis, noTops } from '../model/analysis.js';
 import type { Attack, L7Mitigation } from '../model/attack.js';
 import { type AccessLogInfo, type AccessLogSource, accessLogSource } from '../sources/accesslog/index.js';
 import { parserFor } from '../sources/accesslog/parsers.js';
@@ -248,13 +248,7 @@ function toAnalysis(source: AccessLogSource, info: AccessLogInfo, s: LogSummary,
       peak: { pps_1s: peak, bps_1s: 0, pps_100ms: 0 },
       unique_sources: s.clients.estimate(),
       unique_destinations: det.hosts.length,
-      top_sources: [],
-      top_destinations: [],
-      top_dst_ports: [],
-      top_conversations: [],
-      top_dns_names: [],
-      top_tls_sni: [],
-      top_ja4: [],
+      ...noTops(),
       estimated: ['unique_sources'],
       http: {
         requests: s.requests,

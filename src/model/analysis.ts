@@ -142,3 +142,8 @@ export interface Analysis {
   };
   attacks: Attack[];
 }
+
+/** The traffic tops an input cannot give (access logs, stored summaries): each empty. */
+export function noTops(): Pick<Analysis['traffic'], 'top_sources' | 'top_destinations' | 'top_dst_ports' | 'top_conversations' | 'top_dns_names' | 'top_tls_sni' | 'top_ja4'> {
+  return { top_sources: [], top_destinations: [], top_dst_ports: [], top_conversations: [], top_dns_names: [], top_tls_sni: [], top_ja4: [] };
+}

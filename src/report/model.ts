@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Alert } from '../model/alert.js';
-import type { Analysis } from '../model/analysis.js';
+import { type Analysis, noTops } from '../model/analysis.js';
 import type { Attack } from '../model/attack.js';
 import type { Incident } from '../model/incident.js';
 import { checkTimeZone, fmtBits, fmtInt, isoSeconds } from './format.js';
@@ -270,13 +270,7 @@ export function buildIncidentReport(input: IncidentReportInput, opts: Pick<Repor
       peak: { pps_1s: unit === REQUESTS ? peakRps : peakPps, bps_1s: peakBps, pps_100ms: 0 },
       unique_sources: 0,
       unique_destinations: 0,
-      top_sources: [],
-      top_destinations: [],
-      top_dst_ports: [],
-      top_conversations: [],
-      top_dns_names: [],
-      top_tls_sni: [],
-      top_ja4: [],
+      ...noTops(),
       estimated: [],
     },
     attacks,

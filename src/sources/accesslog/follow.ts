@@ -6,9 +6,9 @@
  * file shrinks (copytruncate) reading restarts at 0. stop() ends it and resolves with the counts.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { type AccessLogFileInfo, LineHandler } from './handler.js';
-import { LineSplitter } from './lines.js';
-import { type LineParser, parserFor } from './parsers.js';
+import type { AccessLogFileInfo } from './handler.js';
+import { LineFeed } from './line-feed.js';
+import type { LineParser } from './parsers.js';
 import type { TextParseOptions } from './text-parser.js';
 import type { HttpLogView } from './view.js';
 
@@ -38,16 +38,9 @@ export interface Follower {
 const CHUNK = 256 * 1024;
 
 export function followAccessLog(path: string, onRecord: (v: HttpLogView) => void, opts: FollowOptions = {}): Follower {
-  const parser = opts.format === undefined ? null : typeof opts.format === 'string' ? parserFor(opts.format, opts) : opts.format;
-  const h = new LineHandler(path, parser);
-  const pending: Array<[string, number, boolean]> = [];
-  const splitter = new LineSplitter((l, n, o) => {
-    if (!h.hasParser) {
-      pending.push([l, n, o]);
-      return;
-    }
-    if (h.handle(l, n, o)) onRecord(h.view);
-  });
+  const feed = new LineFeed(path, opts.format, onRecord, opts);
+  const h = feed.handler;
+  const splitter = feed.splitter;
   const pollMs = opts.pollMs ?? 250;
   let fd = -1;
   let ino = -1;
@@ -85,13 +78,7 @@ export function followAccessLog(path: string, onRecord: (v: HttpLogView) => void
       splitter.push(buf.subarray(0, got));
     }
     // Detection waits for lines: once some are in, choose and replay them.
-    if (!h.hasParser && pending.length > 0) {
-      h.detect(
-        pending.map((p) => p[0]),
-        opts,
-      );
-      for (const [l, n, o] of pending.splice(0)) if (h.handle(l, n, o)) onRecord(h.view);
-    }
+    feed.settle();
   };
 
   const tick = (): void => {
@@ -134,7 +121,7 @@ export function followAccessLog(path: string, onRecord: (v: HttpLogView) => void
       timer = null;
       readAll();
       splitter.end();
-      if (!h.hasParser && pending.length > 0) readAll();
+      if (feed.held > 0) readAll();
       if (fd >= 0) closeSync(fd);
       fd = -1;
       finish(info());
