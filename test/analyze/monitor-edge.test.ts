@@ -13,6 +13,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { jsonLines } from '../helpers/json-lines.js';
 import { startEdgeProcess } from '../proxy/edge-process.js';
 import { Rng } from '../proxy/live-driver.js';
 import { Driver, type LabOrigin, LEGIT, pct, startLabOrigin, tally } from '../proxy/live-driver-net.js';
@@ -83,10 +84,7 @@ test('monitor --edge: the edge’s request stream in, an http_flood alert, its r
     monitor.kill('SIGTERM');
     assert.equal(await exited, 0, err);
 
-    const lines = out
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as Line);
+    const lines = jsonLines<Line>(out);
     const starts = lines.filter((l) => l.event === 'start');
     assert.deepEqual(
       starts.map((l) => l.alert?.vector),

@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { jsonLines } from '../helpers/json-lines.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CLI = join(ROOT, 'bin/palisade.js');
@@ -64,10 +65,7 @@ test('monitor --netflow: softflowd’s NetFlow v9 of a SYN flood gives one syn_f
   } finally {
     monitor.kill('SIGKILL');
   }
-  const lines = out
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Line);
+  const lines = jsonLines<Line>(out);
   const starts = lines.filter((l) => l.event === 'start');
   assert.deepEqual(
     starts.map((l) => [l.alert?.vector, l.alert?.victim]),

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openStore } from '../../src/incidents/store/open.js';
 import { VethPair } from '../export/netns.js';
+import { jsonLines } from '../helpers/json-lines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-automit-'));
 const CLI = join(import.meta.dirname, '../../bin/palisade.js');
@@ -116,11 +117,7 @@ test('monitor --mitigate auto: the kernel drops the flood from the mitigation on
   const code = await exited;
   assert.equal(code, 0, err);
 
-  const lines = out
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as { event: string; entry?: { text: string }; alert?: { vector: string; victim: string } });
+  const lines = jsonLines<{ event: string; entry?: { text: string }; alert?: { vector: string; victim: string } }>(out);
   const kinds = lines.map((l) => (l.event === 'mitigation' ? `mitigation: ${l.entry?.text.split(':')[0]}` : `${l.event} ${l.alert?.vector}`));
   assert.ok(kinds.includes('start tcp_syn_flood'), kinds.join('\n'));
   assert.ok(
