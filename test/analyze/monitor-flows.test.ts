@@ -55,8 +55,10 @@ test('monitor --netflow: softflowd’s NetFlow v9 of a SYN flood gives one syn_f
   });
   const exited = new Promise<number | null>((r) => monitor.once('exit', (c) => r(c)));
   try {
-    // the listener is bound once the monitor says what it watches (stderr; --json keeps stdout for events)
-    await new Promise((r) => setTimeout(r, 1500));
+    // wait for the monitor's listener: its socket in the kernel's UDP table (bounded: 20 s)
+    const bound = (): boolean => readFileSync('/proc/net/udp', 'utf8').includes(`:${port.toString(16).toUpperCase().padStart(4, '0')} `);
+    for (let i = 0; i < 200 && !bound(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(bound(), `the monitor never bound 127.0.0.1:${port}: ${err}`);
     const sf = spawnSync('softflowd', ['-d', '-r', pcap, '-n', `127.0.0.1:${port}`, '-v', '9'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(sf.status, 0, sf.stderr);
     for (let i = 0; i < 600 && !/"event":"end"/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
