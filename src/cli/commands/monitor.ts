@@ -194,18 +194,16 @@ Examples:
       const summaries: SecondSummary[] = [];
       const flushSummaries = async (): Promise<void> => {
         if (store === null || summaries.length === 0) return;
-        const rows = summaries
-          .splice(0)
-          .map((x) => ({
-            sensor,
-            second: x.second,
-            packets: x.packets,
-            bytes: x.bytes,
-            requests: x.requests,
-            by_protocol: x.byProtocol,
-            by_vector: x.byVector,
-            by_victim: x.byVictim,
-          }));
+        const rows = summaries.splice(0).map((x) => ({
+          sensor,
+          second: x.second,
+          packets: x.packets,
+          bytes: x.bytes,
+          requests: x.requests,
+          by_protocol: x.byProtocol,
+          by_vector: x.byVector,
+          by_victim: x.byVictim,
+        }));
         await store.writeSummaries(rows).catch((e: Error) => process.stderr.write(`monitor: per-second summaries not stored: ${e.message}\n`));
       };
       const summaryTimer = setInterval(() => void flushSummaries(), 5000);
