@@ -19,6 +19,9 @@ export type SchemaName = 'analysis' | 'attack' | 'flow-record' | 'http-request' 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 let validators: Record<SchemaName, ValidateFunction> | null = null;
+let ajvInstance: import('ajv').Ajv | null = null;
+/** The request bodies of `palisade serve` (schema/api.schema.json), by definition name. */
+const requestValidators = new Map<string, ValidateFunction>();
 /** `expected` of each shared definition, by name: a missing field says what it should have been. */
 const definitionWords = new Map<string, string>();
 
@@ -34,7 +37,9 @@ function load(): Record<SchemaName, ValidateFunction> {
     for (const [def, body] of Object.entries(schema.definitions ?? {})) if (body.expected) definitionWords.set(def, body.expected);
     return schema;
   };
+  ajvInstance = ajv;
   ajv.addSchema(read('attack'));
+  ajv.addSchema(read('api'));
   const analysis = ajv.compile(read('analysis'));
   const attack = ajv.getSchema('https://palisade.dev/schema/attack.schema.json') as ValidateFunction;
   validators = {
@@ -90,7 +95,28 @@ function expectedOf(e: ErrorObject): string {
 
 /** The first way `doc` breaks the schema, as `path: expected …`, or null when it conforms. */
 export function schemaProblem(doc: unknown, schema: SchemaName): string | null {
-  const validate = load()[schema];
+  return problemOf(load()[schema], doc, schema);
+}
+
+/** The definitions of schema/api.schema.json: the request bodies `palisade serve` takes. */
+export function requestSchemas(): Record<string, object> {
+  const text = readFileSync(new URL('../../schema/api.schema.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { definitions: Record<string, object> }).definitions;
+}
+
+/** The first way a request body breaks its definition in schema/api.schema.json (`body.field: expected …`), or null. */
+export function requestProblem(doc: unknown, definition: string): string | null {
+  load();
+  let validate = requestValidators.get(definition);
+  if (validate === undefined) {
+    validate = (ajvInstance as import('ajv').Ajv).getSchema(`https://palisade.dev/schema/api.schema.json#/definitions/${definition}`);
+    if (validate === undefined) throw new Error(`schema/api.schema.json has no definition ${definition}`);
+    requestValidators.set(definition, validate);
+  }
+  return problemOf(validate, doc, 'body');
+}
+
+function problemOf(validate: ValidateFunction, doc: unknown, schema: string): string | null {
   if (validate(doc)) return null;
   const e = (validate.errors ?? [])[0];
   if (e === undefined) return `${schema}: invalid`;

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
+import { fingerprintSilence, silenceAlert } from '../../incidents/actions.js';
 import type { Store } from '../../incidents/store/store.js';
 import { ALERT_STATES, type Alert, type AlertState, SEVERITIES, type Severity } from '../../model/alert.js';
 import { VECTORS, type Vector } from '../../model/attack.js';
@@ -140,12 +141,7 @@ export function register(program: Command): void {
       const a = await findAlert(store, id as string);
       if (a === null) return;
       // One alert: a silence naming its fingerprint, so `alerts silences` shows it and it expires with --for.
-      const s = await store.transaction(async (tx) => {
-        const s = await tx.addSilence({ expression: `alert.fingerprint == ${JSON.stringify(a.fingerprint)}`, until, created_by: by, reason: opts.reason ?? '' });
-        if (await tx.silenceAlert(a.id, s.id)) return s;
-        await tx.removeSilence(s.id);
-        return null;
-      });
+      const s = await silenceAlert(store, a, until, by, opts.reason ?? '');
       if (s === null) return notFound(`alert ${a.id} has ended: there is nothing to silence`);
       await done(store, a.id, opts, `silenced alert ${a.id} (${a.vector} on ${victimShort(a)}) until ${timeText(until)} UTC (silence ${s.id})`);
     });
@@ -159,7 +155,7 @@ export function register(program: Command): void {
         const unsilenced = await store.transaction(async (tx) => {
           if (!(await tx.unsilenceAlert(a.id))) return false;
           // The silence made for this one alert by `alerts silence ID` goes with it.
-          const own = (await tx.listSilences()).find((s) => s.id === a.silenced_by && s.expression === `alert.fingerprint == ${JSON.stringify(a.fingerprint)}`);
+          const own = (await tx.listSilences()).find((s) => s.id === a.silenced_by && s.expression === fingerprintSilence(a));
           if (own) await tx.removeSilence(own.id);
           return true;
         });

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { PalisadeError, UsageError } from '../../core/errors.js';
+import { addNote, assignIncident, setIncidentStatus } from '../../incidents/actions.js';
 import { incidentReportInput } from '../../incidents/report-input.js';
 import type { IncidentSummary, PruneResult, Store } from '../../incidents/store/store.js';
 import { SEVERITY_RANK } from '../../incidents/triage.js';
@@ -126,12 +127,7 @@ export function register(program: Command): void {
       if (inc === null) return;
       const to = name === '-' ? null : name.trim();
       if (to === '') throw new UsageError('incidents assign: the name is empty (- unassigns)');
-      const by = actor(opts.by);
-      const text = to === null ? `unassigned (was ${inc.assignee ?? 'nobody'})` : `assigned to ${to}${inc.assignee ? ` (was ${inc.assignee})` : ''}`;
-      await store.transaction(async (tx) => {
-        await tx.updateIncident(inc.number, { assignee: to });
-        await tx.appendTimeline(inc.number, { at: new Date().toISOString(), kind: 'assigned', actor: by, text, data: { from: inc.assignee, to } });
-      });
+      const text = await assignIncident(store, inc, to, actor(opts.by));
       await done(store, inc.number, opts, `incident #${inc.number} ${text}`);
     }),
   );
@@ -150,7 +146,7 @@ export function register(program: Command): void {
       const inc = await findIncident(store, n);
       if (inc === null) return;
       const by = actor(opts.by);
-      const ev = await store.appendTimeline(inc.number, { at: new Date().toISOString(), kind: 'note', actor: by, text, data: null });
+      const ev = await addNote(store, inc.number, text, by);
       await done(store, inc.number, opts, `note added to incident #${inc.number} by ${by} at ${timeText(ev.at)} UTC`);
     }),
   );
@@ -175,13 +171,7 @@ export function register(program: Command): void {
         process.stdout.write(`incident #${inc.number} is already ${next}: nothing changed\n`);
         return;
       }
-      const by = actor(opts.by);
-      const note = opts.note?.trim();
-      const text = `${inc.status} → ${next}${note ? `: ${note}` : ''}`;
-      await store.transaction(async (tx) => {
-        await tx.updateIncident(inc.number, { status: next });
-        await tx.appendTimeline(inc.number, { at: new Date().toISOString(), kind: 'status', actor: by, text, data: { from: inc.status, to: next } });
-      });
+      const text = await setIncidentStatus(store, inc, next, actor(opts.by), opts.note);
       await done(store, inc.number, opts, `incident #${inc.number}: ${text}`);
     });
   });

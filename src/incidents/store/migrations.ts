@@ -75,6 +75,25 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX alerts_customer ON alerts (customer)',
     ],
   },
+  {
+    version: 3,
+    name: 'palisade serve: accounts, API tokens, sessions, audit log',
+    statements: [
+      // Only hashes are kept: scrypt for passwords (salt and parameters in the text), SHA-256 for
+      // tokens and session ids (random 256-bit secrets, which a fast hash protects as well).
+      `CREATE TABLE accounts (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0)`,
+      `CREATE TABLE api_tokens (id TEXT PRIMARY KEY, account TEXT NOT NULL, name TEXT NOT NULL, secret_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL, last_used_at TEXT)`,
+      'CREATE INDEX api_tokens_account ON api_tokens (account)',
+      `CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, account TEXT NOT NULL, csrf TEXT NOT NULL, created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL)`,
+      'CREATE INDEX sessions_expires ON sessions (expires_at)',
+      `CREATE TABLE audit_log (id @ID@, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+        detail TEXT NOT NULL, address TEXT)`,
+      'CREATE INDEX audit_log_at ON audit_log (at)',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

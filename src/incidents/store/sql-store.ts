@@ -15,23 +15,30 @@ import { current, type Dialect } from './migrations.js';
 import { alertOf, alertRow, incidentHeadOf, iso, mitigationOf, observableOf, outboxOf, silenceOf, summaryOf, summaryRow, timelineOf } from './rows.js';
 import type { FileLock } from './sqlite.js';
 import type {
+  Account,
   AlertFilter,
+  ApiToken,
+  AuditEntry,
+  AuditFilter,
   IncidentChanges,
   IncidentFilter,
   IncidentSummary,
   MitigationChange,
+  NewAuditEntry,
   NewIncident,
   NewSilence,
   OutboxEvent,
   OutboxItem,
   PruneOptions,
   PruneResult,
+  Role,
+  Session,
   Silence,
   Store,
   Summary,
   UpsertResult,
 } from './store.js';
-import type { Tables } from './tables.js';
+import type { AccountsTable, Tables } from './tables.js';
 
 const DEFAULT_LIMIT = 1000;
 /** Rows per INSERT when writing summaries: under SQLite's and PostgreSQL's bound-parameter caps. */
@@ -739,6 +746,100 @@ export class SqlStore implements Store {
     return n;
   }
 
+  // ---- accounts, tokens, sessions, audit log
+
+  createAccount(a: Omit<Account, 'disabled'>): Promise<boolean> {
+    const row = { name: a.name, role: a.role, password_hash: a.password_hash, created_at: iso(a.created_at), created_by: a.created_by, disabled: 0 };
+    return this.transaction(async (tx) => {
+      const r = await (tx as SqlStore).db
+        .insertInto('accounts')
+        .values(row)
+        .onConflict((oc) => oc.column('name').doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+    });
+  }
+
+  async getAccount(name: string): Promise<Account | null> {
+    const r = await this.read((db) => db.selectFrom('accounts').selectAll().where('name', '=', name).executeTakeFirst());
+    return r ? accountOf(r) : null;
+  }
+
+  setPassword(name: string, passwordHash: string): Promise<boolean> {
+    return this.change((db) => db.updateTable('accounts').set({ password_hash: passwordHash }).where('name', '=', name).executeTakeFirst());
+  }
+
+  async listAccounts(): Promise<Account[]> {
+    return (await this.read((db) => db.selectFrom('accounts').selectAll().orderBy('name').execute())).map(accountOf);
+  }
+
+  addToken(t: Omit<ApiToken, 'last_used_at'>): Promise<void> {
+    return this.transaction(async (tx) => {
+      await (tx as SqlStore).db
+        .insertInto('api_tokens')
+        .values({ ...t, created_at: iso(t.created_at), last_used_at: null })
+        .execute();
+    });
+  }
+
+  async getToken(id: string): Promise<ApiToken | null> {
+    const r = await this.read((db) => db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst());
+    return r ?? null;
+  }
+
+  async touchToken(id: string, at?: string): Promise<void> {
+    await this.change((db) =>
+      db
+        .updateTable('api_tokens')
+        .set({ last_used_at: iso(at) })
+        .where('id', '=', id)
+        .executeTakeFirst(),
+    );
+  }
+
+  createSession(s: Session): Promise<void> {
+    return this.transaction(async (tx) => {
+      await (tx as SqlStore).db
+        .insertInto('sessions')
+        .values({ ...s, created_at: iso(s.created_at), expires_at: iso(s.expires_at) })
+        .execute();
+    });
+  }
+
+  async getSession(idHash: string, now?: string): Promise<Session | null> {
+    const r = await this.read((db) => db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).where('expires_at', '>', iso(now)).executeTakeFirst());
+    return r ?? null;
+  }
+
+  deleteSession(idHash: string): Promise<boolean> {
+    return this.change((db) => db.deleteFrom('sessions').where('id_hash', '=', idHash).executeTakeFirst());
+  }
+
+  deleteExpiredSessions(now?: string): Promise<number> {
+    return this.transaction(async (tx) => Number((await (tx as SqlStore).db.deleteFrom('sessions').where('expires_at', '<=', iso(now)).executeTakeFirst()).numDeletedRows));
+  }
+
+  appendAudit(e: NewAuditEntry): Promise<AuditEntry> {
+    const row = { at: iso(e.at), actor: e.actor, action: e.action, target: e.target, detail: JSON.stringify(e.detail ?? null), address: e.address ?? null };
+    return this.transaction(async (tx) => {
+      const r = await (tx as SqlStore).db.insertInto('audit_log').values(row).returning('id').executeTakeFirstOrThrow();
+      return { ...row, id: Number(r.id), detail: e.detail ?? null };
+    });
+  }
+
+  async listAudit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
+    let q = this.db.selectFrom('audit_log').selectAll();
+    if (filter.actor !== undefined) q = q.where('actor', '=', filter.actor);
+    if (filter.since !== undefined) q = q.where('at', '>=', iso(filter.since));
+    const rows = await this.read(() =>
+      q
+        .orderBy('id', 'desc')
+        .limit(filter.limit ?? DEFAULT_LIMIT)
+        .execute(),
+    );
+    return rows.map((r) => ({ ...r, id: Number(r.id), detail: JSON.parse(r.detail) as unknown }));
+  }
+
   schemaVersion(): Promise<number> {
     return this.read((db) => current(db));
   }
@@ -746,6 +847,10 @@ export class SqlStore implements Store {
   close(): Promise<void> {
     return this.b.close();
   }
+}
+
+function accountOf(r: AccountsTable): Account {
+  return { name: r.name, role: r.role as Role, password_hash: r.password_hash, created_at: r.created_at, created_by: r.created_by, disabled: Number(r.disabled) !== 0 };
 }
 
 /** What unsilencing sets: back to acknowledged when someone had acknowledged it. */

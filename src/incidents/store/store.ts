@@ -144,6 +144,63 @@ export interface PruneResult {
   summaries: number;
 }
 
+/** Who may do what in `palisade serve`: viewer reads, operator triages, admin manages accounts. */
+export type Role = 'viewer' | 'operator' | 'admin';
+export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
+
+export interface Account {
+  name: string;
+  role: Role;
+  /** The scrypt hash (never the password); the server's auth module makes and checks it. */
+  password_hash: string;
+  created_at: string;
+  created_by: string;
+  disabled: boolean;
+}
+
+export interface ApiToken {
+  id: string;
+  account: string;
+  name: string;
+  /** SHA-256 of the secret, hex: the secret itself is shown once and never stored. */
+  secret_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface Session {
+  /** SHA-256 of the cookie value, hex. */
+  id_hash: string;
+  account: string;
+  /** The CSRF token a cookie-authenticated change must echo. */
+  csrf: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  /** The account (or `cli:<login>` for a change made on the command line). */
+  actor: string;
+  /** What, e.g. alert.ack, incident.status, account.create. */
+  action: string;
+  /** What it was done to, e.g. `alert:<id>`, `incident:12`, `account:alice`. */
+  target: string;
+  detail: unknown;
+  address: string | null;
+}
+
+export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at' | 'address'> & { at?: string; address?: string | null };
+
+export interface AuditFilter {
+  actor?: string;
+  /** At or after this time (ISO-8601). */
+  since?: string;
+  /** Newest first. Default 1000. */
+  limit?: number;
+}
+
 export interface Store {
   /** `sqlite` or `postgres`. */
   readonly backend: 'sqlite' | 'postgres';
@@ -224,6 +281,25 @@ export interface Store {
   // Retention
   /** Deletes old closed incidents with everything of theirs, and old summaries, in one transaction (see PruneOptions). */
   prune(options: PruneOptions): Promise<PruneResult>;
+
+  // Accounts, tokens, sessions and the audit log (palisade serve)
+  /** False when an account of that name exists. */
+  createAccount(account: Omit<Account, 'disabled'>): Promise<boolean>;
+  getAccount(name: string): Promise<Account | null>;
+  /** Replaces the password hash; false when there is no such account. */
+  setPassword(name: string, passwordHash: string): Promise<boolean>;
+  listAccounts(): Promise<Account[]>;
+  addToken(token: Omit<ApiToken, 'last_used_at'>): Promise<void>;
+  getToken(id: string): Promise<ApiToken | null>;
+  touchToken(id: string, at?: string): Promise<void>;
+  createSession(session: Session): Promise<void>;
+  /** The session, when it exists and has not expired at `now`. */
+  getSession(idHash: string, now?: string): Promise<Session | null>;
+  deleteSession(idHash: string): Promise<boolean>;
+  /** Deletes sessions expired before `now`; returns how many. */
+  deleteExpiredSessions(now?: string): Promise<number>;
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
+  listAudit(filter?: AuditFilter): Promise<AuditEntry[]>;
 
   /** The migration version of the database. */
   schemaVersion(): Promise<number>;

@@ -123,6 +123,46 @@ export interface MigrationsTable {
   applied_at: string;
 }
 
+export interface AccountsTable {
+  name: string;
+  role: string;
+  /** `scrypt$N$r$p$salt$hash` (base64). */
+  password_hash: string;
+  created_at: string;
+  created_by: string;
+  disabled: number;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  account: string;
+  name: string;
+  /** SHA-256 of the secret part, hex. */
+  secret_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the cookie's value, hex. */
+  id_hash: string;
+  account: string;
+  csrf: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  /** JSON. */
+  detail: string;
+  address: string | null;
+}
+
 export interface Tables {
   alerts: AlertsTable;
   silences: SilencesTable;
@@ -134,4 +174,8 @@ export interface Tables {
   summaries: SummariesTable;
   counters: CountersTable;
   palisade_migrations: MigrationsTable;
+  accounts: AccountsTable;
+  api_tokens: ApiTokensTable;
+  sessions: SessionsTable;
+  audit_log: AuditTable;
 }
