@@ -23,11 +23,12 @@ import { register as mitigate } from './commands/mitigate.js';
 import { register as monitor } from './commands/monitor.js';
 import { register as report } from './commands/report.js';
 import { register as rules } from './commands/rules.js';
+import { register as serve } from './commands/serve.js';
 import { register as waf } from './commands/waf.js';
 
 type Registrar = (program: Command) => void;
 
-const COMMANDS: Registrar[] = [analyze, collect, mitigate, exportCmd, waf, report, generateCmd, rules, filter, compare, edge, monitor, alerts, incidents];
+const COMMANDS: Registrar[] = [analyze, collect, mitigate, exportCmd, waf, report, generateCmd, rules, filter, compare, edge, monitor, alerts, incidents, serve];
 
 /** Codes whose span points into an expression: the CLI shows it with a caret under the span. */
 const EXPRESSION_CODES: ReadonlySet<ErrorCode> = new Set(['E_RULE', 'E_UNSUPPORTED']);

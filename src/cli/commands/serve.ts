@@ -1,0 +1,125 @@
+/**
+ * `palisade serve`: the authenticated API over the alert store (src/server). Argument parsing,
+ * the first admin account and the demo account; everything else is the server's.
+ */
+import type { Command } from 'commander';
+import { PalisadeError, UsageError } from '../../core/errors.js';
+import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
+import { ROLES, type Role, type Store } from '../../incidents/store/store.js';
+import { generatePassword, hashPassword } from '../../server/auth.js';
+import { createApiServer, isLoopback, listen } from '../../server/server.js';
+import { actor } from '../store-cli.js';
+
+interface ServeOpts {
+  listen: string;
+  db: string;
+  demo?: boolean;
+  addAccount?: string;
+  role: Role;
+}
+
+const EXAMPLES = `
+The API answers JSON under /api (its OpenAPI description: GET /api/openapi.json). Only
+GET /api/health and POST /api/login are open; everything else needs a session (log in) or an
+API token (Authorization: Bearer pal_…), and a role: viewer reads, operator triages (ack,
+silence, notes, status, assign), admin manages accounts and tokens and reads the audit log.
+
+Cookies are Secure: browsers send them back over HTTPS only, so put TLS in front of a server
+listening on anything but loopback. On a loopback address (127.0.0.1, ::1) over plain HTTP,
+Secure is left off so a browser on the same machine can log in.
+
+Exit codes: 0 stopped (or the account was added); 2 usage; 3 the store cannot be opened or the
+address cannot be listened on.
+
+Examples:
+  palisade serve --add-account alice --role admin --db palisade.db     prints alice's password, once
+  palisade serve --listen 127.0.0.1:8080 --db palisade.db
+  palisade serve --listen 127.0.0.1:8080 --db palisade.db --demo       with a demo account (printed)
+  palisade serve --listen 10.0.0.5:8443 --db postgres://palisade@db.example/palisade
+  curl -s -H "Authorization: Bearer pal_…" http://127.0.0.1:8080/api/alerts?q='alert.score > 50'`;
+
+/** `HOST:PORT` or `[v6]:PORT`. */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (m === null || port > 65535) throw new UsageError(`--listen takes HOST:PORT (127.0.0.1:8080, [::1]:8080), not "${text}"`);
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
+async function addAccount(store: Store, name: string, role: Role, by: string, reset: boolean): Promise<string> {
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name)) throw new UsageError(`account name "${name}": 1 to 64 characters of a-z, 0-9, dot, dash, underscore`);
+  const password = generatePassword();
+  const hash = await hashPassword(password);
+  await store.transaction(async (tx) => {
+    const created = await tx.createAccount({ name, role, password_hash: hash, created_at: new Date().toISOString(), created_by: by });
+    if (!created) {
+      if (!reset) throw new PalisadeError('E_INPUT', `an account named ${name} exists`);
+      await tx.setPassword(name, hash);
+    }
+    await tx.appendAudit({ actor: by, action: created ? 'account.create' : 'account.password', target: `account:${name}`, detail: { role } });
+  });
+  return password;
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('The API over the alert store: alerts, incidents, audit log, accounts; with authentication and roles (no web console yet).')
+    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
+    .option('--db <file|url>', 'the alert store: a SQLite file or postgres://user@host/db[?schema=NAME]', DEFAULT_DB)
+    .option('--demo', 'create (or reset) the account "demo" (operator) and print its password on start')
+    .option('--add-account <name>', 'create an account, print its generated password once, and exit')
+    .option(
+      '--role <role>',
+      `role of --add-account: ${ROLES.join(', ')}`,
+      (v: string) => {
+        if (!(ROLES as readonly string[]).includes(v)) throw new UsageError(`--role takes ${ROLES.join(', ')}, not "${v}"`);
+        return v as Role;
+      },
+      'viewer',
+    )
+    .addHelpText('after', EXAMPLES)
+    .action(async (opts: ServeOpts) => {
+      const { host, port } = parseListen(opts.listen);
+      const store = await openStore(opts.db);
+      const by = `cli:${actor(undefined)}`;
+      if (opts.addAccount !== undefined) {
+        try {
+          const password = await addAccount(store, opts.addAccount, opts.role, by, false);
+          process.stdout.write(`account ${opts.addAccount} (${opts.role}) created; its password, shown once:\n${password}\n`);
+        } finally {
+          await store.close();
+        }
+        return;
+      }
+      const secureCookies = !isLoopback(host);
+      const { server } = createApiServer({ store, secureCookies });
+      let addr: { address: string; port: number };
+      try {
+        if (opts.demo) {
+          const password = await addAccount(store, 'demo', 'operator', by, true);
+          process.stdout.write(`demo account: name demo, password ${password} (operator)\n`);
+        }
+        addr = await listen(server, host, port);
+      } catch (err) {
+        await store.close();
+        const code = (err as NodeJS.ErrnoException)?.code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new PalisadeError('E_INPUT', `cannot listen on ${opts.listen}: ${code}`);
+        throw err;
+      }
+      const shown = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+      process.stdout.write(`palisade serve: listening on http://${shown}:${addr.port} (API under /api; store ${store.backend})\n`);
+      if (!secureCookies) process.stdout.write('palisade serve: loopback over plain HTTP: session cookies are sent without Secure\n');
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          server.close(() => resolve());
+          server.closeAllConnections();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await store.close();
+    });
+}

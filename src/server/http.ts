@@ -1,0 +1,144 @@
+/**
+ * The HTTP plumbing of `palisade serve`: the route type the API is a table of, the headers every
+ * response carries (a strict Content-Security-Policy among them), cookies, JSON bodies read with
+ * a size cap, and the error a handler throws to answer with a status.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Role } from '../incidents/store/store.js';
+
+/** A request body larger than this is refused (413): the API's bodies are a few hundred bytes. */
+export const MAX_BODY = 64 * 1024;
+
+/**
+ * Every response: nothing may load from anywhere (the API serves data, not pages), no framing,
+ * no sniffing, no referrer, no caching of what an account may see. The report download widens
+ * only `style-src` and `img-src` (its HTML is self-contained, with inline styles and SVG/data
+ * images) and still runs no script.
+ */
+export const CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface Principal {
+  name: string;
+  role: Role;
+  via: 'session' | 'token';
+  /** The session's id hash (for logout), when via is session. */
+  session?: string;
+}
+
+export interface Reply {
+  status?: number;
+  json?: unknown;
+  /** A body that is not JSON (the report), with its type. */
+  text?: string;
+  contentType?: string;
+  headers?: Record<string, string | string[]>;
+}
+
+export interface Context {
+  url: URL;
+  params: Readonly<Record<string, string>>;
+  principal: Principal | null;
+  body: unknown;
+  /** The client's address (the socket's: a proxy in front is not trusted to name it). */
+  address: string;
+  req: IncomingMessage;
+}
+
+export interface QueryParam {
+  name: string;
+  description: string;
+  schema: Record<string, unknown>;
+}
+
+export interface Route {
+  method: 'GET' | 'POST';
+  /** OpenAPI path template: `/api/alerts/{id}`. */
+  path: string;
+  summary: string;
+  /** The least role that may call it; null: open (health, login). */
+  role: Role | null;
+  /** Definition in schema/api.schema.json the JSON body must satisfy. */
+  body?: string;
+  query?: readonly QueryParam[];
+  /** Response media type, when not application/json. */
+  produces?: readonly string[];
+  handler: (ctx: Context) => Promise<Reply>;
+}
+
+const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+export function allows(have: Role, need: Role): boolean {
+  return ROLE_RANK[have] >= ROLE_RANK[need];
+}
+
+/** A compiled path template: its regex and parameter names. */
+export function pathMatcher(template: string): { re: RegExp; names: string[] } {
+  const names: string[] = [];
+  const re = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{([a-z_]+)\}/g, (_m, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { re: new RegExp(`^${re}$`), names };
+}
+
+export function cookies(req: IncomingMessage): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const k = part.slice(0, eq).trim();
+    if (!out.has(k)) out.set(k, part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+/** The raw body, at most MAX_BODY bytes (413 beyond). */
+export async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, `request body over ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function send(res: ServerResponse, reply: Reply): void {
+  const status = reply.status ?? 200;
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+  if (reply.text !== undefined) {
+    res.setHeader('content-type', reply.contentType ?? 'text/plain; charset=utf-8');
+    res.writeHead(status).end(reply.text);
+    return;
+  }
+  if (reply.json === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.writeHead(status).end(JSON.stringify(reply.json));
+}
