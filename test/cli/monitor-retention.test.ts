@@ -37,7 +37,10 @@ test('monitor --retention 90d deletes the closed incidents and summaries older t
   await store.updateIncident(old, { status: 'resolved' }, ago(199));
   await store.updateIncident(recent, { status: 'resolved' }, ago(6));
   const second = (days: number): number => Math.floor((Date.now() - days * DAY) / 1000);
-  await store.writeSummaries([second(100), second(1)].map((s) => ({ sensor: 's1', second: s, packets: 1, bytes: 1, requests: 0, by_protocol: {}, by_vector: {}, by_victim: {} })));
+  // one second of each age, fixed now (the clock moves on while the test runs)
+  const oldSecond = second(100);
+  const recentSecond = second(1);
+  await store.writeSummaries([oldSecond, recentSecond].map((s) => ({ sensor: 's1', second: s, packets: 1, bytes: 1, requests: 0, by_protocol: {}, by_vector: {}, by_victim: {} })));
   await store.close();
 
   const r = await cli(['monitor', '--replay', pcap, '--speed', '100', '--db', db, '--retention', '90d', '--sensor', 't']);
@@ -51,7 +54,7 @@ test('monitor --retention 90d deletes the closed incidents and summaries older t
     const rows = await after.readSummaries(0, second(-1));
     assert.deepEqual(
       rows.map((x) => x.second),
-      [second(1)],
+      [recentSecond],
     );
   } finally {
     await after.close();
