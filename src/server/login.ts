@@ -71,6 +71,8 @@ export class LoginService {
     await this.store.transaction(async (tx) => {
       await tx.createSession({ id_hash: sha256(id), account: account.name, csrf, created_at: created.toISOString(), expires_at: expires.toISOString() });
       await tx.appendAudit({ actor: account.name, action: 'session.login', target: `account:${account.name}`, detail: null, address: ctx.address });
+      // Expired sessions are swept here: logins are rare, and an expired row is refused anyway.
+      await tx.deleteExpiredSessions(created.toISOString());
     });
     const maxAge = Math.floor(this.sessionMs / 1000);
     return {

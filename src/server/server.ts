@@ -43,7 +43,11 @@ export function createApiServer(opts: ServerOptions): ApiServer {
       pathKnown = true;
       if (t.route.method !== method) continue;
       route = t.route;
-      params = Object.fromEntries(t.names.map((n, i) => [n, decodeURIComponent(m[i + 1] as string)]));
+      try {
+        params = Object.fromEntries(t.names.map((n, i) => [n, decodeURIComponent(m[i + 1] as string)]));
+      } catch {
+        throw new HttpError(400, `${url.pathname}: a malformed %-escape in the path`);
+      }
       break;
     }
     const changes = method !== 'GET' && method !== 'HEAD';
