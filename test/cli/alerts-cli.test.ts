@@ -6,58 +6,41 @@
  */
 import assert from 'node:assert/strict';
 import { userInfo } from 'node:os';
-import { after, before, describe, type TestContext, it as test } from 'node:test';
-import { openStore } from '../../src/incidents/store/open.js';
+import { describe, it as test } from 'node:test';
 import type { Store } from '../../src/incidents/store/store.js';
 import type { Alert } from '../../src/model/alert.js';
 import { schemaErrors } from '../../src/model/validate.js';
-import { BACKENDS, type TestDb } from '../incidents/store/backends.js';
+import { BACKENDS } from '../incidents/store/backends.js';
 import { alert } from '../incidents/store/fixtures.js';
-import { cli, cliProcess, rowsWith } from './store-cli-run.js';
+import { cli, cliProcess, rowsWith, seededStore } from './store-cli-run.js';
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
 
 for (const backend of BACKENDS) {
   describe(`palisade alerts on ${backend.name}`, { timeout: 120_000 }, () => {
-    let db: TestDb;
     let store: Store;
-    let setupError: unknown = null;
     /** By score: high (90, critical, recent), mid (60, acme's, in incident 1), low (30), gone (ended). */
     const ids: Record<'high' | 'mid' | 'low' | 'gone', string> = { high: '', mid: '', low: '', gone: '' };
-    before(async () => {
-      try {
-        db = await backend.create();
-        store = await openStore(db.spec);
-        const inc = await store.createIncident({ title: 'SYN flood on 203.0.113.0/24', severity: 'high', customer: 'acme' });
-        const put = async (a: Alert) => (await store.upsertAlert(a)).alert.id;
-        ids.low = await put(alert(3, { id: 'alert-3c000000-low', score: 30, severity: 'medium', urgency: 'low' }));
-        ids.high = await put(
-          alert(1, {
-            id: 'alert-1a000000-high',
-            score: 90,
-            severity: 'critical',
-            last_seen: minutesAgo(5),
-            first_seen: minutesAgo(10),
-            reasons: ['2.0 Gbit/s is 80 % of the 2.5 Gbit/s link', 'growing'],
-          }),
-        );
-        ids.mid = await put(alert(2, { id: 'alert-2b000000-mid', score: 60, vector: 'udp_flood', fingerprint: 'udp_flood|203.0.113.2|fields', customer: 'acme', service: 'web' }));
-        await store.linkAlert(inc.number, ids.mid);
-        ids.gone = await put(alert(4, { id: 'alert-4d000000-gone', score: 99, kind: 'end' }));
-      } catch (err) {
-        setupError = err;
-      }
+    const suite = seededStore(backend, async (st) => {
+      store = st;
+      const inc = await store.createIncident({ title: 'SYN flood on 203.0.113.0/24', severity: 'high', customer: 'acme' });
+      const put = async (a: Alert) => (await store.upsertAlert(a)).alert.id;
+      ids.low = await put(alert(3, { id: 'alert-3c000000-low', score: 30, severity: 'medium', urgency: 'low' }));
+      ids.high = await put(
+        alert(1, {
+          id: 'alert-1a000000-high',
+          score: 90,
+          severity: 'critical',
+          last_seen: minutesAgo(5),
+          first_seen: minutesAgo(10),
+          reasons: ['2.0 Gbit/s is 80 % of the 2.5 Gbit/s link', 'growing'],
+        }),
+      );
+      ids.mid = await put(alert(2, { id: 'alert-2b000000-mid', score: 60, vector: 'udp_flood', fingerprint: 'udp_flood|203.0.113.2|fields', customer: 'acme', service: 'web' }));
+      await store.linkAlert(inc.number, ids.mid);
+      ids.gone = await put(alert(4, { id: 'alert-4d000000-gone', score: 99, kind: 'end' }));
     });
-    after(async () => {
-      await store?.close();
-      await db?.drop();
-    });
-    const it = (name: string, fn: (t: TestContext) => Promise<void>) =>
-      test(name, async (t) => {
-        if (setupError !== null) throw setupError;
-        await fn(t);
-      });
-    const run = (...args: string[]) => cli([...args, '--db', db.spec]);
+    const { it, run } = suite;
 
     it('list: the queue highest score first, ended alerts only when asked', async () => {
       const r = await run('alerts', 'list');

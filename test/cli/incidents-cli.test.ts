@@ -7,14 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { userInfo } from 'node:os';
-import { after, before, describe, type TestContext, it as test } from 'node:test';
-import { openStore } from '../../src/incidents/store/open.js';
+import { describe, it as test } from 'node:test';
 import type { Store } from '../../src/incidents/store/store.js';
 import type { Incident } from '../../src/model/incident.js';
 import { schemaErrors } from '../../src/model/validate.js';
-import { BACKENDS, type TestDb } from '../incidents/store/backends.js';
+import { BACKENDS } from '../incidents/store/backends.js';
 import { alert } from '../incidents/store/fixtures.js';
-import { cli, cliProcess } from './store-cli-run.js';
+import { cli, cliProcess, seededStore } from './store-cli-run.js';
 
 /** The timeline lines of `incidents show`, without the time (changes made now carry today's). */
 function timeline(show: string): string[] {
@@ -29,56 +28,40 @@ function timeline(show: string): string[] {
 
 for (const backend of BACKENDS) {
   describe(`palisade incidents on ${backend.name}`, { timeout: 120_000 }, () => {
-    let db: TestDb;
     let store: Store;
-    let setupError: unknown = null;
     const ids = { big: 'alert-5e000000-big', small: 'alert-6f000000-small', udp: 'alert-7a000000-udp' };
-    before(async () => {
-      try {
-        db = await backend.create();
-        store = await openStore(db.spec);
-        const one = await store.createIncident({ title: 'SYN flood on 203.0.113.0/24', severity: 'high', customer: 'acme', at: '2026-12-06T05:00:02Z' });
-        const two = await store.createIncident({ title: 'UDP flood on 198.51.100.9', severity: 'medium', customer: 'beta', status: 'investigating', assignee: 'carol' });
-        await store.createIncident({ title: 'old scan', severity: 'low', status: 'resolved' });
-        await store.upsertAlert(alert(5, { id: ids.small, score: 40, incident_id: one.number }));
-        await store.upsertAlert(alert(6, { id: ids.big, score: 80, severity: 'critical', incident_id: one.number }));
-        await store.upsertAlert(alert(7, { id: ids.udp, score: 55, vector: 'udp_flood', fingerprint: 'udp_flood|198.51.100.9|fields', incident_id: two.number }));
-        for (const [n, a] of [
-          [one.number, ids.small],
-          [one.number, ids.big],
-          [two.number, ids.udp],
-        ] as const)
-          await store.linkAlert(n, a);
-        // Written out of time order: show prints them in time order.
-        await store.appendTimeline(one.number, { at: '2026-12-06T05:01:00Z', kind: 'peak', actor: 'sensor-1', text: 'peak 2.0 Gbit/s', data: null });
-        await store.appendTimeline(one.number, {
-          at: '2026-12-06T05:00:02Z',
-          kind: 'alert_raised',
-          actor: 'sensor-1',
-          text: 'critical tcp_syn_flood on 203.0.113.6',
-          data: { alert: ids.big },
-        });
-        await store.addObservables(one.number, [
-          { kind: 'prefix', value: '203.0.113.0/24', first_seen: '2026-12-06T05:00:02Z' },
-          { kind: 'ip', value: '198.51.100.1', first_seen: '2026-12-06T05:00:03Z' },
-          // Eleven more sources: show lists ten addresses and counts the rest.
-          ...Array.from({ length: 11 }, (_, i) => ({ kind: 'ip' as const, value: `192.0.2.${i + 1}`, first_seen: `2026-12-06T05:00:${String(10 + i)}Z` })),
-        ]);
-        await store.upsertMitigation(one.number, { target: 'nftables', state: 'applied', hits: 123456, ruleset: { rules: [] } }, '2026-12-06T05:00:30Z');
-      } catch (err) {
-        setupError = err;
-      }
-    });
-    after(async () => {
-      await store?.close();
-      await db?.drop();
-    });
-    const it = (name: string, fn: (t: TestContext) => Promise<void>) =>
-      test(name, async (t) => {
-        if (setupError !== null) throw setupError;
-        await fn(t);
+    const suite = seededStore(backend, async (st) => {
+      store = st;
+      const one = await store.createIncident({ title: 'SYN flood on 203.0.113.0/24', severity: 'high', customer: 'acme', at: '2026-12-06T05:00:02Z' });
+      const two = await store.createIncident({ title: 'UDP flood on 198.51.100.9', severity: 'medium', customer: 'beta', status: 'investigating', assignee: 'carol' });
+      await store.createIncident({ title: 'old scan', severity: 'low', status: 'resolved' });
+      await store.upsertAlert(alert(5, { id: ids.small, score: 40, incident_id: one.number }));
+      await store.upsertAlert(alert(6, { id: ids.big, score: 80, severity: 'critical', incident_id: one.number }));
+      await store.upsertAlert(alert(7, { id: ids.udp, score: 55, vector: 'udp_flood', fingerprint: 'udp_flood|198.51.100.9|fields', incident_id: two.number }));
+      for (const [n, a] of [
+        [one.number, ids.small],
+        [one.number, ids.big],
+        [two.number, ids.udp],
+      ] as const)
+        await store.linkAlert(n, a);
+      // Written out of time order: show prints them in time order.
+      await store.appendTimeline(one.number, { at: '2026-12-06T05:01:00Z', kind: 'peak', actor: 'sensor-1', text: 'peak 2.0 Gbit/s', data: null });
+      await store.appendTimeline(one.number, {
+        at: '2026-12-06T05:00:02Z',
+        kind: 'alert_raised',
+        actor: 'sensor-1',
+        text: 'critical tcp_syn_flood on 203.0.113.6',
+        data: { alert: ids.big },
       });
-    const run = (...args: string[]) => cli([...args, '--db', db.spec]);
+      await store.addObservables(one.number, [
+        { kind: 'prefix', value: '203.0.113.0/24', first_seen: '2026-12-06T05:00:02Z' },
+        { kind: 'ip', value: '198.51.100.1', first_seen: '2026-12-06T05:00:03Z' },
+        // Eleven more sources: show lists ten addresses and counts the rest.
+        ...Array.from({ length: 11 }, (_, i) => ({ kind: 'ip' as const, value: `192.0.2.${i + 1}`, first_seen: `2026-12-06T05:00:${String(10 + i)}Z` })),
+      ]);
+      await store.upsertMitigation(one.number, { target: 'nftables', state: 'applied', hits: 123456, ruleset: { rules: [] } }, '2026-12-06T05:00:30Z');
+    });
+    const { it, run } = suite;
     const numbers = (text: string) =>
       text
         .trimEnd()
@@ -246,10 +229,10 @@ for (const backend of BACKENDS) {
 
     if (backend.name === 'sqlite') {
       it('the real CLI in a process: the ticket, and exit 2 for a bad status', async () => {
-        const show = cliProcess(['incidents', 'show', '1', '--db', db.spec]);
+        const show = cliProcess(['incidents', 'show', '1', '--db', suite.db.spec]);
         assert.equal(show.code, 0, show.stderr);
         assert.match(show.stdout, /^incident #1: SYN flood on 203\.0\.113\.0\/24\n/);
-        const bad = cliProcess(['incidents', 'status', '1', 'done', '--db', db.spec]);
+        const bad = cliProcess(['incidents', 'status', '1', 'done', '--db', suite.db.spec]);
         assert.equal(bad.code, 2);
         assert.match(bad.stderr, /^palisade: incidents status: "done" is not a status/);
       });

@@ -4,52 +4,35 @@
  * keeps the open one, --json gives the counts; the age flags are required and checked (exit 2).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, type TestContext, it as test } from 'node:test';
-import { openStore } from '../../src/incidents/store/open.js';
+import { describe, it as test } from 'node:test';
 import type { Store } from '../../src/incidents/store/store.js';
-import { BACKENDS, type TestDb } from '../incidents/store/backends.js';
+import { BACKENDS } from '../incidents/store/backends.js';
 import { alert } from '../incidents/store/fixtures.js';
-import { cli } from './store-cli-run.js';
+import { cli, seededStore } from './store-cli-run.js';
 
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 
 for (const backend of BACKENDS) {
   describe(`palisade incidents prune on ${backend.name}`, { timeout: 120_000 }, () => {
-    let db: TestDb;
     let store: Store;
     let old = 0;
     let open = 0;
-    let setupError: unknown = null;
-    before(async () => {
-      try {
-        db = await backend.create();
-        store = await openStore(db.spec);
-        old = (await store.createIncident({ title: 'old flood', severity: 'high', at: ago(200) })).number;
-        open = (await store.createIncident({ title: 'still open', severity: 'high', at: ago(200) })).number;
-        await store.upsertAlert(alert(1, { first_seen: ago(200), last_seen: ago(200), incident_id: old }));
-        await store.upsertAlert(alert(2, { first_seen: ago(200), last_seen: ago(200), incident_id: open }));
-        await store.appendTimeline(old, { at: ago(199), kind: 'status', actor: 'alice', text: 'new → resolved', data: null });
-        await store.updateIncident(old, { status: 'resolved' }, ago(199));
-        await store.updateIncident(open, { status: 'investigating' }, ago(199));
-        const second = (days: number) => Math.floor((Date.now() - days * DAY) / 1000);
-        await store.writeSummaries(
-          [second(100), second(40), second(1)].map((s) => ({ sensor: 's1', second: s, packets: 1, bytes: 1, requests: 0, by_protocol: {}, by_vector: {}, by_victim: {} })),
-        );
-      } catch (err) {
-        setupError = err;
-      }
+    const suite = seededStore(backend, async (st) => {
+      store = st;
+      old = (await store.createIncident({ title: 'old flood', severity: 'high', at: ago(200) })).number;
+      open = (await store.createIncident({ title: 'still open', severity: 'high', at: ago(200) })).number;
+      await store.upsertAlert(alert(1, { first_seen: ago(200), last_seen: ago(200), incident_id: old }));
+      await store.upsertAlert(alert(2, { first_seen: ago(200), last_seen: ago(200), incident_id: open }));
+      await store.appendTimeline(old, { at: ago(199), kind: 'status', actor: 'alice', text: 'new → resolved', data: null });
+      await store.updateIncident(old, { status: 'resolved' }, ago(199));
+      await store.updateIncident(open, { status: 'investigating' }, ago(199));
+      const second = (days: number) => Math.floor((Date.now() - days * DAY) / 1000);
+      await store.writeSummaries(
+        [second(100), second(40), second(1)].map((s) => ({ sensor: 's1', second: s, packets: 1, bytes: 1, requests: 0, by_protocol: {}, by_vector: {}, by_victim: {} })),
+      );
     });
-    after(async () => {
-      await store?.close();
-      await db?.drop();
-    });
-    const it = (name: string, fn: (t: TestContext) => Promise<void>) =>
-      test(name, async (t) => {
-        if (setupError !== null) throw setupError;
-        await fn(t);
-      });
-    const run = (...args: string[]) => cli([...args, '--db', db.spec]);
+    const { it, run } = suite;
 
     it('the age flags: required, and a duration', async () => {
       const none = await run('incidents', 'prune');

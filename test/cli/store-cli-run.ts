@@ -5,7 +5,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { after, before, type TestContext, it as test } from 'node:test';
 import { main } from '../../src/cli/main.js';
+import { openStore } from '../../src/incidents/store/open.js';
+import type { Store } from '../../src/incidents/store/store.js';
+import type { TestBackend, TestDb } from '../incidents/store/backends.js';
 
 export interface CliResult {
   code: number;
@@ -54,4 +58,39 @@ export function cliProcess(args: string[]): CliResult {
 /** The lines of a table's body whose text includes `needle`, in printed order. */
 export function rowsWith(text: string, needle: string): string[] {
   return text.split('\n').filter((l) => l.includes(needle));
+}
+
+/**
+ * A CLI suite's store on one backend: made and seeded before the suite's tests (a failure fails
+ * each test with its message rather than the hook, so both backends' suites still report), closed
+ * and dropped after. Call inside `describe`; `it` and `run` (a command line against this store) are
+ * the suite's; `store` and `db` are set once the seeding ran.
+ */
+export function seededStore(backend: TestBackend, seed: (store: Store) => Promise<void>) {
+  const s = {
+    store: undefined as unknown as Store,
+    db: undefined as unknown as TestDb,
+    it(name: string, fn: (t: TestContext) => Promise<void>): void {
+      test(name, async (t) => {
+        if (setupError !== null) throw setupError;
+        await fn(t);
+      });
+    },
+    run: (...args: string[]): Promise<CliResult> => cli([...args, '--db', s.db.spec]),
+  };
+  let setupError: unknown = null;
+  before(async () => {
+    try {
+      s.db = await backend.create();
+      s.store = await openStore(s.db.spec);
+      await seed(s.store);
+    } catch (err) {
+      setupError = err;
+    }
+  });
+  after(async () => {
+    await s.store?.close();
+    await s.db?.drop();
+  });
+  return s;
 }
