@@ -1,6 +1,7 @@
 /**
  * `palisade` entry point: argument parsing and dispatch only. Each subcommand lives in
- * commands/<name>.ts and exports `register(program)`; add yours to COMMANDS below.
+ * commands/<name>.ts and exports `register(program)`; add yours to COMMANDS below (its name as
+ * typed, then its loader).
  *
  * Exit codes (documented in --help): 0 ok, 1 "found something" (failed tests, matches for
  * --fail-on), 2 usage error, 3 input unreadable, 70 internal error. Commands throw a
@@ -10,25 +11,38 @@
 import { Command, CommanderError } from 'commander';
 import { caret } from '../core/caret.js';
 import { ERROR_EXIT, type ErrorCode, ExitCode, exitCodeOf, PalisadeError } from '../core/errors.js';
-import { register as alerts } from './commands/alerts.js';
-import { register as analyze } from './commands/analyze.js';
-import { register as collect } from './commands/collect.js';
-import { register as compare } from './commands/compare.js';
-import { register as edge } from './commands/edge.js';
-import { register as exportCmd } from './commands/export.js';
-import { register as filter } from './commands/filter.js';
-import { register as generateCmd } from './commands/generate.js';
-import { register as incidents } from './commands/incidents.js';
-import { register as mitigate } from './commands/mitigate.js';
-import { register as monitor } from './commands/monitor.js';
-import { register as report } from './commands/report.js';
-import { register as rules } from './commands/rules.js';
-import { register as serve } from './commands/serve.js';
-import { register as waf } from './commands/waf.js';
 
 type Registrar = (program: Command) => void;
 
-const COMMANDS: Registrar[] = [analyze, collect, mitigate, exportCmd, waf, report, generateCmd, rules, filter, compare, edge, monitor, alerts, incidents, serve];
+/**
+ * The subcommands, in the order --help lists them, each loaded only when needed: a command line
+ * naming one loads that one alone (most of a command's start-up is loading modules: the WAF,
+ * the store drivers, the mailer), --help and anything else load them all.
+ */
+const COMMANDS: ReadonlyArray<readonly [string, () => Promise<{ register: Registrar }>]> = [
+  ['analyze', () => import('./commands/analyze.js')],
+  ['collect', () => import('./commands/collect.js')],
+  ['mitigate', () => import('./commands/mitigate.js')],
+  ['export', () => import('./commands/export.js')],
+  ['waf', () => import('./commands/waf.js')],
+  ['report', () => import('./commands/report.js')],
+  ['generate', () => import('./commands/generate.js')],
+  ['rules', () => import('./commands/rules.js')],
+  ['filter', () => import('./commands/filter.js')],
+  ['compare', () => import('./commands/compare.js')],
+  ['edge', () => import('./commands/edge.js')],
+  ['monitor', () => import('./commands/monitor.js')],
+  ['alerts', () => import('./commands/alerts.js')],
+  ['incidents', () => import('./commands/incidents.js')],
+  ['serve', () => import('./commands/serve.js')],
+];
+
+/** The registrars a command line needs: the one it names, or all of them. */
+async function registrars(argv: readonly string[]): Promise<Registrar[]> {
+  const named = COMMANDS.find(([name]) => name === argv[0]);
+  const wanted = named !== undefined ? [named] : COMMANDS;
+  return (await Promise.all(wanted.map(([, load]) => load()))).map((m) => m.register);
+}
 
 /** Codes whose span points into an expression: the CLI shows it with a caret under the span. */
 const EXPRESSION_CODES: ReadonlySet<ErrorCode> = new Set(['E_RULE', 'E_UNSUPPORTED']);
@@ -64,7 +78,7 @@ Examples:
   tcpdump -i eth0 -w - | palisade analyze -
   palisade analyze attack.pcapng.gz --json > analysis.json`,
     );
-  for (const reg of COMMANDS) reg(program);
+  for (const reg of await registrars(argv)) reg(program);
   await program.parseAsync(argv, { from: 'user' });
   return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
 }

@@ -108,8 +108,9 @@ export function register(program: Command): void {
         throw err;
       }
       const shown = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
-      process.stdout.write(`palisade serve: listening on http://${shown}:${addr.port} (API under /api; store ${store.backend})\n`);
-      if (!secureCookies) process.stdout.write('palisade serve: loopback over plain HTTP: session cookies are sent without Secure\n');
+      // one write: a reader waiting for the "listening" line has the cookie note with it
+      const note = secureCookies ? '' : 'palisade serve: loopback over plain HTTP: session cookies are sent without Secure\n';
+      process.stdout.write(`${note}palisade serve: listening on http://${shown}:${addr.port} (API under /api; store ${store.backend})\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);
