@@ -47,7 +47,7 @@ export class LiveFlowViews {
     const one = this.one;
     one.clear();
     const at = Math.max(nowMs, this.next * 1000);
-    this.packets += addFlow(one, f, at, spanMs).packets;
+    this.packets += addFlow(one, f, at, spanMs);
     for (let i = 0; i < one.n; i++) {
       const sec = one.sec[i] as number;
       if (sec < this.next) {

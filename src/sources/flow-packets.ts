@@ -159,9 +159,12 @@ async function load(path: string, opts: FlowDecoderOptions, onProgress?: (done: 
     else if (f.kind === FlowKind.NETFLOW9) kinds.netflow9++;
     else if (f.kind === FlowKind.IPFIX) kinds.ipfix++;
     else if (f.kind === FlowKind.SFLOW5) kinds.sflow5++;
-    const w = addFlow(st, f);
-    weightTotal += w.packets;
-    bytesTotal += w.bytes;
+    // no object per record: the packets come back, the bytes only for what was stored
+    const packets = addFlow(st, f);
+    if (packets > 0) {
+      weightTotal += packets;
+      bytesTotal += flowBytes(f);
+    }
   };
   const r = await readFlowCapture(path, onFlow, { ...opts, onProgress });
   // Time order; a stable sort keeps a second's views in arrival order.
@@ -187,14 +190,14 @@ async function load(path: string, opts: FlowDecoderOptions, onProgress?: (done: 
 /**
  * One record or sample as stored views: an sFlow sample's header (at `atMs` when given, else its
  * own time), or a header-less record spread over [start, end) — its own times, or those given (the
- * live monitor spreads a record over the seconds after it arrived). Returns the packets and bytes
- * on the wire it stands for (0 for what carries no IP).
+ * live monitor spreads a record over the seconds after it arrived). Returns the packets on the
+ * wire it stands for (0 for what carries no IP, which is not stored); flowBytes gives its bytes.
  */
-export function addFlow(st: ViewStore, f: FlowView, atMs?: number, spanMs?: number): { packets: number; bytes: number } {
+export function addFlow(st: ViewStore, f: FlowView, atMs?: number, spanMs?: number): number {
   const rate = f.samplingRate > 0 ? f.samplingRate : 1;
   if (f.hasPacket) {
     const pv = f.packet;
-    if (pv.ipVersion === 0) return NOTHING;
+    if (pv.ipVersion === 0) return 0;
     const i = st.push();
     if (atMs === undefined) {
       st.sec[i] = pv.tsSec;
@@ -210,16 +213,20 @@ export function addFlow(st: ViewStore, f: FlowView, atMs?: number, spanMs?: numb
     st.hdrLen[i] = pv.frameEnd - pv.frameOff;
     st.hdrLink[i] = pv.linkType;
     st.wirelen[i] = pv.wirelen;
-    return { packets: rate, bytes: pv.wirelen * rate };
+    return rate;
   }
-  if (f.ipVersion === 0 || f.packets <= 0) return NOTHING;
+  if (f.ipVersion === 0 || f.packets <= 0) return 0;
   const start = atMs ?? f.startMs;
   const end = atMs !== undefined ? atMs + Math.max(0, spanMs ?? 0) : f.endMs > start ? f.endMs : start;
   spread(st, f, rate, start, end);
-  return { packets: f.packets * rate, bytes: f.bytes * rate };
+  return f.packets * rate;
 }
 
-const NOTHING = { packets: 0, bytes: 0 } as const;
+/** Bytes on the wire a record or sample that addFlow stored stands for. */
+function flowBytes(f: FlowView): number {
+  const rate = f.samplingRate > 0 ? f.samplingRate : 1;
+  return (f.hasPacket ? f.packet.wirelen : f.bytes) * rate;
+}
 
 /** A header-less record spread over the seconds of [start, end] (see the module comment). */
 function spread(st: ViewStore, f: FlowView, rate: number, start: number, end: number): void {

@@ -4,6 +4,7 @@
  * 0/1. PostgreSQL hands BIGINT back as a string: rows.ts turns every count into a number.
  */
 import type { Generated } from 'kysely';
+import type { ApiToken } from './store.js';
 
 export interface AlertsTable {
   id: string;
@@ -133,15 +134,8 @@ export interface AccountsTable {
   disabled: number;
 }
 
-export interface ApiTokensTable {
-  id: string;
-  account: string;
-  name: string;
-  /** SHA-256 of the secret part, hex. */
-  secret_hash: string;
-  created_at: string;
-  last_used_at: string | null;
-}
+/** The row is the Store's ApiToken as it is (no JSON or boolean columns to convert). */
+export type ApiTokensTable = ApiToken;
 
 export interface SessionsTable {
   /** SHA-256 of the cookie's value, hex. */
