@@ -7,6 +7,7 @@ import { PalisadeError, UsageError } from '../../core/errors.js';
 import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
 import { ROLES, type Role, type Store } from '../../incidents/store/store.js';
 import { generatePassword, hashPassword } from '../../server/auth.js';
+import type { Demo } from '../../server/demo.js';
 import { createApiServer, isLoopback, listen } from '../../server/server.js';
 import { actor } from '../store-cli.js';
 
@@ -67,7 +68,7 @@ export function register(program: Command): void {
     .description('The API over the alert store: alerts, incidents, audit log, accounts; with authentication and roles (no web console yet).')
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
     .option('--db <file|url>', 'the alert store: a SQLite file or postgres://user@host/db[?schema=NAME]', DEFAULT_DB)
-    .option('--demo', 'create (or reset) the account "demo" (operator) and print its password on start')
+    .option('--demo', 'create (or reset) the account "demo" (operator), print its password, and replay generated traffic with attacks into the store (suggest-only)')
     .option('--add-account <name>', 'create an account, print its generated password once, and exit')
     .option(
       '--role <role>',
@@ -107,6 +108,19 @@ export function register(program: Command): void {
         if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new PalisadeError('E_INPUT', `cannot listen on ${opts.listen}: ${code}`);
         throw err;
       }
+      let demo: Demo | null = null;
+      if (opts.demo) {
+        // loaded only here: the generator and the monitor are not every serve's start-up
+        const { startDemo } = await import('../../server/demo.js');
+        try {
+          demo = await startDemo({ store });
+        } catch (err) {
+          server.close();
+          await store.close();
+          throw err;
+        }
+        process.stdout.write(`demo traffic: replaying ${demo.recording.file} (a SYN flood from 8 s, a DNS amplification from 14 s, looping; suggest-only)\n`);
+      }
       const shown = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
       // one write: a reader waiting for the "listening" line has the cookie note with it
       const note = secureCookies ? '' : 'palisade serve: loopback over plain HTTP: session cookies are sent without Secure\n';
@@ -121,6 +135,7 @@ export function register(program: Command): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      await demo?.stop();
       await store.close();
     });
 }
