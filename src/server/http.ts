@@ -54,6 +54,11 @@ export interface Reply {
   text?: string;
   contentType?: string;
   headers?: Record<string, string | string[]>;
+  /**
+   * A body written over time (Server-Sent Events): called once the status and headers are set,
+   * it owns the response from then on and must end it (or see it closed by the client).
+   */
+  stream?: (res: ServerResponse) => void;
 }
 
 export interface Context {
@@ -130,6 +135,11 @@ export function send(res: ServerResponse, reply: Reply): void {
   const status = reply.status ?? 200;
   for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
   for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+  if (reply.stream !== undefined) {
+    res.writeHead(status);
+    reply.stream(res);
+    return;
+  }
   if (reply.text !== undefined) {
     res.setHeader('content-type', reply.contentType ?? 'text/plain; charset=utf-8');
     res.writeHead(status).end(reply.text);

@@ -1,6 +1,7 @@
 /**
- * `palisade serve`'s HTTP server: node:http and the route table of api.ts, with authentication,
- * roles, CSRF and body validation done here, once, before any handler runs.
+ * `palisade serve`'s HTTP server: node:http and the route table of api.ts and stream.ts, with
+ * authentication, roles, CSRF and body validation done here, once, before any handler runs; every
+ * path outside /api is the console's static files (static.ts), open to all, as the login page is.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,11 +11,17 @@ import { apiRoutes } from './api.js';
 import { allows, type Context, HttpError, type Principal, pathMatcher, type Route, readBody, send } from './http.js';
 import { type LoginOptions, LoginService } from './login.js';
 import { openApiDocument } from './openapi.js';
+import { isStaticPath, staticFiles } from './static.js';
+import { type StreamDeps, streamRoutes } from './stream.js';
 
 export interface ServerOptions extends LoginOptions {
   store: Store;
   /** Where problems of the server itself go (a handler that throws): stderr by default. */
   log?: (line: string) => void;
+  /** The console's build (default dist/web of this package); a missing one makes / a 503 page saying to build. */
+  web?: string;
+  /** The live stats stream's pace (tests make it quick). */
+  stream?: Pick<StreamDeps, 'pollMs' | 'heartbeatMs'>;
 }
 
 export interface ApiServer {
@@ -26,14 +33,21 @@ export interface ApiServer {
 export function createApiServer(opts: ServerOptions): ApiServer {
   const login = new LoginService(opts.store, opts);
   let doc: Record<string, unknown> = {};
-  const routes = apiRoutes({ store: opts.store, login, openapi: () => doc });
+  // the stream ends its connections once the server stops listening, so close() is not held open
+  let server: Server | null = null;
+  const routes = [
+    ...apiRoutes({ store: opts.store, login, openapi: () => doc }),
+    ...streamRoutes({ store: opts.store, serving: () => server?.listening === true, ...opts.stream }),
+  ];
   doc = openApiDocument(routes);
   const table = routes.map((r) => ({ route: r, ...pathMatcher(r.path) }));
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const serveStatic = staticFiles(opts.web);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://palisade.invalid');
     const method = req.method ?? 'GET';
+    if (isStaticPath(url.pathname)) return serveStatic(req, res, url.pathname);
     let route: Route | null = null;
     let params: Record<string, string> = {};
     let pathKnown = false;
@@ -82,7 +96,7 @@ export function createApiServer(opts: ServerOptions): ApiServer {
     send(res, await route.handler(ctx));
   };
 
-  const server = createServer((req, res) => {
+  server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) return send(res, { status: err.status, json: { error: err.message, ...err.extra }, headers: err.headers });
       log(`palisade serve: ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
