@@ -85,6 +85,12 @@ export interface RulesetProblem {
   line: number;
   column: number;
   message: string;
+  /** Offsets into the file's text of what it is about, [start, end) (an editor underlines them). */
+  start?: number;
+  end?: number;
+  /** A rule expression's error: the rule's id and the Rules compiler's span inside the expression. */
+  rule?: string;
+  span?: { start: number; end: number };
 }
 
 export class RulesetError extends InputError {
@@ -134,23 +140,27 @@ export function parseRuleset(text: string, file = '<ruleset>', opts: LoadOptions
     const p = lc.linePos(offset);
     return { line: p.line, column: p.col };
   };
-  for (const e of doc.errors) problems.push({ ...at(e.pos[0]), message: e.message.split('\n')[0] as string });
+  for (const e of doc.errors) problems.push({ ...at(e.pos[0]), start: e.pos[0], end: e.pos[1], message: e.message.split('\n')[0] as string });
   if (problems.length > 0) throw new RulesetError(file, problems);
 
   const nodeAt = (path: (string | number)[]): YamlNode | null => {
     const n = doc.getIn(path, true);
     return isNode(n) ? n : null;
   };
-  const posOf = (path: (string | number)[]): { line: number; column: number } => {
+  /** The nearest node on the path that has a place in the text: its position and offsets. */
+  const placeOf = (path: (string | number)[]): { line: number; column: number; start: number; end: number } => {
     for (let i = path.length; i >= 0; i--) {
       const n = nodeAt(path.slice(0, i));
-      if (n?.range) return at(n.range[0]);
+      if (n?.range) return { ...at(n.range[0]), start: n.range[0], end: n.range[1] };
     }
-    return { line: 1, column: 1 };
+    return { line: 1, column: 1, start: 0, end: 0 };
   };
-  const problem = (path: (string | number)[], message: string, extraCol = 0): void => {
-    const p = posOf(path);
-    problems.push({ line: p.line, column: p.column + extraCol, message });
+  const posOf = (path: (string | number)[]): { line: number; column: number } => {
+    const p = placeOf(path);
+    return { line: p.line, column: p.column };
+  };
+  const problem = (path: (string | number)[], message: string): void => {
+    problems.push({ ...placeOf(path), message });
   };
   /** A problem with a key itself (unknown key): points at the key, not its value. */
   const keyProblem = (path: (string | number)[], message: string): void => {
@@ -160,7 +170,7 @@ export function parseRuleset(text: string, file = '<ruleset>', opts: LoadOptions
       for (const pair of parent.items) {
         const k = pair.key;
         if (isScalar(k) && k.value === key && k.range) {
-          problems.push({ ...at(k.range[0]), message });
+          problems.push({ ...at(k.range[0]), start: k.range[0], end: k.range[1], message });
           return;
         }
       }
@@ -307,9 +317,15 @@ export function parseRuleset(text: string, file = '<ruleset>', opts: LoadOptions
     } catch (e) {
       if (e instanceof ExprError) {
         const oneLine = !r.expression.slice(0, e.start).includes('\n') && exprNode && 'type' in exprNode && exprNode.type !== 'BLOCK_LITERAL' && exprNode.type !== 'BLOCK_FOLDED';
+        const base = placeOf([...path, 'expression']).start;
         problems.push({
           line: exprPos.line,
           column: oneLine ? exprPos.column + quoted + e.start : exprPos.column,
+          // in the file: the span itself when the expression is on one line, else the whole scalar
+          start: oneLine ? base + quoted + e.start : base,
+          end: oneLine ? base + quoted + Math.max(e.end, e.start) : placeOf([...path, 'expression']).end,
+          rule: id,
+          span: { start: e.start, end: e.end },
           message: `${who}: ${e.message} (at ${e.start} in "${r.expression}")`,
         });
         return;

@@ -17,6 +17,7 @@ import { alertScheme } from '../scheme/alert.js';
 import { generatePassword, hashPassword, newToken } from './auth.js';
 import { type Context, HttpError, type Principal, type QueryParam, REPORT_CSP, type Route } from './http.js';
 import type { LoginService } from './login.js';
+import { rulesRoutes } from './rules-api.js';
 
 export interface ApiDeps {
   store: Store;
@@ -389,5 +390,6 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         return { status: 201, json: { id, account: account.name, name, created_at, token } };
       },
     },
+    ...rulesRoutes(store),
   ];
 }

@@ -58,7 +58,12 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
   for (const [name, s] of Object.entries(requestSchemas())) schemas[name] = componentOf(s);
   return {
     openapi: '3.1.0',
-    info: { title: 'Palisade', version: '0.1.0', description: 'The API of palisade serve: alerts, incidents, the audit log and accounts.' },
+    info: {
+      title: 'Palisade',
+      version: '0.1.0',
+      description:
+        'The API of palisade serve: alerts, incidents, the audit log and accounts; the ruleset file and its lists (validate, replace under If-Match, what-if over the recorded traffic, exports), the field catalogue.',
+    },
     paths,
     components: {
       schemas,

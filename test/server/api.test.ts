@@ -78,6 +78,11 @@ const VALID: Record<string, unknown> = {
   Assign: { assignee: 'alice' },
   NewAccount: { name: 'newbie', role: 'viewer' },
   NewToken: { name: 'ci' },
+  RulesetText: { text: 'rules: []\n' },
+  RulesetReplace: { text: 'rules: []\n' },
+  WhatIf: { text: 'rules: []\n', minutes: 5 },
+  RulesetExport: { text: 'rules: []\n' },
+  ListText: { text: '192.0.2.1\n' },
 };
 
 function call(f: Fixture, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {

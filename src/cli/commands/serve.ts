@@ -2,13 +2,17 @@
  * `palisade serve`: the authenticated API over the alert store (src/server). Argument parsing,
  * the first admin account and the demo account; everything else is the server's.
  */
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PalisadeError, UsageError } from '../../core/errors.js';
 import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
 import { ROLES, type Role, type Store } from '../../incidents/store/store.js';
 import { generatePassword, hashPassword } from '../../server/auth.js';
 import type { Demo } from '../../server/demo.js';
+import { fileRecording } from '../../server/recording.js';
+import { readOrCreate } from '../../server/rules-file.js';
 import { createApiServer, isLoopback, listen } from '../../server/server.js';
+import { attachWorkspace, type Workspace } from '../../server/workspace.js';
 import { actor } from '../store-cli.js';
 
 interface ServeOpts {
@@ -17,6 +21,13 @@ interface ServeOpts {
   demo?: boolean;
   addAccount?: string;
   role: Role;
+  rules?: string;
+  record?: string;
+}
+
+/** The ruleset file's default: rules.yaml beside a SQLite store, else in the working directory. */
+export function defaultRulesFile(db: string): string {
+  return /^postgres(ql)?:\/\//.test(db) ? resolve('rules.yaml') : resolve(dirname(db), 'rules.yaml');
 }
 
 const EXAMPLES = `
@@ -69,6 +80,8 @@ export function register(program: Command): void {
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
     .option('--db <file|url>', 'the alert store: a SQLite file or postgres://user@host/db[?schema=NAME]', DEFAULT_DB)
     .option('--demo', 'create (or reset) the account "demo" (operator), print its password, and replay generated traffic with attacks into the store (suggest-only)')
+    .option('--rules <file>', 'the ruleset file the rules API reads and replaces (palisade mitigate -r format; created empty if absent; default rules.yaml beside the db)')
+    .option('--record <capture>', 'the capture what-if reads (a file tcpdump -w keeps writing): its records of the last N minutes; with --demo, default the demo replay')
     .option('--add-account <name>', 'create an account, print its generated password once, and exit')
     .option(
       '--role <role>',
@@ -93,6 +106,17 @@ export function register(program: Command): void {
         }
         return;
       }
+      const workspace: Workspace = {
+        rulesFile: resolve(opts.rules ?? defaultRulesFile(opts.db)),
+        recording: opts.record === undefined ? null : fileRecording(resolve(opts.record)),
+      };
+      try {
+        readOrCreate(workspace.rulesFile);
+      } catch (err) {
+        await store.close();
+        throw new PalisadeError('E_INPUT', `--rules ${workspace.rulesFile}: ${(err as Error).message}`);
+      }
+      attachWorkspace(store, workspace);
       const secureCookies = !isLoopback(host);
       const { server } = createApiServer({ store, secureCookies });
       let addr: { address: string; port: number };
@@ -119,6 +143,7 @@ export function register(program: Command): void {
           await store.close();
           throw err;
         }
+        workspace.recording ??= demo.recording;
         process.stdout.write(`demo traffic: replaying ${demo.recording.file} (a SYN flood from 8 s, a DNS amplification from 14 s, looping; suggest-only)\n`);
       }
       const shown = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
