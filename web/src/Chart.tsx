@@ -24,13 +24,16 @@ interface Props {
 const COLOURS = ['#1f5fbf', '#b3261e', '#1e7b34', '#8a4b08', '#6a1b9a', '#00695c', '#ad1457', '#37474f'];
 const HEIGHT = 180;
 
+/** 1234567 pps → "1.2 Mpps"; small figures keep a decimal so close ticks do not read the same. */
 function format(v: number, unit: string): string {
   const abs = Math.abs(v);
-  if (abs >= 1e9) return `${(v / 1e9).toFixed(1)} G${unit}`;
-  if (abs >= 1e6) return `${(v / 1e6).toFixed(1)} M${unit}`;
-  if (abs >= 1e3) return `${(v / 1e3).toFixed(1)} k${unit}`;
-  return `${Math.round(v)} ${unit}`;
+  const [scaled, prefix] = abs >= 1e9 ? [v / 1e9, 'G'] : abs >= 1e6 ? [v / 1e6, 'M'] : abs >= 1e3 ? [v / 1e3, 'k'] : [v, ''];
+  const digits = Number.isInteger(scaled) || Math.abs(scaled) >= 100 ? 0 : 1;
+  return `${scaled.toFixed(digits)}${unit === '' && prefix === '' ? '' : ` ${prefix}${unit}`}`;
 }
+
+/** The axis in UTC, as every time in the console and in the reports. */
+const utc = (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC');
 
 export function Chart({ title, unit, x, series }: Props) {
   const box = useRef<HTMLDivElement>(null);
@@ -53,7 +56,8 @@ export function Chart({ title, unit, x, series }: Props) {
           value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v, unit)),
         })),
       ],
-      axes: [{}, { size: 70, values: (_u, ticks) => ticks.map((t) => format(t, unit)) }],
+      tzDate: utc,
+      axes: [{}, { size: 84, values: (_u, ticks) => ticks.map((t) => format(t, unit)) }],
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
     };

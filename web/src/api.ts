@@ -31,6 +31,15 @@ function csrfToken(): string {
   return '';
 }
 
+/**
+ * Whether a session may exist: the CSRF cookie comes and goes with the session cookie (which
+ * script cannot read). Without it the console shows the login page at once instead of asking
+ * the API and getting a 401.
+ */
+export function maybeLoggedIn(): boolean {
+  return csrfToken() !== '';
+}
+
 /** Called on any 401, so the shell can show the login page (a session expired mid-shift). */
 let unauthorized: () => void = () => {};
 export function onUnauthorized(fn: () => void): void {

@@ -4,7 +4,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, type Me, onUnauthorized } from './api.js';
+import { ApiError, api, type Me, maybeLoggedIn, onUnauthorized } from './api.js';
 import { Alerts } from './pages/Alerts.js';
 import { Incident } from './pages/Incident.js';
 import { Login } from './pages/Login.js';
@@ -40,6 +40,7 @@ function App() {
 
   useEffect(() => {
     onUnauthorized(() => setMe(null));
+    if (!maybeLoggedIn()) return setMe(null);
     api<Me>('GET', '/api/me')
       .then((m) => setMe({ name: m.name, role: m.role }))
       .catch((err: unknown) => {
