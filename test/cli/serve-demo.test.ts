@@ -91,6 +91,7 @@ describe('palisade serve --demo', () => {
     assert.ok(capture && existsSync(capture), out);
     const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'demo', password }) });
     assert.equal(login.status, 200);
+    const { csrf_token: csrf } = (await login.clone().json()) as { csrf_token: string };
     const cookie = login.headers
       .getSetCookie()
       .map((x) => x.split(';')[0])
@@ -110,6 +111,20 @@ describe('palisade serve --demo', () => {
     );
     const incidents = (await (await fetch(`${base}/api/incidents`, { headers: { cookie } })).json()) as unknown[];
     assert.ok(incidents.length > 0, 'the alert opened an incident');
+
+    // what-if reads the demo's replay: the flood's packets played so far are in the window, labelled
+    const text = 'rules:\n  - id: syn\n    expression: tcp.flags.syn and not tcp.flags.ack and ip.dst == 203.0.113.10\n    action: block\n';
+    const w = await fetch(`${base}/api/rules/whatif`, {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      body: JSON.stringify({ text, minutes: 5 }),
+    });
+    assert.equal(w.status, 200);
+    const report = (await w.json()) as { reads: string; window: { packets: number }; split: { id: string; attack: number; other: number }[] };
+    assert.match(report.reads, /demo replay/);
+    assert.ok(report.window.packets > 0);
+    const syn = report.split[0] as { attack: number; other: number };
+    assert.ok(syn.attack > syn.other, JSON.stringify(report.split));
 
     // the per-second summaries keep coming (written every second), and they are current
     const store = await openStore(db);
