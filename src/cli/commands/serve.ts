@@ -31,10 +31,16 @@ export function defaultRulesFile(db: string): string {
 }
 
 const EXAMPLES = `
-The API answers JSON under /api (its OpenAPI description: GET /api/openapi.json). Only
-GET /api/health and POST /api/login are open; everything else needs a session (log in) or an
-API token (Authorization: Bearer pal_…), and a role: viewer reads, operator triages (ack,
-silence, notes, status, assign), admin manages accounts and tokens and reads the audit log.
+The web console is at the server's root: open http://127.0.0.1:8080/ in a browser and log in
+(live traffic, the alert queue with keyboard triage, incidents with notes and reports). npm run
+build builds it into dist/web; without that build, / answers a page saying so.
+
+The API answers JSON under /api (its OpenAPI description: GET /api/openapi.json; live
+per-second traffic as Server-Sent Events: GET /api/stats/stream). Open without credentials:
+the console's files (everything outside /api), GET /api/health and POST /api/login; everything
+else needs a session (log in) or an API token (Authorization: Bearer pal_…), and a role: viewer
+reads, operator triages (ack, silence, notes, status, assign), admin manages accounts and
+tokens and reads the audit log.
 
 Cookies are Secure: browsers send them back over HTTPS only, so put TLS in front of a server
 listening on anything but loopback. On a loopback address (127.0.0.1, ::1) over plain HTTP,
@@ -76,7 +82,7 @@ async function addAccount(store: Store, name: string, role: Role, by: string, re
 export function register(program: Command): void {
   program
     .command('serve')
-    .description('The API over the alert store: alerts, incidents, audit log, accounts; with authentication and roles (no web console yet).')
+    .description('The web console and the API over the alert store: live traffic, alerts, incidents, audit log, accounts; with authentication and roles.')
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
     .option('--db <file|url>', 'the alert store: a SQLite file or postgres://user@host/db[?schema=NAME]', DEFAULT_DB)
     .option('--demo', 'create (or reset) the account "demo" (operator), print its password, and replay generated traffic with attacks into the store (suggest-only)')
