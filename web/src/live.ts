@@ -1,9 +1,14 @@
 /**
  * The live per-second traffic the overview charts: one EventSource on /api/stats/stream (the
- * browser reconnects by itself and sends Last-Event-ID, so the server resumes after the last
- * second we have), kept as a window of the last WINDOW seconds.
+ * browser reconnects by itself after a dropped connection and sends Last-Event-ID, so the server
+ * resumes after the last second we have), kept as a window of the last WINDOW seconds.
+ *
+ * A refused connection (a 401 once the session has expired, a 503 from a proxy) closes an
+ * EventSource for good: then the session is checked (a 401 brings back the login page) and a new
+ * stream is opened after a pause, asking for the history since the last second we have.
  */
 import { useEffect, useState } from 'preact/hooks';
+import { api } from './api.js';
 
 /** One second of traffic as the stream sends it (src/server/stream.ts SecondEvent). */
 export interface Second {
@@ -16,27 +21,49 @@ export interface Second {
 }
 
 export const WINDOW = 300;
+const REOPEN_MS = 5000;
 
-export type LiveState = 'connecting' | 'live' | 'reconnecting';
+export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
 export function useLiveSeconds(): { seconds: readonly Second[]; state: LiveState } {
   const [seconds, setSeconds] = useState<readonly Second[]>([]);
   const [state, setState] = useState<LiveState>('connecting');
   useEffect(() => {
-    const source = new EventSource('/api/stats/stream');
-    source.onopen = () => setState('live');
-    source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'connecting' : 'reconnecting');
-    source.addEventListener('second', (ev) => {
-      const s = JSON.parse((ev as MessageEvent<string>).data) as Second;
-      setSeconds((prev) => {
-        // a replayed second (resume after a reconnect that raced a write) replaces, never duplicates
-        const kept = prev.filter((p) => p.second !== s.second && p.second > s.second - WINDOW);
-        kept.push(s);
-        kept.sort((a, b) => a.second - b.second);
-        return kept;
+    let source: EventSource | null = null;
+    let reopen: ReturnType<typeof setTimeout> | undefined;
+    let newest = 0;
+    let stopped = false;
+    const open = () => {
+      const backlog = newest === 0 ? WINDOW : Math.min(WINDOW, Math.max(0, Math.floor(Date.now() / 1000) - newest));
+      const s = new EventSource(`/api/stats/stream?backlog=${backlog}`);
+      source = s;
+      s.onopen = () => setState('live');
+      s.onerror = () => {
+        if (s.readyState !== EventSource.CLOSED) return setState('reconnecting');
+        setState('offline');
+        s.close();
+        // a 401 here makes the shell show the login page; anything else: try again shortly
+        api('GET', '/api/me').catch(() => {});
+        if (!stopped) reopen = setTimeout(open, REOPEN_MS);
+      };
+      s.addEventListener('second', (ev) => {
+        const sec = JSON.parse((ev as MessageEvent<string>).data) as Second;
+        newest = Math.max(newest, sec.second);
+        setSeconds((prev) => {
+          // a second sent again (a resume that raced a write) replaces, never duplicates
+          const kept = prev.filter((p) => p.second !== sec.second && p.second > sec.second - WINDOW);
+          kept.push(sec);
+          kept.sort((a, b) => a.second - b.second);
+          return kept;
+        });
       });
-    });
-    return () => source.close();
+    };
+    open();
+    return () => {
+      stopped = true;
+      clearTimeout(reopen);
+      source?.close();
+    };
   }, []);
   return { seconds, state };
 }

@@ -15,9 +15,13 @@ function byUrgency(a: Alert, b: Alert): number {
   return b.score - a.score || a.first_seen.localeCompare(b.first_seen);
 }
 
+/** The queue is read again this often, so new alerts show up without a reload. */
+const REFRESH_MS = 10_000;
+
 export function Alerts({ me }: { me: Me }) {
   const [alerts, setAlerts] = useState<Alert[] | null>(null);
-  const [selected, setSelected] = useState(0);
+  // the selection follows the alert, not the row number: a refresh may move it
+  const [selectedId, setSelectedId] = useState<string | null>(null);
   const [message, setMessage] = useState('');
   const [error, setError] = useState('');
   const rows = useRef<(HTMLTableRowElement | null)[]>([]);
@@ -30,13 +34,31 @@ export function Alerts({ me }: { me: Me }) {
   };
 
   useEffect(() => {
-    load().catch((err: Error) => setError(err.message));
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = async () => {
+      try {
+        await load();
+        if (!stopped) setError('');
+      } catch (err) {
+        if (!stopped) setError((err as Error).message);
+      }
+      if (!stopped) timer = setTimeout(tick, REFRESH_MS);
+    };
+    void tick();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }, []);
+
+  const found = alerts === null || selectedId === null ? -1 : alerts.findIndex((a) => a.id === selectedId);
+  const selected = found >= 0 ? found : 0;
 
   const focusRow = (i: number) => {
     if (alerts === null || alerts.length === 0) return;
     const at = Math.max(0, Math.min(alerts.length - 1, i));
-    setSelected(at);
+    setSelectedId((alerts[at] as Alert).id);
     rows.current[at]?.focus();
   };
 
@@ -50,7 +72,7 @@ export function Alerts({ me }: { me: Me }) {
       // keep the focus on the same alert: its row may have moved
       const at = list.findIndex((x) => x.id === a.id);
       if (at >= 0) {
-        setSelected(at);
+        setSelectedId(a.id);
         requestAnimationFrame(() => rows.current[at]?.focus());
       }
     } catch (err) {
@@ -145,7 +167,7 @@ export function Alerts({ me }: { me: Me }) {
                 aria-current={i === selected ? 'true' : undefined}
                 data-alert-id={a.id}
                 data-score={a.score}
-                onFocus={() => setSelected(i)}
+                onFocus={() => setSelectedId(a.id)}
               >
                 <td>{Math.round(a.score)}</td>
                 <td>
