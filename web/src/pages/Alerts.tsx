@@ -53,7 +53,8 @@ export function Alerts({ me }: { me: Me }) {
   }, []);
 
   const found = alerts === null || selectedId === null ? -1 : alerts.findIndex((a) => a.id === selectedId);
-  const selected = found >= 0 ? found : 0;
+  // an alert no longer in the queue (ended elsewhere) hands the selection to the first row
+  const selected = Math.max(found, 0);
 
   const focusRow = (i: number) => {
     if (alerts === null || alerts.length === 0) return;
