@@ -45,6 +45,8 @@ export const MAX_BACKLOG_S = 3600;
 const AHEAD_S = 3600;
 /** The browser waits this long before reconnecting a dropped stream. */
 const RETRY_MS = 2000;
+/** Bytes waiting for a client that does not read: past this the stream ends rather than buffer for ever. */
+const MAX_UNSENT = 1 << 20;
 
 function addInto(into: Record<string, number>, from: Record<string, number>): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
@@ -125,6 +127,7 @@ function pump(res: ServerResponse, deps: StreamDeps, after: number): void {
         cursor = e.second;
       }
       if (out !== '') res.write(out);
+      if (res.writableLength > MAX_UNSENT) return end(false);
     } catch {
       // The store failed (or closed under a stopping server): end; the browser reconnects and resumes.
       return end(!deps.serving());
