@@ -3,9 +3,10 @@
  * `palisade serve`'s API: each one takes a store (a transaction's, so the caller can add its
  * audit row to the same commit) and writes the incident's timeline event with the change.
  */
-import type { Alert } from '../model/alert.js';
+import type { Alert, Severity } from '../model/alert.js';
 import type { Incident, IncidentStatus, TimelineEvent } from '../model/incident.js';
 import type { Silence, Store } from './store/store.js';
+import { SEVERITY_RANK } from './triage.js';
 
 /** The expression of the silence made for one alert: its fingerprint. */
 export function fingerprintSilence(a: Pick<Alert, 'fingerprint'>): string {
@@ -49,4 +50,20 @@ export async function setIncidentStatus(store: Store, inc: Incident, next: Incid
 /** Adds a note to the timeline. */
 export function addNote(store: Store, number: number, text: string, by: string): Promise<TimelineEvent> {
   return store.appendTimeline(number, { at: new Date().toISOString(), kind: 'note', actor: by, text, data: null });
+}
+
+/**
+ * Opens a ticket by hand: for `alerts` (each moved out of the incident it was in, with a timeline
+ * event on both; the severity is the highest of theirs) or, with none, an empty one whose
+ * timeline starts with who opened it.
+ */
+export function openIncident(store: Store, alerts: readonly Alert[], by: string, o: { title: string; customer?: string | null; severity?: Severity }): Promise<Incident> {
+  const highest = alerts.reduce<Severity | null>((s, a) => (s === null || SEVERITY_RANK[a.severity] > SEVERITY_RANK[s] ? a.severity : s), null);
+  return store.transaction(async (tx) => {
+    const inc = await tx.createIncident({ title: o.title, severity: o.severity ?? highest ?? 'medium', customer: o.customer ?? null });
+    // an empty ticket's timeline says who opened it; otherwise each alert's move does
+    if (alerts.length === 0) await tx.appendTimeline(inc.number, { at: new Date().toISOString(), kind: 'opened', actor: by, text: `opened by ${by}`, data: null });
+    for (const a of alerts) await tx.moveAlert(a.id, inc.number, by);
+    return (await tx.getIncident(inc.number)) as Incident;
+  });
 }

@@ -8,15 +8,17 @@
 import { PalisadeError } from '../core/errors.js';
 import { addNote, assignIncident, setIncidentStatus, silenceAlert } from '../incidents/actions.js';
 import { incidentReportInput } from '../incidents/report-input.js';
-import type { AlertFilter, IncidentFilter, NewAuditEntry, Role, Store } from '../incidents/store/store.js';
+import type { AlertFilter, IncidentFilter, Role, Store } from '../incidents/store/store.js';
 import { ALERT_STATES, type Alert, SEVERITIES } from '../model/alert.js';
-import { INCIDENT_STATUSES, type Incident, type IncidentStatus } from '../model/incident.js';
+import { INCIDENT_STATUSES, type IncidentStatus } from '../model/incident.js';
 import { makeIncidentReport } from '../report/index.js';
 import { compile } from '../rules/compile.js';
 import { alertScheme } from '../scheme/alert.js';
 import { generatePassword, hashPassword, newToken } from './auth.js';
-import { type Context, HttpError, type Principal, type QueryParam, REPORT_CSP, type Route } from './http.js';
+import { type Context, HttpError, type QueryParam, REPORT_CSP, type Route } from './http.js';
+import { incidentRoutes } from './incidents-api.js';
 import type { LoginService } from './login.js';
+import { audit, incidentNumber, incidentOr404, who } from './route-kit.js';
 import { rulesRoutes } from './rules-api.js';
 
 export interface ApiDeps {
@@ -34,14 +36,6 @@ const Q_SCAN = 100_000;
 const q = (name: string, description: string, schema: Record<string, unknown>): QueryParam => ({ name, description, schema });
 const LIMIT = q('limit', `at most this many (1-${MAX_LIMIT}, default ${DEFAULT_LIMIT})`, { type: 'integer', minimum: 1, maximum: MAX_LIMIT });
 const SINCE = q('since', 'at or after this time: ISO-8601, or an age such as 30m, 2h, 1d', { type: 'string' });
-
-function who(ctx: Context): Principal {
-  return ctx.principal as Principal;
-}
-
-function audit(ctx: Context, action: string, target: string, detail: unknown): NewAuditEntry {
-  return { actor: who(ctx).name, action, target, detail, address: ctx.address };
-}
 
 /** Comma-separated values of a closed set, or 400 naming the parameter. */
 function choices<T extends string>(ctx: Context, name: string, allowed: readonly T[]): T[] | undefined {
@@ -81,18 +75,6 @@ async function alertOr404(store: Store, id: string): Promise<Alert> {
   const a = await store.getAlert(id);
   if (a === null) throw new HttpError(404, `no alert ${id}`);
   return a;
-}
-
-function incidentNumber(ctx: Context): number {
-  const t = ctx.params.n as string;
-  if (!/^\d{1,15}$/.test(t) || Number(t) < 1) throw new HttpError(400, `n: expected an incident number, not "${t}"`, { field: 'n' });
-  return Number(t);
-}
-
-async function incidentOr404(store: Store, n: number): Promise<Incident> {
-  const inc = await store.getIncident(n);
-  if (inc === null) throw new HttpError(404, `no incident #${n}`);
-  return inc;
 }
 
 /** The account as the API shows it: never its hash. */
@@ -390,6 +372,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         return { status: 201, json: { id, account: account.name, name, created_at, token } };
       },
     },
+    ...incidentRoutes(store),
     ...rulesRoutes(store),
   ];
 }

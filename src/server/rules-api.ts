@@ -10,13 +10,14 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, relative } from 'node:path';
 import { InputError } from '../core/errors.js';
 import { exportRuleset, TARGETS } from '../export/index.js';
-import type { NewAuditEntry, Store } from '../incidents/store/store.js';
+import type { Store } from '../incidents/store/store.js';
 import type { Ruleset, RulesetProblem } from '../mitigate/ruleset.js';
 import { runWindowedWhatIf } from '../mitigate/whatif-window.js';
 import { httpScheme } from '../scheme/http.js';
 import { packetScheme } from '../scheme/packet.js';
 import type { Scheme } from '../scheme/types.js';
-import { type Context, HttpError, type Principal, type Route } from './http.js';
+import { type Context, HttpError, type Route } from './http.js';
+import { audit } from './route-kit.js';
 import { checkListText, checkRuleset, etagOf, insideDir, type ListSource, listSources, readOrCreate, ruleChanges, serialized, writeAtomically } from './rules-file.js';
 import { type Workspace, workspaceOf } from './workspace.js';
 
@@ -25,14 +26,6 @@ import { type Workspace, workspaceOf } from './workspace.js';
  * is what a replacement is. (Widening the union in http.ts is asked of its owner.)
  */
 const PUT = 'PUT' as Route['method'];
-
-function who(ctx: Context): Principal {
-  return ctx.principal as Principal;
-}
-
-function audit(ctx: Context, action: string, target: string, detail: unknown): NewAuditEntry {
-  return { actor: who(ctx).name, action, target, detail, address: ctx.address };
-}
 
 function workspace(store: Store): Workspace {
   const ws = workspaceOf(store);

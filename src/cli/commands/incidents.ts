@@ -6,10 +6,9 @@
  */
 import type { Command } from 'commander';
 import { PalisadeError, UsageError } from '../../core/errors.js';
-import { addNote, assignIncident, setIncidentStatus } from '../../incidents/actions.js';
+import { addNote, assignIncident, openIncident, setIncidentStatus } from '../../incidents/actions.js';
 import { incidentReportInput } from '../../incidents/report-input.js';
 import type { IncidentSummary, PruneResult, Store } from '../../incidents/store/store.js';
-import { SEVERITY_RANK } from '../../incidents/triage.js';
 import { type Alert, SEVERITIES, type Severity } from '../../model/alert.js';
 import { INCIDENT_STATUSES, type Incident, type IncidentStatus, OBSERVABLE_KINDS } from '../../model/incident.js';
 import { formatOf, makeIncidentReport } from '../../report/index.js';
@@ -224,9 +223,7 @@ export function register(program: Command): void {
       const all = await store.listAlerts({ incident: from.number, limit: 1_000_000 });
       if (moving.length >= all.length) throw new UsageError(`those are all of incident #${from.number}'s alerts: nothing would be left to split from`);
       const first = moving[0] as (typeof moving)[number];
-      const severity = moving.reduce((s, a) => (SEVERITY_RANK[a.severity] > SEVERITY_RANK[s] ? a.severity : s), first.severity);
-      const to = await store.createIncident({ title: opts.title ?? `${first.vector} on ${victimShort(first)}`, severity, customer: from.customer ?? null });
-      for (const a of moving) await store.moveAlert(a.id, to.number, actor(opts.by));
+      const to = await openIncident(store, moving, actor(opts.by), { title: opts.title ?? `${first.vector} on ${victimShort(first)}`, customer: from.customer ?? null });
       await done(store, to.number, opts, `split ${moving.length} alert(s) from incident #${from.number} into the new incident #${to.number}: ${to.title}`);
     }),
   );
