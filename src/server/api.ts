@@ -14,6 +14,7 @@ import { INCIDENT_STATUSES, type IncidentStatus } from '../model/incident.js';
 import { makeIncidentReport } from '../report/index.js';
 import { compile } from '../rules/compile.js';
 import { alertScheme } from '../scheme/alert.js';
+import { accountRoutes } from './accounts-api.js';
 import { generatePassword, hashPassword, newToken } from './auth.js';
 import { type Context, HttpError, type QueryParam, REPORT_CSP, type Route } from './http.js';
 import { incidentRoutes } from './incidents-api.js';
@@ -372,6 +373,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         return { status: 201, json: { id, account: account.name, name, created_at, token } };
       },
     },
+    ...accountRoutes(store),
     ...incidentRoutes(store),
     ...rulesRoutes(store),
   ];

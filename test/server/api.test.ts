@@ -78,6 +78,8 @@ const VALID: Record<string, unknown> = {
   Assign: { assignee: 'alice' },
   NewAccount: { name: 'newbie', role: 'viewer' },
   NewToken: { name: 'ci' },
+  AccountDisabled: { disabled: false },
+  Revoke: { reason: 'left' },
   NewIncident: { title: 'by hand' },
   Merge: { into: 1 },
   RulesetText: { text: 'rules: []\n' },

@@ -773,6 +773,33 @@ export class SqlStore implements Store {
     return (await this.read((db) => db.selectFrom('accounts').selectAll().orderBy('name').execute())).map(accountOf);
   }
 
+  setAccountDisabled(name: string, disabled: boolean): Promise<boolean> {
+    return this.transaction(async (tx) => {
+      const db = (tx as SqlStore).db;
+      const r = await db
+        .updateTable('accounts')
+        .set({ disabled: disabled ? 1 : 0 })
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      // a disabled account's sessions go with it (its requests are refused anyway: this keeps none to revive)
+      if (disabled) await db.deleteFrom('sessions').where('account', '=', name).execute();
+      return true;
+    });
+  }
+
+  async listTokens(account?: string): Promise<ApiToken[]> {
+    return this.read((db) => {
+      let q = db.selectFrom('api_tokens').selectAll();
+      if (account !== undefined) q = q.where('account', '=', account);
+      return q.orderBy('created_at').orderBy('id').execute();
+    });
+  }
+
+  deleteToken(id: string): Promise<boolean> {
+    return this.change((db) => db.deleteFrom('api_tokens').where('id', '=', id).executeTakeFirst());
+  }
+
   addToken(t: Omit<ApiToken, 'last_used_at'>): Promise<void> {
     return this.transaction(async (tx) => {
       await (tx as SqlStore).db

@@ -289,9 +289,15 @@ export interface Store {
   /** Replaces the password hash; false when there is no such account. */
   setPassword(name: string, passwordHash: string): Promise<boolean>;
   listAccounts(): Promise<Account[]>;
+  /** Disables (or enables again) the account; disabling also deletes its sessions. False when there is no such account. */
+  setAccountDisabled(name: string, disabled: boolean): Promise<boolean>;
   addToken(token: Omit<ApiToken, 'last_used_at'>): Promise<void>;
   getToken(id: string): Promise<ApiToken | null>;
   touchToken(id: string, at?: string): Promise<void>;
+  /** The tokens of an account (or every account's), oldest first. */
+  listTokens(account?: string): Promise<ApiToken[]>;
+  /** Deletes the token: it stops working at once. False when there is no such token. */
+  deleteToken(id: string): Promise<boolean>;
   createSession(session: Session): Promise<void>;
   /** The session, when it exists and has not expired at `now`. */
   getSession(idHash: string, now?: string): Promise<Session | null>;
