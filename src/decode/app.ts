@@ -51,6 +51,8 @@ const TCP_ACK = 0x10;
 
 export function decodeApp(v: PacketView, proto: number, off: number, end: number): void {
   if (end <= off) return;
+  // Before any decoder below writes an application field: the next reset clears them.
+  v.appDirty = true;
   const sp = v.srcPort;
   const dp = v.dstPort;
   if (proto === 6) {

@@ -50,6 +50,7 @@ export function berSkip(b: Uint8Array, p: number, end: number, tag: number): num
 }
 
 export function decodeCldap(v: PacketView, off: number, end: number): boolean {
+  v.appDirty = true; // its fields are written below: the next reset clears them
   const b = v.buf;
   let p = berHeader(b, off, end, 0x30);
   if (p < 0) return false;

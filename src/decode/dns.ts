@@ -19,6 +19,7 @@ const MAX_NAME = 253;
  * bytes cannot be a DNS header, so the caller can try another decoder.
  */
 export function decodeDns(v: PacketView, off: number, end: number): boolean {
+  v.appDirty = true; // its fields are written below: the next reset clears them
   if (end - off < 12) return false;
   const b = v.buf;
   const flags = ((b[off + 2] as number) << 8) | (b[off + 3] as number);
@@ -44,6 +45,7 @@ export function decodeDns(v: PacketView, off: number, end: number): boolean {
 
 /** DNS over TCP (RFC 7766): a two-byte message length, then the message. */
 export function decodeDnsTcp(v: PacketView, off: number, end: number): boolean {
+  v.appDirty = true; // its fields are written below: the next reset clears them
   if (end - off < 14) return false;
   const b = v.buf;
   const len = ((b[off] as number) << 8) | (b[off + 1] as number);

@@ -76,6 +76,7 @@ function version(b: Uint8Array, p: number, end: number): number {
 }
 
 export function decodeHttp(v: PacketView, off: number, end: number): boolean {
+  v.appDirty = true; // its fields are written below: the next reset clears them
   const b = v.buf;
   const minor = version(b, off, end);
   if (minor >= 0) {

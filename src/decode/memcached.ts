@@ -56,6 +56,7 @@ function isLower(c: number): boolean {
 }
 
 export function decodeMemcached(v: PacketView, off: number, end: number): boolean {
+  v.appDirty = true; // its fields are written below: the next reset clears them
   if (end - off < 9) return false;
   const b = v.buf;
   if (b[off + 6] !== 0 || b[off + 7] !== 0) return false;

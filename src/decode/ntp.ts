@@ -9,6 +9,7 @@
 import { App, type PacketView } from './view.js';
 
 export function decodeNtp(v: PacketView, off: number, end: number): boolean {
+  v.appDirty = true; // its fields are written below: the next reset clears them
   const len = end - off;
   if (len < 4) return false;
   const b0 = v.buf[off] as number;

@@ -248,6 +248,7 @@ const OPENED = 0;
 const HELLO = 1;
 
 export function decodeQuic(v: PacketView, off: number, end: number): boolean {
+  v.appDirty = true; // its fields are written below: the next reset clears them
   const b = v.buf;
   if (!looksLikeQuicInitial(b, off, end)) return false;
   quicStats.initials++;

@@ -11,6 +11,7 @@ import { berHeader, berLength, berSkip } from './cldap.js';
 import { App, type PacketView } from './view.js';
 
 export function decodeSnmp(v: PacketView, off: number, end: number): boolean {
+  v.appDirty = true; // its fields are written below: the next reset clears them
   const b = v.buf;
   let p = berHeader(b, off, end, 0x30);
   if (p < 0) return false;

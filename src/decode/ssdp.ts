@@ -23,6 +23,7 @@ function startsWith(b: Uint8Array, off: number, end: number, lit: Uint8Array): b
 }
 
 export function decodeSsdp(v: PacketView, off: number, end: number): boolean {
+  v.appDirty = true; // its fields are written below: the next reset clears them
   const b = v.buf;
   let kind = 0;
   if (startsWith(b, off, end, M_SEARCH)) kind = 1;

@@ -21,6 +21,7 @@ export function looksLikeClientHello(b: Uint8Array, off: number, end: number): b
 
 /** Decode the record at [off, end) if it carries a ClientHello. */
 export function decodeTls(v: PacketView, off: number, end: number): boolean {
+  v.appDirty = true; // its fields are written below: the next reset clears them
   if (!looksLikeClientHello(v.buf, off, end)) return false;
   parseClientHello(v, v.buf, off + 5, end);
   return true;
@@ -31,6 +32,7 @@ export function decodeTls(v: PacketView, off: number, end: number): boolean {
  * fields (offsets into `b`) and app. Also used on the CRYPTO stream of a QUIC Initial.
  */
 export function parseClientHello(v: PacketView, b: Uint8Array, hs: number, end: number): void {
+  v.appDirty = true; // its fields are written below: the next reset clears them
   v.app = App.TLS_CLIENT_HELLO;
   v.tlsBuf = b;
   v.tlsHelloOff = hs;
