@@ -21,6 +21,7 @@ import { incidentRoutes } from './incidents-api.js';
 import type { LoginService } from './login.js';
 import { audit, incidentNumber, incidentOr404, who } from './route-kit.js';
 import { rulesRoutes } from './rules-api.js';
+import { sensorRoutes } from './sensors-api.js';
 
 export interface ApiDeps {
   store: Store;
@@ -376,5 +377,6 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     ...accountRoutes(store),
     ...incidentRoutes(store),
     ...rulesRoutes(store),
+    ...sensorRoutes(store),
   ];
 }

@@ -144,6 +144,11 @@ describe('palisade serve --demo', () => {
       await store.close();
     }
 
+    // the sensors endpoint sees the demo's sensor, live
+    const sensors = (await (await fetch(`${base}/api/sensors`, { headers: { cookie } })).json()) as { name: string; stale: boolean; last_minute: { packets_per_s: number } }[];
+    const demo = sensors.find((x) => x.name === 'demo');
+    assert.ok(demo && !demo.stale && demo.last_minute.packets_per_s > 0, JSON.stringify(sensors));
+
     const code = await new Promise<number | null>((res) => {
       c.removeAllListeners('exit');
       c.on('exit', (x) => res(x));

@@ -648,6 +648,19 @@ export class SqlStore implements Store {
     return (await this.read(() => q.orderBy('second').orderBy('sensor').execute())).map(summaryOf);
   }
 
+  async summarySensors(): Promise<{ sensor: string; first: number; last: number }[]> {
+    const rows = await this.read((db) =>
+      db
+        .selectFrom('summaries')
+        .select((eb) => ['sensor', eb.fn.min('second').as('first'), eb.fn.max('second').as('last')])
+        .groupBy('sensor')
+        .orderBy('sensor')
+        .execute(),
+    );
+    // BIGINT aggregates come back as strings from PostgreSQL
+    return rows.map((r) => ({ sensor: r.sensor, first: Number(r.first), last: Number(r.last) }));
+  }
+
   deleteSummariesBefore(before: number): Promise<number> {
     return this.transaction(async (tx) => {
       const r = await (tx as SqlStore).db.deleteFrom('summaries').where('second', '<', before).executeTakeFirst();

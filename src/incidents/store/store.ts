@@ -277,6 +277,8 @@ export interface Store {
   readSummaries(from: number, to: number, sensor?: string): Promise<Summary[]>;
   /** Deletes summaries older than `before` (Unix seconds); returns how many. */
   deleteSummariesBefore(before: number): Promise<number>;
+  /** Each sensor that wrote summaries: its first and last second (a scan of the table: retention keeps it bounded). */
+  summarySensors(): Promise<{ sensor: string; first: number; last: number }[]>;
 
   // Retention
   /** Deletes old closed incidents with everything of theirs, and old summaries, in one transaction (see PruneOptions). */
