@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseListen } from '../../src/cli/commands/serve.js';
+import { defaultRulesFile, parseListen } from '../../src/cli/commands/serve.js';
 
 const CLI = resolve(import.meta.dirname, '../helpers/run-cli.ts');
 const dir = mkdtempSync(join(tmpdir(), 'palisade-serve-'));
@@ -88,5 +88,52 @@ describe('palisade serve (CLI)', () => {
     } finally {
       assert.equal(await stop(child), 0);
     }
+  });
+
+  it('--rules FILE is created empty and served; --record CAPTURE is what what-if reads; the default is rules.yaml beside the db', async () => {
+    const rules = join(dir, 'conf', 'edge.yaml');
+    const capture = join(dir, 'rec.pcap');
+    const { generate } = await import('../../src/generate/generator.js');
+    generate('demo', capture, { packets: 500, seed: 2, noTruth: true });
+    // stamped as if recorded from 75 s ago for 30 s: the last minute holds only its end
+    const { shiftPcap } = await import('../../src/server/demo.js');
+    const t = shiftPcap(capture, 0);
+    shiftPcap(capture, Math.floor(Date.now() / 1000) - 75 - Math.floor(t.firstMs / 1000));
+    const added = run(['serve', '--add-account', 'ops', '--role', 'operator', '--db', db]);
+    const password = added.stdout.trim().split('\n').at(-1) as string;
+    const { child, base } = await start(['serve', '--listen', '127.0.0.1:0', '--db', db, '--rules', rules, '--record', capture]);
+    try {
+      assert.ok(existsSync(rules), 'created');
+      const login = await fetch(`${base}/api/login`, loginBody('ops', password));
+      const { csrf_token: csrf } = (await login.clone().json()) as { csrf_token: string };
+      const cookie = login.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
+      const got = (await (await fetch(`${base}/api/rules`, { headers: { cookie } })).json()) as { file: string; text: string };
+      assert.equal(got.file, rules);
+      assert.equal(got.text, readFileSync(rules, 'utf8'));
+      const w = await fetch(`${base}/api/rules/whatif`, {
+        method: 'POST',
+        headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'rules:\n  - id: all\n    expression: tcp.dstport > 0\n    action: log\n', minutes: 5 }),
+      });
+      assert.equal(w.status, 200);
+      const report = (await w.json()) as { reads: string; labelled: unknown; window: { packets: number } };
+      assert.match(report.reads, /rec\.pcap: the records stamped within the last N minutes/);
+      assert.equal(report.window.packets, 500, 'all of it is in the last 5 minutes');
+      assert.equal(report.labelled, null, 'no truth file beside it: no labels');
+      const one = await fetch(`${base}/api/rules/whatif`, {
+        method: 'POST',
+        headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'rules: []\n', minutes: 1 }),
+      });
+      const last = (await one.json()) as { window: { packets: number } };
+      assert.ok(last.window.packets > 0 && last.window.packets < 500, `the last minute holds the end of it: ${last.window.packets}`);
+    } finally {
+      assert.equal(await stop(child), 0);
+    }
+    assert.equal(defaultRulesFile(db), join(dir, 'rules.yaml'));
+    assert.equal(defaultRulesFile('postgres://u@h/db'), resolve('rules.yaml'));
   });
 });
