@@ -7,6 +7,7 @@
  * The labels are per packet in file order, so every packet is counted against them, in the
  * ranges or not; only those in the ranges reach the engine.
  */
+import type { PacketView } from '../decode/view.js';
 import { captureSource } from '../sources/capture/source.js';
 import { RuleEngine, Verdict } from './engine.js';
 import type { Ruleset } from './ruleset.js';
@@ -17,8 +18,19 @@ export interface WindowedWhatIfOptions {
   ranges: ReadonlyArray<readonly [number, number]>;
   /** A ground-truth file (palisade generate's .truth.json, or labels_rle): splits decisions into attack and other. */
   truth?: string | null;
+  /**
+   * Without a truth file: the attacks detection reported (alerts), each a time span (ms) and a
+   * test of its signature; a packet within a span that its test matches counts as attack.
+   */
+  attacks?: ReadonlyArray<DetectedAttack> | null;
   /** Timeline resolution, seconds (default 1). */
   interval?: number;
+}
+
+export interface DetectedAttack {
+  from: number;
+  to: number;
+  match: (v: PacketView) => boolean;
 }
 
 /** Packets a rule decided (dropped, passed by allow, rate-limited), by label; null without labels. */
@@ -30,6 +42,8 @@ export interface RuleSplit {
 
 export interface WindowedWhatIfReport extends WhatIfReport {
   window: { ranges: Array<{ from: string; to: string }>; packets: number };
+  /** Where the attack/other split comes from: the capture's ground truth, the attacks detected, or nothing. */
+  labels: 'truth' | 'detected' | null;
   /** Attack and other packets in the window (null without labels), and per rule what it decided of each. */
   labelled: { attack: number; other: number } | null;
   split: RuleSplit[];
@@ -39,6 +53,8 @@ export async function runWindowedWhatIf(capture: string, ruleset: Ruleset, opts:
   const source = captureSource(capture);
   const engine = new RuleEngine(ruleset, { interval: opts.interval ?? 1 });
   const truth = opts.truth ? readTruth(opts.truth) : null;
+  const detected = truth === null && opts.attacks ? opts.attacks : null;
+  const labels = truth !== null ? 'truth' : detected !== null ? 'detected' : null;
   const benign = truth ? truth.labels.map(isBenignLabel) : [];
   const ranges = opts.ranges.map(([a, b]) => [a, b] as const);
   const split = ruleset.rules.map((r) => ({ id: r.id, attack: 0, other: 0 }));
@@ -61,6 +77,7 @@ export async function runWindowedWhatIf(capture: string, ruleset: Ruleset, opts:
     }
     const ms = v.tsSec * 1000 + v.tsNsec / 1e6;
     if (!ranges.some(([a, b]) => ms >= a && ms < b)) return;
+    if (detected !== null) isAttack = detected.some((x) => ms >= x.from && ms <= x.to && x.match(v));
     inWindow++;
     bytes += v.wirelen;
     if (Number.isNaN(first)) first = ms;
@@ -90,7 +107,8 @@ export async function runWindowedWhatIf(capture: string, ruleset: Ruleset, opts:
   return {
     ...report,
     window: { ranges: ranges.map(([a, b]) => ({ from: iso(a), to: iso(b) })), packets: inWindow },
-    labelled: truth ? labelled : null,
-    split: split.map((s) => (truth ? s : { id: s.id, attack: null, other: null })),
+    labels,
+    labelled: labels !== null ? labelled : null,
+    split: split.map((s) => (labels !== null ? s : { id: s.id, attack: null, other: null })),
   };
 }

@@ -12,7 +12,9 @@ import { InputError } from '../core/errors.js';
 import { exportRuleset, TARGETS } from '../export/index.js';
 import type { Store } from '../incidents/store/store.js';
 import type { Ruleset, RulesetProblem } from '../mitigate/ruleset.js';
-import { runWindowedWhatIf } from '../mitigate/whatif-window.js';
+import { type DetectedAttack, runWindowedWhatIf } from '../mitigate/whatif-window.js';
+import { ALERT_STATES } from '../model/alert.js';
+import { compile } from '../rules/compile.js';
 import { httpScheme } from '../scheme/http.js';
 import { packetScheme } from '../scheme/packet.js';
 import type { Scheme } from '../scheme/types.js';
@@ -85,6 +87,34 @@ function listText(l: ListSource): string {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw e;
   }
+}
+
+/** Slack around an attack's reported span: its first and last packets fall within a second of it. */
+const SPAN_SLACK_MS = 2000;
+
+/**
+ * The attacks detection reported over the ranges (their alerts), as spans with a test: the
+ * attack's signature, or, without one, its victim address.
+ */
+async function detectedAttacks(store: Store, ranges: ReadonlyArray<readonly [number, number]>): Promise<DetectedAttack[]> {
+  if (ranges.length === 0) return [];
+  const from = Math.min(...ranges.map((r) => r[0]));
+  const to = Math.max(...ranges.map((r) => r[1]));
+  const alerts = await store.listAlerts({ state: ALERT_STATES, since: new Date(Math.max(0, from)).toISOString(), limit: 1000 });
+  const out: DetectedAttack[] = [];
+  for (const a of alerts) {
+    const start = Date.parse(a.attack.start) - SPAN_SLACK_MS;
+    const end = Math.max(Date.parse(a.attack.end), Date.parse(a.last_seen)) + SPAN_SLACK_MS;
+    if (!(start < to && end >= from)) continue;
+    const expression = a.attack.signature?.expression ?? (a.victim.ip ? `ip.dst == ${a.victim.ip}` : null);
+    if (expression === null) continue;
+    try {
+      out.push({ from: start, to: end, match: compile(expression, packetScheme) });
+    } catch {
+      // a signature of another scheme (an L7 attack's HTTP fields) says nothing about packets
+    }
+  }
+  return out;
 }
 
 function fieldsOf<V>(scheme: Scheme<V>) {
@@ -163,7 +193,7 @@ export function rulesRoutes(store: Store): Route[] {
       method: 'POST',
       path: '/api/rules/whatif',
       summary:
-        "What a candidate ruleset (not saved) would have done to the recorded traffic of the last N minutes: per rule the packets matched and decided, and, when the capture has ground-truth labels (the demo's has), how many attack and other packets each rule decided. Reads the capture the server was given (--record FILE: its records stamped in the last N minutes; --demo: the replay's rounds played in the last N minutes); 409 when there is none",
+        "What a candidate ruleset (not saved) would have done to the recorded traffic of the last N minutes: per rule the packets matched and decided, and how many attack and other packets each rule decided — attack by the capture's ground-truth labels when it has them (the demo's has), else by the attacks detected in the window (a packet of an alert's span that its signature matches); `labels` says which. Reads the capture the server was given (--record FILE: its records stamped in the last N minutes; --demo: the replay's rounds played in the last N minutes); 409 when there is none",
       role: 'operator',
       body: 'WhatIf',
       handler: async (ctx) => {
@@ -175,7 +205,7 @@ export function rulesRoutes(store: Store): Route[] {
         const ranges = rec.window(body.minutes);
         let report: Awaited<ReturnType<typeof runWindowedWhatIf>>;
         try {
-          report = await runWindowedWhatIf(rec.file, rs, { ranges, truth: rec.truth });
+          report = await runWindowedWhatIf(rec.file, rs, { ranges, truth: rec.truth, attacks: rec.truth === null ? await detectedAttacks(store, ranges) : null });
         } catch (e) {
           // the capture gone or unreadable is the recording's state, not a server fault
           if (e instanceof InputError) throw new HttpError(409, `the recorded traffic cannot be read: ${e.message}`);

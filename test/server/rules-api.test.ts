@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generate, truthPath } from '../../src/generate/generator.js';
 import { BACKENDS } from '../incidents/store/backends.js';
+import { alert } from '../incidents/store/fixtures.js';
 import { call, refusals, type ServerFixture, session, startServer, stopServer } from './server-fixture.js';
 
 const RULES = `name: edge
@@ -220,6 +221,34 @@ for (const backend of BACKENDS) {
         assert.ok(syn.attack > 0, JSON.stringify(w.split));
         assert.ok(syn.attack > 10 * syn.other, `mostly attack: ${JSON.stringify(syn)}`);
         assert.ok((w.rules.find((x) => x.id === 'syn-flood')?.matched.packets ?? 0) >= syn.attack + syn.other);
+        assert.equal((w as unknown as { labels: string }).labels, 'truth');
+
+        // without a truth file, the attacks detected label the packets: an alert whose span and signature cover the flood
+        const truth = JSON.parse(readFileSync(truthPath(capture), 'utf8')) as { attacks: { vector: string; start: string; end: string }[] };
+        const flood = truth.attacks.find((x) => x.vector === 'tcp_syn_flood') as { start: string; end: string };
+        const signature = 'tcp.flags.syn and not tcp.flags.ack and ip.dst == 203.0.113.10';
+        const base = alert(7);
+        await f.store.upsertAlert({
+          ...base,
+          first_seen: flood.start,
+          last_seen: flood.end,
+          attack: {
+            ...base.attack,
+            victim: { ip: '203.0.113.10', port: 443, protocol: 'tcp' },
+            start: flood.start,
+            end: flood.end,
+            signature: { expression: signature, coverage: 1, collateral: 0 },
+          },
+        });
+        f.workspace.recording = { ...f.workspace.recording, truth: null };
+        const d = await json<{ labels: string; labelled: { attack: number }; split: { id: string; attack: number; other: number }[] }>(
+          call(f, 'POST', '/api/rules/whatif', { token: f.tokens.operator, body }),
+        );
+        assert.equal(d.labels, 'detected');
+        const dsyn = d.split.find((s) => s.id === 'syn-flood') as { attack: number; other: number };
+        assert.ok(dsyn.attack > 0 && Math.abs(dsyn.attack - syn.attack) <= syn.attack * 0.05, `detected ${JSON.stringify(dsyn)} vs truth ${JSON.stringify(syn)}`);
+        assert.ok(d.labelled.attack >= dsyn.attack);
+
         // a window that holds nothing evaluates nothing
         f.workspace.recording = { ...f.workspace.recording, window: () => [[0, 1]] };
         const none = await json<{ window: { packets: number }; split: { attack: number }[] }>(call(f, 'POST', '/api/rules/whatif', { token: f.tokens.operator, body }));
