@@ -39,8 +39,13 @@ The API answers JSON under /api (its OpenAPI description: GET /api/openapi.json;
 per-second traffic as Server-Sent Events: GET /api/stats/stream). Open without credentials:
 the console's files (everything outside /api), GET /api/health and POST /api/login; everything
 else needs a session (log in) or an API token (Authorization: Bearer pal_…), and a role: viewer
-reads, operator triages (ack, silence, notes, status, assign), admin manages accounts and
-tokens and reads the audit log.
+reads (and validates or exports a candidate ruleset), operator triages (ack, silence, notes,
+status, assign, open and merge incidents) and edits the ruleset and its lists (what-if first),
+admin manages accounts and tokens (disable, revoke) and reads the audit log.
+
+The rule editor's ruleset is one file (--rules, default rules.yaml beside the db; list files
+beside it), replaced atomically under If-Match. What-if runs a candidate over the last N minutes
+of --record CAPTURE (or, with --demo, of the demo's replay).
 
 Cookies are Secure: browsers send them back over HTTPS only, so put TLS in front of a server
 listening on anything but loopback. On a loopback address (127.0.0.1, ::1) over plain HTTP,
@@ -52,7 +57,8 @@ address cannot be listened on.
 Examples:
   palisade serve --add-account alice --role admin --db palisade.db     prints alice's password, once
   palisade serve --listen 127.0.0.1:8080 --db palisade.db
-  palisade serve --listen 127.0.0.1:8080 --db palisade.db --demo       with a demo account (printed)
+  palisade serve --listen 127.0.0.1:8080 --db palisade.db --demo       with a demo account (printed) and live attacks
+  palisade serve --db palisade.db --rules /etc/palisade/edge.yaml --record /var/lib/palisade/edge.pcap
   palisade serve --listen 10.0.0.5:8443 --db postgres://palisade@db.example/palisade
   curl -s -H "Authorization: Bearer pal_…" http://127.0.0.1:8080/api/alerts?q='alert.score > 50'`;
 
