@@ -23,6 +23,22 @@ function componentOf(schema: unknown): unknown {
 
 const ERROR = { $ref: '#/components/schemas/Error' };
 
+const PRECONDITION = {
+  '412': 'The file changed since the ETag sent in If-Match was read (the answer carries the current ETag)',
+  '428': 'No If-Match: send the ETag read with GET',
+};
+
+/** The answers particular to a route, beyond the ones every route of its kind gives. */
+const EXTRA: Record<string, Record<string, string>> = {
+  'PUT /api/rules': PRECONDITION,
+  'PUT /api/lists/{list}': { ...PRECONDITION, '404': 'The ruleset has no such list', '409': 'The list is inline in the ruleset: change it with PUT /api/rules' },
+  'GET /api/lists/{list}': { '404': 'The ruleset has no such list' },
+  'POST /api/rules/whatif': { '409': 'No recorded traffic (serve --record FILE or --demo), or it cannot be read' },
+  'POST /api/incidents/{n}/merge': { '404': 'No such incident', '409': 'One of the two was already merged' },
+  'POST /api/accounts/{name}/disabled': { '404': 'No such account', '409': 'An admin cannot disable their own account' },
+  'POST /api/tokens/{id}/revoke': { '404': 'No such token' },
+};
+
 export function openApiDocument(routes: readonly Route[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
@@ -40,6 +56,8 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
     }
     if (r.path === '/api/login')
       responses['429'] = { description: 'Too many failed logins from this address or for this account', content: { 'application/json': { schema: ERROR } } };
+    for (const [status, description] of Object.entries(EXTRA[`${r.method} ${r.path}`] ?? {}))
+      responses[status] = { description, content: { 'application/json': { schema: ERROR } } };
     const op: Record<string, unknown> = {
       operationId: `${r.method.toLowerCase()}${r.path.replace(/[{}]/g, '').replace(/[/._-](\w)/g, (_m, c: string) => c.toUpperCase())}`,
       summary: r.summary,
