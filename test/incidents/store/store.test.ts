@@ -513,6 +513,34 @@ for (const backend of BACKENDS) {
       assert.equal((await store.readSummaries(1_790_000_000, 1_790_000_010, 's1')).length, 10);
       assert.equal(await store.deleteSummariesBefore(1_790_000_100), 200);
       assert.equal((await store.readSummaries(0, 2_000_000_000)).length, 1000);
+      assert.deepEqual(await store.summarySensors(), [
+        { sensor: 's1', first: 1_790_000_100, last: 1_790_000_599 },
+        { sensor: 's2', first: 1_790_000_100, last: 1_790_000_599 },
+      ]);
+    });
+
+    it('disables an account (its sessions deleted) and enables it again; lists and deletes its tokens', async () => {
+      const at = '2026-12-06T05:00:00.000Z';
+      assert.equal(await store.createAccount({ name: 'dora', role: 'operator', password_hash: 'x', created_at: at, created_by: 'test' }), true);
+      await store.createSession({ id_hash: 'h1', account: 'dora', csrf: 'c', created_at: at, expires_at: '2999-01-01T00:00:00.000Z' });
+      for (const id of ['tok-b', 'tok-a']) await store.addToken({ id, account: 'dora', name: id, secret_hash: 'h', created_at: at });
+      assert.equal(await store.setAccountDisabled('dora', true), true);
+      assert.equal((await store.getAccount('dora'))?.disabled, true);
+      assert.equal(await store.getSession('h1', at), null, 'its session went with it');
+      assert.equal(await store.setAccountDisabled('dora', false), true);
+      assert.equal((await store.getAccount('dora'))?.disabled, false);
+      assert.equal(await store.setAccountDisabled('nobody', true), false);
+      assert.deepEqual(
+        (await store.listTokens('dora')).map((t) => t.id),
+        ['tok-a', 'tok-b'],
+      );
+      assert.equal(await store.deleteToken('tok-a'), true);
+      assert.equal(await store.deleteToken('tok-a'), false);
+      assert.equal(await store.getToken('tok-a'), null);
+      assert.deepEqual(
+        (await store.listTokens()).map((t) => t.id),
+        ['tok-b'],
+      );
     });
 
     it('two handles on one database: incident numbers never collide, a claim goes to one claimer', async () => {
