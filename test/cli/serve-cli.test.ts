@@ -119,10 +119,12 @@ describe('palisade serve (CLI)', () => {
         body: JSON.stringify({ text: 'rules:\n  - id: all\n    expression: tcp.dstport > 0\n    action: log\n', minutes: 5 }),
       });
       assert.equal(w.status, 200);
-      const report = (await w.json()) as { reads: string; labelled: unknown; window: { packets: number } };
+      const report = (await w.json()) as { reads: string; labels: string; labelled: { attack: number; other: number }; window: { packets: number } };
       assert.match(report.reads, /rec\.pcap: the records stamped within the last N minutes/);
       assert.equal(report.window.packets, 500, 'all of it is in the last 5 minutes');
-      assert.equal(report.labelled, null, 'no truth file beside it: no labels');
+      // no truth file beside it: the attacks detected (alerts in the store) label the packets
+      assert.equal(report.labels, 'detected');
+      assert.equal(report.labelled.attack + report.labelled.other, 500);
       const one = await fetch(`${base}/api/rules/whatif`, {
         method: 'POST',
         headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
