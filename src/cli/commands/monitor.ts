@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
-import { type HttpInput, monitorTraffic, type SecondSummary } from '../../analyze/monitor.js';
+import { type HttpInput, monitorTraffic } from '../../analyze/monitor.js';
 import { edgeStream, flowListeners, followedLog, stdinLog } from '../../analyze/monitor-inputs.js';
+import { SummaryWriter } from '../../analyze/summary-writer.js';
 import { loadConfig, type PalisadeConfig } from '../../config/index.js';
 import { InputError, UsageError } from '../../core/errors.js';
 import type { AlertEvent } from '../../incidents/alerts.js';
@@ -190,23 +191,9 @@ Examples:
           ? null
           : new Dispatcher(store, config.notifications.targets, { owner: `${sensor}:${process.pid}`, source: sensor, log: (l) => process.stderr.write(`${l}\n`) });
       dispatcher?.start(1000);
-      // per-second traffic for charts, written in batches off the packet path
-      const summaries: SecondSummary[] = [];
-      const flushSummaries = async (): Promise<void> => {
-        if (store === null || summaries.length === 0) return;
-        const rows = summaries.splice(0).map((x) => ({
-          sensor,
-          second: x.second,
-          packets: x.packets,
-          bytes: x.bytes,
-          requests: x.requests,
-          by_protocol: x.byProtocol,
-          by_vector: x.byVector,
-          by_victim: x.byVictim,
-        }));
-        await store.writeSummaries(rows).catch((e: Error) => process.stderr.write(`monitor: per-second summaries not stored: ${e.message}\n`));
-      };
-      const summaryTimer = setInterval(() => void flushSummaries(), 5000);
+      // per-second traffic for charts, written once a second off the packet path (the console reads it live)
+      const summaries = store === null ? null : new SummaryWriter(store, sensor, (l) => process.stderr.write(`monitor: ${l}\n`));
+      summaries?.start();
       // retention: the store must not grow for ever on a monitor that runs for months
       const prune = async (): Promise<void> => {
         if (store === null || opts.retention === undefined) return;
@@ -287,7 +274,7 @@ Examples:
           services: config.services,
           sensor,
           onEvent: print,
-          ...(store !== null && { onSecond: (x: SecondSummary) => void summaries.push(x) }),
+          ...(summaries !== null && { onSecond: summaries.add }),
           signal: abort.signal,
           ...(mitigator && { mitigator, onAction: printAction }),
         });
@@ -296,9 +283,8 @@ Examples:
         const flowsText = flowInput !== null ? ` (from ${r.flowRecords} flow records and samples${r.flowLoss > 0 ? `; ${r.flowLoss} lost on the way` : ''})` : '';
         process.stderr.write(`monitor: ${Math.round(r.packets)} packets${flowsText}${reqs}, ${r.alerts} alert(s), ${r.events} event(s)\n`);
       } finally {
-        clearInterval(summaryTimer);
         if (pruneTimer !== null) clearInterval(pruneTimer);
-        await flushSummaries();
+        await summaries?.stop();
         await dispatcher?.stop();
         await dispatcher?.runOnce().catch(() => 0);
         await store?.close();
