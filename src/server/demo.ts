@@ -12,7 +12,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { monitorTraffic, type SecondSummary } from '../analyze/monitor.js';
+import { monitorTraffic } from '../analyze/monitor.js';
+import { SummaryWriter } from '../analyze/summary-writer.js';
 import { generate, truthPath } from '../generate/generator.js';
 import { NftEnforcer } from '../incidents/enforce/nft.js';
 import { DEFAULT_POLICY, Mitigator } from '../incidents/mitigator.js';
@@ -41,9 +42,6 @@ export interface Demo {
   /** Stops the replay, writes the last summaries, removes the directory. */
   stop(): Promise<void>;
 }
-
-/** Per-second summaries are written this often: the overview should move every second or two. */
-const FLUSH_MS = 1000;
 
 /**
  * Moves every record of a classic pcap by `deltaSec` seconds, in place. The generator stamps its
@@ -114,22 +112,8 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     const recorder = new IncidentRecorder(o.store, { sensor, now });
     const refuse = async () => ({ code: 1, stdout: '', stderr: 'palisade serve --demo runs no commands' });
     const mitigator = new Mitigator({ ...DEFAULT_POLICY, mode: 'suggest' }, [new NftEnforcer({}, refuse)], now, 'palisade-demo');
-    const pending: SecondSummary[] = [];
-    const flush = async (): Promise<void> => {
-      if (pending.length === 0) return;
-      const rows = pending.splice(0).map((x) => ({
-        sensor,
-        second: x.second,
-        packets: x.packets,
-        bytes: x.bytes,
-        requests: x.requests,
-        by_protocol: x.byProtocol,
-        by_vector: x.byVector,
-        by_victim: x.byVictim,
-      }));
-      await o.store.writeSummaries(rows).catch((e: Error) => log(`palisade serve --demo: per-second summaries not stored: ${e.message}`));
-    };
-    const timer = setInterval(() => void flush(), FLUSH_MS);
+    const summaries = new SummaryWriter(o.store, sensor, (l) => log(`palisade serve --demo: ${l}`));
+    summaries.start();
     const abort = new AbortController();
     const replay = stream;
     const run = monitorTraffic({
@@ -145,7 +129,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       onEvent: async (e) => {
         await recorder.record(e);
       },
-      onSecond: (s) => void pending.push(s),
+      onSecond: summaries.add,
       mitigator,
       onAction: async (_n, entry, failed, alertId) => {
         const m = mitigator.states().find((x) => x.id === entry.data?.mitigation);
@@ -163,8 +147,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
           abort.abort();
           replay.destroy();
           await run;
-          clearInterval(timer);
-          await flush();
+          await summaries.stop();
           rmSync(dir, { recursive: true, force: true });
         })();
         return stopped;

@@ -6,8 +6,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Role } from '../incidents/store/store.js';
 
-/** A request body larger than this is refused (413): the API's bodies are a few hundred bytes. */
-export const MAX_BODY = 64 * 1024;
+/**
+ * A request body larger than this is refused (413). Most bodies are a few hundred bytes; a
+ * ruleset or a list is up to 60,000 characters (its schema's cap), which is up to 4 bytes each
+ * in UTF-8.
+ */
+export const MAX_BODY = 256 * 1024;
 
 /**
  * Every response: nothing may load from anywhere (the API serves data, not pages), no framing,
@@ -78,7 +82,7 @@ export interface QueryParam {
 }
 
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   /** OpenAPI path template: `/api/alerts/{id}`. */
   path: string;
   summary: string;

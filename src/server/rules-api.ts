@@ -23,12 +23,6 @@ import { audit } from './route-kit.js';
 import { checkListText, checkRuleset, etagOf, insideDir, type ListSource, listSources, readOrCreate, ruleChanges, serialized, writeAtomically } from './rules-file.js';
 import { type Workspace, workspaceOf } from './workspace.js';
 
-/**
- * http.ts's Route.method names GET and POST only; the server itself matches any method, and PUT
- * is what a replacement is. (Widening the union in http.ts is asked of its owner.)
- */
-const PUT = 'PUT' as Route['method'];
-
 function workspace(store: Store): Workspace {
   const ws = workspaceOf(store);
   if (ws === null) throw new HttpError(503, 'this server has no ruleset file (palisade serve sets one: --rules FILE, default rules.yaml beside the db)');
@@ -167,7 +161,7 @@ export function rulesRoutes(store: Store): Route[] {
       },
     },
     {
-      method: PUT,
+      method: 'PUT',
       path: '/api/rules',
       summary:
         'Replace the ruleset file atomically: validated first (400 with the problems), If-Match with the ETag read (428 without, 412 when it changed since), written to a temporary file, synced and renamed; audited with the rule ids added, removed and changed',
@@ -265,7 +259,7 @@ export function rulesRoutes(store: Store): Route[] {
       },
     },
     {
-      method: PUT,
+      method: 'PUT',
       path: '/api/lists/{list}',
       summary:
         "Replace a list's file atomically: checked in its format first (400 with the lines that would be skipped), If-Match with the ETag read (428/412), audited with the entry counts; an inline list (entries in the ruleset) is changed through PUT /api/rules",
