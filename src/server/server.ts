@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Store } from '../incidents/store/store.js';
 import { requestProblem } from '../model/validate.js';
 import { apiRoutes } from './api.js';
+import { attackRoutes } from './attacks-api.js';
 import { allows, type Context, HttpError, type Principal, pathMatcher, type Route, readBody, send } from './http.js';
 import { type LoginOptions, LoginService } from './login.js';
 import { openApiDocument } from './openapi.js';
@@ -37,6 +38,7 @@ export function createApiServer(opts: ServerOptions): ApiServer {
   let server: Server | null = null;
   const routes = [
     ...apiRoutes({ store: opts.store, login, openapi: () => doc }),
+    ...attackRoutes(opts.store),
     ...streamRoutes({ store: opts.store, serving: () => server?.listening === true, ...opts.stream }),
   ];
   doc = openApiDocument(routes);

@@ -1,8 +1,8 @@
 /**
  * The console in a real browser: Debian's Chromium driven by playwright-core against a real
- * `palisade serve` child (bin/palisade.js, so the build in dist/ and dist/web is what is tested)
- * on a free loopback port, over a temporary SQLite store seeded here through the Store API, with
- * accounts made by `palisade serve --add-account`.
+ * `palisade serve` child (test/web/harness.ts: bin/palisade.js, so the build in dist/ and
+ * dist/web is what is tested) on a free loopback port, over a temporary SQLite store seeded here
+ * through the Store API, with accounts made by `palisade serve --add-account`.
  *
  * An operator logs in; the overview's charts take new seconds as this test writes them into the
  * store; the alert queue is in score order; `a` acknowledges the focused alert (the API agrees);
@@ -13,65 +13,18 @@
  * under test-artifacts/console/.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { openStore } from '../../src/incidents/store/open.js';
 import type { Store, Summary } from '../../src/incidents/store/store.js';
 import type { Alert } from '../../src/model/alert.js';
 import { alert } from '../incidents/store/fixtures.js';
+import { addAccount, Console, preflight, ROOT, type Serve, startServe, stopServe, WAIT_MS } from './harness.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/palisade.js');
-const CHROMIUM = '/usr/bin/chromium';
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'console');
-/** Every wait in a page: seconds, not minutes. */
-const WAIT_MS = 10_000;
-const WIDTH = 1280;
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[] }[];
-}
-
-/** Runs `palisade serve --add-account` and returns the password it prints (its last line). */
-function addAccount(db: string, name: string, role: string): string {
-  const r = spawnSync(process.execPath, [BIN, 'serve', '--add-account', name, '--role', role, '--db', db], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.status, 0, `--add-account ${name}: ${r.stderr}`);
-  return r.stdout.trim().split('\n').at(-1) as string;
-}
-
-/** Starts `palisade serve` and resolves with its base URL once it says where it listens. */
-function startServer(db: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((res, rej) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => rej(new Error(`palisade serve said no "listening" line in 20 s: ${out} ${err}`)), 20_000);
-    child.stderr?.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res({ child, base: m[1] as string });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`palisade serve exited ${code}: ${out} ${err}`));
-    });
-  });
-}
 
 function summary(second: number, packets: number, byVector: Record<string, number> = {}): Summary {
   return {
@@ -90,24 +43,15 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
   let dir: string;
   let db: string;
   let store: Store;
-  let server: { child: ChildProcess; base: string } | null = null;
-  let browser: Browser | null = null;
-  let context: BrowserContext;
+  let server: Serve | null = null;
+  let ui: Console;
   let page: Page;
   const passwords: Record<string, string> = {};
   const alerts: Record<'syn' | 'dns' | 'udp', Alert> = {} as Record<'syn' | 'dns' | 'udp', Alert>;
   let incident = 0;
-  const consoleErrors: string[] = [];
-  const foreignRequests: string[] = [];
-  /** Requests this test makes fail on purpose (the viewer's ack): their console line is expected. */
-  const expectedFailures = new Set<string>();
-  const artifacts: string[] = [];
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (listed in .ci/apt-packages.txt; scripts/setup.sh installs it)`);
-    for (const built of ['dist/cli/main.js', 'dist/web/index.html'])
-      if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run npm run build first (this test drives the built CLI and console)`);
-    mkdirSync(ARTIFACTS, { recursive: true });
+    preflight(ARTIFACTS);
     dir = mkdtempSync(join(tmpdir(), 'palisade-console-'));
     db = join(dir, 'palisade.db');
     passwords.op = addAccount(db, 'op', 'operator');
@@ -136,81 +80,21 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
     const nowS = Math.floor(Date.now() / 1000);
     await store.writeSummaries(Array.from({ length: 20 }, (_v, i) => summary(nowS - 20 + i, 1000 + i * 10, i > 10 ? { tcp_syn_flood: 1 } : {})));
 
-    server = await startServer(db);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 20_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    context = await browser.newContext({ viewport: { width: WIDTH, height: 900 }, acceptDownloads: true });
-    page = await context.newPage();
-    page.setDefaultTimeout(WAIT_MS);
-    page.on('console', (m) => {
-      if (m.type() !== 'error') return;
-      const where = m.location().url;
-      if ([...expectedFailures].some((path) => where.endsWith(path))) return;
-      consoleErrors.push(`${m.text()} (${where})`);
-    });
-    page.on('pageerror', (err) => consoleErrors.push(`page error: ${err.message}`));
-    const origin = new URL(server.base).origin;
-    page.on('request', (r) => {
-      const u = new URL(r.url());
-      if (u.protocol !== 'data:' && u.origin !== origin) foreignRequests.push(r.url());
-    });
+    server = await startServe(['--db', db]);
+    ui = await Console.open(server.base, ARTIFACTS);
+    page = ui.page;
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    const child = server?.child;
-    if (child?.pid !== undefined && child.exitCode === null) {
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      process.kill(child.pid, 'SIGTERM');
-      const hard = setTimeout(() => child.exitCode === null && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 3000);
-      await exited;
-      clearTimeout(hard);
-    }
+    await ui?.close();
+    await stopServe(server);
     await store?.close().catch(() => {});
     if (dir) rmSync(dir, { recursive: true, force: true });
-    if (artifacts.length > 0) process.stdout.write(`console screenshots and prints:\n${artifacts.map((a) => `  ${a}`).join('\n')}\n`);
   });
 
-  /** The page as it is now: axe-core finds nothing serious or critical, no horizontal scroll, a screenshot kept. */
-  async function check(name: string): Promise<void> {
-    const file = join(ARTIFACTS, `${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    artifacts.push(file);
-    // evaluated over the DevTools protocol, which the page's CSP does not govern (a <script> tag would be refused)
-    if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
-    const violations = (await page.evaluate(() =>
-      (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: Violation[] }> } }).axe
-        .run(document, { resultTypes: ['violations'] })
-        .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }))),
-    )) as Violation[];
-    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(
-      bad.map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-      [],
-      `axe-core on ${name}`,
-    );
-    const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
-    assert.ok(scroll <= client, `${name}: horizontal scroll at ${WIDTH} px (${scroll} > ${client})`);
-  }
-
-  async function logIn(name: string): Promise<void> {
-    await page.getByRole('heading', { level: 1, name: 'Log in to Palisade' }).waitFor();
-    await page.getByLabel('Name').fill(name);
-    await page.getByLabel('Password').fill(passwords[name] as string);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
-  }
-
-  /** GET an API path with the browser's session (the context's cookies). */
-  async function apiGet<T>(path: string): Promise<T> {
-    const r = await context.request.get(`${server?.base}${path}`, { timeout: WAIT_MS });
-    assert.equal(r.status(), 200, path);
-    return (await r.json()) as T;
-  }
+  const check = (name: string) => ui.check(name);
+  const logIn = (name: string) => ui.logIn(name, passwords[name] as string);
+  const apiGet = <T>(path: string) => ui.apiGet<T>(path);
 
   it('shows the login page without a session, and an operator logs in', async () => {
     await page.goto(`${server?.base}/`);
@@ -286,7 +170,7 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
     assert.equal(download.suggestedFilename(), `incident-${incident}.html`);
     const saved = join(ARTIFACTS, download.suggestedFilename());
     await download.saveAs(saved);
-    artifacts.push(saved);
+    ui.artifacts.push(saved);
     const html = readFileSync(saved, 'utf8');
     assert.ok(html.length > 500, `report of ${html.length} bytes`);
     assert.match(html, /^<!doctype html>/i);
@@ -301,7 +185,7 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
       await page.screenshot({ path: shot, fullPage: true });
       const pdf = join(ARTIFACTS, 'incident-print.pdf');
       await page.pdf({ path: pdf, format: 'A4', printBackground: false });
-      artifacts.push(shot, pdf);
+      ui.artifacts.push(shot, pdf);
       assert.ok(readFileSync(pdf).subarray(0, 5).toString() === '%PDF-');
     } finally {
       await page.emulateMedia({ media: 'screen' });
@@ -318,7 +202,7 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
     await check('alerts-viewer');
 
     const path = `/api/alerts/${encodeURIComponent(alerts.dns.id)}/ack`;
-    expectedFailures.add(path);
+    ui.expectedFailures.add(path);
     const refused = await page.evaluate(async (p) => {
       const csrf = /(?:^|;\s*)palisade_csrf=([^;]*)/.exec(document.cookie)?.[1] ?? '';
       const r = await fetch(p, { method: 'POST', headers: { 'x-csrf-token': csrf } });
@@ -336,7 +220,7 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
   });
 
   it('no console error and no request to another origin on any page', () => {
-    assert.deepEqual(consoleErrors, []);
-    assert.deepEqual(foreignRequests, []);
+    assert.deepEqual(ui.consoleErrors, []);
+    assert.deepEqual(ui.foreignRequests, []);
   });
 });

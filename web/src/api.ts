@@ -10,6 +10,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The error body's other fields (a 400's problems, a 412's current etag). */
+    readonly data: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -46,8 +48,11 @@ export function onUnauthorized(fn: () => void): void {
   unauthorized = fn;
 }
 
-export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+export type Method = 'GET' | 'POST' | 'PUT';
+
+/** `extra`: headers a call adds (If-Match on a replacement). */
+export async function api<T>(method: Method, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...extra };
   if (method !== 'GET') headers[CSRF_HEADER] = csrfToken();
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, { method, headers, credentials: 'same-origin', ...(body !== undefined && { body: JSON.stringify(body) }) });
@@ -61,7 +66,7 @@ export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknow
   if (!res.ok) {
     if (res.status === 401 && path !== '/api/login') unauthorized();
     const message = (data as { error?: string } | null)?.error ?? `${res.status} ${res.statusText}`;
-    throw new ApiError(res.status, message);
+    throw new ApiError(res.status, message, data !== null && typeof data === 'object' ? (data as Record<string, unknown>) : {});
   }
   return data as T;
 }

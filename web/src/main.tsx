@@ -6,9 +6,12 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, type Me, maybeLoggedIn, onUnauthorized } from './api.js';
 import { Alerts } from './pages/Alerts.js';
+import { Attack } from './pages/Attack.js';
 import { Incident } from './pages/Incident.js';
+import { Lists } from './pages/Lists.js';
 import { Login } from './pages/Login.js';
 import { Overview } from './pages/Overview.js';
+import { Rules } from './pages/Rules.js';
 import { type Route, useRoute } from './router.js';
 import { PageTitle } from './ui.js';
 import './styles.css';
@@ -21,6 +24,12 @@ function Page({ route, me }: { route: Route; me: Me }) {
       return <Alerts me={me} />;
     case 'incident':
       return <Incident key={route.n} me={me} n={route.n} />;
+    case 'rules':
+      return <Rules me={me} />;
+    case 'lists':
+      return <Lists me={me} />;
+    case 'attack':
+      return <Attack key={route.id} id={route.id} />;
     case 'missing':
       return (
         <section>
@@ -73,6 +82,12 @@ function App() {
             </a>
             <a href="#/alerts" aria-current={current('alerts')}>
               Alert queue
+            </a>
+            <a href="#/rules" aria-current={current('rules')}>
+              Rules
+            </a>
+            <a href="#/lists" aria-current={current('lists')}>
+              Lists
             </a>
           </nav>
         )}

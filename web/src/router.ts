@@ -4,12 +4,30 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 
-export type Route = { page: 'overview' } | { page: 'alerts' } | { page: 'incident'; n: number } | { page: 'missing'; hash: string };
+export type Route =
+  | { page: 'overview' }
+  | { page: 'alerts' }
+  | { page: 'incident'; n: number }
+  | { page: 'rules' }
+  | { page: 'lists' }
+  | { page: 'attack'; id: string }
+  | { page: 'missing'; hash: string };
 
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '') || '/';
   if (path === '/' || path === '/overview') return { page: 'overview' };
   if (path === '/alerts') return { page: 'alerts' };
+  if (path === '/rules') return { page: 'rules' };
+  if (path === '/lists') return { page: 'lists' };
+  // an attack is named by its alert's id (the store's key for it)
+  const a = /^\/attacks\/([^/]{1,200})$/.exec(path);
+  if (a) {
+    try {
+      return { page: 'attack', id: decodeURIComponent(a[1] as string) };
+    } catch {
+      return { page: 'missing', hash: path };
+    }
+  }
   const m = /^\/incidents\/(\d{1,15})$/.exec(path);
   if (m) return { page: 'incident', n: Number(m[1]) };
   return { page: 'missing', hash: path };

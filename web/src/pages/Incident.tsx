@@ -8,6 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Incident as IncidentRecord, TimelineEvent } from '../../../src/model/incident.js';
 import { ApiError, api, canTriage, type Me } from '../api.js';
 import { PageTitle, Severity, time } from '../ui.js';
+import { IncidentAttacks } from './IncidentAttacks.js';
 
 const REPORT_FORMATS = [
   { format: 'html', label: 'HTML report' },
@@ -123,6 +124,11 @@ export function Incident({ me, n }: { me: Me; n: number }) {
             </Fragment>
           ))}
         </p>
+      </section>
+
+      <section aria-labelledby="inc-attacks">
+        <h2 id="inc-attacks">Attacks</h2>
+        <IncidentAttacks ids={inc.alerts} />
       </section>
 
       <section aria-labelledby="inc-timeline">

@@ -91,7 +91,11 @@ export function Overview() {
             {alerts.map((a) => (
               <tr key={a.id}>
                 <td>{Math.round(a.score)}</td>
-                <td>{a.vector}</td>
+                <td>
+                  <a href={`#/attacks/${encodeURIComponent(a.id)}`} data-attack={a.id}>
+                    {a.vector}
+                  </a>
+                </td>
                 <td>{victimText(a.victim)}</td>
                 <td>
                   <Severity value={a.severity} />

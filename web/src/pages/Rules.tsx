@@ -1,0 +1,335 @@
+/**
+ * The rule editor: the server's ruleset listed; one rule's expression (or a new rule) edited in a
+ * text area validated as you type (POST /api/rules/validate, 250 ms after the last key), each
+ * error marked at its span; the field catalogue to insert from; once the candidate is valid, its
+ * what-if over the recorded traffic (operators: the API keeps that work from viewers) and the
+ * rule's exports side by side; Save replaces the file under If-Match, and a 412 (someone saved
+ * first) offers to reload. A viewer gets everything but Save (and what-if, which the API refuses).
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, api, canTriage, type Me } from '../api.js';
+import { useDebounced } from '../debounce.js';
+import { PageTitle } from '../ui.js';
+import { ExportPanes } from './rules/ExportPanes.js';
+import { ExprError } from './rules/ExprError.js';
+import { FieldPicker } from './rules/FieldPicker.js';
+import { withExpression, withNewRule } from './rules/ruleset-text.js';
+import type { Exports, RulesetProblem, RulesFile, Validation, WhatIf } from './rules/types.js';
+import { WhatIfTable } from './rules/WhatIfTable.js';
+
+const VALIDATE_AFTER_MS = 250;
+const WHATIF_MINUTES = 5;
+const ACTIONS = ['block', 'allow', 'log', 'challenge'] as const;
+
+type Editing = { kind: 'rule'; index: number; id: string } | { kind: 'new' };
+
+/** The candidate file text for what is being edited, or the reason there is none. */
+function candidateOf(file: RulesFile, editing: Editing, expr: string, newId: string, newAction: string): { text: string } | { error: string } {
+  try {
+    if (editing.kind === 'rule') return { text: withExpression(file.text, editing.index, expr) };
+    return { text: withNewRule(file.text, { id: newId.trim(), expression: expr, action: newAction }) };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+export function Rules({ me }: { me: Me }) {
+  const operator = canTriage(me);
+  const [file, setFile] = useState<RulesFile | null>(null);
+  const [loadError, setLoadError] = useState('');
+  const [editing, setEditing] = useState<Editing | null>(null);
+  const [expr, setExpr] = useState('');
+  const [newId, setNewId] = useState('new-rule');
+  const [newAction, setNewAction] = useState<string>('block');
+  const [validation, setValidation] = useState<Validation | null>(null);
+  const [whatIf, setWhatIf] = useState<WhatIf | string | null>(null);
+  const [exports, setExports] = useState<Exports | string | null>(null);
+  const [message, setMessage] = useState('');
+  const [conflict, setConflict] = useState(false);
+  const [saving, setSaving] = useState(false);
+  const box = useRef<HTMLTextAreaElement>(null);
+  /** Answers to older candidates arrive late sometimes: only the newest one's are shown. */
+  const asked = useRef(0);
+
+  const load = async (): Promise<RulesFile | null> => {
+    try {
+      const f = await api<RulesFile>('GET', '/api/rules');
+      setFile(f);
+      setLoadError('');
+      return f;
+    } catch (err) {
+      setLoadError((err as Error).message);
+      return null;
+    }
+  };
+
+  useEffect(() => {
+    void load();
+  }, []);
+
+  const candidate = file !== null && editing !== null ? candidateOf(file, editing, expr, newId, newAction) : null;
+  const candidateText = candidate !== null && 'text' in candidate ? candidate.text : null;
+  const settled = useDebounced(candidateText, VALIDATE_AFTER_MS);
+  const ruleId = editing === null ? null : editing.kind === 'rule' ? editing.id : newId.trim();
+
+  useEffect(() => {
+    setValidation(null);
+    setWhatIf(null);
+    setExports(null);
+    if (settled === null || ruleId === null) return;
+    const mine = ++asked.current;
+    const current = () => mine === asked.current;
+    (async () => {
+      let v: Validation;
+      try {
+        v = await api<Validation>('POST', '/api/rules/validate', { text: settled });
+      } catch (err) {
+        if (current()) setMessage((err as Error).message);
+        return;
+      }
+      if (!current()) return;
+      setValidation(v);
+      if (!v.ok) return;
+      const fail = (err: unknown) => (err instanceof ApiError && err.status === 409 ? err.message : `${(err as Error).message}`);
+      const exported = api<Exports>('POST', '/api/rules/export', { text: settled, rule: ruleId }).catch(fail);
+      const tried = operator ? api<WhatIf>('POST', '/api/rules/whatif', { text: settled, minutes: WHATIF_MINUTES }).catch(fail) : null;
+      const x = await exported;
+      if (current()) setExports(x);
+      if (tried !== null) {
+        const w = await tried;
+        if (current()) setWhatIf(w);
+      }
+    })();
+  }, [settled, ruleId, operator]);
+
+  const edit = (index: number) => {
+    const rule = file?.rules[index];
+    if (rule === undefined) return;
+    setEditing({ kind: 'rule', index, id: rule.id });
+    setExpr(rule.expression);
+    setMessage('');
+    setConflict(false);
+    requestAnimationFrame(() => box.current?.focus());
+  };
+
+  const addRule = () => {
+    setEditing({ kind: 'new' });
+    setExpr('');
+    setMessage('');
+    setConflict(false);
+    requestAnimationFrame(() => document.getElementById('new-rule-id')?.focus());
+  };
+
+  const insertField = (name: string) => {
+    const el = box.current;
+    const start = el?.selectionStart ?? expr.length;
+    const end = el?.selectionEnd ?? expr.length;
+    const next = `${expr.slice(0, start)}${name}${expr.slice(end)}`;
+    setExpr(next);
+    requestAnimationFrame(() => {
+      el?.focus();
+      el?.setSelectionRange(start + name.length, start + name.length);
+    });
+  };
+
+  const save = async () => {
+    if (file === null || candidateText === null) return;
+    setSaving(true);
+    setMessage('');
+    try {
+      await api('PUT', '/api/rules', { text: candidateText }, { 'if-match': file.etag });
+      await load();
+      setMessage(`Saved rule ${ruleId}.`);
+      setEditing(null);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 412) {
+        setConflict(true);
+        setMessage('Someone else saved the ruleset since you opened it. Reload it to apply your change on top of theirs (your expression stays in the box).');
+      } else setMessage((err as Error).message);
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const reload = async () => {
+    const f = await load();
+    if (f === null) return;
+    setConflict(false);
+    setMessage('Reloaded: check the change and save again.');
+    // the rule may have moved (or gone) in the newer file: follow it by id
+    if (editing?.kind === 'rule') {
+      const at = f.rules.findIndex((r) => r.id === editing.id);
+      if (at < 0) {
+        setEditing({ kind: 'new' });
+        setNewId(editing.id);
+      } else setEditing({ ...editing, index: at });
+    }
+  };
+
+  if (file === null)
+    return (
+      <section>
+        <PageTitle>Rules</PageTitle>
+        {loadError !== '' ? (
+          <p class="error" role="alert">
+            {loadError}
+          </p>
+        ) : (
+          <p>Loading…</p>
+        )}
+      </section>
+    );
+
+  const problems = validation?.problems ?? [];
+  const mine = problems.filter((p): p is RulesetProblem & { span: { start: number; end: number } } => p.rule === ruleId && p.span !== undefined);
+  const others = problems.filter((p) => !mine.includes(p as (typeof mine)[number]));
+  const pending = candidateText !== null && (settled !== candidateText || validation === null);
+  const valid = validation?.ok === true && !pending;
+
+  return (
+    <section class="rules">
+      <PageTitle>Rules</PageTitle>
+      <p class="hint">
+        Ruleset file <span class="mono">{file.file}</span>
+        {file.problems.length > 0 && ` (has ${file.problems.length} problem(s) as saved)`}
+      </p>
+      <table class="list rules-table">
+        <caption class="visually-hidden">The ruleset's rules, in order</caption>
+        <thead>
+          <tr>
+            <th scope="col">Rule</th>
+            <th scope="col">Action</th>
+            <th scope="col">Expression</th>
+            <th scope="col">Enabled</th>
+            <th scope="col">
+              <span class="visually-hidden">Edit</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {file.rules.length === 0 && (
+            <tr>
+              <td colSpan={5}>No rules yet.</td>
+            </tr>
+          )}
+          {file.rules.map((r, i) => (
+            <tr key={r.id} data-rule={r.id} class={editing?.kind === 'rule' && editing.id === r.id ? 'selected' : undefined}>
+              <th scope="row" class="mono">
+                {r.id}
+              </th>
+              <td>{r.action}</td>
+              <td class="mono">{r.expression}</td>
+              <td>{r.enabled ? 'yes' : 'no'}</td>
+              <td>
+                <button type="button" onClick={() => edit(i)} aria-label={`Edit rule ${r.id}`}>
+                  Edit
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p>
+        <button type="button" onClick={addRule}>
+          Add a rule
+        </button>
+      </p>
+
+      {editing !== null && (
+        <section class="editor" aria-labelledby="editor-title">
+          <h2 id="editor-title">{editing.kind === 'rule' ? `Rule ${editing.id}` : 'New rule'}</h2>
+          <div class="editor-grid">
+            <div class="editor-main">
+              {editing.kind === 'new' && (
+                <div class="new-rule">
+                  <div>
+                    <label for="new-rule-id">Rule id</label>
+                    <input id="new-rule-id" class="mono" value={newId} onInput={(e) => setNewId(e.currentTarget.value)} />
+                  </div>
+                  <div>
+                    <label for="new-rule-action">Action</label>
+                    <select id="new-rule-action" value={newAction} onChange={(e) => setNewAction(e.currentTarget.value)}>
+                      {ACTIONS.map((a) => (
+                        <option key={a} value={a}>
+                          {a}
+                        </option>
+                      ))}
+                    </select>
+                  </div>
+                </div>
+              )}
+              <label for="rule-expression">Expression</label>
+              <textarea
+                id="rule-expression"
+                ref={box}
+                class="mono"
+                rows={4}
+                spellcheck={false}
+                value={expr}
+                aria-invalid={mine.length > 0 ? 'true' : undefined}
+                aria-describedby="rule-expression-errors rule-expression-state"
+                onInput={(e) => setExpr(e.currentTarget.value)}
+              />
+              <ExprError id="rule-expression-errors" expression={expr} problems={mine} />
+              <p id="rule-expression-state" class="status" data-state={pending ? 'checking' : valid ? 'valid' : 'invalid'}>
+                {candidate !== null && 'error' in candidate ? candidate.error : pending ? 'Checking…' : valid ? 'Valid.' : 'Not valid yet.'}
+              </p>
+              {others.length > 0 && (
+                <ul class="problems">
+                  {others.map((p, i) => (
+                    <li key={i} class="error">{`line ${p.line}, column ${p.column}: ${p.message}`}</li>
+                  ))}
+                </ul>
+              )}
+              <div class="actions">
+                {operator && (
+                  <button type="button" onClick={() => void save()} disabled={!valid || saving}>
+                    Save
+                  </button>
+                )}
+                {conflict && (
+                  <button type="button" onClick={() => void reload()}>
+                    Reload the ruleset
+                  </button>
+                )}
+                <button type="button" class="secondary" onClick={() => setEditing(null)}>
+                  Cancel
+                </button>
+              </div>
+            </div>
+            <FieldPicker onPick={insertField} />
+          </div>
+
+          <h2>What-if (last {WHATIF_MINUTES} minutes of recorded traffic)</h2>
+          <div class="whatif-box" aria-live="polite">
+            {!operator ? (
+              <p class="hint">What-if runs for operators (it reads the recorded capture).</p>
+            ) : !valid ? (
+              <p class="hint">Shown once the ruleset is valid.</p>
+            ) : whatIf === null ? (
+              <p>Running…</p>
+            ) : typeof whatIf === 'string' ? (
+              <p class="hint">{whatIf}</p>
+            ) : (
+              <WhatIfTable report={whatIf} />
+            )}
+          </div>
+
+          <h2>Exports</h2>
+          {!valid ? (
+            <p class="hint">Shown once the ruleset is valid.</p>
+          ) : exports === null ? (
+            <p>Exporting…</p>
+          ) : typeof exports === 'string' ? (
+            <p class="error">{exports}</p>
+          ) : (
+            <ExportPanes exports={exports} />
+          )}
+        </section>
+      )}
+      <p class="status" role="status">
+        {message}
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,55 @@
+/**
+ * Edits of the ruleset file's text that keep everything else as it was: the editor changes one
+ * rule's expression, or adds a rule, and the server validates and saves the whole file. The
+ * file is YAML (palisade mitigate -r format); `yaml`'s document model keeps the comments, the
+ * lists and the other rules' keys untouched, where rewriting the file from the parsed rules
+ * would drop them.
+ */
+import { type Document, isMap, isSeq, parseDocument, type YAMLSeq } from 'yaml';
+
+/** A rule as the editor adds it. */
+export interface NewRule {
+  id: string;
+  expression: string;
+  action: string;
+}
+
+/** Where the rules are: the `rules` key, or the document itself (a bare array is allowed too). */
+function rulesSeq(doc: Document): { seq: YAMLSeq | null; path: (string | number)[] } {
+  if (isSeq(doc.contents)) return { seq: doc.contents, path: [] };
+  const node = isMap(doc.contents) ? doc.contents.get('rules', true) : undefined;
+  return { seq: isSeq(node) ? node : null, path: ['rules'] };
+}
+
+function parse(text: string): Document {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new Error(`the ruleset file does not parse as YAML: ${doc.errors[0]?.message ?? ''}`);
+  return doc;
+}
+
+/** Long expressions stay on one line: a folded scalar would move the server's spans off the text shown. */
+const OUT = { lineWidth: 0 } as const;
+
+/** The text with rule `index`'s expression replaced. */
+export function withExpression(text: string, index: number, expression: string): string {
+  const doc = parse(text);
+  const { seq, path } = rulesSeq(doc);
+  if (seq === null || index < 0 || index >= seq.items.length) throw new Error(`the ruleset has no rule ${index + 1}`);
+  doc.setIn([...path, index, 'expression'], expression);
+  return doc.toString(OUT);
+}
+
+/** The text with a rule added at the end (a `rules` key made when there is none). */
+export function withNewRule(text: string, rule: NewRule): string {
+  const doc = parse(text);
+  const { seq, path } = rulesSeq(doc);
+  const node = doc.createNode({ id: rule.id, expression: rule.expression, action: rule.action });
+  if (seq === null) {
+    doc.set('rules', doc.createNode([]));
+    (doc.get('rules', true) as YAMLSeq).items.push(node);
+  } else seq.items.push(node);
+  // `rules: []` is a flow sequence: a rule added to it reads better as a block list
+  const target = path.length === 0 ? (doc.contents as YAMLSeq) : (doc.get('rules', true) as YAMLSeq);
+  target.flow = false;
+  return doc.toString(OUT);
+}
