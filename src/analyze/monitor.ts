@@ -25,6 +25,7 @@ import { AlertBook, type AlertEvent } from '../incidents/alerts.js';
 import { IncidentDesk, type Placement, type TimelineEntry } from '../incidents/desk.js';
 import type { Mitigator } from '../incidents/mitigator.js';
 import { ServiceMap } from '../incidents/triage.js';
+import { addVectorTraffic, type TrafficByVector } from '../model/traffic.js';
 import { type LiveGate, LiveL7 } from '../proxy/live/live.js';
 import { RuntimeRules } from '../proxy/live/runtime-rules.js';
 import type { HttpLogView } from '../sources/accesslog/view.js';
@@ -93,6 +94,8 @@ export interface SecondSummary {
   /** open attacks at its end, by vector and by victim */
   byVector: Record<string, number>;
   byVictim: Record<string, number>;
+  /** the attacks' traffic in it, by vector (packets and bytes attributed to L3/4 attacks, requests to L7 ones) */
+  trafficByVector: TrafficByVector;
 }
 
 export interface MonitorResult {
@@ -165,26 +168,55 @@ export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> 
     const e = book.observe(liveAttack(tr, det, result.packets), tr.baseRate, ended);
     if (e !== null) emit(e);
   };
+  // what each attack had counted at the last window: a window's share is the difference (an
+  // ended L7 attack stays, marked, as long as the analysis lists it: it is counted no more)
+  const counted = new Map<number | string, { packets: number; bytes: number; ended: boolean }>();
+  const share = (traffic: TrafficByVector, key: number | string, vector: string, packets: number, bytes: number, l7: boolean): void => {
+    const was = counted.get(key) ?? { packets: 0, bytes: 0, ended: false };
+    if (was.ended) return;
+    const dp = packets - was.packets;
+    if (dp > 0) addVectorTraffic(traffic, vector, l7 ? 0 : dp, l7 ? 0 : bytes - was.bytes, l7 ? dp : 0);
+    was.packets = packets;
+    was.bytes = bytes;
+    counted.set(key, was);
+  };
   det.onWindow = (endSec) => {
     const byVector: Record<string, number> = {};
     const byVictim: Record<string, number> = {};
+    const trafficByVector: TrafficByVector = {};
     for (const tr of det.openTracks()) {
       observe(tr, false);
       byVector[tr.vector] = (byVector[tr.vector] ?? 0) + 1;
       byVictim[tr.key] = (byVictim[tr.key] ?? 0) + 1;
+      share(trafficByVector, tr.id, tr.vector, tr.windowPackets, tr.windowBytes, false);
     }
     const ended = det.endedTracks;
-    for (; endedSeen < ended.length; endedSeen++) observe(ended[endedSeen] as Track, true);
+    for (; endedSeen < ended.length; endedSeen++) {
+      const tr = ended[endedSeen] as Track;
+      observe(tr, true);
+      // its last window's packets, then it is forgotten
+      share(trafficByVector, tr.id, tr.vector, tr.windowPackets, tr.windowBytes, false);
+      counted.delete(tr.id);
+    }
     // the end of input closes the last window again (det.finish): never report a second twice
     // (a store keeps one row per second: the second report would replace the first)
     const second = Math.max(endSec - 1, lastSecond + 1);
     lastSecond = second;
+    const listed = new Set<string>();
     for (const p of l7?.planned() ?? []) {
-      if (!p.active) continue;
+      const key = `l7:${p.attack.id}`;
+      listed.add(key);
+      share(trafficByVector, key, p.attack.vector, p.attack.requests ?? p.attack.packets, 0, true);
+      if (!p.active) {
+        const c = counted.get(key);
+        if (c) c.ended = true;
+        continue;
+      }
       byVector[p.attack.vector] = (byVector[p.attack.vector] ?? 0) + 1;
       const host = p.attack.victim.host ?? '';
       byVictim[host] = (byVictim[host] ?? 0) + 1;
     }
+    for (const key of counted.keys()) if (typeof key === 'string' && !listed.has(key)) counted.delete(key);
     if (second === endSec - 1 || secPackets > 0 || secRequests > 0) {
       const byProtocol: Record<string, number> = {};
       if (secTcp > 0) byProtocol.tcp = secTcp;
@@ -193,7 +225,7 @@ export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> 
       const other = secPackets - secTcp - secUdp - secIcmp;
       if (other > 0) byProtocol.other = other;
       if (secRequests > 0) byProtocol.http_requests = secRequests;
-      o.onSecond?.({ second, packets: secPackets, bytes: secBytes, requests: secRequests, attacks: book.size, byProtocol, byVector, byVictim });
+      o.onSecond?.({ second, packets: secPackets, bytes: secBytes, requests: secRequests, attacks: book.size, byProtocol, byVector, byVictim, trafficByVector });
     }
     secTcp = 0;
     secUdp = 0;

@@ -21,6 +21,7 @@ export function summaryRow(sensor: string, x: SecondSummary): Summary {
     by_protocol: x.byProtocol,
     by_vector: x.byVector,
     by_victim: x.byVictim,
+    traffic_by_vector: x.trafficByVector,
   };
 }
 

@@ -11,6 +11,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Store, Summary } from '../incidents/store/store.js';
+import { mergeVectorTraffic, type TrafficByVector } from '../model/traffic.js';
 import { type Context, HttpError, type Route } from './http.js';
 
 /** One second of traffic, every sensor's summary of it added up. */
@@ -20,7 +21,10 @@ export interface SecondEvent {
   bytes: number;
   requests: number;
   by_protocol: Record<string, number>;
+  /** open attacks by vector */
   by_vector: Record<string, number>;
+  /** the attacks' traffic by vector: packets and bytes (L3/4), requests (L7) */
+  traffic_by_vector: TrafficByVector;
   /** How many sensors' summaries it adds up. */
   sensors: number;
 }
@@ -58,7 +62,7 @@ export function mergeSeconds(rows: readonly Summary[]): SecondEvent[] {
   for (const r of rows) {
     let e = bySecond.get(r.second);
     if (e === undefined) {
-      e = { second: r.second, packets: 0, bytes: 0, requests: 0, by_protocol: {}, by_vector: {}, sensors: 0 };
+      e = { second: r.second, packets: 0, bytes: 0, requests: 0, by_protocol: {}, by_vector: {}, traffic_by_vector: {}, sensors: 0 };
       bySecond.set(r.second, e);
     }
     e.packets += r.packets;
@@ -66,6 +70,7 @@ export function mergeSeconds(rows: readonly Summary[]): SecondEvent[] {
     e.requests += r.requests;
     addInto(e.by_protocol, r.by_protocol);
     addInto(e.by_vector, r.by_vector);
+    mergeVectorTraffic(e.traffic_by_vector, r.traffic_by_vector);
     e.sensors++;
   }
   return [...bySecond.values()].sort((a, b) => a.second - b.second);
@@ -145,7 +150,7 @@ export function streamRoutes(deps: StreamDeps): Route[] {
       method: 'GET',
       path: '/api/stats/stream',
       summary:
-        'Live per-second traffic as Server-Sent Events: one `second` event per second (id = the second, Unix time; data = packets, bytes, requests, by_protocol, by_vector of every sensor added up), a comment every 15 s; reconnecting with Last-Event-ID resumes after that second',
+        'Live per-second traffic as Server-Sent Events: one `second` event per second (id = the second, Unix time; data = packets, bytes, requests, by_protocol, by_vector (open attacks), traffic_by_vector (packets, bytes and requests of the attacks) of every sensor added up), a comment every 15 s; reconnecting with Last-Event-ID resumes after that second',
       role: 'viewer',
       query: [
         {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openStore } from '../../src/incidents/store/open.js';
 import type { Store, Summary } from '../../src/incidents/store/store.js';
+import type { TrafficByVector } from '../../src/model/traffic.js';
 import { newToken } from '../../src/server/auth.js';
 import { type ApiServer, createApiServer, listen } from '../../src/server/server.js';
 import { BACKENDS, type TestDb } from '../incidents/store/backends.js';
@@ -78,7 +79,10 @@ class SseReader {
   }
 
   /** The next `second` event's data. */
-  async second(): Promise<{ id: string; data: { second: number; packets: number; bytes: number; requests: number; by_vector: Record<string, number>; sensors: number } }> {
+  async second(): Promise<{
+    id: string;
+    data: { second: number; packets: number; bytes: number; requests: number; by_vector: Record<string, number>; traffic_by_vector: TrafficByVector; sensors: number };
+  }> {
     const m = await this.next((x) => x.event === 'second', 'second event');
     return { id: m.id as string, data: JSON.parse(m.data as string) };
   }
@@ -151,12 +155,17 @@ for (const backend of BACKENDS) {
         assert.equal(e.id, String(t0 + i));
         assert.deepEqual([e.data.second, e.data.packets, e.data.bytes, e.data.sensors], [t0 + i, packets, packets * 100, 1]);
       }
-      await store.writeSummaries([summary('a', t0 + 3, 5, { tcp_syn_flood: 1 }), summary('b', t0 + 3, 7, { tcp_syn_flood: 1, udp_flood: 2 })]);
+      const syn = (packets: number) => ({ packets, bytes: packets * 60, requests: 0 });
+      await store.writeSummaries([
+        { ...summary('a', t0 + 3, 5, { tcp_syn_flood: 1 }), traffic_by_vector: { tcp_syn_flood: syn(4) } },
+        { ...summary('b', t0 + 3, 7, { tcp_syn_flood: 1, udp_flood: 2 }), traffic_by_vector: { tcp_syn_flood: syn(3), http_flood: { packets: 0, bytes: 0, requests: 9 } } },
+      ]);
       const e = await s.second();
       assert.equal(e.id, String(t0 + 3));
       assert.equal(e.data.packets, 12);
       assert.equal(e.data.sensors, 2);
       assert.deepEqual(e.data.by_vector, { tcp_syn_flood: 2, udp_flood: 2 });
+      assert.deepEqual(e.data.traffic_by_vector, { tcp_syn_flood: syn(7), http_flood: { packets: 0, bytes: 0, requests: 9 } }, "the sensors' attack traffic added up by vector");
       await s.next((m) => m.comment === 'heartbeat', 'heartbeat');
       await store.writeSummaries([summary('a', t0 + 4, 1)]);
       assert.equal((await s.second()).id, String(t0 + 4), 'no second sent twice, the next one follows');

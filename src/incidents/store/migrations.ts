@@ -94,6 +94,11 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX audit_log_at ON audit_log (at)',
     ],
   },
+  {
+    version: 4,
+    name: "summaries: the attacks' traffic by vector; an index for the sensors' first and last seconds",
+    statements: [`ALTER TABLE summaries ADD COLUMN traffic_by_vector TEXT NOT NULL DEFAULT '{}'`, 'CREATE INDEX summaries_sensor ON summaries (sensor, second)'],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

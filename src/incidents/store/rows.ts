@@ -159,6 +159,7 @@ export function summaryRow(s: Summary): SummariesTable {
     by_protocol: JSON.stringify(s.by_protocol),
     by_vector: JSON.stringify(s.by_vector),
     by_victim: JSON.stringify(s.by_victim),
+    traffic_by_vector: JSON.stringify(s.traffic_by_vector ?? {}),
   };
 }
 
@@ -172,5 +173,6 @@ export function summaryOf(r: Loose<SummariesTable>): Summary {
     by_protocol: json(r.by_protocol as string),
     by_vector: json(r.by_vector as string),
     by_victim: json(r.by_victim as string),
+    traffic_by_vector: json((r.traffic_by_vector as string | undefined) ?? '{}'),
   };
 }

@@ -635,6 +635,7 @@ export class SqlStore implements Store {
               by_protocol: (eb) => eb.ref('excluded.by_protocol'),
               by_vector: (eb) => eb.ref('excluded.by_vector'),
               by_victim: (eb) => eb.ref('excluded.by_victim'),
+              traffic_by_vector: (eb) => eb.ref('excluded.traffic_by_vector'),
             }),
           )
           .execute();

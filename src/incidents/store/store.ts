@@ -7,6 +7,7 @@
 import type { Alert, AlertState, Severity } from '../../model/alert.js';
 import type { Vector } from '../../model/attack.js';
 import type { Incident, IncidentStatus, Mitigation, MitigationState, Observable, TimelineEvent } from '../../model/incident.js';
+import type { TrafficByVector } from '../../model/traffic.js';
 
 export interface AlertFilter {
   state?: AlertState | readonly AlertState[];
@@ -116,6 +117,8 @@ export interface Summary {
   by_protocol: Record<string, number>;
   by_vector: Record<string, number>;
   by_victim: Record<string, number>;
+  /** The attacks' traffic in the second, by vector (absent, read as empty, in rows written before it existed). */
+  traffic_by_vector?: TrafficByVector;
 }
 
 /** Retention: what `prune` deletes. */

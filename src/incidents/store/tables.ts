@@ -111,6 +111,7 @@ export interface SummariesTable {
   by_protocol: string;
   by_vector: string;
   by_victim: string;
+  traffic_by_vector: string;
 }
 
 export interface CountersTable {

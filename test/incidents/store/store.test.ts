@@ -101,12 +101,18 @@ for (const backend of BACKENDS) {
         assert.equal(await migrate(h.db, backend.name, spec, 1), 1);
         const { reasons: _r, service: _s, customer: _c, ...v1 } = alertRow(alert(70, { id: 'old-alert', fingerprint: 'fp-old' }));
         await sql`INSERT INTO alerts (${sql.join(Object.keys(v1).map((k) => sql.ref(k)))}) VALUES (${sql.join(Object.values(v1))})`.execute(h.db);
+        // and a per-second summary of before migration 4 (no traffic by vector)
+        await sql`INSERT INTO summaries (sensor, second, packets, bytes, requests, by_protocol, by_vector, by_victim) VALUES ('s-old', 1790000000, 5, 300, 0, '{}', '{"udp_flood":1}', '{}')`.execute(
+          h.db,
+        );
         await h.db.destroy();
         const s = await openStore(spec);
         try {
           assert.equal(await s.schemaVersion(), LATEST_VERSION);
           const old = await s.getAlert('old-alert');
           assert.deepEqual([old?.fingerprint, old?.reasons, old?.customer], ['fp-old', [], null]);
+          const [sum] = await s.readSummaries(1_790_000_000, 1_790_000_001);
+          assert.deepEqual([sum?.packets, sum?.by_vector, sum?.traffic_by_vector], [5, { udp_flood: 1 }, {}], 'an old summary reads with an empty traffic by vector');
           const r = await s.upsertAlert(alert(70, { fingerprint: 'fp-old', kind: 'update', reasons: ['peak doubled'], customer: 'acme', service: 'www' }));
           assert.deepEqual([r.created, r.alert.id, r.alert.reasons, r.alert.customer, r.alert.service], [false, 'old-alert', ['peak doubled'], 'acme', 'www']);
           assert.deepEqual(
@@ -498,6 +504,8 @@ for (const backend of BACKENDS) {
         by_protocol: { tcp: i },
         by_vector: (i % 10 === 0 ? { tcp_syn_flood: i } : {}) as Record<string, number>,
         by_victim: { '203.0.113.1': i },
+        // rows written before migration 4 have none: written so here too, they read as {}
+        ...(i % 10 === 0 && { traffic_by_vector: { tcp_syn_flood: { packets: i, bytes: i * 60, requests: 0 }, http_flood: { packets: 0, bytes: 0, requests: 3 } } }),
       }));
       await store.writeSummaries(rows);
       await store.writeSummaries([{ ...(rows[0] as Summary), packets: 7 }]);
@@ -508,7 +516,8 @@ for (const backend of BACKENDS) {
         ['s1', 's2'],
         'by second, then sensor',
       );
-      assert.deepEqual(got[1], { ...rows[0], packets: 7 });
+      assert.deepEqual(got[1], { ...rows[0], packets: 7 }, 'a row with its traffic by vector reads back as written');
+      assert.deepEqual(got[0]?.traffic_by_vector, {}, 'a row without reads an empty traffic by vector');
       assert.equal(got[0]?.packets, 5_000_000_001, 'counts beyond 32 bits come back as numbers');
       assert.equal((await store.readSummaries(1_790_000_000, 1_790_000_010, 's1')).length, 10);
       assert.equal(await store.deleteSummariesBefore(1_790_000_100), 200);
