@@ -59,7 +59,7 @@ describe('ruleset text edits', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("replaces one rule's expression and keeps comments, lists and the other rules' keys", () => {
-    const out = withExpression(FILE, 1, 'tcp.dstport == 443 and ip.src in $drop');
+    const out = withExpression(FILE, 'b', 'tcp.dstport == 443 and ip.src in $drop');
     assert.match(out, /^# edge rules\n/);
     assert.match(out, /expression: ip\.ttl < 5 # keep me/);
     assert.match(out, /enabled: false/);
@@ -72,7 +72,7 @@ describe('ruleset text edits', () => {
         ['b', 'tcp.dstport == 443 and ip.src in $drop', false],
       ],
     );
-    assert.throws(() => withExpression(FILE, 2, 'ip.ttl < 1'), /no rule 3/);
+    assert.throws(() => withExpression(FILE, 'c', 'ip.ttl < 1'), /no rule c/);
   });
 
   it('adds a rule as a block list, also to the empty ruleset the server creates, and keeps a long expression on one line', () => {

@@ -173,7 +173,11 @@ describe('the rule editor, lists and attack pages in Chromium', { timeout: 180_0
     assert.match((await page.locator('.export[data-target="nftables"] pre').textContent()) ?? '', /203\.0\.113\.10/);
     await ui.check('rules-valid');
 
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    // from the keyboard: Save is the next stop after the expression, and Enter presses it
+    await editor().focus();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Save');
+    await page.keyboard.press('Enter');
     await page.getByRole('status').filter({ hasText: 'Saved rule syn-web.' }).waitFor();
     const saved = await ui.apiGet<RulesAnswer>('/api/rules');
     assert.deepEqual(
@@ -247,6 +251,16 @@ describe('the rule editor, lists and attack pages in Chromium', { timeout: 180_0
     assert.ok(size.w > 0 && size.h > 0 && size.cw > 0 && size.ch > 0, JSON.stringify(size));
     assert.match((await packets.locator('.chart-latest').textContent()) ?? '', /all 800 pps/, 'the last point is after the attack: the baseline');
     await ui.check('attack');
+    await page.emulateMedia({ media: 'print' });
+    try {
+      assert.equal(await page.locator('header.top').isVisible(), false, 'no navigation in print');
+      assert.equal(await canvas.isVisible(), true, 'the charts print');
+      const shot = join(ARTIFACTS, 'attack-print.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      ui.artifacts.push(shot);
+    } finally {
+      await page.emulateMedia({ media: 'screen' });
+    }
 
     await page.goto(`${server?.base}/#/incidents/${incident}`);
     await page.getByRole('heading', { level: 1, name: `Incident #${incident}: SYN flood on .9` }).waitFor();

@@ -21,12 +21,12 @@ const VALIDATE_AFTER_MS = 250;
 const WHATIF_MINUTES = 5;
 const ACTIONS = ['block', 'allow', 'log', 'challenge'] as const;
 
-type Editing = { kind: 'rule'; index: number; id: string } | { kind: 'new' };
+type Editing = { kind: 'rule'; id: string } | { kind: 'new' };
 
 /** The candidate file text for what is being edited, or the reason there is none. */
 function candidateOf(file: RulesFile, editing: Editing, expr: string, newId: string, newAction: string): { text: string } | { error: string } {
   try {
-    if (editing.kind === 'rule') return { text: withExpression(file.text, editing.index, expr) };
+    if (editing.kind === 'rule') return { text: withExpression(file.text, editing.id, expr) };
     return { text: withNewRule(file.text, { id: newId.trim(), expression: expr, action: newAction }) };
   } catch (err) {
     return { error: (err as Error).message };
@@ -102,10 +102,10 @@ export function Rules({ me }: { me: Me }) {
     })();
   }, [settled, ruleId, operator]);
 
-  const edit = (index: number) => {
-    const rule = file?.rules[index];
+  const edit = (id: string) => {
+    const rule = file?.rules.find((r) => r.id === id);
     if (rule === undefined) return;
-    setEditing({ kind: 'rule', index, id: rule.id });
+    setEditing({ kind: 'rule', id });
     setExpr(rule.expression);
     setMessage('');
     setConflict(false);
@@ -156,13 +156,10 @@ export function Rules({ me }: { me: Me }) {
     if (f === null) return;
     setConflict(false);
     setMessage('Reloaded: check the change and save again.');
-    // the rule may have moved (or gone) in the newer file: follow it by id
-    if (editing?.kind === 'rule') {
-      const at = f.rules.findIndex((r) => r.id === editing.id);
-      if (at < 0) {
-        setEditing({ kind: 'new' });
-        setNewId(editing.id);
-      } else setEditing({ ...editing, index: at });
+    // the rule may have gone in the newer file: then the change becomes a new rule of that id
+    if (editing?.kind === 'rule' && !f.rules.some((r) => r.id === editing.id)) {
+      setEditing({ kind: 'new' });
+      setNewId(editing.id);
     }
   };
 
@@ -212,7 +209,7 @@ export function Rules({ me }: { me: Me }) {
               <td colSpan={5}>No rules yet.</td>
             </tr>
           )}
-          {file.rules.map((r, i) => (
+          {file.rules.map((r) => (
             <tr key={r.id} data-rule={r.id} class={editing?.kind === 'rule' && editing.id === r.id ? 'selected' : undefined}>
               <th scope="row" class="mono">
                 {r.id}
@@ -221,7 +218,7 @@ export function Rules({ me }: { me: Me }) {
               <td class="mono">{r.expression}</td>
               <td>{r.enabled ? 'yes' : 'no'}</td>
               <td>
-                <button type="button" onClick={() => edit(i)} aria-label={`Edit rule ${r.id}`}>
+                <button type="button" onClick={() => edit(r.id)} aria-label={`Edit rule ${r.id}`}>
                   Edit
                 </button>
               </td>

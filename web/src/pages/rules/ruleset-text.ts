@@ -30,11 +30,15 @@ function parse(text: string): Document {
 /** Long expressions stay on one line: a folded scalar would move the server's spans off the text shown. */
 const OUT = { lineWidth: 0 } as const;
 
-/** The text with rule `index`'s expression replaced. */
-export function withExpression(text: string, index: number, expression: string): string {
+/**
+ * The text with rule `id`'s expression replaced. Found by id, not by position: the parsed rules
+ * the API lists need not line up one to one with the file's items.
+ */
+export function withExpression(text: string, id: string, expression: string): string {
   const doc = parse(text);
   const { seq, path } = rulesSeq(doc);
-  if (seq === null || index < 0 || index >= seq.items.length) throw new Error(`the ruleset has no rule ${index + 1}`);
+  const index = seq === null ? -1 : seq.items.findIndex((item) => isMap(item) && item.get('id') === id);
+  if (index < 0) throw new Error(`the ruleset has no rule ${id}`);
   doc.setIn([...path, index, 'expression'], expression);
   return doc.toString(OUT);
 }
