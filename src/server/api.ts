@@ -22,6 +22,7 @@ import type { LoginService } from './login.js';
 import { audit, incidentNumber, incidentOr404, who } from './route-kit.js';
 import { rulesRoutes } from './rules-api.js';
 import { sensorRoutes } from './sensors-api.js';
+import { Slots } from './slots.js';
 
 export interface ApiDeps {
   store: Store;
@@ -30,6 +31,9 @@ export interface ApiDeps {
   openapi: () => unknown;
 }
 
+/** Report PDFs printed at once (each a headless Chromium for a second or two). */
+const PDF_AT_ONCE = 2;
+const CONTENT_TYPES = { html: 'text/html; charset=utf-8', md: 'text/markdown; charset=utf-8', pdf: 'application/pdf' } as const;
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 /** Alerts read before a `q` filter, so the filter sees more than one page. */
@@ -86,6 +90,7 @@ function accountView(a: { name: string; role: Role; created_at: string; created_
 
 export function apiRoutes(deps: ApiDeps): Route[] {
   const { store } = deps;
+  const pdfSlots = new Slots(PDF_AT_ONCE, 'report PDFs');
   return [
     {
       method: 'GET',
@@ -204,6 +209,25 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       },
     },
     {
+      method: 'POST',
+      path: '/api/alerts/{id}/assign',
+      summary:
+        'Give the alert to someone: its ticket is assigned (an alert is worked through its incident; null unassigns); 409 when the alert has no ticket yet (POST /api/incidents opens one)',
+      role: 'operator',
+      body: 'Assign',
+      handler: async (ctx) => {
+        const a = await alertOr404(store, ctx.params.id as string);
+        if (a.incident_id === null) throw new HttpError(409, `alert ${a.id} has no incident yet: open one for it (POST /api/incidents with its id), then assign`);
+        const inc = await incidentOr404(store, a.incident_id);
+        const to = (ctx.body as { assignee: string | null }).assignee?.trim() ?? null;
+        await store.transaction(async (tx) => {
+          await assignIncident(tx, inc, to, who(ctx).name);
+          await tx.appendAudit(audit(ctx, 'alert.assign', `alert:${a.id}`, { incident: inc.number, from: inc.assignee, to }));
+        });
+        return { json: { alert: await store.getAlert(a.id), incident: await store.getIncident(inc.number) } };
+      },
+    },
+    {
       method: 'GET',
       path: '/api/incidents',
       summary: 'The incident tickets, newest first (default: the open ones)',
@@ -294,21 +318,24 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     {
       method: 'GET',
       path: '/api/incidents/{n}/report',
-      summary: "The ticket's attack report (as palisade incidents report writes it)",
+      summary: `The ticket's attack report (as palisade incidents report writes it); a PDF is printed by headless Chromium, at most ${PDF_AT_ONCE} at once (429 beyond)`,
       role: 'viewer',
-      query: [q('format', 'html (default) or md', { type: 'string', enum: ['html', 'md'] })],
-      produces: ['text/html', 'text/markdown'],
+      query: [q('format', 'html (default), md or pdf', { type: 'string', enum: ['html', 'md', 'pdf'] })],
+      produces: ['text/html', 'text/markdown', 'application/pdf'],
       handler: async (ctx) => {
         const format = text(ctx, 'format') ?? 'html';
-        if (format !== 'html' && format !== 'md') throw new HttpError(400, `format: expected html or md, not "${format}"`, { field: 'format' });
+        if (format !== 'html' && format !== 'md' && format !== 'pdf') throw new HttpError(400, `format: expected html, md or pdf, not "${format}"`, { field: 'format' });
         const n = incidentNumber(ctx);
         const input = await incidentReportInput(store, n);
         if (input === null) throw new HttpError(404, `no incident #${n}`);
-        const parts: string[] = [];
-        await makeIncidentReport(input, '-', { format, sink: (c) => parts.push(typeof c === 'string' ? c : Buffer.from(c).toString('utf8')) });
+        const parts: Buffer[] = [];
+        const render = () => makeIncidentReport(input, '-', { format, sink: (c) => parts.push(typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.from(c)) });
+        if (format === 'pdf') await pdfSlots.run(render);
+        else await render();
+        const body = Buffer.concat(parts);
         return {
-          text: parts.join(''),
-          contentType: format === 'html' ? 'text/html; charset=utf-8' : 'text/markdown; charset=utf-8',
+          text: format === 'pdf' ? body : body.toString('utf8'),
+          contentType: CONTENT_TYPES[format],
           headers: { 'content-disposition': `attachment; filename="incident-${n}.${format}"`, 'content-security-policy': REPORT_CSP },
         };
       },

@@ -55,7 +55,7 @@ export interface Reply {
   status?: number;
   json?: unknown;
   /** A body that is not JSON (the report), with its type. */
-  text?: string;
+  text?: string | Uint8Array;
   contentType?: string;
   headers?: Record<string, string | string[]>;
   /**

@@ -178,11 +178,18 @@ for (const backend of BACKENDS) {
       assert.equal(html.status, 200);
       assert.match(html.headers.get('content-type') ?? '', /^text\/html/);
       assert.match(html.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+      // the PDF, printed by Debian's Chromium: a real PDF document
+      const pdf = await call(f, 'GET', `/api/incidents/${f.incident}/report?format=pdf`, { token: t });
+      assert.equal(pdf.status, 200);
+      assert.equal(pdf.headers.get('content-type'), 'application/pdf');
+      const bytes = Buffer.from(await pdf.arrayBuffer());
+      assert.equal(bytes.subarray(0, 5).toString('latin1'), '%PDF-');
+      assert.ok(bytes.length > 5000, `${bytes.length} bytes`);
+      assert.equal((await call(f, 'GET', `/api/incidents/${f.incident}/report?format=docx`, { token: t })).status, 400);
       assert.match(await html.text(), /SYN flood on shop/);
       const md = await call(f, 'GET', `/api/incidents/${f.incident}/report?format=md`, { token: t });
       assert.match(md.headers.get('content-type') ?? '', /^text\/markdown/);
       assert.match(await md.text(), /SYN flood on shop/);
-      assert.equal((await call(f, 'GET', `/api/incidents/${f.incident}/report?format=pdf`, { token: t })).status, 400);
     });
 
     it('request bodies are checked against their schema and the error names the field', async () => {
@@ -230,11 +237,16 @@ for (const backend of BACKENDS) {
       assert.equal((await call(f, 'POST', `/api/incidents/${f.incident}/status`, { token: t, body: { status: 'mitigating', note: 'rule loaded' } })).status, 200);
       const assigned = await call(f, 'POST', `/api/incidents/${f.incident}/assign`, { token: t, body: { assignee: 'alice' } });
       assert.equal(((await assigned.json()) as { assignee: string }).assignee, 'alice');
+      // assigning the alert gives its ticket to someone
+      const viaAlert = await call(f, 'POST', `/api/alerts/${id}/assign`, { token: t, body: { assignee: 'bob' } });
+      assert.equal(viaAlert.status, 200);
+      assert.equal(((await viaAlert.json()) as { incident: { assignee: string } }).incident.assignee, 'bob');
+      assert.equal((await call(f, 'POST', '/api/alerts/nope/assign', { token: t, body: { assignee: 'bob' } })).status, 404);
       const inc = (await (await call(f, 'GET', `/api/incidents/${f.incident}`, { token: t })).json()) as { status: string; timeline: { kind: string; actor: string }[] };
       assert.equal(inc.status, 'mitigating');
       assert.deepEqual(
         inc.timeline.filter((e) => e.actor === 'operator').map((e) => e.kind),
-        ['note', 'status', 'assigned'],
+        ['note', 'status', 'assigned', 'assigned'],
       );
       const audit = (await (await call(f, 'GET', '/api/audit?actor=operator', { token: f.tokens.admin })).json()) as {
         action: string;
@@ -249,6 +261,7 @@ for (const backend of BACKENDS) {
         ['incident.note', `incident:${f.incident}`],
         ['incident.status', `incident:${f.incident}`],
         ['incident.assign', `incident:${f.incident}`],
+        ['alert.assign', `alert:${f.alertId}`],
       ]);
       for (const e of audit) {
         assert.ok(!Number.isNaN(Date.parse(e.at)));
