@@ -3,8 +3,8 @@
  * (one alert per attack, found again by fingerprint and updated in place, so the alert's id is
  * the attack's stable name in the store; the detector's own attack id is not indexed). The answer
  * is the attack as detection last reported it, the alert's triage facts, and the per-second
- * traffic of the alert's sensor over the attack's window with a minute either side: what the
- * attack report charts. A long attack's traffic is averaged into steps of several seconds, so
+ * traffic of the alert's sensor over the attack's window with a minute either side — all of it,
+ * and the part detection attributed to attacks of this vector — what the attack report charts. A long attack's traffic is averaged into steps of several seconds, so
  * the answer stays a few thousand points at most.
  */
 import type { Store, Summary } from '../incidents/store/store.js';
@@ -27,6 +27,12 @@ export interface TrafficPoint {
   requests: number;
   /** Attacks of this vector open in the step's seconds (the monitor's count), averaged. */
   open: number;
+  /**
+   * The traffic detection attributed to attacks of this vector on the sensor (this attack's, and
+   * any other of its vector at the same time), per second; 0 in seconds stored before summaries
+   * carried it.
+   */
+  vector: { packets: number; bytes: number; requests: number };
   /** Seconds of the step with a summary (a sensor that was silent leaves a gap, not a zero). */
   seconds: number;
 }
@@ -58,13 +64,19 @@ export function stepPoints(rows: readonly Summary[], vector: string, from: numbe
     const at = from + Math.floor((r.second - from) / step) * step;
     let p = byStep.get(at);
     if (p === undefined) {
-      p = { second: at, packets: 0, bytes: 0, requests: 0, open: 0, seconds: 0 };
+      p = { second: at, packets: 0, bytes: 0, requests: 0, open: 0, vector: { packets: 0, bytes: 0, requests: 0 }, seconds: 0 };
       byStep.set(at, p);
     }
     p.packets += r.packets;
     p.bytes += r.bytes;
     p.requests += r.requests;
     p.open += r.by_vector[vector] ?? 0;
+    const mine = r.traffic_by_vector?.[vector];
+    if (mine !== undefined) {
+      p.vector.packets += mine.packets;
+      p.vector.bytes += mine.bytes;
+      p.vector.requests += mine.requests;
+    }
     p.seconds++;
   }
   const out = [...byStep.values()].sort((a, b) => a.second - b.second);
@@ -74,6 +86,9 @@ export function stepPoints(rows: readonly Summary[], vector: string, from: numbe
     p.bytes /= p.seconds;
     p.requests /= p.seconds;
     p.open /= p.seconds;
+    p.vector.packets /= p.seconds;
+    p.vector.bytes /= p.seconds;
+    p.vector.requests /= p.seconds;
   }
   return out;
 }

@@ -17,7 +17,18 @@ import { call, type ServerFixture, startServer, stopServer } from './server-fixt
 const START = Date.parse('2026-12-06T05:00:00Z') / 1000;
 
 function row(sensor: string, second: number, packets: number, open = 0): Summary {
-  return { sensor, second, packets, bytes: packets * 60, requests: 0, by_protocol: {}, by_vector: open > 0 ? { tcp_syn_flood: open } : {}, by_victim: {} };
+  return {
+    sensor,
+    second,
+    packets,
+    bytes: packets * 60,
+    requests: 0,
+    by_protocol: {},
+    by_vector: open > 0 ? { tcp_syn_flood: open } : {},
+    by_victim: {},
+    // of the seconds with the attack open, all but 100 packets are the attack's; another vector's traffic is not this one's
+    traffic_by_vector: open > 0 ? { tcp_syn_flood: { packets: packets - 100, bytes: (packets - 100) * 60, requests: 0 }, udp_flood: { packets: 7, bytes: 7, requests: 0 } } : {},
+  };
 }
 
 interface AttackAnswer {
@@ -86,6 +97,8 @@ for (const backend of BACKENDS) {
       assert.equal(at(START + 30)?.packets, 5000);
       assert.equal(at(START + 30)?.bytes, 5000 * 60);
       assert.equal(at(START + 30)?.open, 1);
+      assert.deepEqual(at(START + 30)?.vector, { packets: 4900, bytes: 4900 * 60, requests: 0 }, "the attack's vector's own traffic");
+      assert.deepEqual(at(START - 1)?.vector, { packets: 0, bytes: 0, requests: 0 });
       assert.equal(at(START + 61)?.packets, 100);
     });
   });

@@ -66,6 +66,8 @@ describe('palisade serve --demo in Chromium', { timeout: 180_000 }, () => {
     const size = await canvas.evaluate((c) => ({ w: (c as HTMLCanvasElement).width, h: (c as HTMLCanvasElement).height }));
     assert.ok(size.w > 0 && size.h > 0, JSON.stringify(size));
     assert.ok(Number(await page.locator('figure.chart').first().getAttribute('data-points')) > 0, 'the window has traffic');
+    // the sensor's total and the attack vector's own traffic, side by side
+    assert.match((await page.locator('figure.chart .chart-latest').first().textContent()) ?? '', /all [\d.]+ k?pps, tcp_syn_flood [\d.]+ k?pps/);
     await ui.check('attack');
   });
 

@@ -105,6 +105,7 @@ describe('the rule editor, lists and attack pages in Chromium', { timeout: 180_0
         by_protocol: {},
         by_vector: on ? { tcp_syn_flood: 1 } : {},
         by_victim: {},
+        traffic_by_vector: on ? { tcp_syn_flood: { packets: 47_200, bytes: 47_200 * 60, requests: 0 } } : {},
       });
     }
     await store.writeSummaries(rows);
@@ -249,7 +250,12 @@ describe('the rule editor, lists and attack pages in Chromium', { timeout: 180_0
     await canvas.waitFor();
     const size = await canvas.evaluate((c) => ({ w: (c as HTMLCanvasElement).width, h: (c as HTMLCanvasElement).height, cw: c.clientWidth, ch: c.clientHeight }));
     assert.ok(size.w > 0 && size.h > 0 && size.cw > 0 && size.ch > 0, JSON.stringify(size));
-    assert.match((await packets.locator('.chart-latest').textContent()) ?? '', /all 800 pps/, 'the last point is after the attack: the baseline');
+    assert.match((await packets.locator('.chart-latest').textContent()) ?? '', /all 800 pps, tcp_syn_flood 0 pps/, 'the last point is after the attack: the baseline');
+    const api = await ui.apiGet<{ traffic: { points: { second: number; packets: number; vector: { packets: number } }[] } }>(`/api/attacks/${encodeURIComponent(seeded.id)}`);
+    assert.ok(
+      api.traffic.points.some((p) => p.packets === 48_000 && p.vector.packets === 47_200),
+      "the window holds the attack's seconds, with its vector's own traffic",
+    );
     await ui.check('attack');
     await page.emulateMedia({ media: 'print' });
     try {

@@ -1,8 +1,9 @@
 /**
  * One attack (GET /api/attacks/{alert id}): its facts — vector, victim, start and end, peaks,
  * sources, signature with its coverage and collateral — and the report's charts of its window:
- * the sensor's packets, bits and requests per second a minute either side of the attack, and how
- * many attacks of its vector were open, drawn with uPlot.
+ * the sensor's packets, bits and requests per second a minute either side of the attack, all and
+ * the part detection attributed to the attack's vector, and how many attacks of its vector were
+ * open, drawn with uPlot.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { Attack as AttackRecord } from '../../../src/model/attack.js';
@@ -16,6 +17,8 @@ interface TrafficPoint {
   bytes: number;
   requests: number;
   open: number;
+  /** What detection attributed to attacks of this vector. */
+  vector: { packets: number; bytes: number; requests: number };
 }
 
 interface AttackView {
@@ -87,6 +90,8 @@ export function Attack({ id }: { id: string }) {
   const x = traffic.points.map((p) => p.second);
   const per = traffic.step_s > 1 ? ` (averaged over ${traffic.step_s} s)` : '';
   const sig = attack.signature;
+  // the series of the traffic detection attributed to the attack's vector, beside the sensor's total
+  const mine = (pick: (p: TrafficPoint) => number) => ({ label: attack.vector, values: traffic.points.map(pick) });
   return (
     <article class="attack">
       <PageTitle>
@@ -156,9 +161,9 @@ export function Attack({ id }: { id: string }) {
           <p>No per-second traffic was stored for this window.</p>
         ) : (
           <div class="charts">
-            <Chart title="Packets per second" unit="pps" x={x} series={[{ label: 'all', values: traffic.points.map((p) => p.packets) }]} />
-            <Chart title="Bits per second" unit="bps" x={x} series={[{ label: 'all', values: traffic.points.map((p) => p.bytes * 8) }]} />
-            <Chart title="HTTP requests per second" unit="rps" x={x} series={[{ label: 'requests', values: traffic.points.map((p) => p.requests) }]} />
+            <Chart title="Packets per second" unit="pps" x={x} series={[{ label: 'all', values: traffic.points.map((p) => p.packets) }, mine((p) => p.vector.packets)]} />
+            <Chart title="Bits per second" unit="bps" x={x} series={[{ label: 'all', values: traffic.points.map((p) => p.bytes * 8) }, mine((p) => p.vector.bytes * 8)]} />
+            <Chart title="HTTP requests per second" unit="rps" x={x} series={[{ label: 'all', values: traffic.points.map((p) => p.requests) }, mine((p) => p.vector.requests)]} />
             <Chart title={`Open ${attack.vector} attacks`} unit="" x={x} series={[{ label: attack.vector, values: traffic.points.map((p) => p.open) }]} />
           </div>
         )}
