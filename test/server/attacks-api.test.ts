@@ -40,7 +40,7 @@ interface AttackAnswer {
     to: number;
     step_s: number;
     truncated: boolean;
-    points: { second: number; packets: number; bytes: number; open: number; seconds: number }[];
+    points: { second: number; packets: number; bytes: number; open: number; vector: { packets: number; bytes: number; requests: number }; seconds: number }[];
   };
 }
 
