@@ -176,6 +176,14 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
     assert.match(html, /^<!doctype html>/i);
     assert.match(html, /SYN flood on the shop front/);
 
+    // the PDF: printed by the server's own Chromium, so it may take a few seconds
+    const [pdfDownload] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.locator('a[data-format="pdf"]').click()]);
+    assert.equal(pdfDownload.suggestedFilename(), `incident-${incident}.pdf`);
+    const pdfFile = join(ARTIFACTS, pdfDownload.suggestedFilename());
+    await pdfDownload.saveAs(pdfFile);
+    ui.artifacts.push(pdfFile);
+    assert.equal(readFileSync(pdfFile).subarray(0, 5).toString('latin1'), '%PDF-');
+
     await page.emulateMedia({ media: 'print' });
     try {
       assert.equal(await page.locator('header.top').isVisible(), false, 'no navigation in print');

@@ -13,6 +13,7 @@ import { IncidentAttacks } from './IncidentAttacks.js';
 const REPORT_FORMATS = [
   { format: 'html', label: 'HTML report' },
   { format: 'md', label: 'Markdown report' },
+  { format: 'pdf', label: 'PDF report' },
 ] as const;
 
 function rulesetText(ruleset: unknown): string {
