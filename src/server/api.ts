@@ -23,12 +23,15 @@ import { audit, incidentNumber, incidentOr404, who } from './route-kit.js';
 import { rulesRoutes } from './rules-api.js';
 import { sensorRoutes } from './sensors-api.js';
 import { Slots } from './slots.js';
+import type { Workspace } from './workspace.js';
 
 export interface ApiDeps {
   store: Store;
   login: LoginService;
   /** The OpenAPI document (built from the routes, so handed in after). */
   openapi: () => unknown;
+  /** The ruleset file and recorded traffic of the rules API; null: none (those routes answer 503). */
+  workspace: Workspace | null;
 }
 
 /** Report PDFs printed at once (each a headless Chromium for a second or two). */
@@ -403,7 +406,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     },
     ...accountRoutes(store),
     ...incidentRoutes(store),
-    ...rulesRoutes(store),
+    ...rulesRoutes(store, deps.workspace),
     ...sensorRoutes(store),
   ];
 }

@@ -21,13 +21,7 @@ import type { Scheme } from '../scheme/types.js';
 import { type Context, HttpError, type Route } from './http.js';
 import { audit } from './route-kit.js';
 import { checkListText, checkRuleset, etagOf, insideDir, type ListSource, listSources, readOrCreate, ruleChanges, serialized, writeAtomically } from './rules-file.js';
-import { type Workspace, workspaceOf } from './workspace.js';
-
-function workspace(store: Store): Workspace {
-  const ws = workspaceOf(store);
-  if (ws === null) throw new HttpError(503, 'this server has no ruleset file (palisade serve sets one: --rules FILE, default rules.yaml beside the db)');
-  return ws;
-}
+import type { Workspace } from './workspace.js';
 
 /** The rules as the editor lists them. */
 function rulesView(rs: Ruleset) {
@@ -121,7 +115,11 @@ function fieldsOf<V>(scheme: Scheme<V>) {
   }));
 }
 
-export function rulesRoutes(store: Store): Route[] {
+export function rulesRoutes(store: Store, ws0: Workspace | null): Route[] {
+  const workspace = (): Workspace => {
+    if (ws0 === null) throw new HttpError(503, 'this server has no ruleset file (palisade serve sets one: --rules FILE, default rules.yaml beside the db)');
+    return ws0;
+  };
   return [
     {
       method: 'GET',
@@ -130,7 +128,7 @@ export function rulesRoutes(store: Store): Route[] {
         "The server's ruleset file (palisade mitigate -r format): its text, ETag (also the ETag header), parsed rules, lists, and problems if it was edited into an invalid state by hand",
       role: 'viewer',
       handler: async () => {
-        const ws = workspace(store);
+        const ws = workspace();
         const text = readOrCreate(ws.rulesFile);
         const c = checkRuleset(text, ws.rulesFile);
         const etag = etagOf(text);
@@ -155,7 +153,7 @@ export function rulesRoutes(store: Store): Route[] {
       role: 'viewer',
       body: 'RulesetText',
       handler: async (ctx) => {
-        const ws = workspace(store);
+        const ws = workspace();
         const c = checkRuleset((ctx.body as { text: string }).text, ws.rulesFile);
         return { json: { ok: c.ruleset !== null, problems: c.problems, rules: c.ruleset ? rulesView(c.ruleset) : [] } };
       },
@@ -168,7 +166,7 @@ export function rulesRoutes(store: Store): Route[] {
       role: 'operator',
       body: 'RulesetReplace',
       handler: async (ctx) => {
-        const ws = workspace(store);
+        const ws = workspace();
         const body = ctx.body as { text: string; comment?: string };
         const next = candidate(ws, body.text);
         const done = await serialized(() => {
@@ -191,7 +189,7 @@ export function rulesRoutes(store: Store): Route[] {
       role: 'operator',
       body: 'WhatIf',
       handler: async (ctx) => {
-        const ws = workspace(store);
+        const ws = workspace();
         const body = ctx.body as { text: string; minutes: number };
         const rs = candidate(ws, body.text);
         const rec = ws.recording;
@@ -216,7 +214,7 @@ export function rulesRoutes(store: Store): Route[] {
       role: 'viewer',
       body: 'RulesetExport',
       handler: async (ctx) => {
-        const ws = workspace(store);
+        const ws = workspace();
         const body = ctx.body as { text: string; rule?: string };
         const full = candidate(ws, body.text);
         let rs = full;
@@ -239,7 +237,7 @@ export function rulesRoutes(store: Store): Route[] {
       summary: 'The IP lists the ruleset names: kind, where their entries are (a file beside the ruleset, editable here; or inline entries, edited in the ruleset)',
       role: 'viewer',
       handler: async () => {
-        const ws = workspace(store);
+        const ws = workspace();
         const lists = listSources(readOrCreate(ws.rulesFile), ws.rulesFile);
         return { json: lists.map((l) => ({ name: l.name, kind: l.kind, file: l.file, format: l.format, editable: l.path !== null && insideDir(rulesDir(ws), l.path) })) };
       },
@@ -250,7 +248,7 @@ export function rulesRoutes(store: Store): Route[] {
       summary: "One list's text (its file, or its inline entries one a line) with its ETag (also the ETag header)",
       role: 'viewer',
       handler: async (ctx) => {
-        const ws = workspace(store);
+        const ws = workspace();
         const l = listOr404(ws, ctx.params.list as string);
         if (l.path !== null && !insideDir(rulesDir(ws), l.path)) throw new HttpError(403, `list ${l.name}: its file is outside the ruleset's directory`);
         const text = listText(l);
@@ -266,7 +264,7 @@ export function rulesRoutes(store: Store): Route[] {
       role: 'operator',
       body: 'ListText',
       handler: async (ctx) => {
-        const ws = workspace(store);
+        const ws = workspace();
         const l = listOr404(ws, ctx.params.list as string);
         if (l.path === null) throw new HttpError(409, `list ${l.name} is inline in the ruleset: change it with PUT /api/rules`);
         if (!insideDir(rulesDir(ws), l.path)) throw new HttpError(403, `list ${l.name}: its file is outside the ruleset's directory`);

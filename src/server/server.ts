@@ -12,8 +12,10 @@ import { attackRoutes } from './attacks-api.js';
 import { allows, type Context, HttpError, type Principal, pathMatcher, type Route, readBody, send } from './http.js';
 import { type LoginOptions, LoginService } from './login.js';
 import { openApiDocument } from './openapi.js';
+import { type EdgeAdmin, proxyRoutes } from './proxies-api.js';
 import { isStaticPath, staticFiles } from './static.js';
 import { type StreamDeps, streamRoutes } from './stream.js';
+import type { Workspace } from './workspace.js';
 
 export interface ServerOptions extends LoginOptions {
   store: Store;
@@ -23,6 +25,10 @@ export interface ServerOptions extends LoginOptions {
   web?: string;
   /** The live stats stream's pace (tests make it quick). */
   stream?: Pick<StreamDeps, 'pollMs' | 'heartbeatMs'>;
+  /** The ruleset file and recorded traffic the rules API works on (absent: those routes answer 503). */
+  workspace?: Workspace;
+  /** Edge proxies whose health GET /api/proxies reports (their admin APIs). */
+  proxies?: readonly EdgeAdmin[];
 }
 
 export interface ApiServer {
@@ -37,7 +43,8 @@ export function createApiServer(opts: ServerOptions): ApiServer {
   // the stream ends its connections once the server stops listening, so close() is not held open
   let server: Server | null = null;
   const routes = [
-    ...apiRoutes({ store: opts.store, login, openapi: () => doc }),
+    ...apiRoutes({ store: opts.store, login, openapi: () => doc, workspace: opts.workspace ?? null }),
+    ...proxyRoutes(opts.proxies ?? []),
     ...attackRoutes(opts.store),
     ...streamRoutes({ store: opts.store, serving: () => server?.listening === true, ...opts.stream }),
   ];

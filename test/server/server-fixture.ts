@@ -10,7 +10,7 @@ import { openStore } from '../../src/incidents/store/open.js';
 import type { Role, Store } from '../../src/incidents/store/store.js';
 import { hashPassword, newToken } from '../../src/server/auth.js';
 import { type ApiServer, createApiServer, listen } from '../../src/server/server.js';
-import { attachWorkspace, type Workspace } from '../../src/server/workspace.js';
+import type { Workspace } from '../../src/server/workspace.js';
 import type { TestBackend, TestDb } from '../incidents/store/backends.js';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -40,8 +40,7 @@ export async function startServer(backend: TestBackend): Promise<ServerFixture> 
   }
   const dir = mkdtempSync(join(tmpdir(), 'palisade-serve-ws-'));
   const workspace: Workspace = { rulesFile: join(dir, 'rules.yaml'), recording: null };
-  attachWorkspace(store, workspace);
-  const api = createApiServer({ store, secureCookies: false, log: () => {} });
+  const api = createApiServer({ store, secureCookies: false, log: () => {}, workspace });
   const addr = await listen(api.server, '127.0.0.1', 0);
   return { db, store, api, base: `http://127.0.0.1:${addr.port}`, tokens, dir, workspace };
 }

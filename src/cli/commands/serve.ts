@@ -12,7 +12,7 @@ import type { Demo } from '../../server/demo.js';
 import { fileRecording } from '../../server/recording.js';
 import { readOrCreate } from '../../server/rules-file.js';
 import { createApiServer, isLoopback, listen } from '../../server/server.js';
-import { attachWorkspace, type Workspace } from '../../server/workspace.js';
+import type { Workspace } from '../../server/workspace.js';
 import { actor } from '../store-cli.js';
 
 interface ServeOpts {
@@ -23,6 +23,23 @@ interface ServeOpts {
   role: Role;
   rules?: string;
   record?: string;
+  edge: string[];
+  edgeToken?: string;
+}
+
+const repeat = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** An edge admin URL as --edge takes it: http(s)://HOST:PORT, nothing after the authority. */
+export function edgeAdminUrl(text: string): string {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new UsageError(`--edge takes an edge's admin URL (http://127.0.0.1:9901), not "${text}"`);
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username !== '' || u.password !== '' || (u.pathname !== '/' && u.pathname !== ''))
+    throw new UsageError(`--edge takes an edge's admin URL (http://HOST:PORT, no path or credentials), not "${text}"`);
+  return u.origin;
 }
 
 /** The ruleset file's default: rules.yaml beside a SQLite store, else in the working directory. */
@@ -94,6 +111,8 @@ export function register(program: Command): void {
     .option('--demo', 'create (or reset) the account "demo" (operator), print its password, and replay generated traffic with attacks into the store (suggest-only)')
     .option('--rules <file>', 'the ruleset file the rules API reads and replaces (palisade mitigate -r format; created empty if absent; default rules.yaml beside the db)')
     .option('--record <capture>', 'the capture what-if reads (a file tcpdump -w keeps writing): its records of the last N minutes; with --demo, default the demo replay')
+    .option('--edge <url>', "an edge proxy's admin URL (palisade edge --admin): its health and counters on the console (repeatable)", repeat, [])
+    .option('--edge-token <token>', 'bearer token of the edge admin APIs (default $PALISADE_ADMIN_TOKEN)')
     .option('--add-account <name>', 'create an account, print its generated password once, and exit')
     .option(
       '--role <role>',
@@ -107,6 +126,8 @@ export function register(program: Command): void {
     .addHelpText('after', EXAMPLES)
     .action(async (opts: ServeOpts) => {
       const { host, port } = parseListen(opts.listen);
+      const edgeToken = opts.edgeToken ?? process.env.PALISADE_ADMIN_TOKEN ?? null;
+      const proxies = opts.edge.map((e) => ({ url: edgeAdminUrl(e), token: edgeToken }));
       const store = await openStore(opts.db);
       const by = `cli:${actor(undefined)}`;
       if (opts.addAccount !== undefined) {
@@ -128,9 +149,8 @@ export function register(program: Command): void {
         await store.close();
         throw new PalisadeError('E_INPUT', `--rules ${workspace.rulesFile}: ${(err as Error).message}`);
       }
-      attachWorkspace(store, workspace);
       const secureCookies = !isLoopback(host);
-      const { server } = createApiServer({ store, secureCookies });
+      const { server } = createApiServer({ store, secureCookies, workspace, proxies });
       let addr: { address: string; port: number };
       try {
         if (opts.demo) {
