@@ -23,6 +23,7 @@ import { audit, incidentNumber, incidentOr404, who } from './route-kit.js';
 import { rulesRoutes } from './rules-api.js';
 import { sensorRoutes } from './sensors-api.js';
 import { Slots } from './slots.js';
+import { storageRoutes } from './storage-api.js';
 import type { Workspace } from './workspace.js';
 
 export interface ApiDeps {
@@ -408,5 +409,6 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     ...incidentRoutes(store),
     ...rulesRoutes(store, deps.workspace),
     ...sensorRoutes(store),
+    ...storageRoutes(store),
   ];
 }

@@ -87,6 +87,7 @@ const VALID: Record<string, unknown> = {
   WhatIf: { text: 'rules: []\n', minutes: 5 },
   RulesetExport: { text: 'rules: []\n' },
   ListText: { text: '192.0.2.1\n' },
+  Prune: { incidents_days: 90, dry_run: true },
 };
 
 function call(f: Fixture, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
