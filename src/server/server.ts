@@ -1,7 +1,8 @@
 /**
- * `palisade serve`'s HTTP server: node:http and the route table of api.ts and stream.ts, with
- * authentication, roles, CSRF and body validation done here, once, before any handler runs; every
- * path outside /api is the console's static files (static.ts), open to all, as the login page is.
+ * `palisade serve`'s HTTP server: node:http and one route table (api.ts with the route modules it
+ * gathers, attacks-api.ts, proxies-api.ts, stream.ts), with authentication, roles, CSRF and body
+ * validation done here, once, before any handler runs; every path outside /api is the console's
+ * static files (static.ts), open to all, as the login page is.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
