@@ -49,8 +49,9 @@ export function defaultRulesFile(db: string): string {
 
 const EXAMPLES = `
 The web console is at the server's root: open http://127.0.0.1:8080/ in a browser and log in
-(live traffic, the alert queue with keyboard triage, incidents with notes and reports). npm run
-build builds it into dist/web; without that build, / answers a page saying so.
+(live traffic and the attacks' traffic by vector, the alert queue with keyboard triage, incidents
+with notes and HTML/Markdown/PDF reports, attack pages, the rule editor with what-if and exports,
+lists). npm run build builds it into dist/web; without that build, / answers a page saying so.
 
 The API answers JSON under /api (its OpenAPI description: GET /api/openapi.json; live
 per-second traffic as Server-Sent Events: GET /api/stats/stream). Open without credentials:
@@ -58,7 +59,11 @@ the console's files (everything outside /api), GET /api/health and POST /api/log
 else needs a session (log in) or an API token (Authorization: Bearer pal_…), and a role: viewer
 reads (and validates or exports a candidate ruleset), operator triages (ack, silence, notes,
 status, assign, open and merge incidents) and edits the ruleset and its lists (what-if first),
-admin manages accounts and tokens (disable, revoke) and reads the audit log.
+admin manages accounts and tokens (disable, revoke), storage (prune) and notifications, and reads
+the audit log.
+
+Sensors are the monitors writing to the same store (palisade monitor --db …); edge proxies are
+given with --edge (their admin URLs): the console shows their health.
 
 The rule editor's ruleset is one file (--rules, default rules.yaml beside the db; list files
 beside it), replaced atomically under If-Match. What-if runs a candidate over the last N minutes
@@ -68,14 +73,15 @@ Cookies are Secure: browsers send them back over HTTPS only, so put TLS in front
 listening on anything but loopback. On a loopback address (127.0.0.1, ::1) over plain HTTP,
 Secure is left off so a browser on the same machine can log in.
 
-Exit codes: 0 stopped (or the account was added); 2 usage; 3 the store cannot be opened or the
-address cannot be listened on.
+Exit codes: 0 stopped (or the account was added); 2 usage (a bad --listen or --edge); 3 the store
+cannot be opened or the address cannot be listened on.
 
 Examples:
   palisade serve --add-account alice --role admin --db palisade.db     prints alice's password, once
   palisade serve --listen 127.0.0.1:8080 --db palisade.db
   palisade serve --listen 127.0.0.1:8080 --db palisade.db --demo       with a demo account (printed) and live attacks
   palisade serve --db palisade.db --rules /etc/palisade/edge.yaml --record /var/lib/palisade/edge.pcap
+  palisade serve --db palisade.db --edge http://10.0.0.7:9901 --edge http://10.0.0.8:9901 --edge-token "$TOKEN"
   palisade serve --listen 10.0.0.5:8443 --db postgres://palisade@db.example/palisade
   curl -s -H "Authorization: Bearer pal_…" http://127.0.0.1:8080/api/alerts?q='alert.score > 50'`;
 
@@ -181,7 +187,7 @@ export function register(program: Command): void {
       const shown = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
       // one write: a reader waiting for the "listening" line has the cookie note with it
       const note = secureCookies ? '' : 'palisade serve: loopback over plain HTTP: session cookies are sent without Secure\n';
-      process.stdout.write(`${note}palisade serve: listening on http://${shown}:${addr.port} (API under /api; store ${store.backend})\n`);
+      process.stdout.write(`${note}palisade serve: listening on http://${shown}:${addr.port} (the console at /, the API under /api; store ${store.backend})\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);
