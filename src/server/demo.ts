@@ -12,12 +12,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { monitorTraffic } from '../analyze/monitor.js';
-import { SummaryWriter } from '../analyze/summary-writer.js';
+import { runStoredMonitor } from '../analyze/monitor-run.js';
 import { generate, truthPath } from '../generate/generator.js';
 import { NftEnforcer } from '../incidents/enforce/nft.js';
-import { DEFAULT_POLICY, Mitigator } from '../incidents/mitigator.js';
-import { IncidentRecorder } from '../incidents/recorder.js';
 import type { Store } from '../incidents/store/store.js';
 import { type PaceClock, pacedCapture } from '../sources/capture/paced.js';
 import type { Recording } from './recording.js';
@@ -109,14 +106,12 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       describe: 'the demo replay (the generated capture, looping): the records of its rounds played in the last N minutes',
       window: (minutes) => loopWindow(moved.firstMs, periodMs, pace.current?.captureMs(now()) ?? Number.NaN, minutes),
     };
-    const recorder = new IncidentRecorder(o.store, { sensor, now });
     const refuse = async () => ({ code: 1, stdout: '', stderr: 'palisade serve --demo runs no commands' });
-    const mitigator = new Mitigator({ ...DEFAULT_POLICY, mode: 'suggest' }, [new NftEnforcer({}, refuse)], now, 'palisade-demo');
-    const summaries = new SummaryWriter(o.store, sensor, (l) => log(`palisade serve --demo: ${l}`));
-    summaries.start();
     const abort = new AbortController();
     const replay = stream;
-    const run = monitorTraffic({
+    // suggest-only: the nftables point is there to word the suggestions, its runner refuses to run anything
+    const run = runStoredMonitor({
+      store: o.store,
       stream: replay,
       name: capture,
       pace,
@@ -126,15 +121,10 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       now,
       drain: false,
       signal: abort.signal,
-      onEvent: async (e) => {
-        await recorder.record(e);
-      },
-      onSecond: summaries.add,
-      mitigator,
-      onAction: async (_n, entry, failed, alertId) => {
-        const m = mitigator.states().find((x) => x.id === entry.data?.mitigation);
-        await recorder.action(alertId, entry, failed, m ? { id: m.id, state: m.state, hits: m.hits.packets } : null);
-      },
+      enforcers: [new NftEnforcer({}, refuse)],
+      policy: { mode: 'suggest' },
+      actor: 'palisade-demo',
+      log: (l) => log(`palisade serve --demo: ${l}`),
     }).catch((e: Error) => {
       if (!abort.signal.aborted) log(`palisade serve --demo: the replay stopped: ${e.message}`);
     });
@@ -147,7 +137,6 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
           abort.abort();
           replay.destroy();
           await run;
-          await summaries.stop();
           rmSync(dir, { recursive: true, force: true });
         })();
         return stopped;

@@ -8,20 +8,18 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
-import { type HttpInput, monitorTraffic } from '../../analyze/monitor.js';
+import type { HttpInput } from '../../analyze/monitor.js';
 import { edgeStream, flowListeners, followedLog, stdinLog } from '../../analyze/monitor-inputs.js';
-import { SummaryWriter } from '../../analyze/summary-writer.js';
+import { runStoredMonitor } from '../../analyze/monitor-run.js';
 import { loadConfig, type PalisadeConfig } from '../../config/index.js';
 import { InputError, UsageError } from '../../core/errors.js';
 import type { AlertEvent } from '../../incidents/alerts.js';
-import type { Placement, TimelineEntry } from '../../incidents/desk.js';
+import type { TimelineEntry } from '../../incidents/desk.js';
 import { EdgeEnforcer } from '../../incidents/enforce/edge.js';
 import type { Enforcer } from '../../incidents/enforce/enforcer.js';
 import { exabgpExchange, FlowspecEnforcer } from '../../incidents/enforce/flowspec.js';
 import { NftEnforcer } from '../../incidents/enforce/nft.js';
-import { DEFAULT_POLICY, Mitigator } from '../../incidents/mitigator.js';
-import { Dispatcher } from '../../incidents/notify/dispatcher.js';
-import { IncidentRecorder } from '../../incidents/recorder.js';
+import { DEFAULT_POLICY } from '../../incidents/mitigator.js';
 import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
 import type { Store } from '../../incidents/store/store.js';
 import { bitsText } from '../../incidents/triage.js';
@@ -184,46 +182,7 @@ Examples:
       const tty = process.stdout.isTTY === true && opts.json !== true;
       const store: Store | null = opts.db === false ? null : await openStore(opts.db);
       const sensor = opts.sensor ?? hostname();
-      const recorder = store === null ? null : new IncidentRecorder(store, { sensor, now: Date.now, routes: config.notifications.routes });
-      // notifications go out from the outbox the recorder fills, in this process (a restart picks up what is left)
-      const dispatcher =
-        store === null || config.notifications.targets.size === 0
-          ? null
-          : new Dispatcher(store, config.notifications.targets, { owner: `${sensor}:${process.pid}`, source: sensor, log: (l) => process.stderr.write(`${l}\n`) });
-      dispatcher?.start(1000);
-      // per-second traffic for charts, written once a second off the packet path (the console reads it live)
-      const summaries = store === null ? null : new SummaryWriter(store, sensor, (l) => process.stderr.write(`monitor: ${l}\n`));
-      summaries?.start();
-      // retention: the store must not grow for ever on a monitor that runs for months
-      const prune = async (): Promise<void> => {
-        if (store === null || opts.retention === undefined) return;
-        const cutoff = Date.now() - opts.retention;
-        try {
-          const r = await store.prune({ incidentsBefore: new Date(cutoff).toISOString(), summariesBefore: Math.floor(cutoff / 1000) });
-          const sent = await store.pruneOutbox(new Date(cutoff).toISOString());
-          if (r.incidents.length + r.summaries + sent > 0 && !opts.json)
-            process.stderr.write(
-              `monitor: retention: ${r.incidents.length} closed incident(s), ${r.alerts} alert(s), ${r.summaries} per-second summaries and ${sent} sent notification(s) older than the cutoff deleted\n`,
-            );
-        } catch (e) {
-          process.stderr.write(`monitor: retention: ${(e as Error).message}\n`);
-        }
-      };
-      const pruneTimer = opts.retention === undefined ? null : setInterval(() => void prune(), 3_600_000);
-      pruneTimer?.unref();
-      await prune();
-      if (recorder !== null) {
-        const resumed = await recorder.resume();
-        if (resumed > 0 && !opts.json) process.stderr.write(`monitor: ${resumed} open incident(s) resumed from ${opts.db}\n`);
-      }
-      const print = async (e: AlertEvent, p: Placement): Promise<void> => {
-        let incident = p.incident.number;
-        let created = p.created;
-        if (recorder !== null) {
-          const r = await recorder.record(e);
-          incident = r.incident;
-          created = r.created;
-        }
+      const print = (e: AlertEvent, incident: number, created: boolean): void => {
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: e.kind, significant: e.significant, change: e.change, incident, alert: e.alert })}\n`);
         else if (e.significant) process.stdout.write(`${eventLine(e, tty)}  [incident ${incident}${created ? ', new' : ''}]\n`);
       };
@@ -237,21 +196,11 @@ Examples:
         if (l34 && flowspec !== null) enforcers.push(flowspec);
         if (opts.edge !== undefined) enforcers.push(new EdgeEnforcer({ url: opts.edge, token: edgeToken }));
       }
-      const mitigator =
-        enforcers.length === 0
-          ? undefined
-          : new Mitigator({ ...DEFAULT_POLICY, mode: opts.mitigate as 'suggest' | 'auto', holdS: opts.hold, maxActive: opts.maxActive }, enforcers, Date.now);
       if (flowspec !== null && enforcers.includes(flowspec)) {
         // not fatal (ExaBGP may come up later, and each failure is on the timeline), but said at once
         await exabgpExchange(flowspec.pipe, [], 2000).catch((e: Error) => process.stderr.write(`monitor: Flowspec mitigations will fail until ExaBGP answers: ${e.message}\n`));
       }
-      const printAction = async (desk: number, entry: TimelineEntry, failed: boolean, alertId: string): Promise<void> => {
-        let incident = desk;
-        if (recorder !== null && mitigator !== undefined) {
-          const m = mitigator.states().find((x) => x.id === entry.data?.mitigation);
-          const stored = await recorder.action(alertId, entry, failed, m ? { id: m.id, state: m.state, hits: m.hits.packets } : null);
-          if (stored !== null) incident = stored;
-        }
+      const printAction = (entry: TimelineEntry, incident: number, failed: boolean): void => {
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: 'mitigation', incident, failed, entry })}\n`);
         else process.stdout.write(`${entry.at.slice(11, 19)} ${failed ? 'FAILED' : 'MITIG.'} ${entry.text}  [incident ${incident}]\n`);
       };
@@ -261,9 +210,11 @@ Examples:
         ...(flowInput ? [flowInput.name] : []),
         ...http.map((h) => h.name),
       ].join(', ');
-      if (!opts.json) process.stderr.write(`monitor: watching ${watched}${mitigator ? `, mitigation ${opts.mitigate} (${enforcers.map((e) => e.target).join(', ')})` : ''}\n`);
+      if (!opts.json)
+        process.stderr.write(`monitor: watching ${watched}${enforcers.length > 0 ? `, mitigation ${opts.mitigate} (${enforcers.map((e) => e.target).join(', ')})` : ''}\n`);
       try {
-        const r = await monitorTraffic({
+        const r = await runStoredMonitor({
+          store,
           ...(stream !== undefined && { stream }),
           ...(name !== undefined && { name }),
           http,
@@ -272,21 +223,30 @@ Examples:
           pace,
           detection: config.detection,
           services: config.services,
+          notifications: config.notifications,
           sensor,
+          enforcers,
+          policy: { mode: opts.mitigate as 'suggest' | 'auto', holdS: opts.hold, maxActive: opts.maxActive },
+          ...(opts.retention !== undefined && { retentionMs: opts.retention }),
+          log: (l) => process.stderr.write(`monitor: ${l}\n`),
           onEvent: print,
-          ...(summaries !== null && { onSecond: summaries.add }),
+          onAction: printAction,
+          onResumed: (n) => {
+            if (!opts.json) process.stderr.write(`monitor: ${n} open incident(s) resumed from ${opts.db}\n`);
+          },
+          onPruned: (r, sent) => {
+            if (!opts.json)
+              process.stderr.write(
+                `monitor: retention: ${r.incidents.length} closed incident(s), ${r.alerts} alert(s), ${r.summaries} per-second summaries and ${sent} sent notification(s) older than the cutoff deleted\n`,
+              );
+          },
           signal: abort.signal,
-          ...(mitigator && { mitigator, onAction: printAction }),
         });
         // stderr in both modes: --json keeps stdout for the events
         const reqs = http.length > 0 ? `, ${r.requests} requests${r.malformedLines > 0 ? ` (${r.malformedLines} log lines unparsed, skipped)` : ''}` : '';
         const flowsText = flowInput !== null ? ` (from ${r.flowRecords} flow records and samples${r.flowLoss > 0 ? `; ${r.flowLoss} lost on the way` : ''})` : '';
         process.stderr.write(`monitor: ${Math.round(r.packets)} packets${flowsText}${reqs}, ${r.alerts} alert(s), ${r.events} event(s)\n`);
       } finally {
-        if (pruneTimer !== null) clearInterval(pruneTimer);
-        await summaries?.stop();
-        await dispatcher?.stop();
-        await dispatcher?.runOnce().catch(() => 0);
         await store?.close();
         if (timer) clearTimeout(timer);
         process.off('SIGINT', stop);
