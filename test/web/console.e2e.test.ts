@@ -26,7 +26,7 @@ import { addAccount, Console, preflight, ROOT, type Serve, startServe, stopServe
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'console');
 
-function summary(second: number, packets: number, byVector: Record<string, number> = {}): Summary {
+function summary(second: number, packets: number, byVector: Record<string, number> = {}, traffic: Summary['traffic_by_vector'] = {}): Summary {
   return {
     sensor: 'e2e',
     second,
@@ -36,6 +36,7 @@ function summary(second: number, packets: number, byVector: Record<string, numbe
     by_protocol: { tcp: Math.round(packets * 0.8), udp: Math.round(packets * 0.2) },
     by_vector: byVector,
     by_victim: {},
+    traffic_by_vector: traffic,
   };
 }
 
@@ -104,17 +105,32 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
     await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
   });
 
-  it('the overview charts the stored seconds and takes new ones live', async () => {
+  it("the overview charts the stored seconds and takes new ones live, with the attacks' own traffic by vector", async () => {
     const packets = page.locator('figure.chart').first();
+    // the seeded seconds carry no attack traffic: the by-vector charts say so instead of drawing nothing
+    await page.locator('[data-empty="traffic-by-vector"]').waitFor();
     await page.waitForFunction(() => Number(document.querySelector('figure.chart')?.getAttribute('data-points')) >= 20, null, { timeout: WAIT_MS });
     await page.locator('canvas').first().waitFor();
     for (const n of [7777, 8888]) {
       const last = Number(await packets.getAttribute('data-last'));
       const next = Math.max(last + 1, Math.floor(Date.now() / 1000));
-      await store.writeSummaries([summary(next, n, { tcp_syn_flood: 1, dns_amplification: 1 })]);
+      const traffic = { tcp_syn_flood: { packets: n / 2, bytes: n * 30, requests: 0 }, http_flood: { packets: 0, bytes: 0, requests: n / 1111 } };
+      await store.writeSummaries([summary(next, n, { tcp_syn_flood: 1, dns_amplification: 1 }, traffic)]);
       await page.waitForFunction((s) => document.querySelector('figure.chart')?.getAttribute('data-last') === String(s), next, { timeout: WAIT_MS });
       assert.match((await packets.locator('.chart-latest').textContent()) ?? '', new RegExp(`all ${(n / 1000).toFixed(1)} kpps`));
+      // the same second, live, in the by-vector charts: packets and bits of the L3/4 vector, requests of the L7 one
+      for (const chart of ['vector-packets', 'vector-bits', 'vector-requests']) await page.locator(`figure[data-chart="${chart}"][data-last="${next}"]`).waitFor();
+      const byVector = (chart: string) => page.locator(`figure[data-chart="${chart}"]`);
+      assert.equal(await byVector('vector-packets').getAttribute('data-series'), 'tcp_syn_flood', 'an L7 vector has no packets line');
+      assert.equal(await byVector('vector-requests').getAttribute('data-series'), 'http_flood');
+      assert.match((await byVector('vector-packets').locator('.chart-latest').textContent()) ?? '', new RegExp(`tcp_syn_flood ${(n / 2000).toFixed(1)} kpps`));
+      assert.match((await byVector('vector-bits').locator('.chart-latest').textContent()) ?? '', new RegExp(`tcp_syn_flood ${((n * 240) / 1e6).toFixed(1)} Mbps`));
+      assert.match((await byVector('vector-requests').locator('.chart-latest').textContent()) ?? '', new RegExp(`http_flood ${n / 1111} rps`));
+      assert.ok(Number(await byVector('vector-packets').getAttribute('data-points')) > 20, 'drawn over the whole window, 0 before the attack');
     }
+    assert.equal(await page.locator('[data-empty="traffic-by-vector"]').count(), 0);
+    // the legend names each vector beside its colour
+    await page.locator('figure[data-chart="vector-packets"] .u-legend', { hasText: 'tcp_syn_flood' }).waitFor();
     assert.equal(await page.getByText('live', { exact: true }).count(), 1);
     // the alerts in progress: all three, highest score first
     await page.getByRole('heading', { name: 'Attacks in progress' }).waitFor();
@@ -149,6 +165,22 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
     await page.keyboard.press('o');
     await page.getByRole('heading', { level: 1, name: `Incident #${incident}: SYN flood on the shop front` }).waitFor();
     assert.equal(new URL(page.url()).hash, `#/incidents/${incident}`);
+  });
+
+  it('the alert queue links each alert to its attack page, and v opens it from the keyboard', async () => {
+    await page.getByRole('link', { name: 'Alert queue' }).click();
+    const rows = page.locator('table.queue tbody tr');
+    await rows.nth(2).waitFor();
+    assert.equal(await page.locator(`table.queue a[data-attack="${alerts.udp.id}"]`).getAttribute('href'), `#/attacks/${encodeURIComponent(alerts.udp.id)}`);
+    await page.locator('#queue-keys kbd', { hasText: 'v' }).waitFor();
+    await rows.first().focus();
+    await page.keyboard.press('j');
+    await page.keyboard.press('v');
+    // the fixture's attack record is a SYN flood whatever the alert's vector: its victim names it
+    await page.getByRole('heading', { level: 1, name: 'tcp_syn_flood on 203.0.113.3:443 (tcp)' }).waitFor();
+    assert.equal(new URL(page.url()).hash, `#/attacks/${encodeURIComponent(alerts.dns.id)}`);
+    await page.goto(`${server?.base}/#/incidents/${incident}`);
+    await page.getByRole('heading', { level: 1, name: `Incident #${incident}: SYN flood on the shop front` }).waitFor();
   });
 
   it('the incident page: summary, observables, mitigation hits; a note goes into the timeline; the HTML report downloads; it prints', async () => {

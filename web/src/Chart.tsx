@@ -12,6 +12,8 @@ import 'uplot/dist/uPlot.min.css';
 export interface Series {
   label: string;
   values: readonly number[];
+  /** A fixed colour (a vector keeps its colour whichever others are on the chart); else by position. */
+  colour?: string;
 }
 
 interface Props {
@@ -19,13 +21,15 @@ interface Props {
   unit: string;
   x: readonly number[];
   series: readonly Series[];
+  /** A stable name for tests and styles (data-chart). */
+  name?: string;
 }
 
 const COLOURS = ['#1f5fbf', '#b3261e', '#1e7b34', '#8a4b08', '#6a1b9a', '#00695c', '#ad1457', '#37474f'];
 const HEIGHT = 180;
 
 /** 1234567 pps → "1.2 Mpps"; small figures keep a decimal so close ticks do not read the same. */
-function format(v: number, unit: string): string {
+export function format(v: number, unit: string): string {
   const abs = Math.abs(v);
   const [scaled, prefix] = abs >= 1e9 ? [v / 1e9, 'G'] : abs >= 1e6 ? [v / 1e6, 'M'] : abs >= 1e3 ? [v / 1e3, 'k'] : [v, ''];
   const digits = Number.isInteger(scaled) || Math.abs(scaled) >= 100 ? 0 : 1;
@@ -35,10 +39,10 @@ function format(v: number, unit: string): string {
 /** The axis in UTC, as every time in the console and in the reports. */
 const utc = (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC');
 
-export function Chart({ title, unit, x, series }: Props) {
+export function Chart({ title, unit, x, series, name }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const shape = series.map((s) => s.label).join('\u0000');
+  const shape = series.map((s) => `${s.label}:${s.colour ?? ''}`).join('\u0000');
   const data = [x as number[], ...series.map((s) => s.values as number[])] as uPlot.AlignedData;
 
   useEffect(() => {
@@ -51,7 +55,7 @@ export function Chart({ title, unit, x, series }: Props) {
         {},
         ...series.map((s, i) => ({
           label: s.label,
-          stroke: COLOURS[i % COLOURS.length],
+          stroke: s.colour ?? COLOURS[i % COLOURS.length],
           width: 1.5,
           value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v, unit)),
         })),
@@ -81,7 +85,7 @@ export function Chart({ title, unit, x, series }: Props) {
   const last = x.length > 0 ? x[x.length - 1] : undefined;
   const latest = series.map((s) => `${s.label} ${format(s.values[s.values.length - 1] ?? 0, unit)}`).join(', ');
   return (
-    <figure class="chart" data-points={x.length} data-last={last ?? ''}>
+    <figure class="chart" data-chart={name} data-points={x.length} data-last={last ?? ''} data-series={series.map((s) => s.label).join(' ')}>
       <figcaption>
         <span class="chart-title">{title}</span>
         <span class="chart-latest">{last === undefined ? 'no data yet' : `${new Date(last * 1000).toISOString().slice(11, 19)} UTC: ${latest}`}</span>

@@ -18,6 +18,8 @@ export interface Second {
   requests: number;
   by_protocol: Record<string, number>;
   by_vector: Record<string, number>;
+  /** The attacks' own traffic by vector: packets and bytes of L3/4 attacks, requests of L7 ones. */
+  traffic_by_vector: Record<string, { packets: number; bytes: number; requests: number }>;
 }
 
 export const WINDOW = 300;

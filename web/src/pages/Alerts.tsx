@@ -1,6 +1,6 @@
 /**
  * The alert queue, most urgent (highest score) first, triaged from the keyboard: j / ↓ next,
- * k / ↑ previous, a acknowledge, o / Enter open the alert's incident. Each row is focusable with
+ * k / ↑ previous, a acknowledge, o / Enter open the alert's incident, v view its attack page. Each row is focusable with
  * a roving tabindex (the selected row and its buttons are the list's only Tab stops); the
  * buttons do the same for a mouse. A
  * viewer gets no acknowledge button (the API would answer 403 anyway).
@@ -105,6 +105,9 @@ export function Alerts({ me }: { me: Me }) {
       case 'o':
         if (current) open(current);
         break;
+      case 'v':
+        if (current) go(`#/attacks/${encodeURIComponent(current.id)}`);
+        break;
       case 'Enter':
         // Enter on a button or link is that control's own
         if (onControl) return;
@@ -127,7 +130,7 @@ export function Alerts({ me }: { me: Me }) {
             <kbd>a</kbd> acknowledge,
           </>
         )}{' '}
-        <kbd>o</kbd>/<kbd>Enter</kbd> open its incident.
+        <kbd>o</kbd>/<kbd>Enter</kbd> open its incident, <kbd>v</kbd> view its attack.
       </p>
       <p class="status" role="status">
         {message}
@@ -174,7 +177,11 @@ export function Alerts({ me }: { me: Me }) {
                 <td>
                   <Severity value={a.severity} />
                 </td>
-                <td>{a.vector}</td>
+                <td>
+                  <a href={`#/attacks/${encodeURIComponent(a.id)}`} tabIndex={i === selected ? 0 : -1} data-attack={a.id}>
+                    {a.vector}
+                  </a>
+                </td>
                 <td>{victimText(a.victim)}</td>
                 <td data-state={a.state ?? 'open'}>{a.state ?? 'open'}</td>
                 <td>{time(a.first_seen)}</td>

@@ -1,6 +1,6 @@
 /**
- * The overview: live per-second traffic (packets/s by protocol, bits/s, requests/s, open attacks
- * by vector) from the stream, and the alerts in progress from the alert queue.
+ * The overview: live per-second traffic (packets/s by protocol, bits/s, requests/s; the attacks'
+ * own traffic by vector) from the stream, and the alerts in progress from the alert queue.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { Alert } from '../../../src/model/alert.js';
@@ -8,6 +8,7 @@ import { api } from '../api.js';
 import { Chart, type Series } from '../Chart.js';
 import { type Second, useLiveSeconds } from '../live.js';
 import { PageTitle, Severity, time, victimText } from '../ui.js';
+import { VectorTraffic } from './overview/VectorTraffic.js';
 
 const ALERT_REFRESH_MS = 5000;
 
@@ -50,7 +51,6 @@ export function Overview() {
   }, []);
 
   const x = seconds.map((s) => s.second);
-  const attacksByVector = breakdown(seconds, (s) => s.by_vector);
   return (
     <section>
       <PageTitle>Overview</PageTitle>
@@ -61,8 +61,9 @@ export function Overview() {
         <Chart title="Packets per second" unit="pps" x={x} series={[{ label: 'all', values: seconds.map((s) => s.packets) }, ...breakdown(seconds, (s) => s.by_protocol)]} />
         <Chart title="Bits per second" unit="bps" x={x} series={[{ label: 'all', values: seconds.map((s) => s.bytes * 8) }]} />
         <Chart title="HTTP requests per second" unit="rps" x={x} series={[{ label: 'requests', values: seconds.map((s) => s.requests) }]} />
-        <Chart title="Open attacks by vector" unit="" x={x} series={attacksByVector.length > 0 ? attacksByVector : [{ label: 'none', values: seconds.map(() => 0) }]} />
       </div>
+      <h2>Attack traffic by vector</h2>
+      <VectorTraffic seconds={seconds} />
       <h2>Attacks in progress</h2>
       {error !== '' && (
         <p class="error" role="alert">
