@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { checkRuleset } from '../../src/server/rules-file.js';
 import { checkLines, looksLikeAddress } from '../../web/src/pages/lists/check.js';
 import { caretView } from '../../web/src/pages/rules/caret.js';
-import { withExpression, withNewRule } from '../../web/src/pages/rules/ruleset-text.js';
+import { withExpression, withNewRule, withoutRule, withRule } from '../../web/src/pages/rules/ruleset-text.js';
 
 describe('caretView', () => {
   it('splits the line around the span and puts a caret under each marked character', () => {
@@ -93,6 +93,44 @@ describe('ruleset text edits', () => {
       ['a', 'b', 'c'],
     );
     assert.throws(() => withNewRule('rules: [\n', { id: 'x', expression: 'udp', action: 'log' }), /does not parse as YAML/);
+  });
+
+  it("changes a rule's action and enabled flag, writing only what changed, and keeps the rest", () => {
+    const out = withRule(FILE, 'a', { action: 'block', enabled: false });
+    assert.match(out, /^# edge rules\n/);
+    assert.match(out, /expression: ip\.ttl < 5 # keep me/);
+    assert.match(out, /description: first/);
+    const c = checkRuleset(out, RULES_FILE);
+    assert.deepEqual(c.problems, []);
+    assert.deepEqual(
+      c.ruleset?.rules.map((r) => [r.id, r.action, r.enabled]),
+      [
+        ['a', 'block', false],
+        ['b', 'block', false],
+      ],
+    );
+    // enabling b rewrites its flag; enabling a rule that has no flag adds none (enabled is the default)
+    const on = withRule(FILE, 'b', { enabled: true });
+    assert.deepEqual(
+      checkRuleset(on, RULES_FILE).ruleset?.rules.map((r) => r.enabled),
+      [true, true],
+    );
+    assert.equal(withRule(FILE, 'a', { enabled: true }), FILE, 'an unchanged rule leaves the file as it was');
+    assert.throws(() => withRule(FILE, 'zz', { action: 'log' }), /no rule zz/);
+  });
+
+  it('deletes a rule by id and keeps the comments, the lists and the other rule', () => {
+    const out = withoutRule(FILE, 'a');
+    assert.match(out, /^# edge rules\n/);
+    assert.match(out, /drop: \{ kind: block, file: drop\.txt \}/);
+    assert.doesNotMatch(out, /keep me/);
+    const c = checkRuleset(out, RULES_FILE);
+    assert.deepEqual(c.problems, []);
+    assert.deepEqual(
+      c.ruleset?.rules.map((r) => r.id),
+      ['b'],
+    );
+    assert.throws(() => withoutRule(FILE, 'zz'), /no rule zz/);
   });
 
   it("an expression error's span from the server is a span of the expression as typed (quoted in the file or not)", () => {

@@ -219,6 +219,53 @@ describe('the rule editor, lists and attack pages in Chromium', { timeout: 180_0
     assert.match(saved.text, /# changed by someone else/, 'the other change is kept: saved on top of it, not over it');
   });
 
+  it("an existing rule's action and enabled flag change through Save; a rule is deleted after a second click; the file keeps its comments", async () => {
+    await page.getByRole('button', { name: 'Edit rule low-ttl' }).click();
+    const enabled = page.getByLabel('Enabled');
+    assert.equal(await page.getByLabel('Action').inputValue(), 'log', "the rule's own action is selected");
+    assert.equal(await enabled.isChecked(), true);
+    await page.getByLabel('Action').selectOption('block');
+    await enabled.uncheck();
+    await page.locator('#rule-expression-state[data-state="valid"]').waitFor();
+    await ui.check('rules-flags');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved rule low-ttl.' }).waitFor();
+    type Flagged = Omit<RulesAnswer, 'rules'> & { rules: { id: string; expression: string; action: string; enabled: boolean }[] };
+    let saved = await ui.apiGet<Flagged>('/api/rules');
+    assert.deepEqual(
+      saved.rules.map((r) => [r.id, r.action, r.enabled, r.expression]),
+      [
+        ['low-ttl', 'block', false, 'ip.ttl < 3'],
+        ['syn-web', 'block', true, FIXED],
+      ],
+    );
+    assert.match(saved.text, /^# e2e ruleset\n/, 'the comment is kept');
+    assert.match(saved.text, /# changed by someone else/);
+    await page.locator('tr[data-rule="low-ttl"] td', { hasText: 'no' }).waitFor();
+
+    // a rule added, then deleted: Delete asks once more, and the file goes back to the two rules
+    await page.getByRole('button', { name: 'Add a rule' }).click();
+    await page.getByLabel('Rule id').fill('scratch');
+    await editor().fill('ip.ttl > 250');
+    await page.locator('#rule-expression-state[data-state="valid"]').waitFor();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved rule scratch.' }).waitFor();
+    await page.getByRole('button', { name: 'Edit rule scratch' }).click();
+    await page.getByRole('button', { name: 'Delete rule', exact: true }).click();
+    const confirm = page.getByRole('button', { name: 'Delete rule scratch for good' });
+    assert.equal((await ui.apiGet<Flagged>('/api/rules')).rules.length, 3, 'nothing deleted before the confirm');
+    await confirm.click();
+    await page.getByRole('status').filter({ hasText: 'Deleted rule scratch.' }).waitFor();
+    saved = await ui.apiGet<Flagged>('/api/rules');
+    assert.deepEqual(
+      saved.rules.map((r) => r.id),
+      ['low-ttl', 'syn-web'],
+    );
+    assert.match(saved.text, /^# e2e ruleset\n/);
+    assert.match(saved.text, /drop: \{ kind: block, file: drop\.txt \}/, 'the lists are kept');
+    assert.equal(await page.locator('tr[data-rule="scratch"]').count(), 0);
+  });
+
   it('the lists page opens a list, keeps Save off for a mistyped line, and saves it', async () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Lists' }).click();
     await page.getByRole('heading', { level: 1, name: 'Lists' }).waitFor();

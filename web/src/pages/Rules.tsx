@@ -1,10 +1,11 @@
 /**
- * The rule editor: the server's ruleset listed; one rule's expression (or a new rule) edited in a
+ * The rule editor: the server's ruleset listed; one rule's expression, action and enabled flag (or a
+ * new rule) edited in a
  * text area validated as you type (POST /api/rules/validate, 250 ms after the last key), each
  * error marked at its span; the field catalogue to insert from; once the candidate is valid, its
  * what-if over the recorded traffic (operators: the API keeps that work from viewers) and the
  * rule's exports side by side; Save replaces the file under If-Match, and a 412 (someone saved
- * first) offers to reload. A viewer gets everything but Save (and what-if, which the API refuses).
+ * first) offers to reload. Deleting a rule (after a second click) goes through the same Save. A viewer gets everything but Save (and what-if, which the API refuses).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, canTriage, type Me } from '../api.js';
@@ -13,7 +14,7 @@ import { PageTitle } from '../ui.js';
 import { ExportPanes } from './rules/ExportPanes.js';
 import { ExprError } from './rules/ExprError.js';
 import { FieldPicker } from './rules/FieldPicker.js';
-import { withExpression, withNewRule } from './rules/ruleset-text.js';
+import { withNewRule, withoutRule, withRule } from './rules/ruleset-text.js';
 import type { Exports, RulesetProblem, RulesFile, Validation, WhatIf } from './rules/types.js';
 import { WhatIfTable } from './rules/WhatIfTable.js';
 
@@ -23,11 +24,27 @@ const ACTIONS = ['block', 'allow', 'log', 'challenge'] as const;
 
 type Editing = { kind: 'rule'; id: string } | { kind: 'new' };
 
+/** The action and enabled flag as the editor holds them for the rule being edited. */
+interface Flags {
+  action: string;
+  enabled: boolean;
+}
+
 /** The candidate file text for what is being edited, or the reason there is none. */
-function candidateOf(file: RulesFile, editing: Editing, expr: string, newId: string, newAction: string): { text: string } | { error: string } {
+function candidateOf(file: RulesFile, editing: Editing, expr: string, newId: string, flags: Flags): { text: string } | { error: string } {
   try {
-    if (editing.kind === 'rule') return { text: withExpression(file.text, editing.id, expr) };
-    return { text: withNewRule(file.text, { id: newId.trim(), expression: expr, action: newAction }) };
+    if (editing.kind === 'rule') {
+      // only what changed is written: an untouched action or flag stays exactly as the file has it
+      const was = file.rules.find((r) => r.id === editing.id);
+      return {
+        text: withRule(file.text, editing.id, {
+          expression: expr,
+          ...(was?.action !== flags.action && { action: flags.action }),
+          ...(was?.enabled !== flags.enabled && { enabled: flags.enabled }),
+        }),
+      };
+    }
+    return { text: withNewRule(file.text, { id: newId.trim(), expression: expr, action: flags.action }) };
   } catch (err) {
     return { error: (err as Error).message };
   }
@@ -40,7 +57,8 @@ export function Rules({ me }: { me: Me }) {
   const [editing, setEditing] = useState<Editing | null>(null);
   const [expr, setExpr] = useState('');
   const [newId, setNewId] = useState('new-rule');
-  const [newAction, setNewAction] = useState<string>('block');
+  const [flags, setFlags] = useState<Flags>({ action: 'block', enabled: true });
+  const [confirmDelete, setConfirmDelete] = useState(false);
   const [validation, setValidation] = useState<Validation | null>(null);
   const [whatIf, setWhatIf] = useState<WhatIf | string | null>(null);
   const [exports, setExports] = useState<Exports | string | null>(null);
@@ -67,16 +85,24 @@ export function Rules({ me }: { me: Me }) {
     void load();
   }, []);
 
-  const candidate = file !== null && editing !== null ? candidateOf(file, editing, expr, newId, newAction) : null;
+  const candidate = file !== null && editing !== null ? candidateOf(file, editing, expr, newId, flags) : null;
   const candidateText = candidate !== null && 'text' in candidate ? candidate.text : null;
-  const settled = useDebounced(candidateText, VALIDATE_AFTER_MS);
   const ruleId = editing === null ? null : editing.kind === 'rule' ? editing.id : newId.trim();
+  const disabled = editing?.kind === 'rule' && !flags.enabled;
+  // the text, the rule and its flag settle together: a rule switched before the text caught up
+  // would otherwise be asked of the previous rule's text (an export 400: "no rule")
+  const key = candidateText === null || ruleId === null ? null : [ruleId, disabled ? '1' : '0', candidateText].join('\u0000');
+  const settledKey = useDebounced(key, VALIDATE_AFTER_MS);
+  const settledParts = settledKey === null ? null : settledKey.split('\u0000');
+  const settled = settledParts === null ? null : settledParts.slice(2).join('\u0000');
+  const settledRule = settledParts?.[0] ?? null;
+  const settledDisabled = settledParts?.[1] === '1';
 
   useEffect(() => {
     setValidation(null);
     setWhatIf(null);
     setExports(null);
-    if (settled === null || ruleId === null) return;
+    if (settled === null || settledRule === null) return;
     const mine = ++asked.current;
     const current = () => mine === asked.current;
     (async () => {
@@ -91,7 +117,8 @@ export function Rules({ me }: { me: Me }) {
       setValidation(v);
       if (!v.ok) return;
       const fail = (err: unknown) => (err instanceof ApiError && err.status === 409 ? err.message : `${(err as Error).message}`);
-      const exported = api<Exports>('POST', '/api/rules/export', { text: settled, rule: ruleId }).catch(fail);
+      // the server compiles enabled rules only: a disabled one has nothing to export (it would answer 400)
+      const exported = settledDisabled ? Promise.resolve(null) : api<Exports>('POST', '/api/rules/export', { text: settled, rule: settledRule }).catch(fail);
       const tried = operator ? api<WhatIf>('POST', '/api/rules/whatif', { text: settled, minutes: WHATIF_MINUTES }).catch(fail) : null;
       const x = await exported;
       if (current()) setExports(x);
@@ -100,13 +127,15 @@ export function Rules({ me }: { me: Me }) {
         if (current()) setWhatIf(w);
       }
     })();
-  }, [settled, ruleId, operator]);
+  }, [settled, settledRule, settledDisabled, operator]);
 
   const edit = (id: string) => {
     const rule = file?.rules.find((r) => r.id === id);
     if (rule === undefined) return;
     setEditing({ kind: 'rule', id });
     setExpr(rule.expression);
+    setFlags({ action: rule.action, enabled: rule.enabled });
+    setConfirmDelete(false);
     setMessage('');
     setConflict(false);
     requestAnimationFrame(() => box.current?.focus());
@@ -115,6 +144,8 @@ export function Rules({ me }: { me: Me }) {
   const addRule = () => {
     setEditing({ kind: 'new' });
     setExpr('');
+    setFlags({ action: 'block', enabled: true });
+    setConfirmDelete(false);
     setMessage('');
     setConflict(false);
     requestAnimationFrame(() => document.getElementById('new-rule-id')?.focus());
@@ -132,15 +163,17 @@ export function Rules({ me }: { me: Me }) {
     });
   };
 
-  const save = async () => {
-    if (file === null || candidateText === null) return;
+  /** Replaces the file with `text` under If-Match (Save and Delete alike). */
+  const put = async (text: string | null, done: string) => {
+    if (file === null || text === null) return;
     setSaving(true);
     setMessage('');
     try {
-      await api('PUT', '/api/rules', { text: candidateText }, { 'if-match': file.etag });
+      await api('PUT', '/api/rules', { text }, { 'if-match': file.etag });
       await load();
-      setMessage(`Saved rule ${ruleId}.`);
+      setMessage(done);
       setEditing(null);
+      setConfirmDelete(false);
     } catch (err) {
       if (err instanceof ApiError && err.status === 412) {
         setConflict(true);
@@ -148,6 +181,17 @@ export function Rules({ me }: { me: Me }) {
       } else setMessage((err as Error).message);
     } finally {
       setSaving(false);
+    }
+  };
+
+  const save = () => put(candidateText, `Saved rule ${ruleId}.`);
+
+  const remove = () => {
+    if (file === null || editing?.kind !== 'rule') return;
+    try {
+      void put(withoutRule(file.text, editing.id), `Deleted rule ${editing.id}.`);
+    } catch (err) {
+      setMessage((err as Error).message);
     }
   };
 
@@ -180,7 +224,7 @@ export function Rules({ me }: { me: Me }) {
   const problems = validation?.problems ?? [];
   const mine = problems.filter((p): p is RulesetProblem & { span: { start: number; end: number } } => p.rule === ruleId && p.span !== undefined);
   const others = problems.filter((p) => !mine.includes(p as (typeof mine)[number]));
-  const pending = candidateText !== null && (settled !== candidateText || validation === null);
+  const pending = candidateText !== null && (settledKey !== key || validation === null);
   const valid = validation?.ok === true && !pending;
 
   return (
@@ -237,24 +281,32 @@ export function Rules({ me }: { me: Me }) {
           <h2 id="editor-title">{editing.kind === 'rule' ? `Rule ${editing.id}` : 'New rule'}</h2>
           <div class="editor-grid">
             <div class="editor-main">
-              {editing.kind === 'new' && (
-                <div class="new-rule">
+              <div class="new-rule">
+                {editing.kind === 'new' && (
                   <div>
                     <label for="new-rule-id">Rule id</label>
                     <input id="new-rule-id" class="mono" value={newId} onInput={(e) => setNewId(e.currentTarget.value)} />
                   </div>
-                  <div>
-                    <label for="new-rule-action">Action</label>
-                    <select id="new-rule-action" value={newAction} onChange={(e) => setNewAction(e.currentTarget.value)}>
-                      {ACTIONS.map((a) => (
-                        <option key={a} value={a}>
-                          {a}
-                        </option>
-                      ))}
-                    </select>
-                  </div>
+                )}
+                <div>
+                  <label for="rule-action">Action</label>
+                  <select id="rule-action" value={flags.action} onChange={(e) => setFlags({ ...flags, action: e.currentTarget.value })}>
+                    {/* a rule's own action (rate_limit, with its parameters) stays choosable though the editor does not offer it for new rules */}
+                    {(ACTIONS as readonly string[]).includes(flags.action) ? null : <option value={flags.action}>{flags.action}</option>}
+                    {ACTIONS.map((a) => (
+                      <option key={a} value={a}>
+                        {a}
+                      </option>
+                    ))}
+                  </select>
                 </div>
-              )}
+                {editing.kind === 'rule' && (
+                  <div class="check">
+                    <input id="rule-enabled" type="checkbox" checked={flags.enabled} onChange={(e) => setFlags({ ...flags, enabled: e.currentTarget.checked })} />
+                    <label for="rule-enabled">Enabled</label>
+                  </div>
+                )}
+              </div>
               <label for="rule-expression">Expression</label>
               <textarea
                 id="rule-expression"
@@ -292,6 +344,22 @@ export function Rules({ me }: { me: Me }) {
                 <button type="button" class="secondary" onClick={() => setEditing(null)}>
                   Cancel
                 </button>
+                {operator &&
+                  editing.kind === 'rule' &&
+                  (confirmDelete ? (
+                    <>
+                      <button type="button" class="danger" onClick={remove} disabled={saving}>
+                        Delete rule {editing.id} for good
+                      </button>
+                      <button type="button" class="secondary" onClick={() => setConfirmDelete(false)}>
+                        Keep it
+                      </button>
+                    </>
+                  ) : (
+                    <button type="button" class="secondary" onClick={() => setConfirmDelete(true)}>
+                      Delete rule
+                    </button>
+                  ))}
               </div>
             </div>
             <FieldPicker onPick={insertField} />
@@ -313,7 +381,9 @@ export function Rules({ me }: { me: Me }) {
           </div>
 
           <h2>Exports</h2>
-          {!valid ? (
+          {disabled ? (
+            <p class="hint">Rule {ruleId} is disabled: nothing of it is exported (enable it to see its exports).</p>
+          ) : !valid ? (
             <p class="hint">Shown once the ruleset is valid.</p>
           ) : exports === null ? (
             <p>Exporting…</p>
