@@ -5,6 +5,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, type Me, maybeLoggedIn, onUnauthorized } from './api.js';
+import { Admin } from './pages/Admin.js';
 import { Alerts } from './pages/Alerts.js';
 import { Attack } from './pages/Attack.js';
 import { Incident } from './pages/Incident.js';
@@ -12,6 +13,7 @@ import { Lists } from './pages/Lists.js';
 import { Login } from './pages/Login.js';
 import { Overview } from './pages/Overview.js';
 import { Rules } from './pages/Rules.js';
+import { Sensors } from './pages/Sensors.js';
 import { type Route, useRoute } from './router.js';
 import { PageTitle } from './ui.js';
 import './styles.css';
@@ -28,6 +30,10 @@ function Page({ route, me }: { route: Route; me: Me }) {
       return <Rules me={me} />;
     case 'lists':
       return <Lists me={me} />;
+    case 'sensors':
+      return <Sensors />;
+    case 'admin':
+      return <Admin me={me} />;
     case 'attack':
       return <Attack key={route.id} id={route.id} />;
     case 'missing':
@@ -89,6 +95,14 @@ function App() {
             <a href="#/lists" aria-current={current('lists')}>
               Lists
             </a>
+            <a href="#/sensors" aria-current={current('sensors')}>
+              Sensors
+            </a>
+            {me.role === 'admin' && (
+              <a href="#/admin" aria-current={current('admin')}>
+                Admin
+              </a>
+            )}
           </nav>
         )}
         {me !== null && (

@@ -10,6 +10,8 @@ export type Route =
   | { page: 'incident'; n: number }
   | { page: 'rules' }
   | { page: 'lists' }
+  | { page: 'sensors' }
+  | { page: 'admin' }
   | { page: 'attack'; id: string }
   | { page: 'missing'; hash: string };
 
@@ -19,6 +21,8 @@ export function parseHash(hash: string): Route {
   if (path === '/alerts') return { page: 'alerts' };
   if (path === '/rules') return { page: 'rules' };
   if (path === '/lists') return { page: 'lists' };
+  if (path === '/sensors') return { page: 'sensors' };
+  if (path === '/admin') return { page: 'admin' };
   // an attack is named by its alert's id (the store's key for it)
   const a = /^\/attacks\/([^/]{1,200})$/.exec(path);
   if (a) {
