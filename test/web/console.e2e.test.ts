@@ -139,6 +139,17 @@ describe('the web console in Chromium', { timeout: 120_000 }, () => {
     await check('overview');
   });
 
+  it('the sensors page lists the sensor writing the seconds, and without --edge says how to add a proxy', async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'Sensors' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Sensors and proxies' }).waitFor();
+    await page.locator('tr[data-sensor="e2e"]').waitFor();
+    await page.getByText('palisade serve --edge http://HOST:PORT').waitFor();
+    assert.equal(await page.locator('table.proxies').count(), 0);
+    // an operator has no admin page in the navigation
+    assert.equal(await page.getByRole('navigation').getByRole('link', { name: 'Admin' }).count(), 0);
+    await check('sensors-no-proxy');
+  });
+
   it('the alert queue is in score order and the keyboard triages: j/k move, a acknowledges, o opens the incident', async () => {
     await page.getByRole('link', { name: 'Alert queue' }).click();
     await page.getByRole('heading', { level: 1, name: 'Alert queue' }).waitFor();
