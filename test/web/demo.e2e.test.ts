@@ -51,6 +51,10 @@ describe('palisade serve --demo in Chromium', { timeout: 180_000 }, () => {
     assert.ok(vectors.includes('tcp_syn_flood'), `the replay's SYN flood is among the attacks in progress: ${vectors.join(', ')}`);
     // the live charts hold the replay's seconds
     await page.waitForFunction(() => Number(document.querySelector('figure.chart')?.getAttribute('data-points')) >= 5, null, { timeout: 30_000 });
+    // and the attack's own packets in the by-vector chart, from the demo's live summaries
+    const byVector = page.locator('figure[data-chart="vector-packets"]');
+    await byVector.waitFor({ timeout: 30_000 });
+    assert.match((await byVector.getAttribute('data-series')) ?? '', /\btcp_syn_flood\b/);
     await ui.check('overview');
   });
 
