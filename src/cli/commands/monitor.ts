@@ -2,17 +2,14 @@
  * `palisade monitor`: watch traffic continuously and raise alerts — from a live interface (through
  * dumpcap or tcpdump), a pcap stream on stdin, or a capture replayed at its own pace for drills.
  * Prints each alert event (start, significant update, end) as it happens; --json prints them as
- * JSON lines for machines.
+ * JSON lines for machines. Its inputs are watch-inputs.ts's (serve takes the same), its wiring to
+ * the store analyze/monitor-run.ts's.
  */
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
-import type { HttpInput } from '../../analyze/monitor.js';
-import { edgeStream, flowListeners, followedLog, stdinLog } from '../../analyze/monitor-inputs.js';
+import { edgeStream } from '../../analyze/monitor-inputs.js';
 import { runStoredMonitor } from '../../analyze/monitor-run.js';
-import { loadConfig, type PalisadeConfig } from '../../config/index.js';
-import { InputError, UsageError } from '../../core/errors.js';
+import { UsageError } from '../../core/errors.js';
 import type { AlertEvent } from '../../incidents/alerts.js';
 import type { TimelineEntry } from '../../incidents/desk.js';
 import { EdgeEnforcer } from '../../incidents/enforce/edge.js';
@@ -23,19 +20,12 @@ import { DEFAULT_POLICY } from '../../incidents/mitigator.js';
 import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
 import type { Store } from '../../incidents/store/store.js';
 import { bitsText } from '../../incidents/triage.js';
-import { startLiveCapture } from '../../sources/capture/live.js';
-import { type PaceClock, pacedCapture } from '../../sources/capture/paced.js';
-import { parseListenAddress } from '../../sources/flow-listen/address.js';
 import { intOption, numberOption } from '../options.js';
 import { durationOption, severityText } from '../store-cli.js';
+import { watchInputs } from '../watch-inputs.js';
+import { addWatchOptions, anyWatchInput, type WatchOpts } from '../watch-options.js';
 
-interface Opts {
-  replay?: string;
-  speed: number;
-  loops: number;
-  interface?: string;
-  filter?: string;
-  config?: string;
+interface Opts extends WatchOpts {
   sensor?: string;
   json?: boolean;
   duration?: number;
@@ -47,36 +37,20 @@ interface Opts {
   hold: number;
   maxActive: number;
   db: string | false;
-  httpLog: string[];
-  logFormat?: string;
   edge?: string;
   edgeToken?: string;
   retention?: number;
-  sflow: string[];
-  netflow: string[];
-  ipfix: string[];
 }
 
-const repeat = (v: string, prev: string[]): string[] => [...prev, v];
-
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('monitor')
     .argument('[capture]', '`-` for a pcap/pcapng stream on stdin')
-    .description('Watch traffic continuously and raise alerts: live (-i), from stdin, or a capture replayed at its own pace (--replay).')
-    .option('-i, --interface <iface>', 'capture live on IFACE through dumpcap (or tcpdump)')
-    .option('-f, --filter <bpf>', 'BPF capture filter for -i, e.g. "not port 22"')
-    .option('--replay <file>', 'play a pcap/pcapng file at the pace of its timestamps (drills, tests)')
-    .option('--sflow <addr>', 'collect sFlow on HOST:PORT or :PORT (usually :6343) and watch the traffic it samples (repeatable)', repeat, [])
-    .option('--netflow <addr>', 'collect NetFlow v5/v9 (usually :2055; repeatable)', repeat, [])
-    .option('--ipfix <addr>', 'collect IPFIX (usually :4739; repeatable)', repeat, [])
-    .option('--http-log <file>', 'follow an HTTP access log as it grows (tail -F from its end; rotation safe); - reads a log on stdin (repeatable)', repeat, [])
-    .option('--log-format <fmt>', 'format of the --http-log files (a built-in name, nginx:/apache: format string); detected when absent')
+    .description('Watch traffic continuously and raise alerts: live (-i), from stdin, or a capture replayed at its own pace (--replay).');
+  addWatchOptions(cmd);
+  cmd
     .option('--edge <url>', "a palisade edge's admin URL: read its request stream, and push L7 mitigations to it (with --mitigate)")
     .option('--edge-token <token>', 'bearer token of the edge admin API (default $PALISADE_ADMIN_TOKEN)')
-    .option('--speed <x>', 'replay speed: 1 real time, 10 ten times faster', numberOption('--speed', { above: 0 }), 1)
-    .option('--loops <n>', 'replay the (classic pcap) file N times, each round after the last (soak tests)', intOption('--loops', { min: 1 }), 1)
-    .option('--config <file>', 'palisade.yaml: detection settings and the services alerts are triaged against (default ./palisade.yaml when present)')
     .option('--sensor <name>', 'this sensor’s name in alerts (default: the host name)')
     .option('--json', 'print each alert event as one JSON line')
     .option('--db <file|url>', 'where alerts, incidents and their timelines are kept: a SQLite file or postgres://…', DEFAULT_DB)
@@ -125,54 +99,20 @@ Examples:
   palisade monitor -i eth0 --mitigate auto --flowspec /run/exabgp/exabgp --no-nft   # Flowspec only`,
     )
     .action(async (capture: string | undefined, opts: Opts) => {
-      const packetSources = [capture !== undefined, opts.replay !== undefined, opts.interface !== undefined].filter(Boolean).length;
-      if (packetSources > 1) throw new UsageError('give one packet input: -i IFACE, --replay FILE, or - for a capture on stdin');
-      const listen = [
-        ...opts.sflow.map((a) => parseListenAddress('sflow', a)),
-        ...opts.netflow.map((a) => parseListenAddress('netflow', a)),
-        ...opts.ipfix.map((a) => parseListenAddress('ipfix', a)),
-      ];
-      if (packetSources === 0 && listen.length === 0 && opts.httpLog.length === 0 && opts.edge === undefined)
-        throw new UsageError('give an input: -i IFACE, --replay FILE, - (a capture on stdin), --sflow/--netflow/--ipfix ADDR, --http-log FILE or --edge URL');
       if (capture !== undefined && capture !== '-') throw new UsageError(`a capture file is replayed with --replay ${capture}; the argument is only - (stdin)`);
-      if (capture === '-' && opts.httpLog.includes('-')) throw new UsageError('stdin is one input: a capture (-) or a log (--http-log -), not both');
-      if (opts.httpLog.filter((f) => f === '-').length > 1) throw new UsageError('--http-log - (stdin) can be given once');
-      for (const f of opts.httpLog) if (f !== '-' && !existsSync(f)) throw new InputError(`--http-log ${f}: no such file`, 'E_INPUT');
-      if (opts.filter !== undefined && opts.interface === undefined) throw new UsageError('-f/--filter applies to -i (live capture)');
+      if (capture === undefined && !anyWatchInput(opts) && opts.edge === undefined)
+        throw new UsageError('give an input: -i IFACE, --replay FILE, - (a capture on stdin), --sflow/--netflow/--ipfix ADDR, --http-log FILE or --edge URL');
       if (!opts.nft && opts.flowspec === undefined) throw new UsageError('--no-nft leaves no enforcement point: give --flowspec EXABGP-PIPE too');
       if (!opts.nft && (opts.netns !== undefined || opts.nftDevice !== undefined))
         throw new UsageError('--netns and --nft-device place nftables rules; they mean nothing with --no-nft');
       const edgeToken = opts.edgeToken ?? process.env.PALISADE_ADMIN_TOKEN ?? null;
       const note = (l: string): void => void process.stderr.write(`monitor: ${l}\n`);
-      const http: HttpInput[] = opts.httpLog.map((f) => (f === '-' ? stdinLog(opts.logFormat) : followedLog(f, opts.logFormat)));
-      if (opts.edge !== undefined) http.push(edgeStream(opts.edge, edgeToken, note));
-      const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
-      const config: Pick<PalisadeConfig, 'detection' | 'services' | 'notifications'> & { edge?: PalisadeConfig['edge'] } = configFile
-        ? loadConfig(configFile)
-        : { detection: {}, services: [], notifications: { targets: new Map(), routes: [] } };
-      const pace: { current: PaceClock | null } = { current: null };
-      let stream: Readable | undefined;
-      let name: string | undefined;
-      let stopCapture: (() => void) | null = null;
-      if (opts.replay !== undefined) {
-        stream = pacedCapture(opts.replay, { speed: opts.speed, loops: opts.loops }, pace);
-        name = opts.replay;
-      } else if (opts.interface !== undefined) {
-        const live = startLiveCapture(opts.interface, opts.filter);
-        stream = live.stream;
-        name = `${opts.interface} (${live.command})`;
-        stopCapture = live.stop;
-        live.child.once('exit', (code) => {
-          if (code !== 0 && code !== null) process.stderr.write(`monitor: ${live.command} exited with ${code}${live.stderr() ? `: ${live.stderr()}` : ''}\n`);
-        });
-      } else if (capture === '-') {
-        stream = process.stdin;
-        name = 'stdin';
-      }
+      const inputs = watchInputs(opts, capture === '-', opts.edge === undefined ? [] : [edgeStream(opts.edge, edgeToken, note)], note);
+      const { stream, name, pace, config, http } = inputs;
       const abort = new AbortController();
       const stop = (): void => {
         abort.abort();
-        stopCapture?.();
+        inputs.stopCapture?.();
         if (stream !== undefined && stream !== process.stdin) stream.destroy();
         else if (stream !== undefined) process.stdin.pause();
       };
@@ -191,7 +131,7 @@ Examples:
       const enforcers: Enforcer[] = [];
       const flowspec = opts.flowspec === undefined ? null : new FlowspecEnforcer({ pipe: opts.flowspec });
       if (opts.mitigate !== 'off') {
-        const l34 = packetSources > 0 || listen.length > 0;
+        const l34 = inputs.l34;
         if (l34 && opts.nft) enforcers.push(new NftEnforcer({ netns: opts.netns ?? null, ...(opts.nftDevice !== undefined && { device: opts.nftDevice }) }));
         if (l34 && flowspec !== null) enforcers.push(flowspec);
         if (opts.edge !== undefined) enforcers.push(new EdgeEnforcer({ url: opts.edge, token: edgeToken }));
@@ -204,12 +144,8 @@ Examples:
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: 'mitigation', incident, failed, entry })}\n`);
         else process.stdout.write(`${entry.at.slice(11, 19)} ${failed ? 'FAILED' : 'MITIG.'} ${entry.text}  [incident ${incident}]\n`);
       };
-      const flowInput = listen.length > 0 ? flowListeners(listen) : null;
-      const watched = [
-        ...(name !== undefined ? [`${name}${opts.replay ? ` at ${opts.speed}×` : ''}`] : []),
-        ...(flowInput ? [flowInput.name] : []),
-        ...http.map((h) => h.name),
-      ].join(', ');
+      const flowInput = inputs.flows;
+      const watched = inputs.watched;
       if (!opts.json)
         process.stderr.write(`monitor: watching ${watched}${enforcers.length > 0 ? `, mitigation ${opts.mitigate} (${enforcers.map((e) => e.target).join(', ')})` : ''}\n`);
       try {
@@ -251,7 +187,7 @@ Examples:
         if (timer) clearTimeout(timer);
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        stopCapture?.();
+        inputs.stopCapture?.();
       }
     });
 }

@@ -2,8 +2,9 @@
  * `palisade serve`: the authenticated API over the alert store (src/server). Argument parsing,
  * the first admin account and the demo account; everything else is the server's.
  */
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { PalisadeError, UsageError } from '../../core/errors.js';
 import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
 import { ROLES, type Role, type Store } from '../../incidents/store/store.js';
@@ -14,8 +15,9 @@ import { readOrCreate } from '../../server/rules-file.js';
 import { createApiServer, isLoopback, listen } from '../../server/server.js';
 import type { Workspace } from '../../server/workspace.js';
 import { actor } from '../store-cli.js';
+import { addWatchOptions, anyWatchInput, type WatchOpts } from '../watch-options.js';
 
-interface ServeOpts {
+interface ServeOpts extends WatchOpts {
   listen: string;
   db: string;
   demo?: boolean;
@@ -25,6 +27,8 @@ interface ServeOpts {
   record?: string;
   edge: string[];
   edgeToken?: string;
+  sensor?: string;
+  mitigate: 'off' | 'suggest';
 }
 
 const repeat = (v: string, prev: string[]): string[] => [...prev, v];
@@ -108,10 +112,21 @@ async function addAccount(store: Store, name: string, role: Role, by: string, re
   return password;
 }
 
+/** The monitor serve runs in its own process mitigates nothing itself: suggestions only (palisade monitor --mitigate auto acts). */
+const refuse = async () => ({ code: 1, stdout: '', stderr: 'palisade serve runs no mitigation commands: palisade monitor --mitigate auto applies them' });
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('serve')
-    .description('The web console and the API over the alert store: live traffic, alerts, incidents, audit log, accounts; with authentication and roles.')
+    .description(
+      'The web console and the API over the alert store: live traffic, alerts, incidents, rules, audit log, accounts; with authentication and roles. Given inputs (-i, --replay, --sflow, --http-log …), it also runs the monitor on them in the same process.',
+    );
+  addWatchOptions(cmd);
+  cmd
+    .option('--sensor <name>', 'the in-process monitor’s sensor name (default: the host name)')
+    .addOption(
+      new Option('--mitigate <mode>', 'the in-process monitor: suggest (mitigations written on the incidents, none applied) or off').choices(['off', 'suggest']).default('suggest'),
+    )
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
     .option('--db <file|url>', 'the alert store: a SQLite file or postgres://user@host/db[?schema=NAME]', DEFAULT_DB)
     .option('--demo', 'create (or reset) the account "demo" (operator), print its password, and replay generated traffic with attacks into the store (suggest-only)')
@@ -132,6 +147,8 @@ export function register(program: Command): void {
     .addHelpText('after', EXAMPLES)
     .action(async (opts: ServeOpts) => {
       const { host, port } = parseListen(opts.listen);
+      const watching = anyWatchInput(opts);
+      if (watching && opts.demo) throw new UsageError('--demo replays its own traffic: give it or inputs to watch (-i, --replay, --sflow …), not both');
       const edgeToken = opts.edgeToken ?? process.env.PALISADE_ADMIN_TOKEN ?? null;
       const proxies = opts.edge.map((e) => ({ url: edgeAdminUrl(e), token: edgeToken }));
       const store = await openStore(opts.db);
@@ -170,6 +187,56 @@ export function register(program: Command): void {
         if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new PalisadeError('E_INPUT', `cannot listen on ${opts.listen}: ${code}`);
         throw err;
       }
+      // the monitor in this process, on the inputs given: alerts, incidents and summaries into this store
+      let watch: { stop: () => Promise<void> } | null = null;
+      if (watching) {
+        const note = (l: string): void => void process.stderr.write(`palisade serve: monitor: ${l}\n`);
+        // loaded only here, as the demo is: the monitor and its inputs are not every serve's start-up
+        const [{ watchInputs }, { runStoredMonitor }, { NftEnforcer }] = await Promise.all([
+          import('../watch-inputs.js'),
+          import('../../analyze/monitor-run.js'),
+          import('../../incidents/enforce/nft.js'),
+        ]);
+        try {
+          const inputs = watchInputs(opts, false, [], note);
+          const abort = new AbortController();
+          const run = runStoredMonitor({
+            store,
+            ...(inputs.stream !== undefined && { stream: inputs.stream }),
+            ...(inputs.name !== undefined && { name: inputs.name }),
+            http: inputs.http,
+            ...(inputs.flows !== null && { flows: inputs.flows }),
+            ...(inputs.config.edge !== undefined && { l7: inputs.config.edge.live }),
+            pace: inputs.pace,
+            detection: inputs.config.detection,
+            services: inputs.config.services,
+            notifications: inputs.config.notifications,
+            sensor: opts.sensor ?? hostname(),
+            drain: false,
+            signal: abort.signal,
+            ...(opts.mitigate === 'suggest' && inputs.l34 && { enforcers: [new NftEnforcer({}, refuse)], policy: { mode: 'suggest' as const } }),
+            log: note,
+          }).then(
+            (r) => note(`${inputs.watched}: ended: ${Math.round(r.packets)} packets, ${r.requests} requests, ${r.alerts} alert(s)`),
+            (e: Error) => {
+              if (!abort.signal.aborted) note(`${inputs.watched}: stopped: ${e.message}`);
+            },
+          );
+          watch = {
+            stop: async () => {
+              abort.abort();
+              inputs.stopCapture?.();
+              inputs.stream?.destroy();
+              await run;
+            },
+          };
+          process.stderr.write(`palisade serve: monitor watching ${inputs.watched}${opts.mitigate === 'suggest' ? ', mitigations suggested' : ''}\n`);
+        } catch (err) {
+          server.close();
+          await store.close();
+          throw err;
+        }
+      }
       let demo: Demo | null = null;
       if (opts.demo) {
         // loaded only here: the generator and the monitor are not every serve's start-up
@@ -198,6 +265,7 @@ export function register(program: Command): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      await watch?.stop();
       await demo?.stop();
       await store.close();
     });
