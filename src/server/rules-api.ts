@@ -210,7 +210,7 @@ export function rulesRoutes(store: Store, ws0: Workspace | null): Route[] {
       method: 'POST',
       path: '/api/rules/export',
       summary:
-        'A candidate ruleset, or one rule of it, exported to nftables, iptables/ipset, BGP Flowspec (ExaBGP) and Cloudflare side by side, each with notes on what it could not express (the rule, the span in its expression, why)',
+        'A candidate ruleset, or one rule of it (a disabled one as it would be once enabled, marked disabled), exported to nftables, iptables/ipset, BGP Flowspec (ExaBGP) and Cloudflare side by side, each with notes on what it could not express (the rule, the span in its expression, why)',
       role: 'viewer',
       body: 'RulesetExport',
       handler: async (ctx) => {
@@ -218,17 +218,20 @@ export function rulesRoutes(store: Store, ws0: Workspace | null): Route[] {
         const body = ctx.body as { text: string; rule?: string };
         const full = candidate(ws, body.text);
         let rs = full;
+        let disabled = false;
         if (body.rule !== undefined) {
           const one = full.rules.filter((r) => r.id === body.rule);
           if (one.length === 0) throw new HttpError(400, `rule: the ruleset has no rule "${body.rule}"`, { field: 'rule' });
-          rs = { ...full, rules: one };
+          // the exporters leave a disabled rule out: show it as it would be once enabled, marked so
+          disabled = one.some((r) => !r.enabled);
+          rs = { ...full, rules: one.map((r) => (r.enabled ? r : { ...r, enabled: true })) };
         }
         const targets: Record<string, unknown> = {};
         for (const t of TARGETS) {
           const x = exportRuleset(rs, t);
           targets[t] = { text: x.text, notes: x.problems, ...(x.parts && { parts: x.parts }) };
         }
-        return { json: { rules: rs.rules.map((r) => r.id), targets } };
+        return { json: { rules: rs.rules.map((r) => r.id), ...(disabled && { disabled: true }), targets } };
       },
     },
     {

@@ -270,11 +270,19 @@ for (const backend of BACKENDS) {
         'Flowspec has no TTL match: a note says so',
       );
       assert.ok(!all.targets.nftables?.notes.some((n) => n.rule === 'low-ttl'));
-      const one = await json<{ rules: string[]; targets: Record<string, { notes: unknown[] }> }>(
+      const one = await json<{ rules: string[]; disabled?: boolean; targets: Record<string, { notes: unknown[] }> }>(
         call(f, 'POST', '/api/rules/export', { token: f.tokens.viewer, body: { text: RULES, rule: 'syn-flood' } }),
       );
       assert.deepEqual(one.rules, ['syn-flood']);
       assert.deepEqual(one.targets.flowspec?.notes, []);
+      // a disabled rule (left out of the compiled ruleset) is exported as it would be once enabled, and said so
+      const withOff = `${RULES}  - id: parked\n    expression: ip.src == 198.51.100.7\n    action: block\n    enabled: false\n`;
+      const parked = await json<{ rules: string[]; disabled?: boolean; targets: Record<string, { text: string }> }>(
+        call(f, 'POST', '/api/rules/export', { token: f.tokens.viewer, body: { text: withOff, rule: 'parked' } }),
+      );
+      assert.deepEqual([parked.rules, parked.disabled], [['parked'], true]);
+      assert.match(parked.targets.nftables?.text ?? '', /198\.51\.100\.7/);
+      assert.equal(one.disabled, undefined, 'an enabled rule is not marked');
       const missing = await call(f, 'POST', '/api/rules/export', { token: f.tokens.viewer, body: { text: RULES, rule: 'nope' } });
       assert.equal(missing.status, 400);
       assert.equal((await json<{ field: string }>(missing)).field, 'rule');
