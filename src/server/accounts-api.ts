@@ -1,9 +1,12 @@
 /**
- * Taking access away (admin): an account disabled (its sessions deleted, its tokens refused from
- * the next request: authentication reads the account each time), enabled again, its tokens
- * listed (never their secrets or hashes), one token revoked. Each change has its audit row.
+ * Changing access (admin): an account's role changed, its password reset (a new one generated and
+ * shown once; its sessions end), the account disabled (its sessions deleted, its tokens refused
+ * from the next request: authentication reads the account each time) or enabled again, its tokens
+ * listed (never their secrets or hashes), one token revoked. Each change has its audit row; an
+ * admin cannot take their own admin role or account away (another admin must).
  */
-import type { ApiToken, Store } from '../incidents/store/store.js';
+import type { ApiToken, Role, Store } from '../incidents/store/store.js';
+import { generatePassword, hashPassword } from './auth.js';
 import { HttpError, type Route } from './http.js';
 import { audit, who } from './route-kit.js';
 
@@ -13,6 +16,45 @@ function tokenView(t: ApiToken) {
 
 export function accountRoutes(store: Store): Route[] {
   return [
+    {
+      method: 'POST',
+      path: '/api/accounts/{name}/role',
+      summary: "Change an account's role (its sessions and tokens act with the new one from the next request); an admin cannot change their own",
+      role: 'admin',
+      body: 'AccountRole',
+      handler: async (ctx) => {
+        const name = ctx.params.name as string;
+        const role = (ctx.body as { role: Role }).role;
+        if (name === who(ctx).name) throw new HttpError(409, 'you cannot change your own role: ask another admin');
+        const before = await store.transaction(async (tx) => {
+          const a = await tx.getAccount(name);
+          if (a === null || !(await tx.setRole(name, role))) return null;
+          if (a.role !== role) await tx.appendAudit(audit(ctx, 'account.role', `account:${name}`, { from: a.role, to: role }));
+          return a;
+        });
+        if (before === null) throw new HttpError(404, `no account ${name}`);
+        return { json: { name, role, disabled: before.disabled } };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/accounts/{name}/password',
+      summary: "Reset an account's password: a new one is generated and returned once (give it to its owner); the account's sessions end",
+      role: 'admin',
+      handler: async (ctx) => {
+        const name = ctx.params.name as string;
+        const password = generatePassword();
+        const hash = await hashPassword(password);
+        const ended = await store.transaction(async (tx) => {
+          if (!(await tx.setPassword(name, hash))) return null;
+          const n = await tx.endSessions(name);
+          await tx.appendAudit(audit(ctx, 'account.password', `account:${name}`, { sessions_ended: n }));
+          return n;
+        });
+        if (ended === null) throw new HttpError(404, `no account ${name}`);
+        return { json: { name, password, sessions_ended: ended } };
+      },
+    },
     {
       method: 'POST',
       path: '/api/accounts/{name}/disabled',

@@ -35,6 +35,8 @@ for (const backend of BACKENDS) {
         ['POST', '/api/accounts/alice/disabled', { disabled: true }],
         ['GET', '/api/accounts/alice/tokens', undefined],
         ['POST', `/api/tokens/${tokens.ci?.id}/revoke`, { reason: 'x' }],
+        ['POST', '/api/accounts/alice/role', { role: 'viewer' }],
+        ['POST', '/api/accounts/alice/password', {}],
       ];
       for (const [method, path, body] of cases) {
         const r = await refusals(f, method, path, body, 'operator');
@@ -46,6 +48,7 @@ for (const backend of BACKENDS) {
         ['/api/accounts/alice/disabled', {}, 'disabled', /^disabled: missing; expected true to disable/],
         ['/api/accounts/alice/disabled', { disabled: 'yes' }, 'disabled', /^disabled: expected true to disable/],
         [`/api/tokens/${tokens.ci?.id}/revoke`, { reason: 5 }, 'reason', /^reason: expected why/],
+        ['/api/accounts/alice/role', { role: 'root' }, 'role', /^role: expected viewer, operator or admin/],
       ];
       for (const [path, body, field, message] of bad) {
         const r = await call(f, 'POST', path, { token: f.tokens.admin, body });
@@ -107,6 +110,40 @@ for (const backend of BACKENDS) {
         ],
       );
       assert.deepEqual(ours[2]?.detail, { account: 'alice', name: 'ci', reason: 'CI moved' });
+    });
+
+    it("a role change acts from the next request; a password reset gives a new password once and ends the account's sessions", async () => {
+      const s = await session(f, 'alice');
+      const t = newToken();
+      await f.store.addToken({ id: t.id, account: 'alice', name: 'role-test', secret_hash: t.secretHash, created_at: new Date().toISOString() });
+      assert.equal((await call(f, 'POST', '/api/incidents', { token: t.token, body: { title: 'by an operator' } })).status, 201);
+      const down = await call(f, 'POST', '/api/accounts/alice/role', { token: f.tokens.admin, body: { role: 'viewer' } });
+      assert.deepEqual(await json(down), { name: 'alice', role: 'viewer', disabled: false });
+      assert.equal((await call(f, 'POST', '/api/incidents', { token: t.token, body: { title: 'now a viewer' } })).status, 403, 'the token acts as a viewer at once');
+      assert.equal((await json<{ role: string }>(call(f, 'GET', '/api/me', { headers: { cookie: s.cookie } }))).role, 'viewer', 'so does the session');
+      assert.equal((await call(f, 'POST', '/api/accounts/admin/role', { token: f.tokens.admin, body: { role: 'viewer' } })).status, 409, 'not oneself');
+      assert.equal((await call(f, 'POST', '/api/accounts/nobody/role', { token: f.tokens.admin, body: { role: 'viewer' } })).status, 404);
+      await call(f, 'POST', '/api/accounts/alice/role', { token: f.tokens.admin, body: { role: 'operator' } });
+
+      const reset = await json<{ name: string; password: string; sessions_ended: number }>(call(f, 'POST', '/api/accounts/alice/password', { token: f.tokens.admin }));
+      assert.equal(reset.name, 'alice');
+      assert.ok(reset.password.length >= 20 && reset.password !== PASSWORD);
+      assert.ok(reset.sessions_ended >= 1);
+      assert.equal((await call(f, 'GET', '/api/me', { headers: { cookie: s.cookie } })).status, 401, 'its session ended');
+      assert.equal((await call(f, 'POST', '/api/login', { body: { name: 'alice', password: PASSWORD } })).status, 401, 'the old password is refused');
+      assert.equal((await call(f, 'POST', '/api/login', { body: { name: 'alice', password: reset.password } })).status, 200, 'the new one works');
+      assert.equal((await call(f, 'POST', '/api/accounts/nobody/password', { token: f.tokens.admin })).status, 404);
+      const audit = await json<{ action: string; target: string; detail: Record<string, unknown> }[]>(call(f, 'GET', '/api/audit?actor=admin', { token: f.tokens.admin }));
+      const ours = audit.filter((a) => a.action === 'account.role' || a.action === 'account.password').reverse();
+      assert.deepEqual(
+        ours.map((a) => [a.action, a.detail.to ?? null]),
+        [
+          ['account.role', 'viewer'],
+          ['account.role', 'operator'],
+          ['account.password', null],
+        ],
+      );
+      assert.ok(!JSON.stringify(audit).includes(reset.password), 'the password is nowhere in the audit log');
     });
   });
 }

@@ -79,6 +79,7 @@ const VALID: Record<string, unknown> = {
   NewAccount: { name: 'newbie', role: 'viewer' },
   NewToken: { name: 'ci' },
   AccountDisabled: { disabled: false },
+  AccountRole: { role: 'viewer' },
   Revoke: { reason: 'left' },
   NewIncident: { title: 'by hand' },
   Merge: { into: 1 },

@@ -787,6 +787,14 @@ export class SqlStore implements Store {
     return (await this.read((db) => db.selectFrom('accounts').selectAll().orderBy('name').execute())).map(accountOf);
   }
 
+  setRole(name: string, role: Role): Promise<boolean> {
+    return this.change((db) => db.updateTable('accounts').set({ role }).where('name', '=', name).executeTakeFirst());
+  }
+
+  endSessions(name: string): Promise<number> {
+    return this.transaction(async (tx) => Number((await (tx as SqlStore).db.deleteFrom('sessions').where('account', '=', name).executeTakeFirst()).numDeletedRows));
+  }
+
   setAccountDisabled(name: string, disabled: boolean): Promise<boolean> {
     return this.transaction(async (tx) => {
       const db = (tx as SqlStore).db;

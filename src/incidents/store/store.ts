@@ -294,6 +294,10 @@ export interface Store {
   /** Replaces the password hash; false when there is no such account. */
   setPassword(name: string, passwordHash: string): Promise<boolean>;
   listAccounts(): Promise<Account[]>;
+  /** Changes the account's role (read again on each request: its sessions and tokens act with the new one at once). False when there is no such account. */
+  setRole(name: string, role: Role): Promise<boolean>;
+  /** Deletes the account's sessions (a password reset: it must log in again); returns how many. */
+  endSessions(name: string): Promise<number>;
   /** Disables (or enables again) the account; disabling also deletes its sessions. False when there is no such account. */
   setAccountDisabled(name: string, disabled: boolean): Promise<boolean>;
   addToken(token: Omit<ApiToken, 'last_used_at'>): Promise<void>;
