@@ -21,7 +21,7 @@ try {
   if (password === undefined) throw new Error(`no demo credentials printed: ${server.out}`);
   ui = await Console.open(server.base, join(dir, 'artifacts'));
   const page = ui.page;
-  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.setViewportSize({ width: 1280, height: 1200 });
   await page.goto(`${server.base}/`);
   await ui.logIn('demo', password);
   await page.locator('table.list a[data-attack]', { hasText: 'tcp_syn_flood' }).first().waitFor({ timeout: 120_000 });
