@@ -3,33 +3,8 @@
  * colour today and tomorrow, whatever else is on the chart), and which vectors are L7 (their
  * traffic is counted in requests, not packets).
  */
-
-/** DESIGN.md's vector names, in its order: the index picks the colour. */
-const VECTORS = [
-  'tcp_syn_flood',
-  'tcp_synack_flood',
-  'tcp_ack_flood',
-  'tcp_rst_flood',
-  'tcp_flag_anomaly',
-  'udp_flood',
-  'icmp_flood',
-  'ip_fragment_flood',
-  'gre_flood',
-  'ip_protocol_flood',
-  'dns_amplification',
-  'ntp_amplification',
-  'ssdp_amplification',
-  'memcached_amplification',
-  'cldap_amplification',
-  'chargen_amplification',
-  'snmp_amplification',
-  'udp_reflection',
-  'dns_random_subdomain',
-  'http_flood',
-  'slowloris',
-  'credential_stuffing',
-  'scanner',
-];
+// DESIGN.md's vector names, in its order (the model's own list): the index picks the colour
+import { VECTORS } from '../../src/model/attack.js';
 
 export const L7_VECTORS: ReadonlySet<string> = new Set(['http_flood', 'slowloris', 'credential_stuffing', 'scanner']);
 
@@ -37,7 +12,7 @@ export const L7_VECTORS: ReadonlySet<string> = new Set(['http_flood', 'slowloris
 const PALETTE = ['#b3261e', '#1f5fbf', '#1e7b34', '#8a4b08', '#6a1b9a', '#00695c', '#ad1457', '#37474f', '#c43e00', '#3949ab', '#5d6b00', '#7b1fa2'];
 
 export function vectorColour(vector: string): string {
-  let i = VECTORS.indexOf(vector);
+  let i = (VECTORS as readonly string[]).indexOf(vector);
   if (i < 0) {
     // a vector this console does not know yet: a colour from its name, so it too stays put
     i = 0;
