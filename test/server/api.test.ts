@@ -7,61 +7,36 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { openStore } from '../../src/incidents/store/open.js';
-import type { Role, Store } from '../../src/incidents/store/store.js';
-import { hashPassword, newToken, sha256 } from '../../src/server/auth.js';
+import type { Role } from '../../src/incidents/store/store.js';
+import { hashPassword, sha256 } from '../../src/server/auth.js';
 import type { Route } from '../../src/server/http.js';
-import { type ApiServer, createApiServer, listen } from '../../src/server/server.js';
-import { BACKENDS, type TestDb } from '../incidents/store/backends.js';
+import { BACKENDS } from '../incidents/store/backends.js';
 import { alert } from '../incidents/store/fixtures.js';
+import { PASSWORD, type ServerFixture, startServer, stopServer } from './server-fixture.js';
 
-const PASSWORD = 'correct horse battery staple';
-const ROLES: Role[] = ['viewer', 'operator', 'admin'];
-
-interface Fixture {
-  db: TestDb;
-  store: Store;
-  api: ApiServer;
-  base: string;
-  tokens: Record<Role, string>;
+interface Fixture extends ServerFixture {
   alertId: string;
   incident: number;
 }
 
+/** The shared fixture (server-fixture.ts) with Secure cookies, tight login limits, two more viewers, two alerts and an incident. */
 async function setup(backend: (typeof BACKENDS)[number], limits: { perAccount?: number; perAddress?: number } = {}): Promise<Fixture> {
-  const db = await backend.create();
-  const store = await openStore(db.spec);
-  const hash = await hashPassword(PASSWORD);
-  const tokens = {} as Record<Role, string>;
-  for (const role of ROLES) {
-    await store.createAccount({ name: role, role, password_hash: hash, created_at: new Date().toISOString(), created_by: 'test' });
-    const t = newToken();
-    await store.addToken({ id: t.id, account: role, name: 'test', secret_hash: t.secretHash, created_at: new Date().toISOString() });
-    tokens[role] = t.token;
-  }
-  for (const name of ['limited', 'other']) await store.createAccount({ name, role: 'viewer', password_hash: hash, created_at: new Date().toISOString(), created_by: 'test' });
-  const now = new Date().toISOString();
-  const { alert: a } = await store.upsertAlert(alert(1, { first_seen: now, last_seen: now }));
-  await store.upsertAlert(alert(2, { vector: 'udp_flood', fingerprint: 'udp_flood|x|fields', first_seen: now, last_seen: now }));
-  const inc = await store.createIncident({ title: 'SYN flood on shop', severity: 'high' });
-  await store.linkAlert(inc.number, a.id);
-  const api = createApiServer({
-    store,
+  const f = await startServer(backend, {
     secureCookies: true,
     perAccount: { max: limits.perAccount ?? 3, windowMs: 60_000 },
     perAddress: { max: limits.perAddress ?? 1000, windowMs: 60_000 },
-    log: () => {},
   });
-  const addr = await listen(api.server, '127.0.0.1', 0);
-  return { db, store, api, base: `http://127.0.0.1:${addr.port}`, tokens, alertId: a.id, incident: inc.number };
+  const hash = await hashPassword(PASSWORD);
+  for (const name of ['limited', 'other']) await f.store.createAccount({ name, role: 'viewer', password_hash: hash, created_at: new Date().toISOString(), created_by: 'test' });
+  const now = new Date().toISOString();
+  const { alert: a } = await f.store.upsertAlert(alert(1, { first_seen: now, last_seen: now }));
+  await f.store.upsertAlert(alert(2, { vector: 'udp_flood', fingerprint: 'udp_flood|x|fields', first_seen: now, last_seen: now }));
+  const inc = await f.store.createIncident({ title: 'SYN flood on shop', severity: 'high' });
+  await f.store.linkAlert(inc.number, a.id);
+  return { ...f, alertId: a.id, incident: inc.number };
 }
 
-async function teardown(f: Fixture): Promise<void> {
-  f.api.server.closeAllConnections();
-  await new Promise<void>((r) => f.api.server.close(() => r()));
-  await f.store.close();
-  await f.db.drop();
-}
+const teardown = stopServer;
 
 /** The route's path with its parameters filled from the fixture. */
 function pathOf(f: Fixture, r: Route): string {

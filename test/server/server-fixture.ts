@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { openStore } from '../../src/incidents/store/open.js';
 import type { Role, Store } from '../../src/incidents/store/store.js';
 import { hashPassword, newToken } from '../../src/server/auth.js';
-import { type ApiServer, createApiServer, listen } from '../../src/server/server.js';
+import { type ApiServer, createApiServer, listen, type ServerOptions } from '../../src/server/server.js';
 import type { Workspace } from '../../src/server/workspace.js';
 import type { TestBackend, TestDb } from '../incidents/store/backends.js';
 
@@ -27,7 +27,10 @@ export interface ServerFixture {
   workspace: Workspace;
 }
 
-export async function startServer(backend: TestBackend): Promise<ServerFixture> {
+/** What a test may set of the server: cookies' Secure flag (default off: plain http on loopback), login limits. */
+export type ServerFixtureOptions = Partial<Pick<ServerOptions, 'secureCookies' | 'perAccount' | 'perAddress'>>;
+
+export async function startServer(backend: TestBackend, opts: ServerFixtureOptions = {}): Promise<ServerFixture> {
   const db = await backend.create();
   const store = await openStore(db.spec);
   const hash = await hashPassword(PASSWORD);
@@ -40,7 +43,7 @@ export async function startServer(backend: TestBackend): Promise<ServerFixture> 
   }
   const dir = mkdtempSync(join(tmpdir(), 'palisade-serve-ws-'));
   const workspace: Workspace = { rulesFile: join(dir, 'rules.yaml'), recording: null };
-  const api = createApiServer({ store, secureCookies: false, log: () => {}, workspace });
+  const api = createApiServer({ store, secureCookies: false, ...opts, log: () => {}, workspace });
   const addr = await listen(api.server, '127.0.0.1', 0);
   return { db, store, api, base: `http://127.0.0.1:${addr.port}`, tokens, dir, workspace };
 }
