@@ -4,7 +4,8 @@
  * closed loopback port (down, with the reason). Sensors are seeded as per-second summaries: one
  * writing now, one silent for a minute (stale).
  *
- * An admin creates an account (its password shown once), disables it, creates a token for it and
+ * An admin creates an account (its password shown once), disables it, changes another's role and
+ * resets its password (the new one shown once, working, the old one refused), creates a token and
  * revokes it, dry-runs a prune then prunes, and sees each change in the audit log (newest first,
  * filtered by actor). An operator has no Admin entry in the navigation and the page's own fetch
  * of /api/audit gets 403. Throughout: no console error (bar those 403s), no request to another
@@ -61,6 +62,7 @@ describe('sensors, proxies and the admin page in Chromium', { timeout: 180_000 }
     const db = join(dir, 'palisade.db');
     passwords.root = addAccount(db, 'root', 'admin');
     passwords.op = addAccount(db, 'op', 'operator');
+    passwords.analyst = addAccount(db, 'analyst', 'viewer');
 
     store = await openStore(db);
     const nowS = Math.floor(Date.now() / 1000);
@@ -131,7 +133,7 @@ describe('sensors, proxies and the admin page in Chromium', { timeout: 180_000 }
     await page.getByRole('heading', { level: 1, name: 'Admin' }).waitFor();
     await page.locator('tr[data-account="op"]').waitFor();
     await page.getByLabel('New account name').fill('night-shift');
-    await page.getByLabel('Role').selectOption('operator');
+    await page.getByLabel('Role', { exact: true }).selectOption('operator');
     await page.getByRole('button', { name: 'Create account' }).click();
     const once = page.locator('[data-once="password"] code');
     await once.waitFor();
@@ -159,6 +161,60 @@ describe('sensors, proxies and the admin page in Chromium', { timeout: 180_000 }
     const accounts = await ui.apiGet<{ name: string; disabled: boolean; role: string; created_by: string }[]>('/api/accounts');
     const made = accounts.find((a) => a.name === 'night-shift');
     assert.deepEqual([made?.role, made?.disabled, made?.created_by], ['operator', true, 'root']);
+  });
+
+  it("an admin changes another account's role and resets its password (after a second click, the new one shown once)", async () => {
+    const row = page.locator('tr[data-account="analyst"]');
+    await row.waitFor();
+    assert.equal(await page.getByLabel('Role of root', { exact: true }).count(), 0, "no role selector on one's own row");
+    assert.equal(await page.getByRole('button', { name: 'Reset password of root' }).count(), 0, "no reset on one's own row");
+    await page.getByLabel('Role of analyst', { exact: true }).selectOption('operator');
+    await page.getByRole('button', { name: 'Change role of analyst' }).click();
+    await page.locator('tr[data-account="analyst"] td[data-role="operator"]').waitFor();
+    const accounts = await ui.apiGet<{ name: string; role: string }[]>('/api/accounts');
+    assert.equal(accounts.find((a) => a.name === 'analyst')?.role, 'operator');
+    const roleRow = page.locator('table.audit tr[data-action="account.role"][data-target="account:analyst"]');
+    await roleRow.waitFor();
+    assert.match((await roleRow.textContent()) ?? '', /"from":"viewer","to":"operator"/);
+
+    // a session of analyst's own, which the reset ends
+    const theirs = await request.newContext();
+    try {
+      const login = await theirs.post(`${server?.base}/api/login`, { data: { name: 'analyst', password: passwords.analyst }, timeout: WAIT_MS });
+      assert.equal(login.status(), 200, await login.text());
+      assert.equal((await theirs.get(`${server?.base}/api/me`, { timeout: WAIT_MS })).status(), 200);
+
+      await page.getByRole('button', { name: 'Reset password of analyst' }).click();
+      assert.equal(await page.locator('[data-once="password"]').count(), 0, 'nothing reset before the confirm');
+      await page.getByRole('button', { name: 'Confirm password reset of analyst' }).click();
+      const once = page.locator('[data-once="password"]');
+      await once.getByText('New password for').waitFor();
+      const password = (await once.locator('code').textContent()) ?? '';
+      assert.ok(password.length >= 12 && password !== passwords.analyst, `a new generated password: ${password}`);
+      assert.match((await once.textContent()) ?? '', /1 session of analyst ended/);
+      await page.locator('table.audit tr[data-action="account.password"][data-target="account:analyst"]').waitFor();
+      assert.doesNotMatch((await page.locator('table.audit').textContent()) ?? '', new RegExp(password), 'never in the audit log');
+      await ui.check('admin-reset');
+
+      assert.equal((await theirs.get(`${server?.base}/api/me`, { timeout: WAIT_MS })).status(), 401, "analyst's session ended");
+      const old = await theirs.post(`${server?.base}/api/login`, { data: { name: 'analyst', password: passwords.analyst }, timeout: WAIT_MS });
+      assert.equal(old.status(), 401, 'the old password is refused');
+      const fresh = await request.newContext();
+      try {
+        const login2 = await fresh.post(`${server?.base}/api/login`, { data: { name: 'analyst', password }, timeout: WAIT_MS });
+        assert.equal(login2.status(), 200, await login2.text());
+        const me = (await (await fresh.get(`${server?.base}/api/me`, { timeout: WAIT_MS })).json()) as { name: string; role: string };
+        assert.deepEqual([me.name, me.role], ['analyst', 'operator']);
+      } finally {
+        await fresh.dispose();
+      }
+    } finally {
+      await theirs.dispose();
+    }
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Admin' }).waitFor();
+    await row.waitFor();
+    assert.equal(await page.locator('[data-once="password"]').count(), 0, 'shown once: not again after a reload');
   });
 
   it('an admin creates a token for an account (shown once) and revokes it after a second click', async () => {

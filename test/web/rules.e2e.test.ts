@@ -266,6 +266,30 @@ describe('the rule editor, lists and attack pages in Chromium', { timeout: 180_0
     assert.equal(await page.locator('tr[data-rule="scratch"]').count(), 0);
   });
 
+  it("a disabled rule's four exports are shown as it would load once enabled, with a note above them saying so", async () => {
+    await page.getByRole('button', { name: 'Edit rule low-ttl' }).click();
+    assert.equal(await page.getByLabel('Enabled').isChecked(), false, 'low-ttl was saved disabled above');
+    const note = page.locator('[data-note="disabled"]');
+    await note.waitFor();
+    assert.equal((await note.textContent())?.trim(), 'Rule low-ttl is disabled: nothing of it is loaded now. These are the exports it would load once enabled.');
+    for (const target of ['nftables', 'iptables', 'flowspec', 'cloudflare']) {
+      const pane = page.locator(`.export[data-target="${target}"] pre`);
+      await pane.waitFor();
+      assert.notEqual((await pane.textContent())?.trim(), '(nothing exported)', target);
+    }
+    assert.match((await page.locator('.export[data-target="nftables"] pre').textContent()) ?? '', /ttl/);
+    // the note comes before the exports, not after them
+    assert.equal(await page.locator('[data-note="disabled"] + .exports').count(), 1);
+    await ui.check('rules-disabled-exports');
+    // enabled in the editor (not saved): the same exports, no note
+    await page.getByLabel('Enabled').check();
+    await note.waitFor({ state: 'detached' });
+    await page.locator('#rule-expression-state[data-state="valid"]').waitFor();
+    await page.locator('.export[data-target="nftables"] pre').waitFor();
+    assert.equal(await note.count(), 0, 'no note for an enabled rule');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+  });
+
   it('the lists page opens a list, keeps Save off for a mistyped line, and saves it', async () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Lists' }).click();
     await page.getByRole('heading', { level: 1, name: 'Lists' }).waitFor();

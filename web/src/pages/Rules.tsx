@@ -88,15 +88,14 @@ export function Rules({ me }: { me: Me }) {
   const candidate = file !== null && editing !== null ? candidateOf(file, editing, expr, newId, flags) : null;
   const candidateText = candidate !== null && 'text' in candidate ? candidate.text : null;
   const ruleId = editing === null ? null : editing.kind === 'rule' ? editing.id : newId.trim();
-  const disabled = editing?.kind === 'rule' && !flags.enabled;
-  // the text, the rule and its flag settle together: a rule switched before the text caught up
-  // would otherwise be asked of the previous rule's text (an export 400: "no rule")
-  const key = candidateText === null || ruleId === null ? null : [ruleId, disabled ? '1' : '0', candidateText].join('\u0000');
+  // the text and the rule settle together: a rule switched before the text caught up would
+  // otherwise be asked of the previous rule's text (an export 400: "no rule"); the enabled flag is
+  // in the text
+  const key = candidateText === null || ruleId === null ? null : [ruleId, candidateText].join('\u0000');
   const settledKey = useDebounced(key, VALIDATE_AFTER_MS);
   const settledParts = settledKey === null ? null : settledKey.split('\u0000');
-  const settled = settledParts === null ? null : settledParts.slice(2).join('\u0000');
+  const settled = settledParts === null ? null : settledParts.slice(1).join('\u0000');
   const settledRule = settledParts?.[0] ?? null;
-  const settledDisabled = settledParts?.[1] === '1';
 
   useEffect(() => {
     setValidation(null);
@@ -117,8 +116,8 @@ export function Rules({ me }: { me: Me }) {
       setValidation(v);
       if (!v.ok) return;
       const fail = (err: unknown) => (err instanceof ApiError && err.status === 409 ? err.message : `${(err as Error).message}`);
-      // the server compiles enabled rules only: a disabled one has nothing to export (it would answer 400)
-      const exported = settledDisabled ? Promise.resolve(null) : api<Exports>('POST', '/api/rules/export', { text: settled, rule: settledRule }).catch(fail);
+      // a disabled rule is exported as it would be once enabled, and the answer says disabled: true
+      const exported = api<Exports>('POST', '/api/rules/export', { text: settled, rule: settledRule }).catch(fail);
       const tried = operator ? api<WhatIf>('POST', '/api/rules/whatif', { text: settled, minutes: WHATIF_MINUTES }).catch(fail) : null;
       const x = await exported;
       if (current()) setExports(x);
@@ -127,7 +126,7 @@ export function Rules({ me }: { me: Me }) {
         if (current()) setWhatIf(w);
       }
     })();
-  }, [settled, settledRule, settledDisabled, operator]);
+  }, [settled, settledRule, operator]);
 
   const edit = (id: string) => {
     const rule = file?.rules.find((r) => r.id === id);
@@ -381,16 +380,21 @@ export function Rules({ me }: { me: Me }) {
           </div>
 
           <h2>Exports</h2>
-          {disabled ? (
-            <p class="hint">Rule {ruleId} is disabled: nothing of it is exported (enable it to see its exports).</p>
-          ) : !valid ? (
+          {!valid ? (
             <p class="hint">Shown once the ruleset is valid.</p>
           ) : exports === null ? (
             <p>Exporting…</p>
           ) : typeof exports === 'string' ? (
             <p class="error">{exports}</p>
           ) : (
-            <ExportPanes exports={exports} />
+            <>
+              {exports.disabled === true && (
+                <p class="export-disabled" data-note="disabled">
+                  Rule {settledRule} is disabled: nothing of it is loaded now. These are the exports it would load once enabled.
+                </p>
+              )}
+              <ExportPanes exports={exports} />
+            </>
           )}
         </section>
       )}

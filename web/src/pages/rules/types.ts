@@ -57,6 +57,8 @@ export interface ExportNote {
 
 export interface Exports {
   rules: string[];
+  /** One disabled rule asked for: exported as it would be once enabled. */
+  disabled?: true;
   targets: Record<string, { text: string; notes: ExportNote[] }>;
 }
 
