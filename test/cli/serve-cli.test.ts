@@ -4,12 +4,13 @@
  * error. The server runs as a child process on a free loopback port.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { defaultRulesFile, parseListen } from '../../src/cli/commands/serve.js';
+import { startServeProcess, stopServeProcess } from '../helpers/serve-process.js';
 
 const CLI = resolve(import.meta.dirname, '../helpers/run-cli.ts');
 const dir = mkdtempSync(join(tmpdir(), 'palisade-serve-'));
@@ -17,39 +18,6 @@ const db = join(dir, 'p.db');
 
 function run(args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
-}
-
-/** Starts the server and resolves with its stdout once it says where it listens. */
-function start(args: string[]): Promise<{ child: ChildProcess; out: string; base: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((res, rej) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => rej(new Error(`no "listening" line in 30 s: ${out} ${err}`)), 30_000);
-    child.stderr?.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res({ child, out, base: m[1] as string });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`serve exited ${code}: ${out} ${err}`));
-    });
-  });
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((res) => {
-    child.removeAllListeners('exit');
-    child.on('exit', (code) => res(code));
-    child.kill('SIGTERM');
-  });
 }
 
 const loginBody = (name: string, password: string) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) });
@@ -73,7 +41,7 @@ describe('palisade serve (CLI)', () => {
     assert.ok(password.length >= 20);
     assert.equal(run(['serve', '--add-account', 'root', '--db', db]).status, 3, 'an existing name is refused');
 
-    const { child, out, base } = await start(['serve', '--listen', '127.0.0.1:0', '--db', db, '--demo']);
+    const { child, out, base } = await startServeProcess(['--listen', '127.0.0.1:0', '--db', db, '--demo']);
     try {
       const demo = /demo account: name demo, password (\S+)/.exec(out)?.[1] as string;
       assert.ok(demo, out);
@@ -86,7 +54,7 @@ describe('palisade serve (CLI)', () => {
       const d = await fetch(`${base}/api/login`, loginBody('demo', demo));
       assert.equal(((await d.json()) as { role: string }).role, 'operator');
     } finally {
-      assert.equal(await stop(child), 0);
+      assert.equal(await stopServeProcess({ child }), 0);
     }
   });
 
@@ -101,7 +69,7 @@ describe('palisade serve (CLI)', () => {
     shiftPcap(capture, Math.floor(Date.now() / 1000) - 75 - Math.floor(t.firstMs / 1000));
     const added = run(['serve', '--add-account', 'ops', '--role', 'operator', '--db', db]);
     const password = added.stdout.trim().split('\n').at(-1) as string;
-    const { child, base } = await start(['serve', '--listen', '127.0.0.1:0', '--db', db, '--rules', rules, '--record', capture]);
+    const { child, base } = await startServeProcess(['--listen', '127.0.0.1:0', '--db', db, '--rules', rules, '--record', capture], { from: 'source' });
     try {
       assert.ok(existsSync(rules), 'created');
       const login = await fetch(`${base}/api/login`, loginBody('ops', password));
@@ -133,7 +101,7 @@ describe('palisade serve (CLI)', () => {
       const last = (await one.json()) as { window: { packets: number } };
       assert.ok(last.window.packets > 0 && last.window.packets < 500, `the last minute holds the end of it: ${last.window.packets}`);
     } finally {
-      assert.equal(await stop(child), 0);
+      assert.equal(await stopServeProcess({ child }), 0);
     }
     assert.equal(defaultRulesFile(db), join(dir, 'rules.yaml'));
     assert.equal(defaultRulesFile('postgres://u@h/db'), resolve('rules.yaml'));

@@ -6,51 +6,25 @@
  * a free loopback port, killed by its PID at the end whatever happened.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/incidents/store/open.js';
 import { loopWindow, shiftPcap } from '../../src/server/demo.js';
+import { type ServeProcess, startServeProcess, stopServeProcess } from '../helpers/serve-process.js';
 
-const CLI = resolve(import.meta.dirname, '../helpers/run-cli.ts');
 const dir = mkdtempSync(join(tmpdir(), 'palisade-serve-demo-'));
 const db = join(dir, 'p.db');
 /** The flood starts 8 s in; detection takes a second or two more; a busy CI machine gets the rest. */
 const ALERT_WITHIN_MS = 60_000;
 
-let child: ChildProcess | null = null;
-
-function start(args: string[]): Promise<{ child: ChildProcess; out: string; base: string }> {
-  const c = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child = c;
-  return new Promise((res, rej) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => rej(new Error(`no "listening" line in 60 s: ${out} ${err}`)), 60_000);
-    c.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    c.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res({ child: c, out, base: m[1] as string });
-      }
-    });
-    c.on('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`serve exited ${code}: ${out} ${err}`));
-    });
-  });
-}
+let server: ServeProcess | null = null;
 
 describe('palisade serve --demo', () => {
-  after(() => {
-    if (child !== null && child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  after(async () => {
+    await stopServeProcess(server, 0);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -84,7 +58,8 @@ describe('palisade serve --demo', () => {
 
   it('logs in with the printed credentials, an attack alert appears within a bounded time, summaries move, SIGTERM cleans up', async () => {
     const t0 = Date.now();
-    const { child: c, out, base } = await start(['serve', '--listen', '127.0.0.1:0', '--db', db, '--demo']);
+    server = await startServeProcess(['--listen', '127.0.0.1:0', '--db', db, '--demo'], { from: 'source', waitMs: 60_000 });
+    const { out, base } = server;
     const password = /demo account: name demo, password (\S+)/.exec(out)?.[1];
     assert.ok(password, out);
     const capture = /demo traffic: replaying (\S+)/.exec(out)?.[1] as string;
@@ -149,12 +124,7 @@ describe('palisade serve --demo', () => {
     const demo = sensors.find((x) => x.name === 'demo');
     assert.ok(demo && !demo.stale && demo.last_minute.packets_per_s > 0, JSON.stringify(sensors));
 
-    const code = await new Promise<number | null>((res) => {
-      c.removeAllListeners('exit');
-      c.on('exit', (x) => res(x));
-      c.kill('SIGTERM');
-    });
-    assert.equal(code, 0);
+    assert.equal(await stopServeProcess(server), 0);
     assert.ok(!existsSync(capture), 'the replay directory is removed');
   });
 });

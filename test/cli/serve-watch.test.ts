@@ -6,12 +6,13 @@
  * server is stopped by its PID.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { shiftPcap } from '../../src/server/demo.js';
+import { type ServeProcess, startServeProcess, stopServeProcess } from '../helpers/serve-process.js';
 
 const CLI = resolve(import.meta.dirname, '../helpers/run-cli.ts');
 const BIN = resolve(import.meta.dirname, '../../bin/palisade.js');
@@ -22,9 +23,9 @@ function run(args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
 }
 
-let child: ChildProcess | null = null;
-after(() => {
-  if (child?.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+let server: ServeProcess | null = null;
+after(async () => {
+  await stopServeProcess(server, 0);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -47,26 +48,10 @@ describe('palisade serve with inputs: the monitor in the same process', () => {
     assert.equal(added.status, 0, added.stderr);
     const password = added.stdout.trim().split('\n').at(-1) as string;
 
-    child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--listen', '127.0.0.1:0', '--db', db, '--replay', live, '--sensor', 'tap1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stderr?.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    const base = await new Promise<string>((res, rej) => {
-      const t = setTimeout(() => rej(new Error(`no listening line: ${out} ${err}`)), 30_000);
-      child?.stdout?.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) {
-          clearTimeout(t);
-          res(m[1] as string);
-        }
-      });
-    });
-    assert.match(err, /palisade serve: monitor watching .*live\.pcap at 1×, mitigations suggested/);
+    server = await startServeProcess(['--listen', '127.0.0.1:0', '--db', db, '--replay', live, '--sensor', 'tap1'], { from: 'source' });
+    const { base } = server;
+    const err = server.err;
+    assert.match(err(), /palisade serve: monitor watching .*live\.pcap at 1×, mitigations suggested/);
     const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ops', password }) });
     assert.equal(login.status, 200);
     const cookie = login.headers
@@ -83,7 +68,7 @@ describe('palisade serve with inputs: the monitor in the same process', () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     const syn = alerts.find((a) => a.vector === 'tcp_syn_flood');
-    assert.ok(syn, `an alert for the flood within 60 s: ${JSON.stringify(alerts)}; ${err}`);
+    assert.ok(syn, `an alert for the flood within 60 s: ${JSON.stringify(alerts)}; ${err()}`);
     assert.equal(syn.victim.ip, '203.0.113.10');
     const inc = await get<{ mitigations: { state: string; target: string }[]; timeline: { kind: string }[] }>(`/api/incidents/${syn.incident_id}`);
     assert.ok(inc.timeline.length > 0, 'its incident has a timeline');
@@ -104,8 +89,6 @@ describe('palisade serve with inputs: the monitor in the same process', () => {
       [['tap1', false]],
       'the in-process monitor writes its seconds as a live sensor',
     );
-    process.kill(child.pid as number, 'SIGTERM');
-    const code = await new Promise<number | null>((r) => child?.once('exit', (c) => r(c)));
-    assert.equal(code, 0, err);
+    assert.equal(await stopServeProcess(server), 0, err());
   });
 });

@@ -7,11 +7,12 @@
  * screenshot kept under test-artifacts/.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type ServeProcess, startServeProcess, stopServeProcess } from '../helpers/serve-process.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = join(ROOT, 'bin/palisade.js');
@@ -43,50 +44,16 @@ export function addAccount(db: string, name: string, role: string): string {
   return r.stdout.trim().split('\n').at(-1) as string;
 }
 
-export interface Serve {
-  child: ChildProcess;
-  base: string;
-  /** Its standard output up to the "listening" line (the demo's credentials are in it). */
-  out: string;
-}
+export type Serve = ServeProcess;
 
-/** Starts `palisade serve ARGS --listen 127.0.0.1:0` and resolves once it says where it listens. */
+/** Starts `palisade serve ARGS --listen 127.0.0.1:0` from the build and resolves once it says where it listens. */
 export function startServe(args: readonly string[], waitMs = 20_000): Promise<Serve> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((res, rej) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-      rej(new Error(`palisade serve said no "listening" line in ${waitMs / 1000} s: ${out} ${err}`));
-    }, waitMs);
-    child.stderr?.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res({ child, base: m[1] as string, out });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`palisade serve exited ${code}: ${out} ${err}`));
-    });
-  });
+  return startServeProcess(['--listen', '127.0.0.1:0', ...args], { from: 'build', waitMs });
 }
 
 /** SIGTERM by PID, SIGKILL after 3 s if it has not gone. */
 export async function stopServe(serve: Serve | null): Promise<void> {
-  const child = serve?.child;
-  if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  process.kill(child.pid, 'SIGTERM');
-  const hard = setTimeout(() => child.exitCode === null && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 3000);
-  await exited;
-  clearTimeout(hard);
+  await stopServeProcess(serve);
 }
 
 /** A Chromium page on the server, watched for console errors and requests to other origins. */
