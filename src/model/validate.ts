@@ -116,6 +116,22 @@ export function requestProblem(doc: unknown, definition: string): string | null 
   return problemOf(validate, doc, 'body');
 }
 
+const responseValidators = new WeakMap<object, ValidateFunction>();
+
+/**
+ * The first way a response body breaks `schema` (a route's response schema: records by $ref to
+ * schema/*.schema.json), or null: what the API tests hold every answer to.
+ */
+export function responseProblem(doc: unknown, schema: object): string | null {
+  load();
+  let validate = responseValidators.get(schema);
+  if (validate === undefined) {
+    validate = (ajvInstance as import('ajv').Ajv).compile(schema);
+    responseValidators.set(schema, validate);
+  }
+  return problemOf(validate, doc, 'response');
+}
+
 function problemOf(validate: ValidateFunction, doc: unknown, schema: string): string | null {
   if (validate(doc)) return null;
   const e = (validate.errors ?? [])[0];

@@ -16,7 +16,7 @@ import { compile } from '../rules/compile.js';
 import { alertScheme } from '../scheme/alert.js';
 import { accountRoutes } from './accounts-api.js';
 import { generatePassword, hashPassword, newToken } from './auth.js';
-import { type Context, HttpError, type QueryParam, REPORT_CSP, type Route } from './http.js';
+import { type Context, HttpError, type QueryParam, REPORT_CSP, type Route, recordRef } from './http.js';
 import { incidentRoutes } from './incidents-api.js';
 import type { LoginService } from './login.js';
 import { audit, incidentNumber, incidentOr404, who } from './route-kit.js';
@@ -140,6 +140,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       path: '/api/alerts',
       summary: 'The alert queue, highest score first (default: alerts not ended)',
       role: 'viewer',
+      response: { type: 'array', items: recordRef('alert') },
       query: [
         q('state', `${ALERT_STATES.join(', ')} (comma-separated; default all but ended)`, { type: 'string' }),
         q('severity', `${SEVERITIES.join(', ')} (comma-separated)`, { type: 'string' }),
@@ -174,6 +175,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       path: '/api/alerts/{id}',
       summary: 'One alert in full',
       role: 'viewer',
+      response: recordRef('alert'),
       handler: async (ctx) => ({ json: await alertOr404(store, ctx.params.id as string) }),
     },
     {
@@ -181,6 +183,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       path: '/api/alerts/{id}/ack',
       summary: 'Acknowledge an alert (someone is on it)',
       role: 'operator',
+      response: recordRef('alert'),
       body: 'Ack',
       handler: async (ctx) => {
         const a = await alertOr404(store, ctx.params.id as string);
@@ -198,6 +201,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       path: '/api/alerts/{id}/silence',
       summary: 'Silence an alert for a time (a silence naming its fingerprint)',
       role: 'operator',
+      response: { type: 'object', required: ['alert', 'silence'], properties: { alert: recordRef('alert'), silence: { type: 'object' } } },
       body: 'Silence',
       handler: async (ctx) => {
         const body = ctx.body as { duration_s: number; reason?: string };
@@ -218,6 +222,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       summary:
         'Give the alert to someone: its ticket is assigned (an alert is worked through its incident; null unassigns); 409 when the alert has no ticket yet (POST /api/incidents opens one)',
       role: 'operator',
+      response: { type: 'object', required: ['alert', 'incident'], properties: { alert: recordRef('alert'), incident: recordRef('incident') } },
       body: 'Assign',
       handler: async (ctx) => {
         const a = await alertOr404(store, ctx.params.id as string);
@@ -265,6 +270,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       path: '/api/incidents/{n}',
       summary: 'One ticket: alerts, timeline, observables, mitigations',
       role: 'viewer',
+      response: recordRef('incident'),
       handler: async (ctx) => ({ json: await incidentOr404(store, incidentNumber(ctx)) }),
     },
     {
@@ -289,6 +295,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       path: '/api/incidents/{n}/status',
       summary: 'Move the ticket along: new, investigating, mitigating, monitoring, resolved, false_positive',
       role: 'operator',
+      response: recordRef('incident'),
       body: 'Status',
       handler: async (ctx) => {
         const inc = await incidentOr404(store, incidentNumber(ctx));
@@ -308,6 +315,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       path: '/api/incidents/{n}/assign',
       summary: 'Give the ticket to someone (null: unassign)',
       role: 'operator',
+      response: recordRef('incident'),
       body: 'Assign',
       handler: async (ctx) => {
         const inc = await incidentOr404(store, incidentNumber(ctx));

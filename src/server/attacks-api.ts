@@ -9,7 +9,7 @@
  */
 import type { Store, Summary } from '../incidents/store/store.js';
 import type { Alert } from '../model/alert.js';
-import { HttpError, type Route } from './http.js';
+import { HttpError, type Route, recordRef } from './http.js';
 
 /** Seconds of traffic shown before the attack starts and after it ends: its baseline. */
 export const MARGIN_S = 60;
@@ -108,6 +108,7 @@ export function attackRoutes(store: Store): Route[] {
       summary:
         "One attack by its alert's id (one alert per attack): the attack as detection last reported it (vector, victim, start/end, peaks, sources, signature with coverage and collateral, mitigation), the alert's triage facts, and the per-second traffic of its sensor over the attack's window with a minute either side (averaged into steps when longer than 1800 points)",
       role: 'viewer',
+      response: { type: 'object', required: ['alert', 'attack', 'traffic'], properties: { alert: { type: 'object' }, attack: recordRef('attack'), traffic: { type: 'object' } } },
       handler: async (ctx) => {
         const id = ctx.params.id as string;
         const a = await store.getAlert(id);

@@ -93,10 +93,20 @@ export interface Route {
   query?: readonly QueryParam[];
   /** Response media type, when not application/json. */
   produces?: readonly string[];
+  /** JSON Schema of the 200/201 JSON body (records by $ref to schema/*.schema.json: recordRef); absent: any object. */
+  response?: Record<string, unknown>;
   handler: (ctx: Context) => Promise<Reply>;
 }
 
 const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/** Where the record schemas (schema/*.schema.json) say they live: their $id. */
+export const RECORD_SCHEMAS = 'https://palisade.dev/schema';
+
+/** A $ref to a record schema: recordRef('alert') is schema/alert.schema.json. */
+export function recordRef(name: 'alert' | 'incident' | 'attack'): Record<string, unknown> {
+  return { $ref: `${RECORD_SCHEMAS}/${name}.schema.json` };
+}
 
 export function allows(have: Role, need: Role): boolean {
   return ROLE_RANK[have] >= ROLE_RANK[need];

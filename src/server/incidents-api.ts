@@ -6,7 +6,7 @@
 import { openIncident } from '../incidents/actions.js';
 import type { Store } from '../incidents/store/store.js';
 import type { Alert, Severity } from '../model/alert.js';
-import { HttpError, type Route } from './http.js';
+import { HttpError, type Route, recordRef } from './http.js';
 import { audit, incidentNumber, incidentOr404, who } from './route-kit.js';
 
 /** The default title of a ticket opened for alerts: the first one's vector and victim. */
@@ -23,6 +23,7 @@ export function incidentRoutes(store: Store): Route[] {
       summary:
         "Open a ticket: for alerts (each leaves the incident it was in, with a timeline event on both; the title defaults to the first one's vector and victim, the severity to the highest) or empty with a title",
       role: 'operator',
+      response: recordRef('incident'),
       body: 'NewIncident',
       handler: async (ctx) => {
         const body = ctx.body as { title?: string; alerts?: string[]; severity?: Severity; customer?: string | null };
@@ -54,6 +55,7 @@ export function incidentRoutes(store: Store): Route[] {
       path: '/api/incidents/{n}/merge',
       summary: 'Merge ticket n into another: its alerts, timeline, observables and mitigations move there; n becomes a resolved pointer to it (timeline events on both)',
       role: 'operator',
+      response: recordRef('incident'),
       body: 'Merge',
       handler: async (ctx) => {
         const n = incidentNumber(ctx);

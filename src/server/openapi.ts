@@ -6,8 +6,6 @@
 import { requestSchemas } from '../model/validate.js';
 import type { Route } from './http.js';
 
-const RECORD = 'https://palisade.dev/schema';
-
 /** `#/definitions/X` (draft-07) → `#/components/schemas/X`; the `expected` annotation becomes the description. */
 function componentOf(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(componentOf);
@@ -94,7 +92,5 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
 }
 
 function responseSchema(r: Route): unknown {
-  if (r.path.startsWith('/api/alerts')) return r.path === '/api/alerts' ? { type: 'array', items: { $ref: `${RECORD}/alert.schema.json` } } : { type: 'object' };
-  if (r.path.startsWith('/api/incidents')) return r.path === '/api/incidents' ? { type: 'array', items: { type: 'object' } } : { $ref: `${RECORD}/incident.schema.json` };
-  return { type: 'object' };
+  return r.response ?? { type: 'object' };
 }

@@ -12,7 +12,7 @@ import { hashPassword, sha256 } from '../../src/server/auth.js';
 import type { Route } from '../../src/server/http.js';
 import { BACKENDS } from '../incidents/store/backends.js';
 import { alert } from '../incidents/store/fixtures.js';
-import { PASSWORD, type ServerFixture, startServer, stopServer } from './server-fixture.js';
+import { call, PASSWORD, type ServerFixture, startServer, stopServer } from './server-fixture.js';
 
 interface Fixture extends ServerFixture {
   alertId: string;
@@ -65,13 +65,6 @@ const VALID: Record<string, unknown> = {
   ListText: { text: '192.0.2.1\n' },
   Prune: { incidents_days: 90, dry_run: true },
 };
-
-function call(f: Fixture, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  return fetch(`${f.base}${path}`, { method, headers, ...(opts.body !== undefined && { body: JSON.stringify(opts.body) }) });
-}
 
 async function login(f: Fixture, name: string, password = PASSWORD): Promise<Response> {
   return call(f, 'POST', '/api/login', { body: { name, password } });

@@ -3,12 +3,15 @@
  * with one account and API token per role, a workspace (ruleset file in a temp dir) attached as
  * serve attaches it, and helpers to call it with a token or a session cookie.
  */
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/incidents/store/open.js';
 import type { Role, Store } from '../../src/incidents/store/store.js';
+import { responseProblem } from '../../src/model/validate.js';
 import { hashPassword, newToken } from '../../src/server/auth.js';
+import { pathMatcher } from '../../src/server/http.js';
 import { type ApiServer, createApiServer, listen, type ServerOptions } from '../../src/server/server.js';
 import type { Workspace } from '../../src/server/workspace.js';
 import type { TestBackend, TestDb } from '../incidents/store/backends.js';
@@ -62,11 +65,23 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-export function call(f: ServerFixture, method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+/**
+ * A request to the fixture's server. Every 200/201 JSON answer of a route that declares its
+ * response schema (Route.response, the OpenAPI document's) is checked against it here, so each
+ * test of an endpoint also holds its answers to the documented shape.
+ */
+export async function call(f: Pick<ServerFixture, 'base' | 'api'>, method: string, path: string, opts: CallOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  return fetch(`${f.base}${path}`, { method, headers, ...(opts.body !== undefined && { body: JSON.stringify(opts.body) }) });
+  const res = await fetch(`${f.base}${path}`, { method, headers, ...(opts.body !== undefined && { body: JSON.stringify(opts.body) }) });
+  const pathname = new URL(path, f.base).pathname;
+  const route = f.api.routes.find((r) => r.method === method && pathMatcher(r.path).re.test(pathname));
+  if (route?.response !== undefined && (res.status === 200 || res.status === 201) && (res.headers.get('content-type') ?? '').startsWith('application/json')) {
+    const problem = responseProblem(await res.clone().json(), route.response);
+    assert.equal(problem, null, `${method} ${path}: the answer breaks its documented schema`);
+  }
+  return res;
 }
 
 /** Logs `name` in: the cookie header to send and the CSRF token. */
