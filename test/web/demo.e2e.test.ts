@@ -3,11 +3,12 @@
  * replays its generated capture into a fresh store; the printed demo credentials log in; the
  * overview shows an attack in progress once the replay's SYN flood (8 s in) is detected — waited
  * for, bounded — and live traffic in its charts; the attack's page opens from there with its
- * facts and charts. No console error, no other origin, axe-core clean, no horizontal scroll at
+ * facts and charts; then its alert is acknowledged from the keyboard in the queue, its incident
+ * opened, a note added and the report downloaded with the note in it. No console error, no other origin, axe-core clean, no horizontal scroll at
  * 1280 px; screenshots under test-artifacts/demo/.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -73,6 +74,36 @@ describe('palisade serve --demo in Chromium', { timeout: 180_000 }, () => {
     // the sensor's total and the attack vector's own traffic, side by side
     assert.match((await page.locator('figure.chart .chart-latest').first().textContent()) ?? '', /all [\d.]+ k?pps, tcp_syn_flood [\d.]+ k?pps/);
     await ui.check('attack');
+  });
+
+  it('triages the live attack: its alert acknowledged from the keyboard, its incident opened, a note added, its report downloaded', async () => {
+    await page.getByRole('link', { name: 'Alert queue' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Alert queue' }).waitFor();
+    const row = page.locator('table.queue tbody tr', { has: page.locator('a[data-attack]', { hasText: 'tcp_syn_flood' }) }).first();
+    await row.waitFor();
+    const id = (await row.getAttribute('data-alert-id')) as string;
+    await row.focus();
+    await page.keyboard.press('a');
+    await page.locator(`tr[data-alert-id="${id}"] td[data-state="acknowledged"]`).waitFor();
+    const acked = (await page.evaluate(async (u) => (await fetch(u)).json(), `/api/alerts/${encodeURIComponent(id)}`)) as { state: string; acked_by: string; incident_id: number };
+    assert.deepEqual([acked.state, acked.acked_by], ['acknowledged', 'demo'], 'acknowledged by the demo account, as the API says');
+    await page.keyboard.press('o');
+    await page.getByRole('heading', { level: 1, name: new RegExp(`^Incident #${acked.incident_id}: `) }).waitFor();
+    await ui.check('demo-incident');
+
+    const text = `looked at the live SYN flood at ${new Date().toISOString()}`;
+    await page.getByLabel('Add a note').fill(text);
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await page.locator('ol.timeline li[data-kind="note"]', { hasText: text }).waitFor();
+
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.locator('a[data-format="html"]').click()]);
+    assert.equal(download.suggestedFilename(), `incident-${acked.incident_id}.html`);
+    const saved = join(ARTIFACTS, download.suggestedFilename());
+    await download.saveAs(saved);
+    const html = readFileSync(saved, 'utf8');
+    assert.match(html, /^<!doctype html>/i);
+    assert.match(html, /tcp_syn_flood|SYN flood/);
+    assert.ok(html.includes(text.replace(/&/g, '&amp;')), 'the note is in the report');
   });
 
   it('no console error and no request to another origin on any page', () => {
