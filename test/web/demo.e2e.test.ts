@@ -4,8 +4,8 @@
  * overview shows an attack in progress once the replay's SYN flood (8 s in) is detected — waited
  * for, bounded — and live traffic in its charts; the attack's page opens from there with its
  * facts and charts; then its alert is acknowledged from the keyboard in the queue, its incident
- * opened, a note added and the report downloaded with the note in it. No console error, no other origin, axe-core clean, no horizontal scroll at
- * 1280 px; screenshots under test-artifacts/demo/.
+ * opened, a note added and the report downloaded with the note in it. No console error, no other
+ * origin, axe-core clean, no horizontal scroll at 1280 px; screenshots under test-artifacts/demo/.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
