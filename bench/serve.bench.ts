@@ -11,9 +11,10 @@
  * monitor's keeping up is the monitor bench's business; here its figure is shown for context.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { shiftPcap } from '../src/server/demo.js';
 import { benchCapture, passFail } from './common.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -117,32 +118,6 @@ async function reader(base: string, name: string, password: string, untilMs: num
   };
 }
 
-/**
- * A copy of a classic pcap whose records are `speed` times closer together and start at
- * `startSec` (Unix): replayed at its own pace it is `speed` times the original rate with capture
- * time following the wall clock, as a live sensor's does (a replay sped up instead runs its
- * capture time ahead of the clock, and the overview shows the seconds around now).
- */
-function retimePcap(from: string, to: string, startSec: number, speed: number): void {
-  const buf = readFileSync(from);
-  const magic = buf.readUInt32LE(0);
-  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  const nano = (le ? magic : buf.readUInt32BE(0)) === 0xa1b23c4d;
-  const unit = nano ? 1e9 : 1e6;
-  const u32 = (at: number) => (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
-  const w32 = (at: number, v: number) => (le ? buf.writeUInt32LE(v >>> 0, at) : buf.writeUInt32BE(v >>> 0, at));
-  let first = Number.NaN;
-  for (let at = 24; at + 16 <= buf.length; at += 16 + u32(at + 8)) {
-    const t = u32(at) + u32(at + 4) / unit;
-    if (Number.isNaN(first)) first = t;
-    const moved = startSec + (t - first) / speed;
-    const sec = Math.floor(moved);
-    w32(at, sec);
-    w32(at + 4, Math.min(unit - 1, Math.round((moved - sec) * unit)));
-  }
-  writeFileSync(to, buf);
-}
-
 /** Updates a second between the first and the last (the first opens the count). */
 function rate(f: ReaderFigures): number {
   return f.spanS > 0 ? (f.events - 1) / f.spanS : 0;
@@ -154,14 +129,15 @@ export default async function serveBench(): Promise<void> {
   if (file === null) return;
   const seconds = Number(process.env.PALISADE_BENCH_SERVE_S ?? 60);
   const info = JSON.parse(spawnSync(process.execPath, [CLI, 'analyze', file, '--json', '--no-detect', '--no-progress'], { encoding: 'utf8', maxBuffer: 1 << 26 }).stdout) as {
-    capture: { packets: number; duration_s: number };
+    capture: { packets: number; duration_s: number; start: string };
   };
   const speed = RATE / (info.capture.packets / info.capture.duration_s);
   const loops = Math.max(1, Math.ceil(((seconds + 15) * RATE) / info.capture.packets));
   const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-serve-'));
   const db = join(dir, 'palisade.db');
   const live = join(dir, 'live.pcap');
-  retimePcap(file, live, Math.ceil(Date.now() / 1000) + 3, speed);
+  // its records `speed` times closer together and starting 3 s from now (a copy: the cached capture stays)
+  shiftPcap(file, Math.ceil(Date.now() / 1000) + 3 - Math.floor(Date.parse(info.capture.start) / 1000), { speed, to: live });
   const added = spawnSync(process.execPath, [CLI, 'serve', '--add-account', 'bench', '--role', 'viewer', '--db', db], { encoding: 'utf8' });
   if (added.status !== 0) throw new Error(`serve --add-account: ${added.stderr}`);
   const password = added.stdout.trim().split('\n').at(-1) as string;

@@ -41,27 +41,45 @@ export interface Demo {
 }
 
 /**
- * Moves every record of a classic pcap by `deltaSec` seconds, in place. The generator stamps its
- * captures at a fixed date; the demo's traffic must look current (the console shows the last
- * minutes).
+ * Moves every record of a classic pcap by `deltaSec` seconds, in place (or into `to`). The
+ * generator stamps its captures at a fixed date; the demo's traffic must look current (the console
+ * shows the last minutes). `speed` also brings the records `speed` times closer together from the
+ * first one (the serve bench: a replay at its own pace that is that many times the rate, its
+ * capture time following the clock). Returns the first and last record times after the move (ms).
  */
-export function shiftPcap(path: string, deltaSec: number): { firstMs: number; lastMs: number } {
+export function shiftPcap(path: string, deltaSec: number, opts: { speed?: number; to?: string } = {}): { firstMs: number; lastMs: number } {
+  const speed = opts.speed ?? 1;
   const buf = readFileSync(path);
   const magic = buf.readUInt32LE(0);
   const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
   const nano = (le ? magic : buf.readUInt32BE(0)) === 0xa1b23c4d;
+  const unit = nano ? 1e9 : 1e6;
+  const u32 = (at: number) => (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
+  const w32 = (at: number, v: number) => (le ? buf.writeUInt32LE(v >>> 0, at) : buf.writeUInt32BE(v >>> 0, at));
   let firstMs = Number.NaN;
   let lastMs = Number.NaN;
-  for (let at = 24; at + 16 <= buf.length; ) {
-    const sec = (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at)) + deltaSec;
-    const frac = le ? buf.readUInt32LE(at + 4) : buf.readUInt32BE(at + 4);
-    if (le) buf.writeUInt32LE(sec >>> 0, at);
-    else buf.writeUInt32BE(sec >>> 0, at);
-    lastMs = sec * 1000 + (nano ? frac / 1e6 : frac / 1e3);
+  let sec0 = -1;
+  let frac0 = 0;
+  for (let at = 24; at + 16 <= buf.length; at += 16 + u32(at + 8)) {
+    let sec = u32(at);
+    let frac = u32(at + 4);
+    if (sec0 < 0) {
+      sec0 = sec;
+      frac0 = frac;
+    }
+    if (speed !== 1) {
+      // the offset from the first record, in whole ticks (exact integers), `speed` times shorter
+      const ticks = frac0 + Math.round(((sec - sec0) * unit + (frac - frac0)) / speed);
+      sec = sec0 + Math.floor(ticks / unit);
+      frac = ticks % unit;
+      w32(at + 4, frac);
+    }
+    sec += deltaSec;
+    w32(at, sec);
+    lastMs = sec * 1000 + frac / (unit / 1000);
     if (Number.isNaN(firstMs)) firstMs = lastMs;
-    at += 16 + (le ? buf.readUInt32LE(at + 8) : buf.readUInt32BE(at + 8));
   }
-  writeFileSync(path, buf);
+  writeFileSync(opts.to ?? path, buf);
   return { firstMs, lastMs };
 }
 

@@ -2,11 +2,10 @@
  * The overview: live per-second traffic (packets/s by protocol, bits/s, requests/s; the attacks'
  * own traffic by vector) from the stream, and the alerts in progress from the alert queue.
  */
-import { useEffect, useState } from 'preact/hooks';
 import type { Alert } from '../../../src/model/alert.js';
-import { api } from '../api.js';
 import { Chart, type Series } from '../Chart.js';
 import { type Second, useLiveSeconds } from '../live.js';
+import { usePoll } from '../poll.js';
 import { PageTitle, Severity, time, victimText } from '../ui.js';
 import { VectorTraffic } from './overview/VectorTraffic.js';
 
@@ -25,30 +24,7 @@ function breakdown(seconds: readonly Second[], pick: (s: Second) => Record<strin
 
 export function Overview() {
   const { seconds, state } = useLiveSeconds();
-  const [alerts, setAlerts] = useState<Alert[] | null>(null);
-  const [error, setError] = useState('');
-
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const load = async () => {
-      try {
-        const list = await api<Alert[]>('GET', '/api/alerts?state=open,acknowledged&limit=20');
-        if (!stopped) {
-          setAlerts(list);
-          setError('');
-        }
-      } catch (err) {
-        if (!stopped) setError((err as Error).message);
-      }
-      if (!stopped) timer = setTimeout(load, ALERT_REFRESH_MS);
-    };
-    void load();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, []);
+  const { data: alerts, error } = usePoll<Alert[]>('/api/alerts?state=open,acknowledged&limit=20', ALERT_REFRESH_MS);
 
   const x = seconds.map((s) => s.second);
   return (
