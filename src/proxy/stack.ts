@@ -40,6 +40,8 @@ export interface StackDeps {
   log?: (line: string) => void;
   /** The transport's counters, for /metrics. */
   edgeStats?: () => EdgeStats;
+  /** More Prometheus text for /metrics (the cluster's, when clustered). */
+  extraMetrics?: () => string;
   now?: () => number;
 }
 
@@ -116,6 +118,7 @@ export class EdgeStack {
         metrics: stack.metrics,
         requests: (f) => stack.follow(f),
         ...(deps.edgeStats && { edgeStats: deps.edgeStats }),
+        ...(deps.extraMetrics && { extraMetrics: deps.extraMetrics }),
         ...(stack.live && { decisions: () => stack.live?.decisions() ?? [] }),
         ...(deps.log && { audit: deps.log }),
       });

@@ -48,6 +48,8 @@ export interface AdminDeps {
   requests?: (f: (req: EdgeRequest, o: Outcome) => void) => () => void;
   /** Where changes are written, one JSON line each (default stderr). */
   audit?: (line: string) => void;
+  /** More Prometheus text for /metrics (the cluster's bus and edge node when clustered). */
+  extraMetrics?: () => string;
   now?: () => number;
 }
 
@@ -133,7 +135,7 @@ export async function startAdmin(opts: AdminOptions, deps: AdminDeps): Promise<A
         200,
         deps.metrics.render(gate.stats, deps.edgeStats?.() ?? null, {
           palisade_edge_runtime_rules: { help: 'Runtime rules and list entries installed (admin and live protection).', value: runtime.size },
-        }),
+        }) + (deps.extraMetrics?.() ?? ''),
         'text/plain; version=0.0.4; charset=utf-8',
       );
       return;

@@ -77,6 +77,8 @@ export class DecisionLog {
   private seq = 0;
   /** Decisions dropped from memory (still in the sink). */
   dropped = 0;
+  /** Called with each decision after it is logged (the cluster's edge node publishes them). */
+  onPush: ((d: LiveDecision) => void) | null = null;
 
   constructor(
     private readonly max: number,
@@ -96,6 +98,11 @@ export class DecisionLog {
       } catch {
         // A sink that fails (disk full) must not stop protection; the memory log still has it.
       }
+    }
+    try {
+      this.onPush?.(full);
+    } catch {
+      // Nor a follower that fails (the bus never throws; a bug must not stop protection either).
     }
     return full;
   }

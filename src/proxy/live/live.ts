@@ -253,6 +253,11 @@ export class LiveL7 {
     return fixed;
   }
 
+  /** Follow every decision from now on (null: stop); the multi-node edge publishes them (cluster/edge-node.ts). */
+  onDecision(f: ((d: LiveDecision) => void) | null): void {
+    this.log.onPush = f;
+  }
+
   /** The audit trail, oldest first (bounded by decisions_kept). */
   decisions(): LiveDecision[] {
     return this.log.list();
