@@ -16,6 +16,8 @@
 /** Bits per linear-counting bitmap (1,024 bits: accurate to a few thousand distinct values). */
 const BITS = 1024;
 const WORDS = BITS >>> 5;
+/** 32-bit words per bitmap (for code that copies or ORs whole bitmaps: l34/window-rows.ts). */
+export const BITMAP_WORDS = WORDS;
 
 /** The counters of one (slot, class) pair in `rec`: REC_STRIDE numbers side by side. */
 export const enum Rec {
@@ -264,6 +266,27 @@ export class KeyTable {
       this.touched[p] |= 1;
     }
     this.setHit(p, lastOctet);
+  }
+
+  /**
+   * Add one class's counters from elsewhere (another sensor's window: l34/window-rows.ts) into
+   * slot i: packets, bytes and samples add up, first/last (relative ns, this table's base) widen.
+   */
+  addCounts(i: number, c: number, packets: number, bytes: number, first: number, last: number, samples: number): void {
+    const r = (i * this.classes + c) * Rec.STRIDE;
+    if (this.rec[r + Rec.PACKETS] === 0) {
+      this.rec[r + Rec.FIRST] = first;
+      this.rec[r + Rec.LAST] = last;
+      this.rec[r + Rec.BYTES] = bytes;
+      this.rec[r + Rec.SAMPLES] = samples;
+      this.clsMask[i] |= 1 << c;
+    } else {
+      if (first < (this.rec[r + Rec.FIRST] as number)) this.rec[r + Rec.FIRST] = first;
+      if (last > (this.rec[r + Rec.LAST] as number)) this.rec[r + Rec.LAST] = last;
+      this.rec[r + Rec.BYTES] += bytes;
+      this.rec[r + Rec.SAMPLES] += samples;
+    }
+    this.rec[r + Rec.PACKETS] += packets;
   }
 
   setSrc(i: number, h: number): void {

@@ -12,6 +12,8 @@
  * Per packet: one classification, two table probes, a few counter updates, and (for victims
  * under attack) one reservoir-sample write. Nothing is allocated per packet.
  */
+
+import { PalisadeError } from '../../core/errors.js';
 import type { PacketView } from '../../decode/view.js';
 import { Tunnel } from '../../decode/view.js';
 import type { Vector } from '../../model/attack.js';
@@ -27,6 +29,7 @@ import { findSignature, fragShare, isReflection, sourceListSignature } from './s
 import { floorPackets, isScan, MIN_HITS_CARPET, onsetPackets, type StaticThreshold, Thresholds } from './thresholds.js';
 import type { Track } from './track.js';
 import { prefixKey6, rowToVictim, slotKey } from './victim-key.js';
+import { addRow, decodeWindow, encodeWindow } from './window-rows.js';
 
 export type { StaticThreshold } from './thresholds.js';
 export type { Track } from './track.js';
@@ -71,6 +74,27 @@ export class Detector {
   /** Called after each window is decided (its end, absolute seconds): a live consumer (the
    * monitor) reads the open and ended attacks then. */
   onWindow: ((endSec: number) => void) | null = null;
+  /**
+   * Multi-node mode, on a sensor: called as each window closes, before anything is decided or
+   * cleared, with the window's destination rows (window-rows.ts) for the correlator to merge.
+   * Encoding is paid only when this is set.
+   */
+  onWindowRows: ((second: number, rows: Uint8Array) => void) | null = null;
+  /** Rows a window sends at most (window-rows.ts MAX_ROWS by default). */
+  windowRowsMax: number | undefined = undefined;
+  /** this.packets when the last window closed (a window's packet count for onWindowRows). */
+  private packetsAtClose = 0;
+  /**
+   * Multi-node mode, on the correlator (null until mergeWindow is first called): per merged row
+   * class, which sensor sent how many packets to which destination slot this window; at window
+   * close they are credited to the attacks active on the slot (or its prefix) for that class.
+   */
+  private shareLog: ShareLog | null = null;
+  /** Per attack id: packets of its class per sensor index, over its active windows. */
+  private readonly shares = new Map<number, Map<number, number>>();
+  /** Merged rows with no slot (the correlator's table full), and windows merged after a later one (added to the current window, as add() does with late packets). */
+  mergedNoSlot = 0;
+  mergedLate = 0;
   private readonly samplers = new Map<string, VictimSample>();
   /** Victims under attack → index in samplerList, looked up once per key per window. */
   private readonly victims4 = new Map<number, number>();
@@ -262,6 +286,7 @@ export class Detector {
    * key) is deoptimised alone instead of sending the whole close back to the interpreter.
    */
   private closeWindow(endT: number): void {
+    if (this.onWindowRows !== null) this.emitRows();
     // 1) Prefixes first: a carpet attack suppresses per-address reports of its class.
     this.sumPrefixes();
     this.decidePrefixes(endT);
@@ -270,6 +295,107 @@ export class Detector {
     this.endWindow(endT);
     // the end of the last window can be mid-second (finish): it is still that second's end
     this.onWindow?.(this.base + Math.ceil(endT / 1e9));
+  }
+
+  /** The closing window's rows for the correlator (onWindowRows). */
+  private emitRows(): void {
+    const packets = this.packets - this.packetsAtClose;
+    const rows = encodeWindow(this.dstTable, this.cur, this.base, { packets, ...(this.windowRowsMax !== undefined && { maxRows: this.windowRowsMax }) });
+    this.onWindowRows?.(this.cur, rows);
+  }
+
+  /**
+   * Multi-node mode, on the correlator: add one sensor's window of `second` (encodeWindow's bytes,
+   * from the sensor's onWindowRows) into this detector's window, as if its packets had come here.
+   * Several sensors' windows of one second are merged before it closes: call advance(second + 1)
+   * (or merge a later second) to decide it. A later second closes the current window first, as a
+   * later packet does in add(); an earlier one is added to the current window (counted in
+   * mergedLate; a correlator should drop windows of seconds it has decided). `sensorIndex` names
+   * the sender in sensorShares. Malformed bytes throw a PalisadeError before anything is changed.
+   *
+   * What the correlator lacks: packets. Victim samples stay empty, so a signature is never fixed
+   * from them (findSignature's sample coverage is 0: below the bar, none is emitted), and the
+   * connection state is the sensors' (their classes are post-stateClass: a conversation split
+   * across sensors, each seeing one direction, is judged one-sided by both).
+   */
+  mergeWindow(second: number, rows: Uint8Array, sensorIndex = 0): void {
+    const w = decodeWindow(rows);
+    if (w.classes !== NCLS) throw new PalisadeError('E_FORMAT', `window rows: ${w.classes} classes, this detector has ${NCLS}`);
+    if (w.second !== second) throw new PalisadeError('E_FORMAT', `window rows: second ${w.second}, merged as ${second}`);
+    if (this.shareLog === null) this.shareLog = new ShareLog();
+    if (this.base < 0) {
+      this.base = second;
+      this.cur = second;
+      this.dstTable.base = second;
+      this.prefixTable.base = second;
+      this.winCur.base = second;
+      this.winPrev.base = second;
+    }
+    if (second > this.cur) {
+      this.closeWindow((this.cur + 1 - this.base) * 1e9);
+      this.cur = second;
+    } else if (second < this.cur) this.mergedLate++;
+    this.packets += w.packets;
+    const dt = this.dstTable;
+    const log = this.shareLog;
+    const shift = (second - this.base) * 1e9;
+    for (let r = 0; r < w.rows; r++) {
+      let i: number;
+      if (w.fam(r) === 4) {
+        const a = w.v4(r);
+        i = dt.slot4(a, mix32(a));
+        if (i >= 0 && dt.isNew) this.attach4(i, a);
+      } else {
+        const off = w.addrOffset(r);
+        i = dt.slot6(w.buf, off, 16, hashBytes(w.buf, off, 16));
+        if (i >= 0 && dt.isNew) this.attach6(i);
+      }
+      if (i < 0) {
+        this.mergedNoSlot++;
+        continue;
+      }
+      addRow(w, r, dt, i, this.base);
+      for (let m = w.clsMask(r) & ~1; m !== 0; m &= m - 1) {
+        const c = 31 - Math.clz32(m & -m);
+        log.note(i, c, sensorIndex, w.packetsOf(r, c));
+      }
+      const t = shift + w.lastAny(r);
+      if (t > this.lastT) this.lastT = t;
+    }
+  }
+
+  /**
+   * Multi-node mode: how much of the attack's class traffic, over its active windows, came from
+   * each sensor (mergeWindow's sensorIndex), by sensor index. Empty for a detector fed packets.
+   */
+  sensorShares(tr: Track): Array<{ sensor: number; packets: number }> {
+    const m = this.shares.get(tr.id);
+    if (m === undefined) return [];
+    return [...m.entries()].sort((a, b) => a[0] - b[0]).map(([sensor, packets]) => ({ sensor, packets }));
+  }
+
+  /** Credit this window's merged rows to the attacks active on their slots or prefixes (merge mode, before the tables clear). */
+  private creditShares(log: ShareLog): void {
+    const dt = this.dstTable;
+    for (let k = 0; k < log.n; k++) {
+      const i = log.slot[k] as number;
+      const c = log.cls[k] as number;
+      const own = log.active.get(i * 32 + c);
+      if (own !== undefined) this.credit(own, log.sensor[k] as number, log.packets[k] as number);
+      const p = dt.parent[i] as number;
+      const ofPrefix = p >= 0 ? log.active.get(-(p * 32 + c) - 1) : undefined;
+      if (ofPrefix !== undefined) this.credit(ofPrefix, log.sensor[k] as number, log.packets[k] as number);
+    }
+    log.reset();
+  }
+
+  private credit(tr: Track, sensor: number, packets: number): void {
+    let m = this.shares.get(tr.id);
+    if (m === undefined) {
+      m = new Map();
+      this.shares.set(tr.id, m);
+    }
+    m.set(sensor, (m.get(sensor) ?? 0) + packets);
   }
 
   /**
@@ -421,6 +547,8 @@ export class Detector {
     this.winCur = ws;
     ws.reset();
     this.attacks.nextWindow();
+    if (this.shareLog !== null) this.creditShares(this.shareLog);
+    this.packetsAtClose = this.packets;
     this.dstTable.clear();
     this.prefixTable.clear();
     this.lastSlot4 = -1;
@@ -467,6 +595,7 @@ export class Detector {
       this.attacks.begin(ck, tr);
     }
     this.attacks.activeWindow(tr, n, t.bytes(i, c), t.lastTime(i, c), endT, this.cur - this.base);
+    if (this.shareLog !== null) this.shareLog.active.set(isPrefix ? -(i * 32 + c) - 1 : i * 32 + c, tr);
   }
 
   /** Start sampling what a victim receives (from the next packet on). */
@@ -537,5 +666,42 @@ export class Detector {
   /** Base second of relative times (first packet's second). */
   get baseSecond(): number {
     return this.base;
+  }
+}
+
+/**
+ * A merge-mode window's contributions: (destination slot, class, sensor, packets) per merged row
+ * class, and the attacks active this window by slot and class (prefix slots negative).
+ */
+class ShareLog {
+  slot = new Int32Array(1024);
+  cls = new Uint8Array(1024);
+  sensor = new Int32Array(1024);
+  packets = new Float64Array(1024);
+  n = 0;
+  readonly active = new Map<number, Track>();
+
+  note(slot: number, c: number, sensor: number, packets: number): void {
+    if (this.n === this.slot.length) {
+      const grow = <T extends Int32Array | Uint8Array | Float64Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.slot = grow(this.slot);
+      this.cls = grow(this.cls);
+      this.sensor = grow(this.sensor);
+      this.packets = grow(this.packets);
+    }
+    this.slot[this.n] = slot;
+    this.cls[this.n] = c;
+    this.sensor[this.n] = sensor;
+    this.packets[this.n] = packets;
+    this.n++;
+  }
+
+  reset(): void {
+    this.n = 0;
+    this.active.clear();
   }
 }
