@@ -14,7 +14,7 @@ import { DEFAULT_POLICY, type MitigationPolicy, Mitigator } from '../incidents/m
 import { Dispatcher } from '../incidents/notify/dispatcher.js';
 import { IncidentRecorder } from '../incidents/recorder.js';
 import type { PruneResult, Store } from '../incidents/store/store.js';
-import { type MonitorOptions, type MonitorResult, monitorTraffic } from './monitor.js';
+import { type MonitorOptions, type MonitorResult, monitorTraffic, type SecondSummary } from './monitor.js';
 import { SummaryWriter } from './summary-writer.js';
 
 export interface StoredMonitorOptions extends Omit<MonitorOptions, 'onEvent' | 'onSecond' | 'mitigator' | 'onAction' | 'now'> {
@@ -38,6 +38,8 @@ export interface StoredMonitorOptions extends Omit<MonitorOptions, 'onEvent' | '
   onEvent?: (e: AlertEvent, incident: number, created: boolean) => void | Promise<void>;
   /** Each mitigation decision or outcome once stored, with its incident. */
   onAction?: (entry: TimelineEntry, incident: number, failed: boolean) => void | Promise<void>;
+  /** Multi-node: what the sensor publishes (cluster/sensor-node.ts): each second, its detector window and each alert event. */
+  publish?: { onSecond: (s: SecondSummary) => void; onWindowRows: (second: number, rows: Uint8Array) => void; onEvent: (e: AlertEvent) => void };
   /** Open incidents taken up again from the store on start. */
   onResumed?: (count: number) => void;
   /** A retention round that deleted something: the store's counts and the sent notifications removed. */
@@ -47,7 +49,21 @@ export interface StoredMonitorOptions extends Omit<MonitorOptions, 'onEvent' | '
 export async function runStoredMonitor(o: StoredMonitorOptions): Promise<MonitorResult> {
   const now = o.now ?? Date.now;
   // what monitorTraffic takes as it is; the rest is this function's
-  const { store, notifications: _n, enforcers: _e, policy: _p, actor: _a, retentionMs: _r, log: _l, onEvent: _oe, onAction: _oa, onResumed: _or, onPruned: _op, ...traffic } = o;
+  const {
+    store,
+    publish,
+    notifications: _n,
+    enforcers: _e,
+    policy: _p,
+    actor: _a,
+    retentionMs: _r,
+    log: _l,
+    onEvent: _oe,
+    onAction: _oa,
+    onResumed: _or,
+    onPruned: _op,
+    ...traffic
+  } = o;
   const routes = o.notifications?.routes ?? [];
   const targets = o.notifications?.targets ?? new Map();
   const recorder = store === null ? null : new IncidentRecorder(store, { sensor: o.sensor, now, routes });
@@ -83,6 +99,8 @@ export async function runStoredMonitor(o: StoredMonitorOptions): Promise<Monitor
       ...traffic,
       now,
       onEvent: async (e, p) => {
+        // published before it is stored: a sensor whose store is down still tells the correlator
+        publish?.onEvent(e);
         let incident = p.incident.number;
         let created = p.created;
         if (recorder !== null) {
@@ -92,7 +110,13 @@ export async function runStoredMonitor(o: StoredMonitorOptions): Promise<Monitor
         }
         await o.onEvent?.(e, incident, created);
       },
-      ...(summaries !== null && { onSecond: summaries.add }),
+      ...((summaries !== null || publish !== undefined) && {
+        onSecond: (s: SecondSummary) => {
+          summaries?.add(s);
+          publish?.onSecond(s);
+        },
+      }),
+      ...(publish !== undefined && { onWindowRows: publish.onWindowRows }),
       ...(mitigator !== undefined && {
         mitigator,
         onAction: async (desk: number, entry: TimelineEntry, failed: boolean, alertId: string) => {

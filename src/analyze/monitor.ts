@@ -70,6 +70,8 @@ export interface MonitorOptions {
   onEvent: (e: AlertEvent, p: Placement) => void | Promise<void>;
   /** Each second of traffic once its window closed (per-second summaries). */
   onSecond?: (s: SecondSummary) => void;
+  /** Each L3/4 detector window as mergeable bytes, just before onSecond of that second (multi-node: cluster/sensor-node.ts). */
+  onWindowRows?: (second: number, rows: Uint8Array) => void;
   /** After the input ends, keep the clock running until every open attack has ended (drills); default true. */
   drain?: boolean;
   /** Stop early. */
@@ -123,6 +125,8 @@ export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> 
   /** Packets reach the L3/4 detector: its windows close the seconds (else the clock does). */
   const packetsIn = o.stream !== undefined || flows !== null;
   const det = new Detector(o.detection);
+  // only a clustered sensor pays for encoding its windows
+  if (o.onWindowRows !== undefined) det.onWindowRows = o.onWindowRows;
   const mit = o.mitigator ?? null;
   const book = new AlertBook({ sensor: o.sensor, services: new ServiceMap(o.services), now, ...(mit && { isMitigated: (id: string) => mit.holds(id) }) });
   const incidentOfAlert = new Map<string, number>();

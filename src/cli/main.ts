@@ -35,6 +35,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<{ register: Regist
   ['alerts', () => import('./commands/alerts.js')],
   ['incidents', () => import('./commands/incidents.js')],
   ['serve', () => import('./commands/serve.js')],
+  ['correlate', () => import('./commands/correlate.js')],
 ];
 
 /** The registrars a command line needs: the one it names, or all of them. */

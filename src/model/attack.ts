@@ -128,4 +128,6 @@ export interface AttackEvidence {
   without_payload?: boolean;
   /** L7: the figures at detection and what the attack's requests share. */
   l7?: Record<string, unknown>;
+  /** Multi-node mode: each sensor's share of the attack's packets, when a correlator added several sensors' traffic up. */
+  sensors?: Array<{ sensor: string; site: string; packets: number; share: number }>;
 }

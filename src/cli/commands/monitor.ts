@@ -9,6 +9,9 @@ import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
 import { edgeStream } from '../../analyze/monitor-inputs.js';
 import { runStoredMonitor } from '../../analyze/monitor-run.js';
+import { Bus } from '../../cluster/bus.js';
+import { busMetrics, serveMetrics } from '../../cluster/metrics.js';
+import { SensorNode } from '../../cluster/sensor-node.js';
 import { UsageError } from '../../core/errors.js';
 import type { AlertEvent } from '../../incidents/alerts.js';
 import type { TimelineEntry } from '../../incidents/desk.js';
@@ -20,12 +23,14 @@ import { DEFAULT_POLICY } from '../../incidents/mitigator.js';
 import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
 import type { Store } from '../../incidents/store/store.js';
 import { bitsText } from '../../incidents/triage.js';
+import { addClusterOptions, busOptionsOf, type ClusterOpts } from '../cluster-options.js';
 import { intOption, numberOption } from '../options.js';
 import { durationOption, severityText } from '../store-cli.js';
 import { watchInputs } from '../watch-inputs.js';
 import { addWatchOptions, anyWatchInput, type WatchOpts } from '../watch-options.js';
 
-interface Opts extends WatchOpts {
+interface Opts extends WatchOpts, ClusterOpts {
+  metrics?: string;
   sensor?: string;
   json?: boolean;
   duration?: number;
@@ -48,7 +53,9 @@ export function register(program: Command): void {
     .argument('[capture]', '`-` for a pcap/pcapng stream on stdin')
     .description('Watch traffic continuously and raise alerts: live (-i), from stdin, or a capture replayed at its own pace (--replay).');
   addWatchOptions(cmd);
+  addClusterOptions(cmd, 'sensor');
   cmd
+    .option('--metrics <host:port>', 'serve Prometheus /metrics here (with --cluster: the bus counters too)')
     .option('--edge <url>', "a palisade edge's admin URL: read its request stream, and push L7 mitigations to it (with --mitigate)")
     .option('--edge-token <token>', 'bearer token of the edge admin API (default $PALISADE_ADMIN_TOKEN)')
     .option('--sensor <name>', 'this sensor’s name in alerts (default: the host name)')
@@ -121,7 +128,10 @@ Examples:
       const timer = opts.duration === undefined ? null : setTimeout(stop, opts.duration * 1000);
       const tty = process.stdout.isTTY === true && opts.json !== true;
       const store: Store | null = opts.db === false ? null : await openStore(opts.db);
-      const sensor = opts.sensor ?? hostname();
+      const clusterOpts = busOptionsOf(opts, 'sensor', note);
+      const sensor = opts.sensor ?? clusterOpts?.node ?? hostname();
+      const clustered = clusterOpts === null ? null : await startSensorNode(clusterOpts, opts.metrics);
+      const metrics = clustered === null && opts.metrics !== undefined ? await serveMetrics(opts.metrics, () => '') : null;
       const print = (e: AlertEvent, incident: number, created: boolean): void => {
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: e.kind, significant: e.significant, change: e.change, incident, alert: e.alert })}\n`);
         else if (e.significant) process.stdout.write(`${eventLine(e, tty)}  [incident ${incident}${created ? ', new' : ''}]\n`);
@@ -176,6 +186,7 @@ Examples:
                 `monitor: retention: ${r.incidents.length} closed incident(s), ${r.alerts} alert(s), ${r.summaries} per-second summaries and ${sent} sent notification(s) older than the cutoff deleted\n`,
               );
           },
+          ...(clustered !== null && { publish: clustered.node }),
           signal: abort.signal,
         });
         // stderr in both modes: --json keeps stdout for the events
@@ -183,6 +194,8 @@ Examples:
         const flowsText = flowInput !== null ? ` (from ${r.flowRecords} flow records and samples${r.flowLoss > 0 ? `; ${r.flowLoss} lost on the way` : ''})` : '';
         process.stderr.write(`monitor: ${Math.round(r.packets)} packets${flowsText}${reqs}, ${r.alerts} alert(s), ${r.events} event(s)\n`);
       } finally {
+        await clustered?.stop();
+        await metrics?.close();
         await store?.close();
         if (timer) clearTimeout(timer);
         process.off('SIGINT', stop);
@@ -190,6 +203,20 @@ Examples:
         inputs.stopCapture?.();
       }
     });
+}
+
+/** The sensor's side of the multi-node mode: the bus, what it publishes, and its metrics. */
+async function startSensorNode(o: NonNullable<ReturnType<typeof busOptionsOf>>, metricsAt: string | undefined): Promise<{ node: SensorNode; stop: () => Promise<void> }> {
+  const bus = await Bus.connect(o);
+  const node = new SensorNode({ bus, site: o.site, node: o.node, now: Date.now });
+  const metrics = metricsAt === undefined ? null : await serveMetrics(metricsAt, () => busMetrics(bus.stats(), { role: 'sensor', site: o.site, node: o.node }));
+  return {
+    node,
+    stop: async () => {
+      await metrics?.close();
+      await bus.close();
+    },
+  };
 }
 
 /** One event for a person: time, what happened, severity, vector → victim, size, score, why. */

@@ -2,6 +2,7 @@
  * `palisade serve`: the authenticated API over the alert store (src/server). Argument parsing,
  * the first admin account and the demo account; everything else is the server's.
  */
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
@@ -14,10 +15,11 @@ import { fileRecording } from '../../server/recording.js';
 import { readOrCreate } from '../../server/rules-file.js';
 import { createApiServer, isLoopback, listen } from '../../server/server.js';
 import type { Workspace } from '../../server/workspace.js';
+import { addClusterOptions, busOptionsOf, type ClusterOpts } from '../cluster-options.js';
 import { actor } from '../store-cli.js';
 import { addWatchOptions, anyWatchInput, type WatchOpts } from '../watch-options.js';
 
-interface ServeOpts extends WatchOpts {
+interface ServeOpts extends WatchOpts, ClusterOpts {
   listen: string;
   db: string;
   demo?: boolean;
@@ -122,6 +124,7 @@ export function register(program: Command): void {
       'The web console and the API over the alert store: live traffic, alerts, incidents, rules, audit log, accounts; with authentication and roles. Given inputs (-i, --replay, --sflow, --http-log …), it also runs the monitor on them in the same process.',
     );
   addWatchOptions(cmd);
+  addClusterOptions(cmd, 'correlator');
   cmd
     .option('--sensor <name>', 'the in-process monitor’s sensor name (default: the host name)')
     .addOption(
@@ -237,6 +240,49 @@ export function register(program: Command): void {
           throw err;
         }
       }
+      // the multi-node mode's correlator in this process: the sensors' summaries from NATS into this store
+      let correlate: { stop: () => Promise<void> } | null = null;
+      const clusterNote = (l: string): void => void process.stderr.write(`palisade serve: correlate: ${l}\n`);
+      const bo = busOptionsOf(opts, 'correlator', clusterNote);
+      if (bo !== null) {
+        const [{ Bus }, { runCorrelator }, { loadConfig }] = await Promise.all([
+          import('../../cluster/bus.js'),
+          import('../../cluster/correlator-run.js'),
+          import('../../config/index.js'),
+        ]);
+        try {
+          const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
+          const config = configFile === undefined ? { detection: {}, services: [] } : loadConfig(configFile);
+          const bus = await Bus.connect(bo);
+          const abort = new AbortController();
+          const run = runCorrelator({
+            bus,
+            store,
+            name: bo.node,
+            site: bo.site,
+            detection: config.detection,
+            services: config.services,
+            log: clusterNote,
+            signal: abort.signal,
+          }).then(
+            (r) => clusterNote(`stopped: ${r.summaries} summaries, ${r.stored} alert events stored`),
+            (e: Error) => clusterNote(`stopped: ${e.message}`),
+          );
+          correlate = {
+            stop: async () => {
+              abort.abort();
+              await run;
+              await bus.close();
+            },
+          };
+          process.stderr.write(`palisade serve: correlating site ${bo.site} from ${bo.url} as ${bo.node}\n`);
+        } catch (err) {
+          await watch?.stop();
+          server.close();
+          await store.close();
+          throw err;
+        }
+      }
       let demo: Demo | null = null;
       if (opts.demo) {
         // loaded only here: the generator and the monitor are not every serve's start-up
@@ -266,6 +312,7 @@ export function register(program: Command): void {
         process.on('SIGTERM', stop);
       });
       await watch?.stop();
+      await correlate?.stop();
       await demo?.stop();
       await store.close();
     });

@@ -1,0 +1,73 @@
+/**
+ * The multi-node flags every long-running command takes (monitor, edge, serve, correlate, cluster
+ * status): where NATS is and how to log in, this node's site and name, and where events wait while
+ * NATS is away. Only the flags and the Bus options they make; connecting is cluster/bus.ts's.
+ * Secrets may come from the environment (PALISADE_NATS_TOKEN) so they stay out of `ps`.
+ */
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import type { BusOptions } from '../cluster/bus.js';
+import { checkToken } from '../cluster/subjects.js';
+
+export interface ClusterOpts {
+  cluster?: string;
+  site: string;
+  node?: string;
+  spool?: string;
+  natsToken?: string;
+  natsCreds?: string;
+  natsTlsCa?: string;
+  natsTlsCert?: string;
+  natsTlsKey?: string;
+}
+
+/** The NATS connection flags alone (cluster status has no site, node or spool). */
+export function addNatsOptions(cmd: Command): Command {
+  return cmd
+    .option('--cluster <nats-url>', 'NATS JetStream of the multi-node mode: nats://host:4222 or tls://… (user:pass@ in the URL; several comma-separated)')
+    .option('--nats-token <token>', 'NATS token (default $PALISADE_NATS_TOKEN)')
+    .option('--nats-creds <file>', 'NATS credentials file (JWT and NKey seed)')
+    .option('--nats-tls-ca <file>', 'CA certificate NATS is checked against')
+    .option('--nats-tls-cert <file>', 'client certificate for NATS (with --nats-tls-key)')
+    .option('--nats-tls-key <file>', 'client key for NATS');
+}
+
+/** NATS flags, and the node's place in the cluster. */
+export function addClusterOptions(cmd: Command, role: string): Command {
+  return addNatsOptions(cmd)
+    .option('--site <name>', 'this node’s site (a PoP, a data centre) in event subjects', 'default')
+    .option('--node <name>', `this node’s name in event subjects (default: ${role}-<host name>)`)
+    .option('--spool <dir>', 'keep events here while NATS is unreachable, and send them when it is back (default: in memory, bounded)');
+}
+
+/** A subject token from a host name: what NATS subjects allow. */
+export function defaultNodeName(role: string): string {
+  return `${role}-${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}`.slice(0, 64);
+}
+
+/** The Bus options of the flags (null: not clustered). Site and node are checked as subject tokens. */
+export function busOptionsOf(o: ClusterOpts, role: string, log: (line: string) => void): (BusOptions & { site: string; node: string }) | null {
+  if (o.cluster === undefined) return null;
+  const node = checkToken('--node', o.node ?? defaultNodeName(role));
+  const site = checkToken('--site', o.site);
+  const token = o.natsToken ?? process.env.PALISADE_NATS_TOKEN;
+  const tls =
+    o.natsTlsCa !== undefined || o.natsTlsCert !== undefined
+      ? {
+          ...(o.natsTlsCa !== undefined && { ca: o.natsTlsCa }),
+          ...(o.natsTlsCert !== undefined && { cert: o.natsTlsCert }),
+          ...(o.natsTlsKey !== undefined && { key: o.natsTlsKey }),
+        }
+      : undefined;
+  return {
+    url: o.cluster,
+    name: node,
+    site,
+    node,
+    log,
+    ...(token !== undefined && { token }),
+    ...(o.natsCreds !== undefined && { credsFile: o.natsCreds }),
+    ...(tls !== undefined && { tls }),
+    ...(o.spool !== undefined && { spoolDir: o.spool }),
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * `palisade correlate`: the multi-node mode's correlator as a process of its own — every sensor's
+ * per-second windows from NATS JetStream added up and decided by the single-sensor detector,
+ * alerts and incidents into the shared store (PostgreSQL), block lists of L7 alerts back out as
+ * decisions. `palisade serve --cluster` runs the same thing inside the console's process.
+ */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { Bus } from '../../cluster/bus.js';
+import { runCorrelator } from '../../cluster/correlator-run.js';
+import { busMetrics, serveMetrics } from '../../cluster/metrics.js';
+import { loadConfig } from '../../config/index.js';
+import { UsageError } from '../../core/errors.js';
+import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
+import { addClusterOptions, busOptionsOf, type ClusterOpts } from '../cluster-options.js';
+import { numberOption } from '../options.js';
+import { eventLine } from './monitor.js';
+
+interface Opts extends ClusterOpts {
+  db: string;
+  config?: string;
+  wait: number;
+  metrics?: string;
+  duration?: number;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('correlate')
+    .description('Correlate the sensors of a multi-node set-up: merged detection over their per-second summaries from NATS JetStream, one alert per attack in the shared store.');
+  addClusterOptions(cmd, 'correlator');
+  cmd
+    .option('--db <file|url>', 'the shared alert store: postgres://user@host/db (or a SQLite file for one machine)', DEFAULT_DB)
+    .option('--config <file>', 'palisade.yaml: detection settings and services (default ./palisade.yaml when present)')
+    .option('--wait <s>', 'how long a second waits for sensors that have not reported it yet', numberOption('--wait', { min: 0 }), 3)
+    .option('--metrics <host:port>', 'serve Prometheus /metrics here')
+    .option('--duration <s>', 'stop after S seconds', numberOption('--duration', { above: 0 }))
+    .option('--json', 'print each stored alert event as one JSON line')
+    .addHelpText(
+      'after',
+      `
+Sensors (palisade monitor --cluster URL) publish each second's detector window; the correlator
+adds every sensor's windows of a second up and decides them as one sensor would, so a carpet
+bombing or a botnet split across sensors, each below its own threshold, is found, and an attack
+several sensors see is one alert whose evidence gives each sensor's share. A second is decided
+once every live sensor has reported it, or --wait seconds after its first report.
+
+Nothing is acknowledged on the bus before it is stored: with the store down the correlator
+waits and retries, and a restarted correlator resumes from its durable consumer
+(correlator-<node>).
+
+Exit codes: 0 stopped; 2 usage; 4 NATS or the store unreachable at start.
+
+Example (one machine standing in for three):
+  palisade correlate --cluster nats://127.0.0.1:4222 --db postgres://postgres@127.0.0.1/palisade --node core
+  palisade monitor --cluster nats://127.0.0.1:4222 --node r1 --sflow :6343 --no-db
+  palisade monitor --cluster nats://127.0.0.1:4222 --node r2 --sflow :6344 --no-db
+  palisade cluster status --cluster nats://127.0.0.1:4222`,
+    )
+    .action(async (opts: Opts) => {
+      const log = (l: string): void => void process.stderr.write(`correlate: ${l}\n`);
+      const bo = busOptionsOf(opts, 'correlator', log);
+      if (bo === null) throw new UsageError('give --cluster nats://host:port (the NATS JetStream the sensors publish to)');
+      const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
+      const config = configFile === undefined ? { detection: {}, services: [] } : loadConfig(configFile);
+      const store = await openStore(opts.db);
+      const bus = await Bus.connect(bo);
+      const metrics = opts.metrics === undefined ? null : await serveMetrics(opts.metrics, () => busMetrics(bus.stats(), { role: 'correlator', site: bo.site, node: bo.node }));
+      const abort = new AbortController();
+      const stop = (): void => abort.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const timer = opts.duration === undefined ? null : setTimeout(stop, opts.duration * 1000);
+      const tty = process.stdout.isTTY === true && opts.json !== true;
+      log(`correlating site ${bo.site} as ${bo.node}: store ${opts.db}`);
+      try {
+        const r = await runCorrelator({
+          bus,
+          store,
+          name: bo.node,
+          site: bo.site,
+          detection: config.detection,
+          services: config.services,
+          holdMs: opts.wait * 1000,
+          log,
+          signal: abort.signal,
+          onStored: (e, incident) => {
+            if (opts.json) process.stdout.write(`${JSON.stringify({ event: e.kind, significant: e.significant, change: e.change, incident, alert: e.alert })}\n`);
+            else if (e.significant) process.stdout.write(`${eventLine(e, tty)}  [incident ${incident}]\n`);
+          },
+        });
+        log(
+          `${r.summaries} summaries (${r.late} late, ${r.malformed} malformed), ${r.seconds} seconds decided, ${r.stored} alert events stored, ${r.decisions} decisions published`,
+        );
+      } finally {
+        if (timer) clearTimeout(timer);
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        await metrics?.close();
+        await bus.close();
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,199 @@
+/**
+ * The correlator node (`palisade correlate`, `palisade serve --cluster`): a durable JetStream
+ * consumer over every node's summaries and alerts → the Correlator (merged detection) → the
+ * incident recorder on the shared store (PostgreSQL in a cluster) → decisions back onto the bus.
+ *
+ * Nothing is acknowledged before it is stored. A summary is acknowledged once the second it
+ * belongs to has been decided and that second's alert events are committed; while the store
+ * refuses (PostgreSQL down) the events wait in order and are retried every second, so nothing
+ * is acknowledged and JetStream keeps everything until the store is back. A correlator killed
+ * with -9 resumes from its durable consumer: what it had not acknowledged is handed over again,
+ * and the store's alerts, keyed by fingerprint, carry on rather than double.
+ *
+ * Alerts the sensors raise themselves: L3/4 ones are the merged detection's business (the
+ * correlator sees the sum of what they see, so it raises the one alert, with each sensor's
+ * share); L7 ones (an edge's or a monitor's HTTP analysis) are stored as they come, one alert per
+ * fingerprint however many nodes report it, and their block lists go out as decisions.
+ */
+
+import { summaryRow } from '../analyze/summary-writer.js';
+import type { DetectionSection } from '../config/detection.js';
+import type { Service } from '../config/services.js';
+import { PalisadeError } from '../core/errors.js';
+import type { AlertEvent } from '../incidents/alerts.js';
+import { IncidentRecorder } from '../incidents/recorder.js';
+import type { Store } from '../incidents/store/store.js';
+import { L34_VECTORS, type Vector } from '../model/attack.js';
+import type { Bus, BusMessage } from './bus.js';
+import { Correlator, type DecidedSecond, type NodeSeen } from './correlator.js';
+import { subject } from './subjects.js';
+
+export interface CorrelatorRunOptions {
+  bus: Bus;
+  store: Store;
+  /** the correlator's node name (alerts' `sensor`, its durable consumer's name) */
+  name: string;
+  site: string;
+  detection: DetectionSection;
+  services: readonly Service[];
+  now?: () => number;
+  log: (line: string) => void;
+  holdMs?: number;
+  staleMs?: number;
+  /** Stop: decide what waits, store it, stop consuming. */
+  signal: AbortSignal;
+  /** Each alert event once stored (the terminal's line, tests). */
+  onStored?: (e: AlertEvent, incident: number) => void;
+  /** Each node falling silent or heard again. */
+  onLiveness?: (n: NodeSeen, silent: boolean) => void;
+  /** Decisions published for L7 alerts' block lists: how long they hold (default 600 s). */
+  decisionTtlS?: number;
+}
+
+export interface CorrelatorRunResult {
+  summaries: number;
+  late: number;
+  malformed: number;
+  seconds: number;
+  events: number;
+  stored: number;
+  decisions: number;
+}
+
+const L34: ReadonlySet<Vector> = new Set(L34_VECTORS);
+
+export async function runCorrelator(o: CorrelatorRunOptions): Promise<CorrelatorRunResult> {
+  const now = o.now ?? Date.now;
+  const c = new Correlator({
+    name: o.name,
+    detection: o.detection,
+    services: o.services,
+    now,
+    ...(o.holdMs !== undefined && { holdMs: o.holdMs }),
+    ...(o.staleMs !== undefined && { staleMs: o.staleMs }),
+  });
+  const recorder = new IncidentRecorder(o.store, { sensor: o.name, now, log: o.log });
+  const result: CorrelatorRunResult = { summaries: 0, late: 0, malformed: 0, seconds: 0, events: 0, stored: 0, decisions: 0 };
+  const decisionSubject = subject(o.site, o.name, 'decision');
+  // the store's writes, one at a time and in order; a failure is retried until it succeeds or we stop
+  let chain: Promise<void> = Promise.resolve();
+  let storeDown = false;
+  const stopped = (): boolean => o.signal.aborted;
+  const persist = async (what: string, fn: () => Promise<void>): Promise<boolean> => {
+    for (;;) {
+      try {
+        await fn();
+        if (storeDown) {
+          storeDown = false;
+          o.log('store: back; storing what waited');
+        }
+        return true;
+      } catch (e) {
+        if (!storeDown) {
+          storeDown = true;
+          o.log(`store: ${what} failed (${(e as Error).message}); nothing is acknowledged until it works, retrying every second`);
+        }
+        if (stopped()) return false;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  };
+  const record = async (e: AlertEvent): Promise<boolean> =>
+    persist('an alert event', async () => {
+      const r = await recorder.record(e);
+      result.stored++;
+      o.onStored?.(e, r.incident);
+    });
+  const decided = (d: DecidedSecond): void => {
+    chain = chain.then(async () => {
+      for (const e of d.events) if (!(await record(e))) return;
+      if (!(await persist('the merged summary', () => o.store.writeSummaries([summaryRow(o.name, d.summary)])))) return;
+      for (const ack of d.acks) ack();
+    });
+  };
+  /** A node's own alert: L7 stored as it is (its block list published), L3/4 acknowledged (merged detection covers it). */
+  const nodeAlert = (m: BusMessage): void => {
+    const data = m.data as { kind?: string; significant?: boolean; change?: string; alert?: AlertEvent['alert'] } | null;
+    const alert = data?.alert;
+    if (alert === undefined || typeof alert !== 'object' || typeof alert.vector !== 'string' || (data?.kind !== 'start' && data?.kind !== 'update' && data?.kind !== 'end')) {
+      result.malformed++;
+      m.ack();
+      return;
+    }
+    if (L34.has(alert.vector as Vector)) {
+      m.ack();
+      return;
+    }
+    const e: AlertEvent = { kind: data.kind, alert, significant: data.significant === true, change: data.change ?? '' };
+    chain = chain.then(async () => {
+      if (!(await record(e))) return;
+      publishList(e, m.node);
+      m.ack();
+    });
+  };
+  /**
+   * An L7 alert's source list for every proxy (the node that found it has it already): only a
+   * list the analysis measured and chose (signature kind source_list: it met the coverage and
+   * collateral bar), never every address it attributed.
+   */
+  const publishList = (e: AlertEvent, fromNode: string): void => {
+    if (e.kind === 'end') return;
+    const sig = e.alert.attack.signature;
+    const entries = sig?.kind === 'source_list' ? (sig.list?.addresses ?? []) : [];
+    if (entries.length === 0) return;
+    const ttl = (o.decisionTtlS ?? 600) * 1000;
+    const id = `cluster-${e.alert.fingerprint.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 100)}`;
+    result.decisions++;
+    o.bus.publish(decisionSubject, `${o.name}:decision:${id}:${entries.length}:${e.alert.last_seen}`, {
+      v: 1,
+      id,
+      time: new Date(now()).toISOString(),
+      from: { site: o.site, node: o.name, role: 'correlator' },
+      op: 'add',
+      spec: { type: 'list', id, origin: `cluster:${o.name}`, entries, expiresMs: now() + ttl, description: `${e.alert.vector} on ${e.alert.victim} (found by ${fromNode})` },
+      reason: `${e.alert.vector} alert ${e.alert.id} from ${fromNode}`,
+      alert_id: e.alert.id,
+    });
+  };
+  c.onLiveness = (n, silent) => {
+    o.log(silent ? `node ${n.site}/${n.node} (${n.role}) silent: nothing heard for ${Math.round((now() - n.lastArrivalMs) / 1000)} s` : `node ${n.site}/${n.node} heard again`);
+    o.onLiveness?.(n, silent);
+  };
+  await persist('resuming open incidents', async () => {
+    await recorder.resume();
+  });
+  const consumer = o.bus.consume(
+    `correlator-${o.name}`,
+    ['palisade.*.*.summary', 'palisade.*.*.alert'],
+    (m) => {
+      if (m.kind === 'alert') return nodeAlert(m);
+      try {
+        c.ingest(m.data, () => m.ack());
+      } catch (e) {
+        if (!(e instanceof PalisadeError)) throw e;
+        result.malformed++;
+        o.log(`${m.subject} #${m.seq}: ${e.message}; skipped`);
+        m.ack();
+      }
+    },
+    { manualAck: true, ackWaitMs: 60_000 },
+  );
+  const timer = setInterval(() => {
+    for (const d of c.tick()) decided(d);
+  }, 200);
+  try {
+    await new Promise<void>((resolve) => {
+      if (o.signal.aborted) resolve();
+      else o.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    clearInterval(timer);
+    await consumer.stop();
+    // what waits is decided only if every sensor had reported it; the rest is handed over again after a restart
+    for (const d of c.tick()) decided(d);
+    await chain;
+  }
+  Object.assign(result, { summaries: c.counts.summaries, late: c.counts.late, seconds: c.counts.seconds, events: c.counts.events });
+  result.malformed += c.counts.malformed;
+  return result;
+}
