@@ -18,11 +18,16 @@
  * name) with `deliver` in place of `runtime`: every decision is handed to the workers over IPC and
  * each worker applies it with its own DecisionApplier (see cli/commands/edge.ts).
  */
+import type { EdgeCounterOptions } from '../config/edge.js';
 import type { Outcome } from '../proxy/gate.js';
 import type { LiveDecision, LiveRuleContent } from '../proxy/live/decisions.js';
 import type { RuntimeRules } from '../proxy/live/runtime-rules.js';
-import type { DecisionStore } from './decision-store.js';
-import { type ApplyResult, type Decision, DecisionApplier, DecisionError, type DecisionSpec, parseDecision } from './decisions.js';
+import type { EdgeStack } from '../proxy/stack.js';
+import type { EdgeStats } from '../proxy/stats.js';
+import { Bus, type BusOptions } from './bus.js';
+import { DECISIONS_KEY, DecisionStore } from './decision-store.js';
+import { type ApplyResult, type Decision, DecisionApplier, DecisionError, type DecisionSpec, decisionExpiry, decisionRuleId, parseDecision } from './decisions.js';
+import { busMetrics } from './metrics.js';
 import { subject } from './subjects.js';
 
 /** What the node needs of the bus (cluster/bus.ts's Bus has it). */
@@ -315,4 +320,215 @@ export function edgeNodeMetrics(n: EdgeNode, labels: { site: string; node: strin
   counter('palisade_cluster_edge_summaries_total', 'Per-second summaries published.', [['', s.summaries]]);
   counter('palisade_cluster_edge_live_decisions_published_total', "Live L7 protection's decisions published for the correlator.", [['', s.livePublished]]);
   return `${out.join('\n')}\n`;
+}
+
+// ---- wiring into `palisade edge` ----
+
+/** Where the decisions in force are read from (null: nowhere, the bus only). */
+export interface StoreSettings {
+  url: string;
+  key: string;
+}
+
+/**
+ * The decision store of an edge: the Redis its counters use (`--redis`, or edge.counters with
+ * store redis), under `palisade:decisions` — or `<prefix>decisions` when edge.counters.prefix is not
+ * the default, so clusters that share one Redis by prefix keep their decisions apart too. Null
+ * with counters in memory: decisions then come from the bus alone (none loaded at start).
+ */
+export function storeSettingsOf(counters: EdgeCounterOptions): StoreSettings | null {
+  if (counters.store !== 'redis') return null;
+  return { url: counters.redisUrl, key: counters.prefix === 'palisade:rl:' ? DECISIONS_KEY : `${counters.prefix}decisions` };
+}
+
+export interface JoinOptions {
+  bus: BusOptions & { site: string; node: string };
+  store: StoreSettings | null;
+  log: (line: string) => void;
+}
+
+export interface ClusterSide {
+  node: EdgeNode;
+  bus: Bus;
+  /** Prometheus text: the bus's counters and the node's. */
+  metrics(): string;
+  stop(): Promise<void>;
+}
+
+/** The transport's origin errors (502/504 answers), from the edge's counters. */
+export const originErrorsOf = (s: EdgeStats | null): number => (s === null ? 0 : s.originErrors + s.originTimeouts);
+
+/**
+ * One edge process in the cluster: connect, load the store's decisions into the stack's runtime
+ * rules (the gate of the moment, across reloads), follow the bus, count the finished exchanges
+ * for the summaries, publish live protection's decisions.
+ */
+export async function joinCluster(o: JoinOptions, stack: EdgeStack, transport: () => EdgeStats | null): Promise<ClusterSide> {
+  const bus = await Bus.connect(o.bus);
+  const store = o.store === null ? null : new DecisionStore({ url: o.store.url, key: o.store.key, log: o.log });
+  const counts = new EdgeCounts();
+  const unfollow = stack.follow(counts.observe);
+  let node: EdgeNode;
+  try {
+    node = await startEdgeNode({
+      bus,
+      site: o.bus.site,
+      node: o.bus.node,
+      runtime: () => stack.edgeGate.runtime,
+      store,
+      stats: () => ({ ...counts.totals, origin_errors: originErrorsOf(transport()) }),
+      log: o.log,
+    });
+  } catch (e) {
+    unfollow();
+    await store?.close();
+    await bus.close();
+    throw e;
+  }
+  stack.live?.onDecision(node.publishLive);
+  const labels = { role: 'edge', site: o.bus.site, node: o.bus.node };
+  return {
+    node,
+    bus,
+    metrics: () => busMetrics(bus.stats(), labels) + edgeNodeMetrics(node, labels),
+    async stop() {
+      stack.live?.onDecision(null);
+      unfollow();
+      await node.stop();
+      await bus.close();
+      await store?.close();
+    },
+  };
+}
+
+/** Messages between the primary and the workers of `--workers N` (node:cluster IPC). */
+type ClusterMsg =
+  | { type: 'palisade-cluster-hello' }
+  | { type: 'palisade-cluster-decisions'; decisions: Decision[] }
+  | { type: 'palisade-cluster-stats'; totals: EdgeSecondStats; rules: number }
+  | { type: 'palisade-cluster-live'; decision: LiveDecision };
+
+const isClusterMsg = (m: unknown): m is ClusterMsg =>
+  typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('palisade-cluster-');
+
+/**
+ * The primary of `--workers N` in the cluster: the one NATS connection (one node name, one spool)
+ * and the store. Each correlator decision goes to every worker at once over IPC (each applies it
+ * to its own runtime rules); a worker that starts (or is restarted) says hello and gets the
+ * decisions in force. The summary adds up the workers' counts (a dead worker's stay counted);
+ * live protection's decisions come from the workers to be published here.
+ */
+export async function joinClusterAsPrimary(o: JoinOptions): Promise<ClusterSide> {
+  const cluster = (await import('node:cluster')).default;
+  const bus = await Bus.connect(o.bus);
+  const store = o.store === null ? null : new DecisionStore({ url: o.store.url, key: o.store.key, log: o.log });
+  /** The decisions in force, by runtime entry id: what a new worker is sent. */
+  const inForce = new Map<string, Decision>();
+  const totals = new Map<number, { totals: EdgeSecondStats; rules: number }>();
+  const retired = zeroStats();
+  const send = (w: import('node:cluster').Worker, m: ClusterMsg): void => {
+    if (w.isConnected()) w.send(m);
+  };
+  const deliver = (d: Decision): void => {
+    const id = decisionRuleId(d);
+    const held = inForce.get(id);
+    if (held === undefined || Date.parse(held.time) <= Date.parse(d.time)) {
+      if (d.op === 'add') inForce.set(id, d);
+      else inForce.delete(id);
+    }
+    for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, { type: 'palisade-cluster-decisions', decisions: [d] });
+  };
+  let node: EdgeNode | null = null;
+  const onMessage = (w: import('node:cluster').Worker, m: unknown): void => {
+    if (!isClusterMsg(m)) return;
+    if (m.type === 'palisade-cluster-hello') {
+      const now = Date.now();
+      for (const [id, d] of inForce) {
+        const x = decisionExpiry(d);
+        if (x !== null && x <= now) inForce.delete(id);
+      }
+      send(w, { type: 'palisade-cluster-decisions', decisions: [...inForce.values()] });
+    } else if (m.type === 'palisade-cluster-stats') totals.set(w.id, { totals: m.totals, rules: m.rules });
+    else if (m.type === 'palisade-cluster-live') node?.publishLive(m.decision);
+  };
+  const onExit = (w: import('node:cluster').Worker): void => {
+    const t = totals.get(w.id);
+    if (t !== undefined) addStats(retired, t.totals);
+    totals.delete(w.id);
+  };
+  cluster.on('message', onMessage);
+  cluster.on('exit', onExit);
+  const sum = (): EdgeSecondStats => {
+    const s = addStats(zeroStats(), retired);
+    for (const t of totals.values()) addStats(s, t.totals);
+    return s;
+  };
+  try {
+    node = await startEdgeNode({
+      bus,
+      site: o.bus.site,
+      node: o.bus.node,
+      deliver,
+      // Every worker holds the same decisions; the first one's count stands for the node's.
+      ruleCount: () => totals.values().next().value?.rules ?? 0,
+      store,
+      stats: sum,
+      log: o.log,
+    });
+  } catch (e) {
+    cluster.off('message', onMessage);
+    cluster.off('exit', onExit);
+    await store?.close();
+    await bus.close();
+    throw e;
+  }
+  const started = node;
+  const labels = { role: 'edge', site: o.bus.site, node: o.bus.node };
+  return {
+    node: started,
+    bus,
+    metrics: () => busMetrics(bus.stats(), labels) + edgeNodeMetrics(started, labels),
+    async stop() {
+      cluster.off('message', onMessage);
+      cluster.off('exit', onExit);
+      await started.stop();
+      await bus.close();
+      await store?.close();
+    },
+  };
+}
+
+/**
+ * A worker's side of `--workers N` in the cluster: apply what the primary hands over (its own
+ * DecisionApplier on its own gate's runtime rules), report its counts each second, hand live
+ * protection's decisions to the primary for publishing. Returns the stop function.
+ */
+export function followPrimary(stack: EdgeStack, transport: () => EdgeStats | null, log: (line: string) => void): () => void {
+  const applier = new DecisionApplier(() => stack.edgeGate.runtime);
+  const counts = new EdgeCounts();
+  const unfollow = stack.follow(counts.observe);
+  const send = (m: ClusterMsg): void => {
+    process.send?.(m);
+  };
+  const onMessage = (m: unknown): void => {
+    if (!isClusterMsg(m) || m.type !== 'palisade-cluster-decisions') return;
+    for (const d of m.decisions) {
+      const r = applier.apply(d);
+      if (r.status === 'applied' || r.status === 'refused') log(`edge: worker ${process.pid}: cluster decision ${r.status}: ${r.message}`);
+    }
+  };
+  process.on('message', onMessage);
+  stack.live?.onDecision((d) => send({ type: 'palisade-cluster-live', decision: d }));
+  const timer = setInterval(
+    () => send({ type: 'palisade-cluster-stats', totals: { ...counts.totals, origin_errors: originErrorsOf(transport()) }, rules: stack.edgeGate.runtime.size }),
+    250,
+  );
+  timer.unref();
+  send({ type: 'palisade-cluster-hello' });
+  return () => {
+    clearInterval(timer);
+    process.off('message', onMessage);
+    stack.live?.onDecision(null);
+    unfollow();
+  };
 }

@@ -33,6 +33,8 @@ export interface StackFlags {
   mode?: EdgeOptions['mode'];
   /** `--admin HOST:PORT` and its token. */
   admin?: { host: string; port: number; token?: string | null };
+  /** `--redis URL`: the rate-limit counters in this Redis (edge.counters.store redis and redis_url). */
+  redis?: string;
 }
 
 export interface StackDeps {
@@ -129,11 +131,20 @@ export class EdgeStack {
   private static read(flags: StackFlags): EdgeOptions {
     const o = edgeOptionsFromFlags({ config: flags.config, blockLists: flags.blockLists });
     if (flags.mode !== undefined) o.mode = flags.mode;
+    if (flags.redis !== undefined) {
+      o.counters.store = 'redis';
+      o.counters.redisUrl = flags.redis;
+    }
     return o;
   }
 
   private gateOf(req: EdgeRequest): EdgeGate {
     return this.started.get(req) ?? this.current;
+  }
+
+  /** The configuration in force (the last one read; a refused reload leaves it). */
+  get config(): EdgeOptions {
+    return this.options;
   }
 
   /** The gate new requests meet (admin API, tests). */

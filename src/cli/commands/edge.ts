@@ -9,9 +9,10 @@ import { InputError, UsageError } from '../../core/errors.js';
 import type { EdgeOptions } from '../../proxy/options.js';
 import type { Edge } from '../../proxy/server.js';
 import { newStats } from '../../proxy/stats.js';
+import { addClusterOptions, busOptionsOf, type ClusterOpts } from '../cluster-options.js';
 import { collect, intOption, numberOption, parseIntArg } from '../options.js';
 
-interface EdgeFlags {
+interface EdgeFlags extends ClusterOpts {
   listen: string;
   origin: string[];
   cert?: string;
@@ -37,13 +38,14 @@ interface EdgeFlags {
   mode?: string;
   admin?: string;
   adminToken?: string;
+  redis?: string;
 }
 
 const seconds = (flag: string) => numberOption(flag, { above: 0, max: 86_400 });
 const ms = (s: number | undefined): number | undefined => (s === undefined ? undefined : Math.round(s * 1000));
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('edge')
     .description('Reverse proxy in front of your origin: HTTP/1.1, HTTP/2 over TLS, WebSocket, with slow-client limits and a JSON access log.')
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
@@ -77,6 +79,8 @@ export function register(program: Command): void {
     )
     .option('--admin <host:port>', 'serve Prometheus /metrics and the admin API (/api/rules, /api/decisions, /api/stats) here; loopback unless --admin-token')
     .option('--admin-token <token>', 'bearer token the admin API requires (default: $PALISADE_ADMIN_TOKEN)')
+    .option('--redis <url>', 'share rate-limit counters (and read the cluster decisions in force) in this Redis: edge.counters.store redis with this redis_url');
+  addClusterOptions(cmd, 'edge')
     .addHelpText(
       'after',
       `
@@ -95,6 +99,13 @@ rule it derived (a signature, a source list, a rate limit), within limits, logs 
 and removes the rule once the attack has been over for edge.live.release_after_s (300 s).
 Answers of its own carry palisade-mitigated: block | challenge | rate_limit | waf.
 
+Multi-node (--cluster nats://…): the edge loads the decisions in force from Redis (--redis, or
+edge.counters with store redis), applies every decision a correlator publishes on
+palisade.*.*.decision within milliseconds, publishes a summary of each second on
+palisade.<site>.<node>.summary (node: --node, default edge-<host name>) and its live
+protection's decisions on palisade.<site>.<node>.decision. With --workers N the primary holds the
+one NATS connection and hands decisions to every worker. --admin's /metrics adds the bus's counters.
+
 Examples:
   palisade edge --listen 127.0.0.1:8080 --origin http://127.0.0.1:9000
   palisade edge --listen 127.0.0.1:8080 --origin http://127.0.0.1:9000 --block-list drop.txt --admin 127.0.0.1:9901
@@ -105,16 +116,25 @@ Examples:
   palisade edge --listen 0.0.0.0:443 --cert site.pem --key site.key --origin http://10.0.0.5:8080 --origin http://10.0.0.6:8080 --workers 4
   palisade edge --dev-cert --listen 127.0.0.1:8443 --origin http://127.0.0.1:3000 --access-log edge.log
   palisade edge --listen 10.0.0.2:80 --proxy-protocol --trusted-proxy 10.0.0.0/8 --origin http://127.0.0.1:9000
+  palisade edge --origin http://127.0.0.1:9000 --cluster nats://10.0.0.9:4222 --redis redis://10.0.0.9:6379 --site eu-west --node edge-1
   palisade analyze edge.log`,
     )
     .action(async (flags: EdgeFlags) => {
       const opts = await edgeOptions(flags);
       const stackFlags = stackFlagsOf(flags);
+      const say = (l: string) => process.stderr.write(`${l}\n`);
+      const busOpts = busOptionsOf(flags, 'edge', say);
       const { startEdge } = await import('../../proxy/server.js');
       const { EdgeStack } = await import('../../proxy/stack.js');
       let edge: Edge | null = null;
+      /** The cluster's /metrics text once joined. */
+      let clusterMetrics: (() => string) | null = null;
       /** The decisions: palisade.yaml's edge section, --block-list, live protection, the admin listener. */
-      const startStack = () => EdgeStack.start(stackFlags, { edgeStats: () => edge?.stats() ?? newStats() });
+      const startStack = () =>
+        EdgeStack.start(stackFlags, {
+          edgeStats: () => edge?.stats() ?? newStats(),
+          ...(busOpts !== null && { extraMetrics: () => clusterMetrics?.() ?? '' }),
+        });
       const start = async (stack: EdgeStackT): Promise<Edge> => {
         const e = await startEdge({ ...opts, gate: stack.gate }).catch((err: NodeJS.ErrnoException) => Promise.reject(listenError(err, flags.listen)));
         edge = e;
@@ -123,6 +143,8 @@ Examples:
       if (cluster.isWorker) {
         const stack = await startStack();
         watchConfig(stack, stackFlags.config);
+        // Clustered: the primary holds the NATS side and hands the decisions over (followPrimary).
+        if (busOpts !== null) (await import('../../cluster/edge-node.js')).followPrimary(stack, () => edge?.stats() ?? null, say);
         const { runWorker } = await import('../../proxy/workers.js');
         await runWorker(() => start(stack));
         return;
@@ -139,30 +161,57 @@ Examples:
         const { processSecret } = await import('../../proxy/challenge/secret.js');
         processSecret();
         const { edgeOptionsFromFlags } = await import('../../proxy/phases/edge-config.js');
-        edgeOptionsFromFlags({ config: stackFlags.config, blockLists: stackFlags.blockLists });
+        const checked = edgeOptionsFromFlags({ config: stackFlags.config, blockLists: stackFlags.blockLists });
+        // The one NATS connection of the node, before the workers: each says hello and gets the decisions in force.
+        let side: import('../../cluster/edge-node.js').ClusterSide | null = null;
+        if (busOpts !== null) {
+          const { joinClusterAsPrimary, storeSettingsOf } = await import('../../cluster/edge-node.js');
+          const counters = { ...checked.counters, ...(flags.redis !== undefined && { store: 'redis' as const, redisUrl: flags.redis }) };
+          side = await joinClusterAsPrimary({ bus: busOpts, store: storeSettingsOf(counters), log: say });
+        }
         const { superviseWorkers } = await import('../../proxy/workers.js');
         let sup: Awaited<ReturnType<typeof superviseWorkers>>;
         try {
           sup = await superviseWorkers(flags.workers, opts.shutdownTimeoutMs ?? 10_000, (l) => process.stderr.write(`${l}\n`));
         } catch (e) {
+          await side?.stop();
           throw new InputError(`edge: ${(e as Error).message}`);
         }
         process.on('SIGHUP', () => {
           for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
         });
-        process.stderr.write(`edge: listening on ${scheme}://${host}:${sup.port} (${what}), ${flags.workers} workers, origin ${origins}\n`);
-        stop = () => {
+        process.stderr.write(
+          `edge: listening on ${scheme}://${host}:${sup.port} (${what}), ${flags.workers} workers, origin ${origins}${side ? `; ${describeCluster(side, busOpts)}` : ''}\n`,
+        );
+        stop = async () => {
           sup.stop();
-          return sup.done;
+          await sup.done;
+          await side?.stop();
         };
       } else {
         const stack = await startStack();
+        // Clustered: the decisions in force are loaded before the first request is served.
+        let side: import('../../cluster/edge-node.js').ClusterSide | null = null;
+        if (busOpts !== null) {
+          const { joinCluster, storeSettingsOf } = await import('../../cluster/edge-node.js');
+          try {
+            side = await joinCluster({ bus: busOpts, store: storeSettingsOf(stack.config.counters), log: say }, stack, () => edge?.stats() ?? null);
+          } catch (err) {
+            await stack.close();
+            throw err;
+          }
+          const joined = side;
+          clusterMetrics = joined.metrics;
+        }
         const e = await start(stack);
         const unwatch = watchConfig(stack, stackFlags.config);
-        process.stderr.write(`edge: listening on ${e.url} (${what}), origin ${origins}; ${describeStack(stack)}${stack.admin ? `; admin ${stack.admin.url}` : ''}\n`);
+        process.stderr.write(
+          `edge: listening on ${e.url} (${what}), origin ${origins}; ${describeStack(stack)}${side ? `; ${describeCluster(side, busOpts)}` : ''}${stack.admin ? `; admin ${stack.admin.url}` : ''}\n`,
+        );
         stop = async () => {
           unwatch();
           await e.close();
+          await side?.stop();
           await stack.close();
         };
       }
@@ -188,7 +237,21 @@ function stackFlagsOf(f: EdgeFlags): import('../../proxy/stack.js').StackFlags {
   if (f.admin !== undefined) {
     admin = { ...hostPort('--admin', f.admin), token: f.adminToken ?? process.env.PALISADE_ADMIN_TOKEN ?? null };
   }
-  return { config, blockLists: f.blockList, ...(f.mode !== undefined && { mode: f.mode as 'auto' | 'suggest' | 'off' }), ...(admin && { admin }) };
+  if (f.redis !== undefined && !/^rediss?:\/\/./.test(f.redis)) throw new UsageError(`edge: --redis must be a redis:// or rediss:// URL, not "${f.redis}"`);
+  return {
+    config,
+    blockLists: f.blockList,
+    ...(f.mode !== undefined && { mode: f.mode as 'auto' | 'suggest' | 'off' }),
+    ...(admin && { admin }),
+    ...(f.redis !== undefined && { redis: f.redis }),
+  };
+}
+
+/** The node's place in the cluster, for the start-up line. */
+function describeCluster(side: import('../../cluster/edge-node.js').ClusterSide, o: ReturnType<typeof busOptionsOf>): string {
+  const n = side.node.loaded;
+  const loaded = n < 0 ? 'decision store unreadable' : `${n} decision${n === 1 ? '' : 's'} in force loaded`;
+  return `cluster node ${o?.site}/${o?.node} (${loaded})`;
 }
 
 /** What the edge decides with, for the start-up line. */

@@ -1,0 +1,209 @@
+/**
+ * Edge proxies as cluster nodes, for real: `palisade edge` processes from the CLI (--cluster on the
+ * machine's NATS at 127.0.0.1:4222, --redis on its Redis at 127.0.0.1:6379) in front of a real
+ * origin, clients from their own loopback addresses (127.0.0.x). Each run has its own
+ * site (subjects), node names and Redis prefix (counters and the decision hash), deleted after.
+ *
+ *   - a decision published on the bus as a correlator would (a list entry blocking 127.0.0.9) is
+ *     enforced by both proxies within 1 s of its publication (measured: publish → first 403 with
+ *     palisade-mitigated: block, each proxy polled every 20 ms); a third proxy started afterwards
+ *     loads it from Redis and blocks from its first request; a remove lifts it on both;
+ *   - both proxies' per-second summaries are on the bus within 3 s;
+ *   - a client alternating between two proxies that share their counters through Redis is let
+ *     through the configured number of times (±10 %), not twice that.
+ *
+ * The Redis outage test (a private redis-server stopped mid-test) is in edge-redis-outage.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent as HttpAgent, get as httpGet } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Bus } from '../../src/cluster/bus.js';
+import { DecisionStore } from '../../src/cluster/decision-store.js';
+import { newDecision } from '../../src/cluster/decisions.js';
+import { subject } from '../../src/cluster/subjects.js';
+import { type EdgeProcess, startEdgeProcess } from '../proxy/edge-process.js';
+import { type Origin, startOrigin } from '../proxy/helpers.js';
+import { deleteKeys, reachable, SHARED_URL } from '../proxy/redis-server.js';
+
+const NATS = 'nats://127.0.0.1:4222';
+const RUN = randomBytes(4).toString('hex');
+const SITE = `t-edge-${RUN}`;
+const PREFIX = `palisade-test-${RUN}:`;
+
+function natsUp(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(4222, '127.0.0.1');
+    s.setTimeout(500);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+const skip = !(await natsUp()) ? 'no NATS on 127.0.0.1:4222' : !(await reachable(SHARED_URL)) ? 'no Redis on 127.0.0.1:6379' : false;
+
+const dir = mkdtempSync(join(tmpdir(), 'palisade-edge-cluster-'));
+/** Keep-alive connections, one pool per client address (node:http binds localAddress; undici's connector does not). */
+const agent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+
+/** A request from a loopback address of its own (Linux answers on all of 127/8), bounded in time. */
+function get(base: string, path: string, ip: string): Promise<{ status: number; mitigated: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(`${base}${path}`, { agent, localAddress: ip, timeout: 5000 }, (res) => {
+      res.resume();
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, mitigated: res.headers['palisade-mitigated'] as string | undefined }));
+      res.once('error', reject);
+    });
+    req.once('timeout', () => req.destroy(new Error(`${base}${path} from ${ip}: no answer in 5 s`)));
+    req.once('error', reject);
+  });
+}
+
+/** Polls `base` every 20 ms until `done` holds; the milliseconds from `t0` when it did. */
+async function pollUntil(base: string, ip: string, done: (r: { status: number; mitigated: string | undefined }) => boolean, t0: number, limitMs = 5000): Promise<number> {
+  for (;;) {
+    const r = await get(base, '/', ip);
+    const t = performance.now() - t0;
+    if (done(r)) return t;
+    if (t > limitMs) return Number.POSITIVE_INFINITY;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+function config(name: string, lines: string[] = []): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, ['edge:', '  mode: off', '  waf: off', `  counters: { prefix: "${PREFIX}", timeout_ms: 1000 }`, ...lines, ''].join('\n'));
+  return file;
+}
+
+const started: EdgeProcess[] = [];
+async function edge(node: string, cfg: string, origin: Origin): Promise<EdgeProcess> {
+  const e = await startEdgeProcess(['--listen', '127.0.0.1:0', '--origin', origin.url, '--config', cfg, '--cluster', NATS, '--redis', SHARED_URL, '--site', SITE, '--node', node]);
+  started.push(e);
+  return e;
+}
+
+async function stopEdges(): Promise<void> {
+  for (const e of started.splice(0)) {
+    e.child.kill('SIGTERM');
+    const t = setTimeout(() => e.child.kill('SIGKILL'), 15_000);
+    const code = await e.exited;
+    clearTimeout(t);
+    assert.equal(code, 0, e.stderr());
+  }
+}
+
+let origin: Origin;
+let bus: Bus;
+let store: DecisionStore;
+
+describe('edge proxies in a cluster', { skip, timeout: 180_000 }, () => {
+  before(async () => {
+    origin = await startOrigin();
+    bus = await Bus.connect({ url: NATS, name: `test-corr-${RUN}`, log: () => {} });
+    store = new DecisionStore({ url: SHARED_URL, key: `${PREFIX}decisions` });
+  });
+  after(async () => {
+    await stopEdges().catch(() => {});
+    for (const e of started) e.child.kill('SIGKILL');
+    await bus?.close();
+    await store?.close();
+    await origin?.close();
+    agent.destroy();
+    await deleteKeys(SHARED_URL, PREFIX);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a correlator decision is enforced by both proxies within 1 s, loaded by a later one from Redis, lifted by a remove', async () => {
+    const cfg = config('plain');
+    const [a, b] = await Promise.all([edge('edge-a', cfg, origin), edge('edge-b', cfg, origin)]);
+    try {
+      const summaries = new Map<string, number>();
+      const t0 = performance.now();
+      const off = bus.subscribe(`palisade.${SITE}.*.summary`, (m) => {
+        const d = m.data as { role?: string; requests?: number };
+        if (d.role === 'edge' && !summaries.has(m.node)) summaries.set(m.node, performance.now() - t0);
+      });
+      for (const e of [a, b]) assert.equal((await get(e.url, '/', '127.0.0.9')).status, 200);
+      const corr = { site: SITE, node: 'corr-test', role: 'correlator' as const };
+      const d = newDecision(corr, 'add', {
+        id: `block-${RUN}`,
+        spec: { type: 'list', id: `corr-block-${RUN}`, entries: ['127.0.0.9'], expiresMs: Date.now() + 120_000 },
+        reason: 'test: block 127.0.0.9',
+        alert_id: 'a-test',
+      });
+      // As a correlator does: in the store first (for nodes that start later), then on the bus.
+      await store.put(d);
+      const published = performance.now();
+      bus.publish(subject(SITE, 'corr-test', 'decision'), d.id, d);
+      const blocked = (r: { status: number; mitigated: string | undefined }) => r.status === 403 && r.mitigated === 'block';
+      const delays = await Promise.all([a, b].map((e) => pollUntil(e.url, '127.0.0.9', blocked, published)));
+      process.stderr.write(`decision -> enforcement: edge-a ${delays[0]?.toFixed(1)} ms, edge-b ${delays[1]?.toFixed(1)} ms\n`);
+      for (const ms of delays) assert.ok(ms < 1000, `enforced after ${ms} ms: ${a.stderr()} ${b.stderr()}`);
+      // Others pass; the decision is the cluster's on each.
+      for (const e of [a, b]) assert.equal((await get(e.url, '/', '127.0.0.10')).status, 200);
+      for (const e of [a, b]) assert.match(e.stderr(), new RegExp(`cluster decision \\(bus\\) applied: block-${RUN}: added list corr-block-${RUN}`));
+
+      // A proxy started now loads what is in force from Redis and blocks from its first request.
+      const c = await edge('edge-c', cfg, origin);
+      assert.match(c.stderr(), /cluster node [^ ]+\/edge-c \(1 decision in force loaded\)/);
+      assert.deepEqual(await get(c.url, '/', '127.0.0.9'), { status: 403, mitigated: 'block' });
+
+      // Both summaries on the bus within 3 s of subscribing.
+      const deadline = Date.now() + 3000;
+      while ((!summaries.has('edge-a') || !summaries.has('edge-b')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      off();
+      process.stderr.write(`summaries seen after: ${[...summaries].map(([n, ms]) => `${n} ${ms.toFixed(0)} ms`).join(', ')}\n`);
+      assert.ok(summaries.has('edge-a') && summaries.has('edge-b'), `summaries from ${[...summaries.keys()].join(', ') || 'nobody'}`);
+
+      // A remove lifts it everywhere.
+      const rm = newDecision(corr, 'remove', { id: `unblock-${RUN}`, ruleId: `corr-block-${RUN}`, reason: 'test: over' });
+      await store.put(rm);
+      const t1 = performance.now();
+      bus.publish(subject(SITE, 'corr-test', 'decision'), rm.id, rm);
+      const lifted = await Promise.all([a, b, c].map((e) => pollUntil(e.url, '127.0.0.9', (r) => r.status === 200, t1)));
+      process.stderr.write(`remove -> lifted: ${lifted.map((x) => `${x.toFixed(1)} ms`).join(', ')}\n`);
+      for (const ms of lifted) assert.ok(ms < 1000, `lifted after ${ms} ms`);
+      assert.deepEqual(await store.list(Date.now()), []);
+    } finally {
+      await stopEdges();
+    }
+  });
+
+  it('a client alternating between two proxies sharing Redis counters is limited once (±10 %)', async () => {
+    const LIMIT = 20;
+    const cfg = config('rate', [
+      '  ruleset:',
+      '    - id: api-rate',
+      '      expression: http.request.uri.path eq "/api"',
+      '      action: block',
+      `      ratelimit: { characteristics: [ip.src], period: 10, requests_per_period: ${LIMIT}, mitigation_timeout: 10 }`,
+    ]);
+    const [a, b] = await Promise.all([edge('edge-ra', cfg, origin), edge('edge-rb', cfg, origin)]);
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 60; i++) statuses.push((await get((i % 2 === 0 ? a : b).url, '/api', '127.0.0.11')).status);
+      const passed = statuses.filter((s) => s === 200).length;
+      const limited = statuses.filter((s) => s === 429).length;
+      process.stderr.write(`alternating client: ${passed} passed, ${limited} limited of 60 (limit ${LIMIT} per 10 s)\n`);
+      assert.equal(passed + limited, 60, statuses.join(' '));
+      assert.ok(passed >= LIMIT * 0.9 && passed <= LIMIT * 1.1, `${passed} let through by the two edges together (limit ${LIMIT})`);
+      const fromA = statuses.filter((s, i) => i % 2 === 0 && s === 429).length;
+      const fromB = statuses.filter((s, i) => i % 2 === 1 && s === 429).length;
+      assert.ok(fromA > 0 && fromB > 0, `429s from both edges: ${fromA} and ${fromB}`);
+    } finally {
+      await stopEdges();
+    }
+  });
+});
