@@ -1,0 +1,295 @@
+/**
+ * The bus on a real, private nats-server (test/helpers/nats-server.ts; never the machine's 4222):
+ * a publish/consume round trip, de-duplication by message id, NATS stopped and restarted in the
+ * middle of 200 events (each stored exactly once), a process restart that resends its spool,
+ * durable consumers that resume where they stopped, a throwing handler, and the spool's bound.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { Bus, type BusMessage, type BusOptions } from '../../src/cluster/bus.js';
+import { STREAM, subject } from '../../src/cluster/subjects.js';
+import { haveNatsServer, NatsServer } from '../helpers/nats-server.js';
+
+const quiet = (lines: string[]) => (l: string) => lines.push(l);
+
+/** The msgId of every message in the stream under `filter`, in stream order, read one by one. */
+async function storedIds(url: string, filter = 'palisade.>'): Promise<string[]> {
+  const nc = await connect({ servers: url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const si = await jsm.streams.info(STREAM);
+    const out: string[] = [];
+    for (let seq = si.state.first_seq; seq <= si.state.last_seq && si.state.messages > 0; seq++) {
+      const m = await jsm.streams.getMessage(STREAM, { seq }).catch(() => null);
+      if (m === null) continue;
+      const s = m.subject;
+      const f = filter.replace(/\.>$/, '.');
+      if (filter !== 'palisade.>' && !s.startsWith(f) && s !== filter) continue;
+      out.push(m.header.get('Nats-Msg-Id'));
+    }
+    return out;
+  } finally {
+    await nc.close();
+  }
+}
+
+async function until(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('bus on a private nats-server', { skip: !haveNatsServer && 'no /usr/sbin/nats-server', timeout: 120_000 }, () => {
+  let server: NatsServer;
+  const dirs: string[] = [];
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'palisade-spool-'));
+    dirs.push(d);
+    return d;
+  };
+  const opts = (name: string, extra: Partial<BusOptions> = {}): BusOptions => ({ url: server.url, name, log: quiet([]), ...extra });
+
+  before(async () => {
+    server = await NatsServer.start();
+  });
+  after(async () => {
+    await server?.dispose();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('round trip: published events reach a durable consumer in order, and a core subscriber', async () => {
+    const bus = await Bus.connect(opts('rt'));
+    const seen: string[] = [];
+    const pushed: string[] = [];
+    const unsub = bus.subscribe('palisade.rt.*.decision', (m) => pushed.push(m.msgId));
+    await sleep(50);
+    const subj = subject('rt', 'n1', 'summary');
+    for (let i = 0; i < 10; i++) bus.publish(subj, `rt-${i}`, { role: 'sensor', i });
+    bus.publish(subject('rt', 'n1', 'decision'), 'rt-d', { rule: 'x' });
+    assert.equal(await bus.flush(5000), true);
+    const got: BusMessage[] = [];
+    const c = bus.consume('rt_durable', 'palisade.rt.*.summary', (m) => {
+      got.push(m);
+      seen.push(m.msgId);
+    });
+    await until('10 messages', () => got.length === 10);
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 10 }, (_, i) => `rt-${i}`),
+    );
+    const first = got[0] as BusMessage;
+    assert.equal(first.site, 'rt');
+    assert.equal(first.node, 'n1');
+    assert.equal(first.kind, 'summary');
+    assert.deepEqual(first.data, { role: 'sensor', i: 0 });
+    assert.equal(first.redelivered, false);
+    assert.ok(Math.abs(first.timeMs - Date.now()) < 60_000);
+    assert.deepEqual(pushed, ['rt-d']);
+    await sleep(200);
+    const info = await c.info();
+    assert.equal(info.pending, 0);
+    assert.equal(info.ackPending, 0);
+    const st = bus.stats();
+    assert.equal(st.connected, true);
+    assert.equal(st.published, 11);
+    assert.equal(st.acked, 11);
+    assert.equal(st.pending, 0);
+    assert.equal(st.spooled, 0);
+    unsub();
+    await c.stop();
+    await bus.close();
+  });
+
+  it('the same msgId twice is stored once and counted as a duplicate', async () => {
+    const bus = await Bus.connect(opts('dup'));
+    const subj = subject('dup', 'n1', 'alert');
+    bus.publish(subj, 'dup-1', { a: 1 });
+    assert.equal(await bus.flush(5000), true);
+    bus.publish(subj, 'dup-1', { a: 1 });
+    assert.equal(await bus.flush(5000), true);
+    assert.deepEqual(await storedIds(server.url, 'palisade.dup.>'), ['dup-1']);
+    assert.equal(bus.stats().acked, 1);
+    assert.equal(bus.stats().duplicates, 1);
+    await bus.close();
+  });
+
+  it('NATS stopped for 3 s while 200 events are published, then restarted: every event stored exactly once', { timeout: 60_000 }, async () => {
+    const log: string[] = [];
+    const bus = await Bus.connect(opts('fault', { spoolDir: tmp(), log: quiet(log) }));
+    const subj = subject('fault', 'n1', 'summary');
+    for (let i = 0; i < 200; i++) {
+      bus.publish(subj, `fault-${i}`, { i, pad: 'x'.repeat(64) });
+      if (i === 60) await server.stop();
+      if (i === 140) await server.restart();
+      await sleep(i >= 60 && i < 140 ? 40 : 5);
+    }
+    assert.equal(await bus.flush(30_000), true, JSON.stringify(bus.stats()));
+    const ids = await storedIds(server.url, 'palisade.fault.>');
+    assert.equal(ids.length, 200, `stored ${ids.length}`);
+    assert.equal(new Set(ids).size, 200);
+    const st = bus.stats();
+    assert.equal(st.published, 200);
+    assert.ok(st.spooled > 0, 'events went to the spool while NATS was down');
+    assert.ok(st.replayed > 0);
+    assert.equal(st.dropped, 0);
+    assert.equal(st.pending, 0);
+    assert.equal(st.spoolBytes, 0);
+    assert.ok(
+      log.some((l) => /lost NATS|publishing failed/.test(l)),
+      log.join('\n'),
+    );
+    await bus.close();
+  });
+
+  it('a process restart with a non-empty spool resends it first', { timeout: 40_000 }, async () => {
+    const dir = tmp();
+    await server.stop();
+    try {
+      const a = await Bus.connect(opts('restart', { spoolDir: dir }));
+      assert.equal(a.stats().connected, false);
+      for (let i = 0; i < 20; i++) a.publish(subject('restart', 'n1', 'attack'), `restart-${i}`, { i });
+      await a.close();
+      assert.ok(readdirSync(dir).some((f) => f.endsWith('.jsonl')));
+    } finally {
+      await server.restart();
+    }
+    const b = await Bus.connect(opts('restart', { spoolDir: dir }));
+    b.publish(subject('restart', 'n1', 'attack'), 'restart-new', { i: 20 });
+    assert.equal(await b.flush(15_000), true);
+    // The new event queued behind the spooled ones, so it was resent from the spool too.
+    assert.equal(b.stats().replayed, 21);
+    assert.deepEqual(await storedIds(server.url, 'palisade.restart.>'), [...Array.from({ length: 20 }, (_, i) => `restart-${i}`), 'restart-new']);
+    await b.close();
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.jsonl')),
+      [],
+    );
+  });
+
+  it('a durable consumer resumes after the last acked message; unacked ones are redelivered', { timeout: 40_000 }, async () => {
+    const bus = await Bus.connect(opts('resume'));
+    const subj = subject('resume', 'n1', 'alert');
+    for (let i = 0; i < 6; i++) bus.publish(subj, `r-${i}`, { i });
+    assert.equal(await bus.flush(5000), true);
+    // First run: acks the even ones only (manual acks).
+    const first: string[] = [];
+    let c = bus.consume(
+      'resume_durable',
+      'palisade.resume.>',
+      (m) => {
+        first.push(m.msgId);
+        if ((m.data as { i: number }).i % 2 === 0) m.ack();
+      },
+      { manualAck: true, ackWaitMs: 1000 },
+    );
+    await until('6 delivered', () => first.length >= 6);
+    await c.stop();
+    assert.deepEqual(first.slice(0, 6), ['r-0', 'r-1', 'r-2', 'r-3', 'r-4', 'r-5']);
+    for (let i = 6; i < 9; i++) bus.publish(subj, `r-${i}`, { i });
+    assert.equal(await bus.flush(5000), true);
+    // Second run (a restart, same durable): the acked ones never again, the unacked ones again, then the new ones.
+    const second: BusMessage[] = [];
+    c = bus.consume(
+      'resume_durable',
+      'palisade.resume.>',
+      (m) => {
+        second.push(m);
+      },
+      { ackWaitMs: 1000 },
+    );
+    await until('3 redelivered + 3 new', () => second.length >= 6);
+    await sleep(300);
+    await c.stop();
+    const ids = second.map((m) => m.msgId).sort();
+    assert.deepEqual(ids, ['r-1', 'r-3', 'r-5', 'r-6', 'r-7', 'r-8']);
+    for (const m of second) assert.equal(m.redelivered, ['r-1', 'r-3', 'r-5'].includes(m.msgId), m.msgId);
+    // Third run: everything was acked, nothing comes.
+    const third: string[] = [];
+    c = bus.consume(
+      'resume_durable',
+      'palisade.resume.>',
+      (m) => {
+        third.push(m.msgId);
+      },
+      { ackWaitMs: 1000 },
+    );
+    await sleep(1500);
+    await c.stop();
+    assert.deepEqual(third, []);
+    await bus.close();
+  });
+
+  it('a handler that throws gets the message again (redelivered)', { timeout: 30_000 }, async () => {
+    const bus = await Bus.connect(opts('throw'));
+    bus.publish(subject('throw', 'n1', 'attack'), 'th-0', { i: 0 });
+    assert.equal(await bus.flush(5000), true);
+    const seen: { id: string; redelivered: boolean }[] = [];
+    const c = bus.consume('throw_durable', 'palisade.throw.>', (m) => {
+      seen.push({ id: m.msgId, redelivered: m.redelivered });
+      if (seen.length === 1) throw new Error('database down');
+    });
+    await until('redelivery', () => seen.length >= 2);
+    await c.stop();
+    assert.deepEqual(seen.slice(0, 2), [
+      { id: 'th-0', redelivered: false },
+      { id: 'th-0', redelivered: true },
+    ]);
+    await bus.close();
+  });
+
+  it('consumes several filters, and keeps consuming across a NATS restart', { timeout: 40_000 }, async () => {
+    const bus = await Bus.connect(opts('multi'));
+    const got: string[] = [];
+    const c = bus.consume('multi_durable', ['palisade.multi.*.alert', 'palisade.multi.*.attack'], (m) => {
+      got.push(m.msgId);
+    });
+    bus.publish(subject('multi', 'n1', 'alert'), 'm-1', {});
+    bus.publish(subject('multi', 'n1', 'summary'), 'm-2', {});
+    bus.publish(subject('multi', 'n2', 'attack'), 'm-3', {});
+    await until('2 messages', () => got.length >= 2);
+    await server.stop();
+    await sleep(1000);
+    await server.restart();
+    bus.publish(subject('multi', 'n1', 'alert'), 'm-4', {});
+    await until('after restart', () => got.includes('m-4'), 20_000);
+    await c.stop();
+    assert.deepEqual(got, ['m-1', 'm-3', 'm-4']);
+    await bus.close();
+  });
+
+  it('a full spool drops new events and counts them', { timeout: 30_000 }, async () => {
+    await server.stop();
+    const log: string[] = [];
+    try {
+      const bus = await Bus.connect(opts('bound', { spoolDir: tmp(), spoolMaxBytes: 2000, log: quiet(log) }));
+      for (let i = 0; i < 100; i++) bus.publish(subject('bound', 'n1', 'summary'), `b-${i}`, { i, pad: 'y'.repeat(50) });
+      const st = bus.stats();
+      assert.ok(st.dropped > 0);
+      assert.equal(st.spooled + st.dropped, 100);
+      assert.ok(st.spoolBytes <= 2000);
+      assert.equal(log.filter((l) => /spool full/.test(l)).length, 1, log.join('\n'));
+      await bus.close();
+    } finally {
+      await server.restart();
+    }
+  });
+
+  it('without a spool directory an unreachable NATS is an E_DEPENDENCY error, quickly', async () => {
+    const t0 = Date.now();
+    await assert.rejects(Bus.connect({ url: 'nats://127.0.0.1:1', name: 'nobody', log: quiet([]) }), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'E_DEPENDENCY');
+      assert.match(e.message, /NATS at nats:\/\/127\.0\.0\.1:1 is not reachable/);
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 10_000);
+  });
+});
