@@ -58,9 +58,10 @@ const dir = mkdtempSync(join(tmpdir(), 'palisade-edge-cluster-'));
 const agent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
 
 /** A request from a loopback address of its own (Linux answers on all of 127/8), bounded in time. */
-function get(base: string, path: string, ip: string): Promise<{ status: number; mitigated: string | undefined }> {
+function get(base: string, path: string, ip: string, fresh = false): Promise<{ status: number; mitigated: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = httpGet(`${base}${path}`, { agent, localAddress: ip, timeout: 5000 }, (res) => {
+    // fresh: a new connection each time (with --workers, the primary hands connections round robin).
+    const req = httpGet(`${base}${path}`, { agent: fresh ? false : agent, localAddress: ip, timeout: 5000 }, (res) => {
       res.resume();
       res.once('end', () => resolve({ status: res.statusCode ?? 0, mitigated: res.headers['palisade-mitigated'] as string | undefined }));
       res.once('error', reject);
@@ -88,8 +89,24 @@ function config(name: string, lines: string[] = []): string {
 }
 
 const started: EdgeProcess[] = [];
-async function edge(node: string, cfg: string, origin: Origin): Promise<EdgeProcess> {
-  const e = await startEdgeProcess(['--listen', '127.0.0.1:0', '--origin', origin.url, '--config', cfg, '--cluster', NATS, '--redis', SHARED_URL, '--site', SITE, '--node', node]);
+async function edge(node: string, cfg: string, origin: Origin, extra: string[] = []): Promise<EdgeProcess> {
+  const e = await startEdgeProcess([
+    '--listen',
+    '127.0.0.1:0',
+    '--origin',
+    origin.url,
+    '--config',
+    cfg,
+    '--cluster',
+    NATS,
+    '--redis',
+    SHARED_URL,
+    '--site',
+    SITE,
+    '--node',
+    node,
+    ...extra,
+  ]);
   started.push(e);
   return e;
 }
@@ -203,6 +220,56 @@ describe('edge proxies in a cluster', { skip, timeout: 180_000 }, () => {
       const fromB = statuses.filter((s, i) => i % 2 === 1 && s === 429).length;
       assert.ok(fromA > 0 && fromB > 0, `429s from both edges: ${fromA} and ${fromB}`);
     } finally {
+      await stopEdges();
+    }
+  });
+
+  it('--workers 2: the primary loads the decisions in force for its workers, and hands a new one to both within 1 s', async () => {
+    const cfg = config('workers');
+    const corr = { site: SITE, node: 'corr-test', role: 'correlator' as const };
+    const block = (n: string, ip: string) =>
+      newDecision(corr, 'add', {
+        id: `w-${n}-${RUN}`,
+        spec: { type: 'list', id: `corr-w-${n}-${RUN}`, entries: [ip], expiresMs: Date.now() + 120_000 },
+        reason: `test: block ${ip}`,
+      });
+    const first = block('1', '127.0.0.30');
+    await store.put(first);
+    bus.publish(subject(SITE, 'corr-test', 'decision'), first.id, first);
+    const summaries = new Set<string>();
+    const off = bus.subscribe(`palisade.${SITE}.edge-w.summary`, (m) => summaries.add((m.data as { node: string }).node));
+    const w = await edge('edge-w', cfg, origin, ['--workers', '2']);
+    try {
+      assert.match(w.stderr(), /2 workers.*cluster node [^ ]+\/edge-w \(1 decision in force loaded\)/);
+      // Ten new connections, round robin over the two workers: every one blocked (the workers said hello and got it).
+      const all403 = async (ip: string): Promise<boolean> => {
+        for (let i = 0; i < 10; i++) if ((await get(w.url, '/', ip, true)).status !== 403) return false;
+        return true;
+      };
+      // A worker may still be saying hello as the primary prints its line: allow it a moment.
+      const t = performance.now();
+      while (!(await all403('127.0.0.30'))) assert.ok(performance.now() - t < 1000, 'both workers block 127.0.0.30 within 1 s of listening');
+      const second = block('2', '127.0.0.31');
+      await store.put(second);
+      const published = performance.now();
+      bus.publish(subject(SITE, 'corr-test', 'decision'), second.id, second);
+      let ms = Number.POSITIVE_INFINITY;
+      while (performance.now() - published < 3000) {
+        if (await all403('127.0.0.31')) {
+          ms = performance.now() - published;
+          break;
+        }
+      }
+      process.stderr.write(`--workers 2: decision -> ten new connections in a row blocked after ${ms.toFixed(1)} ms\n`);
+      assert.ok(ms < 1000, `both workers enforce within 1 s (${ms} ms): ${w.stderr()}`);
+      assert.equal((await get(w.url, '/', '127.0.0.32', true)).status, 200);
+      const deadline = Date.now() + 3000;
+      while (!summaries.has('edge-w') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(summaries.has('edge-w'), 'the primary publishes the node summary');
+    } finally {
+      off();
+      await store.remove(`corr-w-1-${RUN}`);
+      await store.remove(`corr-w-2-${RUN}`);
       await stopEdges();
     }
   });
