@@ -8,7 +8,8 @@
  *     enforced by both proxies within 1 s of its publication (measured: publish → first 403 with
  *     palisade-mitigated: block, each proxy polled every 20 ms); a third proxy started afterwards
  *     loads it from Redis and blocks from its first request; a remove lifts it on both;
- *   - both proxies' per-second summaries are on the bus within 3 s;
+ *   - both proxies' per-second summaries are on the bus within 3 s; the admin /metrics has the
+ *     bus's and the node's counters;
  *   - a client alternating between two proxies that share their counters through Redis is let
  *     through the configured number of times (±10 %), not twice that.
  *
@@ -144,7 +145,7 @@ describe('edge proxies in a cluster', { skip, timeout: 180_000 }, () => {
 
   it('a correlator decision is enforced by both proxies within 1 s, loaded by a later one from Redis, lifted by a remove', async () => {
     const cfg = config('plain');
-    const [a, b] = await Promise.all([edge('edge-a', cfg, origin), edge('edge-b', cfg, origin)]);
+    const [a, b] = await Promise.all([edge('edge-a', cfg, origin, ['--admin', '127.0.0.1:0']), edge('edge-b', cfg, origin)]);
     try {
       const summaries = new Map<string, number>();
       const t0 = performance.now();
@@ -172,6 +173,11 @@ describe('edge proxies in a cluster', { skip, timeout: 180_000 }, () => {
       for (const e of [a, b]) assert.equal((await get(e.url, '/', '127.0.0.10')).status, 200);
       for (const e of [a, b]) assert.match(e.stderr(), new RegExp(`cluster decision \\(bus\\) applied: block-${RUN}: added list corr-block-${RUN}`));
 
+      // The admin /metrics carries the bus's counters and the node's.
+      const metrics = await (await fetch(`${a.admin}/metrics`)).text();
+      assert.match(metrics, new RegExp(`palisade_cluster_connected\\{role="edge",site="${SITE}",node="edge-a"\\} 1`));
+      assert.match(metrics, new RegExp(`palisade_cluster_edge_decisions_total\\{site="${SITE}",node="edge-a",status="applied"\\} 1`));
+      assert.match(metrics, /palisade_edge_runtime_rules 1/);
       // A proxy started now loads what is in force from Redis and blocks from its first request.
       const c = await edge('edge-c', cfg, origin);
       assert.match(c.stderr(), /cluster node [^ ]+\/edge-c \(1 decision in force loaded\)/);
