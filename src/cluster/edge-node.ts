@@ -5,7 +5,8 @@
  *        decision on `palisade.*.*.decision` (core NATS push: no consumer, no ack, lowest latency)
  *        whose `from.role` is `correlator` — an edge's own and other edges' are not applied, so two
  *        edges never echo each other's rules. Applied to the gate's runtime rules (decisions.ts);
- *        bad messages counted and skipped. The store is read again every `resyncMs` (default
+ *        bad messages counted and skipped. Every correlator's decision applies, whatever its site
+ *        (a correlator that decides for one site only says so in its rules). The store is read again every `resyncMs` (default
  *        30 s): an add missed while NATS was away is caught up (removes missed meanwhile are
  *        covered by the entries' expiry).
  *   out: once a second a summary on `palisade.<site>.<node>.summary` (msgId `<node>:summary:<second>`:
@@ -190,6 +191,8 @@ export async function startEdgeNode(o: EdgeNodeOptions): Promise<EdgeNode> {
     handle(d, 'bus');
   });
 
+  // A store that fails is said once (and once when it answers again), not at every resync.
+  let storeDown = false;
   const resync = async (): Promise<number> => {
     if (!o.store) return 0;
     let list: Decision[];
@@ -197,9 +200,12 @@ export async function startEdgeNode(o: EdgeNodeOptions): Promise<EdgeNode> {
       list = await o.store.list(now());
     } catch (e) {
       stats.storeErrors++;
-      log(`edge: ${(e as Error).message}; the rules in force stay as they are`);
+      if (!storeDown) log(`edge: ${(e as Error).message}; the rules in force stay as they are, decisions on the bus still apply`);
+      storeDown = true;
       return -1;
     }
+    if (storeDown) log('edge: the decision store answers again');
+    storeDown = false;
     let n = 0;
     for (const d of list) {
       if (d.from.role !== 'correlator') continue;

@@ -3,16 +3,19 @@
  * what it subscribes to is called by hand) and a real gate: correlator decisions applied, an
  * edge's and a sensor's ignored (no loops), a bad message counted and skipped without a throw,
  * the summary of each second (the difference of the counts, msgId `<node>:summary:<second>`),
- * live protection's install and release published as Decision messages of role edge, and stop.
+ * live protection's install and release published as Decision messages of role edge, a decision
+ * store that does not answer (said once, nothing lost), and stop.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DecisionStore } from '../../src/cluster/decision-store.js';
 import { type Decision, newDecision, parseDecision } from '../../src/cluster/decisions.js';
 import { type EdgeBus, type EdgeSecondStats, edgeNodeMetrics, startEdgeNode, zeroStats } from '../../src/cluster/edge-node.js';
 import { defaultEdgeOptions } from '../../src/config/edge.js';
 import { MemoryCounterStore } from '../../src/proxy/counters/memory.js';
 import type { LiveDecision } from '../../src/proxy/live/decisions.js';
 import { createEdgeGate } from '../../src/proxy/phases/pipeline.js';
+import { freePort } from '../proxy/redis-server.js';
 
 class FakeBus implements EdgeBus {
   readonly published: Array<{ subject: string; msgId: string; data: unknown }> = [];
@@ -137,6 +140,31 @@ describe('edge node', () => {
       assert.equal(node.stats.livePublished, 2);
     } finally {
       await node.stop();
+    }
+  });
+
+  it('a decision store that does not answer: said once, the rules in force kept, the bus still applied', async () => {
+    const bus = new FakeBus();
+    const g = gate();
+    g.runtime.addList({ id: 'kept', origin: 'cluster:corr', entries: ['192.0.2.50'] });
+    const logs: string[] = [];
+    const store = new DecisionStore({ url: `redis://127.0.0.1:${await freePort()}`, timeoutMs: 100 });
+    const node = await startEdgeNode({ bus, site: 'eu', node: 'edge-1', runtime: g.runtime, store, stats: zeroStats, log: (l) => logs.push(l), resyncMs: 100 });
+    try {
+      assert.equal(node.loaded, -1);
+      await new Promise((r) => setTimeout(r, 700));
+      assert.ok(node.stats.storeErrors >= 3, `${node.stats.storeErrors} failed reads`);
+      const said = logs.filter((l) => /decision store redis:\/\/127\.0\.0\.1:\d+ \(palisade:decisions\): HGETALL failed/.test(l));
+      assert.equal(said.length, 1, logs.join('\n'));
+      assert.deepEqual(
+        g.runtime.list().map((e) => e.id),
+        ['kept'],
+      );
+      bus.deliver('corr', list('correlator', 'corr', '192.0.2.1'));
+      assert.ok(g.runtime.get('corr-list') !== undefined);
+    } finally {
+      await node.stop();
+      await store.close();
     }
   });
 });

@@ -103,8 +103,10 @@ Multi-node (--cluster nats://…): the edge loads the decisions in force from Re
 edge.counters with store redis), applies every decision a correlator publishes on
 palisade.*.*.decision within milliseconds, publishes a summary of each second on
 palisade.<site>.<node>.summary (node: --node, default edge-<host name>) and its live
-protection's decisions on palisade.<site>.<node>.decision. With --workers N the primary holds the
-one NATS connection and hands decisions to every worker. --admin's /metrics adds the bus's counters.
+protection's decisions on palisade.<site>.<node>.decision. Node names must be unique in the
+cluster (a summary's message id is <node>:summary:<second>): two edges on one host need their own
+--node. With --workers N the primary holds the one NATS connection and hands decisions to every
+worker. --admin's /metrics adds the bus's counters.
 
 Examples:
   palisade edge --listen 127.0.0.1:8080 --origin http://127.0.0.1:9000
