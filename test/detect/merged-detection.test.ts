@@ -205,6 +205,19 @@ test("merging one sensor's windows alone gives that sensor's own decisions", asy
   assert.ok(tracks.whole.length > 0);
 });
 
+test('one sensor merged alone decides as itself on every kind of window: IPv6, scans (port bitmaps), random subdomains (name bitmaps), reflections, pulses', async () => {
+  for (const scenario of ['concurrent', 'ipv6-floods', 'scanner', 'scanner_udp', 'dns_random_subdomain', 'dns_amplification', 'pulse', 'syn-botnet']) {
+    const file = join(dir, `${scenario}.pcap`);
+    generate(scenario, file, { packets: 20_000, seed: 2, noTruth: true });
+    const s = sensor();
+    await readCapture(file, (v) => s.det.add(v));
+    const own = s.det.finish();
+    assert.ok(own.length > 0, scenario);
+    const merged = correlate([s]);
+    assert.deepEqual(merged.tracks.map(decision), own.map(decision), scenario);
+  }
+});
+
 test('routed symmetrically (both directions of a conversation on one sensor), the merged sensors equal one detector exactly', async () => {
   const { file } = carpetCapture();
   const whole = sensor();

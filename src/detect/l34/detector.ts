@@ -11,6 +11,12 @@
  *
  * Per packet: one classification, two table probes, a few counter updates, and (for victims
  * under attack) one reservoir-sample write. Nothing is allocated per packet.
+ *
+ * Multi-node mode: a sensor hands each closing window's destination rows to onWindowRows
+ * (window-rows.ts; encoded only when it is set); a correlator adds several sensors' rows of a
+ * second into its own destination table with mergeWindow and decides them with the code below,
+ * unchanged. The rows' classes are the sensors' post-connection-state ones; the correlator has
+ * no packets, so its victim samples stay empty and it fixes no signature of its own.
  */
 
 import { PalisadeError } from '../../core/errors.js';
