@@ -36,6 +36,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<{ register: Regist
   ['incidents', () => import('./commands/incidents.js')],
   ['serve', () => import('./commands/serve.js')],
   ['correlate', () => import('./commands/correlate.js')],
+  ['cluster', () => import('./commands/cluster.js')],
 ];
 
 /** The registrars a command line needs: the one it names, or all of them. */

@@ -21,7 +21,9 @@
  * The first connection is ours to retry (so close() can stop it); after it, the client reconnects
  * by itself for ever.
  */
+import { subscribe as dcSubscribe, unsubscribe as dcUnsubscribe } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import {
   AckPolicy,
   type ConsumerConfig,
@@ -368,7 +370,7 @@ export class Bus {
   // ---- connection ----
 
   private async dial(opts: NodeConnectionOptions): Promise<void> {
-    const nc = await connect({ ...opts, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: false, timeout: CONNECT_TIMEOUT_MS, reconnectTimeWait: RETRY_MS });
+    const nc = await dialNats({ ...opts, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: false, timeout: CONNECT_TIMEOUT_MS, reconnectTimeWait: RETRY_MS });
     if (this.closed) {
       await nc.close().catch(() => {});
       return;
@@ -697,6 +699,31 @@ async function race(p: Promise<unknown>, ms: number): Promise<boolean> {
   const r = await Promise.race([p.then(() => true), timer]);
   clearTimeout(t);
   return r;
+}
+
+/**
+ * The client's connect, minus what it leaves behind on failure: an attempt that times out keeps
+ * its socket open (nats.js 3.4 does not destroy it), so a server that accepts and never answers
+ * would keep a CLI from exiting and leak a socket per retry in a long-running node. The sockets
+ * opened during a failed attempt to one of our servers that never received a byte are destroyed.
+ */
+export async function dialNats(opts: NodeConnectionOptions): Promise<NatsConnection> {
+  const created: Socket[] = [];
+  const onSocket = (m: unknown) => {
+    const sock = (m as { socket?: unknown }).socket;
+    if (sock instanceof Socket) created.push(sock);
+  };
+  dcSubscribe('net.client.socket', onSocket);
+  try {
+    return await connect(opts);
+  } catch (e) {
+    const servers = typeof opts.servers === 'string' ? [opts.servers] : (opts.servers ?? []);
+    const ports = new Set(servers.map((h) => Number(/:(\d+)$/.exec(h)?.[1] ?? 4222)));
+    for (const sock of created) if (!sock.destroyed && sock.bytesRead === 0 && ports.has(sock.remotePort ?? -1)) sock.destroy();
+    throw e;
+  } finally {
+    dcUnsubscribe('net.client.socket', onSocket);
+  }
 }
 
 // ---- connection settings ----
