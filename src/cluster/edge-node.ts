@@ -133,8 +133,8 @@ export interface EdgeNode {
   readonly applier: DecisionApplier | null;
   /** How many decisions the start-up load applied (or handed on); -1 when the store failed. */
   readonly loaded: number;
-  /** Publish one of live L7 protection's decisions (hook LiveL7.onDecision). */
-  publishLive(d: LiveDecision): void;
+  /** Publish one of live L7 protection's decisions (hook LiveL7.onDecision); `expiries`: its entries' (default: read from `runtime`). */
+  publishLive(d: LiveDecision, expiries?: Record<string, number | null>): void;
   /** Read the store now and apply what is in force. */
   resync(): Promise<number>;
   stop(): Promise<void>;
@@ -248,7 +248,7 @@ export async function startEdgeNode(o: EdgeNodeOptions): Promise<EdgeNode> {
   );
   first.unref();
 
-  const publishLive = (d: LiveDecision): void => {
+  const publishLive = (d: LiveDecision, expiries?: Record<string, number | null>): void => {
     if (d.kind !== 'install' && d.kind !== 'update' && d.kind !== 'release') return;
     const from = { site: o.site, node: o.node, role: 'edge' as const };
     const live = { seq: d.seq, kind: d.kind, mode: d.mode, attack: d.attack };
@@ -258,7 +258,7 @@ export async function startEdgeNode(o: EdgeNodeOptions): Promise<EdgeNode> {
       const msg: Decision & { live: typeof live } =
         d.kind === 'release'
           ? { v: 1, id, time, from, op: 'remove', ruleId: c.id, reason: d.reason, alert_id: d.attack.id, live }
-          : { v: 1, id, time, from, op: 'add', spec: specOf(c, expiryOf(c.id)), reason: d.reason, alert_id: d.attack.id, live };
+          : { v: 1, id, time, from, op: 'add', spec: specOf(c, expiries !== undefined ? (expiries[c.id] ?? null) : expiryOf(c.id)), reason: d.reason, alert_id: d.attack.id, live };
       stats.livePublished++;
       o.bus.publish(decisionSubject, `${o.node}:live:${startedMs}:${d.seq}:${k}`, msg);
     });
@@ -412,7 +412,7 @@ type ClusterMsg =
   | { type: 'palisade-cluster-hello' }
   | { type: 'palisade-cluster-decisions'; decisions: Decision[] }
   | { type: 'palisade-cluster-stats'; totals: EdgeSecondStats; rules: number }
-  | { type: 'palisade-cluster-live'; decision: LiveDecision };
+  | { type: 'palisade-cluster-live'; decision: LiveDecision; expiries: Record<string, number | null> };
 
 const isClusterMsg = (m: unknown): m is ClusterMsg =>
   typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('palisade-cluster-');
@@ -455,7 +455,7 @@ export async function joinClusterAsPrimary(o: JoinOptions): Promise<ClusterSide>
       }
       send(w, { type: 'palisade-cluster-decisions', decisions: [...inForce.values()] });
     } else if (m.type === 'palisade-cluster-stats') totals.set(w.id, { totals: m.totals, rules: m.rules });
-    else if (m.type === 'palisade-cluster-live') node?.publishLive(m.decision);
+    else if (m.type === 'palisade-cluster-live') node?.publishLive(m.decision, m.expiries);
   };
   const onExit = (w: import('node:cluster').Worker): void => {
     const t = totals.get(w.id);
@@ -524,7 +524,11 @@ export function followPrimary(stack: EdgeStack, transport: () => EdgeStats | nul
     }
   };
   process.on('message', onMessage);
-  stack.live?.onDecision((d) => send({ type: 'palisade-cluster-live', decision: d }));
+  stack.live?.onDecision((d) => {
+    const expiries: Record<string, number | null> = {};
+    for (const c of d.rules) expiries[c.id] = stack.edgeGate.runtime.get(c.id)?.expiresMs ?? null;
+    send({ type: 'palisade-cluster-live', decision: d, expiries });
+  });
   const timer = setInterval(
     () => send({ type: 'palisade-cluster-stats', totals: { ...counts.totals, origin_errors: originErrorsOf(transport()) }, rules: stack.edgeGate.runtime.size }),
     250,

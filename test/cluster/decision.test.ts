@@ -65,6 +65,30 @@ describe('decision validation', () => {
   it('accepts a good one as it is (a JSON round trip)', () => {
     assert.deepEqual(parseDecision(JSON.parse(JSON.stringify(good))), good);
   });
+  it('accepts the shape correlator-run.ts publishes (spec with its own origin and a description)', () => {
+    const d = parseDecision({
+      v: 1,
+      id: 'cluster-http_flood_shop.example_fields',
+      time: new Date(T0).toISOString(),
+      from: { site: 'eu', node: 'corr-1', role: 'correlator' },
+      op: 'add',
+      spec: {
+        type: 'list',
+        id: 'cluster-http_flood_shop.example_fields',
+        origin: 'cluster:corr-1',
+        entries: ['192.0.2.9', '198.51.100.0/24'],
+        expiresMs: T0 + 600_000,
+        description: 'http_flood on shop.example (found by edge-1)',
+      },
+      reason: 'http_flood alert a-1 from edge-1',
+      alert_id: 'a-1',
+    });
+    const clock = { t: T0 };
+    const g = gate(clock);
+    assert.equal(new DecisionApplier(g.runtime, () => clock.t).apply(d).status, 'applied');
+    assert.equal(status(g, '198.51.100.77'), 403);
+    assert.equal(g.runtime.get('cluster-http_flood_shop.example_fields')?.description, 'http_flood on shop.example (found by edge-1)');
+  });
 });
 
 describe('applying decisions', () => {
