@@ -167,6 +167,7 @@ export class Bus {
   private droppedSinceLog = 0;
   private lastDropLog = 0;
   private lastStreamCheck = 0;
+  private corruptSeen = 0;
   private connecting: Promise<void> | null = null;
 
   private constructor(o: BusOptions) {
@@ -536,6 +537,10 @@ export class Bus {
           this.log(`cluster: spool read failed (${(e as Error).message})`);
           await this.nap(RETRY_MS);
           continue;
+        }
+        if (this.spool.corrupt > this.corruptSeen) {
+          this.log(`cluster: skipped ${this.spool.corrupt - this.corruptSeen} corrupt or truncated record(s) in the spool`);
+          this.corruptSeen = this.spool.corrupt;
         }
         if (batch.length === 0) {
           this.spool.commit();

@@ -5,13 +5,15 @@
  * durable consumers that resume where they stopped, a throwing handler, and the spool's bound.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { Bus, type BusMessage, type BusOptions } from '../../src/cluster/bus.js';
+import { Bus, type BusMessage, type BusOptions, type BusStats } from '../../src/cluster/bus.js';
+import { busMetrics, serveMetrics } from '../../src/cluster/metrics.js';
+import { Spool } from '../../src/cluster/spool.js';
 import { STREAM, subject } from '../../src/cluster/subjects.js';
 import { haveNatsServer, NatsServer } from '../helpers/nats-server.js';
 
@@ -283,6 +285,25 @@ describe('bus on a private nats-server', { skip: !haveNatsServer && 'no /usr/sbi
     }
   });
 
+  it('a spool with a torn tail (a crash mid-write) resends the whole records and skips the torn one', { timeout: 30_000 }, async () => {
+    const dir = tmp();
+    const sp = new Spool({ dir });
+    sp.append({ subject: subject('torn', 'n1', 'alert'), msgId: 'torn-0', data: '{"i":0}' });
+    sp.append({ subject: subject('torn', 'n1', 'alert'), msgId: 'torn-1', data: '{"i":1}' });
+    sp.close();
+    const seg = readdirSync(dir).find((f) => f.endsWith('.jsonl')) as string;
+    appendFileSync(join(dir, seg), '{"s":"palisade.torn.n1.alert","i":"torn-2","d":{"i"');
+    const log: string[] = [];
+    const bus = await Bus.connect(opts('torn', { spoolDir: dir, log: quiet(log) }));
+    assert.equal(await bus.flush(10_000), true);
+    assert.deepEqual(await storedIds(server.url, 'palisade.torn.>'), ['torn-0', 'torn-1']);
+    assert.ok(
+      log.some((l) => /skipped 1 corrupt/.test(l)),
+      log.join('\n'),
+    );
+    await bus.close();
+  });
+
   it('without a spool directory an unreachable NATS is an E_DEPENDENCY error, quickly', async () => {
     const t0 = Date.now();
     await assert.rejects(Bus.connect({ url: 'nats://127.0.0.1:1', name: 'nobody', log: quiet([]) }), (e: Error & { code?: string }) => {
@@ -291,5 +312,46 @@ describe('bus on a private nats-server', { skip: !haveNatsServer && 'no /usr/sbi
       return true;
     });
     assert.ok(Date.now() - t0 < 10_000);
+  });
+});
+
+describe('bus metrics', () => {
+  const stats: BusStats = { connected: true, published: 10, acked: 8, duplicates: 1, spooled: 3, spoolBytes: 512, replayed: 2, dropped: 0, failed: 4, pending: 1 };
+
+  it('renders the counters in the Prometheus text format, labelled with the node', () => {
+    const text = busMetrics(stats, { role: 'sensor', site: 'eu"1', node: 'n\\1' });
+    assert.match(text, /^# HELP palisade_cluster_published_total .+$/m);
+    assert.match(text, /^# TYPE palisade_cluster_published_total counter$/m);
+    assert.match(text, /^palisade_cluster_published_total\{role="sensor",site="eu\\"1",node="n\\\\1"\} 10$/m);
+    assert.match(text, /^palisade_cluster_connected\{.*\} 1$/m);
+    assert.match(text, /^# TYPE palisade_cluster_spool_bytes gauge$/m);
+    assert.match(text, /^palisade_cluster_publish_failures_total\{.*\} 4$/m);
+    // Every sample line has a HELP and TYPE before it, and names are unique.
+    const names = text
+      .split('\n')
+      .filter((l) => l.startsWith('palisade_'))
+      .map((l) => l.split('{')[0]);
+    assert.equal(new Set(names).size, names.length);
+    for (const n of names) assert.match(text, new RegExp(`# TYPE ${n} (counter|gauge)`));
+    assert.ok(text.endsWith('\n'));
+  });
+
+  it('serves GET /metrics (text/plain; version=0.0.4) and 404 elsewhere', async () => {
+    const m = await serveMetrics('127.0.0.1:0', () => busMetrics(stats, { role: 'edge', site: 's', node: 'n' }));
+    try {
+      const ok = await fetch(`http://127.0.0.1:${m.port}/metrics`);
+      assert.equal(ok.status, 200);
+      assert.match(ok.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+      assert.match(await ok.text(), /palisade_cluster_acked_total\{role="edge",site="s",node="n"\} 8/);
+      const no = await fetch(`http://127.0.0.1:${m.port}/`);
+      assert.equal(no.status, 404);
+      await no.text();
+    } finally {
+      await m.close();
+    }
+    await assert.rejects(
+      serveMetrics('nonsense', () => ''),
+      /metrics listener "nonsense"/,
+    );
   });
 });
