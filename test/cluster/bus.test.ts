@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { Bus, type BusMessage, type BusOptions, type BusStats } from '../../src/cluster/bus.js';
+import { Bus, type BusMessage, type BusOptions, type BusStats, natsOptions, redact, splitUrls } from '../../src/cluster/bus.js';
 import { busMetrics, serveMetrics } from '../../src/cluster/metrics.js';
 import { Spool } from '../../src/cluster/spool.js';
 import { STREAM, subject } from '../../src/cluster/subjects.js';
@@ -353,5 +353,56 @@ describe('bus metrics', () => {
       serveMetrics('nonsense', () => ''),
       /metrics listener "nonsense"/,
     );
+  });
+});
+
+describe('NATS connection settings', () => {
+  it('takes credentials out of the URL (user:pass@, token@), keeps every server, and knows tls://', () => {
+    assert.deepEqual(splitUrls('nats://alice:p%40ss@10.0.0.1:4222, nats://alice:p%40ss@10.0.0.2:4222'), {
+      servers: ['10.0.0.1:4222', '10.0.0.2:4222'],
+      user: 'alice',
+      pass: 'p@ss',
+      tls: false,
+    });
+    assert.deepEqual(splitUrls('tls://s3cr3t@nats.example:4443'), { servers: ['nats.example:4443'], token: 's3cr3t', tls: true });
+    assert.deepEqual(splitUrls('127.0.0.1:4222'), { servers: ['127.0.0.1:4222'], tls: false });
+    assert.throws(() => splitUrls('http://x:1'), /use nats:\/\/host:port/);
+    assert.throws(() => splitUrls(' , '), /no NATS server/);
+    const o = natsOptions({ url: 'tls://u:p@h:1', name: 'n1', tls: { ca: '/ca.pem' } });
+    assert.deepEqual([o.servers, o.user, o.pass, o.tls], [['h:1'], 'u', 'p', { caFile: '/ca.pem' }]);
+    assert.equal(natsOptions({ url: 'nats://u:p@h:1', name: 'n1', user: 'v', pass: 'q' }).user, 'v', 'explicit options win over the URL');
+    assert.throws(() => natsOptions({ url: 'nats://h:1', name: 'n1', credsFile: '/nonexistent.creds' }), /creds file \/nonexistent\.creds: ENOENT/);
+    assert.equal(redact('nats://alice:pw@h:1,nats://tok@h:2'), 'nats://***@h:1,nats://***@h:2');
+  });
+
+  describe('against a server that wants a user and password', { skip: !haveNatsServer && 'no /usr/sbin/nats-server', timeout: 30_000 }, () => {
+    let secured: NatsServer;
+    before(async () => {
+      secured = await NatsServer.start(['--user', 'palisade', '--pass', 's3cret']);
+    });
+    after(async () => {
+      await secured?.dispose();
+    });
+
+    it('user:pass@ in the URL is honoured; a wrong password is an error even with a spool', async () => {
+      const bus = await Bus.connect({ url: `nats://palisade:s3cret@127.0.0.1:${secured.port}`, name: 'auth', log: () => {} });
+      bus.publish(subject('auth', 'n1', 'alert'), 'auth-1', {});
+      assert.equal(await bus.flush(5000), true);
+      await bus.close();
+      const dir = mkdtempSync(join(tmpdir(), 'palisade-spool-'));
+      try {
+        await assert.rejects(
+          Bus.connect({ url: `nats://palisade:wrong@127.0.0.1:${secured.port}`, name: 'auth', spoolDir: dir, log: () => {} }),
+          (e: Error & { code?: string }) => {
+            assert.equal(e.code, 'E_DEPENDENCY');
+            assert.match(e.message, /refused our credentials/);
+            assert.doesNotMatch(e.message, /wrong/);
+            return true;
+          },
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -41,6 +41,8 @@ export class NatsServer {
   private constructor(
     readonly port: number,
     readonly storeDir: string,
+    /** Further nats-server flags (e.g. --user/--pass, --auth). */
+    readonly args: readonly string[],
   ) {}
 
   get url(): string {
@@ -52,8 +54,8 @@ export class NatsServer {
   }
 
   /** A new server on a free port with a fresh store directory, listening when this resolves. */
-  static async start(): Promise<NatsServer> {
-    const s = new NatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'palisade-nats-')));
+  static async start(args: readonly string[] = []): Promise<NatsServer> {
+    const s = new NatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'palisade-nats-')), args);
     await s.restart();
     return s;
   }
@@ -61,7 +63,7 @@ export class NatsServer {
   /** Starts it again on the same port and store (after stop()). */
   async restart(): Promise<void> {
     if (this.proc !== null) return;
-    const proc = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     const keep = (b: Buffer) => {
       this.log = (this.log + b.toString()).slice(-8192);
