@@ -160,7 +160,7 @@ export class Bus {
   private readonly inFlight = new Map<number, SpoolRecord>();
   private failedLive: Numbered[] = [];
   private replaying = false;
-  private wakers: (() => void)[] = [];
+  private readonly wakers = new Set<() => void>();
   private readonly subs = new Set<{ filter: string; handler: (m: BusEvent) => void; sub: Subscription | null }>();
   private readonly consumers = new Set<ConsumerHandle>();
   private readonly counts = { published: 0, acked: 0, duplicates: 0, spooled: 0, replayed: 0, dropped: 0, failed: 0 };
@@ -263,10 +263,8 @@ export class Bus {
       while (!stopped && !this.closed) {
         try {
           if (!this.connected || this.js === null) {
-            await new Promise<void>((res) => {
-              wake = res;
-              this.wakers.push(res);
-              setTimeout(res, RETRY_MS).unref();
+            await this.nap(RETRY_MS, (w) => {
+              wake = w;
             });
             continue;
           }
@@ -353,7 +351,7 @@ export class Bus {
     } catch (e) {
       this.log(`cluster: spool write failed at close (${(e as Error).message})`);
     }
-    for (const w of this.wakers.splice(0)) w();
+    this.wakeAll();
     for (const s of this.subs) s.sub?.unsubscribe();
     this.subs.clear();
     const nc = this.nc;
@@ -388,7 +386,7 @@ export class Bus {
   /** Retries the first connection until it works or the bus closes. */
   private async dialForever(opts: NodeConnectionOptions): Promise<void> {
     while (!this.closed) {
-      await sleep(RETRY_MS);
+      await this.nap(RETRY_MS);
       if (this.closed) return;
       try {
         await this.dial(opts);
@@ -422,7 +420,7 @@ export class Bus {
 
   private onConnected(): void {
     this.connected = true;
-    for (const w of this.wakers.splice(0)) w();
+    this.wakeAll();
     if (this.mode === 'live') this.pump();
     else if (this.mode === 'spooling') void this.replay();
   }
@@ -543,22 +541,22 @@ export class Bus {
           this.corruptSeen = this.spool.corrupt;
         }
         if (batch.length === 0) {
-          this.spool.commit();
+          this.commitSpool();
           this.mode = 'live';
           this.pump();
           break;
         }
         const results = await Promise.all(batch.map((r) => js.publish(r.subject, r.data, { msgID: r.msgId, timeout: PUBLISH_TIMEOUT_MS }).catch((e: Error) => e)));
-        if (this.closed) {
-          this.spool.rewind();
-          break;
-        }
         const errors = results.filter((x): x is Error => x instanceof Error);
         if (errors.length === 0) {
           for (const ack of results as PubAck[]) this.count(ack);
           this.counts.replayed += batch.length;
-          this.spool.commit();
+          this.commitSpool();
           continue;
+        }
+        if (this.closed) {
+          this.spool.rewind();
+          break;
         }
         this.counts.failed += errors.length;
         this.spool.rewind();
@@ -572,6 +570,15 @@ export class Bus {
     }
   }
 
+  /** Acknowledges what was read; a cursor that cannot be saved only means a resend after a restart (de-duplicated). */
+  private commitSpool(): void {
+    try {
+      this.spool.commit();
+    } catch (e) {
+      this.log(`cluster: spool cursor not saved (${(e as Error).message})`);
+    }
+  }
+
   private count(ack: PubAck): void {
     if (ack.duplicate) this.counts.duplicates++;
     else this.counts.acked++;
@@ -581,15 +588,22 @@ export class Bus {
     return this.waiting.length - this.waitingHead + this.inFlight.size + this.failedLive.length + this.spool.count;
   }
 
-  /** Sleeps up to `ms`, waking early on a (re)connection or close. */
-  private nap(ms: number): Promise<void> {
+  /** Sleeps up to `ms`, waking early on a (re)connection or close (or when the waker handed to `onWaker` is called). */
+  private nap(ms: number, onWaker?: (wake: () => void) => void): Promise<void> {
     return new Promise((res) => {
-      const t = setTimeout(res, ms);
-      this.wakers.push(() => {
+      const wake = () => {
         clearTimeout(t);
+        this.wakers.delete(wake);
         res();
-      });
+      };
+      const t = setTimeout(wake, ms);
+      this.wakers.add(wake);
+      onWaker?.(wake);
     });
+  }
+
+  private wakeAll(): void {
+    for (const w of [...this.wakers]) w();
   }
 
   // ---- consuming ----
