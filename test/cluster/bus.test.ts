@@ -124,7 +124,7 @@ describe('bus on a private nats-server', { skip: !haveNatsServer && 'no /usr/sbi
     await bus.close();
   });
 
-  it('NATS stopped for 3 s while 200 events are published, then restarted: every event stored exactly once', { timeout: 60_000 }, async () => {
+  it('NATS stopped for 6 s while 200 events are published, then restarted: every event stored exactly once', { timeout: 60_000 }, async () => {
     const log: string[] = [];
     const bus = await Bus.connect(opts('fault', { spoolDir: tmp(), log: quiet(log) }));
     const subj = subject('fault', 'n1', 'summary');
@@ -132,7 +132,8 @@ describe('bus on a private nats-server', { skip: !haveNatsServer && 'no /usr/sbi
       bus.publish(subj, `fault-${i}`, { i, pad: 'x'.repeat(64) });
       if (i === 60) await server.stop();
       if (i === 140) await server.restart();
-      await sleep(i >= 60 && i < 140 ? 40 : 5);
+      // 80 events over the 6 s outage: longer than the 5 s publish timeout.
+      await sleep(i >= 60 && i < 140 ? 75 : 5);
     }
     assert.equal(await bus.flush(30_000), true, JSON.stringify(bus.stats()));
     const ids = await storedIds(server.url, 'palisade.fault.>');
@@ -175,6 +176,47 @@ describe('bus on a private nats-server', { skip: !haveNatsServer && 'no /usr/sbi
       readdirSync(dir).filter((f) => f.endsWith('.jsonl')),
       [],
     );
+  });
+
+  it('started while NATS is down (with a spool): does not fail, connects when NATS comes up, sends what waited', { timeout: 40_000 }, async () => {
+    await server.stop();
+    let bus: Bus;
+    try {
+      bus = await Bus.connect(opts('late', { spoolDir: tmp() }));
+      assert.equal(bus.stats().connected, false);
+      for (let i = 0; i < 10; i++) bus.publish(subject('late', 'n1', 'summary'), `late-${i}`, { i });
+      assert.equal(bus.stats().spooled, 10);
+      assert.equal(await bus.flush(300), false);
+    } finally {
+      await server.restart();
+    }
+    assert.equal(await bus.flush(15_000), true);
+    assert.equal(bus.stats().connected, true);
+    assert.deepEqual(
+      await storedIds(server.url, 'palisade.late.>'),
+      Array.from({ length: 10 }, (_, i) => `late-${i}`),
+    );
+    await bus.close();
+  });
+
+  it('without a spool directory an outage is bridged in memory', { timeout: 40_000 }, async () => {
+    const bus = await Bus.connect(opts('mem'));
+    bus.publish(subject('mem', 'n1', 'summary'), 'mem-0', { i: 0 });
+    assert.equal(await bus.flush(5000), true);
+    await server.stop();
+    try {
+      for (let i = 1; i <= 20; i++) bus.publish(subject('mem', 'n1', 'summary'), `mem-${i}`, { i });
+      await sleep(200);
+      assert.equal(bus.stats().connected, false);
+    } finally {
+      await server.restart();
+    }
+    assert.equal(await bus.flush(15_000), true, JSON.stringify(bus.stats()));
+    assert.deepEqual(
+      await storedIds(server.url, 'palisade.mem.>'),
+      Array.from({ length: 21 }, (_, i) => `mem-${i}`),
+    );
+    await bus.close();
   });
 
   it('a durable consumer resumes after the last acked message; unacked ones are redelivered', { timeout: 40_000 }, async () => {
