@@ -95,7 +95,7 @@ export interface BusStats {
   spoolBytes: number;
   /** Events resent from the spool and acknowledged. */
   replayed: number;
-  /** Events refused because the spool was full (or the bus closed, or their data could not be encoded). */
+  /** Events refused: the spool was full, or JetStream could never store them (not an event subject, too big, data not JSON), or the bus was closed. */
   dropped: number;
   /** Publish attempts that failed (each is retried from the spool). */
   failed: number;
@@ -218,6 +218,15 @@ export class Bus {
     } catch (e) {
       text = undefined;
       this.log(`cluster: event ${msgId} on ${subject} dropped: its data cannot be encoded (${(e as Error).message})`);
+    }
+    // What JetStream could never store would block the spool behind it for ever: refused here.
+    const maxPayload = this.nc?.info?.max_payload ?? 1024 * 1024;
+    if (text !== undefined && parseSubject(subject) === null) {
+      this.log(`cluster: event ${msgId} dropped: "${subject}" is not an event subject (palisade.<site>.<node>.<kind>)`);
+      text = undefined;
+    } else if (text !== undefined && Buffer.byteLength(text) > maxPayload) {
+      this.log(`cluster: event ${msgId} on ${subject} dropped: ${Buffer.byteLength(text)} bytes, more than the ${maxPayload} NATS accepts`);
+      text = undefined;
     }
     if (text === undefined || this.closed) {
       this.counts.dropped++;

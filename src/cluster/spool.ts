@@ -369,11 +369,11 @@ export class Spool implements SpoolQueue {
     return false;
   }
 
-  /** Bytes of a segment from `offset`: at least one whole line when there is one, 1 MiB or so otherwise. */
+  /** Bytes of a segment from `offset`: at least one whole line when there is one, 256 KiB or so otherwise. */
   private readChunk(n: number, offset: number, size: number): Buffer {
     const fd = openSync(this.path(n), 'r');
     try {
-      let len = Math.min(size - offset, 1 << 20);
+      let len = Math.min(size - offset, 256 * 1024);
       for (;;) {
         const buf = Buffer.allocUnsafe(len);
         const got = readSync(fd, buf, 0, len, offset);

@@ -124,6 +124,23 @@ describe('bus on a private nats-server', { skip: !haveNatsServer && 'no /usr/sbi
     await bus.close();
   });
 
+  it('an event JetStream could never store is dropped at once, not left to block the spool', async () => {
+    const log: string[] = [];
+    const bus = await Bus.connect(opts('poison', { log: quiet(log) }));
+    const cyclic: { self?: unknown } = {};
+    cyclic.self = cyclic;
+    bus.publish('elsewhere.x', 'p-1', {});
+    bus.publish(subject('poison', 'n1', 'alert'), 'p-2', { big: 'z'.repeat(2 * 1024 * 1024) });
+    bus.publish(subject('poison', 'n1', 'alert'), 'p-3', cyclic);
+    bus.publish(subject('poison', 'n1', 'alert'), 'p-4', { fine: true });
+    assert.equal(await bus.flush(5000), true);
+    assert.deepEqual(await storedIds(server.url, 'palisade.poison.>'), ['p-4']);
+    assert.equal(bus.stats().dropped, 3);
+    assert.equal(bus.stats().published, 1);
+    assert.equal(log.length, 3, log.join('\n'));
+    await bus.close();
+  });
+
   it('NATS stopped for 6 s while 200 events are published, then restarted: every event stored exactly once', { timeout: 60_000 }, async () => {
     const log: string[] = [];
     const bus = await Bus.connect(opts('fault', { spoolDir: tmp(), log: quiet(log) }));
