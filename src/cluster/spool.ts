@@ -186,13 +186,15 @@ export class Spool implements SpoolQueue {
       if (saved !== null && n < saved.segment) this.unlink(n);
       else this.sizes.set(n, statSync(this.path(n)).size);
     }
-    const first = this.sizes.keys().next();
+    // Numbers only grow, past the saved cursor too: a segment numbered below it would be taken
+    // for an acknowledged one and deleted at the next start.
+    const floor = saved?.segment ?? 0;
     this.committed =
       saved !== null && this.sizes.has(saved.segment)
         ? { segment: saved.segment, offset: Math.min(saved.offset, this.sizes.get(saved.segment) as number) }
-        : { segment: first.done ? 0 : first.value, offset: 0 };
+        : { segment: floor, offset: 0 };
     this.cursor = { ...this.committed };
-    this.nextSegment = Math.max(this.committed.segment, ...this.sizes.keys()) + 1;
+    this.nextSegment = Math.max(floor, ...this.sizes.keys()) + 1;
     for (const [n, size] of this.sizes) this.lines += this.countLines(n, n === this.committed.segment ? this.committed.offset : 0, size);
   }
 
@@ -284,7 +286,8 @@ export class Spool implements SpoolQueue {
 
   commit(): void {
     this.committed = { ...this.cursor };
-    this.lines -= this.readLines;
+    // (A batch written twice after a failed write may hold more lines than were appended.)
+    this.lines = Math.max(0, this.lines - this.readLines);
     this.readLines = 0;
     // Segments wholly acknowledged go; so does the active one when everything in it is.
     for (const n of [...this.sizes.keys()]) {

@@ -87,6 +87,30 @@ describe('spool on disk', () => {
     assert.deepEqual(segments(dir), []);
   });
 
+  it('records spooled after everything was committed survive the next restarts (segment numbers never go back)', () => {
+    const dir = tmp();
+    const a = new Spool({ dir });
+    for (let i = 0; i < 3; i++) a.append(rec(i));
+    a.read(10);
+    a.commit();
+    a.close();
+    assert.deepEqual(segments(dir), []);
+    const b = new Spool({ dir });
+    assert.equal(b.count, 0);
+    b.append(rec(3));
+    b.append(rec(4));
+    b.close();
+    const c = new Spool({ dir });
+    assert.equal(c.count, 2);
+    assert.deepEqual(ids(c.read(10)), ['id-3', 'id-4']);
+    c.close();
+    const d = new Spool({ dir });
+    assert.deepEqual(ids(d.read(10)), ['id-3', 'id-4'], 'read and not committed: read again');
+    d.commit();
+    d.close();
+    assert.equal(new Spool({ dir }).count, 0);
+  });
+
   it('deletes a segment only once every record in it is committed', () => {
     const dir = tmp();
     const s = new Spool({ dir, segmentBytes: 200 });
