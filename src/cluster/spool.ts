@@ -389,11 +389,23 @@ export class Spool implements SpoolQueue {
     }
   }
 
+  /** Newlines from `from` to `size`, read in 1 MiB chunks (a full spool is 256 MiB). */
   private countLines(n: number, from: number, size: number): number {
     if (from >= size) return 0;
-    const buf = readFileSync(this.path(n)).subarray(from);
+    const fd = openSync(this.path(n), 'r');
+    const buf = Buffer.allocUnsafe(1 << 20);
     let lines = 0;
-    for (let i = buf.indexOf(NL); i >= 0; i = buf.indexOf(NL, i + 1)) lines++;
+    try {
+      for (let at = from; at < size; ) {
+        const got = readSync(fd, buf, 0, Math.min(buf.length, size - at), at);
+        if (got === 0) break;
+        const view = buf.subarray(0, got);
+        for (let i = view.indexOf(NL); i >= 0; i = view.indexOf(NL, i + 1)) lines++;
+        at += got;
+      }
+    } finally {
+      closeSync(fd);
+    }
     return lines;
   }
 
