@@ -327,6 +327,27 @@ describe('bus on a private nats-server', { skip: !haveNatsServer && 'no /usr/sbi
     await bus.close();
   });
 
+  it('the stream deleted under a running bus and consumer: both recreate what they need and carry on', { timeout: 40_000 }, async () => {
+    const bus = await Bus.connect(opts('gone'));
+    const got: string[] = [];
+    const c = bus.consume('gone_durable', 'palisade.gone.>', (m) => {
+      got.push(m.msgId);
+    });
+    bus.publish(subject('gone', 'n1', 'alert'), 'g-1', {});
+    await until('first', () => got.length === 1);
+    const nc = await connect({ servers: server.url });
+    await (await jetstreamManager(nc)).streams.delete(STREAM);
+    await nc.close();
+    // The publish fails (no stream), goes to the spool, and the replay recreates the stream (its
+    // checks are 5 s apart) before it resends.
+    bus.publish(subject('gone', 'n1', 'alert'), 'g-2', {});
+    assert.equal(await bus.flush(15_000), true, JSON.stringify(bus.stats()));
+    await until('after the stream came back', () => got.includes('g-2'), 20_000);
+    await c.stop();
+    assert.deepEqual(got, ['g-1', 'g-2']);
+    await bus.close();
+  });
+
   it('a full spool drops new events and counts them', { timeout: 30_000 }, async () => {
     await server.stop();
     const log: string[] = [];
