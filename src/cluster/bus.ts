@@ -15,8 +15,10 @@
  *
  * Consuming is a durable pull consumer per caller, fetched in batches and handed over one message
  * at a time in stream order; it survives NATS restarts (the loop fetches again after any error)
- * and a restart of our process resumes after the last acknowledged message. `subscribe` is a
- * plain core-NATS subscription for what must arrive fast and may be missed (decisions to apply).
+ * and a restart of our process resumes after the last acknowledged message. Delivery to a
+ * handler is at least once (a crash before the ack, or an ack lost with the connection, hands the
+ * message over again, marked redelivered): handlers that store make msgId their key. `subscribe`
+ * is a plain core-NATS subscription for what must arrive fast and may be missed (decisions).
  *
  * The first connection is ours to retry (so close() can stop it); after it, the client reconnects
  * by itself for ever.
@@ -620,9 +622,9 @@ export class Bus {
   /** Creates or updates the durable; true when the server cannot filter by several subjects and we filter here. */
   private async ensureConsumer(durable: string, filters: string[], o: ConsumeOptions): Promise<boolean> {
     const jsm = await this.manager();
-    const nc = this.nc as NatsConnection & { features?: { supports(f: string): boolean } };
     const multi = filters.length > 1;
-    const serverMulti = multi && (nc.info?.version ?? '0').localeCompare('2.10.0', undefined, { numeric: true }) >= 0;
+    // Several filters on one consumer came with nats-server 2.10; before it, one filter over everything and ours here.
+    const serverMulti = multi && (this.nc?.info?.version ?? '0').localeCompare('2.10.0', undefined, { numeric: true }) >= 0;
     const clientFilter = multi && !serverMulti;
     const cfg: Partial<ConsumerConfig> = {
       durable_name: durable,
