@@ -21,11 +21,13 @@ import type { DetectionSection } from '../config/detection.js';
 import type { Service } from '../config/services.js';
 import { PalisadeError } from '../core/errors.js';
 import type { AlertEvent } from '../incidents/alerts.js';
-import { IncidentRecorder } from '../incidents/recorder.js';
+import { bookState, IncidentRecorder } from '../incidents/recorder.js';
 import type { Store } from '../incidents/store/store.js';
 import { L34_VECTORS, type Vector } from '../model/attack.js';
 import type { Bus, BusMessage } from './bus.js';
 import { Correlator, type DecidedSecond, type NodeSeen } from './correlator.js';
+import { type DecisionStore, publishDecision } from './decision-store.js';
+import { newDecision } from './decisions.js';
 import { subject } from './subjects.js';
 
 export interface CorrelatorRunOptions {
@@ -46,6 +48,10 @@ export interface CorrelatorRunOptions {
   onStored?: (e: AlertEvent, incident: number) => void;
   /** Each node falling silent or heard again. */
   onLiveness?: (n: NodeSeen, silent: boolean) => void;
+  /** The sites whose nodes are correlated (default: every site on the bus). */
+  sites?: readonly string[];
+  /** Where decisions in force are kept for nodes that start later (Redis); absent: the bus only. */
+  decisions?: DecisionStore;
   /** Decisions published for L7 alerts' block lists: how long they hold (default 600 s). */
   decisionTtlS?: number;
 }
@@ -61,6 +67,36 @@ export interface CorrelatorRunResult {
 }
 
 const L34: ReadonlySet<Vector> = new Set(L34_VECTORS);
+/** A resumed alert whose attack is not seen again this long after a restart is ended. */
+const RESUME_WAIT_MS = 30_000;
+
+/**
+ * A node that falls silent is a ticket of its own (high severity: the network is partly unwatched),
+ * tagged with the node, whose timeline says when it went and came back; it is resolved when the
+ * node is heard again — by this correlator or one restarted since.
+ */
+async function liveness(store: Store, n: NodeSeen, silent: boolean, actor: string, at: string): Promise<void> {
+  const tag = `node:${n.site}/${n.node}`;
+  await store.transaction(async (tx) => {
+    const open = (await tx.listIncidents({ status: ['new', 'investigating', 'monitoring'] })).filter((i) => i.tags.includes(tag));
+    if (silent) {
+      if (open.length > 0) return;
+      const inc = await tx.createIncident({ title: `${n.role} ${n.site}/${n.node} silent`, severity: 'high', tags: ['liveness', tag], at });
+      await tx.appendTimeline(inc.number, {
+        at,
+        kind: 'node_silent',
+        actor,
+        text: `nothing heard from ${n.role} ${n.site}/${n.node} since ${new Date(n.lastArrivalMs).toISOString()}`,
+        data: { site: n.site, node: n.node, role: n.role },
+      });
+      return;
+    }
+    for (const inc of open) {
+      await tx.appendTimeline(inc.number, { at, kind: 'node_back', actor, text: `${n.role} ${n.site}/${n.node} heard again`, data: { site: n.site, node: n.node } });
+      await tx.updateIncident(inc.number, { status: 'resolved' }, at);
+    }
+  });
+}
 
 export async function runCorrelator(o: CorrelatorRunOptions): Promise<CorrelatorRunResult> {
   const now = o.now ?? Date.now;
@@ -107,7 +143,8 @@ export async function runCorrelator(o: CorrelatorRunOptions): Promise<Correlator
   const decided = (d: DecidedSecond): void => {
     chain = chain.then(async () => {
       for (const e of d.events) if (!(await record(e))) return;
-      if (!(await persist('the merged summary', () => o.store.writeSummaries([summaryRow(o.name, d.summary)])))) return;
+      const summary = d.summary;
+      if (summary !== null && !(await persist('the merged summary', () => o.store.writeSummaries([summaryRow(o.name, summary)])))) return;
       for (const ack of d.acks) ack();
     });
   };
@@ -127,7 +164,7 @@ export async function runCorrelator(o: CorrelatorRunOptions): Promise<Correlator
     const e: AlertEvent = { kind: data.kind, alert, significant: data.significant === true, change: data.change ?? '' };
     chain = chain.then(async () => {
       if (!(await record(e))) return;
-      publishList(e, m.node);
+      await publishList(e, m.node);
       m.ack();
     });
   };
@@ -136,35 +173,47 @@ export async function runCorrelator(o: CorrelatorRunOptions): Promise<Correlator
    * list the analysis measured and chose (signature kind source_list: it met the coverage and
    * collateral bar), never every address it attributed.
    */
-  const publishList = (e: AlertEvent, fromNode: string): void => {
+  const publishList = (e: AlertEvent, fromNode: string): Promise<void> | undefined => {
     if (e.kind === 'end') return;
     const sig = e.alert.attack.signature;
     const entries = sig?.kind === 'source_list' ? (sig.list?.addresses ?? []) : [];
     if (entries.length === 0) return;
     const ttl = (o.decisionTtlS ?? 600) * 1000;
-    const id = `cluster-${e.alert.fingerprint.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 100)}`;
+    const t = now();
+    // one runtime entry per alert (a later list replaces it); each publication its own id (the bus de-duplicates by it)
+    const ruleId = `cluster-${e.alert.fingerprint.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 100)}`;
+    const d = newDecision(
+      { site: o.site, node: o.name, role: 'correlator' },
+      'add',
+      {
+        id: `${ruleId}-${t}`,
+        spec: { type: 'list', id: ruleId, entries, expiresMs: t + ttl, description: `${e.alert.vector} on ${e.alert.victim} (found by ${fromNode})` },
+        reason: `${e.alert.vector} alert ${e.alert.id} from ${fromNode}`,
+        alert_id: e.alert.id,
+      },
+      t,
+    );
     result.decisions++;
-    o.bus.publish(decisionSubject, `${o.name}:decision:${id}:${entries.length}:${e.alert.last_seen}`, {
-      v: 1,
-      id,
-      time: new Date(now()).toISOString(),
-      from: { site: o.site, node: o.name, role: 'correlator' },
-      op: 'add',
-      spec: { type: 'list', id, origin: `cluster:${o.name}`, entries, expiresMs: now() + ttl, description: `${e.alert.vector} on ${e.alert.victim} (found by ${fromNode})` },
-      reason: `${e.alert.vector} alert ${e.alert.id} from ${fromNode}`,
-      alert_id: e.alert.id,
+    return publishDecision(o.bus, decisionSubject, d, o.decisions ?? null).then((err) => {
+      if (err !== null) o.log(`decision ${d.id}: published, but not kept in Redis for nodes that start later: ${err.message}`);
     });
   };
   c.onLiveness = (n, silent) => {
     o.log(silent ? `node ${n.site}/${n.node} (${n.role}) silent: nothing heard for ${Math.round((now() - n.lastArrivalMs) / 1000)} s` : `node ${n.site}/${n.node} heard again`);
     o.onLiveness?.(n, silent);
+    chain = chain.then(async () => {
+      await persist('a node liveness ticket', () => liveness(o.store, n, silent, o.name, new Date(now()).toISOString()));
+    });
   };
   await persist('resuming open incidents', async () => {
     await recorder.resume();
+    // a restart (kill -9 included): attacks still going carry on in their alerts, not raised twice
+    c.resume((await o.store.listAlerts({ sensor: o.name, state: ['open', 'acknowledged', 'silenced'] })).map(bookState));
   });
+  const sites = o.sites === undefined || o.sites.length === 0 ? ['*'] : o.sites;
   const consumer = o.bus.consume(
     `correlator-${o.name}`,
-    ['palisade.*.*.summary', 'palisade.*.*.alert'],
+    sites.flatMap((site) => [`palisade.${site}.*.summary`, `palisade.${site}.*.alert`]),
     (m) => {
       if (m.kind === 'alert') return nodeAlert(m);
       try {
@@ -179,7 +228,10 @@ export async function runCorrelator(o: CorrelatorRunOptions): Promise<Correlator
     { manualAck: true, ackWaitMs: 60_000 },
   );
   const timer = setInterval(() => {
+    c.busLink(o.bus.stats().connected);
     for (const d of c.tick()) decided(d);
+    const gone = c.expireResumed(RESUME_WAIT_MS);
+    if (gone.length > 0) decided({ second: 0, summary: null, events: gone, acks: [] });
   }, 200);
   try {
     await new Promise<void>((resolve) => {

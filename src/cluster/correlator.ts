@@ -23,7 +23,7 @@ import type { Service } from '../config/services.js';
 import type { DetectedAttack } from '../detect/l34/attacks.js';
 import { liveAttack } from '../detect/l34/attacks.js';
 import { Detector, type Track } from '../detect/l34/detector.js';
-import { AlertBook, type AlertEvent } from '../incidents/alerts.js';
+import { AlertBook, type AlertEvent, type AlertState } from '../incidents/alerts.js';
 import { ServiceMap } from '../incidents/triage.js';
 import { addVectorTraffic } from '../model/traffic.js';
 import { parseSummary, type SummaryMessage, summaryRows } from './summary-message.js';
@@ -61,7 +61,7 @@ export interface NodeSeen {
 export interface DecidedSecond {
   second: number;
   /** every sensor's traffic of the second added up, and the correlator's open attacks at its end */
-  summary: SecondSummary;
+  summary: SecondSummary | null;
   events: AlertEvent[];
   acks: Array<() => void>;
 }
@@ -86,6 +86,7 @@ export class Correlator {
   private readonly nodes = new Map<string, NodeSeen>();
   private readonly byIndex: NodeSeen[] = [];
   private lastDecided = Number.NEGATIVE_INFINITY;
+  private busUp = true;
   /** wall clock of the first summary taken in */
   private firstMs = Number.POSITIVE_INFINITY;
   private totalPackets = 0;
@@ -187,6 +188,7 @@ export class Correlator {
   tick(flush = false): DecidedSecond[] {
     const now = this.o.now();
     for (const n of this.byIndex) {
+      if (!this.busUp) break;
       if (!n.silent && now - n.lastArrivalMs > this.staleMs) {
         n.silent = true;
         this.onLiveness?.(n, true);
@@ -212,7 +214,13 @@ export class Correlator {
       summary.bytes += part.m.bytes;
       summary.requests += part.m.requests;
       for (const [k, v] of Object.entries(part.m.by_protocol)) summary.byProtocol[k] = (summary.byProtocol[k] ?? 0) + v;
-      if (part.rows !== null) this.det.mergeWindow(s, part.rows, part.node.index);
+      if (part.rows === null) continue;
+      try {
+        this.det.mergeWindow(s, part.rows, part.node.index);
+      } catch {
+        // bytes that do not decode change nothing (mergeWindow checks them first): that window is lost, counted
+        this.counts.malformed++;
+      }
     }
     this.lastDecided = s;
     this.counts.seconds++;
@@ -277,6 +285,28 @@ export class Correlator {
       out.push({ second: this.lastDecided, summary, events, acks: [] });
     }
     return out;
+  }
+
+  /**
+   * The correlator's own link to the bus: while it is down nobody can be heard, so nobody is
+   * judged silent; when it is back every node gets the full staleMs to be heard again.
+   */
+  busLink(up: boolean): void {
+    if (up && !this.busUp) {
+      const now = this.o.now();
+      for (const n of this.byIndex) n.lastArrivalMs = Math.max(n.lastArrivalMs, now);
+    }
+    this.busUp = up;
+  }
+
+  /** Alerts this correlator left open in the store before a restart: carried on if their attack is seen again. */
+  resume(alerts: readonly AlertState[]): void {
+    this.book.resume(alerts);
+  }
+
+  /** End events of resumed alerts whose attack was not seen again within `afterMs`. */
+  expireResumed(afterMs: number): AlertEvent[] {
+    return this.book.expireResumed(afterMs);
   }
 
   /** Open alerts now. */

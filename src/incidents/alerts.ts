@@ -79,6 +79,8 @@ function peakOf(a: DetectedAttack): number {
 
 export class AlertBook {
   private readonly open = new Map<string, Open>();
+  /** alerts open in the store at a restart, not yet seen again (resume) */
+  private readonly resumed = new Map<string, { alert: AlertState; at: number }>();
   private readonly refreshMs: number;
   private readonly newId: () => string;
 
@@ -99,7 +101,7 @@ export class AlertBook {
    */
   observe(a: DetectedAttack, baseRate: number, ended: boolean, held = false): AlertEvent | null {
     const fp = fingerprintOf(a);
-    const known = this.open.get(fp);
+    const known = this.open.get(fp) ?? this.adopt(fp);
     const mitigated = held || (known !== undefined && this.o.isMitigated?.(known.alert.id) === true);
     const now = this.o.now();
     const iso = new Date(now).toISOString();
@@ -136,6 +138,38 @@ export class AlertBook {
       return { kind: 'update', alert, significant: false, change: 'figures refreshed' };
     }
     return null;
+  }
+
+  /**
+   * Alerts still open in the store when this book's process started (a restarted correlator or
+   * monitor): an attack that is still going carries on in its alert — updated, not raised a second
+   * time — and one that is not seen again by `expireResumed` is ended then.
+   */
+  resume(alerts: readonly AlertState[]): void {
+    const now = this.o.now();
+    for (const a of alerts) if (!this.open.has(a.fingerprint)) this.resumed.set(a.fingerprint, { alert: a, at: now });
+  }
+
+  /** Resumed alerts not seen again within `afterMs` of the resume: their end events (the attack stopped meanwhile). */
+  expireResumed(afterMs: number): AlertEvent[] {
+    const now = this.o.now();
+    const out: AlertEvent[] = [];
+    for (const [fp, r] of this.resumed) {
+      if (now - r.at < afterMs) continue;
+      this.resumed.delete(fp);
+      out.push({ kind: 'end', alert: { ...r.alert, last_seen: new Date(now).toISOString() }, significant: true, change: 'attack not seen again after a restart' });
+    }
+    return out;
+  }
+
+  /** A resumed alert taken up by the attack seen again. */
+  private adopt(fp: string): Open | undefined {
+    const r = this.resumed.get(fp);
+    if (r === undefined) return undefined;
+    this.resumed.delete(fp);
+    const o: Open = { alert: r.alert, reportedPeak: r.alert.peak, lastPeak: r.alert.peak, lastEmit: this.o.now() };
+    this.open.set(fp, o);
+    return o;
   }
 
   private stateOf(id: string, fp: string, a: DetectedAttack, t: Triage, first: string, last: string, growing: boolean, mitigated: boolean, peak: number): AlertState {

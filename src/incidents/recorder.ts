@@ -252,6 +252,31 @@ function titleOf(inc: Incident, a: AlertState): string {
 }
 
 /** The store's Alert record of the book's alert state. */
+/** The book's view of a stored alert (alertRecord's inverse), for AlertBook.resume after a restart. */
+export function bookState(a: Alert): AlertState {
+  const { mitigation: _m, ...attack } = a.attack;
+  return {
+    id: a.id,
+    fingerprint: a.fingerprint,
+    vector: a.vector,
+    victim: attack.victim.ip ?? attack.victim.prefix ?? attack.victim.host ?? '',
+    sensor: a.sensor,
+    severity: a.severity,
+    urgency: a.urgency,
+    score: a.score,
+    confidence: a.confidence,
+    first_seen: a.first_seen,
+    last_seen: a.last_seen,
+    attack,
+    reasons: a.reasons ?? [],
+    service: a.service ?? null,
+    customer: a.customer ?? null,
+    growing: a.growing ?? false,
+    mitigated: a.mitigated ?? false,
+    peak: a.peak ?? a.attack.peak_pps,
+  };
+}
+
 export function alertRecord(a: AlertState, kind: AlertEvent['kind'], incident: number | null): Alert {
   const sig = a.attack.signature;
   let mitigation: Attack['mitigation'] = { ruleset: null, nftables: '', iptables: '' };

@@ -55,7 +55,7 @@ describe('multi-node: sensors → NATS JetStream → correlator → PostgreSQL',
     return p;
   };
   const correlator = (site: string, db: string, extra: string[] = []): CliProcess =>
-    start(['correlate', '--cluster', nats.url, '--site', site, '--node', 'core', '--db', db, '--wait', '2', '--json', ...extra]);
+    start(['correlate', '--cluster', nats.url, '--sites', site, '--node', `core-${site}`, '--db', db, '--wait', '2', '--json', ...extra]);
   const sensors = (site: string, speed: number): CliProcess[] =>
     (
       [
@@ -70,6 +70,8 @@ describe('multi-node: sensors → NATS JetStream → correlator → PostgreSQL',
         file,
         '--speed',
         String(speed),
+        // the benign sensor goes on after the flood's sensors stop, as a live network would: its seconds carry the correlator's clock past the quiet period
+        ...(node === 'r3' ? ['--loops', '2'] : []),
         '--cluster',
         nats.url,
         '--site',
@@ -114,7 +116,7 @@ describe('multi-node: sensors → NATS JetStream → correlator → PostgreSQL',
       assert.equal(a.vector, 'udp_flood');
       assert.equal(a.attack.victim.prefix, '203.0.113.0/24');
       assert.equal(a.state, 'ended');
-      assert.equal(a.sensor, 'core');
+      assert.equal(a.sensor, `core-${site}`);
       const shares = a.attack.evidence.sensors ?? [];
       const share = (n: string): number => shares.find((s) => s.sensor === n)?.share ?? 0;
       // the flood is split about evenly; the benign sensor's UDP to the /24 is a sliver of the class traffic
@@ -122,11 +124,69 @@ describe('multi-node: sensors → NATS JetStream → correlator → PostgreSQL',
       assert.ok(share('r2') > 0.35 && share('r2') < 0.65, `r2: ${JSON.stringify(shares)}`);
       assert.ok(share('r3') < 0.1, `r3: ${JSON.stringify(shares)}`);
       // the console's chart rows: the correlator's merged seconds
-      const rows = await store.readSummaries(0, 2 ** 31, 'core');
+      const rows = await store.readSummaries(0, 2 ** 31, `core-${site}`);
       assert.ok(rows.length >= 25, `merged seconds stored: ${rows.length}`);
     } finally {
       await store.close();
       await stopCli(c);
     }
+  });
+
+  /** The one alert of a fault run, its incident's raised/ended timeline entries, and the correlator's final counts. */
+  const oneAlert = async (db: string, c: CliProcess): Promise<void> => {
+    const store = await openStore(db);
+    try {
+      const alerts = await endedAlerts(store, 60_000);
+      assert.equal(alerts.length, 1, `one alert: ${alerts.map((a) => `${a.vector} ${JSON.stringify(a.victim)} ${a.state}`).join(', ')}; correlator: ${c.err().slice(-3000)}`);
+      const a = alerts[0] as (typeof alerts)[number];
+      assert.equal(a.vector, 'udp_flood');
+      assert.equal(a.attack.victim.prefix, '203.0.113.0/24');
+      assert.equal(a.state, 'ended');
+      const inc = await store.getIncident(a.incident_id as number);
+      const kinds = (inc?.timeline ?? []).map((t) => t.kind);
+      assert.equal(kinds.filter((k) => k === 'alert_raised').length, 1, `raised once: ${kinds.join(', ')}`);
+      assert.equal(kinds.filter((k) => k === 'attack_ended').length, 1, `ended once: ${kinds.join(', ')}`);
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('NATS stopped for 30 s during the attack: the sensors spool and catch up, nothing lost or doubled', async () => {
+    const site = `nats${Date.now().toString(36)}`;
+    const db = await freshDb();
+    const c = correlator(site, db);
+    await c.waitFor(/correlating site/);
+    // half speed: the 30 s capture lasts 60 s, its flood from 16 s to 40 s
+    const t0 = Date.now();
+    const ss = sensors(site, 0.5);
+    await new Promise((r) => setTimeout(r, 18_000 - (Date.now() - t0)));
+    await nats.stop();
+    await new Promise((r) => setTimeout(r, 30_000));
+    await nats.restart();
+    for (const s of ss) assert.equal(await s.exited, 0, s.err());
+    for (const s of ss) assert.match(s.err(), /spool|NATS|reconnect|disconnect/i, `the sensor says NATS was away: ${s.err()}`);
+    if (process.env.CLUSTER_DEBUG) for (const s of [...ss, c]) process.stderr.write(`--- ${s.err()}\n`);
+    await oneAlert(db, c);
+    await stopCli(c);
+    const late = /\((\d+) late/.exec(c.err());
+    assert.equal(late?.[1], '0', `no summary came too late to count: ${c.err().slice(-2000)}`);
+  });
+
+  it('the correlator killed with -9 mid-attack and restarted: it resumes, one alert raised once', async () => {
+    const site = `kill${Date.now().toString(36)}`;
+    const db = await freshDb();
+    let c = correlator(site, db);
+    await c.waitFor(/correlating site/);
+    const ss = sensors(site, 1);
+    // the flood starts 8 s in; once its alert is stored, the correlator dies
+    await c.waitFor(/"event":"start"/, 40_000);
+    await stopCli(c, { hard: true });
+    await new Promise((r) => setTimeout(r, 2000));
+    c = correlator(site, db);
+    await c.waitFor(/correlating site/);
+    for (const s of ss) assert.equal(await s.exited, 0, s.err());
+    await oneAlert(db, c);
+    assert.doesNotMatch(c.out(), /"event":"start"/, 'the restarted correlator carried the alert on, not raised it again');
+    await stopCli(c);
   });
 });

@@ -126,4 +126,34 @@ describe('correlator: merged detection across sensors', () => {
     assert.throws(() => c.ingest({ v: 2 }, () => {}), /unknown version/);
     assert.equal(c.counts.malformed, 2);
   });
+
+  it('a node silent for staleMs is reported once, and heard again; not while the correlator itself is cut off', () => {
+    let t = 0;
+    const c = new Correlator({ name: 'core', detection: {}, services: [], now: () => t, staleMs: 5000 });
+    const said: string[] = [];
+    c.onLiveness = (n, silent) => said.push(`${n.node} ${silent ? 'silent' : 'back'}`);
+    const [m0, m1, m2] = benign.messages as [SummaryMessage, SummaryMessage, SummaryMessage];
+    c.ingest(m0, () => {});
+    t = 4000;
+    c.tick();
+    assert.deepEqual(said, []);
+    t = 6000;
+    c.tick();
+    c.tick();
+    assert.deepEqual(said, ['r3 silent']);
+    c.ingest(m1, () => {});
+    assert.deepEqual(said, ['r3 silent', 'r3 back']);
+    // the correlator's own link down for a minute: nobody is judged, and once back each node has staleMs again
+    c.busLink(false);
+    t = 66_000;
+    c.tick();
+    c.busLink(true);
+    t = 70_000;
+    c.tick();
+    assert.deepEqual(said, ['r3 silent', 'r3 back']);
+    t = 72_000;
+    c.tick();
+    assert.deepEqual(said, ['r3 silent', 'r3 back', 'r3 silent']);
+    c.ingest(m2, () => {});
+  });
 });

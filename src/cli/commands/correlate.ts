@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Bus } from '../../cluster/bus.js';
 import { runCorrelator } from '../../cluster/correlator-run.js';
+import { DecisionStore } from '../../cluster/decision-store.js';
 import { busMetrics, serveMetrics } from '../../cluster/metrics.js';
+import { checkToken } from '../../cluster/subjects.js';
 import { loadConfig } from '../../config/index.js';
 import { UsageError } from '../../core/errors.js';
 import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
@@ -17,6 +19,8 @@ import { numberOption } from '../options.js';
 import { eventLine } from './monitor.js';
 
 interface Opts extends ClusterOpts {
+  redis?: string;
+  sites: string[];
   db: string;
   config?: string;
   wait: number;
@@ -33,7 +37,14 @@ export function register(program: Command): void {
   cmd
     .option('--db <file|url>', 'the shared alert store: postgres://user@host/db (or a SQLite file for one machine)', DEFAULT_DB)
     .option('--config <file>', 'palisade.yaml: detection settings and services (default ./palisade.yaml when present)')
+    .option(
+      '--sites <names>',
+      'correlate only these sites’ nodes (comma-separated; default: every site)',
+      (v: string) => v.split(',').map((x) => checkToken('--sites', x.trim())),
+      [],
+    )
     .option('--wait <s>', 'how long a second waits for sensors that have not reported it yet', numberOption('--wait', { min: 0 }), 3)
+    .option('--redis <url>', 'keep the decisions in force in Redis (redis://host:6379), where edges that start later find them')
     .option('--metrics <host:port>', 'serve Prometheus /metrics here')
     .option('--duration <s>', 'stop after S seconds', numberOption('--duration', { above: 0 }))
     .option('--json', 'print each stored alert event as one JSON line')
@@ -66,6 +77,7 @@ Example (one machine standing in for three):
       const config = configFile === undefined ? { detection: {}, services: [] } : loadConfig(configFile);
       const store = await openStore(opts.db);
       const bus = await Bus.connect(bo);
+      const decisions = opts.redis === undefined ? null : new DecisionStore({ url: opts.redis, log });
       const metrics = opts.metrics === undefined ? null : await serveMetrics(opts.metrics, () => busMetrics(bus.stats(), { role: 'correlator', site: bo.site, node: bo.node }));
       const abort = new AbortController();
       const stop = (): void => abort.abort();
@@ -73,7 +85,7 @@ Example (one machine standing in for three):
       process.once('SIGTERM', stop);
       const timer = opts.duration === undefined ? null : setTimeout(stop, opts.duration * 1000);
       const tty = process.stdout.isTTY === true && opts.json !== true;
-      log(`correlating site ${bo.site} as ${bo.node}: store ${opts.db}`);
+      log(`correlating ${opts.sites.length === 0 ? 'every site' : `site ${opts.sites.join(', ')}`} as ${bo.node}: store ${opts.db}`);
       try {
         const r = await runCorrelator({
           bus,
@@ -83,6 +95,8 @@ Example (one machine standing in for three):
           detection: config.detection,
           services: config.services,
           holdMs: opts.wait * 1000,
+          sites: opts.sites,
+          ...(decisions !== null && { decisions }),
           log,
           signal: abort.signal,
           onStored: (e, incident) => {
@@ -98,6 +112,7 @@ Example (one machine standing in for three):
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
         await metrics?.close();
+        await decisions?.close();
         await bus.close();
         await store.close();
       }

@@ -10,7 +10,9 @@ import { type Command, Option } from 'commander';
 import { edgeStream } from '../../analyze/monitor-inputs.js';
 import { runStoredMonitor } from '../../analyze/monitor-run.js';
 import { Bus } from '../../cluster/bus.js';
+import { DecisionStore } from '../../cluster/decision-store.js';
 import { busMetrics, serveMetrics } from '../../cluster/metrics.js';
+import { MonitorDecisions } from '../../cluster/monitor-decisions.js';
 import { SensorNode } from '../../cluster/sensor-node.js';
 import { UsageError } from '../../core/errors.js';
 import type { AlertEvent } from '../../incidents/alerts.js';
@@ -31,6 +33,7 @@ import { addWatchOptions, anyWatchInput, type WatchOpts } from '../watch-options
 
 interface Opts extends WatchOpts, ClusterOpts {
   metrics?: string;
+  redis?: string;
   sensor?: string;
   json?: boolean;
   duration?: number;
@@ -55,7 +58,8 @@ export function register(program: Command): void {
   addWatchOptions(cmd);
   addClusterOptions(cmd, 'sensor');
   cmd
-    .option('--metrics <host:port>', 'serve Prometheus /metrics here (with --cluster: the bus counters too)')
+    .option('--metrics <host:port>', 'with --cluster: serve Prometheus /metrics (the bus counters) here')
+    .option('--redis <url>', 'with --cluster: the decisions in force (redis://host:6379), taken up at start; with --mitigate, their source lists go to the L3/4 enforcement points')
     .option('--edge <url>', "a palisade edge's admin URL: read its request stream, and push L7 mitigations to it (with --mitigate)")
     .option('--edge-token <token>', 'bearer token of the edge admin API (default $PALISADE_ADMIN_TOKEN)')
     .option('--sensor <name>', 'this sensor’s name in alerts (default: the host name)')
@@ -130,8 +134,8 @@ Examples:
       const store: Store | null = opts.db === false ? null : await openStore(opts.db);
       const clusterOpts = busOptionsOf(opts, 'sensor', note);
       const sensor = opts.sensor ?? clusterOpts?.node ?? hostname();
-      const clustered = clusterOpts === null ? null : await startSensorNode(clusterOpts, opts.metrics);
-      const metrics = clustered === null && opts.metrics !== undefined ? await serveMetrics(opts.metrics, () => '') : null;
+      if (opts.redis !== undefined && clusterOpts === null) throw new UsageError('--redis holds the cluster’s decisions: give --cluster too');
+      if (opts.metrics !== undefined && clusterOpts === null) throw new UsageError('--metrics serves the cluster node’s counters: give --cluster too');
       const print = (e: AlertEvent, incident: number, created: boolean): void => {
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: e.kind, significant: e.significant, change: e.change, incident, alert: e.alert })}\n`);
         else if (e.significant) process.stdout.write(`${eventLine(e, tty)}  [incident ${incident}${created ? ', new' : ''}]\n`);
@@ -150,6 +154,10 @@ Examples:
         // not fatal (ExaBGP may come up later, and each failure is on the timeline), but said at once
         await exabgpExchange(flowspec.pipe, [], 2000).catch((e: Error) => process.stderr.write(`monitor: Flowspec mitigations will fail until ExaBGP answers: ${e.message}\n`));
       }
+      const clustered =
+        clusterOpts === null
+          ? null
+          : await startSensorNode(clusterOpts, opts.metrics, opts.mitigate === 'off' ? null : { mode: opts.mitigate, enforcers, redis: opts.redis, maxActive: opts.maxActive });
       const printAction = (entry: TimelineEntry, incident: number, failed: boolean): void => {
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: 'mitigation', incident, failed, entry })}\n`);
         else process.stdout.write(`${entry.at.slice(11, 19)} ${failed ? 'FAILED' : 'MITIG.'} ${entry.text}  [incident ${incident}]\n`);
@@ -195,7 +203,6 @@ Examples:
         process.stderr.write(`monitor: ${Math.round(r.packets)} packets${flowsText}${reqs}, ${r.alerts} alert(s), ${r.events} event(s)\n`);
       } finally {
         await clustered?.stop();
-        await metrics?.close();
         await store?.close();
         if (timer) clearTimeout(timer);
         process.off('SIGINT', stop);
@@ -205,14 +212,29 @@ Examples:
     });
 }
 
-/** The sensor's side of the multi-node mode: the bus, what it publishes, and its metrics. */
-async function startSensorNode(o: NonNullable<ReturnType<typeof busOptionsOf>>, metricsAt: string | undefined): Promise<{ node: SensorNode; stop: () => Promise<void> }> {
+/**
+ * The sensor's side of the multi-node mode: the bus, what it publishes, its metrics, and (with
+ * --mitigate) the correlator's decisions applied to its enforcement points.
+ */
+async function startSensorNode(
+  o: NonNullable<ReturnType<typeof busOptionsOf>>,
+  metricsAt: string | undefined,
+  mitigate: { mode: 'suggest' | 'auto'; enforcers: readonly Enforcer[]; redis: string | undefined; maxActive: number } | null,
+): Promise<{ node: SensorNode; stop: () => Promise<void> }> {
   const bus = await Bus.connect(o);
   const node = new SensorNode({ bus, site: o.site, node: o.node, now: Date.now });
+  const store = mitigate?.redis === undefined ? null : new DecisionStore({ url: mitigate.redis, log: o.log });
+  const decisions =
+    mitigate === null || mitigate.enforcers.length === 0
+      ? null
+      : new MonitorDecisions({ bus, enforcers: mitigate.enforcers, mode: mitigate.mode, maxActive: mitigate.maxActive, store, log: o.log ?? (() => {}) });
+  await decisions?.start();
   const metrics = metricsAt === undefined ? null : await serveMetrics(metricsAt, () => busMetrics(bus.stats(), { role: 'sensor', site: o.site, node: o.node }));
   return {
     node,
     stop: async () => {
+      await decisions?.stop();
+      await store?.close();
       await metrics?.close();
       await bus.close();
     },

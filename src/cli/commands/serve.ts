@@ -20,6 +20,8 @@ import { actor } from '../store-cli.js';
 import { addWatchOptions, anyWatchInput, type WatchOpts } from '../watch-options.js';
 
 interface ServeOpts extends WatchOpts, ClusterOpts {
+  redis?: string;
+  metrics?: string;
   listen: string;
   db: string;
   demo?: boolean;
@@ -126,6 +128,8 @@ export function register(program: Command): void {
   addWatchOptions(cmd);
   addClusterOptions(cmd, 'correlator');
   cmd
+    .option('--redis <url>', 'with --cluster: keep the decisions in force in Redis (redis://host:6379), where edges starting later find them')
+    .option('--metrics <host:port>', 'with --cluster: serve Prometheus /metrics (the bus counters) here')
     .option('--sensor <name>', 'the in-process monitor’s sensor name (default: the host name)')
     .addOption(
       new Option('--mitigate <mode>', 'the in-process monitor: suggest (mitigations written on the incidents, none applied) or off').choices(['off', 'suggest']).default('suggest'),
@@ -150,6 +154,8 @@ export function register(program: Command): void {
     .addHelpText('after', EXAMPLES)
     .action(async (opts: ServeOpts) => {
       const { host, port } = parseListen(opts.listen);
+      if (opts.cluster === undefined && (opts.redis !== undefined || opts.metrics !== undefined))
+        throw new UsageError('--redis and --metrics are the cluster correlator’s: give --cluster too');
       const watching = anyWatchInput(opts);
       if (watching && opts.demo) throw new UsageError('--demo replays its own traffic: give it or inputs to watch (-i, --replay, --sflow …), not both');
       const edgeToken = opts.edgeToken ?? process.env.PALISADE_ADMIN_TOKEN ?? null;
@@ -245,17 +251,22 @@ export function register(program: Command): void {
       const clusterNote = (l: string): void => void process.stderr.write(`palisade serve: correlate: ${l}\n`);
       const bo = busOptionsOf(opts, 'correlator', clusterNote);
       if (bo !== null) {
-        const [{ Bus }, { runCorrelator }, { loadConfig }] = await Promise.all([
+        const [{ Bus }, { runCorrelator }, { loadConfig }, { DecisionStore }, { busMetrics, serveMetrics }] = await Promise.all([
           import('../../cluster/bus.js'),
           import('../../cluster/correlator-run.js'),
           import('../../config/index.js'),
+          import('../../cluster/decision-store.js'),
+          import('../../cluster/metrics.js'),
         ]);
         try {
           const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
           const config = configFile === undefined ? { detection: {}, services: [] } : loadConfig(configFile);
           const bus = await Bus.connect(bo);
+          const decisions = opts.redis === undefined ? null : new DecisionStore({ url: opts.redis, log: clusterNote });
+          const metrics = opts.metrics === undefined ? null : await serveMetrics(opts.metrics, () => busMetrics(bus.stats(), { role: 'correlator', site: bo.site, node: bo.node }));
           const abort = new AbortController();
           const run = runCorrelator({
+            ...(decisions !== null && { decisions }),
             bus,
             store,
             name: bo.node,
@@ -272,6 +283,8 @@ export function register(program: Command): void {
             stop: async () => {
               abort.abort();
               await run;
+              await metrics?.close();
+              await decisions?.close();
               await bus.close();
             },
           };
