@@ -161,12 +161,40 @@ export async function runCorrelator(o: CorrelatorRunOptions): Promise<Correlator
       m.ack();
       return;
     }
-    const e: AlertEvent = { kind: data.kind, alert, significant: data.significant === true, change: data.change ?? '' };
+    const e = merged(m, { kind: data.kind, alert, significant: data.significant === true, change: data.change ?? '' });
     chain = chain.then(async () => {
       if (!(await record(e))) return;
       await publishList(e, m.node);
       m.ack();
     });
+  };
+  /** Per L7 fingerprint: the nodes reporting it now, with their requests (the alert's shares). */
+  const reporting = new Map<string, Map<string, { site: string; requests: number }>>();
+  /**
+   * Several nodes reporting one attack are one alert: the first node's start raises it, the others'
+   * starts and ends are updates, and it ends when the last reporting node says it ended; its
+   * evidence names each node's share of the requests.
+   */
+  const merged = (m: BusMessage, e: AlertEvent): AlertEvent => {
+    const fp = e.alert.fingerprint;
+    let nodes = reporting.get(fp);
+    const first = nodes === undefined || nodes.size === 0;
+    nodes ??= new Map();
+    reporting.set(fp, nodes);
+    const had = nodes.has(m.node);
+    nodes.set(m.node, { site: m.site, requests: e.alert.attack.requests ?? e.alert.attack.packets });
+    let total = 0;
+    for (const x of nodes.values()) total += x.requests;
+    const sensors = [...nodes].map(([node, x]) => ({ sensor: node, site: x.site, packets: x.requests, share: total > 0 ? Math.round((x.requests / total) * 1000) / 1000 : 0 }));
+    const alert = { ...e.alert, attack: { ...e.alert.attack, evidence: { ...e.alert.attack.evidence, sensors } } };
+    if (e.kind === 'end') {
+      nodes.delete(m.node);
+      if (nodes.size > 0) return { kind: 'update', alert, significant: false, change: `${m.node} no longer sees it` };
+      reporting.delete(fp);
+      return { ...e, alert };
+    }
+    if (e.kind === 'start' && !first) return { kind: 'update', alert, significant: !had, change: had ? e.change : `also seen by ${m.node}` };
+    return { ...e, alert };
   };
   /**
    * An L7 alert's source list for every proxy (the node that found it has it already): only a

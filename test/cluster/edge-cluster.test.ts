@@ -30,6 +30,7 @@ import { subject } from '../../src/cluster/subjects.js';
 import { type EdgeProcess, startEdgeProcess } from '../proxy/edge-process.js';
 import { type Origin, startOrigin } from '../proxy/helpers.js';
 import { deleteKeys, reachable, SHARED_URL } from '../proxy/redis-server.js';
+import { agent, get, pollUntil } from './edge-client.js';
 
 const NATS = 'nats://127.0.0.1:4222';
 const RUN = randomBytes(4).toString('hex');
@@ -55,34 +56,6 @@ function natsUp(): Promise<boolean> {
 const skip = !(await natsUp()) ? 'no NATS on 127.0.0.1:4222' : !(await reachable(SHARED_URL)) ? 'no Redis on 127.0.0.1:6379' : false;
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-edge-cluster-'));
-/** Keep-alive connections, one pool per client address (node:http binds localAddress; undici's connector does not). */
-const agent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
-
-/** A request from a loopback address of its own (Linux answers on all of 127/8), bounded in time. */
-function get(base: string, path: string, ip: string, fresh = false): Promise<{ status: number; mitigated: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    // fresh: a new connection each time (with --workers, the primary hands connections round robin).
-    const req = httpGet(`${base}${path}`, { agent: fresh ? false : agent, localAddress: ip, timeout: 5000 }, (res) => {
-      res.resume();
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, mitigated: res.headers['palisade-mitigated'] as string | undefined }));
-      res.once('error', reject);
-    });
-    req.once('timeout', () => req.destroy(new Error(`${base}${path} from ${ip}: no answer in 5 s`)));
-    req.once('error', reject);
-  });
-}
-
-/** Polls `base` every 20 ms until `done` holds; the milliseconds from `t0` when it did. */
-async function pollUntil(base: string, ip: string, done: (r: { status: number; mitigated: string | undefined }) => boolean, t0: number, limitMs = 5000): Promise<number> {
-  for (;;) {
-    const r = await get(base, '/', ip);
-    const t = performance.now() - t0;
-    if (done(r)) return t;
-    if (t > limitMs) return Number.POSITIVE_INFINITY;
-    await new Promise((res) => setTimeout(res, 20));
-  }
-}
-
 function config(name: string, lines: string[] = []): string {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, ['edge:', '  mode: off', '  waf: off', `  counters: { prefix: "${PREFIX}", timeout_ms: 1000 }`, ...lines, ''].join('\n'));

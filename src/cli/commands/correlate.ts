@@ -20,6 +20,7 @@ import { eventLine } from './monitor.js';
 
 interface Opts extends ClusterOpts {
   redis?: string;
+  decisionsKey?: string;
   sites: string[];
   db: string;
   config?: string;
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     )
     .option('--wait <s>', 'how long a second waits for sensors that have not reported it yet', numberOption('--wait', { min: 0 }), 3)
     .option('--redis <url>', 'keep the decisions in force in Redis (redis://host:6379), where edges that start later find them')
+    .option('--decisions-key <key>', 'the Redis hash of the decisions in force (default palisade:decisions; edges whose edge.counters.prefix is P read Pdecisions)')
     .option('--metrics <host:port>', 'serve Prometheus /metrics here')
     .option('--duration <s>', 'stop after S seconds', numberOption('--duration', { above: 0 }))
     .option('--json', 'print each stored alert event as one JSON line')
@@ -77,7 +79,7 @@ Example (one machine standing in for three):
       const config = configFile === undefined ? { detection: {}, services: [] } : loadConfig(configFile);
       const store = await openStore(opts.db);
       const bus = await Bus.connect(bo);
-      const decisions = opts.redis === undefined ? null : new DecisionStore({ url: opts.redis, log });
+      const decisions = opts.redis === undefined ? null : new DecisionStore({ url: opts.redis, log, ...(opts.decisionsKey !== undefined && { key: opts.decisionsKey }) });
       const metrics = opts.metrics === undefined ? null : await serveMetrics(opts.metrics, () => busMetrics(bus.stats(), { role: 'correlator', site: bo.site, node: bo.node }));
       const abort = new AbortController();
       const stop = (): void => abort.abort();
