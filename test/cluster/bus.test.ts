@@ -15,7 +15,7 @@ import { Bus, type BusMessage, type BusOptions, type BusStats, natsOptions, reda
 import { busMetrics, serveMetrics } from '../../src/cluster/metrics.js';
 import { Spool } from '../../src/cluster/spool.js';
 import { STREAM, subject } from '../../src/cluster/subjects.js';
-import { haveNatsServer, NatsServer } from '../helpers/nats-server.js';
+import { NatsServer } from '../helpers/nats-server.js';
 
 const quiet = (lines: string[]) => (l: string) => lines.push(l);
 
@@ -50,7 +50,7 @@ async function until(what: string, cond: () => boolean, ms = 15_000): Promise<vo
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('bus on a private nats-server', { skip: !haveNatsServer && 'no /usr/sbin/nats-server', timeout: 120_000 }, () => {
+describe('bus on a private nats-server', { timeout: 120_000 }, () => {
   let server: NatsServer;
   const dirs: string[] = [];
   const tmp = () => {
@@ -455,7 +455,7 @@ describe('NATS connection settings', () => {
     assert.equal(redact('nats://alice:pw@h:1,nats://tok@h:2'), 'nats://***@h:1,nats://***@h:2');
   });
 
-  describe('against a server that wants a user and password', { skip: !haveNatsServer && 'no /usr/sbin/nats-server', timeout: 30_000 }, () => {
+  describe('against a server that wants a user and password', { timeout: 30_000 }, () => {
     let secured: NatsServer;
     before(async () => {
       secured = await NatsServer.start(['--user', 'palisade', '--pass', 's3cret']);

@@ -13,7 +13,7 @@ import { newDecision } from '../../src/cluster/decisions.js';
 import { freePort, reachable, SHARED_URL } from '../proxy/redis-server.js';
 
 const KEY = `palisade-test-${randomBytes(4).toString('hex')}:decisions`;
-const up = await reachable(SHARED_URL);
+if (!(await reachable(SHARED_URL))) throw new Error('Redis is not running on 127.0.0.1:6379: start it (.ci/run does)');
 const FROM = { site: 'eu', node: 'corr-1', role: 'correlator' as const };
 const T0 = Date.now();
 
@@ -21,13 +21,12 @@ const list = (id: string, entries: string[], expiresMs: number | null, at = T0) 
   newDecision(FROM, 'add', { id, spec: { type: 'list', id, entries, expiresMs }, reason: 'test' }, at);
 
 after(async () => {
-  if (!up) return;
   const c = new Redis(SHARED_URL);
   await c.del(KEY);
   c.disconnect();
 });
 
-describe('decision store', { skip: !up && 'no Redis on 127.0.0.1:6379', timeout: 30_000 }, () => {
+describe('decision store', { timeout: 30_000 }, () => {
   it('keeps adds by rule id, replaces, removes, and lists what is in force oldest first', async () => {
     const logs: string[] = [];
     const s = new DecisionStore({ url: SHARED_URL, key: KEY, log: (l) => logs.push(l) });

@@ -11,11 +11,11 @@ import { connect } from '@nats-io/transport-node';
 import { Bus } from '../../src/cluster/bus.js';
 import { clusterStatus, renderStatus } from '../../src/cluster/status.js';
 import { STREAM, subject } from '../../src/cluster/subjects.js';
-import { haveNatsServer, NatsServer } from '../helpers/nats-server.js';
+import { NatsServer } from '../helpers/nats-server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('cluster status on a private nats-server', { skip: !haveNatsServer && 'no /usr/sbin/nats-server', timeout: 60_000 }, () => {
+describe('cluster status on a private nats-server', { timeout: 60_000 }, () => {
   let server: NatsServer;
   before(async () => {
     server = await NatsServer.start();

@@ -55,6 +55,8 @@ export class NatsServer {
 
   /** A new server on a free port with a fresh store directory, listening when this resolves. */
   static async start(args: readonly string[] = []): Promise<NatsServer> {
+    // missing is a failure that says what to install, never a skip
+    if (!haveNatsServer) throw new Error(`${NATS_SERVER} is not installed: apt-get install nats-server (scripts/setup.sh installs .ci/apt-packages.txt)`);
     const s = new NatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'palisade-nats-')), args);
     await s.restart();
     return s;
