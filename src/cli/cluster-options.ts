@@ -6,19 +6,24 @@
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import type { BusOptions } from '../cluster/bus.js';
+import type { BusOptions, NatsSettings } from '../cluster/bus.js';
 import { checkToken } from '../cluster/subjects.js';
 
-export interface ClusterOpts {
+/** The NATS connection flags (addNatsOptions). */
+export interface NatsOpts {
   cluster?: string;
-  site: string;
-  node?: string;
-  spool?: string;
   natsToken?: string;
   natsCreds?: string;
   natsTlsCa?: string;
   natsTlsCert?: string;
   natsTlsKey?: string;
+}
+
+/** NATS, and this node's place in the cluster (addClusterOptions). */
+export interface ClusterOpts extends NatsOpts {
+  site: string;
+  node?: string;
+  spool?: string;
 }
 
 /** The NATS connection flags alone (cluster status has no site, node or spool). */
@@ -45,11 +50,8 @@ export function defaultNodeName(role: string): string {
   return `${role}-${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}`.slice(0, 64);
 }
 
-/** The Bus options of the flags (null: not clustered). Site and node are checked as subject tokens. */
-export function busOptionsOf(o: ClusterOpts, role: string, log: (line: string) => void): (BusOptions & { site: string; node: string }) | null {
-  if (o.cluster === undefined) return null;
-  const node = checkToken('--node', o.node ?? defaultNodeName(role));
-  const site = checkToken('--site', o.site);
+/** The NATS connection of the flags: URL, the connection's name, and the credentials (token from $PALISADE_NATS_TOKEN too). */
+export function natsSettingsOf(o: NatsOpts & { cluster: string }, name: string): NatsSettings {
   const token = o.natsToken ?? process.env.PALISADE_NATS_TOKEN;
   const tls =
     o.natsTlsCa !== undefined || o.natsTlsCert !== undefined
@@ -61,13 +63,17 @@ export function busOptionsOf(o: ClusterOpts, role: string, log: (line: string) =
       : undefined;
   return {
     url: o.cluster,
-    name: node,
-    site,
-    node,
-    log,
+    name,
     ...(token !== undefined && { token }),
     ...(o.natsCreds !== undefined && { credsFile: o.natsCreds }),
     ...(tls !== undefined && { tls }),
-    ...(o.spool !== undefined && { spoolDir: o.spool }),
   };
+}
+
+/** The Bus options of the flags (null: not clustered). Site and node are checked as subject tokens. */
+export function busOptionsOf(o: ClusterOpts, role: string, log: (line: string) => void): (BusOptions & { site: string; node: string }) | null {
+  if (o.cluster === undefined) return null;
+  const node = checkToken('--node', o.node ?? defaultNodeName(role));
+  const site = checkToken('--site', o.site);
+  return { ...natsSettingsOf({ ...o, cluster: o.cluster }, node), site, node, log, ...(o.spool !== undefined && { spoolDir: o.spool }) };
 }

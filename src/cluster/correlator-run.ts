@@ -24,10 +24,11 @@ import type { AlertEvent } from '../incidents/alerts.js';
 import { bookState, IncidentRecorder } from '../incidents/recorder.js';
 import type { Store } from '../incidents/store/store.js';
 import { L34_VECTORS, type Vector } from '../model/attack.js';
-import type { Bus, BusMessage } from './bus.js';
+import { Bus, type BusMessage, type BusOptions } from './bus.js';
 import { Correlator, type DecidedSecond, type NodeSeen } from './correlator.js';
-import { type DecisionStore, publishDecision } from './decision-store.js';
+import { DecisionStore, publishDecision } from './decision-store.js';
 import { newDecision } from './decisions.js';
+import { busMetrics, serveMetrics } from './metrics.js';
 import { subject } from './subjects.js';
 
 export interface CorrelatorRunOptions {
@@ -276,4 +277,41 @@ export async function runCorrelator(o: CorrelatorRunOptions): Promise<Correlator
   Object.assign(result, { summaries: c.counts.summaries, late: c.counts.late, seconds: c.counts.seconds, events: c.counts.events });
   result.malformed += c.counts.malformed;
   return result;
+}
+
+export interface CorrelatorNodeOptions extends Omit<CorrelatorRunOptions, 'bus' | 'decisions' | 'signal' | 'name' | 'site'> {
+  /** NATS, with this node's site and name (the correlator's name: alerts' sensor, durable consumer). */
+  bus: BusOptions & { site: string; node: string };
+  /** Redis for the decisions in force (edges starting later read them); absent: the bus only. */
+  redis?: string;
+  /** Its hash (default palisade:decisions). */
+  decisionsKey?: string;
+  /** Serve Prometheus /metrics here. */
+  metrics?: string;
+}
+
+/**
+ * The correlator as a process part (`palisade correlate`, `palisade serve --cluster`): connects the
+ * bus, the decision store and the metrics endpoint, runs the correlator until stop(), then closes
+ * them in order.
+ */
+export async function startCorrelator(o: CorrelatorNodeOptions): Promise<{ done: Promise<CorrelatorRunResult>; stop: () => Promise<CorrelatorRunResult> }> {
+  const { bus: bo, redis, decisionsKey, metrics: metricsAt, ...rest } = o;
+  const bus = await Bus.connect(bo);
+  const decisions = redis === undefined ? null : new DecisionStore({ url: redis, log: o.log, ...(decisionsKey !== undefined && { key: decisionsKey }) });
+  const metrics = metricsAt === undefined ? null : await serveMetrics(metricsAt, () => busMetrics(bus.stats(), { role: 'correlator', site: bo.site, node: bo.node }));
+  const abort = new AbortController();
+  const done = runCorrelator({ ...rest, bus, name: bo.node, site: bo.site, signal: abort.signal, ...(decisions !== null && { decisions }) });
+  const closed = done.finally(async () => {
+    await metrics?.close();
+    await decisions?.close();
+    await bus.close();
+  });
+  return {
+    done: closed,
+    stop: async () => {
+      abort.abort();
+      return closed;
+    },
+  };
 }

@@ -3,14 +3,13 @@
  * role, last summary, lag) and the consumers' backlog, read from JetStream (cluster/status.ts).
  * Printing only; an unreachable NATS is one line and exit 3 within --timeout, never a hang.
  */
-import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { clusterStatus, renderStatus } from '../../cluster/status.js';
 import { UsageError } from '../../core/errors.js';
-import { addNatsOptions, type ClusterOpts } from '../cluster-options.js';
+import { addNatsOptions, defaultNodeName, type NatsOpts, natsSettingsOf } from '../cluster-options.js';
 import { numberOption } from '../options.js';
 
-interface StatusOpts extends Pick<ClusterOpts, 'cluster' | 'natsToken' | 'natsCreds' | 'natsTlsCa' | 'natsTlsCert' | 'natsTlsKey'> {
+interface StatusOpts extends NatsOpts {
   json?: boolean;
   timeout: number;
 }
@@ -41,27 +40,8 @@ export function register(program: Command): void {
       .addHelpText('after', EXAMPLES),
   ).action(async (o: StatusOpts) => {
     if (o.cluster === undefined) throw new UsageError('cluster status: give the NATS URL with --cluster nats://host:4222');
-    const token = o.natsToken ?? process.env.PALISADE_NATS_TOKEN;
-    const tls =
-      o.natsTlsCa !== undefined || o.natsTlsCert !== undefined
-        ? {
-            ...(o.natsTlsCa !== undefined && { ca: o.natsTlsCa }),
-            ...(o.natsTlsCert !== undefined && { cert: o.natsTlsCert }),
-            ...(o.natsTlsKey !== undefined && { key: o.natsTlsKey }),
-          }
-        : undefined;
-    const name = `status-${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}`.slice(0, 64);
-    const status = await clusterStatus(
-      {
-        url: o.cluster,
-        name,
-        ...(token !== undefined && { token }),
-        ...(o.natsCreds !== undefined && { credsFile: o.natsCreds }),
-        ...(tls !== undefined && { tls }),
-      },
-      Date.now(),
-      o.timeout * 1000,
-    );
+    const name = defaultNodeName('status');
+    const status = await clusterStatus(natsSettingsOf({ ...o, cluster: o.cluster }, name), Date.now(), o.timeout * 1000);
     if (o.json === true) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
     else process.stdout.write(renderStatus(status, process.stdout.isTTY === true));
   });

@@ -6,10 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { Bus } from '../../cluster/bus.js';
-import { runCorrelator } from '../../cluster/correlator-run.js';
-import { DecisionStore } from '../../cluster/decision-store.js';
-import { busMetrics, serveMetrics } from '../../cluster/metrics.js';
+import { startCorrelator } from '../../cluster/correlator-run.js';
 import { checkToken } from '../../cluster/subjects.js';
 import { loadConfig } from '../../config/index.js';
 import { UsageError } from '../../core/errors.js';
@@ -78,34 +75,36 @@ Example (one machine standing in for three):
       const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
       const config = configFile === undefined ? { detection: {}, services: [] } : loadConfig(configFile);
       const store = await openStore(opts.db);
-      const bus = await Bus.connect(bo);
-      const decisions = opts.redis === undefined ? null : new DecisionStore({ url: opts.redis, log, ...(opts.decisionsKey !== undefined && { key: opts.decisionsKey }) });
-      const metrics = opts.metrics === undefined ? null : await serveMetrics(opts.metrics, () => busMetrics(bus.stats(), { role: 'correlator', site: bo.site, node: bo.node }));
-      const abort = new AbortController();
-      const stop = (): void => abort.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      const timer = opts.duration === undefined ? null : setTimeout(stop, opts.duration * 1000);
       const tty = process.stdout.isTTY === true && opts.json !== true;
-      log(`correlating ${opts.sites.length === 0 ? 'every site' : `site ${opts.sites.join(', ')}`} as ${bo.node}: store ${opts.db}`);
+      let node: Awaited<ReturnType<typeof startCorrelator>>;
       try {
-        const r = await runCorrelator({
-          bus,
+        node = await startCorrelator({
+          bus: bo,
           store,
-          name: bo.node,
-          site: bo.site,
           detection: config.detection,
           services: config.services,
           holdMs: opts.wait * 1000,
           sites: opts.sites,
-          ...(decisions !== null && { decisions }),
+          ...(opts.redis !== undefined && { redis: opts.redis }),
+          ...(opts.decisionsKey !== undefined && { decisionsKey: opts.decisionsKey }),
+          ...(opts.metrics !== undefined && { metrics: opts.metrics }),
           log,
-          signal: abort.signal,
           onStored: (e, incident) => {
             if (opts.json) process.stdout.write(`${JSON.stringify({ event: e.kind, significant: e.significant, change: e.change, incident, alert: e.alert })}\n`);
             else if (e.significant) process.stdout.write(`${eventLine(e, tty)}  [incident ${incident}]\n`);
           },
         });
+      } catch (err) {
+        await store.close();
+        throw err;
+      }
+      const stop = (): void => void node.stop();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const timer = opts.duration === undefined ? null : setTimeout(stop, opts.duration * 1000);
+      log(`correlating ${opts.sites.length === 0 ? 'every site' : `site ${opts.sites.join(', ')}`} as ${bo.node}: store ${opts.db}`);
+      try {
+        const r = await node.done;
         log(
           `${r.summaries} summaries (${r.late} late, ${r.malformed} malformed), ${r.seconds} seconds decided, ${r.stored} alert events stored, ${r.decisions} decisions published`,
         );
@@ -113,9 +112,6 @@ Example (one machine standing in for three):
         if (timer) clearTimeout(timer);
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        await metrics?.close();
-        await decisions?.close();
-        await bus.close();
         await store.close();
       }
     });

@@ -237,6 +237,10 @@ async function startSensorNode(
       await store?.close();
       await metrics?.close();
       await bus.close();
+      const st = bus.stats();
+      o.log?.(
+        `cluster: ${st.published} events published, ${st.acked} stored by JetStream (${st.duplicates} duplicates dropped), ${st.replayed} resent from the spool, ${st.dropped} dropped${st.pending > 0 ? `, ${st.pending} left in the spool for the next start` : ''}`,
+      );
     },
   };
 }

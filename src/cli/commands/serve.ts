@@ -251,44 +251,25 @@ export function register(program: Command): void {
       const clusterNote = (l: string): void => void process.stderr.write(`palisade serve: correlate: ${l}\n`);
       const bo = busOptionsOf(opts, 'correlator', clusterNote);
       if (bo !== null) {
-        const [{ Bus }, { runCorrelator }, { loadConfig }, { DecisionStore }, { busMetrics, serveMetrics }] = await Promise.all([
-          import('../../cluster/bus.js'),
-          import('../../cluster/correlator-run.js'),
-          import('../../config/index.js'),
-          import('../../cluster/decision-store.js'),
-          import('../../cluster/metrics.js'),
-        ]);
+        const [{ startCorrelator }, { loadConfig }] = await Promise.all([import('../../cluster/correlator-run.js'), import('../../config/index.js')]);
         try {
           const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
           const config = configFile === undefined ? { detection: {}, services: [] } : loadConfig(configFile);
-          const bus = await Bus.connect(bo);
-          const decisions = opts.redis === undefined ? null : new DecisionStore({ url: opts.redis, log: clusterNote });
-          const metrics = opts.metrics === undefined ? null : await serveMetrics(opts.metrics, () => busMetrics(bus.stats(), { role: 'correlator', site: bo.site, node: bo.node }));
-          const abort = new AbortController();
-          const run = runCorrelator({
-            ...(decisions !== null && { decisions }),
-            bus,
+          const node = await startCorrelator({
+            bus: bo,
             store,
-            name: bo.node,
-            site: bo.site,
             detection: config.detection,
             services: config.services,
+            ...(opts.redis !== undefined && { redis: opts.redis }),
+            ...(opts.metrics !== undefined && { metrics: opts.metrics }),
             log: clusterNote,
-            signal: abort.signal,
-          }).then(
+          });
+          node.done.then(
             (r) => clusterNote(`stopped: ${r.summaries} summaries, ${r.stored} alert events stored`),
             (e: Error) => clusterNote(`stopped: ${e.message}`),
           );
-          correlate = {
-            stop: async () => {
-              abort.abort();
-              await run;
-              await metrics?.close();
-              await decisions?.close();
-              await bus.close();
-            },
-          };
-          process.stderr.write(`palisade serve: correlating site ${bo.site} from ${bo.url} as ${bo.node}\n`);
+          correlate = { stop: async () => void (await node.stop().catch(() => null)) };
+          process.stderr.write(`palisade serve: correlating every site on the bus as ${bo.site}/${bo.node}\n`);
         } catch (err) {
           await watch?.stop();
           server.close();
