@@ -19,6 +19,7 @@ import { subject } from '../../src/cluster/subjects.js';
 import type { AlertState } from '../../src/incidents/alerts.js';
 import { openStore } from '../../src/incidents/store/open.js';
 import { type CliProcess, startCli, stopCli } from '../helpers/cli-process.js';
+import { requireMachineNats } from '../helpers/nats-server.js';
 import { liveAttack } from '../incidents/attack-fixture.js';
 import { BACKENDS, type TestDb } from '../incidents/store/backends.js';
 import { type EdgeProcess, startEdgeProcess } from '../proxy/edge-process.js';
@@ -81,6 +82,7 @@ describe('cluster: an edge’s detection → correlator → every edge', { timeo
   const cfg = join(dir, 'edge.yaml');
 
   before(async () => {
+    await requireMachineNats();
     writeFileSync(cfg, ['edge:', '  mode: off', '  waf: off', `  counters: { prefix: "${PREFIX}", timeout_ms: 1000 }`, ''].join('\n'));
     origin = await startOrigin();
     bus = await Bus.connect({ url: NATS, name: `test-${RUN}`, log: () => {} });

@@ -19,7 +19,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent as HttpAgent, get as httpGet } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -27,6 +26,7 @@ import { Bus } from '../../src/cluster/bus.js';
 import { DecisionStore } from '../../src/cluster/decision-store.js';
 import { newDecision } from '../../src/cluster/decisions.js';
 import { subject } from '../../src/cluster/subjects.js';
+import { requireMachineNats } from '../helpers/nats-server.js';
 import { type EdgeProcess, startEdgeProcess } from '../proxy/edge-process.js';
 import { type Origin, startOrigin } from '../proxy/helpers.js';
 import { deleteKeys, reachable, SHARED_URL } from '../proxy/redis-server.js';
@@ -37,24 +37,8 @@ const RUN = randomBytes(4).toString('hex');
 const SITE = `t-edge-${RUN}`;
 const PREFIX = `palisade-test-${RUN}:`;
 
-function natsUp(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(4222, '127.0.0.1');
-    s.setTimeout(500);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-    s.once('timeout', () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
-}
-
 // NATS or Redis down is a failure that says so, never a skip (.ci/run starts both)
-if (!(await natsUp())) throw new Error('NATS JetStream is not running on 127.0.0.1:4222: start it (.ci/run does)');
+await requireMachineNats();
 if (!(await reachable(SHARED_URL))) throw new Error('Redis is not running on 127.0.0.1:6379: start it (.ci/run does)');
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-edge-cluster-'));

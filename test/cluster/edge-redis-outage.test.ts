@@ -12,10 +12,10 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent as HttpAgent, get as httpGet } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { requireMachineNats } from '../helpers/nats-server.js';
 import { type EdgeProcess, startEdgeProcess } from '../proxy/edge-process.js';
 import { type Origin, startOrigin } from '../proxy/helpers.js';
 import { freePort, startRedis, stopAll } from '../proxy/redis-server.js';
@@ -24,23 +24,8 @@ const RUN = randomBytes(4).toString('hex');
 const SITE = `t-outage-${RUN}`;
 const LIMIT = 5;
 
-function natsUp(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(4222, '127.0.0.1');
-    s.setTimeout(500);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-    s.once('timeout', () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
-}
 // NATS down is a failure that says so, never a skip (.ci/run starts it)
-if (!(await natsUp())) throw new Error('NATS JetStream is not running on 127.0.0.1:4222: start it (.ci/run does)');
+await requireMachineNats();
 
 const agent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
 /** One request from a loopback address of its own, with how long it took (bounded: 5 s). */

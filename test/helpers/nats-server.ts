@@ -1,7 +1,8 @@
 /**
  * A private nats-server with JetStream for one test file: its own free port and store directory,
  * so fault tests can stop and restart it (same port, same store) without touching the machine's
- * own server on 4222. Stopped by its PID: SIGTERM, then SIGKILL if it has not exited in 5 s.
+ * own server on 4222. Stopped by its PID: SIGTERM, then SIGKILL if it has not exited in 5 s. And
+ * the check that the machine's own server answers, for the tests that use it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -103,4 +104,22 @@ export class NatsServer {
     await this.stop();
     rmSync(this.storeDir, { recursive: true, force: true });
   }
+}
+
+/** The machine's own NATS (127.0.0.1:4222, which .ci/run starts): throws, saying so, when it does not answer — never a skip. */
+export async function requireMachineNats(): Promise<void> {
+  const up = await new Promise<boolean>((resolve) => {
+    const s = tcpConnect(4222, '127.0.0.1');
+    s.setTimeout(500);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+  if (!up) throw new Error('NATS JetStream is not running on 127.0.0.1:4222: start it (.ci/run does)');
 }
