@@ -60,6 +60,7 @@ export interface CorrelatorRunOptions {
 export interface CorrelatorRunResult {
   summaries: number;
   late: number;
+  duplicates: number;
   malformed: number;
   seconds: number;
   events: number;
@@ -110,7 +111,7 @@ export async function runCorrelator(o: CorrelatorRunOptions): Promise<Correlator
     ...(o.staleMs !== undefined && { staleMs: o.staleMs }),
   });
   const recorder = new IncidentRecorder(o.store, { sensor: o.name, now, log: o.log });
-  const result: CorrelatorRunResult = { summaries: 0, late: 0, malformed: 0, seconds: 0, events: 0, stored: 0, decisions: 0 };
+  const result: CorrelatorRunResult = { summaries: 0, late: 0, duplicates: 0, malformed: 0, seconds: 0, events: 0, stored: 0, decisions: 0 };
   const decisionSubject = subject(o.site, o.name, 'decision');
   // the store's writes, one at a time and in order; a failure is retried until it succeeds or we stop
   let chain: Promise<void> = Promise.resolve();
@@ -274,7 +275,7 @@ export async function runCorrelator(o: CorrelatorRunOptions): Promise<Correlator
     for (const d of c.tick()) decided(d);
     await chain;
   }
-  Object.assign(result, { summaries: c.counts.summaries, late: c.counts.late, seconds: c.counts.seconds, events: c.counts.events });
+  Object.assign(result, { summaries: c.counts.summaries, late: c.counts.late, duplicates: c.counts.duplicates, seconds: c.counts.seconds, events: c.counts.events });
   result.malformed += c.counts.malformed;
   return result;
 }

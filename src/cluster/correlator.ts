@@ -30,6 +30,8 @@ import { parseSummary, type SummaryMessage, summaryRows } from './summary-messag
 
 /** A sensor silent this long is no longer waited for at all (its seconds go at once, not after the hold). */
 const FORGET_MS = 120_000;
+/** How far back a node's merged seconds are remembered (a copy older than that counts as late). */
+const MERGED_KEPT_S = 600;
 
 export interface CorrelatorOptions {
   /** The correlator's name: the `sensor` of the alerts it raises. */
@@ -55,6 +57,8 @@ export interface NodeSeen {
   lastSecond: number;
   summaries: number;
   silent: boolean;
+  /** seconds of its windows merged, the last ten minutes' (to tell a copy from a late window) */
+  merged: Set<number>;
 }
 
 /** What a decided second produced: the alert events, and the summaries it used (to acknowledge once the events are stored). */
@@ -68,7 +72,10 @@ export interface DecidedSecond {
 
 export interface CorrelatorCounts {
   summaries: number;
+  /** windows that came after their second was decided, never merged (their traffic is missing from it) */
   late: number;
+  /** windows handed over again after they were merged (not counted twice) */
+  duplicates: number;
   malformed: number;
   seconds: number;
   events: number;
@@ -95,7 +102,7 @@ export class Correlator {
   private readonly counted = new Map<number, { packets: number; bytes: number }>();
   private readonly holdMs: number;
   private readonly staleMs: number;
-  readonly counts: CorrelatorCounts = { summaries: 0, late: 0, malformed: 0, seconds: 0, events: 0 };
+  readonly counts: CorrelatorCounts = { summaries: 0, late: 0, duplicates: 0, malformed: 0, seconds: 0, events: 0 };
   /** Called once when a node falls silent and once when it is heard again. */
   onLiveness: ((n: NodeSeen, silent: boolean) => void) | null = null;
 
@@ -132,7 +139,10 @@ export class Correlator {
       return;
     }
     if (m.second <= this.lastDecided) {
-      this.counts.late++;
+      // a copy of a window already merged (handed over again: its acknowledgement was lost with
+      // the connection) counts for nothing; a window that never made it into its second is late
+      if (n.merged.has(m.second)) this.counts.duplicates++;
+      else this.counts.late++;
       ack();
       return;
     }
@@ -153,7 +163,7 @@ export class Correlator {
     const key = `${m.site}/${m.node}`;
     let n = this.nodes.get(key);
     if (n === undefined) {
-      n = { site: m.site, node: m.node, role: m.role, index: this.byIndex.length, lastArrivalMs: now, lastSecond: m.second, summaries: 0, silent: false };
+      n = { site: m.site, node: m.node, role: m.role, index: this.byIndex.length, lastArrivalMs: now, lastSecond: m.second, summaries: 0, silent: false, merged: new Set() };
       this.nodes.set(key, n);
       this.byIndex.push(n);
     }
@@ -209,6 +219,8 @@ export class Correlator {
     const events: AlertEvent[] = [];
     const summary: SecondSummary = { second: s, packets: 0, bytes: 0, requests: 0, attacks: 0, byProtocol: {}, byVector: {}, byVictim: {}, trafficByVector: {} };
     for (const part of p.parts) {
+      part.node.merged.add(s);
+      part.node.merged.delete(s - MERGED_KEPT_S);
       this.totalPackets += part.m.packets;
       summary.packets += part.m.packets;
       summary.bytes += part.m.bytes;

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { generate } from '../../src/generate/generator.js';
 import { openStore } from '../../src/incidents/store/open.js';
 import type { Store } from '../../src/incidents/store/store.js';
@@ -28,7 +28,13 @@ const PG = BACKENDS.find((b) => b.name === 'postgres');
 
 describe('multi-node: sensors → NATS JetStream → correlator → PostgreSQL', { timeout: 420_000 }, () => {
   let dir = '';
+  /** Each test its own NATS server (a fresh stream: no test reads another's events). */
   let nats: NatsServer;
+  const servers: NatsServer[] = [];
+  beforeEach(async () => {
+    nats = await NatsServer.start();
+    servers.push(nats);
+  });
   const running: CliProcess[] = [];
   const dbs: TestDb[] = [];
   let files: { a: string; b: string; benign: string } = { a: '', b: '', benign: '' };
@@ -40,11 +46,10 @@ describe('multi-node: sensors → NATS JetStream → correlator → PostgreSQL',
     files = { a: join(dir, 'a.pcap'), b: join(dir, 'b.pcap'), benign: join(dir, 'benign.pcap') };
     splitPcapBySource(carpet, [files.a, files.b]);
     generate('benign', files.benign, { packets: 6000, seed: 3, noTruth: true });
-    nats = await NatsServer.start();
   });
   after(async () => {
     for (const p of running) await stopCli(p, { hard: true });
-    await nats?.dispose();
+    for (const n of servers) await n.dispose();
     for (const d of dbs) await d.drop();
     rmSync(dir, { recursive: true, force: true });
   });

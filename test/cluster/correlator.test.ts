@@ -100,7 +100,7 @@ describe('correlator: merged detection across sensors', () => {
     assert.equal(c.counts.late, 0);
   });
 
-  it('a benign sensor adds no alert, and a window for a second already decided is late', () => {
+  it('a benign sensor adds no alert; a window for a second already decided is a copy or late', () => {
     let t = 0;
     const c = new Correlator({ name: 'core', detection: {}, services: [], now: () => t, holdMs: 1000 });
     const events: AlertEvent[] = [];
@@ -116,8 +116,12 @@ describe('correlator: merged detection across sensors', () => {
     c.ingest(first, () => {
       acked = true;
     });
+    assert.equal(c.counts.duplicates, 1, 'a copy of a merged window (handed over again) counts for nothing');
+    assert.equal(c.counts.late, 0);
+    assert.ok(acked, 'a copy is acknowledged');
+    // the same second from a node whose window never made it: late, acknowledged (it can no longer count)
+    c.ingest({ ...first, node: 'r9' }, () => {});
     assert.equal(c.counts.late, 1);
-    assert.ok(acked, 'a late window is acknowledged (it can no longer count)');
   });
 
   it('refuses a malformed summary with a clear error', () => {

@@ -106,7 +106,7 @@ Example (one machine standing in for three):
       try {
         const r = await node.done;
         log(
-          `${r.summaries} summaries (${r.late} late, ${r.malformed} malformed), ${r.seconds} seconds decided, ${r.stored} alert events stored, ${r.decisions} decisions published`,
+          `${r.summaries} summaries (${r.late} late, ${r.duplicates} handed over twice, ${r.malformed} malformed), ${r.seconds} seconds decided, ${r.stored} alert events stored, ${r.decisions} decisions published`,
         );
       } finally {
         if (timer) clearTimeout(timer);
