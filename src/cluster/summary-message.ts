@@ -11,25 +11,20 @@
 
 import type { SecondSummary } from '../analyze/monitor.js';
 import { InputError } from '../core/errors.js';
+import type { Summary } from '../incidents/store/store.js';
 import type { TrafficByVector } from '../model/traffic.js';
 import type { NodeRole } from './subjects.js';
 
-export interface SummaryMessage {
+/** The store's per-second row (its field names), with who sent it and the detector's window. */
+export interface SummaryMessage extends Omit<Summary, 'sensor' | 'traffic_by_vector'> {
   v: 1;
   role: NodeRole;
   site: string;
   node: string;
-  /** the second summed up (capture time, seconds since the epoch) */
-  second: number;
   /** wall clock when it was sent, ms */
   timeMs: number;
-  packets: number;
-  bytes: number;
-  requests: number;
+  /** open attacks at the second's end */
   attacks: number;
-  by_protocol: Record<string, number>;
-  by_vector: Record<string, number>;
-  by_victim: Record<string, number>;
   traffic_by_vector: TrafficByVector;
   /** the detector's window of that second (window-rows.ts), base64; absent: no packets counted */
   rows?: string;
