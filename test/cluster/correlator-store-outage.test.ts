@@ -13,20 +13,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ClientConfig, Client as PgClient } from 'pg';
-import type { SecondSummary } from '../../src/analyze/monitor.js';
 import { Bus } from '../../src/cluster/bus.js';
 import { runCorrelator } from '../../src/cluster/correlator-run.js';
 import { clusterStatus } from '../../src/cluster/status.js';
 import { subject } from '../../src/cluster/subjects.js';
-import { sensorSummary, summaryMsgId } from '../../src/cluster/summary-message.js';
-import { Detector } from '../../src/detect/l34/detector.js';
+import { summaryMsgId } from '../../src/cluster/summary-message.js';
 import { generate } from '../../src/generate/generator.js';
 import { openStore } from '../../src/incidents/store/open.js';
 import type { Store } from '../../src/incidents/store/store.js';
-import { readCapture } from '../../src/sources/capture/capture.js';
 import { NatsServer } from '../helpers/nats-server.js';
 import { splitPcapBySource } from '../helpers/split-pcap.js';
 import { BACKENDS, PG_URL, type TestDb } from '../incidents/store/backends.js';
+import { sensorWindows } from './sensor-windows.js';
 
 const require = createRequire(import.meta.url);
 const { Client } = require('pg') as { Client: new (c: ClientConfig) => PgClient };
@@ -39,25 +37,6 @@ async function pg(sql: string): Promise<void> {
   } finally {
     await c.end();
   }
-}
-
-/** A sensor's summaries of a capture (its detector's windows), as SensorNode publishes them. */
-async function windows(file: string, node: string): Promise<Array<{ second: number; data: unknown }>> {
-  const det = new Detector({});
-  const rows = new Map<number, Uint8Array>();
-  const packets = new Map<number, number>();
-  det.onWindowRows = (second, r) => rows.set(second, r.slice());
-  await readCapture(file, (v) => {
-    packets.set(v.tsSec, (packets.get(v.tsSec) ?? 0) + 1);
-    det.add(v);
-  });
-  det.finish();
-  return [...packets.keys()]
-    .sort((a, b) => a - b)
-    .map((second) => {
-      const s: SecondSummary = { second, packets: packets.get(second) ?? 0, bytes: 0, requests: 0, attacks: 0, byProtocol: {}, byVector: {}, byVictim: {}, trafficByVector: {} };
-      return { second, data: sensorSummary('lab', node, s, rows.get(second) ?? null, Date.now()) };
-    });
 }
 
 describe('correlator: PostgreSQL unavailable', { timeout: 120_000 }, () => {
@@ -88,8 +67,8 @@ describe('correlator: PostgreSQL unavailable', { timeout: 120_000 }, () => {
     const carpet = join(dir, 'carpet.pcap');
     generate('carpet', carpet, { packets: 12_600, seed: 1, noTruth: true });
     splitPcapBySource(carpet, [join(dir, 'a.pcap'), join(dir, 'b.pcap')]);
-    const r1 = await windows(join(dir, 'a.pcap'), 'r1');
-    const r2 = await windows(join(dir, 'b.pcap'), 'r2');
+    const r1 = (await sensorWindows(join(dir, 'a.pcap'), 'r1')).messages;
+    const r2 = (await sensorWindows(join(dir, 'b.pcap'), 'r2')).messages;
     const seconds = new Set([...r1, ...r2].map((x) => x.second));
 
     const cbus = await Bus.connect({ url: nats.url, name: 'core', log: () => {} });
@@ -101,8 +80,7 @@ describe('correlator: PostgreSQL unavailable', { timeout: 120_000 }, () => {
     await new Promise((r) => setTimeout(r, 500));
     // the database goes away (every statement fails: its tables are gone from the search path)
     await pg(`ALTER SCHEMA "${schema}" RENAME TO "${schema}_away"`);
-    for (const x of [...r1.map((m) => ({ ...m, node: 'r1' })), ...r2.map((m) => ({ ...m, node: 'r2' }))])
-      pbus.publish(subject('lab', x.node, 'summary'), summaryMsgId(x.node, x.second), x.data);
+    for (const m of [...r1, ...r2]) pbus.publish(subject('lab', m.node, 'summary'), summaryMsgId(m.node, m.second), m);
     assert.ok(await pbus.flush(10_000));
     const until = Date.now() + 20_000;
     while (!log.some((l) => /store: .* failed .*nothing is acknowledged/.test(l)) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));

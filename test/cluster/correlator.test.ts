@@ -11,34 +11,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { SecondSummary } from '../../src/analyze/monitor.js';
 import { Correlator } from '../../src/cluster/correlator.js';
-import { type SummaryMessage, sensorSummary } from '../../src/cluster/summary-message.js';
-import { Detector } from '../../src/detect/l34/detector.js';
+import type { SummaryMessage } from '../../src/cluster/summary-message.js';
 import { generate } from '../../src/generate/generator.js';
 import type { AlertEvent } from '../../src/incidents/alerts.js';
-import { readCapture } from '../../src/sources/capture/capture.js';
 import { splitPcapBySource } from '../helpers/split-pcap.js';
-
-/** One sensor's summaries of a capture: its detector's windows and per-second packet counts. */
-async function sensorMessages(file: string, node: string): Promise<{ messages: SummaryMessage[]; attacks: number }> {
-  const det = new Detector({});
-  const rows = new Map<number, Uint8Array>();
-  const packets = new Map<number, number>();
-  det.onWindowRows = (second, r) => rows.set(second, r.slice());
-  await readCapture(file, (v) => {
-    packets.set(v.tsSec, (packets.get(v.tsSec) ?? 0) + 1);
-    det.add(v);
-  });
-  const ended = det.finish();
-  const messages: SummaryMessage[] = [];
-  for (const second of [...new Set([...rows.keys(), ...packets.keys()])].sort((a, b) => a - b)) {
-    const s: SecondSummary = { second, packets: packets.get(second) ?? 0, bytes: 0, requests: 0, attacks: 0, byProtocol: {}, byVector: {}, byVictim: {}, trafficByVector: {} };
-    // through JSON, as over the bus
-    messages.push(JSON.parse(JSON.stringify(sensorSummary('lab', node, s, rows.get(second) ?? null, 0))) as SummaryMessage);
-  }
-  return { messages, attacks: ended.length };
-}
+import { sensorWindows } from './sensor-windows.js';
 
 describe('correlator: merged detection across sensors', () => {
   let dir = '';
@@ -50,10 +28,10 @@ describe('correlator: merged detection across sensors', () => {
     const carpet = join(dir, 'carpet.pcap');
     truthStart = Date.parse(generate('carpet', carpet, { packets: 12_600, seed: 1, noTruth: true }).attacks[0]?.start ?? '');
     splitPcapBySource(carpet, [join(dir, 'a.pcap'), join(dir, 'b.pcap')]);
-    halves.push(await sensorMessages(join(dir, 'a.pcap'), 'r1'), await sensorMessages(join(dir, 'b.pcap'), 'r2'));
+    halves.push(await sensorWindows(join(dir, 'a.pcap'), 'r1'), await sensorWindows(join(dir, 'b.pcap'), 'r2'));
     const quiet = join(dir, 'benign.pcap');
     generate('benign', quiet, { packets: 8000, seed: 3, noTruth: true });
-    benign = await sensorMessages(quiet, 'r3');
+    benign = await sensorWindows(quiet, 'r3');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
