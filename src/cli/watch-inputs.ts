@@ -15,7 +15,7 @@ import { type PaceClock, pacedCapture } from '../sources/capture/paced.js';
 import { parseListenAddress } from '../sources/flow-listen/address.js';
 import type { WatchOpts } from './watch-options.js';
 
-export type WatchConfig = Pick<PalisadeConfig, 'detection' | 'services' | 'notifications'> & { edge?: PalisadeConfig['edge'] };
+export type WatchConfig = Pick<PalisadeConfig, 'detection' | 'services' | 'notifications'> & { edge?: PalisadeConfig['edge']; cluster?: PalisadeConfig['cluster'] };
 
 export interface WatchInputs {
   /** The packet input (live, replay, stdin) and its name; absent: none. */

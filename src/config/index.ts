@@ -4,6 +4,7 @@
  * Layers never read the file: they take the section (detection: DetectionSection).
  */
 import type { Node } from 'yaml';
+import { type ClusterSection, readCluster } from './cluster.js';
 import { type DetectionSection, readDetection } from './detection.js';
 import { defaultEdgeOptions, type EdgeOptions, readEdge } from './edge.js';
 import { type NotificationsSection, readNotifications } from './notifications.js';
@@ -20,10 +21,12 @@ export interface PalisadeConfig {
   services: Service[];
   /** Where alert and incident events are sent (targets and routes). */
   notifications: NotificationsSection;
+  /** The multi-node mode: NATS, Redis, this node's site and name (the --cluster flags' defaults). */
+  cluster: ClusterSection;
 }
 
 /** The top-level sections and their readers. */
-const SECTIONS = ['detection', 'edge', 'services', 'notifications'] as const;
+const SECTIONS = ['detection', 'edge', 'services', 'notifications', 'cluster'] as const;
 
 export function loadConfig(file: string): PalisadeConfig {
   return parseConfig(readConfigText(file), file);
@@ -32,7 +35,7 @@ export function loadConfig(file: string): PalisadeConfig {
 /** Validate configuration text (`file` names it in errors). */
 export function parseConfig(text: string, file: string): PalisadeConfig {
   const cfg = new ConfigReader(file, text);
-  const out: PalisadeConfig = { file, detection: {}, edge: defaultEdgeOptions(), services: [], notifications: { targets: new Map(), routes: [] } };
+  const out: PalisadeConfig = { file, detection: {}, edge: defaultEdgeOptions(), services: [], notifications: { targets: new Map(), routes: [] }, cluster: {} };
   const root = cfg.root;
   if (root === null || (root as { value?: unknown }).value === null) return out;
   const top = cfg.map(root, 'the top of palisade.yaml');
@@ -52,6 +55,9 @@ export function parseConfig(text: string, file: string): PalisadeConfig {
         break;
       case 'services':
         if (val !== null && (val as { value?: unknown }).value !== null) out.services = readServices(cfg, val, item.key as Node);
+        break;
+      case 'cluster':
+        if (val !== null && (val as { value?: unknown }).value !== null) out.cluster = readCluster(cfg, val, item.key as Node);
         break;
       default:
         throw cfg.error(item.key as Node, `unknown section ${key} (${SECTIONS.join(', ')})`);

@@ -123,11 +123,47 @@ test('the whole file is validated: YAML errors, the top level, unknown sections'
   assert.match(e.message, /^palisade\.yaml:\d+:\d+: /);
   refuses('detection:\n  prefix4: 24\n  prefix4: 22\n', 3, 3, /unique|duplicate/i);
   refuses('- detection\n', 1, 1, /the top of palisade\.yaml must be a mapping/);
-  refuses('detection: {}\nthreshold: 5\n', 2, 1, /unknown section threshold \(detection, edge, services, notifications\)/);
+  refuses('detection: {}\nthreshold: 5\n', 2, 1, /unknown section threshold \(detection, edge, services, notifications, cluster\)/);
 });
 
 test("detection.login_paths: the site's login endpoints for L7, each a path", () => {
   assert.deepEqual(parseConfig('detection:\n  login_paths: [/api/v2/session, /customer/enter]\n', 'x.yaml').detection.loginPaths, ['/api/v2/session', '/customer/enter']);
   refuses('detection:\n  login_paths: /login\n', 2, 16, /detection\.login_paths must be a list/);
   refuses('detection:\n  login_paths: [customer/enter]\n', 2, 17, /login_paths\[0\]: a path starting with \//);
+});
+
+test('cluster: the multi-node settings, every key checked with its line', () => {
+  const c = parseConfig(
+    [
+      'cluster:',
+      '  nats: nats://n1:4222,tls://n2:4222',
+      '  site: ams',
+      '  node: r1',
+      '  spool: /var/lib/palisade/spool',
+      '  redis: redis://r:6379',
+      '  nats_creds: /etc/palisade/nats.creds',
+      '  nats_tls: { ca: /etc/ca.pem, cert: /etc/c.pem, key: /etc/k.pem }',
+      '  correlate: { sites: [ams, fra], wait_s: 2, decisions_key: "p:decisions" }',
+      '  metrics: 127.0.0.1:9101',
+      '',
+    ].join('\n'),
+    'x.yaml',
+  ).cluster;
+  assert.deepEqual(c, {
+    nats: 'nats://n1:4222,tls://n2:4222',
+    site: 'ams',
+    node: 'r1',
+    spool: '/var/lib/palisade/spool',
+    redis: 'redis://r:6379',
+    natsCreds: '/etc/palisade/nats.creds',
+    natsTls: { ca: '/etc/ca.pem', cert: '/etc/c.pem', key: '/etc/k.pem' },
+    correlate: { sites: ['ams', 'fra'], waitS: 2, decisionsKey: 'p:decisions' },
+    metrics: '127.0.0.1:9101',
+  });
+  assert.deepEqual(parseConfig('', 'x.yaml').cluster, {});
+  refuses('cluster:\n  nats: http://n1:4222\n', 2, 9, /cluster\.nats must be nats:\/\/host:port/);
+  refuses('cluster:\n  site: a.b\n', 2, 9, /cluster\.site must be 1 to 64 letters/);
+  refuses('cluster:\n  redis: localhost\n', 2, 10, /cluster\.redis must be a redis:\/\//);
+  refuses('cluster:\n  correlate: { wait_s: -1 }\n', 2, 24, /cluster\.correlate\.wait_s must be a number from 0/);
+  refuses('cluster:\n  natz: x\n', 2, 3, /unknown key cluster\.natz/);
 });

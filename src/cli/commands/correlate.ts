@@ -4,24 +4,26 @@
  * alerts and incidents into the shared store (PostgreSQL), block lists of L7 alerts back out as
  * decisions. `palisade serve --cluster` runs the same thing inside the console's process.
  */
+
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { startCorrelator } from '../../cluster/correlator-run.js';
 import { checkToken } from '../../cluster/subjects.js';
+import type { ClusterSection } from '../../config/cluster.js';
 import { loadConfig } from '../../config/index.js';
 import { UsageError } from '../../core/errors.js';
 import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
-import { addClusterOptions, busOptionsOf, type ClusterOpts } from '../cluster-options.js';
+import { addClusterOptions, busOptionsOf, type ClusterOpts, withClusterConfig } from '../cluster-options.js';
 import { numberOption } from '../options.js';
 import { eventLine } from './monitor.js';
 
 interface Opts extends ClusterOpts {
   redis?: string;
   decisionsKey?: string;
-  sites: string[];
+  sites?: string[];
   db: string;
   config?: string;
-  wait: number;
+  wait?: number;
   metrics?: string;
   duration?: number;
   json?: boolean;
@@ -35,13 +37,8 @@ export function register(program: Command): void {
   cmd
     .option('--db <file|url>', 'the shared alert store: postgres://user@host/db (or a SQLite file for one machine)', DEFAULT_DB)
     .option('--config <file>', 'palisade.yaml: detection settings and services (default ./palisade.yaml when present)')
-    .option(
-      '--sites <names>',
-      'correlate only these sites’ nodes (comma-separated; default: every site)',
-      (v: string) => v.split(',').map((x) => checkToken('--sites', x.trim())),
-      [],
-    )
-    .option('--wait <s>', 'how long a second waits for sensors that have not reported it yet', numberOption('--wait', { min: 0 }), 3)
+    .option('--sites <names>', 'correlate only these sites’ nodes (comma-separated; default: every site)', (v: string) => v.split(',').map((x) => checkToken('--sites', x.trim())))
+    .option('--wait <s>', 'how long a second waits for sensors that have not reported it yet (default 3)', numberOption('--wait', { min: 0 }))
     .option('--redis <url>', 'keep the decisions in force in Redis (redis://host:6379), where edges that start later find them')
     .option('--decisions-key <key>', 'the Redis hash of the decisions in force (default palisade:decisions; edges whose edge.counters.prefix is P read Pdecisions)')
     .option('--metrics <host:port>', 'serve Prometheus /metrics here')
@@ -70,10 +67,16 @@ Example (one machine standing in for three):
     )
     .action(async (opts: Opts) => {
       const log = (l: string): void => void process.stderr.write(`correlate: ${l}\n`);
-      const bo = busOptionsOf(opts, 'correlator', log);
-      if (bo === null) throw new UsageError('give --cluster nats://host:port (the NATS JetStream the sensors publish to)');
       const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
-      const config = configFile === undefined ? { detection: {}, services: [] } : loadConfig(configFile);
+      const config = configFile === undefined ? { detection: {}, services: [], cluster: {} } : loadConfig(configFile);
+      // palisade.yaml's cluster: section fills what the flags do not say
+      const cc: ClusterSection = config.cluster;
+      const bo = busOptionsOf(withClusterConfig(opts, cc), 'correlator', log);
+      if (bo === null) throw new UsageError('give --cluster nats://host:port (the NATS JetStream the sensors publish to), or cluster.nats in palisade.yaml');
+      const sites = opts.sites ?? cc.correlate?.sites ?? [];
+      const redis = opts.redis ?? cc.redis;
+      const decisionsKey = opts.decisionsKey ?? cc.correlate?.decisionsKey;
+      const metricsAt = opts.metrics ?? cc.metrics;
       const store = await openStore(opts.db);
       const tty = process.stdout.isTTY === true && opts.json !== true;
       let node: Awaited<ReturnType<typeof startCorrelator>>;
@@ -83,11 +86,11 @@ Example (one machine standing in for three):
           store,
           detection: config.detection,
           services: config.services,
-          holdMs: opts.wait * 1000,
-          sites: opts.sites,
-          ...(opts.redis !== undefined && { redis: opts.redis }),
-          ...(opts.decisionsKey !== undefined && { decisionsKey: opts.decisionsKey }),
-          ...(opts.metrics !== undefined && { metrics: opts.metrics }),
+          holdMs: (opts.wait ?? cc.correlate?.waitS ?? 3) * 1000,
+          sites,
+          ...(redis !== undefined && { redis }),
+          ...(decisionsKey !== undefined && { decisionsKey }),
+          ...(metricsAt !== undefined && { metrics: metricsAt }),
           log,
           onStored: (e, incident) => {
             if (opts.json) process.stdout.write(`${JSON.stringify({ event: e.kind, significant: e.significant, change: e.change, incident, alert: e.alert })}\n`);
@@ -102,7 +105,7 @@ Example (one machine standing in for three):
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       const timer = opts.duration === undefined ? null : setTimeout(stop, opts.duration * 1000);
-      log(`correlating ${opts.sites.length === 0 ? 'every site' : `site ${opts.sites.join(', ')}`} as ${bo.node}: store ${opts.db}`);
+      log(`correlating ${sites.length === 0 ? 'every site' : `site ${sites.join(', ')}`} as ${bo.node}: store ${opts.db}`);
       try {
         const r = await node.done;
         log(

@@ -9,7 +9,7 @@ import { InputError, UsageError } from '../../core/errors.js';
 import type { EdgeOptions } from '../../proxy/options.js';
 import type { Edge } from '../../proxy/server.js';
 import { newStats } from '../../proxy/stats.js';
-import { addClusterOptions, busOptionsOf, type ClusterOpts } from '../cluster-options.js';
+import { addClusterOptions, busOptionsOf, type ClusterOpts, withClusterConfig } from '../cluster-options.js';
 import { collect, intOption, numberOption, parseIntArg } from '../options.js';
 
 interface EdgeFlags extends ClusterOpts {
@@ -125,7 +125,10 @@ Examples:
       const opts = await edgeOptions(flags);
       const stackFlags = stackFlagsOf(flags);
       const say = (l: string) => process.stderr.write(`${l}\n`);
-      const busOpts = busOptionsOf(flags, 'edge', say);
+      // palisade.yaml's cluster: section fills the cluster flags not given (its redis: the counters' and decisions' Redis)
+      const cc = stackFlags.config === undefined ? undefined : (await import('../../config/index.js')).loadConfig(stackFlags.config).cluster;
+      if (stackFlags.redis === undefined && cc?.redis !== undefined) stackFlags.redis = cc.redis;
+      const busOpts = busOptionsOf(withClusterConfig(flags, cc), 'edge', say);
       const { startEdge } = await import('../../proxy/server.js');
       const { EdgeStack } = await import('../../proxy/stack.js');
       let edge: Edge | null = null;

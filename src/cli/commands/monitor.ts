@@ -25,7 +25,7 @@ import { DEFAULT_POLICY } from '../../incidents/mitigator.js';
 import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
 import type { Store } from '../../incidents/store/store.js';
 import { bitsText } from '../../incidents/triage.js';
-import { addClusterOptions, busOptionsOf, type ClusterOpts } from '../cluster-options.js';
+import { addClusterOptions, busOptionsOf, type ClusterOpts, withClusterConfig } from '../cluster-options.js';
 import { intOption, numberOption } from '../options.js';
 import { durationOption, severityText } from '../store-cli.js';
 import { watchInputs } from '../watch-inputs.js';
@@ -132,7 +132,11 @@ Examples:
       const timer = opts.duration === undefined ? null : setTimeout(stop, opts.duration * 1000);
       const tty = process.stdout.isTTY === true && opts.json !== true;
       const store: Store | null = opts.db === false ? null : await openStore(opts.db);
-      const clusterOpts = busOptionsOf(opts, 'sensor', note);
+      // palisade.yaml's cluster: section fills the cluster flags not given
+      const cc = config.cluster;
+      const clusterOpts = busOptionsOf(withClusterConfig(opts, cc), 'sensor', note);
+      const redis = opts.redis ?? cc?.redis;
+      const metricsAt = opts.metrics ?? cc?.metrics;
       const sensor = opts.sensor ?? clusterOpts?.node ?? hostname();
       if (opts.redis !== undefined && clusterOpts === null) throw new UsageError('--redis holds the cluster’s decisions: give --cluster too');
       if (opts.metrics !== undefined && clusterOpts === null) throw new UsageError('--metrics serves the cluster node’s counters: give --cluster too');
@@ -157,7 +161,7 @@ Examples:
       const clustered =
         clusterOpts === null
           ? null
-          : await startSensorNode(clusterOpts, opts.metrics, opts.mitigate === 'off' ? null : { mode: opts.mitigate, enforcers, redis: opts.redis, maxActive: opts.maxActive });
+          : await startSensorNode(clusterOpts, metricsAt, opts.mitigate === 'off' ? null : { mode: opts.mitigate, enforcers, redis, maxActive: opts.maxActive });
       const printAction = (entry: TimelineEntry, incident: number, failed: boolean): void => {
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: 'mitigation', incident, failed, entry })}\n`);
         else process.stdout.write(`${entry.at.slice(11, 19)} ${failed ? 'FAILED' : 'MITIG.'} ${entry.text}  [incident ${incident}]\n`);

@@ -2,10 +2,12 @@
  * `palisade serve`: the authenticated API over the alert store (src/server). Argument parsing,
  * the first admin account and the demo account; everything else is the server's.
  */
+
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import type { ClusterSection } from '../../config/cluster.js';
 import { PalisadeError, UsageError } from '../../core/errors.js';
 import { DEFAULT_DB, openStore } from '../../incidents/store/open.js';
 import { ROLES, type Role, type Store } from '../../incidents/store/store.js';
@@ -15,7 +17,7 @@ import { fileRecording } from '../../server/recording.js';
 import { readOrCreate } from '../../server/rules-file.js';
 import { createApiServer, isLoopback, listen } from '../../server/server.js';
 import type { Workspace } from '../../server/workspace.js';
-import { addClusterOptions, busOptionsOf, type ClusterOpts } from '../cluster-options.js';
+import { addClusterOptions, busOptionsOf, type ClusterOpts, withClusterConfig } from '../cluster-options.js';
 import { actor } from '../store-cli.js';
 import { addWatchOptions, anyWatchInput, type WatchOpts } from '../watch-options.js';
 
@@ -249,19 +251,26 @@ export function register(program: Command): void {
       // the multi-node mode's correlator in this process: the sensors' summaries from NATS into this store
       let correlate: { stop: () => Promise<void> } | null = null;
       const clusterNote = (l: string): void => void process.stderr.write(`palisade serve: correlate: ${l}\n`);
-      const bo = busOptionsOf(opts, 'correlator', clusterNote);
+      const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
+      const { loadConfig } = await import('../../config/index.js');
+      const config = configFile === undefined ? { detection: {}, services: [], cluster: {} } : loadConfig(configFile);
+      const cc: ClusterSection = config.cluster;
+      const bo = busOptionsOf(withClusterConfig(opts, cc), 'correlator', clusterNote);
       if (bo !== null) {
-        const [{ startCorrelator }, { loadConfig }] = await Promise.all([import('../../cluster/correlator-run.js'), import('../../config/index.js')]);
+        const { startCorrelator } = await import('../../cluster/correlator-run.js');
+        const redis = opts.redis ?? cc.redis;
+        const metricsAt = opts.metrics ?? cc.metrics;
         try {
-          const configFile = opts.config ?? (existsSync('palisade.yaml') ? 'palisade.yaml' : undefined);
-          const config = configFile === undefined ? { detection: {}, services: [] } : loadConfig(configFile);
           const node = await startCorrelator({
             bus: bo,
             store,
             detection: config.detection,
             services: config.services,
-            ...(opts.redis !== undefined && { redis: opts.redis }),
-            ...(opts.metrics !== undefined && { metrics: opts.metrics }),
+            ...(cc.correlate?.sites !== undefined && { sites: cc.correlate.sites }),
+            ...(cc.correlate?.waitS !== undefined && { holdMs: cc.correlate.waitS * 1000 }),
+            ...(cc.correlate?.decisionsKey !== undefined && { decisionsKey: cc.correlate.decisionsKey }),
+            ...(redis !== undefined && { redis }),
+            ...(metricsAt !== undefined && { metrics: metricsAt }),
             log: clusterNote,
           });
           node.done.then(
