@@ -162,6 +162,14 @@ test('times: CLF with zones, ISO forms, the per-minute cache does not leak betwe
   assert.equal(t('10/Oct/2000:13:55:37 -0700'), '2000-10-10T20:55:37.000Z');
   assert.equal(t('29/Feb/2024:00:00:00 +0000'), '2024-02-29T00:00:00.000Z');
   assert.ok(Number.isNaN(parseClfTime('10/Oct/2000', 0, 11)));
+  // Times inside a piece of the log (offsets, as the reader passes them): the cached minute is
+  // compared where it is, a changed minute, hour or zone digit reads afresh.
+  const piece = 'x [10/Oct/2000:13:55:36 -0700] y [10/Oct/2000:13:56:01 -0700] z [10/Oct/2000:13:56:02 -0600] w [10/Oct/2000:14:56:02 -0600]';
+  const at = (k: number) => new Date(parseClfTime(piece, piece.indexOf('[', k), piece.indexOf(']', k) + 1)).toISOString();
+  assert.equal(at(0), '2000-10-10T20:55:36.000Z');
+  assert.equal(at(piece.indexOf('y')), '2000-10-10T20:56:01.000Z');
+  assert.equal(at(piece.indexOf('z')), '2000-10-10T19:56:02.000Z');
+  assert.equal(at(piece.indexOf('w')), '2000-10-10T20:56:02.000Z');
   const i = (s: string) => new Date(parseIsoTime(s, 0, s.length)).toISOString();
   assert.equal(i('2022-10-30T00:00:02Z'), '2022-10-30T00:00:02.000Z');
   assert.equal(i('2021-12-08T14:02:43.587599541+01:00'), '2021-12-08T13:02:43.587Z');
