@@ -252,6 +252,16 @@ export class Bus {
     }
   }
 
+  /**
+   * Resolves once the server has taken every subscription made so far (one round trip): a message
+   * published after it, from any connection, reaches them. False when not connected or on timeout.
+   */
+  async synced(timeoutMs = 2000): Promise<boolean> {
+    const nc = this.nc;
+    if (nc === null || !this.connected) return false;
+    return race(nc.flush(), timeoutMs);
+  }
+
   /** True once everything published so far is acknowledged (nothing waiting, in flight or spooled); false after `timeoutMs`. */
   async flush(timeoutMs = 10_000): Promise<boolean> {
     const end = Date.now() + timeoutMs;

@@ -7,7 +7,8 @@
  *
  * When a second is decided: windows arrive out of step (sensors' clocks, NATS, a sensor catching
  * up from its spool), so a second waits until every sensor heard from in the last two minutes has
- * reported it or past it, or until `holdMs` after its first window arrived, whichever is first.
+ * reported it or past it, or until `holdMs` after its first window arrived (15 s for a backlog being
+ * caught up: seconds well behind the newest one), whichever is first.
  * For the first `holdMs` after start every second waits the full hold (sensors not yet heard from
  * cannot be waited for by name). A window for a second already decided is late: counted and
  * dropped (the detector's windows only go forward). A node silent for `staleMs` is reported
@@ -30,6 +31,9 @@ import { parseSummary, type SummaryMessage, summaryRows } from './summary-messag
 
 /** A sensor silent this long is no longer waited for at all (its seconds go at once, not after the hold). */
 const FORGET_MS = 120_000;
+/** A second this far behind the newest one heard is being caught up, and waits up to CATCH_UP_HOLD_MS for every sensor. */
+const CATCH_UP_S = 5;
+const CATCH_UP_HOLD_MS = 15_000;
 /** How far back a node's merged seconds are remembered (a copy older than that counts as late). */
 const MERGED_KEPT_S = 600;
 
@@ -94,6 +98,8 @@ export class Correlator {
   private readonly byIndex: NodeSeen[] = [];
   private lastDecided = Number.NEGATIVE_INFINITY;
   private busUp = true;
+  /** the newest second any sensor has reported */
+  private newestSecond = Number.NEGATIVE_INFINITY;
   /** wall clock of the first summary taken in */
   private firstMs = Number.POSITIVE_INFINITY;
   private totalPackets = 0;
@@ -146,6 +152,7 @@ export class Correlator {
       ack();
       return;
     }
+    if (m.second > this.newestSecond) this.newestSecond = m.second;
     let p = this.pending.get(m.second);
     if (p === undefined) {
       p = { firstArrivalMs: now, parts: [] };
@@ -179,7 +186,11 @@ export class Correlator {
 
   /** Is second s ready to be decided (every live sensor past it, or waited long enough)? */
   private ready(s: number, p: Pending, now: number): boolean {
-    if (now - p.firstArrivalMs >= this.holdMs) return true;
+    // a second well behind the newest one heard is a backlog being caught up (after a NATS
+    // outage, a sensor resending its spool): the sensors' backlogs arrive one after the other, as
+    // fast as the machines allow, so such a second waits longer for them than a live one
+    const hold = s < this.newestSecond - CATCH_UP_S ? Math.max(this.holdMs, CATCH_UP_HOLD_MS) : this.holdMs;
+    if (now - p.firstArrivalMs >= hold) return true;
     // just started: sensors not heard from yet cannot be waited for by name, so wait the hold
     if (now - this.firstMs < this.holdMs) return false;
     // a silent sensor still holds seconds back (by the hold at most): after a NATS outage every

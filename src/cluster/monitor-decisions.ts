@@ -17,7 +17,7 @@ import type { DecisionStore } from './decision-store.js';
 import { type Decision, decisionExpiry, decisionRuleId, parseDecision } from './decisions.js';
 
 export interface MonitorDecisionsOptions {
-  bus: { subscribe(filter: string, handler: (m: { subject: string; data: unknown }) => void): () => void };
+  bus: { subscribe(filter: string, handler: (m: { subject: string; data: unknown }) => void): () => void; synced?(): Promise<boolean> };
   enforcers: readonly Enforcer[];
   mode: 'auto' | 'suggest';
   /** decisions in force at once, at most (default 64) */
@@ -49,6 +49,8 @@ export class MonitorDecisions {
   /** Listen first (nothing published meanwhile is missed), then take up what the store holds. */
   async start(): Promise<void> {
     this.unsubscribe = this.o.bus.subscribe('palisade.*.*.decision', (m) => this.take(m.data));
+    // the server has the subscription before the store is read: nothing published between is missed
+    await this.o.bus.synced?.();
     if (this.o.store) {
       try {
         for (const d of await this.o.store.list(this.now())) this.take(d);

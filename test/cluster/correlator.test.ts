@@ -138,4 +138,39 @@ describe('correlator: merged detection across sensors', () => {
     assert.deepEqual(said, ['r3 silent', 'r3 back', 'r3 silent']);
     c.ingest(m2, () => {});
   });
+
+  it('a backlog being caught up (after an outage) waits longer for the other sensors than a live second', () => {
+    let t = 0;
+    const c = new Correlator({ name: 'core', detection: {}, services: [], now: () => t, holdMs: 2000 });
+    const a = halves[0]?.messages ?? [];
+    const b = halves[1]?.messages ?? [];
+    const decided: number[] = [];
+    const tick = (): void => {
+      for (const d of c.tick()) {
+        decided.push(d.second);
+        for (const ack of d.acks) ack();
+      }
+    };
+    // both live for three seconds
+    for (let i = 0; i < 3; i++) {
+      c.ingest(a[i] as SummaryMessage, () => {});
+      c.ingest(b[i] as SummaryMessage, () => {});
+      t += 1000;
+      tick();
+    }
+    t += 3000;
+    tick();
+    // then r1's backlog arrives at once, and r2's only 8 s later: more than the hold, less than the catch-up hold
+    for (let i = 3; i < a.length; i++) c.ingest(a[i] as SummaryMessage, () => {});
+    for (let k = 0; k < 8; k++) {
+      t += 1000;
+      tick();
+    }
+    for (let i = 3; i < b.length; i++) c.ingest(b[i] as SummaryMessage, () => {});
+    t += 1000;
+    tick();
+    for (const d of c.finish()) decided.push(d.second);
+    assert.equal(c.counts.late, 0, 'no window of the slower backlog came too late');
+    assert.equal(c.counts.events > 0, true);
+  });
 });
