@@ -52,12 +52,11 @@ import { readCapture } from '../src/sources/capture/capture.js';
 import { haveNatsServer, NATS_SERVER, NatsServer } from '../test/helpers/nats-server.js';
 import type { AlertsJob, PartReport, SummariesJob, WindowsFile } from './cluster-publish.js';
 import { benchAddress, l7Attack } from './cluster-publish.js';
-import { benchCapture, CLI, fmtRate, OUT, ROOT } from './common.js';
+import { benchCapture, CLI, fmtRate, locked, OUT, ROOT } from './common.js';
 
 const require = createRequire(import.meta.url);
 const env = (k: string, d: number) => Math.max(1, Math.floor(Number(process.env[k] ?? d)) || d);
 
-const LOCK = '/tmp/palisade-bench.lock';
 const PG_URL = process.env.PALISADE_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
 /** The capture the sensors' windows come from: 'bench' (benign mix, a SYN flood, a DNS amplification), 60 s. */
@@ -97,23 +96,6 @@ const CORRELATOR = 'core';
 const SITE = 'bench';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Hold the bench lock while `fn` runs: `flock LOCK` around a shell that waits for its stdin to close. */
-async function locked<T>(fn: () => Promise<T>): Promise<T> {
-  const holder = spawn('flock', [LOCK, 'sh', '-c', 'echo locked; cat > /dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    holder.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('locked')) resolve();
-    });
-    holder.on('exit', (code) => reject(new Error(`flock exited ${code}`)));
-  });
-  try {
-    return await fn();
-  } finally {
-    holder.stdin.end();
-    await new Promise((r) => holder.on('exit', r));
-  }
-}
 
 /** SIGTERM by PID, SIGKILL after `ms`; resolves once it has exited. */
 function stopChild(p: ChildProcess, ms = 10_000): Promise<void> {

@@ -3,7 +3,7 @@
  * interleaved runs whose medians every comparison reports, and tshark's fastest set-up.
  */
 
-import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -259,4 +259,24 @@ export function stop(p: ChildProcess): Promise<void> {
     p.once('exit', () => resolve());
     p.kill('SIGTERM');
   });
+}
+
+/** The lock every bench holds while it measures (flock(1)), so two benches never share the machine. */
+export const BENCH_LOCK = '/tmp/palisade-bench.lock';
+
+/** Hold the bench lock while `fn` runs: `flock LOCK` around a shell that waits for its stdin to close. */
+export async function locked<T>(fn: () => T | Promise<T>, lock = BENCH_LOCK): Promise<T> {
+  const holder = spawn('flock', [lock, 'sh', '-c', 'echo locked; cat > /dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('locked')) resolve();
+    });
+    holder.on('exit', (code) => reject(new Error(`flock exited ${code}`)));
+  });
+  try {
+    return await fn();
+  } finally {
+    holder.stdin.end();
+    await new Promise((r) => holder.on('exit', r));
+  }
 }

@@ -26,10 +26,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { loadBatchSocket, nativeNote } from '../src/sources/flow-listen/batch-socket.js';
 import { rowsOnPort } from '../src/sources/flow-listen/proc-udp.js';
-import { CLI, commandLine, fmtRate, OUT, passFail, RUNS, runsNote } from './common.js';
+import { BENCH_LOCK, CLI, commandLine, fmtRate, locked, OUT, passFail, RUNS, runsNote } from './common.js';
 import { blast, FLOWS, type Protocol, payloadsOf, repeatWithSequence, writeCapture } from './flow-traffic.js';
 
-const LOCK = '/tmp/palisade-bench.lock';
 const FLOW_RECORDS = Number(process.env.PALISADE_BENCH_FLOW_RECORDS ?? 4_000_000);
 const UDP_DATAGRAMS = Number(process.env.PALISADE_BENCH_FLOW_DATAGRAMS ?? 200_000);
 const TARGET_DECODE = 2e6;
@@ -39,23 +38,6 @@ const IPFIX_SOURCE = 'ipfix_softflowd_biflow_carpet_bombing.pcap';
 const SFLOW_SOURCE = 'sflow5_pmacct_udp_flood_ipv6_vlan_1in4.pcap';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Hold the bench lock while `fn` runs: `flock LOCK` around a shell that waits for its stdin to close. */
-async function locked<T>(fn: () => Promise<T>): Promise<T> {
-  const holder = spawn('flock', [LOCK, 'sh', '-c', 'echo locked; cat > /dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    holder.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('locked')) resolve();
-    });
-    holder.on('exit', (code) => reject(new Error(`flock exited ${code}`)));
-  });
-  try {
-    return await fn();
-  } finally {
-    holder.stdin.end();
-    await new Promise((r) => holder.on('exit', r));
-  }
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -567,7 +549,7 @@ function palisadeSide(file: string, attacks: TruthAttack[], t0: number): void {
 }
 
 export default async function run(): Promise<void> {
-  console.log(`every measured run holds ${LOCK}; traffic to 127.0.0.1 only`);
+  console.log(`every measured run holds ${BENCH_LOCK}; traffic to 127.0.0.1 only`);
   // PALISADE_BENCH_FLOW_PARTS=file,udp,detection (default all) picks the parts.
   const parts = (process.env.PALISADE_BENCH_FLOW_PARTS ?? 'file,udp,detection').split(',');
   if (parts.includes('file')) await decodeFromFile();

@@ -40,10 +40,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { L7Truth } from '../src/generate/l7/generator.js';
-import { CLI, commandLine, fmtRate, medianOf, OUT, passFail, ROOT, ROW_HEAD, RUNS, row, runsNote, type Sample, type Timed, timed } from './common.js';
+import { BENCH_LOCK, CLI, commandLine, fmtRate, locked, medianOf, OUT, passFail, ROOT, ROW_HEAD, RUNS, row, runsNote, type Sample, type Timed, timed } from './common.js';
 import { crowdsecFlagged, type Flagged, type PalisadeL7Output, palisadeFlagged, type Score, score } from './l7-score.js';
 
-const LOCK = '/tmp/palisade-bench.lock';
 const SCENARIO = 'http-mixed';
 const L7_LINES = numEnv('PALISADE_BENCH_L7_LINES', 2_000_000);
 const CROWDSEC_LINES = numEnv('PALISADE_BENCH_L7_CROWDSEC_LINES', 50_000);
@@ -65,23 +64,6 @@ function numEnv(name: string, dflt: number): number {
 }
 
 const have = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
-
-/** Hold the bench lock while `fn` runs: `flock LOCK` around a shell that waits for its stdin to close. */
-async function locked<T>(fn: () => T | Promise<T>): Promise<T> {
-  const holder = spawn('flock', [LOCK, 'sh', '-c', 'echo locked; cat > /dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    holder.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('locked')) resolve();
-    });
-    holder.on('exit', (code) => reject(new Error(`flock exited ${code}`)));
-  });
-  try {
-    return await fn();
-  } finally {
-    holder.stdin.end();
-    await new Promise((r) => holder.on('exit', r));
-  }
-}
 
 /**
  * Every side RUNS times, interleaved, each run alone under the bench lock; the samples as
@@ -312,7 +294,7 @@ function detectionTable(truth: L7Truth, sides: Array<{ name: string; flagged: Fl
 // ---- the bench ----------------------------------------------------------------------------------
 
 export default async function run(): Promise<void> {
-  console.log(`every measured run holds ${LOCK}; CrowdSec's local API listens on 127.0.0.1 only; nothing else opens a socket`);
+  console.log(`every measured run holds ${BENCH_LOCK}; CrowdSec's local API listens on 127.0.0.1 only; nothing else opens a socket`);
   const big = benchLog(L7_LINES);
   if (big === null) {
     console.log(`l7: skipped: this build cannot generate '${SCENARIO}'`);

@@ -25,7 +25,7 @@ import { bookState, IncidentRecorder } from '../incidents/recorder.js';
 import type { Store } from '../incidents/store/store.js';
 import { L34_VECTORS, type Vector } from '../model/attack.js';
 import { Bus, type BusMessage, type BusOptions } from './bus.js';
-import { Correlator, type DecidedSecond, type NodeSeen } from './correlator.js';
+import { Correlator, type CorrelatorCounts, type DecidedSecond, type NodeSeen } from './correlator.js';
 import { DecisionStore, publishDecision } from './decision-store.js';
 import { newDecision } from './decisions.js';
 import { busMetrics, serveMetrics } from './metrics.js';
@@ -57,13 +57,8 @@ export interface CorrelatorRunOptions {
   decisionTtlS?: number;
 }
 
-export interface CorrelatorRunResult {
-  summaries: number;
-  late: number;
-  duplicates: number;
-  malformed: number;
-  seconds: number;
-  events: number;
+/** The correlator's counts (correlator.ts), and what its node stored and published. */
+export interface CorrelatorRunResult extends CorrelatorCounts {
   stored: number;
   decisions: number;
 }
