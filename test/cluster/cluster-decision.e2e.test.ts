@@ -19,7 +19,7 @@ import { subject } from '../../src/cluster/subjects.js';
 import type { AlertState } from '../../src/incidents/alerts.js';
 import { openStore } from '../../src/incidents/store/open.js';
 import { type CliProcess, startCli, stopCli } from '../helpers/cli-process.js';
-import { requireMachineNats } from '../helpers/nats-server.js';
+import { cleanMachineNats, requireMachineNats } from '../helpers/nats-server.js';
 import { liveAttack } from '../incidents/attack-fixture.js';
 import { BACKENDS, type TestDb } from '../incidents/store/backends.js';
 import { type EdgeProcess, startEdgeProcess } from '../proxy/edge-process.js';
@@ -98,6 +98,7 @@ describe('cluster: an edge’s detection → correlator → every edge', { timeo
     await deleteKeys(SHARED_URL, PREFIX);
     await db?.drop();
     rmSync(dir, { recursive: true, force: true });
+    await cleanMachineNats(SITE, [`correlator-core-${RUN}`]);
   });
 
   const edge = async (node: string): Promise<EdgeProcess> => {

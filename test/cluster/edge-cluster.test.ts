@@ -26,7 +26,7 @@ import { Bus } from '../../src/cluster/bus.js';
 import { DecisionStore } from '../../src/cluster/decision-store.js';
 import { newDecision } from '../../src/cluster/decisions.js';
 import { subject } from '../../src/cluster/subjects.js';
-import { requireMachineNats } from '../helpers/nats-server.js';
+import { cleanMachineNats, requireMachineNats } from '../helpers/nats-server.js';
 import { type EdgeProcess, startEdgeProcess } from '../proxy/edge-process.js';
 import { type Origin, startOrigin } from '../proxy/helpers.js';
 import { deleteKeys, reachable, SHARED_URL } from '../proxy/redis-server.js';
@@ -100,6 +100,7 @@ describe('edge proxies in a cluster', { timeout: 180_000 }, () => {
     agent.destroy();
     await deleteKeys(SHARED_URL, PREFIX);
     rmSync(dir, { recursive: true, force: true });
+    await cleanMachineNats(SITE);
   });
 
   it('a correlator decision is enforced by both proxies within 1 s, loaded by a later one from Redis, lifted by a remove', async () => {

@@ -15,7 +15,7 @@ import { Agent as HttpAgent, get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { requireMachineNats } from '../helpers/nats-server.js';
+import { cleanMachineNats, requireMachineNats } from '../helpers/nats-server.js';
 import { type EdgeProcess, startEdgeProcess } from '../proxy/edge-process.js';
 import { type Origin, startOrigin } from '../proxy/helpers.js';
 import { freePort, startRedis, stopAll } from '../proxy/redis-server.js';
@@ -94,6 +94,7 @@ describe('clustered edges when Redis stops', { timeout: 180_000 }, () => {
     agent.destroy();
     await origin?.close();
     rmSync(dir, { recursive: true, force: true });
+    await cleanMachineNats(SITE);
   });
 
   it('fail open lets /api through, fail closed refuses it, both keep answering; limits return with Redis', async () => {

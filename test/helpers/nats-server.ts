@@ -123,3 +123,23 @@ export async function requireMachineNats(): Promise<void> {
   });
   if (!up) throw new Error('NATS JetStream is not running on 127.0.0.1:4222: start it (.ci/run does)');
 }
+
+/**
+ * What a test left on the machine's own NATS: its site's events purged from the stream and the
+ * durable consumers it named deleted, so runs do not pile up (a second run passes as the first).
+ * Failures are reported, not thrown: it runs in `after` hooks.
+ */
+export async function cleanMachineNats(site: string, durables: readonly string[] = []): Promise<void> {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: '127.0.0.1:4222', timeout: 3000 });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (const d of durables) await jsm.consumers.delete('PALISADE', d).catch(() => false);
+    await jsm.streams.purge('PALISADE', { filter: `palisade.${site}.>` });
+  } catch (e) {
+    process.stderr.write(`# cleaning site ${site} off the machine's NATS failed: ${(e as Error).message}\n`);
+  } finally {
+    await nc.close();
+  }
+}
