@@ -3,11 +3,13 @@
  * the store for one command (and closing it whatever happens), times given as ISO or as an age
  * (`30m`), comma-separated choices, the "no such alert" answer (exit 1) and plain tables.
  */
+
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { PalisadeError, UsageError } from '../core/errors.js';
+import { textTable } from '../core/text-table.js';
 import { DEFAULT_DB, openStore, parseStoreSpec } from '../incidents/store/open.js';
 import type { Store } from '../incidents/store/store.js';
 import type { Severity } from '../model/alert.js';
@@ -103,18 +105,9 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-const ANSI = /\x1b\[[0-9;]*m/g;
-const width = (s: string): number => [...s.replace(ANSI, '')].length;
-
-/** Columns padded to their widest cell (colour codes do not count), two spaces apart, one line per row. */
+/** A table (core/text-table.ts) ending with a newline. */
 export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = head.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat((widths[i] as number) - width(c))))
-      .join('  ')
-      .trimEnd();
-  return `${[line(head), ...rows.map(line)].join('\n')}\n`;
+  return `${textTable(head, rows)}\n`;
 }
 
 /** `2026-12-06T05:00:02.000Z` → `2026-12-06 05:00:02` (UTC, as the store keeps it). */

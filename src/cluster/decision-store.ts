@@ -16,8 +16,9 @@
  * Redis down: every command is bounded (`timeoutMs`) and fails with a StoreError naming the URL and
  * the cause; the caller logs it and keeps what it has.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { PalisadeError } from '../core/errors.js';
+import { boundedRedis } from '../proxy/counters/redis.js';
 import { type Decision, decisionExpiry, decisionRuleId, parseDecision } from './decisions.js';
 
 export const DECISIONS_KEY = 'palisade:decisions';
@@ -61,15 +62,8 @@ export class DecisionStore {
     this.key = opts.key ?? DECISIONS_KEY;
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
-    this.client = new Redis(this.url, {
-      commandTimeout: this.timeoutMs,
-      connectTimeout: Math.max(this.timeoutMs, 1000),
-      // Without a connection a command fails at once (after `ready` waited its bound), never queues.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times) => Math.min(100 * times, 1000),
-      ...opts.redis,
-    });
+    // without a connection a command fails at once (after `ready` waited its bound), never queues
+    this.client = boundedRedis(this.url, this.timeoutMs, opts.redis);
     this.client.on('error', (e: Error) => {
       this.lastError = e.message;
     });

@@ -4,9 +4,11 @@
  * one's role and liveness come from its last `summary` (sensors and edges publish one a second),
  * and the consumers' lag is JetStream's own count of what each durable has not acknowledged.
  */
+
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import pc from 'picocolors';
 import { PalisadeError } from '../core/errors.js';
+import { textTable } from '../core/text-table.js';
 import { fmtBytes, fmtInt } from '../report/terminal.js';
 import { Bus, connectError, dialNats, type NatsSettings, natsOptions, redact } from './bus.js';
 import { ALL_SUBJECTS, EVENT_KINDS, type EventKind, NODE_ROLES, type NodeRole, parseSubject, STREAM } from './subjects.js';
@@ -133,19 +135,6 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-const ANSI = /\x1b\[[0-9;]*m/g;
-const width = (s: string): number => [...s.replace(ANSI, '')].length;
-
-function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = head.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat((widths[i] as number) - width(c))))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
-}
-
 const timeText = (ms: number | null) =>
   ms === null
     ? '-'
@@ -171,7 +160,7 @@ export function renderStatus(status: ClusterStatus, color: boolean): string {
   else {
     const lagColour = (n: NodeStatus, text: string) => (n.lagS === null ? c.dim(text) : n.lagS > 60 ? c.red(text) : n.lagS > 10 ? c.yellow(text) : c.green(text));
     out.push(
-      table(
+      textTable(
         ['SITE', 'NODE', 'ROLE', 'LAST SUMMARY (UTC)', 'LAG', ...EVENT_KINDS.map((k) => k.toUpperCase())],
         status.nodes.map((n) => [n.site, n.node, n.role ?? c.dim('-'), timeText(n.lastSummaryMs), lagColour(n, lagText(n.lagS)), ...EVENT_KINDS.map((k) => fmtInt(n.kinds[k]))]),
       ),
@@ -181,7 +170,7 @@ export function renderStatus(status: ClusterStatus, color: boolean): string {
   if (status.consumers.length === 0) out.push('no consumer (no correlator has started)');
   else
     out.push(
-      table(
+      textTable(
         ['CONSUMER', 'PENDING', 'ACK PENDING', 'REDELIVERED', 'LAST ACTIVE (UTC)'],
         status.consumers.map((x) => [x.durable, x.pending > 0 ? c.yellow(fmtInt(x.pending)) : '0', fmtInt(x.ackPending), fmtInt(x.redelivered), timeText(x.lastActiveMs)]),
       ),

@@ -18,6 +18,22 @@ import type { CounterOp, CounterResult, CounterStore } from './store.js';
 
 export type FailMode = 'open' | 'closed';
 
+/**
+ * A Redis client whose every command is bounded by `timeoutMs` and never waits for a connection:
+ * without one (no offline queue, no retry of a request) a command fails at once, while the client
+ * keeps reconnecting in the background. What a request path (or a decision store) needs.
+ */
+export function boundedRedis(url: string, timeoutMs: number, extra?: RedisOptions): Redis {
+  return new Redis(url, {
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(timeoutMs, 1000),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (times) => Math.min(100 * times, 1000),
+    ...extra,
+  });
+}
+
 export interface RedisCounterOptions {
   /** `redis://host:port/db` (default redis://127.0.0.1:6379). */
   url?: string;
@@ -118,15 +134,7 @@ export class RedisCounterStore implements CounterStore {
     this.prefix = opts.prefix ?? 'palisade:rl:';
     this.timeoutMs = opts.timeoutMs ?? 100;
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
-    this.client = new Redis(opts.url ?? 'redis://127.0.0.1:6379', {
-      commandTimeout: this.timeoutMs,
-      connectTimeout: Math.max(this.timeoutMs, 1000),
-      // A request never waits for a connection: without one, commands fail at once.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times) => Math.min(100 * times, 1000),
-      ...opts.redis,
-    });
+    this.client = boundedRedis(opts.url ?? 'redis://127.0.0.1:6379', this.timeoutMs, opts.redis);
     // Without a listener ioredis prints every connection error; the store reports transitions instead.
     this.client.on('error', (e: Error) => {
       this.lastError = e.message;
