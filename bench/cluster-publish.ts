@@ -240,11 +240,9 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    () => process.exit(0),
-    (e) => {
-      process.stderr.write(`cluster-publish: ${(e as Error).stack ?? e}\n`);
-      process.exit(1);
-    },
-  );
+  // the buses are closed when main ends: the process then ends by itself (nothing keeps it)
+  main().catch((e) => {
+    process.stderr.write(`cluster-publish: ${(e as Error).stack ?? e}\n`);
+    process.exitCode = 1;
+  });
 }
