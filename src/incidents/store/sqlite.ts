@@ -150,11 +150,13 @@ export function openSqlite(file: string): SqliteHandle {
     throw new PalisadeError('E_INPUT', `SQLite: ${file} ${sqliteProblem(err) ?? `cannot be opened (${(err as Error).message})`}`);
   }
   try {
+    // The busy timeout first: switching a new database to WAL takes an exclusive lock, and a
+    // second process opening it at the same moment must wait for it, not fail (database is locked).
+    raw.prepare(`PRAGMA busy_timeout = ${BUSY_MS}`).all([]);
     // WAL: readers never block the writer. synchronous=NORMAL keeps every commit across a killed
     // process (the WAL is in the OS's cache); only a power cut may lose the last commits.
     raw.prepare('PRAGMA journal_mode = WAL').all([]);
     raw.prepare('PRAGMA synchronous = NORMAL').run([]);
-    raw.prepare(`PRAGMA busy_timeout = ${BUSY_MS}`).all([]);
   } catch (err) {
     raw.close();
     throw new PalisadeError('E_INPUT', `SQLite: ${file} ${sqliteProblem(err) ?? `cannot be used (${(err as Error).message})`}`);
