@@ -8,7 +8,9 @@
  * When a second is decided: windows arrive out of step (sensors' clocks, NATS, a sensor catching
  * up from its spool), so a second waits until every sensor heard from in the last two minutes has
  * reported it or past it, or until `holdMs` after its first window arrived (15 s for a backlog being
- * caught up: seconds well behind the newest one), whichever is first.
+ * caught up: seconds well behind the newest one, and every second in the 15 s after the
+ * correlator's own link to NATS came back), whichever is first. While that link is down nothing
+ * is decided: the windows the seconds wait for are in the sensors' spools.
  * For the first `holdMs` after start every second waits the full hold (sensors not yet heard from
  * cannot be waited for by name). A window for a second already decided is late: counted and
  * dropped (the detector's windows only go forward). A node silent for `staleMs` is reported
@@ -98,6 +100,8 @@ export class Correlator {
   private readonly byIndex: NodeSeen[] = [];
   private lastDecided = Number.NEGATIVE_INFINITY;
   private busUp = true;
+  /** wall clock when the correlator's own link to the bus came back after an outage */
+  private busBackMs = Number.NEGATIVE_INFINITY;
   /** the newest second any sensor has reported */
   private newestSecond = Number.NEGATIVE_INFINITY;
   /** wall clock of the first summary taken in */
@@ -189,8 +193,12 @@ export class Correlator {
     // a second well behind the newest one heard is a backlog being caught up (after a NATS
     // outage, a sensor resending its spool): the sensors' backlogs arrive one after the other, as
     // fast as the machines allow, so such a second waits longer for them than a live one
-    const hold = s < this.newestSecond - CATCH_UP_S ? Math.max(this.holdMs, CATCH_UP_HOLD_MS) : this.holdMs;
-    if (now - p.firstArrivalMs >= hold) return true;
+    // — and so does every second just after the correlator's own link came back: all sensors are
+    // resending their spools then, each when its client has reconnected
+    const catchingUp = s < this.newestSecond - CATCH_UP_S || now - this.busBackMs < CATCH_UP_HOLD_MS;
+    const hold = catchingUp ? Math.max(this.holdMs, CATCH_UP_HOLD_MS) : this.holdMs;
+    // time the correlator could not hear anything does not count as waiting
+    if (now - Math.max(p.firstArrivalMs, this.busBackMs) >= hold) return true;
     // just started: sensors not heard from yet cannot be waited for by name, so wait the hold
     if (now - this.firstMs < this.holdMs) return false;
     // a silent sensor still holds seconds back (by the hold at most): after a NATS outage every
@@ -216,6 +224,9 @@ export class Correlator {
       }
     }
     const out: DecidedSecond[] = [];
+    // cut off from the bus, the correlator cannot hear the windows the seconds wait for (the
+    // sensors are spooling them): nothing is decided until it hears again
+    if (!flush && !this.busUp) return out;
     const seconds = [...this.pending.keys()].sort((a, b) => a - b);
     for (const s of seconds) {
       const p = this.pending.get(s) as Pending;
@@ -312,11 +323,13 @@ export class Correlator {
 
   /**
    * The correlator's own link to the bus: while it is down nobody can be heard, so nobody is
-   * judged silent; when it is back every node gets the full staleMs to be heard again.
+   * judged silent and no second is decided; when it is back every node gets the full staleMs to
+   * be heard again, and every waiting second the catch-up hold.
    */
   busLink(up: boolean): void {
     if (up && !this.busUp) {
       const now = this.o.now();
+      this.busBackMs = now;
       for (const n of this.byIndex) n.lastArrivalMs = Math.max(n.lastArrivalMs, now);
     }
     this.busUp = up;

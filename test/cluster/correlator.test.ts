@@ -173,4 +173,54 @@ describe('correlator: merged detection across sensors', () => {
     assert.equal(c.counts.late, 0, 'no window of the slower backlog came too late');
     assert.equal(c.counts.events > 0, true);
   });
+
+  it('a NATS outage: seconds in flight wait while the correlator is cut off, and every sensor gets the catch-up hold after', () => {
+    let t = 0;
+    const c = new Correlator({ name: 'core', detection: {}, services: [], now: () => t, holdMs: 2000 });
+    const a = halves[0]?.messages ?? [];
+    const b = halves[1]?.messages ?? [];
+    const decided: number[] = [];
+    const tick = (): void => {
+      for (const d of c.tick()) {
+        decided.push(d.second);
+        for (const ack of d.acks) ack();
+      }
+    };
+    for (let i = 0; i < 3; i++) {
+      c.ingest(a[i] as SummaryMessage, () => {});
+      c.ingest(b[i] as SummaryMessage, () => {});
+      t += 1000;
+      tick();
+    }
+    t += 3000;
+    tick();
+    assert.equal(decided.length, 3);
+    // r1's window of the next second got through; r2's went to its spool: NATS is down for 30 s
+    c.ingest(a[3] as SummaryMessage, () => {});
+    c.busLink(false);
+    for (let k = 0; k < 30; k++) {
+      t += 1000;
+      tick();
+    }
+    assert.equal(decided.length, 3, 'nothing decided while the correlator cannot hear');
+    // back: r1 resends a short backlog at once (within CATCH_UP_S of the newest), r2 its own 6 s later
+    c.busLink(true);
+    for (let i = 4; i < 8; i++) c.ingest(a[i] as SummaryMessage, () => {});
+    for (let k = 0; k < 6; k++) {
+      t += 1000;
+      tick();
+    }
+    assert.equal(decided.length, 3, 'the seconds wait for r2 (more than the hold, less than the catch-up hold)');
+    for (let i = 3; i < 8; i++) c.ingest(b[i] as SummaryMessage, () => {});
+    t += 1000;
+    tick();
+    assert.equal(c.counts.late, 0, 'no window came too late');
+    assert.ok(decided.length >= 7, `decided once both are in: ${decided.length}`);
+    // and once the catch-up hold after the return is over, a live second waits the plain hold again
+    t += 15_000;
+    c.ingest(a[8] as SummaryMessage, () => {});
+    t += 2500;
+    tick();
+    assert.ok(decided.includes((a[8] as SummaryMessage).second), 'a live second waits the plain hold');
+  });
 });
