@@ -138,7 +138,8 @@ export class DecisionStore {
       const n = await this.run('expired HDEL', () => this.client.eval(DELETE_IF_SAME, 1, this.key, field, text)).catch(() => 0);
       if (n === 1) this.stats.expired++;
     }
-    return out.sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+    // by time, then id: HGETALL's order is the hash's, not one to hand on
+    return out.sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async close(): Promise<void> {
