@@ -39,15 +39,21 @@ export const enum C {
   COUNT,
 }
 
+/** Slots a table starts with. */
+const FIRST_SLOTS = 4096;
+
 export class ClientTable {
-  readonly capacity: number;
-  private readonly mask: number;
+  /** Slots now (a power of two): the table starts small and doubles as clients come, up to maxSlots. */
+  capacity: number;
+  /** Slots at most: `maxClients` at 3/4 full. */
+  readonly maxSlots: number;
+  private mask: number;
   /** Slot → key (int32: IPv4 address or hash); fam 0 marks an empty slot. */
-  readonly keys: Int32Array;
-  readonly fam: Uint8Array;
-  readonly first: Float64Array;
-  readonly last: Float64Array;
-  readonly n: Int32Array;
+  keys: Int32Array;
+  fam: Uint8Array;
+  first: Float64Array;
+  last: Float64Array;
+  n: Int32Array;
   private size = 0;
   /** Text of IPv6 (or unparsed) clients, by slot: IPv4 is formatted from the key. */
   readonly text = new Map<number, string>();
@@ -56,12 +62,20 @@ export class ClientTable {
   /** Set by find(): the slot was created by this call. */
   isNew = false;
 
+  /**
+   * `capacity`: clients tracked at most. The arrays start at FIRST_SLOTS and double when 3/4 full:
+   * sized for the bound at once they were 60 MB for 262,144 clients, every page of which a log
+   * of a few thousand addresses touched (each new client lands on a random one), and a first
+   * touch of a page costs more than the reading of many lines.
+   */
   constructor(
     capacity = 1 << 18,
     private readonly idleMs = 10 * 60_000,
   ) {
-    let cap = 1024;
-    while (cap < capacity / 0.75) cap <<= 1;
+    let max = 1024;
+    while (max < capacity / 0.75) max <<= 1;
+    this.maxSlots = max;
+    const cap = Math.min(max, FIRST_SLOTS);
     this.capacity = cap;
     this.mask = cap - 1;
     this.keys = new Int32Array(cap);
@@ -97,7 +111,8 @@ export class ClientTable {
       i = (i + 1) & this.mask;
     }
     if (this.size >= (this.capacity * 3) >>> 2) {
-      this.evict(nowMs);
+      if (this.capacity < this.maxSlots) this.rebuild(null, this.capacity * 2);
+      else this.evict(nowMs);
       return this.find(key, fam, text);
     }
     keys[i] = key;
@@ -175,25 +190,27 @@ export class ClientTable {
       this.evictedBusy += more;
       dropped += more;
     }
-    this.rebuild(drop);
+    this.rebuild(drop, this.capacity);
   }
 
-  /** Reinsert the survivors (open addressing cannot leave holes in probe chains). */
-  private rebuild(drop: Uint8Array): void {
-    const cap = this.capacity;
-    const keys = this.keys.slice();
-    const fam = this.fam.slice();
-    const first = this.first.slice();
-    const last = this.last.slice();
-    const n = this.n.slice();
+  /** Reinsert the survivors (open addressing cannot leave holes in probe chains) into `cap` slots. */
+  private rebuild(drop: Uint8Array | null, cap: number): void {
+    const old = this.capacity;
+    const { keys, fam, first, last, n } = this;
     const text = new Map(this.text);
-    this.fam.fill(0);
+    this.capacity = cap;
+    this.mask = cap - 1;
+    this.keys = new Int32Array(cap);
+    this.fam = new Uint8Array(cap);
+    this.first = new Float64Array(cap);
+    this.last = new Float64Array(cap);
+    this.n = new Int32Array(cap * C.COUNT);
     this.text.clear();
     this.size = 0;
-    const moved = new Int32Array(cap).fill(-1);
-    for (let i = 0; i < cap; i++) {
+    const moved = new Int32Array(old).fill(-1);
+    for (let i = 0; i < old; i++) {
       if (fam[i] === 0) continue;
-      if (drop[i] === 1) {
+      if (drop !== null && drop[i] === 1) {
         this.onEvict?.(i);
         continue;
       }
@@ -213,6 +230,6 @@ export class ClientTable {
     this.onMove?.(moved);
   }
 
-  /** Callback after a rebuild: old slot → new slot (-1 when dropped). */
+  /** Callback after a rebuild (the table may have grown: `capacity` is the new size): old slot → new slot (-1 when dropped). */
   onMove: ((moved: Int32Array) => void) | null = null;
 }

@@ -215,9 +215,6 @@ function sameText(s: string, a: number, t: string): boolean {
 /** A column's value ids, in the narrowest array its id count allows. */
 export type Ids = Uint8Array | Uint16Array | Int32Array;
 
-/** The view's slot of each text column (-1: a column keyed otherwise). */
-const TEXT_SLOT: readonly number[] = [Slot.HOST, Slot.METHOD, Slot.PATH, -1, -1, -1, -1, Slot.USER_AGENT, Slot.JA3, Slot.JA4];
-
 export class RecordColumns {
   size = 0;
   overflowed = false;
@@ -237,7 +234,6 @@ export class RecordColumns {
   readonly repFile: number[][] = [];
   /** Client text of records whose client is not IPv4 (by ipKey). */
   readonly otherClients = new Map<number, string>();
-  private readonly h = new Int32Array(2);
   private readonly t = new SlotText();
   /** Bytes per id of each column's array (1, 2 or 4). */
   private readonly width = new Uint8Array(Col.COUNT).fill(1);
@@ -263,7 +259,11 @@ export class RecordColumns {
     }
   }
 
-  /** Record `v`, whose traits `tr` has just read. */
+  /**
+   * Record `v`, whose traits `tr` has just read. Column by column in straight code, not a loop
+   * over the columns: each column's key is a different kind of thing, and the loop's dispatch per
+   * column was a fifth of the columns' cost.
+   */
   add(v: HttpLogView, tr: RequestTraits): void {
     if (this.overflowed) return;
     const i = this.size;
@@ -275,90 +275,81 @@ export class RecordColumns {
     this.status[i] = tr.status;
     this.flags[i] = flagsOf(tr);
     if (tr.fam !== 4 && !this.otherClients.has(tr.ipKey) && this.t.of(v, Slot.CLIENT)) this.otherClients.set(tr.ipKey, this.t.text());
-    const h = this.h;
-    for (let c = 0; c < Col.COUNT; c++) {
-      const slot = TEXT_SLOT[c] as number;
-      let id: number;
-      if (c === Col.METHOD && tr.method !== Method.OTHER && (v.start[Slot.METHOD] as number) >= 0) {
-        // GET, POST and HEAD are those bytes exactly (features.ts methodCode): their ids are kept.
-        id = this.methodIds[tr.method] as number;
-        if (id < 0) {
-          id = this.textId(c, slot, v, tr);
-          if (id < 0) id = this.newId(c, -1 - id, v);
-          if (id < 0) return;
-          this.methodIds[tr.method] = id;
-        }
-      } else if (slot >= 0) {
-        id = this.textId(c, slot, v, tr);
-        if (id < 0) id = this.newId(c, -1 - id, v);
+    // The host's and user agent's hashes are the traits' (same functions, computed already).
+    if (!this.text(Col.HOST, Slot.HOST, v, tr.hostHash, i)) return;
+    let id: number;
+    if (tr.method !== Method.OTHER && (v.start[Slot.METHOD] as number) >= 0) {
+      // GET, POST and HEAD are those bytes exactly (features.ts methodCode): their ids are kept.
+      id = this.methodIds[tr.method] as number;
+      if (id < 0) {
+        id = this.textId(Col.METHOD, Slot.METHOD, v, 0);
+        if (id < 0) id = this.newId(Col.METHOD, -1 - id, v);
         if (id < 0) return;
-      } else {
-        this.key(c, v);
-        const h0 = h[0] as number;
-        const h1 = h[1] as number;
-        // Small keys (absent/empty/set, a version and whether the request line was understood) by direct index.
-        const d = h1 >= 0 && h1 <= 1 && h0 >= -1 && h0 < 63 ? c * 128 + (h0 + 1) * 2 + h1 : -1;
-        id = d >= 0 ? (this.direct[d] as number) : -1;
-        if (id < 0) {
-          id = (this.tables[c] as IdTable).idOf(h0, h1);
-          if (id < 0) id = this.newId(c, -1 - id, v);
-          if (id < 0) return;
-          if (d >= 0) this.direct[d] = id;
-        }
+        this.methodIds[tr.method] = id;
       }
-      // One store per array type (a store to the Ids union was a polymorphic one per field per record).
-      const col = this.ids[c] as Ids;
-      const w = this.width[c] as number;
-      if (w === 1) (col as Uint8Array)[i] = id;
-      else if (w === 2) (col as Uint16Array)[i] = id;
-      else (col as Int32Array)[i] = id;
-    }
+      this.put(Col.METHOD, i, id);
+    } else if (!this.text(Col.METHOD, Slot.METHOD, v, 0, i)) return;
+    if (!this.text(Col.PATH, Slot.PATH, v, 0, i)) return;
+    const t = this.t;
+    // Absent (0), `-` or empty (1), or a value (2): the only constraints these columns meet.
+    const query = !v.has(Slot.QUERY) ? 0 : t.of(v, Slot.QUERY) && t.length > 0 ? 2 : 1;
+    if (!this.keyed(Col.QUERY, query, 0, v, i)) return;
+    // The request line's shape decides what the version field reads.
+    if (!this.keyed(Col.VERSION, v.version, v.requestOk ? 1 : 0, v, i)) return;
+    const referer = !v.has(Slot.REFERER) ? 0 : t.of(v, Slot.REFERER) && t.length > 0 ? 2 : 1;
+    if (!this.keyed(Col.REFERER, referer, 0, v, i)) return;
+    let named = 0;
+    if (v.cookies !== null) for (const _ in v.cookies) named = 4;
+    const cookie = (!v.has(Slot.COOKIE) ? 0 : t.of(v, Slot.COOKIE) && t.length > 0 ? 2 : 1) | named;
+    if (!this.keyed(Col.COOKIE, cookie, 0, v, i)) return;
+    if (!this.text(Col.UA, Slot.USER_AGENT, v, tr.uaHash, i)) return;
+    if (!this.text(Col.JA3, Slot.JA3, v, 0, i)) return;
+    if (!this.text(Col.JA4, Slot.JA4, v, 0, i)) return;
     this.size = i + 1;
   }
 
-  /** The id of text column c's value in v (slot `slot`), or -1 - (a new id). */
-  private textId(c: Col, slot: Slot, v: HttpLogView, tr: RequestTraits): number {
+  /** Store text column c's id for record i; false when the columns overflowed. `h`: the traits' hash of it, 0 for none. */
+  private text(c: Col, slot: Slot, v: HttpLogView, h: number, i: number): boolean {
+    let id = this.textId(c, slot, v, h);
+    if (id < 0) id = this.newId(c, -1 - id, v);
+    if (id < 0) return false;
+    this.put(c, i, id);
+    return true;
+  }
+
+  /** Store keyed column c's id of the key (h0, h1) for record i; false when the columns overflowed. */
+  private keyed(c: Col, h0: number, h1: number, v: HttpLogView, i: number): boolean {
+    // Small keys (absent/empty/set, a version and whether the request line was understood) by direct index.
+    const d = h1 >= 0 && h1 <= 1 && h0 >= -1 && h0 < 63 ? c * 128 + (h0 + 1) * 2 + h1 : -1;
+    let id = d >= 0 ? (this.direct[d] as number) : -1;
+    if (id < 0) {
+      id = (this.tables[c] as IdTable).idOf(h0, h1);
+      if (id < 0) id = this.newId(c, -1 - id, v);
+      if (id < 0) return false;
+      if (d >= 0) this.direct[d] = id;
+    }
+    this.put(c, i, id);
+    return true;
+  }
+
+  private put(c: Col, i: number, id: number): void {
+    // One store per array type (a store to the Ids union was a polymorphic one per field per record).
+    const col = this.ids[c] as Ids;
+    const w = this.width[c] as number;
+    if (w === 1) (col as Uint8Array)[i] = id;
+    else if (w === 2) (col as Uint16Array)[i] = id;
+    else (col as Int32Array)[i] = id;
+  }
+
+  /** The id of text column c's value in v (slot `slot`; `h` its hash when the traits have it, else 0), or -1 - (a new id). */
+  private textId(c: Col, slot: Slot, v: HttpLogView, h: number): number {
     const tx = this.texts[c] as TextIds;
     if (!v.has(slot)) return tx.absent();
     const a = v.start[slot] as number;
     const s = a < 0 ? (v.str[slot] ?? '') : v.text;
     const from = a < 0 ? 0 : a;
     const to = a < 0 ? s.length : (v.end[slot] as number);
-    // The host's and user agent's hashes are the traits' (same functions, computed already).
-    const h = tx.full ? tx.hash(s, from, to) : c === Col.HOST ? tr.hostHash : c === Col.UA ? tr.uaHash : tx.hash(s, from, to);
-    return tx.idOf(s, from, to, a < 0, h);
-  }
-
-  /** The key of column c for record v, into this.h. */
-  private key(c: Col, v: HttpLogView): void {
-    const h = this.h;
-    const t = this.t;
-    switch (c) {
-      case Col.QUERY:
-      case Col.REFERER: {
-        const slot = c === Col.QUERY ? Slot.QUERY : Slot.REFERER;
-        h[0] = !v.has(slot) ? 0 : t.of(v, slot) && t.length > 0 ? 2 : 1;
-        h[1] = 0;
-        return;
-      }
-      case Col.COOKIE: {
-        let named = 0;
-        if (v.cookies !== null) for (const _ in v.cookies) named = 4;
-        h[0] = (!v.has(Slot.COOKIE) ? 0 : t.of(v, Slot.COOKIE) && t.length > 0 ? 2 : 1) | named;
-        h[1] = 0;
-        return;
-      }
-      case Col.VERSION:
-        // The request line's shape decides what the version field reads.
-        h[0] = v.version;
-        h[1] = v.requestOk ? 1 : 0;
-        return;
-      default: {
-        // Text columns are keyed by TextIds (textId above), not here.
-        h[0] = 0;
-        h[1] = 0;
-      }
-    }
+    return tx.idOf(s, from, to, a < 0, tx.full || h === 0 ? tx.hash(s, from, to) : h);
   }
 
   /** A value first seen in v: keep its line; -1 (and overflowed) past MAX_IDS. */

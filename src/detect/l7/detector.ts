@@ -160,9 +160,9 @@ export class L7Detector {
   private nCur = 0;
   private nPrev = 0;
   /** Per client: requests and pages in the previous window it was active in (for the lagged judgement). */
-  private readonly prevReq: Int32Array;
-  private readonly prevPages: Int32Array;
-  private readonly hostOf: Int32Array;
+  private prevReq: Int32Array;
+  private prevPages: Int32Array;
+  private hostOf: Int32Array;
   records = 0;
   /** Records without a time or a client (not judged). */
   unplaced = 0;
@@ -383,10 +383,22 @@ export class L7Detector {
       }
       return k;
     };
-    // Per-client side arrays follow their client.
-    const req = this.prevReq.slice();
-    const pages = this.prevPages.slice();
-    const hostOf = this.hostOf.slice();
+    // Per-client side arrays follow their client (into arrays of the table's new size when it grew).
+    const req = this.prevReq;
+    const pages = this.prevPages;
+    const hostOf = this.hostOf;
+    const cap = this.clients.capacity;
+    this.prevReq = new Int32Array(cap);
+    this.prevPages = new Int32Array(cap);
+    this.hostOf = new Int32Array(cap);
+    if (this.cur.length !== cap) {
+      const cur = new Int32Array(cap);
+      cur.set(this.cur.subarray(0, this.nCur));
+      this.cur = cur;
+      const prev = new Int32Array(cap);
+      prev.set(this.prev.subarray(0, this.nPrev));
+      this.prev = prev;
+    }
     for (let i = 0; i < moved.length; i++) {
       const j = moved[i] as number;
       if (j < 0) continue;

@@ -9,6 +9,7 @@
  * not `METHOD URI HTTP/x` (`-`, `""`, binary junk) does not make the line malformed: the record is
  * kept with the raw request line as its path, as GoAccess keeps it.
  */
+import { isCombined, parseCombined } from './combined-fast.js';
 import { FieldKind, nginxVariableKind, type TextFormat } from './format.js';
 import { isIpText, parseV4, readDecimal, readUint } from './numbers.js';
 import { clfTimeInto, parseIsoTime } from './time.js';
@@ -17,6 +18,8 @@ import { type HttpLogView, isHttpSlash, MAX_EXTRA, Slot, versionCode } from './v
 export interface TextParseOptions {
   /** Require an IP address in the client field (default true, as GoAccess does). */
   strictClient?: boolean;
+  /** Read the combined format's common shape in one pass (combined-fast.ts; default true). False: the general reading only (tests compare the two). */
+  oneShape?: boolean;
 }
 
 function isMethodChar(c: number): boolean {
@@ -121,6 +124,11 @@ export class TextLineParser {
   private readonly strictClient: boolean;
   private readonly n: number;
   private readonly finder: Finder;
+  /** The combined format: most lines go through its one-pass reader (combined-fast.ts). */
+  private readonly combined: boolean;
+  private readonly req = new Int32Array(2);
+  /** Whether the last record came from the one-pass reading (for tests). */
+  lastOneShape = false;
 
   constructor(
     readonly format: TextFormat,
@@ -129,6 +137,7 @@ export class TextLineParser {
     this.strictClient = opts.strictClient !== false;
     this.n = format.kinds.length;
     this.finder = new Finder(F_COUNT + this.n);
+    this.combined = isCombined(format) && this.strictClient && opts.oneShape !== false;
   }
 
   /** Parse `line` into `v` (reset first). False: the line does not fit the format. */
@@ -149,8 +158,20 @@ export class TextLineParser {
   parseRange(line: string, start: number, end: number, v: HttpLogView): boolean {
     v.resetRange(line, start, end);
     v.escaped = true;
-    const f = this.format;
     const fd = this.finder;
+    if (this.combined) {
+      const t = parseCombined(line, start, end, v, fd, F_QUOTE, this.req);
+      this.lastOneShape = t >= 0;
+      if (t >= 0) {
+        splitRequest(line, this.req[0] as number, this.req[1] as number, v, fd);
+        if (t < end && !this.plainTrailing(line, t, end, v)) this.trailing(line, t, end, v);
+        return true;
+      }
+      // Not the common shape: the general reading, from the line's start.
+      v.resetRange(line, start, end);
+      v.escaped = true;
+    }
+    const f = this.format;
     let p = start;
     if (f.lead !== '') {
       if (end - start < f.lead.length || !line.startsWith(f.lead, start)) return false;
@@ -308,6 +329,42 @@ export class TextLineParser {
       default:
         break;
     }
+  }
+
+  /**
+   * trailing() for what holds no quote (` rt=0.012 host=example.com`), char by char: words are
+   * space-separated, each `key=value` at its first `=`. False, having done nothing, when there is
+   * a quote: trailing() reads that.
+   */
+  private plainTrailing(s: string, p: number, end: number, v: HttpLogView): boolean {
+    for (let i = p; i < end; i++) if (s.charCodeAt(i) === 0x22) return false;
+    let fields = 0;
+    while (p < end && fields < MAX_EXTRA) {
+      while (p < end && s.charCodeAt(p) === 0x20) p++;
+      if (p >= end) break;
+      const k = p;
+      let eq = -1;
+      while (p < end) {
+        const c = s.charCodeAt(p);
+        if (c === 0x20) break;
+        if (c === 0x3d && eq < 0) eq = p;
+        p++;
+      }
+      if (eq < 0) continue;
+      fields++;
+      const a = eq + 1;
+      if (k === eq || (p - a === 1 && s.charCodeAt(a) === 0x2d)) continue;
+      const known = knownKey(s, k, eq);
+      if (known !== FieldKind.SKIP) {
+        this.value(known, '', s, a, p, v);
+        continue;
+      }
+      const key = s.slice(k, eq);
+      const nk = nginxVariableKind(key);
+      if (nk.kind !== FieldKind.SKIP && nk.kind !== FieldKind.HEADER) this.value(nk.kind, nk.name, s, a, p, v);
+      else v.addHeaderRange(nk.kind === FieldKind.HEADER ? nk.name : key === 'xff' ? 'X-Forwarded-For' : key, a, p);
+    }
+    return true;
   }
 
   /**

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { C } from '../../../src/detect/l7/clients.js';
 import { L7Detector } from '../../../src/detect/l7/detector.js';
 import { parserFor } from '../../../src/sources/accesslog/parsers.js';
 import { HttpLogView } from '../../../src/sources/accesslog/view.js';
@@ -75,4 +76,31 @@ test('many sites: every host judged, those past the cap counted under (other), n
     det.hosts.reduce((n, h) => n + h.requests, 0),
     120_000,
   );
+});
+
+test('the client table starts small and grows as addresses come; each client keeps its counts across the growth', () => {
+  const det = new L7Detector();
+  const parser = parserFor('combined');
+  const view = new HttpLogView();
+  assert.ok(det.clients.capacity <= 4096, `starts small: ${det.clients.capacity} slots`);
+  const N = 10_000;
+  // three rounds over 10,000 addresses, a window (5 s) apart: the table grows during the first
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < N; i++) {
+      const ip = (0x0b000000 + i * 7919) | 0;
+      const l = line(ip, round * 10 + Math.floor((i * 5) / N), '/products/x', 'Mozilla/5.0').replace(/ rt=.*$/, '');
+      assert.ok(parser.parse(l, view), l);
+      det.add(view);
+    }
+  }
+  assert.equal(det.clients.entries, N);
+  assert.equal(det.clients.capacity, 16_384, 'doubled up to what 10,000 clients need at 3/4 full, not the 262,144 bound');
+  assert.equal(det.clients.evictedIdle + det.clients.evictedBusy, 0);
+  for (let i = 0; i < N; i++) {
+    const c = det.clients.lookup((0x0b000000 + i * 7919) | 0, 4);
+    assert.ok(c >= 0, `client ${i} still found`);
+    assert.equal(det.clients.get(c, C.REQUESTS), 3);
+    assert.equal(det.clients.get(c, C.PAGES), 3);
+  }
+  assert.equal(det.finish().length, 0);
 });
