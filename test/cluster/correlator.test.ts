@@ -139,9 +139,10 @@ describe('correlator: merged detection across sensors', () => {
     c.ingest(m2, () => {});
   });
 
-  it('a backlog being caught up (after an outage) waits longer for the other sensors than a live second', () => {
-    let t = 0;
-    const c = new Correlator({ name: 'core', detection: {}, services: [], now: () => t, holdMs: 2000 });
+  /** A correlator (hold 2 s) on a clock of our own, both halves live for three seconds. */
+  const liveThree = () => {
+    const clock = { t: 0 };
+    const c = new Correlator({ name: 'core', detection: {}, services: [], now: () => clock.t, holdMs: 2000 });
     const a = halves[0]?.messages ?? [];
     const b = halves[1]?.messages ?? [];
     const decided: number[] = [];
@@ -151,23 +152,27 @@ describe('correlator: merged detection across sensors', () => {
         for (const ack of d.acks) ack();
       }
     };
-    // both live for three seconds
     for (let i = 0; i < 3; i++) {
       c.ingest(a[i] as SummaryMessage, () => {});
       c.ingest(b[i] as SummaryMessage, () => {});
-      t += 1000;
+      clock.t += 1000;
       tick();
     }
-    t += 3000;
+    clock.t += 3000;
     tick();
+    return { clock, c, a, b, decided, tick };
+  };
+
+  it('a backlog being caught up (after an outage) waits longer for the other sensors than a live second', () => {
+    const { clock, c, a, b, decided, tick } = liveThree();
     // then r1's backlog arrives at once, and r2's only 8 s later: more than the hold, less than the catch-up hold
     for (let i = 3; i < a.length; i++) c.ingest(a[i] as SummaryMessage, () => {});
     for (let k = 0; k < 8; k++) {
-      t += 1000;
+      clock.t += 1000;
       tick();
     }
     for (let i = 3; i < b.length; i++) c.ingest(b[i] as SummaryMessage, () => {});
-    t += 1000;
+    clock.t += 1000;
     tick();
     for (const d of c.finish()) decided.push(d.second);
     assert.equal(c.counts.late, 0, 'no window of the slower backlog came too late');
@@ -175,31 +180,13 @@ describe('correlator: merged detection across sensors', () => {
   });
 
   it('a NATS outage: seconds in flight wait while the correlator is cut off, and every sensor gets the catch-up hold after', () => {
-    let t = 0;
-    const c = new Correlator({ name: 'core', detection: {}, services: [], now: () => t, holdMs: 2000 });
-    const a = halves[0]?.messages ?? [];
-    const b = halves[1]?.messages ?? [];
-    const decided: number[] = [];
-    const tick = (): void => {
-      for (const d of c.tick()) {
-        decided.push(d.second);
-        for (const ack of d.acks) ack();
-      }
-    };
-    for (let i = 0; i < 3; i++) {
-      c.ingest(a[i] as SummaryMessage, () => {});
-      c.ingest(b[i] as SummaryMessage, () => {});
-      t += 1000;
-      tick();
-    }
-    t += 3000;
-    tick();
+    const { clock, c, a, b, decided, tick } = liveThree();
     assert.equal(decided.length, 3);
     // r1's window of the next second got through; r2's went to its spool: NATS is down for 30 s
     c.ingest(a[3] as SummaryMessage, () => {});
     c.busLink(false);
     for (let k = 0; k < 30; k++) {
-      t += 1000;
+      clock.t += 1000;
       tick();
     }
     assert.equal(decided.length, 3, 'nothing decided while the correlator cannot hear');
@@ -207,19 +194,19 @@ describe('correlator: merged detection across sensors', () => {
     c.busLink(true);
     for (let i = 4; i < 8; i++) c.ingest(a[i] as SummaryMessage, () => {});
     for (let k = 0; k < 6; k++) {
-      t += 1000;
+      clock.t += 1000;
       tick();
     }
     assert.equal(decided.length, 3, 'the seconds wait for r2 (more than the hold, less than the catch-up hold)');
     for (let i = 3; i < 8; i++) c.ingest(b[i] as SummaryMessage, () => {});
-    t += 1000;
+    clock.t += 1000;
     tick();
     assert.equal(c.counts.late, 0, 'no window came too late');
     assert.ok(decided.length >= 7, `decided once both are in: ${decided.length}`);
     // and once the catch-up hold after the return is over, a live second waits the plain hold again
-    t += 15_000;
+    clock.t += 15_000;
     c.ingest(a[8] as SummaryMessage, () => {});
-    t += 2500;
+    clock.t += 2500;
     tick();
     assert.ok(decided.includes((a[8] as SummaryMessage).second), 'a live second waits the plain hold');
   });

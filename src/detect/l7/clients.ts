@@ -43,17 +43,17 @@ export const enum C {
 const FIRST_SLOTS = 4096;
 
 export class ClientTable {
-  /** Slots now (a power of two): the table starts small and doubles as clients come, up to maxSlots. */
-  capacity: number;
+  /** Slots now (a power of two): the table starts small and doubles as clients come, up to maxSlots. The arrays below are alloc()'s. */
+  capacity!: number;
   /** Slots at most: `maxClients` at 3/4 full. */
   readonly maxSlots: number;
-  private mask: number;
+  private mask!: number;
   /** Slot → key (int32: IPv4 address or hash); fam 0 marks an empty slot. */
-  keys: Int32Array;
-  fam: Uint8Array;
-  first: Float64Array;
-  last: Float64Array;
-  n: Int32Array;
+  keys!: Int32Array;
+  fam!: Uint8Array;
+  first!: Float64Array;
+  last!: Float64Array;
+  n!: Int32Array;
   private size = 0;
   /** Text of IPv6 (or unparsed) clients, by slot: IPv4 is formatted from the key. */
   readonly text = new Map<number, string>();
@@ -75,7 +75,11 @@ export class ClientTable {
     let max = 1024;
     while (max < capacity / 0.75) max <<= 1;
     this.maxSlots = max;
-    const cap = Math.min(max, FIRST_SLOTS);
+    this.alloc(Math.min(max, FIRST_SLOTS));
+  }
+
+  /** Empty arrays of `cap` slots. */
+  private alloc(cap: number): void {
     this.capacity = cap;
     this.mask = cap - 1;
     this.keys = new Int32Array(cap);
@@ -198,13 +202,7 @@ export class ClientTable {
     const old = this.capacity;
     const { keys, fam, first, last, n } = this;
     const text = new Map(this.text);
-    this.capacity = cap;
-    this.mask = cap - 1;
-    this.keys = new Int32Array(cap);
-    this.fam = new Uint8Array(cap);
-    this.first = new Float64Array(cap);
-    this.last = new Float64Array(cap);
-    this.n = new Int32Array(cap * C.COUNT);
+    this.alloc(cap);
     this.text.clear();
     this.size = 0;
     const moved = new Int32Array(old).fill(-1);

@@ -352,19 +352,24 @@ export class TextLineParser {
       }
       if (eq < 0) continue;
       fields++;
-      const a = eq + 1;
-      if (k === eq || (p - a === 1 && s.charCodeAt(a) === 0x2d)) continue;
-      const known = knownKey(s, k, eq);
-      if (known !== FieldKind.SKIP) {
-        this.value(known, '', s, a, p, v);
-        continue;
-      }
-      const key = s.slice(k, eq);
-      const nk = nginxVariableKind(key);
-      if (nk.kind !== FieldKind.SKIP && nk.kind !== FieldKind.HEADER) this.value(nk.kind, nk.name, s, a, p, v);
-      else v.addHeaderRange(nk.kind === FieldKind.HEADER ? nk.name : key === 'xff' ? 'X-Forwarded-For' : key, a, p);
+      this.keyValue(s, k, eq, eq + 1, p, v);
     }
     return true;
+  }
+
+  /** The trailing field `key=value` at s[k..eq) = s[a..b): a field of the record, or a header. */
+  private keyValue(s: string, k: number, eq: number, a: number, b: number, v: HttpLogView): void {
+    if (k === eq || (b - a === 1 && s.charCodeAt(a) === 0x2d)) return;
+    // The usual keys (rt=, host=) are matched in place: no key string per field.
+    const known = knownKey(s, k, eq);
+    if (known !== FieldKind.SKIP) {
+      this.value(known, '', s, a, b, v);
+      return;
+    }
+    const key = s.slice(k, eq);
+    const nk = nginxVariableKind(key);
+    if (nk.kind !== FieldKind.SKIP && nk.kind !== FieldKind.HEADER) this.value(nk.kind, nk.name, s, a, b, v);
+    else v.addHeaderRange(nk.kind === FieldKind.HEADER ? nk.name : key === 'xff' ? 'X-Forwarded-For' : key, a, b);
   }
 
   /**
@@ -431,18 +436,7 @@ export class TextLineParser {
         p = b;
       }
       fields++;
-      const k = careful ? keyStart(s, eq, lineStart) : wordStart;
-      if (k === eq || (b - a === 1 && s.charCodeAt(a) === 0x2d)) continue;
-      // The usual keys (rt=, host=) are matched in place: no key string per field.
-      const known = knownKey(s, k, eq);
-      if (known !== FieldKind.SKIP) {
-        this.value(known, '', s, a, b, v);
-        continue;
-      }
-      const key = s.slice(k, eq);
-      const nk = nginxVariableKind(key);
-      if (nk.kind !== FieldKind.SKIP && nk.kind !== FieldKind.HEADER) this.value(nk.kind, nk.name, s, a, b, v);
-      else v.addHeaderRange(nk.kind === FieldKind.HEADER ? nk.name : key === 'xff' ? 'X-Forwarded-For' : key, a, b);
+      this.keyValue(s, careful ? keyStart(s, eq, lineStart) : wordStart, eq, a, b, v);
     }
   }
 }
