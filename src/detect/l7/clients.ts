@@ -219,7 +219,8 @@ export class ClientTable {
       this.fam[j] = fam[i] as number;
       this.first[j] = first[i] as number;
       this.last[j] = last[i] as number;
-      this.n.set(n.subarray(i * C.COUNT, (i + 1) * C.COUNT), j * C.COUNT);
+      // int by int: a subarray per client was a view object each (a tenth of a second per growth at 100k clients)
+      for (let c = 0, from = i * C.COUNT, to = j * C.COUNT; c < C.COUNT; c++) this.n[to + c] = n[from + c] as number;
       const t = text.get(i);
       if (t !== undefined) this.text.set(j, t);
       moved[i] = j;

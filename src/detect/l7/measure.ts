@@ -92,13 +92,17 @@ export class Per24 {
   requests = 0;
   /** Requests from clients that are not IPv4 (their networks are not counted by prefix). */
   others = 0;
-  add(fam: number, ipKey: number): void {
+  /**
+   * One request from a client of family `fam` in the /24 `p` (its IPv4 address >>> 8: the caller
+   * shifts, so what is passed is a small integer; the address itself, an int32, was a heap number
+   * per call half the time).
+   */
+  add(fam: number, p: number): void {
     this.requests++;
     if (fam !== 4) {
       this.others++;
       return;
     }
-    const p = ipKey >>> 8;
     const m = this.map;
     const n = m.get(p);
     // Beyond the cap a /24 is not counted, so it can never be listed as clean.
@@ -225,6 +229,11 @@ export class Measurer {
   private otherClients: Map<number, string> | null = null;
   /** The time of the record being counted (count()). */
   private readonly now = new Float64Array(1);
+  /**
+   * And its client's key: an IPv4 address as an int32 is outside V8's small integers half the
+   * time, and passed to a call that is not inlined it was a heap number per record and target.
+   */
+  private readonly key = new Int32Array(1);
 
   constructor(
     private readonly targets: readonly MeasureTarget[],
@@ -249,12 +258,20 @@ export class Measurer {
     return null;
   }
 
+  /** group() of hashes[i]: the hash read here, not passed (an int32 hash is a heap number half the time when passed). */
+  private groupAt(hashes: Int32Array, i: number): HostGroup | null {
+    const h = hashes[i] as number;
+    const gs = this.groups;
+    for (let j = 0; j < gs.length; j++) if ((gs[j] as HostGroup).hostHash === h) return gs[j] as HostGroup;
+    return null;
+  }
+
   add(v: HttpLogView): void {
     const tr = this.tr;
     if (!tr.read(v)) return;
     const g = this.group(tr.hostHash);
     if (g === null) return;
-    g.per24.add(tr.fam, tr.ipKey);
+    g.per24.add(tr.fam, tr.ipKey >>> 8);
     this.req.point(v);
     this.client = v;
     const flags = flagsOf(tr);
@@ -262,7 +279,8 @@ export class Measurer {
       const k = g.targets[j] as number;
       const m = (this.preds[k] as Predicate<HttpLogRequest>)(this.req);
       this.now[0] = tr.timeMs;
-      this.count(k, m, tr.ipKey, tr.fam, tr.status, flags);
+      this.key[0] = tr.ipKey;
+      this.count(k, m, tr.fam, tr.status, flags);
     }
   }
 
@@ -302,11 +320,11 @@ export class Measurer {
 
   /** Record i of the columns, each of its host's targets matched by the ids' truth tables. */
   private columnRecord(cols: MeasureColumns, truth: ReadonlyArray<ReadonlyArray<{ ids: Ids; ok: Uint8Array }>>, i: number): void {
-    const g = this.group(cols.hostHash[i] as number);
+    const g = this.groupAt(cols.hostHash, i);
     if (g === null) return;
     const key = cols.ipKey[i] as number;
     const f = cols.fam[i] as number;
-    g.per24.add(f, key);
+    g.per24.add(f, key >>> 8);
     this.now[0] = cols.timeMs[i] as number;
     const status = cols.status[i] as number;
     const flags = cols.flags[i] as number;
@@ -318,16 +336,18 @@ export class Measurer {
         const cd = conds[c] as { ids: Ids; ok: Uint8Array };
         m = cd.ok[cd.ids[i] as number] === 1;
       }
-      this.count(k, m, key, f, status, flags);
+      this.key[0] = key;
+      this.count(k, m, f, status, flags);
     }
   }
 
   /**
-   * One record of target k's host, at time this.now[0]: its tallies. (The time is not an argument:
+   * One record of target k's host, at time this.now[0], from this.key[0]: its tallies. (The time is not an argument:
    * a double passed to a call that is not inlined is boxed, 16 bytes per record and target.)
    */
-  private count(k: number, m: boolean, ipKey: number, fam: number, status: number, flags: number): void {
+  private count(k: number, m: boolean, fam: number, status: number, flags: number): void {
     const t = this.now[0] as number;
+    const ipKey = this.key[0] as number;
     const target = this.targets[k] as MeasureTarget;
     const tally = this.tallies[k] as Tally;
     if (m) tally.matched++;
