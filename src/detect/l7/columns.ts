@@ -291,12 +291,12 @@ export class RecordColumns {
     } else if (!this.text(Col.METHOD, Slot.METHOD, v, 0, i)) return;
     if (!this.text(Col.PATH, Slot.PATH, v, 0, i)) return;
     const t = this.t;
-    // Absent (0), `-` or empty (1), or a value (2): the only constraints these columns meet.
-    const query = !v.has(Slot.QUERY) ? 0 : t.of(v, Slot.QUERY) && t.length > 0 ? 2 : 1;
+    // Absent (0), `-` or empty (1), or a value (2, what the traits' hasQuery/hasReferer say): the only constraints these columns meet.
+    const query = !v.has(Slot.QUERY) ? 0 : tr.hasQuery ? 2 : 1;
     if (!this.keyed(Col.QUERY, query, 0, v, i)) return;
     // The request line's shape decides what the version field reads.
     if (!this.keyed(Col.VERSION, v.version, v.requestOk ? 1 : 0, v, i)) return;
-    const referer = !v.has(Slot.REFERER) ? 0 : t.of(v, Slot.REFERER) && t.length > 0 ? 2 : 1;
+    const referer = !v.has(Slot.REFERER) ? 0 : tr.hasReferer ? 2 : 1;
     if (!this.keyed(Col.REFERER, referer, 0, v, i)) return;
     let named = 0;
     if (v.cookies !== null) for (const _ in v.cookies) named = 4;

@@ -93,9 +93,8 @@ export class Per24 {
   /** Requests from clients that are not IPv4 (their networks are not counted by prefix). */
   others = 0;
   /**
-   * One request from a client of family `fam` in the /24 `p` (its IPv4 address >>> 8: the caller
-   * shifts, so what is passed is a small integer; the address itself, an int32, was a heap number
-   * per call half the time).
+   * One request from a client of family `fam` in the /24 `p` (its IPv4 address >>> 8, shifted by
+   * the caller: a small integer to pass, where the int32 address is not).
    */
   add(fam: number, p: number): void {
     this.requests++;
@@ -230,8 +229,8 @@ export class Measurer {
   /** The time of the record being counted (count()). */
   private readonly now = new Float64Array(1);
   /**
-   * And its client's key: an IPv4 address as an int32 is outside V8's small integers half the
-   * time, and passed to a call that is not inlined it was a heap number per record and target.
+   * And its client's key, not passed either: an IPv4 address as an int32 is outside V8's small
+   * integers half the time, and a call that is not inlined would box it.
    */
   private readonly key = new Int32Array(1);
 
@@ -255,14 +254,6 @@ export class Measurer {
   private group(hostHash: number): HostGroup | null {
     const gs = this.groups;
     for (let j = 0; j < gs.length; j++) if ((gs[j] as HostGroup).hostHash === hostHash) return gs[j] as HostGroup;
-    return null;
-  }
-
-  /** group() of hashes[i]: the hash read here, not passed (an int32 hash is a heap number half the time when passed). */
-  private groupAt(hashes: Int32Array, i: number): HostGroup | null {
-    const h = hashes[i] as number;
-    const gs = this.groups;
-    for (let j = 0; j < gs.length; j++) if ((gs[j] as HostGroup).hostHash === h) return gs[j] as HostGroup;
     return null;
   }
 
@@ -320,7 +311,7 @@ export class Measurer {
 
   /** Record i of the columns, each of its host's targets matched by the ids' truth tables. */
   private columnRecord(cols: MeasureColumns, truth: ReadonlyArray<ReadonlyArray<{ ids: Ids; ok: Uint8Array }>>, i: number): void {
-    const g = this.groupAt(cols.hostHash, i);
+    const g = this.group(cols.hostHash[i] as number);
     if (g === null) return;
     const key = cols.ipKey[i] as number;
     const f = cols.fam[i] as number;
