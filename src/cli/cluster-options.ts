@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import type { BusOptions, NatsSettings } from '../cluster/bus.js';
+import { type BusOptions, type NatsSettings, STREAM_DEFAULTS, type StreamLimits } from '../cluster/bus.js';
 import { checkToken } from '../cluster/subjects.js';
 import type { ClusterSection } from '../config/cluster.js';
 
@@ -26,6 +26,8 @@ export interface ClusterOpts extends NatsOpts {
   site?: string;
   node?: string;
   spool?: string;
+  /** The stream's retention (palisade.yaml `cluster.stream` only: one setting for the whole cluster, not a per-run flag). */
+  stream?: StreamLimits;
 }
 
 /** The NATS connection flags alone (cluster status has no site, node or spool). */
@@ -70,6 +72,7 @@ export function withClusterConfig<T extends ClusterOpts>(o: T, c: ClusterSection
     ...(o.natsTlsCa === undefined && tls?.ca !== undefined && { natsTlsCa: tls.ca }),
     ...(o.natsTlsCert === undefined && tls?.cert !== undefined && { natsTlsCert: tls.cert }),
     ...(o.natsTlsKey === undefined && tls?.key !== undefined && { natsTlsKey: tls.key }),
+    ...(c.stream !== undefined && { stream: { ...STREAM_DEFAULTS, ...c.stream } }),
   };
 }
 
@@ -98,5 +101,12 @@ export function busOptionsOf(o: ClusterOpts, role: string, log: (line: string) =
   if (o.cluster === undefined) return null;
   const node = checkToken('--node', o.node ?? defaultNodeName(role));
   const site = checkToken('--site', o.site ?? 'default');
-  return { ...natsSettingsOf({ ...o, cluster: o.cluster }, node), site, node, log, ...(o.spool !== undefined && { spoolDir: o.spool }) };
+  return {
+    ...natsSettingsOf({ ...o, cluster: o.cluster }, node),
+    site,
+    node,
+    log,
+    ...(o.spool !== undefined && { spoolDir: o.spool }),
+    ...(o.stream !== undefined && { stream: o.stream }),
+  };
 }

@@ -58,6 +58,12 @@ export interface BusOptions {
   tls?: { ca?: string; cert?: string; key?: string };
   /** Where unsent events go while NATS is unreachable (default: none, a bounded memory queue only). */
   spoolDir?: string;
+  /**
+   * The stream's retention (config `cluster.stream`). Given: the stream is created with it, and an
+   * existing stream whose limits differ is updated to it. Absent: a missing stream is created with
+   * STREAM_DEFAULTS and an existing one is left as it is.
+   */
+  stream?: StreamLimits;
   /** Bound on the spool (default 256 MiB); past it new events are dropped, counted and logged once a minute. */
   spoolMaxBytes?: number;
   /** Where the bus reports state changes (default: stderr). */
@@ -131,6 +137,19 @@ const FETCH_BATCH = 64;
 const FETCH_EXPIRES_MS = 2000;
 const DAY_MS = 86_400_000;
 const GIB = 1024 * 1024 * 1024;
+
+/** How much of the event history the stream keeps: the oldest events go first past either bound. */
+export interface StreamLimits {
+  maxBytes: number;
+  maxAgeMs: number;
+}
+
+/**
+ * 7 days or 1 GiB. A summary is 1–50 KiB (its detector window: 25 KiB for a busy sensor in the
+ * cluster bench), so 1 GiB holds about 7 minutes of 100 busy sensors: a cluster of hundreds sets
+ * `cluster.stream.max_gib` to cover the longest correlator outage it must ride out (README).
+ */
+export const STREAM_DEFAULTS: StreamLimits = { maxBytes: GIB, maxAgeMs: 7 * DAY_MS };
 
 interface Numbered {
   n: number;
@@ -446,13 +465,16 @@ export class Bus {
     else if (this.mode === 'spooling') void this.replay();
   }
 
-  /** Creates the stream if it is missing; leaves an existing one as it is. */
+  /** Creates the stream if it is missing; an existing one keeps its limits unless this node was given some (BusOptions.stream). */
   private async ensureStream(): Promise<void> {
     this.lastStreamCheck = Date.now();
     const jsm = this.jsm;
     if (jsm === null) return;
+    const want = this.o.stream;
+    const limits = want ?? STREAM_DEFAULTS;
+    let info: Awaited<ReturnType<JetStreamManager['streams']['info']>>;
     try {
-      await jsm.streams.info(STREAM);
+      info = await jsm.streams.info(STREAM);
     } catch (e) {
       if ((e as { code?: number }).code !== 10059 && (e as Error).name !== 'StreamNotFoundError') throw e;
       await jsm.streams.add({
@@ -461,11 +483,17 @@ export class Bus {
         storage: StorageType.File,
         discard: DiscardPolicy.Old,
         duplicate_window: nanos(5 * 60_000),
-        max_age: nanos(7 * DAY_MS),
-        max_bytes: GIB,
+        max_age: nanos(limits.maxAgeMs),
+        max_bytes: limits.maxBytes,
       });
-      this.log(`cluster: created stream ${STREAM} (subjects ${ALL_SUBJECTS}, 7 days, 1 GiB)`);
+      this.log(`cluster: created stream ${STREAM} (subjects ${ALL_SUBJECTS}, ${limitsText(limits)})`);
+      return;
     }
+    if (want === undefined) return;
+    const had = { maxBytes: info.config.max_bytes, maxAgeMs: Math.round(info.config.max_age / 1e6) };
+    if (had.maxBytes === want.maxBytes && had.maxAgeMs === want.maxAgeMs) return;
+    await jsm.streams.update(STREAM, { max_bytes: want.maxBytes, max_age: nanos(want.maxAgeMs) });
+    this.log(`cluster: stream ${STREAM} limits changed from ${limitsText(had)} to ${limitsText(want)}`);
   }
 
   // ---- publishing ----
@@ -844,4 +872,12 @@ export function connectError(url: string, e: unknown): PalisadeError {
   const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
   const what = err.name === 'AuthorizationError' ? 'refused our credentials' : `is not reachable (${err.message}${cause})`;
   return new PalisadeError('E_DEPENDENCY', `NATS at ${redact(url)} ${what}: start it or fix the cluster URL and credentials`);
+}
+
+/** "7 days, 1 GiB": a stream's limits for people. */
+export function limitsText(l: StreamLimits): string {
+  const age =
+    l.maxAgeMs <= 0 ? 'no age limit' : l.maxAgeMs % DAY_MS === 0 ? `${l.maxAgeMs / DAY_MS} day${l.maxAgeMs === DAY_MS ? '' : 's'}` : `${+(l.maxAgeMs / 3_600_000).toFixed(2)} h`;
+  const size = l.maxBytes <= 0 ? 'no size limit' : `${+(l.maxBytes / GIB).toFixed(3)} GiB`;
+  return `${age}, ${size}`;
 }

@@ -10,7 +10,7 @@ import pc from 'picocolors';
 import { PalisadeError } from '../core/errors.js';
 import { textTable } from '../core/text-table.js';
 import { fmtBytes, fmtInt } from '../report/terminal.js';
-import { Bus, connectError, dialNats, type NatsSettings, natsOptions, redact } from './bus.js';
+import { Bus, connectError, dialNats, limitsText, type NatsSettings, natsOptions, redact } from './bus.js';
 import { ALL_SUBJECTS, EVENT_KINDS, type EventKind, NODE_ROLES, type NodeRole, parseSubject, STREAM } from './subjects.js';
 
 export interface NodeStatus {
@@ -39,8 +39,24 @@ export interface ConsumerStatus {
   lastActiveMs: number | null;
 }
 
+export interface StreamStatus {
+  name: string;
+  exists: boolean;
+  messages: number;
+  bytes: number;
+  firstSeq: number;
+  lastSeq: number;
+  /** When the oldest event held was stored (ms since the epoch), null when empty: how far back a correlator could catch up. */
+  firstTimeMs?: number | null;
+  /** Seconds from the oldest event held to `nowMs`, null when empty. */
+  heldS?: number | null;
+  /** Its retention (0: no limit of that kind). */
+  maxBytes?: number;
+  maxAgeMs?: number;
+}
+
 export interface ClusterStatus {
-  stream: { name: string; exists: boolean; messages: number; bytes: number; firstSeq: number; lastSeq: number };
+  stream: StreamStatus;
   nodes: NodeStatus[];
   consumers: ConsumerStatus[];
 }
@@ -121,7 +137,23 @@ async function readStatus(jsm: JetStreamManager, nowMs: number): Promise<Cluster
   }
   consumers.sort((a, b) => cmp(a.durable, b.durable));
   const st = info.state;
-  return { stream: { name: STREAM, exists: true, messages: st.messages, bytes: st.bytes, firstSeq: st.first_seq, lastSeq: st.last_seq }, nodes, consumers };
+  const first = st.messages > 0 ? timeOf(st.first_ts) : null;
+  return {
+    stream: {
+      name: STREAM,
+      exists: true,
+      messages: st.messages,
+      bytes: st.bytes,
+      firstSeq: st.first_seq,
+      lastSeq: st.last_seq,
+      firstTimeMs: first,
+      heldS: first === null ? null : Math.max(0, (nowMs - first) / 1000),
+      maxBytes: Math.max(0, info.config.max_bytes),
+      maxAgeMs: Math.max(0, Math.round(info.config.max_age / 1e6)),
+    },
+    nodes,
+    consumers,
+  };
 }
 
 /** The server sends `last_active` as an ISO time (the client's type says nanoseconds). */
@@ -155,7 +187,14 @@ export function renderStatus(status: ClusterStatus, color: boolean): string {
   const c = pc.createColors(color);
   const s = status.stream;
   if (!s.exists) return `stream ${s.name}: not created yet (no node has connected with --cluster)\n`;
-  const out = [`stream ${c.bold(s.name)}: ${fmtInt(s.messages)} messages, ${fmtBytes(s.bytes)}${s.messages > 0 ? `, seq ${s.firstSeq}..${s.lastSeq}` : ''}`, ''];
+  const out = [`stream ${c.bold(s.name)}: ${fmtInt(s.messages)} messages, ${fmtBytes(s.bytes)}${s.messages > 0 ? `, seq ${s.firstSeq}..${s.lastSeq}` : ''}`];
+  if (s.maxBytes !== undefined && s.maxAgeMs !== undefined) {
+    // How far back the stream reaches, beside its limits: what bounds a correlator's catch-up.
+    const held = s.firstTimeMs === null || s.firstTimeMs === undefined ? '' : `holds since ${timeText(s.firstTimeMs)} (${lagText(s.heldS ?? null)}); `;
+    const full = s.maxBytes > 0 && s.bytes >= 0.9 * s.maxBytes ? c.yellow(' (near its size limit: the oldest events are being dropped)') : '';
+    out.push(`retention: ${held}limits ${limitsText({ maxBytes: s.maxBytes, maxAgeMs: s.maxAgeMs })}${full}`);
+  }
+  out.push('');
   if (status.nodes.length === 0) out.push('no node has published yet');
   else {
     const lagColour = (n: NodeStatus, text: string) => (n.lagS === null ? c.dim(text) : n.lagS > 60 ? c.red(text) : n.lagS > 10 ? c.yellow(text) : c.green(text));

@@ -348,6 +348,43 @@ describe('bus on a private nats-server', { timeout: 120_000 }, () => {
     await bus.close();
   });
 
+  it('the stream’s retention: created with the configured limits, changed when a node is given others, left alone by a node given none', { timeout: 30_000 }, async () => {
+    const limits = async () => {
+      const nc = await connect({ servers: server.url });
+      try {
+        const c = (await (await jetstreamManager(nc)).streams.info(STREAM)).config;
+        return { maxBytes: c.max_bytes, maxAgeMs: c.max_age / 1e6, discard: c.discard };
+      } finally {
+        await nc.close();
+      }
+    };
+    const nc = await connect({ servers: server.url });
+    await (await jetstreamManager(nc)).streams.delete(STREAM).catch(() => false);
+    await nc.close();
+    const made: string[] = [];
+    const a = await Bus.connect(opts('ret-a', { log: quiet(made), stream: { maxBytes: 3 * 1024 ** 3, maxAgeMs: 36 * 3_600_000 } }));
+    assert.deepEqual(await limits(), { maxBytes: 3 * 1024 ** 3, maxAgeMs: 36 * 3_600_000, discard: 'old' });
+    assert.ok(
+      made.some((l) => l.includes('created stream PALISADE (subjects palisade.>, 36 h, 3 GiB)')),
+      made.join('\n'),
+    );
+    await a.close();
+    const plain = await Bus.connect(opts('ret-plain'));
+    assert.deepEqual(await limits(), { maxBytes: 3 * 1024 ** 3, maxAgeMs: 36 * 3_600_000, discard: 'old' }, 'a node given no limits leaves them');
+    await plain.close();
+    const changed: string[] = [];
+    const b = await Bus.connect(opts('ret-b', { log: quiet(changed), stream: { maxBytes: 1024 ** 3, maxAgeMs: 7 * 86_400_000 } }));
+    assert.deepEqual(await limits(), { maxBytes: 1024 ** 3, maxAgeMs: 7 * 86_400_000, discard: 'old' });
+    assert.ok(
+      changed.some((l) => l.includes('stream PALISADE limits changed from 36 h, 3 GiB to 7 days, 1 GiB')),
+      changed.join('\n'),
+    );
+    // Published events still go in after the change.
+    b.publish(subject('ret', 'n1', 'alert'), 'r-1', {});
+    assert.equal(await b.flush(5000), true);
+    await b.close();
+  });
+
   it('a full spool drops new events and counts them', { timeout: 30_000 }, async () => {
     await server.stop();
     const log: string[] = [];

@@ -73,7 +73,20 @@ describe('palisade cluster status', { timeout: 90_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     const st = JSON.parse(r.stdout) as Record<string, unknown>;
     assert.deepEqual(Object.keys(st), ['stream', 'nodes', 'consumers']);
-    assert.deepEqual(st.stream, { name: 'PALISADE', exists: true, messages: 2, bytes: (st.stream as { bytes: number }).bytes, firstSeq: 1, lastSeq: 2 });
+    const stream = st.stream as { bytes: number; firstTimeMs: number; heldS: number };
+    assert.ok(stream.firstTimeMs > Date.now() - 60_000 && stream.heldS >= 0 && stream.heldS < 60, JSON.stringify(stream));
+    assert.deepEqual(st.stream, {
+      name: 'PALISADE',
+      exists: true,
+      messages: 2,
+      bytes: stream.bytes,
+      firstSeq: 1,
+      lastSeq: 2,
+      firstTimeMs: stream.firstTimeMs,
+      heldS: stream.heldS,
+      maxBytes: 1024 ** 3,
+      maxAgeMs: 7 * 86_400_000,
+    });
     const nodes = st.nodes as Record<string, unknown>[];
     assert.equal(nodes.length, 1);
     assert.deepEqual(Object.keys(nodes[0] as object).sort(), ['kinds', 'lagS', 'lastSummaryMs', 'node', 'role', 'site', 'summaryTimeMs']);

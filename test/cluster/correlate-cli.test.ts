@@ -28,10 +28,12 @@ describe('palisade correlate: flags and palisade.yaml', { timeout: 90_000 }, () 
 
   it('takes NATS, its name and its sites from the cluster: section; a flag wins', () => {
     const cfg = join(dir, 'palisade.yaml');
-    writeFileSync(cfg, `cluster:\n  nats: ${nats.url}\n  site: lab\n  node: fromfile\n  correlate: { sites: [lab, fra], wait_s: 1 }\n`);
+    writeFileSync(cfg, `cluster:\n  nats: ${nats.url}\n  site: lab\n  node: fromfile\n  correlate: { sites: [lab, fra], wait_s: 1 }\n  stream: { max_gib: 2 }\n`);
     const r = run(['correlate', '--config', cfg, '--db', join(dir, 'a.db'), '--duration', '1']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /correlating site lab, fra as fromfile/);
+    // cluster.stream reaches the stream: max_gib given, max_age_days the default.
+    assert.match(r.stderr, /created stream PALISADE \(subjects palisade\.>, 7 days, 2 GiB\)/);
     const f = run(['correlate', '--config', cfg, '--node', 'fromflag', '--sites', 'ams', '--db', join(dir, 'b.db'), '--duration', '1']);
     assert.equal(f.status, 0, f.stderr);
     assert.match(f.stderr, /correlating site ams as fromflag/);

@@ -67,6 +67,10 @@ describe('cluster status on a private nats-server', { timeout: 60_000 }, () => {
       assert.equal(st.stream.messages, 10);
       assert.equal(st.stream.firstSeq, 1);
       assert.equal(st.stream.lastSeq, 10);
+      assert.equal(st.stream.maxBytes, 1024 ** 3, 'the default retention: 1 GiB');
+      assert.equal(st.stream.maxAgeMs, 7 * 86_400_000, 'and 7 days');
+      assert.ok(st.stream.firstTimeMs !== null && Math.abs((st.stream.firstTimeMs as number) - t0) < 5000, 'the oldest event held is when it was stored');
+      assert.ok((st.stream.heldS as number) >= 1.5 && (st.stream.heldS as number) < 10, `${st.stream.heldS}`);
       assert.deepEqual(
         st.nodes.map((n) => [n.site, n.node, n.role, n.kinds]),
         [
@@ -93,6 +97,7 @@ describe('cluster status on a private nats-server', { timeout: 60_000 }, () => {
     const text = renderStatus(viaUrl, false);
     assert.doesNotMatch(text, /\x1b\[/);
     assert.match(text, /^stream PALISADE: 10 messages, .*, seq 1\.\.10$/m);
+    assert.match(text, /^retention: holds since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+\.\ds\); limits 7 days, 1 GiB$/m);
     assert.match(text, /^SITE\s+NODE\s+ROLE\s+LAST SUMMARY \(UTC\)\s+LAG\s+SUMMARY\s+ATTACK\s+ALERT\s+DECISION$/m);
     assert.match(text, /^eu\s+sensor-1\s+sensor\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d+\.\ds\s+3\s+1\s+1\s+0$/m);
     assert.match(text, /^core\s+corr-1\s+-\s+-\s+-\s+0\s+0\s+0\s+2$/m);
