@@ -265,9 +265,15 @@ export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> 
       if (e !== null) emit(e);
     }
   };
-  const captureNow = (): number => {
+  /**
+   * The packet time up to which seconds may close: GRACE_MS of wall time ago. For a replay that is
+   * the capture time the pacer stood for then (never past a record it still holds): a grace in
+   * capture time would shrink with the speed (30 ms of wall time at 20×), and a busy machine's
+   * pause would close seconds whose packets were still on their way, splitting an attack.
+   */
+  const closableMs = (): number => {
     const pace = o.pace?.current;
-    return pace ? pace.captureMs(now()) : now();
+    return pace ? pace.captureMs(now() - GRACE_MS) : now() - GRACE_MS;
   };
   const sweep = (): void => {
     if (mit === null || mit.pending === 0) return;
@@ -299,10 +305,10 @@ export async function monitorTraffic(o: MonitorOptions): Promise<MonitorResult> 
     det.add(v);
   };
   const tick = (): void => {
-    const t = captureNow();
+    const t = closableMs();
     // flow views wait for their second (spread after arrival); they go in before the windows close
     if (flows !== null) flows.drain(Math.floor((now() - GRACE_MS) / 1000), onFlowView);
-    if (packetsIn && !Number.isNaN(t)) det.advance(Math.floor((t - GRACE_MS) / 1000));
+    if (packetsIn && !Number.isNaN(t)) det.advance(Math.floor(t / 1000));
     l7Observe();
     closeSeconds(now() - GRACE_MS);
     sweep();

@@ -28,7 +28,12 @@ export interface PaceOptions {
 
 /** Where the replay is: the capture time now corresponds to (for a consumer's clock). */
 export interface PaceClock {
-  /** Capture time (ms) that corresponds to wall time `now` (NaN before the first record). */
+  /**
+   * Capture time (ms) the replay has delivered up to at wall time `now` (NaN before the first
+   * record): the time `now` stands for, but never past a record that was due and is still held
+   * (a replay running behind, its reader slow or the machine busy). A consumer that closes
+   * seconds by this clock never closes one whose packets are yet to come.
+   */
   captureMs(now: number): number;
 }
 
@@ -124,7 +129,7 @@ export function pacedCapture(path: string, opts: PaceOptions = {}, clock?: { cur
   const now = opts.now ?? Date.now;
   const tickMs = opts.tickMs ?? 10;
   const loops = Math.max(1, Math.floor(opts.loops ?? 1));
-  const state: PaceState = { ts0: Number.NaN, wall0: Number.NaN, lastTs: Number.NaN, speed, now, tickMs, path };
+  const state: PaceState = { ts0: Number.NaN, wall0: Number.NaN, lastTs: Number.NaN, heldTs: Number.NaN, handedTs: Number.NaN, speed, now, tickMs, path };
 
   async function* paced(): AsyncGenerator<Buffer> {
     let head: Buffer;
@@ -145,8 +150,18 @@ export function pacedCapture(path: string, opts: PaceOptions = {}, clock?: { cur
       // the next round plays the same records a whole second after this one's last
       offsetSec = Math.ceil((state.lastTs - state.ts0) / 1000) + 1 + offsetSec;
     }
+    // All handed on: from here the wall clock alone says where the replay stands.
+    state.handedTs = Number.NaN;
   }
-  if (clock) clock.current = { captureMs: (w) => (Number.isNaN(state.ts0) ? Number.NaN : state.ts0 + (w - state.wall0) * speed) };
+  if (clock)
+    clock.current = {
+      captureMs: (w) => {
+        if (Number.isNaN(state.ts0)) return Number.NaN;
+        const t = state.ts0 + (w - state.wall0) * speed;
+        const bound = Number.isNaN(state.heldTs) ? state.handedTs : state.heldTs;
+        return Number.isNaN(bound) ? t : Math.min(t, bound);
+      },
+    };
 
   return Readable.from(paced(), { objectMode: false });
 }
@@ -156,6 +171,13 @@ interface PaceState {
   wall0: number;
   /** the latest record time played (ms, before any loop offset) */
   lastTs: number;
+  /**
+   * What the clock may not pass (ms, loop offset included): the first record read and not yet
+   * handed on (NaN when none is held); else the last one handed on, since the next one, not read
+   * yet, may come right after it (NaN once the capture has all been handed on).
+   */
+  heldTs: number;
+  handedTs: number;
   speed: number;
   now: () => number;
   tickMs: number;
@@ -171,6 +193,8 @@ interface PaceState {
 async function* pacedStream(src: AsyncIterable<Buffer>, st: PaceState, loop: number, offsetSec: number): AsyncGenerator<Buffer> {
   let framing: Framing | null = null;
   let buf: Buffer = Buffer.alloc(0);
+  /** the time of the last record read (ms, loop offset included) */
+  let lastTs = Number.NaN;
   for await (const chunk of src) {
     // a later round rewrites record times: on a copy, so the read buffers stay as read
     buf = buf.length === 0 ? (loop > 0 ? Buffer.from(chunk) : chunk) : Buffer.concat([buf, chunk]);
@@ -202,24 +226,32 @@ async function* pacedStream(src: AsyncIterable<Buffer>, st: PaceState, loop: num
       if (offsetSec > 0) (framing as PcapFraming).shift(buf, start, offsetSec);
       const ts = r.tsMs + offsetSec * 1000;
       st.lastTs = r.tsMs;
+      lastTs = ts;
       if (Number.isNaN(st.ts0)) {
         st.ts0 = ts;
         st.wall0 = st.now();
       }
+      // Held (not handed on) until a yield includes it; the first such record is the clock's bound.
+      if (Number.isNaN(st.heldTs)) st.heldTs = ts;
       const wait = st.wall0 + (ts - st.ts0) / st.speed - st.now();
       if (wait > 0) {
+        st.heldTs = ts;
         if (start > from) yield buf.subarray(from, start);
         from = start;
         await sleep(Math.max(1, wait));
         since = st.now();
       } else if (start > from && st.now() - since >= st.tickMs) {
+        st.heldTs = ts;
         yield buf.subarray(from, start);
         from = start;
         since = st.now();
       }
     }
+    if (!Number.isNaN(st.heldTs)) st.handedTs = lastTs;
+    st.heldTs = Number.NaN;
     if (at > from) yield buf.subarray(from, at);
     buf = buf.subarray(at);
   }
+  st.heldTs = Number.NaN;
   if (buf.length > 0) yield Buffer.from(buf);
 }

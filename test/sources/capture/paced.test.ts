@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -41,6 +41,36 @@ test('paced: the same packets at the same times, played no faster than the speed
   assert.ok(took < span / 40 + 2000, `not much slower than 40× either: ${took} ms`);
   const c = pace.current as PaceClock;
   assert.ok(Math.abs(c.captureMs(Date.now()) - (direct.at(-1) as number)) < 2000, 'the pace clock stands at the end of the capture');
+});
+
+test('a reader that stalls: the pace clock stays at the first record not handed on, not where the wall clock is', async () => {
+  // The demo capture is little-endian pcap: a 24-byte header, then records (16-byte header + bytes).
+  const file = readFileSync(pcap);
+  const perMs = file.readUInt32LE(0) === 0xa1b23c4d ? 1e6 : 1e3;
+  const records: Array<{ end: number; ms: number }> = [];
+  for (let at = 24; at + 16 <= file.length; at += 16 + file.readUInt32LE(at + 8))
+    records.push({ end: at + 16 + file.readUInt32LE(at + 8), ms: file.readUInt32LE(at) * 1000 + file.readUInt32LE(at + 4) / perMs });
+  const pace: { current: PaceClock | null } = { current: null };
+  const stream = pacedCapture(pcap, { speed: 40 }, pace);
+  let received = 0;
+  let seen: { clock: number; held: number; wallSays: number } | null = null;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (seen === null && received > 24 + 2000) {
+      // The reader is busy for 400 ms (16 s of capture at 40×) and pulls nothing meanwhile.
+      const t0 = Date.now();
+      const wall0 = (pace.current as PaceClock).captureMs(t0);
+      while (Date.now() < t0 + 400) {}
+      const handed = received + stream.readableLength;
+      const held = records.find((r) => r.end > handed);
+      seen = { clock: (pace.current as PaceClock).captureMs(Date.now()), held: held?.ms ?? Number.POSITIVE_INFINITY, wallSays: wall0 + 16_000 };
+    }
+  }
+  assert.ok(seen !== null);
+  assert.ok(seen.clock <= seen.held, `the clock (${seen.clock}) stays at or before the first record not handed on (${seen.held})`);
+  assert.ok(seen.clock < seen.wallSays - 8000, `not where the wall clock alone would put it (${seen.wallSays})`);
+  // Once all is handed on, the wall clock rules again (a replay that fell behind does not slow down the time it stands for).
+  assert.ok((pace.current as PaceClock).captureMs(Date.now()) >= (records.at(-1) as { ms: number }).ms, 'and past the last record once all is read');
 });
 
 test('looped: every round after the last, the file header once', async () => {
