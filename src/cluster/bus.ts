@@ -142,6 +142,8 @@ const GIB = 1024 * 1024 * 1024;
 export interface StreamLimits {
   maxBytes: number;
   maxAgeMs: number;
+  /** Copies of the stream kept by a NATS cluster's servers (1 on a single server). */
+  replicas: number;
 }
 
 /**
@@ -149,7 +151,7 @@ export interface StreamLimits {
  * cluster bench), so 1 GiB holds about 7 minutes of 100 busy sensors: a cluster of hundreds sets
  * `cluster.stream.max_gib` to cover the longest correlator outage it must ride out (README).
  */
-export const STREAM_DEFAULTS: StreamLimits = { maxBytes: GIB, maxAgeMs: 7 * DAY_MS };
+export const STREAM_DEFAULTS: StreamLimits = { maxBytes: GIB, maxAgeMs: 7 * DAY_MS, replicas: 1 };
 
 interface Numbered {
   n: number;
@@ -188,6 +190,7 @@ export class Bus {
   private droppedSinceLog = 0;
   private lastDropLog = 0;
   private lastStreamCheck = 0;
+  private saidReplicas = false;
   private corruptSeen = 0;
   private connecting: Promise<void> | null = null;
 
@@ -470,7 +473,14 @@ export class Bus {
     this.lastStreamCheck = Date.now();
     const jsm = this.jsm;
     if (jsm === null) return;
-    const want = this.o.stream;
+    let want = this.o.stream;
+    // Replicas need a NATS cluster: a lone server (2.9) takes the update and the stream then waits
+    // for peers that never come, publishing included. Said once, and the stream keeps one copy.
+    if (want !== undefined && want.replicas > 1 && (this.nc?.info?.cluster ?? '') === '') {
+      if (!this.saidReplicas) this.log(`cluster: cluster.stream.replicas ${want.replicas} not applied: the NATS server is not part of a cluster (one copy kept)`);
+      this.saidReplicas = true;
+      want = { ...want, replicas: 1 };
+    }
     const limits = want ?? STREAM_DEFAULTS;
     let info: Awaited<ReturnType<JetStreamManager['streams']['info']>>;
     try {
@@ -485,14 +495,15 @@ export class Bus {
         duplicate_window: nanos(5 * 60_000),
         max_age: nanos(limits.maxAgeMs),
         max_bytes: limits.maxBytes,
+        num_replicas: limits.replicas,
       });
       this.log(`cluster: created stream ${STREAM} (subjects ${ALL_SUBJECTS}, ${limitsText(limits)})`);
       return;
     }
     if (want === undefined) return;
-    const had = { maxBytes: info.config.max_bytes, maxAgeMs: Math.round(info.config.max_age / 1e6) };
-    if (had.maxBytes === want.maxBytes && had.maxAgeMs === want.maxAgeMs) return;
-    await jsm.streams.update(STREAM, { max_bytes: want.maxBytes, max_age: nanos(want.maxAgeMs) });
+    const had = { maxBytes: info.config.max_bytes, maxAgeMs: Math.round(info.config.max_age / 1e6), replicas: info.config.num_replicas };
+    if (had.maxBytes === want.maxBytes && had.maxAgeMs === want.maxAgeMs && had.replicas === want.replicas) return;
+    await jsm.streams.update(STREAM, { max_bytes: want.maxBytes, max_age: nanos(want.maxAgeMs), num_replicas: want.replicas });
     this.log(`cluster: stream ${STREAM} limits changed from ${limitsText(had)} to ${limitsText(want)}`);
   }
 
@@ -879,5 +890,5 @@ export function limitsText(l: StreamLimits): string {
   const age =
     l.maxAgeMs <= 0 ? 'no age limit' : l.maxAgeMs % DAY_MS === 0 ? `${l.maxAgeMs / DAY_MS} day${l.maxAgeMs === DAY_MS ? '' : 's'}` : `${+(l.maxAgeMs / 3_600_000).toFixed(2)} h`;
   const size = l.maxBytes <= 0 ? 'no size limit' : `${+(l.maxBytes / GIB).toFixed(3)} GiB`;
-  return `${age}, ${size}`;
+  return `${age}, ${size}${l.replicas > 1 ? `, ${l.replicas} replicas` : ''}`;
 }

@@ -53,6 +53,7 @@ export interface StreamStatus {
   /** Its retention (0: no limit of that kind). */
   maxBytes?: number;
   maxAgeMs?: number;
+  replicas?: number;
 }
 
 export interface ClusterStatus {
@@ -150,6 +151,7 @@ async function readStatus(jsm: JetStreamManager, nowMs: number): Promise<Cluster
       heldS: first === null ? null : Math.max(0, (nowMs - first) / 1000),
       maxBytes: Math.max(0, info.config.max_bytes),
       maxAgeMs: Math.max(0, Math.round(info.config.max_age / 1e6)),
+      replicas: info.config.num_replicas,
     },
     nodes,
     consumers,
@@ -192,7 +194,7 @@ export function renderStatus(status: ClusterStatus, color: boolean): string {
     // How far back the stream reaches, beside its limits: what bounds a correlator's catch-up.
     const held = s.firstTimeMs === null || s.firstTimeMs === undefined ? '' : `holds since ${timeText(s.firstTimeMs)} (${lagText(s.heldS ?? null)}); `;
     const full = s.maxBytes > 0 && s.bytes >= 0.9 * s.maxBytes ? c.yellow(' (near its size limit: the oldest events are being dropped)') : '';
-    out.push(`retention: ${held}limits ${limitsText({ maxBytes: s.maxBytes, maxAgeMs: s.maxAgeMs })}${full}`);
+    out.push(`retention: ${held}limits ${limitsText({ maxBytes: s.maxBytes, maxAgeMs: s.maxAgeMs, replicas: s.replicas ?? 1 })}${full}`);
   }
   out.push('');
   if (status.nodes.length === 0) out.push('no node has published yet');

@@ -13,7 +13,7 @@
  *     nats_tls: { ca: /etc/palisade/ca.pem, cert: …, key: … }
  *     correlate: { sites: [ams, fra], wait_s: 3, decisions_key: "palisade:decisions" }
  *     metrics: 127.0.0.1:9101                        # Prometheus /metrics of this node
- *     stream: { max_gib: 8, max_age_days: 7 }        # the event stream's retention (applied by this node)
+ *     stream: { max_gib: 8, max_age_days: 7, replicas: 3 }  # the event stream's retention (applied by this node)
  */
 import type { Node } from 'yaml';
 import type { ConfigReader } from './yaml.js';
@@ -30,7 +30,7 @@ export interface ClusterSection {
   correlate?: { sites?: string[]; waitS?: number; decisionsKey?: string };
   metrics?: string;
   /** The JetStream stream's retention, in bytes and ms (a key not given takes the default). */
-  stream?: { maxBytes?: number; maxAgeMs?: number };
+  stream?: { maxBytes?: number; maxAgeMs?: number; replicas?: number };
 }
 
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -117,7 +117,8 @@ export function readCluster(cfg: ConfigReader, val: Node, near: Node): ClusterSe
           // Bounded to what a disk holds and what JetStream's nanosecond ages express; at least a minute, or the correlator could not catch up at all.
           if (sk === 'max_gib') st.maxBytes = Math.round(cfg.number(sv, 'cluster.stream.max_gib', 0.01, 100_000, false, si.key as Node) * 1024 ** 3);
           else if (sk === 'max_age_days') st.maxAgeMs = Math.round(cfg.number(sv, 'cluster.stream.max_age_days', 1 / 1440, 3650, false, si.key as Node) * 86_400_000);
-          else throw cfg.error(si.key as Node, `unknown key cluster.stream.${sk} (max_gib, max_age_days)`);
+          else if (sk === 'replicas') st.replicas = cfg.number(sv, 'cluster.stream.replicas', 1, 5, true, si.key as Node);
+          else throw cfg.error(si.key as Node, `unknown key cluster.stream.${sk} (max_gib, max_age_days, replicas)`);
         }
         out.stream = st;
         break;

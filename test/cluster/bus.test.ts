@@ -353,7 +353,7 @@ describe('bus on a private nats-server', { timeout: 120_000 }, () => {
       const nc = await connect({ servers: server.url });
       try {
         const c = (await (await jetstreamManager(nc)).streams.info(STREAM)).config;
-        return { maxBytes: c.max_bytes, maxAgeMs: c.max_age / 1e6, discard: c.discard };
+        return { maxBytes: c.max_bytes, maxAgeMs: c.max_age / 1e6, discard: c.discard, replicas: c.num_replicas };
       } finally {
         await nc.close();
       }
@@ -362,19 +362,19 @@ describe('bus on a private nats-server', { timeout: 120_000 }, () => {
     await (await jetstreamManager(nc)).streams.delete(STREAM).catch(() => false);
     await nc.close();
     const made: string[] = [];
-    const a = await Bus.connect(opts('ret-a', { log: quiet(made), stream: { maxBytes: 3 * 1024 ** 3, maxAgeMs: 36 * 3_600_000 } }));
-    assert.deepEqual(await limits(), { maxBytes: 3 * 1024 ** 3, maxAgeMs: 36 * 3_600_000, discard: 'old' });
+    const a = await Bus.connect(opts('ret-a', { log: quiet(made), stream: { maxBytes: 3 * 1024 ** 3, maxAgeMs: 36 * 3_600_000, replicas: 1 } }));
+    assert.deepEqual(await limits(), { maxBytes: 3 * 1024 ** 3, maxAgeMs: 36 * 3_600_000, discard: 'old', replicas: 1 });
     assert.ok(
       made.some((l) => l.includes('created stream PALISADE (subjects palisade.>, 36 h, 3 GiB)')),
       made.join('\n'),
     );
     await a.close();
     const plain = await Bus.connect(opts('ret-plain'));
-    assert.deepEqual(await limits(), { maxBytes: 3 * 1024 ** 3, maxAgeMs: 36 * 3_600_000, discard: 'old' }, 'a node given no limits leaves them');
+    assert.deepEqual(await limits(), { maxBytes: 3 * 1024 ** 3, maxAgeMs: 36 * 3_600_000, discard: 'old', replicas: 1 }, 'a node given no limits leaves them');
     await plain.close();
     const changed: string[] = [];
-    const b = await Bus.connect(opts('ret-b', { log: quiet(changed), stream: { maxBytes: 1024 ** 3, maxAgeMs: 7 * 86_400_000 } }));
-    assert.deepEqual(await limits(), { maxBytes: 1024 ** 3, maxAgeMs: 7 * 86_400_000, discard: 'old' });
+    const b = await Bus.connect(opts('ret-b', { log: quiet(changed), stream: { maxBytes: 1024 ** 3, maxAgeMs: 7 * 86_400_000, replicas: 1 } }));
+    assert.deepEqual(await limits(), { maxBytes: 1024 ** 3, maxAgeMs: 7 * 86_400_000, discard: 'old', replicas: 1 });
     assert.ok(
       changed.some((l) => l.includes('stream PALISADE limits changed from 36 h, 3 GiB to 7 days, 1 GiB')),
       changed.join('\n'),
@@ -383,6 +383,18 @@ describe('bus on a private nats-server', { timeout: 120_000 }, () => {
     b.publish(subject('ret', 'n1', 'alert'), 'r-1', {});
     assert.equal(await b.flush(5000), true);
     await b.close();
+    // Three replicas asked of a lone server (not a NATS cluster): said, not applied; the stream keeps one copy and is in use.
+    const refused: string[] = [];
+    const r = await Bus.connect(opts('ret-r', { log: quiet(refused), stream: { maxBytes: 1024 ** 3, maxAgeMs: 7 * 86_400_000, replicas: 3 } }));
+    assert.ok(
+      refused.some((l) => l.includes('cluster.stream.replicas 3 not applied: the NATS server is not part of a cluster')),
+      refused.join('\n'),
+    );
+    assert.ok(!refused.some((l) => l.includes('limits changed')), refused.join('\n'));
+    assert.deepEqual(await limits(), { maxBytes: 1024 ** 3, maxAgeMs: 7 * 86_400_000, discard: 'old', replicas: 1 });
+    r.publish(subject('ret', 'n1', 'alert'), 'r-2', {});
+    assert.equal(await r.flush(5000), true);
+    await r.close();
   });
 
   it('a full spool drops new events and counts them', { timeout: 30_000 }, async () => {

@@ -86,6 +86,7 @@ describe('palisade cluster status', { timeout: 90_000 }, () => {
       heldS: stream.heldS,
       maxBytes: 1024 ** 3,
       maxAgeMs: 7 * 86_400_000,
+      replicas: 1,
     });
     const nodes = st.nodes as Record<string, unknown>[];
     assert.equal(nodes.length, 1);

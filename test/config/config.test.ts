@@ -145,7 +145,7 @@ test('cluster: the multi-node settings, every key checked with its line', () => 
       '  nats_tls: { ca: /etc/ca.pem, cert: /etc/c.pem, key: /etc/k.pem }',
       '  correlate: { sites: [ams, fra], wait_s: 2, decisions_key: "p:decisions" }',
       '  metrics: 127.0.0.1:9101',
-      '  stream: { max_gib: 8, max_age_days: 0.5 }',
+      '  stream: { max_gib: 8, max_age_days: 0.5, replicas: 3 }',
       '',
     ].join('\n'),
     'x.yaml',
@@ -160,12 +160,13 @@ test('cluster: the multi-node settings, every key checked with its line', () => 
     natsTls: { ca: '/etc/ca.pem', cert: '/etc/c.pem', key: '/etc/k.pem' },
     correlate: { sites: ['ams', 'fra'], waitS: 2, decisionsKey: 'p:decisions' },
     metrics: '127.0.0.1:9101',
-    stream: { maxBytes: 8 * 1024 ** 3, maxAgeMs: 43_200_000 },
+    stream: { maxBytes: 8 * 1024 ** 3, maxAgeMs: 43_200_000, replicas: 3 },
   });
   assert.deepEqual(parseConfig('', 'x.yaml').cluster, {});
   assert.deepEqual(parseConfig('cluster:\n  stream: { max_gib: 2 }\n', 'x.yaml').cluster, { stream: { maxBytes: 2 * 1024 ** 3 } });
   refuses('cluster:\n  stream: { max_gib: 0 }\n', 2, 22, /cluster\.stream\.max_gib must be a number from 0\.01/);
-  refuses('cluster:\n  stream: { max_age: 7 }\n', 2, 13, /unknown key cluster\.stream\.max_age \(max_gib, max_age_days\)/);
+  refuses('cluster:\n  stream: { max_age: 7 }\n', 2, 13, /unknown key cluster\.stream\.max_age \(max_gib, max_age_days, replicas\)/);
+  refuses('cluster:\n  stream: { replicas: 1.5 }\n', 2, 23, /cluster\.stream\.replicas must be/);
   refuses('cluster:\n  nats: http://n1:4222\n', 2, 9, /cluster\.nats must be nats:\/\/host:port/);
   refuses('cluster:\n  site: a.b\n', 2, 9, /cluster\.site must be 1 to 64 letters/);
   refuses('cluster:\n  redis: localhost\n', 2, 10, /cluster\.redis must be a redis:\/\//);
