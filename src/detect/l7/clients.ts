@@ -99,8 +99,16 @@ export class ClientTable {
    */
   readonly now = new Float64Array(1);
 
-  /** The client's slot, created when new (its IPv6 text then comes from `text()`); never fails. */
-  find(key: number, fam: number, text: (() => string) | null): number {
+  /**
+   * The key find() is asked for, set before calling like `now`: an IPv4 address as an int32 is
+   * outside V8's small integers for most first octets (64-191), and passed to a call that is not
+   * inlined it is boxed (measured: 20 bytes per record of the detection pass).
+   */
+  readonly key = new Int32Array(1);
+
+  /** The slot of the client this.key[0] (set first), created when new (its IPv6 text then comes from `text()`); never fails. */
+  find(fam: number, text: (() => string) | null): number {
+    const key = this.key[0] as number;
     const nowMs = this.now[0] as number;
     let i = mix32(key) & this.mask;
     const keys = this.keys;
@@ -117,7 +125,7 @@ export class ClientTable {
     if (this.size >= (this.capacity * 3) >>> 2) {
       if (this.capacity < this.maxSlots) this.rebuild(null, this.capacity * 2);
       else this.evict(nowMs);
-      return this.find(key, fam, text);
+      return this.find(fam, text);
     }
     keys[i] = key;
     famA[i] = fam;

@@ -114,6 +114,9 @@ export class HostState {
   /** The window whose close last moved the rings on. */
   lastWin = -1;
   requests = 0;
+  /** The host's slot in the window table, and the window it was taken in (the table is cleared per window). */
+  tableSlot = -1;
+  slotWin = -1;
   /** Open attack per kind, or null. */
   readonly open: Array<L7Track | null> = [null, null, null, null];
   /** 408 request times, by whole second (the server's header timeout shows as a peak). */
@@ -152,6 +155,8 @@ export class L7Detector {
   private readonly slot = new SlotText();
   /** Window bookkeeping: the base (ms), the current window's number and end. */
   base = Number.NaN;
+  /** The base in whole seconds: the window table's times count from it (add). */
+  private baseSec = 0;
   private win = 0;
   private winEnd = 0;
   /** Clients active in the current and the previous window (slots; remapped when the table is rebuilt). */
@@ -203,22 +208,34 @@ export class L7Detector {
       this.base = Math.floor(t / this.windowMs) * this.windowMs;
       this.winEnd = this.base + this.windowMs;
       this.firstMs = t;
-      this.table.base = Math.floor(this.base / 1000);
+      this.baseSec = Math.floor(this.base / 1000);
     }
     // Records a little out of order (merged files, a server logging at completion) stay in the current window.
     while (t >= this.winEnd) this.closeWindow(t);
     if (!(t <= this.lastMs)) this.lastMs = t;
-    const host = this.hostFor(tr.hostHash, v);
+    const host = tr.hostHash === this.lastHostHash && this.lastHost !== null ? this.lastHost : this.hostFor(v);
     host.requests++;
     const table = this.table;
-    const ts = table.slot4(host.id, mix32(host.id + 1));
-    const sec = Math.floor(t / 1000);
-    const nsec = (t - sec * 1000) * 1e6;
+    // The host's slot found once a window: slot4 is not inlined here, and its hash argument (an
+    // int32 outside V8's small integers) was boxed per record.
+    let ts = host.tableSlot;
+    if (host.slotWin !== this.win) {
+      ts = host.tableSlot = table.slot4(host.id, mix32(host.id + 1));
+      host.slotWin = this.win;
+    }
+    // Seconds since the first window's start, not epoch seconds (the table's base stays 0): an
+    // epoch second is past V8's small integers, boxed when passed to a call that is not inlined.
+    const whole = Math.floor(t / 1000);
+    const sec = whole - this.baseSec;
+    const nsec = (t - whole * 1000) * 1e6;
     if (ts >= 0) table.add(ts, Cls.ALL, 0, sec, nsec, 1, 1);
 
     const cl = this.clients;
     cl.now[0] = t;
-    const c = cl.find(tr.ipKey, tr.fam, tr.fam === 4 ? null : () => this.clientText(v));
+    this.view = v;
+    cl.key[0] = tr.ipKey;
+    const c = cl.find(tr.fam, tr.fam === 4 ? null : this.viewText);
+    this.view = null;
     if (cl.isNew) this.prevReq[c] = this.prevPages[c] = 0;
     cl.last[c] = t;
     const n = cl.n;
@@ -263,7 +280,7 @@ export class L7Detector {
         if (sessionless) cur[R.BLIND_FAILS]++;
         if (ts >= 0) table.add(ts, Cls.LOGIN_FAIL, 0, sec, nsec, 1, 1);
         // The attack's time is that of the sessionless failures (a user mistyping does not start it).
-        if (sessionless) this.event(host, Kind.STUFFING, t);
+        if (sessionless) this.event(host, Kind.STUFFING);
       } else if (status >= 200 && status < 400) n[o + C.LOGIN_OK]++;
     }
     // A probe: a sensitive path refused or asked without referer, or a 404 from an address whose answers are mostly 404s.
@@ -281,13 +298,13 @@ export class L7Detector {
     if (probe) {
       cur[R.PROBES]++;
       if (ts >= 0) table.add(ts, Cls.PROBE, 0, sec, nsec, 1, 1);
-      this.event(host, Kind.SCANNER, t);
+      this.event(host, Kind.SCANNER);
     }
     if (status === 408) {
       n[o + C.TIMEOUTS]++;
       cur[R.TIMEOUTS]++;
       if (ts >= 0) table.add(ts, Cls.TIMEOUT, 0, sec, nsec, 1, 1);
-      this.event(host, Kind.SLOWLORIS, t);
+      this.event(host, Kind.SLOWLORIS);
       if (tr.durationMs >= 0) host.timeoutSecs[Math.min(300, Math.round(tr.durationMs / 1000))]++;
     }
 
@@ -339,20 +356,35 @@ export class L7Detector {
   }
 
   /** A class event of a kind on a host: the streak's first and last times. */
-  private event(h: HostState, k: Kind, t: number): void {
+  private event(h: HostState, k: Kind): void {
+    // The record's time from the traits, not an argument: a double passed to a call that is not
+    // inlined is boxed, and V8 boxed add()'s time for these calls on every record, not only on events.
+    const t = this.traits.timeMs;
     if (Number.isNaN(h.firstEvt[k] as number)) h.firstEvt[k] = t;
     h.lastEvt[k] = t;
     h.quietWindows[k] = 0;
   }
 
-  private clientText(v: HttpLogView): string {
-    return this.slot.of(v, Slot.CLIENT) ? this.slot.text() : '';
-  }
+  /** The record add() is reading, for viewText. */
+  private view: HttpLogView | null = null;
+  /**
+   * The client text of add()'s record, for ClientTable.find. Made once: a closure made in add()
+   * over its `v` put v in a context allocated on every call, whether or not the closure was made
+   * (measured: 72 bytes per record).
+   */
+  private readonly viewText = (): string => {
+    const v = this.view;
+    return v !== null && this.slot.of(v, Slot.CLIENT) ? this.slot.text() : '';
+  };
 
-  private hostFor(hash: number, v: HttpLogView): HostState {
-    // The last host first: a log is mostly one site, and a Map lookup by an int32 hash outside the
-    // small-integer range boxes the key (garbage per record).
-    if (hash === this.lastHostHash && this.lastHost !== null) return this.lastHost;
+  /**
+   * The host of the record the traits have read (not the last host: add() tried that). The hash is
+   * not an argument: an int32 outside V8's small integers passed to a call that is not inlined is
+   * boxed. A log is mostly one site, and a Map lookup by such a hash boxes it too: add() tries the
+   * last host first.
+   */
+  private hostFor(v: HttpLogView): HostState {
+    const hash = this.traits.hostHash;
     const h = this.hostIndex.get(hash);
     if (h !== undefined) {
       this.lastHostHash = hash;
@@ -497,7 +529,7 @@ export class L7Detector {
 
   private judgeHost(h: HostState, i: number, endT: number): void {
     const table = this.table;
-    const sec = Math.floor(endT / 1000) - 1;
+    const sec = Math.floor(endT / 1000) - 1 - this.baseSec;
     if (h.bot > 0) table.add(i, Cls.BOT, 0, sec, 0, h.bot, 1);
     const bot = h.bot;
     h.bot = 0;
