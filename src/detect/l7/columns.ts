@@ -51,6 +51,10 @@ export function flagsOf(tr: RequestTraits): number {
 }
 
 export const MAX_RECORDS = 1 << 22;
+/** Version codes a record shape holds (-1 .. 30: unknown, none, HTTP/1.0 .. HTTP/3). */
+const VERSIONS = 32;
+/** Record shapes: query (3) × referer (3) × cookie (8) × request line understood (2) × version. */
+const SHAPES = 3 * 3 * 8 * 2 * VERSIONS;
 /** Records the columns first make room for. */
 const FIRST_RECORDS = 1 << 20;
 export const MAX_IDS = 1 << 18;
@@ -241,6 +245,8 @@ export class RecordColumns {
   private readonly methodIds = new Int32Array(4).fill(-1);
   /** Ids of the keyed columns' small keys (see add), -1 until met. */
   private readonly direct = new Int32Array(Col.COUNT * 128).fill(-1);
+  /** The four keyed columns' ids (a byte each, QUERY lowest) by record shape (see add), -1 until met. */
+  private readonly shapes = new Int32Array(SHAPES).fill(-1);
 
   /**
    * `expected`: about how many records the log holds (from its size, when known): the columns make
@@ -293,15 +299,45 @@ export class RecordColumns {
     const t = this.t;
     // Absent (0), `-` or empty (1), or a value (2, what the traits' hasQuery/hasReferer say): the only constraints these columns meet.
     const query = !v.has(Slot.QUERY) ? 0 : tr.hasQuery ? 2 : 1;
-    if (!this.keyed(Col.QUERY, query, 0, v, i)) return;
-    // The request line's shape decides what the version field reads.
-    if (!this.keyed(Col.VERSION, v.version, v.requestOk ? 1 : 0, v, i)) return;
     const referer = !v.has(Slot.REFERER) ? 0 : tr.hasReferer ? 2 : 1;
-    if (!this.keyed(Col.REFERER, referer, 0, v, i)) return;
     let named = 0;
     if (v.cookies !== null) for (const _ in v.cookies) named = 4;
     const cookie = (!v.has(Slot.COOKIE) ? 0 : t.of(v, Slot.COOKIE) && t.length > 0 ? 2 : 1) | named;
-    if (!this.keyed(Col.COOKIE, cookie, 0, v, i)) return;
+    // The request line's shape decides what the version field reads.
+    const version = v.version;
+    const ok = v.requestOk ? 1 : 0;
+    // The four keyed columns' ids by one lookup of the record's shape (their keys together) when
+    // it was met before: four lookups and stores through keyed() were a tenth of the columns' cost.
+    const shape = version >= -1 && version < VERSIONS - 1 ? query + 3 * (referer + 3 * (cookie + 8 * (ok + 2 * (version + 1)))) : -1;
+    const packed = shape >= 0 ? (this.shapes[shape] as number) : -1;
+    if (packed >= 0) {
+      (this.ids[Col.QUERY] as Uint8Array)[i] = packed & 0xff;
+      (this.ids[Col.VERSION] as Uint8Array)[i] = (packed >>> 8) & 0xff;
+      (this.ids[Col.REFERER] as Uint8Array)[i] = (packed >>> 16) & 0xff;
+      (this.ids[Col.COOKIE] as Uint8Array)[i] = packed >>> 24;
+    } else {
+      const q = this.keyed(Col.QUERY, query, 0, v, i);
+      if (q < 0) return;
+      const ver = this.keyed(Col.VERSION, version, ok, v, i);
+      if (ver < 0) return;
+      const r = this.keyed(Col.REFERER, referer, 0, v, i);
+      if (r < 0) return;
+      const ck = this.keyed(Col.COOKIE, cookie, 0, v, i);
+      if (ck < 0) return;
+      // Kept when every id fits a byte of the Uint8Array columns (the last one 7 bits: packed stays positive).
+      if (
+        shape >= 0 &&
+        q <= 0xff &&
+        ver <= 0xff &&
+        r <= 0xff &&
+        ck <= 0x7f &&
+        this.width[Col.QUERY] === 1 &&
+        this.width[Col.VERSION] === 1 &&
+        this.width[Col.REFERER] === 1 &&
+        this.width[Col.COOKIE] === 1
+      )
+        this.shapes[shape] = q | (ver << 8) | (r << 16) | (ck << 24);
+    }
     if (!this.text(Col.UA, Slot.USER_AGENT, v, tr.uaHash, i)) return;
     if (!this.text(Col.JA3, Slot.JA3, v, 0, i)) return;
     if (!this.text(Col.JA4, Slot.JA4, v, 0, i)) return;
@@ -317,19 +353,19 @@ export class RecordColumns {
     return true;
   }
 
-  /** Store keyed column c's id of the key (h0, h1) for record i; false when the columns overflowed. */
-  private keyed(c: Col, h0: number, h1: number, v: HttpLogView, i: number): boolean {
+  /** Store keyed column c's id of the key (h0, h1) for record i and return it; -1 when the columns overflowed. */
+  private keyed(c: Col, h0: number, h1: number, v: HttpLogView, i: number): number {
     // Small keys (absent/empty/set, a version and whether the request line was understood) by direct index.
     const d = h1 >= 0 && h1 <= 1 && h0 >= -1 && h0 < 63 ? c * 128 + (h0 + 1) * 2 + h1 : -1;
     let id = d >= 0 ? (this.direct[d] as number) : -1;
     if (id < 0) {
       id = (this.tables[c] as IdTable).idOf(h0, h1);
       if (id < 0) id = this.newId(c, -1 - id, v);
-      if (id < 0) return false;
+      if (id < 0) return -1;
       if (d >= 0) this.direct[d] = id;
     }
     this.put(c, i, id);
-    return true;
+    return id;
   }
 
   private put(c: Col, i: number, id: number): void {
@@ -367,6 +403,8 @@ export class RecordColumns {
       wide.set(ids.subarray(0, this.size));
       this.ids[c] = wide;
       this.width[c] = id > 65535 ? 4 : 2;
+      // The shapes hold ids of byte-wide columns only.
+      this.shapes.fill(-1);
     }
     return id;
   }
@@ -410,6 +448,7 @@ export class RecordColumns {
     this.width.fill(1);
     this.methodIds.fill(-1);
     this.direct.fill(-1);
+    this.shapes.fill(-1);
     for (let c = 0; c < Col.COUNT; c++) {
       this.ids[c] = new Uint8Array(0);
       this.repLine[c] = [];

@@ -86,12 +86,38 @@ class SlotIndex {
   }
 }
 
-/** Host requests per /24 (IPv4 sources), whole log: one count per host, shared by that host's tallies. */
+/**
+ * Host requests per /24 (IPv4 sources), whole log: one count per host, shared by that host's tallies.
+ * Counted in an open-addressing table of typed arrays, the prefixes kept in the order first met;
+ * the Map is made from them when read (`map`), in that order. A Map get and set per record were
+ * a sixth of the measuring pass.
+ */
 export class Per24 {
-  readonly map = new Map<number, number>();
+  /** Slot → prefix + 1 (0: empty), and its count. */
+  private keys = new Int32Array(1024);
+  private counts = new Int32Array(1024);
+  private mask = 1023;
+  /** Slots in the order their prefixes were first met. */
+  private order = new Int32Array(512);
+  private size = 0;
+  private made: Map<number, number> | null = null;
   requests = 0;
   /** Requests from clients that are not IPv4 (their networks are not counted by prefix). */
   others = 0;
+
+  /** Requests per /24 (by IPv4 address >>> 8), in the order the prefixes were first met. */
+  get map(): ReadonlyMap<number, number> {
+    if (this.made === null) {
+      const m = new Map<number, number>();
+      for (let j = 0; j < this.size; j++) {
+        const i = this.order[j] as number;
+        m.set((this.keys[i] as number) - 1, this.counts[i] as number);
+      }
+      this.made = m;
+    }
+    return this.made;
+  }
+
   /**
    * One request from a client of family `fam` in the /24 `p` (its IPv4 address >>> 8, shifted by
    * the caller: a small integer to pass, where the int32 address is not).
@@ -102,11 +128,46 @@ export class Per24 {
       this.others++;
       return;
     }
-    const m = this.map;
-    const n = m.get(p);
+    this.made = null;
+    const k = p + 1;
+    let i = mix32(k) & this.mask;
+    for (;;) {
+      const x = this.keys[i] as number;
+      if (x === k) {
+        this.counts[i]++;
+        return;
+      }
+      if (x === 0) break;
+      i = (i + 1) & this.mask;
+    }
     // Beyond the cap a /24 is not counted, so it can never be listed as clean.
-    if (n !== undefined) m.set(p, n + 1);
-    else if (m.size < MAX_PREFIXES) m.set(p, 1);
+    if (this.size >= MAX_PREFIXES) return;
+    this.keys[i] = k;
+    this.counts[i] = 1;
+    if (this.size === this.order.length) {
+      const o = new Int32Array(this.size * 2);
+      o.set(this.order);
+      this.order = o;
+    }
+    this.order[this.size++] = i;
+    if (this.size * 2 > this.keys.length) this.grow();
+  }
+
+  private grow(): void {
+    const { keys, counts, order } = this;
+    const cap = keys.length * 2;
+    this.keys = new Int32Array(cap);
+    this.counts = new Int32Array(cap);
+    this.mask = cap - 1;
+    for (let j = 0; j < this.size; j++) {
+      const o = order[j] as number;
+      const k = keys[o] as number;
+      let i = mix32(k) & this.mask;
+      while (this.keys[i] !== 0) i = (i + 1) & this.mask;
+      this.keys[i] = k;
+      this.counts[i] = counts[o] as number;
+      order[j] = i;
+    }
   }
 }
 
