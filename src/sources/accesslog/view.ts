@@ -146,7 +146,9 @@ export class HttpLogView {
 
   /** Reset for the line text[a, b) (offsets are then into text). */
   resetRange(text: string, a: number, b: number): void {
-    this.text = text;
+    // Stored only when it changes (a new piece of the log): the view is old and the piece young,
+    // and a store of it runs the write barrier's slow path, once per line otherwise.
+    if (this.text !== text) this.text = text;
     this.lineStart = a;
     this.lineEnd = b;
     this.lineCache = null;
