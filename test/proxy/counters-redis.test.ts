@@ -259,7 +259,11 @@ describe('Redis down mid-test', () => {
       assert.ok(Date.now() < deadline, 'the store reconnects within 5 s');
       await new Promise((res) => setTimeout(res, 100));
     }
-    await open.head(request('192.0.2.1'));
+    // Each store has its own connection and reconnects on its own: the open one may come back later.
+    while ((await open.head(request('192.0.2.1'))) && logs.open.length < 2) {
+      assert.ok(Date.now() < deadline, 'the fail-open store reconnects within 5 s');
+      await new Promise((res) => setTimeout(res, 100));
+    }
     assert.equal(logs.closed.length, 2, logs.closed.join('\n'));
     assert.match(logs.closed[1] as string, /redis is back; while it was down (2\d|[3-9]\d) request\(s\) were refused \(fail closed\)/);
     assert.equal(logs.open.length, 2, logs.open.join('\n'));
