@@ -1,7 +1,8 @@
 /**
  * The traffic summary allocates nothing per packet, even under a spoofed flood where every
  * packet is a new source and a new conversation (the frequent-item tables purge every few tens
- * of thousands of packets): a million packets after a warm-up trigger no garbage collection.
+ * of thousands of packets): a million packets after a warm-up trigger no garbage collection
+ * (at most one, in the best of three rounds).
  */
 import assert from 'node:assert/strict';
 import { type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
@@ -38,13 +39,21 @@ test('a spoofed SYN flood through Analyzer.add: no garbage collection per packet
   const gcs: PerformanceEntry[] = [];
   const obs = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
   obs.observe({ entryTypes: ['gc'] });
-  await new Promise((r) => setTimeout(r, 20));
-  gcs.length = 0;
-  const t0 = performance.now();
-  run(1_000_000);
-  const t1 = performance.now();
-  await new Promise((r) => setTimeout(r, 50));
+  // Up to three rounds of a million packets, judged by the best: a per-packet allocation (even
+  // 16 bytes a packet is 16 MB a round, several scavenges) fails every round, while on a loaded
+  // machine the optimizing compiler's thread may still be behind during the first (code not yet
+  // optimized boxes its numbers on the heap), which is not the steady state this asserts.
+  const counts: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    await new Promise((r) => setTimeout(r, 20));
+    gcs.length = 0;
+    const t0 = performance.now();
+    run(1_000_000);
+    const t1 = performance.now();
+    await new Promise((r) => setTimeout(r, 50));
+    counts.push(gcs.filter((e) => e.startTime >= t0 && e.startTime <= t1).length);
+    if ((counts.at(-1) as number) <= 1) break;
+  }
   obs.disconnect();
-  const during = gcs.filter((e) => e.startTime >= t0 && e.startTime <= t1);
-  assert.ok(during.length <= 1, `${during.length} GCs during a million packets`);
+  assert.ok(Math.min(...counts) <= 1, `GCs during each round of a million packets: ${counts.join(', ')}`);
 });
