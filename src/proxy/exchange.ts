@@ -1,14 +1,12 @@
 /**
  * One request through the edge: head checks, the gate (gate.ts documents the order of calls),
  * then either an answer of our own or the origin's answer streamed back. The Exchange is also
- * the request the phases see (EdgeRequest) and undici's dispatch handler for the origin request,
- * so a request costs one object of ours plus what node and undici make anyway.
+ * the request the phases see (EdgeRequest) and the origin pool's handler for the origin request,
+ * so a request costs one object of ours plus what node makes anyway.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { HttpRequest } from '../model/http.js';
 import type { AccessLog } from './access-log.js';
 import { headerRecords, text } from './access-log.js';
@@ -17,6 +15,7 @@ import { checkHead, type HeadFacts } from './framing.js';
 import type { BodyVerdict, EdgeRequest, Gate, HeadVerdict, Mitigated, Outcome, Respond } from './gate.js';
 import type { BodyWatch, Upload } from './limits.js';
 import type { ResolvedOptions } from './options.js';
+import type { OriginHandler } from './origin-pool.js';
 import { errorPage } from './pages.js';
 import { REQUEST_ID_HEADER, RequestIds } from './request-id.js';
 import type { EdgeStats } from './stats.js';
@@ -92,7 +91,7 @@ function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown }).then === 'function';
 }
 
-export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.DispatchHandler {
+export class Exchange implements EdgeRequest, HeadFacts, Upload, OriginHandler {
   readonly id: string;
   readonly clientIp: string;
   readonly peerIp: string;
@@ -129,7 +128,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
   private readonly t0: number;
   private readonly headStatus: number;
   private readonly hasBody: boolean;
-  /** undici's abort for the origin request in flight, and its resume after backpressure. */
+  /** The pool's abort for the origin request in flight, and its resume after backpressure. */
   private abortOrigin: ((err?: Error) => void) | null = null;
   private resumeOrigin: (() => void) | null = null;
   origin: Origin | undefined = undefined;
@@ -403,7 +402,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     else this.onBody(v);
   }
 
-  /** The body undici sends to the origin: what NeedBody kept, then the rest as it comes. */
+  /** The body sent to the origin: what NeedBody kept, then the rest as it comes. */
   private async *bodyChunks(): AsyncGenerator<Buffer> {
     const kept = this.buffered;
     if (kept !== null) {
@@ -447,8 +446,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
         path: this.target,
         method: this.method,
         headers: this.originHeaders(),
-        // undici sends any async iterable as a body (its types list only Readable).
-        body: this.hasBody ? (this.bodyChunks() as unknown as Readable) : null,
+        body: this.hasBody ? this.bodyChunks() : null,
       },
       this,
     );
@@ -474,16 +472,12 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     );
   }
 
-  // undici's handler interface in its direct form (onConnect ... onComplete): the newer
-  // onRequestStart/onResponse* form goes through a wrapper that parses every response head into
-  // an object first, per request.
-
   onConnect(abort: (err?: Error) => void): void {
     this.abortOrigin = abort;
     if (this.done) abort(this.abortReason ?? new EdgeAbort(0, 'client_aborted'));
   }
 
-  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, raw: string[], resume: () => void): boolean {
     if (this.done || statusCode < 200) return true;
     this.resumeOrigin = resume;
     this.originHeard(statusCode);
@@ -492,7 +486,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
     try {
       this.res.writeHead(statusCode, out as unknown as Record<string, string>);
     } catch (e) {
-      // A head node will not send (a value undici took but node:http refuses): 502, not a crash.
+      // A head node will not send (a value the origin sent that node:http refuses): 502, not a crash.
       this.responded = false;
       this.core.stats.originErrors++;
       this.core.o.log(`edge: request ${this.id}: the origin's response head cannot be passed on (${(e as Error).message})`);
@@ -573,7 +567,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
         this.forward(this.passHeaders);
         return;
       }
-      if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+      if (code === 'ORIGIN_CONNECT_TIMEOUT') {
         s.originTimeouts++;
         this.answerOrCut(504, 'origin_connect_timeout');
         return;
@@ -582,16 +576,16 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, Dispatcher.Disp
       this.answerOrCut(502, 'origin_unreachable');
       return;
     }
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    if (code === 'ORIGIN_HEADERS_TIMEOUT' || code === 'ORIGIN_BODY_TIMEOUT') {
       s.originTimeouts++;
-      this.answerOrCut(504, code === 'UND_ERR_HEADERS_TIMEOUT' ? 'origin_timeout' : 'origin_body_timeout');
+      this.answerOrCut(504, code === 'ORIGIN_HEADERS_TIMEOUT' ? 'origin_timeout' : 'origin_body_timeout');
       return;
     }
     if (this.clientGone()) {
       this.finishWith('client_aborted');
       return;
     }
-    if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
+    if (code === 'BODY_LENGTH_MISMATCH') {
       s.badRequests++;
       this.answerOrCut(400, 'bad_request');
       return;

@@ -4,7 +4,7 @@
  * X-Forwarded-For/-Proto/-Host, Forwarded, the request id). And the response head the client
  * receives: the origin's, minus its hop-by-hop lines, plus Via.
  *
- * Output is undici's flat header array [name, value, name, value, ...], built in one pass.
+ * Output is a flat header array [name, value, name, value, ...], built in one pass.
  */
 import { nameIs } from './framing.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
@@ -127,9 +127,18 @@ export function requestHeaders(raw: readonly string[], hop: Hop, h2: boolean, ex
   if (hop.host !== undefined) f += `;host=${quoted(hop.host)}`;
   out.push('forwarded', fwd === undefined ? f : `${fwd}, ${f}`);
   out.push(REQUEST_ID_HEADER, hop.requestId);
-  if (extra !== undefined) for (const [k, v] of extra) out.push(k, v);
+  if (extra !== undefined)
+    for (const [k, v] of extra) {
+      // The client's lines were checked by node's parser; the gate's are checked here, as they go
+      // into the origin's head as they are.
+      if (!TOKEN.test(k) || BAD_VALUE.test(v)) throw new TypeError(`a header the origin request cannot carry: ${JSON.stringify(k)}`);
+      out.push(k, v);
+    }
   return out;
 }
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** Response header names never passed to the client (they describe the origin connection). */
 function responseDropped(name: string): boolean {
@@ -150,18 +159,18 @@ function responseDropped(name: string): boolean {
 }
 
 /**
- * The client's response headers from the origin's raw head (undici's name, value, ... buffers),
+ * The client's response headers from the origin's head (name, value, ... as origin-pool.ts reads them),
  * names in the origin's case and order, as a flat array for writeHead. Transfer-Encoding goes:
  * node frames the body again itself (chunked for HTTP/1.1 without a length, DATA frames for
  * HTTP/2); so do the headers the origin's Connection names.
  */
-export function responseHeaders(raw: readonly Buffer[], viaProto: string): string[] {
+export function responseHeaders(raw: readonly string[], viaProto: string): string[] {
   const out: string[] = [];
   let conn: string[] | null = null;
   let via: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1');
-    const value = (raw[i + 1] as Buffer).toString('latin1');
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
     if (responseDropped(name)) {
       if (name.length === 10 && nameIs(name, 'connection')) {
         for (const t of value.split(',')) {

@@ -1,9 +1,9 @@
 /**
- * The origins: one undici Pool each (keep-alive, no pipelining), chosen round robin, with passive
+ * The origins: one connection pool each (origin-pool.ts: keep-alive, no pipelining), chosen round robin, with passive
  * health: an origin whose connections fail is skipped for a cool-down, then tried again. When all
  * are cooling down, the one that comes back first is tried rather than failing outright.
  */
-import { Pool } from 'undici';
+import { OriginPool } from './origin-pool.js';
 
 export interface UpstreamOptions {
   connectTimeoutMs: number;
@@ -20,7 +20,7 @@ export interface UpstreamOptions {
 }
 
 export class Origin {
-  readonly pool: Pool;
+  readonly pool: OriginPool;
   /** Host and port to connect to (raw upgrade piping). */
   readonly hostname: string;
   readonly port: number;
@@ -34,20 +34,18 @@ export class Origin {
     this.tls = url.protocol === 'https:';
     this.hostname = url.hostname.replace(/^\[|\]$/g, '');
     this.port = url.port !== '' ? Number(url.port) : this.tls ? 443 : 80;
-    this.pool = new Pool(url.origin, {
+    this.pool = new OriginPool(this.hostname, this.port, this.tls, {
       connections: o.connections,
-      pipelining: 1,
-      connectTimeout: o.connectTimeoutMs,
-      headersTimeout: o.headersTimeoutMs,
-      bodyTimeout: o.bodyTimeoutMs,
-      keepAliveTimeout: o.keepAliveTimeoutMs,
-      keepAliveMaxTimeout: Math.max(o.keepAliveTimeoutMs, 600_000),
+      connectTimeoutMs: o.connectTimeoutMs,
+      headersTimeoutMs: o.headersTimeoutMs,
+      bodyTimeoutMs: o.bodyTimeoutMs,
+      keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     });
   }
 }
 
 /** Errors that mean we never got a connection: safe to say "origin down" and to try another. */
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EADDRNOTAVAIL']);
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ORIGIN_CONNECT_TIMEOUT', 'EADDRNOTAVAIL']);
 
 export function isConnectError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
