@@ -183,9 +183,14 @@ export class OriginPool {
     for (let i = 0; i < hs.length; i += 2) {
       const name = hs[i] as string;
       const value = hs[i + 1] as string;
-      if (name.length === 14 && name.toLowerCase() === 'content-length') length = Number(value);
+      if (name.length === 14 && name.toLowerCase() === 'content-length') length = /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
       else if (name.length === 4 && name.toLowerCase() === 'host') host = true;
       head += `${name}: ${value}\r\n`;
+    }
+    if (Number.isNaN(length)) {
+      // node's parsers check it; anything else would frame the body one way and announce another.
+      this.abortConn(c, new OriginError('BODY_LENGTH_MISMATCH', 'a Content-Length that is not a length'));
+      return;
     }
     // HTTP/1.1 requires Host (RFC 9112 §3.2); a client's HTTP/1.0 request may have none: the origin's.
     if (!host) head += `host: ${this.hostHeader}\r\n`;

@@ -325,6 +325,8 @@ describe('origin pool: connections', () => {
       assert.match(o.seen.conns[0] as string, /\r\ncontent-length: 5\r\n\r\nabcde$/);
       const c = await fetchVia(p, { method: 'POST', headers: ['host', 'o.test', 'content-length', '3'], body: parts('ab', 'cde') });
       assert.equal(c.error?.code, 'BODY_LENGTH_MISMATCH');
+      const d = await fetchVia(p, { method: 'POST', headers: ['host', 'o.test', 'content-length', '3x'], body: parts('abc') });
+      assert.equal(d.error?.code, 'BODY_LENGTH_MISMATCH', 'a length that is not one is never sent');
     } finally {
       await o.close();
     }
