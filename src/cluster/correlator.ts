@@ -10,7 +10,9 @@
  * reported it or past it, or until `holdMs` after its first window arrived (15 s for a backlog being
  * caught up: seconds well behind the newest one, and every second in the 15 s after the
  * correlator's own link to NATS came back), whichever is first. While that link is down nothing
- * is decided: the windows the seconds wait for are in the sensors' spools.
+ * is decided: the windows the seconds wait for are in the sensors' spools; once it is back, no
+ * second is decided until every sensor heard before the outage has been heard again (a minute
+ * at most: a sensor that died meanwhile holds nothing back for longer).
  * For the first `holdMs` after start every second waits the full hold (sensors not yet heard from
  * cannot be waited for by name). A window for a second already decided is late: counted and
  * dropped (the detector's windows only go forward). A node silent for `staleMs` is reported
@@ -36,6 +38,13 @@ const FORGET_MS = 120_000;
 /** A second this far behind the newest one heard is being caught up, and waits up to CATCH_UP_HOLD_MS for every sensor. */
 const CATCH_UP_S = 5;
 const CATCH_UP_HOLD_MS = 15_000;
+/**
+ * After the correlator's link to NATS comes back, seconds wait up to this long for every sensor
+ * heard before the outage to be heard again: each resends its spool only once its own client has
+ * reconnected, which after a long outage can be well past the catch-up hold (a client that gave
+ * up reconnecting is made anew, after its own back-off).
+ */
+const RETURN_WAIT_MS = 60_000;
 /** How far back a node's merged seconds are remembered (a copy older than that counts as late). */
 const MERGED_KEPT_S = 600;
 
@@ -65,6 +74,8 @@ export interface NodeSeen {
   silent: boolean;
   /** seconds of its windows merged, the last ten minutes' (to tell a copy from a late window) */
   merged: Set<number>;
+  /** Not heard again since the correlator's link to NATS came back (seconds wait for it). */
+  awaited?: boolean;
 }
 
 /** What a decided second produced: the alert events, and the summaries it used (to acknowledge once the events are stored). */
@@ -102,6 +113,8 @@ export class Correlator {
   private busUp = true;
   /** wall clock when the correlator's own link to the bus came back after an outage */
   private busBackMs = Number.NEGATIVE_INFINITY;
+  /** Sensors not heard again since the link came back (RETURN_WAIT_MS). */
+  private awaitedNodes = 0;
   /** the newest second any sensor has reported */
   private newestSecond = Number.NEGATIVE_INFINITY;
   /** wall clock of the first summary taken in */
@@ -181,6 +194,10 @@ export class Correlator {
     n.lastArrivalMs = now;
     if (m.second > n.lastSecond) n.lastSecond = m.second;
     n.summaries++;
+    if (n.awaited === true) {
+      n.awaited = false;
+      this.awaitedNodes--;
+    }
     if (n.silent) {
       n.silent = false;
       this.onLiveness?.(n, false);
@@ -197,6 +214,8 @@ export class Correlator {
     // resending their spools then, each when its client has reconnected
     const catchingUp = s < this.newestSecond - CATCH_UP_S || now - this.busBackMs < CATCH_UP_HOLD_MS;
     const hold = catchingUp ? Math.max(this.holdMs, CATCH_UP_HOLD_MS) : this.holdMs;
+    // back from an outage: every sensor heard before it resends its spool when its own client is back
+    if (this.awaitedNodes > 0 && now - this.busBackMs < RETURN_WAIT_MS) return false;
     // time the correlator could not hear anything does not count as waiting
     if (now - Math.max(p.firstArrivalMs, this.busBackMs) >= hold) return true;
     // just started: sensors not heard from yet cannot be waited for by name, so wait the hold
@@ -330,7 +349,13 @@ export class Correlator {
     if (up && !this.busUp) {
       const now = this.o.now();
       this.busBackMs = now;
-      for (const n of this.byIndex) n.lastArrivalMs = Math.max(n.lastArrivalMs, now);
+      this.awaitedNodes = 0;
+      for (const n of this.byIndex) {
+        // sensors that were live before (not forgotten) are waited for until they are heard again
+        n.awaited = n.role === 'sensor' && now - n.lastArrivalMs <= FORGET_MS;
+        if (n.awaited) this.awaitedNodes++;
+        n.lastArrivalMs = Math.max(n.lastArrivalMs, now);
+      }
     }
     this.busUp = up;
   }

@@ -210,4 +210,41 @@ describe('correlator: merged detection across sensors', () => {
     tick();
     assert.ok(decided.includes((a[8] as SummaryMessage).second), 'a live second waits the plain hold');
   });
+
+  it('after an outage, seconds wait for every sensor heard before it, even one back later than the catch-up hold; a minute at most', () => {
+    const { clock, c, a, b, decided, tick } = liveThree();
+    c.busLink(false);
+    for (let k = 0; k < 30; k++) {
+      clock.t += 1000;
+      tick();
+    }
+    // back: r1 resends at once; r2's client gave up reconnecting and is made anew 25 s later
+    c.busLink(true);
+    for (let i = 3; i < 8; i++) c.ingest(a[i] as SummaryMessage, () => {});
+    for (let k = 0; k < 25; k++) {
+      clock.t += 1000;
+      tick();
+    }
+    assert.equal(decided.length, 3, 'nothing decided while r2, heard before the outage, is not heard again');
+    for (let i = 3; i < 8; i++) c.ingest(b[i] as SummaryMessage, () => {});
+    clock.t += 1000;
+    tick();
+    assert.equal(c.counts.late, 0, 'r2 came 25 s after the return and none of its windows was late');
+    assert.ok(decided.length >= 7, `decided once both are in: ${decided.length}`);
+    // a second outage after which r2 never comes back: the seconds wait a minute, then go
+    c.busLink(false);
+    clock.t += 5000;
+    tick();
+    c.busLink(true);
+    const before = decided.length;
+    c.ingest(a[8] as SummaryMessage, () => {});
+    for (let k = 0; k < 59; k++) {
+      clock.t += 1000;
+      tick();
+    }
+    assert.equal(decided.length, before, 'waiting for r2 within the minute');
+    clock.t += 2000;
+    tick();
+    assert.ok(decided.includes((a[8] as SummaryMessage).second), 'decided after the minute without r2');
+  });
 });
