@@ -8,7 +8,7 @@
  * real parser). What it lets through and we refuse here, so nothing ambiguous reaches the origin:
  * a Transfer-Encoding other than exactly `chunked`, Transfer-Encoding on HTTP/1.0, more than one
  * Host, a Content-Length that is not plain digits, too many header lines, and a body announced
- * larger than the limit. The body is always re-framed by undici towards the origin, so the
+ * larger than the limit. The body is always re-framed by origin-pool.ts towards the origin, so the
  * client's framing bytes are never passed on as they came.
  */
 
