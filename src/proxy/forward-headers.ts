@@ -7,6 +7,7 @@
  * Output is a flat header array [name, value, name, value, ...], built in one pass.
  */
 import { nameIs } from './framing.js';
+import { isFieldName } from './origin-response.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 
 /** What the forwarding headers say about this hop. */
@@ -131,13 +132,12 @@ export function requestHeaders(raw: readonly string[], hop: Hop, h2: boolean, ex
     for (const [k, v] of extra) {
       // The client's lines were checked by node's parser; the gate's are checked here, as they go
       // into the origin's head as they are.
-      if (!TOKEN.test(k) || BAD_VALUE.test(v)) throw new TypeError(`a header the origin request cannot carry: ${JSON.stringify(k)}`);
+      if (!isFieldName(k) || BAD_VALUE.test(v)) throw new TypeError(`a header the origin request cannot carry: ${JSON.stringify(k)}`);
       out.push(k, v);
     }
   return out;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** Response header names never passed to the client (they describe the origin connection). */

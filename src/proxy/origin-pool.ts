@@ -396,9 +396,8 @@ export class OriginPool {
   }
 
   private kill(c: Conn): void {
-    if (c.state !== St.DEAD || this.conns.has(c)) {
-      c.state = St.DEAD;
-      this.conns.delete(c);
+    c.state = St.DEAD;
+    if (this.conns.delete(c)) {
       const k = this.idle.indexOf(c);
       if (k >= 0) this.idle.splice(k, 1);
       c.socket.destroy();

@@ -41,6 +41,16 @@ for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
 for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
 for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
 
+/** Is s[from, to) a header field name (a non-empty token)? */
+export function isFieldName(s: string, from = 0, to = s.length): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
 /** A control character other than tab, or a CR not followed by LF: never in a valid head. */
 const BAD_CHARS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)/;
 
@@ -90,10 +100,7 @@ export function parseHead(s: string, headRequest: boolean): ResponseHead {
     if (c0 === 32 || c0 === 9) throw new BadResponse('a folded header line (obs-fold)');
     const colon = s.indexOf(':', p);
     if (colon < 0 || colon > lineEnd || colon === p) throw new BadResponse('a header line without a name');
-    for (let i = p; i < colon; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 127 || TCHAR[c] === 0) throw new BadResponse('a header name that is not a token');
-    }
+    if (!isFieldName(s, p, colon)) throw new BadResponse('a header name that is not a token');
     let v0 = colon + 1;
     let v1 = lineEnd;
     while (v0 < v1 && (s.charCodeAt(v0) === 32 || s.charCodeAt(v0) === 9)) v0++;
