@@ -67,7 +67,8 @@ export function expandText(ctx: ActionContext, param: string): string {
 
 export function setVar(ctx: ActionContext, sv: SetVar): void {
   const coll = sv.coll;
-  const store = ctx.vars.store(coll);
+  const isTx = coll === 'TX';
+  const store = isTx ? ctx.vars.tx : ctx.vars.store(coll);
   const name = sv.staticName ?? expandMacro(ctx, sv.name);
   const key = sv.staticKey ?? name.toLowerCase();
   const lent = ctx.initialTx;
@@ -75,8 +76,8 @@ export function setVar(ctx: ActionContext, sv: SetVar): void {
     lent.remember(key);
     if (sv.op === 'del') lent.deleting(key);
   }
-  // a persistent record notes the change for the store (relative changes stay relative)
-  const rec = ctx.opened === null ? undefined : ctx.opened.get(coll);
+  // a persistent record notes the change for the store (relative changes stay relative); TX is none
+  const rec = ctx.opened === null || isTx ? undefined : ctx.opened.get(coll);
   if (sv.op === 'del') {
     store.delete(key);
     rec?.ops.push({ op: 'del', name: key });

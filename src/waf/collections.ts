@@ -4,7 +4,7 @@
  * rules write (TX, IP, ...), and the variables of the last match (MATCHED_VAR, ...). Values are
  * `Entry` objects, which also carry what the value cache has worked out about their value.
  */
-import type { Target } from './rule.js';
+import type { Selector, Target } from './rule.js';
 import type { ValueCache } from './value-cache.js';
 
 /** `Entry.classBounds` before it is computed */
@@ -61,6 +61,19 @@ const MULTI = new Set([
 
 /** collections rules write with setvar (names kept lower-case) */
 export const STORE_COLLS = new Set(['TX', 'IP', 'SESSION', 'GLOBAL', 'RESOURCE', 'USER', 'ENV', 'GEO']);
+
+/** `Target.source`: a request or response variable, a single value or a collection */
+export const SOURCE_PLAIN = 0;
+/** `Target.source`: a collection rules write (STORE_COLLS) */
+export const SOURCE_STORE = 1;
+/** `Target.source`: a variable made or picked when read (XML, MATCHED_*, TIME_EPOCH, ...) */
+export const SOURCE_SPECIAL = 2;
+const SPECIAL_COLLS = new Set(['XML', 'MATCHED_VAR', 'MATCHED_VAR_NAME', 'MATCHED_VARS', 'MATCHED_VARS_NAMES', 'REQUEST_BODY', 'TIME_EPOCH', 'UNIQUE_ID']);
+
+/** How `collect` finds the values of collection `coll` (upper-case). */
+export function sourceOf(coll: string): number {
+  return STORE_COLLS.has(coll) ? SOURCE_STORE : SPECIAL_COLLS.has(coll) ? SOURCE_SPECIAL : SOURCE_PLAIN;
+}
 
 let uniqueCounter = 0;
 
@@ -130,13 +143,24 @@ export class Collections {
   collect(t: Target, out: Entry[]): void {
     const c = t.coll;
     const sel = t.selector;
+    const source = t.source;
+    if (source === SOURCE_PLAIN) {
+      // most targets: a single value, else a collection (no name is both)
+      const sc = this.scalars.get(c);
+      if (sc !== undefined) out.push(sc);
+      else {
+        const l = this.lists.get(c);
+        if (l !== undefined) pick(l, sel, out);
+      }
+      return;
+    }
     // single-valued variables first (no name is both a scalar and a collection)
     const sc = this.scalars.get(c);
     if (sc !== undefined) {
       out.push(sc);
       return;
     }
-    if (STORE_COLLS.has(c)) {
+    if (source === SOURCE_STORE) {
       const m = this.stores.get(c);
       if (!m) return;
       if (sel === null) for (const e of m.values()) out.push(e);
@@ -183,14 +207,7 @@ export class Collections {
     }
     const l = this.lists.get(c);
     if (l) {
-      if (sel === null) for (const e of l) out.push(e);
-      else if (sel.kind === 'name') {
-        const n = sel.name;
-        for (const e of l) if (e.lowerName === n) out.push(e);
-      } else {
-        const re = sel.re;
-        for (const e of l) if (re.test(e.name)) out.push(e);
-      }
+      pick(l, sel, out);
       return;
     }
     if (c === 'UNIQUE_ID') {
@@ -214,8 +231,20 @@ export class Collections {
       return this.stores.get(coll)?.get(key)?.value ?? '';
     }
     const tmp: Entry[] = [];
-    this.collect({ coll, selector: key === null ? null : { kind: 'name', name: key }, count: false, exclude: false }, tmp);
+    this.collect({ coll, selector: key === null ? null : { kind: 'name', name: key }, count: false, exclude: false, source: sourceOf(coll) }, tmp);
     return tmp.length ? tmp[0].value : '';
+  }
+}
+
+/** The values of collection `l` that selector `sel` picks, appended to `out`. */
+function pick(l: Entry[], sel: Selector, out: Entry[]): void {
+  if (sel === null) for (let i = 0; i < l.length; i++) out.push(l[i]);
+  else if (sel.kind === 'name') {
+    const n = sel.name;
+    for (let i = 0; i < l.length; i++) if (l[i].lowerName === n) out.push(l[i]);
+  } else {
+    const re = sel.re;
+    for (let i = 0; i < l.length; i++) if (re.test(l[i].name)) out.push(l[i]);
   }
 }
 

@@ -3,6 +3,7 @@
  * `ruleRemoveTargetById` and `ruleRemoveTargetByTag` (CRS exclusion packages use them). Made on
  * the first such ctl, so a transaction without one allocates nothing for it.
  */
+import { sourceOf } from './collections.js';
 import type { Rule, Target } from './rule.js';
 
 interface RemovedTarget {
@@ -59,7 +60,7 @@ export class RuleRemovals {
     for (const rt of this.targets) {
       if (rt.id ? rt.id(rule.id) : rt.tag ? rule.tags.some((t) => (rt.tag as RegExp).test(t)) : false) {
         out ??= [];
-        out.push({ coll: rt.coll, selector: rt.name === null ? null : { kind: 'name', name: rt.name }, count: false, exclude: true });
+        out.push({ coll: rt.coll, selector: rt.name === null ? null : { kind: 'name', name: rt.name }, count: false, exclude: true, source: sourceOf(rt.coll) });
       }
     }
     return out;

@@ -1,4 +1,5 @@
 /** Target lists of SecRule (`ARGS|!ARGS:password|&TX:foo|REQUEST_HEADERS:/^x-/`) parsed into `Target`s. */
+import { sourceOf } from './collections.js';
 import { patternFactors } from './factors.js';
 import { intern } from './macro.js';
 import { compilePcre } from './pcre.js';
@@ -60,7 +61,7 @@ export function parseTargets(spec: string): Target[] {
         }
       } else selector = { kind: 'name', name: intern(s.toLowerCase()) };
     }
-    out.push({ coll, selector, count, exclude });
+    out.push({ coll, selector, count, exclude, source: sourceOf(coll) });
   }
   return out;
 }

@@ -20,6 +20,8 @@ export interface Target {
   count: boolean;
   /** `!COLL:x`: values this rule leaves out */
   exclude: boolean;
+  /** where `Collections.collect` finds the values (`sourceOf(coll)`, worked out once) */
+  source: number;
 }
 
 /** A macro string split at compile time: literal parts and %{COLL.key} references. */

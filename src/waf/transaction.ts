@@ -31,7 +31,10 @@ let generation = 0;
 interface PhaseWalk {
   readonly rules: Rule[];
   readonly skipTo: Int32Array;
-  readonly decided: Uint8Array | null;
+  /** indexes of the rules a request runs (no markers, none decided at start-up), in order */
+  readonly live: Int32Array;
+  /** by index in `rules` (and one past the end): the position in `live` of the first live rule at or after it */
+  readonly firstLiveFrom: Int32Array;
 }
 
 /** per plan, by `Phase` (made on its first transaction) */
@@ -40,7 +43,18 @@ const walks = new WeakMap<Plan, PhaseWalk[]>();
 function phaseWalks(plan: Plan): PhaseWalk[] {
   let w = walks.get(plan);
   if (w === undefined) {
-    w = plan.phases.map((p) => ({ rules: [...p.rules], skipTo: Int32Array.from(p.skipTo), decided: p.decided === null ? null : Uint8Array.from(p.decided) }));
+    w = plan.phases.map((p) => {
+      const n = p.rules.length;
+      // the rules a request can run: markers and rules decided at start-up are left out of the walk
+      const live: number[] = [];
+      const firstLiveFrom = new Int32Array(n + 1);
+      for (let i = 0; i < n; i++) {
+        firstLiveFrom[i] = live.length;
+        if (p.rules[i].marker === null && (p.decided === null || p.decided[i] !== 1)) live.push(i);
+      }
+      firstLiveFrom[n] = live.length;
+      return { rules: [...p.rules], skipTo: Int32Array.from(p.skipTo), live: Int32Array.from(live), firstLiveFrom };
+    });
     walks.set(plan, w);
   }
   return w;
@@ -247,12 +261,11 @@ export class Transaction implements OpContext, ActionContext {
     if (this.engineOff) return;
     if (this.allowAll && phase !== Phase.LOGGING) return;
     if (this.allowRequest && phase <= Phase.REQUEST_BODY) return;
-    const { rules: list, skipTo, decided } = this.phases[phase];
+    const { rules: list, skipTo, live, firstLiveFrom } = this.phases[phase];
     const matchedVars = this.vars.matchedVars;
-    for (let i = 0; i < list.length; i++) {
+    for (let j = 0; j < live.length; j++) {
+      const i = live[j];
       const r = list[i];
-      if (r.marker !== null) continue;
-      if (decided !== null && decided[i] === 1) continue;
       if (this.removals?.removes(r)) continue;
       if (matchedVars.length !== 0) matchedVars.length = 0;
       let hit: boolean;
@@ -278,13 +291,16 @@ export class Transaction implements OpContext, ActionContext {
         return;
       }
       if (this.engineOff) return;
-      if (skipTo[i] >= 0) i = skipTo[i];
+      // go on with the first live rule after the marker (skipAfter) or the skipped rules (skip)
+      if (skipTo[i] >= 0) j = firstLiveFrom[skipTo[i] + 1] - 1;
       else if (r.skip > 0) {
         let k = r.skip;
-        while (k > 0 && i + 1 < list.length) {
-          i++;
-          if (list[i].marker === null) k--;
+        let x = i;
+        while (k > 0 && x + 1 < list.length) {
+          x++;
+          if (list[x].marker === null) k--;
         }
+        j = firstLiveFrom[x + 1] - 1;
       }
     }
   }
@@ -460,7 +476,11 @@ export class Transaction implements OpContext, ActionContext {
 
   /** The bounds on `e`'s classes after each chain (index 0: its raw classes). */
   private boundsOf(e: Entry): Int32Array {
-    if (e.classBounds === NO_BOUNDS) e.classBounds = this.valueCache.boundsFor(classMask(e.value) | KNOWN);
+    if (e.classBounds === NO_BOUNDS) {
+      // from the value's row: a value seen before (most are) is not scanned again
+      if (e.generation !== this.generation) this.giveRow(e);
+      e.classBounds = this.valueCache.boundsOfRow(e);
+    }
     return e.classBounds;
   }
 

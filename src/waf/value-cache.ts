@@ -4,12 +4,14 @@
  */
 import type { Entry } from './collections.js';
 import { gramsMiss, gramsOf } from './factors.js';
-import { KNOWN } from './prefilter.js';
+import { classMask, KNOWN } from './prefilter.js';
 import type { TransformChains } from './rule.js';
 
 /** Bounds of the value cache: distinct values, and characters of those values. */
 const CACHE_ROWS = 4096;
 const CACHE_CHARS = 4 << 20;
+/** placements remembered in order for the next transaction (`ValueCache.place`) */
+const LAST_PLACED = 512;
 
 /**
  * What the engine has worked out about each distinct value it has seen, kept across requests:
@@ -40,6 +42,17 @@ export class ValueCache {
    * transaction) */
   readonly classUnions: Int32Array;
   private readonly rowOf = new Map<string, number>();
+  /**
+   * The values placed by the last transactions, in the order they were placed, and their rows.
+   * Requests of one site are alike, so the k-th value a transaction places is most often the
+   * k-th one the previous placed: comparing the two strings costs less than hashing a fresh
+   * string (every request brings new ones) for `rowOf`.
+   */
+  private readonly lastValues: string[] = [];
+  private readonly lastRows: number[] = [];
+  private placed = 0;
+  /** per row (offset / rowWidth): the bounds table of its value's raw classes, once known */
+  private rowBounds: (Int32Array | undefined)[] = [];
   /** counts the times the cache was emptied (rows handed out before are void) */
   epoch = 0;
   private rows = 0;
@@ -81,14 +94,34 @@ export class ValueCache {
     if (e.cache === this && e.epoch === this.epoch) return;
     e.cache = this;
     e.epoch = this.epoch;
-    let at = this.rowOf.get(e.value);
-    if (at === undefined) {
-      at = this.row();
-      this.rowOf.set(e.value, at);
-      this.chars += e.value.length;
+    const k = this.placed++;
+    let at: number | undefined;
+    if (k < this.lastValues.length && this.lastValues[k] === e.value) at = this.lastRows[k];
+    else {
+      at = this.rowOf.get(e.value);
+      if (at === undefined) {
+        at = this.row();
+        this.rowOf.set(e.value, at);
+        this.chars += e.value.length;
+      }
+      if (k < LAST_PLACED) {
+        this.lastValues[k] = e.value;
+        this.lastRows[k] = at;
+      }
     }
     e.row = at;
     e.verdictRow = (at / this.rowWidth) * this.verdictColumns;
+  }
+
+  /** The bounds after each chain of the value of `e` (placed): worked out once per value. */
+  boundsOfRow(e: Entry): Int32Array {
+    const r = e.row / this.rowWidth;
+    let b = this.rowBounds[r];
+    if (b === undefined) {
+      b = this.boundsFor(classMask(e.value) | KNOWN);
+      this.rowBounds[r] = b;
+    }
+    return b;
   }
 
   /** The bounds after each chain for a value with `raw` classes (they depend on nothing else,
@@ -140,8 +173,12 @@ export class ValueCache {
    * them much larger). */
   begin(): void {
     this.classUnions.fill(0);
+    this.placed = 0;
     if (this.rows < CACHE_ROWS && this.chars < CACHE_CHARS) return;
     this.rowOf.clear();
+    this.lastValues.length = 0;
+    this.lastRows.length = 0;
+    this.rowBounds = [];
     this.epoch++;
     if (this.rows > CACHE_ROWS * 2) {
       this.values = [];
