@@ -4,6 +4,7 @@
  * rules write (TX, IP, ...), and the variables of the last match (MATCHED_VAR, ...). Values are
  * `Entry` objects, which also carry what the value cache has worked out about their value.
  */
+import { intern } from './macro.js';
 import type { Selector, Target } from './rule.js';
 import type { ValueCache } from './value-cache.js';
 
@@ -59,6 +60,28 @@ const MULTI = new Set([
   'RESPONSE_HEADERS_NAMES',
 ]);
 
+/** collection name -> the name of its `_NAMES` companion */
+const NAMES_OF = new Map<string, string>();
+
+/** raw name -> its lower-case form, interned (names repeat from request to request) */
+const lowerNames = new Map<string, string>();
+const LOWER_NAMES_MAX = 4096;
+
+/**
+ * The lower-case form of a header, cookie or argument name, interned: selectors compare it
+ * with their (interned) names for each value, and two interned strings that differ are told
+ * apart without reading them. Bounded: emptied when it has seen too many distinct names.
+ */
+function lowerNameOf(k: string): string {
+  let l = lowerNames.get(k);
+  if (l === undefined) {
+    l = intern(k.toLowerCase());
+    if (lowerNames.size >= LOWER_NAMES_MAX) lowerNames.clear();
+    lowerNames.set(k, l);
+  }
+  return l;
+}
+
 /** collections rules write with setvar (names kept lower-case) */
 export const STORE_COLLS = new Set(['TX', 'IP', 'SESSION', 'GLOBAL', 'RESOURCE', 'USER', 'ENV', 'GEO']);
 
@@ -110,10 +133,14 @@ export class Collections {
   /** Adds name/value pairs to collection `name` (and to its `_NAMES` companion). */
   addPairs(name: string, pairs: [string, string][]): void {
     const entries = this.list(name);
-    const namesColl = `${name}_NAMES`;
+    let namesColl = NAMES_OF.get(name);
+    if (namesColl === undefined) {
+      namesColl = `${name}_NAMES`;
+      NAMES_OF.set(name, namesColl);
+    }
     const names = MULTI.has(namesColl) ? this.list(namesColl) : null;
     for (const [k, v] of pairs) {
-      const lk = k.toLowerCase();
+      const lk = lowerNameOf(k);
       entries.push(new Entry(name, k, v, lk));
       names?.push(new Entry(namesColl, k, k, lk));
     }
