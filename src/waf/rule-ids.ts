@@ -77,6 +77,8 @@ export function numberRules(rules: Rule[], chainIds: Map<string, number>): RuleN
         }
         return sid;
       });
+      const positive = r.targets.flatMap((t, i) => (t.exclude ? [] : [i]));
+      r.soleSelection = positive.length === 1 && r.selectionIds[positive[0]] !== 0 ? positive[0] : -1;
     }
     const t = r.targets[0];
     if (r.targets.length === 1 && !t.exclude && t.selector?.kind === 'name' && SINGLE_VAR_COLL.test(t.coll)) {

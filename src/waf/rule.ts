@@ -123,6 +123,9 @@ export interface Rule {
   /** per target: id of its values after this rule's exclusions, shared by every rule that selects
    * the same values from a collection (0 = not cached), the index of a per-request cache */
   selectionIds: number[];
+  /** the index of the rule's one target besides exclusions when its selection is shared (its
+   * values are then the selection itself), else -1 */
+  soleSelection: number;
   /** the excluded (`!`) targets */
   exclusions: Target[];
   /** small integer naming this rule's target list (`targetListId`) with its transformation chain
@@ -214,6 +217,7 @@ export function blankRule(file: string, line: number): RuleDraft {
     targetsKey: '',
     targetListId: 0,
     selectionIds: [],
+    soleSelection: -1,
     unionSlot: 0,
     verdictColumn: 0,
     exclusions: [],

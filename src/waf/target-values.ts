@@ -35,18 +35,38 @@ export class TargetValues {
 
   /** `resolve` when the per-request cache has no list for `r` (or cannot be used). */
   private resolveAnew(r: Rule, removals: RuleRemovals | null): Entry[] {
-    const l: Entry[] = [];
     if (removals?.removesTargets) {
+      const l: Entry[] = [];
       this.targetsOf(r, removals.targetsRemovedFor(r), l);
       return l;
     }
-    this.targetsOf(r, null, l);
+    // one target (besides exclusions) whose selection is shared: its list is the selection
+    // itself (lists are only read)
+    const only = r.soleSelection;
+    const l = only >= 0 ? this.selection(r, only, r.selectionIds[only]) : this.targetsOf(r, null, []);
     const id = r.targetListId;
     if (id !== 0) this.byTargetList[id] = l;
     return l;
   }
 
-  private targetsOf(rule: Rule, removed: Target[] | null, out: Entry[]): void {
+  /** The values of `rule`'s target `ti` (shared selection `sid`), after the rule's exclusions. */
+  private selection(rule: Rule, ti: number, sid: number): Entry[] {
+    let c = this.bySelection[sid];
+    if (c === undefined) {
+      c = [];
+      this.vars.collect(rule.targets[ti], c);
+      const excl = rule.exclusions;
+      if (excl.length !== 0) {
+        let w = 0;
+        for (let i = 0; i < c.length; i++) if (!excluded(c[i], excl, null)) c[w++] = c[i];
+        c.length = w;
+      }
+      this.bySelection[sid] = c;
+    }
+    return c;
+  }
+
+  private targetsOf(rule: Rule, removed: Target[] | null, out: Entry[]): Entry[] {
     const excl = rule.exclusions;
     const vars = this.vars;
     const selectionIds = removed === null ? rule.selectionIds : null;
@@ -56,17 +76,7 @@ export class TargetValues {
       const sid = selectionIds !== null && ti < selectionIds.length ? selectionIds[ti] : 0;
       if (sid !== 0) {
         // the same selection (with the same exclusions) as an earlier rule's: shared
-        let c = this.bySelection[sid];
-        if (c === undefined) {
-          c = [];
-          vars.collect(t, c);
-          if (excl.length !== 0) {
-            let w = 0;
-            for (let i = 0; i < c.length; i++) if (!excluded(c[i], excl, null)) c[w++] = c[i];
-            c.length = w;
-          }
-          this.bySelection[sid] = c;
-        }
+        const c = this.selection(rule, ti, sid);
         for (let i = 0; i < c.length; i++) out.push(c[i]);
         continue;
       }
@@ -87,6 +97,7 @@ export class TargetValues {
         if (w !== out.length) out.length = w;
       }
     }
+    return out;
   }
 }
 
