@@ -52,12 +52,20 @@ export function parseUrlEncoded(s: string, out: Pair[], limit = 1000): void {
 
 /** Cookie header (version 0 format): `a=1; b=2`. */
 export function parseCookies(s: string, out: Pair[]): void {
-  for (const part of s.split(';')) {
-    const p = part.replace(/^[ \t]+/, '');
-    if (p === '') continue;
-    const eq = p.indexOf('=');
-    if (eq < 0) out.push([p, '']);
-    else out.push([p.slice(0, eq), p.slice(eq + 1)]);
+  const n = s.length;
+  let st = 0;
+  while (st <= n) {
+    let en = s.indexOf(';', st);
+    if (en < 0) en = n;
+    // leading spaces and tabs are not part of the name; a piece with nothing else is skipped
+    let p = st;
+    while (p < en && (s.charCodeAt(p) === 32 || s.charCodeAt(p) === 9)) p++;
+    if (p < en) {
+      const eq = s.indexOf('=', p);
+      if (eq < 0 || eq >= en) out.push([s.slice(p, en), '']);
+      else out.push([s.slice(p, eq), s.slice(eq + 1, en)]);
+    }
+    st = en + 1;
   }
 }
 
