@@ -277,6 +277,9 @@ export class Collections {
       if (key === null) return '';
       return this.stores.get(coll)?.get(key)?.value ?? '';
     }
+    // a single value (REMOTE_ADDR, REQUEST_URI ...): what collect would pick first
+    const sc = this.scalars.get(coll);
+    if (sc !== undefined) return sc.value;
     const tmp: Entry[] = [];
     this.collect({ coll, selector: key === null ? null : { kind: 'name', name: key }, count: false, exclude: false, source: sourceOf(coll) }, tmp);
     return tmp.length ? tmp[0].value : '';

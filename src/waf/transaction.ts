@@ -375,8 +375,10 @@ export class Transaction implements OpContext, ActionContext {
     if (e.generation !== this.generation) this.giveRow(e);
     const vc = this.valueCache;
     const vi = e.verdictRow + r.verdictColumn;
-    // (a verdict is only ever kept for a pure operator)
-    if (vc.verdicts[vi] === 1) return false;
+    // (a verdict is only ever kept for a pure operator; a match only when it captures nothing)
+    const known = vc.verdicts[vi];
+    if (known === 1) return false;
+    if (known === 2) return true;
     const op = r.op;
     const chain = r.transformChain;
     const cell = e.row + chain;
@@ -396,7 +398,10 @@ export class Transaction implements OpContext, ActionContext {
     // none of the operator's literal factors can be in the value
     if (hit && op.grams !== null && vc.pairFilterMisses(cell, v, op.grams)) hit = false;
     if (hit) hit = op.match(v, this, r.capture);
-    if (!hit && op.pure) vc.verdicts[vi] = 1;
+    if (op.pure) {
+      if (!hit) vc.verdicts[vi] = 1;
+      else if (!r.capture) vc.verdicts[vi] = 2;
+    }
     return hit;
   }
 
