@@ -182,14 +182,18 @@ for (const backend of BACKENDS) {
 
     it('a client that goes leaves no timer behind', async () => {
       const timers = () => process.getActiveResourcesInfo().filter((x) => x === 'Timeout').length;
+      // Other timers come and go beside the stream's (the database pool's, an earlier test's):
+      // the count is compared, not matched, and sampled until it shows, each wait bounded.
       const before = timers();
       const s = await connect({}, '?backlog=0');
       await s.next((m) => m.comment === 'heartbeat', 'heartbeat');
+      const opened = Date.now() + WAIT_MS;
+      while (timers() <= before && Date.now() < opened) await new Promise((r) => setTimeout(r, 20));
       assert.ok(timers() > before, 'the open stream polls');
       s.close();
       const deadline = Date.now() + WAIT_MS;
       while (timers() > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(timers(), before);
+      assert.ok(timers() <= before, `${timers()} timers after the client went, ${before} before it came`);
     });
   });
 }
