@@ -63,10 +63,6 @@ const MULTI = new Set([
 /** collection name -> the name of its `_NAMES` companion */
 const NAMES_OF = new Map<string, string>();
 
-/** per collection, the names the last request brought (at most NAME_ORDER_MAX) and their `lowerNameOf` */
-const NAME_ORDER = new Map<string, { raw: string[]; lower: string[] }>();
-const NAME_ORDER_MAX = 64;
-
 /** raw name -> its lower-case form, interned (names repeat from request to request) */
 const lowerNames = new Map<string, string>();
 const LOWER_NAMES_MAX = 4096;
@@ -143,24 +139,10 @@ export class Collections {
       NAMES_OF.set(name, namesColl);
     }
     const names = MULTI.has(namesColl) ? this.list(namesColl) : null;
-    // the previous request's names of this collection, in order: most requests repeat them
-    let seen = NAME_ORDER.get(name);
-    if (seen === undefined) {
-      seen = { raw: [], lower: [] };
-      NAME_ORDER.set(name, seen);
-    }
     for (let i = 0; i < pairs.length; i++) {
       const k = pairs[i][0];
       const v = pairs[i][1];
-      let lk: string;
-      if (i < seen.raw.length && seen.raw[i] === k) lk = seen.lower[i];
-      else {
-        lk = lowerNameOf(k);
-        if (i < NAME_ORDER_MAX) {
-          seen.raw[i] = k;
-          seen.lower[i] = lk;
-        }
-      }
+      const lk = lowerNameOf(k);
       entries.push(new Entry(name, k, v, lk));
       names?.push(new Entry(namesColl, k, k, lk));
     }

@@ -160,18 +160,26 @@ describe('correlator: merged detection across sensors', () => {
     }
     clock.t += 3000;
     tick();
-    return { clock, c, a, b, decided, tick };
+    /** `n` seconds pass, the correlator ticking each one */
+    const seconds = (n: number): void => {
+      for (let k = 0; k < n; k++) {
+        clock.t += 1000;
+        tick();
+      }
+    };
+    /** a sensor's windows `from` to `to` (exclusive) arrive */
+    const send = (msgs: unknown[], from: number, to: number): void => {
+      for (let i = from; i < to; i++) c.ingest(msgs[i] as SummaryMessage, () => {});
+    };
+    return { clock, c, a, b, decided, tick, seconds, send };
   };
 
   it('a backlog being caught up (after an outage) waits longer for the other sensors than a live second', () => {
-    const { clock, c, a, b, decided, tick } = liveThree();
+    const { clock, c, a, b, decided, tick, seconds, send } = liveThree();
     // then r1's backlog arrives at once, and r2's only 8 s later: more than the hold, less than the catch-up hold
-    for (let i = 3; i < a.length; i++) c.ingest(a[i] as SummaryMessage, () => {});
-    for (let k = 0; k < 8; k++) {
-      clock.t += 1000;
-      tick();
-    }
-    for (let i = 3; i < b.length; i++) c.ingest(b[i] as SummaryMessage, () => {});
+    send(a, 3, a.length);
+    seconds(8);
+    send(b, 3, b.length);
     clock.t += 1000;
     tick();
     for (const d of c.finish()) decided.push(d.second);
@@ -180,25 +188,19 @@ describe('correlator: merged detection across sensors', () => {
   });
 
   it('a NATS outage: seconds in flight wait while the correlator is cut off, and every sensor gets the catch-up hold after', () => {
-    const { clock, c, a, b, decided, tick } = liveThree();
+    const { clock, c, a, b, decided, tick, seconds, send } = liveThree();
     assert.equal(decided.length, 3);
     // r1's window of the next second got through; r2's went to its spool: NATS is down for 30 s
     c.ingest(a[3] as SummaryMessage, () => {});
     c.busLink(false);
-    for (let k = 0; k < 30; k++) {
-      clock.t += 1000;
-      tick();
-    }
+    seconds(30);
     assert.equal(decided.length, 3, 'nothing decided while the correlator cannot hear');
     // back: r1 resends a short backlog at once (within CATCH_UP_S of the newest), r2 its own 6 s later
     c.busLink(true);
-    for (let i = 4; i < 8; i++) c.ingest(a[i] as SummaryMessage, () => {});
-    for (let k = 0; k < 6; k++) {
-      clock.t += 1000;
-      tick();
-    }
+    send(a, 4, 8);
+    seconds(6);
     assert.equal(decided.length, 3, 'the seconds wait for r2 (more than the hold, less than the catch-up hold)');
-    for (let i = 3; i < 8; i++) c.ingest(b[i] as SummaryMessage, () => {});
+    send(b, 3, 8);
     clock.t += 1000;
     tick();
     assert.equal(c.counts.late, 0, 'no window came too late');
@@ -212,21 +214,15 @@ describe('correlator: merged detection across sensors', () => {
   });
 
   it('after an outage, seconds wait for every sensor heard before it, even one back later than the catch-up hold; a minute at most', () => {
-    const { clock, c, a, b, decided, tick } = liveThree();
+    const { clock, c, a, b, decided, tick, seconds, send } = liveThree();
     c.busLink(false);
-    for (let k = 0; k < 30; k++) {
-      clock.t += 1000;
-      tick();
-    }
+    seconds(30);
     // back: r1 resends at once; r2's client gave up reconnecting and is made anew 25 s later
     c.busLink(true);
-    for (let i = 3; i < 8; i++) c.ingest(a[i] as SummaryMessage, () => {});
-    for (let k = 0; k < 25; k++) {
-      clock.t += 1000;
-      tick();
-    }
+    send(a, 3, 8);
+    seconds(25);
     assert.equal(decided.length, 3, 'nothing decided while r2, heard before the outage, is not heard again');
-    for (let i = 3; i < 8; i++) c.ingest(b[i] as SummaryMessage, () => {});
+    send(b, 3, 8);
     clock.t += 1000;
     tick();
     assert.equal(c.counts.late, 0, 'r2 came 25 s after the return and none of its windows was late');
@@ -238,10 +234,7 @@ describe('correlator: merged detection across sensors', () => {
     c.busLink(true);
     const before = decided.length;
     c.ingest(a[8] as SummaryMessage, () => {});
-    for (let k = 0; k < 59; k++) {
-      clock.t += 1000;
-      tick();
-    }
+    seconds(59);
     assert.equal(decided.length, before, 'waiting for r2 within the minute');
     clock.t += 2000;
     tick();
