@@ -13,6 +13,7 @@ import { headerRecords, text } from './access-log.js';
 import { requestHeaders, responseHeaders } from './forward-headers.js';
 import { checkHead, type HeadFacts } from './framing.js';
 import type { BodyVerdict, EdgeRequest, Gate, HeadVerdict, Mitigated, Outcome, Respond } from './gate.js';
+import type { H1Request } from './h1-conn.js';
 import type { BodyWatch, Upload } from './limits.js';
 import type { ResolvedOptions } from './options.js';
 import type { OriginHandler } from './origin-pool.js';
@@ -23,8 +24,18 @@ import type { TrustedProxies } from './trusted.js';
 import { isConnectError, type Origin, type Upstream } from './upstream.js';
 import { EdgeView } from './view.js';
 
-export type Req = IncomingMessage | Http2ServerRequest;
-export type Res = ServerResponse | Http2ServerResponse;
+/** node's request and response (TLS: h2, or HTTP/1.1 by ALPN), or ours (plain HTTP/1.1: h1-conn.ts). */
+export type Req = IncomingMessage | Http2ServerRequest | H1Request;
+/** What the exchange does with a response: node's ServerResponse and Http2ServerResponse, and H1Response, all have it. */
+export interface Res {
+  readonly headersSent: boolean;
+  writeHead(status: number, headers: string[]): unknown;
+  write(chunk: Uint8Array): boolean;
+  end(chunk?: Uint8Array): unknown;
+  once(event: 'drain' | 'close', f: () => void): unknown;
+  writeContinue(): void;
+  destroy(): void;
+}
 
 /** What the edge knows of a client connection (server.ts fills it once per connection). */
 export interface ConnInfo {
@@ -484,7 +495,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, OriginHandler {
     const out = responseHeaders(raw, this.h2 ? '2.0' : '1.1');
     if (this.core.closing && !this.h2) out.push('connection', 'close');
     try {
-      this.res.writeHead(statusCode, out as unknown as Record<string, string>);
+      this.res.writeHead(statusCode, out);
     } catch (e) {
       // A head node will not send (a value the origin sent that node:http refuses): 502, not a crash.
       this.responded = false;
@@ -533,7 +544,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, OriginHandler {
   onData(chunk: Buffer): boolean {
     if (this.done) return true;
     this.bytesOut += chunk.length;
-    if ((this.res as ServerResponse).write(chunk)) return true;
+    if (this.res.write(chunk)) return true;
     if (this.drainBound === null) this.drainBound = () => this.resumeOrigin?.();
     this.res.once('drain', this.drainBound);
     return false;
@@ -598,7 +609,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, OriginHandler {
 
   private clientGone(): boolean {
     if (this.conn.failed !== undefined) return true;
-    if (this.h2) return (this.res as Http2ServerResponse).stream.destroyed;
+    if (this.h2) return (this.res as unknown as Http2ServerResponse).stream.destroyed;
     const s = (this.req as IncomingMessage).socket as Socket | null;
     return s === null || s.destroyed || s.writableEnded;
   }
@@ -651,7 +662,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, OriginHandler {
       (this.res as ServerResponse).shouldKeepAlive = false;
     }
     try {
-      this.res.writeHead(status, out as unknown as Record<string, string>);
+      this.res.writeHead(status, out);
     } catch (e) {
       // Only the gate's headers can be invalid here: answer without them.
       if (headers === undefined) throw e;

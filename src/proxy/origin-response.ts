@@ -35,7 +35,7 @@ export class BadResponse extends Error {
 }
 
 /** Token characters (RFC 9110 §5.6.2), by char code. */
-const TCHAR = new Uint8Array(128);
+export const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
 for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
 for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
@@ -176,7 +176,10 @@ const enum Ck {
  * is framed anew by node).
  */
 export class ChunkedDecoder {
+  /** `strict`: every line ends with CRLF (a request's body: a bare LF is a smuggling vector between parsers). */
+  constructor(private readonly strict = false) {}
   private state = Ck.SIZE;
+  private cr = false;
   private size = 0;
   private digits = 0;
   private left = 0;
@@ -214,8 +217,10 @@ export class ChunkedDecoder {
           } else {
             if (this.digits === 0) throw new BadResponse('a chunk without its size');
             if (c === 13) this.state = Ck.SIZE_LF;
-            else if (c === 10) this.endSizeLine();
-            else if (c === 59 || c === 32 || c === 9) this.state = Ck.EXT;
+            else if (c === 10) {
+              this.bareLf();
+              this.endSizeLine();
+            } else if (c === 59 || c === 32 || c === 9) this.state = Ck.EXT;
             else throw new BadResponse('a malformed chunk size');
             if (this.state !== Ck.SIZE) i++;
           }
@@ -225,7 +230,10 @@ export class ChunkedDecoder {
           const c = b[i++] as number;
           if (++this.lineLen > 4096) throw new BadResponse('a chunk extension too long');
           if (c === 13) this.state = Ck.SIZE_LF;
-          else if (c === 10) this.endSizeLine();
+          else if (c === 10) {
+            this.bareLf();
+            this.endSizeLine();
+          }
           break;
         }
         case Ck.SIZE_LF:
@@ -235,8 +243,10 @@ export class ChunkedDecoder {
         case Ck.DATA_CR: {
           const c = b[i++] as number;
           if (c === 13) this.state = Ck.DATA_LF;
-          else if (c === 10) this.nextChunk();
-          else throw new BadResponse('chunk data longer than its size');
+          else if (c === 10) {
+            this.bareLf();
+            this.nextChunk();
+          } else throw new BadResponse('chunk data longer than its size');
           break;
         }
         case Ck.DATA_LF:
@@ -247,12 +257,18 @@ export class ChunkedDecoder {
           const c = b[i++] as number;
           if (++this.trailerBytes > 16 * 1024) throw new BadResponse('chunked trailers too long');
           if (c === 10) {
+            if (!this.cr) this.bareLf();
+            this.cr = false;
             if (this.lineLen === 0) {
               this.state = Ck.DONE;
               return i;
             }
             this.lineLen = 0;
-          } else if (c !== 13) this.lineLen++;
+          } else if (c === 13) this.cr = true;
+          else {
+            this.cr = false;
+            this.lineLen++;
+          }
           break;
         }
         case Ck.DONE:
@@ -260,6 +276,10 @@ export class ChunkedDecoder {
       }
     }
     return this.state === Ck.DONE ? i : -1;
+  }
+
+  private bareLf(): void {
+    if (this.strict) throw new BadResponse('a chunk line ended by a bare LF');
   }
 
   private endSizeLine(): void {

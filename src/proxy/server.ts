@@ -1,18 +1,20 @@
 /**
- * `startEdge`: the edge's listener and its connections. One node:http server (or one node:http2
- * secure server speaking h2 and HTTP/1.1 by ALPN), whose connection handling is preceded by ours:
- * the PROXY protocol header, the per-address connection cap and the connection facts each
- * request reads. Requests go to exchange.ts, WebSocket upgrades to upgrade.ts.
+ * `startEdge`: the edge's listener and its connections. Plain HTTP/1.1 is read by h1-conn.ts on a
+ * node:net server; TLS by one node:http2 secure server speaking h2 and HTTP/1.1 by ALPN, whose
+ * connection handling is preceded by ours. Ours: the PROXY protocol header, the per-address
+ * connection cap and the connection facts each request reads. Requests go to exchange.ts,
+ * WebSocket upgrades to upgrade.ts.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2Session } from 'node:http2';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { AccessLog } from './access-log.js';
 import { readClientHello } from './client-hello.js';
 import { type ConnInfo, type EdgeCore, Exchange, type Req, type Res } from './exchange.js';
 import { type Gate, PASS_ALL } from './gate.js';
+import { H1Conn, H1Conns, type H1Handlers, type H1Request, type H1Response } from './h1-conn.js';
 import { BodyWatch, ConnLimiter } from './limits.js';
 import { type EdgeOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { parseProxyHeader } from './proxy-protocol.js';
@@ -112,15 +114,23 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
     onIdle: () => idle?.(),
     pipeUpgrade: (x, origin) => pipeUpgrade(x, origin, o.connectTimeoutMs, track),
   };
-  const server = o.tls !== undefined ? secureServer(o) : plainServer(o);
+  const checkEveryMs = Math.max(100, Math.min(1_000, o.headerTimeoutMs / 4));
+  const server: NetServer | Http2SecureServer = o.tls !== undefined ? secureServer(o, checkEveryMs) : createNetServer({ allowHalfOpen: true });
   const limiter = new ConnLimiter(o.maxConnsPerIp);
+  const h1 = new H1Conns({ maxHeaderBytes: o.maxHeaderBytes, headerTimeoutMs: o.headerTimeoutMs, keepAliveTimeoutMs: o.keepAliveTimeoutMs }, checkEveryMs);
+  const h1Handlers: H1Handlers = {
+    request: (req, res) => onRequest(req, res),
+    upgrade: (req, res, head) => onUpgrade(req, res, head),
+    refuse: (socket, status, res) => refuseConnection(core, socket as Tracked, status, res !== null, res?.headersSent === true),
+  };
 
-  // Our connection handling goes before node's own (http's parser set-up, or TLS): taken out
-  // of the 'connection' listeners and called once the connection is admitted.
+  // Our connection handling goes before TLS's: node's listeners are taken out of 'connection'
+  // and called once the connection is admitted.
   const inner = server.listeners('connection') as Array<(s: Socket) => void>;
   server.removeAllListeners('connection');
   const proceed = (s: Socket): void => {
-    for (const f of inner) f.call(server, s);
+    if (o.tls === undefined) new H1Conn(s, h1, h1Handlers);
+    else for (const f of inner) f.call(server, s);
   };
   server.on('connection', (s: Tracked) => {
     stats.connections++;
@@ -190,16 +200,19 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
   const onRequest = (req: Req, res: Res): void => {
     new Exchange(core, req, res, connOf(req)).begin();
   };
+  const onUpgrade = (req: IncomingMessage | H1Request, res: ServerResponse | H1Response, head: Buffer): void => {
+    res.shouldKeepAlive = false;
+    const x = new Exchange(core, req, res, connOf(req));
+    x.upgradeHead = head;
+    x.begin();
+  };
   server.on('request', onRequest);
   server.on('checkContinue', onRequest);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const res = new ServerResponse(req);
-    res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
     res.once('finish', () => socket.end());
-    const x = new Exchange(core, req, res, connOf(req));
-    x.upgradeHead = head;
-    x.begin();
+    onUpgrade(req, res, head);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket as Tracked, core));
   server.on('tlsClientError', () => {
@@ -234,7 +247,7 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
       closed ??= (async () => {
         core.closing = true;
         server.close();
-        (server as Server).closeIdleConnections?.();
+        h1.closeIdle();
         for (const s of sessions) s.close();
         if (core.inflight > 0) {
           await new Promise<void>((resolve) => {
@@ -250,6 +263,7 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
         for (const s of sockets) s.destroy();
         for (const s of sessions) s.destroy();
         core.watch.stop();
+        h1.stop();
         await (cut ? upstream.destroy() : upstream.close());
         await core.log?.close();
       })();
@@ -258,21 +272,7 @@ export async function startEdge(opts: EdgeOptions & { gate?: Gate }): Promise<Ed
   };
 }
 
-function plainServer(o: ResolvedOptions): Server {
-  const s = createHttpServer({
-    maxHeaderSize: o.maxHeaderBytes,
-    headersTimeout: o.headerTimeoutMs,
-    // The whole-request timer would also cut slow but steady uploads; bodies have their own watch.
-    requestTimeout: 0,
-    keepAliveTimeout: o.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.max(100, Math.min(1_000, o.headerTimeoutMs / 4)),
-  });
-  // Node keeps only this many header lines: one more than allowed, so checkHead sees the excess.
-  s.maxHeadersCount = o.maxHeaderCount + 1;
-  return s;
-}
-
-function secureServer(o: ResolvedOptions): Http2SecureServer {
+function secureServer(o: ResolvedOptions, checkEveryMs: number): Http2SecureServer {
   const tls = o.tls as NonNullable<ResolvedOptions['tls']>;
   const s = createSecureServer({
     cert: tls.cert,
@@ -291,10 +291,12 @@ function secureServer(o: ResolvedOptions): Http2SecureServer {
     maxHeadersCount: number;
   };
   h1.headersTimeout = o.headerTimeoutMs;
+  // The whole-request timer would also cut slow but steady uploads; bodies have their own watch.
   h1.requestTimeout = 0;
   h1.keepAliveTimeout = o.keepAliveTimeoutMs;
-  h1.connectionsCheckingInterval = Math.max(100, Math.min(1_000, o.headerTimeoutMs / 4));
+  h1.connectionsCheckingInterval = checkEveryMs;
   h1.maxHeaderSize = o.maxHeaderBytes;
+  // Node keeps only this many header lines: one more than allowed, so checkHead sees the excess.
   h1.maxHeadersCount = o.maxHeaderCount + 1;
   return s;
 }
@@ -391,29 +393,34 @@ function readProxyHeader(
  * heads): a short answer and the connection closed. Nothing of such a request reaches the origin.
  */
 function onClientError(err: NodeJS.ErrnoException, socket: Tracked, core: EdgeCore): void {
-  const stats = core.stats;
   const code = err.code ?? '';
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') {
     socket.destroy();
     return;
   }
-  let status = 400;
-  if (code === 'HPE_HEADER_OVERFLOW') {
-    status = 431;
-    stats.headersTooLarge++;
-  } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    status = 408;
-    stats.headerTimeouts++;
-  } else stats.badRequests++;
+  const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const cur = (socket as unknown as { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+  refuseConnection(core, socket, status, cur != null, cur?.headersSent === true);
+}
+
+/**
+ * A head (or a chunked body) the parser refused, or a head that did not come in time: `status`
+ * answered unless a response is under way (`inFlight`, its head sent: `headersSent`), then the
+ * connection closed.
+ */
+function refuseConnection(core: EdgeCore, socket: Tracked, status: number, inFlight: boolean, headersSent: boolean): void {
+  const stats = core.stats;
+  if (status === 431) stats.headersTooLarge++;
+  else if (status === 408) stats.headerTimeouts++;
+  else stats.badRequests++;
   const info = socket[CONN] ?? socket._parent?.[CONN];
   if (info !== undefined) info.failed = status;
   const id = core.ids.next();
-  const cur = (socket as unknown as { _httpMessage?: { headersSent: boolean } })._httpMessage;
-  if (socket.writable && (cur === undefined || cur === null || !cur.headersSent)) {
+  if (socket.writable && !headersSent) {
     const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
     socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-length: 0\r\n${REQUEST_ID_HEADER}: ${id}\r\nconnection: close\r\n\r\n`);
     setTimeout(() => socket.destroy(), 1_000).unref();
   } else socket.destroy();
   // with a request under way, its exchange logs how it ended; this is a refusal only without one
-  if (info !== undefined && (cur === undefined || cur === null)) reportRefused(core, info, status, refusalName(status), id);
+  if (info !== undefined && !inFlight) reportRefused(core, info, status, refusalName(status), id);
 }

@@ -1,0 +1,78 @@
+/**
+ * The edge's HTTP/1.1 request head (RFC 9112 §2–5), parsed strictly: what a reverse proxy passes
+ * on must mean one thing to every parser behind it. Refused (400): a request line that is not
+ * `method SP target SP HTTP/1.0|1.1`, a target with a space or a control byte, bare CR or LF,
+ * obs-fold, whitespace before a colon, a header name that is not a token, a control byte in a
+ * value, HTTP/1.1 without Host. Framing ambiguities (Content-Length with Transfer-Encoding, ...)
+ * are framing.ts's checks, made by the exchange on every protocol.
+ */
+import { nameIs } from './framing.js';
+import { isFieldName, TCHAR } from './origin-response.js';
+
+export interface RequestHead {
+  method: string;
+  target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minor: number;
+  /** [name, value, name, value, ...]: names as sent, values without surrounding whitespace. */
+  raw: string[];
+}
+
+/** What no request head holds: controls other than tab, DEL, a CR or LF that is not part of a CRLF. */
+const BAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+
+/**
+ * Parse `s`, a whole head in latin1 ending with its blank line (CRLF CRLF). null: malformed.
+ */
+export function parseRequestHead(s: string): RequestHead | null {
+  // One native scan for the bytes refused anywhere; the rest is structure.
+  if (BAD.test(s)) return null;
+  const lineEnd = s.indexOf('\r\n');
+  const sp1 = s.indexOf(' ');
+  if (sp1 <= 0 || sp1 > lineEnd || !isFieldName(s, 0, sp1)) return null;
+  const sp2 = s.indexOf(' ', sp1 + 1);
+  if (sp2 < 0 || sp2 > lineEnd || sp2 === sp1 + 1 || lineEnd - sp2 !== 9) return null;
+  const target = s.slice(sp1 + 1, sp2);
+  if (target.includes('\t')) return null;
+  // `HTTP/1.0` or `HTTP/1.1`, nothing else (HTTP/0.9 has no version; 2 and 3 do not come as text).
+  if (!s.startsWith('HTTP/1.', sp2 + 1)) return null;
+  const last = s.charCodeAt(lineEnd - 1);
+  if (last !== 48 && last !== 49) return null;
+  const minor = last - 48;
+  const raw: string[] = [];
+  let host = false;
+  const end = s.length - 2;
+  let pos = lineEnd + 2;
+  while (pos < end) {
+    const le = s.indexOf('\r\n', pos);
+    const colon = s.indexOf(':', pos);
+    // No colon on the line, an empty or non-token name (a space before the colon, obs-fold's
+    // leading whitespace, a bare LF inside the name) all fail here.
+    if (colon < 0 || colon > le || !isFieldName(s, pos, colon)) return null;
+    let vs = colon + 1;
+    let ve = le;
+    while (vs < ve && (s.charCodeAt(vs) === 32 || s.charCodeAt(vs) === 9)) vs++;
+    while (ve > vs && (s.charCodeAt(ve - 1) === 32 || s.charCodeAt(ve - 1) === 9)) ve--;
+    const name = s.slice(pos, colon);
+    if (colon - pos === 4 && nameIs(name, 'host')) host = true;
+    raw.push(name, s.slice(vs, ve));
+    pos = le + 2;
+  }
+  if (minor === 1 && !host) return null;
+  return { method: s.slice(0, sp1), target, minor, raw };
+}
+
+/**
+ * A head not all come yet that can already be refused: a byte that is not a token's before the
+ * method's space (TLS or other binary on the plain port), or a bare LF anywhere. Scans b[from, end).
+ */
+export function badPartialHead(b: Buffer, from: number): boolean {
+  const sp = b.indexOf(32);
+  const methodEnd = sp < 0 ? b.length : sp;
+  for (let i = from; i < b.length; i++) {
+    const c = b[i] as number;
+    if (c === 10 && (i === 0 || b[i - 1] !== 13)) return true;
+    if (i < methodEnd && (c > 127 || TCHAR[c] === 0)) return true;
+  }
+  return false;
+}
