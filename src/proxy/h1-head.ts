@@ -6,6 +6,7 @@
  * value, HTTP/1.1 without Host. Framing ambiguities (Content-Length with Transfer-Encoding, ...)
  * are framing.ts's checks, made by the exchange on every protocol.
  */
+import { METHODS } from 'node:http';
 import { nameIs } from './framing.js';
 import { isFieldName, TCHAR } from './origin-response.js';
 
@@ -18,6 +19,14 @@ export interface RequestHead {
   raw: string[];
 }
 
+/**
+ * The methods node's parser (llhttp) knows; others were refused before the edge had its own
+ * parser, and still are (400): a front end has no use for methods its origins never see.
+ */
+const KNOWN_METHODS = new Set(METHODS);
+
+const TARGET_BAD = /[^\x21-\x7e]/;
+
 /** What no request head holds: controls other than tab, DEL, a CR or LF that is not part of a CRLF. */
 const BAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 
@@ -29,11 +38,14 @@ export function parseRequestHead(s: string): RequestHead | null {
   if (BAD.test(s)) return null;
   const lineEnd = s.indexOf('\r\n');
   const sp1 = s.indexOf(' ');
-  if (sp1 <= 0 || sp1 > lineEnd || !isFieldName(s, 0, sp1)) return null;
+  if (sp1 <= 0 || sp1 > lineEnd) return null;
+  const method = s.slice(0, sp1);
+  if (!KNOWN_METHODS.has(method)) return null;
   const sp2 = s.indexOf(' ', sp1 + 1);
   if (sp2 < 0 || sp2 > lineEnd || sp2 === sp1 + 1 || lineEnd - sp2 !== 9) return null;
   const target = s.slice(sp1 + 1, sp2);
-  if (target.includes('\t')) return null;
+  // Visible ASCII only, as llhttp wants it (raw UTF-8 in a target is refused there too).
+  if (TARGET_BAD.test(target)) return null;
   // `HTTP/1.0` or `HTTP/1.1`, nothing else (HTTP/0.9 has no version; 2 and 3 do not come as text).
   if (!s.startsWith('HTTP/1.', sp2 + 1)) return null;
   const last = s.charCodeAt(lineEnd - 1);
@@ -59,7 +71,7 @@ export function parseRequestHead(s: string): RequestHead | null {
     pos = le + 2;
   }
   if (minor === 1 && !host) return null;
-  return { method: s.slice(0, sp1), target, minor, raw };
+  return { method, target, minor, raw };
 }
 
 /**
