@@ -102,14 +102,18 @@ class Conn {
     if (this.state === St.BODY) this.socket.resume();
   };
   readonly piece = (b: Buffer): void => {
-    if (this.h !== null && !this.h.onData(b)) this.socket.pause();
+    // A piece of the pool's read buffer is copied: the handler may keep it past this read.
+    if (this.h !== null && !this.h.onData(this.borrowed ? Buffer.from(b) : b)) this.socket.pause();
   };
+  /** Reads land in the pool's one buffer (plain origins): bytes kept past a read are copied. */
+  borrowed = false;
+  socket!: Socket;
 
-  constructor(
-    readonly pool: OriginPool,
-    readonly socket: Socket,
-  ) {}
+  constructor(readonly pool: OriginPool) {}
 }
+
+/** The read buffer of a pool's plain connections. */
+const READ_BYTES = 64 * 1024;
 
 export class OriginPool {
   private readonly conns = new Set<Conn>();
@@ -130,6 +134,7 @@ export class OriginPool {
   }
 
   private readonly hostHeader: string;
+  private readBuf: Buffer | null = null;
 
   /** Send `req`; `h` hears of its answer. Never throws: every failure goes to `h.onError`. */
   dispatch(req: OriginRequest, h: OriginHandler): void {
@@ -145,8 +150,17 @@ export class OriginPool {
 
   private connect(): Conn {
     const o = { host: this.hostname, port: this.port, noDelay: true };
-    const socket = this.tlsOrigin ? tls.connect({ ...o, servername: net.isIP(this.hostname) === 0 ? this.hostname : undefined, ALPNProtocols: ['http/1.1'] }) : net.connect(o);
-    const c = new Conn(this, socket);
+    const c = new Conn(this);
+    let socket: Socket;
+    if (this.tlsOrigin) socket = tls.connect({ ...o, servername: net.isIP(this.hostname) === 0 ? this.hostname : undefined, ALPNProtocols: ['http/1.1'] });
+    else {
+      // node's `onread`: each read lands in one reused buffer and comes straight here, without
+      // a buffer allocated per read or the stream machinery of 'data' events.
+      this.readBuf ??= Buffer.allocUnsafe(READ_BYTES);
+      socket = net.connect({ ...o, onread: { buffer: this.readBuf, callback: (n: number, buf: Uint8Array) => this.readInto(c, buf as Buffer, n) } });
+      c.borrowed = true;
+    }
+    c.socket = socket;
     this.conns.add(c);
     this.startSweep();
     c.deadline = performance.now() + this.o.connectTimeoutMs;
@@ -156,7 +170,7 @@ export class OriginPool {
       c.state = St.HEAD;
       this.writeRequest(c);
     });
-    socket.on('data', (d: Buffer) => this.onData(c, d));
+    if (!c.borrowed) socket.on('data', (d: Buffer) => this.onData(c, d));
     socket.on('error', (e) => this.lost(c, e));
     socket.on('close', () => this.lost(c, null));
     return c;
@@ -242,6 +256,12 @@ export class OriginPool {
     this.awaitHead(c);
   }
 
+  /** A read into the pool's buffer (`onread`): true keeps reading (a pause is the handler's, by socket.pause()). */
+  private readInto(c: Conn, buf: Buffer, n: number): boolean {
+    this.onData(c, buf.subarray(0, n));
+    return true;
+  }
+
   private onData(c: Conn, d: Buffer): void {
     if (c.h === null) {
       // Bytes nobody asked for (on an idle connection): the origin is confused; drop the connection.
@@ -267,7 +287,7 @@ export class OriginPool {
           const e = headEnd(b);
           if (e < 0) {
             if (b.length > MAX_HEAD_BYTES) throw new OriginError('ORIGIN_HEADERS_OVERFLOW', 'the response head is too large');
-            c.pending = b;
+            c.pending = c.borrowed ? Buffer.from(b) : b;
             return;
           }
           if (e > MAX_HEAD_BYTES) throw new OriginError('ORIGIN_HEADERS_OVERFLOW', 'the response head is too large');
