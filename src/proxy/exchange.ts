@@ -243,7 +243,7 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, OriginHandler {
       this.refuse(this.headStatus, 'bad_request');
       return;
     }
-    // llhttp takes `GET /` alone as HTTP/0.9; only 1.0 and 1.1 (and h2) are forwarded.
+    // Only 1.0 and 1.1 (and h2) are forwarded (llhttp, over TLS, takes `GET /` alone as HTTP/0.9).
     if (!this.h2 && this.req.httpVersionMajor !== 1) {
       this.refuse(400, 'bad_version');
       return;

@@ -1,11 +1,12 @@
 /**
- * Request head checks beyond what node:http's parser (llhttp) already refuses, and the facts
- * the rest of the edge needs from the head, in one pass over `rawHeaders`.
+ * Request head checks beyond what the HTTP/1.1 parser already refuses (h1-head.ts on plain
+ * connections, node's llhttp over TLS), and the facts the rest of the edge needs from the head,
+ * in one pass over `rawHeaders`.
  *
- * llhttp already answers 400 (as `clientError`) for malformed request lines, invalid header
- * names or values, obs-fold, bare CR, Content-Length together with Transfer-Encoding, duplicate
- * Content-Length and invalid chunk sizes (test/proxy/framing.test.ts holds each case against the
- * real parser). What it lets through and we refuse here, so nothing ambiguous reaches the origin:
+ * The parsers answer 400 for malformed request lines, invalid header names or values, obs-fold,
+ * bare CR or LF, and invalid chunk sizes (test/proxy/framing.test.ts holds each case against the
+ * live edge). Refused here, for every protocol, so nothing ambiguous reaches the origin:
+ * Content-Length together with Transfer-Encoding, more than one Content-Length,
  * a Transfer-Encoding other than exactly `chunked`, Transfer-Encoding on HTTP/1.0, more than one
  * Host, a Content-Length that is not plain digits, too many header lines, and a body announced
  * larger than the limit. The body is always re-framed by origin-pool.ts towards the origin, so the

@@ -1,8 +1,9 @@
 /**
- * Slow and abusive clients (issue 16 item 7) that node:http does not already handle: a cap on
+ * Slow and abusive clients (issue 16 item 7) beyond the HTTP server's own limits: a cap on
  * concurrent connections per client address, and a request body that trickles in (a minimum
- * rate after a grace period, and a longest pause). Slow request heads are node:http's
- * `headersTimeout` (server.ts sets it and answers 408); oversized heads its `maxHeaderSize`.
+ * rate after a grace period, and a longest pause). Slow and oversized request heads are the
+ * server's (h1-conn.ts for plain HTTP/1.1, node's headersTimeout and maxHeaderSize over TLS),
+ * answered 408 and 431 by server.ts.
  * One timer per edge checks the bodies in flight, so a slow body costs no timer of its own.
  */
 

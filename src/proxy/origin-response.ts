@@ -4,6 +4,7 @@
  * is ambiguous (Content-Length with Transfer-Encoding, differing lengths, obs-fold): such a head is
  * an error here, answered 502 by the exchange, and the connection is not reused.
  */
+import { nameIs } from './framing.js';
 
 /** Longest response head accepted (node's and undici's default). */
 export const MAX_HEAD_BYTES = 16 * 1024;
@@ -63,10 +64,6 @@ export function headEnd(b: Buffer): number {
   return crlf + 4;
 }
 
-function lowerIs(s: string, lower: string): boolean {
-  return s.length === lower.length && (s === lower || s.toLowerCase() === lower);
-}
-
 /**
  * Parse the head `s` (latin1, ending with its blank line). `headRequest`: the request was HEAD
  * (no body follows whatever the head says).
@@ -110,21 +107,21 @@ export function parseHead(s: string, headRequest: boolean): ResponseHead {
     headers.push(name, value);
     switch (name.length) {
       case 14:
-        if (lowerIs(name, 'content-length')) {
+        if (nameIs(name, 'content-length')) {
           const n = lengthOf(value);
           if (length >= 0 && n !== length) throw new BadResponse('differing Content-Length values');
           length = n;
         }
         break;
       case 17:
-        if (lowerIs(name, 'transfer-encoding')) te = te === undefined ? value : `${te}, ${value}`;
+        if (nameIs(name, 'transfer-encoding')) te = te === undefined ? value : `${te}, ${value}`;
         break;
       case 10:
-        if (lowerIs(name, 'connection')) {
+        if (nameIs(name, 'connection')) {
           const l = value.toLowerCase();
           if (/(?:^|,)\s*close\s*(?:,|$)/.test(l)) close = true;
           else if (minor === 48 && /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(l)) close = false;
-        } else if (lowerIs(name, 'keep-alive')) {
+        } else if (nameIs(name, 'keep-alive')) {
           const m = /(?:^|[,;\s])timeout\s*=\s*(\d{1,6})/i.exec(value);
           if (m !== null) keepAliveMs = Number(m[1]) * 1000;
         }

@@ -378,8 +378,8 @@ function readProxyHeader(
       ok(src, h.srcPort, new Prepended(s, rest));
       return;
     }
-    // Paused, so the bytes put back stay buffered; node:http reads the handle directly once it
-    // owns the connection and resumed, after what is buffered.
+    // Paused, so the bytes put back stay buffered; they are read first once the HTTP/1.1
+    // connection code (h1-conn.ts) listens and the socket is resumed.
     if (rest.length > 0) s.unshift(rest);
     ok(src, h.srcPort, s);
     s.resume();

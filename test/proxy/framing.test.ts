@@ -1,6 +1,7 @@
 /**
- * Bad input against the edge with raw sockets: every case's answer is the real behaviour of
- * node:http's parser plus the edge's own head checks (framing.ts). Each must end in a clean
+ * Bad input against the edge with raw sockets: every case's answer is what node:http's parser
+ * (llhttp) answered when the edge ran on it, kept by the edge's own HTTP/1.1 parser (h1-head.ts,
+ * h1-conn.ts: `parser` below), plus the edge's head checks (framing.ts: `edge`). Each must end in a clean
  * 400/413/431 or a closed connection, with nothing forwarded to the origin, and the edge keeps
  * serving. Then mutated requests (fuzz) against the live edge and against checkHead alone.
  */
@@ -16,40 +17,40 @@ const H = 'Host: x\r\n';
 const CHUNK_1K = `400\r\n${'a'.repeat(1024)}\r\n`;
 
 /** name, request bytes, expected statuses ([] = closed without an answer), who refuses it. */
-const CASES: Array<[string, string, number[], 'node' | 'edge']> = [
-  ['Content-Length and Transfer-Encoding', `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, [400], 'node'],
-  ['two differing Content-Length', `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!`, [400], 'node'],
-  ['two equal Content-Length', `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello`, [400], 'node'],
-  ['Content-Length list', `POST / HTTP/1.1\r\n${H}Content-Length: 5, 5\r\n\r\nhello`, [400], 'node'],
-  ['Content-Length with a sign', `POST / HTTP/1.1\r\n${H}Content-Length: +5\r\n\r\nhello`, [400], 'node'],
+const CASES: Array<[string, string, number[], 'parser' | 'edge']> = [
+  ['Content-Length and Transfer-Encoding', `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, [400], 'parser'],
+  ['two differing Content-Length', `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!`, [400], 'parser'],
+  ['two equal Content-Length', `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello`, [400], 'parser'],
+  ['Content-Length list', `POST / HTTP/1.1\r\n${H}Content-Length: 5, 5\r\n\r\nhello`, [400], 'parser'],
+  ['Content-Length with a sign', `POST / HTTP/1.1\r\n${H}Content-Length: +5\r\n\r\nhello`, [400], 'parser'],
   ['Transfer-Encoding gzip, chunked', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n`, [400], 'edge'],
-  ['Transfer-Encoding gzip alone', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\n`, [400], 'node'],
+  ['Transfer-Encoding gzip alone', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\n`, [400], 'parser'],
   ['two Transfer-Encoding lines', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, [400], 'edge'],
   ['Transfer-Encoding chunked, chunked', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n`, [400], 'edge'],
-  ['Transfer-Encoding xchunked', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n`, [400], 'node'],
+  ['Transfer-Encoding xchunked', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n`, [400], 'parser'],
   ['Transfer-Encoding on HTTP/1.0', `POST / HTTP/1.0\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, [400], 'edge'],
-  ['space before the colon', `POST / HTTP/1.1\r\n${H}Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n`, [400], 'node'],
-  ['obs-fold continuation line', `GET / HTTP/1.1\r\n${H}X-A: 1\r\n  continued\r\n\r\n`, [400], 'node'],
-  ['bare LF line ends', 'GET / HTTP/1.1\nHost: x\n\n', [400], 'node'],
-  ['bare LF after a header', 'GET / HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n', [400], 'node'],
-  ['bare CR in a value', `GET / HTTP/1.1\r\n${H}X-A: 1\r2\r\n\r\n`, [400], 'node'],
-  ['NUL in a value', `GET / HTTP/1.1\r\n${H}X-A: 1\x002\r\n\r\n`, [400], 'node'],
-  ['invalid chunk size', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`, [400], 'node'],
-  ['chunk size overflow', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\nhello\r\n0\r\n\r\n`, [400], 'node'],
-  ['chunk lines ended by bare LF', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n`, [400], 'node'],
+  ['space before the colon', `POST / HTTP/1.1\r\n${H}Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n`, [400], 'parser'],
+  ['obs-fold continuation line', `GET / HTTP/1.1\r\n${H}X-A: 1\r\n  continued\r\n\r\n`, [400], 'parser'],
+  ['bare LF line ends', 'GET / HTTP/1.1\nHost: x\n\n', [400], 'parser'],
+  ['bare LF after a header', 'GET / HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n', [400], 'parser'],
+  ['bare CR in a value', `GET / HTTP/1.1\r\n${H}X-A: 1\r2\r\n\r\n`, [400], 'parser'],
+  ['NUL in a value', `GET / HTTP/1.1\r\n${H}X-A: 1\x002\r\n\r\n`, [400], 'parser'],
+  ['invalid chunk size', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`, [400], 'parser'],
+  ['chunk size overflow', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\nhello\r\n0\r\n\r\n`, [400], 'parser'],
+  ['chunk lines ended by bare LF', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n`, [400], 'parser'],
   ['HTTP/0.9 request line', 'GET /\r\n\r\n', [400], 'edge'],
-  ['not a request line', 'GARBAGE\r\n\r\n', [400], 'node'],
-  ['unknown version', `GET / HTTP/9.9\r\n${H}\r\n`, [400], 'node'],
-  ['TLS bytes on the plain port', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', [400], 'node'],
-  ['space in the target', `GET /a b HTTP/1.1\r\n${H}\r\n`, [400], 'node'],
-  ['control byte in the target', `GET /a\x01b HTTP/1.1\r\n${H}\r\n`, [400], 'node'],
+  ['not a request line', 'GARBAGE\r\n\r\n', [400], 'parser'],
+  ['unknown version', `GET / HTTP/9.9\r\n${H}\r\n`, [400], 'parser'],
+  ['TLS bytes on the plain port', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', [400], 'parser'],
+  ['space in the target', `GET /a b HTTP/1.1\r\n${H}\r\n`, [400], 'parser'],
+  ['control byte in the target', `GET /a\x01b HTTP/1.1\r\n${H}\r\n`, [400], 'parser'],
   ['asterisk form', `OPTIONS * HTTP/1.1\r\n${H}\r\n`, [400], 'edge'],
-  ['no Host on HTTP/1.1', 'GET / HTTP/1.1\r\n\r\n', [400], 'node'],
+  ['no Host on HTTP/1.1', 'GET / HTTP/1.1\r\n\r\n', [400], 'parser'],
   ['two Host lines', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', [400], 'edge'],
-  ['CONNECT', `CONNECT x:443 HTTP/1.1\r\n${H}\r\n`, [], 'node'],
+  ['CONNECT', `CONNECT x:443 HTTP/1.1\r\n${H}\r\n`, [], 'parser'],
   ['announced body over --max-body-bytes', `POST / HTTP/1.1\r\n${H}Content-Length: 5000\r\n\r\n`, [413], 'edge'],
   ['chunked body over --max-body-bytes', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n${CHUNK_1K}${CHUNK_1K}0\r\n\r\n`, [413], 'edge'],
-  ['head over --max-header-bytes', `GET / HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, [431], 'node'],
+  ['head over --max-header-bytes', `GET / HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, [431], 'parser'],
   ['more header lines than --max-header-count', `GET / HTTP/1.1\r\n${H}${Array.from({ length: 150 }, (_, i) => `X-${i}: 1\r\n`).join('')}\r\n`, [431], 'edge'],
 ];
 
