@@ -107,8 +107,9 @@ export class Exchange implements EdgeRequest, HeadFacts, Upload, OriginHandler {
   readonly clientIp: string;
   readonly peerIp: string;
   private rules: string[] | undefined = undefined;
-  /** Set by the phases (the JavaScript challenge's state); declared here so every exchange has the same shape. */
+  /** Set by the phases (the JavaScript challenge's state) and the stack (its gate); declared here so every exchange has the same shape. */
   challenge: EdgeRequest['challenge'] = undefined;
+  owner: object | undefined = undefined;
   // HeadFacts, filled by checkHead.
   host: string | undefined = undefined;
   contentLength = -1;

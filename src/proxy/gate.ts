@@ -40,6 +40,12 @@ export interface EdgeRequest {
   challenge?: 'passed' | 'failed' | 'none';
   /** The access log's record of the finished exchange (what the admin API's request stream sends). */
   record?(out: Outcome): HttpRequest;
+  /**
+   * Set by the edge stack (stack.ts): the gate that saw this request's head, which keeps it to
+   * its end through a reload. A field rather than a WeakMap entry: no identity hash and no
+   * ephemeron per request.
+   */
+  owner?: object;
 }
 
 /** What kind of answer the edge gave itself: the `palisade-mitigated` header's value. */

@@ -54,7 +54,6 @@ export class EdgeStack {
   private current: EdgeGate;
   private options: EdgeOptions;
   private counters: CounterStore;
-  private readonly started = new WeakMap<EdgeRequest, EdgeGate>();
   private detachMetrics: () => void;
   readonly metrics = new EdgeMetrics();
   /** Who follows the finished exchanges across reloads (the admin API's request streams). */
@@ -78,14 +77,14 @@ export class EdgeStack {
   readonly gate: Gate = {
     head: (req: EdgeRequest): HeadVerdict | Promise<HeadVerdict> => {
       const g = this.current;
-      this.started.set(req, g);
+      req.owner = g;
       return g.head(req);
     },
     body: (req: EdgeRequest, body: Uint8Array, truncated: boolean): BodyVerdict | Promise<BodyVerdict> => this.gateOf(req).body(req, body, truncated),
     response: (req: EdgeRequest, status: number): void => this.gateOf(req).response(req, status),
     done: (req: EdgeRequest, outcome: Outcome): void => {
       this.gateOf(req).done(req, outcome);
-      this.started.delete(req);
+      req.owner = undefined;
     },
   };
 
@@ -139,7 +138,7 @@ export class EdgeStack {
   }
 
   private gateOf(req: EdgeRequest): EdgeGate {
-    return this.started.get(req) ?? this.current;
+    return (req.owner as EdgeGate | undefined) ?? this.current;
   }
 
   /** The configuration in force (the last one read; a refused reload leaves it). */
