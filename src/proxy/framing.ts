@@ -107,6 +107,14 @@ export function checkHead(raw: readonly string[], http10: boolean, limits: HeadL
   return 0;
 }
 
+/** Does a comma-separated header value (Connection, ...) hold `token` (lowercase)? */
+export function hasToken(value: string, token: string): boolean {
+  const v = value.toLowerCase();
+  if (!v.includes(token)) return false;
+  for (const t of v.split(',')) if (t.trim() === token) return true;
+  return false;
+}
+
 function tokens(value: string, into: string[] | null): string[] {
   const out = into ?? [];
   for (const t of value.split(',')) {

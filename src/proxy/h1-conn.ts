@@ -12,7 +12,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { nameIs } from './framing.js';
+import { hasToken, nameIs } from './framing.js';
 import { badPartialHead, parseRequestHead } from './h1-head.js';
 import { ChunkedDecoder, isFieldName } from './origin-response.js';
 
@@ -200,7 +200,7 @@ export class H1Response {
           break;
         case 10:
           if (nameIs(name, 'connection')) {
-            if (value.toLowerCase().includes('close')) close = true;
+            if (hasToken(value, 'close')) close = true;
             continue; // written below, once
           }
           break;
@@ -465,10 +465,9 @@ export class H1Conn {
           break;
         case 10:
           if (nameIs(name, 'connection')) {
-            const v = value.toLowerCase();
-            if (v.includes('close')) keepAlive = false;
-            else if (minor === 0 && v.includes('keep-alive')) keepAlive = true;
-            if (v.includes('upgrade')) upgradeToken = true;
+            if (hasToken(value, 'close')) keepAlive = false;
+            else if (minor === 0 && hasToken(value, 'keep-alive')) keepAlive = true;
+            if (hasToken(value, 'upgrade')) upgradeToken = true;
           }
           break;
         case 14:

@@ -187,6 +187,15 @@ describe('h1 connections', { timeout: 60_000 }, () => {
     assert.ok(r.closed);
   });
 
+  test('Connection is read as tokens: "x-closed" keeps the connection, "Keep-Alive, Close" closes it', async () => {
+    const r = await raw(
+      port,
+      'GET /1 HTTP/1.1\r\nHost: x\r\nConnection: x-closed\r\nx-closed: 1\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive, Close\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    assert.deepEqual(statuses(r.text), [200, 200]);
+    assert.ok(r.closed);
+  });
+
   test('empty lines before a request line are skipped; a head in one-byte pieces is served', async () => {
     const bytes = '\r\n\r\nGET /pieces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
     const r = await raw(port, [...bytes], { gapMs: 2 });
