@@ -7,6 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
+// The module's binding, not the global (a lazy accessor on globalThis read on every call).
+import { performance } from 'node:perf_hooks';
 import type { HttpRequest } from '../model/http.js';
 import type { AccessLog } from './access-log.js';
 import { headerRecords, text } from './access-log.js';

@@ -12,6 +12,8 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+// The module's binding, not the global (a lazy accessor on globalThis read on every call).
+import { performance } from 'node:perf_hooks';
 import { hasToken, nameIs } from './framing.js';
 import { badPartialHead, parseRequestHead } from './h1-head.js';
 import { ChunkedDecoder, isFieldName } from './origin-response.js';
@@ -433,7 +435,7 @@ export class H1Conn {
       return;
     }
     const end = e + 4;
-    const head = parseRequestHead(b.toString('latin1', 0, end));
+    const head = parseRequestHead(b, end);
     if (head === null) return void this.refuse(400);
     this.buf = b.length === end ? null : b.subarray(end);
     if (head.method === 'CONNECT') {

@@ -18,6 +18,8 @@
  * then onComplete or onError.
  */
 import net, { type Socket } from 'node:net';
+// The module's binding, not the global (a lazy accessor on globalThis read on every call).
+import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { BadResponse, ChunkedDecoder, Framing, headEnd, MAX_HEAD_BYTES, parseHead, type ResponseHead } from './origin-response.js';
 
