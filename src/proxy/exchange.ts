@@ -4,10 +4,12 @@
  * the request the phases see (EdgeRequest) and the origin pool's handler for the origin request,
  * so a request costs one object of ours plus what node makes anyway.
  */
+
+// Buffer and performance are imported, not read as globals: on globalThis both are lazy accessors, called on every use.
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
-// The module's binding, not the global (a lazy accessor on globalThis read on every call).
 import { performance } from 'node:perf_hooks';
 import type { HttpRequest } from '../model/http.js';
 import type { AccessLog } from './access-log.js';

@@ -10,9 +10,11 @@
  * the body was read whole, so pipelined requests are answered in order and cannot open several
  * origin requests at once; what a client sends ahead waits in a bounded buffer.
  */
+
+// Buffer and performance are imported, not read as globals: on globalThis both are lazy accessors, called on every use.
+import { Buffer } from 'node:buffer';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-// The module's binding, not the global (a lazy accessor on globalThis read on every call).
 import { performance } from 'node:perf_hooks';
 import { hasToken, nameIs } from './framing.js';
 import { badPartialHead, parseRequestHead } from './h1-head.js';

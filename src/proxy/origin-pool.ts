@@ -17,8 +17,10 @@
  * The handler is the exchange (exchange.ts), called in the order onConnect, onHeaders, onData*,
  * then onComplete or onError.
  */
+
+// Buffer and performance are imported, not read as globals: on globalThis both are lazy accessors, called on every use.
+import { Buffer } from 'node:buffer';
 import net, { type Socket } from 'node:net';
-// The module's binding, not the global (a lazy accessor on globalThis read on every call).
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { BadResponse, ChunkedDecoder, Framing, headEnd, MAX_HEAD_BYTES, parseHead, type ResponseHead } from './origin-response.js';
