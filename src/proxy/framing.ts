@@ -40,6 +40,11 @@ export function nameIs(name: string, lower: string): boolean {
 
 const DIGITS = /^\d{1,15}$/;
 
+/** A Content-Length value's length, or -1 when it is not plain digits (a list, a sign, spaces inside). */
+export function lengthValue(v: string): number {
+  return DIGITS.test(v) ? Number(v) : -1;
+}
+
 /**
  * Fill `f` from `raw` (node's rawHeaders: name, value, name, value ...). Returns 0, or the
  * status to answer: 400 for ambiguous framing, 413 for an announced body over the limit, 431

@@ -16,7 +16,7 @@ import { Buffer } from 'node:buffer';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { hasToken, nameIs } from './framing.js';
+import { hasToken, lengthValue, nameIs } from './framing.js';
 import { badPartialHead, parseRequestHead } from './h1-head.js';
 import { ChunkedDecoder, isFieldName } from './origin-response.js';
 
@@ -477,7 +477,7 @@ export class H1Conn {
         case 14:
           if (nameIs(name, 'content-length')) {
             cls++;
-            length = /^\d{1,15}$/.test(value) ? Number(value) : -1;
+            length = lengthValue(value);
           }
           break;
         case 17:
